@@ -1,0 +1,193 @@
+"""Django admin for network staff: every affiliates model, with the day-to-day decisions as actions.
+
+Actions call the same services as the API, so the admin cannot bypass a business rule.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.contrib import admin, messages
+from django.db.models import QuerySet
+from django.http import HttpRequest
+
+from affiliates import services
+from affiliates.models import Advertiser, Cap, Coupon, CustomPayout, Goal, Offer, OfferAccess, Publisher
+from config.api import DomainError
+
+
+@admin.register(Advertiser)
+class AdvertiserAdmin(admin.ModelAdmin):
+    list_display = ["name", "status", "currency", "postback_token_hint", "created_at"]
+    list_filter = ["status", "currency"]
+    search_fields = ["name", "members__username", "members__email"]
+    readonly_fields = ["postback_token_hint", "created_at"]
+    filter_horizontal = ["members"]
+    actions = ["rotate_postback_token", "rotate_hmac_secret"]
+
+    def save_model(self, request: HttpRequest, obj: Advertiser, form: Any, change: bool) -> None:
+        if not change:
+            # A new advertiser needs a token; show it once, like the API does.
+            token = obj.rotate_postback_token()
+            self.message_user(request, f"{obj.name}: postback token {token} (shown only now).")
+        super().save_model(request, obj, form, change)
+
+    @admin.action(description="Rotate postback token (shows the new one once)")
+    def rotate_postback_token(self, request: HttpRequest, queryset: QuerySet[Advertiser]) -> None:
+        for advertiser in queryset:
+            token = services.advertiser_rotate_credentials(advertiser=advertiser)
+            self.message_user(request, f"{advertiser.name}: new postback token {token}", messages.WARNING)
+
+    @admin.action(description="Rotate HMAC secret (shows the new one once)")
+    def rotate_hmac_secret(self, request: HttpRequest, queryset: QuerySet[Advertiser]) -> None:
+        for advertiser in queryset:
+            secret = services.advertiser_rotate_hmac_secret(advertiser=advertiser)
+            self.message_user(request, f"{advertiser.name}: new HMAC secret {secret}", messages.WARNING)
+
+
+def _publisher_action(action_name: str, description: str) -> Any:
+    @admin.action(description=description)
+    def run(modeladmin: admin.ModelAdmin, request: HttpRequest, queryset: QuerySet[Publisher]) -> None:
+        done, refused = 0, []
+        for publisher in queryset:
+            try:
+                services.publisher_transition(publisher=publisher, action=action_name, by=request.user)  # type: ignore[arg-type]
+                done += 1
+            except DomainError as exc:
+                refused.append(f"{publisher.name}: {exc.message}")
+        modeladmin.message_user(request, f"{done} publisher(s) {action_name}d.")
+        for line in refused:
+            modeladmin.message_user(request, line, messages.ERROR)
+
+    run.__name__ = f"publisher_{action_name}"
+    return run
+
+
+@admin.register(Publisher)
+class PublisherAdmin(admin.ModelAdmin):
+    list_display = ["name", "email", "status", "payout_method", "payout_currency", "created_at"]
+    list_filter = ["status", "payout_method", "payout_currency"]
+    search_fields = ["name", "email", "website", "members__username"]
+    readonly_fields = ["status_changed_by", "status_changed_at", "created_at"]
+    filter_horizontal = ["members"]
+    actions = [
+        _publisher_action("approve", "Approve selected publishers"),
+        _publisher_action("reject", "Reject selected publishers"),
+        _publisher_action("suspend", "Suspend selected publishers"),
+    ]
+
+
+class GoalInline(admin.TabularInline):
+    model = Goal
+    extra = 0
+    min_num = 1
+    fields = ["code", "name", "payout_type", "payout", "revenue", "is_default", "allow_multiple"]
+
+
+class CapInline(admin.TabularInline):
+    model = Cap
+    extra = 0
+    autocomplete_fields = ["publisher"]
+
+
+class CustomPayoutInline(admin.TabularInline):
+    model = CustomPayout
+    extra = 0
+    autocomplete_fields = ["publisher"]
+    fields = ["publisher", "goal", "countries", "payout", "revenue"]
+
+
+@admin.register(Offer)
+class OfferAdmin(admin.ModelAdmin):
+    list_display = ["name", "advertiser", "status", "visibility", "category", "currency", "created_at"]
+    list_filter = ["status", "visibility", "currency", "category", "advertiser"]
+    search_fields = ["name", "description", "category", "advertiser__name"]
+    autocomplete_fields = ["advertiser", "fallback_offer"]
+    readonly_fields = ["created_at", "updated_at"]
+    inlines = [GoalInline, CapInline, CustomPayoutInline]
+    fieldsets = [
+        (None, {"fields": ["advertiser", "name", "description", "category", "status", "visibility"]}),
+        ("Schedule", {"fields": ["starts_at", "ends_at"]}),
+        (
+            "Links",
+            {"fields": ["landing_url", "preview_url", "deep_links_allowed", "allowed_domains"]},
+        ),
+        ("Fallback", {"fields": ["fallback_offer", "fallback_url"]}),
+        (
+            "Attribution",
+            {
+                "fields": [
+                    "currency",
+                    "attribution_window_days",
+                    "attribution_model",
+                    "hold_days",
+                    "unique_click_window_hours",
+                    "min_click_to_conversion_seconds",
+                    "max_click_to_conversion_seconds",
+                ]
+            },
+        ),
+        ("Targeting", {"fields": ["target_countries", "target_devices", "target_os"]}),
+        ("Audit", {"fields": ["created_at", "updated_at"]}),
+    ]
+
+
+@admin.register(Goal)
+class GoalAdmin(admin.ModelAdmin):
+    list_display = ["code", "name", "offer", "payout_type", "payout", "revenue", "is_default"]
+    list_filter = ["payout_type", "is_default"]
+    search_fields = ["code", "name", "offer__name"]
+    autocomplete_fields = ["offer"]
+
+
+@admin.register(CustomPayout)
+class CustomPayoutAdmin(admin.ModelAdmin):
+    list_display = ["publisher", "offer", "goal", "payout", "revenue", "created_at"]
+    list_filter = ["offer__advertiser"]
+    search_fields = ["publisher__name", "offer__name"]
+    autocomplete_fields = ["publisher", "offer"]
+
+
+@admin.register(Cap)
+class CapAdmin(admin.ModelAdmin):
+    list_display = ["offer", "metric", "period", "scope", "publisher", "limit"]
+    list_filter = ["metric", "period", "scope"]
+    search_fields = ["offer__name", "publisher__name"]
+    autocomplete_fields = ["offer", "publisher"]
+
+
+@admin.register(Coupon)
+class CouponAdmin(admin.ModelAdmin):
+    list_display = ["code", "publisher", "offer", "active", "created_at"]
+    list_filter = ["active"]
+    search_fields = ["code", "publisher__name", "offer__name"]
+    autocomplete_fields = ["publisher", "offer"]
+
+
+def _access_action(decision: str, description: str) -> Any:
+    @admin.action(description=description)
+    def run(modeladmin: admin.ModelAdmin, request: HttpRequest, queryset: QuerySet[OfferAccess]) -> None:
+        for access in queryset.select_related("offer", "publisher"):
+            services.access_decide(
+                offer=access.offer,
+                publisher=access.publisher,
+                status=decision,
+                by=request.user,  # type: ignore[arg-type]
+            )
+        modeladmin.message_user(request, f"{queryset.count()} access(es) {decision}.")
+
+    run.__name__ = f"access_{decision}"
+    return run
+
+
+@admin.register(OfferAccess)
+class OfferAccessAdmin(admin.ModelAdmin):
+    list_display = ["publisher", "offer", "status", "decided_by", "decided_at", "created_at"]
+    list_filter = ["status", "offer__advertiser"]
+    search_fields = ["publisher__name", "offer__name", "token"]
+    autocomplete_fields = ["publisher", "offer"]
+    readonly_fields = ["token", "decided_by", "decided_at", "created_at"]
+    actions = [
+        _access_action(OfferAccess.Status.APPROVED, "Approve selected applications"),
+        _access_action(OfferAccess.Status.REJECTED, "Reject selected applications"),
+    ]

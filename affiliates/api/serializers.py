@@ -1,0 +1,413 @@
+"""Input and output shapes of the affiliates API.
+
+Which serializer a request gets depends on the actor's role (see views.RoleSerializerMixin):
+a publisher never sees revenue (the network's margin) nor another publisher's payout details,
+and an advertiser sees only a publisher's public face.
+"""
+
+from __future__ import annotations
+
+import re
+from decimal import Decimal
+from typing import Any
+
+from rest_framework import serializers
+
+from affiliates import roles
+from affiliates.models import Advertiser, Cap, Coupon, CustomPayout, Goal, Offer, OfferAccess, Publisher
+from affiliates.pricing import price_pick
+
+HUNDRED = Decimal("100")
+COUPON_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]{1,63}$")
+
+
+class ScopedModelSerializer(serializers.ModelSerializer[Any]):
+    """Narrows every related-object field to the rows the requesting actor can see.
+
+    An id from another tenant then fails as "does not exist", exactly like a missing id, so a
+    write can neither reach nor probe another tenant's objects.
+    """
+
+    def get_fields(self) -> dict[str, serializers.Field[Any, Any, Any, Any]]:
+        fields = super().get_fields()
+        request = self.context.get("request")
+        actor = roles.actor_for(request.user) if request is not None else roles.NOBODY
+        for name, field in fields.items():
+            queryset = getattr(field, "queryset", None)
+            if queryset is not None and not field.read_only:
+                field.queryset = roles.visible(queryset, actor)  # type: ignore[attr-defined]
+            if name == "id" and not field.help_text:
+                field.help_text = "Unique identifier."
+        return fields
+
+
+def _check_money(attrs: dict[str, Any], *, percent: bool) -> None:
+    """Amounts are non-negative; a percentage (CPS) is at most 100. Mirrors the DB constraints."""
+    errors: dict[str, list[str]] = {}
+    for name in ("payout", "revenue"):
+        value = attrs.get(name)
+        if value is None:
+            continue
+        if value < 0:
+            errors[name] = ["Must be zero or more."]
+        elif percent and value > HUNDRED:
+            errors[name] = ["A CPS percentage must be between 0 and 100."]
+    if errors:
+        raise serializers.ValidationError(errors, code="out_of_range")
+
+
+# --- Advertisers ---------------------------------------------------------------------------
+
+
+class AdvertiserSerializer(ScopedModelSerializer):
+    """Staff's view: every field, status included."""
+
+    class Meta:
+        model = Advertiser
+        fields = ["id", "name", "status", "currency", "postback_token_hint", "ip_allowlist", "created_at"]
+        read_only_fields = ["postback_token_hint", "created_at"]
+
+
+class AdvertiserSelfSerializer(AdvertiserSerializer):
+    """An advertiser's view of itself: its status is the network's decision."""
+
+    class Meta(AdvertiserSerializer.Meta):
+        read_only_fields = ["status", "postback_token_hint", "created_at"]
+
+
+class AdvertiserCreatedSerializer(AdvertiserSerializer):
+    """Shown once, at creation or rotation: the secrets in clear."""
+
+    postback_token = serializers.CharField(
+        read_only=True, help_text="Postback token in clear; shown only in this response."
+    )
+    hmac_secret = serializers.CharField(read_only=True, help_text="Key for HMAC-signed postbacks.")
+
+    class Meta(AdvertiserSerializer.Meta):
+        fields = [*AdvertiserSerializer.Meta.fields, "postback_token", "hmac_secret"]
+
+    def to_representation(self, instance: Advertiser) -> dict[str, Any]:
+        data = super().to_representation(instance)
+        data["postback_token"] = self.context.get("postback_token")
+        return data
+
+
+class RotateCredentialsSerializer(serializers.Serializer[Any]):
+    hmac_secret = serializers.BooleanField(
+        default=False, help_text="Also replace the HMAC secret (the postback token is always replaced)."
+    )
+
+
+# --- Publishers ----------------------------------------------------------------------------
+
+
+class PublisherSerializer(ScopedModelSerializer):
+    """Staff's and the publisher's own view. Status changes only through the actions."""
+
+    class Meta:
+        model = Publisher
+        fields = [
+            "id",
+            "name",
+            "email",
+            "status",
+            "website",
+            "payout_method",
+            "payout_details",
+            "payout_currency",
+            "minimum_payout",
+            "status_changed_at",
+            "created_at",
+        ]
+        read_only_fields = ["status", "status_changed_at", "created_at"]
+
+    def validate_payout_details(self, value: Any) -> dict[str, str]:
+        if not isinstance(value, dict) or not all(
+            isinstance(k, str) and isinstance(v, str) and len(v) <= 500 for k, v in value.items()
+        ):
+            raise serializers.ValidationError(
+                'Give an object of text values, e.g. {"iban": "..."}.', code="bad_payout_details"
+            )
+        return value
+
+    def validate_minimum_payout(self, value: Decimal) -> Decimal:
+        if value < 0:
+            raise serializers.ValidationError("Must be zero or more.", code="out_of_range")
+        return value
+
+
+class PublisherPublicSerializer(ScopedModelSerializer):
+    """What an advertiser sees of a publisher that applied to or runs its offers."""
+
+    class Meta:
+        model = Publisher
+        fields = ["id", "name", "status", "website"]
+        read_only_fields = fields
+
+
+class StatusChangeSerializer(serializers.Serializer[Any]):
+    note = serializers.CharField(
+        required=False, allow_blank=True, max_length=2000, help_text="Reason, kept on offer accesses."
+    )
+
+
+# --- Offers and goals ----------------------------------------------------------------------
+
+
+class GoalSerializer(ScopedModelSerializer):
+    """A goal inside an offer. On update, send ``id`` to keep an existing goal."""
+
+    id = serializers.IntegerField(required=False, help_text="Existing goal to update; omit for a new goal.")
+
+    class Meta:
+        model = Goal
+        fields = ["id", "code", "name", "payout_type", "payout", "revenue", "is_default", "allow_multiple"]
+        # The offer-level unique (offer, code) is checked by the service across the whole list.
+        validators: list[Any] = []
+
+    def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
+        payout_type = attrs.get("payout_type", getattr(self.instance, "payout_type", None))
+        _check_money(attrs, percent=payout_type == Goal.PayoutType.CPS)
+        return attrs
+
+
+class GoalDetailSerializer(GoalSerializer):
+    """A goal as its own resource (/goals/)."""
+
+    id = serializers.IntegerField(read_only=True, help_text="Unique identifier.")
+
+    class Meta(GoalSerializer.Meta):
+        fields = ["id", "offer", *GoalSerializer.Meta.fields[1:]]
+
+    def get_fields(self) -> dict[str, Any]:
+        fields = super().get_fields()
+        if self.instance is not None and not isinstance(self.instance, list | tuple):
+            fields["offer"].read_only = True  # a goal does not move between offers
+        return fields
+
+
+class OfferSerializer(ScopedModelSerializer):
+    """The network's and the advertiser's view: prices include revenue."""
+
+    goals = GoalSerializer(many=True, help_text="Payable events; exactly one is the default.")
+
+    class Meta:
+        model = Offer
+        fields = [
+            "id",
+            "advertiser",
+            "name",
+            "description",
+            "category",
+            "status",
+            "starts_at",
+            "ends_at",
+            "visibility",
+            "landing_url",
+            "preview_url",
+            "deep_links_allowed",
+            "allowed_domains",
+            "fallback_offer",
+            "fallback_url",
+            "currency",
+            "attribution_window_days",
+            "attribution_model",
+            "hold_days",
+            "unique_click_window_hours",
+            "min_click_to_conversion_seconds",
+            "max_click_to_conversion_seconds",
+            "target_countries",
+            "target_devices",
+            "target_os",
+            "goals",
+            "created_at",
+            "updated_at",
+        ]
+        read_only_fields = ["created_at", "updated_at"]
+        extra_kwargs = {"currency": {"required": False}}
+
+    def get_fields(self) -> dict[str, Any]:
+        fields = super().get_fields()
+        if self.instance is not None and not isinstance(self.instance, list | tuple):
+            fields["advertiser"].read_only = True  # an offer does not change hands
+        return fields
+
+
+class PublisherGoalSerializer(serializers.ModelSerializer[Goal]):
+    """A goal as a publisher sees it: its own price (custom payouts applied), no revenue."""
+
+    payout = serializers.SerializerMethodField(help_text="What this publisher earns (percent for CPS).")
+
+    class Meta:
+        model = Goal
+        fields = ["id", "code", "name", "payout_type", "payout", "is_default", "allow_multiple"]
+        extra_kwargs = {"id": {"help_text": "Unique identifier."}}
+
+    def get_payout(self, goal: Goal) -> str:
+        customs = self.context.get("custom_payouts", {}).get(goal.offer_id, [])
+        return str(price_pick(goal=goal, customs=customs).payout)
+
+
+class PublisherOfferSerializer(serializers.ModelSerializer[Offer]):
+    """An offer as a publisher sees it in the marketplace."""
+
+    goals = PublisherGoalSerializer(many=True, read_only=True, help_text="Payable events and your price.")
+    access_status = serializers.SerializerMethodField(
+        help_text="Your access: approved, pending, rejected, or null when you have not applied."
+    )
+    tracking_url = serializers.SerializerMethodField(help_text="Your tracking link, once approved.")
+
+    class Meta:
+        model = Offer
+        fields = [
+            "id",
+            "name",
+            "description",
+            "category",
+            "status",
+            "starts_at",
+            "ends_at",
+            "visibility",
+            "preview_url",
+            "deep_links_allowed",
+            "allowed_domains",
+            "currency",
+            "attribution_window_days",
+            "hold_days",
+            "target_countries",
+            "target_devices",
+            "target_os",
+            "goals",
+            "access_status",
+            "tracking_url",
+        ]
+        read_only_fields = fields
+        extra_kwargs = {"id": {"help_text": "Unique identifier."}}
+
+    def _access(self, offer: Offer) -> OfferAccess | None:
+        access: OfferAccess | None = self.context.get("accesses", {}).get(offer.pk)
+        return access
+
+    def get_access_status(self, offer: Offer) -> str | None:
+        access = self._access(offer)
+        return access.status if access else None
+
+    def get_tracking_url(self, offer: Offer) -> str | None:
+        access = self._access(offer)
+        return access.tracking_url() if access and access.status == OfferAccess.Status.APPROVED else None
+
+
+# --- Custom payouts, caps, coupons ---------------------------------------------------------
+
+
+class CustomPayoutSerializer(ScopedModelSerializer):
+    class Meta:
+        model = CustomPayout
+        fields = ["id", "publisher", "offer", "goal", "countries", "payout", "revenue", "created_at"]
+        read_only_fields = ["created_at"]
+
+    def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
+        offer = attrs.get("offer", getattr(self.instance, "offer", None))
+        goal = attrs.get("goal", getattr(self.instance, "goal", None))
+        if goal is not None and offer is not None and goal.offer_id != offer.pk:
+            raise serializers.ValidationError({"goal": ["Pick a goal of this offer."]}, code="goal_mismatch")
+        # Without a goal it applies to every goal, so a CPS goal bounds it as a percentage.
+        percent = (
+            goal.is_percentage
+            if goal is not None
+            else bool(offer and offer.goals.filter(payout_type=Goal.PayoutType.CPS).exists())
+        )
+        _check_money(attrs, percent=percent)
+        return attrs
+
+
+class PublisherCustomPayoutSerializer(serializers.ModelSerializer[CustomPayout]):
+    class Meta:
+        model = CustomPayout
+        fields = ["id", "offer", "goal", "countries", "payout", "created_at"]
+        read_only_fields = fields
+        extra_kwargs = {"id": {"help_text": "Unique identifier."}}
+
+
+class CapSerializer(ScopedModelSerializer):
+    class Meta:
+        model = Cap
+        fields = ["id", "offer", "metric", "period", "scope", "publisher", "limit"]
+        validators: list[Any] = []  # the unique rule is enforced by full_clean in the service
+
+    def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
+        metric = attrs.get("metric", getattr(self.instance, "metric", None))
+        limit = attrs.get("limit")
+        if limit is not None and limit < 0:
+            raise serializers.ValidationError({"limit": ["Must be zero or more."]}, code="out_of_range")
+        counted = metric in (Cap.Metric.CLICKS, Cap.Metric.CONVERSIONS)
+        if limit is not None and counted and limit != limit.to_integral_value():
+            raise serializers.ValidationError(
+                {"limit": ["Clicks and conversions are counted in whole numbers."]}, code="not_integer"
+            )
+        return attrs
+
+
+class CouponSerializer(ScopedModelSerializer):
+    class Meta:
+        model = Coupon
+        fields = ["id", "code", "publisher", "offer", "active", "created_at"]
+        read_only_fields = ["created_at"]
+
+    def validate_code(self, value: str) -> str:
+        if not COUPON_RE.match(value):
+            raise serializers.ValidationError(
+                "2-64 letters, digits, '-' or '_', starting with a letter or digit.", code="bad_coupon"
+            )
+        return value
+
+
+# --- Offer access and links ----------------------------------------------------------------
+
+
+class OfferAccessSerializer(ScopedModelSerializer):
+    url = serializers.CharField(
+        source="tracking_url", read_only=True, help_text="The tracking link: SITE_URL/c/{token}."
+    )
+
+    class Meta:
+        model = OfferAccess
+        fields = ["id", "offer", "publisher", "status", "token", "url", "note", "decided_at", "created_at"]
+        read_only_fields = ["status", "token", "decided_at", "created_at"]
+        validators: list[Any] = []  # applying twice is idempotent in the service, not a 400
+
+    def to_representation(self, instance: OfferAccess) -> dict[str, Any]:
+        data = super().to_representation(instance)
+        if instance.status != OfferAccess.Status.APPROVED:
+            # Until approved, a token would only lead to the fallback: do not hand it out.
+            data["token"] = None
+            data["url"] = None
+        return data
+
+
+class AccessApplySerializer(ScopedModelSerializer):
+    """A publisher applies: only the offer and a note; the publisher is itself."""
+
+    class Meta:
+        model = OfferAccess
+        fields = ["offer", "note"]
+
+
+class LinkCreateSerializer(serializers.Serializer[Any]):
+    offer = serializers.PrimaryKeyRelatedField(
+        queryset=Offer.objects.all(), help_text="The offer to approve the publisher for."
+    )
+    publisher = serializers.PrimaryKeyRelatedField(
+        queryset=Publisher.objects.all(), help_text="The publisher who gets the link."
+    )
+
+    def get_fields(self) -> dict[str, Any]:
+        fields = super().get_fields()
+        request = self.context.get("request")
+        actor = roles.actor_for(request.user) if request is not None else roles.NOBODY
+        fields["offer"].queryset = roles.visible(Offer.objects.all(), actor)  # type: ignore[attr-defined]
+        # An advertiser approves the publishers that applied to its offers; staff anyone.
+        fields["publisher"].queryset = roles.visible(  # type: ignore[attr-defined]
+            Publisher.objects.all(), actor
+        )
+        return fields

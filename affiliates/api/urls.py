@@ -1,0 +1,16 @@
+from rest_framework.routers import DefaultRouter
+
+from affiliates.api import views
+
+router = DefaultRouter()
+router.register("advertisers", views.AdvertiserViewSet)
+router.register("publishers", views.PublisherViewSet)
+router.register("offers", views.OfferViewSet)
+router.register("goals", views.GoalViewSet)
+router.register("custom-payouts", views.CustomPayoutViewSet)
+router.register("caps", views.CapViewSet)
+router.register("coupons", views.CouponViewSet)
+router.register("accesses", views.AccessViewSet)
+router.register("links", views.LinkViewSet, basename="link")
+
+urlpatterns = router.urls

@@ -1,0 +1,6 @@
+from django.apps import AppConfig
+
+
+class AffiliatesConfig(AppConfig):
+    name = "affiliates"
+    verbose_name = "Advertisers, publishers and offers"

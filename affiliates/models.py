@@ -1,0 +1,572 @@
+"""Advertisers, publishers, offers, goals, custom payouts, caps, coupons and offer access.
+
+Database constraints carry the invariants that money depends on (non-negative prices,
+percentages within 0-100, one default goal, one link per offer x publisher), so no code path
+can write a row that breaks them.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+from datetime import datetime
+from decimal import Decimal
+
+from django.conf import settings
+from django.db import models
+from django.db.models import Q
+from django.utils import timezone
+
+from affiliates import validators as v
+from payouts.money import CurrencyField, MoneyField
+
+ZERO = Decimal("0")
+HUNDRED = Decimal("100")
+
+
+def new_link_token() -> str:
+    # 16 random bytes, URL-safe: opaque and not derivable from ids (contract section 1).
+    return secrets.token_urlsafe(16)
+
+
+def new_secret() -> str:
+    return secrets.token_urlsafe(32)
+
+
+def token_digest(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+class Advertiser(models.Model):
+    class Status(models.TextChoices):
+        ACTIVE = "active"
+        PAUSED = "paused"
+        SUSPENDED = "suspended"
+
+    name = models.CharField(max_length=200, help_text="Company or brand name.")
+    status = models.CharField(
+        max_length=16,
+        choices=Status.choices,
+        default=Status.ACTIVE,
+        help_text="Paused or suspended advertisers' postbacks are refused.",
+    )
+    currency = CurrencyField(default="USD", help_text="Default currency of new offers (ISO 4217).")
+    # Only a digest of the postback token is kept: it is shown once, at creation or rotation.
+    postback_token_digest = models.CharField(max_length=64, unique=True, editable=False)
+    postback_token_hint = models.CharField(
+        max_length=8, editable=False, help_text="First characters of the postback token, to recognise it."
+    )
+    # The HMAC secret must stay readable to verify signatures, so it is stored as is.
+    hmac_secret = models.CharField(
+        max_length=64, default=new_secret, editable=False, help_text="Key for HMAC-signed postbacks."
+    )
+    ip_allowlist = models.JSONField(
+        default=list,
+        blank=True,
+        validators=[v.validate_cidr_list],
+        help_text="IP addresses or CIDR ranges allowed to post conversions; empty allows any.",
+    )
+    members = models.ManyToManyField(
+        settings.AUTH_USER_MODEL,
+        blank=True,
+        related_name="advertisers",
+        help_text="Users who act for this advertiser.",
+    )
+    created_at = models.DateTimeField(default=timezone.now, editable=False, help_text="When it was created.")
+
+    class Meta:
+        ordering = ["name", "id"]
+
+    def __str__(self) -> str:
+        return self.name
+
+    def rotate_postback_token(self) -> str:
+        """Set a fresh postback token and return it; the caller shows it once."""
+        token = secrets.token_urlsafe(24)
+        self.postback_token_digest = token_digest(token)
+        self.postback_token_hint = token[:6]
+        return token
+
+    def rotate_hmac_secret(self) -> str:
+        self.hmac_secret = new_secret()
+        return self.hmac_secret
+
+
+class Publisher(models.Model):
+    class Status(models.TextChoices):
+        PENDING = "pending"
+        ACTIVE = "active"
+        SUSPENDED = "suspended"
+        REJECTED = "rejected"
+
+    class PayoutMethod(models.TextChoices):
+        WIRE = "wire", "Bank wire"
+        PAYPAL = "paypal", "PayPal"
+        ACH = "ach", "ACH"
+        SEPA = "sepa", "SEPA transfer"
+        CRYPTO = "crypto", "Crypto"
+        CHECK = "check", "Check"
+
+    name = models.CharField(max_length=200, help_text="Company or trading name.")
+    email = models.EmailField(help_text="Contact address for account and payment notices.")
+    status = models.CharField(
+        max_length=16,
+        choices=Status.choices,
+        default=Status.PENDING,
+        help_text="Only active publishers earn; changed by the network's approve/reject/suspend actions.",
+    )
+    website = models.URLField(blank=True, help_text="Main site or traffic source.")
+    payout_method = models.CharField(
+        max_length=16,
+        choices=PayoutMethod.choices,
+        default=PayoutMethod.PAYPAL,
+        help_text="How the network pays this publisher.",
+    )
+    payout_details = models.JSONField(
+        default=dict, blank=True, help_text="Method-specific details: account, IBAN, PayPal email, wallet."
+    )
+    payout_currency = CurrencyField(default="USD", help_text="Currency payouts are made in (ISO 4217).")
+    minimum_payout = MoneyField(
+        default=Decimal("50"), help_text="Balance below which a payout run carries the amount forward."
+    )
+    members = models.ManyToManyField(
+        settings.AUTH_USER_MODEL,
+        blank=True,
+        related_name="publishers",
+        help_text="Users who act for this publisher.",
+    )
+    status_changed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+        help_text="Who last changed the status.",
+    )
+    status_changed_at = models.DateTimeField(null=True, blank=True, help_text="When the status last changed.")
+    created_at = models.DateTimeField(default=timezone.now, editable=False, help_text="When it signed up.")
+
+    class Meta:
+        ordering = ["name", "id"]
+        constraints = [
+            models.CheckConstraint(condition=Q(minimum_payout__gte=0), name="publisher_min_payout_gte_0"),
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class Offer(models.Model):
+    class Status(models.TextChoices):
+        ACTIVE = "active"
+        PAUSED = "paused"
+        EXPIRED = "expired"
+
+    class Visibility(models.TextChoices):
+        PUBLIC = "public", "Public (instant access)"
+        APPROVAL = "approval", "Requires approval"
+        PRIVATE = "private", "Private (invite only)"
+
+    class Attribution(models.TextChoices):
+        LAST_CLICK = "last_click"
+        FIRST_CLICK = "first_click"
+
+    advertiser = models.ForeignKey(
+        Advertiser, on_delete=models.PROTECT, related_name="offers", help_text="Who runs and pays for it."
+    )
+    name = models.CharField(max_length=200, help_text="Shown to publishers.")
+    description = models.TextField(blank=True, help_text="Terms, allowed traffic, creatives.")
+    category = models.CharField(max_length=64, blank=True, db_index=True, help_text="Vertical, e.g. retail.")
+    status = models.CharField(
+        max_length=16,
+        choices=Status.choices,
+        default=Status.ACTIVE,
+        help_text="Clicks on a paused or expired offer go to its fallback.",
+    )
+    starts_at = models.DateTimeField(null=True, blank=True, help_text="Live from (UTC); empty: at once.")
+    ends_at = models.DateTimeField(null=True, blank=True, help_text="Live until (UTC); empty: no end.")
+    visibility = models.CharField(
+        max_length=16,
+        choices=Visibility.choices,
+        default=Visibility.APPROVAL,
+        help_text="public: instant access; approval: publishers apply; private: invitation only.",
+    )
+    landing_url = models.CharField(
+        max_length=2000,
+        validators=[v.validate_landing_url],
+        help_text="http(s) URL; macros {click_id} {offer_id} {publisher_id} {sub1}..{sub5} {source}.",
+    )
+    preview_url = models.CharField(
+        max_length=2000,
+        blank=True,
+        validators=[v.validate_plain_url],
+        help_text="A page publishers may look at without creating a click.",
+    )
+    deep_links_allowed = models.BooleanField(
+        default=False, help_text="Honour a click's url= parameter when its host is an allowed domain."
+    )
+    allowed_domains = models.JSONField(
+        default=list,
+        blank=True,
+        validators=[v.validate_domain_list],
+        help_text="Hosts deep links may go to; a leading '*.' allows subdomains.",
+    )
+    fallback_offer = models.ForeignKey(
+        "self",
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+        help_text="Offer that takes clicks this offer cannot (paused, capped, geo...).",
+    )
+    fallback_url = models.CharField(
+        max_length=2000,
+        blank=True,
+        validators=[v.validate_plain_url],
+        help_text="URL for clicks this offer cannot take, when there is no fallback offer.",
+    )
+    currency = CurrencyField(default="USD", help_text="Currency of prices and reports (ISO 4217).")
+    attribution_window_days = models.PositiveIntegerField(
+        default=30, help_text="Days after a click during which a conversion is attributed to it."
+    )
+    attribution_model = models.CharField(
+        max_length=16,
+        choices=Attribution.choices,
+        default=Attribution.LAST_CLICK,
+        help_text="Which of a visitor's clicks wins the conversion.",
+    )
+    hold_days = models.PositiveIntegerField(
+        default=0, help_text="Days a conversion stays pending before it can be paid (refund period)."
+    )
+    unique_click_window_hours = models.PositiveIntegerField(
+        default=24, help_text="A repeat click from the same visitor within this window is not unique."
+    )
+    min_click_to_conversion_seconds = models.PositiveIntegerField(
+        null=True, blank=True, help_text="Faster conversions are flagged as suspicious."
+    )
+    max_click_to_conversion_seconds = models.PositiveIntegerField(
+        null=True, blank=True, help_text="Slower conversions are rejected."
+    )
+    target_countries = models.JSONField(
+        default=list,
+        blank=True,
+        validators=[v.validate_country_list],
+        help_text="ISO 3166 alpha-2 codes accepted; empty accepts every country.",
+    )
+    target_devices = models.JSONField(
+        default=list,
+        blank=True,
+        validators=[v.validate_device_list],
+        help_text="desktop, mobile, tablet, other; empty accepts every device.",
+    )
+    target_os = models.JSONField(
+        default=list,
+        blank=True,
+        validators=[v.validate_os_list],
+        help_text="windows, macos, linux, android, ios, chromeos, other; empty accepts all.",
+    )
+    created_at = models.DateTimeField(default=timezone.now, editable=False, help_text="When it was created.")
+    updated_at = models.DateTimeField(auto_now=True, help_text="When it was last changed.")
+
+    class Meta:
+        ordering = ["-id"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(ends_at__isnull=True)
+                | Q(starts_at__isnull=True)
+                | Q(ends_at__gt=models.F("starts_at")),
+                name="offer_ends_after_start",
+            ),
+            models.CheckConstraint(
+                condition=Q(max_click_to_conversion_seconds__isnull=True)
+                | Q(min_click_to_conversion_seconds__isnull=True)
+                | Q(max_click_to_conversion_seconds__gte=models.F("min_click_to_conversion_seconds")),
+                name="offer_ctc_max_gte_min",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+    def is_live(self, at: datetime | None = None) -> bool:
+        at = at or timezone.now()
+        return (
+            self.status == self.Status.ACTIVE
+            and (self.starts_at is None or self.starts_at <= at)
+            and (self.ends_at is None or at < self.ends_at)
+        )
+
+
+class Goal(models.Model):
+    class PayoutType(models.TextChoices):
+        CPC = "cpc", "CPC (per click)"
+        CPM = "cpm", "CPM (per 1000 impressions)"
+        CPL = "cpl", "CPL (per lead)"
+        CPA = "cpa", "CPA (per action)"
+        CPS = "cps", "CPS (% of sale)"
+        CPI = "cpi", "CPI (per install)"
+
+    offer = models.ForeignKey(
+        Offer, on_delete=models.CASCADE, related_name="goals", help_text="The offer this goal belongs to."
+    )
+    code = models.SlugField(max_length=64, help_text="Sent as goal= in postbacks; unique per offer.")
+    name = models.CharField(max_length=200, help_text="Shown in reports.")
+    payout_type = models.CharField(
+        max_length=8, choices=PayoutType.choices, help_text="cpc, cpm, cpl, cpa, cps (percent) or cpi."
+    )
+    payout = MoneyField(help_text="Publisher earns: an amount per action (per 1000 for CPM), or % for CPS.")
+    revenue = MoneyField(help_text="Advertiser pays: an amount per action (per 1000 for CPM), or % for CPS.")
+    is_default = models.BooleanField(
+        default=False, help_text="Used when a postback names no goal; exactly one per offer."
+    )
+    allow_multiple = models.BooleanField(
+        default=False, help_text="One click may convert more than once on this goal."
+    )
+
+    class Meta:
+        ordering = ["offer_id", "-is_default", "id"]
+        constraints = [
+            models.UniqueConstraint(fields=["offer", "code"], name="goal_unique_code_per_offer"),
+            models.UniqueConstraint(
+                fields=["offer"], condition=Q(is_default=True), name="goal_one_default_per_offer"
+            ),
+            models.CheckConstraint(condition=Q(payout__gte=0) & Q(revenue__gte=0), name="goal_amounts_gte_0"),
+            models.CheckConstraint(
+                condition=~Q(payout_type="cps") | (Q(payout__lte=100) & Q(revenue__lte=100)),
+                name="goal_cps_percent_lte_100",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.offer_id}:{self.code}"
+
+    @property
+    def is_percentage(self) -> bool:
+        return self.payout_type == self.PayoutType.CPS
+
+
+class CustomPayout(models.Model):
+    """A publisher-specific price for an offer (every goal) or one goal, optionally per country."""
+
+    publisher = models.ForeignKey(
+        Publisher, on_delete=models.CASCADE, related_name="custom_payouts", help_text="Who gets this price."
+    )
+    offer = models.ForeignKey(
+        Offer, on_delete=models.CASCADE, related_name="custom_payouts", help_text="The offer it applies to."
+    )
+    goal = models.ForeignKey(
+        Goal,
+        null=True,
+        blank=True,
+        on_delete=models.CASCADE,
+        related_name="+",
+        help_text="One goal of the offer; empty applies to every goal.",
+    )
+    countries = models.JSONField(
+        default=list,
+        blank=True,
+        validators=[v.validate_country_list],
+        help_text="Only for conversions from these ISO alpha-2 countries; empty: any country.",
+    )
+    payout = MoneyField(help_text="Publisher earns: an amount per action, or % for CPS goals.")
+    revenue = MoneyField(null=True, blank=True, help_text="Advertiser pays; empty keeps the goal's revenue.")
+    created_at = models.DateTimeField(default=timezone.now, editable=False, help_text="When it was created.")
+
+    class Meta:
+        ordering = ["id"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(payout__gte=0) & (Q(revenue__isnull=True) | Q(revenue__gte=0)),
+                name="custom_payout_amounts_gte_0",
+            ),
+        ]
+
+
+class Cap(models.Model):
+    """A limit on clicks, conversions, payout or revenue in a calendar day, week or month (UTC)."""
+
+    class Metric(models.TextChoices):
+        CLICKS = "clicks"
+        CONVERSIONS = "conversions"
+        PAYOUT = "payout"
+        REVENUE = "revenue"
+
+    class Period(models.TextChoices):
+        DAY = "day"
+        WEEK = "week"
+        MONTH = "month"
+
+    class Scope(models.TextChoices):
+        OFFER = "offer", "Whole offer"
+        EACH_PUBLISHER = "each_publisher", "Each publisher"
+
+    offer = models.ForeignKey(
+        Offer, on_delete=models.CASCADE, related_name="caps", help_text="The offer this cap limits."
+    )
+    metric = models.CharField(
+        max_length=16,
+        choices=Metric.choices,
+        help_text="What is counted: clicks, conversions, payout, revenue.",
+    )
+    period = models.CharField(
+        max_length=8, choices=Period.choices, help_text="Calendar day, ISO week or month, in UTC."
+    )
+    scope = models.CharField(
+        max_length=16,
+        choices=Scope.choices,
+        default=Scope.OFFER,
+        help_text="offer: one total for everyone; each_publisher: the limit applies to each publisher.",
+    )
+    publisher = models.ForeignKey(
+        Publisher,
+        null=True,
+        blank=True,
+        on_delete=models.CASCADE,
+        related_name="+",
+        help_text="Set to cap one publisher only (overrides an each-publisher cap).",
+    )
+    limit = MoneyField(help_text="A count (clicks, conversions) or an amount in the offer's currency.")
+
+    class Meta:
+        ordering = ["offer_id", "id"]
+        constraints = [
+            models.CheckConstraint(condition=Q(limit__gte=0), name="cap_limit_gte_0"),
+            # Two partial indexes instead of NULLS NOT DISTINCT, which SQLite lacks: one rule per
+            # (offer, metric, period, scope) for everyone, and one per publisher.
+            models.UniqueConstraint(
+                fields=["offer", "metric", "period", "scope"],
+                condition=Q(publisher__isnull=True),
+                name="cap_unique_rule",
+            ),
+            models.UniqueConstraint(
+                fields=["offer", "metric", "period", "scope", "publisher"],
+                condition=Q(publisher__isnull=False),
+                name="cap_unique_publisher_rule",
+            ),
+        ]
+
+
+class Coupon(models.Model):
+    """A code assigned to a publisher that attributes conversions without a click."""
+
+    code = models.CharField(
+        max_length=64, unique=True, help_text="The code shoppers enter; sent as coupon= in postbacks."
+    )
+    publisher = models.ForeignKey(
+        Publisher, on_delete=models.CASCADE, related_name="coupons", help_text="Who gets the credit."
+    )
+    offer = models.ForeignKey(
+        Offer, on_delete=models.CASCADE, related_name="coupons", help_text="The offer it is valid for."
+    )
+    active = models.BooleanField(default=True, help_text="Inactive codes no longer attribute conversions.")
+    created_at = models.DateTimeField(default=timezone.now, editable=False, help_text="When it was created.")
+
+    class Meta:
+        ordering = ["code"]
+
+    def __str__(self) -> str:
+        return self.code
+
+
+class OfferAccess(models.Model):
+    """A publisher's application to an offer and, once approved, its tracking link token."""
+
+    class Status(models.TextChoices):
+        PENDING = "pending"
+        APPROVED = "approved"
+        REJECTED = "rejected"
+
+    offer = models.ForeignKey(
+        Offer, on_delete=models.CASCADE, related_name="accesses", help_text="The offer applied for."
+    )
+    publisher = models.ForeignKey(
+        Publisher, on_delete=models.CASCADE, related_name="accesses", help_text="The publisher applying."
+    )
+    status = models.CharField(
+        max_length=16,
+        choices=Status.choices,
+        default=Status.PENDING,
+        help_text="Only approved access lets clicks through to the offer.",
+    )
+    token = models.CharField(
+        max_length=64,
+        unique=True,
+        default=new_link_token,
+        editable=False,
+        help_text="Opaque tracking-link token: /c/{token}.",
+    )
+    note = models.TextField(blank=True, help_text="The publisher's traffic description, or the reason.")
+    decided_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+        help_text="Who approved or rejected it (empty for instant access to a public offer).",
+    )
+    decided_at = models.DateTimeField(null=True, blank=True, help_text="When it was approved or rejected.")
+    created_at = models.DateTimeField(
+        default=timezone.now, editable=False, help_text="When it was applied for."
+    )
+
+    class Meta:
+        ordering = ["-id"]
+        verbose_name_plural = "offer accesses"
+        constraints = [
+            models.UniqueConstraint(fields=["offer", "publisher"], name="access_one_per_offer_publisher"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.publisher_id}@{self.offer_id}"
+
+    def tracking_url(self) -> str:
+        return f"{settings.SITE_URL.rstrip('/')}/c/{self.token}"
+
+
+class Creative(models.Model):
+    """Ad material an advertiser provides for an offer: a banner, a text link, HTML or an email."""
+
+    class Kind(models.TextChoices):
+        BANNER = "banner", "Banner image"
+        TEXT = "text", "Text link"
+        HTML = "html", "HTML snippet"
+        EMAIL = "email", "Email copy"
+
+    offer = models.ForeignKey(Offer, on_delete=models.CASCADE, related_name="creatives")
+    name = models.CharField(max_length=200)
+    kind = models.CharField(max_length=16, choices=Kind.choices)
+    image_url = models.CharField(max_length=2000, blank=True, validators=[v.validate_plain_url])
+    body = models.TextField(blank=True, help_text="Text, HTML or email body; {tracking_link} is replaced.")
+    width = models.PositiveIntegerField(null=True, blank=True)
+    height = models.PositiveIntegerField(null=True, blank=True)
+    active = models.BooleanField(default=True)
+    created_at = models.DateTimeField(default=timezone.now, editable=False)
+
+    class Meta:
+        ordering = ["offer_id", "kind", "name", "id"]
+        constraints = [
+            # A banner without an image, or any other kind without a body, shows nothing.
+            models.CheckConstraint(
+                condition=(Q(kind="banner") & ~Q(image_url="")) | (~Q(kind="banner") & ~Q(body="")),
+                name="creative_has_content",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+    @property
+    def size(self) -> str:
+        return f"{self.width}x{self.height}" if self.width and self.height else ""
+
+    def render_for(self, tracking_url: str) -> str:
+        """The snippet a publisher pastes: the body with the link filled in, or an <a><img> tag."""
+        from django.utils.html import escape
+
+        if self.kind == self.Kind.BANNER:
+            size = f' width="{self.width}" height="{self.height}"' if self.size else ""
+            return (
+                f'<a href="{escape(tracking_url)}"><img src="{escape(self.image_url)}"{size} '
+                f'alt="{escape(self.name)}"></a>'
+            )
+        return self.body.replace("{tracking_link}", tracking_url)

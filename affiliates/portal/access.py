@@ -1,0 +1,69 @@
+"""Who may open a portal page. Every decision goes through affiliates.roles.
+
+A page names the roles it serves. A signed-out visitor is sent to the login page; a signed-in
+user of another role gets 404, as an object of another tenant does, so the portals reveal no
+more than the API about what exists.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from functools import wraps
+from typing import Any
+
+from django.contrib.auth.views import redirect_to_login
+from django.http import Http404, HttpRequest, HttpResponseBase
+from django.shortcuts import redirect
+
+from affiliates.models import Advertiser, Publisher
+from affiliates.roles import Actor, Role, actor_for
+
+View = Callable[..., HttpResponseBase]
+
+
+class PortalRequest(HttpRequest):
+    """An HttpRequest after ``portal_view``: the actor and its tenant are resolved once."""
+
+    actor: Actor
+    advertiser: Advertiser | None
+    publisher: Publisher | None
+
+
+def portal_view(*roles: Role) -> Callable[[View], View]:
+    def decorate(view: View) -> View:
+        @wraps(view)
+        def wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponseBase:
+            if not request.user.is_authenticated:
+                return redirect_to_login(request.get_full_path())
+            actor = actor_for(request.user)
+            if actor.role not in roles:
+                raise Http404("No such page for this account.")
+            req: Any = request
+            req.actor = actor
+            req.advertiser = (
+                Advertiser.objects.get(pk=actor.advertiser_id) if actor.advertiser_id is not None else None
+            )
+            req.publisher = (
+                Publisher.objects.get(pk=actor.publisher_id) if actor.publisher_id is not None else None
+            )
+            # A publisher is let in only once the network approved it (sign-up is pending).
+            if req.publisher is not None and req.publisher.status != Publisher.Status.ACTIVE:
+                return redirect("portal:pending")
+            return view(request, *args, **kwargs)
+
+        return wrapper
+
+    return decorate
+
+
+publisher_only = portal_view(Role.PUBLISHER)
+advertiser_only = portal_view(Role.ADVERTISER)
+staff_only = portal_view(Role.STAFF)
+
+
+def home_url_for(actor: Actor) -> str:
+    return {
+        Role.STAFF: "portal:staff-home",
+        Role.ADVERTISER: "portal:adv-home",
+        Role.PUBLISHER: "portal:pub-home",
+    }.get(actor.role, "portal:pending")

@@ -1,0 +1,222 @@
+"""Forms for the affiliate pages: sign-up, profile, payout details, offers with goals and caps."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django import forms
+from django.contrib.auth import get_user_model, password_validation
+from django.core.exceptions import ValidationError
+from django.forms import inlineformset_factory
+
+from affiliates.models import Cap, Creative, Goal, Offer, Publisher
+from affiliates.validators import DEVICE_TYPES, OS_FAMILIES
+
+
+class SignupForm(forms.Form):
+    company = forms.CharField(label="Company or brand", max_length=200)
+    email = forms.EmailField(label="Work email")
+    website = forms.URLField(label="Website", required=False, assume_scheme="https")
+    traffic = forms.CharField(
+        label="How do you promote offers?",
+        widget=forms.Textarea(attrs={"rows": 3}),
+        required=False,
+        help_text="Sources, verticals and monthly volume help us approve you faster.",
+    )
+    password1 = forms.CharField(
+        label="Password", widget=forms.PasswordInput(attrs={"autocomplete": "new-password"})
+    )
+    password2 = forms.CharField(
+        label="Repeat password", widget=forms.PasswordInput(attrs={"autocomplete": "new-password"})
+    )
+
+    def clean_email(self) -> str:
+        email = self.cleaned_data["email"].lower()
+        if get_user_model().objects.filter(username__iexact=email).exists():
+            raise ValidationError("An account with this email already exists.", code="email_taken")
+        return email
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean() or {}
+        if data.get("password1") and data.get("password1") != data.get("password2"):
+            self.add_error("password2", "The two passwords differ.")
+        elif data.get("password1"):
+            user = get_user_model()(username=data.get("email", ""), email=data.get("email", ""))
+            try:
+                password_validation.validate_password(data["password1"], user)
+            except ValidationError as exc:
+                self.add_error("password1", exc)
+        return data
+
+
+class ProfileForm(forms.ModelForm):
+    website = forms.URLField(label="Website", required=False, assume_scheme="https")
+
+    class Meta:
+        model = Publisher
+        fields = ["name", "email", "website"]
+        labels = {"name": "Company or brand", "email": "Contact email"}
+
+
+class PayoutDetailsForm(forms.ModelForm):
+    account = forms.CharField(
+        label="Account",
+        max_length=200,
+        help_text="PayPal email, IBAN, account number or wallet address for the method above.",
+    )
+    account_name = forms.CharField(label="Account holder", max_length=200, required=False)
+
+    class Meta:
+        model = Publisher
+        fields = ["payout_method", "payout_currency", "minimum_payout"]
+        labels = {"payout_currency": "Payout currency", "minimum_payout": "Minimum payout"}
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        details = self.instance.payout_details or {}
+        self.fields["account"].initial = details.get("account", "")
+        self.fields["account_name"].initial = details.get("account_name", "")
+
+    def save(self, commit: bool = True) -> Publisher:
+        self.instance.payout_details = {
+            "account": self.cleaned_data["account"],
+            "account_name": self.cleaned_data["account_name"],
+        }
+        return super().save(commit)
+
+
+class CodeListField(forms.CharField):
+    """A JSON list edited as comma-separated text: "US, ca" -> ["US", "CA"]."""
+
+    def __init__(self, *, upper: bool = False, **kwargs: Any) -> None:
+        self.upper = upper
+        kwargs.setdefault("required", False)
+        super().__init__(**kwargs)
+
+    def prepare_value(self, value: Any) -> str:
+        return ", ".join(value) if isinstance(value, list) else (value or "")
+
+    def to_python(self, value: Any) -> list[str]:  # type: ignore[override]
+        text = super().to_python(value) or ""
+        items = [p.strip() for p in text.replace("\n", ",").split(",") if p.strip()]
+        return [i.upper() if self.upper else i.lower() for i in items]
+
+
+class OfferForm(forms.ModelForm):
+    target_countries = CodeListField(
+        upper=True, label="Countries", help_text="ISO codes, comma-separated (US, CA). Empty: worldwide."
+    )
+    target_devices = forms.MultipleChoiceField(
+        choices=[(d, d.title()) for d in sorted(DEVICE_TYPES)],
+        widget=forms.CheckboxSelectMultiple,
+        required=False,
+        label="Devices",
+        help_text="None ticked: every device.",
+    )
+    target_os = forms.MultipleChoiceField(
+        choices=[(o, o) for o in sorted(OS_FAMILIES)],
+        widget=forms.CheckboxSelectMultiple,
+        required=False,
+        label="Operating systems",
+    )
+    allowed_domains = CodeListField(label="Deep-link domains", help_text="Hosts a deep link may go to.")
+
+    class Meta:
+        model = Offer
+        fields = [
+            "name",
+            "description",
+            "category",
+            "status",
+            "visibility",
+            "landing_url",
+            "preview_url",
+            "currency",
+            "starts_at",
+            "ends_at",
+            "deep_links_allowed",
+            "allowed_domains",
+            "target_countries",
+            "target_devices",
+            "target_os",
+            "attribution_window_days",
+            "attribution_model",
+            "hold_days",
+            "unique_click_window_hours",
+            "min_click_to_conversion_seconds",
+            "max_click_to_conversion_seconds",
+            "fallback_offer",
+            "fallback_url",
+        ]
+        widgets = {
+            "description": forms.Textarea(attrs={"rows": 3}),
+            "starts_at": forms.DateTimeInput(attrs={"type": "datetime-local"}),
+            "ends_at": forms.DateTimeInput(attrs={"type": "datetime-local"}),
+        }
+        labels = {
+            "landing_url": "Landing URL",
+            "preview_url": "Preview URL",
+            "attribution_window_days": "Attribution window (days)",
+            "hold_days": "Hold period (days)",
+            "unique_click_window_hours": "Unique click window (hours)",
+            "min_click_to_conversion_seconds": "Min click-to-conversion (s)",
+            "max_click_to_conversion_seconds": "Max click-to-conversion (s)",
+            "fallback_offer": "Fallback offer",
+            "fallback_url": "Fallback URL",
+        }
+
+    def __init__(self, *args: Any, advertiser_id: int, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        # Another advertiser's offer is never a choice: the fallback stays within the tenant.
+        fallback: Any = self.fields["fallback_offer"]
+        fallback.queryset = Offer.objects.filter(advertiser_id=advertiser_id).exclude(pk=self.instance.pk)
+
+
+GoalFormSet: Any = inlineformset_factory(
+    Offer,
+    Goal,
+    fields=["code", "name", "payout_type", "payout", "revenue", "is_default", "allow_multiple"],
+    extra=2,
+    can_delete=True,
+    min_num=1,
+    validate_min=True,
+)
+CapFormSet: Any = inlineformset_factory(
+    Offer, Cap, fields=["metric", "period", "scope", "limit"], extra=1, can_delete=True
+)
+CreativeFormSet: Any = inlineformset_factory(
+    Offer,
+    Creative,
+    fields=["name", "kind", "image_url", "body", "width", "height", "active"],
+    extra=1,
+    can_delete=True,
+    widgets={"body": forms.Textarea(attrs={"rows": 2})},
+)
+
+
+class MarketplaceFilter(forms.Form):
+    q = forms.CharField(label="Search", required=False)
+    category = forms.ChoiceField(label="Category", required=False)
+    country = forms.CharField(label="Country", required=False, max_length=2, help_text="e.g. US")
+    payout_type = forms.ChoiceField(
+        label="Payout type", required=False, choices=[("", "Any"), *Goal.PayoutType.choices]
+    )
+
+    def __init__(self, *args: Any, categories: list[str], **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        category: Any = self.fields["category"]
+        category.choices = [("", "Any"), *((c, c.title()) for c in categories)]
+
+
+class ApplyForm(forms.Form):
+    note = forms.CharField(
+        label="How will you promote this offer?",
+        widget=forms.Textarea(attrs={"rows": 3}),
+        required=False,
+        max_length=2000,
+    )
+
+
+class DecisionForm(forms.Form):
+    decision = forms.ChoiceField(choices=[("approved", "Approve"), ("rejected", "Reject")])
+    note = forms.CharField(required=False, max_length=500)

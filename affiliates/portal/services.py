@@ -1,0 +1,60 @@
+"""Writes the portal pages make that span models: sign-up, and saving an offer with its parts."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.contrib.auth import get_user_model
+from django.db import transaction
+from django.forms import BaseInlineFormSet, ModelForm
+
+from affiliates.models import Offer, Publisher
+from affiliates.services import publisher_create
+from config.api import DomainError
+
+
+@transaction.atomic
+def publisher_signup(*, company: str, email: str, password: str, website: str = "", traffic: str = "") -> Any:
+    """A new publisher and its first user. The publisher stays pending until staff approve it,
+    and the portal lets a pending publisher's user in only as far as the "under review" page."""
+    user = get_user_model().objects.create_user(username=email, email=email, password=password)
+    publisher = publisher_create(
+        name=company,
+        email=email,
+        website=website,
+        status=Publisher.Status.PENDING,
+        payout_details={"signup_note": traffic} if traffic else {},
+    )
+    publisher.members.add(user)
+    return user
+
+
+@transaction.atomic
+def offer_save(*, form: ModelForm[Offer], formsets: list[BaseInlineFormSet[Any, Any, Any]]) -> Offer:
+    """Save an offer and its goals, caps and creatives together, or nothing at all.
+
+    The forms are already valid; this enforces the rules across goals that no single form can
+    see (exactly one default goal), then writes everything in one transaction.
+    """
+    goals = formsets[0]
+    kept = [f for f in goals.forms if f.cleaned_data and not f.cleaned_data.get("DELETE")]
+    defaults = [f.instance for f in kept if f.cleaned_data.get("is_default")]
+    if len(defaults) > 1:
+        raise DomainError("Only one goal can be the default.", code="many_default_goals")
+    for f in goals.deleted_forms:
+        if f.instance.pk and f.instance.conversions.exists():
+            raise DomainError(
+                f"Goal {f.instance.code!r} has conversions and cannot be deleted.", code="goal_in_use"
+            )
+    offer = form.save()
+    if defaults:
+        # Clear the old default first: the one-default constraint never sees two at once.
+        offer.goals.filter(is_default=True).exclude(pk=defaults[0].pk).update(is_default=False)
+    for formset in formsets:
+        formset.instance = offer
+        formset.save()
+    if not offer.goals.filter(is_default=True).exists():
+        first = offer.goals.order_by("id").first()
+        if first is not None:
+            offer.goals.filter(pk=first.pk).update(is_default=True)
+    return offer

@@ -1,0 +1,43 @@
+from django.urls import path
+
+from affiliates.portal import views_advertiser as adv
+from affiliates.portal import views_auth as auth
+from affiliates.portal import views_publisher as pub
+from affiliates.portal import views_staff as staff
+
+app_name = "portal"
+
+urlpatterns = [
+    path("", auth.home, name="home"),
+    path("login/", auth.LoginView.as_view(), name="login"),
+    path("logout/", auth.LogoutView.as_view(), name="logout"),
+    path("signup/", auth.signup, name="signup"),
+    path("pending/", auth.pending, name="pending"),
+    path("password-reset/", auth.password_reset, name="password-reset"),
+    path("password-reset/sent/", auth.password_reset_done, name="password-reset-done"),
+    path("password-reset/<uidb64>/<token>/", auth.password_reset_confirm, name="password-reset-confirm"),
+    path("password-reset/done/", auth.password_reset_complete, name="password-reset-complete"),
+    # publisher
+    path("publisher/", pub.dashboard, name="pub-home"),
+    path("publisher/offers/", pub.marketplace, name="pub-marketplace"),
+    path("publisher/offers/<int:offer_id>/", pub.offer_detail, name="pub-offer"),
+    path("publisher/offers/<int:offer_id>/apply/", pub.apply_quick, name="pub-apply"),
+    path("publisher/my-offers/", pub.my_offers, name="pub-my-offers"),
+    path("publisher/my-offers/<int:access_id>/", pub.my_offer, name="pub-my-offer"),
+    path("publisher/profile/", pub.profile, name="pub-profile"),
+    # advertiser
+    path("advertiser/", adv.dashboard, name="adv-home"),
+    path("advertiser/offers/", adv.offers, name="adv-offers"),
+    path("advertiser/offers/new/", adv.offer_create, name="adv-offer-new"),
+    path("advertiser/offers/<int:offer_id>/", adv.offer_edit, name="adv-offer-edit"),
+    path("advertiser/publishers/", adv.publishers, name="adv-publishers"),
+    path("advertiser/access/<int:access_id>/decide/", adv.access_decision, name="adv-access-decide"),
+    # network staff
+    path("staff/", staff.home, name="staff-home"),
+    path("staff/publishers/", staff.publisher_queue, name="staff-publishers"),
+    path(
+        "staff/publishers/<int:publisher_id>/decide/", staff.publisher_decision, name="staff-publisher-decide"
+    ),
+    path("staff/access/", staff.access_queue, name="staff-access"),
+    path("staff/access/<int:access_id>/decide/", staff.access_decision, name="staff-access-decide"),
+]

@@ -1,0 +1,142 @@
+"""Advertiser pages: dashboard, offers with goals/caps/targeting/creatives, publishers and requests."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.contrib import messages
+from django.http import HttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.views.decorators.http import require_POST
+
+from affiliates.models import Offer, OfferAccess
+from affiliates.portal import selectors
+from affiliates.portal.access import PortalRequest, advertiser_only
+from affiliates.portal.charts import Series, bar_line_chart
+from affiliates.portal.forms import CapFormSet, CreativeFormSet, DecisionForm, GoalFormSet, OfferForm
+from affiliates.portal.services import offer_save
+from affiliates.roles import scope
+from affiliates.services import access_decide
+from config.api import DomainError
+
+
+def _offers(request: PortalRequest) -> Any:
+    return scope(Offer.objects.all(), request.actor, advertiser_path="advertiser_id", publisher_path=None)
+
+
+@advertiser_only
+def dashboard(request: PortalRequest) -> HttpResponse:
+    adv_id = request.actor.advertiser_id
+    period = request.GET.get("period", "7d")
+    if period not in selectors.PERIODS:
+        period = "7d"
+    start, end = selectors.period_bounds(period)
+    kpis = selectors.traffic_kpis(start=start, end=end, advertiser_id=adv_id)
+    series = selectors.traffic_daily(days=30, advertiser_id=adv_id)
+    chart = bar_line_chart(
+        title="Clicks and conversions per day, last 30 days (UTC)",
+        labels=series.labels,
+        bars=Series("clicks", series.clicks),
+        line=Series("conversions", series.conversions),
+    )
+    cpa = {c: v / kpis.conversions for c, v in kpis.money.items()} if kpis.conversions else {}
+    return render(
+        request,
+        "portal/advertiser/dashboard.html",
+        {
+            "kpis": kpis,
+            "cpa": cpa,
+            "period": period,
+            "periods": selectors.PERIODS,
+            "chart": chart,
+            "requests": selectors.pending_access_requests(advertiser_id=adv_id)[:5],
+        },
+    )
+
+
+@advertiser_only
+def offers(request: PortalRequest) -> HttpResponse:
+    rows = _offers(request).prefetch_related("goals")
+    stats = selectors.offer_stats(advertiser_id=request.actor.advertiser_id or 0)
+    table = [{"offer": o, **stats.get(o.pk, {"clicks": 0, "conversions": 0, "publishers": 0})} for o in rows]
+    return render(request, "portal/advertiser/offers.html", {"rows": table})
+
+
+def _offer_forms(request: PortalRequest, offer: Offer | None) -> tuple[OfferForm, list[Any]]:
+    data = request.POST if request.method == "POST" else None
+    instance = offer or Offer(advertiser=request.advertiser, currency=request.advertiser.currency)  # type: ignore[union-attr]
+    form = OfferForm(data, instance=instance, advertiser_id=request.actor.advertiser_id or 0)
+    formsets = [
+        GoalFormSet(data, instance=instance, prefix="goals"),
+        CapFormSet(data, instance=instance, prefix="caps"),
+        CreativeFormSet(data, instance=instance, prefix="creatives"),
+    ]
+    return form, formsets
+
+
+def _offer_edit(request: PortalRequest, offer: Offer | None) -> HttpResponse:
+    form, formsets = _offer_forms(request, offer)
+    if request.method == "POST" and form.is_valid() and all(fs.is_valid() for fs in formsets):
+        try:
+            saved = offer_save(form=form, formsets=formsets)
+        except DomainError as exc:
+            form.add_error(None, exc.message)
+        else:
+            messages.success(request, f"Offer “{saved.name}” saved.")
+            return redirect("portal:adv-offer-edit", offer_id=saved.pk)
+    return render(
+        request,
+        "portal/advertiser/offer_form.html",
+        {"form": form, "goals": formsets[0], "caps": formsets[1], "creatives": formsets[2], "offer": offer},
+    )
+
+
+@advertiser_only
+def offer_create(request: PortalRequest) -> HttpResponse:
+    return _offer_edit(request, None)
+
+
+@advertiser_only
+def offer_edit(request: PortalRequest, offer_id: int) -> HttpResponse:
+    return _offer_edit(request, get_object_or_404(_offers(request), pk=offer_id))
+
+
+@advertiser_only
+def publishers(request: PortalRequest) -> HttpResponse:
+    adv_id = request.actor.advertiser_id or 0
+    return render(
+        request,
+        "portal/advertiser/publishers.html",
+        {
+            "rows": selectors.advertiser_publishers(advertiser_id=adv_id),
+            "requests": selectors.pending_access_requests(advertiser_id=adv_id),
+        },
+    )
+
+
+def decide_access(request: PortalRequest, access: OfferAccess) -> None:
+    form = DecisionForm(request.POST)
+    if not form.is_valid():
+        messages.error(request, "Choose approve or reject.")
+        return
+    decided = access_decide(
+        offer=access.offer,
+        publisher=access.publisher,
+        status=form.cleaned_data["decision"],
+        by=request.user,  # type: ignore[arg-type]
+        note=form.cleaned_data["note"],
+    )
+    messages.success(request, f"{decided.publisher.name} {decided.status} for {decided.offer.name}.")
+
+
+@require_POST
+@advertiser_only
+def access_decision(request: PortalRequest, access_id: int) -> HttpResponse:
+    accesses = scope(
+        OfferAccess.objects.select_related("offer", "publisher"),
+        request.actor,
+        advertiser_path="offer__advertiser_id",
+        publisher_path=None,
+    )
+    decide_access(request, get_object_or_404(accesses, pk=access_id))
+    return redirect(request.POST.get("next") or "portal:adv-publishers")

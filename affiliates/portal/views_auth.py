@@ -1,0 +1,74 @@
+"""Sign-up, login, logout and password reset (Django's auth views with our templates)."""
+
+from __future__ import annotations
+
+from django.contrib import messages
+from django.contrib.auth import views as auth_views
+from django.contrib.auth.decorators import login_required
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.urls import reverse_lazy
+
+from affiliates.models import Publisher
+from affiliates.portal.access import home_url_for
+from affiliates.portal.forms import SignupForm
+from affiliates.portal.services import publisher_signup
+from affiliates.roles import actor_for
+
+
+def home(request: HttpRequest) -> HttpResponse:
+    if not request.user.is_authenticated:
+        return redirect("portal:login")
+    return redirect(home_url_for(actor_for(request.user)))
+
+
+def signup(request: HttpRequest) -> HttpResponse:
+    form = SignupForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        data = form.cleaned_data
+        publisher_signup(
+            company=data["company"],
+            email=data["email"],
+            password=data["password1"],
+            website=data["website"],
+            traffic=data["traffic"],
+        )
+        messages.success(request, "Thanks! Your application is in. We review new publishers within a day.")
+        return redirect("portal:login")
+    return render(request, "portal/auth/signup.html", {"form": form})
+
+
+@login_required
+def pending(request: HttpRequest) -> HttpResponse:
+    """Where a publisher whose account is not (yet) active lands after login."""
+    publisher = Publisher.objects.filter(members__pk=request.user.pk or 0).first()
+    if publisher is not None and publisher.status == Publisher.Status.ACTIVE:
+        return redirect("portal:pub-home")
+    return render(request, "portal/auth/pending.html", {"publisher": publisher})
+
+
+class LoginView(auth_views.LoginView):
+    template_name = "portal/auth/login.html"
+    redirect_authenticated_user = True
+
+
+class LogoutView(auth_views.LogoutView):
+    next_page = "portal:login"
+
+
+password_reset = auth_views.PasswordResetView.as_view(
+    template_name="portal/auth/password_reset.html",
+    email_template_name="portal/auth/password_reset_email.txt",
+    subject_template_name="portal/auth/password_reset_subject.txt",
+    success_url=reverse_lazy("portal:password-reset-done"),
+)
+password_reset_done = auth_views.PasswordResetDoneView.as_view(
+    template_name="portal/auth/password_reset_done.html"
+)
+password_reset_confirm = auth_views.PasswordResetConfirmView.as_view(
+    template_name="portal/auth/password_reset_confirm.html",
+    success_url=reverse_lazy("portal:password-reset-complete"),
+)
+password_reset_complete = auth_views.PasswordResetCompleteView.as_view(
+    template_name="portal/auth/password_reset_complete.html"
+)

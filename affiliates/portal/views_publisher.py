@@ -1,0 +1,174 @@
+"""Publisher pages: dashboard, offer marketplace, my offers with the link builder, profile."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.contrib import messages
+from django.http import HttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.views.decorators.http import require_POST
+
+from affiliates.models import Offer, OfferAccess
+from affiliates.portal import selectors
+from affiliates.portal.access import PortalRequest, publisher_only
+from affiliates.portal.charts import Series, bar_line_chart
+from affiliates.portal.forms import ApplyForm, MarketplaceFilter, PayoutDetailsForm, ProfileForm
+from affiliates.roles import offers_visible_to_publisher_q, scope
+from affiliates.services import access_apply
+from config.api import DomainError
+
+
+def _pub(request: PortalRequest) -> Any:
+    assert request.publisher is not None  # publisher_only guarantees it
+    return request.publisher
+
+
+@publisher_only
+def dashboard(request: PortalRequest) -> HttpResponse:
+    publisher = _pub(request)
+    period = request.GET.get("period", "7d")
+    if period not in selectors.PERIODS:
+        period = "7d"
+    start, end = selectors.period_bounds(period)
+    kpis = selectors.traffic_kpis(start=start, end=end, publisher_id=publisher.pk)
+    series = selectors.traffic_daily(days=30, publisher_id=publisher.pk)
+    chart = bar_line_chart(
+        title="Clicks and conversions per day, last 30 days (UTC)",
+        labels=series.labels,
+        bars=Series("clicks", series.clicks),
+        line=Series("conversions", series.conversions),
+    )
+    recent = (
+        scope(
+            OfferAccess.objects.select_related("offer"),
+            request.actor,
+            advertiser_path=None,
+            publisher_path="publisher_id",
+        )
+        .filter(status=OfferAccess.Status.APPROVED)
+        .order_by("-decided_at")[:5]
+    )
+    return render(
+        request,
+        "portal/publisher/dashboard.html",
+        {"kpis": kpis, "period": period, "periods": selectors.PERIODS, "chart": chart, "recent": recent},
+    )
+
+
+def _visible_offers(request: PortalRequest) -> Any:
+    publisher = _pub(request)
+    return Offer.objects.filter(
+        offers_visible_to_publisher_q(publisher.pk), status=Offer.Status.ACTIVE
+    ).distinct()
+
+
+@publisher_only
+def marketplace(request: PortalRequest) -> HttpResponse:
+    form = MarketplaceFilter(request.GET or None, categories=selectors.marketplace_categories())
+    filters = form.cleaned_data if form.is_valid() else {}
+    offers = selectors.marketplace_offers(publisher=_pub(request), **{k: v for k, v in filters.items() if v})
+    return render(request, "portal/publisher/marketplace.html", {"form": form, "offers": offers})
+
+
+@publisher_only
+def offer_detail(request: PortalRequest, offer_id: int) -> HttpResponse:
+    offer = get_object_or_404(_visible_offers(request).select_related("advertiser"), pk=offer_id)
+    access = OfferAccess.objects.filter(offer=offer, publisher=_pub(request)).first()
+    form = ApplyForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            access = access_apply(offer=offer, publisher=_pub(request), note=form.cleaned_data["note"])
+        except DomainError as exc:
+            messages.error(request, exc.message)
+        else:
+            if access.status == OfferAccess.Status.APPROVED:
+                messages.success(request, f"You're in: {offer.name} is ready. Build your link below.")
+                return redirect("portal:pub-my-offer", access_id=access.pk)
+            messages.success(request, "Application sent. The advertiser will review it shortly.")
+        return redirect("portal:pub-offer", offer_id=offer.pk)
+    return render(
+        request,
+        "portal/publisher/offer_detail.html",
+        {"offer": offer, "goals": offer.goals.all(), "access": access, "form": form},
+    )
+
+
+def _my_accesses(request: PortalRequest) -> Any:
+    return scope(
+        OfferAccess.objects.select_related("offer", "offer__advertiser"),
+        request.actor,
+        advertiser_path=None,
+        publisher_path="publisher_id",
+    )
+
+
+@publisher_only
+def my_offers(request: PortalRequest) -> HttpResponse:
+    accesses = _my_accesses(request).prefetch_related("offer__goals").order_by("status", "offer__name")
+    return render(request, "portal/publisher/my_offers.html", {"accesses": accesses})
+
+
+@publisher_only
+def my_offer(request: PortalRequest, access_id: int) -> HttpResponse:
+    access = get_object_or_404(_my_accesses(request).filter(status=OfferAccess.Status.APPROVED), pk=access_id)
+    base = access.tracking_url()
+    creatives = [
+        {"creative": c, "snippet": c.render_for(base)} for c in access.offer.creatives.filter(active=True)
+    ]
+    return render(
+        request,
+        "portal/publisher/my_offer.html",
+        {
+            "access": access,
+            "offer": access.offer,
+            "goals": access.offer.goals.all(),
+            "base_url": base,
+            "subs": ["sub1", "sub2", "sub3", "sub4", "sub5", "source"],
+            "built": _built_link(base, request.GET),
+            "creatives": creatives,
+        },
+    )
+
+
+def _built_link(base: str, params: Any) -> str:
+    """The same link the page's script builds, for visitors without JavaScript (GET form)."""
+    from urllib.parse import urlencode
+
+    keep = {k: params[k].strip() for k in ("sub1", "sub2", "sub3", "sub4", "sub5", "source") if params.get(k)}
+    return f"{base}?{urlencode(keep)}" if keep else base
+
+
+@publisher_only
+def profile(request: PortalRequest) -> HttpResponse:
+    publisher = _pub(request)
+    which = request.POST.get("form")
+    profile_form = ProfileForm(request.POST if which == "profile" else None, instance=publisher, prefix="p")
+    payout_form = PayoutDetailsForm(
+        request.POST if which == "payout" else None, instance=publisher, prefix="d"
+    )
+    bound = profile_form if which == "profile" else payout_form if which == "payout" else None
+    if bound is not None and bound.is_valid():
+        bound.save()
+        messages.success(request, "Saved.")
+        return redirect("portal:pub-profile")
+    return render(
+        request, "portal/publisher/profile.html", {"profile_form": profile_form, "payout_form": payout_form}
+    )
+
+
+@require_POST
+@publisher_only
+def apply_quick(request: PortalRequest, offer_id: int) -> HttpResponse:
+    """The marketplace card's one-click apply (public offers open at once)."""
+    offer = get_object_or_404(_visible_offers(request), pk=offer_id)
+    try:
+        access = access_apply(offer=offer, publisher=_pub(request))
+    except DomainError as exc:
+        messages.error(request, exc.message)
+        return redirect("portal:pub-marketplace")
+    if access.status == OfferAccess.Status.APPROVED:
+        messages.success(request, f"You're in: {offer.name}.")
+        return redirect("portal:pub-my-offer", access_id=access.pk)
+    messages.success(request, f"Applied to {offer.name}.")
+    return redirect("portal:pub-marketplace")

@@ -1,0 +1,76 @@
+"""Network staff pages: the overview and the approval queues for publishers and access requests."""
+
+from __future__ import annotations
+
+from django.contrib import messages
+from django.http import HttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.utils import timezone
+from django.views.decorators.http import require_POST
+
+from affiliates.models import Offer, OfferAccess, Publisher
+from affiliates.portal import selectors
+from affiliates.portal.access import PortalRequest, staff_only
+from affiliates.portal.views_advertiser import decide_access
+from affiliates.services import publisher_set_status
+from tracking.models import Conversion
+
+
+@staff_only
+def home(request: PortalRequest) -> HttpResponse:
+    start, end = selectors.period_bounds("today")
+    counts = {
+        "publishers_pending": Publisher.objects.filter(status=Publisher.Status.PENDING).count(),
+        "access_pending": OfferAccess.objects.filter(status=OfferAccess.Status.PENDING).count(),
+        "held": Conversion.objects.filter(held_for_review=True, status="pending").count(),
+        "offers_live": Offer.objects.filter(status=Offer.Status.ACTIVE).count(),
+    }
+    return render(
+        request,
+        "portal/staff/home.html",
+        {"counts": counts, "today": selectors.traffic_kpis_network(start=start, end=end)},
+    )
+
+
+@staff_only
+def publisher_queue(request: PortalRequest) -> HttpResponse:
+    status = request.GET.get("status", Publisher.Status.PENDING)
+    if status not in Publisher.Status.values:
+        status = Publisher.Status.PENDING
+    rows = Publisher.objects.filter(status=status).prefetch_related("members").order_by("created_at", "id")
+    return render(
+        request,
+        "portal/staff/publishers.html",
+        {"rows": rows, "status": status, "statuses": Publisher.Status.values, "now": timezone.now()},
+    )
+
+
+@require_POST
+@staff_only
+def publisher_decision(request: PortalRequest, publisher_id: int) -> HttpResponse:
+    publisher = get_object_or_404(Publisher, pk=publisher_id)
+    status = request.POST.get("status", "")
+    if status not in Publisher.Status.values:
+        messages.error(request, "Unknown status.")
+    else:
+        publisher_set_status(publisher=publisher, status=status, by=request.user)  # type: ignore[arg-type]
+        messages.success(request, f"{publisher.name} is now {status}.")
+    return redirect("portal:staff-publishers")
+
+
+@staff_only
+def access_queue(request: PortalRequest) -> HttpResponse:
+    return render(
+        request,
+        "portal/staff/access.html",
+        {"requests": selectors.pending_access_requests(advertiser_id=None)},
+    )
+
+
+@require_POST
+@staff_only
+def access_decision(request: PortalRequest, access_id: int) -> HttpResponse:
+    decide_access(
+        request, get_object_or_404(OfferAccess.objects.select_related("offer", "publisher"), pk=access_id)
+    )
+    return redirect("portal:staff-access")

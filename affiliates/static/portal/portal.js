@@ -1,0 +1,71 @@
+// affnet portals: the few behaviours that need a script. Everything works without it except
+// copying to the clipboard and live progress, which degrade to selecting text and reloading.
+(function () {
+  "use strict";
+
+  function copy(button) {
+    var target = document.getElementById(button.dataset.copy);
+    if (!target) return;
+    var text = target.value !== undefined ? target.value : target.textContent;
+    var done = function () {
+      var label = button.textContent;
+      button.textContent = "Copied";
+      button.setAttribute("aria-live", "polite");
+      setTimeout(function () { button.textContent = label; }, 1500);
+    };
+    if (navigator.clipboard && window.isSecureContext) {
+      navigator.clipboard.writeText(text).then(done, function () { target.select && target.select(); });
+    } else {
+      if (target.select) { target.select(); document.execCommand("copy"); }
+      done();
+    }
+  }
+
+  // Link builder: the tracking link with the sub ids typed so far, updated as you type.
+  function buildLink(form) {
+    var base = form.dataset.base;
+    var params = new URLSearchParams();
+    form.querySelectorAll("[data-param]").forEach(function (input) {
+      if (input.value.trim()) params.set(input.dataset.param, input.value.trim());
+    });
+    var query = params.toString();
+    var out = document.getElementById(form.dataset.output);
+    out.value = query ? base + "?" + query : base;
+  }
+
+  function pollProgress(el) {
+    var url = el.dataset.progressUrl;
+    var bar = el.querySelector(".progress > span");
+    var label = el.querySelector("[data-progress-label]");
+    var tick = function () {
+      fetch(url, { headers: { Accept: "application/json" }, credentials: "same-origin" })
+        .then(function (r) { return r.json(); })
+        .then(function (data) {
+          var pct = data.total ? Math.round((100 * data.done) / data.total) : (data.status === "building" ? 0 : 100);
+          bar.style.width = pct + "%";
+          el.querySelector(".progress").setAttribute("aria-valuenow", pct);
+          if (label) label.textContent = data.done + " of " + data.total + " publishers (" + pct + "%)";
+          if (data.status === "building") setTimeout(tick, 1000);
+          else if (el.dataset.reloadWhenDone) window.location.reload();
+        })
+        .catch(function () { setTimeout(tick, 3000); });
+    };
+    tick();
+  }
+
+  document.addEventListener("click", function (e) {
+    var btn = e.target.closest("[data-copy]");
+    if (btn) { e.preventDefault(); copy(btn); }
+    var all = e.target.closest("[data-check-all]");
+    if (all) {
+      document.querySelectorAll("input[name='" + all.dataset.checkAll + "']").forEach(function (box) { box.checked = all.checked; });
+    }
+  });
+  document.addEventListener("DOMContentLoaded", function () {
+    document.querySelectorAll("form[data-link-builder]").forEach(function (form) {
+      form.addEventListener("input", function () { buildLink(form); });
+      buildLink(form);
+    });
+    document.querySelectorAll("[data-progress-url]").forEach(pollProgress);
+  });
+})();

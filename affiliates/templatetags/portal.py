@@ -1,0 +1,123 @@
+"""Template helpers for the portals: per-role navigation, status badges and number formats."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from typing import Any
+
+from django import template
+from django.urls import reverse
+from django.utils.html import format_html
+
+from affiliates.roles import Role, actor_for
+
+register = template.Library()
+
+# (url name, label) per role, in menu order. One list so every page shows the same menu.
+NAV: dict[Role, list[tuple[str, str]]] = {
+    Role.PUBLISHER: [
+        ("portal:pub-home", "Dashboard"),
+        ("portal:pub-marketplace", "Offers"),
+        ("portal:pub-my-offers", "My offers"),
+        ("tracking_portal:pub-conversions", "Conversions"),
+        ("tracking_portal:reports", "Reports"),
+        ("payouts_portal:pub-payouts", "Payouts"),
+        ("payouts_portal:pub-postbacks", "Postbacks"),
+        ("portal:pub-profile", "Profile"),
+    ],
+    Role.ADVERTISER: [
+        ("portal:adv-home", "Dashboard"),
+        ("portal:adv-offers", "Offers"),
+        ("portal:adv-publishers", "Publishers"),
+        ("tracking_portal:adv-conversions", "Conversions"),
+        ("tracking_portal:reports", "Reports"),
+        ("tracking_portal:adv-integration", "Integration"),
+    ],
+    Role.STAFF: [
+        ("portal:staff-home", "Overview"),
+        ("portal:staff-publishers", "Publisher queue"),
+        ("portal:staff-access", "Access requests"),
+        ("tracking_portal:staff-fraud", "Fraud review"),
+        ("payouts_portal:staff-runs", "Payout runs"),
+        ("tracking_portal:reports", "Reports"),
+    ],
+}
+
+TONES = {
+    "approved": "ok",
+    "active": "ok",
+    "paid": "ok",
+    "delivered": "ok",
+    "pending": "warn",
+    "draft": "warn",
+    "building": "info",
+    "held": "warn",
+    "rejected": "bad",
+    "reversed": "bad",
+    "failed": "bad",
+    "suspended": "bad",
+    "paused": "muted",
+    "expired": "muted",
+}
+
+
+@register.inclusion_tag("portal/_nav.html", takes_context=True)
+def portal_nav(context: dict[str, Any]) -> dict[str, Any]:
+    request = context["request"]
+    actor = actor_for(request.user)
+    current = request.resolver_match.view_name if request.resolver_match else ""
+    items = [
+        {"url": reverse(name), "label": label, "current": name == current}
+        for name, label in NAV.get(actor.role, [])
+    ]
+    return {"items": items, "role": actor.role.value, "request": request}
+
+
+@register.simple_tag
+def badge(status: str, label: str = "") -> str:
+    tone = TONES.get(str(status), "muted")
+    return format_html('<span class="badge badge-{}">{}</span>', tone, label or str(status).replace("_", " "))
+
+
+@register.filter
+def money(amount: Decimal | None, currency: str = "") -> str:
+    """1234.5 -> "1,234.50 USD"; two places for display only, never for storing."""
+    if amount is None:
+        return "—"
+    text = f"{Decimal(amount):,.2f}"
+    return f"{text} {currency}".strip()
+
+
+@register.filter
+def pct(value: float | Decimal | None) -> str:
+    return "—" if value is None else f"{float(value):.2f}%"
+
+
+@register.filter
+def intcomma0(value: int | None) -> str:
+    return "0" if not value else f"{int(value):,}"
+
+
+UNIT = {"cpc": "click", "cpm": "1000 impressions", "cpl": "lead", "cpa": "action", "cpi": "install"}
+
+
+@register.filter
+def goal_price(goal: Any, which: str = "payout") -> str:
+    """A goal's payout (or revenue) as people say it: "8% of sale", "1.50 USD / lead"."""
+    value = Decimal(getattr(goal, which))
+    if goal.payout_type == "cps":
+        return f"{value.normalize():f}% of sale"
+    return f"{value:,.2f} {goal.offer.currency} / {UNIT.get(goal.payout_type, 'action')}"
+
+
+@register.filter
+def money_map(amounts: dict[str, Decimal] | None) -> str:
+    """{"USD": 12.5, "EUR": 3} -> "12.50 USD · 3.00 EUR"; empty -> "0.00"."""
+    if not amounts:
+        return "0.00"
+    return " · ".join(f"{Decimal(v):,.2f} {c}" for c, v in sorted(amounts.items()))
+
+
+@register.filter
+def get_item(mapping: Any, key: str) -> Any:
+    return mapping.get(key, "") if hasattr(mapping, "get") else ""

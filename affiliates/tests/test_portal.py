@@ -1,0 +1,171 @@
+"""Affiliate portal pages: sign-up, password reset, marketplace, offer editing, decisions, charts."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+import pytest
+from django.core import mail
+from django.test import Client
+
+from affiliates.models import Goal, OfferAccess, Publisher
+from affiliates.portal.charts import Series, axis_max, bar_line_chart
+from affiliates.tests import factories as f
+
+
+def client_for(user) -> Client:
+    client = Client()
+    client.force_login(user)
+    return client
+
+
+def test_sign_up_creates_a_pending_publisher_with_its_first_user(db):
+    response = Client().post(
+        "/signup/",
+        {
+            "company": "Blue Coupons",
+            "email": "Owner@Blue.example",
+            "website": "blue.example",
+            "traffic": "coupons",
+            "password1": "Sunny-Meadow-2024",
+            "password2": "Sunny-Meadow-2024",
+        },
+    )
+    assert response.status_code == 302
+    publisher = Publisher.objects.get(email="owner@blue.example")
+    assert publisher.status == Publisher.Status.PENDING
+    assert publisher.website == "https://blue.example"
+    assert publisher.members.get().username == "owner@blue.example"
+
+
+def test_sign_up_refuses_a_taken_email_and_a_weak_password(db):
+    f.UserFactory(username="taken@example.com")
+    response = Client().post(
+        "/signup/",
+        {"company": "X", "email": "taken@example.com", "password1": "123", "password2": "123"},
+    )
+    assert response.status_code == 200
+    errors = response.context["form"].errors
+    assert "email" in errors
+    assert "password1" in errors
+    assert Publisher.objects.count() == 0
+
+
+def test_password_reset_emails_a_working_link(pia):
+    pia.email = "pia@pixelpush.example"
+    pia.save()
+    Client().post("/password-reset/", {"email": "pia@pixelpush.example"})
+    assert len(mail.outbox) == 1
+    link = next(line for line in mail.outbox[0].body.splitlines() if "/password-reset/" in line)
+    client = Client()
+    set_url = client.get(link.split("testserver")[1], follow=True).redirect_chain[-1][0]
+    response = client.post(
+        set_url, {"new_password1": "Brand-New-Pass-42", "new_password2": "Brand-New-Pass-42"}
+    )
+    assert response.status_code == 302
+    assert Client().login(username="pia", password="Brand-New-Pass-42")
+
+
+def test_the_marketplace_filters_by_country_and_payout_type(pia, acme):
+    us = f.OfferFactory(advertiser=acme, name="US only", target_countries=["US"], visibility="public")
+    f.GoalFactory(offer=us, payout_type="cpl", is_default=True)
+    world = f.OfferFactory(advertiser=acme, name="Worldwide", visibility="public")
+    f.GoalFactory(offer=world, payout_type="cps", payout=Decimal("5"), revenue=Decimal("8"), is_default=True)
+    client = client_for(pia)
+    names = lambda r: {o.name for o in r.context["offers"]}  # noqa: E731
+    assert names(client.get("/publisher/offers/?country=de")) == {"Worldwide"}
+    assert names(client.get("/publisher/offers/?country=US")) == {"US only", "Worldwide"}
+    assert names(client.get("/publisher/offers/?payout_type=cpl")) == {"US only"}
+
+
+def _offer_post(offer, **goal_overrides):
+    goals = list(offer.goals.order_by("id"))
+    data = {
+        "name": offer.name,
+        "status": "active",
+        "visibility": "approval",
+        "landing_url": offer.landing_url,
+        "currency": "USD",
+        "attribution_window_days": 30,
+        "attribution_model": "last_click",
+        "hold_days": 0,
+        "unique_click_window_hours": 24,
+        "goals-TOTAL_FORMS": len(goals),
+        "goals-INITIAL_FORMS": len(goals),
+        "goals-MIN_NUM_FORMS": 1,
+        "goals-MAX_NUM_FORMS": 1000,
+        "caps-TOTAL_FORMS": 0,
+        "caps-INITIAL_FORMS": 0,
+        "creatives-TOTAL_FORMS": 0,
+        "creatives-INITIAL_FORMS": 0,
+    }
+    for i, g in enumerate(goals):
+        data.update(
+            {
+                f"goals-{i}-id": g.pk,
+                f"goals-{i}-code": g.code,
+                f"goals-{i}-name": g.name,
+                f"goals-{i}-payout_type": g.payout_type,
+                f"goals-{i}-payout": g.payout,
+                f"goals-{i}-revenue": g.revenue,
+            }
+        )
+        if g.is_default:
+            data[f"goals-{i}-is_default"] = "on"
+    data.update(goal_overrides)
+    return data
+
+
+def test_moving_the_default_goal_keeps_exactly_one_default(ada, shoes):
+    data = _offer_post(shoes)
+    data.pop("goals-0-is_default")
+    data["goals-1-is_default"] = "on"
+    response = client_for(ada).post(f"/advertiser/offers/{shoes.pk}/", data)
+    assert response.status_code == 302
+    assert list(shoes.goals.filter(is_default=True).values_list("code", flat=True)) == ["lead"]
+
+
+def test_a_cps_goal_over_100_percent_is_refused_with_the_field_error(ada, shoes):
+    response = client_for(ada).post(
+        f"/advertiser/offers/{shoes.pk}/", _offer_post(shoes, **{"goals-0-payout": "150"})
+    )
+    assert response.status_code == 200
+    assert Goal.objects.get(offer=shoes, code="sale").payout == Decimal("8")
+
+
+def test_an_advertiser_approves_an_access_request_for_its_offer(ada, shoes, rival):
+    request = OfferAccess.objects.create(offer=shoes, publisher=rival, note="email list")
+    response = client_for(ada).post(f"/advertiser/access/{request.pk}/decide/", {"decision": "approved"})
+    assert response.status_code == 302
+    request.refresh_from_db()
+    assert request.status == OfferAccess.Status.APPROVED
+    assert request.decided_by == ada
+
+
+def test_staff_reject_a_pending_publisher(nadia):
+    pending = f.PublisherFactory(status="pending")
+    client_for(nadia).post(f"/staff/publishers/{pending.pk}/decide/", {"status": "rejected"})
+    pending.refresh_from_db()
+    assert pending.status == Publisher.Status.REJECTED
+    assert pending.status_changed_by == nadia
+
+
+@pytest.mark.parametrize(
+    ("values", "top"), [([0, 0], 4.0), ([1, 2], 4.0), ([7], 8.0), ([130], 200.0), ([Decimal("0.3")], 0.4)]
+)
+def test_count_axes_get_whole_number_ticks(values, top):
+    assert axis_max(values) == top
+
+
+def test_the_chart_is_an_accessible_svg_with_every_value_in_titles():
+    svg = bar_line_chart(
+        title="Clicks <per> day",
+        labels=["Nov 01", "Nov 02"],
+        bars=Series("clicks", [3, 5]),
+        line=Series("c", [1, 0]),
+    )
+    assert svg.startswith("<svg")
+    assert 'role="img"' in svg
+    assert "Clicks &lt;per&gt; day" in svg
+    assert "clicks: total 8 over 2 days." in svg
+    assert "Nov 02: 5 clicks" in svg

@@ -1,0 +1,82 @@
+"""Validators for the shapes outside systems send us: landing URL templates, domains, CIDRs."""
+
+from __future__ import annotations
+
+import ipaddress
+import re
+from urllib.parse import urlsplit
+
+import pycountry
+from django.core.exceptions import ValidationError
+
+LANDING_MACROS = frozenset(
+    {"click_id", "offer_id", "publisher_id", "sub1", "sub2", "sub3", "sub4", "sub5", "source"}
+)
+MACRO_RE = re.compile(r"\{([^{}]*)\}")
+_HOST_RE = re.compile(r"^(?=.{1,253}$)(\*\.)?([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}$")
+
+
+def validate_landing_url(value: str) -> None:
+    """http/https only, a host, and no macro outside the contract's list."""
+    unknown = sorted(set(MACRO_RE.findall(value)) - LANDING_MACROS)
+    if unknown:
+        raise ValidationError(
+            "Unknown macro(s): %(names)s.", code="unknown_macro", params={"names": ", ".join(unknown)}
+        )
+    probe = MACRO_RE.sub("x", value)
+    parts = urlsplit(probe)
+    if parts.scheme not in {"http", "https"} or not parts.hostname:
+        raise ValidationError("Only absolute http or https URLs are allowed.", code="bad_url")
+    if any(ch in value for ch in "\r\n\t "):
+        raise ValidationError("URLs may not contain whitespace.", code="bad_url")
+
+
+def validate_plain_url(value: str) -> None:
+    if "{" in value:
+        raise ValidationError("Macros are not allowed here.", code="bad_url")
+    validate_landing_url(value)
+
+
+def validate_domain_list(value: object) -> None:
+    if not isinstance(value, list) or not all(isinstance(v, str) and _HOST_RE.match(v) for v in value):
+        raise ValidationError(
+            "Give a list of lower-case host names (a leading '*.' allows subdomains).", code="bad_domain"
+        )
+
+
+def validate_cidr_list(value: object) -> None:
+    if not isinstance(value, list):
+        raise ValidationError("Give a list of IP addresses or CIDR ranges.", code="bad_cidr")
+    for item in value:
+        try:
+            ipaddress.ip_network(str(item), strict=False)
+        except ValueError as exc:
+            raise ValidationError(
+                "%(item)s is not an IP address or CIDR range.", code="bad_cidr", params={"item": item}
+            ) from exc
+
+
+def validate_country_list(value: object) -> None:
+    if not isinstance(value, list) or not all(
+        isinstance(v, str) and len(v) == 2 and pycountry.countries.get(alpha_2=v) for v in value
+    ):
+        raise ValidationError("Give a list of ISO 3166 alpha-2 country codes.", code="bad_country")
+
+
+DEVICE_TYPES = frozenset({"desktop", "mobile", "tablet", "other"})
+OS_FAMILIES = frozenset({"windows", "macos", "linux", "android", "ios", "chromeos", "other"})
+
+
+def _validate_choice_list(value: object, allowed: frozenset[str], code: str) -> None:
+    if not isinstance(value, list) or not all(isinstance(v, str) and v in allowed for v in value):
+        raise ValidationError(
+            "Allowed values: %(allowed)s.", code=code, params={"allowed": ", ".join(sorted(allowed))}
+        )
+
+
+def validate_device_list(value: object) -> None:
+    _validate_choice_list(value, DEVICE_TYPES, "bad_device")
+
+
+def validate_os_list(value: object) -> None:
+    _validate_choice_list(value, OS_FAMILIES, "bad_os")

@@ -1,0 +1,35 @@
+"""Adapter: bench/postbacks.py (accepted postbacks/s with attribution and dedupe on).
+
+Baseline, measured in the same run on the same app server and worker count: the bare Django
+view that only redirects (bench/baseline_wsgi.py), the same yardstick as the click benchmark.
+"""
+
+from __future__ import annotations
+
+from bench.bench_clicks import _setup
+from bench.harness import Context, Server, run_module, verdict, wrk
+
+TITLE = "Conversion postbacks: accepted conversions per second (issue 3)"
+TARGET_PER_S = 3_000
+
+
+def run(ctx: Context) -> str:
+    token, _ = _setup(ctx)
+    with Server(ctx, "granian", "bench.baseline_wsgi:application") as base:
+        wrk(base.url(f"/r/{token}"), 1)
+        baseline = wrk(base.url(f"/r/{token}"), ctx.seconds)
+    r = run_module(ctx, "postbacks", {}, settings="config.settings.base")
+    rate = r["postbacks_per_s"]
+    return (
+        f"wrk -c{r['connections']} -d{r['seconds']}s, granian with {r['workers']} workers, PostgreSQL; "
+        "each request a fresh txn_id on one of 20,000 clicks (click lookup, attribution, dedupe index, "
+        "insert).\n\n"
+        "| run | req/s | p50 | p99 | vs baseline |\n|---|---|---|---|---|\n"
+        f"| baseline: bare Django redirect | {baseline.rps:,.0f} | {baseline.p50_ms:.2f} ms | "
+        f"{baseline.p99_ms:.2f} ms | 1.00x |\n"
+        f"| /postback, accepted conversions in PostgreSQL / s | {rate:,.0f} | {r['p50']} | {r['p99']} | "
+        f"**{rate / baseline.rps:.2f}x** |\n\n"
+        f"- Requests wrk completed: {r['requests_completed']:,}; accepted conversions in PostgreSQL: "
+        f"{r['accepted_in_postgres']:,}; non-2xx: {r['non_2xx']:,}.\n"
+        f"- Target: >= {TARGET_PER_S:,} accepted/s: {rate:,.0f}/s -> {verdict(rate >= TARGET_PER_S)}.\n"
+    )

@@ -1,0 +1,12 @@
+"""Every app's API router, mounted under /api/v1/."""
+
+from django.urls import include, path
+
+urlpatterns = [
+    path("", include("affiliates.api.urls")),
+    path("", include("tracking.api.urls")),  # conversions
+    path("", include("tracking.reports.api.urls")),
+    path("", include("payouts.api.urls")),
+    path("", include("payouts.postbacks.api.urls")),
+    path("", include("payouts.api.urls_payout_runs")),
+]

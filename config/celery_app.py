@@ -1,0 +1,16 @@
+"""The Celery app. Settings come from Django's settings under the CELERY_ prefix."""
+
+import os
+
+from celery import Celery
+
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings.base")
+
+app = Celery("affnet")
+app.config_from_object("django.conf:settings", namespace="CELERY")
+app.autodiscover_tasks()
+# Task modules in app sub-packages (autodiscovery only looks at <app>.tasks).
+app.autodiscover_tasks(["tracking.reports"])
+app.autodiscover_tasks(["payouts.postbacks"])  # payouts.postbacks.tasks
+# payouts keeps payout-run tasks in their own module (payouts.tasks is reconciliation's).
+app.autodiscover_tasks(["payouts"], related_name="tasks_payout_runs")

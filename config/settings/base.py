@@ -1,0 +1,289 @@
+"""Settings shared by every way of running.
+
+Every value comes from the environment through django-environ's typed helpers, so a bad
+value fails at start-up instead of at the first request.
+
+Two modes, one codebase:
+- embedded default (no DATABASE_URL): SQLite under var/, Celery over kombu's filesystem
+  transport so a worker and beat run with no external service;
+- DATABASE_URL + REDIS_URL: PostgreSQL, Redis as broker and cache, real workers and beat.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+from pathlib import Path
+from typing import Any
+
+import environ
+
+BASE_DIR = Path(__file__).resolve().parents[2]
+VAR_DIR = Path(environ.Env().str("VAR_DIR", default=str(BASE_DIR / "var")))
+VAR_DIR.mkdir(parents=True, exist_ok=True)
+
+env = environ.Env()
+
+DATABASE_URL: str = env.str("DATABASE_URL", default="")
+REDIS_URL: str = env.str("REDIS_URL", default="")
+EMBEDDED = not DATABASE_URL
+
+DEBUG = env.bool("DEBUG", default=EMBEDDED)
+# The embedded default is for trying the product on one machine; production.py refuses this key.
+SECRET_KEY = env.str("SECRET_KEY", default="embedded-insecure-key-change-me-for-production-0123456789")
+ALLOWED_HOSTS: list[str] = env.list(
+    "ALLOWED_HOSTS", default=["localhost", "127.0.0.1", "[::1]", "testserver"]
+)
+CSRF_TRUSTED_ORIGINS: list[str] = env.list("CSRF_TRUSTED_ORIGINS", default=[])
+
+INSTALLED_APPS = [
+    "django.contrib.admin",
+    "django.contrib.auth",
+    "django.contrib.contenttypes",
+    "django.contrib.sessions",
+    "django.contrib.messages",
+    "django.contrib.staticfiles",
+    "rest_framework",
+    "rest_framework.authtoken",
+    "django_filters",
+    "drf_spectacular",
+    "drf_spectacular_sidecar",
+    "affiliates",
+    "tracking",
+    "payouts",
+]
+
+MIDDLEWARE = [
+    "django.middleware.security.SecurityMiddleware",
+    "whitenoise.middleware.WhiteNoiseMiddleware",
+    "django.contrib.sessions.middleware.SessionMiddleware",
+    "django.middleware.common.CommonMiddleware",
+    "django.middleware.csrf.CsrfViewMiddleware",
+    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django.contrib.messages.middleware.MessageMiddleware",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
+]
+
+ROOT_URLCONF = "config.urls"
+WSGI_APPLICATION = "config.wsgi.application"
+
+TEMPLATES = [
+    {
+        "BACKEND": "django.template.backends.django.DjangoTemplates",
+        "DIRS": [BASE_DIR / "templates"],
+        "APP_DIRS": True,
+        "OPTIONS": {
+            "context_processors": [
+                "django.template.context_processors.request",
+                "django.contrib.auth.context_processors.auth",
+                "django.contrib.messages.context_processors.messages",
+            ],
+        },
+    },
+]
+
+if EMBEDDED:
+    DATABASES = {
+        "default": {
+            "ENGINE": "django.db.backends.sqlite3",
+            "NAME": VAR_DIR / "affnet.sqlite3",
+            # WAL lets the web process read while the Celery worker writes; IMMEDIATE takes the
+            # write lock at BEGIN so two writers queue on busy_timeout instead of deadlocking.
+            "OPTIONS": {
+                "transaction_mode": "IMMEDIATE",
+                "timeout": 20,
+                "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
+            },
+        }
+    }
+else:
+    _db: dict[str, Any] = dict(env.db_url("DATABASE_URL"))
+    _db["ENGINE"] = "django.db.backends.postgresql"
+    _db["CONN_MAX_AGE"] = env.int("DB_CONN_MAX_AGE", default=60)
+    _db["CONN_HEALTH_CHECKS"] = True
+    _db["OPTIONS"] = {**_db.get("OPTIONS", {}), "connect_timeout": env.int("DB_CONNECT_TIMEOUT", default=5)}
+    DATABASES = {"default": _db}
+
+DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+
+if REDIS_URL:
+    CACHES = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "LOCATION": REDIS_URL,
+            "KEY_PREFIX": env.str("CACHE_KEY_PREFIX", default="affnet"),
+            "OPTIONS": {"socket_connect_timeout": 1, "socket_timeout": 1},
+        }
+    }
+else:
+    CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache", "LOCATION": "affnet"}}
+
+AUTH_PASSWORD_VALIDATORS = [
+    {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
+    {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
+    {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
+    {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
+]
+LOGIN_URL = "/login/"
+LOGIN_REDIRECT_URL = "/"
+
+LANGUAGE_CODE = "en-us"
+TIME_ZONE = "UTC"
+USE_I18N = True
+USE_TZ = True
+
+STATIC_URL = "static/"
+STATIC_ROOT = VAR_DIR / "static"
+STATIC_ROOT.mkdir(exist_ok=True)
+STORAGES = {
+    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    "staticfiles": {"BACKEND": "whitenoise.storage.CompressedStaticFilesStorage"},
+}
+MEDIA_ROOT = VAR_DIR / "media"
+
+EMAIL_BACKEND = env.str("EMAIL_BACKEND", default="django.core.mail.backends.console.EmailBackend")
+DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="network@localhost")
+
+# --- API -----------------------------------------------------------------------------------
+REST_FRAMEWORK = {
+    "DEFAULT_AUTHENTICATION_CLASSES": [
+        "rest_framework.authentication.TokenAuthentication",
+        "rest_framework.authentication.SessionAuthentication",
+    ],
+    "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
+    "DEFAULT_FILTER_BACKENDS": [
+        "django_filters.rest_framework.DjangoFilterBackend",
+        "rest_framework.filters.OrderingFilter",
+        "rest_framework.filters.SearchFilter",
+    ],
+    "DEFAULT_PAGINATION_CLASS": "config.api.Pagination",
+    "PAGE_SIZE": 50,
+    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    "EXCEPTION_HANDLER": "config.api.exception_handler",
+    "COERCE_DECIMAL_TO_STRING": True,
+}
+SPECTACULAR_SETTINGS = {
+    "TITLE": "affnet API",
+    "DESCRIPTION": "Affiliate network tracking, attribution, commissions and payouts.",
+    "VERSION": "1.0.0",
+    "SERVE_INCLUDE_SCHEMA": False,
+    "COMPONENT_SPLIT_REQUEST": True,
+    "SCHEMA_PATH_PREFIX": r"/api/v1",
+    # Swagger UI and Redoc served from our own static files: the docs work with no CDN.
+    "SWAGGER_UI_DIST": "SIDECAR",
+    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    "REDOC_DIST": "SIDECAR",
+    "ENUM_NAME_OVERRIDES": {
+        "OfferStatusEnum": "affiliates.models.Offer.Status",
+        "PublisherStatusEnum": "affiliates.models.Publisher.Status",
+        "AdvertiserStatusEnum": "affiliates.models.Advertiser.Status",
+        "AccessStatusEnum": "affiliates.models.OfferAccess.Status",
+    },
+}
+
+# --- Celery --------------------------------------------------------------------------------
+if REDIS_URL:
+    CELERY_BROKER_URL = env.str("CELERY_BROKER_URL", default=REDIS_URL)
+    CELERY_RESULT_BACKEND = env.str("CELERY_RESULT_BACKEND", default=REDIS_URL)
+else:
+    # kombu's filesystem transport: a real broker with no server, so the embedded default runs a
+    # real worker and beat (make run) instead of pretending with eager mode.
+    _celery_dir = VAR_DIR / "celery"
+    for _sub in ("queue", "processed", "results", "control"):
+        (_celery_dir / _sub).mkdir(parents=True, exist_ok=True)
+    CELERY_BROKER_URL = "filesystem://"
+    CELERY_BROKER_TRANSPORT_OPTIONS = {
+        "data_folder_in": str(_celery_dir / "queue"),
+        "data_folder_out": str(_celery_dir / "queue"),
+        "processed_folder": str(_celery_dir / "processed"),
+        "store_processed": False,
+        # Without this kombu writes its broadcast (pidbox) exchange files to ./control.
+        "control_folder": str(_celery_dir / "control"),
+    }
+    CELERY_RESULT_BACKEND = f"file://{_celery_dir / 'results'}"
+CELERY_TASK_SERIALIZER = "json"
+CELERY_RESULT_SERIALIZER = "json"
+CELERY_ACCEPT_CONTENT = ["json"]
+CELERY_TIMEZONE = "UTC"
+CELERY_ENABLE_UTC = True
+CELERY_TASK_TIME_LIMIT = env.int("CELERY_TASK_TIME_LIMIT", default=600)
+CELERY_TASK_SOFT_TIME_LIMIT = env.int("CELERY_TASK_SOFT_TIME_LIMIT", default=540)
+CELERY_TASK_ACKS_LATE = True
+CELERY_TASK_REJECT_ON_WORKER_LOST = True
+CELERY_WORKER_PREFETCH_MULTIPLIER = 1
+CELERY_TASK_ALWAYS_EAGER = env.bool("CELERY_TASK_ALWAYS_EAGER", default=False)
+CELERY_BEAT_SCHEDULE_FILENAME = str(VAR_DIR / "celerybeat-schedule")
+# Periodic jobs. Each app adds its entries here by name; tasks are looked up lazily by Celery.
+CELERY_BEAT_SCHEDULE: dict[str, dict[str, object]] = {}
+# Payout runs: at 03:00 UTC on the 1st, build the previous month's run (a repeat does nothing).
+from celery.schedules import crontab  # noqa: E402
+
+CELERY_BEAT_SCHEDULE["payout-run-monthly"] = {
+    "task": "payouts.tasks_payout_runs.payout_runs_monthly",
+    "schedule": crontab(minute="0", hour="3", day_of_month="1"),
+}
+
+# --- Product settings ----------------------------------------------------------------------
+SITE_URL = env.str("SITE_URL", default="http://localhost:8000")
+# Where a click goes when the offer cannot take it and has no fallback of its own.
+DEFAULT_FALLBACK_URL = env.str("DEFAULT_FALLBACK_URL", default="https://example.com/")
+# Client IP is read from X-Forwarded-For only when the direct peer is one of these proxies.
+TRUSTED_PROXIES: list[str] = env.list("TRUSTED_PROXIES", default=[])
+# How click IPs are stored: full, truncated (/24 and /48) or hashed (keyed SHA-256).
+IP_PRIVACY = env.str("IP_PRIVACY", default="full")
+if IP_PRIVACY not in {"full", "truncated", "hashed"}:
+    raise environ.ImproperlyConfigured("IP_PRIVACY must be one of full, truncated, hashed")
+CLICK_FLOOD_PER_HOUR = env.int("CLICK_FLOOD_PER_HOUR", default=30)
+POSTBACK_SIG_TOLERANCE_SECONDS = env.int("POSTBACK_SIG_TOLERANCE_SECONDS", default=300)
+# Conversions: how long a process may reuse an advertiser/offer/goal/standing read (an edit
+# takes effect within this many seconds).
+CONVERSION_CATALOG_TTL_SECONDS = env.int("CONVERSION_CATALOG_TTL_SECONDS", default=5)
+
+LOGGING = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
+    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    "root": {"handlers": ["console"], "level": env.str("LOG_LEVEL", default="INFO")},
+}
+
+# --- Click hot path (tracking/clickpath) -----------------------------------------------------
+# Link snapshots (token -> offer, publisher, caps) live this long in each process; saves also
+# evict the shared Redis copy, so an edit reaches every worker within this many seconds.
+CLICK_LINK_CACHE_SECONDS = env.float("CLICK_LINK_CACHE_SECONDS", default=5.0)
+# Prefix of every hot-path Redis key (stream, counters, pending clicks, link snapshots).
+CLICK_REDIS_PREFIX = env.str("CLICK_REDIS_PREFIX", default=env.str("CACHE_KEY_PREFIX", default="affnet"))
+# A click must not hang on a sick Redis: past this it goes straight to the database.
+CLICK_REDIS_TIMEOUT_SECONDS = env.float("CLICK_REDIS_TIMEOUT_SECONDS", default=0.5)
+# Clicks written while both Redis and the database were unreachable (replayed by consume_clicks).
+CLICK_SPOOL_DIR = env.str("CLICK_SPOOL_DIR", default=str(VAR_DIR / "spool"))
+CLICK_CONSUMER_BATCH = env.int("CLICK_CONSUMER_BATCH", default=2000)
+# Stream entries a consumer read but did not acknowledge for this long are claimed by another.
+CLICK_CLAIM_IDLE_MS = env.int("CLICK_CLAIM_IDLE_MS", default=30_000)
+# How long a click waiting in the stream stays findable by attribution (deleted once written).
+CLICK_PENDING_TTL_SECONDS = env.int("CLICK_PENDING_TTL_SECONDS", default=6 * 3600)
+
+# --- Reports (tracking/reports) ------------------------------------------------------------
+# Rollups are refreshed this often; each pass re-aggregates the trailing REPORTS_LATE_HOURS
+# hours (clicks and impressions still arriving) plus the hours marked dirty by conversions
+# and commissions. See tracking/reports/services.py.
+REPORTS_ROLLUP_INTERVAL_SECONDS = env.int("REPORTS_ROLLUP_INTERVAL_SECONDS", default=300)
+REPORTS_LATE_HOURS = env.int("REPORTS_LATE_HOURS", default=3)
+CELERY_BEAT_SCHEDULE["reports-rollup-refresh"] = {
+    "task": "tracking.reports.tasks.reports_rollup_refresh",
+    "schedule": float(REPORTS_ROLLUP_INTERVAL_SECONDS),
+}
+
+# --- payouts: reconciliation (ledger) --------------------------------------------------------
+# Every minute: fan the conversion backlog out to workers, recount CPC/CPM lines, approve due.
+CELERY_BEAT_SCHEDULE["payouts-reconcile-tick"] = {"task": "payouts.reconcile_tick", "schedule": 60.0}
+
+# --- Publisher postbacks (payouts.postbacks) -----------------------------------------------
+# Postbacks go to public addresses only. CIDRs listed here are let through anyway, e.g. a
+# publisher's tracker on the network's own LAN. Comma-separated; empty (the default) allows none.
+POSTBACK_ALLOWED_PRIVATE_NETWORKS: list[str] = env.list("POSTBACK_ALLOWED_PRIVATE_NETWORKS", default=[])
+try:
+    for _net in POSTBACK_ALLOWED_PRIVATE_NETWORKS:
+        ipaddress.ip_network(_net, strict=False)
+except ValueError as _exc:
+    raise environ.ImproperlyConfigured(f"POSTBACK_ALLOWED_PRIVATE_NETWORKS: {_exc}") from _exc
+CELERY_BEAT_SCHEDULE["postbacks-retry-due"] = {"task": "payouts.postbacks.retry_due", "schedule": 60.0}

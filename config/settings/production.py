@@ -1,0 +1,29 @@
+"""Production: base plus hardening. Refuses to start without real secrets and hosts."""
+
+from django.core.exceptions import ImproperlyConfigured
+
+from config.settings.base import *  # noqa: F403
+from config.settings.base import DATABASE_URL, REDIS_URL, env
+
+DEBUG = False
+SECRET_KEY = env.str("SECRET_KEY", default="")
+if len(SECRET_KEY) < 50 or SECRET_KEY.startswith("embedded-insecure"):
+    raise ImproperlyConfigured("SECRET_KEY must be set to a random value of at least 50 characters")
+ALLOWED_HOSTS = env.list("ALLOWED_HOSTS", default=[])
+if not ALLOWED_HOSTS:
+    raise ImproperlyConfigured("ALLOWED_HOSTS must be set")
+if not DATABASE_URL or not REDIS_URL:
+    raise ImproperlyConfigured("production needs DATABASE_URL and REDIS_URL")
+
+# TLS is usually terminated by a load balancer that sets X-Forwarded-Proto.
+SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+SECURE_SSL_REDIRECT = env.bool("SECURE_SSL_REDIRECT", default=True)
+# The load balancer's health check and tracking links may arrive over plain HTTP.
+SECURE_REDIRECT_EXEMPT = [r"^healthz$", r"^c/", r"^i/", r"^p/", r"^postback"]
+SECURE_HSTS_SECONDS = env.int("SECURE_HSTS_SECONDS", default=31536000)
+SECURE_HSTS_INCLUDE_SUBDOMAINS = env.bool("SECURE_HSTS_INCLUDE_SUBDOMAINS", default=True)
+SECURE_HSTS_PRELOAD = env.bool("SECURE_HSTS_PRELOAD", default=True)
+SESSION_COOKIE_SECURE = True
+CSRF_COOKIE_SECURE = True
+SECURE_CONTENT_TYPE_NOSNIFF = True
+X_FRAME_OPTIONS = "DENY"

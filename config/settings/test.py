@@ -1,0 +1,18 @@
+"""Test settings: base, with fast hashing and Celery run in-process.
+
+Without DATABASE_URL the suite runs on SQLite; with DATABASE_URL and REDIS_URL it runs on
+real PostgreSQL and Redis (make test does both).
+"""
+
+from config.settings.base import *  # noqa: F403
+from config.settings.base import CACHES, REDIS_URL, VAR_DIR, env
+
+DEBUG = False
+PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+# Tasks enqueued on commit run in-process; one integration test starts a real worker instead.
+CELERY_TASK_ALWAYS_EAGER = env.bool("CELERY_TASK_ALWAYS_EAGER", default=True)
+CELERY_TASK_EAGER_PROPAGATES = True
+CELERY_BEAT_SCHEDULE_FILENAME = str(VAR_DIR / "test-celerybeat-schedule")
+if REDIS_URL:
+    CACHES["default"]["KEY_PREFIX"] = env.str("CACHE_KEY_PREFIX", default="affnet-test")
+LOGGING = {"version": 1, "disable_existing_loggers": False}

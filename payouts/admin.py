@@ -1,0 +1,122 @@
+"""Admin: commissions (with approve / reject / reverse actions through the services), the
+ledger read-only (it is append-only in the database too), FX rates editable."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.contrib import admin, messages
+from django.db.models import QuerySet
+from django.http import HttpRequest
+
+from affiliates.roles import actor_for
+from payouts import (
+    admin_payout_runs,  # noqa: F401  (registers payout runs and payouts)
+    services,
+)
+from payouts.models import Account, Commission, Entry, FxRate, Transaction
+from payouts.money import MoneySum
+from payouts.postbacks import admin as postbacks_admin  # noqa: F401  (registers its models)
+
+
+class ReadOnlyAdmin(admin.ModelAdmin):
+    def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+
+def _set_status(status: str, label: str) -> Any:
+    def run(modeladmin: admin.ModelAdmin, request: HttpRequest, queryset: QuerySet[Commission]) -> None:
+        try:
+            changed = services.commissions_set_status(
+                commission_ids=list(queryset.values_list("id", flat=True)),
+                status=status,
+                reason=f"{label} in admin",
+                actor=actor_for(request.user),
+            )
+        except services.BulkRefused as exc:
+            detail = "; ".join(f"#{e.ref}: {e.message}" for e in exc.errors[:20])
+            modeladmin.message_user(request, f"Nothing changed. {detail}", messages.ERROR)
+            return
+        modeladmin.message_user(request, f"{len(changed)} commission(s) {status}.")
+
+    run.__name__ = f"commissions_{label.lower()}"
+    return admin.action(description=f"{label} selected commissions")(run)
+
+
+@admin.register(Commission)
+class CommissionAdmin(ReadOnlyAdmin):
+    list_display = [
+        "id",
+        "source_key",
+        "kind",
+        "status",
+        "offer",
+        "publisher",
+        "day",
+        "quantity",
+        "currency",
+        "revenue",
+        "payout",
+        "hold_until",
+        "held_for_review",
+    ]
+    list_filter = ["status", "kind", "currency", "held_for_review"]
+    search_fields = ["source_key", "conversion__txn_id"]
+    date_hierarchy = "day"
+    list_select_related = ["offer", "publisher"]
+    actions = [
+        _set_status("approved", "Approve"),
+        _set_status("rejected", "Reject"),
+        _set_status("reversed", "Reverse"),
+    ]
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        # Read-only fields, but staff may run the status actions on the list.
+        return bool(request.user.is_staff) and obj is None
+
+
+@admin.register(Account)
+class AccountAdmin(ReadOnlyAdmin):
+    list_display = ["id", "kind", "advertiser", "publisher", "currency", "balance"]
+    list_filter = ["kind", "currency"]
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet[Account]:
+        return super().get_queryset(request).annotate(_balance=MoneySum("entries__amount"))
+
+    @admin.display(description="balance (debit +)")
+    def balance(self, obj: Any) -> Any:
+        return obj._balance or 0
+
+
+class EntryInline(admin.TabularInline):
+    model = Entry
+    extra = 0
+    can_delete = False
+    fields = ["account", "amount", "currency", "created_at"]
+    readonly_fields = ["account", "amount", "currency", "created_at"]
+
+    def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+
+@admin.register(Transaction)
+class TransactionAdmin(ReadOnlyAdmin):
+    list_display = ["id", "kind", "key", "commission", "payout", "memo", "created_at"]
+    list_filter = ["kind"]
+    search_fields = ["key", "memo"]
+    inlines = [EntryInline]
+
+    def has_view_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return bool(request.user.is_staff)
+
+
+@admin.register(FxRate)
+class FxRateAdmin(admin.ModelAdmin):
+    list_display = ["base", "quote", "rate", "valid_from", "created_at"]
+    list_filter = ["base", "quote"]

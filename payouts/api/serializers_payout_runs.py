@@ -1,0 +1,93 @@
+"""Shapes of the payout-run API. Amounts are strings at the currency's minor unit."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.db.models import Count, Sum
+from rest_framework import serializers
+
+from payouts.exports.tabular import amount_text
+from payouts.models import Payout, PayoutRun
+
+
+class PayoutRunSerializer(serializers.ModelSerializer[PayoutRun]):
+    period = serializers.SerializerMethodField()
+    progress_percent = serializers.SerializerMethodField()
+    totals = serializers.SerializerMethodField(help_text="Per currency: payouts and amount, failed excluded.")
+
+    class Meta:
+        model = PayoutRun
+        fields = [
+            "id", "period", "status", "task_id", "progress_done", "progress_total", "progress_percent",
+            "totals", "created_at", "approved_at", "approved_by", "paid_at",
+        ]  # fmt: skip
+        read_only_fields = fields
+
+    def get_period(self, run: PayoutRun) -> str:
+        return f"{run.period:%Y-%m}"
+
+    def get_progress_percent(self, run: PayoutRun) -> int:
+        if run.status != PayoutRun.Status.BUILDING:
+            return 100
+        return 100 * run.progress_done // run.progress_total if run.progress_total else 0
+
+    def get_totals(self, run: PayoutRun) -> list[dict[str, Any]]:
+        rows = (
+            Payout.objects.filter(run=run)
+            .exclude(status=Payout.Status.FAILED)
+            .values_list("currency")
+            .annotate(count=Count("id"), total=Sum("amount"))
+            .order_by("currency")
+        )
+        return [{"currency": cur, "payouts": n, "amount": amount_text(total, cur)} for cur, n, total in rows]
+
+
+class PayoutSerializer(serializers.ModelSerializer[Payout]):
+    publisher_name = serializers.CharField(source="publisher.name", read_only=True)
+    period = serializers.SerializerMethodField()
+    amount = serializers.SerializerMethodField()
+
+    class Meta:
+        model = Payout
+        fields = [
+            "id", "run", "publisher", "publisher_name", "period", "currency", "amount", "status", "method",
+            "details", "payment_reference", "failure_reason", "created_at", "paid_at",
+        ]  # fmt: skip
+        read_only_fields = fields
+
+    def get_period(self, payout: Payout) -> str:
+        return f"{payout.period:%Y-%m}"
+
+    def get_amount(self, payout: Payout) -> str:
+        return amount_text(payout.amount, payout.currency)
+
+
+class PeriodInput(serializers.Serializer[Any]):
+    period = serializers.CharField(help_text="YYYY-MM")
+
+
+class PaymentInput(serializers.Serializer[Any]):
+    payout = serializers.IntegerField()
+    reference = serializers.CharField(max_length=128)
+
+
+class MarkRunPaidInput(serializers.Serializer[Any]):
+    reference = serializers.CharField(max_length=128, required=False, help_text="For every approved payout.")
+    payments = PaymentInput(many=True, required=False, help_text="A reference per payout.")
+
+    def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
+        if not attrs.get("reference") and not attrs.get("payments"):
+            raise serializers.ValidationError("Give reference or payments.", code="reference_required")
+        payouts = [p["payout"] for p in attrs.get("payments", [])]
+        if len(payouts) != len(set(payouts)):
+            raise serializers.ValidationError("A payout is listed twice.", code="duplicate_payout")
+        return attrs
+
+
+class ReferenceInput(serializers.Serializer[Any]):
+    reference = serializers.CharField(max_length=128)
+
+
+class ReasonInput(serializers.Serializer[Any]):
+    reason = serializers.CharField(max_length=255)

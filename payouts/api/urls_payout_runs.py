@@ -1,0 +1,17 @@
+"""Routes of payout runs, payouts, statements and invoices (mounted under /api/v1/)."""
+
+from django.urls import path
+from rest_framework.routers import DefaultRouter
+
+from payouts.api import documents, payout_runs
+
+router = DefaultRouter()
+router.include_root_view = False
+router.register("payout-runs", payout_runs.PayoutRunViewSet)
+router.register("payouts", payout_runs.PayoutViewSet)
+
+urlpatterns = [
+    *router.urls,
+    path("statements/", documents.StatementView.as_view(), name="statements"),
+    path("invoices/", documents.InvoiceView.as_view(), name="invoices"),
+]

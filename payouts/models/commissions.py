@@ -1,0 +1,104 @@
+"""Commissions: what the advertiser owes (revenue) and the publisher earns (payout) for one
+source event: a conversion, or a day of CPC clicks / CPM impressions for offer x publisher x goal.
+
+Why daily lines for CPC and CPM rather than a row per click: at 100M clicks a row each would
+multiply the largest table by two and the ledger by three, for money that is only ever
+reported and paid per day. The daily line is updated as the day fills, and each increase is
+posted to the ledger as a new transaction, so the ledger stays append-only.
+"""
+
+from __future__ import annotations
+
+from django.db import models
+from django.db.models import Q
+from django.utils import timezone
+
+from payouts.money import CurrencyField, MoneyField
+
+
+class CommissionStatus(models.TextChoices):
+    PENDING = "pending"
+    APPROVED = "approved"
+    REJECTED = "rejected"
+    REVERSED = "reversed"
+
+
+class Commission(models.Model):
+    class Kind(models.TextChoices):
+        CONVERSION = "conversion"
+        CPC = "cpc", "CPC daily line"
+        CPM = "cpm", "CPM daily line"
+
+    # The idempotency key: "conversion:<id>" or "cpc:<offer>:<publisher>:<goal>:<YYYY-MM-DD>".
+    source_key = models.CharField(max_length=128, unique=True)
+    kind = models.CharField(max_length=16, choices=Kind.choices)
+    conversion = models.OneToOneField(
+        "tracking.Conversion", null=True, blank=True, on_delete=models.PROTECT, related_name="commission"
+    )
+    # advertiser / offer / publisher are served by the (x, day) indexes below; no single-column
+    # ones, since every index is paid for on each of the bulk inserts reconciliation does.
+    advertiser = models.ForeignKey(
+        "affiliates.Advertiser", on_delete=models.PROTECT, related_name="+", db_index=False
+    )
+    offer = models.ForeignKey(
+        "affiliates.Offer", on_delete=models.PROTECT, related_name="commissions", db_index=False
+    )
+    publisher = models.ForeignKey(
+        "affiliates.Publisher", on_delete=models.PROTECT, related_name="commissions", db_index=False
+    )
+    goal = models.ForeignKey("affiliates.Goal", on_delete=models.PROTECT, related_name="+")
+    day = models.DateField(help_text="UTC day of the event, for reports and payout periods.")
+    quantity = models.PositiveIntegerField(default=1, help_text="1, or the clicks/impressions of the day.")
+    status = models.CharField(
+        max_length=16, choices=CommissionStatus.choices, default=CommissionStatus.PENDING
+    )
+    currency = CurrencyField(help_text="The offer's currency; revenue and payout are in it.")
+    revenue = MoneyField()
+    payout = MoneyField()
+    sale_amount = MoneyField(null=True, blank=True, help_text="CPS base, converted to the offer currency.")
+    original_amount = MoneyField(null=True, blank=True)
+    original_currency = CurrencyField(blank=True, default="")
+    fx_rate = models.DecimalField(max_digits=20, decimal_places=10, null=True, blank=True)
+    price_source = models.CharField(max_length=64, blank=True, help_text="goal:<id> or custom_payout:<id>")
+    hold_until = models.DateTimeField(null=True, blank=True)
+    held_for_review = models.BooleanField(default=False)
+    status_reason = models.CharField(max_length=255, blank=True)
+    # How many ledger transactions this commission has; the next one's key is
+    # "commission:<id>:r<revision + 1>", so a change is posted at most once even if two
+    # workers computed it (the unique Transaction.key decides).
+    revision = models.PositiveIntegerField(default=1)
+    approved_at = models.DateTimeField(null=True, blank=True)
+    reversed_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+    updated_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(revenue__gte=0) & Q(payout__gte=0), name="commission_amounts_gte_0"
+            ),
+            models.CheckConstraint(
+                condition=Q(kind="conversion", conversion__isnull=False) | ~Q(kind="conversion"),
+                name="commission_conversion_has_source",
+            ),
+        ]
+        indexes = [
+            models.Index(fields=["publisher", "day"], name="commission_pub_day"),
+            models.Index(fields=["advertiser", "day"], name="commission_adv_day"),
+            models.Index(fields=["offer", "day"], name="commission_offer_day"),
+            models.Index(fields=["status", "hold_until"], name="commission_status_hold"),
+        ]
+
+    def __str__(self) -> str:
+        return self.source_key
+
+    @property
+    def is_open(self) -> bool:
+        """Pending or approved: the ledger holds an outstanding position for it."""
+        return self.status in (CommissionStatus.PENDING, CommissionStatus.APPROVED)
+
+
+def commission_txn_key(commission_id: int, revision: int) -> str:
+    """The ledger transaction key of a commission's ``revision``-th posting (1 = creation)."""
+    return f"commission:{commission_id}:r{revision}"

@@ -1,0 +1,88 @@
+"""The double-entry ledger. Entries are only ever added; balances are sums of entries.
+
+Sign convention: debits positive, credits negative; every transaction's entries sum to zero
+per currency. A commission moves money between *pending* accounts; approval moves it to the
+*approved* ones, which are what invoices bill and payouts pay. A reversal posts the opposite
+entries. On PostgreSQL a trigger rejects UPDATE and DELETE on entries (migration 0002).
+"""
+
+from __future__ import annotations
+
+from django.db import models
+from django.db.models import Q
+from django.utils import timezone
+
+from payouts.money import CurrencyField, MoneyField
+
+
+class Account(models.Model):
+    class Kind(models.TextChoices):
+        ADVERTISER_PENDING = "advertiser_pending", "Advertiser receivable (pending)"
+        ADVERTISER_RECEIVABLE = "advertiser_receivable", "Advertiser receivable (approved)"
+        PUBLISHER_PENDING = "publisher_pending", "Publisher payable (pending)"
+        PUBLISHER_PAYABLE = "publisher_payable", "Publisher payable (approved)"
+        NETWORK_PENDING_MARGIN = "network_pending_margin", "Network margin (pending)"
+        NETWORK_MARGIN = "network_margin", "Network margin (approved)"
+        NETWORK_CASH = "network_cash", "Network cash (payouts sent, invoices received)"
+
+    kind = models.CharField(max_length=32, choices=Kind.choices)
+    advertiser = models.ForeignKey("affiliates.Advertiser", null=True, blank=True, on_delete=models.PROTECT)
+    publisher = models.ForeignKey("affiliates.Publisher", null=True, blank=True, on_delete=models.PROTECT)
+    currency = CurrencyField()
+
+    class Meta:
+        ordering = ["kind", "id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["kind", "advertiser", "publisher", "currency"],
+                nulls_distinct=False,
+                name="account_unique_owner_currency",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        owner = self.advertiser_id or self.publisher_id or "network"
+        return f"{self.kind}:{owner}:{self.currency}"
+
+
+class Transaction(models.Model):
+    class Kind(models.TextChoices):
+        COMMISSION = "commission"
+        COMMISSION_INCREASE = "commission_increase", "Daily line increase"
+        APPROVAL = "approval"
+        REJECTION = "rejection"
+        REVERSAL = "reversal"
+        ADJUSTMENT = "adjustment"
+        PAYOUT = "payout"
+        PAYOUT_FAILED = "payout_failed"
+
+    kind = models.CharField(max_length=32, choices=Kind.choices)
+    # Idempotency: "commission:<id>", "approval:<commission id>", "payout:<id>", ... unique.
+    key = models.CharField(max_length=160, unique=True)
+    commission = models.ForeignKey(
+        "payouts.Commission", null=True, blank=True, on_delete=models.PROTECT, related_name="transactions"
+    )
+    payout = models.ForeignKey(
+        "payouts.Payout", null=True, blank=True, on_delete=models.PROTECT, related_name="transactions"
+    )
+    memo = models.CharField(max_length=255, blank=True)
+    created_at = models.DateTimeField(default=timezone.now, db_index=True)
+
+    class Meta:
+        ordering = ["id"]
+
+
+class Entry(models.Model):
+    transaction = models.ForeignKey(Transaction, on_delete=models.PROTECT, related_name="entries")
+    # No single-column index: "entry_account_time" (account, created_at) serves every lookup by
+    # account, and one index less is a measurable share of reconciliation's insert cost.
+    account = models.ForeignKey(Account, on_delete=models.PROTECT, related_name="entries", db_index=False)
+    amount = MoneyField(help_text="Debit positive, credit negative.")
+    currency = CurrencyField()
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["id"]
+        verbose_name_plural = "entries"
+        constraints = [models.CheckConstraint(condition=~Q(amount=0), name="entry_amount_nonzero")]
+        indexes = [models.Index(fields=["account", "created_at"], name="entry_account_time")]

@@ -1,0 +1,1 @@
+"""Portal pages for money: publisher payouts and statements, postbacks, staff payout runs."""

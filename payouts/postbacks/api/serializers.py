@@ -1,0 +1,102 @@
+"""Input and output shapes of the postbacks API."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from rest_framework import serializers
+
+from affiliates.models import Goal, Offer, Publisher
+from payouts.models.postbacks import PostbackAttempt, PostbackDelivery, PostbackEndpoint
+from payouts.postbacks.services import FIRE_EVENTS
+from payouts.postbacks.templates import POSTBACK_MACROS
+
+
+class PostbackEndpointSerializer(serializers.ModelSerializer[PostbackEndpoint]):
+    publisher = serializers.PrimaryKeyRelatedField(
+        queryset=Publisher.objects.all(), required=False, help_text="Staff only; publishers get their own."
+    )
+    offer = serializers.PrimaryKeyRelatedField(queryset=Offer.objects.all(), required=False, allow_null=True)
+    goal = serializers.PrimaryKeyRelatedField(queryset=Goal.objects.all(), required=False, allow_null=True)
+    events = serializers.MultipleChoiceField(
+        choices=FIRE_EVENTS, required=False, help_text="Which commission events fire this URL."
+    )
+    scope = serializers.CharField(read_only=True)
+    url = serializers.CharField(
+        max_length=2000, help_text=f"Macros: {', '.join('{' + m + '}' for m in POSTBACK_MACROS)}."
+    )
+
+    class Meta:
+        model = PostbackEndpoint
+        fields = [
+            "id",
+            "publisher",
+            "scope",
+            "offer",
+            "goal",
+            "url",
+            "method",
+            "events",
+            "is_active",
+            "created_at",
+            "updated_at",
+        ]
+        read_only_fields = ["created_at", "updated_at"]
+        # The scope uniqueness is checked by the model (full_clean) once publisher is known.
+        validators: list[Any] = []
+
+    def to_representation(self, instance: PostbackEndpoint) -> dict[str, Any]:
+        data = super().to_representation(instance)
+        data["events"] = instance.events
+        return data
+
+    def validate_events(self, value: set[str]) -> list[str]:
+        if not value:
+            raise serializers.ValidationError("Choose at least one event.", code="no_events")
+        return sorted(value)
+
+
+class PostbackAttemptSerializer(serializers.ModelSerializer[PostbackAttempt]):
+    class Meta:
+        model = PostbackAttempt
+        fields = [
+            "id",
+            "delivery",
+            "created_at",
+            "trigger",
+            "method",
+            "url",
+            "ip",
+            "status_code",
+            "latency_ms",
+            "response_excerpt",
+            "error_code",
+            "error",
+            "ok",
+        ]
+        read_only_fields = fields
+
+
+class PostbackDeliverySerializer(serializers.ModelSerializer[PostbackDelivery]):
+    class Meta:
+        model = PostbackDelivery
+        fields = [
+            "id",
+            "endpoint",
+            "publisher",
+            "offer",
+            "commission",
+            "event",
+            "method",
+            "url",
+            "status",
+            "attempts_count",
+            "next_attempt_at",
+            "give_up_at",
+            "created_at",
+            "delivered_at",
+            "given_up_at",
+            "last_status_code",
+            "last_error",
+        ]
+        read_only_fields = fields

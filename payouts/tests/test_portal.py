@@ -1,0 +1,70 @@
+"""Money pages: statements, balances, run form and progress."""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime
+from decimal import Decimal
+
+from django.test import Client
+from django.utils import timezone
+
+from tests.portal_data import click_make, commission_for, conversion_make, payout_run_make
+
+
+def client_for(user) -> Client:
+    client = Client()
+    client.force_login(user)
+    return client
+
+
+def test_a_statement_lists_the_periods_approved_commissions_as_csv_and_pdf(pia, shoes_link):
+    at = datetime(2024, 1, 15, 12, tzinfo=UTC)
+    click = click_make(offer=shoes_link.offer, publisher=shoes_link.publisher, at=at)
+    conversion_make(click=click, status="approved", amount=Decimal("250.00"), at=at)
+    run = payout_run_make(period=date(2024, 1, 1), publisher=shoes_link.publisher, amount=Decimal("20.00"))
+    payout = run.payouts.get()
+    client = client_for(pia)
+    body = client.get(f"/publisher/payouts/{payout.pk}/statement.csv").content.decode()
+    assert "2024-01-15" in body
+    assert "20.000000" in body or "20.00" in body
+    pdf = client.get(f"/publisher/payouts/{payout.pk}/statement.pdf")
+    assert pdf["Content-Type"] == "application/pdf"
+    assert pdf.content.startswith(b"%PDF")
+    assert client.get(f"/publisher/payouts/{payout.pk}/statement.exe").status_code == 404
+
+
+def test_the_payouts_page_shows_paid_totals(pia, shoes_link):
+    payout_run_make(
+        period=date(2024, 1, 1), publisher=shoes_link.publisher, amount=Decimal("80.00"), status="paid"
+    )
+    response = client_for(pia).get("/publisher/payouts/")
+    assert b"80.00 USD" in response.content
+
+
+def test_a_run_for_the_current_month_is_refused(nadia):
+    month = timezone.now().strftime("%Y-%m")
+    response = client_for(nadia).post("/staff/payout-runs/", {"period": month})
+    assert "period" in response.context["form"].errors
+
+
+def test_progress_reports_done_and_total(nadia):
+    from payouts.models import PayoutRun
+
+    run = PayoutRun.objects.create(
+        period=date(2024, 2, 1), status="building", progress_done=3, progress_total=9
+    )
+    assert client_for(nadia).get(f"/staff/payout-runs/{run.pk}/progress.json").json() == {
+        "status": "building",
+        "done": 3,
+        "total": 9,
+        "payouts": 0,
+    }
+
+
+def test_commission_helper_prices_a_cpl_goal_flat(shoes_link):
+    conversion = conversion_make(
+        click=click_make(offer=shoes_link.offer, publisher=shoes_link.publisher),
+        goal_code="lead",
+        with_commission=False,
+    )
+    assert commission_for(conversion).payout == Decimal("1.50")

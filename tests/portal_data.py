@@ -1,0 +1,113 @@
+"""Rows the portal tests read: clicks, conversions, commissions and payout runs.
+
+Built directly (not through the tracking and payouts services) because the portals only read
+them; each helper writes the fields those pages show and nothing else.
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from decimal import Decimal
+from typing import Any
+
+from django.utils import timezone
+
+from affiliates.models import Goal, Offer, Publisher
+from payouts.models import Commission, Payout, PayoutRun
+from tracking.ids import new_click_id
+from tracking.models import Click, Conversion, ConversionEvent
+
+
+def click_make(*, offer: Offer, publisher: Publisher, at: datetime | None = None, **fields: Any) -> Click:
+    at = at or timezone.now()
+    return Click.objects.create(
+        id=new_click_id(int(at.timestamp() * 1000)), offer=offer, publisher=publisher, created_at=at, **fields
+    )
+
+
+def conversion_make(
+    *,
+    click: Click,
+    goal_code: str = "sale",
+    status: str = "pending",
+    amount: Decimal | None = Decimal("100.00"),
+    txn_id: str = "",
+    held: bool = False,
+    at: datetime | None = None,
+    with_commission: bool = True,
+) -> Conversion:
+    offer = click.offer
+    goal = Goal.objects.get(offer=offer, code=goal_code)
+    at = at or timezone.now()
+    conversion = Conversion.objects.create(
+        offer=offer,
+        publisher=click.publisher,
+        goal=goal,
+        click=click,
+        click_time=click.created_at,
+        txn_id=txn_id,
+        status=status,
+        amount=amount if goal.payout_type == "cps" else None,
+        currency=offer.currency,
+        sub1=click.sub1,
+        country=click.country or "US",
+        held_for_review=held,
+        fraud_flags=["datacenter_ip"] if held else [],
+        created_at=at,
+        trace={
+            "click": str(click.id),
+            "attribution": "last_click",
+            "goal": goal.code,
+            "price": f"goal:{goal.pk}",
+            "verdict": status,
+        },
+    )
+    ConversionEvent.objects.create(conversion=conversion, to_status=status, actor="postback", created_at=at)
+    if with_commission:
+        commission_for(conversion)
+    return conversion
+
+
+def commission_for(conversion: Conversion) -> Commission:
+    goal = conversion.goal
+    assert goal is not None
+    assert conversion.offer is not None
+    assert conversion.publisher is not None
+    if goal.payout_type == "cps":
+        base = conversion.amount or Decimal("0")
+        payout, revenue = base * goal.payout / 100, base * goal.revenue / 100
+    else:
+        payout, revenue = goal.payout, goal.revenue
+    return Commission.objects.create(
+        source_key=f"conversion:{conversion.pk}",
+        kind=Commission.Kind.CONVERSION,
+        conversion=conversion,
+        advertiser=conversion.offer.advertiser,
+        offer=conversion.offer,
+        publisher=conversion.publisher,
+        goal=goal,
+        day=conversion.created_at.date(),
+        status=conversion.status,
+        currency=conversion.offer.currency,
+        revenue=revenue.quantize(Decimal("0.01")),
+        payout=payout.quantize(Decimal("0.01")),
+        sale_amount=conversion.amount,
+        created_at=conversion.created_at,
+    )
+
+
+def payout_run_make(
+    *, period: date, publisher: Publisher, amount: Decimal, status: str = "draft"
+) -> PayoutRun:
+    run = PayoutRun.objects.create(period=period, status=status, progress_done=1, progress_total=1)
+    Payout.objects.create(
+        run=run,
+        publisher=publisher,
+        period=period,
+        currency="USD",
+        amount=amount,
+        status="paid" if status == "paid" else "draft",
+        method=publisher.payout_method,
+        details={"account": "pia@paypal.example"},
+    )
+    return run

@@ -1,0 +1,44 @@
+"""The benchmark harness reads wrk's latency percentiles, whatever unit wrk picks."""
+
+from __future__ import annotations
+
+import pytest
+
+from bench.harness import env_int, wrk_percentile
+
+WRK_OUTPUT = """Running 3s test @ http://127.0.0.1:40000/c/abc
+  2 threads and 64 connections
+  Thread Stats   Avg      Stdev     Max   +/- Stdev
+    Latency    12.43ms   20.11ms   1.02s    75.50%
+    Req/Sec     2.95k   310.22     3.50k    69.00%
+  Latency Distribution
+     50%  812.00us
+     75%    9.12ms
+     90%   31.40ms
+     99%    1.20s
+  17650 requests in 3.00s, 2.10MB read
+Requests/sec:   5883.12
+Transfer/sec:    716.53KB
+"""
+
+
+def test_it_reads_the_latency_distribution_not_the_stdev_column() -> None:
+    # "75.50%" in the Thread Stats table once matched the 50% pattern and gave nan.
+    assert wrk_percentile(WRK_OUTPUT, 50) == pytest.approx(0.812)
+    assert wrk_percentile(WRK_OUTPUT, 75) == pytest.approx(9.12)
+    assert wrk_percentile(WRK_OUTPUT, 99) == pytest.approx(1200.0)
+
+
+def test_a_missing_percentile_is_an_error_not_nan() -> None:
+    with pytest.raises(ValueError, match="no 95% line"):
+        wrk_percentile(WRK_OUTPUT, 95)
+
+
+def test_sizes_come_from_the_environment_then_the_smoke_switch(monkeypatch) -> None:
+    monkeypatch.delenv("BENCH_X", raising=False)
+    monkeypatch.delenv("BENCH_SMOKE", raising=False)
+    assert env_int("BENCH_X", 300_000, 20_000) == 300_000
+    monkeypatch.setenv("BENCH_SMOKE", "1")
+    assert env_int("BENCH_X", 300_000, 20_000) == 20_000
+    monkeypatch.setenv("BENCH_X", "5000")
+    assert env_int("BENCH_X", 300_000, 20_000) == 5000

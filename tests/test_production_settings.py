@@ -1,0 +1,63 @@
+"""Production settings: `check --deploy` is clean, and missing secrets stop the start."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+PROD_ENV = {
+    "DJANGO_SETTINGS_MODULE": "config.settings.production",
+    "SECRET_KEY": "p" * 20 + "-production-secret-for-the-deploy-check-0123456789",
+    "ALLOWED_HOSTS": "affiliates.example.com",
+    # check --deploy does not connect; the URLs only have to be well-formed.
+    "DATABASE_URL": os.environ.get("DATABASE_URL", "postgres://affnet@127.0.0.1:5432/affnet"),
+    "REDIS_URL": os.environ.get("REDIS_URL", "redis://127.0.0.1:6379/0"),
+}
+
+
+def _manage(*args: str, **env: str) -> subprocess.CompletedProcess[str]:
+    clean = {k: v for k, v in os.environ.items() if k not in PROD_ENV}
+    return subprocess.run(
+        [sys.executable, "manage.py", *args],
+        cwd=ROOT,
+        env={**clean, **env},
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+
+
+@pytest.mark.slow
+def test_check_deploy_reports_no_issues() -> None:
+    result = _manage("check", "--deploy", "--fail-level", "WARNING", **PROD_ENV)
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "System check identified no issues" in result.stdout
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize(
+    ("missing", "message"),
+    [
+        ("SECRET_KEY", "SECRET_KEY must be set"),
+        ("ALLOWED_HOSTS", "ALLOWED_HOSTS must be set"),
+        ("DATABASE_URL", "needs DATABASE_URL and REDIS_URL"),
+    ],
+)
+def test_production_refuses_to_start_without(missing: str, message: str) -> None:
+    env = {k: v for k, v in PROD_ENV.items() if k != missing}
+    result = _manage("check", **env)
+    assert result.returncode != 0
+    assert message in result.stderr
+
+
+@pytest.mark.slow
+def test_production_refuses_the_embedded_default_key() -> None:
+    result = _manage("check", **{**PROD_ENV, "SECRET_KEY": "embedded-insecure-key-change-me-" + "x" * 40})
+    assert result.returncode != 0
+    assert "SECRET_KEY" in result.stderr

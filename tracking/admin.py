@@ -1,0 +1,2 @@
+# Each part of tracking registers its own admin module here.
+from tracking.conversions import admin as conversions_admin  # noqa: F401

@@ -1,0 +1,12 @@
+from django.apps import AppConfig
+
+
+class TrackingConfig(AppConfig):
+    name = "tracking"
+    verbose_name = "Clicks, impressions and conversions"
+
+    def ready(self) -> None:
+        # Click hot path: evict cached link snapshots when offers, accesses or caps change.
+        from tracking.clickpath import admin, links  # noqa: F401
+
+        links.connect_signals()

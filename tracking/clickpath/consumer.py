@@ -1,0 +1,120 @@
+"""The stream consumer: Redis stream -> PostgreSQL in batches, acknowledged after commit.
+
+Every consumer is a member of one consumer group. A batch is read with XREADGROUP, written in
+one transaction (``writer.records_write``), and only then acknowledged and deleted from the
+stream (XACK + XDEL), and its pending copies dropped. A consumer killed mid-batch leaves its
+entries pending in the group: any consumer claims them (XAUTOCLAIM) once they have been idle
+for CLICK_CLAIM_IDLE_MS and writes them again; ON CONFLICT (id) DO NOTHING makes a click that
+did reach the table before the kill a no-op, so nothing is lost and nothing doubles.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import socket
+import time
+from typing import Any
+
+import redis
+from django.conf import settings
+from django.db import DatabaseError, close_old_connections
+
+from tracking.clickpath import redis_conn, spool, writer
+from tracking.clickpath.store import pending_key, record_from_fields, stream_key
+
+log = logging.getLogger(__name__)
+GROUP = "click-writers"
+SPOOL_EVERY_SECONDS = 5.0
+
+
+def group_ensure(client: redis.Redis) -> None:
+    try:
+        client.xgroup_create(stream_key(), GROUP, id="0", mkstream=True)
+    except redis.ResponseError as exc:
+        if "BUSYGROUP" not in str(exc):
+            raise
+
+
+def _write(client: redis.Redis, entries: list[tuple[bytes, dict[bytes, bytes]]]) -> int:
+    """Write, then acknowledge. Raises DatabaseError (entries stay pending) on failure."""
+    if not entries:
+        return 0
+    records = [record_from_fields(fields) for _, fields in entries]
+    writer.records_write(records)
+    ids = [entry_id for entry_id, _ in entries]
+    pipe = client.pipeline(transaction=True)
+    pipe.xack(stream_key(), GROUP, *ids)
+    pipe.xdel(stream_key(), *ids)
+    clicks = [pending_key(r["id"]) for r in records if r.get("kind") == "c"]
+    if clicks:
+        pipe.delete(*clicks)
+    pipe.execute()
+    return len(entries)
+
+
+class Consumer:
+    def __init__(self, name: str | None = None, batch: int | None = None) -> None:
+        self.client = redis_conn.client_always()
+        self.name = name or f"{socket.gethostname()}-{os.getpid()}"
+        self.batch = batch or settings.CLICK_CONSUMER_BATCH
+        self.written = 0
+        self._next_spool = 0.0
+
+    def claim_stale(self) -> int:
+        """Take over entries other (dead) consumers read but never acknowledged."""
+        done, start = 0, "0-0"
+        while True:
+            result: Any = self.client.xautoclaim(
+                stream_key(), GROUP, self.name, settings.CLICK_CLAIM_IDLE_MS, start, count=self.batch
+            )
+            start, entries = result[0], result[1]
+            done += _write(self.client, [e for e in entries if e[1]])
+            # Entries deleted from the stream while pending come back empty: just acknowledge.
+            gone = [e[0] for e in entries if not e[1]]
+            if gone:
+                self.client.xack(stream_key(), GROUP, *gone)
+            if start in (b"0-0", "0-0"):
+                return done
+
+    def read_new(self, block_ms: int) -> int:
+        result: Any = self.client.xreadgroup(
+            GROUP, self.name, {stream_key(): ">"}, count=self.batch, block=block_ms
+        )
+        if not result:
+            return 0
+        return _write(self.client, result[0][1])
+
+    def replay_spool(self, force: bool = False) -> int:
+        now = time.monotonic()
+        if not force and now < self._next_spool:
+            return 0
+        self._next_spool = now + SPOOL_EVERY_SECONDS
+        return spool.replay()
+
+    def step(self, block_ms: int = 1000) -> int:
+        """One round: stale claims, spool, then new entries. Returns records written."""
+        n = self.claim_stale() + self.replay_spool()
+        n += self.read_new(0 if n else block_ms)
+        self.written += n
+        return n
+
+    def run(self, *, once: bool = False) -> None:
+        group_ensure(self.client)
+        log.info("click consumer %s started", self.name)
+        while True:
+            close_old_connections()  # drop a connection broken by a database restart
+            try:
+                n = self.step()
+            except (DatabaseError, *redis_conn.ERRORS) as exc:
+                # Nothing was acknowledged: the entries stay pending and are claimed again.
+                log.warning("click consumer %s: %s; retrying", self.name, exc)
+                time.sleep(1)
+                continue
+            if once and n == 0:
+                return
+
+
+def drain_pending(client: redis.Redis) -> int:
+    """Entries not yet written (in the stream and unacknowledged or unread)."""
+    return int(client.xlen(stream_key()))

@@ -1,0 +1,188 @@
+"""Request -> response for ``/c/{token}`` and ``/i/{token}``, independent of Django's request.
+
+Both the lean WSGI app and the Django views call ``click`` and ``impression`` with the WSGI
+environ (Django's ``request.META`` is one), so the test client, runserver and the production
+server run the same code.
+"""
+
+from __future__ import annotations
+
+import base64
+import logging
+import time
+from dataclasses import dataclass, field
+from http.cookies import SimpleCookie
+from typing import Any
+from urllib.parse import parse_qsl
+
+from django.conf import settings
+
+from tracking.clickpath import rules, store
+from tracking.clickpath.links import Link, LinkUnavailable, Target, link_resolve
+from tracking.ids import click_cookie_name, click_first_cookie_name, new_click_id
+from tracking.models.clicks import ClickFlag, ClickReason
+from tracking.visitor import client_ip, device_for_ua, ip_for_storage, is_bot, network_for_ip
+
+log = logging.getLogger(__name__)
+
+GIF = base64.b64decode("R0lGODlhAQABAIAAAAAAAP///yH5BAEAAAAALAAAAAABAAEAAAIBRAA7")
+NO_STORE = ("Cache-Control", "no-store")
+
+
+@dataclass
+class Response:
+    status: int
+    headers: list[tuple[str, str]] = field(default_factory=list)
+    body: bytes = b""
+
+
+def not_found() -> Response:
+    return Response(404, [("Content-Type", "text/plain"), NO_STORE], b"Not Found")
+
+
+def _clean(value: str, limit: int = rules.SUB_MAX) -> str:
+    """Cut to the column size; drop NUL, which PostgreSQL text cannot store."""
+    value = value[:limit]
+    return value.replace("\x00", "") if "\x00" in value else value
+
+
+def _params(environ: dict[str, Any]) -> dict[str, str]:
+    qs = environ.get("QUERY_STRING") or ""
+    return dict(parse_qsl(qs, keep_blank_values=True, max_num_fields=200)) if qs else {}
+
+
+def _traffic(environ: dict[str, Any], params: dict[str, str], kind: str) -> tuple[dict[str, Any], str]:
+    """The record fields every click and impression has, and the raw client IP."""
+    ip = client_ip(environ)
+    ua = _clean(environ.get("HTTP_USER_AGENT") or "", 512)
+    device = device_for_ua(ua)
+    click_id = new_click_id()
+    rec = {
+        "kind": kind,
+        "id": click_id.hex,
+        "created_at": click_id.int >> 80,  # the id's own millisecond
+        "ip": ip_for_storage(ip),
+        "user_agent": ua,
+        "country": network_for_ip(ip).country,
+        "device": device.device,
+        "os": device.os,
+        "source": _clean(params.get("source", "")),
+    }
+    for n in range(1, 6):
+        rec[f"sub{n}"] = _clean(params.get(f"sub{n}", ""))
+    return rec, ip
+
+
+def _flags(ua: str, ip: str) -> list[str]:
+    flags = []
+    if is_bot(ua):
+        flags.append(ClickFlag.BOT.value)
+    if network_for_ip(ip).is_datacenter:
+        flags.append(ClickFlag.DATACENTER.value)
+    return flags
+
+
+def _is_https(environ: dict[str, Any]) -> bool:
+    # Only decides the cookie's Secure/SameSite attributes: a spoofed header can only make the
+    # browser withhold the cookie from plain HTTP, never expose it.
+    return environ.get("wsgi.url_scheme") == "https" or environ.get("HTTP_X_FORWARDED_PROTO") == "https"
+
+
+def _cookies(environ: dict[str, Any], target: Target, click_id: str) -> list[tuple[str, str]]:
+    """The latest-click cookie, and the first-click cookie unless the visitor has one already."""
+    max_age = target.attribution_window_days * 86400
+    attrs = "; Path=/; HttpOnly" + ("; Secure; SameSite=None" if _is_https(environ) else "; SameSite=Lax")
+    latest = click_cookie_name(target.offer_id)
+    first = click_first_cookie_name(target.offer_id)
+    headers = [("Set-Cookie", f"{latest}={click_id}; Max-Age={max_age}{attrs}")]
+    raw = environ.get("HTTP_COOKIE") or ""
+    if first not in raw or first not in SimpleCookie(raw):
+        headers.append(("Set-Cookie", f"{first}={click_id}; Max-Age={max_age}{attrs}"))
+    return headers
+
+
+def _redirect(location: str) -> Response:
+    # Location is built from checked parts and percent-encoded values; this is a last guard so
+    # no input can ever split the response.
+    if any(ch in location for ch in "\r\n\x00"):
+        location = settings.DEFAULT_FALLBACK_URL
+    return Response(302, [("Location", location), NO_STORE, ("Content-Length", "0")])
+
+
+def _unavailable(environ: dict[str, Any], token: str, params: dict[str, str]) -> Response:
+    rec, _ = _traffic(environ, params, "c")
+    rec.update(
+        token=token,
+        offer_id=None,
+        publisher_id=None,
+        referer=_clean(environ.get("HTTP_REFERER") or "", 1024),
+        reason=ClickReason.UNAVAILABLE.value,
+        is_unique=True,
+        fraud_flags=[],
+        fallback_offer_id=None,
+    )
+    store.unresolved_store(rec)
+    return _redirect(settings.DEFAULT_FALLBACK_URL)
+
+
+def click(environ: dict[str, Any], token: str) -> Response:
+    try:
+        link = link_resolve(token)
+    except LinkUnavailable:
+        return _unavailable(environ, token, _params(environ))
+    if link is None:
+        return not_found()
+    params = _params(environ)
+    rec, ip = _traffic(environ, params, "c")
+    reason = rules.reason_before_caps(
+        link, now=time.time(), country=rec["country"], device=rec["device"], os_name=rec["os"]
+    )
+    rec.update(
+        offer_id=link.offer_id,
+        publisher_id=link.publisher_id,
+        referer=_clean(environ.get("HTTP_REFERER") or "", 1024),
+        reason=reason,
+        fraud_flags=_flags(rec["user_agent"], ip),
+        # Caps are decided inside the atomic write, so the record carries where a refusal goes.
+        fallback_if_refused=link.fallback_offer.offer_id if link.fallback_offer else None,
+    )
+    values = _macro_values(link, rec)
+    target: Target | None = link.target
+    caps = link.caps if reason == ClickReason.OK else ()
+    final = store.click_store(rec, caps=caps, window_hours=link.unique_click_window_hours, ip=ip)
+    if final["reason"] == ClickReason.OK:
+        location = rules.landing_url(link, values, params.get("url", ""))
+    else:
+        location, target = rules.fallback(link, values, settings.DEFAULT_FALLBACK_URL)
+    response = _redirect(location)
+    if target is not None:
+        response.headers += _cookies(environ, target, rec["id"])
+    return response
+
+
+def _macro_values(link: Link, rec: dict[str, Any]) -> dict[str, str]:
+    return {
+        "click_id": rec["id"],
+        "offer_id": str(link.offer_id),
+        "publisher_id": str(link.publisher_id),
+        "sub1": rec["sub1"],
+        "sub2": rec["sub2"],
+        "sub3": rec["sub3"],
+        "sub4": rec["sub4"],
+        "sub5": rec["sub5"],
+        "source": rec["source"],
+    }
+
+
+def impression(environ: dict[str, Any], token: str) -> Response:
+    gif = Response(200, [("Content-Type", "image/gif"), ("Content-Length", str(len(GIF))), NO_STORE], GIF)
+    try:
+        link = link_resolve(token)
+    except LinkUnavailable:
+        return gif  # an impression is not worth a spooled guess at its offer
+    if link is None:
+        return not_found()
+    rec, _ = _traffic(environ, _params(environ), "i")
+    rec.update(offer_id=link.offer_id, publisher_id=link.publisher_id)
+    store.impression_store(rec)
+    return gif

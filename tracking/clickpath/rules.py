@@ -1,0 +1,95 @@
+"""What a click is allowed to do, in contract order, and where it is sent.
+
+The checks that need no shared state (offer status and dates, approval, targeting) run here;
+click caps need counters and run inside the durable write (``store``), which is why the cap
+check is last: a click refused earlier must not consume cap.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from urllib.parse import quote
+
+from tracking.clickpath.deeplinks import deep_link_target
+from tracking.clickpath.links import Link, Target
+from tracking.models.clicks import ClickReason
+
+SUB_MAX = 255
+MACROS = ("click_id", "offer_id", "publisher_id", "sub1", "sub2", "sub3", "sub4", "sub5", "source")
+
+
+def reason_before_caps(link: Link, *, now: float, country: str, device: str, os_name: str) -> str:
+    """The first failing check's reason code, or "" when the click may go on to the cap check."""
+    if link.offer_status == "paused" or not link.advertiser_active:
+        return ClickReason.OFFER_PAUSED
+    if link.offer_status == "expired" or (link.ends_at is not None and now >= link.ends_at):
+        return ClickReason.OFFER_EXPIRED
+    if link.starts_at is not None and now < link.starts_at:
+        # Not started yet: it is not running, like a paused offer, and may still start.
+        return ClickReason.OFFER_PAUSED
+    if not (link.access_approved and link.publisher_active):
+        return ClickReason.NOT_APPROVED
+    if link.target_countries and country not in link.target_countries:
+        return ClickReason.GEO_MISMATCH
+    if (link.target_devices and device not in link.target_devices) or (
+        link.target_os and os_name not in link.target_os
+    ):
+        return ClickReason.DEVICE_MISMATCH
+    return ClickReason.OK
+
+
+def period_start(period: str, at: datetime) -> datetime:
+    """Start of the calendar day, ISO week (Monday) or month containing ``at``, in UTC."""
+    day = at.astimezone(UTC).replace(hour=0, minute=0, second=0, microsecond=0)
+    if period == "week":
+        return day - timedelta(days=day.weekday())
+    if period == "month":
+        return day.replace(day=1)
+    return day
+
+
+def period_seconds(period: str) -> int:
+    return {"day": 86400, "week": 7 * 86400}.get(period, 31 * 86400)
+
+
+def _render(template: str, values: dict[str, str]) -> str:
+    if "{" not in template:
+        return template
+    for name in MACROS:
+        token = "{" + name + "}"
+        if token in template:
+            template = template.replace(token, quote(values[name], safe=""))
+    return template
+
+
+def _with_click_id(url: str, click_id: str) -> str:
+    base, hash_sign, fragment = url.partition("#")
+    joiner = "&" if "?" in base else "?"
+    if base.endswith(("?", "&")):
+        joiner = ""
+    return f"{base}{joiner}click_id={click_id}{hash_sign}{fragment}"
+
+
+def offer_url(target: Target, values: dict[str, str]) -> str:
+    """The target offer's landing URL with every macro replaced by its percent-encoded value,
+    plus ``click_id=`` when the template has no ``{click_id}``."""
+    url = _render(target.landing_url, {**values, "offer_id": str(target.offer_id)})
+    if "{click_id}" not in target.landing_url:
+        url = _with_click_id(url, values["click_id"])
+    return url
+
+
+def landing_url(link: Link, values: dict[str, str], deep_link: str) -> str:
+    """Where an accepted click goes: the deep link when allowed and safe, else the landing URL."""
+    if deep_link and link.deep_links_allowed:
+        safe = deep_link_target(deep_link, link.allowed_domains)
+        if safe is not None:
+            return _with_click_id(safe, values["click_id"])
+    return offer_url(link.target, values)
+
+
+def fallback(link: Link, values: dict[str, str], default_url: str) -> tuple[str, Target | None]:
+    """Where a refused click goes, and the fallback offer when that is where it went."""
+    if link.fallback_offer is not None:
+        return offer_url(link.fallback_offer, values), link.fallback_offer
+    return (link.fallback_url or default_url), None

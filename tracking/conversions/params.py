@@ -1,0 +1,121 @@
+"""Reading and validating postback and pixel parameters (contract sections 3 and 4).
+
+Everything malformed is refused here with a 400 reason, before any lookup: a bad amount, an
+unknown currency, a click id outside the contract's alphabet, an unknown status.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import uuid
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from decimal import Decimal
+
+from payouts.money import currency_is_valid, parse_amount
+from tracking.conversions.outcome import Reason, bad_request
+from tracking.ids import click_id_parse
+from tracking.models.conversions import ConversionStatus
+
+CLICK_ID_RE = re.compile(r"[A-Za-z0-9_-]{16,64}")
+STATUSES = frozenset(ConversionStatus.values)
+MAX_VALUE_LENGTH = 1024
+
+
+@dataclass(frozen=True)
+class ConversionInput:
+    raw: dict[str, str] = field(repr=False)
+    click_id_raw: str = ""
+    click_id: uuid.UUID | None = None  # None when absent or well-formed but not one of ours
+    goal_code: str = ""
+    amount: Decimal | None = None
+    currency: str = ""  # empty: the offer's currency
+    txn_id: str = ""
+    status: str = ""
+    coupon: str = ""
+    token: str = ""
+    ts: str = ""
+    sig: str = ""
+    advertiser_id: int | None = None
+    offer_id: int | None = None
+
+
+def params_merge(pairs: Iterable[tuple[str, list[str]]]) -> dict[str, str]:
+    """One value per name. The same name twice with different values is ambiguous (and would
+    let a signed request mean two things), so it is refused."""
+    out: dict[str, str] = {}
+    for key, values in pairs:
+        for value in values:
+            if key in out and out[key] != value:
+                raise bad_request(Reason.BAD_PARAMETER, f"{key} is given twice with different values.")
+            out[key] = value
+    return out
+
+
+def json_params(body: bytes) -> dict[str, str]:
+    try:
+        # Numbers keep their written form ("12.50" stays exact, never a float).
+        data = json.loads(body or b"{}", parse_float=str, parse_int=str)
+    except (ValueError, UnicodeDecodeError) as exc:
+        raise bad_request(Reason.BAD_PARAMETER, "The body is not valid JSON.") from exc
+    if not isinstance(data, dict):
+        raise bad_request(Reason.BAD_PARAMETER, "The JSON body must be an object.")
+    out: dict[str, str] = {}
+    for key, value in data.items():
+        if value is None:
+            continue
+        if not isinstance(value, str):
+            raise bad_request(Reason.BAD_PARAMETER, f"{key} must be a string or a number.")
+        out[str(key)] = value
+    return out
+
+
+def _int_or_400(raw: str, name: str) -> int | None:
+    if not raw:
+        return None
+    if not raw.isdigit() or len(raw) > 18:
+        raise bad_request(Reason.BAD_PARAMETER, f"{name} must be a positive integer id.")
+    return int(raw)
+
+
+def conversion_input_parse(raw: dict[str, str]) -> ConversionInput:
+    for key, value in raw.items():
+        if len(value) > MAX_VALUE_LENGTH:
+            raise bad_request(Reason.BAD_PARAMETER, f"{key} is longer than {MAX_VALUE_LENGTH} characters.")
+    get = lambda name: raw.get(name, "").strip()  # noqa: E731
+    click_id_raw = get("click_id")
+    click_id = None
+    if click_id_raw:
+        if not CLICK_ID_RE.fullmatch(click_id_raw):
+            raise bad_request(Reason.BAD_CLICK_ID, "click_id must match [A-Za-z0-9_-]{16,64}.")
+        click_id = click_id_parse(click_id_raw)
+    try:
+        amount = parse_amount(get("amount") or None)
+    except ValueError as exc:
+        raise bad_request(Reason.BAD_AMOUNT, "amount must be a non-negative decimal string.") from exc
+    currency = get("currency").upper()
+    if currency and not currency_is_valid(currency):
+        raise bad_request(Reason.UNKNOWN_CURRENCY, f"{currency!r} is not an ISO 4217 currency.")
+    status = get("status").lower()
+    if status and status not in STATUSES:
+        raise bad_request(Reason.BAD_STATUS, "status must be approved, pending, rejected or reversed.")
+    txn_id = get("txn_id")
+    if len(txn_id) > 255:
+        raise bad_request(Reason.BAD_TXN_ID, "txn_id is longer than 255 characters.")
+    return ConversionInput(
+        raw=raw,
+        click_id_raw=click_id_raw,
+        click_id=click_id,
+        goal_code=get("goal"),
+        amount=amount,
+        currency=currency,
+        txn_id=txn_id,
+        status=status,
+        coupon=get("coupon")[:64],
+        token=raw.get("token", ""),
+        ts=get("ts"),
+        sig=get("sig").lower(),
+        advertiser_id=_int_or_400(get("advertiser"), "advertiser"),
+        offer_id=_int_or_400(get("offer"), "offer"),
+    )

@@ -1,0 +1,400 @@
+"""Recording conversions and changing their status: the writes of the conversions part.
+
+A conversion is one INSERT (plus, when caps apply, one statement per cap, and for a signed
+postback one row that burns the signature), in one transaction, before the answer. The
+database refuses duplicates: (offer, goal, txn_id) and ``dedupe_key`` are unique, so 50
+identical postbacks at once make one row and 49 IntegrityErrors that become "duplicate".
+
+Interface with payouts: a new conversion has ``reconciled_at`` NULL; every later status change
+sets it back to NULL in the same transaction, so reconciliation brings its commission along.
+"""
+
+from __future__ import annotations
+
+from contextlib import AbstractContextManager, nullcontext
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from decimal import Decimal
+from typing import Any
+
+from django.db import IntegrityError, connection, transaction
+
+from affiliates.models import Coupon, Goal, Offer
+from affiliates.pricing import Price, price_pick
+from payouts.models.fx import FxRate
+from payouts.money import money_round
+from tracking.conversions.attribution import Attribution
+from tracking.conversions.caps import CapCheck, caps_applicable, caps_consume
+from tracking.conversions.catalog import OfferInfo, Standing, publisher_standing
+from tracking.conversions.fraud import RULES, Fired, Visitor, fraud_check
+from tracking.conversions.outcome import Outcome, PostbackError, Reason, Result, bad_request
+from tracking.conversions.params import ConversionInput
+from tracking.models import Conversion, ConversionEvent
+from tracking.models.conversions import ConversionStatus
+from tracking.visitor import ip_for_storage
+
+CONVERTIBLE = frozenset({Goal.PayoutType.CPL, Goal.PayoutType.CPA, Goal.PayoutType.CPS, Goal.PayoutType.CPI})
+
+
+@dataclass
+class Draft:
+    """Everything the intake established before recording: who, what, which click."""
+
+    inp: ConversionInput
+    source: str
+    now: datetime
+    advertiser_id: int | None
+    info: OfferInfo | None
+    attribution: Attribution
+    coupon: Coupon | None = None
+    visitor: Visitor | None = None
+    sig: str = ""
+    request: dict[str, Any] = field(default_factory=dict)
+
+
+def goal_resolve(info: OfferInfo, code: str) -> Goal:
+    goal = info.goals.get(code) if code else info.default_goal
+    if goal is None:
+        raise bad_request(
+            Reason.UNKNOWN_GOAL, f"The offer has no goal {code!r}." if code else "No default goal."
+        )
+    if goal.payout_type not in CONVERTIBLE:
+        raise bad_request(
+            Reason.GOAL_NOT_CONVERTIBLE, f"{goal.code} is paid per {goal.payout_type}, not per conversion."
+        )
+    return goal
+
+
+def _fx_rate(base: str, quote: str, at: datetime) -> Decimal | None:
+    row = (
+        FxRate.objects.filter(base=base, quote=quote, valid_from__lte=at)
+        .order_by("-valid_from")
+        .values_list("rate", flat=True)
+        .first()
+    )
+    return row
+
+
+def _expected_amounts(
+    price: Price, sale: Decimal | None, currency: str, offer: Offer, at: datetime
+) -> tuple[Decimal, Decimal, dict[str, Any]]:
+    """Payout and revenue in the offer's currency, rounded once, for caps and the trace (the
+    commission computes its own, authoritatively, in payouts)."""
+    base, fx_rate, note = sale, None, ""
+    if price.is_percentage and sale is not None and currency != offer.currency:
+        fx_rate = _fx_rate(currency, offer.currency, at)
+        if fx_rate is None:
+            note = f"no {currency}/{offer.currency} rate: caps counted the unconverted amount"
+        else:
+            base = sale * fx_rate
+    payout, revenue = price.amounts(base)
+    payout, revenue = money_round(payout, offer.currency), money_round(revenue, offer.currency)
+    trace = {
+        "source": price.source,
+        "payout_type": price.payout_type,
+        "payout_rate": str(price.payout),
+        "revenue_rate": str(price.revenue),
+        "sale_amount": str(sale) if sale is not None else None,
+        "sale_currency": currency,
+        "fx_rate": str(fx_rate) if fx_rate is not None else None,
+        "currency": offer.currency,
+        "payout": str(payout),
+        "revenue": str(revenue),
+        "note": note,
+    }
+    return payout, revenue, trace
+
+
+def _business_rejection(draft: Draft, offer: Offer, standing: Standing) -> tuple[Reason, str] | None:
+    if not offer.is_live(draft.now):
+        return Reason.OFFER_INACTIVE, f"the offer is {offer.status} or outside its dates"
+    if not standing.approved:
+        return Reason.NOT_APPROVED, standing.why
+    click = draft.attribution.click
+    if click is not None:
+        age = draft.now - click.created_at
+        if age > timedelta(days=offer.attribution_window_days):
+            return (
+                Reason.WINDOW_EXPIRED,
+                f"click is {age.days} days old, window {offer.attribution_window_days}",
+            )
+    return None
+
+
+def _initial_status(
+    rejection: tuple[Reason, str] | None, fired: list[Fired], requested: str
+) -> tuple[str, str, bool]:
+    if rejection is not None:
+        return ConversionStatus.REJECTED, rejection[0], False
+    if fired:  # held for review: never approved automatically, whatever the advertiser said
+        return ConversionStatus.PENDING, "", True
+    if requested == ConversionStatus.APPROVED:
+        return ConversionStatus.APPROVED, "", False
+    if requested == ConversionStatus.REJECTED:
+        return ConversionStatus.REJECTED, Reason.ADVERTISER_REJECTED, False
+    return ConversionStatus.PENDING, "", False
+
+
+def _conversion_fields(draft: Draft) -> dict[str, Any]:
+    click = draft.attribution.click
+    fields: dict[str, Any] = {
+        "created_at": draft.now,
+        "source": draft.source,
+        "advertiser_id": draft.advertiser_id,
+        "txn_id": draft.inp.txn_id,
+        "coupon": draft.coupon.code if draft.coupon else draft.inp.coupon,
+        "amount": draft.inp.amount,
+    }
+    if draft.visitor is not None:
+        fields.update(
+            ip=ip_for_storage(draft.visitor.ip),
+            user_agent=draft.visitor.user_agent[:512],
+            country=draft.visitor.country,
+        )
+    if click is not None:
+        fields.update(
+            click_id=click.id,
+            click_time=click.created_at,
+            sub1=click.sub1,
+            sub2=click.sub2,
+            sub3=click.sub3,
+            sub4=click.sub4,
+            sub5=click.sub5,
+            source_id=click.source,
+        )
+        fields.setdefault("country", click.country)
+    return fields
+
+
+def conversion_record(draft: Draft) -> Outcome:
+    """Attribute, check and store one new conversion. Raises PostbackError for a 400."""
+    info = draft.info
+    if info is None or (draft.attribution.click is None and draft.coupon is None):
+        return _record_unattributed(draft)
+    offer = info.offer
+    goal = goal_resolve(info, draft.inp.goal_code)
+    if goal.payout_type == Goal.PayoutType.CPS and draft.inp.amount is None:
+        raise bad_request(Reason.MISSING_AMOUNT, "amount is required for a CPS goal.")
+    click = draft.attribution.click
+    publisher_id = click.publisher_id if click is not None else draft.coupon.publisher_id  # type: ignore[union-attr]
+    standing = publisher_standing(offer=offer, publisher_id=publisher_id)
+    rejection = _business_rejection(draft, offer, standing)
+    fired = fraud_check(click=click, offer=offer, now=draft.now, visitor=draft.visitor)
+    currency = draft.inp.currency or offer.currency
+    fields = _conversion_fields(draft)
+    price = price_pick(goal=goal, customs=list(standing.customs), country=fields.get("country", ""))
+    payout, revenue, price_trace = _expected_amounts(price, draft.inp.amount, currency, offer, draft.now)
+    status, reason, held = _initial_status(rejection, fired, draft.inp.status)
+    dedupe_key = None
+    if not draft.inp.txn_id and click is not None and not goal.allow_multiple:
+        dedupe_key = f"{click.id.hex}:{goal.id}"
+    conv = Conversion(
+        **fields,
+        offer_id=offer.id,
+        publisher_id=publisher_id,
+        goal_id=goal.id,
+        currency=currency,
+        status=status,
+        reason=reason,
+        dedupe_key=dedupe_key,
+        fraud_flags=[f.rule for f in fired],
+        held_for_review=held,
+        trace={
+            "request": draft.request,
+            "attribution": draft.attribution.trace(),
+            "coupon": draft.coupon.code if draft.coupon else None,
+            "goal": {
+                "id": goal.id,
+                "code": goal.code,
+                "payout_type": goal.payout_type,
+                "default": not draft.inp.goal_code,
+            },
+            "price": price_trace,
+            "rules_checked": list(RULES),
+            "rules": [f.trace() for f in fired],
+            "rejection": {"reason": rejection[0], "detail": rejection[1]} if rejection else None,
+            "caps": [],
+        },
+    )
+    caps = caps_applicable(info.caps, publisher_id) if status != ConversionStatus.REJECTED else []
+    return _store(conv, sig=draft.sig, caps=caps, payout=payout, revenue=revenue)
+
+
+def _record_unattributed(draft: Draft) -> Outcome:
+    reason = (
+        Reason.UNKNOWN_COUPON if draft.inp.coupon and not draft.inp.click_id_raw else Reason.UNKNOWN_CLICK
+    )
+    fired = (
+        fraud_check(click=None, offer=draft.info.offer, now=draft.now, visitor=draft.visitor)
+        if draft.info
+        else []
+    )
+    conv = Conversion(
+        **_conversion_fields(draft),
+        offer_id=draft.info.offer.id if draft.info else None,
+        currency=draft.inp.currency or (draft.info.offer.currency if draft.info else ""),
+        status=ConversionStatus.REJECTED,
+        reason=reason,
+        fraud_flags=[f.rule for f in fired],
+        trace={
+            "request": draft.request,
+            "attribution": draft.attribution.trace(),
+            "click_id_reported": draft.inp.click_id_raw or None,
+            "coupon": draft.inp.coupon or None,
+            "rules_checked": list(RULES),
+            "rules": [f.trace() for f in fired],
+            "rejection": {"reason": reason, "detail": "no click or coupon of ours matches"},
+            "caps": [],
+        },
+    )
+    return _store(conv, sig=draft.sig, caps=[], payout=Decimal(0), revenue=Decimal(0))
+
+
+class _NoRoom(Exception):
+    def __init__(self, checks: list[CapCheck]) -> None:
+        self.checks = checks
+
+
+def _caps_take(caps: list[Any], at: datetime, payout: Decimal, revenue: Decimal) -> list[CapCheck]:
+    """Consume room in a savepoint; a refusal rolls back the caps already taken."""
+    try:
+        with transaction.atomic():
+            checks = caps_consume(caps=caps, at=at, payout=payout, revenue=revenue)
+            if not checks[-1].ok:
+                raise _NoRoom(checks)
+            return checks
+    except _NoRoom as refused:
+        return refused.checks
+
+
+def _signature_burn(sig: str, advertiser_id: int, at: datetime) -> None:
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "INSERT INTO tracking_usedpostbacksignature (sig, advertiser_id, used_at) VALUES (%s, %s, %s)"
+            " ON CONFLICT (sig) DO NOTHING",
+            [sig, advertiser_id, at],
+        )
+        if cursor.rowcount == 0:
+            raise PostbackError(401, Reason.REPLAYED_SIGNATURE, "This signature was already used.")
+
+
+def _store(conv: Conversion, *, sig: str, caps: list[Any], payout: Decimal, revenue: Decimal) -> Outcome:
+    # A lone INSERT is its own transaction; only a signature or caps need one around it (the
+    # hot path then costs one click lookup and one statement). Inside a caller's transaction a
+    # savepoint is still needed, so a duplicate's IntegrityError does not abort the caller's.
+    needs_atomic = bool(sig or caps) or connection.in_atomic_block
+    atomic: AbstractContextManager[Any] = transaction.atomic() if needs_atomic else nullcontext()
+    try:
+        with atomic:
+            if sig:
+                _signature_burn(sig, conv.advertiser_id, conv.created_at)  # type: ignore[arg-type]
+            if caps:
+                checks = _caps_take(caps, conv.created_at, payout, revenue)
+                conv.trace["caps"] = [c.trace() for c in checks]
+                if not checks[-1].ok:
+                    conv.status, conv.reason, conv.held_for_review = (
+                        ConversionStatus.REJECTED,
+                        Reason.CAP_REACHED,
+                        False,
+                    )
+                    conv.trace["rejection"] = {
+                        "reason": Reason.CAP_REACHED,
+                        "detail": f"cap {checks[-1].cap.id} is full",
+                    }
+            conv.trace["verdict"] = {
+                "status": conv.status,
+                "reason": conv.reason,
+                "held_for_review": conv.held_for_review,
+            }
+            conv.save(force_insert=True)
+    except IntegrityError:
+        original = _original_of(conv)
+        if original is None:
+            raise
+        return Outcome(200, Result.DUPLICATE, "", original.id, original.status, list(original.fraud_flags))
+    result = Result.REJECTED if conv.is_system_rejected else Result.ACCEPTED
+    return Outcome(200, result, conv.reason, conv.id, conv.status, list(conv.fraud_flags))
+
+
+def _original_of(conv: Conversion) -> Conversion | None:
+    if conv.txn_id and conv.offer_id and conv.goal_id:
+        return Conversion.objects.filter(
+            offer_id=conv.offer_id, goal_id=conv.goal_id, txn_id=conv.txn_id
+        ).first()
+    if conv.dedupe_key:
+        return Conversion.objects.filter(dedupe_key=conv.dedupe_key).first()
+    return None
+
+
+def conversion_status_change(*, conversion: Conversion, to_status: str, actor: str, reason: str = "") -> bool:
+    """Move a conversion to ``to_status`` and append the event; False if it already was there.
+
+    Guarded on the status we read, so two concurrent changes cannot both apply from the same
+    state; ``reconciled_at`` goes back to NULL in the same transaction, which is how payouts'
+    reconciliation learns that the commission must follow.
+    """
+    with transaction.atomic():
+        for _ in range(3):
+            from_status = conversion.status
+            if from_status == to_status:
+                return False
+            changed = Conversion.objects.filter(pk=conversion.pk, status=from_status).update(
+                status=to_status, reconciled_at=None
+            )
+            if changed:
+                ConversionEvent.objects.create(
+                    conversion_id=conversion.pk,
+                    from_status=from_status,
+                    to_status=to_status,
+                    reason=reason[:255],
+                    actor=actor[:64],
+                )
+                conversion.status, conversion.reconciled_at = to_status, None
+                return True
+            conversion.refresh_from_db(fields=["status", "reconciled_at", "held_for_review"])
+    return False
+
+
+def conversion_review(*, conversion: Conversion, approve: bool, actor: str, reason: str = "") -> None:
+    """Staff decision on a conversion held for review: release it approved, or reject it."""
+    with transaction.atomic():
+        Conversion.objects.filter(pk=conversion.pk).update(held_for_review=False, reconciled_at=None)
+        conversion.held_for_review = False
+        to_status = ConversionStatus.APPROVED if approve else ConversionStatus.REJECTED
+        conversion_status_change(
+            conversion=conversion, to_status=to_status, actor=actor, reason=reason or "review"
+        )
+
+
+def status_update_outcome(*, conversion: Conversion, to_status: str, actor: str) -> Outcome:
+    """A postback's ``status`` on a known txn_id (contract: result ``updated``)."""
+
+    def answer(result: Result, reason: str = "") -> Outcome:
+        return Outcome(200, result, reason, conversion.id, conversion.status, list(conversion.fraud_flags))
+
+    if conversion.is_system_rejected:
+        return answer(Result.REJECTED, Reason.NOT_UPDATABLE)
+    if conversion.status == to_status:
+        return answer(Result.DUPLICATE)
+    if to_status == ConversionStatus.APPROVED and conversion.held_for_review:
+        return answer(Result.REJECTED, Reason.HELD_FOR_REVIEW)
+    changed = conversion_status_change(
+        conversion=conversion, to_status=to_status, actor=actor, reason="postback"
+    )
+    return answer(Result.UPDATED if changed else Result.DUPLICATE)
+
+
+def conversion_by_txn(*, advertiser_id: int, inp: ConversionInput, offer_id: int | None) -> Conversion | None:
+    """The advertiser's attributed conversion with this txn_id (narrowed by offer and goal code
+    when given). Two matches are ambiguous: a 400 rather than a guess."""
+    qs = Conversion.objects.filter(
+        advertiser_id=advertiser_id, txn_id=inp.txn_id, offer__isnull=False, goal__isnull=False
+    )
+    if offer_id:
+        qs = qs.filter(offer_id=offer_id)
+    if inp.goal_code:
+        qs = qs.filter(goal__code=inp.goal_code)
+    found = list(qs[:2])
+    if len(found) > 1:
+        raise bad_request(Reason.AMBIGUOUS_TXN_ID, "txn_id matches several conversions: send offer or goal.")
+    return found[0] if found else None

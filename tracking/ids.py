@@ -1,0 +1,57 @@
+"""Click ids and the click cookie: formats that links, postbacks and pixels share.
+
+A click id is a UUIDv7 written as 32 lower-case hex digits: it matches the contract's
+``[A-Za-z0-9_-]{16,64}``, sorts by time, and its first 48 bits are the click's millisecond.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+import uuid
+from datetime import UTC, datetime
+
+
+def new_click_id(at_ms: int | None = None) -> uuid.UUID:
+    ms = time.time_ns() // 1_000_000 if at_ms is None else at_ms
+    rand = int.from_bytes(os.urandom(10), "big")
+    value = (
+        (ms & ((1 << 48) - 1)) << 80
+        | 0x7 << 76
+        | ((rand >> 62) & 0xFFF) << 64
+        | 0b10 << 62
+        | (rand & ((1 << 62) - 1))
+    )
+    return uuid.UUID(int=value)
+
+
+def click_id_parse(raw: str | None) -> uuid.UUID | None:
+    """Accept the 32-hex form we hand out (and the dashed form); anything else is None."""
+    if not raw or len(raw) > 64:
+        return None
+    try:
+        return uuid.UUID(raw.strip())
+    except ValueError:
+        return None
+
+
+def click_id_time(click_id: uuid.UUID) -> datetime:
+    return datetime.fromtimestamp((click_id.int >> 80) / 1000, tz=UTC)
+
+
+def click_cookie_name(offer_id: int) -> str:
+    """One first-party cookie per offer, holding the latest click id for pixel attribution.
+
+    ``affc_<offer_id>`` is overwritten by every click on the offer (last-click attribution);
+    ``afff_<offer_id>`` (click_first_cookie_name) is set by the first click only and kept until
+    it expires (first-click attribution). Both live for the offer's attribution window, are
+    HttpOnly, and are ``SameSite=None; Secure`` over HTTPS (the pixel loads on the advertiser's
+    page, a cross-site request) or ``SameSite=Lax`` over plain HTTP. A click refused and sent to
+    a fallback offer sets them for the fallback offer; one sent to a fallback URL sets none.
+    """
+    return f"affc_{offer_id}"
+
+
+def click_first_cookie_name(offer_id: int) -> str:
+    """The first-click cookie of an offer: see click_cookie_name."""
+    return f"afff_{offer_id}"

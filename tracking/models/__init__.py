@@ -1,0 +1,13 @@
+from tracking.models.clicks import Click, Impression
+from tracking.models.conversions import CapCounter, Conversion, ConversionEvent, UsedPostbackSignature
+from tracking.models.reports import (  # noqa: F401
+    DailyOfferStat,
+    DailyStat,
+    HourlyOfferStat,
+    HourlyStat,
+    OfferTarget,
+    ReportDirtyHour,
+    ReportState,
+)
+
+__all__ = ["CapCounter", "Click", "Conversion", "ConversionEvent", "Impression", "UsedPostbackSignature"]

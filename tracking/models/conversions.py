@@ -1,0 +1,158 @@
+"""Conversions and their status events.
+
+A conversion is the advertiser's claim that a goal happened. It is stored before the postback
+is answered, whatever the verdict: rejected ones are kept for audit and earn nothing.
+Status changes are appended as ConversionEvent rows; the conversion's own ``status`` is the
+latest state, the events are the history (a reversal is an event, never an overwrite of it).
+"""
+
+from __future__ import annotations
+
+from django.db import models
+from django.db.models import Q
+from django.utils import timezone
+
+from payouts.money import CurrencyField, MoneyField
+
+
+class ConversionStatus(models.TextChoices):
+    PENDING = "pending"
+    APPROVED = "approved"
+    REJECTED = "rejected"
+    REVERSED = "reversed"
+
+
+class Conversion(models.Model):
+    class Source(models.TextChoices):
+        POSTBACK = "postback"
+        PIXEL = "pixel"
+        COUPON = "coupon"
+        API = "api"
+
+    created_at = models.DateTimeField(default=timezone.now, db_index=True)
+    source = models.CharField(max_length=16, choices=Source.choices, default=Source.POSTBACK)
+    # The advertiser that posted it (known from its credentials even when the click is not),
+    # so an advertiser also sees its own rejected, unattributable postbacks.
+    advertiser = models.ForeignKey(
+        "affiliates.Advertiser", null=True, on_delete=models.PROTECT, related_name="conversions"
+    )
+    # Null only for rejected conversions that could not be attributed (unknown click).
+    offer = models.ForeignKey(
+        "affiliates.Offer", null=True, on_delete=models.PROTECT, related_name="conversions"
+    )
+    publisher = models.ForeignKey(
+        "affiliates.Publisher", null=True, on_delete=models.PROTECT, related_name="conversions"
+    )
+    goal = models.ForeignKey(
+        "affiliates.Goal", null=True, on_delete=models.PROTECT, related_name="conversions"
+    )
+    # No DB constraint: in production a click may still be in the Redis stream when its
+    # conversion arrives; attribution reads it from there.
+    click = models.ForeignKey(
+        "tracking.Click",
+        null=True,
+        blank=True,
+        on_delete=models.DO_NOTHING,
+        db_constraint=False,
+        related_name="conversions",
+    )
+    click_time = models.DateTimeField(null=True, blank=True)
+    txn_id = models.CharField(max_length=255, blank=True, default="")
+    # "<click id>:<goal id>" for a conversion without txn_id on a goal that converts once per
+    # click; NULL otherwise. Unique, so the database (not a read-then-write race) refuses a second.
+    dedupe_key = models.CharField(max_length=80, null=True, blank=True, unique=True)
+    coupon = models.CharField(max_length=64, blank=True, default="")
+    status = models.CharField(
+        max_length=16, choices=ConversionStatus.choices, default=ConversionStatus.PENDING
+    )
+    reason = models.CharField(max_length=64, blank=True, default="")
+    amount = MoneyField(null=True, blank=True, help_text="Sale amount as reported.")
+    currency = CurrencyField(blank=True, default="")
+    ip = models.CharField(max_length=64, blank=True)
+    user_agent = models.CharField(max_length=512, blank=True)
+    country = models.CharField(max_length=2, blank=True)
+    sub1 = models.CharField(max_length=255, blank=True)
+    sub2 = models.CharField(max_length=255, blank=True)
+    sub3 = models.CharField(max_length=255, blank=True)
+    sub4 = models.CharField(max_length=255, blank=True)
+    sub5 = models.CharField(max_length=255, blank=True)
+    source_id = models.CharField(max_length=255, blank=True, help_text="The click's traffic source.")
+    fraud_flags = models.JSONField(default=list, blank=True)
+    held_for_review = models.BooleanField(default=False)
+    # Why it was attributed, rejected or held: click chosen, model, rules fired, goal and price.
+    trace = models.JSONField(default=dict, blank=True)
+    # Set by payouts' reconciliation once the conversion has its commission.
+    reconciled_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["offer", "goal", "txn_id"], condition=~Q(txn_id=""), name="conversion_unique_txn"
+            ),
+        ]
+        indexes = [
+            models.Index(
+                fields=["reconciled_at", "id"],
+                name="conversion_unreconciled",
+                condition=Q(reconciled_at__isnull=True),
+            ),
+            models.Index(fields=["publisher", "created_at"], name="conversion_pub_time"),
+            models.Index(fields=["offer", "created_at"], name="conversion_offer_time"),
+            models.Index(fields=["advertiser", "txn_id"], name="conversion_adv_txn", condition=~Q(txn_id="")),
+        ]
+
+    @property
+    def is_system_rejected(self) -> bool:
+        """Refused by a business rule at recording (unknown click, cap...), not by the advertiser:
+        such a conversion earns nothing whatever status updates arrive later."""
+        from tracking.conversions.outcome import SYSTEM_REJECTIONS
+
+        return self.status == ConversionStatus.REJECTED and self.reason in SYSTEM_REJECTIONS
+
+
+class ConversionEvent(models.Model):
+    """An append-only status change: created, approved, rejected, reversed."""
+
+    conversion = models.ForeignKey(Conversion, on_delete=models.CASCADE, related_name="events")
+    created_at = models.DateTimeField(default=timezone.now)
+    from_status = models.CharField(max_length=16, blank=True)
+    to_status = models.CharField(max_length=16, choices=ConversionStatus.choices)
+    reason = models.CharField(max_length=255, blank=True)
+    actor = models.CharField(max_length=64, blank=True, help_text="postback, advertiser:<id>, staff:<id>...")
+
+    class Meta:
+        ordering = ["created_at", "id"]
+
+
+class CapCounter(models.Model):
+    """How much of one cap one period has used: conversions, payout or revenue.
+
+    The conversion's transaction increments it with a conditional UPDATE (``used + x <= limit``),
+    so concurrent postbacks queue on the row lock and exactly the remaining room is granted.
+    ``scope_key`` is "offer" for an offer-wide cap, "pub:<id>" for a per-publisher one.
+    """
+
+    cap = models.ForeignKey("affiliates.Cap", on_delete=models.CASCADE, related_name="counters")
+    period_start = models.DateField(help_text="UTC day, Monday or first of month the period starts.")
+    scope_key = models.CharField(max_length=32)
+    used = MoneyField(default=0)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["cap", "period_start", "scope_key"], name="cap_counter_unique"),
+            models.CheckConstraint(condition=Q(used__gte=0), name="cap_counter_used_gte_0"),
+        ]
+
+
+class UsedPostbackSignature(models.Model):
+    """A signature already accepted: the same signed postback sent again is a replay.
+
+    Written in the conversion's transaction, so a postback that failed to store (503) does not
+    burn its signature. Rows older than the timestamp tolerance can be pruned: a replay that
+    old fails the timestamp check anyway.
+    """
+
+    sig = models.CharField(max_length=64, primary_key=True)
+    advertiser = models.ForeignKey("affiliates.Advertiser", on_delete=models.CASCADE, related_name="+")
+    used_at = models.DateTimeField(default=timezone.now, db_index=True)

@@ -1,0 +1,226 @@
+"""Report rollups: additive counters per UTC hour and per UTC day, plus what keeps them fresh.
+
+Grain. Both tables are keyed by time x offer x publisher x goal x currency x country x device x
+sub1 (advertiser rides along, denormalised, so an advertiser's report is one index range).
+Clicks and impressions are not per goal: their rows have ``goal`` NULL. Only additive
+counters are stored; every ratio (CTR, EPC, CPA, ROAS...) is derived at read time from sums,
+so any regrouping of rows stays exact.
+
+Cardinality trade-off. sub1 is chosen by the publisher and can be anything, up to a click id
+per click, and it multiplies the key space. Keeping it in the hourly key means an hour of
+traffic with N distinct (offer, publisher, country, device, sub1) tuples costs N rows: with
+sane sub ids that is a 10-100x reduction from raw clicks, with a unique sub1 per click it is
+none. The daily table divides that by up to 24 and serves UTC-aligned reports; the hourly
+one serves hour grouping and other time zones. Because diverse sub1/geo can leave those two
+nearly as large as the raw tables, two coarse cubes (HourlyOfferStat, DailyOfferStat: time x
+offer x publisher x goal) serve every report that does not group or filter by country, device
+or sub1, which is most of them; reports pick the smallest cube that has their dimensions.
+sub2-sub5 are NOT rolled up (each would multiply the key space again); reports on them read
+raw events in a bounded range.
+
+Freshness (see tracking/reports/services.py): conversions and commissions mark their hour
+dirty through database triggers, so a status change or an adjusted commission months later
+is re-aggregated; clicks and impressions, whose hot path must not pay for a trigger, are
+covered by re-aggregating a trailing window every run and the two previous days nightly.
+"""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.db import models
+from django.db.models import Q
+from django.utils import timezone
+
+from payouts.money import MoneyField
+
+# Counters summed by reports, in the order the rollup INSERT writes them.
+ROLLUP_COUNTERS = (
+    "impressions",
+    "gross_clicks",
+    "unique_clicks",
+    "invalid_clicks",
+    "flagged_clicks",
+    "conv_pending",
+    "conv_approved",
+    "conv_rejected",
+    "conv_reversed",
+    "conv_flagged",
+    "leads",
+    "sales",
+)
+ROLLUP_AMOUNTS = ("revenue", "payout", "sale_amount", "lead_revenue")
+
+
+class OfferKeyFields(models.Model):
+    """The coarse key shared by every cube, and the counters."""
+
+    advertiser_id = models.BigIntegerField()
+    offer = models.ForeignKey(
+        "affiliates.Offer", on_delete=models.DO_NOTHING, db_constraint=False, related_name="+"
+    )
+    publisher = models.ForeignKey(
+        "affiliates.Publisher", on_delete=models.DO_NOTHING, db_constraint=False, related_name="+"
+    )
+    goal = models.ForeignKey(
+        "affiliates.Goal", null=True, on_delete=models.DO_NOTHING, db_constraint=False, related_name="+"
+    )
+    currency = models.CharField(max_length=3)
+
+    impressions = models.BigIntegerField(default=0)
+    gross_clicks = models.BigIntegerField(default=0)
+    unique_clicks = models.BigIntegerField(default=0)
+    invalid_clicks = models.BigIntegerField(default=0, help_text="Clicks not sent to the offer (reason set).")
+    flagged_clicks = models.BigIntegerField(default=0, help_text="Clicks with fraud flags.")
+    conv_pending = models.BigIntegerField(default=0)
+    conv_approved = models.BigIntegerField(default=0)
+    conv_rejected = models.BigIntegerField(default=0)
+    conv_reversed = models.BigIntegerField(default=0)
+    conv_flagged = models.BigIntegerField(default=0, help_text="Conversions flagged or held for review.")
+    leads = models.BigIntegerField(default=0, help_text="Pending or approved conversions on CPL goals.")
+    sales = models.BigIntegerField(default=0, help_text="Earning commissions with a sale amount.")
+    # Money from earning (pending or approved) commissions, in ``currency``.
+    revenue = MoneyField(default=0)
+    payout = MoneyField(default=0)
+    sale_amount = MoneyField(default=0)
+    lead_revenue = MoneyField(default=0)
+
+    class Meta:
+        abstract = True
+
+
+class RollupFields(OfferKeyFields):
+    """The full key: the coarse one plus visitor attributes and sub1."""
+
+    country = models.CharField(max_length=2)
+    device = models.CharField(max_length=16)
+    sub1 = models.CharField(max_length=255)
+
+    class Meta:
+        abstract = True
+
+
+class HourlyStat(RollupFields):
+    hour = models.DateTimeField(help_text="UTC hour start.")
+
+    class Meta:
+        constraints = [
+            # Re-aggregation deletes and re-inserts a window; this guarantees it never doubles a row.
+            models.UniqueConstraint(
+                fields=["hour", "offer", "publisher", "goal", "currency", "country", "device", "sub1"],
+                nulls_distinct=False,
+                name="hourlystat_unique_key",
+            ),
+        ]
+        indexes = [
+            models.Index(fields=["advertiser_id", "hour"], name="hourlystat_adv_hour"),
+            models.Index(fields=["publisher", "hour"], name="hourlystat_pub_hour"),
+            models.Index(fields=["offer", "hour"], name="hourlystat_offer_hour"),
+        ]
+
+
+class DailyStat(RollupFields):
+    day = models.DateField(help_text="UTC day.")
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["day", "offer", "publisher", "goal", "currency", "country", "device", "sub1"],
+                nulls_distinct=False,
+                name="dailystat_unique_key",
+            ),
+        ]
+        indexes = [
+            models.Index(fields=["advertiser_id", "day"], name="dailystat_adv_day"),
+            models.Index(fields=["publisher", "day"], name="dailystat_pub_day"),
+            models.Index(fields=["offer", "day"], name="dailystat_offer_day"),
+        ]
+
+
+class HourlyOfferStat(OfferKeyFields):
+    """HourlyStat re-summed without country, device and sub1: the cube most reports read.
+
+    Reports by time, offer, publisher and goal (dashboards, advertiser and staff summaries)
+    do not need the visitor attributes, and dropping them shrinks the key space by orders of
+    magnitude when sub1 or geo are diverse.
+    """
+
+    hour = models.DateTimeField(help_text="UTC hour start.")
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["hour", "offer", "publisher", "goal", "currency"],
+                nulls_distinct=False,
+                name="hourlyofferstat_unique_key",
+            ),
+        ]
+        indexes = [
+            models.Index(fields=["advertiser_id", "hour"], name="hourlyofferstat_adv_hour"),
+            models.Index(fields=["publisher", "hour"], name="hourlyofferstat_pub_hour"),
+            models.Index(fields=["offer", "hour"], name="hourlyofferstat_offer_hour"),
+        ]
+
+
+class DailyOfferStat(OfferKeyFields):
+    day = models.DateField(help_text="UTC day.")
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["day", "offer", "publisher", "goal", "currency"],
+                nulls_distinct=False,
+                name="dailyofferstat_unique_key",
+            ),
+        ]
+        indexes = [
+            models.Index(fields=["advertiser_id", "day"], name="dailyofferstat_adv_day"),
+            models.Index(fields=["publisher", "day"], name="dailyofferstat_pub_day"),
+            models.Index(fields=["offer", "day"], name="dailyofferstat_offer_day"),
+        ]
+
+
+class ReportDirtyHour(models.Model):
+    """An hour whose raw data changed after it may have been rolled up.
+
+    Rows are appended (by triggers on conversions and commissions, or by
+    ``report_hours_mark_dirty``) and deleted by id once that hour was re-aggregated. There is
+    deliberately no unique constraint: a mark written while its hour is being re-aggregated
+    must survive to the next run, so marks are never merged into an existing row.
+    """
+
+    hour = models.DateTimeField()
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        indexes = [models.Index(fields=["hour"], name="reportdirty_hour")]
+
+
+class ReportState(models.Model):
+    """The rollup watermark: every hour before ``rolled_up_to`` has been aggregated once."""
+
+    key = models.CharField(max_length=32, unique=True)
+    rolled_up_to = models.DateTimeField(null=True, blank=True)
+    settled_through = models.DateField(null=True, blank=True, help_text="Last UTC day of the nightly pass.")
+    updated_at = models.DateTimeField(default=timezone.now)
+
+
+class OfferTarget(models.Model):
+    """The advertiser's conversion target for an offer, the basis of the effect score."""
+
+    class Period(models.TextChoices):
+        DAY = "day"
+        WEEK = "week"
+        MONTH = "month"
+
+    offer = models.OneToOneField("affiliates.Offer", on_delete=models.CASCADE, related_name="target")
+    period = models.CharField(max_length=8, choices=Period.choices, default=Period.MONTH)
+    conversions = models.PositiveIntegerField(help_text="Target pending + approved conversions per period.")
+    updated_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    updated_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        constraints = [
+            models.CheckConstraint(condition=Q(conversions__gt=0), name="offertarget_conversions_gt_0"),
+        ]

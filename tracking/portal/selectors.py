@@ -1,0 +1,123 @@
+"""Reads for the conversion pages, always narrowed by affiliates.roles.scope."""
+
+from __future__ import annotations
+
+import csv
+from collections.abc import Iterable, Iterator
+from datetime import date, datetime, time, timedelta
+from typing import Any
+
+from django.db.models import Q, QuerySet
+from django.utils import timezone
+
+from affiliates.roles import Actor, scope
+from payouts.models import Commission
+from payouts.money import money_round
+from tracking.models import Conversion
+
+
+def conversions_for(actor: Actor) -> QuerySet[Conversion]:
+    qs = Conversion.objects.select_related("offer", "goal", "publisher", "commission")
+    return scope(qs, actor, advertiser_path="offer__advertiser_id", publisher_path="publisher_id")
+
+
+def conversions_filtered(actor: Actor, params: dict[str, Any]) -> QuerySet[Conversion]:
+    """Apply the list filters: status, offer, free text (txn id, sub1, conversion id) and dates."""
+    qs = conversions_for(actor)
+    if params.get("status"):
+        qs = qs.filter(status=params["status"])
+    if params.get("offer"):
+        qs = qs.filter(offer_id=params["offer"])
+    if params.get("held"):
+        qs = qs.filter(held_for_review=True)
+    if q := params.get("q"):
+        match = Q(txn_id=q) | Q(sub1=q)
+        if str(q).isdigit():
+            match |= Q(pk=int(q))
+        qs = qs.filter(match)
+    if start := params.get("start"):
+        qs = qs.filter(created_at__gte=_midnight(start))
+    if end := params.get("end"):
+        qs = qs.filter(created_at__lt=_midnight(end + timedelta(days=1)))
+    return qs
+
+
+def _midnight(day: date) -> datetime:
+    return datetime.combine(day, time.min, tzinfo=timezone.get_current_timezone())
+
+
+def commission_ids_for(actor: Actor, conversion_ids: Iterable[int]) -> list[int]:
+    """The commissions behind conversions the actor may act on; others are silently dropped."""
+    allowed = conversions_for(actor).filter(pk__in=list(conversion_ids)).values("pk")
+    return list(Commission.objects.filter(conversion_id__in=allowed).values_list("pk", flat=True))
+
+
+def trace_steps(conversion: Conversion) -> list[tuple[str, str]]:
+    """The trace as (label, value) lines in the order attribution wrote them, for display."""
+    trace = conversion.trace or {}
+    steps: list[tuple[str, str]] = []
+    for key, value in trace.items():
+        if isinstance(value, (dict, list)):
+            import json
+
+            value = json.dumps(value, sort_keys=True, default=str)
+        steps.append((str(key).replace("_", " "), str(value)))
+    return steps
+
+
+CSV_COLUMNS = [
+    "conversion_id",
+    "created_at",
+    "offer_id",
+    "offer",
+    "goal",
+    "status",
+    "reason",
+    "amount",
+    "currency",
+    "payout",
+    "payout_currency",
+    "txn_id",
+    "sub1",
+    "sub2",
+    "sub3",
+    "sub4",
+    "sub5",
+    "country",
+]
+
+
+def _cell(value: str) -> str:
+    """Neutralise text that a spreadsheet would run as a formula (sub ids come from traffic)."""
+    return f"'{value}" if value[:1] in ("=", "+", "-", "@", "\t", "\r") else value
+
+
+class _Echo:
+    def write(self, value: str) -> str:
+        return value
+
+
+def conversions_csv(qs: QuerySet[Conversion], *, money_field: str) -> Iterator[str]:
+    """Stream rows as CSV; ``money_field`` is payout (publisher) or revenue (advertiser)."""
+    writer = csv.writer(_Echo())
+    header = [c if c != "payout" else money_field for c in CSV_COLUMNS]
+    yield writer.writerow(header)
+    for c in qs.iterator(chunk_size=2000):
+        commission = c.commission if hasattr(c, "commission") else None
+        yield writer.writerow(
+            [
+                c.pk,
+                c.created_at.isoformat(),
+                c.offer_id or "",
+                c.offer.name if c.offer else "",
+                c.goal.code if c.goal else "",
+                c.status,
+                c.reason,
+                money_round(c.amount, c.currency or "USD") if c.amount is not None else "",
+                c.currency,
+                money_round(getattr(commission, money_field), commission.currency) if commission else "",
+                commission.currency if commission else "",
+                *(_cell(v) for v in (c.txn_id, c.sub1, c.sub2, c.sub3, c.sub4, c.sub5)),
+                c.country,
+            ]
+        )

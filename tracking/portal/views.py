@@ -1,0 +1,178 @@
+"""Conversion pages: lists with status and trace, review and adjustments, integration, fraud queue."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.conf import settings
+from django.contrib import messages
+from django.core.paginator import Paginator
+from django.http import HttpResponse, HttpResponseBase, StreamingHttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.utils import timezone
+from django.views.decorators.http import require_POST
+
+from affiliates.models import Offer
+from affiliates.portal.access import PortalRequest, advertiser_only, portal_view, publisher_only, staff_only
+from affiliates.roles import Role, scope
+from affiliates.services import advertiser_rotate_credentials
+from config.api import DomainError
+from tracking.portal import actions, selectors
+from tracking.portal.forms import AdjustmentUploadForm, BulkActionForm, ConversionFilter, TestConversionForm
+
+PAGE_SIZE = 50
+
+
+def _offers(request: PortalRequest) -> Any:
+    if request.actor.is_publisher:
+        return Offer.objects.filter(accesses__publisher_id=request.actor.publisher_id or 0).distinct()
+    return scope(Offer.objects.all(), request.actor, advertiser_path="advertiser_id", publisher_path=None)
+
+
+def _list(request: PortalRequest, template: str, extra: dict[str, Any] | None = None) -> HttpResponseBase:
+    form = ConversionFilter(request.GET or None, offers=_offers(request))
+    qs = selectors.conversions_filtered(request.actor, form.params())
+    money_field = "payout" if request.actor.is_publisher else "revenue"
+    if request.GET.get("format") == "csv":
+        response = StreamingHttpResponse(
+            selectors.conversions_csv(qs, money_field=money_field), content_type="text/csv"
+        )
+        stamp = timezone.now().strftime("%Y%m%d-%H%M")
+        response["Content-Disposition"] = f'attachment; filename="conversions-{stamp}.csv"'
+        return response
+    page = Paginator(qs, PAGE_SIZE).get_page(request.GET.get("page"))
+    query = request.GET.copy()
+    query.pop("page", None)
+    context = {"form": form, "page": page, "query": query.urlencode(), "money_field": money_field}
+    return render(request, template, {**context, **(extra or {})})
+
+
+@publisher_only
+def pub_conversions(request: PortalRequest) -> HttpResponseBase:
+    return _list(request, "tracking/portal/pub_conversions.html")
+
+
+@advertiser_only
+def adv_conversions(request: PortalRequest) -> HttpResponseBase:
+    return _list(request, "tracking/portal/adv_conversions.html", {"upload": AdjustmentUploadForm()})
+
+
+@portal_view(Role.PUBLISHER, Role.ADVERTISER, Role.STAFF)
+def conversion_detail(request: PortalRequest, conversion_id: int) -> HttpResponse:
+    conversion = get_object_or_404(selectors.conversions_for(request.actor), pk=conversion_id)
+    return render(
+        request,
+        "tracking/portal/conversion_detail.html",
+        {
+            "c": conversion,
+            "steps": selectors.trace_steps(conversion),
+            "events": conversion.events.all(),
+            "commission": conversion.commission if hasattr(conversion, "commission") else None,
+            # A publisher sees neither the advertiser's revenue nor the raw IP of the visitor.
+            "show_private": not request.actor.is_publisher,
+        },
+    )
+
+
+def _set_status(request: PortalRequest, conversion_ids: list[int], status: str, reason: str) -> None:
+    commission_ids = selectors.commission_ids_for(request.actor, conversion_ids)
+    if not commission_ids:
+        messages.error(request, "None of the selected conversions has a commission to change yet.")
+        return
+    try:
+        actions.commissions_set_status(
+            commission_ids=commission_ids, status=status, reason=reason, actor=request.actor
+        )
+    except actions.ActionUnavailable as exc:
+        messages.error(request, str(exc))
+    except DomainError as exc:
+        messages.error(request, exc.message)
+    else:
+        n = len(commission_ids)
+        messages.success(request, f"{n} conversion{'s' if n != 1 else ''} {status}.")
+
+
+@require_POST
+@portal_view(Role.ADVERTISER, Role.STAFF)
+def set_status(request: PortalRequest) -> HttpResponse:
+    """Approve, reject or reverse one or many conversions (the table's row and bulk buttons)."""
+    form = BulkActionForm(request.POST)
+    if not form.is_valid():
+        messages.error(request, "Select at least one conversion and an action.")
+    else:
+        data = form.cleaned_data
+        _set_status(request, data["ids"], data["action"], data["reason"])
+    fallback = "tracking_portal:staff-fraud" if request.actor.is_staff else "tracking_portal:adv-conversions"
+    nxt = request.POST.get("next", "")
+    return redirect(nxt if nxt.startswith("/") and not nxt.startswith("//") else fallback)
+
+
+@require_POST
+@advertiser_only
+def adv_upload(request: PortalRequest) -> HttpResponse:
+    form = AdjustmentUploadForm(request.POST, request.FILES)
+    if not form.is_valid():
+        for errors in form.errors.values():
+            for e in errors:
+                messages.error(request, str(e))
+        return redirect("tracking_portal:adv-conversions")
+    assert request.advertiser is not None  # advertiser_only guarantees it
+    try:
+        result = actions.adjustments_apply_csv(
+            advertiser=request.advertiser, file=form.cleaned_data["file"], actor=request.actor
+        )
+    except actions.ActionUnavailable as exc:
+        messages.error(request, str(exc))
+    except DomainError as exc:
+        messages.error(request, exc.message)
+    else:
+        messages.success(request, f"Adjustments applied: {result}")
+    return redirect("tracking_portal:adv-conversions")
+
+
+@advertiser_only
+def adv_integration(request: PortalRequest) -> HttpResponse:
+    advertiser = request.advertiser
+    assert advertiser is not None
+    new_token = ""
+    test_form = TestConversionForm(
+        request.POST if request.POST.get("do") == "test" else None, advertiser_id=advertiser.pk
+    )
+    test_result = None
+    if request.method == "POST" and request.POST.get("do") == "rotate":
+        # Only the digest is stored, so the token can be shown only now, on this response.
+        new_token = advertiser_rotate_credentials(advertiser=advertiser)
+    elif request.method == "POST" and test_form.is_valid():
+        data = test_form.cleaned_data
+        try:
+            test_result = actions.conversion_record_test(
+                offer=data["offer"],
+                goal_code=data["goal"],
+                publisher=data["publisher"],
+                amount=data["amount"],
+            )
+        except actions.ActionUnavailable as exc:
+            messages.error(request, str(exc))
+        except DomainError as exc:
+            messages.error(request, exc.message)
+    site = settings.SITE_URL.rstrip("/")
+    offer = advertiser.offers.first()
+    context = {
+        "site": site,
+        "token": new_token,
+        "token_hint": advertiser.postback_token_hint,
+        "secret": advertiser.hmac_secret,
+        "offer": offer,
+        "test_form": test_form,
+        "test_result": test_result,
+        "test_steps": selectors.trace_steps(test_result) if test_result is not None else [],
+        "ip_allowlist": advertiser.ip_allowlist,
+    }
+    return render(request, "tracking/portal/integration.html", context)
+
+
+@staff_only
+def staff_fraud(request: PortalRequest) -> HttpResponse:
+    qs = selectors.conversions_for(request.actor).filter(held_for_review=True, status="pending")
+    page = Paginator(qs.order_by("created_at", "id"), PAGE_SIZE).get_page(request.GET.get("page"))
+    return render(request, "tracking/portal/staff_fraud.html", {"page": page})

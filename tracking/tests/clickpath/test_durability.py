@@ -1,0 +1,169 @@
+"""Durability on real services: our own redis-server on a spare port (never the shared 6379).
+
+- Redis killed during a burst: every click still 302 and, once Redis is back, in PostgreSQL.
+- The consumer killed with SIGKILL mid-batch and restarted: no click lost or duplicated.
+- Redis and PostgreSQL both unreachable: clicks spooled, then replayed.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+import redis
+from django.conf import settings
+from django.db import connection
+
+from affiliates.tests import factories as f
+from tracking.clickpath import handler, redis_conn, spool
+from tracking.clickpath.store import stream_key
+from tracking.models import Click
+from tracking.tests.clickpath.conftest import DESKTOP_UA
+
+pytestmark = [pytest.mark.postgres, pytest.mark.redis, pytest.mark.slow]
+ROOT = Path(__file__).resolve().parents[3]
+
+
+def spare_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+class OwnRedis:
+    """A redis-server with an fsync-always AOF, as production must run it for clicks."""
+
+    def __init__(self, workdir: Path) -> None:
+        self.port, self.dir = spare_port(), workdir
+        self.proc: subprocess.Popen[bytes] | None = None
+
+    @property
+    def url(self) -> str:
+        return f"redis://127.0.0.1:{self.port}/0"
+
+    def start(self) -> None:
+        self.proc = subprocess.Popen(
+            ["redis-server", "--port", str(self.port), "--bind", "127.0.0.1", "--save", "",
+             "--appendonly", "yes", "--appendfsync", "always", "--dir", str(self.dir)],
+            stdout=subprocess.DEVNULL,
+        )  # fmt: skip
+        client = redis.Redis.from_url(self.url)
+        for _ in range(100):
+            try:
+                client.ping()
+                break
+            except redis.ConnectionError:
+                time.sleep(0.05)
+        redis_conn.reset()
+
+    def kill(self) -> None:
+        assert self.proc is not None
+        self.proc.send_signal(signal.SIGKILL)
+        self.proc.wait()
+
+
+@pytest.fixture
+def own_redis(tmp_path: Path, settings: Any) -> Iterator[OwnRedis]:
+    server = OwnRedis(tmp_path)
+    server.start()
+    settings.REDIS_URL = server.url
+    settings.CLICK_SPOOL_DIR = str(tmp_path / "spool")
+    yield server
+    if server.proc and server.proc.poll() is None:
+        server.kill()
+
+
+def environ(token: str, n: int) -> dict[str, Any]:
+    return {
+        "REQUEST_METHOD": "GET",
+        "PATH_INFO": f"/c/{token}",
+        "QUERY_STRING": f"sub1={n}",
+        "REMOTE_ADDR": f"8.8.{n // 250}.{n % 250}",
+        "HTTP_USER_AGENT": DESKTOP_UA,
+    }
+
+
+@pytest.mark.django_db
+def test_every_click_of_a_burst_survives_redis_being_killed(own_redis, client, shoes_link, drain):
+    statuses = []
+    for n in range(60):
+        if n == 30:
+            own_redis.kill()
+        statuses.append(client.get(f"/c/{shoes_link.token}", {"sub1": n}, REMOTE_ADDR="8.8.8.8").status_code)
+    assert statuses == [302] * 60
+    assert Click.objects.count() == 30  # written straight to PostgreSQL while Redis was down
+    own_redis.start()  # the AOF brings the stream back
+    drain()
+    assert sorted(int(s) for s in Click.objects.values_list("sub1", flat=True)) == list(range(60))
+
+
+def consumer(db_name: str, *extra: str, claim_ms: int = 30_000) -> subprocess.Popen[bytes]:
+    db = connection.settings_dict
+    env = {
+        **os.environ,
+        "DJANGO_SETTINGS_MODULE": "config.settings.test",
+        "DATABASE_URL": f"postgres://{db['USER']}@{db['HOST']}:{db['PORT']}/{db_name}",
+        "REDIS_URL": settings.REDIS_URL,
+        "CLICK_REDIS_PREFIX": settings.CLICK_REDIS_PREFIX,
+        "CLICK_CLAIM_IDLE_MS": str(claim_ms),
+        "CLICK_SPOOL_DIR": settings.CLICK_SPOOL_DIR,
+    }
+    return subprocess.Popen(
+        [sys.executable, "manage.py", "consume_clicks", "--batch", "300", *extra], cwd=ROOT, env=env
+    )
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_consumer_killed_mid_batch_loses_and_duplicates_nothing(own_redis, shoes_link):
+    total = 6000
+    for n in range(total):
+        assert handler.click(environ(shoes_link.token, n), shoes_link.token).status == 302
+    db_name = connection.settings_dict["NAME"]
+    first = consumer(db_name)
+    deadline = time.monotonic() + 60
+    while Click.objects.count() < 600 and time.monotonic() < deadline:
+        time.sleep(0.01)
+    first.send_signal(signal.SIGKILL)
+    first.wait()
+    written_at_kill = Click.objects.count()
+    assert 0 < written_at_kill < total
+    time.sleep(0.3)
+    second = consumer(db_name, "--once", claim_ms=200)
+    assert second.wait(timeout=120) == 0
+    assert Click.objects.count() == total
+    assert Click.objects.values("sub1").distinct().count() == total
+    assert redis.Redis.from_url(settings.REDIS_URL).xlen(stream_key()) == 0
+
+
+@pytest.mark.django_db(transaction=True)
+def test_clicks_are_spooled_when_redis_and_postgresql_are_both_down_and_replayed(own_redis, shoes_link):
+    cached = handler.click(environ(shoes_link.token, 0), shoes_link.token)  # the link is now cached
+    assert cached.status == 302
+    other = f.OfferAccessFactory(offer=shoes_link.offer)
+    own_redis.kill()
+    port = connection.settings_dict["PORT"]
+    connection.close()
+    connection.settings_dict["PORT"] = spare_port()  # nothing listens there: PostgreSQL "down"
+    try:
+        spooled = handler.click(environ(shoes_link.token, 1), shoes_link.token)
+        unresolved = handler.click(environ(other.token, 2), other.token)
+    finally:
+        connection.close()
+        connection.settings_dict["PORT"] = port
+    assert spooled.status == 302
+    assert dict(spooled.headers)["Location"].startswith("https://shoes.example.com/")
+    assert unresolved.status == 302
+    assert dict(unresolved.headers)["Location"] == settings.DEFAULT_FALLBACK_URL
+    assert spool.pending() == 1
+    assert spool.replay() == 2
+    rows = dict(Click.objects.filter(sub1__in=["1", "2"]).values_list("sub1", "reason"))
+    assert rows == {"1": "", "2": "tracking_unavailable"}
+    assert Click.objects.get(sub1="2").offer_id == other.offer_id

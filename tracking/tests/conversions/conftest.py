@@ -1,0 +1,76 @@
+"""Fixtures for the conversion tests: clicks made directly (never through the click endpoint),
+a postback helper, and a fresh catalog cache per test."""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import time
+from datetime import datetime, timedelta
+from typing import Any
+
+import pytest
+from django.test import Client
+from django.utils import timezone
+
+from affiliates.models import Offer, Publisher
+from conftest import ACME_POSTBACK_TOKEN
+from tracking.conversions.auth import signature_base
+from tracking.conversions.catalog import catalog_clear
+from tracking.ids import new_click_id
+from tracking.models import Click
+
+CHROME_UA = (
+    "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) "
+    "Chrome/124.0 Safari/537.36"
+)
+HOME_IP = "81.2.69.160"  # GB, a residential ISP in geoip2fast's data
+
+
+@pytest.fixture(autouse=True)
+def _fresh_catalog() -> Any:
+    catalog_clear()
+    yield
+    catalog_clear()
+
+
+def click_make(
+    offer: Offer, publisher: Publisher, *, ago: timedelta = timedelta(minutes=5), **fields: Any
+) -> Click:
+    at: datetime = timezone.now() - ago
+    defaults: dict[str, Any] = {
+        "ip": HOME_IP,
+        "user_agent": CHROME_UA,
+        "country": "GB",
+        "device": "desktop",
+        "os": "windows",
+        "sub1": "campaign-7",
+        "source": "newsletter",
+    }
+    defaults.update(fields)
+    return Click.objects.create(
+        id=new_click_id(int(at.timestamp() * 1000)),
+        offer=offer,
+        publisher=publisher,
+        created_at=at,
+        **defaults,
+    )
+
+
+@pytest.fixture
+def shoes_click(shoes: Offer, pixelpush: Publisher, shoes_link: Any) -> Click:
+    return click_make(shoes, pixelpush)
+
+
+def postback(client: Client, **params: Any) -> Any:
+    """GET /postback with acme's token unless ``token`` is given (None drops it)."""
+    params.setdefault("token", ACME_POSTBACK_TOKEN)
+    params = {k: v for k, v in params.items() if v is not None}
+    return client.get("/postback", params)
+
+
+def signed(secret: str, **params: Any) -> dict[str, str]:
+    params = {k: str(v) for k, v in params.items()}
+    params.setdefault("ts", str(int(time.time())))
+    params["sig"] = hmac.new(secret.encode(), signature_base(params).encode(), hashlib.sha256).hexdigest()
+    return params

@@ -1,0 +1,31 @@
+"""The conversion admin: lists, shows the trace, and reviews held conversions via services."""
+
+from __future__ import annotations
+
+import pytest
+
+from tracking.models import Conversion, ConversionEvent
+from tracking.tests.conversions.conftest import click_make, postback
+
+pytestmark = pytest.mark.django_db
+
+
+def test_staff_can_list_and_open_a_conversion(client, nadia, shoes_click) -> None:
+    conv_id = postback(client, click_id=shoes_click.id.hex, goal="lead").json()["conversion_id"]
+    client.force_login(nadia)
+    assert client.get("/admin/tracking/conversion/").status_code == 200
+    page = client.get(f"/admin/tracking/conversion/{conv_id}/change/")
+    assert page.status_code == 200
+    assert b"last_click" in page.content
+
+
+def test_approving_a_held_conversion_releases_it_with_an_event(client, nadia, shoes, pixelpush, shoes_link):
+    click = click_make(shoes, pixelpush, is_unique=False)
+    conv_id = postback(client, click_id=click.id.hex, goal="lead").json()["conversion_id"]
+    client.force_login(nadia)
+    client.post(
+        "/admin/tracking/conversion/", {"action": "approve_held", "_selected_action": [conv_id]}, follow=True
+    )
+    conv = Conversion.objects.get(pk=conv_id)
+    assert (conv.status, conv.held_for_review, conv.reconciled_at) == ("approved", False, None)
+    assert ConversionEvent.objects.get().actor == f"staff:{nadia.pk}"
