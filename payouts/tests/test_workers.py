@@ -60,7 +60,9 @@ def _clean_run_snapshot() -> tuple[object, object]:
     """The ledger a single clean in-process run produces from the same conversions."""
     with connection.cursor() as cursor:
         # CASCADE: publisher postback deliveries fired for the first run point at its commissions.
-        cursor.execute("TRUNCATE payouts_entry, payouts_transaction, payouts_commission, payouts_account CASCADE")
+        cursor.execute(
+            "TRUNCATE payouts_entry, payouts_transaction, payouts_commission, payouts_account CASCADE"
+        )
     Conversion.objects.update(reconciled_at=None)
     conversions_reconcile()
     return ledger_snapshot(), commission_snapshot()
