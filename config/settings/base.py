@@ -177,6 +177,13 @@ SPECTACULAR_SETTINGS = {
         "PublisherStatusEnum": "affiliates.models.Publisher.Status",
         "AdvertiserStatusEnum": "affiliates.models.Advertiser.Status",
         "AccessStatusEnum": "affiliates.models.OfferAccess.Status",
+        # Conversions and commissions share one life cycle (pending, approved, rejected,
+        # reversed): one enum for Commission.status, Conversion.status and the events' to_status.
+        "ConversionStatusEnum": "tracking.models.conversions.ConversionStatus",
+        "CommissionKindEnum": "payouts.models.Commission.Kind",
+        "AccountKindEnum": "payouts.models.Account.Kind",
+        "ConversionSourceEnum": "tracking.models.conversions.Conversion.Source",
+        "ReportSourceEnum": ["daily", "hourly", "raw"],
     },
 }
 

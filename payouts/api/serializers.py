@@ -7,7 +7,7 @@ from typing import Any
 
 from rest_framework import serializers
 
-from payouts.models import Commission, Entry, FxRate
+from payouts.models import Account, Commission, Entry, FxRate
 from payouts.money import currency_is_valid
 
 COMMISSION_FIELDS = [
@@ -46,6 +46,7 @@ class CommissionSerializer(serializers.ModelSerializer[Commission]):
         model = Commission
         fields = COMMISSION_FIELDS
         read_only_fields = COMMISSION_FIELDS
+        extra_kwargs = {"id": {"help_text": "Commission id."}}
 
     def to_representation(self, instance: Commission) -> dict[str, Any]:
         data = super().to_representation(instance)
@@ -69,12 +70,26 @@ class AdjustmentUploadSerializer(serializers.Serializer[Any]):
 
 
 class EntrySerializer(serializers.ModelSerializer[Entry]):
-    account_kind = serializers.CharField(source="account.kind")
-    transaction_kind = serializers.CharField(source="transaction.kind")
-    transaction_key = serializers.CharField(source="transaction.key")
-    commission = serializers.IntegerField(source="transaction.commission_id", allow_null=True)
-    payout = serializers.IntegerField(source="transaction.payout_id", allow_null=True)
-    memo = serializers.CharField(source="transaction.memo")
+    account_kind = serializers.CharField(
+        source="account.kind", help_text="Kind of the account, e.g. publisher_payable, advertiser_pending."
+    )
+    transaction_kind = serializers.CharField(
+        source="transaction.kind",
+        help_text="What was posted: commission, commission_increase, approval, rejection, reversal, "
+        "adjustment, payout or payout_failed.",
+    )
+    transaction_key = serializers.CharField(
+        source="transaction.key",
+        help_text="The transaction's idempotency key (commission:<id>:r<n>, payout:<id>...): each is "
+        "posted once.",
+    )
+    commission = serializers.IntegerField(
+        source="transaction.commission_id", allow_null=True, help_text="Commission the transaction is for."
+    )
+    payout = serializers.IntegerField(
+        source="transaction.payout_id", allow_null=True, help_text="Payout the transaction is for."
+    )
+    memo = serializers.CharField(source="transaction.memo", help_text="Free-text note of the transaction.")
 
     class Meta:
         model = Entry
@@ -92,6 +107,7 @@ class EntrySerializer(serializers.ModelSerializer[Entry]):
             "currency",
             "created_at",
         ]
+        extra_kwargs = {"id": {"help_text": "Entry id."}}
 
 
 class FxRateSerializer(serializers.ModelSerializer[FxRate]):
@@ -99,6 +115,7 @@ class FxRateSerializer(serializers.ModelSerializer[FxRate]):
         model = FxRate
         fields = ["id", "base", "quote", "rate", "valid_from", "created_at"]
         read_only_fields = ["created_at"]
+        extra_kwargs = {"id": {"help_text": "FX rate id."}}
 
     def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
         for name in ("base", "quote"):
@@ -109,3 +126,63 @@ class FxRateSerializer(serializers.ModelSerializer[FxRate]):
         if "rate" in attrs and attrs["rate"] <= 0:
             raise serializers.ValidationError({"rate": ["Must be positive."]}, code="bad_rate")
         return attrs
+
+
+BALANCE = 'Decimal string at the currency\'s minor unit ("17.50", "1250" in JPY).'
+
+
+class BalanceParamsSerializer(serializers.Serializer[Any]):
+    """Staff filters of the account listing; publishers and advertisers get their own summary."""
+
+    kind = serializers.ChoiceField(choices=Account.Kind.choices, required=False, help_text="Account kind.")
+    currency = serializers.CharField(max_length=3, required=False, help_text="ISO 4217 code.")
+    publisher = serializers.IntegerField(min_value=1, required=False, help_text="Publisher id.")
+    advertiser = serializers.IntegerField(min_value=1, required=False, help_text="Advertiser id.")
+
+
+class PublisherFiguresSerializer(serializers.Serializer[Any]):
+    pending = serializers.CharField(help_text=f"Earned on commissions not yet approved. {BALANCE}")
+    approved = serializers.CharField(
+        help_text="Approved and not yet paid: what the next payout pays. Negative when a reversal "
+        f"hit money already paid; the next payout nets it. {BALANCE}"
+    )
+    paid = serializers.CharField(
+        help_text=f"Payouts sent (marked paid), net of payouts that failed afterwards. {BALANCE}"
+    )
+
+
+class AdvertiserFiguresSerializer(serializers.Serializer[Any]):
+    pending = serializers.CharField(help_text=f"Owed for commissions not yet approved. {BALANCE}")
+    approved = serializers.CharField(
+        help_text=f"Owed for approved commissions, what invoices bill. {BALANCE}"
+    )
+
+
+class PublisherBalanceSerializer(serializers.Serializer[Any]):
+    publisher = serializers.IntegerField(help_text="The caller's publisher id.")
+    balances = serializers.DictField(
+        child=PublisherFiguresSerializer(), help_text="By ISO 4217 currency code: the figures in it."
+    )
+
+
+class AdvertiserBalanceSerializer(serializers.Serializer[Any]):
+    advertiser = serializers.IntegerField(help_text="The caller's advertiser id.")
+    balances = serializers.DictField(
+        child=AdvertiserFiguresSerializer(), help_text="By ISO 4217 currency code: the figures in it."
+    )
+
+
+class AccountBalanceSerializer(serializers.Serializer[Any]):
+    id = serializers.IntegerField(help_text="Ledger account id (filter entries/ with account=).")
+    kind = serializers.ChoiceField(choices=Account.Kind.choices, help_text="What the account holds.")
+    advertiser_id = serializers.IntegerField(allow_null=True, help_text="Owner, for advertiser accounts.")
+    publisher_id = serializers.IntegerField(allow_null=True, help_text="Owner, for publisher accounts.")
+    currency = serializers.CharField(help_text="ISO 4217 code of every entry on the account.")
+    balance = serializers.CharField(
+        help_text=f"Sum of the account's entries, debit positive: receivables are positive, what the "
+        f"network owes is negative. {BALANCE}"
+    )
+
+
+class AccountBalancesSerializer(serializers.Serializer[Any]):
+    accounts = AccountBalanceSerializer(many=True, help_text="Every matching account, by kind and currency.")

@@ -12,8 +12,10 @@ from payouts.models import Payout, PayoutRun
 
 
 class PayoutRunSerializer(serializers.ModelSerializer[PayoutRun]):
-    period = serializers.SerializerMethodField()
-    progress_percent = serializers.SerializerMethodField()
+    period = serializers.SerializerMethodField(help_text="The month paid for, YYYY-MM.")
+    progress_percent = serializers.SerializerMethodField(
+        help_text="Share of publishers processed, 0-100; 100 once the run is built."
+    )
     totals = serializers.SerializerMethodField(help_text="Per currency: payouts and amount, failed excluded.")
 
     class Meta:
@@ -23,6 +25,7 @@ class PayoutRunSerializer(serializers.ModelSerializer[PayoutRun]):
             "totals", "created_at", "approved_at", "approved_by", "paid_at",
         ]  # fmt: skip
         read_only_fields = fields
+        extra_kwargs = {"id": {"help_text": "Payout run id."}}
 
     def get_period(self, run: PayoutRun) -> str:
         return f"{run.period:%Y-%m}"
@@ -44,9 +47,13 @@ class PayoutRunSerializer(serializers.ModelSerializer[PayoutRun]):
 
 
 class PayoutSerializer(serializers.ModelSerializer[Payout]):
-    publisher_name = serializers.CharField(source="publisher.name", read_only=True)
-    period = serializers.SerializerMethodField()
-    amount = serializers.SerializerMethodField()
+    publisher_name = serializers.CharField(
+        source="publisher.name", read_only=True, help_text="The publisher's name."
+    )
+    period = serializers.SerializerMethodField(help_text="The month paid for, YYYY-MM.")
+    amount = serializers.SerializerMethodField(
+        help_text='Amount to pay in currency, a decimal string at its minor unit ("125.00", "1250" in JPY).'
+    )
 
     class Meta:
         model = Payout
@@ -55,6 +62,7 @@ class PayoutSerializer(serializers.ModelSerializer[Payout]):
             "details", "payment_reference", "failure_reason", "created_at", "paid_at",
         ]  # fmt: skip
         read_only_fields = fields
+        extra_kwargs = {"id": {"help_text": "Payout id."}}
 
     def get_period(self, payout: Payout) -> str:
         return f"{payout.period:%Y-%m}"
@@ -68,8 +76,8 @@ class PeriodInput(serializers.Serializer[Any]):
 
 
 class PaymentInput(serializers.Serializer[Any]):
-    payout = serializers.IntegerField()
-    reference = serializers.CharField(max_length=128)
+    payout = serializers.IntegerField(help_text="Id of an approved payout of the run.")
+    reference = serializers.CharField(max_length=128, help_text="Bank, PayPal or other payment reference.")
 
 
 class MarkRunPaidInput(serializers.Serializer[Any]):
@@ -86,8 +94,10 @@ class MarkRunPaidInput(serializers.Serializer[Any]):
 
 
 class ReferenceInput(serializers.Serializer[Any]):
-    reference = serializers.CharField(max_length=128)
+    reference = serializers.CharField(max_length=128, help_text="Bank, PayPal or other payment reference.")
 
 
 class ReasonInput(serializers.Serializer[Any]):
-    reason = serializers.CharField(max_length=255)
+    reason = serializers.CharField(
+        max_length=255, help_text="Why the payment failed; shown to the publisher."
+    )

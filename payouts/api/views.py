@@ -8,6 +8,7 @@ from typing import Any
 
 from django.db.models import Q
 from django_filters import rest_framework as filters
+from drf_spectacular.utils import PolymorphicProxySerializer, extend_schema
 from rest_framework import status, viewsets
 from rest_framework.decorators import action
 from rest_framework.exceptions import PermissionDenied, ValidationError
@@ -160,26 +161,39 @@ class BalanceView(APIView):
 
     permission_classes = [IsAuthenticated]
 
+    @extend_schema(
+        summary="Balances from the ledger",
+        description="Sums of ledger entries, never a stored figure. A publisher gets its pending, "
+        "approved and paid amounts per currency; an advertiser what it owes, pending and approved; "
+        "staff every ledger account with its balance, narrowed by the filters (ignored for others).",
+        parameters=[s.BalanceParamsSerializer],
+        responses=PolymorphicProxySerializer(
+            component_name="Balances",
+            serializers=[
+                s.PublisherBalanceSerializer,
+                s.AdvertiserBalanceSerializer,
+                s.AccountBalancesSerializer,
+            ],
+            resource_type_field_name=None,
+        ),
+    )
     def get(self, request: Request) -> Response:
         actor = actor_for(request.user)
         if actor.is_publisher:
             summary = selectors.publisher_summary(publisher_id=actor.publisher_id or 0)
-            return Response({"publisher": actor.publisher_id, "balances": _strings(summary)})
+            out = {"publisher": actor.publisher_id, "balances": _strings(summary)}
+            return Response(s.PublisherBalanceSerializer(out).data)
         if actor.is_advertiser:
             summary = selectors.advertiser_summary(advertiser_id=actor.advertiser_id or 0)
-            return Response({"advertiser": actor.advertiser_id, "balances": _strings(summary)})
+            out = {"advertiser": actor.advertiser_id, "balances": _strings(summary)}
+            return Response(s.AdvertiserBalanceSerializer(out).data)
         if not actor.is_staff:
             raise PermissionDenied()
-        q = Q()
-        for name in ("kind", "currency", "publisher", "advertiser"):
-            if value := request.query_params.get(name):
-                if name in ("publisher", "advertiser") and not value.isdigit():
-                    raise ValidationError({name: ["Must be an id."]}, code="invalid")
-                q &= Q(**{name: value})
-        rows = selectors.account_balances(filters=q)
-        return Response(
-            {"accounts": [{**r, "balance": str(money_round(r["balance"], r["currency"]))} for r in rows]}
-        )
+        params = s.BalanceParamsSerializer(data=request.query_params)
+        params.is_valid(raise_exception=True)
+        rows = selectors.account_balances(filters=Q(**params.validated_data))
+        accounts = [{**r, "balance": str(money_round(r["balance"], r["currency"]))} for r in rows]
+        return Response(s.AccountBalancesSerializer({"accounts": accounts}).data)
 
 
 def _strings(summary: dict[str, dict[str, Any]]) -> dict[str, dict[str, str]]:

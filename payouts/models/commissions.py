@@ -30,47 +30,131 @@ class Commission(models.Model):
         CPM = "cpm", "CPM daily line"
 
     # The idempotency key: "conversion:<id>" or "cpc:<offer>:<publisher>:<goal>:<YYYY-MM-DD>".
-    source_key = models.CharField(max_length=128, unique=True)
-    kind = models.CharField(max_length=16, choices=Kind.choices)
+    source_key = models.CharField(
+        max_length=128,
+        unique=True,
+        help_text=(
+            "Idempotency key of what is paid: conversion:<id>, or "
+            "<cpc|cpm>:<offer>:<publisher>:<goal>:<YYYY-MM-DD> for a daily line."
+        ),
+    )
+    kind = models.CharField(
+        max_length=16,
+        choices=Kind.choices,
+        help_text=(
+            "conversion: one conversion. cpc / cpm: one UTC day of clicks or impressions for offer x "
+            "publisher x goal, increased as the day fills."
+        ),
+    )
     conversion = models.OneToOneField(
-        "tracking.Conversion", null=True, blank=True, on_delete=models.PROTECT, related_name="commission"
+        "tracking.Conversion",
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="commission",
+        help_text="The conversion paid for; null for CPC and CPM daily lines.",
     )
     # advertiser / offer / publisher are served by the (x, day) indexes below; no single-column
     # ones, since every index is paid for on each of the bulk inserts reconciliation does.
     advertiser = models.ForeignKey(
-        "affiliates.Advertiser", on_delete=models.PROTECT, related_name="+", db_index=False
+        "affiliates.Advertiser",
+        on_delete=models.PROTECT,
+        related_name="+",
+        db_index=False,
+        help_text="Advertiser who owes the revenue. Hidden from publishers.",
     )
     offer = models.ForeignKey(
-        "affiliates.Offer", on_delete=models.PROTECT, related_name="commissions", db_index=False
+        "affiliates.Offer",
+        on_delete=models.PROTECT,
+        related_name="commissions",
+        db_index=False,
+        help_text="Offer the commission was earned on.",
     )
     publisher = models.ForeignKey(
-        "affiliates.Publisher", on_delete=models.PROTECT, related_name="commissions", db_index=False
+        "affiliates.Publisher",
+        on_delete=models.PROTECT,
+        related_name="commissions",
+        db_index=False,
+        help_text="Publisher who earns the payout.",
     )
-    goal = models.ForeignKey("affiliates.Goal", on_delete=models.PROTECT, related_name="+")
+    goal = models.ForeignKey(
+        "affiliates.Goal", on_delete=models.PROTECT, related_name="+", help_text="Goal whose price applied."
+    )
     day = models.DateField(help_text="UTC day of the event, for reports and payout periods.")
     quantity = models.PositiveIntegerField(default=1, help_text="1, or the clicks/impressions of the day.")
     status = models.CharField(
-        max_length=16, choices=CommissionStatus.choices, default=CommissionStatus.PENDING
+        max_length=16,
+        choices=CommissionStatus.choices,
+        default=CommissionStatus.PENDING,
+        help_text=(
+            "pending during the hold, approved (payable), rejected (earns nothing) or reversed (undone "
+            "later, e.g. a refund). A conversion's commission moves with the conversion."
+        ),
     )
     currency = CurrencyField(help_text="The offer's currency; revenue and payout are in it.")
-    revenue = MoneyField()
-    payout = MoneyField()
+    revenue = MoneyField(
+        help_text=(
+            "What the advertiser owes the network, in currency, rounded half up to the currency's minor "
+            "unit. Hidden from publishers."
+        )
+    )
+    payout = MoneyField(
+        help_text=(
+            "What the publisher earns, in currency, rounded half up to the currency's minor unit. Hidden "
+            "from advertisers."
+        )
+    )
     sale_amount = MoneyField(null=True, blank=True, help_text="CPS base, converted to the offer currency.")
-    original_amount = MoneyField(null=True, blank=True)
-    original_currency = CurrencyField(blank=True, default="")
-    fx_rate = models.DecimalField(max_digits=20, decimal_places=10, null=True, blank=True)
+    original_amount = MoneyField(
+        null=True,
+        blank=True,
+        help_text="The sale amount as reported, in original_currency; null without one.",
+    )
+    original_currency = CurrencyField(
+        blank=True, default="", help_text="ISO 4217 code of original_amount; empty without a sale amount."
+    )
+    fx_rate = models.DecimalField(
+        max_digits=20,
+        decimal_places=10,
+        null=True,
+        blank=True,
+        help_text=(
+            "Units of currency per unit of original_currency, the rate in force at the conversion's time; "
+            "null when no conversion was needed."
+        ),
+    )
     price_source = models.CharField(max_length=64, blank=True, help_text="goal:<id> or custom_payout:<id>")
-    hold_until = models.DateTimeField(null=True, blank=True)
-    held_for_review = models.BooleanField(default=False)
-    status_reason = models.CharField(max_length=255, blank=True)
+    hold_until = models.DateTimeField(
+        null=True,
+        blank=True,
+        help_text=(
+            "When a pending commission is approved automatically (the conversion's time plus the offer's "
+            "hold days), unless held for review."
+        ),
+    )
+    held_for_review = models.BooleanField(
+        default=False,
+        help_text="Flagged by fraud rules: never approved automatically; the advertiser or staff decide.",
+    )
+    status_reason = models.CharField(
+        max_length=255,
+        blank=True,
+        help_text="Why the status last changed, as given with approve, reject or reverse.",
+    )
     # How many ledger transactions this commission has; the next one's key is
     # "commission:<id>:r<revision + 1>", so a change is posted at most once even if two
     # workers computed it (the unique Transaction.key decides).
     revision = models.PositiveIntegerField(default=1)
-    approved_at = models.DateTimeField(null=True, blank=True)
-    reversed_at = models.DateTimeField(null=True, blank=True)
-    created_at = models.DateTimeField(default=timezone.now)
-    updated_at = models.DateTimeField(default=timezone.now)
+    approved_at = models.DateTimeField(
+        null=True, blank=True, help_text="When it was approved; null until then."
+    )
+    reversed_at = models.DateTimeField(
+        null=True, blank=True, help_text="When it was reversed; null unless reversed."
+    )
+    created_at = models.DateTimeField(default=timezone.now, help_text="When it was created.")
+    updated_at = models.DateTimeField(
+        default=timezone.now, help_text="When its status or amounts last changed."
+    )
 
     class Meta:
         ordering = ["-created_at", "-id"]

@@ -13,9 +13,19 @@ from payouts.money import CurrencyField
 class FxRate(models.Model):
     base = CurrencyField(help_text="1 unit of this currency...")
     quote = CurrencyField(help_text="...is worth `rate` of this one.")
-    rate = models.DecimalField(max_digits=20, decimal_places=10)
-    valid_from = models.DateTimeField(default=timezone.now)
-    created_at = models.DateTimeField(default=timezone.now, editable=False)
+    rate = models.DecimalField(
+        max_digits=20,
+        decimal_places=10,
+        help_text="Units of quote one unit of base is worth; positive, up to 10 decimal places.",
+    )
+    valid_from = models.DateTimeField(
+        default=timezone.now,
+        help_text=(
+            "In force from this time until the pair's next rate: an amount is converted at the rate in force"
+            " at its conversion's time."
+        ),
+    )
+    created_at = models.DateTimeField(default=timezone.now, editable=False, help_text="When it was entered.")
 
     class Meta:
         ordering = ["base", "quote", "-valid_from"]

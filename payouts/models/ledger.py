@@ -9,7 +9,8 @@ entries. On PostgreSQL a trigger rejects UPDATE and DELETE on entries (migration
 from __future__ import annotations
 
 from django.db import models
-from django.db.models import Q
+from django.db.models import Q, Value
+from django.db.models.functions import Coalesce
 from django.utils import timezone
 
 from payouts.money import CurrencyField, MoneyField
@@ -33,9 +34,14 @@ class Account(models.Model):
     class Meta:
         ordering = ["kind", "id"]
         constraints = [
+            # One account per owner and currency, the network's (no owner) included. NULL owners
+            # compare equal through COALESCE rather than NULLS NOT DISTINCT, which SQLite lacks:
+            # this way both databases enforce it. Ids start at 1, so 0 never names a real owner.
             models.UniqueConstraint(
-                fields=["kind", "advertiser", "publisher", "currency"],
-                nulls_distinct=False,
+                "kind",
+                Coalesce("advertiser", Value(0), output_field=models.BigIntegerField()),
+                Coalesce("publisher", Value(0), output_field=models.BigIntegerField()),
+                "currency",
                 name="account_unique_owner_currency",
             ),
         ]
@@ -73,13 +79,26 @@ class Transaction(models.Model):
 
 
 class Entry(models.Model):
-    transaction = models.ForeignKey(Transaction, on_delete=models.PROTECT, related_name="entries")
+    transaction = models.ForeignKey(
+        Transaction,
+        on_delete=models.PROTECT,
+        related_name="entries",
+        help_text="The ledger transaction it belongs to; a transaction's entries sum to zero per currency.",
+    )
     # No single-column index: "entry_account_time" (account, created_at) serves every lookup by
     # account, and one index less is a measurable share of reconciliation's insert cost.
-    account = models.ForeignKey(Account, on_delete=models.PROTECT, related_name="entries", db_index=False)
+    account = models.ForeignKey(
+        Account,
+        on_delete=models.PROTECT,
+        related_name="entries",
+        db_index=False,
+        help_text="The ledger account debited (positive amount) or credited (negative).",
+    )
     amount = MoneyField(help_text="Debit positive, credit negative.")
-    currency = CurrencyField()
-    created_at = models.DateTimeField(default=timezone.now)
+    currency = CurrencyField(help_text="ISO 4217 code of the amount.")
+    created_at = models.DateTimeField(
+        default=timezone.now, help_text="When it was posted. Entries are never changed or deleted."
+    )
 
     class Meta:
         ordering = ["id"]

@@ -18,16 +18,39 @@ class PayoutRun(models.Model):
         PAID = "paid"
 
     period = models.DateField(unique=True, help_text="First day of the month paid for.")
-    status = models.CharField(max_length=16, choices=Status.choices, default=Status.BUILDING)
-    task_id = models.CharField(max_length=64, blank=True)
-    progress_done = models.PositiveIntegerField(default=0)
-    progress_total = models.PositiveIntegerField(default=0)
-    created_at = models.DateTimeField(default=timezone.now)
-    approved_at = models.DateTimeField(null=True, blank=True)
-    approved_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    status = models.CharField(
+        max_length=16,
+        choices=Status.choices,
+        default=Status.BUILDING,
+        help_text=(
+            "building (payouts being computed, see progress), draft (to review), approved (to send), paid "
+            "(every payout marked paid or failed)."
+        ),
     )
-    paid_at = models.DateTimeField(null=True, blank=True)
+    task_id = models.CharField(
+        max_length=64, blank=True, help_text="Celery task building the run; empty when built inline."
+    )
+    progress_done = models.PositiveIntegerField(
+        default=0, help_text="Publishers processed so far while building."
+    )
+    progress_total = models.PositiveIntegerField(
+        default=0, help_text="Publishers with a payable account to process."
+    )
+    created_at = models.DateTimeField(default=timezone.now, help_text="When the run was started.")
+    approved_at = models.DateTimeField(
+        null=True, blank=True, help_text="When staff approved it; null until then."
+    )
+    approved_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+        help_text="Staff user who approved it.",
+    )
+    paid_at = models.DateTimeField(
+        null=True, blank=True, help_text="When it was marked paid; null until then."
+    )
 
     class Meta:
         ordering = ["-period"]
@@ -43,18 +66,40 @@ class Payout(models.Model):
         PAID = "paid"
         FAILED = "failed"
 
-    run = models.ForeignKey(PayoutRun, on_delete=models.PROTECT, related_name="payouts")
-    publisher = models.ForeignKey("affiliates.Publisher", on_delete=models.PROTECT, related_name="payouts")
+    run = models.ForeignKey(
+        PayoutRun,
+        on_delete=models.PROTECT,
+        related_name="payouts",
+        help_text="The payout run that created it.",
+    )
+    publisher = models.ForeignKey(
+        "affiliates.Publisher", on_delete=models.PROTECT, related_name="payouts", help_text="Publisher paid."
+    )
     period = models.DateField()
-    currency = CurrencyField()
+    currency = CurrencyField(help_text="ISO 4217 code of the amount; one payout per publisher and currency.")
     amount = MoneyField()
-    status = models.CharField(max_length=16, choices=Status.choices, default=Status.DRAFT)
-    method = models.CharField(max_length=16, blank=True)
+    status = models.CharField(
+        max_length=16,
+        choices=Status.choices,
+        default=Status.DRAFT,
+        help_text="draft, approved (with its run), paid, or failed (the amount returns to the next run).",
+    )
+    method = models.CharField(
+        max_length=16,
+        blank=True,
+        help_text="The publisher's payout method at the run (wire, paypal, ach, sepa, crypto, check).",
+    )
     details = models.JSONField(default=dict, blank=True, help_text="Payout details as they were at the run.")
-    payment_reference = models.CharField(max_length=128, blank=True)
-    failure_reason = models.CharField(max_length=255, blank=True)
-    created_at = models.DateTimeField(default=timezone.now)
-    paid_at = models.DateTimeField(null=True, blank=True)
+    payment_reference = models.CharField(
+        max_length=128, blank=True, help_text="Bank, PayPal or other reference given when it was marked paid."
+    )
+    failure_reason = models.CharField(
+        max_length=255, blank=True, help_text="Why the payment failed; empty otherwise."
+    )
+    created_at = models.DateTimeField(default=timezone.now, help_text="When the run created it.")
+    paid_at = models.DateTimeField(
+        null=True, blank=True, help_text="When it was marked paid; null until then."
+    )
 
     class Meta:
         ordering = ["run_id", "publisher_id", "currency"]

@@ -47,13 +47,24 @@ class PostbackEndpoint(models.Model):
         "affiliates.Goal", null=True, blank=True, on_delete=models.CASCADE, related_name="+"
     )
     url = models.CharField(max_length=2000, validators=[validate_postback_url])
-    method = models.CharField(max_length=4, choices=Method.choices, default=Method.GET)
+    method = models.CharField(
+        max_length=4,
+        choices=Method.choices,
+        default=Method.GET,
+        help_text=(
+            "GET: the URL with its macros filled in. POST: the same, plus every macro value "
+            "form-encoded in the body."
+        ),
+    )
     on_created = models.BooleanField(default=True)
     on_approved = models.BooleanField(default=False)
     on_reversed = models.BooleanField(default=False)
-    is_active = models.BooleanField(default=True)
-    created_at = models.DateTimeField(default=timezone.now, editable=False)
-    updated_at = models.DateTimeField(auto_now=True)
+    is_active = models.BooleanField(
+        default=True,
+        help_text="Inactive endpoints fire nothing, and their deliveries still owed are given up.",
+    )
+    created_at = models.DateTimeField(default=timezone.now, editable=False, help_text="When it was created.")
+    updated_at = models.DateTimeField(auto_now=True, help_text="When it was last changed.")
 
     class Meta:
         ordering = ["publisher_id", "id"]
@@ -110,32 +121,77 @@ class PostbackDelivery(models.Model):
 
     key = models.CharField(max_length=128, unique=True, help_text="<endpoint>:<commission>:<event>")
     endpoint = models.ForeignKey(
-        PostbackEndpoint, null=True, blank=True, on_delete=models.SET_NULL, related_name="deliveries"
+        PostbackEndpoint,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="deliveries",
+        help_text="The endpoint it is for; null once that endpoint was deleted.",
     )
     publisher = models.ForeignKey(
-        "affiliates.Publisher", on_delete=models.CASCADE, related_name="postback_deliveries"
+        "affiliates.Publisher",
+        on_delete=models.CASCADE,
+        related_name="postback_deliveries",
+        help_text="Publisher whose postback it is.",
     )
     offer = models.ForeignKey(
-        "affiliates.Offer", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+        "affiliates.Offer",
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+        help_text="Offer of the commission.",
     )
     commission = models.ForeignKey(
-        "payouts.Commission", null=True, blank=True, on_delete=models.CASCADE, related_name="+"
+        "payouts.Commission",
+        null=True,
+        blank=True,
+        on_delete=models.CASCADE,
+        related_name="+",
+        help_text="Commission whose event it reports.",
     )
-    event = models.CharField(max_length=16, choices=PostbackEvent.choices)
-    method = models.CharField(max_length=4, default="GET")
+    event = models.CharField(
+        max_length=16,
+        choices=PostbackEvent.choices,
+        help_text="created, approved or reversed commission, or test (a test fire).",
+    )
+    method = models.CharField(
+        max_length=4, default="GET", help_text="GET or POST, as the endpoint was when fired."
+    )
     url = models.CharField(max_length=4000, help_text="Rendered when fired.")
     body = models.TextField(blank=True, help_text="Form-encoded macro values, for POST endpoints.")
-    status = models.CharField(max_length=16, choices=Status.choices, default=Status.PENDING)
-    attempts_count = models.PositiveIntegerField(default=0)
+    status = models.CharField(
+        max_length=16,
+        choices=Status.choices,
+        default=Status.PENDING,
+        help_text="pending (queued or waiting to retry), delivered (a 2xx answer) or failed (given up).",
+    )
+    attempts_count = models.PositiveIntegerField(
+        default=0, help_text="HTTP tries so far, automatic and manual."
+    )
     # When the next try is due. A worker claims a delivery by pushing this forward (a lease), so
     # two workers, or a duplicate task message, never try it at the same time.
-    next_attempt_at = models.DateTimeField(null=True, blank=True)
-    give_up_at = models.DateTimeField()
-    created_at = models.DateTimeField(default=timezone.now)
-    delivered_at = models.DateTimeField(null=True, blank=True)
-    given_up_at = models.DateTimeField(null=True, blank=True)
-    last_status_code = models.PositiveIntegerField(null=True, blank=True)
-    last_error = models.CharField(max_length=255, blank=True)
+    next_attempt_at = models.DateTimeField(
+        null=True, blank=True, help_text="When the next automatic try is due; null when none is."
+    )
+    give_up_at = models.DateTimeField(
+        help_text="Automatic retries stop at this time, 24 hours after the event."
+    )
+    created_at = models.DateTimeField(default=timezone.now, help_text="When the event fired.")
+    delivered_at = models.DateTimeField(
+        null=True, blank=True, help_text="When a try got a 2xx answer; null until then."
+    )
+    given_up_at = models.DateTimeField(
+        null=True, blank=True, help_text="When retries stopped without success; null otherwise."
+    )
+    last_status_code = models.PositiveIntegerField(
+        null=True, blank=True, help_text="HTTP status of the last try; null when it got no answer."
+    )
+    last_error = models.CharField(
+        max_length=255,
+        blank=True,
+        help_text="Why the last try failed (timeout, refused address, HTTP error...).",
+    )
 
     class Meta:
         ordering = ["-created_at", "-id"]

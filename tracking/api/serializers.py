@@ -16,8 +16,15 @@ class ConversionEventSerializer(serializers.ModelSerializer[ConversionEvent]):
 
 
 class ConversionSerializer(serializers.ModelSerializer[Conversion]):
-    goal_code = serializers.CharField(source="goal.code", read_only=True, default=None)
-    click_id = serializers.SerializerMethodField()
+    goal_code = serializers.CharField(
+        source="goal.code",
+        read_only=True,
+        default=None,
+        help_text="Code of the goal; null when unattributed.",
+    )
+    click_id = serializers.SerializerMethodField(
+        help_text="Id of the attributed click (32 hex digits); null for coupon and unattributed conversions."
+    )
 
     class Meta:
         model = Conversion
@@ -50,14 +57,19 @@ class ConversionSerializer(serializers.ModelSerializer[Conversion]):
             "reconciled_at",
         ]
         read_only_fields = fields
+        extra_kwargs = {"id": {"help_text": "Conversion id."}}
 
     def get_click_id(self, obj: Conversion) -> str | None:
         return obj.click_id.hex if obj.click_id else None
 
 
 class ConversionDetailSerializer(ConversionSerializer):
-    trace = serializers.SerializerMethodField()
-    events = ConversionEventSerializer(many=True, read_only=True)
+    trace = serializers.SerializerMethodField(
+        help_text="Why it was attributed, rejected or held: the click chosen and the alternatives, the "
+        "attribution model, fraud rules fired, goal and price. Publishers do not see other clicks "
+        "considered or the sender's IP."
+    )
+    events = ConversionEventSerializer(many=True, read_only=True, help_text="Status changes, oldest first.")
 
     class Meta(ConversionSerializer.Meta):
         fields = [*ConversionSerializer.Meta.fields, "trace", "events"]

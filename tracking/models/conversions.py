@@ -29,22 +29,46 @@ class Conversion(models.Model):
         COUPON = "coupon"
         API = "api"
 
-    created_at = models.DateTimeField(default=timezone.now, db_index=True)
-    source = models.CharField(max_length=16, choices=Source.choices, default=Source.POSTBACK)
+    created_at = models.DateTimeField(default=timezone.now, db_index=True, help_text="When it was recorded.")
+    source = models.CharField(
+        max_length=16,
+        choices=Source.choices,
+        default=Source.POSTBACK,
+        help_text=(
+            "How it arrived: postback (server to server), pixel (the visitor's browser), coupon (a code, no "
+            "click) or api."
+        ),
+    )
     # The advertiser that posted it (known from its credentials even when the click is not),
     # so an advertiser also sees its own rejected, unattributable postbacks.
     advertiser = models.ForeignKey(
-        "affiliates.Advertiser", null=True, on_delete=models.PROTECT, related_name="conversions"
+        "affiliates.Advertiser",
+        null=True,
+        on_delete=models.PROTECT,
+        related_name="conversions",
+        help_text="Advertiser that reported it, known from its credentials even when the click is not.",
     )
     # Null only for rejected conversions that could not be attributed (unknown click).
     offer = models.ForeignKey(
-        "affiliates.Offer", null=True, on_delete=models.PROTECT, related_name="conversions"
+        "affiliates.Offer",
+        null=True,
+        on_delete=models.PROTECT,
+        related_name="conversions",
+        help_text="Offer converted on; null only for rejected conversions that could not be attributed.",
     )
     publisher = models.ForeignKey(
-        "affiliates.Publisher", null=True, on_delete=models.PROTECT, related_name="conversions"
+        "affiliates.Publisher",
+        null=True,
+        on_delete=models.PROTECT,
+        related_name="conversions",
+        help_text="Publisher credited; null when it could not be attributed.",
     )
     goal = models.ForeignKey(
-        "affiliates.Goal", null=True, on_delete=models.PROTECT, related_name="conversions"
+        "affiliates.Goal",
+        null=True,
+        on_delete=models.PROTECT,
+        related_name="conversions",
+        help_text="Goal reached; null when it could not be attributed.",
     )
     # No DB constraint: in production a click may still be in the Redis stream when its
     # conversion arrives; attribution reads it from there.
@@ -56,33 +80,78 @@ class Conversion(models.Model):
         db_constraint=False,
         related_name="conversions",
     )
-    click_time = models.DateTimeField(null=True, blank=True)
-    txn_id = models.CharField(max_length=255, blank=True, default="")
+    click_time = models.DateTimeField(
+        null=True, blank=True, help_text="When the attributed click happened; null for coupon conversions."
+    )
+    txn_id = models.CharField(
+        max_length=255,
+        blank=True,
+        default="",
+        help_text=(
+            "The advertiser's transaction id. When given, unique per offer and goal: a repeat is refused, "
+            "and status updates find the conversion by it."
+        ),
+    )
     # "<click id>:<goal id>" for a conversion without txn_id on a goal that converts once per
     # click; NULL otherwise. Unique, so the database (not a read-then-write race) refuses a second.
     dedupe_key = models.CharField(max_length=80, null=True, blank=True, unique=True)
-    coupon = models.CharField(max_length=64, blank=True, default="")
-    status = models.CharField(
-        max_length=16, choices=ConversionStatus.choices, default=ConversionStatus.PENDING
+    coupon = models.CharField(
+        max_length=64,
+        blank=True,
+        default="",
+        help_text="The coupon code that attributed it (source coupon); empty otherwise.",
     )
-    reason = models.CharField(max_length=64, blank=True, default="")
+    status = models.CharField(
+        max_length=16,
+        choices=ConversionStatus.choices,
+        default=ConversionStatus.PENDING,
+        help_text="pending, approved, rejected or reversed; each change is also appended to its events.",
+    )
+    reason = models.CharField(
+        max_length=64,
+        blank=True,
+        default="",
+        help_text=(
+            "Why it was rejected or held, as a code (unknown_click, cap_reached, window_expired, "
+            "advertiser_rejected...); empty when accepted without remark."
+        ),
+    )
     amount = MoneyField(null=True, blank=True, help_text="Sale amount as reported.")
-    currency = CurrencyField(blank=True, default="")
+    currency = CurrencyField(
+        blank=True, default="", help_text="ISO 4217 code of amount; empty means the offer's currency."
+    )
     ip = models.CharField(max_length=64, blank=True)
     user_agent = models.CharField(max_length=512, blank=True)
-    country = models.CharField(max_length=2, blank=True)
-    sub1 = models.CharField(max_length=255, blank=True)
-    sub2 = models.CharField(max_length=255, blank=True)
-    sub3 = models.CharField(max_length=255, blank=True)
-    sub4 = models.CharField(max_length=255, blank=True)
-    sub5 = models.CharField(max_length=255, blank=True)
+    country = models.CharField(max_length=2, blank=True, help_text="ISO 3166 alpha-2 country of the visitor.")
+    sub1 = models.CharField(max_length=255, blank=True, help_text="The publisher's sub id 1, from the click.")
+    sub2 = models.CharField(max_length=255, blank=True, help_text="The publisher's sub id 2, from the click.")
+    sub3 = models.CharField(max_length=255, blank=True, help_text="The publisher's sub id 3, from the click.")
+    sub4 = models.CharField(max_length=255, blank=True, help_text="The publisher's sub id 4, from the click.")
+    sub5 = models.CharField(max_length=255, blank=True, help_text="The publisher's sub id 5, from the click.")
     source_id = models.CharField(max_length=255, blank=True, help_text="The click's traffic source.")
-    fraud_flags = models.JSONField(default=list, blank=True)
-    held_for_review = models.BooleanField(default=False)
+    fraud_flags = models.JSONField(
+        default=list,
+        blank=True,
+        help_text=(
+            "Codes of the fraud rules that fired (bot_user_agent, duplicate_click, click_flood, "
+            "country_mismatch...); see trace for the details."
+        ),
+    )
+    held_for_review = models.BooleanField(
+        default=False,
+        help_text=(
+            "Held by fraud rules: its commission is never approved automatically; the advertiser or staff "
+            "decide."
+        ),
+    )
     # Why it was attributed, rejected or held: click chosen, model, rules fired, goal and price.
     trace = models.JSONField(default=dict, blank=True)
     # Set by payouts' reconciliation once the conversion has its commission.
-    reconciled_at = models.DateTimeField(null=True, blank=True)
+    reconciled_at = models.DateTimeField(
+        null=True,
+        blank=True,
+        help_text="When payouts turned it into its commission; null while that is pending.",
+    )
 
     class Meta:
         ordering = ["-created_at", "-id"]
@@ -115,10 +184,20 @@ class ConversionEvent(models.Model):
     """An append-only status change: created, approved, rejected, reversed."""
 
     conversion = models.ForeignKey(Conversion, on_delete=models.CASCADE, related_name="events")
-    created_at = models.DateTimeField(default=timezone.now)
-    from_status = models.CharField(max_length=16, blank=True)
-    to_status = models.CharField(max_length=16, choices=ConversionStatus.choices)
-    reason = models.CharField(max_length=255, blank=True)
+    created_at = models.DateTimeField(default=timezone.now, help_text="When the status changed.")
+    from_status = models.CharField(
+        max_length=16,
+        blank=True,
+        help_text="Status before the change; empty for the event that recorded the conversion.",
+    )
+    to_status = models.CharField(
+        max_length=16, choices=ConversionStatus.choices, help_text="Status after the change."
+    )
+    reason = models.CharField(
+        max_length=255,
+        blank=True,
+        help_text="Why, as given by the advertiser, staff or the rule that decided.",
+    )
     actor = models.CharField(max_length=64, blank=True, help_text="postback, advertiser:<id>, staff:<id>...")
 
     class Meta:

@@ -28,7 +28,8 @@ from __future__ import annotations
 
 from django.conf import settings
 from django.db import models
-from django.db.models import Q
+from django.db.models import Q, Value
+from django.db.models.functions import Coalesce
 from django.utils import timezone
 
 from payouts.money import MoneyField
@@ -49,6 +50,13 @@ ROLLUP_COUNTERS = (
     "sales",
 )
 ROLLUP_AMOUNTS = ("revenue", "payout", "sale_amount", "lead_revenue")
+
+
+def goal_key() -> Coalesce:
+    """The goal as a unique-key part: click and impression rows have no goal, and two such rows
+    with the same other key parts are the same row. COALESCE makes NULL goals equal on both
+    databases (SQLite has no NULLS NOT DISTINCT); goal ids start at 1, so 0 is free."""
+    return Coalesce("goal", Value(0), output_field=models.BigIntegerField())
 
 
 class OfferKeyFields(models.Model):
@@ -106,8 +114,14 @@ class HourlyStat(RollupFields):
         constraints = [
             # Re-aggregation deletes and re-inserts a window; this guarantees it never doubles a row.
             models.UniqueConstraint(
-                fields=["hour", "offer", "publisher", "goal", "currency", "country", "device", "sub1"],
-                nulls_distinct=False,
+                "hour",
+                "offer",
+                "publisher",
+                goal_key(),
+                "currency",
+                "country",
+                "device",
+                "sub1",
                 name="hourlystat_unique_key",
             ),
         ]
@@ -124,8 +138,14 @@ class DailyStat(RollupFields):
     class Meta:
         constraints = [
             models.UniqueConstraint(
-                fields=["day", "offer", "publisher", "goal", "currency", "country", "device", "sub1"],
-                nulls_distinct=False,
+                "day",
+                "offer",
+                "publisher",
+                goal_key(),
+                "currency",
+                "country",
+                "device",
+                "sub1",
                 name="dailystat_unique_key",
             ),
         ]
@@ -149,8 +169,11 @@ class HourlyOfferStat(OfferKeyFields):
     class Meta:
         constraints = [
             models.UniqueConstraint(
-                fields=["hour", "offer", "publisher", "goal", "currency"],
-                nulls_distinct=False,
+                "hour",
+                "offer",
+                "publisher",
+                goal_key(),
+                "currency",
                 name="hourlyofferstat_unique_key",
             ),
         ]
@@ -167,8 +190,11 @@ class DailyOfferStat(OfferKeyFields):
     class Meta:
         constraints = [
             models.UniqueConstraint(
-                fields=["day", "offer", "publisher", "goal", "currency"],
-                nulls_distinct=False,
+                "day",
+                "offer",
+                "publisher",
+                goal_key(),
+                "currency",
                 name="dailyofferstat_unique_key",
             ),
         ]
@@ -212,13 +238,26 @@ class OfferTarget(models.Model):
         WEEK = "week"
         MONTH = "month"
 
-    offer = models.OneToOneField("affiliates.Offer", on_delete=models.CASCADE, related_name="target")
-    period = models.CharField(max_length=8, choices=Period.choices, default=Period.MONTH)
+    offer = models.OneToOneField(
+        "affiliates.Offer",
+        on_delete=models.CASCADE,
+        related_name="target",
+        help_text="The offer the target is for (also the key in the URL).",
+    )
+    period = models.CharField(
+        max_length=8,
+        choices=Period.choices,
+        default=Period.MONTH,
+        help_text=(
+            "What the target counts per: day, week or month (30.4375 days); reports prorate it to their date"
+            " range."
+        ),
+    )
     conversions = models.PositiveIntegerField(help_text="Target pending + approved conversions per period.")
     updated_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
-    updated_at = models.DateTimeField(default=timezone.now)
+    updated_at = models.DateTimeField(default=timezone.now, help_text="When it was last set.")
 
     class Meta:
         constraints = [

@@ -16,12 +16,27 @@ class PostbackEndpointSerializer(serializers.ModelSerializer[PostbackEndpoint]):
     publisher = serializers.PrimaryKeyRelatedField(
         queryset=Publisher.objects.all(), required=False, help_text="Staff only; publishers get their own."
     )
-    offer = serializers.PrimaryKeyRelatedField(queryset=Offer.objects.all(), required=False, allow_null=True)
-    goal = serializers.PrimaryKeyRelatedField(queryset=Goal.objects.all(), required=False, allow_null=True)
+    offer = serializers.PrimaryKeyRelatedField(
+        queryset=Offer.objects.all(),
+        required=False,
+        allow_null=True,
+        help_text="Only for this offer; null with goal null: every offer (global). Replaces the global "
+        "postback for that offer.",
+    )
+    goal = serializers.PrimaryKeyRelatedField(
+        queryset=Goal.objects.all(),
+        required=False,
+        allow_null=True,
+        help_text="Only for this goal (its offer is filled in); replaces the offer's and the global "
+        "postback for that goal.",
+    )
     events = serializers.MultipleChoiceField(
         choices=FIRE_EVENTS, required=False, help_text="Which commission events fire this URL."
     )
-    scope = serializers.CharField(read_only=True)
+    scope = serializers.CharField(
+        read_only=True,
+        help_text="global, offer or goal: the most specific active endpoint is the one that fires.",
+    )
     url = serializers.CharField(
         max_length=2000, help_text=f"Macros: {', '.join('{' + m + '}' for m in POSTBACK_MACROS)}."
     )
@@ -42,6 +57,7 @@ class PostbackEndpointSerializer(serializers.ModelSerializer[PostbackEndpoint]):
             "updated_at",
         ]
         read_only_fields = ["created_at", "updated_at"]
+        extra_kwargs = {"id": {"help_text": "Postback endpoint id."}}
         # The scope uniqueness is checked by the model (full_clean) once publisher is known.
         validators: list[Any] = []
 
@@ -100,3 +116,4 @@ class PostbackDeliverySerializer(serializers.ModelSerializer[PostbackDelivery]):
             "last_error",
         ]
         read_only_fields = fields
+        extra_kwargs = {"id": {"help_text": "Delivery id."}}

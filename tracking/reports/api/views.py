@@ -8,6 +8,8 @@ from typing import Any
 from django.http import Http404
 from django.shortcuts import get_object_or_404
 from django.utils import timezone
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework import mixins, viewsets
 from rest_framework.renderers import JSONRenderer
 from rest_framework.request import Request
@@ -19,16 +21,22 @@ from affiliates.roles import actor_for, scope
 from tracking.models.reports import OfferTarget
 from tracking.reports.api.renderers import ReportCSVRenderer
 from tracking.reports.api.serializers import (
+    FILTER_HELP,
+    FILTER_NOTE,
     EffectParamsSerializer,
     OfferTargetSerializer,
     ReportParamsSerializer,
-    report_data,
+    ReportSerializer,
 )
 from tracking.reports.dimensions import FILTERS, parse_tz
 from tracking.reports.selectors import effect_scores, report_rows
 from tracking.reports.services import offer_target_clear, offer_target_set
 
 DEFAULT_DAYS = 7
+FILTER_PARAMETERS = [
+    OpenApiParameter(name, OpenApiTypes.STR, description=f"{FILTER_HELP[name]} {FILTER_NOTE}")
+    for name in FILTERS
+]
 
 
 def _date_range(params: dict[str, Any]) -> tuple[Any, Any]:
@@ -43,6 +51,21 @@ class ReportView(APIView):
 
     renderer_classes = [JSONRenderer, ReportCSVRenderer]
 
+    @extend_schema(
+        summary="Traffic and money, grouped and filtered",
+        description="Counts, amounts and ratios over local days, for the caller's role: publishers "
+        "see their own traffic and never revenue, advertisers their offers' and never payout. "
+        "Amounts are per currency. `?format=csv` returns the same columns as CSV, then one totals "
+        "line per currency.",
+        parameters=[
+            ReportParamsSerializer,
+            *FILTER_PARAMETERS,
+            OpenApiParameter(
+                "format", OpenApiTypes.STR, enum=["json", "csv"], description="json (default) or csv."
+            ),
+        ],
+        responses={200: ReportSerializer, (200, "text/csv"): OpenApiResponse(OpenApiTypes.STR)},
+    )
     def get(self, request: Request) -> Response:
         params = ReportParamsSerializer(data=request.query_params)
         params.is_valid(raise_exception=True)
@@ -63,7 +86,7 @@ class ReportView(APIView):
             order_by=data.get("order_by"),
             limit=data.get("limit"),
         )
-        response = Response(report_data(report))
+        response = Response(ReportSerializer(report).data)
         if getattr(request.accepted_renderer, "format", "") == "csv":
             name = f"report-{report.query.start.isoformat()}-{report.query.end.isoformat()}.csv"
             response["Content-Disposition"] = f'attachment; filename="{name}"'
@@ -79,6 +102,13 @@ class ReportView(APIView):
 class EffectScoreView(APIView):
     """GET /api/v1/reports/effect/?by=publisher|sub1|offer&offer=&start=&end=&tz="""
 
+    @extend_schema(
+        summary="Effect scores: which traffic meets the offer's target best",
+        description="A report grouped by offer (and publisher or sub1), ordered by effect_score, "
+        "highest first. Staff and advertisers only: publishers get 403.",
+        parameters=[EffectParamsSerializer],
+        responses={200: ReportSerializer},
+    )
     def get(self, request: Request) -> Response:
         params = EffectParamsSerializer(data=request.query_params)
         params.is_valid(raise_exception=True)
@@ -92,7 +122,7 @@ class EffectScoreView(APIView):
             offer=data.get("offer"),
             tz=data["tz"],
         )
-        return Response(report_data(report))
+        return Response(ReportSerializer(report).data)
 
 
 class OfferTargetViewSet(
