@@ -9,6 +9,8 @@
 
 from __future__ import annotations
 
+import importlib
+from collections.abc import Iterator
 from decimal import Decimal
 from typing import Any
 
@@ -121,6 +123,50 @@ def _client_for(user: Any) -> APIClient:
 def api_as() -> Any:
     """``api_as(user)`` returns a DRF client authenticated with that user's token."""
     return _client_for
+
+
+class _TriggerEditor:
+    """Just enough of a schema editor for the ledger migration's own trigger functions."""
+
+    def __init__(self, connection: Any) -> None:
+        self.connection = connection
+
+    def execute(self, sql: str) -> None:
+        with self.connection.cursor() as cursor:
+            cursor.execute(sql)
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _sqlite_flush_lifts_ledger_triggers() -> Iterator[None]:
+    """Let pytest-django's flush (after transactional tests) empty the ledger on SQLite.
+
+    SQLite flushes with DELETE, which the ledger's append-only triggers refuse; PostgreSQL
+    flushes with TRUNCATE, which fires no row trigger. Only the flush itself runs without the
+    triggers: they are dropped and re-created around it, inside its transaction, by the very
+    functions migration 0003 runs, so the test schema cannot drift from production's.
+    """
+    from django.conf import settings
+    from django.db import transaction
+
+    if not settings.DATABASES["default"]["ENGINE"].endswith("sqlite3"):
+        yield
+        return
+    from django.db.backends.sqlite3.base import DatabaseWrapper
+
+    ops_class = DatabaseWrapper.ops_class
+    triggers = importlib.import_module("payouts.migrations.0003_ledger_append_only")
+    original = ops_class.execute_sql_flush
+
+    def execute_sql_flush(self: Any, sql_list: list[str]) -> None:
+        editor = _TriggerEditor(self.connection)
+        with transaction.atomic(using=self.connection.alias):
+            triggers.backward(None, editor)
+            original(self, sql_list)
+            triggers.forward(None, editor)
+
+    ops_class.execute_sql_flush = execute_sql_flush
+    yield
+    ops_class.execute_sql_flush = original
 
 
 def pytest_collection_modifyitems(config: Any, items: list[Any]) -> None:

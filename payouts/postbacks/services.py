@@ -341,3 +341,30 @@ def endpoint_test_fire(*, endpoint: PostbackEndpoint) -> PostbackAttempt:
         created_at=now,
     )
     return _record(delivery, _send(delivery), trigger=Trigger.TEST, started=now)
+
+
+def endpoint_test_enqueue(*, endpoint: PostbackEndpoint) -> PostbackDelivery:
+    """Owe one ``test`` delivery rendered with sample values, sent by the delivery worker.
+
+    Unlike ``endpoint_test_fire`` (the API's synchronous answer), nothing is sent inside the
+    caller's request: the delivery is due now and goes through the same Celery task as a real
+    postback, so the address is vetted when the worker connects and the attempt is logged like
+    any other. It is tried once: ``give_up_at`` is now, so a failed test is never retried.
+    """
+    now = timezone.now()
+    values = sample_values(endpoint, at=now)
+    delivery = PostbackDelivery.objects.create(
+        key=f"test:{endpoint.pk}:{uuid.uuid4().hex}",
+        endpoint=endpoint,
+        publisher_id=endpoint.publisher_id,
+        offer_id=endpoint.offer_id,
+        event=PostbackEvent.TEST,
+        method=endpoint.method,
+        url=render_postback_url(endpoint.url, values),
+        body=form_body(values) if endpoint.method == PostbackEndpoint.Method.POST else "",
+        next_attempt_at=now,
+        give_up_at=now,
+        created_at=now,
+    )
+    transaction.on_commit(partial(_enqueue, [delivery.pk]), robust=True)
+    return delivery

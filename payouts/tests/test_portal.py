@@ -68,3 +68,67 @@ def test_commission_helper_prices_a_cpl_goal_flat(shoes_link):
         with_commission=False,
     )
     assert commission_for(conversion).payout == Decimal("1.50")
+
+
+def test_a_publisher_saves_a_global_and_a_per_goal_postback_and_resaving_updates(pia, shoes_link):
+    from payouts.models.postbacks import PostbackEndpoint
+
+    client = client_for(pia)
+    sale = shoes_link.offer.goals.get(code="sale")
+    url = "https://tracker.example.com/pb?cid={click_id}&p={payout}"
+    assert (
+        client.post(
+            "/publisher/postbacks/",
+            {"do": "save", "url": url, "events": ["created"], "method": "GET", "is_active": "on"},
+        ).status_code
+        == 302
+    )
+    client.post(
+        "/publisher/postbacks/",
+        {
+            "do": "save",
+            "url": url + "&g=sale",
+            "goal": sale.pk,
+            "events": ["approved", "reversed"],
+            "method": "POST",
+        },
+    )
+    client.post(
+        "/publisher/postbacks/", {"do": "save", "url": url + "&v=2", "events": ["created"], "method": "GET"}
+    )
+    glob, per_goal = PostbackEndpoint.objects.order_by("id")
+    assert (glob.scope, glob.url, glob.is_active) == ("global", url + "&v=2", False)
+    assert (per_goal.scope, per_goal.offer_id, per_goal.events, per_goal.method) == (
+        "goal",
+        shoes_link.offer_id,
+        ["approved", "reversed"],
+        "POST",
+    )
+
+
+def test_a_private_or_malformed_postback_url_is_refused_on_the_form(pia, shoes_link):
+    client = client_for(pia)
+    for url, message in [
+        ("http://127.0.0.1/pb", "only public addresses are allowed"),
+        ("https://t.example.com/pb?x={nope}", "Unknown macro(s): nope."),
+    ]:
+        response = client.post(
+            "/publisher/postbacks/", {"do": "save", "url": url, "events": ["created"], "method": "GET"}
+        )
+        assert response.status_code == 200
+        assert message in str(response.context["form"].errors), response.context["form"].errors
+
+
+def test_a_publisher_cannot_test_fire_or_resend_another_publishers_postback(pia, rival):
+    from payouts.models.postbacks import PostbackDelivery
+    from payouts.tests.factories_postbacks import PostbackEndpointFactory
+
+    theirs = PostbackEndpointFactory(publisher=rival)
+    delivery = PostbackDelivery.objects.create(
+        key="x", endpoint=theirs, publisher=rival, event="test", url=theirs.url, give_up_at=timezone.now()
+    )
+    client = client_for(pia)
+    assert client.post("/publisher/postbacks/", {"do": "test", "endpoint": theirs.pk}).status_code == 404
+    assert client.post("/publisher/postbacks/", {"do": "resend", "delivery": delivery.pk}).status_code == 404
+    assert delivery.attempts.count() == 0
+    assert PostbackDelivery.objects.count() == 1

@@ -8,11 +8,17 @@ guard is lifted for these tests: the ORM calls here are ordinary synchronous one
 from __future__ import annotations
 
 import os
+import re
+import uuid
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlencode
 
 import pytest
+from django.conf import settings as django_settings
+
+from conftest import ACME_POSTBACK_TOKEN
 
 SCREENSHOTS = Path(__file__).resolve().parents[2] / "artifacts" / "screenshots"
 CHROMIUM_ARGS = [
@@ -24,6 +30,23 @@ CHROMIUM_ARGS = [
     "--no-first-run",
 ]
 PASSWORD = "pass-word-123"  # affiliates.tests.factories.UserFactory's password
+DESKTOP_UA = (
+    "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) "
+    "Chrome/124.0 Safari/537.36"
+)
+
+
+@pytest.fixture(autouse=True)
+def _isolated_hot_path(settings: Any) -> None:
+    """Each test its own Redis key space for the click path, and empty in-process caches of
+    links and of the postback catalog (ids are reused once the database is flushed)."""
+    from tracking.clickpath import links, redis_conn
+    from tracking.conversions.catalog import catalog_clear
+
+    settings.CLICK_REDIS_PREFIX = f"b-{uuid.uuid4().hex[:12]}"
+    links._local.clear()
+    catalog_clear()
+    redis_conn.reset()
 
 
 @pytest.fixture(scope="session")
@@ -76,3 +99,57 @@ def login(page: Any, username: str, password: str = PASSWORD) -> None:
     page.get_by_label("Password").fill(password)
     page.get_by_role("button", name="Log in").click()
     page.wait_for_load_state()
+
+
+def stream_drain() -> int:
+    """What ``make worker``'s click consumer does: write streamed clicks to the database.
+
+    With Redis, /c/ answers once the click is in the Redis stream; without it (embedded mode)
+    the click is already in the database and this does nothing."""
+    if not django_settings.REDIS_URL:
+        return 0
+    from tracking.clickpath.consumer import Consumer, group_ensure
+
+    consumer = Consumer(name="browser-tests")
+    group_ensure(consumer.client)
+    total = 0
+    while n := consumer.step(block_ms=1):
+        total += n
+    return total
+
+
+def reconcile() -> None:
+    """What Celery beat does every minute: turn new conversions into commissions (ledger,
+    publisher postbacks) and bring changed ones along."""
+    from payouts.tasks import reconcile_tick
+
+    reconcile_tick.delay()
+
+
+def rollups_refresh() -> None:
+    """What Celery beat does every few minutes: bring the report rollups up to date."""
+    from tracking.reports.tasks import reports_rollup_refresh
+
+    reports_rollup_refresh.delay()
+
+
+def click_real(http: Any, token: str, **query: str) -> str:
+    """A visitor's click on the tracking link (``http``: Playwright's APIRequestContext);
+    returns the click id handed to the landing page."""
+    response = http.get(f"/c/{token}?{urlencode(query)}", max_redirects=0, headers={"User-Agent": DESKTOP_UA})
+    assert response.status == 302, response.status
+    match = re.search(r"cid=([A-Za-z0-9_-]+)", response.headers["location"])
+    assert match is not None, response.headers["location"]
+    stream_drain()
+    return match.group(1)
+
+
+def postback_real(http: Any, click_id: str, **params: str) -> dict[str, Any]:
+    """The advertiser's server calling /postback with its token (contract section 3), then
+    the reconciliation tick that makes the conversion's commission."""
+    query = urlencode({"click_id": click_id, **params, "token": ACME_POSTBACK_TOKEN})
+    response = http.get(f"/postback?{query}")
+    assert response.status == 200, response.text()
+    body: dict[str, Any] = response.json()
+    reconcile()
+    return body

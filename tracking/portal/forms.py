@@ -122,7 +122,21 @@ class ReportForm(forms.Form):
         label="Offer", required=False, queryset=Offer.objects.none(), empty_label="Any"
     )
     country = forms.CharField(label="Country", required=False, max_length=2)
-    tz = forms.CharField(label="Time zone", initial="UTC", max_length=64)
+    device = forms.ChoiceField(
+        label="Device",
+        required=False,
+        choices=[
+            ("", "Any"),
+            ("desktop", "Desktop"),
+            ("mobile", "Mobile"),
+            ("tablet", "Tablet"),
+            ("other", "Other"),
+        ],
+    )
+    sub1 = forms.CharField(label="Sub 1", required=False, max_length=255)
+    tz = forms.CharField(
+        label="Time zone", initial="UTC", max_length=64, help_text="IANA name, e.g. Europe/Paris"
+    )
 
     def __init__(self, *args: Any, offers: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)

@@ -17,10 +17,19 @@ from affiliates.portal.access import PortalRequest, advertiser_only, portal_view
 from affiliates.roles import Role, scope
 from affiliates.services import advertiser_rotate_credentials
 from config.api import DomainError
-from tracking.portal import actions, selectors
+from payouts.adjustments import adjustments_apply
+from payouts.services import BulkRefused, commissions_set_status
+from tracking.conversions.dry_run import conversion_dry_run
+from tracking.portal import selectors
 from tracking.portal.forms import AdjustmentUploadForm, BulkActionForm, ConversionFilter, TestConversionForm
 
 PAGE_SIZE = 50
+# The ledger wants a reason for every change; a row button gives none, so it says what was done.
+REASONS = {
+    "approved": "Approved in the portal",
+    "rejected": "Rejected in the portal",
+    "reversed": "Reversed in the portal",
+}
 
 
 def _offers(request: PortalRequest) -> Any:
@@ -74,19 +83,29 @@ def conversion_detail(request: PortalRequest, conversion_id: int) -> HttpRespons
     )
 
 
+def _refusal(exc: DomainError) -> str:
+    """A domain error for a flash message, with the first refused rows of a bulk call."""
+    if not isinstance(exc, BulkRefused):
+        return exc.message
+    rows = "; ".join(f"{e.ref}: {e.message}" for e in exc.errors[:5])
+    more = f" (and {len(exc.errors) - 5} more)" if len(exc.errors) > 5 else ""
+    return f"{exc.message} {rows}{more}"
+
+
 def _set_status(request: PortalRequest, conversion_ids: list[int], status: str, reason: str) -> None:
     commission_ids = selectors.commission_ids_for(request.actor, conversion_ids)
     if not commission_ids:
         messages.error(request, "None of the selected conversions has a commission to change yet.")
         return
     try:
-        actions.commissions_set_status(
-            commission_ids=commission_ids, status=status, reason=reason, actor=request.actor
+        commissions_set_status(
+            commission_ids=commission_ids,
+            status=status,
+            reason=reason or REASONS[status],
+            actor=request.actor,
         )
-    except actions.ActionUnavailable as exc:
-        messages.error(request, str(exc))
     except DomainError as exc:
-        messages.error(request, exc.message)
+        messages.error(request, _refusal(exc))
     else:
         n = len(commission_ids)
         messages.success(request, f"{n} conversion{'s' if n != 1 else ''} {status}.")
@@ -116,17 +135,16 @@ def adv_upload(request: PortalRequest) -> HttpResponse:
             for e in errors:
                 messages.error(request, str(e))
         return redirect("tracking_portal:adv-conversions")
-    assert request.advertiser is not None  # advertiser_only guarantees it
+    raw = form.cleaned_data["file"].read()
     try:
-        result = actions.adjustments_apply_csv(
-            advertiser=request.advertiser, file=form.cleaned_data["file"], actor=request.actor
-        )
-    except actions.ActionUnavailable as exc:
-        messages.error(request, str(exc))
+        # The actor scopes which commissions the rows may reach: the advertiser's own only.
+        changed = adjustments_apply(text=raw.decode("utf-8-sig"), actor=request.actor)
+    except UnicodeDecodeError:
+        messages.error(request, "The file is not UTF-8 text.")
     except DomainError as exc:
-        messages.error(request, exc.message)
+        messages.error(request, _refusal(exc))
     else:
-        messages.success(request, f"Adjustments applied: {result}")
+        messages.success(request, f"Adjustments applied: {len(changed)} commission(s) changed.")
     return redirect("tracking_portal:adv-conversions")
 
 
@@ -145,14 +163,13 @@ def adv_integration(request: PortalRequest) -> HttpResponse:
     elif request.method == "POST" and test_form.is_valid():
         data = test_form.cleaned_data
         try:
-            test_result = actions.conversion_record_test(
+            # Runs a signed postback through the real pipeline and rolls it all back.
+            test_result = conversion_dry_run(
                 offer=data["offer"],
                 goal_code=data["goal"],
                 publisher=data["publisher"],
                 amount=data["amount"],
             )
-        except actions.ActionUnavailable as exc:
-            messages.error(request, str(exc))
         except DomainError as exc:
             messages.error(request, exc.message)
     site = settings.SITE_URL.rstrip("/")

@@ -1,0 +1,92 @@
+"""The portal's test fire: one ``test`` delivery sent by the delivery task, never retried."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+
+from affiliates.models import Publisher
+from payouts.models.postbacks import PostbackDelivery, PostbackEvent
+from payouts.postbacks.services import endpoint_test_enqueue
+from payouts.tests.factories_postbacks import PostbackEndpointFactory
+from payouts.tests.postback_server import Recorder, local_server
+
+Status = PostbackDelivery.Status
+
+
+@pytest.fixture
+def server(settings: Any) -> Iterator[Recorder]:
+    settings.POSTBACK_ALLOWED_PRIVATE_NETWORKS = ["127.0.0.1/32"]
+    with local_server() as recorder:
+        yield recorder
+
+
+def _enqueue(endpoint: Any, capture: Any) -> PostbackDelivery:
+    with capture(execute=True) as callbacks:
+        delivery = endpoint_test_enqueue(endpoint=endpoint)
+    assert len(callbacks) == 1  # the worker is asked only once the delivery is committed
+    delivery.refresh_from_db()
+    return delivery
+
+
+def test_it_sends_sample_values_through_the_delivery_task(
+    server: Recorder, pixelpush: Publisher, django_capture_on_commit_callbacks: Any
+) -> None:
+    endpoint = PostbackEndpointFactory(
+        publisher=pixelpush, url=server.base_url + "/pb?cid={click_id}&s1={sub1}&p={payout}&st={status}"
+    )
+
+    delivery = _enqueue(endpoint, django_capture_on_commit_callbacks)
+
+    [hit] = server.hits
+    assert hit.query["s1"] == ["test_sub1"]
+    assert hit.query["p"] == ["1.00"]
+    assert hit.query["st"] == ["approved"]
+    assert (delivery.event, delivery.status, delivery.attempts_count) == (
+        PostbackEvent.TEST,
+        Status.DELIVERED,
+        1,
+    )
+    [attempt] = delivery.attempts.all()
+    assert (attempt.ok, attempt.status_code, attempt.ip) == (True, 200, "127.0.0.1")
+    assert attempt.latency_ms is not None
+
+
+def test_nothing_is_sent_before_the_callers_transaction_commits(
+    server: Recorder, pixelpush: Publisher, django_capture_on_commit_callbacks: Any
+) -> None:
+    endpoint = PostbackEndpointFactory(publisher=pixelpush, url=server.base_url + "/pb")
+    with django_capture_on_commit_callbacks(execute=False) as callbacks:
+        endpoint_test_enqueue(endpoint=endpoint)
+    assert server.hits == []
+    assert len(callbacks) == 1
+
+
+def test_a_failed_test_is_given_up_at_once(
+    server: Recorder, pixelpush: Publisher, django_capture_on_commit_callbacks: Any
+) -> None:
+    endpoint = PostbackEndpointFactory(publisher=pixelpush, url=server.base_url + "/pb")
+    server.reply(503, "down")
+
+    delivery = _enqueue(endpoint, django_capture_on_commit_callbacks)
+
+    assert (delivery.status, delivery.next_attempt_at, delivery.last_status_code) == (
+        Status.FAILED,
+        None,
+        503,
+    )
+    assert delivery.attempts.get().response_excerpt == "down"
+
+
+def test_a_private_address_is_refused_when_the_worker_connects(
+    pixelpush: Publisher, django_capture_on_commit_callbacks: Any
+) -> None:
+    # Saved without validation, as a URL might be whose address is private by now.
+    with local_server() as server:
+        endpoint = PostbackEndpointFactory(publisher=pixelpush, url=server.base_url + "/pb")
+        delivery = _enqueue(endpoint, django_capture_on_commit_callbacks)
+        assert server.hits == []
+    assert delivery.status == Status.FAILED
+    assert delivery.attempts.get().error_code == "blocked_address"
