@@ -323,11 +323,10 @@ def sample_values(endpoint: PostbackEndpoint, *, at: datetime) -> dict[str, str]
     }
 
 
-def endpoint_test_fire(*, endpoint: PostbackEndpoint) -> PostbackAttempt:
-    """Render with sample values and deliver once, now; logged as a ``test`` delivery."""
-    now = timezone.now()
+def _test_delivery(endpoint: PostbackEndpoint, *, now: datetime, due: datetime | None) -> PostbackDelivery:
+    """A ``test`` delivery rendered with sample values; ``give_up_at`` is now, so it is tried once."""
     values = sample_values(endpoint, at=now)
-    delivery = PostbackDelivery.objects.create(
+    return PostbackDelivery.objects.create(
         key=f"test:{endpoint.pk}:{uuid.uuid4().hex}",
         endpoint=endpoint,
         publisher_id=endpoint.publisher_id,
@@ -336,10 +335,16 @@ def endpoint_test_fire(*, endpoint: PostbackEndpoint) -> PostbackAttempt:
         method=endpoint.method,
         url=render_postback_url(endpoint.url, values),
         body=form_body(values) if endpoint.method == PostbackEndpoint.Method.POST else "",
-        next_attempt_at=None,
+        next_attempt_at=due,
         give_up_at=now,
         created_at=now,
     )
+
+
+def endpoint_test_fire(*, endpoint: PostbackEndpoint) -> PostbackAttempt:
+    """Render with sample values and deliver once, now; logged as a ``test`` delivery."""
+    now = timezone.now()
+    delivery = _test_delivery(endpoint, now=now, due=None)
     return _record(delivery, _send(delivery), trigger=Trigger.TEST, started=now)
 
 
@@ -349,22 +354,9 @@ def endpoint_test_enqueue(*, endpoint: PostbackEndpoint) -> PostbackDelivery:
     Unlike ``endpoint_test_fire`` (the API's synchronous answer), nothing is sent inside the
     caller's request: the delivery is due now and goes through the same Celery task as a real
     postback, so the address is vetted when the worker connects and the attempt is logged like
-    any other. It is tried once: ``give_up_at`` is now, so a failed test is never retried.
+    any other. It is tried once, so a failed test is never retried.
     """
     now = timezone.now()
-    values = sample_values(endpoint, at=now)
-    delivery = PostbackDelivery.objects.create(
-        key=f"test:{endpoint.pk}:{uuid.uuid4().hex}",
-        endpoint=endpoint,
-        publisher_id=endpoint.publisher_id,
-        offer_id=endpoint.offer_id,
-        event=PostbackEvent.TEST,
-        method=endpoint.method,
-        url=render_postback_url(endpoint.url, values),
-        body=form_body(values) if endpoint.method == PostbackEndpoint.Method.POST else "",
-        next_attempt_at=now,
-        give_up_at=now,
-        created_at=now,
-    )
+    delivery = _test_delivery(endpoint, now=now, due=now)
     transaction.on_commit(partial(_enqueue, [delivery.pk]), robust=True)
     return delivery
