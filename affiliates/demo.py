@@ -5,7 +5,9 @@ offer's advertiser + name, a publisher's email, a coupon's code...) and created 
 missing; existing rows are never changed. Running it twice changes nothing.
 
 Each section is one function taking the ``DemoNetwork`` built so far, listed in ``SECTIONS``.
-Later work (traffic, conversions, payouts) appends its own section functions there.
+The network's month of activity (traffic, commissions, a paid payout run) is not a section:
+it is built after the network's transaction, day by day (payouts.demo.demo_activity_build,
+called by ``seed_demo``).
 """
 
 from __future__ import annotations

@@ -84,25 +84,35 @@ class BatchResult:
 
 
 def conversions_reconcile(
-    *, after_id: int = 0, until_id: int | None = None, batch_size: int = BATCH_SIZE, max_batches: int = 0
+    *,
+    after_id: int = 0,
+    until_id: int | None = None,
+    batch_size: int = BATCH_SIZE,
+    max_batches: int = 0,
+    now: datetime | None = None,
 ) -> BatchResult:
     """Reconcile unreconciled conversions with after_id < id <= until_id, batch by batch.
 
     Walks the range by id (keyset), so a conversion that cannot be priced yet (a missing FX
-    rate) is passed over instead of blocking the rest; the next run retries it.
+    rate) is passed over instead of blocking the rest; the next run retries it. ``now`` stamps
+    the commissions and ledger entries (default: the current time; the demo replays past days).
     """
     total = BatchResult(last_id=after_id)
     batches = 0
     while True:
-        result = conversions_reconcile_batch(after_id=total.last_id, until_id=until_id, limit=batch_size)
+        result = conversions_reconcile_batch(
+            after_id=total.last_id, until_id=until_id, limit=batch_size, now=now
+        )
         total.add(result)
         batches += 1
         if result.claimed < batch_size or (max_batches and batches >= max_batches):
             return total
 
 
-def conversions_reconcile_batch(*, after_id: int, until_id: int | None, limit: int) -> BatchResult:
-    now = timezone.now()
+def conversions_reconcile_batch(
+    *, after_id: int, until_id: int | None, limit: int, now: datetime | None = None
+) -> BatchResult:
+    now = now or timezone.now()
     with transaction.atomic():
         _relax_commit_durability()
         qs = Conversion.objects.filter(reconciled_at__isnull=True, id__gt=after_id)

@@ -49,13 +49,14 @@ from tracking.models import Click, Impression
 THOUSAND = Decimal(1000)
 
 
-def traffic_reconcile(*, day_from: date, day_to: date) -> dict[str, int]:
-    """Create or grow the CPC and CPM lines of every UTC day in [day_from, day_to]."""
+def traffic_reconcile(*, day_from: date, day_to: date, now: datetime | None = None) -> dict[str, int]:
+    """Create or grow the CPC and CPM lines of every UTC day in [day_from, day_to]; ``now``
+    stamps them and their ledger entries (default: the current time)."""
     stats: dict[str, int] = defaultdict(int)
     day = day_from
     while day <= day_to:
         for kind in (Goal.PayoutType.CPC, Goal.PayoutType.CPM):
-            created, grown = day_lines_reconcile(kind=kind, day=day)
+            created, grown = day_lines_reconcile(kind=kind, day=day, now=now)
             stats["created"] += created
             stats["grown"] += grown
         day += timedelta(days=1)
@@ -78,12 +79,12 @@ def _day_lock(kind: str, day: date) -> None:
             cursor.execute("SELECT pg_advisory_xact_lock(%s)", [zlib.crc32(f"traffic:{kind}:{day}".encode())])
 
 
-def day_lines_reconcile(*, kind: str, day: date) -> tuple[int, int]:
+def day_lines_reconcile(*, kind: str, day: date, now: datetime | None = None) -> tuple[int, int]:
     goals = _goals_for(kind)
     if not goals:
         return 0, 0
     start = datetime.combine(day, time.min, tzinfo=UTC)
-    now = timezone.now()
+    now = now or timezone.now()
     with transaction.atomic():
         _day_lock(kind, day)
         window: dict[str, Any] = {

@@ -1,4 +1,7 @@
-"""seed_demo builds the documented demo network, and running it again changes nothing."""
+"""seed_demo builds the documented demo network, and running it again changes nothing.
+
+These look at the network alone (``--days 0``); its traffic and money are tested in
+tests/test_demo_activity.py."""
 
 from __future__ import annotations
 
@@ -27,10 +30,10 @@ def _everything() -> dict[str, list[tuple[Any, ...]]]:
 
 def test_running_seed_demo_twice_changes_nothing() -> None:
     first = StringIO()
-    call_command("seed_demo", stdout=first)
+    call_command("seed_demo", "--days", "0", stdout=first)
     before = _everything()
     second = StringIO()
-    call_command("seed_demo", stdout=second)
+    call_command("seed_demo", "--days", "0", stdout=second)
     assert _everything() == before
     assert "nothing changed" in second.getvalue()
     assert "created" in first.getvalue()
@@ -52,7 +55,7 @@ def test_the_demo_network_has_what_the_readme_promises() -> None:
 
 def test_the_printed_logins_work(client) -> None:
     out = StringIO()
-    call_command("seed_demo", stdout=out)
+    call_command("seed_demo", "--days", "0", stdout=out)
     for username, password in (demo.STAFF_LOGIN, demo.ADVERTISER_LOGIN, demo.PUBLISHER_LOGIN):
         assert username in out.getvalue()
         assert password in out.getvalue()

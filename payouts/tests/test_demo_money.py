@@ -1,0 +1,113 @@
+"""payouts.demo settles demo traffic through reconciliation, the commission lifecycle and a
+paid payout run, with every posting dated on the replayed day, and does it once."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from datetime import UTC, date, datetime
+from decimal import Decimal
+from typing import Any
+
+import pytest
+
+from affiliates.models import Goal, Offer, OfferAccess
+from affiliates.tests import factories as f
+from payouts.demo import DemoMoneyResult, demo_money_settle
+from payouts.models import Commission, Entry, Payout, PayoutRun, Transaction
+from tracking.demo_traffic import demo_traffic_generate
+from tracking.models import Conversion, ConversionEvent
+
+NOW = datetime(2024, 7, 20, 15, 0, tzinfo=UTC)
+FIRST_DAY = date(2024, 6, 12)
+
+
+@pytest.fixture
+def settled(shoes_link: Any, globex: Any, rival: Any, nadia: Any) -> DemoMoneyResult:
+    """Two links: acme's USD shop (CPS + CPL, 7-day hold) and globex's EUR boots (CPA + CPC,
+    14-day hold), 39 days of traffic up to 2024-07-20."""
+    Offer.objects.filter(pk=shoes_link.offer_id).update(hold_days=7)
+    boots = f.OfferFactory(advertiser=globex, name="Globex Boots", currency="EUR", hold_days=14)
+    f.GoalFactory(offer=boots, code="order", payout="4", revenue="6.5", is_default=True)
+    f.GoalFactory(offer=boots, code="click", payout_type=Goal.PayoutType.CPC, payout="0.05", revenue="0.08")
+    f.OfferAccessFactory(offer=boots, publisher=rival, status=OfferAccess.Status.APPROVED)
+    traffic = demo_traffic_generate(
+        days=(NOW.date() - FIRST_DAY).days + 1, clicks_per_link_per_day=40, now=NOW
+    )
+    return demo_money_settle(first_day=traffic.first_day, now=NOW, staff_user=nadia)
+
+
+def test_every_conversion_has_its_commission_in_the_same_status(settled: DemoMoneyResult) -> None:
+    assert not Conversion.objects.filter(reconciled_at__isnull=True).exists()
+    earning = Conversion.objects.exclude(reason="advertiser_rejected")
+    assert (
+        settled.commissions_created == earning.count() == Commission.objects.filter(kind="conversion").count()
+    )
+    for conversion in earning.select_related("commission"):
+        assert conversion.commission.status == conversion.status
+    assert set(Commission.objects.values_list("status", flat=True)) == {
+        "pending",
+        "approved",
+        "rejected",
+        "reversed",
+    }
+    assert Commission.objects.filter(kind="cpc").count() == settled.daily_lines_created > 0
+
+
+def test_decisions_are_taken_by_advertisers_staff_and_the_hold_with_reasons(
+    settled: DemoMoneyResult, nadia: Any
+) -> None:
+    events = list(ConversionEvent.objects.values_list("actor", "to_status", "reason"))
+    actors = {actor.split(":")[0] for actor, _, _ in events}
+    assert actors == {"advertiser", "staff", "hold"}
+    assert all(reason for _, _, reason in events)
+    assert ("hold", "approved", "hold period passed") in events
+    assert any(actor == f"staff:{nadia.pk}" and status == "rejected" for actor, status, _ in events)
+    # Every decision is one event, but CPC lines (no conversion) and the refund (a postback).
+    lines_approved = Commission.objects.filter(kind="cpc", status="approved").count()
+    assert sum(settled.decided.values()) == len(events) - settled.refunds_after_payout + lines_approved
+
+
+def test_postings_are_balanced_and_dated_on_the_day_they_happened(settled: DemoMoneyResult) -> None:
+    totals: dict[tuple[int, str], Decimal] = defaultdict(Decimal)
+    for txn_id, currency, amount in Entry.objects.values_list("transaction_id", "currency", "amount"):
+        totals[(txn_id, currency)] += amount
+    assert totals
+    assert not any(totals.values())
+    first = Transaction.objects.order_by("created_at").first()
+    assert first is not None
+    assert first.created_at.date() >= FIRST_DAY
+    june = Transaction.objects.filter(created_at__lt=datetime(2024, 7, 1, tzinfo=UTC))
+    assert june.filter(kind=Transaction.Kind.APPROVAL).exists()
+    for commission in Commission.objects.filter(kind="conversion").select_related("conversion"):
+        assert commission.created_at >= commission.conversion.created_at
+
+
+def test_last_month_is_paid_and_an_order_is_refunded_after_the_payout(settled: DemoMoneyResult) -> None:
+    run = PayoutRun.objects.get(period=date(2024, 6, 1))
+    assert run.status == PayoutRun.Status.PAID
+    assert settled.run == run
+    payouts = list(Payout.objects.filter(run=run))
+    assert payouts
+    assert settled.payouts_paid == len(payouts)
+    for payout in payouts:
+        assert payout.status == Payout.Status.PAID
+        assert payout.payment_reference
+        assert Transaction.objects.filter(key=f"payout:{payout.pk}", kind=Transaction.Kind.PAYOUT).exists()
+    refunded = Commission.objects.get(status="reversed", reversed_at__gte=run.paid_at)
+    assert settled.refunds_after_payout == 1
+    assert refunded.approved_at is not None
+    assert refunded.approved_at < datetime(2024, 7, 1, tzinfo=UTC)
+    assert refunded.publisher_id in {p.publisher_id for p in payouts}
+    assert ConversionEvent.objects.filter(
+        conversion=refunded.conversion, to_status="reversed", actor=f"advertiser:{refunded.advertiser_id}"
+    ).exists()
+
+
+def test_settling_again_changes_nothing(settled: DemoMoneyResult, nadia: Any) -> None:
+    before = (Transaction.objects.count(), Entry.objects.count(), ConversionEvent.objects.count())
+
+    again = demo_money_settle(first_day=FIRST_DAY, now=NOW, staff_user=nadia)
+
+    assert not again.changed
+    assert (Transaction.objects.count(), Entry.objects.count(), ConversionEvent.objects.count()) == before
+    assert PayoutRun.objects.count() == 1

@@ -1,0 +1,130 @@
+"""seed_demo gives the demo network a month of activity through the product's own paths:
+raw traffic, reconciliation, decisions, a paid payout run and report rollups; a second run
+changes nothing."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Iterator
+from datetime import UTC, date, datetime, timedelta
+from decimal import Decimal
+from io import StringIO
+from typing import Any
+
+import pytest
+import time_machine
+from django.apps import apps
+from django.core.management import call_command
+
+from affiliates.management.commands.seed_demo import demo_window_days
+from affiliates.roles import Actor, Role
+from payouts.models import Commission, Entry, Payout, PayoutRun, Transaction
+from tracking.models import Click, Conversion, Impression
+from tracking.reports.selectors import report_rows
+
+pytestmark = pytest.mark.django_db
+MOMENT = datetime(2024, 7, 20, 15, 30, tzinfo=UTC)
+FIRST_DAY = date(2024, 6, 17)  # 30 days back is 06-21; the window reaches the last 14 of June
+STATUSES = {"pending", "approved", "rejected", "reversed"}
+
+
+def _seed() -> str:
+    out = StringIO()
+    call_command("seed_demo", "--clicks-per-link", "3", stdout=out)
+    return out.getvalue()
+
+
+@pytest.fixture
+def frozen() -> Iterator[None]:
+    with time_machine.travel(MOMENT, tick=False):
+        yield
+
+
+def _everything() -> dict[str, list[tuple[Any, ...]]]:
+    models = [
+        m for name in ("affiliates", "tracking", "payouts") for m in apps.get_app_config(name).get_models()
+    ]
+    return {m.__name__: sorted(map(repr, m.objects.values_list())) for m in models}
+
+
+def test_the_window_always_covers_two_weeks_of_last_month() -> None:
+    assert demo_window_days(date(2024, 7, 20)) == (date(2024, 7, 20) - FIRST_DAY).days + 1
+    assert demo_window_days(date(2024, 7, 2)) == 30
+    assert demo_window_days(date(2024, 7, 31)) == 45
+
+
+def test_seed_demo_builds_a_month_of_activity_through_the_product(frozen: None) -> None:
+    out = _seed()
+
+    assert set(Conversion.objects.values_list("status", flat=True)) == STATUSES
+    assert set(Commission.objects.values_list("status", flat=True)) == STATUSES
+    assert set(Commission.objects.values_list("kind", flat=True)) == {"conversion", "cpc", "cpm"}
+    assert not Conversion.objects.filter(reconciled_at__isnull=True).exists()
+    assert Click.objects.earliest("created_at").created_at.date() == FIRST_DAY
+    run = PayoutRun.objects.get()
+    assert (run.period, run.status) == (date(2024, 6, 1), PayoutRun.Status.PAID)
+    assert Payout.objects.filter(run=run, status=Payout.Status.PAID).exists()
+    assert Commission.objects.filter(status="reversed", reversed_at__gte=run.paid_at).count() == 1
+    assert "payout run 2024-06 paid" in out
+    assert "Report rollups rebuilt" in out
+
+
+def test_the_ledger_balances_in_every_transaction(frozen: None) -> None:
+    _seed()
+
+    totals: dict[tuple[int, str], Decimal] = defaultdict(Decimal)
+    for txn_id, currency, amount in Entry.objects.values_list("transaction_id", "currency", "amount"):
+        totals[(txn_id, currency)] += amount
+    assert len({t for t, _ in totals}) == Transaction.objects.count() > 1000
+    assert not any(totals.values())
+
+
+def test_report_totals_equal_the_raw_events(frozen: None) -> None:
+    _seed()
+
+    report = report_rows(actor=Actor(role=Role.STAFF), start=FIRST_DAY, end=MOMENT.date(), group_by=["day"])
+
+    assert report.source == "daily"  # read from the rollups the seed rebuilt
+    summed: dict[str, Any] = defaultdict(int)
+    for row in report.totals:
+        for metric in ("gross_clicks", "impressions", *(f"conv_{s}" for s in STATUSES)):
+            summed[metric] += row[metric]
+    assert summed["gross_clicks"] == Click.objects.count()
+    assert summed["impressions"] == Impression.objects.count() > 0
+    for status in STATUSES:
+        assert summed[f"conv_{status}"] == Conversion.objects.filter(status=status).count()
+    earning = Commission.objects.filter(status__in=("pending", "approved"))
+    for row in report.totals:
+        assert row["revenue"] == sum(
+            earning.filter(currency=row["currency"]).values_list("revenue", flat=True)
+        )
+
+
+def test_running_seed_demo_again_changes_nothing(frozen: None) -> None:
+    _seed()
+    before = _everything()
+
+    out = _seed()
+
+    assert _everything() == before
+    assert "Demo network already complete, nothing changed." in out
+    assert "Traffic and money already complete, nothing changed." in out
+
+
+def test_a_later_run_adds_only_what_happened_since_and_never_rewrites_the_past() -> None:
+    with time_machine.travel(MOMENT, tick=False):
+        _seed()
+    old = dict(Transaction.objects.values_list("key", "created_at"))
+    clicks = Click.objects.count()
+
+    with time_machine.travel(MOMENT + timedelta(days=3), tick=False):
+        out = _seed()
+
+    new = dict(Transaction.objects.values_list("key", "created_at"))
+    assert all(new[key] == at for key, at in old.items())
+    added = [at for key, at in new.items() if key not in old]
+    assert added
+    assert min(added) >= MOMENT.replace(minute=0)  # the first run's clock: nothing backdated
+    assert Click.objects.count() > clicks
+    assert "3 days written" in out
+    assert PayoutRun.objects.count() == 1
