@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+from collections import defaultdict
 from datetime import date
+from decimal import Decimal
 from typing import Any
 
 from django import forms
@@ -96,9 +98,11 @@ def staff_runs(request: PortalRequest) -> HttpResponse:
             messages.success(request, f"{run} {'started' if created else 'already exists'}.")
             return redirect("payouts_portal:staff-run", run_id=run.pk)
     runs = PayoutRun.objects.annotate(n=Count("payouts")).order_by("-period")
-    totals = {
-        r["run_id"]: r for r in Payout.objects.values("run_id").annotate(total=Sum("amount")).order_by()
-    }
+    # Per currency: a run pays each publisher in their own currency, and amounts in different
+    # currencies never add up to one number.
+    totals: dict[int, dict[str, Decimal]] = defaultdict(dict)
+    for row in Payout.objects.values("run_id", "currency").annotate(total=Sum("amount")).order_by():
+        totals[row["run_id"]][row["currency"]] = row["total"]
     return render(request, "payouts/portal/staff_runs.html", {"form": form, "runs": runs, "totals": totals})
 
 

@@ -47,6 +47,17 @@ def test_a_run_for_the_current_month_is_refused(nadia):
     assert "period" in response.context["form"].errors
 
 
+def test_the_runs_list_totals_each_currency_apart(nadia, pixelpush, rival):
+    from payouts.models import Payout
+
+    run = payout_run_make(period=date(2024, 1, 1), publisher=pixelpush, amount=Decimal("80.5"))
+    Payout.objects.create(
+        run=run, publisher=rival, period=run.period, currency="EUR", amount=Decimal("19.25"), status="draft"
+    )
+    body = client_for(nadia).get("/staff/payout-runs/").content.decode()
+    assert "19.25 EUR · 80.50 USD" in body  # never one 99.75 across currencies
+
+
 def test_progress_reports_done_and_total(nadia):
     from payouts.models import PayoutRun
 
