@@ -41,7 +41,7 @@ from django.utils import timezone
 
 from affiliates.roles import Actor, Role
 from payouts.ledger import publisher_balances
-from payouts.models import Commission, CommissionStatus, Payout, PayoutRun
+from payouts.models import Commission, CommissionStatus, FxRate, Payout, PayoutRun
 from payouts.payout_build import payout_run_build, payout_run_start
 from payouts.payout_runs import payout_run_approve, payout_run_mark_paid
 from payouts.periods import period_end, period_label, period_of, period_previous
@@ -247,12 +247,28 @@ def _refund_after_payout(run: PayoutRun) -> int:
     return conversions_reconcile().changed
 
 
+# Reference rates so balances in another currency than the publisher's are paid, not held
+# for want of a rate. Fixed valid_from: reseeding later never adds a second row.
+DEMO_FX_RATES = [
+    ("EUR", "USD", Decimal("1.0850")),
+    ("GBP", "USD", Decimal("1.2700")),
+    ("EUR", "GBP", Decimal("0.8540")),
+]
+DEMO_FX_FROM = datetime(2020, 1, 1, tzinfo=UTC)
+
+
+def _fx_rates_seed() -> None:
+    for base, quote, rate in DEMO_FX_RATES:
+        FxRate.objects.get_or_create(base=base, quote=quote, valid_from=DEMO_FX_FROM, defaults={"rate": rate})
+
+
 def demo_money_settle(*, first_day: date, now: datetime | None = None, staff_user: Any) -> DemoMoneyResult:
     """Replay [first_day, now] through reconciliation and the commission lifecycle, then pay
     the previous month's run and refund one paid order."""
     now = now or timezone.now()
     staff = Actor(role=Role.STAFF, user_id=getattr(staff_user, "pk", None))
     result = DemoMoneyResult()
+    _fx_rates_seed()
     day = first_day
     while day <= now.date():
         at = min(_day_end(day), now)
