@@ -20,9 +20,23 @@ def modules(selected: list[str]) -> list[str]:
     return names
 
 
+def sections_merge(old: str, new: dict[str, str]) -> list[str]:
+    """The sections of BENCHMARKS.md with ``new`` (title -> section) replacing or added.
+
+    So ``python -m bench reconcile`` refreshes one section and keeps the others, each of which
+    says when and on what it was measured.
+    """
+    kept: dict[str, str] = {}
+    for chunk in ("\n" + old).split("\n## ")[1:]:
+        title = chunk.split("\n", 1)[0].strip()
+        kept[title] = "## " + chunk.rstrip() + "\n"
+    kept.update(new)
+    return list(kept.values())
+
+
 def main(argv: list[str]) -> int:
     ctx = Context.from_env()
-    sections = []
+    new: dict[str, str] = {}
     failed = False
     for name in modules(argv):
         module = importlib.import_module(f"bench.{name}")
@@ -34,10 +48,12 @@ def main(argv: list[str]) -> int:
             failed = True
             body = "Failed:\n\n```\n" + traceback.format_exc() + "```\n"
         took = time.monotonic() - started
-        sections.append(f"## {module.TITLE}\n\n{body}\n_{name}, {took:.0f} s._\n")
+        new[module.TITLE] = f"## {module.TITLE}\n\n{body}\n_{name}, {took:.0f} s; {ctx.describe()}_\n"
         print(body, flush=True)
-    header = f"# Benchmarks\n\nWritten by `make bench` (`python -m bench`). {ctx.describe()}\n\n"
-    Path(ctx.root / "BENCHMARKS.md").write_text(header + "\n".join(sections))
+    target = Path(ctx.root / "BENCHMARKS.md")
+    old = target.read_text() if target.exists() and argv else ""
+    header = "# Benchmarks\n\nWritten by `make bench` (`python -m bench`); each section says when it ran.\n\n"
+    target.write_text(header + "\n".join(sections_merge(old, new)))
     return 1 if failed else 0
 
 

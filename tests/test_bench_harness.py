@@ -42,3 +42,13 @@ def test_sizes_come_from_the_environment_then_the_smoke_switch(monkeypatch) -> N
     assert env_int("BENCH_X", 300_000, 20_000) == 20_000
     monkeypatch.setenv("BENCH_X", "5000")
     assert env_int("BENCH_X", 300_000, 20_000) == 5000
+
+
+def test_a_partial_run_replaces_its_own_section_and_keeps_the_others() -> None:
+    from bench.__main__ import sections_merge
+
+    old = "# Benchmarks\n\nintro\n\n## Clicks\n\nold clicks\n\n## Reconcile\n\nold reconcile\n"
+    merged = sections_merge(
+        old, {"Reconcile": "## Reconcile\n\nnew reconcile\n", "Reports": "## Reports\n\nr\n"}
+    )
+    assert merged == ["## Clicks\n\nold clicks\n", "## Reconcile\n\nnew reconcile\n", "## Reports\n\nr\n"]
