@@ -1,8 +1,10 @@
 from tracking.models.clicks import Click, Impression
 from tracking.models.conversions import CapCounter, Conversion, ConversionEvent, UsedPostbackSignature
 from tracking.models.reports import (  # noqa: F401
+    DailyGeoStat,
     DailyOfferStat,
     DailyStat,
+    HourlyGeoStat,
     HourlyOfferStat,
     HourlyStat,
     OfferTarget,

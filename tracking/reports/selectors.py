@@ -29,8 +29,10 @@ from affiliates.roles import Actor
 from tracking.models.reports import (
     ROLLUP_AMOUNTS,
     ROLLUP_COUNTERS,
+    DailyGeoStat,
     DailyOfferStat,
     DailyStat,
+    HourlyGeoStat,
     HourlyOfferStat,
     HourlyStat,
     OfferTarget,
@@ -53,6 +55,8 @@ ROLLUP_COLUMN = {
     "goal": "goal_id",
 }
 VISITOR_DIMENSIONS = frozenset({"country", "device", "sub1"})
+# What the geo cubes can answer: besides time, only these (advertiser scope included).
+GEO_DIMENSIONS = frozenset({"day", "hour", "advertiser", "country", "device"})
 DEFAULT_LIMIT = 10_000
 MAX_LIMIT = 100_000
 
@@ -98,7 +102,10 @@ def _cube(query: ReportQuery, filters: Mapping[str, Any]) -> tuple[Source, type[
     """The smallest rollups (hourly, daily) that have every dimension the report uses."""
     hourly: type[Model]
     daily: type[Model]
-    if (set(query.group_by) | set(filters)) & VISITOR_DIMENSIONS:
+    used = set(query.group_by) | set(filters)
+    if used & VISITOR_DIMENSIONS and used <= GEO_DIMENSIONS:
+        hourly, daily = HourlyGeoStat, DailyGeoStat
+    elif used & VISITOR_DIMENSIONS:
         hourly, daily = HourlyStat, DailyStat
     else:
         hourly, daily = HourlyOfferStat, DailyOfferStat

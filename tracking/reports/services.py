@@ -3,8 +3,8 @@
 Idempotency. A window of UTC hours is rebuilt by deleting its rollup rows and inserting the
 re-aggregation of raw events, in one transaction holding a per-day lock; re-running it over a
 closed or an open hour writes the same rows, and the unique key of the rollup tables makes a
-duplicate impossible even if two builders raced. The coarse hourly cube is re-summed from the
-hourly rows, and both daily cubes from their hourly ones, for every day touched, in the same
+duplicate impossible even if two builders raced. The coarse hourly cubes (offer, geo) are
+re-summed from the hourly rows, and every daily table from its hourly one, for every day touched, in the same
 transaction.
 
 Freshness, each refresh (every REPORTS_ROLLUP_INTERVAL_SECONDS, by Celery beat):
@@ -31,8 +31,10 @@ from affiliates.models import Offer
 from tracking.models.reports import (
     ROLLUP_AMOUNTS,
     ROLLUP_COUNTERS,
+    DailyGeoStat,
     DailyOfferStat,
     DailyStat,
+    HourlyGeoStat,
     HourlyOfferStat,
     HourlyStat,
     OfferTarget,
@@ -55,6 +57,14 @@ ROLLUP_DIMS = (
 )
 OFFER_KEY_COLUMNS = ("advertiser_id", "offer_id", "publisher_id", "goal_id", "currency")
 KEY_COLUMNS = (*OFFER_KEY_COLUMNS, "country", "device", "sub1")
+GEO_KEY_COLUMNS = ("advertiser_id", "currency", "country", "device")
+# (cube, the rows it is re-summed from, its key): hourly cubes from HourlyStat, daily from hourly.
+HOURLY_CUBES = ((HourlyOfferStat, OFFER_KEY_COLUMNS), (HourlyGeoStat, GEO_KEY_COLUMNS))
+DAILY_CUBES = (
+    (DailyStat, HourlyStat, KEY_COLUMNS),
+    (DailyOfferStat, HourlyOfferStat, OFFER_KEY_COLUMNS),
+    (DailyGeoStat, HourlyGeoStat, GEO_KEY_COLUMNS),
+)
 METRIC_COLUMNS = (*ROLLUP_COUNTERS, *ROLLUP_AMOUNTS)
 STATE_KEY = "rollups"
 DIRTY_BATCH = 5000
@@ -133,15 +143,15 @@ def _rebuild_day_part(start: datetime, end: datetime) -> None:
     with transaction.atomic():
         _lock_day(day)
         HourlyStat.objects.filter(hour__gte=start, hour__lt=end).delete()
-        HourlyOfferStat.objects.filter(hour__gte=start, hour__lt=end).delete()
         _hourly_insert(start, end)
-        _resum(HourlyOfferStat, HourlyStat, OFFER_KEY_COLUMNS, start, end, None)
+        for cube, keys in HOURLY_CUBES:
+            cube._default_manager.filter(hour__gte=start, hour__lt=end).delete()
+            _resum(cube, HourlyStat, keys, start, end, None)
         day_start = _day_start(day)
         day_end = day_start + timedelta(days=1)
-        DailyStat.objects.filter(day=day).delete()
-        DailyOfferStat.objects.filter(day=day).delete()
-        _resum(DailyStat, HourlyStat, KEY_COLUMNS, day_start, day_end, day)
-        _resum(DailyOfferStat, HourlyOfferStat, OFFER_KEY_COLUMNS, day_start, day_end, day)
+        for cube, source, keys in DAILY_CUBES:
+            cube._default_manager.filter(day=day).delete()
+            _resum(cube, source, keys, day_start, day_end, day)
 
 
 def rollup_rebuild(*, start: datetime, end: datetime) -> int:

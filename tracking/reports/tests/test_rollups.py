@@ -2,23 +2,41 @@
 
 from __future__ import annotations
 
+import importlib
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
 import pytest
+from django.db import connection
 from django.db.models import Count, Q, Sum
+from django.test.utils import CaptureQueriesContext
 
 from affiliates.roles import Actor, Role
 from payouts.models import Commission
 from tracking.ids import new_click_id
 from tracking.models import Click, Conversion, Impression
-from tracking.models.reports import DailyStat, HourlyStat, ReportDirtyHour
+from tracking.models.reports import DailyGeoStat, DailyStat, HourlyGeoStat, HourlyStat, ReportDirtyHour
 from tracking.reports.selectors import report_rows
 from tracking.reports.services import rollup_rebuild, rollups_refresh
 from tracking.reports.tests.traffic import cpc_line, traffic_write
 
 STAFF = Actor(role=Role.STAFF, user_id=1)
+GEO_ROW = ("advertiser_id", "currency", "country", "device", "gross_clicks", "conv_approved", "revenue")
+
+
+def as_staff(offer: Any, publisher: Any) -> Actor:
+    return STAFF
+
+
+def as_advertiser(offer: Any, publisher: Any) -> Actor:
+    return Actor(role=Role.ADVERTISER, user_id=2, advertiser_id=offer.advertiser_id)
+
+
+def as_publisher(offer: Any, publisher: Any) -> Actor:
+    return Actor(role=Role.PUBLISHER, user_id=3, publisher_id=publisher.pk)
+
+
 DAY0 = datetime(2024, 3, 9, tzinfo=UTC)  # spans the US DST change of 2024-03-10
 ADDITIVE = (
     "impressions",
@@ -106,6 +124,8 @@ def test_report_totals_equal_the_sums_of_raw_events(traffic: Any) -> None:
         (["day", "publisher"], "America/New_York"),
         (["offer", "goal"], "Europe/Berlin"),
         (["country", "device"], "UTC"),
+        (["country"], "America/New_York"),
+        (["day", "device"], "Europe/Berlin"),
         (["sub1", "day"], "Asia/Tokyo"),
     ],
 )
@@ -127,6 +147,53 @@ def test_rollup_rows_equal_raw_rows_for_every_grouping(traffic: Any, group_by: l
     assert from_rollups.rows == from_raw.rows
     assert from_rollups.totals == from_raw.totals
     assert len(from_rollups.rows) > 1
+
+
+@pytest.mark.parametrize(
+    ("actor", "filters", "cube"),
+    [
+        (as_staff, {}, "tracking_dailygeostat"),
+        (as_advertiser, {}, "tracking_dailygeostat"),  # the advertiser scope is in the geo key
+        (as_publisher, {}, "tracking_dailystat"),  # a publisher's rows, through its index
+        (as_staff, {"sub1": "fb"}, "tracking_dailystat"),
+    ],
+    ids=["staff", "advertiser", "publisher", "sub1-filter"],
+)
+def test_geo_reports_read_the_smallest_cube_that_has_their_dimensions(
+    traffic: Any, shoes: Any, pixelpush: Any, actor: Any, filters: dict[str, str], cube: str
+) -> None:
+    rollup_rebuild(start=DAY0, end=DAY0 + timedelta(days=3))
+    kwargs = {
+        "actor": actor(shoes, pixelpush),
+        "start": DAY0.date(),
+        "end": date(2024, 3, 11),
+        "group_by": ["country", "device"],
+    }
+
+    with CaptureQueriesContext(connection) as queries:
+        from_rollups = report_rows(**kwargs, filters=filters)
+    from_raw = report_rows(**kwargs, filters=filters, source="raw")
+
+    assert any(cube in q["sql"] for q in queries.captured_queries)
+    assert from_rollups.rows
+    assert from_rollups.rows == from_raw.rows
+    assert from_rollups.totals == from_raw.totals
+
+
+def test_the_geo_cube_migration_fills_it_from_rollups_already_built(traffic: Any) -> None:
+    fill = importlib.import_module("tracking.migrations.0011_geo_cubes")._fill
+    rollup_rebuild(start=DAY0, end=DAY0 + timedelta(days=3))
+    built = {model: sorted(model.objects.values_list(*GEO_ROW)) for model in (HourlyGeoStat, DailyGeoStat)}
+    HourlyGeoStat.objects.all().delete()
+    DailyGeoStat.objects.all().delete()
+
+    with connection.cursor() as cursor:
+        cursor.execute(fill("hour", "tracking_hourlystat", "tracking_hourlygeostat"))
+        cursor.execute(fill("day", "tracking_dailystat", "tracking_dailygeostat"))
+
+    assert built[DailyGeoStat]
+    for model, rows in built.items():
+        assert sorted(model.objects.values_list(*GEO_ROW)) == rows
 
 
 def test_rebuilding_twice_writes_the_same_rows(traffic: Any) -> None:
