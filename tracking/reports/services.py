@@ -59,8 +59,11 @@ OFFER_KEY_COLUMNS = ("advertiser_id", "offer_id", "publisher_id", "goal_id", "cu
 KEY_COLUMNS = (*OFFER_KEY_COLUMNS, "country", "device", "sub1")
 GEO_KEY_COLUMNS = ("advertiser_id", "currency", "country", "device")
 # (cube, the rows it is re-summed from, its key): hourly cubes from HourlyStat, daily from hourly.
-HOURLY_CUBES = ((HourlyOfferStat, OFFER_KEY_COLUMNS), (HourlyGeoStat, GEO_KEY_COLUMNS))
-DAILY_CUBES = (
+HOURLY_CUBES: tuple[tuple[type[Model], tuple[str, ...]], ...] = (
+    (HourlyOfferStat, OFFER_KEY_COLUMNS),
+    (HourlyGeoStat, GEO_KEY_COLUMNS),
+)
+DAILY_CUBES: tuple[tuple[type[Model], type[Model], tuple[str, ...]], ...] = (
     (DailyStat, HourlyStat, KEY_COLUMNS),
     (DailyOfferStat, HourlyOfferStat, OFFER_KEY_COLUMNS),
     (DailyGeoStat, HourlyGeoStat, GEO_KEY_COLUMNS),
@@ -149,9 +152,9 @@ def _rebuild_day_part(start: datetime, end: datetime) -> None:
             _resum(cube, HourlyStat, keys, start, end, None)
         day_start = _day_start(day)
         day_end = day_start + timedelta(days=1)
-        for cube, source, keys in DAILY_CUBES:
-            cube._default_manager.filter(day=day).delete()
-            _resum(cube, source, keys, day_start, day_end, day)
+        for daily, source, daily_keys in DAILY_CUBES:
+            daily._default_manager.filter(day=day).delete()
+            _resum(daily, source, daily_keys, day_start, day_end, day)
 
 
 def rollup_rebuild(*, start: datetime, end: datetime) -> int:
