@@ -146,7 +146,8 @@ def _seed_conversions(n: int) -> None:
                 held_for_review, trace)
             SELECT now() - (s %% 86400) * interval '1 second', 'postback', g.offer_id, p.id, g.id, '', '',
                    CASE WHEN s %% 13 = 0 THEN 'approved' ELSE 'pending' END, '',
-                   ((s::bigint * 7919) %% 50000) / 100.0, '', '', '', CASE WHEN s %% 3 = 0 THEN 'US' ELSE 'FR' END,
+                   ((s::bigint * 7919) %% 50000) / 100.0, '', '', '',
+                   CASE WHEN s %% 3 = 0 THEN 'US' ELSE 'FR' END,
                    '', '', '', '', '', '', '[]'::jsonb, s %% 97 = 0, '{}'::jsonb
             FROM generate_series(1, %s) AS s
             JOIN g ON g.i = s %% (SELECT count(*) FROM affiliates_goal)
