@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
@@ -12,17 +11,10 @@ from affiliates.tests.factories import GoalFactory, OfferFactory
 from payouts.models.postbacks import PostbackDelivery, PostbackEndpoint
 from payouts.postbacks.services import postbacks_fire
 from payouts.tests.factories_postbacks import CommissionFactory, ConversionFactory, PostbackEndpointFactory
-from payouts.tests.postback_server import Recorder, local_server
+from payouts.tests.postback_server import Recorder
 
 ENDPOINTS = "/api/v1/postback-endpoints/"
 DELIVERIES = "/api/v1/postback-deliveries/"
-
-
-@pytest.fixture
-def server(settings: Any) -> Iterator[Recorder]:
-    settings.POSTBACK_ALLOWED_PRIVATE_NETWORKS = ["127.0.0.1/32"]
-    with local_server() as recorder:
-        yield recorder
 
 
 @pytest.fixture

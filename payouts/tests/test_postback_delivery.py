@@ -7,7 +7,6 @@ run with it empty.
 from __future__ import annotations
 
 import time
-from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from typing import Any
@@ -23,16 +22,9 @@ from payouts.postbacks import addresses, client, tasks
 from payouts.postbacks.retries import retry_ceiling
 from payouts.postbacks.services import delivery_resend, postbacks_fire
 from payouts.tests.factories_postbacks import CommissionFactory, ConversionFactory, PostbackEndpointFactory
-from payouts.tests.postback_server import Recorder, local_server
+from payouts.tests.postback_server import Recorder
 
 Status = PostbackDelivery.Status
-
-
-@pytest.fixture
-def server(settings: Any) -> Iterator[Recorder]:
-    settings.POSTBACK_ALLOWED_PRIVATE_NETWORKS = ["127.0.0.1/32"]
-    with local_server() as recorder:
-        yield recorder
 
 
 @pytest.fixture

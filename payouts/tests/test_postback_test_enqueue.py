@@ -2,10 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from typing import Any
-
-import pytest
 
 from affiliates.models import Publisher
 from payouts.models.postbacks import PostbackDelivery, PostbackEvent
@@ -14,13 +11,6 @@ from payouts.tests.factories_postbacks import PostbackEndpointFactory
 from payouts.tests.postback_server import Recorder, local_server
 
 Status = PostbackDelivery.Status
-
-
-@pytest.fixture
-def server(settings: Any) -> Iterator[Recorder]:
-    settings.POSTBACK_ALLOWED_PRIVATE_NETWORKS = ["127.0.0.1/32"]
-    with local_server() as recorder:
-        yield recorder
 
 
 def _enqueue(endpoint: Any, capture: Any) -> PostbackDelivery:
