@@ -11,6 +11,7 @@ from django.forms import inlineformset_factory
 
 from affiliates.models import Cap, Creative, Goal, Offer, Publisher
 from affiliates.validators import DEVICE_TYPES, OS_FAMILIES
+from tracking.models.reports import OfferTarget
 
 
 class SignupForm(forms.Form):
@@ -100,6 +101,24 @@ class CodeListField(forms.CharField):
         text = super().to_python(value) or ""
         items = [p.strip() for p in text.replace("\n", ",").split(",") if p.strip()]
         return [i.upper() if self.upper else i.lower() for i in items]
+
+
+class EffectTargetForm(forms.Form):
+    """The advertiser's conversion target for an offer: what the effect score measures
+    attainment against (tracking.reports: effect = attainment x quality / cost per result)."""
+
+    conversions = forms.IntegerField(
+        min_value=1,
+        required=False,
+        label="Target conversions",
+        help_text="Pending + approved conversions you aim for per period. Empty: no target, no effect score.",
+    )
+    period = forms.ChoiceField(
+        choices=OfferTarget.Period.choices, initial=OfferTarget.Period.MONTH, label="Per", required=False
+    )
+
+    def clean_period(self) -> str:
+        return self.cleaned_data.get("period") or OfferTarget.Period.MONTH
 
 
 class OfferForm(forms.ModelForm):

@@ -11,6 +11,7 @@ from django.forms import BaseInlineFormSet, ModelForm
 from affiliates.models import Offer, Publisher
 from affiliates.services import publisher_create
 from config.api import DomainError
+from tracking.reports.services import offer_target_clear, offer_target_set
 
 
 @transaction.atomic
@@ -30,8 +31,16 @@ def publisher_signup(*, company: str, email: str, password: str, website: str = 
 
 
 @transaction.atomic
-def offer_save(*, form: ModelForm[Offer], formsets: list[BaseInlineFormSet[Any, Any, Any]]) -> Offer:
-    """Save an offer and its goals, caps and creatives together, or nothing at all.
+def offer_save(
+    *,
+    form: ModelForm[Offer],
+    formsets: list[BaseInlineFormSet[Any, Any, Any]],
+    target: tuple[int | None, str] | None = None,
+    user: Any = None,
+) -> Offer:
+    """Save an offer and its goals, caps, creatives and effect-score target together, or nothing.
+
+    ``target`` is (conversions per period or None to remove it, period); None leaves it as is.
 
     The forms are already valid; this enforces the rules across goals that no single form can
     see (exactly one default goal), then writes everything in one transaction.
@@ -57,4 +66,10 @@ def offer_save(*, form: ModelForm[Offer], formsets: list[BaseInlineFormSet[Any, 
         first = offer.goals.order_by("id").first()
         if first is not None:
             offer.goals.filter(pk=first.pk).update(is_default=True)
+    if target is not None:
+        conversions, period = target
+        if conversions:
+            offer_target_set(offer=offer, conversions=conversions, period=period, user=user)
+        else:
+            offer_target_clear(offer=offer)
     return offer

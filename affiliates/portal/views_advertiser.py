@@ -13,11 +13,19 @@ from affiliates.models import Offer, OfferAccess
 from affiliates.portal import selectors
 from affiliates.portal.access import PortalRequest, advertiser_only
 from affiliates.portal.charts import Series, bar_line_chart
-from affiliates.portal.forms import CapFormSet, CreativeFormSet, DecisionForm, GoalFormSet, OfferForm
+from affiliates.portal.forms import (
+    CapFormSet,
+    CreativeFormSet,
+    DecisionForm,
+    EffectTargetForm,
+    GoalFormSet,
+    OfferForm,
+)
 from affiliates.portal.services import offer_save
 from affiliates.roles import scope
 from affiliates.services import access_decide
 from config.api import DomainError
+from tracking.models.reports import OfferTarget
 
 
 def _offers(request: PortalRequest) -> Any:
@@ -62,7 +70,9 @@ def offers(request: PortalRequest) -> HttpResponse:
     return render(request, "portal/advertiser/offers.html", {"rows": table})
 
 
-def _offer_forms(request: PortalRequest, offer: Offer | None) -> tuple[OfferForm, list[Any]]:
+def _offer_forms(
+    request: PortalRequest, offer: Offer | None
+) -> tuple[OfferForm, list[Any], EffectTargetForm]:
     data = request.POST if request.method == "POST" else None
     instance = offer or Offer(advertiser=request.advertiser, currency=request.advertiser.currency)  # type: ignore[union-attr]
     form = OfferForm(data, instance=instance, advertiser_id=request.actor.advertiser_id or 0)
@@ -71,14 +81,26 @@ def _offer_forms(request: PortalRequest, offer: Offer | None) -> tuple[OfferForm
         CapFormSet(data, instance=instance, prefix="caps"),
         CreativeFormSet(data, instance=instance, prefix="creatives"),
     ]
-    return form, formsets
+    current = OfferTarget.objects.filter(offer_id=offer.pk).first() if offer else None
+    initial = {"conversions": current.conversions, "period": current.period} if current else None
+    target = EffectTargetForm(data, prefix="target", initial=initial)
+    return form, formsets, target
 
 
 def _offer_edit(request: PortalRequest, offer: Offer | None) -> HttpResponse:
-    form, formsets = _offer_forms(request, offer)
-    if request.method == "POST" and form.is_valid() and all(fs.is_valid() for fs in formsets):
+    form, formsets, target = _offer_forms(request, offer)
+    valid = form.is_valid() & all([fs.is_valid() for fs in formsets]) & target.is_valid()
+    if request.method == "POST" and valid:
         try:
-            saved = offer_save(form=form, formsets=formsets)
+            saved = offer_save(
+                form=form,
+                formsets=formsets,
+                # A post without the target fields (an older form) leaves the target alone.
+                target=(target.cleaned_data["conversions"], target.cleaned_data["period"])
+                if "target-conversions" in request.POST
+                else None,
+                user=request.user,
+            )
         except DomainError as exc:
             form.add_error(None, exc.message)
         else:
@@ -87,7 +109,14 @@ def _offer_edit(request: PortalRequest, offer: Offer | None) -> HttpResponse:
     return render(
         request,
         "portal/advertiser/offer_form.html",
-        {"form": form, "goals": formsets[0], "caps": formsets[1], "creatives": formsets[2], "offer": offer},
+        {
+            "form": form,
+            "goals": formsets[0],
+            "caps": formsets[1],
+            "creatives": formsets[2],
+            "target": target,
+            "offer": offer,
+        },
     )
 
 

@@ -293,6 +293,8 @@ def test_5_an_advertiser_creates_an_offer_with_two_goals(page, shot, ada, pixelp
     page.get_by_label("Cap metric (row 1)").select_option("conversions")
     page.get_by_label("Cap period (row 1)").select_option("day")
     page.get_by_label("Cap limit (row 1)").fill("500")
+    page.get_by_label("Target conversions").fill("300")
+    page.get_by_label("Per", exact=True).select_option("month")
     shot("offer-form")
     page.get_by_role("button", name="Create offer").click()
     expect(page.get_by_text("Offer “Acme Boots Winter” saved.")).to_be_visible()
@@ -305,6 +307,7 @@ def test_5_an_advertiser_creates_an_offer_with_two_goals(page, shot, ada, pixelp
     assert offer.target_countries == ["US", "CA"]
     assert offer.target_devices == ["mobile"]
     assert offer.caps.get().limit == Decimal("500")
+    assert (offer.target.conversions, offer.target.period) == (300, "month")
     shot("offer-saved")
     page.get_by_role("navigation", name="Main").get_by_role("link", name="Offers").click()
     expect(page.get_by_role("row").filter(has_text="Acme Boots Winter")).to_contain_text("7.5% of sale")
