@@ -277,3 +277,26 @@ def test_a_conversion_marks_its_hour_dirty_on_both_databases(shoes: Any, pixelpu
     assert list(ReportDirtyHour.objects.values_list("hour", flat=True)) == [
         datetime(2023, 1, 5, 13, tzinfo=UTC)
     ]
+
+
+def test_reconciling_a_batch_marks_each_hour_its_commissions_touch(shoes: Any, pixelpush: Any) -> None:
+    from payouts.reconcile import conversions_reconcile
+
+    hours = [datetime(2023, 2, 1, 9, tzinfo=UTC), datetime(2023, 2, 1, 17, tzinfo=UTC)]
+    for n, hour in enumerate(hours * 3):
+        Conversion.objects.create(
+            created_at=hour + timedelta(minutes=n),
+            offer=shoes,
+            publisher=pixelpush,
+            goal=shoes.goals.get(code="lead"),
+            txn_id=f"T{n}",
+        )
+    ReportDirtyHour.objects.all().delete()  # the conversions' own marks
+
+    assert conversions_reconcile().created == 6
+
+    assert sorted(set(ReportDirtyHour.objects.values_list("hour", flat=True))) == hours
+    line = cpc_line(offer=shoes, publisher=pixelpush, goal=shoes.goals.get(code="lead"), day=DAY0, clicks=3)
+    ReportDirtyHour.objects.all().delete()
+    Commission.objects.filter(pk=line.pk).delete()  # a CPC line's hour is its day's midnight
+    assert list(ReportDirtyHour.objects.values_list("hour", flat=True)) == [DAY0]
