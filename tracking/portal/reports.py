@@ -9,7 +9,6 @@ from __future__ import annotations
 
 from collections import defaultdict
 from datetime import date, datetime, timedelta
-from decimal import Decimal
 from typing import Any
 
 from django.http import HttpResponse, QueryDict
@@ -20,6 +19,7 @@ from django.utils.safestring import SafeString
 from affiliates.portal.access import PortalRequest, portal_view
 from affiliates.portal.charts import Series, bar_line_chart
 from affiliates.roles import Role
+from affiliates.templatetags.portal import money
 from config.api import DomainError
 from tracking.portal.forms import ReportForm
 from tracking.portal.views import _offers
@@ -115,7 +115,7 @@ def _cell(name: str, value: Any) -> str:
     if name in PER_CLICK:
         return f"{value:.4f}"
     if name in MONEY:
-        return f"{Decimal(value):,.2f}"
+        return money(value)
     if name == "roas":
         return f"{value:.2f}×"
     if name == "effect_score":
