@@ -54,6 +54,7 @@ class Conversion(models.Model):
         null=True,
         on_delete=models.PROTECT,
         related_name="conversions",
+        db_index=False,  # conversion_offer_time and conversion_unique_txn lead with offer_id
         help_text="Offer converted on; null only for rejected conversions that could not be attributed.",
     )
     publisher = models.ForeignKey(
@@ -61,6 +62,7 @@ class Conversion(models.Model):
         null=True,
         on_delete=models.PROTECT,
         related_name="conversions",
+        db_index=False,  # conversion_pub_time leads with publisher_id
         help_text="Publisher credited; null when it could not be attributed.",
     )
     goal = models.ForeignKey(
@@ -93,8 +95,11 @@ class Conversion(models.Model):
         ),
     )
     # "<click id>:<goal id>" for a conversion without txn_id on a goal that converts once per
-    # click; NULL otherwise. Unique, so the database (not a read-then-write race) refuses a second.
-    dedupe_key = models.CharField(max_length=80, null=True, blank=True, unique=True)
+    # click; NULL otherwise. Unique (conversion_unique_dedupe), so the database, not a
+    # read-then-write race, refuses a second. A constraint rather than unique=True: on PostgreSQL
+    # the field option adds a second, LIKE-pattern index that no query uses and every insert pays.
+    # NULL, not "", for "no key": the unique constraint must let any number of those through.
+    dedupe_key = models.CharField(max_length=80, null=True, blank=True)  # noqa: DJ001
     coupon = models.CharField(
         max_length=64,
         blank=True,
@@ -159,6 +164,7 @@ class Conversion(models.Model):
             models.UniqueConstraint(
                 fields=["offer", "goal", "txn_id"], condition=~Q(txn_id=""), name="conversion_unique_txn"
             ),
+            models.UniqueConstraint(fields=["dedupe_key"], name="conversion_unique_dedupe"),
         ]
         indexes = [
             models.Index(
