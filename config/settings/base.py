@@ -269,6 +269,11 @@ CLICK_CLAIM_IDLE_MS = env.int("CLICK_CLAIM_IDLE_MS", default=30_000)
 # How long a click waiting in the stream stays findable by attribution (deleted once written).
 CLICK_PENDING_TTL_SECONDS = env.int("CLICK_PENDING_TTL_SECONDS", default=6 * 3600)
 
+# --- Conversions (tracking/conversions) ---------------------------------------------------
+# Postbacks arriving together in one process share one INSERT round trip and COMMIT
+# (tracking/conversions/group_commit.py). PostgreSQL only; off: one transaction each.
+POSTBACK_GROUP_COMMIT = env.bool("POSTBACK_GROUP_COMMIT", default=True)
+
 # --- Reports (tracking/reports) ------------------------------------------------------------
 # Rollups are refreshed this often; each pass re-aggregates the trailing REPORTS_LATE_HOURS
 # hours (clicks and impressions still arriving) plus the hours marked dirty by conversions

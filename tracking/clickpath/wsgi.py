@@ -93,8 +93,12 @@ class ClickApp:
         path: str = environ.get("PATH_INFO") or ""
         if not (path.startswith("/c/") or path.startswith("/i/")):
             if path == "/postback":
+                # Most postbacks skip even the lean Django view (tracking/conversions/wsgi.py).
                 from tracking.conversions.views import postback
+                from tracking.conversions.wsgi import postback_app, postback_handles
 
+                if postback_handles(environ):
+                    return postback_app(environ, start_response)
                 return _lean_django(postback, environ, start_response)
             return self.django_app(environ, start_response)
         close_old_connections()  # what Django's request_started signal would do

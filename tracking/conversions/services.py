@@ -27,6 +27,7 @@ from tracking.conversions.attribution import Attribution
 from tracking.conversions.caps import CapCheck, caps_applicable, caps_consume
 from tracking.conversions.catalog import OfferInfo, Standing, publisher_standing
 from tracking.conversions.fraud import RULES, Fired, Visitor, fraud_check
+from tracking.conversions.group_commit import conversion_writer, group_commit_applies
 from tracking.conversions.outcome import Outcome, PostbackError, Reason, Result, bad_request
 from tracking.conversions.params import ConversionInput
 from tracking.models import Conversion, ConversionEvent
@@ -280,8 +281,9 @@ def _signature_burn(sig: str, advertiser_id: int, at: datetime) -> None:
 
 def _store(conv: Conversion, *, sig: str, caps: list[Any], payout: Decimal, revenue: Decimal) -> Outcome:
     # A lone INSERT is its own transaction; only a signature or caps need one around it (the
-    # hot path then costs one click lookup and one statement). Inside a caller's transaction a
-    # savepoint is still needed, so a duplicate's IntegrityError does not abort the caller's.
+    # hot path then costs one click lookup and one statement, shared with the postbacks that
+    # arrive meanwhile: group_commit.py). Inside a caller's transaction a savepoint is still
+    # needed, so a duplicate's IntegrityError does not abort the caller's.
     needs_atomic = bool(sig or caps) or connection.in_atomic_block
     atomic: AbstractContextManager[Any] = transaction.atomic() if needs_atomic else nullcontext()
     try:
@@ -306,7 +308,11 @@ def _store(conv: Conversion, *, sig: str, caps: list[Any], payout: Decimal, reve
                 "reason": conv.reason,
                 "held_for_review": conv.held_for_review,
             }
-            conv.save(force_insert=True)
+            if not needs_atomic and group_commit_applies():
+                if conversion_writer.submit(conv) is None:  # refused by a unique key
+                    raise IntegrityError("duplicate conversion")
+            else:
+                conv.save(force_insert=True)
     except IntegrityError:
         original = _original_of(conv)
         if original is None:
