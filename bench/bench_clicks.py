@@ -14,6 +14,7 @@ import os
 import subprocess
 import sys
 import time
+from pathlib import Path
 from typing import Any
 
 from bench.harness import Context, Server, WrkResult, wrk
@@ -56,6 +57,14 @@ def _drain(ctx: Context, consumer: subprocess.Popen[Any]) -> None:
         time.sleep(0.5)
     consumer.terminate()
     consumer.wait(timeout=30)
+
+
+def _server_settings(ctx: Context, kind: str) -> str:
+    """The app-server command line both servers of a kind share, without port and app."""
+    command = Server(ctx, kind, "APP").command()
+    skip = {"--port", "--bind", "--host"}
+    shown = [a for i, a in enumerate(command[1:], 1) if a not in skip and command[i - 1] not in skip]
+    return " ".join([Path(command[0]).name, *(a for a in shown if a != "APP")])
 
 
 def _row(label: str, r: WrkResult, rss: float, ratio: str = "") -> str:
@@ -101,6 +110,11 @@ def run(ctx: Context) -> str:
     table = (
         f"wrk -c64 -t2 -d{ctx.seconds}s, {ctx.workers} workers per server, consumer running, "
         f"{os.cpu_count()} CPUs shared by wrk, the servers, PostgreSQL and Redis.\n\n"
+        "Baseline (`bench/baseline_*.py`): one Django view that only returns "
+        "`HttpResponseRedirect`, `MIDDLEWARE = []`, a one-route URLconf, production settings "
+        "otherwise. Each server kind runs both apps with the same command line (granian's own "
+        "defaults for threads and backpressure): "
+        f"`{_server_settings(ctx, 'granian')}`; `{_server_settings(ctx, 'gunicorn')}`.\n\n"
         "| run | req/s | p50 ms | p99 ms | errors | peak RSS/worker MB | vs baseline |\n"
         "|---|---|---|---|---|---|---|\n" + "\n".join(rows) + "\n\n"
     )

@@ -11,7 +11,7 @@ import hashlib
 import hmac
 import ipaddress
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import cache, lru_cache
 from pathlib import Path
 from typing import Any
@@ -88,10 +88,17 @@ def _geo() -> Any:
 class Network:
     country: str
     asn_name: str
+    # Decided once per network name, not on every click: the pattern is long, and a few
+    # thousand ASNs carry nearly all traffic.
+    is_datacenter: bool = field(init=False)
 
-    @property
-    def is_datacenter(self) -> bool:
-        return bool(self.asn_name) and bool(_DATACENTER_RE.search(self.asn_name))
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "is_datacenter", _is_datacenter_asn(self.asn_name))
+
+
+@lru_cache(maxsize=8192)
+def _is_datacenter_asn(asn_name: str) -> bool:
+    return bool(asn_name) and bool(_DATACENTER_RE.search(asn_name))
 
 
 @lru_cache(maxsize=65536)
@@ -132,8 +139,14 @@ _MOBILE_RE = re.compile(
 )
 
 
-@lru_cache(maxsize=16384)
-def device_for_ua(user_agent: str) -> Device:
+# User agents repeat heavily in real traffic (a few browser builds make most of it), while
+# parsing one costs tens of microseconds (ua-parser) to over a hundred (the crawler patterns).
+# So the answers are cached per user-agent string, in bounded LRU caches: a flood of unique
+# strings can evict entries but never grow memory past about UA_CACHE_SIZE x 512 characters.
+UA_CACHE_SIZE = 16384
+
+
+def _device_for_ua(user_agent: str) -> Device:
     if not user_agent:
         return Device("other", "other")
     from ua_parser import parse_os
@@ -155,11 +168,35 @@ class _NoOS:
     family = "other"
 
 
-@lru_cache(maxsize=16384)
-def is_bot(user_agent: str) -> bool:
-    """Known crawlers (crawler-user-agents), and requests with no user agent at all."""
+def _is_bot(user_agent: str) -> bool:
     if not user_agent.strip():
         return True
     import crawleruseragents
 
     return bool(crawleruseragents.is_crawler(user_agent))
+
+
+@lru_cache(maxsize=UA_CACHE_SIZE)
+def device_for_ua(user_agent: str) -> Device:
+    return _device_for_ua(user_agent)
+
+
+@lru_cache(maxsize=UA_CACHE_SIZE)
+def is_bot(user_agent: str) -> bool:
+    """Known crawlers (crawler-user-agents), and requests with no user agent at all."""
+    return _is_bot(user_agent)
+
+
+@dataclass(frozen=True)
+class UserAgentFacts:
+    device: str
+    os: str
+    is_bot: bool
+
+
+@lru_cache(maxsize=UA_CACHE_SIZE)
+def ua_facts(user_agent: str) -> UserAgentFacts:
+    """Device, OS and bot verdict of a user agent in one cache lookup (the click path needs all
+    three); the same answers as device_for_ua and is_bot."""
+    device = _device_for_ua(user_agent)
+    return UserAgentFacts(device=device.device, os=device.os, is_bot=_is_bot(user_agent))

@@ -3,13 +3,15 @@
 1. Redis (production): one Lua script, so one round trip and atomic: the uniqueness key, the
    flood counter, the cap check-and-increment, the stream entry and the pending copy that
    attribution reads until the consumer has written the click to PostgreSQL. Atomic means the
-   click caps are exact under any concurrency.
+   click caps are exact under any concurrency. The clicks that a process's threads send
+   together share one command (``group_commit``) and one stream entry.
 2. The database: when Redis is unreachable, or in embedded mode. Uniqueness, floods and caps
    are counted with queries (caps are then best effort across the two paths).
 3. The spool: when both are unreachable, an fsync'ed line in a local file, replayed later.
 
-A record is a flat dict (``Record``) named after the Click columns; it travels through the
-stream, the pending hash and the spool as JSON and is written by ``writer.records_write``.
+A record is a flat dict (``Record``) named after the Click columns; it travels as JSON through
+the spool, and through Redis as a line (JSON, then Redis's verdict: see _CLICK_LUA), and is
+written by ``writer.records_write``.
 """
 
 from __future__ import annotations
@@ -25,6 +27,7 @@ from django.db import DatabaseError
 
 from tracking.clickpath import redis_conn, spool, writer
 from tracking.clickpath.group_commit import GroupCommit
+from tracking.clickpath.lean import db_enter
 from tracking.clickpath.links import CapRule
 from tracking.clickpath.rules import period_seconds, period_start
 from tracking.models.clicks import Click, ClickFlag, ClickReason
@@ -33,9 +36,20 @@ log = logging.getLogger(__name__)
 
 Record = dict[str, Any]
 
-# KEYS: stream, pending, unique, flood, cap counters...
-# ARGV: record json, reason so far, unique ttl, flood limit, pending ttl, then per cap: limit, ttl
+# One call per click or impression, run in batches by GroupCommit. KEYS: stream; for a click
+# also pending, unique, flood, cap counters... ARGV: record json; for a click also reason so
+# far, unique ttl, flood limit, pending ttl, then per cap: limit, ttl. Answers "reason uniq
+# flood" (one string parses cheapest).
+#
+# What Redis keeps is a LINE: the record's JSON, and for a click a tab and Redis's verdict
+# (json.dumps escapes every control character, so neither a tab nor a newline can occur in the
+# JSON). The batch's lines become one stream entry (GroupCommit's stream_add); the pending
+# copy that click_lookup reads is a hash with the click's line in field x.
 _CLICK_LUA = """
+if #KEYS == 1 then
+  stream_add(KEYS[1], ARGV[1])
+  return ''
+end
 local reason = ARGV[2]
 local uniq = 1
 if tonumber(ARGV[3]) > 0 then
@@ -58,10 +72,12 @@ if reason == '' and #KEYS > 4 then
     end
   end
 end
-redis.call('XADD', KEYS[1], '*', 'd', ARGV[1], 'r', reason, 'u', uniq, 'f', flood)
-redis.call('HSET', KEYS[2], 'd', ARGV[1], 'r', reason, 'u', uniq, 'f', flood)
+local verdict = reason .. ' ' .. uniq .. ' ' .. flood
+local line = ARGV[1] .. '\\t' .. verdict
+stream_add(KEYS[1], line)
+redis.call('HSET', KEYS[2], 'x', line)
 redis.call('EXPIRE', KEYS[2], ARGV[5])
-return {reason, uniq, flood}
+return verdict
 """
 
 
@@ -107,8 +123,29 @@ def record_merge(data: Record, reason: str, unique: bool, flood: bool) -> Record
     }
 
 
+def _record_from_line(line: bytes) -> Record:
+    record, tab, verdict = line.partition(b"\t")
+    data = json.loads(record)
+    if not tab:
+        return data  # an impression: no verdict
+    reason, unique, flood = verdict.split(b" ")
+    return record_merge(data, reason.decode(), unique=unique == b"1", flood=flood == b"1")
+
+
+def records_from_entry(fields: Any) -> list[Record]:
+    """The records of one stream entry: the lines of field x, or one record in the older
+    d, r, u, f form (entries written before lines were batched)."""
+    lines = fields.get(b"x")
+    if lines is None:
+        return [record_from_fields(fields)]
+    return [_record_from_line(line) for line in lines.split(b"\n")]
+
+
 def record_from_fields(fields: Any) -> Record:
-    """A record from a stream entry or pending hash (d, r, u, f)."""
+    """The record of a pending hash: its line in field x, or the older d, r, u, f fields."""
+    line = fields.get(b"x")
+    if line is not None:
+        return _record_from_line(line)
     data = json.loads(fields[b"d"])
     if data.get("kind") != "c":
         return data
@@ -120,15 +157,14 @@ def _cap_key(rule: CapRule, offer_id: int, publisher_id: int, now: datetime) -> 
     return redis_conn.key("cap", offer_id, who, rule.period, period_start(rule.period, now).date())
 
 
-def _via_redis(client: Any, rec: Record, caps: tuple[CapRule, ...], window_hours: int, ip: str) -> Record:
-    now = datetime.fromtimestamp(rec["created_at"] / 1000, tz=UTC)
-    offer_id, ua = rec["offer_id"], rec["user_agent"]
-    hour = int(rec["created_at"] // 3_600_000)
+def _via_redis(client: Any, rec: Record, caps: tuple[CapRule, ...], window_hours: int, ip: str) -> str:
+    base = redis_conn.key("")  # the keys below are redis_conn.key(kind, ...), spelled out
+    offer_id, click_id = rec["offer_id"], rec["id"]
     keys = [
-        stream_key(),
-        pending_key(rec["id"]),
-        redis_conn.key("u", offer_id, visitor_hash(ip, ua)),
-        redis_conn.key("fl", offer_id, visitor_hash(ip), hour),
+        base + "stream",
+        base + "p:" + click_id,
+        f"{base}u:{offer_id}:{visitor_hash(ip, rec['user_agent'])}",
+        f"{base}fl:{offer_id}:{visitor_hash(ip)}:{rec['created_at'] // 3_600_000}",
     ]
     args: list[Any] = [
         json.dumps(rec),
@@ -137,11 +173,13 @@ def _via_redis(client: Any, rec: Record, caps: tuple[CapRule, ...], window_hours
         settings.CLICK_FLOOD_PER_HOUR,
         settings.CLICK_PENDING_TTL_SECONDS,
     ]
-    for rule in caps:
-        keys.append(_cap_key(rule, offer_id, rec["publisher_id"], now))
-        args += [rule.limit, period_seconds(rule.period) + 86400]
-    reason, unique, flood = _script(client)(keys=keys, args=args)
-    return record_merge(rec, reason.decode(), unique == 1, flood == 1)
+    if caps:
+        now = datetime.fromtimestamp(rec["created_at"] / 1000, tz=UTC)
+        for rule in caps:
+            keys.append(_cap_key(rule, offer_id, rec["publisher_id"], now))
+            args += [rule.limit, period_seconds(rule.period) + 86400]
+    verdict: bytes = _script(client)(keys=keys, args=args)
+    return verdict.partition(b" ")[0].decode()
 
 
 def _caps_reached_db(rec: Record, caps: tuple[CapRule, ...], now: datetime) -> bool:
@@ -156,7 +194,8 @@ def _caps_reached_db(rec: Record, caps: tuple[CapRule, ...], now: datetime) -> b
     return False
 
 
-def _via_db(rec: Record, caps: tuple[CapRule, ...], window_hours: int) -> Record:
+def _via_db(rec: Record, caps: tuple[CapRule, ...], window_hours: int) -> str:
+    db_enter()
     now = datetime.fromtimestamp(rec["created_at"] / 1000, tz=UTC)
     same_visitor = Click.objects.filter(offer_id=rec["offer_id"], ip=rec["ip"])
     unique = window_hours == 0 or not (
@@ -169,13 +208,12 @@ def _via_db(rec: Record, caps: tuple[CapRule, ...], window_hours: int) -> Record
     reason = rec["reason"]
     if reason == ClickReason.OK and caps and _caps_reached_db(rec, caps, now):
         reason = ClickReason.CAP_REACHED
-    final = record_merge(rec, reason, unique, flood)
-    writer.records_write([final])
-    return final
+    writer.records_write([record_merge(rec, reason, unique, flood)])
+    return reason
 
 
-def click_store(rec: Record, *, caps: tuple[CapRule, ...], window_hours: int, ip: str) -> Record:
-    """Write a click durably and return it with its final reason, uniqueness and flags.
+def click_store(rec: Record, *, caps: tuple[CapRule, ...], window_hours: int, ip: str) -> str:
+    """Write a click durably and return its final reason code ("" when it goes to the offer).
 
     ``ip`` is the raw client address (uniqueness and floods key on it even when only a hash or
     a truncation is stored).
@@ -191,20 +229,20 @@ def click_store(rec: Record, *, caps: tuple[CapRule, ...], window_hours: int, ip
         return _via_db(rec, caps, window_hours)
     except DatabaseError:
         log.error("Redis and database unreachable: click %s spooled", rec["id"])
-    final = record_merge(rec, rec["reason"], unique=True, flood=False)
-    spool.append(final)
-    return final
+    spool.append(record_merge(rec, rec["reason"], unique=True, flood=False))
+    return str(rec["reason"])
 
 
 def impression_store(rec: Record) -> None:
     client = redis_conn.client()
     if client is not None:
         try:
-            client.xadd(stream_key(), {"d": json.dumps(rec)})
+            _script(client)(keys=[stream_key()], args=[json.dumps(rec)])
             return
         except redis_conn.ERRORS:
             redis_conn.mark_down()
     try:
+        db_enter()
         writer.records_write([rec])
         return
     except DatabaseError:

@@ -24,6 +24,7 @@ from django.db import close_old_connections
 from django.http import HttpRequest, HttpResponse
 
 from tracking.clickpath import handler
+from tracking.clickpath.lean import lean_begin, lean_end
 
 log = logging.getLogger(__name__)
 
@@ -52,12 +53,10 @@ def visitor_databases_load() -> None:
     Loaded lazily instead, the first burst of concurrent clicks made every server thread load
     its own copy at once (gigabytes of memory and seconds of stall per worker).
     """
-    from tracking.visitor import device_for_ua, is_bot, network_for_ip
+    from tracking.visitor import network_for_ip, ua_facts
 
-    ua = "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 Chrome/124.0 Safari/537.36"
     network_for_ip("8.8.8.8")
-    device_for_ua(ua)
-    is_bot(ua)
+    ua_facts("Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 Chrome/124.0 Safari/537.36")
 
 
 def _lean_django(
@@ -101,11 +100,11 @@ class ClickApp:
                     return postback_app(environ, start_response)
                 return _lean_django(postback, environ, start_response)
             return self.django_app(environ, start_response)
-        close_old_connections()  # what Django's request_started signal would do
+        lean_begin()  # database housekeeping only if this click touches the database
         try:
             response = _answer(path[1], environ, path[3:])
         finally:
-            close_old_connections()
+            lean_end()
         start_response(_REASONS.get(response.status, str(response.status)), response.headers)
         if environ.get("REQUEST_METHOD") == "HEAD":
             return [b""]

@@ -25,7 +25,7 @@ class Command(BaseCommand):
         parser.add_argument("--once", action="store_true", help="Drain what is queued, then exit.")
         parser.add_argument("--spool-only", action="store_true", help="Replay the local spool only.")
         parser.add_argument("--name", default=None, help="Consumer name (default host-pid).")
-        parser.add_argument("--batch", type=int, default=None, help="Entries per transaction.")
+        parser.add_argument("--batch", type=int, default=None, help="About this many clicks per transaction.")
 
     def handle(self, *args: Any, **options: Any) -> None:
         logging.getLogger("tracking").setLevel(logging.INFO)

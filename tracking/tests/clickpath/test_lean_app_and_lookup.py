@@ -84,3 +84,22 @@ def test_click_find_finds_a_click_before_and_after_the_consumer_writes_it(
     assert after.pk == click_id
     assert after._state.adding is False
     assert click_find(click_id=click_id_parse("0" * 32)) is None  # type: ignore[arg-type]
+
+
+def test_the_lean_app_does_database_housekeeping_only_for_clicks_that_use_the_database(
+    shoes_link, monkeypatch, settings
+):
+    from tracking.clickpath import lean
+
+    calls: list[int] = []
+    monkeypatch.setattr(lean, "close_old_connections", lambda: calls.append(1))
+    app = ClickApp(django_stub)
+    assert call(app, f"/c/{shoes_link.token}")[0] == "302 Found"  # link read from the database
+    assert len(calls) == 2  # before the first query and after the request, as Django would
+    assert call(app, f"/c/{shoes_link.token}")[0] == "302 Found"  # link from the process cache
+    assert call(app, f"/i/{shoes_link.token}")[0] == "200 OK"
+    # With Redis these two touch no database; embedded, each writes its row there.
+    expected = 2 if settings.REDIS_URL else 6
+    assert len(calls) == expected
+    lean.db_enter()  # outside a lean request (Django's views, tests) it does nothing
+    assert len(calls) == expected

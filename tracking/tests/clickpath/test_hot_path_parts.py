@@ -1,0 +1,140 @@
+"""The hot path's cheap parts give the answers of the slow ones they stand in for: the bounded
+user-agent caches, the query reader, the datacenter verdict, the row builder, and the batched
+stream entries of the group commit."""
+
+from __future__ import annotations
+
+import json
+import uuid
+from typing import Any
+from urllib.parse import parse_qsl
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from tracking import visitor
+from tracking.clickpath import group_commit, redis_conn, store, writer
+from tracking.clickpath.handler import MAX_FIELDS, _params
+from tracking.models.clicks import ClickFlag
+from tracking.tests.clickpath.conftest import DESKTOP_UA, IPHONE_UA
+
+WEBKIT = "AppleWebKit/537.36 (KHTML, like Gecko)"
+USER_AGENTS = [
+    DESKTOP_UA,
+    IPHONE_UA,
+    f"Mozilla/5.0 (Linux; Android 14; SM-X710) {WEBKIT} Chrome/124.0 Safari/537.36",
+    f"Mozilla/5.0 (Linux; Android 14; Pixel 8) {WEBKIT} Chrome/124.0 Mobile Safari/537.36",
+    "Mozilla/5.0 (Macintosh; Intel Mac OS X 10_15_7) AppleWebKit/605.1.15 Version/17.4 Safari/605.1.15",
+    f"Mozilla/5.0 (X11; CrOS x86_64 14541.0.0) {WEBKIT} Chrome/124.0 Safari/537.36",
+    "Mozilla/5.0 (compatible; Googlebot/2.1; +http://www.google.com/bot.html)",
+    "curl/8.5.0",
+    "python-requests/2.32.0",
+    "",
+    "   ",
+]
+
+
+@pytest.mark.parametrize("ua", USER_AGENTS)
+def test_the_cached_user_agent_facts_equal_the_parsers_answers(ua: str) -> None:
+    visitor.ua_facts.cache_clear()
+    expected_device = visitor._device_for_ua(ua)
+    expected_bot = visitor._is_bot(ua)
+    for _ in range(2):  # the miss, then the hit
+        facts = visitor.ua_facts(ua)
+        assert (facts.device, facts.os, facts.is_bot) == (
+            expected_device.device, expected_device.os, expected_bot
+        )  # fmt: skip
+    assert visitor.device_for_ua(ua) == expected_device
+    assert visitor.is_bot(ua) is expected_bot
+
+
+def test_the_user_agent_caches_stay_bounded_under_a_flood_of_unique_strings() -> None:
+    visitor.ua_facts.cache_clear()
+    for n in range(visitor.UA_CACHE_SIZE + 500):
+        visitor.ua_facts(f"x{n}")
+    for cached in (visitor.ua_facts, visitor.device_for_ua, visitor.is_bot):
+        assert cached.cache_info().maxsize == visitor.UA_CACHE_SIZE
+    assert visitor.ua_facts.cache_info().currsize == visitor.UA_CACHE_SIZE
+    # The newest strings survived the eviction and still answer like the parser.
+    newest = f"x{visitor.UA_CACHE_SIZE + 499}"
+    assert visitor.ua_facts(newest).is_bot is visitor._is_bot(newest)
+
+
+def test_a_network_is_a_datacenter_exactly_when_its_name_matches_the_pattern() -> None:
+    assert visitor.Network("US", "AMAZON-02").is_datacenter
+    assert visitor.Network("DE", "Hetzner Online GmbH").is_datacenter
+    assert not visitor.Network("US", "COMCAST-7922").is_datacenter
+    assert not visitor.Network("", "").is_datacenter
+    assert visitor.network_for_ip("") == visitor.Network("", "")
+
+
+query_text = st.text(alphabet="ab=&%+;2F41é ", max_size=40)
+
+
+@given(query_text)
+def test_the_query_is_read_as_parse_qsl_reads_it(qs: str) -> None:
+    assert _params({"QUERY_STRING": qs}) == dict(parse_qsl(qs, keep_blank_values=True))
+
+
+def test_a_query_with_too_many_fields_keeps_the_first_ones() -> None:
+    qs = "&".join(f"f{n}=v" for n in range(MAX_FIELDS + 50)) + "&sub1=late"
+    params = _params({"QUERY_STRING": "sub1=first&" + qs})
+    assert len(params) == MAX_FIELDS
+    assert params["sub1"] == "first"
+
+
+def test_a_row_cuts_each_text_to_its_column_and_drops_nul() -> None:
+    row = writer._click_row(
+        {
+            "kind": "c", "id": "0190f1e2a3b47c8d9e0f112233445566", "created_at": 1_720_000_000_000,
+            "offer_id": 1, "publisher_id": 2, "ip": "1.2.3.4", "user_agent": "u" * 600,
+            "country": "USA", "device": "desktop", "os": "linux", "sub1": "a\x00b", "sub2": 7,
+            "sub3": None, "sub4": "", "sub5": "s" * 300, "source": "", "referer": "r" * 2000,
+            "is_unique": None, "reason": "", "fraud_flags": ["bot", "flood"], "fallback_offer_id": None,
+        }
+    )  # fmt: skip
+    values = dict(zip(writer.CLICK_COLUMNS, row, strict=True))
+    assert len(values["user_agent"]) == 512
+    assert values["country"] == "US"
+    assert values["sub1"] == "ab"
+    assert values["sub2"] == "7"
+    assert values["sub3"] == ""
+    assert len(values["sub5"]) == 255
+    assert len(values["referer"]) == 1024
+    assert values["is_unique"] is True
+    assert json.loads(values["fraud_flags"]) == ["bot", "flood"]
+    assert values["created_at"].timestamp() == 1_720_000_000
+
+
+def test_records_come_back_from_batched_lines_and_from_the_older_fields() -> None:
+    click = {"kind": "c", "id": "c1", "fraud_flags": ["bot"], "fallback_if_refused": 9}
+    impression = {"kind": "i", "id": "i1"}
+    entry = {b"x": f"{json.dumps(click)}\tcap_reached 0 1\n{json.dumps(impression)}".encode()}
+    got_click, got_impression = store.records_from_entry(entry)
+    assert got_click["reason"] == "cap_reached"
+    assert got_click["is_unique"] is False
+    assert got_click["fraud_flags"] == ["bot", ClickFlag.DUPLICATE, ClickFlag.FLOOD]
+    assert got_click["fallback_offer_id"] == 9
+    assert got_impression == impression
+    older = {b"d": json.dumps(click).encode(), b"r": b"", b"u": b"1", b"f": b"0"}
+    assert store.records_from_entry(older) == [store.record_from_fields(older)]
+    assert store.record_from_fields(older)["reason"] == ""
+    assert store.record_from_fields({b"x": entry[b"x"].split(b"\n")[0]}) == got_click
+
+
+@pytest.mark.redis
+def test_the_lines_of_one_batch_become_one_stream_entry_and_a_failing_call_fails_alone() -> None:
+    client = redis_conn.client()
+    assert client is not None
+    stream = f"t-gc-{uuid.uuid4().hex}"
+    body = "if ARGV[1] == 'bad' then return redis.call('INCR', KEYS[1], 'x') end "
+    body += "stream_add(KEYS[1], ARGV[1]) return ARGV[1]"
+    commit = group_commit.GroupCommit(client, body, wait_seconds=10)
+    calls = [group_commit._Call([stream], [line]) for line in ("a", "bad", "b\tc")]
+    commit._send(calls)
+    assert [c.result for c in calls if c.error is None] == [b"a", b"b\tc"]
+    assert isinstance(calls[1].error, Exception)
+    entries: Any = client.xrange(stream)
+    assert [fields for _, fields in entries] == [{b"x": b"a\nb\tc"}]
+    client.delete(stream)
