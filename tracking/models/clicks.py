@@ -56,11 +56,17 @@ class TrafficFields(models.Model):
     """What clicks and impressions share: who sent it, from where, with which sub ids."""
 
     created_at = models.DateTimeField(default=timezone.now)
+    # No index of their own: the composite indexes below lead with offer and publisher, and
+    # every extra index is paid by each of the thousands of inserts a second.
     offer = models.ForeignKey(
-        "affiliates.Offer", on_delete=models.DO_NOTHING, db_constraint=False, related_name="+"
+        "affiliates.Offer", on_delete=models.DO_NOTHING, db_constraint=False, db_index=False, related_name="+"
     )
     publisher = models.ForeignKey(
-        "affiliates.Publisher", on_delete=models.DO_NOTHING, db_constraint=False, related_name="+"
+        "affiliates.Publisher",
+        on_delete=models.DO_NOTHING,
+        db_constraint=False,
+        db_index=False,
+        related_name="+",
     )
     ip = models.CharField(max_length=64, blank=True, help_text="Full, truncated or hashed per IP_PRIVACY.")
     user_agent = models.CharField(max_length=512, blank=True)
@@ -92,6 +98,7 @@ class Click(TrafficFields):
         blank=True,
         on_delete=models.DO_NOTHING,
         db_constraint=False,
+        db_index=False,  # read only from the click itself, never searched by
         related_name="+",
     )
 
