@@ -75,6 +75,7 @@ def _pending_clicks(click_ids: Sequence[uuid.UUID]) -> list[Click | None]:
 
 _Converters = list[tuple[str, list[Any], Any]]
 _LOADER: tuple[str, list[str], _Converters] | None = None
+_PG_SQL: dict[int, str] = {}
 
 
 def _loader() -> tuple[str, list[str], _Converters]:
@@ -94,15 +95,26 @@ def _loader() -> tuple[str, list[str], _Converters]:
                 converters.append((f.attname, found, col))
         pk = Click._meta.pk
         assert pk is not None
-        # PostgreSQL: one array parameter and native $1 (no client-side query parsing);
-        # elsewhere an IN list, completed per call.
-        where = "= ANY($1)" if connection.vendor == "postgresql" else "IN ({marks})"
         sql = (
             f"SELECT {', '.join(quote(f.column) for f in fields)} FROM {quote(table)} "  # noqa: S608
-            f"WHERE {quote(pk.column)} {where}"
+            f"WHERE {quote(pk.column)} IN ({{marks}})"
         )
         _LOADER = (sql, [f.attname for f in fields], converters)
     return _LOADER
+
+
+def _pg_rows(sql: str, click_ids: Sequence[uuid.UUID]) -> list[Any]:
+    """PostgreSQL: native $n placeholders (nothing for psycopg to parse; the text repeats per
+    batch size, so it is prepared) and binary results, which psycopg decodes in C. A binary
+    jsonb arrives decoded already, so the ORM's JSON converter is not applied (Click's JSON
+    field has no custom decoder)."""
+    n = len(click_ids)
+    if n not in _PG_SQL:
+        _PG_SQL[n] = sql.format(marks=", ".join(f"${i}" for i in range(1, n + 1)))
+    with connection.wrap_database_errors:
+        connection.ensure_connection()
+        with psycopg.RawCursor(connection.connection) as raw:
+            return raw.execute(_PG_SQL[n], list(click_ids), binary=True).fetchall()
 
 
 def _stored_clicks(click_ids: Sequence[uuid.UUID]) -> dict[uuid.UUID, Click]:
@@ -110,10 +122,8 @@ def _stored_clicks(click_ids: Sequence[uuid.UUID]) -> dict[uuid.UUID, Click]:
         return {}
     sql, names, converters = _loader()
     if connection.vendor == "postgresql":
-        with connection.wrap_database_errors:
-            connection.ensure_connection()
-            with psycopg.RawCursor(connection.connection) as raw:
-                rows = raw.execute(sql, [list(click_ids)]).fetchall()
+        rows = _pg_rows(sql, click_ids)
+        converters = []
     else:
         pk = Click._meta.pk
         assert pk is not None

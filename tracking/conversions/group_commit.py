@@ -26,7 +26,8 @@ from typing import Any, Generic, TypeVar
 
 import psycopg
 from django.conf import settings
-from django.db import connection, models
+from django.db import DEFAULT_DB_ALIAS, connection, connections, models
+from psycopg.types.json import Jsonb
 
 from tracking.models import Conversion
 
@@ -115,9 +116,10 @@ class _InsertPlan:
     sql_head: str
     types: list[str]
     sql_tail: str
-    # Per column: the attribute, and the field whose get_db_prep_save its value needs (None:
-    # psycopg adapts the Python value as it is).
-    columns: list[tuple[str, models.Field[Any, Any] | None]]
+    # Per column: the attribute, and whether it is JSON (sent as jsonb, as Django's JSONField
+    # sends it); psycopg adapts every other value as it is, which is what Django's PostgreSQL
+    # backend does for these field types too (aware datetimes, Decimals, strings, ints).
+    columns: list[tuple[str, bool]]
     by_rows: dict[int, str] = field(default_factory=dict)
 
     def sql(self, rows: int) -> str:
@@ -140,7 +142,6 @@ def _insert_plan() -> _InsertPlan:
     RETURNING alone cannot say which input row an id belongs to (rows without txn_id or
     dedupe_key have no natural key), hence the ids drawn first and joined back.
     """
-    plain = (models.CharField, models.BooleanField, models.ForeignKey, models.IntegerField)
     quote = connection.ops.quote_name
     meta = Conversion._meta
     fields = [f for f in meta.concrete_fields if not f.primary_key]
@@ -159,8 +160,14 @@ def _insert_plan() -> _InsertPlan:
         f" SELECT id, {', '.join(names)} FROM r ON CONFLICT DO NOTHING RETURNING id)"
         " SELECT r.ord, ins.id FROM r LEFT JOIN ins ON ins.id = r.id ORDER BY r.ord"
     )
-    # JSON, decimals and datetimes go through the field, exactly as the ORM would send them.
-    columns = [(f.attname, None if isinstance(f, plain) else f) for f in fields]
+    supported: tuple[type[models.Field[Any, Any]], ...] = (
+        *(models.CharField, models.BooleanField, models.ForeignKey, models.IntegerField),
+        *(models.DateTimeField, models.DecimalField, models.UUIDField, models.JSONField),
+    )
+    for f in fields:  # a new field type must be checked against what the ORM would send
+        assert isinstance(f, supported), f"group commit cannot send {f!r} yet"
+        assert not isinstance(f, models.JSONField) or f.encoder is None, "custom JSON encoder"
+    columns = [(f.attname, isinstance(f, models.JSONField)) for f in fields]
     return _InsertPlan(head, types, tail, columns)
 
 
@@ -176,22 +183,23 @@ def conversions_insert(convs: Sequence[Conversion]) -> list[int | None]:
     params: list[Any] = []
     for i, conv in enumerate(convs):
         params.append(i)
-        for attname, f in _PLAN.columns:
+        for attname, is_json in _PLAN.columns:
             value = getattr(conv, attname)
-            params.append(value if f is None else f.get_db_prep_save(value, connection))
+            params.append(Jsonb(value) if is_json and value is not None else value)
+    conn = connections[DEFAULT_DB_ALIAS]  # once: each `connection.x` is a thread-local lookup
     # wrap_database_errors: psycopg's exceptions become django.db's, as for any ORM query, so
     # the intake's "database unavailable: 503" handling sees them.
-    with connection.wrap_database_errors:
-        connection.ensure_connection()
+    with conn.wrap_database_errors:
+        conn.ensure_connection()
         # Server-side binding: the values travel apart from the SQL text, with no quoting
         # work on this side, and the text repeats per batch size, so psycopg prepares it.
-        with psycopg.RawCursor(connection.connection) as cursor:
+        with psycopg.RawCursor(conn.connection) as cursor:
             cursor.execute(_PLAN.sql(len(convs)), params)
             ids: list[int | None] = [row[1] for row in cursor.fetchall()]
     for conv, new_id in zip(convs, ids, strict=True):
         if new_id is not None:
             conv.id = new_id
-            conv._state.adding, conv._state.db = False, connection.alias
+            conv._state.adding, conv._state.db = False, conn.alias
     return ids
 
 
