@@ -19,7 +19,9 @@ its neighbours.
 
 from __future__ import annotations
 
+import os
 import threading
+from collections import deque
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Generic, TypeVar
@@ -113,9 +115,9 @@ class GroupCommit(Generic[T, R]):
 
 @dataclass
 class _InsertPlan:
-    sql_head: str
-    types: list[str]
-    sql_tail: str
+    table: str
+    names: list[str]
+    sequence: str
     # Per column: the attribute, and whether it is JSON (sent as jsonb, as Django's JSONField
     # sends it); psycopg adapts every other value as it is, which is what Django's PostgreSQL
     # backend does for these field types too (aware datetimes, Decimals, strings, ints).
@@ -123,43 +125,25 @@ class _InsertPlan:
     by_rows: dict[int, str] = field(default_factory=dict)
 
     def sql(self, rows: int) -> str:
-        """The statement for ``rows`` rows with PostgreSQL's own $n placeholders (cached: it
-        is long, and psycopg would split a %s query of that length again on every call)."""
+        """The INSERT for ``rows`` rows with PostgreSQL's own $n placeholders (cached: it is
+        long, and psycopg would split a %s query of that length again on every call)."""
         if rows not in self.by_rows:
-            width = len(self.types)
+            width = len(self.names) + 1
             marks = (
-                "(" + ", ".join(f"${r * width + c + 1}::{t}" for c, t in enumerate(self.types)) + ")"
-                for r in range(rows)
+                "(" + ", ".join(f"${r * width + c + 1}" for c in range(width)) + ")" for r in range(rows)
             )
-            self.by_rows[rows] = self.sql_head + ", ".join(marks) + self.sql_tail
+            self.by_rows[rows] = (
+                f"INSERT INTO {self.table} (id, {', '.join(self.names)}) VALUES "  # noqa: S608 (names from the model)
+                + ", ".join(marks)
+                + " ON CONFLICT DO NOTHING RETURNING id"
+            )
         return self.by_rows[rows]
 
 
 def _insert_plan() -> _InsertPlan:
-    """One statement for n conversions: ids drawn from the table's sequence per row, every
-    row offered with ON CONFLICT DO NOTHING, and per input row (in order) its id or NULL.
-
-    RETURNING alone cannot say which input row an id belongs to (rows without txn_id or
-    dedupe_key have no natural key), hence the ids drawn first and joined back.
-    """
     quote = connection.ops.quote_name
     meta = Conversion._meta
     fields = [f for f in meta.concrete_fields if not f.primary_key]
-    names = [quote(f.column) for f in fields]
-    # Casts on every value: VALUES has no column types to infer them from.
-    types = ["integer", *(str(f.db_type(connection)) for f in fields)]
-    table = quote(meta.db_table)
-    assert meta.pk is not None
-    with connection.cursor() as cursor:
-        cursor.execute("SELECT pg_get_serial_sequence(%s, %s)", [meta.db_table, meta.pk.column])
-        sequence = cursor.fetchone()[0]
-    head = f"WITH v (ord, {', '.join(names)}) AS (VALUES "
-    tail = (
-        f"), r AS (SELECT nextval('{sequence}') AS id, v.* FROM v),"  # noqa: S608 (names from the model)
-        f" ins AS (INSERT INTO {table} (id, {', '.join(names)})"
-        f" SELECT id, {', '.join(names)} FROM r ON CONFLICT DO NOTHING RETURNING id)"
-        " SELECT r.ord, ins.id FROM r LEFT JOIN ins ON ins.id = r.id ORDER BY r.ord"
-    )
     supported: tuple[type[models.Field[Any, Any]], ...] = (
         *(models.CharField, models.BooleanField, models.ForeignKey, models.IntegerField),
         *(models.DateTimeField, models.DecimalField, models.UUIDField, models.JSONField),
@@ -167,25 +151,56 @@ def _insert_plan() -> _InsertPlan:
     for f in fields:  # a new field type must be checked against what the ORM would send
         assert isinstance(f, supported), f"group commit cannot send {f!r} yet"
         assert not isinstance(f, models.JSONField) or f.encoder is None, "custom JSON encoder"
-    columns = [(f.attname, isinstance(f, models.JSONField)) for f in fields]
-    return _InsertPlan(head, types, tail, columns)
+    assert meta.pk is not None
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_get_serial_sequence(%s, %s)", [meta.db_table, meta.pk.column])
+        sequence = cursor.fetchone()[0]
+    return _InsertPlan(
+        table=quote(meta.db_table),
+        names=[quote(f.column) for f in fields],
+        sequence=sequence,
+        columns=[(f.attname, isinstance(f, models.JSONField)) for f in fields],
+    )
+
+
+class _Ids:
+    """Conversion ids drawn from the table's sequence ahead, a block at a time, so a batch's
+    rows carry their ids into the INSERT and RETURNING id says which ones the unique keys let
+    in (rows without txn_id or dedupe_key have no other key to tell them apart by). Ids are
+    unique as the sequence makes them, merely not in commit order, which they never were
+    across connections; the pool starts empty in each forked worker."""
+
+    BLOCK = 64
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._ids: deque[int] = deque()
+        self._pid = os.getpid()
+
+    def take(self, n: int, cursor: psycopg.RawCursor[Any], sequence: str) -> list[int]:
+        with self._lock:
+            if self._pid != os.getpid():
+                self._ids.clear()
+                self._pid = os.getpid()
+            if len(self._ids) < n:
+                need = max(n - len(self._ids), self.BLOCK)
+                rows = cursor.execute(
+                    "SELECT nextval($1::regclass) FROM generate_series(1, $2)", [sequence, need]
+                ).fetchall()
+                self._ids.extend(row[0] for row in rows)
+            return [self._ids.popleft() for _ in range(n)]
 
 
 _PLAN: _InsertPlan | None = None
+_IDS = _Ids()
 
 
 def conversions_insert(convs: Sequence[Conversion]) -> list[int | None]:
-    """Insert ``convs`` in one statement (one transaction, one round trip): each one's new id,
-    or None where a unique key refused it as a duplicate. Sets ``id`` on the inserted ones."""
+    """Insert ``convs`` in one statement (one transaction and COMMIT): each one's new id, or
+    None where a unique key refused it as a duplicate. Sets ``id`` on the inserted ones."""
     global _PLAN
     if _PLAN is None:
         _PLAN = _insert_plan()
-    params: list[Any] = []
-    for i, conv in enumerate(convs):
-        params.append(i)
-        for attname, is_json in _PLAN.columns:
-            value = getattr(conv, attname)
-            params.append(Jsonb(value) if is_json and value is not None else value)
     conn = connections[DEFAULT_DB_ALIAS]  # once: each `connection.x` is a thread-local lookup
     # wrap_database_errors: psycopg's exceptions become django.db's, as for any ORM query, so
     # the intake's "database unavailable: 503" handling sees them.
@@ -194,13 +209,24 @@ def conversions_insert(convs: Sequence[Conversion]) -> list[int | None]:
         # Server-side binding: the values travel apart from the SQL text, with no quoting
         # work on this side, and the text repeats per batch size, so psycopg prepares it.
         with psycopg.RawCursor(conn.connection) as cursor:
+            ids = _IDS.take(len(convs), cursor, _PLAN.sequence)
+            params: list[Any] = []
+            for conv_id, conv in zip(ids, convs, strict=True):
+                params.append(conv_id)
+                for attname, is_json in _PLAN.columns:
+                    value = getattr(conv, attname)
+                    params.append(Jsonb(value) if is_json and value is not None else value)
             cursor.execute(_PLAN.sql(len(convs)), params)
-            ids: list[int | None] = [row[1] for row in cursor.fetchall()]
-    for conv, new_id in zip(convs, ids, strict=True):
-        if new_id is not None:
-            conv.id = new_id
+            inserted = {row[0] for row in cursor.fetchall()}
+    out: list[int | None] = []
+    for conv_id, conv in zip(ids, convs, strict=True):
+        if conv_id in inserted:
+            conv.id = conv_id
             conv._state.adding, conv._state.db = False, conn.alias
-    return ids
+            out.append(conv_id)
+        else:
+            out.append(None)
+    return out
 
 
 def _insert_one(conv: Conversion) -> int | None:
