@@ -51,6 +51,7 @@ def run(*, conversions: int = 300_000, concurrency: int = 2, sample: int = 2_000
         _seed_conversions(conversions)
         value, tasks = _celery_run(concurrency)
         from payouts.models import Commission, Entry, Transaction
+        from payouts.reconcile import BATCH_SIZE
 
         made = Commission.objects.count() - sample
         return {
@@ -67,6 +68,7 @@ def run(*, conversions: int = 300_000, concurrency: int = 2, sample: int = 2_000
                 "transactions": Transaction.objects.count(),
                 "entries": Entry.objects.count(),
                 "worker_concurrency": concurrency,
+                "batch_size": BATCH_SIZE,
                 "tasks": tasks,
                 "baseline_sample": sample,
                 "baseline_method": "per-row ORM loop: price_for + create + ledger_post + save",

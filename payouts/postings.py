@@ -46,6 +46,11 @@ def account_spec(kind: str, *, advertiser_id: int, publisher_id: int, currency: 
     return (kind, None, None, currency)
 
 
+def position_kinds(status: str) -> tuple[str, ...]:
+    """The account kinds a commission in ``status`` has a position in (none when closed)."""
+    return _LEGS.get(status, ())  # type: ignore[call-overload]
+
+
 def position(status: str, revenue: Decimal, payout: Decimal) -> dict[str, Decimal]:
     """What the ledger holds for a commission in ``status``, by account kind (debit positive).
 
@@ -57,6 +62,12 @@ def position(status: str, revenue: Decimal, payout: Decimal) -> dict[str, Decima
         return {}
     advertiser, publisher, margin = legs
     return {advertiser: revenue, publisher: -payout, margin: payout - revenue}
+
+
+def creation_lines(status: str, revenue: Decimal, payout: Decimal) -> list[tuple[str, Decimal]]:
+    """(account kind, amount) of the posting that opens a commission: its position, without the
+    zero lines (an entry is never zero). What ``posting_for`` posts with ``old=None``."""
+    return [(kind, amount) for kind, amount in position(status, revenue, payout).items() if amount]
 
 
 class CommissionRef(NamedTuple):
@@ -117,7 +128,7 @@ def posting_for(
 def accounts_resolve(specs: Iterable[AccountSpec]) -> dict[AccountSpec, int]:
     """Ids of these accounts, creating the missing ones (concurrent creators are harmless)."""
     wanted = set(specs)
-    found = _accounts_find(wanted)
+    found = accounts_find(wanted)
     missing = wanted - found.keys()
     if missing:
         insert_rows(
@@ -125,19 +136,24 @@ def accounts_resolve(specs: Iterable[AccountSpec]) -> dict[AccountSpec, int]:
             [("kind", "str"), ("advertiser_id", "int"), ("publisher_id", "int"), ("currency", "str")],
             sorted(missing, key=str),
         )
-        found.update(_accounts_find(missing))
+        found.update(accounts_find(missing))
     return found
 
 
-def _accounts_find(specs: set[AccountSpec]) -> dict[AccountSpec, int]:
+def accounts_find(specs: set[AccountSpec]) -> dict[AccountSpec, int]:
+    """Ids of those of these accounts that exist."""
     if not specs:
         return {}
     advertisers = {s[1] for s in specs if s[1] is not None}
     publishers = {s[2] for s in specs if s[2] is not None}
-    rows = Account.objects.filter(kind__in={s[0] for s in specs}, currency__in={s[3] for s in specs}).filter(
-        Q(advertiser_id__in=advertisers)
-        | Q(publisher_id__in=publishers)
-        | Q(advertiser_id__isnull=True, publisher_id__isnull=True)
+    rows = (
+        Account.objects.filter(kind__in={s[0] for s in specs}, currency__in={s[3] for s in specs})
+        .filter(
+            Q(advertiser_id__in_ids=advertisers)
+            | Q(publisher_id__in_ids=publishers)
+            | Q(advertiser_id__isnull=True, publisher_id__isnull=True)
+        )
+        .order_by()
     )
     out: dict[AccountSpec, int] = {}
     for kind, adv, pub, cur, pk in rows.values_list(
@@ -267,4 +283,7 @@ def changes_apply(changes: Sequence[Change], *, now: datetime) -> list[Commissio
 def commissions_lock(ids: Iterable[int]) -> list[Commission]:
     """Lock and load commissions, always in pk order so two lockers cannot deadlock.
     Must be called inside ``transaction.atomic``."""
-    return list(Commission.objects.filter(id__in=list(ids)).order_by("id").select_for_update())
+    wanted = list(ids)
+    if not wanted:
+        return []
+    return list(Commission.objects.filter(id__in_ids=wanted).order_by("id").select_for_update())

@@ -56,11 +56,19 @@ class Commission(models.Model):
     )
     # advertiser / offer / publisher are served by the (x, day) indexes below; no single-column
     # ones, since every index is paid for on each of the bulk inserts reconciliation does.
+    # No database constraint on these four (db_constraint=False; Django's PROTECT still holds):
+    # each was a deferred check per inserted commission, 4 of the 12 a reconciled conversion
+    # cost. They are copies of rows the database has already checked: offer, publisher and goal
+    # come from the conversion (its own foreign keys) or, for daily lines, from the goal and the
+    # tracking link; the advertiser from the offer. The commission's entries go to accounts whose
+    # foreign keys name the same advertiser and publisher. The ledger's own links keep theirs:
+    # commission -> conversion, transaction -> commission, entry -> transaction and -> account.
     advertiser = models.ForeignKey(
         "affiliates.Advertiser",
         on_delete=models.PROTECT,
         related_name="+",
         db_index=False,
+        db_constraint=False,
         help_text="Advertiser who owes the revenue. Hidden from publishers.",
     )
     offer = models.ForeignKey(
@@ -68,6 +76,7 @@ class Commission(models.Model):
         on_delete=models.PROTECT,
         related_name="commissions",
         db_index=False,
+        db_constraint=False,
         help_text="Offer the commission was earned on.",
     )
     publisher = models.ForeignKey(
@@ -75,10 +84,16 @@ class Commission(models.Model):
         on_delete=models.PROTECT,
         related_name="commissions",
         db_index=False,
+        db_constraint=False,
         help_text="Publisher who earns the payout.",
     )
+    # Indexed: deleting a goal (the API allows it) must find its commissions for PROTECT.
     goal = models.ForeignKey(
-        "affiliates.Goal", on_delete=models.PROTECT, related_name="+", help_text="Goal whose price applied."
+        "affiliates.Goal",
+        on_delete=models.PROTECT,
+        related_name="+",
+        db_constraint=False,
+        help_text="Goal whose price applied.",
     )
     day = models.DateField(help_text="UTC day of the event, for reports and payout periods.")
     quantity = models.PositiveIntegerField(default=1, help_text="1, or the clicks/impressions of the day.")

@@ -156,7 +156,7 @@ def _fire_chunk(commission_ids: Sequence[int], event: str, fired_at: datetime) -
     with_postbacks = PostbackEndpoint.objects.filter(is_active=True).values("publisher_id")
     commissions = list(
         Commission.objects.filter(
-            pk__in=commission_ids, kind=Commission.Kind.CONVERSION, publisher_id__in=with_postbacks
+            pk__in_ids=commission_ids, kind=Commission.Kind.CONVERSION, publisher_id__in=with_postbacks
         ).select_related("conversion", "goal")
     )
     index = endpoint_index(c.publisher_id for c in commissions)
