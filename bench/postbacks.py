@@ -186,8 +186,8 @@ def run() -> dict[str, Any]:
     completed = int(re.search(r"(\d+) requests in", out).group(1))  # type: ignore[union-attr]
     non_2xx = re.search(r"Non-2xx or 3xx responses: (\d+)", out)
     accepted = Conversion.objects.filter(offer_id=offer_id, status="pending").count()
-    p50 = re.search(r"50%\s+(\S+)", out)
-    p99 = re.search(r"99%\s+(\S+)", out)
+    p50 = re.search(r"^\s*50%\s+(\S+)", out, re.M)
+    p99 = re.search(r"^\s*99%\s+(\S+)", out, re.M)
     return {
         "postbacks_per_s": round(accepted / seconds, 1),
         "requests_completed": completed,
