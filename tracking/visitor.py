@@ -141,7 +141,7 @@ _MOBILE_RE = re.compile(
 
 # User agents repeat heavily in real traffic (a few browser builds make most of it), while
 # parsing one costs tens of microseconds (ua-parser) to over a hundred (the crawler patterns).
-# So the answers are cached per user-agent string, in bounded LRU caches: a flood of unique
+# So the answers are cached per user-agent string, in one bounded LRU cache: a flood of unique
 # strings can evict entries but never grow memory past about UA_CACHE_SIZE x 512 characters.
 UA_CACHE_SIZE = 16384
 
@@ -176,17 +176,6 @@ def _is_bot(user_agent: str) -> bool:
     return bool(crawleruseragents.is_crawler(user_agent))
 
 
-@lru_cache(maxsize=UA_CACHE_SIZE)
-def device_for_ua(user_agent: str) -> Device:
-    return _device_for_ua(user_agent)
-
-
-@lru_cache(maxsize=UA_CACHE_SIZE)
-def is_bot(user_agent: str) -> bool:
-    """Known crawlers (crawler-user-agents), and requests with no user agent at all."""
-    return _is_bot(user_agent)
-
-
 @dataclass(frozen=True)
 class UserAgentFacts:
     device: str
@@ -196,7 +185,17 @@ class UserAgentFacts:
 
 @lru_cache(maxsize=UA_CACHE_SIZE)
 def ua_facts(user_agent: str) -> UserAgentFacts:
-    """Device, OS and bot verdict of a user agent in one cache lookup (the click path needs all
-    three); the same answers as device_for_ua and is_bot."""
+    """Device, OS and bot verdict of a user agent in one lookup of the one cache (the click
+    path needs all three; the conversion path's bot check reads the same entries)."""
     device = _device_for_ua(user_agent)
     return UserAgentFacts(device=device.device, os=device.os, is_bot=_is_bot(user_agent))
+
+
+def device_for_ua(user_agent: str) -> Device:
+    facts = ua_facts(user_agent)
+    return Device(device=facts.device, os=facts.os)
+
+
+def is_bot(user_agent: str) -> bool:
+    """Known crawlers (crawler-user-agents), and requests with no user agent at all."""
+    return ua_facts(user_agent).is_bot

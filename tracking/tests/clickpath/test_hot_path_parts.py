@@ -53,9 +53,15 @@ def test_the_user_agent_caches_stay_bounded_under_a_flood_of_unique_strings() ->
     visitor.ua_facts.cache_clear()
     for n in range(visitor.UA_CACHE_SIZE + 500):
         visitor.ua_facts(f"x{n}")
-    for cached in (visitor.ua_facts, visitor.device_for_ua, visitor.is_bot):
-        assert cached.cache_info().maxsize == visitor.UA_CACHE_SIZE
+    assert visitor.ua_facts.cache_info().maxsize == visitor.UA_CACHE_SIZE
     assert visitor.ua_facts.cache_info().currsize == visitor.UA_CACHE_SIZE
+    # device_for_ua and is_bot answer from that same bounded cache, not from caches of their own.
+    before = visitor.ua_facts.cache_info()
+    visitor.is_bot("a string not seen yet")
+    visitor.device_for_ua("a string not seen yet")
+    after = visitor.ua_facts.cache_info()
+    assert (after.misses, after.hits) == (before.misses + 1, before.hits + 1)
+    assert after.currsize == visitor.UA_CACHE_SIZE
     # The newest strings survived the eviction and still answer like the parser.
     newest = f"x{visitor.UA_CACHE_SIZE + 499}"
     assert visitor.ua_facts(newest).is_bot is visitor._is_bot(newest)
