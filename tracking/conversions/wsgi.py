@@ -57,11 +57,11 @@ def _body(environ: dict[str, Any]) -> bytes:
     return environ["wsgi.input"].read(length) if length > 0 else b""
 
 
-def _params(environ: dict[str, Any], content_type: str) -> dict[str, str]:
+def _params(environ: dict[str, Any]) -> dict[str, str]:
     pairs = _pairs(environ.get("QUERY_STRING", "").encode("latin-1"))
     if environ["REQUEST_METHOD"] == "POST":
         body = _body(environ)
-        if content_type == JSON:
+        if _content_type(environ) == JSON:
             pairs += [(k, [v]) for k, v in json_params(body).items()]
         else:
             pairs += _pairs(body)
@@ -83,20 +83,20 @@ def _db_release() -> None:
             conn.close()
 
 
+def _content_type(environ: dict[str, Any]) -> str:
+    return (environ.get("CONTENT_TYPE") or "").split(";", 1)[0].strip().lower()
+
+
 def postback_handles(environ: dict[str, Any]) -> bool:
     """True when postback_app answers this request exactly as the Django view would."""
     method = environ.get("REQUEST_METHOD")
-    if method == "GET":
-        return True
-    content_type = (environ.get("CONTENT_TYPE") or "").split(";", 1)[0].strip().lower()
-    return method == "POST" and content_type in (FORM, JSON)
+    return method == "GET" or (method == "POST" and _content_type(environ) in (FORM, JSON))
 
 
 def postback_app(environ: dict[str, Any], start_response: StartResponse) -> Iterable[bytes]:
-    content_type = (environ.get("CONTENT_TYPE") or "").split(";", 1)[0].strip().lower()
     try:
         try:
-            raw = _params(environ, content_type)
+            raw = _params(environ)
         except PostbackError as refused:
             outcome: Outcome = refused.outcome()
         else:
