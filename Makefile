@@ -47,11 +47,13 @@ lint: install
 	env -u DATABASE_URL -u REDIS_URL $(PY) manage.py makemigrations --check --dry-run
 
 # Production: needs DATABASE_URL, REDIS_URL, SECRET_KEY and ALLOWED_HOSTS.
-# granian, not gunicorn: measured by bench/bench_clicks.py (BENCHMARKS.md) on the click path.
+# granian's ASGI interface on uvloop: clicks on the event loop (tracking/clickpath/asgi.py), the
+# rest in WEB_THREADS threads per worker; measured by bench/bench_clicks.py (BENCHMARKS.md).
 serve: install
 	DJANGO_SETTINGS_MODULE=config.settings.production $(PY) manage.py collectstatic --noinput -v0
-	DJANGO_SETTINGS_MODULE=config.settings.production $(VENV)/bin/granian --interface wsgi \
-	  --host 0.0.0.0 --port $(PORT) --workers $${WEB_WORKERS:-$$(nproc)} config.wsgi:application
+	DJANGO_SETTINGS_MODULE=config.settings.production $(VENV)/bin/granian --interface asgi \
+	  --loop uvloop --host 0.0.0.0 --port $(PORT) --workers $${WEB_WORKERS:-$$(nproc)} \
+	  config.asgi:application
 
 worker: install
 	@trap 'kill 0' EXIT; \

@@ -20,10 +20,11 @@ from datetime import UTC, datetime
 from typing import Any
 
 import psycopg
+import redis
 from django.db import connection
 
 from tracking.clickpath import redis_conn
-from tracking.clickpath.store import pending_key, record_from_fields
+from tracking.clickpath.store import pending_key, record_from_pending
 from tracking.conversions.group_commit import GroupCommit, group_commit_applies
 from tracking.models import Click
 
@@ -60,17 +61,27 @@ def _pending_clicks(click_ids: Sequence[uuid.UUID]) -> list[Click | None]:
     if client is None:
         return [None] * len(click_ids)
     try:
-        pipe = client.pipeline(transaction=False)
-        for click_id in click_ids:
-            pipe.hgetall(pending_key(click_id.hex))
-        found = pipe.execute()
+        found = _pending_values(client, [pending_key(click_id.hex) for click_id in click_ids])
     except redis_conn.ERRORS:
         log.warning("Redis unreachable: looking for %d click(s) in the database only", len(click_ids))
         return [None] * len(click_ids)
     return [
-        _click_from_record(click_id, record_from_fields(fields)) if fields else None
-        for click_id, fields in zip(click_ids, found, strict=True)
+        _click_from_record(click_id, record_from_pending(value)) if value else None
+        for click_id, value in zip(click_ids, found, strict=True)
     ]
+
+
+def _pending_values(client: Any, keys: list[str]) -> list[Any]:
+    """The pending copies: strings, or hashes where an older release wrote them (GET on a hash
+    answers WRONGTYPE, which the pipeline hands back instead of raising)."""
+    pipe = client.pipeline(transaction=False)
+    for key in keys:
+        pipe.get(key)
+    values = pipe.execute(raise_on_error=False)
+    for i, value in enumerate(values):
+        if isinstance(value, redis.ResponseError):
+            values[i] = client.hgetall(keys[i]) or None
+    return values
 
 
 _Converters = list[tuple[str, list[Any], Any]]

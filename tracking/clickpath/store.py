@@ -10,22 +10,22 @@
 3. The spool: when both are unreachable, an fsync'ed line in a local file, replayed later.
 
 A record is a flat dict (``Record``) named after the Click columns; it travels as JSON through
-the spool, and through Redis as a line (JSON, then Redis's verdict: see _CLICK_LUA), and is
+the spool, and through Redis as a line (JSON, then Redis's verdict: see CLICK_LUA), and is
 written by ``writer.records_write``.
 """
 
 from __future__ import annotations
 
 import hashlib
-import json
 import logging
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from django.conf import settings
-from django.db import DatabaseError
+from django.db import DatabaseError, connection, transaction
 
-from tracking.clickpath import redis_conn, spool, writer
+from tracking.clickpath import lines, redis_conn, spool, writer
+from tracking.clickpath.conf import hot
 from tracking.clickpath.group_commit import GroupCommit
 from tracking.clickpath.lean import db_enter
 from tracking.clickpath.links import CapRule
@@ -37,15 +37,12 @@ log = logging.getLogger(__name__)
 Record = dict[str, Any]
 
 # One call per click or impression, run in batches by GroupCommit. KEYS: stream; for a click
-# also pending, unique, flood, cap counters... ARGV: record json; for a click also reason so
-# far, unique ttl, flood limit, pending ttl, then per cap: limit, ttl. Answers "reason uniq
-# flood" (one string parses cheapest).
-#
-# What Redis keeps is a LINE: the record's JSON, and for a click a tab and Redis's verdict
-# (json.dumps escapes every control character, so neither a tab nor a newline can occur in the
-# JSON). The batch's lines become one stream entry (GroupCommit's stream_add); the pending
-# copy that click_lookup reads is a hash with the click's line in field x.
-_CLICK_LUA = """
+# also pending, unique, flood, cap counters... ARGV: the record's line (lines.py); for a click
+# also reason so far, unique ttl, flood limit, pending ttl, then per cap: limit, ttl. Answers
+# "reason uniq flood" (one string parses cheapest), which it also appends to the click's line.
+# The batch's lines become one stream entry (GroupCommit's stream_add); the pending copy that
+# click_lookup reads is a string key holding the click's line with its verdict.
+CLICK_LUA = """
 if #KEYS == 1 then
   stream_add(KEYS[1], ARGV[1])
   return ''
@@ -75,8 +72,7 @@ end
 local verdict = reason .. ' ' .. uniq .. ' ' .. flood
 local line = ARGV[1] .. '\\t' .. verdict
 stream_add(KEYS[1], line)
-redis.call('HSET', KEYS[2], 'x', line)
-redis.call('EXPIRE', KEYS[2], ARGV[5])
+redis.call('SET', KEYS[2], line, 'EX', ARGV[5])
 return verdict
 """
 
@@ -90,7 +86,7 @@ def _script(client: Any) -> GroupCommit:
     if script is None:
         # Waiters outlast the flusher's own socket timeout, so they normally get its real error.
         wait = 2 * settings.CLICK_REDIS_TIMEOUT_SECONDS + 0.5
-        script = _scripts[id(client)] = GroupCommit(client, _CLICK_LUA, wait)
+        script = _scripts[id(client)] = GroupCommit(client, CLICK_LUA, wait)
     return script
 
 
@@ -123,33 +119,22 @@ def record_merge(data: Record, reason: str, unique: bool, flood: bool) -> Record
     }
 
 
-def _record_from_line(line: bytes) -> Record:
-    record, tab, verdict = line.partition(b"\t")
-    data = json.loads(record)
-    if not tab:
-        return data  # an impression: no verdict
-    reason, unique, flood = verdict.split(b" ")
-    return record_merge(data, reason.decode(), unique=unique == b"1", flood=flood == b"1")
+def entry_lines(fields: Any) -> list[bytes]:
+    """The lines of one stream entry: field x, or one line rebuilt from the d, r, u, f fields
+    of entries written by releases before lines were batched."""
+    joined = fields.get(b"x")
+    if joined is not None:
+        return list(joined.split(b"\n"))
+    if b"r" not in fields:
+        return [fields[b"d"]]  # an impression
+    return [fields[b"d"] + b"\t" + b" ".join([fields[b"r"], fields[b"u"], fields[b"f"]])]
 
 
-def records_from_entry(fields: Any) -> list[Record]:
-    """The records of one stream entry: the lines of field x, or one record in the older
-    d, r, u, f form (entries written before lines were batched)."""
-    lines = fields.get(b"x")
-    if lines is None:
-        return [record_from_fields(fields)]
-    return [_record_from_line(line) for line in lines.split(b"\n")]
-
-
-def record_from_fields(fields: Any) -> Record:
-    """The record of a pending hash: its line in field x, or the older d, r, u, f fields."""
-    line = fields.get(b"x")
-    if line is not None:
-        return _record_from_line(line)
-    data = json.loads(fields[b"d"])
-    if data.get("kind") != "c":
-        return data
-    return record_merge(data, fields[b"r"].decode(), unique=fields[b"u"] == b"1", flood=fields[b"f"] == b"1")
+def record_from_pending(value: Any) -> Record:
+    """The record of a pending copy: a line (lines.py), or an older release's hash."""
+    if isinstance(value, bytes):
+        return lines.line_record(value)
+    return lines.line_record(entry_lines(value)[0])
 
 
 def _cap_key(rule: CapRule, offer_id: int, publisher_id: int, now: datetime) -> str:
@@ -157,29 +142,46 @@ def _cap_key(rule: CapRule, offer_id: int, publisher_id: int, now: datetime) -> 
     return redis_conn.key("cap", offer_id, who, rule.period, period_start(rule.period, now).date())
 
 
-def _via_redis(client: Any, rec: Record, caps: tuple[CapRule, ...], window_hours: int, ip: str) -> str:
-    base = redis_conn.key("")  # the keys below are redis_conn.key(kind, ...), spelled out
+def click_script_call(
+    rec: Record, *, caps: tuple[CapRule, ...], window_hours: int, ip: str
+) -> tuple[list[Any], list[Any]]:
+    """KEYS and ARGV of the click script (CLICK_LUA) for this click."""
+    conf = hot()
+    base = conf.key_base  # the keys below are redis_conn.key(kind, ...), spelled out
     offer_id, click_id = rec["offer_id"], rec["id"]
-    keys = [
+    keys: list[Any] = [
         base + "stream",
         base + "p:" + click_id,
         f"{base}u:{offer_id}:{visitor_hash(ip, rec['user_agent'])}",
         f"{base}fl:{offer_id}:{visitor_hash(ip)}:{rec['created_at'] // 3_600_000}",
     ]
     args: list[Any] = [
-        json.dumps(rec),
+        lines.click_line(rec),
         rec["reason"],
         window_hours * 3600,
-        settings.CLICK_FLOOD_PER_HOUR,
-        settings.CLICK_PENDING_TTL_SECONDS,
+        conf.flood_per_hour,
+        conf.pending_ttl,
     ]
     if caps:
         now = datetime.fromtimestamp(rec["created_at"] / 1000, tz=UTC)
         for rule in caps:
             keys.append(_cap_key(rule, offer_id, rec["publisher_id"], now))
             args += [rule.limit, period_seconds(rule.period) + 86400]
-    verdict: bytes = _script(client)(keys=keys, args=args)
+    return keys, args
+
+
+def impression_script_call(rec: Record) -> tuple[list[Any], list[Any]]:
+    return [stream_key()], [lines.impression_line(rec)]
+
+
+def verdict_reason(verdict: bytes) -> str:
+    """The final reason code in the click script's answer ("reason uniq flood")."""
     return verdict.partition(b" ")[0].decode()
+
+
+def _via_redis(client: Any, rec: Record, caps: tuple[CapRule, ...], window_hours: int, ip: str) -> str:
+    keys, args = click_script_call(rec, caps=caps, window_hours=window_hours, ip=ip)
+    return verdict_reason(_script(client)(keys=keys, args=args))
 
 
 def _caps_reached_db(rec: Record, caps: tuple[CapRule, ...], now: datetime) -> bool:
@@ -194,8 +196,23 @@ def _caps_reached_db(rec: Record, caps: tuple[CapRule, ...], now: datetime) -> b
     return False
 
 
+_CAP_LOCK_NAMESPACE = 5_210_425  # pg_advisory_xact_lock(namespace, offer id)
+
+
 def _via_db(rec: Record, caps: tuple[CapRule, ...], window_hours: int) -> str:
+    """Count and write in one transaction. For an offer with caps it holds the offer's lock
+    (PostgreSQL: an advisory lock; SQLite's IMMEDIATE transactions take the write lock at
+    BEGIN), so concurrent clicks take cap room one at a time and a cap is exact on this path
+    too. Clicks on offers without caps do not wait for each other."""
     db_enter()
+    with transaction.atomic():
+        if caps and connection.vendor == "postgresql":
+            with connection.cursor() as cursor:
+                cursor.execute("SELECT pg_advisory_xact_lock(%s, %s)", [_CAP_LOCK_NAMESPACE, rec["offer_id"]])
+        return _count_and_write(rec, caps, window_hours)
+
+
+def _count_and_write(rec: Record, caps: tuple[CapRule, ...], window_hours: int) -> str:
     now = datetime.fromtimestamp(rec["created_at"] / 1000, tz=UTC)
     same_visitor = Click.objects.filter(offer_id=rec["offer_id"], ip=rec["ip"])
     unique = window_hours == 0 or not (
@@ -222,9 +239,15 @@ def click_store(rec: Record, *, caps: tuple[CapRule, ...], window_hours: int, ip
     if client is not None:
         try:
             return _via_redis(client, rec, caps, window_hours, ip)
-        except redis_conn.ERRORS:
-            redis_conn.mark_down()
-            log.warning("Redis unreachable: click %s goes straight to the database", rec["id"])
+        except redis_conn.WRITE_ERRORS as exc:
+            redis_conn.write_failed(exc)
+            log.warning("Redis failed (%s): click %s goes straight to the database", exc, rec["id"])
+    return click_store_without_redis(rec, caps=caps, window_hours=window_hours)
+
+
+def click_store_without_redis(rec: Record, *, caps: tuple[CapRule, ...], window_hours: int) -> str:
+    """The database, or the spool when the database is unreachable too (blocking: the ASGI
+    edge calls it in a thread)."""
     try:
         return _via_db(rec, caps, window_hours)
     except DatabaseError:
@@ -237,10 +260,15 @@ def impression_store(rec: Record) -> None:
     client = redis_conn.client()
     if client is not None:
         try:
-            _script(client)(keys=[stream_key()], args=[json.dumps(rec)])
+            keys, args = impression_script_call(rec)
+            _script(client)(keys=keys, args=args)
             return
-        except redis_conn.ERRORS:
-            redis_conn.mark_down()
+        except redis_conn.WRITE_ERRORS as exc:
+            redis_conn.write_failed(exc)
+    impression_store_without_redis(rec)
+
+
+def impression_store_without_redis(rec: Record) -> None:
     try:
         db_enter()
         writer.records_write([rec])

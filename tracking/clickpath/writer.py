@@ -1,9 +1,16 @@
 """Batch insert of click and impression records, idempotent on their ids.
 
-PostgreSQL: COPY into a temporary table, then ``INSERT ... SELECT ... ON CONFLICT (id) DO
-NOTHING`` in the same transaction: COPY is the fastest way in, and the conflict clause makes a
-redelivered stream entry or a replayed spool line a no-op. SQLite (embedded): bulk_create
-with ignore_conflicts, which is the same statement there.
+Records (dicts: the database fallback, the spool) on PostgreSQL: COPY into a temporary
+table, then ``INSERT ... SELECT ... ON CONFLICT (id) DO NOTHING`` in the same transaction:
+COPY is the fastest way in, and the conflict clause makes a redelivered stream entry or a
+replayed spool line a no-op. SQLite (embedded): bulk_create with ignore_conflicts, which is
+the same statement there.
+
+Stream lines (``lines_write``, the consumer's batches) are COPY rows already (lines.py), and
+go straight into the tables: nearly every batch is new, so the temporary table's second write
+and read are skipped. Only a batch that meets a click already written (an entry redelivered
+after a consumer died between commit and acknowledgement) rolls back on the unique key and
+is written again through the temporary table, which skips the known ids.
 
 A record the database refuses (not an outage: bad data) must not block the stream forever, so
 a failing batch is retried row by row and a row that still fails goes to a dead-letter file
@@ -12,9 +19,11 @@ beside the spool, for a human to look at.
 
 from __future__ import annotations
 
+import functools
 import json
 import logging
 import os
+from collections.abc import Callable
 from datetime import UTC, datetime
 from functools import lru_cache
 from typing import Any
@@ -23,6 +32,7 @@ from django.core.exceptions import ValidationError
 from django.db import DataError, IntegrityError, connection, transaction
 
 from affiliates.models import OfferAccess
+from tracking.clickpath import lines
 from tracking.models import Click, Impression
 
 log = logging.getLogger(__name__)
@@ -84,7 +94,9 @@ def _click_row(r: dict[str, Any]) -> tuple[Any, ...]:
     )
 
 
-def _copy_insert(table: str, columns: tuple[str, ...], rows: list[tuple[Any, ...]]) -> None:
+def _copy_via_temp(table: str, columns: tuple[str, ...], feed: Callable[[Any], None]) -> None:
+    """COPY into a temporary twin of ``table`` (``feed`` writes the rows), then move the rows
+    whose ids the table does not hold yet."""
     names = ", ".join(columns)
     temp = f"_in_{table}"
     with connection.cursor() as cursor:
@@ -93,13 +105,20 @@ def _copy_insert(table: str, columns: tuple[str, ...], rows: list[tuple[Any, ...
         )
         raw = cursor.cursor  # psycopg's own cursor, for COPY; errors mapped to Django's below
         with connection.wrap_database_errors, raw.copy(f"COPY {temp} ({names}) FROM STDIN") as copy:
-            for row in rows:
-                copy.write_row(row)
+            feed(copy)
         # Table and column names are constants of this module, never input.
         cursor.execute(
             f"INSERT INTO {table} ({names}) SELECT {names} FROM {temp} ON CONFLICT (id) DO NOTHING"  # noqa: S608
         )
         cursor.execute(f"TRUNCATE {temp}")
+
+
+def _copy_insert(table: str, columns: tuple[str, ...], rows: list[tuple[Any, ...]]) -> None:
+    def feed(copy: Any) -> None:
+        for row in rows:
+            copy.write_row(row)
+
+    _copy_via_temp(table, columns, feed)
 
 
 def _orm_insert(model: Any, columns: tuple[str, ...], rows: list[tuple[Any, ...]]) -> None:
@@ -149,6 +168,49 @@ def _dead_letter(record: dict[str, Any], error: Exception) -> None:
         fh.flush()
         os.fsync(fh.fileno())
     log.error("click record %s refused by the database (%s); kept in %s", record.get("id"), error, path)
+
+
+def _copy_direct(table: str, columns: tuple[str, ...], rows: list[bytes]) -> None:
+    sql = f"COPY {table} ({', '.join(columns)}) FROM STDIN"
+    with connection.cursor() as cursor, connection.wrap_database_errors, cursor.cursor.copy(sql) as copy:
+        copy.write(b"".join(rows))
+
+
+def _feed_bytes(rows: list[bytes], copy: Any) -> None:
+    copy.write(b"".join(rows))
+
+
+def lines_write(stream_lines: list[bytes]) -> None:
+    """Insert the records of these stream lines in one transaction; known ids are skipped."""
+    json_lines = [line for line in stream_lines if lines.is_json(line)]
+    new_lines = [line for line in stream_lines if not lines.is_json(line)]
+    if json_lines:
+        records_write([lines.line_record(line) for line in json_lines])
+    if not new_lines:
+        return
+    if connection.vendor != "postgresql":
+        records_write([lines.line_record(line) for line in new_lines])
+        return
+    clicks, impressions = lines.copy_rows(new_lines)
+    tables = [
+        (Click._meta.db_table, lines.CLICK_COPY_COLUMNS, clicks),
+        (Impression._meta.db_table, lines.IMPRESSION_COPY_COLUMNS, impressions),
+    ]
+    try:
+        try:
+            with transaction.atomic():
+                for table, columns, rows in tables:
+                    if rows:
+                        _copy_direct(table, columns, rows)
+        except IntegrityError:
+            with transaction.atomic():
+                for table, columns, rows in tables:
+                    if rows:
+                        _copy_via_temp(table, columns, functools.partial(_feed_bytes, rows))
+    except REFUSED:
+        # A line the database refuses (bad data, not an outage): the record path finds it,
+        # writes the rest and sets it aside.
+        records_write([lines.line_record(line) for line in new_lines])
 
 
 def records_write(records: list[dict[str, Any]]) -> None:

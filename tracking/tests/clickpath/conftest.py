@@ -1,12 +1,19 @@
-"""Fixtures for the click hot path: isolated Redis keys, a stream drain, a link factory."""
+"""Fixtures for the click hot path: isolated Redis keys, a stream drain, a link factory, and a
+redis-server of a test's own (on a spare port, never the shared 6379) for tests that kill it."""
 
 from __future__ import annotations
 
+import signal
+import socket
+import subprocess
+import time
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
+import redis
 from django.conf import settings
 
 from tracking.clickpath import links, redis_conn
@@ -57,3 +64,52 @@ def visit(client: Any, drain: Callable[[], int]) -> Callable[..., Any]:
         return client.get(f"/{path}/{token}", query, REMOTE_ADDR=ip, HTTP_USER_AGENT=ua)
 
     return _visit
+
+
+def spare_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+class OwnRedis:
+    """A redis-server with an fsync-always AOF, as production must run it for clicks."""
+
+    def __init__(self, workdir: Path) -> None:
+        self.port, self.dir = spare_port(), workdir
+        self.proc: subprocess.Popen[bytes] | None = None
+
+    @property
+    def url(self) -> str:
+        return f"redis://127.0.0.1:{self.port}/0"
+
+    def start(self) -> None:
+        self.proc = subprocess.Popen(
+            ["redis-server", "--port", str(self.port), "--bind", "127.0.0.1", "--save", "",
+             "--appendonly", "yes", "--appendfsync", "always", "--dir", str(self.dir)],
+            stdout=subprocess.DEVNULL,
+        )  # fmt: skip
+        client = redis.Redis.from_url(self.url)
+        for _ in range(100):
+            try:
+                client.ping()
+                break
+            except redis.ConnectionError:
+                time.sleep(0.05)
+        redis_conn.reset()
+
+    def kill(self) -> None:
+        assert self.proc is not None
+        self.proc.send_signal(signal.SIGKILL)
+        self.proc.wait()
+
+
+@pytest.fixture
+def own_redis(tmp_path: Path, settings: Any) -> Iterator[OwnRedis]:
+    server = OwnRedis(tmp_path)
+    server.start()
+    settings.REDIS_URL = server.url
+    settings.CLICK_SPOOL_DIR = str(tmp_path / "spool")
+    yield server
+    if server.proc and server.proc.poll() is None:
+        server.kill()

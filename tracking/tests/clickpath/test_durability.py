@@ -9,11 +9,9 @@ from __future__ import annotations
 
 import os
 import signal
-import socket
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -23,62 +21,13 @@ from django.conf import settings
 from django.db import connection
 
 from affiliates.tests import factories as f
-from tracking.clickpath import handler, redis_conn, spool
+from tracking.clickpath import handler, spool
 from tracking.clickpath.store import stream_key
 from tracking.models import Click
-from tracking.tests.clickpath.conftest import DESKTOP_UA
+from tracking.tests.clickpath.conftest import DESKTOP_UA, spare_port
 
 pytestmark = [pytest.mark.postgres, pytest.mark.redis, pytest.mark.slow]
 ROOT = Path(__file__).resolve().parents[3]
-
-
-def spare_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-class OwnRedis:
-    """A redis-server with an fsync-always AOF, as production must run it for clicks."""
-
-    def __init__(self, workdir: Path) -> None:
-        self.port, self.dir = spare_port(), workdir
-        self.proc: subprocess.Popen[bytes] | None = None
-
-    @property
-    def url(self) -> str:
-        return f"redis://127.0.0.1:{self.port}/0"
-
-    def start(self) -> None:
-        self.proc = subprocess.Popen(
-            ["redis-server", "--port", str(self.port), "--bind", "127.0.0.1", "--save", "",
-             "--appendonly", "yes", "--appendfsync", "always", "--dir", str(self.dir)],
-            stdout=subprocess.DEVNULL,
-        )  # fmt: skip
-        client = redis.Redis.from_url(self.url)
-        for _ in range(100):
-            try:
-                client.ping()
-                break
-            except redis.ConnectionError:
-                time.sleep(0.05)
-        redis_conn.reset()
-
-    def kill(self) -> None:
-        assert self.proc is not None
-        self.proc.send_signal(signal.SIGKILL)
-        self.proc.wait()
-
-
-@pytest.fixture
-def own_redis(tmp_path: Path, settings: Any) -> Iterator[OwnRedis]:
-    server = OwnRedis(tmp_path)
-    server.start()
-    settings.REDIS_URL = server.url
-    settings.CLICK_SPOOL_DIR = str(tmp_path / "spool")
-    yield server
-    if server.proc and server.proc.poll() is None:
-        server.kill()
 
 
 def environ(token: str, n: int) -> dict[str, Any]:

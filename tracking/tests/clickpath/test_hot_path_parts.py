@@ -14,7 +14,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from tracking import visitor
-from tracking.clickpath import group_commit, redis_conn, store, writer
+from tracking.clickpath import group_commit, lines, redis_conn, store, writer
 from tracking.clickpath.handler import MAX_FIELDS, _params
 from tracking.models.clicks import ClickFlag
 from tracking.tests.clickpath.conftest import DESKTOP_UA, IPHONE_UA
@@ -113,20 +113,21 @@ def test_a_row_cuts_each_text_to_its_column_and_drops_nul() -> None:
     assert values["created_at"].timestamp() == 1_720_000_000
 
 
-def test_records_come_back_from_batched_lines_and_from_the_older_fields() -> None:
+def test_records_come_back_from_the_json_lines_and_fields_of_older_releases() -> None:
     click = {"kind": "c", "id": "c1", "fraud_flags": ["bot"], "fallback_if_refused": 9}
     impression = {"kind": "i", "id": "i1"}
     entry = {b"x": f"{json.dumps(click)}\tcap_reached 0 1\n{json.dumps(impression)}".encode()}
-    got_click, got_impression = store.records_from_entry(entry)
+    got_click, got_impression = [lines.line_record(line) for line in store.entry_lines(entry)]
     assert got_click["reason"] == "cap_reached"
     assert got_click["is_unique"] is False
     assert got_click["fraud_flags"] == ["bot", ClickFlag.DUPLICATE, ClickFlag.FLOOD]
     assert got_click["fallback_offer_id"] == 9
     assert got_impression == impression
     older = {b"d": json.dumps(click).encode(), b"r": b"", b"u": b"1", b"f": b"0"}
-    assert store.records_from_entry(older) == [store.record_from_fields(older)]
-    assert store.record_from_fields(older)["reason"] == ""
-    assert store.record_from_fields({b"x": entry[b"x"].split(b"\n")[0]}) == got_click
+    assert store.record_from_pending(older)["reason"] == ""
+    assert store.record_from_pending(older)["is_unique"] is True
+    assert store.record_from_pending({b"x": entry[b"x"].split(b"\n")[0]}) == got_click
+    assert lines.click_ids(store.entry_lines(entry)) == ["c1"]
 
 
 @pytest.mark.redis

@@ -1,0 +1,123 @@
+"""The stream's line format: any record survives it, as a record and as a COPY row in the table."""
+
+from __future__ import annotations
+
+import json
+import uuid
+from typing import Any
+
+import pytest
+from django.db import connection
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from tracking.clickpath import lines, writer
+from tracking.ids import new_click_hex
+from tracking.models import Click, Impression
+from tracking.models.clicks import ClickFlag
+
+# Text as a query string or a header can carry it: tabs, newlines, backslashes, quotes, "\N",
+# non-ASCII. Not NUL: the hot path drops it (PostgreSQL text cannot hold it).
+TEXT = st.text(alphabet=st.characters(blacklist_characters="\x00", blacklist_categories=("Cs",)), max_size=40)
+SPECIAL = st.sampled_from(["", "a\tb", "line\nbreak", "back\\slash", "\\N", "\\", "cr\r", "é€😀", "x"])
+
+
+def click_record(**values: Any) -> dict[str, Any]:
+    click_id, ms = new_click_hex()
+    rec = {
+        "kind": "c", "id": click_id, "created_at": ms, "offer_id": 7, "publisher_id": 9,
+        "ip": "203.0.113.9", "user_agent": "Mozilla/5.0", "country": "DE", "device": "mobile",
+        "os": "android", "sub1": "", "sub2": "", "sub3": "", "sub4": "", "sub5": "", "source": "",
+        "referer": "", "reason": "", "fraud_flags": [], "fallback_if_refused": None,
+    }  # fmt: skip
+    rec.update(values)
+    return rec
+
+
+def with_verdict(line: str, verdict: str) -> bytes:
+    """What the click script stores: the line, a tab, the verdict."""
+    return f"{line}\t{verdict}".encode()
+
+
+@given(sub1=TEXT, sub2=SPECIAL, ua=TEXT, referer=SPECIAL)
+def test_a_click_line_reads_back_as_the_record_it_was_made_from(sub1, sub2, ua, referer) -> None:
+    rec = click_record(sub1=sub1, sub2=sub2, user_agent=ua, referer=referer, fraud_flags=["bot_user_agent"])
+    got = lines.line_record(with_verdict(lines.click_line(rec), "cap_reached 0 1"))
+    for name in lines.CLICK_BODY:
+        assert got[name] == rec[name], name
+    assert got["reason"] == "cap_reached"
+    assert got["is_unique"] is False
+    assert got["fraud_flags"] == ["bot_user_agent", ClickFlag.DUPLICATE, ClickFlag.FLOOD]
+
+
+def test_a_refused_click_carries_its_fallback_offer_and_an_accepted_one_does_not() -> None:
+    rec = click_record(fallback_if_refused=42)
+    refused = lines.line_record(with_verdict(lines.click_line(rec), "geo_mismatch 1 0"))
+    accepted = lines.line_record(with_verdict(lines.click_line(rec), " 1 0"))
+    assert refused["fallback_offer_id"] == 42
+    assert accepted["fallback_offer_id"] is None
+    assert accepted["is_unique"] is True
+    assert accepted["fraud_flags"] == []
+
+
+def test_an_impression_line_reads_back_and_its_copy_row_is_the_traffic_columns() -> None:
+    rec = {**click_record(sub3="s\t3"), "kind": "i"}
+    line = lines.impression_line(rec).encode()
+    got = lines.line_record(line)
+    assert {k: got[k] for k in lines.TRAFFIC} == {k: rec[k] for k in lines.TRAFFIC}
+    clicks, impressions = lines.copy_rows([line])
+    assert clicks == []
+    assert impressions[0].count(b"\t") == len(lines.TRAFFIC) - 1
+
+
+def test_click_ids_come_from_every_kind_of_line() -> None:
+    new = click_record()
+    stream_lines = [
+        with_verdict(lines.click_line(new), " 1 0"),
+        lines.impression_line({**click_record(), "kind": "i"}).encode(),
+        b'{"kind": "c", "id": "old"}\t 1 0',
+        b'{"kind": "i", "id": "old-impression"}',
+    ]
+    assert lines.click_ids(stream_lines) == [new["id"], "old"]
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db
+@settings(max_examples=25, suppress_health_check=[HealthCheck.function_scoped_fixture], deadline=None)
+@given(sub1=TEXT, sub4=SPECIAL, ua=TEXT)
+def test_postgres_stores_exactly_what_the_line_says(sub1, sub4, ua) -> None:
+    rec = click_record(sub1=sub1, sub4=sub4, user_agent=ua, fraud_flags=["datacenter_ip"])
+    impression = {**click_record(source=sub4), "kind": "i"}
+    writer.lines_write(
+        [with_verdict(lines.click_line(rec), " 0 0"), lines.impression_line(impression).encode()]
+    )
+    click = Click.objects.get(id=uuid.UUID(rec["id"]))
+    for name in ("sub1", "sub4", "user_agent", "ip", "country", "device", "os"):
+        assert getattr(click, name) == rec[name], name
+    assert int(click.created_at.timestamp() * 1000) == rec["created_at"]
+    assert click.is_unique is False
+    assert click.fraud_flags == ["datacenter_ip", ClickFlag.DUPLICATE]
+    assert Impression.objects.get(id=uuid.UUID(impression["id"])).source == sub4
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db
+def test_a_batch_meeting_clicks_already_written_writes_only_the_new_ones() -> None:
+    first, second = click_record(sub1="first"), click_record(sub1="second")
+    line_one = with_verdict(lines.click_line(first), " 1 0")
+    writer.lines_write([line_one])
+    writer.lines_write([line_one, with_verdict(lines.click_line(second), " 1 0")])  # a redelivery
+    assert sorted(Click.objects.values_list("sub1", flat=True)) == ["first", "second"]
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT count(*) FROM tracking_click")
+        assert cursor.fetchone()[0] == 2
+
+
+@pytest.mark.django_db
+def test_lines_are_written_on_any_database_and_old_json_lines_too() -> None:
+    new = click_record(sub2="on any database")
+    older = {"kind": "i", "id": new_click_hex()[0], "created_at": 1_720_000_000_000, "offer_id": 7}
+    older_line = json.dumps({**older, "publisher_id": 9}).encode()
+    writer.lines_write([with_verdict(lines.click_line(new), " 1 0"), older_line])
+    assert Click.objects.get().sub2 == "on any database"
+    assert Impression.objects.get().created_at.timestamp() == 1_720_000_000
