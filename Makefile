@@ -47,11 +47,12 @@ lint: install
 	env -u DATABASE_URL -u REDIS_URL $(PY) manage.py makemigrations --check --dry-run
 
 # Production: needs DATABASE_URL, REDIS_URL, SECRET_KEY and ALLOWED_HOSTS.
-# granian's ASGI interface on uvloop: clicks on the event loop (tracking/clickpath/asgi.py), the
+# granian's RSGI interface on uvloop: clicks on the event loop (tracking/clickpath/asgi.py), the
 # rest in WEB_THREADS threads per worker; measured by bench/bench_clicks.py (BENCHMARKS.md).
+# config.asgi:application is a plain ASGI app too (--interface asgi, or any ASGI server).
 serve: install
 	DJANGO_SETTINGS_MODULE=config.settings.production $(PY) manage.py collectstatic --noinput -v0
-	DJANGO_SETTINGS_MODULE=config.settings.production $(VENV)/bin/granian --interface asgi \
+	DJANGO_SETTINGS_MODULE=config.settings.production $(VENV)/bin/granian --interface rsgi \
 	  --loop uvloop --host 0.0.0.0 --port $(PORT) --workers $${WEB_WORKERS:-$$(nproc)} \
 	  config.asgi:application
 

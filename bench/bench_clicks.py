@@ -1,6 +1,6 @@
 """Clicks/s on the production setup against a bare Django redirect, and the app-server choice.
 
-Production setup: PostgreSQL, Redis, the app server as ``make serve`` runs it (granian's ASGI
+Production setup: PostgreSQL, Redis, the app server as ``make serve`` runs it (granian's RSGI
 interface on uvloop, ``config.asgi:application``, whose edge answers /c/ on the event loop)
 and one ``consume_clicks``. wrk: 64 connections over loopback. The baseline is a bare Django
 view that only redirects, no middleware, on the same app server with the same worker count, in
@@ -104,7 +104,8 @@ def run(ctx: Context) -> str:
     wsgi_base, wsgi_base_rss = _baseline_run(ctx, "granian", "bench.baseline_wsgi:application", token)
     asgi_base, asgi_base_rss = _baseline_run(ctx, "granian-asgi", "bench.baseline_asgi:application", token)
     baseline = max(wsgi_base, asgi_base, key=lambda r: r.rps)
-    clicks, rss, stored, warm = _clicks_run(ctx, "granian-asgi", "config.asgi:application", token, offer_id)
+    clicks, rss, stored, warm = _clicks_run(ctx, "granian-rsgi", "config.asgi:application", token, offer_id)
+    asgi_clicks, asgi_rss, _, _ = _clicks_run(ctx, "granian-asgi", "config.asgi:application", token, offer_id)
     wsgi_clicks, wsgi_rss, _, _ = _clicks_run(ctx, "granian", "config.wsgi:application", token, offer_id)
     g_base, g_base_rss = _baseline_run(ctx, "gunicorn", "bench.baseline_wsgi:application", token)
     g_clicks, g_rss, _, _ = _clicks_run(ctx, "gunicorn", "config.wsgi:application", token, offer_id)
@@ -116,7 +117,8 @@ def run(ctx: Context) -> str:
     rows = [
         _row("granian WSGI: bare Django redirect (sync view)", wsgi_base, wsgi_base_rss, vs(wsgi_base)),
         _row("granian ASGI: bare Django redirect (async view)", asgi_base, asgi_base_rss, vs(asgi_base)),
-        _row("**granian ASGI: click, production path (`make serve`)**", clicks, rss, f"**{ratio:.2f}x**"),
+        _row("**granian RSGI: click, production path (`make serve`)**", clicks, rss, f"**{ratio:.2f}x**"),
+        _row("granian ASGI: click, the same app as ASGI", asgi_clicks, asgi_rss, vs(asgi_clicks)),
         _row("granian WSGI: click, WSGI app (`config.wsgi`)", wsgi_clicks, wsgi_rss, vs(wsgi_clicks)),
         _row("gunicorn gthread: bare Django redirect", g_base, g_base_rss, vs(g_base)),
         _row("gunicorn gthread: click, WSGI app", g_clicks, g_rss, vs(g_clicks)),
@@ -129,8 +131,10 @@ def run(ctx: Context) -> str:
         f"{ratio:.2f}x, p99 {clicks.p99_ms:.2f} ms -> {'**met**' if met else '**NOT met**'}.\n"
         f"- Clicks in PostgreSQL after the production run (incl. the 1 s warm-up): {stored:,}; requests "
         f"wrk completed: {expected:,} (difference {stored - expected:+,}, in flight at wrk's stop).\n"
-        f"- App server: granian (ASGI edge) {clicks.rps:,.0f} clicks/s; the WSGI app on granian "
-        f"{wsgi_clicks.rps:,.0f}/s and on gunicorn {g_clicks.rps:,.0f}/s: `make serve` runs granian ASGI.\n"
+        f"- App server: granian RSGI {clicks.rps:,.0f} clicks/s, the same edge as ASGI "
+        f"{asgi_clicks.rps:,.0f}/s; "
+        f"the WSGI app on granian {wsgi_clicks.rps:,.0f}/s and on gunicorn {g_clicks.rps:,.0f}/s: "
+        "`make serve` runs granian RSGI.\n"
     )
     table = (
         f"wrk -c64 -t2 -d{ctx.seconds}s, {ctx.workers} workers per server, consumer running, "
@@ -139,7 +143,8 @@ def run(ctx: Context) -> str:
         "`MIDDLEWARE = []`, a one-route URLconf, production settings otherwise; sync under WSGI, "
         "async under Django's ASGI handler. Each server kind runs its apps with the same command "
         "line (the servers' own defaults for threads and backpressure): "
-        f"`{_server_settings(ctx, 'granian')}`; `{_server_settings(ctx, 'granian-asgi')}`; "
+        f"`{_server_settings(ctx, 'granian')}`; `{_server_settings(ctx, 'granian-rsgi')}`; "
+        f"`{_server_settings(ctx, 'granian-asgi')}`; "
         f"`{_server_settings(ctx, 'gunicorn')}`.\n\n"
         "| run | req/s | p50 ms | p99 ms | errors | peak RSS/worker MB | vs baseline |\n"
         "|---|---|---|---|---|---|---|\n" + "\n".join(rows) + "\n\n"

@@ -83,12 +83,12 @@ class Server:
         self.proc: subprocess.Popen[bytes] | None = None
 
     def command(self) -> list[str]:
-        """``kind``: granian (WSGI), granian-asgi (ASGI on uvloop, as ``make serve`` runs the
-        product) or gunicorn (gthread, WSGI)."""
+        """``kind``: granian (WSGI), granian-rsgi (RSGI on uvloop, as ``make serve`` runs the
+        product), granian-asgi (ASGI on uvloop) or gunicorn (gthread, WSGI)."""
         venv_bin = Path(sys.executable).parent
         w = str(self.ctx.workers)
-        if self.kind == "granian-asgi":
-            return [str(venv_bin / "granian"), "--interface", "asgi", "--loop", "uvloop",
+        if self.kind in ("granian-asgi", "granian-rsgi"):
+            return [str(venv_bin / "granian"), "--interface", self.kind.split("-")[1], "--loop", "uvloop",
                     "--host", "127.0.0.1", "--port", str(self.port), "--workers", w, "--no-ws",
                     self.app]  # fmt: skip
         if self.kind == "granian":

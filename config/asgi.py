@@ -1,4 +1,5 @@
-"""ASGI entry point for the app server (``make serve``: granian's ASGI interface on uvloop).
+"""Entry point for the app server: an ASGI app that is also a granian RSGI app (``make serve``
+runs granian's RSGI interface on uvloop; any ASGI server can run it too).
 
 Clicks and impressions are answered on the event loop (tracking/clickpath/asgi.py); every
 other request runs the WSGI app (config/wsgi.py: the lean postback path and Django) in

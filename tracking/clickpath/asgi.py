@@ -26,9 +26,8 @@ from typing import Any, TypeVar
 
 from django.conf import settings
 from django.db import connections
-from django.utils.encoding import iri_to_uri
 
-from tracking.clickpath import handler, links, redis_conn, store
+from tracking.clickpath import handler, links, redis_conn, rsgi, store
 from tracking.clickpath.aio_redis import batcher_for, batchers_close
 from tracking.clickpath.conf import hot
 from tracking.clickpath.lean import lean_begin, lean_end
@@ -186,29 +185,56 @@ async def answer(kind: str, environ: dict[str, Any], token: str) -> handler.Resp
         return handler.gif()
 
 
-def _header_value(value: str) -> bytes:
-    try:
-        return value.encode("latin-1")
-    except UnicodeEncodeError:  # a landing URL typed with non-ASCII characters
-        return iri_to_uri(value).encode("latin-1", "replace")
-
-
 async def respond(send: Send, response: handler.Response, *, head: bool) -> None:
     await send(
         {
             "type": "http.response.start",
             "status": response.status,
-            "headers": [(name.lower().encode(), _header_value(value)) for name, value in response.headers],
+            "headers": [
+                (name.lower().encode(), handler.header_value(value)) for name, value in response.headers
+            ],
         }
     )
     await send({"type": "http.response.body", "body": b"" if head else response.body})
 
 
+async def _closing() -> None:
+    batchers_close()
+    await asyncio.get_running_loop().run_in_executor(None, blocking_pool_shutdown)
+
+
+def _started() -> None:
+    # Before the first request, so a burst does not find them half loaded.
+    visitor_databases_load()
+    # Everything loaded so far (Django, the geo-IP and user-agent databases) lives as long as
+    # the process: take it out of the collector's view, or every full collection walks it
+    # (about 60 ms, a stall for every request in flight).
+    gc.freeze()
+
+
 class ClickEdge:
-    """Serves /c/{token} and /i/{token} itself; passes every other request to ``app``."""
+    """Serves /c/{token} and /i/{token} itself; passes every other request to ``app``.
+
+    An ASGI app (``__call__``) and a granian RSGI app (``__rsgi__``, what ``make serve`` runs;
+    see tracking/clickpath/rsgi.py): both answer the click with the same code.
+    """
 
     def __init__(self, app: ASGIApp) -> None:
         self.app = app
+
+    async def __rsgi__(self, scope: Any, proto: Any) -> None:
+        path: str = scope.path
+        if scope.proto == "http" and path.startswith(("/c/", "/i/")):
+            response = await answer(path[1], rsgi.environ_of(scope), path[3:])
+            rsgi.respond(proto, response, head=scope.method == "HEAD")
+            return
+        await rsgi.asgi_from_rsgi(self.app, scope, proto)
+
+    def __rsgi_init__(self, loop: asyncio.AbstractEventLoop) -> None:
+        _started()
+
+    def __rsgi_del__(self, loop: asyncio.AbstractEventLoop) -> None:
+        loop.run_until_complete(_closing())
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         kind = scope["type"]
@@ -229,15 +255,9 @@ class ClickEdge:
         while True:
             message = await receive()
             if message["type"] == "lifespan.startup":
-                # Before the first request, so a burst does not find them half loaded.
-                await blocking(visitor_databases_load)
-                # Everything loaded so far (Django, the geo-IP and user-agent databases) lives
-                # as long as the process: take it out of the collector's view, or every full
-                # collection walks it (about 60 ms, a stall for every request in flight).
-                gc.freeze()
+                _started()
                 await send({"type": "lifespan.startup.complete"})
             elif message["type"] == "lifespan.shutdown":
-                batchers_close()
-                await asyncio.get_running_loop().run_in_executor(None, blocking_pool_shutdown)
+                await _closing()
                 await send({"type": "lifespan.shutdown.complete"})
                 return

@@ -16,6 +16,7 @@ from typing import Any
 from urllib.parse import unquote
 
 from django.conf import settings
+from django.utils.encoding import iri_to_uri
 
 from tracking.clickpath import rules, store
 from tracking.clickpath.links import CapRule, Link, LinkUnavailable, Target, link_resolve
@@ -34,6 +35,15 @@ class Response:
     status: int
     headers: list[tuple[str, str]] = field(default_factory=list)
     body: bytes = b""
+
+
+def header_value(value: str) -> bytes:
+    """A header value as the wire carries it (Latin-1); a landing URL typed with non-ASCII
+    characters is percent-encoded first, as Django's redirects do."""
+    try:
+        return value.encode("latin-1")
+    except UnicodeEncodeError:
+        return iri_to_uri(value).encode("latin-1", "replace")
 
 
 def not_found() -> Response:

@@ -1,4 +1,4 @@
-"""The product as ``make serve`` runs it: granian's ASGI interface on uvloop serving
+"""The product as ``make serve`` runs it: granian's RSGI interface on uvloop serving
 ``config.asgi:application``, against the test database and Redis. Clicks come from the edge,
 pages, the API and postbacks from Django through the thread pool."""
 
@@ -48,8 +48,9 @@ def fetch(url: str) -> tuple[int, dict[str, str], bytes]:
         return error.code, dict(error.headers), error.read()
 
 
-@pytest.fixture
-def served(shoes_link: Any, tmp_path: Path) -> Iterator[str]:
+@pytest.fixture(params=["rsgi", "asgi"])
+def served(request: Any, shoes_link: Any, tmp_path: Path) -> Iterator[str]:
+    """The product on a real granian, through RSGI (as make serve runs it) and through ASGI."""
     db = connection.settings_dict
     port = spare_port()
     env = {
@@ -66,8 +67,8 @@ def served(shoes_link: Any, tmp_path: Path) -> Iterator[str]:
         "LOG_LEVEL": "WARNING",
     }
     proc = subprocess.Popen(
-        [sys.executable, "-m", "granian", "--interface", "asgi", "--loop", "uvloop", "--host", "127.0.0.1",
-         "--port", str(port), "--workers", "1", "--no-ws", "config.asgi:application"],
+        [sys.executable, "-m", "granian", "--interface", request.param, "--loop", "uvloop",
+         "--host", "127.0.0.1", "--port", str(port), "--workers", "1", "--no-ws", "config.asgi:application"],
         cwd=ROOT, env=env, start_new_session=True,
     )  # fmt: skip
     base = f"http://127.0.0.1:{port}"

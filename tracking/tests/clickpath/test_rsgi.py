@@ -1,0 +1,145 @@
+"""The edge under granian's RSGI interface (what ``make serve`` runs): clicks answered in one
+call, and every other request bridged to the ASGI app with its body, status, headers and
+streamed chunks intact. granian's scope and protocol objects are stood in for by fakes with
+the same methods; tracking/tests/clickpath/test_served.py runs the real server."""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+
+from tracking.clickpath import asgi as edge
+from tracking.clickpath import rsgi
+from tracking.clickpath.aio_redis import batchers_close
+from tracking.models import Click
+from tracking.tests.clickpath.conftest import DESKTOP_UA
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+
+class Headers:
+    def __init__(self, pairs: list[tuple[str, str]]) -> None:
+        self.pairs = pairs
+
+    def get(self, key: str, default: Any = None) -> Any:
+        return next((v for k, v in self.pairs if k == key), default)
+
+    def items(self) -> list[tuple[str, str]]:
+        return list(self.pairs)
+
+
+class Scope:
+    proto, http_version, scheme, server = "http", "1.1", "https", "127.0.0.1:8000"
+
+    def __init__(self, method: str, path: str, query: str = "", client: str = "8.8.8.8:40000") -> None:
+        self.method, self.path, self.query_string, self.client = method, path, query, client
+        form = "application/x-www-form-urlencoded"
+        self.headers = Headers([("user-agent", DESKTOP_UA), ("content-type", form)])
+
+
+class Proto:
+    def __init__(self, body: bytes = b"") -> None:
+        self.body = body
+        self.answer: tuple[int, list[tuple[str, str]], bytes] | None = None
+        self.chunks: list[bytes] = []
+
+    async def __call__(self) -> bytes:
+        return self.body
+
+    async def client_disconnect(self) -> None:
+        await asyncio.Event().wait()
+
+    def response_bytes(self, status: int, headers: list[tuple[str, str]], body: bytes) -> None:
+        assert self.answer is None, "answered twice"
+        self.answer = (status, headers, body)
+
+    def response_empty(self, status: int, headers: list[tuple[str, str]]) -> None:
+        self.response_bytes(status, headers, b"")
+
+    def response_stream(self, status: int, headers: list[tuple[str, str]]) -> Proto:
+        self.response_bytes(status, headers, b"")
+        return self
+
+    async def send_bytes(self, data: bytes) -> None:
+        self.chunks.append(data)
+
+
+async def django_like(scope: dict[str, Any], receive: Any, send: Any) -> None:
+    """An ASGI app that echoes what it was given, in two chunks when asked to stream."""
+    message = await receive()
+    echo = f"{scope['method']} {scope['path']} {scope['query_string'].decode()} {scope['client'][0]}"
+    headers = [(b"content-type", b"text/plain"), (b"x-body", message["body"])]
+    if scope["path"] == "/boom":
+        raise RuntimeError("a bug")
+    await send({"type": "http.response.start", "status": 201, "headers": headers})
+    if scope["path"] == "/stream":
+        await send({"type": "http.response.body", "body": b"one,", "more_body": True})
+        await send({"type": "http.response.body", "body": b"two", "more_body": False})
+    else:
+        await send({"type": "http.response.body", "body": echo.encode()})
+
+
+@pytest.fixture
+def serve() -> Iterator[Any]:
+    loop = asyncio.new_event_loop()
+    thread = threading.Thread(target=loop.run_forever, daemon=True)  # Playwright holds the main loop
+    thread.start()
+    app = edge.ClickEdge(django_like)
+
+    def call(scope: Scope, body: bytes = b"") -> Proto:
+        proto = Proto(body)
+        asyncio.run_coroutine_threadsafe(app.__rsgi__(scope, proto), loop).result(timeout=60)
+        return proto
+
+    yield call
+    asyncio.run_coroutine_threadsafe(asyncio.sleep(0), loop).result()
+    loop.call_soon_threadsafe(batchers_close)
+    loop.call_soon_threadsafe(loop.stop)
+    thread.join(timeout=10)
+    loop.close()
+    edge.blocking_pool_shutdown()
+
+
+def test_a_click_is_answered_in_one_call_and_stored(serve, shoes_link, drain):
+    proto = serve(Scope("GET", f"/c/{shoes_link.token}", "sub1=rsgi&source=x%20y"))
+    assert proto.answer is not None
+    status, headers, body = proto.answer
+    assert (status, body) == (302, b"")
+    location = dict(headers)["Location"]
+    assert location.startswith("https://shoes.example.com/?cid=")
+    assert location.endswith("&s1=rsgi&src=x%20y")
+    assert all(isinstance(k, str) and isinstance(v, str) for k, v in headers)
+    assert sum(k == "Set-Cookie" for k, _ in headers) == 2
+    drain()
+    click = Click.objects.get(sub1="rsgi")
+    assert (click.source, click.ip, click.device) == ("x y", "8.8.8.8", "desktop")
+
+
+def test_a_head_click_has_no_body_and_an_impression_is_a_gif(serve, shoes_link):
+    assert serve(Scope("HEAD", f"/c/{shoes_link.token}")).answer[0] == 302
+    status, headers, body = serve(Scope("GET", f"/i/{shoes_link.token}")).answer
+    assert (status, dict(headers)["Content-Type"], body[:3]) == (200, "image/gif", b"GIF")
+
+
+def test_other_requests_reach_the_asgi_app_with_their_body(serve):
+    proto = serve(Scope("POST", "/postback", "a=1", client="[2001:db8::7]:5000"), body=b"txn_id=T-1")
+    status, headers, body = proto.answer
+    assert status == 201
+    assert ("x-body", "txn_id=T-1") in headers
+    assert body == b"POST /postback a=1 2001:db8::7"
+
+
+def test_a_streamed_answer_is_streamed_and_a_failing_app_answers_500(serve):
+    proto = serve(Scope("GET", "/stream"))
+    assert proto.answer[0] == 201
+    assert proto.chunks == [b"one,", b"two"]
+    assert serve(Scope("GET", "/boom")).answer == (500, [], b"")
+
+
+def test_client_addresses_are_read_in_both_families():
+    assert rsgi.host_port("203.0.113.9:5123") == ("203.0.113.9", 5123)
+    assert rsgi.host_port("[2001:db8::1]:443") == ("2001:db8::1", 443)
