@@ -189,14 +189,26 @@ _batchers: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, dict[tuple[str, 
 
 def batchers_close() -> None:
     """Close this event loop's Redis connections (the edge's lifespan shutdown, tests)."""
+    global _last
+    _last = None
     for batcher in _batchers.pop(asyncio.get_running_loop(), {}).values():
         batcher._drop()
 
 
+_last: tuple[Any, str, str, ScriptBatcher] | None = None
+
+
 def batcher_for(url: str, script: str, timeout: float) -> ScriptBatcher:
+    global _last
     loop = asyncio.get_running_loop()
+    last = _last
+    # Every click asks: answer the usual case (same loop, URL and script) without touching the
+    # weak dictionary, whose lookups build a weak reference each time.
+    if last is not None and last[0] is loop and last[1] == url and last[2] == script:
+        return last[3]
     mine = _batchers.setdefault(loop, {})
     found = mine.get((url, script))
     if found is None:
         found = mine[(url, script)] = ScriptBatcher(url, script, timeout)
+    _last = (loop, url, script, found)
     return found

@@ -206,12 +206,10 @@ MISS = object()  # link_cached: not in this process's cache (or expired)
 def link_cached(token: str) -> Link | object | None:
     """The link from this process's cache without any I/O, None for a malformed or known-missing
     token, or MISS when only ``link_resolve`` (Redis, then the database) can say."""
-    if not TOKEN_RE.match(token):
-        return None
-    hit = _local.get(token)
+    hit = _local.get(token)  # only well-formed tokens are ever cached: no need to match first
     if hit is not None and hit[0] > time.monotonic():
         return hit[1]
-    return MISS
+    return MISS if TOKEN_RE.match(token) else None
 
 
 def link_resolve(token: str) -> Link | None:
