@@ -73,20 +73,23 @@ def spare_port() -> int:
 
 
 class OwnRedis:
-    """A redis-server with an fsync-always AOF, as production must run it for clicks."""
+    """A redis-server with an fsync-always AOF, as production must run it for clicks (and a
+    password, when given)."""
 
-    def __init__(self, workdir: Path) -> None:
-        self.port, self.dir = spare_port(), workdir
+    def __init__(self, workdir: Path, password: str = "") -> None:
+        self.port, self.dir, self.password = spare_port(), workdir, password
         self.proc: subprocess.Popen[bytes] | None = None
 
     @property
     def url(self) -> str:
-        return f"redis://127.0.0.1:{self.port}/0"
+        auth = f":{self.password}@" if self.password else ""
+        return f"redis://{auth}127.0.0.1:{self.port}/0"
 
     def start(self) -> None:
         self.proc = subprocess.Popen(
             ["redis-server", "--port", str(self.port), "--bind", "127.0.0.1", "--save", "",
-             "--appendonly", "yes", "--appendfsync", "always", "--dir", str(self.dir)],
+             "--appendonly", "yes", "--appendfsync", "always", "--dir", str(self.dir),
+             *(["--requirepass", self.password] if self.password else [])],
             stdout=subprocess.DEVNULL,
         )  # fmt: skip
         client = redis.Redis.from_url(self.url)

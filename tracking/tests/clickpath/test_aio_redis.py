@@ -5,8 +5,6 @@ from __future__ import annotations
 
 import asyncio
 import socket
-import subprocess
-import time
 import uuid
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -114,26 +112,14 @@ def test_nothing_listening_is_a_connection_error() -> None:
 
 
 def test_the_url_password_and_database_are_used(tmp_path: Path) -> None:
-    port = spare_port()
-    proc = subprocess.Popen(
-        ["redis-server", "--port", str(port), "--bind", "127.0.0.1", "--save", "", "--requirepass", "s3cret",
-         "--dir", str(tmp_path)],
-        stdout=subprocess.DEVNULL,
-    )  # fmt: skip
+    server = OwnRedis(tmp_path, password="s3cret")
+    server.start()
     try:
-        client = redis.Redis(port=port, password="s3cret", db=3)
-        for _ in range(100):
-            try:
-                client.ping()
-                break
-            except redis.ConnectionError:
-                time.sleep(0.05)
-        batcher = ScriptBatcher(f"redis://:s3cret@127.0.0.1:{port}/3", COUNTER_LUA, timeout=2)
+        batcher = ScriptBatcher(f"redis://:s3cret@127.0.0.1:{server.port}/3", COUNTER_LUA, timeout=2)
         assert run(batcher(["counted"], ["v"])) == [b"v", 1]
-        assert client.get("counted") == b"1"
-        wrong = ScriptBatcher(f"redis://:wrong@127.0.0.1:{port}/3", COUNTER_LUA, timeout=2)
+        assert redis.Redis(port=server.port, password="s3cret", db=3).get("counted") == b"1"
+        wrong = ScriptBatcher(f"redis://:wrong@127.0.0.1:{server.port}/3", COUNTER_LUA, timeout=2)
         with pytest.raises(redis.ResponseError):
             run(wrong(["counted"], ["v"]))
     finally:
-        proc.kill()
-        proc.wait()
+        server.kill()
