@@ -8,7 +8,7 @@ returns ``{"name", "metric", "unit", "value", "baseline", "ratio", "details"}``:
 rate at which a real Celery worker (``concurrency`` processes, Redis broker) turns a backlog of
 ``conversions`` into commissions + transactions + entries, timed from enqueueing the id ranges to
 the last task's result; ``baseline`` is the rate of the obvious per-row ORM loop (price lookup,
-``Commission.objects.create``, ``ledger_post``, ``conversion.save``) measured on ``sample``
+``Commission.objects.create``, ``ledger_post``, deleting the conversion's queue row) measured on ``sample``
 conversions in the same run; ``ratio`` is value / baseline. Needs PostgreSQL (DATABASE_URL) and
 Redis (REDIS_URL); it works in a scratch database made by Django's test-database machinery and
 drops it afterwards.
@@ -71,7 +71,7 @@ def run(*, conversions: int = 300_000, concurrency: int = 2, sample: int = 2_000
                 "batch_size": BATCH_SIZE,
                 "tasks": tasks,
                 "baseline_sample": sample,
-                "baseline_method": "per-row ORM loop: price_for + create + ledger_post + save",
+                "baseline_method": "per-row ORM loop: price_for + create + ledger_post + dequeue",
             },
         }
     finally:
@@ -134,7 +134,8 @@ def _seed_network() -> None:
 
 
 def _seed_conversions(n: int) -> None:
-    """n unreconciled conversions, set-based, spread over offers, goals, publishers, countries."""
+    """n conversions, set-based, spread over offers, goals, publishers, countries. Tracking's
+    trigger queues them for reconciliation, as it does every postback's."""
     from django.db import connection
 
     with connection.cursor() as cursor:
@@ -164,17 +165,17 @@ def _orm_loop() -> float:
     """The per-row way: what reconciliation would cost without set-based writes. One database
     transaction around the whole loop, so the baseline is not dominated by per-row commits."""
     from django.db import transaction
-    from django.utils import timezone
 
     from affiliates.pricing import price_for
     from payouts.ledger import Line, account_get, ledger_post
     from payouts.models import Account, Commission
     from payouts.money import money_round
-    from tracking.models import Conversion
+    from tracking.models import Conversion, UnreconciledConversion
 
     k = Account.Kind
     start = time.perf_counter()
-    rows = list(Conversion.objects.filter(reconciled_at__isnull=True).select_related("goal__offer"))
+    queued = UnreconciledConversion.objects.values("conversion_id")
+    rows = list(Conversion.objects.filter(id__in=queued).select_related("goal__offer"))
     with transaction.atomic():
         for conv in rows:
             goal, offer = conv.goal, conv.goal.offer
@@ -206,8 +207,7 @@ def _orm_loop() -> float:
                 commission=c,
                 lines=[Line(adv, c.revenue), Line(pub, -c.payout), Line(net, c.payout - c.revenue)],
             )
-            conv.reconciled_at = timezone.now()
-            conv.save(update_fields=["reconciled_at"])
+            UnreconciledConversion.objects.filter(conversion_id=conv.pk).delete()
     return len(rows) / (time.perf_counter() - start)
 
 

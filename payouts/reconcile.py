@@ -1,18 +1,20 @@
 """Reconciliation: conversions become commissions with their ledger transactions.
 
-A batch is claimed with ``SELECT ... FOR UPDATE SKIP LOCKED`` (on SQLite, whose single writer
-serialises batches, the lock clause is a no-op), priced in Python with the same
-``affiliates.pricing.price_pick`` attribution uses (payouts.reconcile_pricing), then written
-set-based: one statement for the commissions, one for their transactions, one for their
-entries (binary COPY on PostgreSQL, see payouts.reconcile_copy; INSERT ... ON CONFLICT DO
-NOTHING elsewhere), one UPDATE marking the conversions reconciled, all in one database
-transaction. A worker killed mid-batch therefore leaves nothing behind and its batch is simply
-claimed again; two workers never claim the same rows; and the unique ``source_key`` /
-``Transaction.key`` make any replay write nothing.
+The work queue is tracking_conversion_unreconciled (tracking.models.UnreconciledConversion):
+database triggers put a conversion's id there when it is recorded and whenever its status or
+review flag changes. A batch takes the next ids out of it (``DELETE ... RETURNING``, skipping
+rows another transaction holds), reads those conversions, prices them in Python with the same
+``affiliates.pricing.price_pick`` attribution uses (payouts.reconcile_pricing), then writes
+set-based: one statement for the commissions, one for their transactions, one for their entries
+(binary COPY on PostgreSQL, see payouts.reconcile_copy; INSERT ... ON CONFLICT DO NOTHING
+elsewhere), all in the transaction that deleted the ids. Conversions themselves are never
+written. A worker killed mid-batch therefore leaves nothing behind and its ids are back in the
+queue; two workers never take the same ids; and the unique ``source_key`` / ``Transaction.key``
+make any replay write nothing.
 
-A conversion whose status changed after its commission was made comes back with
-``reconciled_at`` NULL; the batch then brings the commission to the conversion's status with
-new ledger transactions (see payouts.postings).
+A conversion whose status changed after its commission was made is queued again; the batch then
+brings the commission to the conversion's status with new ledger transactions (see
+payouts.postings).
 """
 
 from __future__ import annotations
@@ -47,7 +49,7 @@ from payouts.reconcile_pricing import (
     STATUS,
     BatchPricer,
 )
-from tracking.models import Conversion
+from tracking.models import Conversion, UnreconciledConversion
 
 __all__ = [
     "ACTION_TYPES",
@@ -61,7 +63,8 @@ log = logging.getLogger(__name__)
 
 # Conversions per batch (one database transaction). Each batch pays ~35 ms of fixed work (a
 # dozen statements, loading prices and accounts, the commit): 2,000 per batch spent ~15% of the
-# time there, 5,000 about 6%. A batch holds its conversions' row locks for well under a second.
+# time there, 5,000 about 6%. A status change of one of its conversions waits for the batch to
+# commit, well under a second.
 BATCH_SIZE = 5000
 _TXN_KIND: dict[str, str] = {
     CommissionStatus.APPROVED: Transaction.Kind.APPROVAL,
@@ -76,7 +79,7 @@ class BatchResult:
     claimed: int = 0
     created: int = 0
     changed: int = 0
-    skipped: int = 0  # left unreconciled (no FX rate yet): retried on the next run
+    skipped: int = 0  # left in the queue (no FX rate yet): retried on the next run
     last_id: int = 0
 
     def add(self, other: BatchResult) -> None:
@@ -95,7 +98,7 @@ def conversions_reconcile(
     max_batches: int = 0,
     now: datetime | None = None,
 ) -> BatchResult:
-    """Reconcile unreconciled conversions with after_id < id <= until_id, batch by batch.
+    """Reconcile the queued conversions with after_id < id <= until_id, batch by batch.
 
     Walks the range by id (keyset), so a conversion that cannot be priced yet (a missing FX
     rate) is passed over instead of blocking the rest; the next run retries it. ``now`` stamps
@@ -123,8 +126,9 @@ def conversions_reconcile_batch(
         try:
             return _batch(after_id=after_id, until_id=until_id, limit=limit, now=now, copy=True)
         except psycopg.errors.UniqueViolation:
-            # Someone wrote one of these commissions without holding its conversion's lock (see
-            # payouts.reconcile_copy); the batch rolled back whole. Redo it tolerating that.
+            # Someone wrote one of these commissions without taking its conversion from the
+            # queue (see payouts.reconcile_copy); the batch rolled back whole. Redo it tolerating
+            # that.
             log.warning("reconcile batch after id %s: a commission already exists; redoing it", after_id)
     return _batch(after_id=after_id, until_id=until_id, limit=limit, now=now, copy=False)
 
@@ -132,20 +136,22 @@ def conversions_reconcile_batch(
 def _batch(*, after_id: int, until_id: int | None, limit: int, now: datetime, copy: bool) -> BatchResult:
     with transaction.atomic():
         _relax_commit_durability()
-        rows = _claim(after_id=after_id, until_id=until_id, limit=limit)
-        if not rows:
+        ids = _claim(after_id=after_id, until_id=until_id, limit=limit)
+        if not ids:
             return BatchResult()
-        result = BatchResult(claimed=len(rows), last_id=rows[-1][ID])
-        # Read after the locks are held, in a statement of its own: its snapshot then includes
-        # any commission a worker that held one of these rows before us committed.
+        result = BatchResult(claimed=len(ids), last_id=ids[-1])
+        # An id whose conversion is gone (deleted by hand) is simply dropped from the queue.
+        rows = rows_fetch(
+            Conversion.objects.filter(id__in_ids=ids).order_by("id").values_list(*CONVERSION_FIELDS)
+        )
+        # Read in a statement after the claim: its snapshot then includes any commission made by
+        # a worker that took one of these ids before us (it committed before we could take them).
         existing = dict(
-            Commission.objects.filter(conversion_id__in_ids=[r[ID] for r in rows])
-            .order_by()
-            .values_list("conversion_id", "id")
+            Commission.objects.filter(conversion_id__in_ids=ids).order_by().values_list("conversion_id", "id")
         )
         pricer = BatchPricer(rows)
         new_rows: list[tuple[Any, ...]] = []
-        skipped: set[int] = set()
+        skipped: list[int] = []
         changed_ids: dict[int, str] = {}
         for row in rows:
             if row[ID] in existing:  # it came back: its status changed since
@@ -153,7 +159,7 @@ def _batch(*, after_id: int, until_id: int | None, limit: int, now: datetime, co
                 continue
             built = pricer.commission_row(row)
             if built is SKIP:
-                skipped.add(row[ID])
+                skipped.append(row[ID])
             elif isinstance(built, tuple):
                 new_rows.append(built)
         if copy:
@@ -163,28 +169,54 @@ def _batch(*, after_id: int, until_id: int | None, limit: int, now: datetime, co
         result.created = len(created)
         result.changed = len(_commissions_follow(changed_ids, now=now))
         result.skipped = len(skipped)
-        done = [r[ID] for r in rows if r[ID] not in skipped]
-        Conversion.objects.filter(id__in_ids=done).update(reconciled_at=now)
+        if skipped:  # back in the queue, in this transaction: the next run retries them
+            UnreconciledConversion.objects.bulk_create(
+                [UnreconciledConversion(conversion_id=i) for i in skipped], ignore_conflicts=True
+            )
         events.commissions_changed_on_commit(event=events.CREATED, commission_ids=created)
     return result
 
 
-def _claim(*, after_id: int, until_id: int | None, limit: int) -> list[tuple[Any, ...]]:
-    """Lock the next unreconciled conversions (CONVERSION_FIELDS), skipping rows another
-    worker holds."""
-    qs = Conversion.objects.filter(reconciled_at__isnull=True, id__gt=after_id)
-    if until_id is not None:
-        qs = qs.filter(id__lte=until_id)
-    qs = qs.order_by("id").select_for_update(skip_locked=True)
-    return rows_fetch(qs.values_list(*CONVERSION_FIELDS)[:limit])
+# The ids are taken out of the queue with one DELETE ... RETURNING, not locked with SELECT ...
+# FOR UPDATE and deleted at the end: one statement instead of two, and whoever queues one of
+# them again meanwhile (INSERT ... ON CONFLICT, with DO NOTHING or DO UPDATE) waits for a
+# deleting transaction to end and then inserts the id anew, whereas a row we had merely locked
+# would look "already queued" to DO NOTHING and the change would be lost with our DELETE.
+# SKIP LOCKED passes over ids other reconcilers are taking, and over ids whose status change is
+# in flight (tracking's update trigger locks the queued row until the change commits), so a
+# batch never takes an id while holding a read of its conversion that is about to go stale.
+_CLAIM_PG = (
+    "DELETE FROM tracking_conversion_unreconciled WHERE conversion_id IN ("
+    " SELECT conversion_id FROM tracking_conversion_unreconciled"
+    " WHERE conversion_id > %s AND conversion_id <= %s"
+    " ORDER BY conversion_id LIMIT %s FOR UPDATE SKIP LOCKED)"
+    " RETURNING conversion_id"
+)
+_NO_LIMIT = 2**63 - 1
+
+
+def _claim(*, after_id: int, until_id: int | None, limit: int) -> list[int]:
+    """Take the next queued conversion ids out of the queue, in this transaction, in id order."""
+    params = [after_id, _NO_LIMIT if until_id is None else until_id, limit]
+    with connection.cursor() as cursor:
+        if connection.vendor == "postgresql":
+            cursor.execute(_CLAIM_PG, params)
+            return sorted(i for (i,) in cursor.fetchall())
+    # SQLite (the embedded mode): the transaction took the database's single write lock at
+    # BEGIN (transaction_mode IMMEDIATE), so nobody else can take or queue ids in between; and
+    # DELETE ... RETURNING needs SQLite 3.35, newer than Django's minimum.
+    queued = UnreconciledConversion.objects.filter(conversion_id__gt=params[0], conversion_id__lte=params[1])
+    ids = list(queued.order_by("conversion_id").values_list("conversion_id", flat=True)[:limit])
+    UnreconciledConversion.objects.filter(conversion_id__in_ids=ids).delete()
+    return ids
 
 
 def _relax_commit_durability() -> None:
     """Do not wait for the WAL flush at this batch's commit (PostgreSQL).
 
-    Safe because a batch is pure derivation: the commissions, their entries and the conversions'
-    reconciled_at commit or vanish together, so a batch lost to a database crash just leaves its
-    conversions unreconciled and the next run redoes it. It roughly halves commit latency.
+    Safe because a batch is pure derivation: the commissions, their entries and the removal of
+    their ids from the queue commit or vanish together, so a batch lost to a database crash just
+    leaves its conversions queued and the next run redoes it. It roughly halves commit latency.
     """
     if connection.vendor == "postgresql":
         with connection.cursor() as cursor:

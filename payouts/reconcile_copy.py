@@ -7,9 +7,10 @@ the next table can refer to them. Binary COPY writes pages in bulk and skips the
 machinery, and reserving the commission and transaction ids from their sequences up front lets
 every row refer to the others without a round trip.
 
-Idempotency does not rest on ``ON CONFLICT`` here: the caller holds the conversions' row locks
-(``FOR UPDATE``) and has already left out those that have a commission, and only a holder of
-that lock creates a conversion's commission. The unique ``source_key`` and ``Transaction.key``
+Idempotency does not rest on ``ON CONFLICT`` here: the caller has taken the conversions' ids out
+of the reconciliation queue in its open transaction (nobody else can take or queue them again
+until it ends) and has already left out those that have a commission, and only the taker of a
+conversion's id creates its commission. The unique ``source_key`` and ``Transaction.key``
 still stand behind it: a duplicate makes COPY fail, the batch rolls back whole, and
 ``payouts.reconcile`` redoes it on the ``ON CONFLICT`` path. The ledger rows are the ones
 ``payouts.postings.posting_for`` would post (``creation_lines``); a test compares both paths.
@@ -117,8 +118,8 @@ def _owner_accounts(
 
 def commissions_copy(rows: Sequence[tuple[Any, ...]], *, columns: Sequence[str], now: datetime) -> list[int]:
     """Write new commissions (rows of ``columns``, without id and timestamps), their creation
-    transactions and entries. Must run inside the batch's transaction, holding the conversions'
-    locks. Returns the new commission ids."""
+    transactions and entries. Must run inside the batch's transaction, which has taken the
+    conversions' ids out of the queue. Returns the new commission ids."""
     if not rows:
         return []
     import psycopg

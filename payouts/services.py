@@ -21,7 +21,7 @@ from payouts import events
 from payouts.models import Commission, CommissionStatus, Transaction
 from payouts.postings import Change, changes_apply, commissions_lock
 from payouts.reconcile import transition_kind
-from tracking.models import Conversion, ConversionEvent
+from tracking.models import Conversion, ConversionEvent, UnreconciledConversion
 
 S = CommissionStatus
 # Which status a manual action may start from. Approving a rejected commission is not allowed:
@@ -71,8 +71,9 @@ def commissions_for_actor(actor: Actor) -> QuerySet[Commission]:
 
 def _conversions_sync(moved: Sequence[Commission], *, actor: str, now: datetime) -> None:
     """Move the conversions behind ``moved`` to the same status, with an event each (the
-    commission's status_reason as its reason). reconciled_at is set so reconciliation sees
-    nothing left to do for them."""
+    commission's status_reason as its reason). The status change queues them for
+    reconciliation (tracking's trigger); they are taken out of the queue again in this
+    transaction, since their commissions already are where the conversions now are."""
     convs = {c.conversion_id: c for c in moved if c.conversion_id}
     if not convs:
         return
@@ -81,7 +82,8 @@ def _conversions_sync(moved: Sequence[Commission], *, actor: str, now: datetime)
     for conversion_id, c in convs.items():
         by_status[c.status].append(conversion_id)
     for status, ids in by_status.items():
-        Conversion.objects.filter(id__in=ids).update(status=status, reconciled_at=now)
+        Conversion.objects.filter(id__in=ids).update(status=status)
+    UnreconciledConversion.objects.filter(conversion_id__in=convs).delete()
     ConversionEvent.objects.bulk_create(
         ConversionEvent(
             conversion_id=i,

@@ -16,7 +16,7 @@ from django.db.models import Max, Min
 from django.utils import timezone
 
 from payouts import reconcile, services, traffic
-from tracking.models import Conversion
+from tracking.models import UnreconciledConversion
 
 RANGE_SIZE = 20_000  # conversion ids per task: a few seconds of work, so time limits never bite
 _RETRY: dict[str, Any] = {
@@ -50,8 +50,9 @@ def approve_due_commissions() -> int:
 
 
 def conversion_ranges(size: int = RANGE_SIZE) -> list[tuple[int, int]]:
-    """The unreconciled backlog as (after_id, until_id] ranges, for parallel workers."""
-    bounds = Conversion.objects.filter(reconciled_at__isnull=True).aggregate(lo=Min("id"), hi=Max("id"))
+    """The reconciliation queue as (after_id, until_id] ranges of conversion ids, for parallel
+    workers."""
+    bounds = UnreconciledConversion.objects.aggregate(lo=Min("conversion_id"), hi=Max("conversion_id"))
     if bounds["lo"] is None:
         return []
     lo, hi = bounds["lo"] - 1, bounds["hi"]

@@ -20,7 +20,7 @@ from django.db.models import F
 from affiliates.management.commands.seed_demo import demo_window_days
 from affiliates.roles import Actor, Role
 from payouts.models import Commission, Entry, Payout, PayoutRun, Transaction
-from tracking.models import Click, Conversion, Impression
+from tracking.models import Click, Conversion, Impression, UnreconciledConversion
 from tracking.reports.selectors import report_rows
 
 pytestmark = pytest.mark.django_db
@@ -60,7 +60,7 @@ def test_seed_demo_builds_a_month_of_activity_through_the_product(frozen: None) 
     assert set(Conversion.objects.values_list("status", flat=True)) == STATUSES
     assert set(Commission.objects.values_list("status", flat=True)) == STATUSES
     assert set(Commission.objects.values_list("kind", flat=True)) == {"conversion", "cpc", "cpm"}
-    assert not Conversion.objects.filter(reconciled_at__isnull=True).exists()
+    assert not UnreconciledConversion.objects.exists()
     assert Click.objects.earliest("created_at").created_at.date() == FIRST_DAY
     run = PayoutRun.objects.get()
     assert (run.period, run.status) == (date(2024, 6, 1), PayoutRun.Status.PAID)

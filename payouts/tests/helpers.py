@@ -12,7 +12,7 @@ from django.utils import timezone
 from affiliates.models import Goal, Offer, Publisher
 from payouts.models import Account, Commission, Entry
 from payouts.money import MoneySum
-from tracking.models import Conversion
+from tracking.models import Conversion, UnreconciledConversion
 
 
 def convert(
@@ -39,6 +39,19 @@ def convert(
         txn_id=txn_id,
         created_at=at or timezone.now(),
         held_for_review=held,
+    )
+
+
+def queued() -> set[int]:
+    """Ids of the conversions waiting in the reconciliation queue."""
+    return set(UnreconciledConversion.objects.values_list("conversion_id", flat=True))
+
+
+def requeue_all() -> None:
+    """Queue every conversion again, as if each had come back (a status change would)."""
+    UnreconciledConversion.objects.bulk_create(
+        [UnreconciledConversion(conversion_id=i) for i in Conversion.objects.values_list("id", flat=True)],
+        ignore_conflicts=True,
     )
 
 

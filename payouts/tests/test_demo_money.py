@@ -15,7 +15,7 @@ from affiliates.tests import factories as f
 from payouts.demo import DemoMoneyResult, demo_money_settle
 from payouts.models import Commission, Entry, Payout, PayoutRun, Transaction
 from tracking.demo_traffic import demo_traffic_generate
-from tracking.models import Conversion, ConversionEvent
+from tracking.models import Conversion, ConversionEvent, UnreconciledConversion
 
 NOW = datetime(2024, 7, 20, 15, 0, tzinfo=UTC)
 FIRST_DAY = date(2024, 6, 12)
@@ -37,7 +37,7 @@ def settled(shoes_link: Any, globex: Any, rival: Any, nadia: Any) -> DemoMoneyRe
 
 
 def test_every_conversion_has_its_commission_in_the_same_status(settled: DemoMoneyResult) -> None:
-    assert not Conversion.objects.filter(reconciled_at__isnull=True).exists()
+    assert not UnreconciledConversion.objects.exists()
     earning = Conversion.objects.exclude(reason="advertiser_rejected")
     assert (
         settled.commissions_created == earning.count() == Commission.objects.filter(kind="conversion").count()

@@ -14,7 +14,7 @@ from payouts.models import Account, Commission, Entry, Transaction
 from payouts.reconcile import conversions_reconcile
 from payouts.selectors import publisher_summary
 from payouts.services import BulkRefused, commissions_approve_due, commissions_set_status
-from payouts.tests.helpers import balance, convert, every_transaction_balances
+from payouts.tests.helpers import balance, convert, every_transaction_balances, queued
 from tracking.models import ConversionEvent
 
 K = Account.Kind
@@ -58,6 +58,7 @@ def test_an_advertiser_rejects_its_commission_and_the_conversion_follows(shoes, 
     event = ConversionEvent.objects.get(conversion=c.conversion)
     assert (event.from_status, event.to_status, event.reason) == ("pending", "rejected", "duplicate lead")
     assert event.actor.startswith("advertiser:")
+    assert not queued()  # the commission moved first: nothing left for reconciliation to follow
 
 
 def test_another_advertiser_cannot_touch_it(shoes, pixelpush, gus):

@@ -9,7 +9,14 @@ from django.utils import timezone
 from affiliates.tests import factories as f
 from payouts.models import Account, Commission, FxRate, Transaction
 from payouts.reconcile import conversions_reconcile
-from payouts.tests.helpers import balance, convert, every_transaction_balances, ledger_snapshot
+from payouts.tests.helpers import (
+    balance,
+    convert,
+    every_transaction_balances,
+    ledger_snapshot,
+    queued,
+    requeue_all,
+)
 from tracking.models import Conversion
 
 K = Account.Kind
@@ -29,8 +36,7 @@ def test_it_turns_a_cps_sale_into_a_commission_with_balanced_entries(shoes, pixe
     assert balance(K.PUBLISHER_PENDING, publisher=pixelpush) == Decimal("-9.88")
     assert balance(K.NETWORK_PENDING_MARGIN) == Decimal("-4.93")
     assert every_transaction_balances()
-    conversion.refresh_from_db()
-    assert conversion.reconciled_at is not None
+    assert conversion.pk not in queued()
 
 
 def test_it_holds_for_the_offers_hold_days_and_copies_the_review_flag(shoes, pixelpush):
@@ -79,8 +85,7 @@ def test_it_waits_for_a_missing_fx_rate_without_blocking_the_rest(shoes, pixelpu
     assert result.skipped == 1
     assert result.created == 1
     assert not Commission.objects.filter(conversion=stuck).exists()
-    stuck.refresh_from_db()
-    assert stuck.reconciled_at is None
+    assert queued() == {stuck.pk}
     assert Commission.objects.filter(conversion=fine).exists()
     FxRate.objects.create(base="GBP", quote="USD", rate=Decimal("1.25"), valid_from=stuck.created_at)
     conversions_reconcile()
@@ -91,8 +96,7 @@ def test_it_earns_nothing_for_rejected_conversions_but_marks_them_done(shoes, pi
     conversion = convert(shoes, pixelpush, status="rejected")
     conversions_reconcile()
     assert not Commission.objects.exists()
-    conversion.refresh_from_db()
-    assert conversion.reconciled_at is not None
+    assert conversion.pk not in queued()
 
 
 def test_running_twice_changes_nothing(shoes, pixelpush):
@@ -100,7 +104,7 @@ def test_running_twice_changes_nothing(shoes, pixelpush):
         convert(shoes, pixelpush, amount=f"{10 + i}.99")
     conversions_reconcile()
     before = ledger_snapshot()
-    Conversion.objects.update(reconciled_at=None)  # as if every conversion came back
+    requeue_all()
     conversions_reconcile()
     assert ledger_snapshot() == before
     assert Transaction.objects.count() == 5
@@ -109,8 +113,9 @@ def test_running_twice_changes_nothing(shoes, pixelpush):
 def test_a_conversion_reversed_later_reverses_its_pending_commission(shoes, pixelpush, acme):
     conversion = convert(shoes, pixelpush, goal="lead")
     conversions_reconcile()
-    # What the conversions side does when the advertiser reverses it:
-    Conversion.objects.filter(pk=conversion.pk).update(status="reversed", reconciled_at=None)
+    # What the conversions side does when the advertiser reverses it (its trigger queues it again):
+    Conversion.objects.filter(pk=conversion.pk).update(status="reversed")
+    assert queued() == {conversion.pk}
     conversions_reconcile()
     c = Commission.objects.get(conversion=conversion)
     assert c.status == "reversed"
@@ -123,7 +128,7 @@ def test_a_conversion_reversed_later_reverses_its_pending_commission(shoes, pixe
 def test_a_conversion_approved_later_moves_money_to_the_approved_accounts(shoes, pixelpush, acme):
     conversion = convert(shoes, pixelpush, goal="lead")
     conversions_reconcile()
-    Conversion.objects.filter(pk=conversion.pk).update(status="approved", reconciled_at=None)
+    Conversion.objects.filter(pk=conversion.pk).update(status="approved")
     conversions_reconcile()
     assert balance(K.PUBLISHER_PENDING, publisher=pixelpush) == 0
     assert balance(K.PUBLISHER_PAYABLE, publisher=pixelpush) == Decimal("-1.50")

@@ -16,7 +16,7 @@ from affiliates.tests import factories as f
 from payouts import reconcile
 from payouts.models import Account, Commission, Entry, FxRate, Transaction
 from payouts.reconcile_pricing import COMMISSION_COLUMNS
-from payouts.tests.helpers import convert, every_transaction_balances, ledger_snapshot
+from payouts.tests.helpers import convert, every_transaction_balances, ledger_snapshot, queued, requeue_all
 from tracking.models import Conversion
 
 pytestmark = pytest.mark.django_db
@@ -62,7 +62,7 @@ def _everything() -> dict[str, Any]:
         "entries": ledger_snapshot(),
         "entry_times": sorted(Entry.objects.values_list("created_at", flat=True)),
         "accounts": sorted(Account.objects.values_list("kind", "advertiser_id", "publisher_id", "currency")),
-        "reconciled": sorted(Conversion.objects.values_list("id", "reconciled_at")),
+        "queued": sorted(queued()),
     }
 
 
@@ -75,7 +75,7 @@ def _reset() -> None:
             "TRUNCATE payouts_entry, payouts_transaction, payouts_commission, payouts_account CASCADE"
         )
         cursor.execute("SET CONSTRAINTS ALL DEFERRED")
-    Conversion.objects.update(reconciled_at=None)
+    requeue_all()
 
 
 @pytest.mark.postgres
@@ -113,7 +113,7 @@ def test_a_batch_meeting_a_commission_written_meanwhile_is_redone_without_a_dupl
     assert (result.claimed, result.created) == (2, 1)
     assert Commission.objects.filter(source_key=f"conversion:{first.pk}").count() == 1
     assert Commission.objects.get(conversion=second).transactions.count() == 1
-    assert not Conversion.objects.filter(reconciled_at__isnull=True).exists()
+    assert not queued()
     assert every_transaction_balances()
 
 

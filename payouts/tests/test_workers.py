@@ -19,7 +19,13 @@ from django.utils import timezone
 from affiliates.models import Goal
 from payouts.models import Commission, Entry, Transaction
 from payouts.reconcile import conversions_reconcile
-from payouts.tests.helpers import commission_snapshot, every_transaction_balances, ledger_snapshot
+from payouts.tests.helpers import (
+    commission_snapshot,
+    every_transaction_balances,
+    ledger_snapshot,
+    queued,
+    requeue_all,
+)
 from tracking.models import Conversion
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -63,13 +69,13 @@ def _clean_run_snapshot() -> tuple[object, object]:
         cursor.execute(
             "TRUNCATE payouts_entry, payouts_transaction, payouts_commission, payouts_account CASCADE"
         )
-    Conversion.objects.update(reconciled_at=None)
+    requeue_all()
     conversions_reconcile()
     return ledger_snapshot(), commission_snapshot()
 
 
 def _assert_no_partial_batch() -> None:
-    reconciled = set(Conversion.objects.filter(reconciled_at__isnull=False).values_list("id", flat=True))
+    reconciled = set(Conversion.objects.values_list("id", flat=True)) - queued()
     with_commission = set(Commission.objects.values_list("conversion_id", flat=True))
     assert with_commission == reconciled
     assert Transaction.objects.count() == len(with_commission)

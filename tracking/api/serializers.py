@@ -25,6 +25,14 @@ class ConversionSerializer(serializers.ModelSerializer[Conversion]):
     click_id = serializers.SerializerMethodField(
         help_text="Id of the attributed click (32 hex digits); null for coupon and unattributed conversions."
     )
+    # Annotated by the view (Conversion.objects.with_reconciled()).
+    reconciled = serializers.BooleanField(
+        read_only=True,
+        help_text=(
+            "True once payouts has turned it into its commission (or found it earns none) and brought "
+            "that commission to its latest status; false while that is pending."
+        ),
+    )
 
     class Meta:
         model = Conversion
@@ -54,7 +62,7 @@ class ConversionSerializer(serializers.ModelSerializer[Conversion]):
             "source_id",
             "fraud_flags",
             "held_for_review",
-            "reconciled_at",
+            "reconciled",
         ]
         read_only_fields = fields
         extra_kwargs = {"id": {"help_text": "Conversion id."}}

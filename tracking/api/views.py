@@ -14,7 +14,7 @@ from tracking.models import Conversion
 
 
 class ConversionViewSet(TenantScopedMixin, viewsets.ReadOnlyModelViewSet[Conversion]):
-    queryset = Conversion.objects.select_related("goal")
+    queryset = Conversion.objects.with_reconciled().select_related("goal")
     advertiser_path = "advertiser_id"
     publisher_path = "publisher_id"
     filterset_class = ConversionFilter

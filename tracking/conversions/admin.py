@@ -12,7 +12,7 @@ from django.http import HttpRequest
 from django.utils.html import format_html
 
 from tracking.conversions.services import conversion_review
-from tracking.models import Conversion, ConversionEvent
+from tracking.models import Conversion, ConversionEvent, UnreconciledConversion
 
 
 class ConversionEventInline(admin.TabularInline):
@@ -50,13 +50,17 @@ class ConversionAdmin(admin.ModelAdmin):
     exclude = ["trace"]
 
     def get_readonly_fields(self, request: HttpRequest, obj: Any = None) -> list[str]:
-        return [f.name for f in Conversion._meta.fields if f.name != "trace"] + ["trace_pretty"]
+        return [f.name for f in Conversion._meta.fields if f.name != "trace"] + ["reconciled", "trace_pretty"]
 
     def has_add_permission(self, request: HttpRequest) -> bool:
         return False
 
     def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         return False  # an audit record: status changes are events, never deletions
+
+    @admin.display(description="Reconciled", boolean=True)
+    def reconciled(self, obj: Conversion) -> bool:
+        return not UnreconciledConversion.objects.filter(conversion_id=obj.pk).exists()
 
     @admin.display(description="Trace")
     def trace_pretty(self, obj: Conversion) -> str:

@@ -5,8 +5,10 @@ postback one row that burns the signature), in one transaction, before the answe
 database refuses duplicates: (offer, goal, txn_id) and ``dedupe_key`` are unique, so 50
 identical postbacks at once make one row and 49 IntegrityErrors that become "duplicate".
 
-Interface with payouts: a new conversion has ``reconciled_at`` NULL; every later status change
-sets it back to NULL in the same transaction, so reconciliation brings its commission along.
+Interface with payouts: database triggers put a new conversion's id in the reconciliation queue
+(UnreconciledConversion), and again whenever its status or review flag changes, in the same
+transaction as the change; so reconciliation brings its commission along, whoever made the
+change. Nothing here writes the queue by hand.
 """
 
 from __future__ import annotations
@@ -336,17 +338,15 @@ def conversion_status_change(*, conversion: Conversion, to_status: str, actor: s
     """Move a conversion to ``to_status`` and append the event; False if it already was there.
 
     Guarded on the status we read, so two concurrent changes cannot both apply from the same
-    state; ``reconciled_at`` goes back to NULL in the same transaction, which is how payouts'
-    reconciliation learns that the commission must follow.
+    state; the status change queues the conversion for payouts' reconciliation (a trigger), which
+    is how it learns that the commission must follow.
     """
     with transaction.atomic():
         for _ in range(3):
             from_status = conversion.status
             if from_status == to_status:
                 return False
-            changed = Conversion.objects.filter(pk=conversion.pk, status=from_status).update(
-                status=to_status, reconciled_at=None
-            )
+            changed = Conversion.objects.filter(pk=conversion.pk, status=from_status).update(status=to_status)
             if changed:
                 ConversionEvent.objects.create(
                     conversion_id=conversion.pk,
@@ -355,16 +355,16 @@ def conversion_status_change(*, conversion: Conversion, to_status: str, actor: s
                     reason=reason[:255],
                     actor=actor[:64],
                 )
-                conversion.status, conversion.reconciled_at = to_status, None
+                conversion.status = to_status
                 return True
-            conversion.refresh_from_db(fields=["status", "reconciled_at", "held_for_review"])
+            conversion.refresh_from_db(fields=["status", "held_for_review"])
     return False
 
 
 def conversion_review(*, conversion: Conversion, approve: bool, actor: str, reason: str = "") -> None:
     """Staff decision on a conversion held for review: release it approved, or reject it."""
     with transaction.atomic():
-        Conversion.objects.filter(pk=conversion.pk).update(held_for_review=False, reconciled_at=None)
+        Conversion.objects.filter(pk=conversion.pk).update(held_for_review=False)
         conversion.held_for_review = False
         to_status = ConversionStatus.APPROVED if approve else ConversionStatus.REJECTED
         conversion_status_change(

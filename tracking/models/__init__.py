@@ -1,5 +1,11 @@
 from tracking.models.clicks import Click, Impression
-from tracking.models.conversions import CapCounter, Conversion, ConversionEvent, UsedPostbackSignature
+from tracking.models.conversions import (
+    CapCounter,
+    Conversion,
+    ConversionEvent,
+    UnreconciledConversion,
+    UsedPostbackSignature,
+)
 from tracking.models.reports import (  # noqa: F401
     DailyGeoStat,
     DailyOfferStat,
@@ -12,4 +18,12 @@ from tracking.models.reports import (  # noqa: F401
     ReportState,
 )
 
-__all__ = ["CapCounter", "Click", "Conversion", "ConversionEvent", "Impression", "UsedPostbackSignature"]
+__all__ = [
+    "CapCounter",
+    "Click",
+    "Conversion",
+    "ConversionEvent",
+    "Impression",
+    "UnreconciledConversion",
+    "UsedPostbackSignature",
+]

@@ -4,12 +4,13 @@ A conversion is the advertiser's claim that a goal happened. It is stored before
 is answered, whatever the verdict: rejected ones are kept for audit and earn nothing.
 Status changes are appended as ConversionEvent rows; the conversion's own ``status`` is the
 latest state, the events are the history (a reversal is an event, never an overwrite of it).
+Conversions that payouts' reconciliation has yet to see are the ids in UnreconciledConversion.
 """
 
 from __future__ import annotations
 
 from django.db import models
-from django.db.models import Q
+from django.db.models import Exists, OuterRef, Q
 from django.utils import timezone
 
 from payouts.money import CurrencyField, MoneyField
@@ -20,6 +21,14 @@ class ConversionStatus(models.TextChoices):
     APPROVED = "approved"
     REJECTED = "rejected"
     REVERSED = "reversed"
+
+
+class ConversionQuerySet(models.QuerySet["Conversion"]):
+    def with_reconciled(self) -> ConversionQuerySet:
+        """Annotate ``reconciled``: payouts has brought its commission in line with it (it is not
+        waiting in the reconciliation queue)."""
+        waiting = UnreconciledConversion.objects.filter(conversion_id=OuterRef("pk"))
+        return self.annotate(reconciled=~Exists(waiting))
 
 
 class Conversion(models.Model):
@@ -151,12 +160,8 @@ class Conversion(models.Model):
     )
     # Why it was attributed, rejected or held: click chosen, model, rules fired, goal and price.
     trace = models.JSONField(default=dict, blank=True)
-    # Set by payouts' reconciliation once the conversion has its commission.
-    reconciled_at = models.DateTimeField(
-        null=True,
-        blank=True,
-        help_text="When payouts turned it into its commission; null while that is pending.",
-    )
+
+    objects = ConversionQuerySet.as_manager()
 
     class Meta:
         ordering = ["-created_at", "-id"]
@@ -167,11 +172,6 @@ class Conversion(models.Model):
             models.UniqueConstraint(fields=["dedupe_key"], name="conversion_unique_dedupe"),
         ]
         indexes = [
-            models.Index(
-                fields=["reconciled_at", "id"],
-                name="conversion_unreconciled",
-                condition=Q(reconciled_at__isnull=True),
-            ),
             models.Index(fields=["publisher", "created_at"], name="conversion_pub_time"),
             models.Index(fields=["offer", "created_at"], name="conversion_offer_time"),
             models.Index(fields=["advertiser", "txn_id"], name="conversion_adv_txn", condition=~Q(txn_id="")),
@@ -184,6 +184,29 @@ class Conversion(models.Model):
         from tracking.conversions.outcome import SYSTEM_REJECTIONS
 
         return self.status == ConversionStatus.REJECTED and self.reason in SYSTEM_REJECTIONS
+
+
+class UnreconciledConversion(models.Model):
+    """A conversion payouts' reconciliation has yet to see: just recorded, or its status or review
+    flag changed since its commission was made. The reconciliation's work queue.
+
+    Written by database triggers on tracking_conversion (migration
+    ``tracking/0016_conversion_unreconciled_queue``), so every writer queues its conversions: the
+    postbacks' group-commit INSERT, the ORM, bulk loads, raw SQL. Reconciliation takes ids out in
+    the same transaction that writes their commissions (payouts.reconcile), so a conversion is
+    never updated to mark it done; that UPDATE rewrote every conversion row and all its indexes.
+
+    No foreign-key constraint: the trigger copies the id from the row it was fired by, and a
+    per-row check would cost every postback a lookup and a row lock on the conversion it just
+    wrote. An id whose conversion is gone is simply dropped by the next reconciliation.
+    """
+
+    conversion = models.OneToOneField(
+        Conversion, primary_key=True, on_delete=models.CASCADE, db_constraint=False, related_name="+"
+    )
+
+    class Meta:
+        db_table = "tracking_conversion_unreconciled"
 
 
 class ConversionEvent(models.Model):

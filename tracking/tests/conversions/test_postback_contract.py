@@ -11,7 +11,7 @@ from django.db import OperationalError
 
 from affiliates.models import Goal, Offer, OfferAccess
 from affiliates.tests import factories as f
-from tracking.models import Conversion, ConversionEvent
+from tracking.models import Conversion, ConversionEvent, UnreconciledConversion
 from tracking.tests.conversions.conftest import click_make, postback
 
 pytestmark = pytest.mark.django_db
@@ -34,7 +34,7 @@ def test_it_accepts_a_sale_and_answers_with_the_contract_body(client, shoes_clic
     assert conv.publisher_id == shoes_click.publisher_id
     assert conv.click_id == shoes_click.id
     assert conv.sub1 == "campaign-7"
-    assert conv.reconciled_at is None  # handed to payouts' reconciliation
+    assert UnreconciledConversion.objects.filter(conversion=conv).exists()  # handed to payouts
     assert conv.trace["price"]["payout"] == "9.60"  # 8 % of 120
     assert conv.trace["price"]["revenue"] == "14.40"
 
@@ -204,12 +204,12 @@ def test_a_publisher_no_longer_approved_earns_nothing(client, shoes_link, shoes_
 
 def test_a_reversal_on_a_known_txn_id_is_appended_as_an_event(client, shoes_click) -> None:
     created = postback(client, click_id=shoes_click.id.hex, amount="50", txn_id="R-1").json()
-    Conversion.objects.filter(pk=created["conversion_id"]).update(reconciled_at="2026-01-01T00:00:00Z")
+    UnreconciledConversion.objects.all().delete()  # as if payouts had reconciled it
     reversed_ = postback(client, txn_id="R-1", status="reversed").json()
     assert (reversed_["result"], reversed_["status"]) == ("updated", "reversed")
     assert reversed_["conversion_id"] == created["conversion_id"]
-    conv = Conversion.objects.get()
-    assert conv.reconciled_at is None  # payouts must bring the commission along
+    conv = Conversion.objects.with_reconciled().get()
+    assert conv.reconciled is False  # queued again: payouts must bring the commission along
     event = ConversionEvent.objects.get()
     assert (event.from_status, event.to_status, event.actor) == (
         "pending",
