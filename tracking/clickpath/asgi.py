@@ -9,8 +9,9 @@ Django views' (``handler.click_plan`` / ``handler.click_answer``), so every path
 
 Nothing here may block the loop, so the rare blocking steps run in a small thread pool: a link
 missing from the process cache (Redis GET, then the database), the database fallback while
-Redis is down, and the spool. Every other request goes to ``app`` (config/asgi.py: Django and
-the postback endpoint through a2wsgi's thread pool).
+Redis is down, and the spool. ``/postback`` (GET, form or JSON POST) is answered on the loop
+too, by tracking/conversions/asgi.py, whose rare steps share the pool. Every other request goes
+to ``app`` (config/asgi.py: Django through a2wsgi's thread pool).
 """
 
 from __future__ import annotations
@@ -50,6 +51,8 @@ _HEADERS = {
     b"cookie": "HTTP_COOKIE",
     b"x-forwarded-for": "HTTP_X_FORWARDED_FOR",
     b"x-forwarded-proto": "HTTP_X_FORWARDED_PROTO",
+    b"content-type": "CONTENT_TYPE",  # the postback's body (tracking/conversions/asgi.py)
+    b"content-length": "CONTENT_LENGTH",
 }
 
 _pool: ThreadPoolExecutor | None = None
@@ -205,10 +208,15 @@ async def respond(send: Send, response: handler.Response, *, head: bool) -> None
 
 
 class ClickEdge:
-    """Serves /c/{token} and /i/{token} itself; passes every other request to ``app``."""
+    """Serves /c/{token}, /i/{token} and most of /postback itself; passes every other request
+    to ``app``."""
 
     def __init__(self, app: ASGIApp) -> None:
         self.app = app
+        # Imported here: the postback module builds on this one's pool and helpers.
+        from tracking.conversions import asgi as postbacks
+
+        self.postbacks = postbacks
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         kind = scope["type"]
@@ -219,6 +227,11 @@ class ClickEdge:
                 response = await answer(path[1], environ, path[3:])
                 await respond(send, response, head=scope["method"] == "HEAD")
                 return
+            if path == "/postback":
+                environ = environ_of(scope)
+                if self.postbacks.postback_handles(environ):
+                    await self.postbacks.postback_answer(scope, environ, receive, send)
+                    return
             await self.app(scope, receive, send)
         elif kind == "lifespan":
             await self._lifespan(receive, send)
@@ -238,6 +251,7 @@ class ClickEdge:
                 await send({"type": "lifespan.startup.complete"})
             elif message["type"] == "lifespan.shutdown":
                 batchers_close()
+                await self.postbacks.loop_database_close()
                 await asyncio.get_running_loop().run_in_executor(None, blocking_pool_shutdown)
                 await send({"type": "lifespan.shutdown.complete"})
                 return
