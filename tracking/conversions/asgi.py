@@ -32,12 +32,13 @@ from typing import Any, TypeVar
 import psycopg
 from django.conf import settings
 from django.core.exceptions import SynchronousOnlyOperation
+from django.core.signals import setting_changed
 from django.db import DEFAULT_DB_ALIAS, connections
 from django.db import Error as DatabaseError
+from django.dispatch import receiver
 from django.utils import timezone
 
-from tracking.clickpath import handler
-from tracking.clickpath.asgi import Receive, Scope, Send, blocking, respond
+from tracking.clickpath.asgi import Receive, Scope, Send, blocking
 from tracking.conversions.aio_db import loop_database, loop_database_close
 from tracking.conversions.intake import postback_plan, postback_receive, postback_unavailable
 from tracking.conversions.offload import CatalogMiss, Offload, on_loop
@@ -90,11 +91,12 @@ async def postback_answer(scope: Scope, environ: dict[str, Any], receive: Receiv
         outcome = await postback_receive_async(raw, ip=client_ip(environ))
     text = json.dumps(outcome.body()).encode()
     headers = [
-        ("Content-Type", "application/json"),
-        ("Content-Length", str(len(text))),
-        ("Cache-Control", "no-store"),
+        (b"content-type", b"application/json"),
+        (b"content-length", str(len(text)).encode()),
+        (b"cache-control", b"no-store"),
     ]
-    await respond(send, handler.Response(outcome.http_status, headers, text), head=False)
+    await send({"type": "http.response.start", "status": outcome.http_status, "headers": headers})
+    await send({"type": "http.response.body", "body": text})
 
 
 async def _body(receive: Receive, environ: dict[str, Any]) -> bytes:
@@ -130,8 +132,22 @@ async def postback_receive_async(raw: dict[str, str], *, ip: str, now: datetime 
     return await _threaded(postback_receive, raw, ip=ip, now=now)
 
 
+_native_now: bool | None = None
+
+
 def _native() -> bool:
-    return settings.POSTBACK_GROUP_COMMIT and connections[DEFAULT_DB_ALIAS].vendor == "postgresql"
+    """PostgreSQL and POSTBACK_GROUP_COMMIT: read once (a lookup in Django's per-thread
+    connections costs more than a postback's own parsing); tests that change a setting reset it."""
+    global _native_now
+    if _native_now is None:
+        _native_now = settings.POSTBACK_GROUP_COMMIT and connections[DEFAULT_DB_ALIAS].vendor == "postgresql"
+    return _native_now
+
+
+@receiver(setting_changed)
+def _forget(**kwargs: Any) -> None:
+    global _native_now
+    _native_now = None
 
 
 async def _on_the_loop(inp: ConversionInput, *, ip: str, now: datetime) -> Outcome:
