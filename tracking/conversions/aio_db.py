@@ -22,7 +22,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import logging
+import time
 import uuid
 import weakref
 from collections.abc import Awaitable, Callable, Sequence
@@ -41,8 +41,6 @@ from tracking.conversions.group_commit import (
     sequence_args,
 )
 from tracking.models import Click, Conversion
-
-log = logging.getLogger(__name__)
 
 T = TypeVar("T")
 R = TypeVar("R")
@@ -107,6 +105,7 @@ class LoopDatabase:
 
     def __init__(self) -> None:
         self._conn: psycopg.AsyncConnection[Any] | None = None
+        self._close_at: float | None = None
         self._connecting = asyncio.Lock()
         self._ids = IdPool()
         self._sequence: str | None = None
@@ -118,9 +117,12 @@ class LoopDatabase:
 
     async def connection(self) -> psycopg.AsyncConnection[Any]:
         async with self._connecting:
-            if self.lost():
+            if self.lost() or (self._close_at is not None and time.monotonic() >= self._close_at):
                 await self.close()
-                self._conn = await _connect()
+                self._conn, max_age = await _connect()
+                # Replaced after DB_CONN_MAX_AGE seconds, as Django replaces its own (between
+                # batches; 0, "a new one per request", would mean one per batch: kept instead).
+                self._close_at = time.monotonic() + max_age if max_age else None
             assert self._conn is not None
             return self._conn
 
@@ -159,16 +161,17 @@ class LoopDatabase:
         return self._ids.take(n)
 
 
-async def _connect() -> psycopg.AsyncConnection[Any]:
+async def _connect() -> tuple[psycopg.AsyncConnection[Any], float | None]:
     """A connection like Django's own (same settings, adapters, UTC), but async and in
-    autocommit. Read per connect, so a test that repoints the database is followed."""
+    autocommit, and its CONN_MAX_AGE. Read per connect, so a test that repoints the database
+    is followed."""
     wrapper = connections[DEFAULT_DB_ALIAS]  # settings only: nothing here touches its connection
     params = wrapper.get_connection_params()
     params.pop("cursor_factory", None)  # Django's sync cursor classes
     conn = await psycopg.AsyncConnection.connect(**params, autocommit=True)
     if conn.info.parameter_status("TimeZone") != wrapper.timezone_name:
         await conn.execute("SELECT set_config('TimeZone', %s, false)", [wrapper.timezone_name])
-    return conn
+    return conn, wrapper.settings_dict.get("CONN_MAX_AGE")
 
 
 _databases: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, LoopDatabase] = weakref.WeakKeyDictionary()

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import socket
+import time
 from collections.abc import Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from decimal import Decimal
@@ -23,7 +24,7 @@ from affiliates.models import Cap, Goal
 from affiliates.tests import factories as f
 from conftest import ACME_POSTBACK_TOKEN
 from tracking.conversions import asgi as postback_edge
-from tracking.conversions.aio_db import LoopDatabase
+from tracking.conversions.aio_db import LoopDatabase, loop_database
 from tracking.conversions.catalog import catalog_clear
 from tracking.models import CapCounter, Conversion
 from tracking.tests.asgi_driver import Edge
@@ -237,6 +238,26 @@ def test_postgres_going_away_answers_503_then_the_retry_lands(edge, shoes_click)
     status, body = answer(edge.get("/postback", query(**params, txn_id="DOWN")))  # the retry
     assert (status, body["result"]) == (200, "accepted")
     assert Conversion.objects.filter(txn_id="DOWN").count() == 1
+
+
+@on_postgres
+def test_the_loops_connection_is_replaced_after_conn_max_age(edge, shoes_click):
+    async def backend_pid() -> int:
+        return loop_database()._conn.info.backend_pid  # type: ignore[union-attr]
+
+    saved = connection.settings_dict.get("CONN_MAX_AGE")
+    connection.settings_dict["CONN_MAX_AGE"] = 2
+    try:
+        edge.get("/postback", query(click_id=shoes_click.id.hex, goal="lead", txn_id="AGE-1"))
+        first = edge.run(backend_pid())
+        edge.get("/postback", query(click_id=shoes_click.id.hex, goal="lead", txn_id="AGE-2"))
+        assert edge.run(backend_pid()) == first  # young: kept
+        time.sleep(2.1)
+        edge.get("/postback", query(click_id=shoes_click.id.hex, goal="lead", txn_id="AGE-3"))
+        assert edge.run(backend_pid()) != first
+    finally:
+        connection.settings_dict["CONN_MAX_AGE"] = saved
+    assert Conversion.objects.filter(txn_id__startswith="AGE-").count() == 3
 
 
 def _closed_port() -> int:
