@@ -1,9 +1,10 @@
 """ASGI entry point for the app server (``make serve``: granian's ASGI interface on uvloop).
 
-Clicks and impressions are answered on the event loop (tracking/clickpath/asgi.py); every
-other request runs the WSGI app (config/wsgi.py: the lean postback path and Django) in
-a2wsgi's thread pool, so Django's views, ORM and persistent connections work as under a WSGI
-server, WEB_THREADS requests at a time per worker process.
+Clicks, impressions and postbacks are answered on the event loop (tracking/clickpath/asgi.py,
+tracking/conversions/asgi.py); every other request runs the WSGI app (config/wsgi.py: Django,
+and the lean postback path for what the edge passes on) in a2wsgi's thread pool, so Django's
+views, ORM and persistent connections work as under a WSGI server, WEB_THREADS requests at a
+time per worker process.
 """
 
 import os

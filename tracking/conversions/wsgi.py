@@ -1,4 +1,5 @@
-"""``/postback`` as a plain WSGI function, served by config/wsgi.py's front app.
+"""``/postback`` as a plain WSGI function, served by config/wsgi.py's front app (WSGI servers;
+under ``make serve`` the ASGI edge answers most postbacks itself: conversions/asgi.py).
 
 Why not the Django view: advertisers post conversions in bursts of thousands a second, and
 building a WSGIRequest and a JsonResponse, plus a connection health check (``SELECT 1``) per
