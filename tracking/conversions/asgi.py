@@ -23,8 +23,10 @@ path. Any database error answers 503, so nothing is answered 200 without its COM
 
 from __future__ import annotations
 
+import asyncio
 import json
 import logging
+import weakref
 from collections.abc import Callable
 from datetime import datetime
 from typing import Any, TypeVar
@@ -174,8 +176,23 @@ async def _decided(inp: ConversionInput, click: Click, *, ip: str, now: datetime
             with on_loop():
                 return postback_plan(inp, click=click, ip=ip, now=now)
         except CatalogMiss as miss:
-            await blocking(_released, miss.load)
+            await _loaded(miss)
     raise Offload("the catalog cache does not keep what was loaded")
+
+
+# Per loop: the catalog loads in flight. When an entry expires under load, every postback in
+# flight misses it at once; they wait for one load instead of each sending its own.
+_Loads = dict[tuple[str, object], "asyncio.Future[Any]"]
+_loading: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, _Loads] = weakref.WeakKeyDictionary()
+
+
+async def _loaded(miss: CatalogMiss) -> None:
+    loads = _loading.setdefault(asyncio.get_running_loop(), {})
+    load = loads.get(miss.key)
+    if load is None:
+        load = loads[miss.key] = asyncio.ensure_future(blocking(_released, miss.load))
+        load.add_done_callback(lambda _: loads.pop(miss.key, None))
+    await asyncio.shield(load)  # a waiter that goes away must not cancel the others' load
 
 
 async def _threaded(fn: Callable[..., Outcome], *args: Any, **kwargs: Any) -> Outcome:

@@ -49,7 +49,7 @@ def _cached(kind: str, key: object, load: Callable[[], T]) -> T:
     ttl = settings.CONVERSION_CATALOG_TTL_SECONDS
     if ttl > 0:
         # On the event loop: load it in a thread, then decide again (offload.py).
-        catalog_miss(kind, lambda: _cached(kind, key, load))
+        catalog_miss((kind, key), lambda: _cached(kind, key, load))
     else:
         blocking_io(kind)  # no cache to fill: the whole postback goes to a thread
     value = load()

@@ -30,10 +30,12 @@ class Offload(Exception):
 
 class CatalogMiss(Offload):
     """A catalog read missed the process cache: run ``load`` in a thread (it fills the cache),
-    then decide again on the loop."""
+    then decide again on the loop. ``key`` names the entry, so concurrent misses of one entry
+    can share one load."""
 
-    def __init__(self, what: str, load: Callable[[], Any]) -> None:
-        super().__init__(what)
+    def __init__(self, key: tuple[str, object], load: Callable[[], Any]) -> None:
+        super().__init__(key[0])
+        self.key = key
         self.load = load
 
 
@@ -53,8 +55,8 @@ def blocking_io(what: str) -> None:
         raise Offload(what)
 
 
-def catalog_miss(what: str, load: Callable[[], Any]) -> None:
+def catalog_miss(key: tuple[str, object], load: Callable[[], Any]) -> None:
     """Call before loading a catalog entry that missed the cache: on the loop it raises
     CatalogMiss, carrying ``load`` for the thread."""
     if _on_loop.get():
-        raise CatalogMiss(what, load)
+        raise CatalogMiss(key, load)

@@ -110,6 +110,16 @@ def test_a_common_postback_runs_on_the_loop_once_the_catalog_is_cached(edge, thr
 
 
 @on_postgres
+def test_a_burst_that_misses_the_catalog_loads_each_entry_once(edge, threads, shoes, pixelpush, shoes_link):
+    clicks = [click_make(shoes, pixelpush) for _ in range(20)]
+    answers = [
+        answer(a) for a in edge.burst("/postback", [query(click_id=c.id.hex, goal="lead") for c in clicks])
+    ]
+    assert [(status, body["result"]) for status, body in answers] == [(200, "accepted")] * 20
+    assert threads == ["catalog"] * 3  # offer, advertiser, standing: one load each for all 20
+
+
+@on_postgres
 def test_fifty_identical_postbacks_in_one_batch_make_one_conversion(edge, batches, shoes_click):
     edge.get("/postback", query(click_id=shoes_click.id.hex, goal="lead", txn_id="WARM"))  # catalog cached
     answers = [
