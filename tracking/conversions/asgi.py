@@ -12,8 +12,8 @@ WSGI app, the same decision code as every path (``intake.postback_plan`` inside
 edge's thread pool, each step where it needs to:
 
 - a catalog entry missing from the process cache: loaded in a thread, then decided again here;
-- caps or nothing else but a prepared row: stored in a thread (``conversion_store``: row locks,
-  one transaction), as is a duplicate's original lookup;
+- a conversion that takes cap room: stored in a thread (``conversion_store``: row locks, one
+  transaction); a duplicate's original is looked up there too;
 - a signature, a status update, a coupon, a click not (yet) in the table, first-click
   attribution, an FX rate: the whole postback in a thread (``intake.postback_receive``).
 
@@ -154,7 +154,7 @@ def _forget(**kwargs: Any) -> None:
 
 async def _on_the_loop(inp: ConversionInput, *, ip: str, now: datetime) -> Outcome:
     if inp.click_id is None or inp.sig or (inp.txn_id and inp.status):
-        raise Offload("a coupon, a signature or a status update")
+        raise Offload("no click id of ours, a signature or a status update")
     db = loop_database()
     click = await db.clicks(inp.click_id)
     if click is None:
