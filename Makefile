@@ -47,8 +47,9 @@ lint: install
 	env -u DATABASE_URL -u REDIS_URL $(PY) manage.py makemigrations --check --dry-run
 
 # Production: needs DATABASE_URL, REDIS_URL, SECRET_KEY and ALLOWED_HOSTS.
-# granian's RSGI interface on uvloop: clicks on the event loop (tracking/clickpath/asgi.py), the
-# rest in WEB_THREADS threads per worker; measured by bench/bench_clicks.py (BENCHMARKS.md).
+# granian's RSGI interface on uvloop: clicks and postbacks on the event loop
+# (tracking/clickpath/asgi.py, tracking/conversions/asgi.py), the rest in WEB_THREADS threads per
+# worker; measured by bench/bench_clicks.py and bench/bench_postbacks.py (BENCHMARKS.md).
 # config.asgi:application is a plain ASGI app too (--interface asgi, or any ASGI server).
 serve: install
 	DJANGO_SETTINGS_MODULE=config.settings.production $(PY) manage.py collectstatic --noinput -v0

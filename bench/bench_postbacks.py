@@ -1,7 +1,8 @@
 """Adapter: bench/postbacks.py (accepted postbacks/s with attribution and dedupe on).
 
-Baseline, measured in the same run on the same app server and worker count: the bare Django
-view that only redirects (bench/baseline_wsgi.py), the same yardstick as the click benchmark.
+Baseline, measured in the same run with the same worker count: the bare Django view that only
+redirects (bench/baseline_wsgi.py) on granian's WSGI interface, the same yardstick as the click
+benchmark. The postbacks run on the product's own server command (granian ASGI, uvloop).
 """
 
 from __future__ import annotations
@@ -21,9 +22,10 @@ def run(ctx: Context) -> str:
     r = run_module(ctx, "postbacks", {}, settings="config.settings.base")
     rate = r["postbacks_per_s"]
     return (
-        f"wrk -c{r['connections']} -d{r['seconds']}s, granian with {r['workers']} workers, PostgreSQL; "
+        f"wrk -c{r['connections']} -d{r['seconds']}s; the product served as `make serve` does (granian "
+        f"--interface rsgi --loop uvloop, config.asgi:application, {r['workers']} workers), PostgreSQL; "
         "each request a fresh txn_id on one of 20,000 clicks (click lookup, attribution, dedupe index, "
-        "insert).\n\n"
+        "insert). The rate counts the conversions PostgreSQL holds after the run, not answers.\n\n"
         "| run | req/s | p50 | p99 | vs baseline |\n|---|---|---|---|---|\n"
         f"| baseline: bare Django redirect | {baseline.rps:,.0f} | {baseline.p50_ms:.2f} ms | "
         f"{baseline.p99_ms:.2f} ms | 1.00x |\n"

@@ -3,9 +3,10 @@
 Run: ``python -m bench.postbacks`` (or through ``python -m bench`` when the runner imports it),
 with DATABASE_URL and REDIS_URL set. BENCH_SECONDS (default 10), BENCH_CONNECTIONS (64),
 WEB_WORKERS (nproc) tune it. It builds a throw-away offer with 20,000 clicks, serves the
-production WSGI app with granian on a spare port, drives it with wrk (each request a fresh
-txn_id on one of the clicks, so every one is a real insert through the unique indexes), and
-counts what PostgreSQL holds afterwards.
+production app on a spare port exactly as ``make serve`` does (granian's RSGI interface on
+uvloop, config.asgi:application), drives it with wrk (each request a fresh txn_id on one of the
+clicks, so every one is a real insert through the unique indexes), and counts what PostgreSQL
+holds afterwards: the rate is conversions stored, not answers received.
 """
 
 from __future__ import annotations
@@ -101,15 +102,20 @@ def _setup() -> tuple[int, str, list[str]]:
     return offer.id, token, [c.id.hex for c in clicks]
 
 
-def _wait_for(port: int, timeout: float = 30) -> None:
+def _wait_for(port: int, workers: int, timeout: float = 90) -> None:
+    """Until the workers answer HTTP (the port opens long before each worker has imported
+    Django and the visitor databases), then a moment for the last ones."""
+    from bench.harness import _answers
+
     deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        try:
-            with socket.create_connection(("127.0.0.1", port), timeout=0.5):
-                return
-        except OSError:
+    answered = 0
+    while time.monotonic() < deadline and answered < 4 * workers:
+        answered += _answers(f"http://127.0.0.1:{port}/healthz")
+        if not answered:
             time.sleep(0.2)
-    raise RuntimeError("granian did not start")
+    if not answered:
+        raise RuntimeError("granian did not start")
+    time.sleep(1.0)
 
 
 def run() -> dict[str, Any]:
@@ -135,16 +141,16 @@ def run() -> dict[str, Any]:
             "-m",
             "granian",
             "--interface",
-            "wsgi",
+            "rsgi",
+            "--loop",
+            "uvloop",
             "--host",
             "127.0.0.1",
             "--port",
             str(port),
             "--workers",
             workers,
-            "--blocking-threads",
-            os.environ.get("BENCH_THREADS", "8"),
-            "config.wsgi:application",
+            "config.asgi:application",
         ],
         cwd=ROOT,
         env=env,
@@ -153,7 +159,7 @@ def run() -> dict[str, Any]:
         start_new_session=True,
     )
     try:
-        _wait_for(port)
+        _wait_for(port, int(workers))
         with tempfile.NamedTemporaryFile("w", suffix=".txt", delete=False) as ids_file:
             ids_file.write("\n".join(ids))
         with tempfile.NamedTemporaryFile("w", suffix=".lua", delete=False) as script:

@@ -1,10 +1,11 @@
 """Entry point for the app server: an ASGI app that is also a granian RSGI app (``make serve``
 runs granian's RSGI interface on uvloop; any ASGI server can run it too).
 
-Clicks and impressions are answered on the event loop (tracking/clickpath/asgi.py); every
-other request runs the WSGI app (config/wsgi.py: the lean postback path and Django) in
-a2wsgi's thread pool, so Django's views, ORM and persistent connections work as under a WSGI
-server, WEB_THREADS requests at a time per worker process.
+Clicks, impressions and postbacks are answered on the event loop (tracking/clickpath/asgi.py,
+tracking/conversions/asgi.py); every other request runs the WSGI app (config/wsgi.py: Django,
+and the lean postback path for what the edge passes on) in a2wsgi's thread pool, so Django's
+views, ORM and persistent connections work as under a WSGI server, WEB_THREADS requests at a
+time per worker process.
 """
 
 import os

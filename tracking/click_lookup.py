@@ -21,11 +21,12 @@ from typing import Any
 
 import psycopg
 import redis
-from django.db import connection
+from django.db import DEFAULT_DB_ALIAS, connection
 
 from tracking.clickpath import redis_conn
 from tracking.clickpath.store import pending_key, record_from_pending
 from tracking.conversions.group_commit import GroupCommit, group_commit_applies
+from tracking.conversions.offload import blocking_io
 from tracking.models import Click
 
 log = logging.getLogger(__name__)
@@ -86,7 +87,6 @@ def _pending_values(client: Any, keys: list[str]) -> list[Any]:
 
 _Converters = list[tuple[str, list[Any], Any]]
 _LOADER: tuple[str, list[str], _Converters] | None = None
-_PG_SQL: dict[int, str] = {}
 
 
 def _loader() -> tuple[str, list[str], _Converters]:
@@ -114,43 +114,52 @@ def _loader() -> tuple[str, list[str], _Converters]:
     return _LOADER
 
 
-def _pg_rows(sql: str, click_ids: Sequence[uuid.UUID]) -> list[Any]:
-    """PostgreSQL: native $n placeholders (nothing for psycopg to parse; the text repeats per
-    batch size, so it is prepared) and binary results, which psycopg decodes in C. A binary
-    jsonb arrives decoded already, so the ORM's JSON converter is not applied (Click's JSON
-    field has no custom decoder)."""
-    n = len(click_ids)
-    if n not in _PG_SQL:
-        _PG_SQL[n] = sql.format(marks=", ".join(f"${i}" for i in range(1, n + 1)))
+def pg_clicks_sql() -> str:
+    """PostgreSQL's lookup: one text for any number of ids (``= ANY($1)``, a uuid array), so it
+    is prepared once per connection and never parsed or planned again."""
+    sql, _, _ = _loader()
+    return sql.replace("IN ({marks})", "= ANY($1)")
+
+
+def clicks_from_rows(rows: Sequence[Any], converters: _Converters | None = None) -> dict[uuid.UUID, Click]:
+    """Click instances from the lookup's rows, as the ORM would load them (no query)."""
+    _, names, _ = _loader()
+    found = {}
+    for row in rows:
+        values = list(row)
+        if converters:
+            by_name = dict(zip(names, values, strict=True))
+            for name, funcs, col in converters:
+                for func in funcs:
+                    by_name[name] = func(by_name[name], col, connection)
+            values = list(by_name.values())
+        click = Click.from_db(DEFAULT_DB_ALIAS, names, values)
+        found[click.id] = click
+    return found
+
+
+def _pg_rows(click_ids: Sequence[uuid.UUID]) -> list[Any]:
+    """PostgreSQL: binary results, which psycopg decodes in C. A binary jsonb arrives decoded
+    already, so the ORM's JSON converter is not applied (Click's JSON field has no custom
+    decoder)."""
     with connection.wrap_database_errors:
         connection.ensure_connection()
         with psycopg.RawCursor(connection.connection) as raw:
-            return raw.execute(_PG_SQL[n], list(click_ids), binary=True).fetchall()
+            return raw.execute(pg_clicks_sql(), [list(click_ids)], binary=True, prepare=True).fetchall()
 
 
 def _stored_clicks(click_ids: Sequence[uuid.UUID]) -> dict[uuid.UUID, Click]:
     if not click_ids:
         return {}
-    sql, names, converters = _loader()
     if connection.vendor == "postgresql":
-        rows = _pg_rows(sql, click_ids)
-        converters = []
-    else:
-        pk = Click._meta.pk
-        assert pk is not None
-        params = [pk.get_db_prep_value(click_id, connection) for click_id in click_ids]
-        with connection.cursor() as cursor:
-            cursor.execute(sql.format(marks=", ".join(["%s"] * len(params))), params)
-            rows = cursor.fetchall()
-    found = {}
-    for row in rows:
-        values = dict(zip(names, row, strict=True))
-        for name, funcs, col in converters:
-            for func in funcs:
-                values[name] = func(values[name], col, connection)
-        click = Click.from_db(connection.alias, names, list(values.values()))
-        found[click.id] = click
-    return found
+        return clicks_from_rows(_pg_rows(click_ids))
+    sql, _, converters = _loader()
+    pk = Click._meta.pk
+    assert pk is not None
+    params = [pk.get_db_prep_value(click_id, connection) for click_id in click_ids]
+    with connection.cursor() as cursor:
+        cursor.execute(sql.format(marks=", ".join(["%s"] * len(params))), params)
+        return clicks_from_rows(cursor.fetchall(), converters)
 
 
 def clicks_find(click_ids: Sequence[uuid.UUID]) -> list[Click | None]:
@@ -178,6 +187,7 @@ _lookup: GroupCommit[uuid.UUID, Click | None] = GroupCommit(flush=clicks_find, s
 def click_find(*, click_id: uuid.UUID) -> Click | None:
     """The click with this id, from Redis (not yet written) or the database; None when neither
     has it."""
+    blocking_io("click lookup")  # the edge looks clicks up in batches of its own
     if group_commit_applies():
         return _lookup.submit(click_id)
     return _click_find_one(click_id)

@@ -9,8 +9,9 @@ Django views' (``handler.click_plan`` / ``handler.click_answer``), so every path
 
 Nothing here may block the loop, so the rare blocking steps run in a small thread pool: a link
 missing from the process cache (Redis GET, then the database), the database fallback while
-Redis is down, and the spool. Every other request goes to ``app`` (config/asgi.py: Django and
-the postback endpoint through a2wsgi's thread pool).
+Redis is down, and the spool. ``/postback`` (GET, form or JSON POST) is answered on the loop
+too, by tracking/conversions/asgi.py, whose rare steps share the pool. Every other request goes
+to ``app`` (config/asgi.py: Django through a2wsgi's thread pool).
 """
 
 from __future__ import annotations
@@ -49,6 +50,8 @@ _HEADERS = {
     b"cookie": "HTTP_COOKIE",
     b"x-forwarded-for": "HTTP_X_FORWARDED_FOR",
     b"x-forwarded-proto": "HTTP_X_FORWARDED_PROTO",
+    b"content-type": "CONTENT_TYPE",  # the postback's body (tracking/conversions/asgi.py)
+    b"content-length": "CONTENT_LENGTH",
 }
 
 _pool: ThreadPoolExecutor | None = None
@@ -199,7 +202,10 @@ async def respond(send: Send, response: handler.Response, *, head: bool) -> None
 
 
 async def _closing() -> None:
+    from tracking.conversions.aio_db import loop_database_close  # it builds on this module
+
     batchers_close()
+    await loop_database_close()
     await asyncio.get_running_loop().run_in_executor(None, blocking_pool_shutdown)
 
 
@@ -213,14 +219,19 @@ def _started() -> None:
 
 
 class ClickEdge:
-    """Serves /c/{token} and /i/{token} itself; passes every other request to ``app``.
+    """Serves /c/{token}, /i/{token} and most of /postback itself; passes every other request
+    to ``app``.
 
     An ASGI app (``__call__``) and a granian RSGI app (``__rsgi__``, what ``make serve`` runs;
-    see tracking/clickpath/rsgi.py): both answer the click with the same code.
+    see tracking/clickpath/rsgi.py): both answer with the same code.
     """
 
     def __init__(self, app: ASGIApp) -> None:
         self.app = app
+        # Imported here: the postback module builds on this one's pool and helpers.
+        from tracking.conversions import asgi as postbacks
+
+        self.postbacks = postbacks
 
     async def __rsgi__(self, scope: Any, proto: Any) -> None:
         path: str = scope.path
@@ -228,6 +239,14 @@ class ClickEdge:
             response = await answer(path[1], rsgi.environ_of(scope), path[3:])
             rsgi.respond(proto, response, head=scope.method == "HEAD")
             return
+        if path == "/postback":
+            environ = rsgi.environ_of(scope, body=True)
+            if self.postbacks.postback_handles(environ):
+                query = scope.query_string.encode("latin-1")
+                status, text = await self.postbacks.postback_response(environ, query, rsgi.body_reader(proto))
+                headers = [*self.postbacks.HEADERS, ("content-length", str(len(text)))]
+                proto.response_bytes(status, headers, text)
+                return
         await rsgi.asgi_from_rsgi(self.app, scope, proto)
 
     def __rsgi_init__(self, loop: asyncio.AbstractEventLoop) -> None:
@@ -245,6 +264,11 @@ class ClickEdge:
                 response = await answer(path[1], environ, path[3:])
                 await respond(send, response, head=scope["method"] == "HEAD")
                 return
+            if path == "/postback":
+                environ = environ_of(scope)
+                if self.postbacks.postback_handles(environ):
+                    await self.postbacks.postback_answer(scope, environ, receive, send)
+                    return
             await self.app(scope, receive, send)
         elif kind == "lifespan":
             await self._lifespan(receive, send)

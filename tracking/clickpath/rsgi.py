@@ -11,6 +11,7 @@ same ASGI app as under an ASGI server (a2wsgi, then Django), through ``asgi_from
 from __future__ import annotations
 
 import logging
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 from tracking.clickpath import handler
@@ -37,7 +38,12 @@ def host_port(address: str) -> tuple[str, int]:
     return host, int(port or 0)
 
 
-def environ_of(scope: Scope) -> dict[str, Any]:
+_BODY_HEADERS = (("content-type", "CONTENT_TYPE"), ("content-length", "CONTENT_LENGTH"))
+
+
+def environ_of(scope: Scope, *, body: bool = False) -> dict[str, Any]:
+    """The WSGI-style environ the handlers read; ``body``: with the body's headers too (the
+    postback's; a click has no body)."""
     environ: dict[str, Any] = {
         "REQUEST_METHOD": scope.method,
         "QUERY_STRING": scope.query_string,
@@ -45,11 +51,24 @@ def environ_of(scope: Scope) -> dict[str, Any]:
         "wsgi.url_scheme": scope.scheme,
     }
     headers = scope.headers
-    for name, key in _HEADERS:
+    for name, key in (*_HEADERS, *_BODY_HEADERS) if body else _HEADERS:
         value = headers.get(name)
         if value is not None:
             environ[key] = value
     return environ
+
+
+def body_reader(proto: Proto) -> Callable[[int], Awaitable[bytes]]:
+    """``read(n)``: the request body's first ``n`` bytes, as a WSGI app reads Content-Length
+    bytes; nothing is read when ``n`` is 0, so a body sent without one is never buffered."""
+
+    async def read(length: int) -> bytes:
+        if length <= 0:
+            return b""
+        data: bytes = await proto()
+        return data[:length]
+
+    return read
 
 
 def _text_headers(response: handler.Response) -> list[tuple[str, str]]:

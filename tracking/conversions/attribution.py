@@ -22,6 +22,7 @@ from typing import Any
 
 from affiliates.models import Offer
 from tracking.click_lookup import click_find
+from tracking.conversions.offload import blocking_io
 from tracking.models import Click
 
 MAX_CANDIDATES = 20
@@ -57,6 +58,7 @@ def _window_start(offer: Offer, now: datetime) -> datetime:
 def _same_visitor(offer: Offer, ip: str, user_agent: str, since: datetime, until: datetime) -> list[Click]:
     if not ip or not user_agent:
         return []
+    blocking_io("clicks of the same visitor")
     return list(
         Click.objects.filter(
             offer_id=offer.id,

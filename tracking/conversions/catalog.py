@@ -3,7 +3,8 @@ the publisher's standing and custom payouts.
 
 Cached per process for settings.CONVERSION_CATALOG_TTL_SECONDS (a few seconds): the postback
 path then costs one click lookup and one insert, and an edit (offer paused, access revoked,
-token rotated) still takes effect within seconds. Cap *counters* are never cached.
+token rotated) still takes effect within seconds. Cap *counters* are never cached. On the ASGI
+edge's event loop a miss is loaded in a thread (offload.py), a hit is a dict lookup.
 """
 
 from __future__ import annotations
@@ -28,6 +29,7 @@ from affiliates.models import (
     Publisher,
     token_digest,
 )
+from tracking.conversions.offload import blocking_io, catalog_miss
 
 T = TypeVar("T")
 _cache: dict[tuple[str, object], tuple[float, object]] = {}
@@ -44,8 +46,13 @@ def _cached(kind: str, key: object, load: Callable[[], T]) -> T:
     hit = _cache.get((kind, key))
     if hit is not None and hit[0] > now:
         return hit[1]  # type: ignore[return-value]
-    value = load()
     ttl = settings.CONVERSION_CATALOG_TTL_SECONDS
+    if ttl > 0:
+        # On the event loop: load it in a thread, then decide again (offload.py).
+        catalog_miss((kind, key), lambda: _cached(kind, key, load))
+    else:
+        blocking_io(kind)  # no cache to fill: the whole postback goes to a thread
+    value = load()
     if ttl > 0:
         if len(_cache) > 50_000:  # a crude bound: a flood of random tokens must not grow memory
             _cache.clear()

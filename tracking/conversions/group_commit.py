@@ -114,10 +114,12 @@ class GroupCommit(Generic[T, R]):
 
 
 @dataclass
-class _InsertPlan:
+class InsertPlan:
+    """The multi-row INSERT of conversions, shared by this module's thread batches and the ASGI
+    edge's loop batches (aio_db.py)."""
+
     table: str
     names: list[str]
-    sequence: str
     # Per column: the attribute, and whether it is JSON (sent as jsonb, as Django's JSONField
     # sends it); psycopg adapts every other value as it is, which is what Django's PostgreSQL
     # backend does for these field types too (aware datetimes, Decimals, strings, ints).
@@ -126,7 +128,9 @@ class _InsertPlan:
 
     def sql(self, rows: int) -> str:
         """The INSERT for ``rows`` rows with PostgreSQL's own $n placeholders (cached: it is
-        long, and psycopg would split a %s query of that length again on every call)."""
+        long, and psycopg would split a %s query of that length again on every call). One text
+        per batch size, so each is prepared once per connection (``prepare=True``) and then
+        costs PostgreSQL no parsing or planning."""
         if rows not in self.by_rows:
             width = len(self.names) + 1
             marks = (
@@ -139,94 +143,129 @@ class _InsertPlan:
             )
         return self.by_rows[rows]
 
+    def params(self, ids: Sequence[int], convs: Sequence[Conversion]) -> list[Any]:
+        params: list[Any] = []
+        for conv_id, conv in zip(ids, convs, strict=True):
+            params.append(conv_id)
+            for attname, is_json in self.columns:
+                value = getattr(conv, attname)
+                params.append(Jsonb(value) if is_json and value is not None else value)
+        return params
 
-def _insert_plan() -> _InsertPlan:
-    quote = connection.ops.quote_name
+
+def inserted_apply(
+    ids: Sequence[int], convs: Sequence[Conversion], inserted: set[int], alias: str
+) -> list[int | None]:
+    """Each conversion's new id, or None where a unique key refused it; the inserted ones get
+    their id and are marked saved, as ``save()`` would leave them."""
+    out: list[int | None] = []
+    for conv_id, conv in zip(ids, convs, strict=True):
+        if conv_id in inserted:
+            conv.id = conv_id
+            conv._state.adding, conv._state.db = False, alias
+            out.append(conv_id)
+        else:
+            out.append(None)
+    return out
+
+
+_PLAN: InsertPlan | None = None
+
+
+def insert_plan() -> InsertPlan:
+    """Built once from the model, without the database."""
+    global _PLAN
+    if _PLAN is None:
+        quote = connection.ops.quote_name
+        meta = Conversion._meta
+        fields = [f for f in meta.concrete_fields if not f.primary_key]
+        supported: tuple[type[models.Field[Any, Any]], ...] = (
+            *(models.CharField, models.BooleanField, models.ForeignKey, models.IntegerField),
+            *(models.DateTimeField, models.DecimalField, models.UUIDField, models.JSONField),
+        )
+        for f in fields:  # a new field type must be checked against what the ORM would send
+            assert isinstance(f, supported), f"group commit cannot send {f!r} yet"
+            assert not isinstance(f, models.JSONField) or f.encoder is None, "custom JSON encoder"
+        _PLAN = InsertPlan(
+            table=quote(meta.db_table),
+            names=[quote(f.column) for f in fields],
+            columns=[(f.attname, isinstance(f, models.JSONField)) for f in fields],
+        )
+    return _PLAN
+
+
+# The conversion id sequence's name; the same in every database migrated from this schema.
+SEQUENCE_SQL = "SELECT pg_get_serial_sequence($1, $2)"
+IDS_SQL = "SELECT nextval($1::regclass) FROM generate_series(1, $2)"
+
+
+def sequence_args() -> list[str]:
     meta = Conversion._meta
-    fields = [f for f in meta.concrete_fields if not f.primary_key]
-    supported: tuple[type[models.Field[Any, Any]], ...] = (
-        *(models.CharField, models.BooleanField, models.ForeignKey, models.IntegerField),
-        *(models.DateTimeField, models.DecimalField, models.UUIDField, models.JSONField),
-    )
-    for f in fields:  # a new field type must be checked against what the ORM would send
-        assert isinstance(f, supported), f"group commit cannot send {f!r} yet"
-        assert not isinstance(f, models.JSONField) or f.encoder is None, "custom JSON encoder"
     assert meta.pk is not None
-    with connection.cursor() as cursor:
-        cursor.execute("SELECT pg_get_serial_sequence(%s, %s)", [meta.db_table, meta.pk.column])
-        sequence = cursor.fetchone()[0]
-    return _InsertPlan(
-        table=quote(meta.db_table),
-        names=[quote(f.column) for f in fields],
-        sequence=sequence,
-        columns=[(f.attname, isinstance(f, models.JSONField)) for f in fields],
-    )
+    return [meta.db_table, meta.pk.column]
 
 
-class _Ids:
+class IdPool:
     """Conversion ids drawn from the table's sequence ahead, a block at a time, so a batch's
     rows carry their ids into the INSERT and RETURNING id says which ones the unique keys let
     in (rows without txn_id or dedupe_key have no other key to tell them apart by). Ids are
     unique as the sequence makes them, merely not in commit order, which they never were
-    across connections; the pool starts empty in each forked worker."""
+    across connections; the pool starts empty in each forked worker. Not locked: the caller
+    serializes ``shortfall``, the draw and ``take``."""
 
     BLOCK = 64
 
     def __init__(self) -> None:
-        self._lock = threading.Lock()
         self._ids: deque[int] = deque()
         self._pid = os.getpid()
 
-    def take(self, n: int, cursor: psycopg.RawCursor[Any], sequence: str) -> list[int]:
-        with self._lock:
-            if self._pid != os.getpid():
-                self._ids.clear()
-                self._pid = os.getpid()
-            if len(self._ids) < n:
-                need = max(n - len(self._ids), self.BLOCK)
-                rows = cursor.execute(
-                    "SELECT nextval($1::regclass) FROM generate_series(1, $2)", [sequence, need]
-                ).fetchall()
-                self._ids.extend(row[0] for row in rows)
-            return [self._ids.popleft() for _ in range(n)]
+    def shortfall(self, n: int) -> int:
+        """How many ids to draw before ``take(n)``: 0, or at least a block."""
+        if self._pid != os.getpid():
+            self._ids.clear()
+            self._pid = os.getpid()
+        return 0 if len(self._ids) >= n else max(n - len(self._ids), self.BLOCK)
+
+    def add(self, ids: Sequence[int]) -> None:
+        self._ids.extend(ids)
+
+    def take(self, n: int) -> list[int]:
+        return [self._ids.popleft() for _ in range(n)]
 
 
-_PLAN: _InsertPlan | None = None
-_IDS = _Ids()
+_IDS = IdPool()
+_IDS_LOCK = threading.Lock()
+_SEQUENCE: str | None = None
+
+
+def _ids_take(n: int, cursor: psycopg.RawCursor[Any]) -> list[int]:
+    global _SEQUENCE
+    with _IDS_LOCK:
+        need = _IDS.shortfall(n)
+        if need:
+            if _SEQUENCE is None:
+                _SEQUENCE = cursor.execute(SEQUENCE_SQL, sequence_args()).fetchone()[0]  # type: ignore[index]
+            rows = cursor.execute(IDS_SQL, [_SEQUENCE, need], prepare=True).fetchall()
+            _IDS.add([row[0] for row in rows])
+        return _IDS.take(n)
 
 
 def conversions_insert(convs: Sequence[Conversion]) -> list[int | None]:
     """Insert ``convs`` in one statement (one transaction and COMMIT): each one's new id, or
     None where a unique key refused it as a duplicate. Sets ``id`` on the inserted ones."""
-    global _PLAN
-    if _PLAN is None:
-        _PLAN = _insert_plan()
+    plan = insert_plan()
     conn = connections[DEFAULT_DB_ALIAS]  # once: each `connection.x` is a thread-local lookup
     # wrap_database_errors: psycopg's exceptions become django.db's, as for any ORM query, so
     # the intake's "database unavailable: 503" handling sees them.
     with conn.wrap_database_errors:
         conn.ensure_connection()
         # Server-side binding: the values travel apart from the SQL text, with no quoting
-        # work on this side, and the text repeats per batch size, so psycopg prepares it.
+        # work on this side; the statement is prepared once per connection and batch size.
         with psycopg.RawCursor(conn.connection) as cursor:
-            ids = _IDS.take(len(convs), cursor, _PLAN.sequence)
-            params: list[Any] = []
-            for conv_id, conv in zip(ids, convs, strict=True):
-                params.append(conv_id)
-                for attname, is_json in _PLAN.columns:
-                    value = getattr(conv, attname)
-                    params.append(Jsonb(value) if is_json and value is not None else value)
-            cursor.execute(_PLAN.sql(len(convs)), params)
+            ids = _ids_take(len(convs), cursor)
+            cursor.execute(plan.sql(len(convs)), plan.params(ids, convs), prepare=True)
             inserted = {row[0] for row in cursor.fetchall()}
-    out: list[int | None] = []
-    for conv_id, conv in zip(ids, convs, strict=True):
-        if conv_id in inserted:
-            conv.id = conv_id
-            conv._state.adding, conv._state.db = False, conn.alias
-            out.append(conv_id)
-        else:
-            out.append(None)
-    return out
+    return inserted_apply(ids, convs, inserted, conn.alias)
 
 
 def _insert_one(conv: Conversion) -> int | None:

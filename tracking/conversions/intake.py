@@ -1,7 +1,9 @@
 """The two ways a conversion arrives: the server-to-server postback and the browser pixel.
 
 Each turns a request into a Draft (find the click or coupon, authenticate, attribute) and hands
-it to services.conversion_record; a known txn_id with a status becomes a status update.
+it to services.conversion_prepare, then conversion_store; a known txn_id with a status becomes
+a status update. ``postback_plan`` is the part after the click lookup, shared with the ASGI edge
+(conversions/asgi.py), which looks clicks up and stores conversions in batches of its own.
 Any database failure becomes 503 for the postback (the advertiser retries; nothing is answered
 200 without a durable write) and a GIF for the pixel (a browser cannot retry anyway).
 """
@@ -20,34 +22,50 @@ from tracking.conversions.auth import postback_authenticate
 from tracking.conversions.catalog import coupon_find, offer_info
 from tracking.conversions.fraud import Visitor
 from tracking.conversions.outcome import Outcome, PostbackError, Reason, Result, bad_request
-from tracking.conversions.params import conversion_input_parse
-from tracking.conversions.services import Draft, conversion_by_txn, conversion_record, status_update_outcome
+from tracking.conversions.params import ConversionInput, conversion_input_parse
+from tracking.conversions.services import (
+    Draft,
+    NewConversion,
+    conversion_by_txn,
+    conversion_prepare,
+    conversion_record,
+    conversion_store,
+    status_update_outcome,
+)
 from tracking.ids import click_cookie_name, click_first_cookie_name, click_id_parse
-from tracking.models import Conversion
+from tracking.models import Click, Conversion
 from tracking.models.conversions import ConversionStatus
 from tracking.visitor import ip_for_storage, network_for_ip
 
 logger = logging.getLogger(__name__)
 
 
-def _unavailable(exc: Exception) -> Outcome:
+def postback_unavailable(exc: Exception) -> Outcome:
     logger.exception("conversion not stored: %s", exc)
     return Outcome(503, Result.ERROR, Reason.STORAGE_UNAVAILABLE, message="Not stored; retry later.")
 
 
 def postback_receive(raw: dict[str, str], *, ip: str, now: datetime | None = None) -> Outcome:
+    """Answer one postback, blocking (the Django view, the WSGI app, the edge's threads)."""
     now = now or timezone.now()
     try:
-        return _postback(raw, ip=ip, now=now)
+        inp = conversion_input_parse(raw)
+        click = click_find(click_id=inp.click_id) if inp.click_id else None
+        planned = postback_plan(inp, click=click, ip=ip, now=now)
+        return planned if isinstance(planned, Outcome) else conversion_store(planned)
     except PostbackError as refused:
         return refused.outcome()
     except DatabaseError as exc:
-        return _unavailable(exc)
+        return postback_unavailable(exc)
 
 
-def _postback(raw: dict[str, str], *, ip: str, now: datetime) -> Outcome:
-    inp = conversion_input_parse(raw)
-    click = click_find(click_id=inp.click_id) if inp.click_id else None
+def postback_plan(
+    inp: ConversionInput, *, click: Click | None, ip: str, now: datetime
+) -> Outcome | NewConversion:
+    """Everything a postback decides once its click (``inp.click_id``'s, or None) is known:
+    authentication, attribution, then a status update's answer (written already) or the new
+    conversion to store. Raises PostbackError for a 4xx. On the edge's event loop, any step
+    that needs the database raises Offload instead (offload.py)."""
     coupon = coupon_find(inp.coupon) if inp.coupon and click is None else None
     offer_id = click.converting_offer_id if click else coupon.offer_id if coupon else inp.offer_id
     info = offer_info(offer_id) if offer_id else None
@@ -86,7 +104,7 @@ def _postback(raw: dict[str, str], *, ip: str, now: datetime) -> Outcome:
         sig=inp.sig if auth.method == "signature" else "",
         request={"via": "postback", "auth": auth.method, "sender_ip": ip, "received_at": now.isoformat()},
     )
-    return conversion_record(draft)
+    return conversion_prepare(draft)
 
 
 def pixel_receive(
@@ -135,7 +153,7 @@ def pixel_receive(
             refused, offer_id=offer_id, advertiser_id=info.advertiser_id if info else None, now=now
         )
     except DatabaseError as exc:
-        return _unavailable(exc)
+        return postback_unavailable(exc)
 
 
 def _pixel_refused(
@@ -157,5 +175,5 @@ def _pixel_refused(
             },
         )
     except DatabaseError as exc:
-        return _unavailable(exc)
+        return postback_unavailable(exc)
     return Outcome(200, Result.REJECTED, refused.reason, conv.id, conv.status)

@@ -12,12 +12,17 @@ import uuid
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from decimal import Decimal
+from urllib.parse import parse_qsl
+
+from django.conf import settings
 
 from payouts.money import currency_is_valid, parse_amount
 from tracking.conversions.outcome import Reason, bad_request
 from tracking.ids import click_id_parse
 from tracking.models.conversions import ConversionStatus
 
+FORM = "application/x-www-form-urlencoded"
+JSON = "application/json"
 CLICK_ID_RE = re.compile(r"[A-Za-z0-9_-]{16,64}")
 STATUSES = frozenset(ConversionStatus.values)
 MAX_VALUE_LENGTH = 1024
@@ -69,6 +74,55 @@ def json_params(body: bytes) -> dict[str, str]:
             raise bad_request(Reason.BAD_PARAMETER, f"{key} must be a string or a number.")
         out[str(key)] = value
     return out
+
+
+def content_type_main(header: str | None) -> str:
+    """``application/json; charset=utf-8`` -> ``application/json``."""
+    return (header or "").split(";", 1)[0].strip().lower()
+
+
+def lean_handles(method: str, content_type: str) -> bool:
+    """True when ``request_params`` reads this request exactly as the Django view would (the
+    lean WSGI app and the ASGI edge serve it; anything else, multipart bodies and other
+    methods, goes to the view)."""
+    return method == "GET" or (method == "POST" and content_type in (FORM, JSON))
+
+
+def body_length(content_length: str | None) -> int:
+    """The body's declared length, refused (400) when it is not a number or too large."""
+    try:
+        length = int(content_length or 0)
+    except ValueError as exc:
+        raise bad_request(Reason.BAD_PARAMETER, "Content-Length is not a number.") from exc
+    if length > settings.DATA_UPLOAD_MAX_MEMORY_SIZE:
+        raise bad_request(Reason.BAD_PARAMETER, "The body is too large.")
+    return max(length, 0)
+
+
+def _pairs(raw: bytes) -> list[tuple[str, list[str]]]:
+    """Name/value pairs as Django's QueryDict reads them (UTF-8, or Latin-1 when that fails;
+    at most DATA_UPLOAD_MAX_NUMBER_FIELDS)."""
+    try:
+        text = raw.decode()
+    except UnicodeDecodeError:
+        text = raw.decode("iso-8859-1")
+    try:
+        pairs = parse_qsl(text, keep_blank_values=True, max_num_fields=settings.DATA_UPLOAD_MAX_NUMBER_FIELDS)
+    except ValueError as exc:
+        raise bad_request(Reason.BAD_PARAMETER, "Too many parameters.") from exc
+    return [(k, [v]) for k, v in pairs]
+
+
+def request_params(*, method: str, query: bytes, content_type: str, body: bytes) -> dict[str, str]:
+    """The postback's parameters from its query string and (POST) form or JSON body, as the
+    Django view reads them."""
+    pairs = _pairs(query)
+    if method == "POST":
+        if content_type == JSON:
+            pairs += [(k, [v]) for k, v in json_params(body).items()]
+        else:
+            pairs += _pairs(body)
+    return params_merge(pairs)
 
 
 def _int_or_400(raw: str, name: str) -> int | None:

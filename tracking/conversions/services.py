@@ -1,5 +1,10 @@
 """Recording conversions and changing their status: the writes of the conversions part.
 
+Recording is two steps so that every way a postback arrives shares them: ``conversion_prepare``
+decides the row without writing (on the ASGI edge it runs on the event loop), and
+``conversion_store`` writes it; the edge writes the plain ones itself, in batches
+(conversions/aio_db.py), and answers with ``conversion_stored`` / ``conversion_duplicate``.
+
 A conversion is one INSERT (plus, when caps apply, one statement per cap, and for a signed
 postback one row that burns the signature), in one transaction, before the answer. The
 database refuses duplicates: (offer, goal, txn_id) and ``dedupe_key`` are unique, so 50
@@ -21,7 +26,7 @@ from typing import Any
 
 from django.db import IntegrityError, connection, transaction
 
-from affiliates.models import Coupon, Goal, Offer
+from affiliates.models import Cap, Coupon, Goal, Offer
 from affiliates.pricing import Price, price_pick
 from payouts.models.fx import FxRate
 from payouts.money import money_round
@@ -30,6 +35,7 @@ from tracking.conversions.caps import CapCheck, caps_applicable, caps_consume
 from tracking.conversions.catalog import OfferInfo, Standing, publisher_standing
 from tracking.conversions.fraud import RULES, Fired, Visitor, fraud_check
 from tracking.conversions.group_commit import conversion_writer, group_commit_applies
+from tracking.conversions.offload import blocking_io
 from tracking.conversions.outcome import Outcome, PostbackError, Reason, Result, bad_request
 from tracking.conversions.params import ConversionInput
 from tracking.models import Conversion, ConversionEvent
@@ -55,6 +61,22 @@ class Draft:
     request: dict[str, Any] = field(default_factory=dict)
 
 
+@dataclass
+class NewConversion:
+    """A decided conversion, not yet written: the row, and what writing it also takes."""
+
+    conv: Conversion
+    sig: str  # burnt in the conversion's transaction when set
+    caps: list[tuple[Cap, str]]  # room taken in the conversion's transaction
+    payout: Decimal
+    revenue: Decimal
+
+    @property
+    def needs_transaction(self) -> bool:
+        """Caps and the signature burn need row locks and a transaction of their own."""
+        return bool(self.sig or self.caps)
+
+
 def goal_resolve(info: OfferInfo, code: str) -> Goal:
     goal = info.goals.get(code) if code else info.default_goal
     if goal is None:
@@ -69,6 +91,7 @@ def goal_resolve(info: OfferInfo, code: str) -> Goal:
 
 
 def _fx_rate(base: str, quote: str, at: datetime) -> Decimal | None:
+    blocking_io("FX rate")
     row = (
         FxRate.objects.filter(base=base, quote=quote, valid_from__lte=at)
         .order_by("-valid_from")
@@ -171,9 +194,15 @@ def _conversion_fields(draft: Draft) -> dict[str, Any]:
 
 def conversion_record(draft: Draft) -> Outcome:
     """Attribute, check and store one new conversion. Raises PostbackError for a 400."""
+    return conversion_store(conversion_prepare(draft))
+
+
+def conversion_prepare(draft: Draft) -> NewConversion:
+    """Decide one new conversion (goal, price, verdict, fraud rules, trace) without writing
+    anything. Raises PostbackError for a 400."""
     info = draft.info
     if info is None or (draft.attribution.click is None and draft.coupon is None):
-        return _record_unattributed(draft)
+        return _unattributed(draft)
     offer = info.offer
     goal = goal_resolve(info, draft.inp.goal_code)
     if goal.payout_type == Goal.PayoutType.CPS and draft.inp.amount is None:
@@ -220,10 +249,10 @@ def conversion_record(draft: Draft) -> Outcome:
         },
     )
     caps = caps_applicable(info.caps, publisher_id) if status != ConversionStatus.REJECTED else []
-    return _store(conv, sig=draft.sig, caps=caps, payout=payout, revenue=revenue)
+    return NewConversion(conv, sig=draft.sig, caps=caps, payout=payout, revenue=revenue)
 
 
-def _record_unattributed(draft: Draft) -> Outcome:
+def _unattributed(draft: Draft) -> NewConversion:
     reason = (
         Reason.UNKNOWN_COUPON if draft.inp.coupon and not draft.inp.click_id_raw else Reason.UNKNOWN_CLICK
     )
@@ -250,7 +279,7 @@ def _record_unattributed(draft: Draft) -> Outcome:
             "caps": [],
         },
     )
-    return _store(conv, sig=draft.sig, caps=[], payout=Decimal(0), revenue=Decimal(0))
+    return NewConversion(conv, sig=draft.sig, caps=[], payout=Decimal(0), revenue=Decimal(0))
 
 
 class _NoRoom(Exception):
@@ -258,7 +287,9 @@ class _NoRoom(Exception):
         self.checks = checks
 
 
-def _caps_take(caps: list[Any], at: datetime, payout: Decimal, revenue: Decimal) -> list[CapCheck]:
+def _caps_take(
+    caps: list[tuple[Cap, str]], at: datetime, payout: Decimal, revenue: Decimal
+) -> list[CapCheck]:
     """Consume room in a savepoint; a refusal rolls back the caps already taken."""
     try:
         with transaction.atomic():
@@ -281,19 +312,21 @@ def _signature_burn(sig: str, advertiser_id: int, at: datetime) -> None:
             raise PostbackError(401, Reason.REPLAYED_SIGNATURE, "This signature was already used.")
 
 
-def _store(conv: Conversion, *, sig: str, caps: list[Any], payout: Decimal, revenue: Decimal) -> Outcome:
+def conversion_store(new: NewConversion) -> Outcome:
+    """Write a prepared conversion (with its caps and signature burn) and answer for it."""
+    conv = new.conv
     # A lone INSERT is its own transaction; only a signature or caps need one around it (the
     # hot path then costs one click lookup and one statement, shared with the postbacks that
     # arrive meanwhile: group_commit.py). Inside a caller's transaction a savepoint is still
     # needed, so a duplicate's IntegrityError does not abort the caller's.
-    needs_atomic = bool(sig or caps) or connection.in_atomic_block
+    needs_atomic = new.needs_transaction or connection.in_atomic_block
     atomic: AbstractContextManager[Any] = transaction.atomic() if needs_atomic else nullcontext()
     try:
         with atomic:
-            if sig:
-                _signature_burn(sig, conv.advertiser_id, conv.created_at)  # type: ignore[arg-type]
-            if caps:
-                checks = _caps_take(caps, conv.created_at, payout, revenue)
+            if new.sig:
+                _signature_burn(new.sig, conv.advertiser_id, conv.created_at)  # type: ignore[arg-type]
+            if new.caps:
+                checks = _caps_take(new.caps, conv.created_at, new.payout, new.revenue)
                 conv.trace["caps"] = [c.trace() for c in checks]
                 if not checks[-1].ok:
                     conv.status, conv.reason, conv.held_for_review = (
@@ -305,26 +338,43 @@ def _store(conv: Conversion, *, sig: str, caps: list[Any], payout: Decimal, reve
                         "reason": Reason.CAP_REACHED,
                         "detail": f"cap {checks[-1].cap.id} is full",
                     }
-            conv.trace["verdict"] = {
-                "status": conv.status,
-                "reason": conv.reason,
-                "held_for_review": conv.held_for_review,
-            }
+            conversion_verdict(conv)
             if not needs_atomic and group_commit_applies():
                 if conversion_writer.submit(conv) is None:  # refused by a unique key
                     raise IntegrityError("duplicate conversion")
             else:
                 conv.save(force_insert=True)
     except IntegrityError:
-        original = _original_of(conv)
-        if original is None:
-            raise
-        return Outcome(200, Result.DUPLICATE, "", original.id, original.status, list(original.fraud_flags))
+        return conversion_duplicate(conv)
+    return conversion_stored(conv)
+
+
+def conversion_verdict(conv: Conversion) -> None:
+    """Put the final verdict in the trace: the last step before the row is written."""
+    conv.trace["verdict"] = {
+        "status": conv.status,
+        "reason": conv.reason,
+        "held_for_review": conv.held_for_review,
+    }
+
+
+def conversion_stored(conv: Conversion) -> Outcome:
+    """The answer for a conversion just written."""
     result = Result.REJECTED if conv.is_system_rejected else Result.ACCEPTED
     return Outcome(200, result, conv.reason, conv.id, conv.status, list(conv.fraud_flags))
 
 
+def conversion_duplicate(conv: Conversion) -> Outcome:
+    """The answer for a conversion a unique key refused: the original's id and status. With no
+    original to show (the refusal was something else) it raises, which answers 503."""
+    original = _original_of(conv)
+    if original is None:
+        raise IntegrityError("conversion refused, and no original found")
+    return Outcome(200, Result.DUPLICATE, "", original.id, original.status, list(original.fraud_flags))
+
+
 def _original_of(conv: Conversion) -> Conversion | None:
+    blocking_io("the original of a duplicate")
     if conv.txn_id and conv.offer_id and conv.goal_id:
         return Conversion.objects.filter(
             offer_id=conv.offer_id, goal_id=conv.goal_id, txn_id=conv.txn_id
@@ -393,6 +443,7 @@ def status_update_outcome(*, conversion: Conversion, to_status: str, actor: str)
 def conversion_by_txn(*, advertiser_id: int, inp: ConversionInput, offer_id: int | None) -> Conversion | None:
     """The advertiser's attributed conversion with this txn_id (narrowed by offer and goal code
     when given). Two matches are ambiguous: a 400 rather than a guess."""
+    blocking_io("conversion by txn_id")
     qs = Conversion.objects.filter(
         advertiser_id=advertiser_id, txn_id=inp.txn_id, offer__isnull=False, goal__isnull=False
     )

@@ -1,4 +1,5 @@
-"""``/postback`` as a plain WSGI function, served by config/wsgi.py's front app.
+"""``/postback`` as a plain WSGI function, served by config/wsgi.py's front app (WSGI servers;
+under ``make serve`` the ASGI edge answers most postbacks itself: conversions/asgi.py).
 
 Why not the Django view: advertisers post conversions in bursts of thousands a second, and
 building a WSGIRequest and a JsonResponse, plus a connection health check (``SELECT 1``) per
@@ -18,57 +19,32 @@ import time
 from collections.abc import Callable, Iterable
 from http import HTTPStatus
 from typing import Any
-from urllib.parse import parse_qsl
 
-from django.conf import settings
 from django.db import connections
 
 from tracking.conversions.intake import postback_receive
-from tracking.conversions.outcome import Outcome, PostbackError, Reason, bad_request
-from tracking.conversions.params import json_params, params_merge
+from tracking.conversions.outcome import Outcome, PostbackError
+from tracking.conversions.params import body_length, content_type_main, lean_handles, request_params
 from tracking.visitor import client_ip
 
 StartResponse = Callable[..., Any]
-FORM = "application/x-www-form-urlencoded"
-JSON = "application/json"
-
-
-def _pairs(raw: bytes) -> list[tuple[str, list[str]]]:
-    """Name/value pairs as Django's QueryDict reads them (UTF-8, or Latin-1 when that fails;
-    at most DATA_UPLOAD_MAX_NUMBER_FIELDS)."""
-    try:
-        text = raw.decode()
-    except UnicodeDecodeError:
-        text = raw.decode("iso-8859-1")
-    try:
-        pairs = parse_qsl(text, keep_blank_values=True, max_num_fields=settings.DATA_UPLOAD_MAX_NUMBER_FIELDS)
-    except ValueError as exc:
-        raise bad_request(Reason.BAD_PARAMETER, "Too many parameters.") from exc
-    return [(k, [v]) for k, v in pairs]
-
-
-def _body(environ: dict[str, Any]) -> bytes:
-    try:
-        length = int(environ.get("CONTENT_LENGTH") or 0)
-    except ValueError as exc:
-        raise bad_request(Reason.BAD_PARAMETER, "Content-Length is not a number.") from exc
-    if length > settings.DATA_UPLOAD_MAX_MEMORY_SIZE:
-        raise bad_request(Reason.BAD_PARAMETER, "The body is too large.")
-    return environ["wsgi.input"].read(length) if length > 0 else b""
 
 
 def _params(environ: dict[str, Any]) -> dict[str, str]:
-    pairs = _pairs(environ.get("QUERY_STRING", "").encode("latin-1"))
-    if environ["REQUEST_METHOD"] == "POST":
-        body = _body(environ)
-        if _content_type(environ) == JSON:
-            pairs += [(k, [v]) for k, v in json_params(body).items()]
-        else:
-            pairs += _pairs(body)
-    return params_merge(pairs)
+    method = environ["REQUEST_METHOD"]
+    body = b""
+    if method == "POST":
+        length = body_length(environ.get("CONTENT_LENGTH"))
+        body = environ["wsgi.input"].read(length) if length else b""
+    return request_params(
+        method=method,
+        query=environ.get("QUERY_STRING", "").encode("latin-1"),
+        content_type=content_type_main(environ.get("CONTENT_TYPE")),
+        body=body,
+    )
 
 
-def _db_release() -> None:
+def db_release() -> None:
     """What close_old_connections does after a request, minus the health check it would
     schedule for the next one: close a connection that errored, outlived CONN_MAX_AGE or was
     left outside autocommit."""
@@ -83,14 +59,9 @@ def _db_release() -> None:
             conn.close()
 
 
-def _content_type(environ: dict[str, Any]) -> str:
-    return (environ.get("CONTENT_TYPE") or "").split(";", 1)[0].strip().lower()
-
-
 def postback_handles(environ: dict[str, Any]) -> bool:
     """True when postback_app answers this request exactly as the Django view would."""
-    method = environ.get("REQUEST_METHOD")
-    return method == "GET" or (method == "POST" and _content_type(environ) in (FORM, JSON))
+    return lean_handles(environ.get("REQUEST_METHOD", ""), content_type_main(environ.get("CONTENT_TYPE")))
 
 
 def postback_app(environ: dict[str, Any], start_response: StartResponse) -> Iterable[bytes]:
@@ -102,7 +73,7 @@ def postback_app(environ: dict[str, Any], start_response: StartResponse) -> Iter
         else:
             outcome = postback_receive(raw, ip=client_ip(environ))
     finally:
-        _db_release()
+        db_release()
     body = json.dumps(outcome.body()).encode()
     status = HTTPStatus(outcome.http_status)
     start_response(

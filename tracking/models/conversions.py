@@ -50,10 +50,18 @@ class Conversion(models.Model):
     )
     # The advertiser that posted it (known from its credentials even when the click is not),
     # so an advertiser also sees its own rejected, unattributable postbacks.
+    # advertiser, offer and publisher have no database constraint (db_constraint=False; Django's
+    # PROTECT still holds): the intake takes each from a row it has just read (the credentials'
+    # advertiser, the click's offer and publisher), and none of the three is ever deleted
+    # through the API. Each constraint was a check plus a KEY SHARE lock on the same few parent
+    # rows per inserted conversion, paid by every postback. The goal keeps its constraint: the
+    # API deletes goals, and only the database closes the race between that deletion's PROTECT
+    # check and a postback inserting for the goal meanwhile.
     advertiser = models.ForeignKey(
         "affiliates.Advertiser",
         null=True,
         on_delete=models.PROTECT,
+        db_constraint=False,
         related_name="conversions",
         help_text="Advertiser that reported it, known from its credentials even when the click is not.",
     )
@@ -62,6 +70,7 @@ class Conversion(models.Model):
         "affiliates.Offer",
         null=True,
         on_delete=models.PROTECT,
+        db_constraint=False,
         related_name="conversions",
         db_index=False,  # conversion_offer_time and conversion_unique_txn lead with offer_id
         help_text="Offer converted on; null only for rejected conversions that could not be attributed.",
@@ -70,6 +79,7 @@ class Conversion(models.Model):
         "affiliates.Publisher",
         null=True,
         on_delete=models.PROTECT,
+        db_constraint=False,
         related_name="conversions",
         db_index=False,  # conversion_pub_time leads with publisher_id
         help_text="Publisher credited; null when it could not be attributed.",
@@ -82,13 +92,16 @@ class Conversion(models.Model):
         help_text="Goal reached; null when it could not be attributed.",
     )
     # No DB constraint: in production a click may still be in the Redis stream when its
-    # conversion arrives; attribution reads it from there.
+    # conversion arrives; attribution reads it from there. No index: no query finds
+    # conversions by click (reports join the other way, through the click's primary key, and
+    # DO_NOTHING makes deleting a click look for none).
     click = models.ForeignKey(
         "tracking.Click",
         null=True,
         blank=True,
         on_delete=models.DO_NOTHING,
         db_constraint=False,
+        db_index=False,
         related_name="conversions",
     )
     click_time = models.DateTimeField(

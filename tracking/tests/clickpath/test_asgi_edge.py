@@ -1,4 +1,5 @@
-"""The ASGI edge answers clicks and impressions as the Django views do, on the event loop.
+"""The edge answers clicks and impressions as the Django views do, on the event loop, through
+its ASGI interface and its RSGI one (what ``make serve`` runs).
 
 The edge resolves links and takes the Redis-down fallbacks in a thread pool, whose threads have
 database connections of their own: these tests commit their data (transaction=True) and close
@@ -7,11 +8,8 @@ the pool's connections afterwards.
 
 from __future__ import annotations
 
-import asyncio
-import threading
 import uuid
 from collections.abc import Iterator
-from typing import Any
 
 import pytest
 import redis
@@ -19,80 +17,17 @@ from django.conf import settings
 
 from affiliates.models import Cap
 from affiliates.tests import factories as f
-from tracking.clickpath import asgi as edge
 from tracking.clickpath import links, redis_conn
-from tracking.clickpath.aio_redis import batchers_close
 from tracking.models import Click, Impression
-from tracking.tests.clickpath.conftest import DESKTOP_UA, US_IP
+from tracking.tests.asgi_driver import Edge
+from tracking.tests.clickpath.conftest import US_IP
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
 
-class Edge:
-    """Drives ``ClickEdge`` on an event loop of its own, in a thread of its own, as the app
-    server would (and because the browser tests' Playwright keeps a loop running in the main
-    thread)."""
-
-    def __init__(self) -> None:
-        self.loop = asyncio.new_event_loop()
-        self.thread = threading.Thread(target=self.loop.run_forever, daemon=True)
-        self.thread.start()
-        self.passed: list[str] = []
-
-        async def rest(scope: dict[str, Any], receive: Any, send: Any) -> None:
-            self.passed.append(scope["path"])
-            await send({"type": "http.response.start", "status": 204, "headers": []})
-            await send({"type": "http.response.body", "body": b""})
-
-        self.app = edge.ClickEdge(rest)
-
-    async def request(
-        self, path: str, query: str = "", *, method: str = "GET", ip: str = US_IP, scheme: str = "https"
-    ) -> tuple[int, list[tuple[str, str]], bytes]:
-        scope = {
-            "type": "http", "method": method, "path": path, "query_string": query.encode(),
-            "scheme": scheme, "client": (ip, 40000),
-            "headers": [(b"user-agent", DESKTOP_UA.encode()), (b"cookie", b"other=1")],
-        }  # fmt: skip
-        sent: list[dict[str, Any]] = []
-
-        async def receive() -> dict[str, Any]:
-            return {"type": "http.request", "body": b"", "more_body": False}
-
-        async def send(message: dict[str, Any]) -> None:
-            sent.append(message)
-
-        await self.app(scope, receive, send)
-        start, body = sent
-        headers = [(k.decode(), v.decode()) for k, v in start["headers"]]
-        return start["status"], headers, body["body"]
-
-    def run(self, coro: Any) -> Any:
-        return asyncio.run_coroutine_threadsafe(coro, self.loop).result(timeout=60)
-
-    def get(self, path: str, query: str = "", **kwargs: Any) -> tuple[int, list[tuple[str, str]], bytes]:
-        return self.run(self.request(path, query, **kwargs))
-
-    def burst(self, path: str, queries: list[str]) -> list[tuple[int, list[tuple[str, str]], bytes]]:
-        async def all_at_once() -> list[Any]:
-            return await asyncio.gather(*(self.request(path, q) for q in queries))
-
-        return self.run(all_at_once())
-
-    def close(self) -> None:
-        async def closing() -> None:
-            batchers_close()
-
-        self.run(closing())
-        self.loop.call_soon_threadsafe(self.loop.stop)
-        self.thread.join(timeout=10)
-        self.loop.close()
-        edge.blocking_pool_shutdown()
-
-
-@pytest.fixture
-def asgi() -> Iterator[Edge]:
-    driver = Edge()
+@pytest.fixture(params=["asgi", "rsgi"])
+def asgi(request: pytest.FixtureRequest) -> Iterator[Edge]:
+    driver = Edge(interface=request.param)
     yield driver
     driver.close()
 
@@ -147,7 +82,8 @@ def test_impressions_heads_wrong_methods_and_unknown_tokens(asgi, shoes_link, dr
 
 
 def test_everything_else_goes_to_the_wrapped_app(asgi, shoes_link):
-    assert asgi.get("/postback", "click_id=x")[0] == 204
+    assert asgi.get("/postback", "click_id=x")[0] == 400  # the edge answers postbacks itself
+    assert asgi.get("/postback", method="PUT")[0] == 204  # but not what only Django answers
     assert asgi.get("/api/v1/offers/")[0] == 204
     assert asgi.passed == ["/postback", "/api/v1/offers/"]
 

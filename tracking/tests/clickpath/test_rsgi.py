@@ -1,7 +1,7 @@
 """The edge under granian's RSGI interface (what ``make serve`` runs): clicks answered in one
 call, and every other request bridged to the ASGI app with its body, status, headers and
-streamed chunks intact. granian's scope and protocol objects are stood in for by fakes with
-the same methods; tracking/tests/clickpath/test_served.py runs the real server."""
+streamed chunks intact (tracking/tests/asgi_driver.py stands in for granian's objects;
+tracking/tests/clickpath/test_served.py runs the real server)."""
 
 from __future__ import annotations
 
@@ -16,56 +16,16 @@ from tracking.clickpath import asgi as edge
 from tracking.clickpath import rsgi
 from tracking.clickpath.aio_redis import batchers_close
 from tracking.models import Click
+from tracking.tests.asgi_driver import RsgiHeaders, RsgiProto, RsgiScope
 from tracking.tests.clickpath.conftest import DESKTOP_UA
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
 
-class Headers:
-    def __init__(self, pairs: list[tuple[str, str]]) -> None:
-        self.pairs = pairs
-
-    def get(self, key: str, default: Any = None) -> Any:
-        return next((v for k, v in self.pairs if k == key), default)
-
-    def items(self) -> list[tuple[str, str]]:
-        return list(self.pairs)
-
-
-class Scope:
-    proto, http_version, scheme, server = "http", "1.1", "https", "127.0.0.1:8000"
-
-    def __init__(self, method: str, path: str, query: str = "", client: str = "8.8.8.8:40000") -> None:
-        self.method, self.path, self.query_string, self.client = method, path, query, client
-        form = "application/x-www-form-urlencoded"
-        self.headers = Headers([("user-agent", DESKTOP_UA), ("content-type", form)])
-
-
-class Proto:
-    def __init__(self, body: bytes = b"") -> None:
-        self.body = body
-        self.answer: tuple[int, list[tuple[str, str]], bytes] | None = None
-        self.chunks: list[bytes] = []
-
-    async def __call__(self) -> bytes:
-        return self.body
-
-    async def client_disconnect(self) -> None:
-        await asyncio.Event().wait()
-
-    def response_bytes(self, status: int, headers: list[tuple[str, str]], body: bytes) -> None:
-        assert self.answer is None, "answered twice"
-        self.answer = (status, headers, body)
-
-    def response_empty(self, status: int, headers: list[tuple[str, str]]) -> None:
-        self.response_bytes(status, headers, b"")
-
-    def response_stream(self, status: int, headers: list[tuple[str, str]]) -> Proto:
-        self.response_bytes(status, headers, b"")
-        return self
-
-    async def send_bytes(self, data: bytes) -> None:
-        self.chunks.append(data)
+def request(method: str, path: str, query: str = "", client: str = "8.8.8.8:40000") -> RsgiScope:
+    form = "application/x-www-form-urlencoded"
+    headers = RsgiHeaders([("user-agent", DESKTOP_UA), ("content-type", form)])
+    return RsgiScope(method, path, query, client, "https", headers)
 
 
 async def django_like(scope: dict[str, Any], receive: Any, send: Any) -> None:
@@ -90,8 +50,8 @@ def serve() -> Iterator[Any]:
     thread.start()
     app = edge.ClickEdge(django_like)
 
-    def call(scope: Scope, body: bytes = b"") -> Proto:
-        proto = Proto(body)
+    def call(scope: RsgiScope, body: bytes = b"") -> RsgiProto:
+        proto = RsgiProto(body)
         asyncio.run_coroutine_threadsafe(app.__rsgi__(scope, proto), loop).result(timeout=60)
         return proto
 
@@ -105,7 +65,7 @@ def serve() -> Iterator[Any]:
 
 
 def test_a_click_is_answered_in_one_call_and_stored(serve, shoes_link, drain):
-    proto = serve(Scope("GET", f"/c/{shoes_link.token}", "sub1=rsgi&source=x%20y"))
+    proto = serve(request("GET", f"/c/{shoes_link.token}", "sub1=rsgi&source=x%20y"))
     assert proto.answer is not None
     status, headers, body = proto.answer
     assert (status, body) == (302, b"")
@@ -120,24 +80,24 @@ def test_a_click_is_answered_in_one_call_and_stored(serve, shoes_link, drain):
 
 
 def test_a_head_click_has_no_body_and_an_impression_is_a_gif(serve, shoes_link):
-    assert serve(Scope("HEAD", f"/c/{shoes_link.token}")).answer[0] == 302
-    status, headers, body = serve(Scope("GET", f"/i/{shoes_link.token}")).answer
+    assert serve(request("HEAD", f"/c/{shoes_link.token}")).answer[0] == 302
+    status, headers, body = serve(request("GET", f"/i/{shoes_link.token}")).answer
     assert (status, dict(headers)["Content-Type"], body[:3]) == (200, "image/gif", b"GIF")
 
 
 def test_other_requests_reach_the_asgi_app_with_their_body(serve):
-    proto = serve(Scope("POST", "/postback", "a=1", client="[2001:db8::7]:5000"), body=b"txn_id=T-1")
+    proto = serve(request("POST", "/api/v1/things", "a=1", client="[2001:db8::7]:5000"), body=b"txn_id=T-1")
     status, headers, body = proto.answer
     assert status == 201
     assert ("x-body", "txn_id=T-1") in headers
-    assert body == b"POST /postback a=1 2001:db8::7"
+    assert body == b"POST /api/v1/things a=1 2001:db8::7"
 
 
 def test_a_streamed_answer_is_streamed_and_a_failing_app_answers_500(serve):
-    proto = serve(Scope("GET", "/stream"))
+    proto = serve(request("GET", "/stream"))
     assert proto.answer[0] == 201
     assert proto.chunks == [b"one,", b"two"]
-    assert serve(Scope("GET", "/boom")).answer == (500, [], b"")
+    assert serve(request("GET", "/boom")).answer == (500, [], b"")
 
 
 def test_client_addresses_are_read_in_both_families():

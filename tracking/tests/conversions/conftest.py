@@ -1,11 +1,13 @@
 """Fixtures for the conversion tests: clicks made directly (never through the click endpoint),
-a postback helper, and a fresh catalog cache per test."""
+a postback helper, a fresh catalog cache per test, and ``postback_client``: the same requests
+through Django's test client and through the edge, as ASGI and as RSGI (``make serve``'s path)."""
 
 from __future__ import annotations
 
 import hashlib
 import hmac
 import time
+from collections.abc import Iterator
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -19,6 +21,7 @@ from tracking.conversions.auth import signature_base
 from tracking.conversions.catalog import catalog_clear
 from tracking.ids import new_click_id
 from tracking.models import Click
+from tracking.tests.asgi_driver import EdgeClient
 
 CHROME_UA = (
     "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) "
@@ -32,6 +35,29 @@ def _fresh_catalog() -> Any:
     catalog_clear()
     yield
     catalog_clear()
+
+
+# The edge answers on its own database connections (its loop's and its threads'), which see
+# only committed data: its tests commit theirs.
+VIA = [
+    "django",
+    pytest.param("asgi", marks=pytest.mark.django_db(transaction=True)),
+    pytest.param("rsgi", marks=pytest.mark.django_db(transaction=True)),
+]
+
+
+@pytest.fixture(params=VIA)
+def postback_client(request: pytest.FixtureRequest) -> Iterator[Client | EdgeClient]:
+    """Django's test client, then the edge through ASGI and through RSGI (``make serve``), with
+    the real Django app behind it."""
+    if request.param == "django":
+        yield Client()
+        return
+    edge = EdgeClient(request.param)
+    try:
+        yield edge
+    finally:
+        edge.close()
 
 
 def click_make(

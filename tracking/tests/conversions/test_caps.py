@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 from decimal import Decimal
+from typing import Any
 
 import pytest
 
@@ -14,6 +15,12 @@ from tracking.models import CapCounter
 from tracking.tests.conversions.conftest import click_make, postback
 
 pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def client(postback_client: Any) -> Any:
+    """Every test here runs through Django's view and through the ASGI edge."""
+    return postback_client
 
 
 def _leads(client, offer, publisher, n: int) -> list[dict]:

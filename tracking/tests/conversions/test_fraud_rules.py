@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import timedelta
+from typing import Any
 
 import pytest
 
@@ -12,6 +13,12 @@ from tracking.models import Conversion
 from tracking.tests.conversions.conftest import CHROME_UA, HOME_IP, click_make, postback
 
 pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def client(postback_client: Any) -> Any:
+    """Every test here runs through Django's view and through the ASGI edge."""
+    return postback_client
 
 
 def _convert(client, click, **params):

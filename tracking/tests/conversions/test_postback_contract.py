@@ -4,17 +4,26 @@ from __future__ import annotations
 
 from datetime import timedelta
 from decimal import Decimal
+from typing import Any
 from unittest import mock
 
+import psycopg
 import pytest
 from django.db import OperationalError
 
 from affiliates.models import Goal, Offer, OfferAccess
 from affiliates.tests import factories as f
+from tracking.conversions.aio_db import LoopDatabase
 from tracking.models import Conversion, ConversionEvent, UnreconciledConversion
 from tracking.tests.conversions.conftest import click_make, postback
 
 pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def client(postback_client: Any) -> Any:
+    """Every test here runs through Django's view and through the ASGI edge."""
+    return postback_client
 
 
 def test_it_accepts_a_sale_and_answers_with_the_contract_body(client, shoes_click) -> None:
@@ -249,7 +258,11 @@ def test_a_rule_rejected_conversion_cannot_be_revived_by_a_status(client, shoes,
 
 
 def test_a_write_that_fails_answers_503_and_never_200(client, shoes_click) -> None:
-    with mock.patch.object(Conversion, "save", side_effect=OperationalError("connection refused")):
+    with (
+        mock.patch.object(Conversion, "save", side_effect=OperationalError("connection refused")),
+        # The edge's own INSERT (its loop's database is made at its first postback, so here).
+        mock.patch.object(LoopDatabase, "_conversions_insert", side_effect=psycopg.OperationalError("gone")),
+    ):
         response = postback(client, click_id=shoes_click.id.hex, amount="5")
     assert response.status_code == 503
     assert response.json()["reason"] == "storage_unavailable"

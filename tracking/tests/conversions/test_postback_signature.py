@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+from typing import Any
 
 import pytest
 
@@ -10,6 +11,12 @@ from tracking.models import Conversion
 from tracking.tests.conversions.conftest import signed
 
 pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def client(postback_client: Any) -> Any:
+    """Every test here runs through Django's view and through the ASGI edge."""
+    return postback_client
 
 
 def test_a_correctly_signed_postback_is_accepted(client, acme, shoes_click) -> None:
