@@ -264,6 +264,9 @@ CLICK_REDIS_TIMEOUT_SECONDS = env.float("CLICK_REDIS_TIMEOUT_SECONDS", default=0
 # Clicks written while both Redis and the database were unreachable (replayed by consume_clicks).
 CLICK_SPOOL_DIR = env.str("CLICK_SPOOL_DIR", default=str(VAR_DIR / "spool"))
 CLICK_CONSUMER_BATCH = env.int("CLICK_CONSUMER_BATCH", default=2000)
+# After a batch smaller than CLICK_CONSUMER_BATCH the consumer waits this long before reading
+# again, so a busy stream is written in large transactions (tracking/clickpath/consumer.py).
+CLICK_CONSUMER_LINGER_MS = env.int("CLICK_CONSUMER_LINGER_MS", default=200)
 # Stream entries a consumer read but did not acknowledge for this long are claimed by another.
 CLICK_CLAIM_IDLE_MS = env.int("CLICK_CLAIM_IDLE_MS", default=30_000)
 # How long a click waiting in the stream stays findable by attribution (deleted once written).

@@ -27,6 +27,7 @@ log = logging.getLogger(__name__)
 GROUP = "click-writers"
 ENTRY_CLICKS = 8  # what a stream entry holds on average under load, for sizing reads
 SPOOL_EVERY_SECONDS = 5.0
+CLAIM_EVERY_SECONDS = 5.0
 
 
 def group_ensure(client: redis.Redis) -> None:
@@ -66,6 +67,10 @@ class Consumer:
         self.entries = max(1, self.batch // ENTRY_CLICKS)
         self.written = 0
         self._next_spool = 0.0
+        self._next_claim = 0.0
+        # Seconds between stale-entry claims in a long-running consumer (--once claims on every
+        # round: it is draining, and must not stop while entries are pending).
+        self.claim_every = CLAIM_EVERY_SECONDS
 
     def claim_stale(self) -> int:
         """Take over entries other (dead) consumers read but never acknowledged."""
@@ -98,9 +103,16 @@ class Consumer:
         self._next_spool = now + SPOOL_EVERY_SECONDS
         return spool.replay()
 
+    def _claim_due(self) -> int:
+        now = time.monotonic()
+        if now < self._next_claim:
+            return 0
+        self._next_claim = now + self.claim_every
+        return self.claim_stale()
+
     def step(self, block_ms: int = 1000) -> int:
-        """One round: stale claims, spool, then new entries. Returns records written."""
-        n = self.claim_stale() + self.replay_spool()
+        """One round: stale claims (when due), spool, then new entries. Returns records written."""
+        n = self._claim_due() + self.replay_spool()
         n += self.read_new(0 if n else block_ms)
         self.written += n
         return n
@@ -108,6 +120,9 @@ class Consumer:
     def run(self, *, once: bool = False) -> None:
         group_ensure(self.client)
         log.info("click consumer %s started", self.name)
+        if once:
+            self.claim_every = 0.0
+        linger = settings.CLICK_CONSUMER_LINGER_MS / 1000
         while True:
             close_old_connections()  # drop a connection broken by a database restart
             try:
@@ -119,6 +134,13 @@ class Consumer:
                 continue
             if once and n == 0:
                 return
+            if not once and 0 < n < self.batch:
+                # The stream was read faster than it fills: let it fill. Each write's fixed
+                # cost (a transaction and its WAL flush, the reads, acknowledgements and
+                # deletes) was most of a click's cost when a busy consumer wrote a few hundred
+                # clicks at a time; the clicks wait in the stream (durable, and findable by
+                # attribution through their pending copies), so a short linger costs nothing.
+                time.sleep(linger)
 
 
 def drain_pending(client: redis.Redis) -> int:
