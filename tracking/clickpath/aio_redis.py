@@ -8,8 +8,9 @@ cores that handover (kernel thread switches, GIL hand-offs) cost more than the c
 here a click is a coroutine awaiting a future that the loop resolves when the answer arrives,
 so a worker serves thousands of clicks a second on one thread without a single switch.
 
-One connection per event loop, one batch in flight on it: the batch grows by itself with the
-load (one call when idle, dozens under a burst), and there is no timer to tune. A Redis error
+One connection per event loop, one batch in flight on it (tracking/loop_batch.py): the batch
+grows by itself with the load (one call when idle, dozens under a burst), and there is no
+timer to tune. A Redis error
 inside one call fails that call only (the wrapper's ``pcall``); a connection error or a
 timeout fails the whole batch in flight and everything queued behind it, and drops the
 connection. Those callers take the database fallback, where the click id makes a script that
@@ -30,8 +31,9 @@ from redis.connection import SSLConnection, UnixDomainSocketConnection, parse_ur
 from redis.exceptions import ConnectionError, ResponseError, TimeoutError
 
 from tracking.clickpath.group_commit import _WRAPPER, MAX_BATCH, _pack
+from tracking.loop_batch import LoopBatch
 
-_Call = tuple[Sequence[Any], Sequence[Any], "asyncio.Future[Any]"]
+_Call = tuple[Sequence[Any], Sequence[Any]]  # one call's KEYS and ARGV
 
 
 class _Link(asyncio.Protocol):
@@ -116,63 +118,39 @@ class ScriptBatcher:
         self.script = _WRAPPER % script
         self.sha = hashlib.sha1(self.script.encode()).hexdigest()  # noqa: S324 (Redis's script id)
         self._link: _Link | None = None
-        self._queue: list[_Call] = []
-        self._draining = False
-        self._task: asyncio.Task[None] | None = None
+        self._batch: LoopBatch[_Call, Any] = LoopBatch(self._send, max_batch=MAX_BATCH, failed=self._failed)
 
     async def __call__(self, keys: Sequence[Any], args: Sequence[Any]) -> Any:
-        loop = asyncio.get_running_loop()
-        future: asyncio.Future[Any] = loop.create_future()
-        self._queue.append((keys, args, future))
-        if not self._draining:
-            # Started as a task, not run inline: the requests the loop handles in this same
-            # iteration join the first batch instead of waiting for a second one.
-            self._draining = True
-            self._task = loop.create_task(self._drain())  # kept: the loop holds tasks weakly
-        return await future
+        return await self._batch((keys, args))
 
-    async def _drain(self) -> None:
-        try:
-            while self._queue:
-                batch, self._queue = self._queue[:MAX_BATCH], self._queue[MAX_BATCH:]
-                try:
-                    results = await self._send(batch)
-                except BaseException as exc:  # every caller of the batch must hear of it
-                    self._drop()
-                    for _, _, future in batch:
-                        if not future.done():
-                            future.set_exception(exc)
-                    if not isinstance(exc, Exception):
-                        raise
-                    continue
-                for (_, _, future), result in zip(batch, results, strict=True):
-                    if future.done():  # its request was cancelled (client gone)
-                        continue
-                    if isinstance(result, ResponseError):
-                        future.set_exception(result)
-                    else:
-                        future.set_result(result)
-        finally:
-            self._draining = False
+    async def _failed(self, batch: Sequence[_Call], error: Exception) -> list[Any]:
+        self._drop()  # the connection's state is unknown: the next batch connects anew
+        raise error
 
-    async def _send(self, batch: list[_Call]) -> list[Any]:
+    async def _send(self, batch: Sequence[_Call]) -> list[Any]:
+        """One EVALSHA for the batch; its answer holds each call's result (a ResponseError for
+        a call whose script failed)."""
         keys: list[Any] = []
         argv: list[Any] = [len(batch)]
-        for call_keys, call_args, _ in batch:
+        for call_keys, call_args in batch:
             keys += call_keys
             argv += (len(call_keys), len(call_args), *call_args)
         payload = _pack(["EVALSHA", self.sha, len(keys), *keys, *argv])
-        if self._link is None:
-            self._link = await _connect(self.url, self.timeout)
         try:
-            return await self._link.roundtrip(payload, self.timeout)
-        except ResponseError as exc:
-            if not str(exc).startswith("NOSCRIPT"):
-                raise
-            # A new or restarted Redis does not know the script yet; NOSCRIPT fails before any
-            # effect, so sending the same batch again cannot run a call twice.
-            await self._link.roundtrip(_pack(["SCRIPT", "LOAD", self.script]), self.timeout)
-            return await self._link.roundtrip(payload, self.timeout)
+            if self._link is None:
+                self._link = await _connect(self.url, self.timeout)
+            try:
+                return await self._link.roundtrip(payload, self.timeout)
+            except ResponseError as exc:
+                if not str(exc).startswith("NOSCRIPT"):
+                    raise
+                # A new or restarted Redis does not know the script yet; NOSCRIPT fails before
+                # any effect, so sending the same batch again cannot run a call twice.
+                await self._link.roundtrip(_pack(["SCRIPT", "LOAD", self.script]), self.timeout)
+                return await self._link.roundtrip(payload, self.timeout)
+        except asyncio.CancelledError:
+            self._drop()  # a reply may still be on its way: this connection is out of step
+            raise
 
     def _drop(self) -> None:
         link, self._link = self._link, None

@@ -26,7 +26,7 @@ import time
 import uuid
 import weakref
 from collections.abc import Awaitable, Callable, Sequence
-from typing import Any, Generic, TypeVar
+from typing import Any, TypeVar
 
 import psycopg
 from django.db import DEFAULT_DB_ALIAS, connections
@@ -40,6 +40,7 @@ from tracking.conversions.group_commit import (
     inserted_apply,
     sequence_args,
 )
+from tracking.loop_batch import LoopBatch
 from tracking.models import Click, Conversion
 
 T = TypeVar("T")
@@ -47,57 +48,26 @@ R = TypeVar("R")
 MAX_BATCH = 64  # the INSERT texts prepared per connection: one per batch size up to this
 
 
-class LoopBatcher(Generic[T, R]):
-    """``await batcher(item)`` returns the item's result from ``flush(items)`` (one result per
-    item, in order), run for every item queued while the previous flush was in flight."""
+def _alone_on_failure(db: LoopDatabase, flush: Callable[[Sequence[T]], Awaitable[list[R]]]) -> Any:
+    """When a batch fails on a connection that still works, send each item again on its own,
+    so only the item at fault fails (a lost connection fails the whole batch)."""
 
-    def __init__(self, db: LoopDatabase, flush: Callable[[Sequence[T]], Awaitable[list[R]]]) -> None:
-        self.db, self.flush = db, flush
-        self._queue: list[tuple[T, asyncio.Future[R]]] = []
-        self._draining = False
-        self._task: asyncio.Task[None] | None = None
+    async def failed(items: Sequence[T], error: Exception) -> list[R | BaseException]:
+        if len(items) == 1 or db.lost():
+            raise error
+        out: list[R | BaseException] = []
+        for item in items:
+            try:
+                out.extend(await flush([item]))
+            except Exception as exc:
+                out.append(exc)
+        return out
 
-    async def __call__(self, item: T) -> R:
-        loop = asyncio.get_running_loop()
-        future: asyncio.Future[R] = loop.create_future()
-        self._queue.append((item, future))
-        if not self._draining:
-            # A task, not inline: the requests the loop handles in this same iteration join
-            # the first batch instead of waiting for the second.
-            self._draining = True
-            self._task = loop.create_task(self._drain())  # kept: the loop holds tasks weakly
-        return await future
-
-    async def _drain(self) -> None:
-        try:
-            while self._queue:
-                batch, self._queue = self._queue[:MAX_BATCH], self._queue[MAX_BATCH:]
-                await self._run(batch)
-        finally:
-            self._draining = False
-
-    async def _run(self, batch: list[tuple[T, asyncio.Future[R]]]) -> None:
-        try:
-            results = await self.flush([item for item, _ in batch])
-        except Exception as exc:
-            if len(batch) == 1 or self.db.lost():
-                _settle(batch, error=exc)
-                return
-            for one in batch:  # the connection works: find the one item that fails
-                await self._run([one])
-            return
-        except BaseException as exc:  # cancelled: every caller of the batch must hear of it
-            _settle(batch, error=exc)
-            raise
-        for (_, future), result in zip(batch, results, strict=True):
-            if not future.done():  # done: its request was cancelled (client gone)
-                future.set_result(result)
+    return failed
 
 
-def _settle(batch: Sequence[tuple[Any, asyncio.Future[Any]]], *, error: BaseException) -> None:
-    for _, future in batch:
-        if not future.done():
-            future.set_exception(error)
+def _batch(db: LoopDatabase, flush: Callable[[Sequence[T]], Awaitable[list[R]]]) -> LoopBatch[T, R]:
+    return LoopBatch(flush, max_batch=MAX_BATCH, failed=_alone_on_failure(db, flush))  # type: ignore[arg-type]
 
 
 class LoopDatabase:
@@ -109,8 +79,8 @@ class LoopDatabase:
         self._connecting = asyncio.Lock()
         self._ids = IdPool()
         self._sequence: str | None = None
-        self.clicks: LoopBatcher[uuid.UUID, Click | None] = LoopBatcher(self, self._clicks_fetch)
-        self.inserts: LoopBatcher[Conversion, int | None] = LoopBatcher(self, self._conversions_insert)
+        self.clicks: LoopBatch[uuid.UUID, Click | None] = _batch(self, self._clicks_fetch)
+        self.inserts: LoopBatch[Conversion, int | None] = _batch(self, self._conversions_insert)
 
     def lost(self) -> bool:
         return self._conn is None or self._conn.closed or self._conn.broken

@@ -36,13 +36,13 @@ def test_concurrent_callers_share_commands_and_each_gets_its_own_answer() -> Non
     key = f"t-aio-{uuid.uuid4().hex}"
     batcher = ScriptBatcher(settings.REDIS_URL, COUNTER_LUA, timeout=5)
     sent = []
-    real_send = batcher._send
+    real_send = batcher._batch.flush
 
     async def counting_send(batch: Any) -> Any:
         sent.append(len(batch))
         return await real_send(batch)
 
-    batcher._send = counting_send  # type: ignore[method-assign]
+    batcher._batch.flush = counting_send
 
     async def main() -> list[Any]:
         return await asyncio.gather(*(batcher([key], [n]) for n in range(300)))
