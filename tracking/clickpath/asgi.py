@@ -19,7 +19,6 @@ from __future__ import annotations
 import asyncio
 import functools
 import gc
-import logging
 import threading
 from collections.abc import Awaitable, Callable
 from concurrent.futures import ThreadPoolExecutor
@@ -34,25 +33,14 @@ from tracking.clickpath.conf import hot
 from tracking.clickpath.lean import lean_begin, lean_end
 from tracking.clickpath.wsgi import visitor_databases_load
 
-log = logging.getLogger(__name__)
-
 Scope = dict[str, Any]
 Receive = Callable[[], Awaitable[dict[str, Any]]]
 Send = Callable[[dict[str, Any]], Awaitable[None]]
 ASGIApp = Callable[[Scope, Receive, Send], Awaitable[None]]
 T = TypeVar("T")
 
-# The request headers the click and impression read, by their WSGI names (handler reads a
-# WSGI-style environ: Django's request.META is one too).
-_HEADERS = {
-    b"user-agent": "HTTP_USER_AGENT",
-    b"referer": "HTTP_REFERER",
-    b"cookie": "HTTP_COOKIE",
-    b"x-forwarded-for": "HTTP_X_FORWARDED_FOR",
-    b"x-forwarded-proto": "HTTP_X_FORWARDED_PROTO",
-    b"content-type": "CONTENT_TYPE",  # the postback's body (tracking/conversions/asgi.py)
-    b"content-length": "CONTENT_LENGTH",
-}
+# ASGI header names are bytes: the handlers' headers (the postback's body ones included) so.
+_HEADERS = {name.encode(): key for name, key in (*handler.REQUEST_HEADERS, *handler.BODY_HEADERS)}
 
 _pool: ThreadPoolExecutor | None = None
 
@@ -130,8 +118,7 @@ async def _click_store(plan: handler.ClickPlan) -> str:
         try:
             return store.verdict_reason(await _script_call(store.CLICK_LUA)(keys, args))
         except redis_conn.WRITE_ERRORS as exc:
-            redis_conn.write_failed(exc)
-            log.warning("Redis failed (%s): click %s goes straight to the database", exc, rec["id"])
+            store.redis_write_failed(exc, rec)
     return await blocking(store.click_store_without_redis, rec, caps=plan.caps, window_hours=window)
 
 
@@ -168,24 +155,21 @@ async def impression(environ: dict[str, Any], token: str) -> handler.Response:
             await _script_call(store.CLICK_LUA)(keys, args)
             return handler.gif()
         except redis_conn.WRITE_ERRORS as exc:
-            redis_conn.write_failed(exc)
+            store.redis_write_failed(exc, rec)
     await blocking(store.impression_store_without_redis, rec)
     return handler.gif()
 
 
 async def answer(kind: str, environ: dict[str, Any], token: str) -> handler.Response:
-    if environ["REQUEST_METHOD"] not in ("GET", "HEAD"):
-        return handler.Response(405, [("Allow", "GET, HEAD"), handler.NO_STORE])
+    refused = handler.not_allowed(environ)
+    if refused is not None:
+        return refused
     try:
         if kind == "c":
             return await click(environ, token)
         return await impression(environ, token)
     except Exception:
-        # A bug must not show the visitor an error page: log it loudly, send them on.
-        log.exception("%s/%s failed", kind, token)
-        if kind == "c":
-            return handler.Response(302, [("Location", settings.DEFAULT_FALLBACK_URL), handler.NO_STORE])
-        return handler.gif()
+        return handler.failed(kind, token)
 
 
 async def respond(send: Send, response: handler.Response, *, head: bool) -> None:
@@ -243,9 +227,9 @@ class ClickEdge:
             environ = rsgi.environ_of(scope, body=True)
             if self.postbacks.postback_handles(environ):
                 query = scope.query_string.encode("latin-1")
-                status, text = await self.postbacks.postback_response(environ, query, rsgi.body_reader(proto))
-                headers = [*self.postbacks.HEADERS, ("content-length", str(len(text)))]
-                proto.response_bytes(status, headers, text)
+                outcome = await self.postbacks.postback_response(environ, query, rsgi.body_reader(proto))
+                text, headers = outcome.wire()
+                proto.response_bytes(outcome.http_status, headers, text)
                 return
         await rsgi.asgi_from_rsgi(self.app, scope, proto)
 

@@ -46,6 +46,35 @@ def header_value(value: str) -> bytes:
         return iri_to_uri(value).encode("latin-1", "replace")
 
 
+# The request headers the click and impression read, by their WSGI names (the handlers read a
+# WSGI-style environ: Django's request.META is one too); the ASGI and RSGI edges build theirs
+# from these. A postback also reads its body's.
+REQUEST_HEADERS = (
+    ("user-agent", "HTTP_USER_AGENT"),
+    ("referer", "HTTP_REFERER"),
+    ("cookie", "HTTP_COOKIE"),
+    ("x-forwarded-for", "HTTP_X_FORWARDED_FOR"),
+    ("x-forwarded-proto", "HTTP_X_FORWARDED_PROTO"),
+)
+BODY_HEADERS = (("content-type", "CONTENT_TYPE"), ("content-length", "CONTENT_LENGTH"))
+
+
+def not_allowed(environ: dict[str, Any]) -> Response | None:
+    """The 405 for a method other than GET and HEAD; None when the method is fine."""
+    if environ.get("REQUEST_METHOD") in ("GET", "HEAD"):
+        return None
+    return Response(405, [("Allow", "GET, HEAD"), NO_STORE])
+
+
+def failed(kind: str, token: str) -> Response:
+    """What a click (``kind`` "c") or impression answers when its code raised: a bug must not
+    show the visitor an error page, so it is logged loudly and the visitor sent on."""
+    log.exception("%s/%s failed", kind, token)
+    if kind == "c":
+        return Response(302, [("Location", settings.DEFAULT_FALLBACK_URL), NO_STORE])
+    return gif()
+
+
 def not_found() -> Response:
     return Response(404, [("Content-Type", "text/plain"), NO_STORE], b"Not Found")
 

@@ -218,12 +218,11 @@ def link_resolve(token: str) -> Link | None:
     Raises LinkUnavailable when the database is down and no copy is cached; a stale local copy
     is used before that, since a snapshot a minute old beats losing the click.
     """
-    if not TOKEN_RE.match(token):
-        return None
+    cached = link_cached(token)
+    if cached is not MISS:
+        return cached  # type: ignore[return-value]
     now = time.monotonic()
-    hit = _local.get(token)
-    if hit is not None and hit[0] > now:
-        return hit[1]
+    hit = _local.get(token)  # expired, but the stale copy beats losing the click
     found, link = _from_redis(token)
     if not found:
         try:

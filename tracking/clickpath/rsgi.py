@@ -20,15 +20,6 @@ log = logging.getLogger(__name__)
 Scope = Any  # granian's RSGI Scope and HTTP protocol objects (granian.rsgi), duck-typed here
 Proto = Any
 
-# The request headers the click and impression read, by their WSGI names.
-_HEADERS = (
-    ("user-agent", "HTTP_USER_AGENT"),
-    ("referer", "HTTP_REFERER"),
-    ("cookie", "HTTP_COOKIE"),
-    ("x-forwarded-for", "HTTP_X_FORWARDED_FOR"),
-    ("x-forwarded-proto", "HTTP_X_FORWARDED_PROTO"),
-)
-
 
 def host_port(address: str) -> tuple[str, int]:
     """``"203.0.113.9:5123"`` or ``"[2001:db8::1]:5123"`` -> (host, port)."""
@@ -38,7 +29,7 @@ def host_port(address: str) -> tuple[str, int]:
     return host, int(port or 0)
 
 
-_BODY_HEADERS = (("content-type", "CONTENT_TYPE"), ("content-length", "CONTENT_LENGTH"))
+_WITH_BODY = (*handler.REQUEST_HEADERS, *handler.BODY_HEADERS)
 
 
 def environ_of(scope: Scope, *, body: bool = False) -> dict[str, Any]:
@@ -51,7 +42,7 @@ def environ_of(scope: Scope, *, body: bool = False) -> dict[str, Any]:
         "wsgi.url_scheme": scope.scheme,
     }
     headers = scope.headers
-    for name, key in (*_HEADERS, *_BODY_HEADERS) if body else _HEADERS:
+    for name, key in _WITH_BODY if body else handler.REQUEST_HEADERS:
         value = headers.get(name)
         if value is not None:
             environ[key] = value

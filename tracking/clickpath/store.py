@@ -10,8 +10,9 @@
 3. The spool: when both are unreachable, an fsync'ed line in a local file, replayed later.
 
 A record is a flat dict (``Record``) named after the Click columns; it travels as JSON through
-the spool, and through Redis as a line (JSON, then Redis's verdict: see CLICK_LUA), and is
-written by ``writer.records_write``.
+the spool (written by ``writer.records_write``), and through Redis as a line in COPY's text
+format (lines.py) with Redis's verdict appended (see CLICK_LUA), which the consumer COPYs
+(``writer.lines_write``).
 """
 
 from __future__ import annotations
@@ -240,9 +241,15 @@ def click_store(rec: Record, *, caps: tuple[CapRule, ...], window_hours: int, ip
         try:
             return _via_redis(client, rec, caps, window_hours, ip)
         except redis_conn.WRITE_ERRORS as exc:
-            redis_conn.write_failed(exc)
-            log.warning("Redis failed (%s): click %s goes straight to the database", exc, rec["id"])
+            redis_write_failed(exc, rec)
     return click_store_without_redis(rec, caps=caps, window_hours=window_hours)
+
+
+def redis_write_failed(exc: BaseException, rec: Record) -> None:
+    """A record's Redis write failed (any path): say so, and open the breaker when Redis itself
+    is the trouble; the caller then writes the record without Redis."""
+    redis_conn.write_failed(exc)
+    log.warning("Redis failed (%s): %s %s goes straight to the database", exc, rec.get("kind"), rec["id"])
 
 
 def click_store_without_redis(rec: Record, *, caps: tuple[CapRule, ...], window_hours: int) -> str:
@@ -264,7 +271,7 @@ def impression_store(rec: Record) -> None:
             _script(client)(keys=keys, args=args)
             return
         except redis_conn.WRITE_ERRORS as exc:
-            redis_conn.write_failed(exc)
+            redis_write_failed(exc, rec)
     impression_store_without_redis(rec)
 
 

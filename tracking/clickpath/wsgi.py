@@ -13,12 +13,10 @@ to ``ClickApp`` and everything else to Django. The URLconf routes them too (``cl
 
 from __future__ import annotations
 
-import logging
 from collections.abc import Callable, Iterable
 from http.cookies import SimpleCookie
 from typing import Any
 
-from django.conf import settings
 from django.core.handlers.wsgi import WSGIRequest
 from django.db import close_old_connections
 from django.http import HttpRequest, HttpResponse
@@ -26,25 +24,20 @@ from django.http import HttpRequest, HttpResponse
 from tracking.clickpath import handler
 from tracking.clickpath.lean import lean_begin, lean_end
 
-log = logging.getLogger(__name__)
-
 _REASONS = {200: "200 OK", 302: "302 Found", 404: "404 Not Found", 405: "405 Method Not Allowed"}
 StartResponse = Callable[..., Any]
 
 
 def _answer(kind: str, environ: dict[str, Any], token: str) -> handler.Response:
-    if environ.get("REQUEST_METHOD") not in ("GET", "HEAD"):
-        return handler.Response(405, [("Allow", "GET, HEAD"), handler.NO_STORE])
+    refused = handler.not_allowed(environ)
+    if refused is not None:
+        return refused
     try:
         if kind == "c":
             return handler.click(environ, token)
         return handler.impression(environ, token)
     except Exception:
-        # A bug must not show the visitor an error page: log it loudly, send them on.
-        log.exception("%s/%s failed", kind, token)
-        if kind == "c":
-            return handler.Response(302, [("Location", settings.DEFAULT_FALLBACK_URL), handler.NO_STORE])
-        return handler.Response(200, [("Content-Type", "image/gif"), handler.NO_STORE], handler.GIF)
+        return handler.failed(kind, token)
 
 
 def visitor_databases_load() -> None:

@@ -24,7 +24,6 @@ path. Any database error answers 503, so nothing is answered 200 without its COM
 from __future__ import annotations
 
 import asyncio
-import json
 import logging
 import weakref
 from collections.abc import Awaitable, Callable
@@ -84,14 +83,11 @@ def postback_handles(environ: dict[str, Any]) -> bool:
     return lean_handles(environ["REQUEST_METHOD"], content_type_main(environ.get("CONTENT_TYPE")))
 
 
-HEADERS = (("content-type", "application/json"), ("cache-control", "no-store"))
-
-
 async def postback_response(
     environ: dict[str, Any], query: bytes, read_body: Callable[[int], Awaitable[bytes]]
-) -> tuple[int, bytes]:
-    """Status and JSON body of one postback, whichever interface carried it: ``read_body(n)``
-    returns the request body's first ``n`` bytes (its declared Content-Length)."""
+) -> Outcome:
+    """The answer to one postback, whichever interface carried it: ``read_body(n)`` returns
+    the request body's first ``n`` bytes (its declared Content-Length)."""
     try:
         method = environ["REQUEST_METHOD"]
         body = await read_body(body_length(environ.get("CONTENT_LENGTH"))) if method == "POST" else b""
@@ -102,7 +98,7 @@ async def postback_response(
         outcome = refused.outcome()
     else:
         outcome = await postback_receive_async(raw, ip=client_ip(environ))
-    return outcome.http_status, json.dumps(outcome.body()).encode()
+    return outcome
 
 
 async def postback_answer(scope: Scope, environ: dict[str, Any], receive: Receive, send: Send) -> None:
@@ -111,10 +107,10 @@ async def postback_answer(scope: Scope, environ: dict[str, Any], receive: Receiv
     async def read_body(length: int) -> bytes:
         return await _body(receive, length)
 
-    status, text = await postback_response(environ, scope["query_string"], read_body)
-    headers = [(k.encode(), v.encode()) for k, v in HEADERS]
-    headers.append((b"content-length", str(len(text)).encode()))
-    await send({"type": "http.response.start", "status": status, "headers": headers})
+    outcome = await postback_response(environ, scope["query_string"], read_body)
+    text, headers = outcome.wire()
+    wire_headers = [(k.lower().encode(), v.encode()) for k, v in headers]
+    await send({"type": "http.response.start", "status": outcome.http_status, "headers": wire_headers})
     await send({"type": "http.response.body", "body": text})
 
 

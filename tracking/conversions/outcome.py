@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any
@@ -88,6 +89,15 @@ class Outcome:
         if self.message:
             body["message"] = self.message
         return body
+
+    def wire(self) -> tuple[bytes, list[tuple[str, str]]]:
+        """The answer's JSON bytes and headers, as every interface sends them."""
+        text = json.dumps(self.body()).encode()
+        return text, [
+            ("Content-Type", "application/json"),
+            ("Content-Length", str(len(text))),
+            ("Cache-Control", "no-store"),
+        ]
 
 
 class PostbackError(Exception):

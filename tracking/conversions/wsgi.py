@@ -14,7 +14,6 @@ retries, contract section 3) and is closed afterwards, so the next request recon
 
 from __future__ import annotations
 
-import json
 import time
 from collections.abc import Callable, Iterable
 from http import HTTPStatus
@@ -74,14 +73,7 @@ def postback_app(environ: dict[str, Any], start_response: StartResponse) -> Iter
             outcome = postback_receive(raw, ip=client_ip(environ))
     finally:
         db_release()
-    body = json.dumps(outcome.body()).encode()
+    body, headers = outcome.wire()
     status = HTTPStatus(outcome.http_status)
-    start_response(
-        f"{status.value} {status.phrase}",
-        [
-            ("Content-Type", "application/json"),
-            ("Content-Length", str(len(body))),
-            ("Cache-Control", "no-store"),
-        ],
-    )
+    start_response(f"{status.value} {status.phrase}", headers)
     return [body]

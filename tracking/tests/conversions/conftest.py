@@ -28,6 +28,15 @@ CHROME_UA = (
     "Chrome/124.0 Safari/537.36"
 )
 HOME_IP = "81.2.69.160"  # GB, a residential ISP in geoip2fast's data
+# The 503 body of a postback that could not be stored (contract section 3: the advertiser retries).
+STORAGE_UNAVAILABLE = {
+    "result": "error",
+    "conversion_id": None,
+    "status": None,
+    "reason": "storage_unavailable",
+    "flags": [],
+    "message": "Not stored; retry later.",
+}
 
 
 @pytest.fixture(autouse=True)

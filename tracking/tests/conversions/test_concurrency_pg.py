@@ -14,7 +14,7 @@ from django.test import Client
 from affiliates.models import Cap
 from affiliates.tests import factories as f
 from tracking.models import CapCounter, Conversion
-from tracking.tests.conversions.conftest import click_make, postback
+from tracking.tests.conversions.conftest import STORAGE_UNAVAILABLE, click_make, postback
 
 pytestmark = [pytest.mark.postgres, pytest.mark.django_db(transaction=True)]
 
@@ -87,13 +87,6 @@ def test_postgres_unreachable_answers_503(shoes, shoes_click) -> None:
         connection.settings_dict.clear()
         connection.settings_dict.update(saved)
     assert response.status_code == 503
-    assert response.json() == {
-        "result": "error",
-        "conversion_id": None,
-        "status": None,
-        "reason": "storage_unavailable",
-        "flags": [],
-        "message": "Not stored; retry later.",
-    }
+    assert response.json() == STORAGE_UNAVAILABLE
     assert not Conversion.objects.filter(txn_id="DOWN-1").exists()
     assert postback(Client(), **params).json()["result"] == "accepted"  # the retry lands

@@ -28,7 +28,7 @@ from tracking.conversions.aio_db import LoopDatabase, loop_database
 from tracking.conversions.catalog import catalog_clear
 from tracking.models import CapCounter, Conversion
 from tracking.tests.asgi_driver import Edge
-from tracking.tests.conversions.conftest import click_make
+from tracking.tests.conversions.conftest import STORAGE_UNAVAILABLE, click_make
 
 pytestmark = pytest.mark.django_db(transaction=True)
 on_postgres = pytest.mark.postgres
@@ -236,14 +236,7 @@ def test_postgres_going_away_answers_503_then_the_retry_lands(edge, shoes_click)
         connection.settings_dict.clear()
         connection.settings_dict.update(saved)
     assert [status for status, _ in down] == [503, 503]  # the broken connection, then no server
-    assert down[0][1] == {
-        "result": "error",
-        "conversion_id": None,
-        "status": None,
-        "reason": "storage_unavailable",
-        "flags": [],
-        "message": "Not stored; retry later.",
-    }
+    assert down[0][1] == STORAGE_UNAVAILABLE
     assert not Conversion.objects.filter(txn_id="DOWN").exists()
     status, body = answer(edge.get("/postback", query(**params, txn_id="DOWN")))  # the retry
     assert (status, body["result"]) == (200, "accepted")
