@@ -2,7 +2,9 @@
 
 Screenshots of each flow step go to artifacts/screenshots/ (git-ignored), kept as test
 artifacts. Playwright's sync API runs an event loop in this thread, so Django's async-safety
-guard is lifted for these tests: the ORM calls here are ordinary synchronous ones.
+guard is lifted while a module's browser runs (``browser``): the ORM calls in these tests are
+ordinary synchronous ones. The variable is removed with the browser, so the guard is back on
+for every other test the same worker runs.
 """
 
 from __future__ import annotations
@@ -49,15 +51,23 @@ def _isolated_hot_path(settings: Any) -> None:
     redis_conn.reset()
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def browser() -> Iterator[Any]:
+    """One Chromium per test module. Playwright's sync API keeps an event loop running in this
+    thread for as long as it is started, so the guard is lifted exactly that long, and both end
+    with the module: a test of another module that this worker runs next has neither."""
     from playwright.sync_api import sync_playwright
 
     os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"
-    with sync_playwright() as pw:
-        chromium = pw.chromium.launch(executable_path="/usr/bin/chromium", headless=True, args=CHROMIUM_ARGS)
-        yield chromium
-        chromium.close()
+    try:
+        with sync_playwright() as pw:
+            chromium = pw.chromium.launch(
+                executable_path="/usr/bin/chromium", headless=True, args=CHROMIUM_ARGS
+            )
+            yield chromium
+            chromium.close()
+    finally:
+        del os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"]
 
 
 @pytest.fixture
