@@ -79,8 +79,10 @@ def _geo() -> Any:
     import geoip2fast
     from geoip2fast import GeoIP2Fast
 
-    # The ASN edition carries country data too, so one lookup answers both questions.
-    data = Path(geoip2fast.__file__).parent / "geoip2fast-asn.dat.gz"
+    # The ASN edition carries country data too, so one lookup answers both questions; its
+    # IPv6 edition holds the IPv4 ranges as well, so one file serves every visitor (the IPv4-only
+    # file answered every IPv6 address as unknown, and geo-targeted offers refused them all).
+    data = Path(geoip2fast.__file__).parent / "geoip2fast-asn-ipv6.dat.gz"
     return GeoIP2Fast(geoip2fast_data_file=str(data))
 
 
@@ -109,7 +111,9 @@ def network_for_ip(ip: str) -> Network:
         result = _geo().lookup(ip)
     except Exception:  # a malformed address is "unknown", never an error on the hot path
         return Network("", "")
-    country = result.country_code if len(result.country_code or "") == 2 else ""
+    # geoip2fast answers "--" (and other non-codes) for private, reserved and unknown ranges.
+    code = result.country_code or ""
+    country = code if len(code) == 2 and code.isalpha() else ""
     return Network(country=country, asn_name=result.asn_name or "")
 
 
