@@ -15,7 +15,9 @@ from tracking import visitor
         ("2a02:2e0:3fe:1001:302::", "DE", "Plus.line"),
     ],
 )
-def test_an_address_of_either_family_gets_a_country_and_a_network(ip: str, country: str, asn_word: str) -> None:
+def test_an_address_of_either_family_gets_a_country_and_a_network(
+    ip: str, country: str, asn_word: str
+) -> None:
     network = visitor.network_for_ip(ip)
     assert network.country == country
     assert asn_word in network.asn_name
