@@ -10,7 +10,6 @@ import os
 import threading
 import time
 import uuid
-from datetime import UTC, datetime
 
 
 class _Entropy:
@@ -72,10 +71,6 @@ def click_id_parse(raw: str | None) -> uuid.UUID | None:
         return uuid.UUID(raw.strip())
     except ValueError:
         return None
-
-
-def click_id_time(click_id: uuid.UUID) -> datetime:
-    return datetime.fromtimestamp((click_id.int >> 80) / 1000, tz=UTC)
 
 
 def click_cookie_name(offer_id: int) -> str:

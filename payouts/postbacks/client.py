@@ -42,10 +42,6 @@ class Outcome:
     retryable: bool = True
 
 
-class _Deadline(Exception):
-    pass
-
-
 def _open_socket(ip: str, port: int, timeout: float) -> socket.socket:
     """Connect to a vetted address. The only place this module opens a connection."""
     return socket.create_connection((ip, port), timeout=timeout)

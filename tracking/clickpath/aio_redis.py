@@ -1,17 +1,17 @@
-"""The click script's group commit for the ASGI edge: asyncio's twin of ``group_commit``.
+"""The click script in Redis for the edge: the clicks of an event loop share one command.
 
-Same batching, same wrapper script, same durability: the clicks that an event loop's requests
-send while the previous batch is in flight go to Redis as ONE ``EVALSHA``, and each request
-answers only after Redis has acknowledged the batch holding its call. What changes is the
-waiting. In a WSGI thread a click waits on a lock that a flusher thread releases, and on two
-cores that handover (kernel thread switches, GIL hand-offs) cost more than the click itself;
-here a click is a coroutine awaiting a future that the loop resolves when the answer arrives,
-so a worker serves thousands of clicks a second on one thread without a single switch.
+Every click runs one Lua script in Redis (store.CLICK_LUA). Sent one by one, each click pays
+its own write/read system calls and Redis its own per-command overhead; on two cores that round
+trip was most of a click's cost. So the clicks that an event loop's requests send while the
+previous batch is in flight go to Redis as ONE ``EVALSHA`` of a wrapper that runs the script
+once per call inside Redis, and each request answers only after Redis has acknowledged the
+batch holding its call: durability is exactly that of a direct call. A click is a coroutine
+awaiting a future that the loop resolves when the answer arrives, so a worker serves thousands
+of clicks a second on one thread without a thread switch (BENCHMARKS.md).
 
-One connection per event loop, one batch in flight on it (tracking/loop_batch.py): the batch
-grows by itself with the load (one call when idle, dozens under a burst), and there is no
-timer to tune. A Redis error
-inside one call fails that call only (the wrapper's ``pcall``); a connection error or a
+One connection per event loop, one batch in flight on it (loop_batch.py): the batch grows by
+itself with the load (one call when idle, dozens under a burst), and there is no timer to
+tune. A Redis error inside one call fails that call only (the wrapper's ``pcall``); a connection error or a
 timeout fails the whole batch in flight and everything queued behind it, and drops the
 connection. Those callers take the database fallback, where the click id makes a script that
 did run before the connection broke harmless (the writer skips a known id).
@@ -30,8 +30,53 @@ import hiredis
 from redis.connection import SSLConnection, UnixDomainSocketConnection, parse_url
 from redis.exceptions import ConnectionError, ResponseError, TimeoutError
 
-from tracking.clickpath.group_commit import _WRAPPER, MAX_BATCH, _pack
-from tracking.loop_batch import LoopBatch
+from tracking.clickpath.loop_batch import LoopBatch
+
+# Calls per command at most: keeps one script's run in Redis (which blocks every other client)
+# to a few milliseconds however many clicks queue up.
+MAX_BATCH = 256
+
+# ARGV[1] is the number of calls; then per call: its key count, its argument count, its
+# arguments. KEYS are the calls' keys one after another. The script body sees its own KEYS and
+# ARGV as function parameters, which shadow the globals. A Lua error inside one call becomes
+# an error reply in that call's slot of the answer. ``stream_add(key, line)`` collects lines
+# that are written after the last call as ONE stream entry per stream (field ``x``, the lines
+# joined by newlines): one XADD per batch instead of one per call, and one entry for the
+# consumer to parse.
+_WRAPPER = """
+local streams, stream_keys = {}, {}
+local function stream_add(key, line)
+  local lines = streams[key]
+  if not lines then
+    lines = {}
+    streams[key] = lines
+    stream_keys[#stream_keys + 1] = key
+  end
+  lines[#lines + 1] = line
+end
+local function body(KEYS, ARGV)
+%s
+end
+local out, k, a = {}, 0, 2
+for c = 1, tonumber(ARGV[1]) do
+  local nk, na = tonumber(ARGV[a]), tonumber(ARGV[a + 1])
+  local keys, args = {unpack(KEYS, k + 1, k + nk)}, {unpack(ARGV, a + 2, a + 1 + na)}
+  k, a = k + nk, a + 2 + na
+  local ok, res = pcall(body, keys, args)
+  if ok then
+    out[c] = res
+  elseif type(res) == 'table' and res.err then
+    out[c] = res
+  else
+    out[c] = {err = tostring(res)}
+  end
+end
+for _, key in ipairs(stream_keys) do
+  redis.call('XADD', key, '*', 'x', table.concat(streams[key], '\\n'))
+end
+return out
+"""
+
 
 _Call = tuple[Sequence[Any], Sequence[Any]]  # one call's KEYS and ARGV
 
@@ -190,3 +235,10 @@ def batcher_for(url: str, script: str, timeout: float) -> ScriptBatcher:
         found = mine[(url, script)] = ScriptBatcher(url, script, timeout)
     _last = (loop, url, script, found)
     return found
+
+
+def _pack(args: list[Any]) -> bytes:
+    """One command in the Redis protocol (RESP): an array of bulk strings, packed by hiredis
+    in C (a batch has hundreds of arguments; packing them in Python cost 3x as much)."""
+    packed: bytes = hiredis.pack_command(tuple(args))
+    return packed

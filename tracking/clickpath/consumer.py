@@ -1,7 +1,7 @@
 """The stream consumer: Redis stream -> PostgreSQL in batches, acknowledged after commit.
 
 Every consumer is a member of one consumer group. A batch is read with XREADGROUP, written in
-one transaction (``writer.records_write``), and only then acknowledged and deleted from the
+one transaction (``writer.lines_write``), and only then acknowledged and deleted from the
 stream (XACK + XDEL), and its pending copies dropped. A consumer killed mid-batch leaves its
 entries pending in the group: any consumer claims them (XAUTOCLAIM) once they have been idle
 for CLICK_CLAIM_IDLE_MS and writes them again; ON CONFLICT (id) DO NOTHING makes a click that
@@ -20,7 +20,7 @@ import redis
 from django.conf import settings
 from django.db import DatabaseError, close_old_connections
 
-from tracking.clickpath import lines, redis_conn, spool, writer
+from tracking.clickpath import lines, redis_conn, writer
 from tracking.clickpath.store import entry_lines, pending_key, stream_key
 
 log = logging.getLogger(__name__)
@@ -101,7 +101,7 @@ class Consumer:
         if not force and now < self._next_spool:
             return 0
         self._next_spool = now + SPOOL_EVERY_SECONDS
-        return spool.replay()
+        return writer.spool_replay()
 
     def _claim_due(self) -> int:
         now = time.monotonic()
@@ -141,8 +141,3 @@ class Consumer:
                 # clicks at a time; the clicks wait in the stream (durable, and findable by
                 # attribution through their pending copies), so a short linger costs nothing.
                 time.sleep(linger)
-
-
-def drain_pending(client: redis.Redis) -> int:
-    """Entries not yet written (in the stream and unacknowledged or unread)."""
-    return int(client.xlen(stream_key()))

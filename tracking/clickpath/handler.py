@@ -1,8 +1,8 @@
 """Request -> response for ``/c/{token}`` and ``/i/{token}``, independent of Django's request.
 
-Both the lean WSGI app and the Django views call ``click`` and ``impression`` with the WSGI
-environ (Django's ``request.META`` is one), so the test client, runserver and the production
-server run the same code.
+The edge (edge.py) builds a WSGI-style environ from the ASGI or RSGI request and calls these
+steps around its awaited writes: ``click_plan`` before the durable write, ``click_answer``
+after it; ``impression_record`` and ``gif`` for an impression.
 """
 
 from __future__ import annotations
@@ -19,7 +19,7 @@ from django.conf import settings
 from django.utils.encoding import iri_to_uri
 
 from tracking.clickpath import rules, store
-from tracking.clickpath.links import CapRule, Link, LinkUnavailable, Target, link_resolve
+from tracking.clickpath.links import CapRule, Link, Target
 from tracking.ids import click_cookie_name, click_first_cookie_name, new_click_hex
 from tracking.models.clicks import ClickFlag, ClickReason
 from tracking.visitor import client_ip, ip_for_storage, network_for_ip, ua_facts
@@ -47,8 +47,8 @@ def header_value(value: str) -> bytes:
 
 
 # The request headers the click and impression read, by their WSGI names (the handlers read a
-# WSGI-style environ: Django's request.META is one too); the ASGI and RSGI edges build theirs
-# from these. A postback also reads its body's.
+# WSGI-style environ, which the edge builds from these for ASGI and RSGI alike). A postback also
+# reads its body's.
 REQUEST_HEADERS = (
     ("user-agent", "HTTP_USER_AGENT"),
     ("referer", "HTTP_REFERER"),
@@ -240,22 +240,6 @@ def click_answer(plan: ClickPlan, final: str) -> Response:
     return response
 
 
-def click(environ: dict[str, Any], token: str) -> Response:
-    """A click, written through the synchronous store (Django views and the WSGI app; the
-    ASGI edge awaits the same steps: tracking/clickpath/asgi.py)."""
-    try:
-        link = link_resolve(token)
-    except LinkUnavailable:
-        return unavailable(environ, token)
-    if link is None:
-        return not_found()
-    plan = click_plan(environ, link)
-    final = store.click_store(
-        plan.rec, caps=plan.caps, window_hours=link.unique_click_window_hours, ip=plan.ip
-    )
-    return click_answer(plan, final)
-
-
 def _macro_values(link: Link, rec: dict[str, Any]) -> dict[str, str]:
     return {
         "click_id": rec["id"],
@@ -278,14 +262,3 @@ def impression_record(environ: dict[str, Any], link: Link) -> dict[str, Any]:
     rec, _ = _traffic(environ, _params(environ), "i")
     rec.update(offer_id=link.offer_id, publisher_id=link.publisher_id)
     return rec
-
-
-def impression(environ: dict[str, Any], token: str) -> Response:
-    try:
-        link = link_resolve(token)
-    except LinkUnavailable:
-        return gif()  # an impression is not worth a spooled guess at its offer
-    if link is None:
-        return not_found()
-    store.impression_store(impression_record(environ, link))
-    return gif()

@@ -9,8 +9,11 @@ for the columns that depend on Redis's verdict (``copy_rows``).
 A click line is ``c<TAB>`` + the CLICK_BODY columns + ``<TAB>flags<TAB>fallback`` (the fraud
 flags the hot path found, as JSON, and the fallback offer a refusal goes to, or ``\\N``); the
 click script appends ``<TAB>reason uniq flood``. An impression line is ``i<TAB>`` + the
-TRAFFIC columns. ``line_record`` reads any line back into a record (click lookups, SQLite,
-the dead-letter path); lines starting with ``{`` are the JSON records of older releases.
+TRAFFIC columns. ``line_record`` reads a line back into a record (click lookups, SQLite,
+the dead-letter path).
+
+This is the bottom of the click path's modules: ``store``, ``spool``, ``writer`` and the
+consumer import the record shape from here, and it imports none of them.
 """
 
 from __future__ import annotations
@@ -23,6 +26,7 @@ from typing import Any
 
 from tracking.models.clicks import ClickFlag
 
+# A click or impression as a flat dict named after the Click columns ("kind": "c" or "i").
 Record = dict[str, Any]
 
 TRAFFIC = (
@@ -113,7 +117,7 @@ def _verdict_columns(flags: bytes, fallback: bytes, verdict: bytes) -> bytes:
 
 
 def copy_rows(stream_lines: list[bytes]) -> tuple[list[bytes], list[bytes]]:
-    """COPY rows of the clicks and of the impressions among these (new-format) lines."""
+    """COPY rows of the clicks and of the impressions among these lines."""
     clicks: list[bytes] = []
     impressions: list[bytes] = []
     for line in stream_lines:
@@ -126,18 +130,25 @@ def copy_rows(stream_lines: list[bytes]) -> tuple[list[bytes], list[bytes]]:
 
 
 def click_ids(stream_lines: list[bytes]) -> list[str]:
-    """The ids of the clicks among these lines (any format)."""
-    ids = []
-    for line in stream_lines:
-        if line[:2] == b"c\t":
-            ids.append(line[2:34].decode())
-        elif is_json(line) and b"\t" in line:  # an older release's click carries a verdict
-            ids.append(json.loads(line.partition(b"\t")[0])["id"])
-    return ids
+    """The ids of the clicks among these lines."""
+    return [line[2:34].decode() for line in stream_lines if line[:2] == b"c\t"]
 
 
-def is_json(line: bytes) -> bool:
-    return line[:1] == b"{"
+def record_merge(data: Record, reason: str, unique: bool, flood: bool) -> Record:
+    """Fold the verdicts Redis computed into the record (the consumer and click lookups do this)."""
+    flags = list(data.get("fraud_flags") or [])
+    if not unique:
+        flags.append(ClickFlag.DUPLICATE.value)
+    if flood:
+        flags.append(ClickFlag.FLOOD.value)
+    fallback = data.get("fallback_if_refused") if reason else None
+    return {
+        **data,
+        "reason": reason,
+        "is_unique": unique,
+        "fraud_flags": flags,
+        "fallback_offer_id": fallback,
+    }
 
 
 def _record_from_fields(names: tuple[str, ...], fields: list[str]) -> Record:
@@ -151,17 +162,7 @@ def _record_from_fields(names: tuple[str, ...], fields: list[str]) -> Record:
 
 def line_record(line: bytes) -> Record:
     """The record a line carries (for a click with a verdict: merged as the consumer would)."""
-    from tracking.clickpath.store import record_merge
-
-    text = line.decode()
-    if text[:1] == "{":  # an older release's JSON record, with or without a verdict
-        record, tab, verdict = text.partition("\t")
-        data: Record = json.loads(record)
-        if not tab:
-            return data
-        reason, unique, flood = verdict.split(" ")
-        return record_merge(data, reason, unique=unique == "1", flood=flood == "1")
-    kind, _, rest = text.partition("\t")
+    kind, _, rest = line.decode().partition("\t")
     if kind == "i":
         return {"kind": "i", **_record_from_fields(TRAFFIC, rest.split("\t"))}
     fields = rest.split("\t")

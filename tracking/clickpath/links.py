@@ -27,7 +27,6 @@ from django.db.models.signals import post_delete, post_save
 
 from affiliates.models import Advertiser, Cap, Offer, OfferAccess, Publisher
 from tracking.clickpath import redis_conn
-from tracking.clickpath.lean import db_enter
 
 log = logging.getLogger(__name__)
 
@@ -226,7 +225,6 @@ def link_resolve(token: str) -> Link | None:
     found, link = _from_redis(token)
     if not found:
         try:
-            db_enter()
             link = link_build(token)
         except DatabaseError as exc:
             if hit is not None:

@@ -37,10 +37,6 @@ def _client(url: str, timeout: float) -> redis.Redis:
     )
 
 
-def configured() -> bool:
-    return bool(settings.REDIS_URL)
-
-
 def available() -> bool:
     """Redis is configured and the breaker is closed (the ASGI edge's own client asks this)."""
     return bool(hot().redis_url) and time.monotonic() >= _down_until

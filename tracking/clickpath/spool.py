@@ -1,9 +1,10 @@
 """The spool: the last durable place for a click when Redis and the database are both down.
 
 Each process appends JSON lines to its own file (``clicks-<pid>.jsonl``) under CLICK_SPOOL_DIR
-and fsyncs before the visitor gets the redirect. Replay (``consume_clicks``, or
-``consume_clicks --spool-only --once``) takes a file by renaming it, waits for the writer's lock
-so no append is half done, writes its records (idempotent on id) and deletes it.
+and fsyncs before the visitor gets the redirect. Replay (``writer.spool_replay``, run by
+``consume_clicks``, or ``consume_clicks --spool-only --once``) takes a file by renaming it, waits
+for the writer's lock so no append is half done, writes its records (idempotent on id) and
+deletes it. This module only handles files: it imports nothing of the click path.
 
 A writer that opened the file just before the rename would append to the renamed file after
 it was read; so the writer, once it holds the lock, checks that the path still names the file
@@ -17,6 +18,7 @@ import json
 import logging
 import os
 import threading
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -76,11 +78,10 @@ def _read(path: Path) -> list[dict[str, Any]]:
     return records
 
 
-def replay() -> int:
-    """Write every spooled record; returns how many. Files are deleted only after the write."""
-    from tracking.clickpath.writer import records_write
-
-    done = 0
+def spool_batches() -> Iterator[list[dict[str, Any]]]:
+    """The spooled records, one file at a time (``writer.spool_replay`` writes them). A file is
+    deleted only when the caller asks for the next batch, i.e. after its write succeeded; if the
+    write raises, the taken file stays and the next replay writes it again (idempotent on id)."""
     directory = spool_dir()
     for path in sorted(directory.glob("clicks-*.jsonl")):
         taken = path.with_name(f"{path.name}.replay-{os.getpid()}")
@@ -88,20 +89,15 @@ def replay() -> int:
             path.rename(taken)
         except FileNotFoundError:
             continue
-        records = _read(taken)
-        records_write(records)
+        yield _read(taken)
         taken.unlink()
-        done += len(records)
     # Files a crashed replay had taken: their records may be written already (harmless).
     for taken in sorted(directory.glob("clicks-*.jsonl.replay-*")):
         pid = int(taken.name.rsplit("-", 1)[1])
         if pid != os.getpid() and _alive(pid):
             continue
-        records = _read(taken)
-        records_write(records)
+        yield _read(taken)
         taken.unlink()
-        done += len(records)
-    return done
 
 
 def _alive(pid: int) -> bool:

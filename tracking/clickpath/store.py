@@ -3,15 +3,17 @@
 1. Redis (production): one Lua script, so one round trip and atomic: the uniqueness key, the
    flood counter, the cap check-and-increment, the stream entry and the pending copy that
    attribution reads until the consumer has written the click to PostgreSQL. Atomic means the
-   click caps are exact under any concurrency. The clicks that a process's threads send
-   together share one command (``group_commit``) and one stream entry.
+   click caps are exact under any concurrency. The edge (edge.py) sends the script: the clicks
+   of one event loop iteration share one command (aio_redis.py) and one stream entry. This
+   module builds the script's KEYS and ARGV.
 2. The database: when Redis is unreachable, or in embedded mode. Uniqueness, floods and caps
    are counted with queries (caps are then best effort across the two paths).
 3. The spool: when both are unreachable, an fsync'ed line in a local file, replayed later.
 
-A record is a flat dict (``Record``) named after the Click columns; it travels as JSON through
-the spool (written by ``writer.records_write``), and through Redis as a line in COPY's text
-format (lines.py) with Redis's verdict appended (see CLICK_LUA), which the consumer COPYs
+Steps 2 and 3 block, so the edge runs them in its thread pool (blocking.py). A record is a flat
+dict (``lines.Record``) named after the Click columns; it travels as JSON through the spool
+(written by ``writer.records_write``), and through Redis as a line in COPY's text format
+(lines.py) with Redis's verdict appended (see CLICK_LUA), which the consumer COPYs
 (``writer.lines_write``).
 """
 
@@ -27,21 +29,18 @@ from django.db import DatabaseError, connection, transaction
 
 from tracking.clickpath import lines, redis_conn, spool, writer
 from tracking.clickpath.conf import hot
-from tracking.clickpath.group_commit import GroupCommit
-from tracking.clickpath.lean import db_enter
+from tracking.clickpath.lines import Record, record_merge
 from tracking.clickpath.links import CapRule
 from tracking.clickpath.rules import period_seconds, period_start
-from tracking.models.clicks import Click, ClickFlag, ClickReason
+from tracking.models.clicks import Click, ClickReason
 
 log = logging.getLogger(__name__)
 
-Record = dict[str, Any]
-
-# One call per click or impression, run in batches by GroupCommit. KEYS: stream; for a click
+# One call per click or impression, run in batches by aio_redis.ScriptBatcher. KEYS: stream; for a click
 # also pending, unique, flood, cap counters... ARGV: the record's line (lines.py); for a click
 # also reason so far, unique ttl, flood limit, pending ttl, then per cap: limit, ttl. Answers
 # "reason uniq flood" (one string parses cheapest), which it also appends to the click's line.
-# The batch's lines become one stream entry (GroupCommit's stream_add); the pending copy that
+# The batch's lines become one stream entry (the batch wrapper's stream_add); the pending copy that
 # click_lookup reads is a string key holding the click's line with its verdict.
 CLICK_LUA = """
 if #KEYS == 1 then
@@ -78,19 +77,6 @@ return verdict
 """
 
 
-_scripts: dict[int, GroupCommit] = {}
-
-
-def _script(client: Any) -> GroupCommit:
-    """The click script for this client, run through the process's group commit."""
-    script = _scripts.get(id(client))
-    if script is None:
-        # Waiters outlast the flusher's own socket timeout, so they normally get its real error.
-        wait = 2 * settings.CLICK_REDIS_TIMEOUT_SECONDS + 0.5
-        script = _scripts[id(client)] = GroupCommit(client, CLICK_LUA, wait)
-    return script
-
-
 def stream_key() -> str:
     return redis_conn.key("stream")
 
@@ -103,39 +89,9 @@ def visitor_hash(*parts: str) -> str:
     return hashlib.blake2b("|".join(parts).encode(), digest_size=10).hexdigest()
 
 
-def record_merge(data: Record, reason: str, unique: bool, flood: bool) -> Record:
-    """Fold the verdicts Redis computed into the record (the consumer and click_find do this)."""
-    flags = list(data.get("fraud_flags") or [])
-    if not unique:
-        flags.append(ClickFlag.DUPLICATE.value)
-    if flood:
-        flags.append(ClickFlag.FLOOD.value)
-    fallback = data.get("fallback_if_refused") if reason else None
-    return {
-        **data,
-        "reason": reason,
-        "is_unique": unique,
-        "fraud_flags": flags,
-        "fallback_offer_id": fallback,
-    }
-
-
 def entry_lines(fields: Any) -> list[bytes]:
-    """The lines of one stream entry: field x, or one line rebuilt from the d, r, u, f fields
-    of entries written by releases before lines were batched."""
-    joined = fields.get(b"x")
-    if joined is not None:
-        return list(joined.split(b"\n"))
-    if b"r" not in fields:
-        return [fields[b"d"]]  # an impression
-    return [fields[b"d"] + b"\t" + b" ".join([fields[b"r"], fields[b"u"], fields[b"f"]])]
-
-
-def record_from_pending(value: Any) -> Record:
-    """The record of a pending copy: a line (lines.py), or an older release's hash."""
-    if isinstance(value, bytes):
-        return lines.line_record(value)
-    return lines.line_record(entry_lines(value)[0])
+    """The lines of one stream entry (its field ``x``: the lines of one batch, joined)."""
+    return list(fields[b"x"].split(b"\n"))
 
 
 def _cap_key(rule: CapRule, offer_id: int, publisher_id: int, now: datetime) -> str:
@@ -180,11 +136,6 @@ def verdict_reason(verdict: bytes) -> str:
     return verdict.partition(b" ")[0].decode()
 
 
-def _via_redis(client: Any, rec: Record, caps: tuple[CapRule, ...], window_hours: int, ip: str) -> str:
-    keys, args = click_script_call(rec, caps=caps, window_hours=window_hours, ip=ip)
-    return verdict_reason(_script(client)(keys=keys, args=args))
-
-
 def _caps_reached_db(rec: Record, caps: tuple[CapRule, ...], now: datetime) -> bool:
     for rule in caps:
         qs = Click.objects.filter(
@@ -205,7 +156,6 @@ def _via_db(rec: Record, caps: tuple[CapRule, ...], window_hours: int) -> str:
     (PostgreSQL: an advisory lock; SQLite's IMMEDIATE transactions take the write lock at
     BEGIN), so concurrent clicks take cap room one at a time and a cap is exact on this path
     too. Clicks on offers without caps do not wait for each other."""
-    db_enter()
     with transaction.atomic():
         if caps and connection.vendor == "postgresql":
             with connection.cursor() as cursor:
@@ -230,21 +180,6 @@ def _count_and_write(rec: Record, caps: tuple[CapRule, ...], window_hours: int) 
     return reason
 
 
-def click_store(rec: Record, *, caps: tuple[CapRule, ...], window_hours: int, ip: str) -> str:
-    """Write a click durably and return its final reason code ("" when it goes to the offer).
-
-    ``ip`` is the raw client address (uniqueness and floods key on it even when only a hash or
-    a truncation is stored).
-    """
-    client = redis_conn.client()
-    if client is not None:
-        try:
-            return _via_redis(client, rec, caps, window_hours, ip)
-        except redis_conn.WRITE_ERRORS as exc:
-            redis_write_failed(exc, rec)
-    return click_store_without_redis(rec, caps=caps, window_hours=window_hours)
-
-
 def redis_write_failed(exc: BaseException, rec: Record) -> None:
     """A record's Redis write failed (any path): say so, and open the breaker when Redis itself
     is the trouble; the caller then writes the record without Redis."""
@@ -253,8 +188,8 @@ def redis_write_failed(exc: BaseException, rec: Record) -> None:
 
 
 def click_store_without_redis(rec: Record, *, caps: tuple[CapRule, ...], window_hours: int) -> str:
-    """The database, or the spool when the database is unreachable too (blocking: the ASGI
-    edge calls it in a thread)."""
+    """The database, or the spool when the database is unreachable too (blocking: the edge
+    calls it in its thread pool)."""
     try:
         return _via_db(rec, caps, window_hours)
     except DatabaseError:
@@ -263,21 +198,8 @@ def click_store_without_redis(rec: Record, *, caps: tuple[CapRule, ...], window_
     return str(rec["reason"])
 
 
-def impression_store(rec: Record) -> None:
-    client = redis_conn.client()
-    if client is not None:
-        try:
-            keys, args = impression_script_call(rec)
-            _script(client)(keys=keys, args=args)
-            return
-        except redis_conn.WRITE_ERRORS as exc:
-            redis_write_failed(exc, rec)
-    impression_store_without_redis(rec)
-
-
 def impression_store_without_redis(rec: Record) -> None:
     try:
-        db_enter()
         writer.records_write([rec])
         return
     except DatabaseError:

@@ -32,16 +32,13 @@ from django.core.exceptions import ValidationError
 from django.db import DataError, IntegrityError, connection, transaction
 
 from affiliates.models import OfferAccess
-from tracking.clickpath import lines
+from tracking.clickpath import lines, spool
 from tracking.models import Click, Impression
 
 log = logging.getLogger(__name__)
 
-TRAFFIC_COLUMNS = (
-    "id", "created_at", "offer_id", "publisher_id", "ip", "user_agent", "country", "device", "os",
-    "sub1", "sub2", "sub3", "sub4", "sub5", "source",
-)  # fmt: skip
-CLICK_COLUMNS = (*TRAFFIC_COLUMNS, "referer", "is_unique", "reason", "fraud_flags", "fallback_offer_id")
+TRAFFIC_COLUMNS = lines.IMPRESSION_COPY_COLUMNS
+CLICK_COLUMNS = lines.CLICK_COPY_COLUMNS
 # Bad data, not an outage: retrying will not help, so such a record is set aside.
 REFUSED = (DataError, IntegrityError, ValidationError, ValueError, TypeError, KeyError)
 
@@ -160,9 +157,7 @@ def _resolve_tokens(records: list[dict[str, Any]]) -> list[dict[str, Any]]:
 
 
 def _dead_letter(record: dict[str, Any], error: Exception) -> None:
-    from tracking.clickpath.spool import spool_dir
-
-    path = spool_dir() / f"dead-{os.getpid()}.jsonl"
+    path = spool.spool_dir() / f"dead-{os.getpid()}.jsonl"
     with open(path, "a", encoding="utf-8") as fh:
         fh.write(json.dumps({"record": record, "error": str(error)}) + "\n")
         fh.flush()
@@ -182,16 +177,12 @@ def _feed_bytes(rows: list[bytes], copy: Any) -> None:
 
 def lines_write(stream_lines: list[bytes]) -> None:
     """Insert the records of these stream lines in one transaction; known ids are skipped."""
-    json_lines = [line for line in stream_lines if lines.is_json(line)]
-    new_lines = [line for line in stream_lines if not lines.is_json(line)]
-    if json_lines:
-        records_write([lines.line_record(line) for line in json_lines])
-    if not new_lines:
+    if not stream_lines:
         return
     if connection.vendor != "postgresql":
-        records_write([lines.line_record(line) for line in new_lines])
+        records_write([lines.line_record(line) for line in stream_lines])
         return
-    clicks, impressions = lines.copy_rows(new_lines)
+    clicks, impressions = lines.copy_rows(stream_lines)
     tables = [
         (Click._meta.db_table, lines.CLICK_COPY_COLUMNS, clicks),
         (Impression._meta.db_table, lines.IMPRESSION_COPY_COLUMNS, impressions),
@@ -210,7 +201,7 @@ def lines_write(stream_lines: list[bytes]) -> None:
     except REFUSED:
         # A line the database refuses (bad data, not an outage): the record path finds it,
         # writes the rest and sets it aside.
-        records_write([lines.line_record(line) for line in new_lines])
+        records_write([lines.line_record(line) for line in stream_lines])
 
 
 def records_write(records: list[dict[str, Any]]) -> None:
@@ -240,3 +231,12 @@ def _last_error(record: dict[str, Any]) -> Exception:
     except REFUSED as exc:
         return exc
     return RuntimeError("refused once, accepted on retry")
+
+
+def spool_replay() -> int:
+    """Write every spooled record (spool.py); returns how many."""
+    done = 0
+    for records in spool.spool_batches():
+        records_write(records)
+        done += len(records)
+    return done

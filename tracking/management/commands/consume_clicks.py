@@ -14,7 +14,7 @@ from typing import Any
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
-from tracking.clickpath import spool
+from tracking.clickpath import writer
 from tracking.clickpath.consumer import Consumer
 
 
@@ -30,7 +30,7 @@ class Command(BaseCommand):
     def handle(self, *args: Any, **options: Any) -> None:
         logging.getLogger("tracking").setLevel(logging.INFO)
         if options["spool_only"]:
-            self.stdout.write(f"replayed {spool.replay()} spooled records")
+            self.stdout.write(f"replayed {writer.spool_replay()} spooled records")
             return
         if not settings.REDIS_URL:
             raise CommandError("No REDIS_URL: clicks are written directly; use --spool-only to replay.")
