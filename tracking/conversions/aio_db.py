@@ -4,9 +4,9 @@ click lookups and the conversion INSERTs of the postbacks in flight batched.
 Why: on the ASGI edge a postback's waits are suspended coroutines, not threads. The postbacks
 that arrive while the loop's previous statement is in flight queue, and the next statement
 serves them all: one ``SELECT ... WHERE id = ANY($1)`` for their clicks, one multi-row
-``INSERT ... ON CONFLICT DO NOTHING RETURNING id`` for their conversions (the same statement
-the WSGI threads' group commit sends: group_commit.InsertPlan). The batch grows with the load
-by itself, with no timer. Both statements are prepared once per connection.
+``INSERT ... ON CONFLICT DO NOTHING RETURNING id`` for their conversions (``InsertPlan``). The
+batch grows with the load by itself, with no timer. Both statements are prepared once per
+connection.
 
 Durability: the connection is in autocommit, so the INSERT is its own transaction and returns
 only after its COMMIT; a caller hears of its row only then. The database still decides every
@@ -22,30 +22,145 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import os
 import time
 import uuid
 import weakref
+from collections import deque
 from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
 import psycopg
-from django.db import DEFAULT_DB_ALIAS, connections
+from django.db import DEFAULT_DB_ALIAS, connection, connections, models
+from psycopg.types.json import Jsonb
 
-from tracking.click_lookup import clicks_from_rows, pg_clicks_sql
-from tracking.conversions.group_commit import (
-    IDS_SQL,
-    SEQUENCE_SQL,
-    IdPool,
-    insert_plan,
-    inserted_apply,
-    sequence_args,
-)
-from tracking.loop_batch import LoopBatch
+from tracking.clickpath.loop_batch import LoopBatch
+from tracking.conversions.click_lookup import clicks_from_rows, pg_clicks_sql
 from tracking.models import Click, Conversion
 
 T = TypeVar("T")
 R = TypeVar("R")
 MAX_BATCH = 64  # the INSERT texts prepared per connection: one per batch size up to this
+
+
+@dataclass
+class InsertPlan:
+    """The multi-row INSERT of conversions that ``LoopDatabase`` sends for a batch."""
+
+    table: str
+    names: list[str]
+    # Per column: the attribute, and whether it is JSON (sent as jsonb, as Django's JSONField
+    # sends it); psycopg adapts every other value as it is, which is what Django's PostgreSQL
+    # backend does for these field types too (aware datetimes, Decimals, strings, ints).
+    columns: list[tuple[str, bool]]
+    by_rows: dict[int, str] = field(default_factory=dict)
+
+    def sql(self, rows: int) -> str:
+        """The INSERT for ``rows`` rows with PostgreSQL's own $n placeholders (cached: it is
+        long, and psycopg would split a %s query of that length again on every call). One text
+        per batch size, so each is prepared once per connection (``prepare=True``) and then
+        costs PostgreSQL no parsing or planning."""
+        if rows not in self.by_rows:
+            width = len(self.names) + 1
+            marks = (
+                "(" + ", ".join(f"${r * width + c + 1}" for c in range(width)) + ")" for r in range(rows)
+            )
+            self.by_rows[rows] = (
+                f"INSERT INTO {self.table} (id, {', '.join(self.names)}) VALUES "  # noqa: S608 (names from the model)
+                + ", ".join(marks)
+                + " ON CONFLICT DO NOTHING RETURNING id"
+            )
+        return self.by_rows[rows]
+
+    def params(self, ids: Sequence[int], convs: Sequence[Conversion]) -> list[Any]:
+        params: list[Any] = []
+        for conv_id, conv in zip(ids, convs, strict=True):
+            params.append(conv_id)
+            for attname, is_json in self.columns:
+                value = getattr(conv, attname)
+                params.append(Jsonb(value) if is_json and value is not None else value)
+        return params
+
+
+def inserted_apply(
+    ids: Sequence[int], convs: Sequence[Conversion], inserted: set[int], alias: str
+) -> list[int | None]:
+    """Each conversion's new id, or None where a unique key refused it; the inserted ones get
+    their id and are marked saved, as ``save()`` would leave them."""
+    out: list[int | None] = []
+    for conv_id, conv in zip(ids, convs, strict=True):
+        if conv_id in inserted:
+            conv.id = conv_id
+            conv._state.adding, conv._state.db = False, alias
+            out.append(conv_id)
+        else:
+            out.append(None)
+    return out
+
+
+_PLAN: InsertPlan | None = None
+
+
+def insert_plan() -> InsertPlan:
+    """Built once from the model, without the database."""
+    global _PLAN
+    if _PLAN is None:
+        quote = connection.ops.quote_name
+        meta = Conversion._meta
+        fields = [f for f in meta.concrete_fields if not f.primary_key]
+        supported: tuple[type[models.Field[Any, Any]], ...] = (
+            *(models.CharField, models.BooleanField, models.ForeignKey, models.IntegerField),
+            *(models.DateTimeField, models.DecimalField, models.UUIDField, models.JSONField),
+        )
+        for f in fields:  # a new field type must be checked against what the ORM would send
+            assert isinstance(f, supported), f"the batch INSERT cannot send {f!r} yet"
+            assert not isinstance(f, models.JSONField) or f.encoder is None, "custom JSON encoder"
+        _PLAN = InsertPlan(
+            table=quote(meta.db_table),
+            names=[quote(f.column) for f in fields],
+            columns=[(f.attname, isinstance(f, models.JSONField)) for f in fields],
+        )
+    return _PLAN
+
+
+# The conversion id sequence's name; the same in every database migrated from this schema.
+SEQUENCE_SQL = "SELECT pg_get_serial_sequence($1, $2)"
+IDS_SQL = "SELECT nextval($1::regclass) FROM generate_series(1, $2)"
+
+
+def sequence_args() -> list[str]:
+    meta = Conversion._meta
+    assert meta.pk is not None
+    return [meta.db_table, meta.pk.column]
+
+
+class IdPool:
+    """Conversion ids drawn from the table's sequence ahead, a block at a time, so a batch's
+    rows carry their ids into the INSERT and RETURNING id says which ones the unique keys let
+    in (rows without txn_id or dedupe_key have no other key to tell them apart by). Ids are
+    unique as the sequence makes them, merely not in commit order, which they never were
+    across connections; the pool starts empty in each forked worker. Not locked: the caller
+    serializes ``shortfall``, the draw and ``take``."""
+
+    BLOCK = 64
+
+    def __init__(self) -> None:
+        self._ids: deque[int] = deque()
+        self._pid = os.getpid()
+
+    def shortfall(self, n: int) -> int:
+        """How many ids to draw before ``take(n)``: 0, or at least a block."""
+        if self._pid != os.getpid():
+            self._ids.clear()
+            self._pid = os.getpid()
+        return 0 if len(self._ids) >= n else max(n - len(self._ids), self.BLOCK)
+
+    def add(self, ids: Sequence[int]) -> None:
+        self._ids.extend(ids)
+
+    def take(self, n: int) -> list[int]:
+        return [self._ids.popleft() for _ in range(n)]
 
 
 def _alone_on_failure(db: LoopDatabase, flush: Callable[[Sequence[T]], Awaitable[list[R]]]) -> Any:

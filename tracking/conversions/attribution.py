@@ -21,7 +21,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from affiliates.models import Offer
-from tracking.click_lookup import click_find
+from tracking.conversions.click_lookup import click_find
 from tracking.conversions.offload import blocking_io
 from tracking.models import Click
 

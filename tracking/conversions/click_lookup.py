@@ -2,8 +2,8 @@
 
 In production a click is first written to a Redis stream and reaches PostgreSQL a moment later
 through the consumer, so a conversion can arrive before its click is in the table. The hot
-path therefore also writes a pending copy (a Redis hash per click, in the same atomic script
-as the stream entry), which the consumer deletes only after the click is committed.
+path therefore also writes a pending copy (a Redis string per click holding its stream line,
+in the same atomic script as the stream entry), which the consumer deletes only after the click is committed.
 
 Lookups ask the database first (most conversions come long after their click, which is then
 stored), Redis for the ids the database lacks, and the database once more for ids Redis lacks
@@ -20,12 +20,11 @@ from datetime import UTC, datetime
 from typing import Any
 
 import psycopg
-import redis
 from django.db import DEFAULT_DB_ALIAS, connection
 
 from tracking.clickpath import redis_conn
-from tracking.clickpath.store import pending_key, record_from_pending
-from tracking.conversions.group_commit import GroupCommit, group_commit_applies
+from tracking.clickpath.lines import line_record
+from tracking.clickpath.store import pending_key
 from tracking.conversions.offload import blocking_io
 from tracking.models import Click
 
@@ -62,27 +61,15 @@ def _pending_clicks(click_ids: Sequence[uuid.UUID]) -> list[Click | None]:
     if client is None:
         return [None] * len(click_ids)
     try:
-        found = _pending_values(client, [pending_key(click_id.hex) for click_id in click_ids])
+        keys = [pending_key(click_id.hex) for click_id in click_ids]
+        found: list[bytes | None] = client.mget(keys)  # type: ignore[assignment]
     except redis_conn.ERRORS:
         log.warning("Redis unreachable: looking for %d click(s) in the database only", len(click_ids))
         return [None] * len(click_ids)
     return [
-        _click_from_record(click_id, record_from_pending(value)) if value else None
+        _click_from_record(click_id, line_record(value)) if value else None
         for click_id, value in zip(click_ids, found, strict=True)
     ]
-
-
-def _pending_values(client: Any, keys: list[str]) -> list[Any]:
-    """The pending copies: strings, or hashes where an older release wrote them (GET on a hash
-    answers WRONGTYPE, which the pipeline hands back instead of raising)."""
-    pipe = client.pipeline(transaction=False)
-    for key in keys:
-        pipe.get(key)
-    values = pipe.execute(raise_on_error=False)
-    for i, value in enumerate(values):
-        if isinstance(value, redis.ResponseError):
-            values[i] = client.hgetall(keys[i]) or None
-    return values
 
 
 _Converters = list[tuple[str, list[Any], Any]]
@@ -176,18 +163,8 @@ def clicks_find(click_ids: Sequence[uuid.UUID]) -> list[Click | None]:
     return [found.get(cid) for cid in click_ids]
 
 
-def _click_find_one(click_id: uuid.UUID) -> Click | None:
-    return clicks_find([click_id])[0]
-
-
-# Postbacks arriving together in one process look their clicks up together (group_commit.py).
-_lookup: GroupCommit[uuid.UUID, Click | None] = GroupCommit(flush=clicks_find, single=_click_find_one)
-
-
 def click_find(*, click_id: uuid.UUID) -> Click | None:
     """The click with this id, from Redis (not yet written) or the database; None when neither
-    has it."""
-    blocking_io("click lookup")  # the edge looks clicks up in batches of its own
-    if group_commit_applies():
-        return _lookup.submit(click_id)
-    return _click_find_one(click_id)
+    has it. Blocking: on the edge's loop the click is looked up by ``aio_db`` instead."""
+    blocking_io("click lookup")
+    return clicks_find([click_id])[0]

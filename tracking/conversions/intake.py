@@ -2,8 +2,9 @@
 
 Each turns a request into a Draft (find the click or coupon, authenticate, attribute) and hands
 it to services.conversion_prepare, then conversion_store; a known txn_id with a status becomes
-a status update. ``postback_plan`` is the part after the click lookup, shared with the ASGI edge
-(conversions/asgi.py), which looks clicks up and stores conversions in batches of its own.
+a status update. ``postback_plan`` is the part after the click lookup, which the edge's route
+(route.py) runs on its event loop, looking clicks up and storing conversions in batches of its
+own (aio_db.py); ``postback_receive`` is the whole postback, run in the edge's thread pool.
 Any database failure becomes 503 for the postback (the advertiser retries; nothing is answered
 200 without a durable write) and a GIF for the pixel (a browser cannot retry anyway).
 """
@@ -16,10 +17,10 @@ from datetime import datetime
 from django.db import Error as DatabaseError
 from django.utils import timezone
 
-from tracking.click_lookup import click_find
 from tracking.conversions.attribution import Attribution, attribute_click, attribute_pixel
 from tracking.conversions.auth import postback_authenticate
 from tracking.conversions.catalog import coupon_find, offer_info
+from tracking.conversions.click_lookup import click_find
 from tracking.conversions.fraud import Visitor
 from tracking.conversions.outcome import Outcome, PostbackError, Reason, Result, bad_request
 from tracking.conversions.params import ConversionInput, conversion_input_parse
@@ -46,7 +47,7 @@ def postback_unavailable(exc: Exception) -> Outcome:
 
 
 def postback_receive(raw: dict[str, str], *, ip: str, now: datetime | None = None) -> Outcome:
-    """Answer one postback, blocking (the Django view, the WSGI app, the edge's threads)."""
+    """Answer one postback, blocking (the edge's thread pool: route.py)."""
     now = now or timezone.now()
     try:
         inp = conversion_input_parse(raw)

@@ -1,15 +1,15 @@
 """Which steps of a postback may run on the event loop, and how the others leave it.
 
-The postback's decision code (intake, attribution, services) is one piece of code for every
-way a postback arrives: the Django view, the WSGI app, and the ASGI edge's event loop
-(tracking/conversions/asgi.py). On the loop nothing may block, and Django refuses the ORM there
-(SynchronousOnlyOperation). So the edge runs the decision inside ``on_loop()``, and every step
-that would read the database calls ``blocking_io()`` first, which there raises before any I/O:
+The postback's decision code (intake, attribution, services) is one piece of code whether the
+edge runs it on its event loop or in its thread pool (tracking/conversions/route.py). On the
+loop nothing may block, and Django refuses the ORM there (SynchronousOnlyOperation). So the
+route runs the decision inside ``on_loop()``, and every step that would read the database calls
+``blocking_io()`` first, which there raises before any I/O:
 
 - ``CatalogMiss``: a cached catalog read (offer, goals, advertiser, standing, coupon) missed.
   The edge runs ``miss.load`` in a thread, which fills the process cache, and decides again.
 - ``Offload``: anything rarer (first-click attribution, an FX rate, a status update): the edge
-  runs the whole postback, as the WSGI app would, in a thread.
+  runs the whole postback in a thread.
 
 Nothing is written before the store, so abandoning a decision halfway is always safe.
 """

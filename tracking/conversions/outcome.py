@@ -40,6 +40,7 @@ class Reason(StrEnum):
     BAD_TXN_ID = "bad_txn_id"
     UNKNOWN_TXN_ID = "unknown_txn_id"
     AMBIGUOUS_TXN_ID = "ambiguous_txn_id"
+    UNSUPPORTED_BODY = "unsupported_body"  # a POST body neither form-encoded nor JSON (multipart)
     # 401: who is posting could not be established.
     MISSING_CREDENTIALS = "missing_credentials"
     BAD_TOKEN = "bad_token"
@@ -47,6 +48,8 @@ class Reason(StrEnum):
     STALE_TIMESTAMP = "stale_timestamp"
     REPLAYED_SIGNATURE = "replayed_signature"
     UNKNOWN_ADVERTISER = "unknown_advertiser"
+    # 405: /postback takes GET and POST only.
+    METHOD_NOT_ALLOWED = "method_not_allowed"
     # 403: known, but not allowed.
     IP_NOT_ALLOWED = "ip_not_allowed"
     WRONG_ADVERTISER = "wrong_advertiser"
@@ -101,7 +104,7 @@ class Outcome:
 
 
 class PostbackError(Exception):
-    """Refuse the request without recording anything: 400, 401, 403 or 503."""
+    """Refuse the request without recording anything: 400, 401, 403, 405 or 503."""
 
     def __init__(self, http_status: int, reason: Reason, message: str = "") -> None:
         super().__init__(message or str(reason))

@@ -17,7 +17,7 @@ from urllib.parse import parse_qsl
 from django.conf import settings
 
 from payouts.money import currency_is_valid, parse_amount
-from tracking.conversions.outcome import Reason, bad_request
+from tracking.conversions.outcome import PostbackError, Reason, bad_request
 from tracking.ids import click_id_parse
 from tracking.models.conversions import ConversionStatus
 
@@ -81,13 +81,6 @@ def content_type_main(header: str | None) -> str:
     return (header or "").split(";", 1)[0].strip().lower()
 
 
-def lean_handles(method: str, content_type: str) -> bool:
-    """True when ``request_params`` reads this request exactly as the Django view would (the
-    lean WSGI app and the ASGI edge serve it; anything else, multipart bodies and other
-    methods, goes to the view)."""
-    return method == "GET" or (method == "POST" and content_type in (FORM, JSON))
-
-
 def body_length(content_length: str | None) -> int:
     """The body's declared length, refused (400) when it is not a number or too large."""
     try:
@@ -114,14 +107,18 @@ def _pairs(raw: bytes) -> list[tuple[str, list[str]]]:
 
 
 def request_params(*, method: str, query: bytes, content_type: str, body: bytes) -> dict[str, str]:
-    """The postback's parameters from its query string and (POST) form or JSON body, as the
-    Django view reads them."""
+    """The postback's parameters from its query string and (POST) form or JSON body. A body of
+    any other type (multipart, text) is refused rather than ignored: the advertiser would
+    otherwise hear "missing click_id" for parameters it did send."""
+    if method not in ("GET", "POST"):
+        raise PostbackError(405, Reason.METHOD_NOT_ALLOWED, "Use GET or POST.")
     pairs = _pairs(query)
-    if method == "POST":
-        if content_type == JSON:
-            pairs += [(k, [v]) for k, v in json_params(body).items()]
-        else:
-            pairs += _pairs(body)
+    if method == "POST" and content_type == JSON:
+        pairs += [(k, [v]) for k, v in json_params(body).items()]
+    elif method == "POST" and content_type == FORM:
+        pairs += _pairs(body)
+    elif body:
+        raise bad_request(Reason.UNSUPPORTED_BODY, "Send the body form-encoded or as JSON.")
     return params_merge(pairs)
 
 

@@ -1,15 +1,15 @@
-"""``/postback`` on the ASGI edge's event loop (tracking/clickpath/asgi.py routes it here).
+"""``/postback``: the route the edge (tracking/clickpath/edge.py) answers it with, on its event
+loop. config/asgi.py hands a ``PostbackRoute`` to the edge.
 
-Why: a postback's own work is small, and in a WSGI thread its two waits (the click lookup and
-the INSERT, each shared with other threads through a leader/follower group commit) were thread
-hand-offs that cost more than the work (BENCHMARKS.md). Here they are suspended coroutines,
-and the postbacks a loop serves together share one click query and one INSERT (aio_db.py).
+Why the loop: a postback's own work is small, and in a server thread its two waits (the click
+lookup and the INSERT) were thread hand-offs that cost more than the work (BENCHMARKS.md).
+Here they are suspended coroutines, and the postbacks a loop serves together share one click
+query and one INSERT (aio_db.py).
 
 The common postback (token, a click id the table holds, an offer without caps, no signature,
-no status update) runs on the loop from the first byte to the answer: the same parsing as the
-WSGI app, the same decision code as every path (``intake.postback_plan`` inside
-``offload.on_loop``), and the same answers. Everything else runs the WSGI app's code in the
-edge's thread pool, each step where it needs to:
+no status update) runs on the loop from the first byte to the answer, with the same decision
+code as every other postback (``intake.postback_plan`` inside ``offload.on_loop``). Everything
+else runs in the edge's thread pool (clickpath/blocking.py), each step where it needs to:
 
 - a catalog entry missing from the process cache: loaded in a thread, then decided again here;
 - a conversion that takes cap room: stored in a thread (``conversion_store``: row locks, one
@@ -17,8 +17,8 @@ edge's thread pool, each step where it needs to:
 - a signature, a status update, a coupon, a click not (yet) in the table, first-click
   attribution, an FX rate: the whole postback in a thread (``intake.postback_receive``).
 
-Without PostgreSQL (SQLite), or with POSTBACK_GROUP_COMMIT off, every postback takes that last
-path. Any database error answers 503, so nothing is answered 200 without its COMMIT.
+Without PostgreSQL (SQLite, the embedded default) every postback takes that last path. Any
+database error answers 503, so nothing is answered 200 without its COMMIT.
 """
 
 from __future__ import annotations
@@ -28,18 +28,16 @@ import logging
 import weakref
 from collections.abc import Awaitable, Callable
 from datetime import datetime
-from typing import Any, TypeVar
+from typing import Any
 
 import psycopg
-from django.conf import settings
 from django.core.exceptions import SynchronousOnlyOperation
-from django.core.signals import setting_changed
 from django.db import DEFAULT_DB_ALIAS, connections
 from django.db import Error as DatabaseError
-from django.dispatch import receiver
 from django.utils import timezone
 
-from tracking.clickpath.asgi import Receive, Scope, Send, blocking
+from tracking.clickpath.blocking import blocking
+from tracking.clickpath.handler import Response
 from tracking.conversions.aio_db import loop_database, loop_database_close
 from tracking.conversions.intake import postback_plan, postback_receive, postback_unavailable
 from tracking.conversions.offload import CatalogMiss, Offload, on_loop
@@ -49,7 +47,6 @@ from tracking.conversions.params import (
     body_length,
     content_type_main,
     conversion_input_parse,
-    lean_handles,
     request_params,
 )
 from tracking.conversions.services import (
@@ -59,35 +56,36 @@ from tracking.conversions.services import (
     conversion_stored,
     conversion_verdict,
 )
-from tracking.conversions.wsgi import db_release
 from tracking.models import Click
 from tracking.visitor import client_ip
 
 log = logging.getLogger(__name__)
-T = TypeVar("T")
-__all__ = [
-    "loop_database_close",
-    "postback_answer",
-    "postback_handles",
-    "postback_receive_async",
-    "postback_response",
-]
 
 # A decision reads at most offer, advertiser and standing from the catalog: one more load than
 # that means the cache cannot hold them (a TTL shorter than a thread round trip).
 MAX_LOADS = 4
 
 
-def postback_handles(environ: dict[str, Any]) -> bool:
-    """True when this module answers the request exactly as the Django view would."""
-    return lean_handles(environ["REQUEST_METHOD"], content_type_main(environ.get("CONTENT_TYPE")))
+class PostbackRoute:
+    """What the edge calls for ``/postback`` (its ``Route``), whichever interface carried it."""
+
+    async def answer(
+        self, environ: dict[str, Any], query: bytes, read_body: Callable[[int], Awaitable[bytes]]
+    ) -> Response:
+        """``read_body(n)`` returns the request body's first ``n`` bytes (its Content-Length)."""
+        outcome = await postback_response(environ, query, read_body)
+        text, headers = outcome.wire()
+        if outcome.http_status == 405:
+            headers.append(("Allow", "GET, POST"))
+        return Response(outcome.http_status, headers, text)
+
+    async def close(self) -> None:
+        await loop_database_close()
 
 
 async def postback_response(
     environ: dict[str, Any], query: bytes, read_body: Callable[[int], Awaitable[bytes]]
 ) -> Outcome:
-    """The answer to one postback, whichever interface carried it: ``read_body(n)`` returns
-    the request body's first ``n`` bytes (its declared Content-Length)."""
     try:
         method = environ["REQUEST_METHOD"]
         body = await read_body(body_length(environ.get("CONTENT_LENGTH"))) if method == "POST" else b""
@@ -95,37 +93,8 @@ async def postback_response(
             method=method, query=query, content_type=content_type_main(environ.get("CONTENT_TYPE")), body=body
         )
     except PostbackError as refused:
-        outcome = refused.outcome()
-    else:
-        outcome = await postback_receive_async(raw, ip=client_ip(environ))
-    return outcome
-
-
-async def postback_answer(scope: Scope, environ: dict[str, Any], receive: Receive, send: Send) -> None:
-    """The ASGI interface's postback."""
-
-    async def read_body(length: int) -> bytes:
-        return await _body(receive, length)
-
-    outcome = await postback_response(environ, scope["query_string"], read_body)
-    text, headers = outcome.wire()
-    wire_headers = [(k.lower().encode(), v.encode()) for k, v in headers]
-    await send({"type": "http.response.start", "status": outcome.http_status, "headers": wire_headers})
-    await send({"type": "http.response.body", "body": text})
-
-
-async def _body(receive: Receive, length: int) -> bytes:
-    """The body as the WSGI app reads it: Content-Length bytes (none without the header)."""
-    chunks, size = [], 0
-    while size < length:
-        message = await receive()
-        if message["type"] != "http.request":  # the client left; nobody reads the answer
-            break
-        chunks.append(message.get("body", b""))
-        size += len(chunks[-1])
-        if not message.get("more_body", False):
-            break
-    return b"".join(chunks)[:length]
+        return refused.outcome()
+    return await postback_receive_async(raw, ip=client_ip(environ))
 
 
 async def postback_receive_async(raw: dict[str, str], *, ip: str, now: datetime | None = None) -> Outcome:
@@ -150,18 +119,12 @@ _native_now: bool | None = None
 
 
 def _native() -> bool:
-    """PostgreSQL and POSTBACK_GROUP_COMMIT: read once (a lookup in Django's per-thread
-    connections costs more than a postback's own parsing); tests that change a setting reset it."""
+    """PostgreSQL: asked once (a lookup in Django's per-thread connections costs more than a
+    postback's own parsing; the database's vendor does not change in a process)."""
     global _native_now
     if _native_now is None:
-        _native_now = settings.POSTBACK_GROUP_COMMIT and connections[DEFAULT_DB_ALIAS].vendor == "postgresql"
+        _native_now = connections[DEFAULT_DB_ALIAS].vendor == "postgresql"
     return _native_now
-
-
-@receiver(setting_changed)
-def _forget(**kwargs: Any) -> None:
-    global _native_now
-    _native_now = None
 
 
 async def _on_the_loop(inp: ConversionInput, *, ip: str, now: datetime) -> Outcome:
@@ -202,13 +165,13 @@ async def _loaded(miss: CatalogMiss) -> None:
     loads = _loading.setdefault(asyncio.get_running_loop(), {})
     load = loads.get(miss.key)
     if load is None:
-        load = loads[miss.key] = asyncio.ensure_future(blocking(_released, miss.load))
+        load = loads[miss.key] = asyncio.ensure_future(blocking(miss.load))
         load.add_done_callback(lambda _: loads.pop(miss.key, None))
     await asyncio.shield(load)  # a waiter that goes away must not cancel the others' load
 
 
 async def _threaded(fn: Callable[..., Outcome], *args: Any, **kwargs: Any) -> Outcome:
-    """``fn`` in the edge's thread pool, answering 4xx/503 as the WSGI app would."""
+    """``fn`` in the edge's thread pool, refusals and database errors answered as 4xx/503."""
 
     def call() -> Outcome:
         try:
@@ -218,12 +181,4 @@ async def _threaded(fn: Callable[..., Outcome], *args: Any, **kwargs: Any) -> Ou
         except DatabaseError as exc:
             return postback_unavailable(exc)
 
-    return await blocking(_released, call)
-
-
-def _released(fn: Callable[[], T]) -> T:
-    """Run ``fn`` in a pool thread with the WSGI app's per-request connection housekeeping."""
-    try:
-        return fn()
-    finally:
-        db_release()
+    return await blocking(call)

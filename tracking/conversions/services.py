@@ -34,7 +34,6 @@ from tracking.conversions.attribution import Attribution
 from tracking.conversions.caps import CapCheck, caps_applicable, caps_consume
 from tracking.conversions.catalog import OfferInfo, Standing, publisher_standing
 from tracking.conversions.fraud import RULES, Fired, Visitor, fraud_check
-from tracking.conversions.group_commit import conversion_writer, group_commit_applies
 from tracking.conversions.offload import blocking_io
 from tracking.conversions.outcome import Outcome, PostbackError, Reason, Result, bad_request
 from tracking.conversions.params import ConversionInput
@@ -315,10 +314,9 @@ def _signature_burn(sig: str, advertiser_id: int, at: datetime) -> None:
 def conversion_store(new: NewConversion) -> Outcome:
     """Write a prepared conversion (with its caps and signature burn) and answer for it."""
     conv = new.conv
-    # A lone INSERT is its own transaction; only a signature or caps need one around it (the
-    # hot path then costs one click lookup and one statement, shared with the postbacks that
-    # arrive meanwhile: group_commit.py). Inside a caller's transaction a savepoint is still
-    # needed, so a duplicate's IntegrityError does not abort the caller's.
+    # A lone INSERT is its own transaction; only a signature or caps need one around it. Inside
+    # a caller's transaction a savepoint is still needed, so a duplicate's IntegrityError does
+    # not abort the caller's. (The edge's common postback skips this function: aio_db.py.)
     needs_atomic = new.needs_transaction or connection.in_atomic_block
     atomic: AbstractContextManager[Any] = transaction.atomic() if needs_atomic else nullcontext()
     try:
@@ -339,11 +337,7 @@ def conversion_store(new: NewConversion) -> Outcome:
                         "detail": f"cap {checks[-1].cap.id} is full",
                     }
             conversion_verdict(conv)
-            if not needs_atomic and group_commit_applies():
-                if conversion_writer.submit(conv) is None:  # refused by a unique key
-                    raise IntegrityError("duplicate conversion")
-            else:
-                conv.save(force_insert=True)
+            conv.save(force_insert=True)
     except IntegrityError:
         return conversion_duplicate(conv)
     return conversion_stored(conv)

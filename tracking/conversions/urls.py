@@ -3,6 +3,5 @@ from django.urls import path
 from tracking.conversions import views
 
 urlpatterns = [
-    path("postback", views.postback, name="postback"),
     path("p/<int:offer_id>.gif", views.pixel, name="conversion-pixel"),
 ]

@@ -1,47 +1,25 @@
-"""HTTP for conversions: /postback (contract section 3) and /p/{offer_id}.gif (section 4).
+"""The conversion pixel, /p/{offer_id}.gif (contract section 4), as a Django view.
 
-Plain function views with no session, CSRF or auth work: advertisers' servers and browsers
-call them, credentials travel in the parameters. The answers are never cached.
+``/postback`` (section 3) is not a view: the edge answers it on its event loop (route.py). The
+pixel stays here, in Django's thread pool behind the edge: a browser loads it once per
+conversion page, it reads cookies and always answers the same GIF, and its work is all blocking
+database reads, so the loop would only hand it to a thread anyway. No session, CSRF or auth
+work; the answer is never cached.
 """
 
 from __future__ import annotations
 
 import base64
 
-from django.http import HttpRequest, HttpResponse, JsonResponse
-from django.views.decorators.csrf import csrf_exempt
+from django.http import HttpRequest, HttpResponse
 from django.views.decorators.http import require_http_methods
 
-from tracking.conversions.intake import pixel_receive, postback_receive
+from tracking.conversions.intake import pixel_receive
 from tracking.conversions.outcome import PostbackError
-from tracking.conversions.params import json_params, params_merge
+from tracking.conversions.params import params_merge
 from tracking.visitor import client_ip
 
 GIF = base64.b64decode("R0lGODlhAQABAIAAAAAAAP///yH5BAEAAAAALAAAAAABAAEAAAIBRAA7")
-
-
-def _postback_params(request: HttpRequest) -> dict[str, str]:
-    pairs = list(request.GET.lists())
-    if request.method == "POST":
-        if request.content_type == "application/json":
-            pairs += [(key, [value]) for key, value in json_params(request.body).items()]
-        else:
-            pairs += list(request.POST.lists())
-    return params_merge(pairs)
-
-
-@csrf_exempt
-@require_http_methods(["GET", "POST"])
-def postback(request: HttpRequest) -> HttpResponse:
-    try:
-        raw = _postback_params(request)
-    except PostbackError as refused:
-        outcome = refused.outcome()
-    else:
-        outcome = postback_receive(raw, ip=client_ip(request.META))
-    response = JsonResponse(outcome.body(), status=outcome.http_status)
-    response["Cache-Control"] = "no-store"
-    return response
 
 
 @require_http_methods(["GET"])
