@@ -5,6 +5,12 @@ PY := $(VENV)/bin/python
 PG_TEST_URL ?= postgres://postgres@127.0.0.1:5432/affnet
 REDIS_TEST_URL ?= redis://127.0.0.1:6379/1
 PORT ?= 8000
+HOST ?= 127.0.0.1
+# The app server's one entry point (tracking/clickpath/edge.py behind config/asgi.py): clicks,
+# impressions and postbacks on its event loop, everything else to Django in WEB_THREADS threads.
+# `make run` and `make serve` both run it on granian's RSGI interface on uvloop; tests drive its
+# ASGI interface in-process (conftest.py's `edge`).
+GRANIAN := $(VENV)/bin/granian --interface rsgi --loop uvloop --port $(PORT)
 export PYTHONDONTWRITEBYTECODE := 1
 
 .PHONY: install run test test-sqlite test-postgres services lint serve worker bench clean
@@ -17,14 +23,18 @@ $(VENV)/.installed: pyproject.toml
 
 install: $(VENV)/.installed
 
-# Embedded default: SQLite, a Celery worker with beat on kombu's filesystem transport, runserver.
+# Embedded default: SQLite, a Celery worker with beat on kombu's filesystem transport, and the
+# same app server and edge as `make serve`, reloading on code changes, on $(HOST) (127.0.0.1:
+# the demo has DEBUG on and published passwords; HOST=0.0.0.0 to expose it).
 run: install
 	$(PY) manage.py migrate --noinput
 	$(PY) manage.py seed_demo
 	@trap 'kill 0' EXIT; \
 	$(VENV)/bin/celery -A config worker --beat --pool=solo --loglevel=WARNING \
 	  --schedule=var/celerybeat-schedule & \
-	$(PY) manage.py runserver 0.0.0.0:$(PORT)
+	DJANGO_SETTINGS_MODULE=config.settings.base $(GRANIAN) --host $(HOST) --workers 1 \
+	  --reload --reload-paths affiliates --reload-paths tracking --reload-paths payouts \
+	  --reload-paths config config.asgi:application
 
 services:
 	bash .ci/services
@@ -46,16 +56,13 @@ lint: install
 	$(VENV)/bin/mypy .
 	env -u DATABASE_URL -u REDIS_URL $(PY) manage.py makemigrations --check --dry-run
 
-# Production: needs DATABASE_URL, REDIS_URL, SECRET_KEY and ALLOWED_HOSTS.
-# granian's RSGI interface on uvloop: clicks and postbacks on the event loop
-# (tracking/clickpath/asgi.py, tracking/conversions/asgi.py), the rest in WEB_THREADS threads per
-# worker; measured by bench/bench_clicks.py and bench/bench_postbacks.py (BENCHMARKS.md).
-# config.asgi:application is a plain ASGI app too (--interface asgi, or any ASGI server).
+# Production: needs DATABASE_URL, REDIS_URL, SECRET_KEY and ALLOWED_HOSTS. The same edge as
+# `make run` (clicks: tracking/clickpath/edge.py; postbacks: tracking/conversions/route.py), one
+# worker per CPU; measured by bench/bench_clicks.py and bench/bench_postbacks.py (BENCHMARKS.md).
 serve: install
 	DJANGO_SETTINGS_MODULE=config.settings.production $(PY) manage.py collectstatic --noinput -v0
-	DJANGO_SETTINGS_MODULE=config.settings.production $(VENV)/bin/granian --interface rsgi \
-	  --loop uvloop --host 0.0.0.0 --port $(PORT) --workers $${WEB_WORKERS:-$$(nproc)} \
-	  config.asgi:application
+	DJANGO_SETTINGS_MODULE=config.settings.production $(GRANIAN) --host 0.0.0.0 \
+	  --workers $${WEB_WORKERS:-$$(nproc)} config.asgi:application
 
 worker: install
 	@trap 'kill 0' EXIT; \

@@ -1,15 +1,14 @@
-"""Clicks/s on the production setup against a bare Django redirect, and the app-server choice.
+"""Clicks/s on the production setup against a bare Django redirect, and RSGI against ASGI.
 
 Production setup: PostgreSQL, Redis, the app server as ``make serve`` runs it (granian's RSGI
 interface on uvloop, ``config.asgi:application``, whose edge answers /c/ on the event loop)
 and one ``consume_clicks``. wrk: 64 connections over loopback. The baseline is a bare Django
 view that only redirects, no middleware, on the same app server with the same worker count, in
 the same run: under WSGI (a sync view) and under ASGI (an async view, Django's ASGI handler);
-the faster of the two is the yardstick. The WSGI product path (``config.wsgi``, the lean WSGI
-app with its thread group commit) runs on granian and gunicorn too, for the server choice.
-After each click run the consumer drains the stream and the clicks in PostgreSQL are counted
-against the requests wrk completed (wrk does not count responses still in flight when it
-stops, so PostgreSQL may hold up to 64 more).
+the faster of the two is the yardstick. The same edge also runs under granian's ASGI interface,
+for the interface choice. After each click run the consumer drains the stream and the clicks
+in PostgreSQL are counted against the requests wrk completed (wrk does not count responses
+still in flight when it stops, so PostgreSQL may hold up to 64 more).
 """
 
 from __future__ import annotations
@@ -106,9 +105,6 @@ def run(ctx: Context) -> str:
     baseline = max(wsgi_base, asgi_base, key=lambda r: r.rps)
     clicks, rss, stored, warm = _clicks_run(ctx, "granian-rsgi", "config.asgi:application", token, offer_id)
     asgi_clicks, asgi_rss, _, _ = _clicks_run(ctx, "granian-asgi", "config.asgi:application", token, offer_id)
-    wsgi_clicks, wsgi_rss, _, _ = _clicks_run(ctx, "granian", "config.wsgi:application", token, offer_id)
-    g_base, g_base_rss = _baseline_run(ctx, "gunicorn", "bench.baseline_wsgi:application", token)
-    g_clicks, g_rss, _, _ = _clicks_run(ctx, "gunicorn", "config.wsgi:application", token, offer_id)
     ratio = clicks.rps / max(baseline.rps, 1e-9)
 
     def vs(r: WrkResult) -> str:
@@ -119,9 +115,6 @@ def run(ctx: Context) -> str:
         _row("granian ASGI: bare Django redirect (async view)", asgi_base, asgi_base_rss, vs(asgi_base)),
         _row("**granian RSGI: click, production path (`make serve`)**", clicks, rss, f"**{ratio:.2f}x**"),
         _row("granian ASGI: click, the same app as ASGI", asgi_clicks, asgi_rss, vs(asgi_clicks)),
-        _row("granian WSGI: click, WSGI app (`config.wsgi`)", wsgi_clicks, wsgi_rss, vs(wsgi_clicks)),
-        _row("gunicorn gthread: bare Django redirect", g_base, g_base_rss, vs(g_base)),
-        _row("gunicorn gthread: click, WSGI app", g_clicks, g_rss, vs(g_clicks)),
     ]
     expected = clicks.requests + warm
     met = ratio >= TARGET_RATIO and clicks.p99_ms < TARGET_P99_MS
@@ -132,9 +125,7 @@ def run(ctx: Context) -> str:
         f"- Clicks in PostgreSQL after the production run (incl. the 1 s warm-up): {stored:,}; requests "
         f"wrk completed: {expected:,} (difference {stored - expected:+,}, in flight at wrk's stop).\n"
         f"- App server: granian RSGI {clicks.rps:,.0f} clicks/s, the same edge as ASGI "
-        f"{asgi_clicks.rps:,.0f}/s; "
-        f"the WSGI app on granian {wsgi_clicks.rps:,.0f}/s and on gunicorn {g_clicks.rps:,.0f}/s: "
-        "`make serve` runs granian RSGI.\n"
+        f"{asgi_clicks.rps:,.0f}/s: `make serve` runs granian RSGI.\n"
     )
     table = (
         f"wrk -c64 -t2 -d{ctx.seconds}s, {ctx.workers} workers per server, consumer running, "
@@ -144,8 +135,7 @@ def run(ctx: Context) -> str:
         "async under Django's ASGI handler. Each server kind runs its apps with the same command "
         "line (the servers' own defaults for threads and backpressure): "
         f"`{_server_settings(ctx, 'granian')}`; `{_server_settings(ctx, 'granian-rsgi')}`; "
-        f"`{_server_settings(ctx, 'granian-asgi')}`; "
-        f"`{_server_settings(ctx, 'gunicorn')}`.\n\n"
+        f"`{_server_settings(ctx, 'granian-asgi')}`.\n\n"
         "| run | req/s | p50 ms | p99 ms | errors | peak RSS/worker MB | vs baseline |\n"
         "|---|---|---|---|---|---|---|\n" + "\n".join(rows) + "\n\n"
     )

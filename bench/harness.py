@@ -84,19 +84,16 @@ class Server:
 
     def command(self) -> list[str]:
         """``kind``: granian (WSGI), granian-rsgi (RSGI on uvloop, as ``make serve`` runs the
-        product), granian-asgi (ASGI on uvloop) or gunicorn (gthread, WSGI)."""
+        product) or granian-asgi (ASGI on uvloop); plain WSGI serves only the bare baseline."""
         venv_bin = Path(sys.executable).parent
         w = str(self.ctx.workers)
         if self.kind in ("granian-asgi", "granian-rsgi"):
             return [str(venv_bin / "granian"), "--interface", self.kind.split("-")[1], "--loop", "uvloop",
                     "--host", "127.0.0.1", "--port", str(self.port), "--workers", w, "--no-ws",
                     self.app]  # fmt: skip
-        if self.kind == "granian":
-            return [str(venv_bin / "granian"), "--interface", "wsgi", "--host", "127.0.0.1",
-                    "--port", str(self.port), "--workers", w, "--no-ws", self.app]  # fmt: skip
-        return [str(venv_bin / "gunicorn"), "--bind", f"127.0.0.1:{self.port}", "--workers", w,
-                "--worker-class", "gthread", "--threads", "8", "--log-level", "warning",
-                self.app]  # fmt: skip
+        assert self.kind == "granian", self.kind
+        return [str(venv_bin / "granian"), "--interface", "wsgi", "--host", "127.0.0.1",
+                "--port", str(self.port), "--workers", w, "--no-ws", self.app]  # fmt: skip
 
     def __enter__(self) -> Server:
         self.proc = subprocess.Popen(self.command(), cwd=self.ctx.root, env=self.env)

@@ -64,7 +64,6 @@ MIDDLEWARE = [
 ]
 
 ROOT_URLCONF = "config.urls"
-WSGI_APPLICATION = "config.wsgi.application"
 
 TEMPLATES = [
     {
@@ -272,18 +271,13 @@ CLICK_CLAIM_IDLE_MS = env.int("CLICK_CLAIM_IDLE_MS", default=30_000)
 # How long a click waiting in the stream stays findable by attribution (deleted once written).
 CLICK_PENDING_TTL_SECONDS = env.int("CLICK_PENDING_TTL_SECONDS", default=6 * 3600)
 
-# The ASGI edge (config/asgi.py): threads per app-server worker for what the edge does not
-# answer on its event loop (Django pages, the API, the pixel), and for the edge's rare blocking
-# steps (clicks: a link cache miss, the database fallback while Redis is down, the spool;
-# postbacks: catalog misses, caps, signatures, status updates, duplicates' originals).
+# The edge (config/asgi.py, tracking/clickpath/edge.py): threads per app-server worker for what
+# the edge does not answer on its event loop (Django pages, the API, the pixel), and for the
+# edge's rare blocking steps (clicks: a link cache miss, the database fallback while Redis is
+# down, the spool; postbacks: catalog misses, caps, signatures, status updates, duplicates'
+# originals; every postback on SQLite).
 WEB_THREADS = env.int("WEB_THREADS", default=16)
 EDGE_BLOCKING_THREADS = env.int("EDGE_BLOCKING_THREADS", default=4)
-
-# --- Conversions (tracking/conversions) ---------------------------------------------------
-# Postbacks arriving together in one process share one click query and one INSERT with its
-# COMMIT: on the ASGI edge's event loop (tracking/conversions/aio_db.py), or across WSGI threads
-# (tracking/conversions/group_commit.py). PostgreSQL only; off: one transaction each, in threads.
-POSTBACK_GROUP_COMMIT = env.bool("POSTBACK_GROUP_COMMIT", default=True)
 
 # --- Reports (tracking/reports) ------------------------------------------------------------
 # Rollups are refreshed this often; each pass re-aggregates the trailing REPORTS_LATE_HOURS
