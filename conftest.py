@@ -10,16 +10,21 @@
 from __future__ import annotations
 
 import importlib
-from collections.abc import Iterator
+import uuid
+from collections.abc import Callable, Iterator
 from decimal import Decimal
 from typing import Any
 
 import pytest
+from django.conf import settings
 from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
 
 from affiliates.models import Advertiser, Goal, Offer, OfferAccess, Publisher
 from affiliates.tests import factories as f
+from tracking.clickpath import links, redis_conn
+from tracking.clickpath.consumer import Consumer, group_ensure
+from tracking.tests.asgi_driver import EdgeClient
 
 ACME_POSTBACK_TOKEN = "acme-postback-token-0123456789"
 
@@ -123,6 +128,45 @@ def _client_for(user: Any) -> APIClient:
 def api_as() -> Any:
     """``api_as(user)`` returns a DRF client authenticated with that user's token."""
     return _client_for
+
+
+@pytest.fixture(autouse=True)
+def _isolated_hot_path(settings: Any) -> None:
+    """Each test gets its own Redis key space (xdist workers share one Redis db) and an empty
+    link cache (snapshots must never leak between tests)."""
+    settings.CLICK_REDIS_PREFIX = f"t-{uuid.uuid4().hex[:12]}"
+    links._local.clear()
+    redis_conn.reset()
+
+
+@pytest.fixture
+def drain() -> Callable[[], int]:
+    """Run the consumer until the stream is empty (a no-op in embedded mode)."""
+
+    def _drain() -> int:
+        if not settings.REDIS_URL:
+            return 0
+        consumer = Consumer(name="test")
+        group_ensure(consumer.client)
+        total = 0
+        while n := consumer.step(block_ms=1):
+            total += n
+        return total
+
+    return _drain
+
+
+@pytest.fixture
+def edge(transactional_db: Any) -> Iterator[EdgeClient]:
+    """The app server's edge (config/asgi.py's, tracking/clickpath/edge.py) in-process through
+    its ASGI interface, with Django's test-client API: clicks, impressions and postbacks take
+    the one path production takes. The edge answers on connections of its own (its loop's and
+    its thread pool's), which see only committed rows: tests that use it commit theirs."""
+    client = EdgeClient()
+    try:
+        yield client
+    finally:
+        client.close()
 
 
 class _TriggerEditor:

@@ -21,6 +21,7 @@ import pytest
 from django.conf import settings as django_settings
 
 from conftest import ACME_POSTBACK_TOKEN
+from tracking.tests.asgi_driver import EdgeClient
 
 SCREENSHOTS = Path(__file__).resolve().parents[2] / "artifacts" / "screenshots"
 CHROMIUM_ARGS = [
@@ -143,23 +144,24 @@ def rollups_refresh() -> None:
     reports_rollup_refresh.delay()
 
 
-def click_real(http: Any, token: str, **query: str) -> str:
-    """A visitor's click on the tracking link (``http``: Playwright's APIRequestContext);
-    returns the click id handed to the landing page."""
-    response = http.get(f"/c/{token}?{urlencode(query)}", max_redirects=0, headers={"User-Agent": DESKTOP_UA})
-    assert response.status == 302, response.status
-    match = re.search(r"cid=([A-Za-z0-9_-]+)", response.headers["location"])
-    assert match is not None, response.headers["location"]
+def click_real(edge: EdgeClient, token: str, **query: str) -> str:
+    """A visitor's click on the tracking link, answered by the edge in-process (the app
+    server's path for /c/; ``live_server`` is Django's and serves the pages only); returns the
+    click id handed to the landing page."""
+    response = edge.get(f"/c/{token}?{urlencode(query)}", REMOTE_ADDR="8.8.8.8", HTTP_USER_AGENT=DESKTOP_UA)
+    assert response.status_code == 302, response.status_code
+    match = re.search(r"cid=([A-Za-z0-9_-]+)", response["Location"])
+    assert match is not None, response["Location"]
     stream_drain()
     return match.group(1)
 
 
-def postback_real(http: Any, click_id: str, **params: str) -> dict[str, Any]:
-    """The advertiser's server calling /postback with its token (contract section 3), then
-    the reconciliation tick that makes the conversion's commission."""
+def postback_real(edge: EdgeClient, click_id: str, **params: str) -> dict[str, Any]:
+    """The advertiser's server calling /postback with its token (contract section 3), answered
+    by the edge in-process, then the reconciliation tick that makes the conversion's commission."""
     query = urlencode({"click_id": click_id, **params, "token": ACME_POSTBACK_TOKEN})
-    response = http.get(f"/postback?{query}")
-    assert response.status == 200, response.text()
+    response = edge.get(f"/postback?{query}")
+    assert response.status_code == 200, response.content
     body: dict[str, Any] = response.json()
     reconcile()
     return body

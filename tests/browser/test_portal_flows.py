@@ -19,7 +19,6 @@ from urllib.parse import urlencode
 
 import pytest
 import time_machine
-from django.test import Client
 from django.utils import timezone
 from playwright.sync_api import expect
 
@@ -38,6 +37,7 @@ from tests.browser.conftest import (
     stream_drain,
 )
 from tests.portal_data import click_make, conversion_make
+from tracking.tests.asgi_driver import EdgeClient
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
@@ -147,9 +147,9 @@ def refund_hold(shoes):
     Offer.objects.filter(pk=shoes.pk).update(hold_days=30)
 
 
-def test_3b_a_real_click_and_postback_show_on_the_dashboard_and_reports(page, shot, pia, shoes_link):
-    click_id = click_real(page.request, shoes_link.token, sub1="spring")
-    assert postback_real(page.request, click_id, amount="100.00", txn_id="ORD-2001")["result"] == "accepted"
+def test_3b_a_real_click_and_postback_show_on_the_dashboard_and_reports(page, edge, shot, pia, shoes_link):
+    click_id = click_real(edge, shoes_link.token, sub1="spring")
+    assert postback_real(edge, click_id, amount="100.00", txn_id="ORD-2001")["result"] == "accepted"
     rollups_refresh()  # what beat does every few minutes
     login(page, "pia")
     page.get_by_role("link", name="Today").click()
@@ -175,7 +175,7 @@ def test_3b_a_real_click_and_postback_show_on_the_dashboard_and_reports(page, sh
 
 
 def test_3c_the_publishers_postback_is_test_fired_delivered_logged_and_re_sent(
-    page, shot, pia, shoes_link, refund_hold, settings
+    page, edge, shot, pia, shoes_link, refund_hold, settings
 ):
     from payouts.tests.postback_server import local_server
 
@@ -209,8 +209,8 @@ def test_3c_the_publishers_postback_is_test_fired_delivered_logged_and_re_sent(
         assert tracker.hits[-1].query["s1"] == ["test_sub1"]
         shot("test-fired")
 
-        click_id = click_real(page.request, shoes_link.token, sub1="spring")
-        postback_real(page.request, click_id, amount="50.00", txn_id="ORD-PB-1")
+        click_id = click_real(edge, shoes_link.token, sub1="spring")
+        postback_real(edge, click_id, amount="50.00", txn_id="ORD-PB-1")
         page.reload()
         conversion_row = log.locator("tbody tr").filter(has_text="created")
         expect(conversion_row).to_contain_text("delivered")
@@ -248,9 +248,9 @@ def test_4_the_publisher_exports_conversions_as_csv(page, shot, pia, traffic, tm
     shot("export")
 
 
-def test_4_the_publisher_exports_a_report_as_csv(page, shot, pia, shoes_link, tmp_path: Path):
+def test_4_the_publisher_exports_a_report_as_csv(page, edge, shot, pia, shoes_link, tmp_path: Path):
     for sub1 in ("spring", "spring", "autumn"):
-        click_real(page.request, shoes_link.token, sub1=sub1)
+        click_real(edge, shoes_link.token, sub1=sub1)
     rollups_refresh()
     login(page, "pia")
     page.goto("/reports/")
@@ -353,12 +353,12 @@ def test_5b_the_advertiser_runs_a_test_conversion_and_sees_the_trace(page, shot,
 
 
 def test_6_the_advertiser_approves_in_bulk_and_reverses_a_conversion(
-    page, shot, ada, shoes_link, refund_hold
+    page, edge, shot, ada, shoes_link, refund_hold
 ):
     conversion_ids = []
     for i in range(3):
-        click_id = click_real(page.request, shoes_link.token, sub1=f"c{i}")
-        answer = postback_real(page.request, click_id, amount="100.00", txn_id=f"ORD-30{i}")
+        click_id = click_real(edge, shoes_link.token, sub1=f"c{i}")
+        answer = postback_real(edge, click_id, amount="100.00", txn_id=f"ORD-30{i}")
         assert answer["result"] == "accepted", answer
         conversion_ids.append(answer["conversion_id"])
     login(page, "ada")
@@ -386,28 +386,29 @@ def test_6_the_advertiser_approves_in_bulk_and_reverses_a_conversion(
     shot("reversed")
 
 
-def _earned_last_month(token: str) -> date:
+def _earned_last_month(edge: EdgeClient, token: str) -> date:
     """A real click and postback in the middle of last month, in-process (the browser's clock
     is not travelled). Acme has no refund hold, so the reconciliation tick approves the
     commission at once: what the month's payout run pays."""
     this_month = timezone.now().date().replace(day=1)
     period = (this_month - timedelta(days=1)).replace(day=1)
     with time_machine.travel(datetime(period.year, period.month, 14, 12, tzinfo=UTC), tick=True):
-        http = Client(REMOTE_ADDR="8.8.8.8", HTTP_USER_AGENT=DESKTOP_UA)
-        landing = http.get(f"/c/{token}?sub1=spring")["Location"]
+        landing = edge.get(f"/c/{token}?sub1=spring", REMOTE_ADDR="8.8.8.8", HTTP_USER_AGENT=DESKTOP_UA)[
+            "Location"
+        ]
         stream_drain()
         click_id = re.search(r"cid=([A-Za-z0-9_-]+)", landing).group(1)  # type: ignore[union-attr]
         query = urlencode(
             {"click_id": click_id, "amount": "2500.00", "txn_id": "ORD-7", "token": ACME_POSTBACK_TOKEN}
         )
-        answer = http.get(f"/postback?{query}").json()
+        answer = edge.get(f"/postback?{query}").json()
         reconcile()
     assert Commission.objects.get(conversion_id=answer["conversion_id"]).status == "approved"
     return period
 
 
-def test_7_staff_runs_approves_and_pays_a_payout_run(page, shot, nadia, shoes_link):
-    period = _earned_last_month(shoes_link.token)  # 8% of 2500.00 = 200.00
+def test_7_staff_runs_approves_and_pays_a_payout_run(page, edge, shot, nadia, shoes_link):
+    period = _earned_last_month(edge, shoes_link.token)  # 8% of 2500.00 = 200.00
     login(page, "nadia")
     page.get_by_role("link", name="Payout runs").click()
     page.get_by_label("Month").fill(period.strftime("%Y-%m"))

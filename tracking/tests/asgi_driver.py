@@ -1,7 +1,8 @@
-"""Drives the edge (tracking/clickpath/asgi.py) in-process, as the app server would: through
+"""Drives the edge (tracking/clickpath/edge.py) in-process, as the app server would: through
 its ASGI interface, or through its RSGI one (what ``make serve`` runs) with stand-ins for
 granian's scope and protocol objects (the same methods; tracking/tests/clickpath/test_served.py
-runs the real server).
+runs the real server). ``EdgeClient`` is the root conftest's ``edge`` fixture: every test of
+``/c/``, ``/i/`` and ``/postback`` goes through it, with the real Django app behind it.
 
 The edge runs on an event loop of its own, in a thread of its own (also because the browser
 tests' Playwright keeps a loop running in the main thread). Its thread pool and its per-loop
@@ -22,11 +23,15 @@ from django.core.wsgi import get_wsgi_application
 from django.db import connections
 from django.test.client import BOUNDARY, MULTIPART_CONTENT, encode_multipart
 
-from tracking.clickpath import asgi as edge
-from tracking.clickpath.aio_redis import batchers_close
-from tracking.clickpath.wsgi import ClickApp
-from tracking.conversions.aio_db import loop_database_close
-from tracking.tests.clickpath.conftest import DESKTOP_UA, US_IP
+from tracking.clickpath.blocking import blocking_pool_shutdown
+from tracking.clickpath.edge import Edge as EdgeApp
+from tracking.conversions.route import PostbackRoute
+
+DESKTOP_UA = (
+    "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) "
+    "Chrome/124.0 Safari/537.36"
+)
+US_IP = "8.8.8.8"
 
 Answer = tuple[int, list[tuple[str, str]], bytes]
 
@@ -83,7 +88,7 @@ class RsgiProto:
 
 
 class Edge:
-    """``ClickEdge`` around ``app`` (by default one that answers 204 and records the path),
+    """The edge app around ``app`` (by default one that answers 204 and records the path),
     spoken to through ``interface``: "asgi" or "rsgi"."""
 
     def __init__(self, app: Any = None, interface: str = "asgi") -> None:
@@ -98,7 +103,7 @@ class Edge:
             await send({"type": "http.response.start", "status": 204, "headers": []})
             await send({"type": "http.response.body", "body": b""})
 
-        self.app = edge.ClickEdge(app or rest)
+        self.app = EdgeApp(app or rest, postback=PostbackRoute())
 
     async def request(
         self,
@@ -171,15 +176,11 @@ class Edge:
         return self.run(all_at_once())  # type: ignore[no-any-return]
 
     def close(self) -> None:
-        async def closing() -> None:
-            batchers_close()
-            await loop_database_close()
-
-        self.run(closing())
+        self.run(self.app.closing())
         self.loop.call_soon_threadsafe(self.loop.stop)
         self.thread.join(timeout=10)
         self.loop.close()
-        edge.blocking_pool_shutdown()
+        blocking_pool_shutdown()
 
 
 def django_behind_the_edge() -> Any:
@@ -187,7 +188,7 @@ def django_behind_the_edge() -> Any:
     request's database connection closed afterwards so the test database can be flushed."""
     from a2wsgi import WSGIMiddleware
 
-    app = ClickApp(get_wsgi_application())
+    app = get_wsgi_application()
 
     def closing(environ: dict[str, Any], start_response: Any) -> list[bytes]:
         try:
@@ -199,22 +200,31 @@ def django_behind_the_edge() -> Any:
 
 
 class EdgeResponse:
-    """The parts of Django's test response the postback tests read."""
+    """The parts of Django's test response the tests read."""
 
     def __init__(self, answer: Answer) -> None:
-        self.status_code, headers, self.content = answer
+        self.status_code, self.raw_headers, self.content = answer
+        headers = self.raw_headers
         self.headers = {k.lower(): v for k, v in headers}
+        self.cookies: SimpleCookie = SimpleCookie()
+        for name, value in headers:
+            if name.lower() == "set-cookie":
+                self.cookies.load(value)
 
     def __getitem__(self, name: str) -> str:
         return self.headers[name.lower()]
+
+    def items(self) -> list[tuple[str, str]]:
+        return list(self.raw_headers)
 
     def json(self) -> Any:
         return json.loads(self.content)
 
 
 class EdgeClient:
-    """Django's test ``Client`` API (get, post, put) answered by the edge (through ASGI or
-    RSGI), with the real Django app behind it for what the edge passes on."""
+    """Django's test ``Client`` API (get, post, put, cookies) answered by the edge through its
+    ASGI interface (or RSGI), with the real Django app behind it for what the edge passes on.
+    Like Django's client it keeps the cookies the answers set and sends them back."""
 
     def __init__(self, interface: str = "asgi") -> None:
         self.edge = Edge(django_behind_the_edge(), interface)
@@ -226,17 +236,23 @@ class EdgeClient:
         if self.cookies:
             jar = "; ".join(f"{m.key}={m.value}" for m in self.cookies.values())
             headers.append((b"cookie", jar.encode()))
-        if "HTTP_X_FORWARDED_FOR" in extra:
-            headers.append((b"x-forwarded-for", extra["HTTP_X_FORWARDED_FOR"].encode()))
-        kwargs: dict[str, Any] = {"method": method, "body": body, "headers": headers, "scheme": "http"}
+        for key, value in extra.items():
+            if key.startswith("HTTP_") and key != "HTTP_USER_AGENT":
+                headers.append((key[5:].lower().replace("_", "-").encode(), str(value).encode()))
+        kwargs: dict[str, Any] = {"method": method, "body": body, "headers": headers}
+        kwargs["scheme"] = "https" if extra.get("secure") else "http"
         kwargs["ip"] = extra.get("REMOTE_ADDR", "127.0.0.1")
-        if "HTTP_USER_AGENT" in extra:
-            kwargs["user_agent"] = extra["HTTP_USER_AGENT"]
+        kwargs["user_agent"] = extra.get("HTTP_USER_AGENT", "")
         query = "&".join(q for q in (inline, query) if q)
-        return EdgeResponse(self.edge.get(path, query, **kwargs))
+        response = EdgeResponse(self.edge.get(path, query, **kwargs))
+        self.cookies.update(response.cookies)
+        return response
 
     def get(self, path: str, data: dict[str, Any] | None = None, **extra: Any) -> EdgeResponse:
         return self._call("GET", path, urlencode(data or {}, doseq=True), b"", "", extra)
+
+    def head(self, path: str, data: dict[str, Any] | None = None, **extra: Any) -> EdgeResponse:
+        return self._call("HEAD", path, urlencode(data or {}, doseq=True), b"", "", extra)
 
     def post(
         self, path: str, data: Any = None, content_type: str = MULTIPART_CONTENT, **extra: Any
@@ -253,6 +269,9 @@ class EdgeClient:
 
     def put(self, path: str, **extra: Any) -> EdgeResponse:
         return self._call("PUT", path, "", b"", "", extra)
+
+    def delete(self, path: str, **extra: Any) -> EdgeResponse:
+        return self._call("DELETE", path, "", b"", "", extra)
 
     def close(self) -> None:
         self.edge.close()

@@ -1,4 +1,4 @@
-"""Fixtures for the click hot path: isolated Redis keys, a stream drain, a link factory, and a
+"""Fixtures for the click hot path: clicks through the edge, and a
 redis-server of a test's own (on a spare port, never the shared 6379) for tests that kill it."""
 
 from __future__ import annotations
@@ -7,61 +7,28 @@ import signal
 import socket
 import subprocess
 import time
-import uuid
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 import redis
-from django.conf import settings
 
-from tracking.clickpath import links, redis_conn
-from tracking.clickpath.consumer import Consumer, group_ensure
+from tracking.clickpath import redis_conn
+from tracking.tests.asgi_driver import DESKTOP_UA, US_IP, EdgeClient
 
-DESKTOP_UA = (
-    "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) "
-    "Chrome/124.0 Safari/537.36"
-)
 IPHONE_UA = (
     "Mozilla/5.0 (iPhone; CPU iPhone OS 17_4 like Mac OS X) AppleWebKit/605.1.15 (KHTML, like Gecko) "
     "Version/17.4 Mobile/15E148 Safari/604.1"
 )
-US_IP = "8.8.8.8"
-
-
-@pytest.fixture(autouse=True)
-def _isolated_hot_path(settings: Any) -> None:
-    """Each test gets its own Redis key space (xdist workers share one Redis db) and an empty
-    link cache (snapshots must never leak between tests)."""
-    settings.CLICK_REDIS_PREFIX = f"t-{uuid.uuid4().hex[:12]}"
-    links._local.clear()
-    redis_conn.reset()
 
 
 @pytest.fixture
-def drain() -> Callable[[], int]:
-    """Run the consumer until the stream is empty (a no-op in embedded mode)."""
-
-    def _drain() -> int:
-        if not settings.REDIS_URL:
-            return 0
-        consumer = Consumer(name="test")
-        group_ensure(consumer.client)
-        total = 0
-        while n := consumer.step(block_ms=1):
-            total += n
-        return total
-
-    return _drain
-
-
-@pytest.fixture
-def visit(client: Any, drain: Callable[[], int]) -> Callable[..., Any]:
-    """``visit(token, ip=..., ua=..., **query)``: a click through the Django test client."""
+def visit(edge: EdgeClient) -> Callable[..., Any]:
+    """``visit(token, ip=..., ua=..., **query)``: a click through the edge."""
 
     def _visit(token: str, *, ip: str = US_IP, ua: str = DESKTOP_UA, path: str = "c", **query: str) -> Any:
-        return client.get(f"/{path}/{token}", query, REMOTE_ADDR=ip, HTTP_USER_AGENT=ua)
+        return edge.get(f"/{path}/{token}", query, REMOTE_ADDR=ip, HTTP_USER_AGENT=ua)
 
     return _visit
 

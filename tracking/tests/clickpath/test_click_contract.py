@@ -18,7 +18,7 @@ from tracking.models import Click, Impression
 from tracking.tests.clickpath.conftest import IPHONE_UA
 
 CLICK_ID_RE = re.compile(r"^[A-Za-z0-9_-]{16,64}$")
-pytestmark = pytest.mark.django_db
+pytestmark = pytest.mark.django_db(transaction=True)  # the edge sees committed rows only
 
 
 def only_click(drain) -> Click:
@@ -244,9 +244,9 @@ def test_fraud_flags_mark_bots_datacenters_and_floods(visit, drain, settings, sh
     assert flags == [["bot_user_agent"], ["datacenter_ip"], [], [], ["click_flood"]]
 
 
-def test_the_click_stores_ip_per_privacy_setting_and_visitor_facts(client, drain, settings, shoes_link):
+def test_the_click_stores_ip_per_privacy_setting_and_visitor_facts(edge, drain, settings, shoes_link):
     settings.IP_PRIVACY = "truncated"
-    client.get(
+    edge.get(
         f"/c/{shoes_link.token}",
         REMOTE_ADDR="8.8.8.8",
         HTTP_USER_AGENT=IPHONE_UA,
@@ -259,8 +259,8 @@ def test_the_click_stores_ip_per_privacy_setting_and_visitor_facts(client, drain
     assert (click.offer_id, click.publisher_id) == (shoes_link.offer_id, shoes_link.publisher_id)
 
 
-def test_it_sets_last_and_first_click_cookies_for_the_attribution_window(client, drain, shoes, shoes_link):
-    first = client.get(f"/c/{shoes_link.token}", REMOTE_ADDR="8.8.8.8")
+def test_it_sets_last_and_first_click_cookies_for_the_attribution_window(edge, drain, shoes, shoes_link):
+    first = edge.get(f"/c/{shoes_link.token}", REMOTE_ADDR="8.8.8.8")
     drain()
     first_id = Click.objects.get().id.hex
     latest = first.cookies[click_cookie_name(shoes.pk)]
@@ -269,17 +269,17 @@ def test_it_sets_last_and_first_click_cookies_for_the_attribution_window(client,
     assert latest["httponly"]
     assert latest["samesite"] == "Lax"
     assert first.cookies[click_first_cookie_name(shoes.pk)].value == first_id
-    # The test client sends the cookies back: the first-click cookie stays, the latest moves.
-    second = client.get(f"/c/{shoes_link.token}", REMOTE_ADDR="8.8.8.8")
+    # The edge client sends the cookies back: the first-click cookie stays, the latest moves.
+    second = edge.get(f"/c/{shoes_link.token}", REMOTE_ADDR="8.8.8.8")
     drain()
     second_id = Click.objects.exclude(id=first_id).get().id.hex
     assert second.cookies[click_cookie_name(shoes.pk)].value == second_id
     assert click_first_cookie_name(shoes.pk) not in second.cookies
-    assert client.cookies[click_first_cookie_name(shoes.pk)].value == first_id
+    assert edge.cookies[click_first_cookie_name(shoes.pk)].value == first_id
 
 
-def test_cookies_are_cross_site_over_https(client, shoes, shoes_link):
-    response = client.get(f"/c/{shoes_link.token}", secure=True)
+def test_cookies_are_cross_site_over_https(edge, shoes, shoes_link):
+    response = edge.get(f"/c/{shoes_link.token}", secure=True)
     cookie = response.cookies[click_cookie_name(shoes.pk)]
     assert cookie["secure"]
     assert cookie["samesite"] == "None"
@@ -296,8 +296,8 @@ def test_editing_the_offer_takes_effect_on_the_next_click(visit, drain, shoes, s
     assert visit(shoes_link.token)["Location"].startswith("https://shoes.example.com/v2?c=")
 
 
-def test_other_methods_are_refused_with_405(client, shoes_link):
-    assert client.post(f"/c/{shoes_link.token}").status_code == 405
+def test_other_methods_are_refused_with_405(edge, shoes_link):
+    assert edge.post(f"/c/{shoes_link.token}").status_code == 405
 
 
 def test_an_impression_answers_a_gif_and_is_recorded(visit, drain, shoes_link):

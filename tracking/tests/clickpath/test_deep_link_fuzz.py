@@ -76,11 +76,11 @@ def test_a_deep_link_to_an_allowed_host_is_followed(good: str) -> None:
 
 
 @pytest.mark.django_db
-def test_no_response_ever_redirects_outside_or_splits_headers(client, shoes, shoes_link) -> None:
+def test_no_response_ever_redirects_outside_or_splits_headers(edge, shoes, shoes_link) -> None:
     Offer.objects.filter(pk=shoes.pk).update(allowed_domains=list(ALLOWED), deep_links_allowed=True)
     followed = 0
     for payload in [*payloads(), *GOOD]:
-        response = client.get(f"/c/{shoes_link.token}", {"url": payload}, REMOTE_ADDR="8.8.8.8")
+        response = edge.get(f"/c/{shoes_link.token}", {"url": payload}, REMOTE_ADDR="8.8.8.8")
         assert response.status_code == 302
         location = response["Location"]
         assert landed_host_ok(location), (payload, location)
@@ -91,15 +91,15 @@ def test_no_response_ever_redirects_outside_or_splits_headers(client, shoes, sho
 
 
 @pytest.mark.django_db
-def test_a_deep_link_is_ignored_when_the_offer_does_not_allow_deep_links(client, shoes, shoes_link) -> None:
+def test_a_deep_link_is_ignored_when_the_offer_does_not_allow_deep_links(edge, shoes, shoes_link) -> None:
     Offer.objects.filter(pk=shoes.pk).update(deep_links_allowed=False)
-    response = client.get(f"/c/{shoes_link.token}", {"url": "https://shoes.example.com/sale"})
+    response = edge.get(f"/c/{shoes_link.token}", {"url": "https://shoes.example.com/sale"})
     assert response["Location"].startswith("https://shoes.example.com/?cid=")
 
 
 @pytest.mark.django_db
-def test_an_allowed_deep_link_gets_the_click_id(client, shoes, shoes_link) -> None:
-    response = client.get(f"/c/{shoes_link.token}", {"url": "https://shoes.example.com/sale?x=1#top"})
+def test_an_allowed_deep_link_gets_the_click_id(edge, shoes, shoes_link) -> None:
+    response = edge.get(f"/c/{shoes_link.token}", {"url": "https://shoes.example.com/sale?x=1#top"})
     location = response["Location"]
     assert location.startswith("https://shoes.example.com/sale?x=1&click_id=")
     assert location.endswith("#top")

@@ -13,7 +13,6 @@ import subprocess
 import sys
 import time
 from pathlib import Path
-from typing import Any
 
 import pytest
 import redis
@@ -21,32 +20,22 @@ from django.conf import settings
 from django.db import connection
 
 from affiliates.tests import factories as f
-from tracking.clickpath import handler, spool
+from tracking.clickpath import spool, writer
+from tracking.clickpath.blocking import blocking_pool_shutdown
 from tracking.clickpath.store import stream_key
 from tracking.models import Click
-from tracking.tests.clickpath.conftest import DESKTOP_UA, spare_port
+from tracking.tests.clickpath.conftest import spare_port
 
 pytestmark = [pytest.mark.postgres, pytest.mark.redis, pytest.mark.slow]
 ROOT = Path(__file__).resolve().parents[3]
 
 
-def environ(token: str, n: int) -> dict[str, Any]:
-    return {
-        "REQUEST_METHOD": "GET",
-        "PATH_INFO": f"/c/{token}",
-        "QUERY_STRING": f"sub1={n}",
-        "REMOTE_ADDR": f"8.8.{n // 250}.{n % 250}",
-        "HTTP_USER_AGENT": DESKTOP_UA,
-    }
-
-
-@pytest.mark.django_db
-def test_every_click_of_a_burst_survives_redis_being_killed(own_redis, client, shoes_link, drain):
+def test_every_click_of_a_burst_survives_redis_being_killed(own_redis, edge, shoes_link, drain):
     statuses = []
     for n in range(60):
         if n == 30:
             own_redis.kill()
-        statuses.append(client.get(f"/c/{shoes_link.token}", {"sub1": n}, REMOTE_ADDR="8.8.8.8").status_code)
+        statuses.append(edge.get(f"/c/{shoes_link.token}", {"sub1": n}, REMOTE_ADDR="8.8.8.8").status_code)
     assert statuses == [302] * 60
     assert Click.objects.count() == 30  # written straight to PostgreSQL while Redis was down
     own_redis.start()  # the AOF brings the stream back
@@ -70,11 +59,12 @@ def consumer(db_name: str, *extra: str, claim_ms: int = 30_000) -> subprocess.Po
     )
 
 
-@pytest.mark.django_db(transaction=True)
-def test_a_consumer_killed_mid_batch_loses_and_duplicates_nothing(own_redis, shoes_link):
+def test_a_consumer_killed_mid_batch_loses_and_duplicates_nothing(own_redis, edge, shoes_link):
     total = 6000
-    for n in range(total):
-        assert handler.click(environ(shoes_link.token, n), shoes_link.token).status == 302
+    for start in range(0, total, 500):
+        queries = [f"sub1={n}" for n in range(start, start + 500)]
+        answers = edge.edge.burst(f"/c/{shoes_link.token}", queries)
+        assert [status for status, _, _ in answers] == [302] * 500
     db_name = connection.settings_dict["NAME"]
     first = consumer(db_name)
     deadline = time.monotonic() + 60
@@ -92,27 +82,32 @@ def test_a_consumer_killed_mid_batch_loses_and_duplicates_nothing(own_redis, sho
     assert redis.Redis.from_url(settings.REDIS_URL).xlen(stream_key()) == 0
 
 
-@pytest.mark.django_db(transaction=True)
-def test_clicks_are_spooled_when_redis_and_postgresql_are_both_down_and_replayed(own_redis, shoes_link):
-    cached = handler.click(environ(shoes_link.token, 0), shoes_link.token)  # the link is now cached
-    assert cached.status == 302
+def _closed() -> None:
+    """Close the test's and the edge's pool's connections: the next query connects anew."""
+    blocking_pool_shutdown()
+    connection.close()
+
+
+def test_clicks_are_spooled_when_redis_and_postgresql_are_both_down_and_replayed(own_redis, edge, shoes_link):
+    cached = edge.get(f"/c/{shoes_link.token}", {"sub1": 0})  # the link is now cached
+    assert cached.status_code == 302
     other = f.OfferAccessFactory(offer=shoes_link.offer)
     own_redis.kill()
     port = connection.settings_dict["PORT"]
-    connection.close()
+    _closed()
     connection.settings_dict["PORT"] = spare_port()  # nothing listens there: PostgreSQL "down"
     try:
-        spooled = handler.click(environ(shoes_link.token, 1), shoes_link.token)
-        unresolved = handler.click(environ(other.token, 2), other.token)
+        spooled = edge.get(f"/c/{shoes_link.token}", {"sub1": 1})
+        unresolved = edge.get(f"/c/{other.token}", {"sub1": 2})
     finally:
-        connection.close()
+        _closed()
         connection.settings_dict["PORT"] = port
-    assert spooled.status == 302
-    assert dict(spooled.headers)["Location"].startswith("https://shoes.example.com/")
-    assert unresolved.status == 302
-    assert dict(unresolved.headers)["Location"] == settings.DEFAULT_FALLBACK_URL
+    assert spooled.status_code == 302
+    assert spooled["Location"].startswith("https://shoes.example.com/")
+    assert unresolved.status_code == 302
+    assert unresolved["Location"] == settings.DEFAULT_FALLBACK_URL
     assert spool.pending() == 1
-    assert spool.replay() == 2
+    assert writer.spool_replay() == 2
     rows = dict(Click.objects.filter(sub1__in=["1", "2"]).values_list("sub1", "reason"))
     assert rows == {"1": "", "2": "tracking_unavailable"}
     assert Click.objects.get(sub1="2").offer_id == other.offer_id

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import uuid
 from typing import Any
 
@@ -70,15 +69,13 @@ def test_an_impression_line_reads_back_and_its_copy_row_is_the_traffic_columns()
     assert impressions[0].count(b"\t") == len(lines.TRAFFIC) - 1
 
 
-def test_click_ids_come_from_every_kind_of_line() -> None:
+def test_click_ids_come_from_the_click_lines_only() -> None:
     new = click_record()
     stream_lines = [
         with_verdict(lines.click_line(new), " 1 0"),
         lines.impression_line({**click_record(), "kind": "i"}).encode(),
-        b'{"kind": "c", "id": "old"}\t 1 0',
-        b'{"kind": "i", "id": "old-impression"}',
     ]
-    assert lines.click_ids(stream_lines) == [new["id"], "old"]
+    assert lines.click_ids(stream_lines) == [new["id"]]
 
 
 @pytest.mark.postgres
@@ -114,10 +111,10 @@ def test_a_batch_meeting_clicks_already_written_writes_only_the_new_ones() -> No
 
 
 @pytest.mark.django_db
-def test_lines_are_written_on_any_database_and_old_json_lines_too() -> None:
+def test_lines_are_written_on_any_database() -> None:
     new = click_record(sub2="on any database")
-    older = {"kind": "i", "id": new_click_hex()[0], "created_at": 1_720_000_000_000, "offer_id": 7}
-    older_line = json.dumps({**older, "publisher_id": 9}).encode()
-    writer.lines_write([with_verdict(lines.click_line(new), " 1 0"), older_line])
+    impression = {**click_record(), "kind": "i", "id": new_click_hex()[0], "created_at": 1_720_000_000_000}
+    impression_line = lines.impression_line(impression).encode()
+    writer.lines_write([with_verdict(lines.click_line(new), " 1 0"), impression_line])
     assert Click.objects.get().sub2 == "on any database"
     assert Impression.objects.get().created_at.timestamp() == 1_720_000_000

@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 
-from tracking.loop_batch import LoopBatch
+from tracking.clickpath.loop_batch import LoopBatch
 
 
 def run(coro: Any) -> Any:

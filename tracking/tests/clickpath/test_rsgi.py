@@ -12,12 +12,11 @@ from typing import Any
 
 import pytest
 
-from tracking.clickpath import asgi as edge
-from tracking.clickpath import rsgi
-from tracking.clickpath.aio_redis import batchers_close
+from tracking.clickpath import edge
+from tracking.clickpath.blocking import blocking_pool_shutdown
+from tracking.conversions.route import PostbackRoute
 from tracking.models import Click
-from tracking.tests.asgi_driver import RsgiHeaders, RsgiProto, RsgiScope
-from tracking.tests.clickpath.conftest import DESKTOP_UA
+from tracking.tests.asgi_driver import DESKTOP_UA, RsgiHeaders, RsgiProto, RsgiScope
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -48,7 +47,7 @@ def serve() -> Iterator[Any]:
     loop = asyncio.new_event_loop()
     thread = threading.Thread(target=loop.run_forever, daemon=True)  # Playwright holds the main loop
     thread.start()
-    app = edge.ClickEdge(django_like)
+    app = edge.Edge(django_like, postback=PostbackRoute())
 
     def call(scope: RsgiScope, body: bytes = b"") -> RsgiProto:
         proto = RsgiProto(body)
@@ -56,12 +55,11 @@ def serve() -> Iterator[Any]:
         return proto
 
     yield call
-    asyncio.run_coroutine_threadsafe(asyncio.sleep(0), loop).result()
-    loop.call_soon_threadsafe(batchers_close)
+    asyncio.run_coroutine_threadsafe(app.closing(), loop).result()
     loop.call_soon_threadsafe(loop.stop)
     thread.join(timeout=10)
     loop.close()
-    edge.blocking_pool_shutdown()
+    blocking_pool_shutdown()
 
 
 def test_a_click_is_answered_in_one_call_and_stored(serve, shoes_link, drain):
@@ -101,5 +99,5 @@ def test_a_streamed_answer_is_streamed_and_a_failing_app_answers_500(serve):
 
 
 def test_client_addresses_are_read_in_both_families():
-    assert rsgi.host_port("203.0.113.9:5123") == ("203.0.113.9", 5123)
-    assert rsgi.host_port("[2001:db8::1]:443") == ("2001:db8::1", 443)
+    assert edge.host_port("203.0.113.9:5123") == ("203.0.113.9", 5123)
+    assert edge.host_port("[2001:db8::1]:443") == ("2001:db8::1", 443)

@@ -7,7 +7,7 @@ import json
 import pytest
 from django.db import OperationalError
 
-from tracking.clickpath import spool, store
+from tracking.clickpath import spool, store, writer
 from tracking.clickpath.writer import records_write
 from tracking.models import Click
 from tracking.tests.clickpath.conftest import US_IP
@@ -22,16 +22,16 @@ def spool_dir(settings, tmp_path):
 
 
 def test_a_click_is_spooled_when_redis_and_the_database_fail_and_replayed_once(
-    client, shoes_link, monkeypatch, settings, spool_dir
+    edge, shoes_link, monkeypatch, settings, spool_dir
 ):
     settings.REDIS_URL = "redis://127.0.0.1:1/0"  # nothing listens on port 1
-    client.get(f"/c/{shoes_link.token}", REMOTE_ADDR=US_IP)  # caches the link first
+    edge.get(f"/c/{shoes_link.token}", REMOTE_ADDR=US_IP)  # caches the link first
 
     def database_down(records):
         raise OperationalError("connection refused")
 
     monkeypatch.setattr(store.writer, "records_write", database_down)
-    response = client.get(f"/c/{shoes_link.token}", {"sub1": "spooled"}, REMOTE_ADDR=US_IP)
+    response = edge.get(f"/c/{shoes_link.token}", {"sub1": "spooled"}, REMOTE_ADDR=US_IP)
     assert response.status_code == 302
     assert response["Location"].startswith("https://shoes.example.com/")
     lines = [
@@ -40,8 +40,8 @@ def test_a_click_is_spooled_when_redis_and_the_database_fail_and_replayed_once(
     assert [r["sub1"] for r in lines] == ["spooled"]
     monkeypatch.undo()
     settings.REDIS_URL = ""
-    assert spool.replay() == 1
-    assert spool.replay() == 0
+    assert writer.spool_replay() == 1
+    assert writer.spool_replay() == 0
     assert list(spool_dir.glob("clicks-*")) == []
     assert Click.objects.filter(sub1="spooled").count() == 1
 
@@ -57,7 +57,7 @@ def test_replaying_the_same_lines_twice_writes_each_click_once(shoes_link, spool
     spool.append(rec)
     spool.append(rec)
     (spool_dir / "clicks-1.jsonl").write_text(json.dumps(rec) + "\n{cut by a cra")
-    assert spool.replay() == 3
+    assert writer.spool_replay() == 3
     click = Click.objects.get()
     assert click.sub1 == "ab"  # NUL dropped: PostgreSQL text cannot hold it
 
@@ -70,7 +70,7 @@ def test_a_spooled_click_whose_link_was_unknown_is_resolved_by_token_on_replay(s
     }  # fmt: skip
     spool.append(rec)
     spool.append({**rec, "id": "0190f1e2a3b47c8d9e0f112233445588", "token": "gone-token-xyz"})
-    spool.replay()
+    writer.spool_replay()
     click = Click.objects.get()
     assert (click.offer_id, click.reason) == (shoes_link.offer_id, "tracking_unavailable")
 

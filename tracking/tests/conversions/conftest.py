@@ -1,18 +1,16 @@
 """Fixtures for the conversion tests: clicks made directly (never through the click endpoint),
-a postback helper, a fresh catalog cache per test, and ``postback_client``: the same requests
-through Django's test client and through the edge, as ASGI and as RSGI (``make serve``'s path)."""
+a postback helper and a fresh catalog cache per test. Postbacks go through the root conftest's
+``edge`` (the app server's one path for ``/postback``)."""
 
 from __future__ import annotations
 
 import hashlib
 import hmac
 import time
-from collections.abc import Iterator
 from datetime import datetime, timedelta
 from typing import Any
 
 import pytest
-from django.test import Client
 from django.utils import timezone
 
 from affiliates.models import Offer, Publisher
@@ -46,29 +44,6 @@ def _fresh_catalog() -> Any:
     catalog_clear()
 
 
-# The edge answers on its own database connections (its loop's and its threads'), which see
-# only committed data: its tests commit theirs.
-VIA = [
-    "django",
-    pytest.param("asgi", marks=pytest.mark.django_db(transaction=True)),
-    pytest.param("rsgi", marks=pytest.mark.django_db(transaction=True)),
-]
-
-
-@pytest.fixture(params=VIA)
-def postback_client(request: pytest.FixtureRequest) -> Iterator[Client | EdgeClient]:
-    """Django's test client, then the edge through ASGI and through RSGI (``make serve``), with
-    the real Django app behind it."""
-    if request.param == "django":
-        yield Client()
-        return
-    edge = EdgeClient(request.param)
-    try:
-        yield edge
-    finally:
-        edge.close()
-
-
 def click_make(
     offer: Offer, publisher: Publisher, *, ago: timedelta = timedelta(minutes=5), **fields: Any
 ) -> Click:
@@ -97,7 +72,7 @@ def shoes_click(shoes: Offer, pixelpush: Publisher, shoes_link: Any) -> Click:
     return click_make(shoes, pixelpush)
 
 
-def postback(client: Client, **params: Any) -> Any:
+def postback(client: EdgeClient, **params: Any) -> Any:
     """GET /postback with acme's token unless ``token`` is given (None drops it)."""
     params.setdefault("token", ACME_POSTBACK_TOKEN)
     params = {k: v for k, v in params.items() if v is not None}

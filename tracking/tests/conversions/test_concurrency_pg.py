@@ -1,4 +1,5 @@
-"""Concurrency and durability on real PostgreSQL: threads, each with its own connection."""
+"""Concurrency and durability on real PostgreSQL: many postbacks in flight on the edge at once
+(its loop batches, its thread pool's connections)."""
 
 from __future__ import annotations
 
@@ -8,63 +9,72 @@ from decimal import Decimal
 from typing import Any
 
 import pytest
-from django.db import connection, connections
-from django.test import Client
+from django.db import connection
 
 from affiliates.models import Cap
 from affiliates.tests import factories as f
+from tracking.clickpath.blocking import blocking_pool_shutdown
+from tracking.conversions.aio_db import loop_database_close
 from tracking.models import CapCounter, Conversion
+from tracking.tests.asgi_driver import EdgeClient
 from tracking.tests.conversions.conftest import STORAGE_UNAVAILABLE, click_make, postback
 
 pytestmark = [pytest.mark.postgres, pytest.mark.django_db(transaction=True)]
 
 
-def _fire(requests: list[dict[str, Any]]) -> list[dict[str, Any]]:
+def _fire(edge: EdgeClient, requests: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """All at once: each from a thread of its own, all answered by the edge's one loop."""
+
     def one(params: dict[str, Any]) -> dict[str, Any]:
-        try:
-            return postback(Client(), **params).json()
-        finally:
-            connections.close_all()
+        return postback(edge, **params).json()  # type: ignore[no-any-return]
 
     with ThreadPoolExecutor(max_workers=len(requests)) as pool:
         return list(pool.map(one, requests))
 
 
-def test_fifty_identical_postbacks_at_once_make_one_conversion(shoes, shoes_click) -> None:
-    bodies = _fire([{"click_id": shoes_click.id.hex, "amount": "25", "txn_id": "SAME-1"}] * 50)
+def test_fifty_identical_postbacks_at_once_make_one_conversion(edge, shoes, shoes_click) -> None:
+    bodies = _fire(edge, [{"click_id": shoes_click.id.hex, "amount": "25", "txn_id": "SAME-1"}] * 50)
     assert Conversion.objects.count() == 1
     results = sorted(b["result"] for b in bodies)
     assert results == ["accepted"] + ["duplicate"] * 49
     assert {b["conversion_id"] for b in bodies} == {Conversion.objects.get().id}
 
 
-def test_fifty_identical_postbacks_without_txn_id_make_one_conversion(shoes, shoes_click) -> None:
-    bodies = _fire([{"click_id": shoes_click.id.hex, "goal": "lead"}] * 50)
+def test_fifty_identical_postbacks_without_txn_id_make_one_conversion(edge, shoes, shoes_click) -> None:
+    bodies = _fire(edge, [{"click_id": shoes_click.id.hex, "goal": "lead"}] * 50)
     assert Conversion.objects.count() == 1
     assert sum(b["result"] == "accepted" for b in bodies) == 1
 
 
 def test_concurrent_postbacks_against_a_cap_accept_exactly_the_room_left(
-    shoes, pixelpush, shoes_link
+    edge, shoes, pixelpush, shoes_link
 ) -> None:
     cap = f.CapFactory(offer=shoes, metric=Cap.Metric.CONVERSIONS, limit=Decimal("12"))
     for _ in range(5):  # 7 of 12 left
-        postback(Client(), click_id=click_make(shoes, pixelpush).id.hex, goal="lead")
+        postback(edge, click_id=click_make(shoes, pixelpush).id.hex, goal="lead")
     clicks = [click_make(shoes, pixelpush) for _ in range(30)]
-    bodies = _fire([{"click_id": c.id.hex, "goal": "lead"} for c in clicks])
+    bodies = _fire(edge, [{"click_id": c.id.hex, "goal": "lead"} for c in clicks])
     assert sum(b["result"] == "accepted" for b in bodies) == 7
     assert sum(b["reason"] == "cap_reached" for b in bodies) == 23
     assert CapCounter.objects.get(cap=cap).used == Decimal("12")
     assert Conversion.objects.filter(status="pending").count() == 12
 
 
-def test_concurrent_payout_and_count_caps_hold_together(shoes, pixelpush, shoes_link) -> None:
+def test_concurrent_payout_and_count_caps_hold_together(edge, shoes, pixelpush, shoes_link) -> None:
     f.CapFactory(offer=shoes, metric=Cap.Metric.CONVERSIONS, limit=Decimal("100"))
     f.CapFactory(offer=shoes, metric=Cap.Metric.PAYOUT, period=Cap.Period.MONTH, limit=Decimal("15.00"))
     clicks = [click_make(shoes, pixelpush) for _ in range(25)]
-    bodies = _fire([{"click_id": c.id.hex, "goal": "lead"} for c in clicks])  # 1.50 each: room for 10
+    bodies = _fire(edge, [{"click_id": c.id.hex, "goal": "lead"} for c in clicks])  # 1.50 each: room for 10
     assert sum(b["result"] == "accepted" for b in bodies) == 10
     assert CapCounter.objects.get(cap__metric="conversions").used == Decimal("10")
+
+
+def _reconnect(edge: EdgeClient) -> None:
+    """Close every connection (the test's, the edge loop's, its pool's): the next query of each
+    connects with the settings as they are now."""
+    connection.close()
+    edge.edge.run(loop_database_close())
+    blocking_pool_shutdown()
 
 
 def _closed_port() -> int:
@@ -73,20 +83,20 @@ def _closed_port() -> int:
         return s.getsockname()[1]
 
 
-def test_postgres_unreachable_answers_503(shoes, shoes_click) -> None:
+def test_postgres_unreachable_answers_503(edge, shoes, shoes_click) -> None:
     params = {"click_id": shoes_click.id.hex, "amount": "25", "txn_id": "DOWN-1"}
-    postback(Client(), **{**params, "txn_id": "WARM"})  # catalog cached: the outage hits the write
-    connection.close()
+    postback(edge, **{**params, "txn_id": "WARM"})  # catalog cached: the outage hits the write
+    _reconnect(edge)
     saved = dict(connection.settings_dict)
     connection.settings_dict["PORT"] = _closed_port()
     connection.settings_dict["OPTIONS"] = {**saved.get("OPTIONS", {}), "connect_timeout": 1}
     try:
-        response = postback(Client(), **params)
+        response = postback(edge, **params)
     finally:
-        connection.close()
+        _reconnect(edge)
         connection.settings_dict.clear()
         connection.settings_dict.update(saved)
     assert response.status_code == 503
     assert response.json() == STORAGE_UNAVAILABLE
     assert not Conversion.objects.filter(txn_id="DOWN-1").exists()
-    assert postback(Client(), **params).json()["result"] == "accepted"  # the retry lands
+    assert postback(edge, **params).json()["result"] == "accepted"  # the retry lands

@@ -10,8 +10,8 @@ from tracking.tests.conversions.conftest import click_make, postback
 pytestmark = pytest.mark.django_db
 
 
-def test_staff_can_list_and_open_a_conversion(client, nadia, shoes_click) -> None:
-    conv_id = postback(client, click_id=shoes_click.id.hex, goal="lead").json()["conversion_id"]
+def test_staff_can_list_and_open_a_conversion(edge, client, nadia, shoes_click) -> None:
+    conv_id = postback(edge, click_id=shoes_click.id.hex, goal="lead").json()["conversion_id"]
     client.force_login(nadia)
     assert client.get("/admin/tracking/conversion/").status_code == 200
     page = client.get(f"/admin/tracking/conversion/{conv_id}/change/")
@@ -19,9 +19,11 @@ def test_staff_can_list_and_open_a_conversion(client, nadia, shoes_click) -> Non
     assert b"last_click" in page.content
 
 
-def test_approving_a_held_conversion_releases_it_with_an_event(client, nadia, shoes, pixelpush, shoes_link):
+def test_approving_a_held_conversion_releases_it_with_an_event(
+    edge, client, nadia, shoes, pixelpush, shoes_link
+):
     click = click_make(shoes, pixelpush, is_unique=False)
-    conv_id = postback(client, click_id=click.id.hex, goal="lead").json()["conversion_id"]
+    conv_id = postback(edge, click_id=click.id.hex, goal="lead").json()["conversion_id"]
     client.force_login(nadia)
     client.post(
         "/admin/tracking/conversion/", {"action": "approve_held", "_selected_action": [conv_id]}, follow=True

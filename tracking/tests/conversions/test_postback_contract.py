@@ -21,9 +21,9 @@ pytestmark = pytest.mark.django_db
 
 
 @pytest.fixture
-def client(postback_client: Any) -> Any:
-    """Every test here runs through Django's view and through the ASGI edge."""
-    return postback_client
+def client(edge: Any) -> Any:
+    """Postbacks (and the pixel behind them) through the edge, as the app server serves them."""
+    return edge
 
 
 def test_it_accepts_a_sale_and_answers_with_the_contract_body(client, shoes_click) -> None:
@@ -48,11 +48,11 @@ def test_it_accepts_a_sale_and_answers_with_the_contract_body(client, shoes_clic
     assert conv.trace["price"]["revenue"] == "14.40"
 
 
-def test_it_takes_a_form_post_and_a_json_post(client, shoes_click) -> None:
-    form = client.post(
-        "/postback",
-        {"click_id": shoes_click.id.hex, "goal": "lead", "token": "acme-postback-token-0123456789"},
-    )
+def test_it_takes_a_form_post_and_a_json_post_and_refuses_a_multipart_one(client, shoes_click) -> None:
+    fields = {"click_id": shoes_click.id.hex, "goal": "lead", "token": "acme-postback-token-0123456789"}
+    multipart = client.post("/postback", fields)  # Django's test client: multipart by default
+    assert (multipart.status_code, multipart.json()["reason"]) == (400, "unsupported_body")
+    form = client.post("/postback", fields, content_type="application/x-www-form-urlencoded")
     assert form.json()["result"] == "accepted"
     json_body = client.post(
         "/postback",

@@ -1,6 +1,6 @@
-"""/postback on the ASGI edge's event loop (tracking/conversions/asgi.py, aio_db.py).
+"""/postback on the edge's event loop (tracking/conversions/route.py, aio_db.py).
 
-The contract tests run through the edge too (``postback_client``); these are about the loop
+The contract tests run through the edge too (the root conftest's ``edge``); these are about the loop
 itself: which postbacks stay on it, batches shared by concurrent postbacks (duplicates inside
 one batch, a poison row), and PostgreSQL going away.
 """
@@ -23,7 +23,7 @@ from django.db import connection
 from affiliates.models import Cap, Goal
 from affiliates.tests import factories as f
 from conftest import ACME_POSTBACK_TOKEN
-from tracking.conversions import asgi as postback_edge
+from tracking.conversions import route as postback_edge
 from tracking.conversions.aio_db import LoopDatabase, loop_database
 from tracking.conversions.catalog import catalog_clear
 from tracking.models import CapCounter, Conversion
@@ -36,6 +36,7 @@ on_postgres = pytest.mark.postgres
 
 @pytest.fixture
 def edge() -> Iterator[Edge]:
+    """The raw driver (answers as status, headers, body), not the root conftest's client."""
     driver = Edge()
     yield driver
     driver.close()
