@@ -1,4 +1,4 @@
-"""Cross-app API plumbing: pagination and the one exception handler.
+"""API plumbing every app shares: pagination, tenant scoping and the one exception handler.
 
 Every error leaves the API as ``{"code": ..., "message": ..., "fields": {...}}`` so clients can
 branch on ``code`` without parsing prose.
@@ -19,6 +19,9 @@ from rest_framework.permissions import BasePermission
 from rest_framework.response import Response
 from rest_framework.views import exception_handler as drf_exception_handler
 
+from affiliates.core.errors import DomainError
+from affiliates.roles import actor_for, scope
+
 
 class Pagination(PageNumberPagination):
     page_size_query_param = "page_size"
@@ -35,26 +38,6 @@ class Pagination(PageNumberPagination):
         for name, text in descriptions.items():
             out["properties"][name]["description"] = text
         return out
-
-
-class DomainError(Exception):
-    """A business rule refused the request. Services raise it; the API maps it to a 4xx."""
-
-    code: str = "invalid"
-    status_code: int = status.HTTP_400_BAD_REQUEST
-
-    def __init__(self, message: str, *, code: str | None = None, status_code: int | None = None) -> None:
-        super().__init__(message)
-        self.message = message
-        if code:
-            self.code = code
-        if status_code:
-            self.status_code = status_code
-
-
-class Conflict(DomainError):
-    code: str = "conflict"
-    status_code: int = status.HTTP_409_CONFLICT
 
 
 def _first_code(detail: Any) -> str:
@@ -116,13 +99,9 @@ class TenantScopedMixin:
 
     @property
     def actor(self) -> Any:
-        from affiliates.roles import actor_for
-
         return actor_for(self.request.user)
 
     def get_queryset(self) -> Any:
-        from affiliates.roles import scope
-
         qs = super().get_queryset()  # type: ignore[misc]
         return scope(qs, self.actor, advertiser_path=self.advertiser_path, publisher_path=self.publisher_path)
 
@@ -131,6 +110,4 @@ class IsStaff(BasePermission):
     """Network staff only (affiliates.roles decides who that is)."""
 
     def has_permission(self, request: Any, view: Any) -> bool:
-        from affiliates.roles import actor_for
-
         return actor_for(request.user).is_staff
