@@ -29,9 +29,9 @@ from typing import Any
 from django.db import transaction
 from django.utils import timezone
 
+from affiliates.core.money import money_round
 from affiliates.models import CustomPayout, Goal, Offer, OfferAccess
 from affiliates.pricing import price_pick
-from payouts.money import money_round
 from tracking.clickpath.writer import records_write
 from tracking.conversions.fraud import RULES
 from tracking.ids import new_click_id
