@@ -23,7 +23,7 @@ from django.db import transaction
 from django.db.models import Exists, OuterRef
 from django.utils import timezone
 
-from config.api import Conflict, DomainError
+from affiliates.core.errors import Conflict, DomainError
 from payouts.ledger import Line, account_get, ledger_post
 from payouts.models import Account, Payout, PayoutRun, Transaction
 from payouts.payout_build import payout_run_start

@@ -13,7 +13,7 @@ from typing import Any
 from django.core.management.base import BaseCommand, CommandError
 from django.utils import timezone
 
-from config.api import DomainError
+from affiliates.core.errors import DomainError
 from payouts.payout_build import DEFAULT_CHUNK_SIZE, BuildResult, payout_run_build, payout_run_start
 from payouts.periods import period_label, period_of, period_parse, period_previous
 

@@ -5,15 +5,15 @@ from __future__ import annotations
 from typing import Any
 
 from affiliates.models import Publisher
-from payouts.models.postbacks import PostbackDelivery, PostbackEvent
-from payouts.postbacks.services import endpoint_test_enqueue
-from payouts.tests.factories_postbacks import PostbackEndpointFactory
-from payouts.tests.postback_server import Recorder, local_server
+from payouts.callbacks.services import endpoint_test_enqueue
+from payouts.models.callbacks import CallbackDelivery, CallbackEvent
+from payouts.tests.callback_server import Recorder, local_server
+from payouts.tests.factories_callbacks import CallbackEndpointFactory
 
-Status = PostbackDelivery.Status
+Status = CallbackDelivery.Status
 
 
-def _enqueue(endpoint: Any, capture: Any) -> PostbackDelivery:
+def _enqueue(endpoint: Any, capture: Any) -> CallbackDelivery:
     with capture(execute=True) as callbacks:
         delivery = endpoint_test_enqueue(endpoint=endpoint)
     assert len(callbacks) == 1  # the worker is asked only once the delivery is committed
@@ -24,7 +24,7 @@ def _enqueue(endpoint: Any, capture: Any) -> PostbackDelivery:
 def test_it_sends_sample_values_through_the_delivery_task(
     server: Recorder, pixelpush: Publisher, django_capture_on_commit_callbacks: Any
 ) -> None:
-    endpoint = PostbackEndpointFactory(
+    endpoint = CallbackEndpointFactory(
         publisher=pixelpush, url=server.base_url + "/pb?cid={click_id}&s1={sub1}&p={payout}&st={status}"
     )
 
@@ -35,7 +35,7 @@ def test_it_sends_sample_values_through_the_delivery_task(
     assert hit.query["p"] == ["1.00"]
     assert hit.query["st"] == ["approved"]
     assert (delivery.event, delivery.status, delivery.attempts_count) == (
-        PostbackEvent.TEST,
+        CallbackEvent.TEST,
         Status.DELIVERED,
         1,
     )
@@ -47,7 +47,7 @@ def test_it_sends_sample_values_through_the_delivery_task(
 def test_nothing_is_sent_before_the_callers_transaction_commits(
     server: Recorder, pixelpush: Publisher, django_capture_on_commit_callbacks: Any
 ) -> None:
-    endpoint = PostbackEndpointFactory(publisher=pixelpush, url=server.base_url + "/pb")
+    endpoint = CallbackEndpointFactory(publisher=pixelpush, url=server.base_url + "/pb")
     with django_capture_on_commit_callbacks(execute=False) as callbacks:
         endpoint_test_enqueue(endpoint=endpoint)
     assert server.hits == []
@@ -57,7 +57,7 @@ def test_nothing_is_sent_before_the_callers_transaction_commits(
 def test_a_failed_test_is_given_up_at_once(
     server: Recorder, pixelpush: Publisher, django_capture_on_commit_callbacks: Any
 ) -> None:
-    endpoint = PostbackEndpointFactory(publisher=pixelpush, url=server.base_url + "/pb")
+    endpoint = CallbackEndpointFactory(publisher=pixelpush, url=server.base_url + "/pb")
     server.reply(503, "down")
 
     delivery = _enqueue(endpoint, django_capture_on_commit_callbacks)
@@ -75,7 +75,7 @@ def test_a_private_address_is_refused_when_the_worker_connects(
 ) -> None:
     # Saved without validation, as a URL might be whose address is private by now.
     with local_server() as server:
-        endpoint = PostbackEndpointFactory(publisher=pixelpush, url=server.base_url + "/pb")
+        endpoint = CallbackEndpointFactory(publisher=pixelpush, url=server.base_url + "/pb")
         delivery = _enqueue(endpoint, django_capture_on_commit_callbacks)
         assert server.hits == []
     assert delivery.status == Status.FAILED

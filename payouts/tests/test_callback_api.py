@@ -8,23 +8,23 @@ import pytest
 
 from affiliates.models import Offer, Publisher
 from affiliates.tests.factories import GoalFactory, OfferFactory
-from payouts.models.postbacks import PostbackDelivery, PostbackEndpoint
-from payouts.postbacks.services import postbacks_fire
-from payouts.tests.factories_postbacks import CommissionFactory, ConversionFactory, PostbackEndpointFactory
-from payouts.tests.postback_server import Recorder
+from payouts.callbacks.services import callbacks_fire
+from payouts.models.callbacks import CallbackDelivery, CallbackEndpoint
+from payouts.tests.callback_server import Recorder
+from payouts.tests.factories_callbacks import CallbackEndpointFactory, CommissionFactory, ConversionFactory
 
 ENDPOINTS = "/api/v1/postback-endpoints/"
 DELIVERIES = "/api/v1/postback-deliveries/"
 
 
 @pytest.fixture
-def pia_endpoint(pixelpush: Publisher) -> PostbackEndpoint:
-    return PostbackEndpointFactory(publisher=pixelpush, url="https://track.pixelpush.example/pb?c={click_id}")
+def pia_endpoint(pixelpush: Publisher) -> CallbackEndpoint:
+    return CallbackEndpointFactory(publisher=pixelpush, url="https://track.pixelpush.example/pb?c={click_id}")
 
 
 @pytest.fixture
-def rex_endpoint(rival: Publisher) -> PostbackEndpoint:
-    return PostbackEndpointFactory(publisher=rival, url="https://rival.example/pb?c={click_id}")
+def rex_endpoint(rival: Publisher) -> CallbackEndpoint:
+    return CallbackEndpointFactory(publisher=rival, url="https://rival.example/pb?c={click_id}")
 
 
 def test_a_publisher_creates_its_global_postback(api_as: Any, pia: Any, pixelpush: Publisher) -> None:
@@ -43,7 +43,7 @@ def test_a_publisher_creates_its_global_postback(api_as: Any, pia: Any, pixelpus
     assert body["scope"] == "global"
     assert body["events"] == ["created", "reversed"]
     assert body["method"] == "GET"
-    endpoint = PostbackEndpoint.objects.get()
+    endpoint = CallbackEndpoint.objects.get()
     assert (endpoint.on_created, endpoint.on_approved, endpoint.on_reversed) == (True, False, True)
 
 
@@ -57,7 +57,7 @@ def test_a_publisher_cannot_create_one_for_another_publisher(
     )
 
     assert response.status_code == 201
-    assert PostbackEndpoint.objects.get().publisher == pixelpush
+    assert CallbackEndpoint.objects.get().publisher == pixelpush
 
 
 def test_a_goal_postback_takes_its_offer_from_the_goal(api_as: Any, pia: Any, shoes: Offer) -> None:
@@ -88,10 +88,10 @@ def test_a_bad_template_is_a_400_with_a_reason(api_as: Any, pia: Any, url: str, 
     assert response.status_code == 400
     assert response.json()["code"] == code
     assert "url" in response.json()["fields"]
-    assert not PostbackEndpoint.objects.exists()
+    assert not CallbackEndpoint.objects.exists()
 
 
-def test_a_second_global_postback_is_refused(api_as: Any, pia: Any, pia_endpoint: PostbackEndpoint) -> None:
+def test_a_second_global_postback_is_refused(api_as: Any, pia: Any, pia_endpoint: CallbackEndpoint) -> None:
     response = api_as(pia).post(ENDPOINTS, {"url": "https://other.example/pb"}, format="json")
 
     assert response.status_code == 400
@@ -131,7 +131,7 @@ def test_staff_must_name_the_publisher(api_as: Any, nadia: Any, rival: Publisher
 
 
 def test_a_publisher_updates_and_deletes_its_postback(
-    api_as: Any, pia: Any, pia_endpoint: PostbackEndpoint
+    api_as: Any, pia: Any, pia_endpoint: CallbackEndpoint
 ) -> None:
     client = api_as(pia)
     url = f"{ENDPOINTS}{pia_endpoint.pk}/"
@@ -143,11 +143,11 @@ def test_a_publisher_updates_and_deletes_its_postback(
     assert patched.json()["events"] == ["approved"]
     assert patched.json()["is_active"] is False
     assert deleted.status_code == 204
-    assert not PostbackEndpoint.objects.exists()
+    assert not CallbackEndpoint.objects.exists()
 
 
 def test_another_publishers_postback_is_not_found(
-    api_as: Any, pia: Any, pia_endpoint: PostbackEndpoint, rex_endpoint: PostbackEndpoint
+    api_as: Any, pia: Any, pia_endpoint: CallbackEndpoint, rex_endpoint: CallbackEndpoint
 ) -> None:
     client = api_as(pia)
     url = f"{ENDPOINTS}{rex_endpoint.pk}/"
@@ -162,7 +162,7 @@ def test_another_publishers_postback_is_not_found(
 
 
 def test_advertisers_are_refused_publisher_postbacks(
-    api_as: Any, ada: Any, pia_endpoint: PostbackEndpoint
+    api_as: Any, ada: Any, pia_endpoint: CallbackEndpoint
 ) -> None:
     client = api_as(ada)
 
@@ -174,7 +174,7 @@ def test_advertisers_are_refused_publisher_postbacks(
 
 
 def test_staff_see_every_publishers_postbacks(
-    api_as: Any, nadia: Any, pia_endpoint: PostbackEndpoint, rex_endpoint: PostbackEndpoint
+    api_as: Any, nadia: Any, pia_endpoint: CallbackEndpoint, rex_endpoint: CallbackEndpoint
 ) -> None:
     ids = {e["id"] for e in api_as(nadia).get(ENDPOINTS).json()["results"]}
 
@@ -184,7 +184,7 @@ def test_staff_see_every_publishers_postbacks(
 def test_a_test_fire_delivers_sample_values_once_and_returns_the_attempt(
     api_as: Any, pia: Any, pixelpush: Publisher, server: Recorder
 ) -> None:
-    endpoint = PostbackEndpointFactory(
+    endpoint = CallbackEndpointFactory(
         publisher=pixelpush, url=server.base_url + "/pb?c={click_id}&s1={sub1}&st={status}&t={event_time}"
     )
 
@@ -199,16 +199,16 @@ def test_a_test_fire_delivers_sample_values_once_and_returns_the_attempt(
     assert hit.query["s1"] == ["test_sub1"]
     assert hit.query["st"] == ["approved"]
     assert len(hit.query["c"][0]) == 32
-    delivery = PostbackDelivery.objects.get()
+    delivery = CallbackDelivery.objects.get()
     assert delivery.event == "test"
     assert delivery.status == "delivered"
 
 
 def _deliveries(server: Recorder, publisher: Publisher, capture: Any, count: int = 1) -> list[Any]:
-    PostbackEndpointFactory(publisher=publisher, url=server.base_url + "/pb?c={click_id}")
+    CallbackEndpointFactory(publisher=publisher, url=server.base_url + "/pb?c={click_id}")
     commissions = [CommissionFactory(conversion=ConversionFactory(publisher=publisher)) for _ in range(count)]
     with capture(execute=True):
-        postbacks_fire(commission_ids=[c.pk for c in commissions], event="created")
+        callbacks_fire(commission_ids=[c.pk for c in commissions], event="created")
     return commissions
 
 
@@ -228,7 +228,7 @@ def test_a_publisher_reads_its_deliveries_and_their_attempts(
     listed = client.get(DELIVERIES).json()["results"]
     pending = client.get(DELIVERIES, {"status": "pending"}).json()["results"]
     by_offer = client.get(DELIVERIES, {"offer": first.offer_id, "event": "created"}).json()["results"]
-    failed_one = PostbackDelivery.objects.get(commission=first)
+    failed_one = CallbackDelivery.objects.get(commission=first)
     attempts = client.get(f"{DELIVERIES}{failed_one.pk}/attempts/").json()["results"]
 
     assert {d["publisher"] for d in listed} == {pixelpush.pk}
@@ -246,7 +246,7 @@ def test_a_publisher_resends_a_delivery(
 ) -> None:
     server.reply(500)
     _deliveries(server, pixelpush, django_capture_on_commit_callbacks)
-    delivery = PostbackDelivery.objects.get()
+    delivery = CallbackDelivery.objects.get()
 
     response = api_as(pia).post(f"{DELIVERIES}{delivery.pk}/resend/")
 
@@ -262,7 +262,7 @@ def test_another_publishers_delivery_is_not_found(
     api_as: Any, rex: Any, pixelpush: Publisher, server: Recorder, django_capture_on_commit_callbacks: Any
 ) -> None:
     _deliveries(server, pixelpush, django_capture_on_commit_callbacks)
-    delivery = PostbackDelivery.objects.get()
+    delivery = CallbackDelivery.objects.get()
     client = api_as(rex)
 
     assert client.get(f"{DELIVERIES}{delivery.pk}/").status_code == 404

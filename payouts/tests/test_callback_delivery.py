@@ -17,23 +17,23 @@ import time_machine
 from django.utils import timezone
 
 from affiliates.models import Offer, Publisher
-from payouts.models.postbacks import PostbackDelivery, PostbackEndpoint
-from payouts.postbacks import addresses, client, tasks
-from payouts.postbacks.retries import retry_ceiling
-from payouts.postbacks.services import delivery_resend, postbacks_fire
-from payouts.tests.factories_postbacks import CommissionFactory, ConversionFactory, PostbackEndpointFactory
-from payouts.tests.postback_server import Recorder
+from payouts.callbacks import addresses, client, tasks
+from payouts.callbacks.retries import retry_ceiling
+from payouts.callbacks.services import callbacks_fire, delivery_resend
+from payouts.models.callbacks import CallbackDelivery, CallbackEndpoint
+from payouts.tests.callback_server import Recorder
+from payouts.tests.factories_callbacks import CallbackEndpointFactory, CommissionFactory, ConversionFactory
 
-Status = PostbackDelivery.Status
+Status = CallbackDelivery.Status
 
 
 @pytest.fixture
 def fire(django_capture_on_commit_callbacks: Any) -> Any:
-    """postbacks_fire, with its on-commit enqueue run (eager Celery delivers inline)."""
+    """callbacks_fire, with its on-commit enqueue run (eager Celery delivers inline)."""
 
     def _fire(commissions: list[Any], event: str = "created") -> int:
         with django_capture_on_commit_callbacks(execute=True):
-            return postbacks_fire(commission_ids=[c.pk for c in commissions], event=event)
+            return callbacks_fire(commission_ids=[c.pk for c in commissions], event=event)
 
     return _fire
 
@@ -57,12 +57,12 @@ def sale(shoes: Offer, pixelpush: Publisher) -> Any:
     )
 
 
-def _endpoint(server: Recorder, publisher: Publisher, **kw: Any) -> PostbackEndpoint:
+def _endpoint(server: Recorder, publisher: Publisher, **kw: Any) -> CallbackEndpoint:
     template = (
         "/pb?cid={click_id}&s1={sub1}&s2={sub2}&s3={sub3}&s5={sub5}&src={source}&o={offer_id}"
         "&g={goal}&conv={conversion_id}&p={payout}&cur={currency}&st={status}&t={event_time}"
     )
-    return PostbackEndpointFactory(publisher=publisher, url=server.base_url + kw.pop("path", template), **kw)
+    return CallbackEndpointFactory(publisher=publisher, url=server.base_url + kw.pop("path", template), **kw)
 
 
 def test_it_delivers_every_macro_percent_encoded(server: Recorder, sale: Any, fire: Any) -> None:
@@ -86,8 +86,8 @@ def test_it_delivers_every_macro_percent_encoded(server: Recorder, sale: Any, fi
         "st": ["pending"],
         "t": ["2025-03-04T05:06:07Z"],
     }
-    assert "s1=camp%201%262&s2=ad%2F7&s3=&" in PostbackDelivery.objects.get().url
-    delivery = PostbackDelivery.objects.get()
+    assert "s1=camp%201%262&s2=ad%2F7&s3=&" in CallbackDelivery.objects.get().url
+    delivery = CallbackDelivery.objects.get()
     assert (delivery.status, delivery.attempts_count, delivery.last_status_code) == (Status.DELIVERED, 1, 200)
     [attempt] = delivery.attempts.all()
     assert attempt.ok
@@ -117,7 +117,7 @@ def test_the_response_excerpt_is_cut_to_one_kilobyte(server: Recorder, sale: Any
 
     fire([sale])
 
-    assert len(PostbackDelivery.objects.get().attempts.get().response_excerpt) == 1024
+    assert len(CallbackDelivery.objects.get().attempts.get().response_excerpt) == 1024
 
 
 def test_firing_twice_owes_and_sends_one_postback(server: Recorder, sale: Any, fire: Any) -> None:
@@ -127,16 +127,16 @@ def test_firing_twice_owes_and_sends_one_postback(server: Recorder, sale: Any, f
     assert fire([sale, sale]) == 0
     assert fire([sale], "approved") == 1
 
-    assert PostbackDelivery.objects.count() == 2
+    assert CallbackDelivery.objects.count() == 2
     assert len(server.hits) == 2
 
 
 def test_a_duplicate_task_message_does_not_send_twice(server: Recorder, sale: Any, fire: Any) -> None:
     _endpoint(server, sale.publisher, path="/pb")
     fire([sale])
-    delivery = PostbackDelivery.objects.get()
+    delivery = CallbackDelivery.objects.get()
 
-    tasks.postback_deliver.delay(delivery.pk)
+    tasks.callback_deliver.delay(delivery.pk)
 
     assert len(server.hits) == 1
 
@@ -179,7 +179,7 @@ def test_an_endpoint_fires_only_for_the_events_it_chose(server: Recorder, sale: 
 
 def test_inactive_endpoints_and_other_publishers_do_not_fire(server: Recorder, sale: Any, fire: Any) -> None:
     _endpoint(server, sale.publisher, path="/pb", is_active=False)
-    PostbackEndpointFactory(url=server.base_url + "/someone-else")
+    CallbackEndpointFactory(url=server.base_url + "/someone-else")
 
     assert fire([sale]) == 0
     assert server.hits == []
@@ -234,7 +234,7 @@ def test_it_connects_to_the_vetted_address_and_sends_the_name_as_host(
 
 def _run_due_at(moment: datetime) -> None:
     with time_machine.travel(moment, tick=True):
-        tasks.postbacks_retry_due()
+        tasks.callbacks_retry_due()
 
 
 def test_failures_retry_with_growing_jittered_delays_until_a_success(
@@ -244,7 +244,7 @@ def test_failures_retry_with_growing_jittered_delays_until_a_success(
     for _ in range(3):
         server.reply(500, "try later")
     fire([sale])
-    delivery = PostbackDelivery.objects.get()
+    delivery = CallbackDelivery.objects.get()
 
     for failures in (1, 2, 3):
         delivery.refresh_from_db()
@@ -275,7 +275,7 @@ def test_it_gives_up_after_24_hours_of_failures(server: Recorder, sale: Any, fir
     for _ in range(100):
         server.reply(503)
     fire([sale])
-    delivery = PostbackDelivery.objects.get()
+    delivery = CallbackDelivery.objects.get()
     fired_at = delivery.created_at
 
     for _ in range(60):
@@ -303,8 +303,8 @@ def test_a_resend_makes_a_new_attempt_now_and_can_rescue_a_failed_delivery(
     _endpoint(server, sale.publisher, path="/pb")
     server.reply(404, "no such campaign")
     fire([sale])
-    delivery = PostbackDelivery.objects.get()
-    PostbackDelivery.objects.filter(pk=delivery.pk).update(status=Status.FAILED, given_up_at=timezone.now())
+    delivery = CallbackDelivery.objects.get()
+    CallbackDelivery.objects.filter(pk=delivery.pk).update(status=Status.FAILED, given_up_at=timezone.now())
 
     attempt = delivery_resend(delivery=delivery)
 
@@ -321,7 +321,7 @@ def test_a_failed_resend_leaves_the_retry_schedule_alone(server: Recorder, sale:
     server.reply(500)
     server.reply(500)
     fire([sale])
-    delivery = PostbackDelivery.objects.get()
+    delivery = CallbackDelivery.objects.get()
     scheduled = delivery.next_attempt_at
 
     attempt = delivery_resend(delivery=delivery)
@@ -339,7 +339,7 @@ def test_pending_retries_stop_when_the_publisher_switches_the_postback_off(
     endpoint = _endpoint(server, sale.publisher, path="/pb")
     server.reply(500)
     fire([sale])
-    delivery = PostbackDelivery.objects.get()
+    delivery = CallbackDelivery.objects.get()
     endpoint.is_active = False
     endpoint.save()
 
@@ -358,7 +358,7 @@ def test_the_retry_ceiling_doubles_from_a_minute_up_to_three_hours() -> None:
 
 
 def test_jitter_spreads_each_delay_between_half_and_all_of_its_ceiling() -> None:
-    from payouts.postbacks.retries import retry_delay
+    from payouts.callbacks.retries import retry_delay
 
     assert retry_delay(3, jitter=0.0) == timedelta(minutes=2)
     assert retry_delay(3, jitter=0.5) == timedelta(minutes=3)

@@ -13,9 +13,9 @@ from urllib.parse import quote, urlencode, urlsplit
 from django.core.exceptions import ValidationError
 
 from affiliates.validators import MACRO_RE
-from payouts.postbacks.addresses import AddressRefused, ip_literal, vet_ip
+from payouts.callbacks.addresses import AddressRefused, ip_literal, vet_ip
 
-POSTBACK_MACROS = (
+CALLBACK_MACROS = (
     "click_id",
     "sub1",
     "sub2",
@@ -31,14 +31,14 @@ POSTBACK_MACROS = (
     "status",
     "event_time",
 )
-_KNOWN = frozenset(POSTBACK_MACROS)
+_KNOWN = frozenset(CALLBACK_MACROS)
 
 
 def _fail(message: str, code: str, **params: str) -> ValidationError:
     return ValidationError(message, code=code, params=params)
 
 
-def validate_postback_url(value: str) -> None:
+def validate_callback_url(value: str) -> None:
     """http/https, a public host (when it is an IP literal), known macros outside the host."""
     unknown = sorted(set(MACRO_RE.findall(value)) - _KNOWN)
     if unknown:
@@ -64,7 +64,7 @@ def validate_postback_url(value: str) -> None:
         raise _fail(str(exc), exc.code) from exc
 
 
-def render_postback_url(template: str, values: Mapping[str, str]) -> str:
+def render_callback_url(template: str, values: Mapping[str, str]) -> str:
     """Replace each macro with its value, percent-encoded (an absent value becomes empty)."""
     return MACRO_RE.sub(
         lambda m: quote(values.get(m.group(1), ""), safe="") if m.group(1) in _KNOWN else m.group(0),
@@ -74,4 +74,4 @@ def render_postback_url(template: str, values: Mapping[str, str]) -> str:
 
 def form_body(values: Mapping[str, str]) -> str:
     """The POST body: every macro as a form field, in the library's order."""
-    return urlencode([(name, values.get(name, "")) for name in POSTBACK_MACROS])
+    return urlencode([(name, values.get(name, "")) for name in CALLBACK_MACROS])

@@ -8,8 +8,8 @@ import factory
 from django.utils import timezone
 
 from affiliates.tests.factories import GoalFactory, OfferFactory, PublisherFactory
+from payouts.models.callbacks import CallbackEndpoint
 from payouts.models.commissions import Commission
-from payouts.models.postbacks import PostbackEndpoint
 from tracking.ids import new_click_id
 from tracking.models.clicks import Click
 from tracking.models.conversions import Conversion
@@ -58,11 +58,11 @@ class CommissionFactory(factory.django.DjangoModelFactory):
     payout = Decimal("10.00")
 
 
-class PostbackEndpointFactory(factory.django.DjangoModelFactory):
+class CallbackEndpointFactory(factory.django.DjangoModelFactory):
     """Saved without validation, as a URL might be whose DNS changed after it was checked."""
 
     class Meta:
-        model = PostbackEndpoint
+        model = CallbackEndpoint
 
     publisher = factory.SubFactory(PublisherFactory)
     url = "https://tracker.example.com/pb?cid={click_id}"

@@ -1,14 +1,16 @@
-"""Publisher postbacks: the URLs a publisher wants called, each call we owe, and each try.
+"""Callbacks (the contract's "publisher postbacks"): the URLs a publisher wants called, each call
+we owe, and each try. In code they are callbacks, so they never share a word with the advertiser
+postbacks that tracking receives; the tables keep the names they were created with.
 
-- ``PostbackEndpoint``: a URL template, global to the publisher or narrowed to one offer or one
+- ``CallbackEndpoint``: a URL template, global to the publisher or narrowed to one offer or one
   goal. For a commission, the most specific active endpoint is the only one considered (as in
   Everflow): a per-offer URL *replaces* the global one for that offer, so an offer's events
   never end up split across two of the publisher's trackers. It fires only for the events it
   subscribes to.
-- ``PostbackDelivery``: one call owed for (endpoint, commission, event). ``key`` is unique, so
+- ``CallbackDelivery``: one call owed for (endpoint, commission, event). ``key`` is unique, so
   firing the same event twice owes nothing new. The URL is rendered when fired, so what is sent
   is the state at the event, however late the delivery succeeds.
-- ``PostbackAttempt``: append-only log of every HTTP try, which the publisher can read.
+- ``CallbackAttempt``: append-only log of every HTTP try, which the publisher can read.
 """
 
 from __future__ import annotations
@@ -19,26 +21,24 @@ from django.db import models
 from django.db.models import Q
 from django.utils import timezone
 
-from payouts.postbacks.templates import validate_postback_url
-
 # Retries stop this long after the event was fired (contract section 5).
 DELIVERY_WINDOW = timedelta(hours=24)
 
 
-class PostbackEvent(models.TextChoices):
+class CallbackEvent(models.TextChoices):
     CREATED = "created", "Commission created"
     APPROVED = "approved", "Commission approved"
     REVERSED = "reversed", "Commission reversed"
     TEST = "test", "Test fire"
 
 
-class PostbackEndpoint(models.Model):
+class CallbackEndpoint(models.Model):
     class Method(models.TextChoices):
         GET = "GET"
         POST = "POST"
 
     publisher = models.ForeignKey(
-        "affiliates.Publisher", on_delete=models.CASCADE, related_name="postback_endpoints"
+        "affiliates.Publisher", on_delete=models.CASCADE, related_name="callback_endpoints"
     )
     offer = models.ForeignKey(
         "affiliates.Offer", null=True, blank=True, on_delete=models.CASCADE, related_name="+"
@@ -46,7 +46,9 @@ class PostbackEndpoint(models.Model):
     goal = models.ForeignKey(
         "affiliates.Goal", null=True, blank=True, on_delete=models.CASCADE, related_name="+"
     )
-    url = models.CharField(max_length=2000, validators=[validate_postback_url])
+    # Vetted by payouts.callbacks (services and admin form) with validate_callback_url, which the
+    # models cannot import: the callbacks package depends on the models, not the other way round.
+    url = models.CharField(max_length=2000)
     method = models.CharField(
         max_length=4,
         choices=Method.choices,
@@ -67,6 +69,7 @@ class PostbackEndpoint(models.Model):
     updated_at = models.DateTimeField(auto_now=True, help_text="When it was last changed.")
 
     class Meta:
+        db_table = "payouts_postbackendpoint"
         ordering = ["publisher_id", "id"]
         constraints = [
             # A goal-level endpoint also names its offer, so lookups by offer stay simple.
@@ -113,7 +116,7 @@ class PostbackEndpoint(models.Model):
         return [e for e in ("created", "approved", "reversed") if self.fires_on(e)]
 
 
-class PostbackDelivery(models.Model):
+class CallbackDelivery(models.Model):
     class Status(models.TextChoices):
         PENDING = "pending", "Pending (queued or waiting to retry)"
         DELIVERED = "delivered"
@@ -121,7 +124,7 @@ class PostbackDelivery(models.Model):
 
     key = models.CharField(max_length=128, unique=True, help_text="<endpoint>:<commission>:<event>")
     endpoint = models.ForeignKey(
-        PostbackEndpoint,
+        CallbackEndpoint,
         null=True,
         blank=True,
         on_delete=models.SET_NULL,
@@ -131,7 +134,7 @@ class PostbackDelivery(models.Model):
     publisher = models.ForeignKey(
         "affiliates.Publisher",
         on_delete=models.CASCADE,
-        related_name="postback_deliveries",
+        related_name="callback_deliveries",
         help_text="Publisher whose postback it is.",
     )
     offer = models.ForeignKey(
@@ -152,7 +155,7 @@ class PostbackDelivery(models.Model):
     )
     event = models.CharField(
         max_length=16,
-        choices=PostbackEvent.choices,
+        choices=CallbackEvent.choices,
         help_text="created, approved or reversed commission, or test (a test fire).",
     )
     method = models.CharField(
@@ -194,8 +197,9 @@ class PostbackDelivery(models.Model):
     )
 
     class Meta:
+        db_table = "payouts_postbackdelivery"
         ordering = ["-created_at", "-id"]
-        verbose_name_plural = "postback deliveries"
+        verbose_name_plural = "callback deliveries"
         indexes = [
             models.Index(
                 fields=["next_attempt_at"], name="postback_delivery_due", condition=Q(status="pending")
@@ -207,13 +211,13 @@ class PostbackDelivery(models.Model):
         return f"Postback delivery {self.key}"
 
 
-class PostbackAttempt(models.Model):
+class CallbackAttempt(models.Model):
     class Trigger(models.TextChoices):
         AUTO = "auto", "Automatic"
         RESEND = "resend", "Manual re-send"
         TEST = "test", "Test fire"
 
-    delivery = models.ForeignKey(PostbackDelivery, on_delete=models.CASCADE, related_name="attempts")
+    delivery = models.ForeignKey(CallbackDelivery, on_delete=models.CASCADE, related_name="attempts")
     created_at = models.DateTimeField(default=timezone.now)
     trigger = models.CharField(max_length=8, choices=Trigger.choices, default=Trigger.AUTO)
     method = models.CharField(max_length=4)
@@ -227,6 +231,7 @@ class PostbackAttempt(models.Model):
     ok = models.BooleanField(default=False)
 
     class Meta:
+        db_table = "payouts_postbackattempt"
         ordering = ["created_at", "id"]
 
     def __str__(self) -> str:

@@ -7,12 +7,12 @@ from typing import Any
 from rest_framework import serializers
 
 from affiliates.models import Goal, Offer, Publisher
-from payouts.models.postbacks import PostbackAttempt, PostbackDelivery, PostbackEndpoint
-from payouts.postbacks.services import FIRE_EVENTS
-from payouts.postbacks.templates import POSTBACK_MACROS
+from payouts.callbacks.services import FIRE_EVENTS
+from payouts.callbacks.templates import CALLBACK_MACROS
+from payouts.models.callbacks import CallbackAttempt, CallbackDelivery, CallbackEndpoint
 
 
-class PostbackEndpointSerializer(serializers.ModelSerializer[PostbackEndpoint]):
+class CallbackEndpointSerializer(serializers.ModelSerializer[CallbackEndpoint]):
     publisher = serializers.PrimaryKeyRelatedField(
         queryset=Publisher.objects.all(), required=False, help_text="Staff only; publishers get their own."
     )
@@ -38,11 +38,11 @@ class PostbackEndpointSerializer(serializers.ModelSerializer[PostbackEndpoint]):
         help_text="global, offer or goal: the most specific active endpoint is the one that fires.",
     )
     url = serializers.CharField(
-        max_length=2000, help_text=f"Macros: {', '.join('{' + m + '}' for m in POSTBACK_MACROS)}."
+        max_length=2000, help_text=f"Macros: {', '.join('{' + m + '}' for m in CALLBACK_MACROS)}."
     )
 
     class Meta:
-        model = PostbackEndpoint
+        model = CallbackEndpoint
         fields = [
             "id",
             "publisher",
@@ -61,7 +61,7 @@ class PostbackEndpointSerializer(serializers.ModelSerializer[PostbackEndpoint]):
         # The scope uniqueness is checked by the model (full_clean) once publisher is known.
         validators: list[Any] = []
 
-    def to_representation(self, instance: PostbackEndpoint) -> dict[str, Any]:
+    def to_representation(self, instance: CallbackEndpoint) -> dict[str, Any]:
         data = super().to_representation(instance)
         data["events"] = instance.events
         return data
@@ -72,9 +72,9 @@ class PostbackEndpointSerializer(serializers.ModelSerializer[PostbackEndpoint]):
         return sorted(value)
 
 
-class PostbackAttemptSerializer(serializers.ModelSerializer[PostbackAttempt]):
+class CallbackAttemptSerializer(serializers.ModelSerializer[CallbackAttempt]):
     class Meta:
-        model = PostbackAttempt
+        model = CallbackAttempt
         fields = [
             "id",
             "delivery",
@@ -93,9 +93,9 @@ class PostbackAttemptSerializer(serializers.ModelSerializer[PostbackAttempt]):
         read_only_fields = fields
 
 
-class PostbackDeliverySerializer(serializers.ModelSerializer[PostbackDelivery]):
+class CallbackDeliverySerializer(serializers.ModelSerializer[CallbackDelivery]):
     class Meta:
-        model = PostbackDelivery
+        model = CallbackDelivery
         fields = [
             "id",
             "endpoint",

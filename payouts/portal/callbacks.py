@@ -1,7 +1,7 @@
 """The publisher's postback page: URL templates per scope, a test fire, and the delivery log.
 
-Thin over payouts.postbacks.services: the page saves through ``postback_endpoint_create`` /
-``postback_endpoint_update``, test-fires through the delivery worker
+Thin over payouts.callbacks.services: the page saves through ``callback_endpoint_create`` /
+``callback_endpoint_update``, test-fires through the delivery worker
 (``endpoint_test_enqueue``) and re-sends through ``delivery_resend``, the API's own calls.
 """
 
@@ -17,12 +17,12 @@ from django.db.models import Prefetch, QuerySet
 from django.http import HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 
+from affiliates.core.errors import DomainError
 from affiliates.models import Goal, Offer, OfferAccess, Publisher
 from affiliates.portal.access import PortalRequest, publisher_only
-from config.api import DomainError
-from payouts.models.postbacks import PostbackAttempt, PostbackDelivery, PostbackEndpoint
-from payouts.postbacks import services
-from payouts.postbacks.templates import POSTBACK_MACROS
+from payouts.callbacks import services
+from payouts.callbacks.templates import CALLBACK_MACROS
+from payouts.models.callbacks import CallbackAttempt, CallbackDelivery, CallbackEndpoint
 
 LOG_PAGE_SIZE = 25
 MACRO_HELP = {
@@ -44,7 +44,7 @@ def _offers(publisher: Publisher) -> QuerySet[Offer]:
     ).order_by("name")
 
 
-class PostbackForm(forms.Form):
+class CallbackForm(forms.Form):
     url = forms.CharField(
         label="Postback URL template",
         max_length=2000,
@@ -91,15 +91,15 @@ class PostbackForm(forms.Form):
         return data
 
 
-def _endpoint_save(publisher: Publisher, data: dict[str, Any]) -> tuple[PostbackEndpoint, bool]:
+def _endpoint_save(publisher: Publisher, data: dict[str, Any]) -> tuple[CallbackEndpoint, bool]:
     """One postback per scope: saving for a scope that has one updates it."""
-    existing = PostbackEndpoint.objects.filter(
+    existing = CallbackEndpoint.objects.filter(
         publisher=publisher, offer=data["offer"], goal=data["goal"]
     ).first()
     fields = {k: data[k] for k in ("url", "method", "events", "is_active")}
     if existing is not None:
-        return services.postback_endpoint_update(endpoint=existing, **fields), False
-    return services.postback_endpoint_create(
+        return services.callback_endpoint_update(endpoint=existing, **fields), False
+    return services.callback_endpoint_create(
         publisher=publisher, offer=data["offer"], goal=data["goal"], **fields
     ), True
 
@@ -113,12 +113,12 @@ def _form_errors(form: forms.Form, exc: ValidationError) -> None:
         form.add_error(field if field in form.fields else None, errors)
 
 
-def _deliveries(publisher: Publisher) -> QuerySet[PostbackDelivery]:
+def _deliveries(publisher: Publisher) -> QuerySet[CallbackDelivery]:
     return (
-        PostbackDelivery.objects.filter(publisher=publisher)
+        CallbackDelivery.objects.filter(publisher=publisher)
         .select_related("offer", "commission")
         .prefetch_related(
-            Prefetch("attempts", queryset=PostbackAttempt.objects.order_by("-created_at", "-id"))
+            Prefetch("attempts", queryset=CallbackAttempt.objects.order_by("-created_at", "-id"))
         )
         .order_by("-created_at", "-id")
     )
@@ -127,24 +127,24 @@ def _deliveries(publisher: Publisher) -> QuerySet[PostbackDelivery]:
 def _act(request: PortalRequest, publisher: Publisher) -> None:
     """The test-fire and re-send buttons; each names an object of this publisher only."""
     if request.POST.get("do") == "test":
-        endpoint = get_object_or_404(PostbackEndpoint, publisher=publisher, pk=request.POST.get("endpoint"))
+        endpoint = get_object_or_404(CallbackEndpoint, publisher=publisher, pk=request.POST.get("endpoint"))
         services.endpoint_test_enqueue(endpoint=endpoint)
         messages.success(
             request, "Test postback sent to the delivery queue; its attempt is in the log below."
         )
     elif request.POST.get("do") == "resend":
-        delivery = get_object_or_404(PostbackDelivery, publisher=publisher, pk=request.POST.get("delivery"))
+        delivery = get_object_or_404(CallbackDelivery, publisher=publisher, pk=request.POST.get("delivery"))
         attempt = services.delivery_resend(delivery=delivery)
         outcome = f"HTTP {attempt.status_code}" if attempt.status_code else attempt.error_code or "no answer"
         messages.success(request, f"Re-sent: {outcome}.")
 
 
 @publisher_only
-def pub_postbacks(request: PortalRequest) -> HttpResponse:
+def pub_callbacks(request: PortalRequest) -> HttpResponse:
     publisher = request.publisher
     assert publisher is not None  # publisher_only
     saving = request.method == "POST" and request.POST.get("do") == "save"
-    form = PostbackForm(request.POST if saving else None, publisher=publisher)
+    form = CallbackForm(request.POST if saving else None, publisher=publisher)
     if saving and form.is_valid():
         try:
             _, created = _endpoint_save(publisher, form.cleaned_data)
@@ -154,26 +154,26 @@ def pub_postbacks(request: PortalRequest) -> HttpResponse:
             form.add_error(None, exc.message)
         else:
             messages.success(request, "Postback added." if created else "Postback updated.")
-            return redirect("payouts_portal:pub-postbacks")
+            return redirect("payouts_portal:pub-callbacks")
     elif request.method == "POST" and not saving:
         _act(request, publisher)
-        return redirect("payouts_portal:pub-postbacks")
+        return redirect("payouts_portal:pub-callbacks")
     page = Paginator(_deliveries(publisher), LOG_PAGE_SIZE).get_page(request.GET.get("page"))
     return render(
         request,
-        "payouts/portal/pub_postbacks.html",
+        "payouts/portal/pub_callbacks.html",
         {
             "form": form,
-            "endpoints": PostbackEndpoint.objects.filter(publisher=publisher)
+            "endpoints": CallbackEndpoint.objects.filter(publisher=publisher)
             .select_related("offer", "goal")
             .order_by("offer__name", "goal__code", "id"),
             "page": page,
-            "waiting": PostbackDelivery.objects.filter(
-                publisher=publisher, status=PostbackDelivery.Status.PENDING
+            "waiting": CallbackDelivery.objects.filter(
+                publisher=publisher, status=CallbackDelivery.Status.PENDING
             ).count(),
             "macros": [
                 (f"{{{m}}}", MACRO_HELP.get(m, "Your sub id" if m.startswith("sub") else m))
-                for m in POSTBACK_MACROS
+                for m in CALLBACK_MACROS
             ],
         },
     )

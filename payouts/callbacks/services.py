@@ -1,6 +1,6 @@
 """Publisher postbacks: settings, firing, delivery attempts, re-send and test fire.
 
-Other parts of the product call ``postbacks_fire`` after a commission is created, approved or
+Other parts of the product call ``callbacks_fire`` after a commission is created, approved or
 reversed. It records what is owed and enqueues delivery on commit; the HTTP call happens in a
 Celery worker, never inside the caller's transaction.
 """
@@ -10,7 +10,6 @@ from __future__ import annotations
 import uuid
 from collections.abc import Iterable, Sequence
 from datetime import UTC, datetime, timedelta
-from functools import partial
 from typing import Any
 
 from django.core.exceptions import ValidationError
@@ -18,21 +17,21 @@ from django.db import IntegrityError, transaction
 from django.db.models import F
 from django.utils import timezone
 
+from affiliates.core.errors import Conflict
+from affiliates.core.money import money_round
 from affiliates.models import Goal, Offer, Publisher
-from config.api import Conflict
-from payouts.models.commissions import Commission
-from payouts.models.postbacks import (
+from payouts.callbacks import client, dispatch
+from payouts.callbacks.retries import retry_delay
+from payouts.callbacks.selectors import endpoint_index
+from payouts.callbacks.templates import form_body, render_callback_url, validate_callback_url
+from payouts.models.callbacks import (
     DELIVERY_WINDOW,
-    PostbackAttempt,
-    PostbackDelivery,
-    PostbackEndpoint,
-    PostbackEvent,
+    CallbackAttempt,
+    CallbackDelivery,
+    CallbackEndpoint,
+    CallbackEvent,
 )
-from payouts.money import money_round
-from payouts.postbacks import client
-from payouts.postbacks.retries import retry_delay
-from payouts.postbacks.selectors import endpoint_index
-from payouts.postbacks.templates import form_body, render_postback_url
+from payouts.models.commissions import Commission
 from tracking.ids import new_click_id
 
 FIRE_EVENTS = ("created", "approved", "reversed")
@@ -42,21 +41,36 @@ _CHUNK = 2000
 # mid-attempt delays the delivery by about a minute only.
 CLAIM_LEASE = timedelta(seconds=60)
 
-Status = PostbackDelivery.Status
-Trigger = PostbackAttempt.Trigger
+Status = CallbackDelivery.Status
+Trigger = CallbackAttempt.Trigger
 
 
 # --- settings ------------------------------------------------------------------------------
 
 
-def _endpoint_save(endpoint: PostbackEndpoint) -> PostbackEndpoint:
+def _endpoint_clean(endpoint: CallbackEndpoint) -> None:
+    """The model's own checks, and the URL template's: all errors at once, by field."""
+    errors: dict[str, list[ValidationError]] = {}
+    try:
+        endpoint.full_clean()
+    except ValidationError as exc:
+        errors = exc.update_error_dict(errors)
+    try:
+        validate_callback_url(endpoint.url)
+    except ValidationError as exc:
+        errors.setdefault("url", []).extend(exc.error_list)
+    if errors:
+        raise ValidationError(errors)
+
+
+def _endpoint_save(endpoint: CallbackEndpoint) -> CallbackEndpoint:
     if endpoint.goal_id is not None:
         goal_offer_id = Goal.objects.values_list("offer_id", flat=True).get(pk=endpoint.goal_id)
         if endpoint.offer_id is None:
             endpoint.offer_id = goal_offer_id
         elif endpoint.offer_id != goal_offer_id:
             raise ValidationError({"goal": ["This goal belongs to another offer."]}, code="goal_not_in_offer")
-    endpoint.full_clean()
+    _endpoint_clean(endpoint)
     try:
         with transaction.atomic():
             endpoint.save()
@@ -65,30 +79,30 @@ def _endpoint_save(endpoint: PostbackEndpoint) -> PostbackEndpoint:
     return endpoint
 
 
-def _apply_events(endpoint: PostbackEndpoint, events: Iterable[str]) -> None:
+def _apply_events(endpoint: CallbackEndpoint, events: Iterable[str]) -> None:
     chosen = set(events)
     for event in FIRE_EVENTS:
         setattr(endpoint, f"on_{event}", event in chosen)
 
 
-def postback_endpoint_create(
+def callback_endpoint_create(
     *,
     publisher: Publisher,
     url: str,
-    method: str = PostbackEndpoint.Method.GET,
+    method: str = CallbackEndpoint.Method.GET,
     offer: Offer | None = None,
     goal: Goal | None = None,
     events: Sequence[str] = ("created",),
     is_active: bool = True,
-) -> PostbackEndpoint:
-    endpoint = PostbackEndpoint(
+) -> CallbackEndpoint:
+    endpoint = CallbackEndpoint(
         publisher=publisher, url=url, method=method, offer=offer, goal=goal, is_active=is_active
     )
     _apply_events(endpoint, events)
     return _endpoint_save(endpoint)
 
 
-def postback_endpoint_update(*, endpoint: PostbackEndpoint, **changes: Any) -> PostbackEndpoint:
+def callback_endpoint_update(*, endpoint: CallbackEndpoint, **changes: Any) -> CallbackEndpoint:
     events = changes.pop("events", None)
     for name, value in changes.items():
         setattr(endpoint, name, value)
@@ -131,10 +145,10 @@ def macro_values(commission: Commission, *, event: str, fired_at: datetime) -> d
 
 
 def _delivery_for(
-    endpoint: PostbackEndpoint, commission: Commission, *, event: str, fired_at: datetime
-) -> PostbackDelivery:
+    endpoint: CallbackEndpoint, commission: Commission, *, event: str, fired_at: datetime
+) -> CallbackDelivery:
     values = macro_values(commission, event=event, fired_at=fired_at)
-    return PostbackDelivery(
+    return CallbackDelivery(
         key=f"{endpoint.pk}:{commission.pk}:{event}",
         endpoint=endpoint,
         publisher_id=commission.publisher_id,
@@ -142,8 +156,8 @@ def _delivery_for(
         commission=commission,
         event=event,
         method=endpoint.method,
-        url=render_postback_url(endpoint.url, values),
-        body=form_body(values) if endpoint.method == PostbackEndpoint.Method.POST else "",
+        url=render_callback_url(endpoint.url, values),
+        body=form_body(values) if endpoint.method == CallbackEndpoint.Method.POST else "",
         next_attempt_at=fired_at,
         give_up_at=fired_at + DELIVERY_WINDOW,
         created_at=fired_at,
@@ -153,10 +167,10 @@ def _delivery_for(
 def _fire_chunk(commission_ids: Sequence[int], event: str, fired_at: datetime) -> list[int]:
     # CPC/CPM daily lines have no conversion, hence no click or sub ids to report: they never fire.
     # Most publishers have no postback: skip loading their commissions at all.
-    with_postbacks = PostbackEndpoint.objects.filter(is_active=True).values("publisher_id")
+    with_callbacks = CallbackEndpoint.objects.filter(is_active=True).values("publisher_id")
     commissions = list(
         Commission.objects.filter(
-            pk__in_ids=commission_ids, kind=Commission.Kind.CONVERSION, publisher_id__in=with_postbacks
+            pk__in_ids=commission_ids, kind=Commission.Kind.CONVERSION, publisher_id__in=with_callbacks
         ).select_related("conversion", "goal")
     )
     index = endpoint_index(c.publisher_id for c in commissions)
@@ -169,30 +183,23 @@ def _fire_chunk(commission_ids: Sequence[int], event: str, fired_at: datetime) -
             owed.append(_delivery_for(endpoint, commission, event=event, fired_at=fired_at))
     if not owed:
         return []
-    PostbackDelivery.objects.bulk_create(owed, ignore_conflicts=True, batch_size=500)
+    CallbackDelivery.objects.bulk_create(owed, ignore_conflicts=True, batch_size=500)
     # ignore_conflicts returns no ids. Rows this call inserted carry its exact timestamp; rows
     # an earlier fire inserted (the duplicates skipped) carry theirs, and are not enqueued again.
     return list(
-        PostbackDelivery.objects.filter(key__in=[d.key for d in owed], created_at=fired_at).values_list(
+        CallbackDelivery.objects.filter(key__in=[d.key for d in owed], created_at=fired_at).values_list(
             "id", flat=True
         )
     )
 
 
-def _enqueue(delivery_ids: list[int]) -> None:
-    from payouts.postbacks.tasks import postback_deliver
-
-    for delivery_id in delivery_ids:
-        postback_deliver.delay(delivery_id)
-
-
 @transaction.atomic
-def postbacks_fire(*, commission_ids: list[int], event: str) -> int:
+def callbacks_fire(*, commission_ids: list[int], event: str) -> int:
     """Owe each commission's publisher a postback for ``event``; returns how many were new.
 
     Idempotent: a (endpoint, commission, event) is owed once, however often this is called.
     Deliveries are enqueued after the caller's transaction commits; if the broker is down the
-    periodic ``postbacks_retry_due`` task picks them up, since they are due at once.
+    periodic ``callbacks_retry_due`` task picks them up, since they are due at once.
     """
     if event not in FIRE_EVENTS:
         raise ValueError(f"event must be one of {FIRE_EVENTS}, not {event!r}")
@@ -201,26 +208,25 @@ def postbacks_fire(*, commission_ids: list[int], event: str) -> int:
     ids = sorted(set(commission_ids))
     for start in range(0, len(ids), _CHUNK):
         new_ids.extend(_fire_chunk(ids[start : start + _CHUNK], event, fired_at))
-    if new_ids:
-        transaction.on_commit(partial(_enqueue, new_ids), robust=True)
+    dispatch.deliveries_enqueue_on_commit(delivery_ids=new_ids)
     return len(new_ids)
 
 
 def deliveries_due_enqueue(*, limit: int = 1000) -> int:
     """Enqueue deliveries whose retry time has come (and any a dead worker left claimed)."""
     due = list(
-        PostbackDelivery.objects.filter(status=Status.PENDING, next_attempt_at__lte=timezone.now())
+        CallbackDelivery.objects.filter(status=Status.PENDING, next_attempt_at__lte=timezone.now())
         .order_by("next_attempt_at")
         .values_list("id", flat=True)[:limit]
     )
-    _enqueue(due)
+    dispatch.deliveries_enqueue(delivery_ids=due)
     return len(due)
 
 
 # --- delivering ----------------------------------------------------------------------------
 
 
-def _next_state(delivery: PostbackDelivery, outcome: client.Outcome, now: datetime) -> dict[str, Any]:
+def _next_state(delivery: CallbackDelivery, outcome: client.Outcome, now: datetime) -> dict[str, Any]:
     """Where an automatic attempt leaves the delivery: delivered, retrying, or given up."""
     if outcome.ok:
         return {"status": Status.DELIVERED, "delivered_at": now, "next_attempt_at": None}
@@ -233,9 +239,9 @@ def _next_state(delivery: PostbackDelivery, outcome: client.Outcome, now: dateti
 
 @transaction.atomic
 def _record(
-    delivery: PostbackDelivery, outcome: client.Outcome, *, trigger: str, started: datetime
-) -> PostbackAttempt:
-    attempt = PostbackAttempt.objects.create(
+    delivery: CallbackDelivery, outcome: client.Outcome, *, trigger: str, started: datetime
+) -> CallbackAttempt:
+    attempt = CallbackAttempt.objects.create(
         delivery=delivery,
         created_at=started,
         trigger=trigger,
@@ -250,7 +256,7 @@ def _record(
         ok=outcome.ok,
     )
     now = timezone.now()
-    rows = PostbackDelivery.objects.filter(pk=delivery.pk)
+    rows = CallbackDelivery.objects.filter(pk=delivery.pk)
     rows.update(
         attempts_count=F("attempts_count") + 1,
         last_status_code=outcome.status_code,
@@ -268,25 +274,25 @@ def _record(
     return attempt
 
 
-def _send(delivery: PostbackDelivery) -> client.Outcome:
+def _send(delivery: CallbackDelivery) -> client.Outcome:
     return client.send(method=delivery.method, url=delivery.url, body=delivery.body)
 
 
 def _give_up(delivery_id: int, now: datetime, reason: str) -> None:
-    PostbackDelivery.objects.filter(pk=delivery_id, status=Status.PENDING).update(
+    CallbackDelivery.objects.filter(pk=delivery_id, status=Status.PENDING).update(
         status=Status.FAILED, given_up_at=now, next_attempt_at=None, last_error=reason[:255]
     )
 
 
-def delivery_attempt(*, delivery_id: int) -> PostbackAttempt | None:
+def delivery_attempt(*, delivery_id: int) -> CallbackAttempt | None:
     """One automatic attempt, if the delivery is due; None when there was nothing to do."""
     now = timezone.now()
-    claimed = PostbackDelivery.objects.filter(
+    claimed = CallbackDelivery.objects.filter(
         pk=delivery_id, status=Status.PENDING, next_attempt_at__lte=now
     ).update(next_attempt_at=now + CLAIM_LEASE)
     if not claimed:
         return None  # delivered, given up, not yet due, or another worker holds it
-    delivery = PostbackDelivery.objects.select_related("endpoint").get(pk=delivery_id)
+    delivery = CallbackDelivery.objects.select_related("endpoint").get(pk=delivery_id)
     if delivery.endpoint is None or not delivery.endpoint.is_active:
         # The publisher removed or switched off this postback: stop retrying it, visibly.
         _give_up(delivery_id, now, "The postback setting was deleted or deactivated.")
@@ -297,13 +303,13 @@ def delivery_attempt(*, delivery_id: int) -> PostbackAttempt | None:
     return _record(delivery, _send(delivery), trigger=Trigger.AUTO, started=now)
 
 
-def delivery_resend(*, delivery: PostbackDelivery) -> PostbackAttempt:
+def delivery_resend(*, delivery: CallbackDelivery) -> CallbackAttempt:
     """A manual attempt now, whatever the delivery's state; the address is vetted again."""
     started = timezone.now()
     return _record(delivery, _send(delivery), trigger=Trigger.RESEND, started=started)
 
 
-def sample_values(endpoint: PostbackEndpoint, *, at: datetime) -> dict[str, str]:
+def sample_values(endpoint: CallbackEndpoint, *, at: datetime) -> dict[str, str]:
     goal = endpoint.goal or (
         Goal.objects.filter(offer_id=endpoint.offer_id, is_default=True).first()
         if endpoint.offer_id
@@ -323,32 +329,32 @@ def sample_values(endpoint: PostbackEndpoint, *, at: datetime) -> dict[str, str]
     }
 
 
-def _test_delivery(endpoint: PostbackEndpoint, *, now: datetime, due: datetime | None) -> PostbackDelivery:
+def _test_delivery(endpoint: CallbackEndpoint, *, now: datetime, due: datetime | None) -> CallbackDelivery:
     """A ``test`` delivery rendered with sample values; ``give_up_at`` is now, so it is tried once."""
     values = sample_values(endpoint, at=now)
-    return PostbackDelivery.objects.create(
+    return CallbackDelivery.objects.create(
         key=f"test:{endpoint.pk}:{uuid.uuid4().hex}",
         endpoint=endpoint,
         publisher_id=endpoint.publisher_id,
         offer_id=endpoint.offer_id,
-        event=PostbackEvent.TEST,
+        event=CallbackEvent.TEST,
         method=endpoint.method,
-        url=render_postback_url(endpoint.url, values),
-        body=form_body(values) if endpoint.method == PostbackEndpoint.Method.POST else "",
+        url=render_callback_url(endpoint.url, values),
+        body=form_body(values) if endpoint.method == CallbackEndpoint.Method.POST else "",
         next_attempt_at=due,
         give_up_at=now,
         created_at=now,
     )
 
 
-def endpoint_test_fire(*, endpoint: PostbackEndpoint) -> PostbackAttempt:
+def endpoint_test_fire(*, endpoint: CallbackEndpoint) -> CallbackAttempt:
     """Render with sample values and deliver once, now; logged as a ``test`` delivery."""
     now = timezone.now()
     delivery = _test_delivery(endpoint, now=now, due=None)
     return _record(delivery, _send(delivery), trigger=Trigger.TEST, started=now)
 
 
-def endpoint_test_enqueue(*, endpoint: PostbackEndpoint) -> PostbackDelivery:
+def endpoint_test_enqueue(*, endpoint: CallbackEndpoint) -> CallbackDelivery:
     """Owe one ``test`` delivery rendered with sample values, sent by the delivery worker.
 
     Unlike ``endpoint_test_fire`` (the API's synchronous answer), nothing is sent inside the
@@ -358,5 +364,5 @@ def endpoint_test_enqueue(*, endpoint: PostbackEndpoint) -> PostbackDelivery:
     """
     now = timezone.now()
     delivery = _test_delivery(endpoint, now=now, due=now)
-    transaction.on_commit(partial(_enqueue, [delivery.pk]), robust=True)
+    dispatch.deliveries_enqueue_on_commit(delivery_ids=[delivery.pk])
     return delivery

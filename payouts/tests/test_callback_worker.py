@@ -11,14 +11,14 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from celery import current_app as app
 from django.conf import settings as django_settings
 
 from affiliates.models import Publisher
-from config.celery_app import app
-from payouts.models.postbacks import PostbackDelivery
-from payouts.postbacks.services import postbacks_fire
-from payouts.tests.factories_postbacks import CommissionFactory, ConversionFactory, PostbackEndpointFactory
-from payouts.tests.postback_server import Recorder, local_server
+from payouts.callbacks.services import callbacks_fire
+from payouts.models.callbacks import CallbackDelivery
+from payouts.tests.callback_server import Recorder, local_server
+from payouts.tests.factories_callbacks import CallbackEndpointFactory, CommissionFactory, ConversionFactory
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -68,22 +68,22 @@ def test_a_real_worker_delivers_a_fired_postback(
 ) -> None:
     settings.POSTBACK_ALLOWED_PRIVATE_NETWORKS = ["127.0.0.1/32"]
     with local_server() as server:
-        PostbackEndpointFactory(publisher=pixelpush, url=server.base_url + "/pb?c={click_id}&s={status}")
+        CallbackEndpointFactory(publisher=pixelpush, url=server.base_url + "/pb?c={click_id}&s={status}")
         commission = CommissionFactory(conversion=ConversionFactory(publisher=pixelpush))
 
-        postbacks_fire(commission_ids=[commission.pk], event="created")
+        callbacks_fire(commission_ids=[commission.pk], event="created")
 
         _wait_for(server, worker)
         [hit] = server.hits
         assert hit.query["c"] == [commission.conversion.click_id.hex]
         assert hit.query["s"] == ["pending"]
-        delivery = PostbackDelivery.objects.get()
+        delivery = CallbackDelivery.objects.get()
         for _ in range(50):
             delivery.refresh_from_db()
-            if delivery.status == PostbackDelivery.Status.DELIVERED:
+            if delivery.status == CallbackDelivery.Status.DELIVERED:
                 break
             time.sleep(0.1)
-        assert delivery.status == PostbackDelivery.Status.DELIVERED
+        assert delivery.status == CallbackDelivery.Status.DELIVERED
         assert delivery.attempts.get().ok
 
 

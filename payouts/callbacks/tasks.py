@@ -2,22 +2,22 @@
 
 Retries are not Celery retries: the schedule lives in the database (``next_attempt_at``), so
 it survives broker restarts, and Redis' visibility timeout cannot re-deliver a long countdown
-twice. ``postbacks_retry_due`` (beat, every minute) enqueues what has come due.
+twice. ``callbacks_retry_due`` (beat, every minute) enqueues what has come due.
 """
 
 from __future__ import annotations
 
 from celery import shared_task
 
-from payouts.postbacks import services
+from payouts.callbacks import dispatch, services
 
 
 # The HTTP attempt is bounded at 5 s; the limits only catch a wedged worker.
-@shared_task(name="payouts.postbacks.deliver", ignore_result=True, soft_time_limit=30, time_limit=60)
-def postback_deliver(delivery_id: int) -> None:
+@shared_task(name=dispatch.DELIVER_TASK, ignore_result=True, soft_time_limit=30, time_limit=60)
+def callback_deliver(delivery_id: int) -> None:
     services.delivery_attempt(delivery_id=delivery_id)
 
 
-@shared_task(name="payouts.postbacks.retry_due", ignore_result=True, soft_time_limit=50, time_limit=60)
-def postbacks_retry_due() -> int:
+@shared_task(name=dispatch.RETRY_DUE_TASK, ignore_result=True, soft_time_limit=50, time_limit=60)
+def callbacks_retry_due() -> int:
     return services.deliveries_due_enqueue()

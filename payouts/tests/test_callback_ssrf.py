@@ -16,12 +16,12 @@ import pytest
 from django.core.exceptions import ValidationError
 
 from affiliates.models import Publisher
-from payouts.models.postbacks import PostbackDelivery
-from payouts.postbacks import addresses, client
-from payouts.postbacks.services import postbacks_fire
-from payouts.postbacks.templates import validate_postback_url
-from payouts.tests.factories_postbacks import CommissionFactory, ConversionFactory, PostbackEndpointFactory
-from payouts.tests.postback_server import Recorder, local_server
+from payouts.callbacks import addresses, client
+from payouts.callbacks.services import callbacks_fire
+from payouts.callbacks.templates import validate_callback_url
+from payouts.models.callbacks import CallbackDelivery
+from payouts.tests.callback_server import Recorder, local_server
+from payouts.tests.factories_callbacks import CallbackEndpointFactory, CommissionFactory, ConversionFactory
 
 
 @pytest.fixture
@@ -77,19 +77,19 @@ def test_a_postback_to_a_non_public_address_is_refused_without_connecting(
     django_capture_on_commit_callbacks: Any,
 ) -> None:
     # Saved unchecked, as if the name resolved elsewhere when the publisher saved it.
-    PostbackEndpointFactory(publisher=pixelpush, url=template.format(port=server.port) + "?c={click_id}")
+    CallbackEndpointFactory(publisher=pixelpush, url=template.format(port=server.port) + "?c={click_id}")
     commission = CommissionFactory(conversion=ConversionFactory(publisher=pixelpush))
 
     with django_capture_on_commit_callbacks(execute=True):
-        postbacks_fire(commission_ids=[commission.pk], event="created")
+        callbacks_fire(commission_ids=[commission.pk], event="created")
 
-    delivery = PostbackDelivery.objects.get()
+    delivery = CallbackDelivery.objects.get()
     [attempt] = delivery.attempts.all()
     assert attempt.error_code == code
     assert not attempt.ok
     assert attempt.status_code is None
     # Retrying cannot make a private address public: given up at once, and marked.
-    assert delivery.status == PostbackDelivery.Status.FAILED
+    assert delivery.status == CallbackDelivery.Status.FAILED
     assert delivery.given_up_at is not None
     assert connects == []
     assert server.hits == []
@@ -208,6 +208,6 @@ def test_saving_a_template_rejects_what_firing_would_refuse(url: str, code: str,
     settings.POSTBACK_ALLOWED_PRIVATE_NETWORKS = []
 
     with pytest.raises(ValidationError) as caught:
-        validate_postback_url(url)
+        validate_callback_url(url)
 
     assert caught.value.code == code

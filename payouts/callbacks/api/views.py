@@ -18,12 +18,12 @@ from rest_framework.permissions import BasePermission, IsAuthenticated
 from rest_framework.request import Request
 from rest_framework.response import Response
 
+from affiliates.api.base import TenantScopedMixin
 from affiliates.models import Offer, Publisher
 from affiliates.roles import Actor, actor_for, offers_visible_to_publisher_q
-from config.api import TenantScopedMixin
-from payouts.models.postbacks import PostbackAttempt, PostbackDelivery, PostbackEndpoint
-from payouts.postbacks import services
-from payouts.postbacks.api import serializers as s
+from payouts.callbacks import services
+from payouts.callbacks.api import serializers as s
+from payouts.models.callbacks import CallbackAttempt, CallbackDelivery, CallbackEndpoint
 
 
 class IsPublisherOrStaff(BasePermission):
@@ -56,9 +56,9 @@ def _check_visible(actor: Actor, data: dict[str, Any]) -> None:
             raise _not_found(field)
 
 
-class PostbackEndpointViewSet(TenantScopedMixin, viewsets.ModelViewSet[PostbackEndpoint]):
-    queryset = PostbackEndpoint.objects.select_related("publisher", "offer", "goal")
-    serializer_class = s.PostbackEndpointSerializer
+class CallbackEndpointViewSet(TenantScopedMixin, viewsets.ModelViewSet[CallbackEndpoint]):
+    queryset = CallbackEndpoint.objects.select_related("publisher", "offer", "goal")
+    serializer_class = s.CallbackEndpointSerializer
     publisher_path = "publisher_id"
     filterset_fields = ["publisher", "offer", "goal", "is_active", "method"]
     ordering_fields = ["id", "created_at"]
@@ -80,7 +80,7 @@ class PostbackEndpointViewSet(TenantScopedMixin, viewsets.ModelViewSet[PostbackE
         data.pop("publisher", None)
         _check_visible(self.actor, data)
         try:
-            endpoint = services.postback_endpoint_create(publisher=publisher, **data)
+            endpoint = services.callback_endpoint_create(publisher=publisher, **data)
         except DjangoValidationError as exc:
             raise _as_api_error(exc) from exc
         return Response(self.get_serializer(endpoint).data, status=status.HTTP_201_CREATED)
@@ -97,7 +97,7 @@ class PostbackEndpointViewSet(TenantScopedMixin, viewsets.ModelViewSet[PostbackE
         if data.get("goal") is not None and "offer" not in data:
             data["offer"] = data["goal"].offer  # a new goal brings its offer
         try:
-            endpoint = services.postback_endpoint_update(endpoint=endpoint, **data)
+            endpoint = services.callback_endpoint_update(endpoint=endpoint, **data)
         except DjangoValidationError as exc:
             raise _as_api_error(exc) from exc
         return Response(self.get_serializer(endpoint).data)
@@ -106,19 +106,19 @@ class PostbackEndpointViewSet(TenantScopedMixin, viewsets.ModelViewSet[PostbackE
     def test(self, request: Request, pk: str | None = None) -> Response:
         """Render the URL with sample values and deliver it once, now. Returns the attempt."""
         attempt = services.endpoint_test_fire(endpoint=self.get_object())
-        return Response(s.PostbackAttemptSerializer(attempt).data)
+        return Response(s.CallbackAttemptSerializer(attempt).data)
 
 
-class PostbackDeliveryViewSet(
+class CallbackDeliveryViewSet(
     TenantScopedMixin,
     mixins.ListModelMixin,
     mixins.RetrieveModelMixin,
-    viewsets.GenericViewSet[PostbackDelivery],
+    viewsets.GenericViewSet[CallbackDelivery],
 ):
     """The delivery log. Each delivery lists its attempts and can be re-sent."""
 
-    queryset = PostbackDelivery.objects.all()
-    serializer_class = s.PostbackDeliverySerializer
+    queryset = CallbackDelivery.objects.all()
+    serializer_class = s.CallbackDeliverySerializer
     publisher_path = "publisher_id"
     filterset_fields = ["status", "event", "offer", "endpoint", "publisher", "commission"]
     ordering_fields = ["id", "created_at", "next_attempt_at"]
@@ -126,14 +126,14 @@ class PostbackDeliveryViewSet(
 
     @action(detail=True, methods=["get"])
     def attempts(self, request: Request, pk: str | None = None) -> Response:
-        rows: QuerySet[PostbackAttempt] = self.get_object().attempts.all()
+        rows: QuerySet[CallbackAttempt] = self.get_object().attempts.all()
         page = self.paginate_queryset(rows)  # type: ignore[arg-type]
         if page is not None:
-            return self.get_paginated_response(s.PostbackAttemptSerializer(page, many=True).data)
-        return Response(s.PostbackAttemptSerializer(rows, many=True).data)
+            return self.get_paginated_response(s.CallbackAttemptSerializer(page, many=True).data)
+        return Response(s.CallbackAttemptSerializer(rows, many=True).data)
 
     @action(detail=True, methods=["post"])
     def resend(self, request: Request, pk: str | None = None) -> Response:
         """Try this delivery again now (the address is vetted again). Returns the attempt."""
         attempt = services.delivery_resend(delivery=self.get_object())
-        return Response(s.PostbackAttemptSerializer(attempt).data)
+        return Response(s.CallbackAttemptSerializer(attempt).data)

@@ -22,7 +22,7 @@ import time
 from dataclasses import dataclass
 from urllib.parse import urlsplit
 
-from payouts.postbacks.addresses import AddressRefused, ResolutionFailed, resolve_public
+from payouts.callbacks.addresses import AddressRefused, ResolutionFailed, resolve_public
 
 ATTEMPT_TIMEOUT_SECONDS = 5.0
 EXCERPT_BYTES = 1024

@@ -7,8 +7,8 @@ from typing import Any
 import pytest
 from django.test import Client
 
-from payouts.models.postbacks import PostbackAttempt, PostbackDelivery
-from payouts.tests.factories_postbacks import PostbackEndpointFactory
+from payouts.models.callbacks import CallbackAttempt, CallbackDelivery
+from payouts.tests.factories_callbacks import CallbackEndpointFactory
 
 
 @pytest.fixture
@@ -19,8 +19,8 @@ def admin_client_nadia(nadia: Any) -> Client:
 
 
 def test_staff_browse_postback_settings_deliveries_and_attempts(admin_client_nadia: Client) -> None:
-    endpoint = PostbackEndpointFactory()
-    delivery = PostbackDelivery.objects.create(
+    endpoint = CallbackEndpointFactory()
+    delivery = CallbackDelivery.objects.create(
         key="x",
         endpoint=endpoint,
         publisher=endpoint.publisher,
@@ -28,7 +28,7 @@ def test_staff_browse_postback_settings_deliveries_and_attempts(admin_client_nad
         url="https://tracker.example.com/pb",
         give_up_at=endpoint.created_at,
     )
-    attempt = PostbackAttempt.objects.create(
+    attempt = CallbackAttempt.objects.create(
         delivery=delivery, method="GET", url=delivery.url, status_code=204
     )
 
