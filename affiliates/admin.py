@@ -12,8 +12,8 @@ from django.db.models import QuerySet
 from django.http import HttpRequest
 
 from affiliates import services
+from affiliates.core.errors import DomainError
 from affiliates.models import Advertiser, Cap, Coupon, CustomPayout, Goal, Offer, OfferAccess, Publisher
-from config.api import DomainError
 
 
 @admin.register(Advertiser)

@@ -25,7 +25,7 @@ class Price:
 
     def amounts(self, sale_amount: Decimal | None) -> tuple[Decimal, Decimal]:
         """Exact (unrounded) payout and revenue for one action. Rounding happens once, later,
-        in payouts.money.money_round, when the commission is created."""
+        in affiliates.core.money.money_round, when the commission is created."""
         if self.is_percentage:
             base = sale_amount or Decimal("0")
             return base * self.payout / 100, base * self.revenue / 100

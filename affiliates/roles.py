@@ -11,7 +11,10 @@ from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any, TypeVar
 
-from django.db.models import Model, QuerySet
+from django.db.models import Model, Q, QuerySet
+
+from affiliates import models as m
+from affiliates.models import Offer, OfferAccess, Publisher
 
 M = TypeVar("M", bound=Model)
 
@@ -98,9 +101,6 @@ def scope(
 
 def offers_visible_to_publisher_q(publisher_id: int) -> Any:
     """Publishers see public and approval-required offers, and private ones they were let into."""
-    from django.db.models import Q
-
-    from affiliates.models import Offer
 
     return Q(visibility__in=[Offer.Visibility.PUBLIC, Offer.Visibility.APPROVAL]) | Q(
         accesses__publisher_id=publisher_id, accesses__status="approved"
@@ -114,8 +114,6 @@ def offers_visible_to_publisher_q(publisher_id: int) -> Any:
 
 
 def _approved_offer_ids(publisher_id: int) -> Any:
-    from affiliates.models import OfferAccess
-
     return OfferAccess.objects.filter(publisher_id=publisher_id, status="approved").values("offer_id")
 
 
@@ -124,8 +122,6 @@ def _visible_advertisers(qs: QuerySet[Any], actor: Actor) -> QuerySet[Any]:
 
 
 def _visible_publishers(qs: QuerySet[Any], actor: Actor) -> QuerySet[Any]:
-    from affiliates.models import OfferAccess
-
     if actor.is_publisher:
         return qs.filter(id=actor.publisher_pk)
     if actor.is_advertiser:
@@ -136,9 +132,6 @@ def _visible_publishers(qs: QuerySet[Any], actor: Actor) -> QuerySet[Any]:
 
 
 def _visible_offers(qs: QuerySet[Any], actor: Actor) -> QuerySet[Any]:
-    from django.db.models import Q
-
-    from affiliates.models import Offer
 
     if actor.is_advertiser:
         return qs.filter(advertiser_id=actor.advertiser_pk)
@@ -152,8 +145,6 @@ def _visible_offers(qs: QuerySet[Any], actor: Actor) -> QuerySet[Any]:
 
 
 def _visible_goals(qs: QuerySet[Any], actor: Actor) -> QuerySet[Any]:
-    from affiliates.models import Offer
-
     return qs.filter(offer_id__in=_visible_offers(Offer.objects.all(), actor).values("id"))
 
 
@@ -166,8 +157,6 @@ def _visible_by_offer_or_publisher(qs: QuerySet[Any], actor: Actor) -> QuerySet[
 
 
 def _visible_caps(qs: QuerySet[Any], actor: Actor) -> QuerySet[Any]:
-    from django.db.models import Q
-
     if actor.is_publisher:
         # Its own caps, and the shared ones of offers it runs: both can stop its clicks.
         return qs.filter(
@@ -178,8 +167,6 @@ def _visible_caps(qs: QuerySet[Any], actor: Actor) -> QuerySet[Any]:
 
 
 def _rules() -> dict[type[Model], Any]:
-    from affiliates import models as m
-
     return {
         m.Advertiser: _visible_advertisers,
         m.Publisher: _visible_publishers,
@@ -203,8 +190,6 @@ def visible(qs: QuerySet[M], actor: Actor) -> QuerySet[M]:
 
 def owning_advertiser_id(obj: Model) -> int | None:
     """The advertiser whose offer (or itself) this object belongs to; None for publishers."""
-    from affiliates import models as m
-
     if isinstance(obj, m.Advertiser):
         return obj.pk
     if isinstance(obj, m.Offer):
@@ -219,8 +204,6 @@ def may_manage(actor: Actor, obj: Model) -> bool:
     Staff: everything. Advertiser: itself, its offers and what hangs off them (goals, caps,
     custom payouts, coupons, access decisions). Publisher: its own profile only.
     """
-    from affiliates.models import Publisher
-
     if actor.is_staff:
         return True
     if isinstance(obj, Publisher):
@@ -230,8 +213,6 @@ def may_manage(actor: Actor, obj: Model) -> bool:
 
 def may_create(actor: Actor, model: type[Model]) -> bool:
     """Who may add rows of a model at all; the target offer is then checked with may_manage."""
-    from affiliates import models as m
-
     if actor.is_staff:
         return True
     if model is m.OfferAccess:

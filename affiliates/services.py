@@ -14,8 +14,8 @@ from django.db import transaction
 from django.db.models import Model, ProtectedError
 from django.utils import timezone
 
+from affiliates.core.errors import Conflict, DomainError
 from affiliates.models import Advertiser, Goal, Offer, OfferAccess, Publisher
-from config.api import Conflict, DomainError
 
 M = TypeVar("M", bound=Model)
 

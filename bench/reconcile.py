@@ -166,10 +166,10 @@ def _orm_loop() -> float:
     transaction around the whole loop, so the baseline is not dominated by per-row commits."""
     from django.db import transaction
 
+    from affiliates.core.money import money_round
     from affiliates.pricing import price_for
     from payouts.ledger import Line, account_get, ledger_post
     from payouts.models import Account, Commission
-    from payouts.money import money_round
     from tracking.models import Conversion, UnreconciledConversion
 
     k = Account.Kind

@@ -230,8 +230,8 @@ def run(
     from django.conf import settings
     from django.db import connection
 
-    from tracking.reports.selectors import report_rows
-    from tracking.reports.services import rollup_rebuild
+    from payouts.reports.selectors import report_rows
+    from payouts.reports.services import rollup_rebuild
 
     if connection.vendor != "postgresql":
         raise SystemExit("bench.reports needs PostgreSQL: set DATABASE_URL.")

@@ -5,8 +5,8 @@ from django.urls import include, path
 urlpatterns = [
     path("", include("affiliates.api.urls")),
     path("", include("tracking.api.urls")),  # conversions
-    path("", include("tracking.reports.api.urls")),
+    path("", include("payouts.reports.api.urls")),
     path("", include("payouts.api.urls")),
-    path("", include("payouts.postbacks.api.urls")),
+    path("", include("payouts.callbacks.api.urls")),
     path("", include("payouts.api.urls_payout_runs")),
 ]

@@ -10,7 +10,7 @@ app = Celery("affnet")
 app.config_from_object("django.conf:settings", namespace="CELERY")
 app.autodiscover_tasks()
 # Task modules in app sub-packages (autodiscovery only looks at <app>.tasks).
-app.autodiscover_tasks(["tracking.reports"])
-app.autodiscover_tasks(["payouts.postbacks"])  # payouts.postbacks.tasks
+app.autodiscover_tasks(["payouts.reports"])
+app.autodiscover_tasks(["payouts.callbacks"])  # payouts.callbacks.tasks
 # payouts keeps payout-run tasks in their own module (payouts.tasks is reconciliation's).
 app.autodiscover_tasks(["payouts"], related_name="tasks_payout_runs")

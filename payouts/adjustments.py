@@ -21,11 +21,11 @@ from decimal import Decimal
 from django.db import transaction
 from django.utils import timezone
 
+from affiliates.core.money import money_round, parse_amount
 from affiliates.models import CustomPayout, Goal
 from affiliates.pricing import price_pick
 from affiliates.roles import Actor
 from payouts.models import Commission
-from payouts.money import money_round, parse_amount
 from payouts.postings import Change, commissions_lock
 from payouts.reconcile import transition_kind
 from payouts.services import (

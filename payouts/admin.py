@@ -9,25 +9,16 @@ from django.contrib import admin, messages
 from django.db.models import QuerySet
 from django.http import HttpRequest
 
+from affiliates.core.admin import ReadOnlyAdmin
+from affiliates.core.money import MoneySum
+from affiliates.models import FxRate
 from affiliates.roles import actor_for
 from payouts import (
     admin_payout_runs,  # noqa: F401  (registers payout runs and payouts)
     services,
 )
-from payouts.models import Account, Commission, Entry, FxRate, Transaction
-from payouts.money import MoneySum
-from payouts.postbacks import admin as postbacks_admin  # noqa: F401  (registers its models)
-
-
-class ReadOnlyAdmin(admin.ModelAdmin):
-    def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
-
-    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
-
-    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
+from payouts.callbacks import admin as callbacks_admin  # noqa: F401  (registers its models)
+from payouts.models import Account, Commission, Entry, Transaction
 
 
 def _set_status(status: str, label: str) -> Any:

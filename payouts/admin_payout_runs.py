@@ -14,20 +14,10 @@ from django.http import HttpRequest
 from django.urls import reverse
 from django.utils.html import format_html
 
-from config.api import DomainError
+from affiliates.core.admin import ReadOnlyAdmin
+from affiliates.core.errors import DomainError
 from payouts.models import Payout, PayoutRun
 from payouts.payout_runs import payout_fail, payout_run_approve, payout_run_mark_paid
-
-
-class ReadOnlyAdmin(admin.ModelAdmin):
-    def has_add_permission(self, request: HttpRequest) -> bool:
-        return False
-
-    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
-
-    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
 
 
 @admin.register(PayoutRun)

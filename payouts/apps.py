@@ -7,5 +7,6 @@ class PayoutsConfig(AppConfig):
 
     def ready(self) -> None:
         from payouts import lookups
+        from payouts.callbacks import tasks  # noqa: F401  (registers the tasks dispatch sends by name)
 
         lookups.register()

@@ -16,7 +16,7 @@ advertiser refunds an order that was already paid out, by a status postback (tra
 reconciliation follows: the next run nets it against what that publisher earns.
 
 ``demo_activity_build`` is the whole of it for seed_demo (and for tests wanting a lived-in
-network): raw traffic (tracking.demo_traffic), then the money, then the report rollups.
+network): raw traffic (tracking.demo), then the money, then the report rollups.
 
 Stamping each step with its day is what makes the result look lived-in: the ledger entries of
 last month's approvals are dated last month, so last month's run pays them.
@@ -39,19 +39,20 @@ from typing import Any
 from django.db.models import Max, Q
 from django.utils import timezone
 
+from affiliates.models import FxRate
 from affiliates.roles import Actor, Role
 from payouts.ledger import publisher_balances
-from payouts.models import Commission, CommissionStatus, FxRate, Payout, PayoutRun
+from payouts.models import Commission, CommissionStatus, Payout, PayoutRun
 from payouts.payout_build import payout_run_build, payout_run_start
 from payouts.payout_runs import payout_run_approve, payout_run_mark_paid
 from payouts.periods import period_end, period_label, period_of, period_previous
 from payouts.reconcile import conversions_reconcile
+from payouts.reports.services import rollups_rebuild_all
 from payouts.services import commissions_approve_due, commissions_set_status
 from payouts.traffic import traffic_reconcile
 from tracking.conversions.services import status_update_outcome
-from tracking.demo_traffic import DEFAULT_CLICKS, DemoTrafficResult, demo_traffic_generate
+from tracking.demo import DEFAULT_CLICKS, DemoTrafficResult, demo_traffic_generate
 from tracking.models import Conversion
-from tracking.reports.services import rollups_rebuild_all
 
 S = CommissionStatus
 APPROVE_REASONS = {
@@ -133,7 +134,7 @@ def _day_end(day: date) -> datetime:
 
 def _reconcile_until(at: datetime, result: DemoMoneyResult) -> None:
     """What the periodic reconciliation had done by ``at``: conversions recorded until then
-    (their ids follow time, see tracking.demo_traffic), and that day's CPC/CPM lines."""
+    (their ids follow time, see tracking.demo), and that day's CPC/CPM lines."""
     until_id = Conversion.objects.filter(created_at__lte=at).aggregate(top=Max("id"))["top"]
     if until_id is not None:
         result.commissions_created += conversions_reconcile(until_id=until_id, now=at).created

@@ -13,6 +13,8 @@ from collections.abc import Iterable
 from django.db import transaction
 from django.dispatch import Signal
 
+from payouts.callbacks.services import callbacks_fire
+
 log = logging.getLogger(__name__)
 
 CREATED = "created"
@@ -26,16 +28,14 @@ commission_event = Signal()
 # Publisher postbacks know three events (contract section 5); a rejection takes money back
 # from the publisher just as a reversal does, so it is announced as "reversed" (the {status}
 # macro still says "rejected").
-POSTBACK_EVENT = {CREATED: "created", APPROVED: "approved", REJECTED: "reversed", REVERSED: "reversed"}
+CALLBACK_EVENT = {CREATED: "created", APPROVED: "approved", REJECTED: "reversed", REVERSED: "reversed"}
 
 
 def commissions_changed(*, event: str, commission_ids: list[int]) -> None:
     if not commission_ids:
         return
-    from payouts.postbacks.services import postbacks_fire
-
     log.info("commissions %s: %d", event, len(commission_ids))
-    postbacks_fire(commission_ids=commission_ids, event=POSTBACK_EVENT[event])
+    callbacks_fire(commission_ids=commission_ids, event=CALLBACK_EVENT[event])
     commission_event.send(sender=None, event=event, commission_ids=commission_ids)
 
 

@@ -9,8 +9,8 @@ from decimal import Decimal, InvalidOperation
 from django.db.models import Q
 from django.utils.dateparse import parse_date, parse_datetime
 
-from payouts.models import FxRate
-from payouts.money import currency_is_valid
+from affiliates.core.money import currency_is_valid
+from affiliates.models import FxRate
 
 
 @dataclass(frozen=True)

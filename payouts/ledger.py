@@ -14,8 +14,8 @@ from decimal import Decimal
 
 from django.db import IntegrityError, transaction
 
+from affiliates.core.money import MoneySum
 from payouts.models import Account, Commission, Entry, Payout, Transaction
-from payouts.money import MoneySum
 
 
 @dataclass(frozen=True)

@@ -36,15 +36,16 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 from decimal import Decimal
 
-from django.db import connection, transaction
+from django.db import transaction
 from django.db.models import Sum
 from django.utils import timezone
 
-from affiliates.models import Publisher
-from config.api import DomainError
+from affiliates.core.db import db_xact_lock
+from affiliates.core.errors import DomainError
+from affiliates.core.money import money_round
+from affiliates.models import FxRate, Publisher
 from payouts.exports.tabular import amount_text
-from payouts.models import Account, Entry, FxRate, Payout, PayoutRun, Transaction
-from payouts.money import money_round
+from payouts.models import Account, Entry, Payout, PayoutRun, Transaction
 from payouts.periods import period_end, period_label
 
 PAYOUT_TXN_KINDS = (Transaction.Kind.PAYOUT, Transaction.Kind.PAYOUT_FAILED)
@@ -128,9 +129,7 @@ def _build(run: PayoutRun, result: BuildResult, on_progress: Progress | None, ch
 
 def _build_lock() -> None:
     """Serialise balance computation across builders. Caller must be inside transaction.atomic."""
-    if connection.vendor == "postgresql":
-        with connection.cursor() as cursor:
-            cursor.execute("SELECT pg_advisory_xact_lock(%s)", [_BUILD_LOCK_KEY])
+    db_xact_lock(keys=(_BUILD_LOCK_KEY,))
 
 
 def _build_chunk(

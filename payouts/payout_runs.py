@@ -23,10 +23,11 @@ from django.db import transaction
 from django.db.models import Exists, OuterRef
 from django.utils import timezone
 
-from config.api import Conflict, DomainError
+from affiliates.core.errors import Conflict, DomainError
 from payouts.ledger import Line, account_get, ledger_post
 from payouts.models import Account, Payout, PayoutRun, Transaction
 from payouts.payout_build import payout_run_start
+from payouts.tasks_payout_runs import payout_run_enqueue_build
 
 OPEN_PAYOUT_STATUSES = (Payout.Status.DRAFT, Payout.Status.APPROVED)
 
@@ -34,8 +35,6 @@ OPEN_PAYOUT_STATUSES = (Payout.Status.DRAFT, Payout.Status.APPROVED)
 def payout_run_request(*, period: date) -> tuple[PayoutRun, bool]:
     """Get or create the period's run and, while it is still building, send the build to a
     worker (again, if a worker died mid-build: the build resumes idempotently)."""
-    from payouts.tasks_payout_runs import payout_run_enqueue_build
-
     run, created = payout_run_start(period=period)
     if run.status == PayoutRun.Status.BUILDING:
         run.task_id = payout_run_enqueue_build(run_id=run.pk)

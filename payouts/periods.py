@@ -6,7 +6,7 @@ from __future__ import annotations
 import re
 from datetime import UTC, date, datetime
 
-from config.api import DomainError
+from affiliates.core.errors import DomainError
 
 _PERIOD_RE = re.compile(r"^(\d{4})-(\d{2})$")
 

@@ -18,10 +18,10 @@ from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import Any, NamedTuple
 
-from affiliates.models import CustomPayout, Goal
+from affiliates.core.money import money_round
+from affiliates.models import CustomPayout, FxRate, Goal
 from affiliates.pricing import Price, price_pick
-from payouts.models import Commission, CommissionStatus, FxRate
-from payouts.money import money_round
+from payouts.models import Commission, CommissionStatus
 
 log = logging.getLogger(__name__)
 

@@ -8,9 +8,9 @@ from typing import Any
 
 from django.db.models import Q, QuerySet
 
+from affiliates.core.money import MoneySum
 from affiliates.roles import Actor
 from payouts.models import Account, Entry, Transaction
-from payouts.money import MoneySum
 
 K = Account.Kind
 ZERO = Decimal("0")

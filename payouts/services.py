@@ -15,8 +15,8 @@ from django.db import transaction
 from django.db.models import QuerySet
 from django.utils import timezone
 
+from affiliates.core.errors import DomainError
 from affiliates.roles import Actor
-from config.api import DomainError
 from payouts import events
 from payouts.models import Commission, CommissionStatus, Transaction
 from payouts.postings import Change, changes_apply, commissions_lock

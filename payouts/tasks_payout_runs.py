@@ -9,11 +9,13 @@ from __future__ import annotations
 
 from dataclasses import asdict
 from typing import Any
+from uuid import uuid4
 
 from celery import Task, shared_task
 from django.db import transaction
 from django.utils import timezone
 
+from payouts.models import PayoutRun
 from payouts.payout_build import payout_run_build, payout_run_start
 from payouts.periods import period_of, period_previous
 
@@ -44,10 +46,6 @@ def payout_run_enqueue_build(*, run_id: int) -> str:
     """Send the build to a worker once the current transaction commits; returns the task id.
 
     The task id is chosen here and stored on the run, so the admin can find the task state."""
-    from uuid import uuid4
-
-    from payouts.models import PayoutRun
-
     task_id = str(uuid4())
     PayoutRun.objects.filter(pk=run_id).update(task_id=task_id)
     transaction.on_commit(lambda: payout_run_build_task.apply_async(args=[run_id], task_id=task_id))

@@ -17,11 +17,11 @@ from django.apps import apps
 from django.core.management import call_command
 from django.db.models import F
 
-from affiliates.management.commands.seed_demo import demo_window_days
 from affiliates.roles import Actor, Role
+from payouts.management.commands.seed_demo import demo_window_days
 from payouts.models import Commission, Entry, Payout, PayoutRun, Transaction
+from payouts.reports.selectors import report_rows
 from tracking.models import Click, Conversion, Impression, UnreconciledConversion
-from tracking.reports.selectors import report_rows
 
 pytestmark = pytest.mark.django_db
 MOMENT = datetime(2024, 7, 20, 15, 30, tzinfo=UTC)

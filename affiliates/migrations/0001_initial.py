@@ -4,7 +4,7 @@ import affiliates.models
 import affiliates.validators
 import django.db.models.deletion
 import django.utils.timezone
-import payouts.money
+import affiliates.core.money
 from decimal import Decimal
 from django.conf import settings
 from django.db import migrations, models
@@ -25,7 +25,7 @@ class Migration(migrations.Migration):
                 ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
                 ('name', models.CharField(max_length=200)),
                 ('status', models.CharField(choices=[('active', 'Active'), ('paused', 'Paused'), ('suspended', 'Suspended')], default='active', max_length=16)),
-                ('currency', models.CharField(default='USD', help_text='Default currency of new offers (ISO 4217).', max_length=3, validators=[payouts.money.validate_currency])),
+                ('currency', models.CharField(default='USD', help_text='Default currency of new offers (ISO 4217).', max_length=3, validators=[affiliates.core.money.validate_currency])),
                 ('postback_token_digest', models.CharField(editable=False, max_length=64, unique=True)),
                 ('postback_token_hint', models.CharField(editable=False, help_text='First characters.', max_length=8)),
                 ('hmac_secret', models.CharField(default=affiliates.models.new_secret, editable=False, max_length=64)),
@@ -53,7 +53,7 @@ class Migration(migrations.Migration):
                 ('deep_links_allowed', models.BooleanField(default=False)),
                 ('allowed_domains', models.JSONField(blank=True, default=list, validators=[affiliates.validators.validate_domain_list])),
                 ('fallback_url', models.CharField(blank=True, max_length=2000, validators=[affiliates.validators.validate_plain_url])),
-                ('currency', models.CharField(default='USD', max_length=3, validators=[payouts.money.validate_currency])),
+                ('currency', models.CharField(default='USD', max_length=3, validators=[affiliates.core.money.validate_currency])),
                 ('attribution_window_days', models.PositiveIntegerField(default=30)),
                 ('attribution_model', models.CharField(choices=[('last_click', 'Last Click'), ('first_click', 'First Click')], default='last_click', max_length=16)),
                 ('hold_days', models.PositiveIntegerField(default=0)),
@@ -99,7 +99,7 @@ class Migration(migrations.Migration):
                 ('website', models.URLField(blank=True)),
                 ('payout_method', models.CharField(choices=[('wire', 'Bank wire'), ('paypal', 'PayPal'), ('ach', 'ACH'), ('sepa', 'SEPA transfer'), ('crypto', 'Crypto'), ('check', 'Check')], default='paypal', max_length=16)),
                 ('payout_details', models.JSONField(blank=True, default=dict, help_text='Account, IBAN, wallet...')),
-                ('payout_currency', models.CharField(default='USD', max_length=3, validators=[payouts.money.validate_currency])),
+                ('payout_currency', models.CharField(default='USD', max_length=3, validators=[affiliates.core.money.validate_currency])),
                 ('minimum_payout', models.DecimalField(decimal_places=6, default=Decimal('50'), max_digits=20)),
                 ('status_changed_at', models.DateTimeField(blank=True, null=True)),
                 ('created_at', models.DateTimeField(default=django.utils.timezone.now, editable=False)),

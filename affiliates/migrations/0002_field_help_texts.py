@@ -4,7 +4,7 @@ import affiliates.models
 import affiliates.validators
 import django.db.models.deletion
 import django.utils.timezone
-import payouts.money
+import affiliates.core.money
 from decimal import Decimal
 from django.conf import settings
 from django.db import migrations, models
@@ -191,7 +191,7 @@ class Migration(migrations.Migration):
         migrations.AlterField(
             model_name='offer',
             name='currency',
-            field=models.CharField(default='USD', help_text='Currency of prices and reports (ISO 4217).', max_length=3, validators=[payouts.money.validate_currency]),
+            field=models.CharField(default='USD', help_text='Currency of prices and reports (ISO 4217).', max_length=3, validators=[affiliates.core.money.validate_currency]),
         ),
         migrations.AlterField(
             model_name='offer',
@@ -351,7 +351,7 @@ class Migration(migrations.Migration):
         migrations.AlterField(
             model_name='publisher',
             name='payout_currency',
-            field=models.CharField(default='USD', help_text='Currency payouts are made in (ISO 4217).', max_length=3, validators=[payouts.money.validate_currency]),
+            field=models.CharField(default='USD', help_text='Currency payouts are made in (ISO 4217).', max_length=3, validators=[affiliates.core.money.validate_currency]),
         ),
         migrations.AlterField(
             model_name='publisher',

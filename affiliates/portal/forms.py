@@ -105,7 +105,7 @@ class CodeListField(forms.CharField):
 
 class EffectTargetForm(forms.Form):
     """The advertiser's conversion target for an offer: what the effect score measures
-    attainment against (tracking.reports: effect = attainment x quality / cost per result)."""
+    attainment against (payouts.reports: effect = attainment x quality / cost per result)."""
 
     conversions = forms.IntegerField(
         min_value=1,

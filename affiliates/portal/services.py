@@ -8,10 +8,10 @@ from django.contrib.auth import get_user_model
 from django.db import transaction
 from django.forms import BaseInlineFormSet, ModelForm
 
+from affiliates.core.errors import DomainError
 from affiliates.models import Offer, Publisher
 from affiliates.services import publisher_create
-from config.api import DomainError
-from tracking.reports.services import offer_target_clear, offer_target_set
+from payouts.reports.services import offer_target_clear, offer_target_set
 
 
 @transaction.atomic

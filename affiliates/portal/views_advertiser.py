@@ -9,6 +9,8 @@ from django.http import HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_POST
 
+from affiliates import selectors as affiliate_selectors
+from affiliates.core.errors import DomainError
 from affiliates.models import Offer, OfferAccess
 from affiliates.portal import selectors
 from affiliates.portal.access import PortalRequest, advertiser_only
@@ -24,7 +26,6 @@ from affiliates.portal.forms import (
 from affiliates.portal.services import offer_save
 from affiliates.roles import scope
 from affiliates.services import access_decide
-from config.api import DomainError
 from tracking.models.reports import OfferTarget
 
 
@@ -57,7 +58,7 @@ def dashboard(request: PortalRequest) -> HttpResponse:
             "period": period,
             "periods": selectors.PERIODS,
             "chart": chart,
-            "requests": selectors.pending_access_requests(advertiser_id=adv_id)[:5],
+            "requests": affiliate_selectors.pending_access_requests(advertiser_id=adv_id)[:5],
         },
     )
 
@@ -138,7 +139,7 @@ def publishers(request: PortalRequest) -> HttpResponse:
         "portal/advertiser/publishers.html",
         {
             "rows": selectors.advertiser_publishers(advertiser_id=adv_id),
-            "requests": selectors.pending_access_requests(advertiser_id=adv_id),
+            "requests": affiliate_selectors.pending_access_requests(advertiser_id=adv_id),
         },
     )
 

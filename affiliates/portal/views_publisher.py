@@ -9,6 +9,8 @@ from django.http import HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_POST
 
+from affiliates import selectors as affiliate_selectors
+from affiliates.core.errors import DomainError
 from affiliates.models import Offer, OfferAccess
 from affiliates.portal import selectors
 from affiliates.portal.access import PortalRequest, publisher_only
@@ -16,7 +18,6 @@ from affiliates.portal.charts import Series, bar_line_chart
 from affiliates.portal.forms import ApplyForm, MarketplaceFilter, PayoutDetailsForm, ProfileForm
 from affiliates.roles import offers_visible_to_publisher_q, scope
 from affiliates.services import access_apply
-from config.api import DomainError
 
 
 def _pub(request: PortalRequest) -> Any:
@@ -65,9 +66,11 @@ def _visible_offers(request: PortalRequest) -> Any:
 
 @publisher_only
 def marketplace(request: PortalRequest) -> HttpResponse:
-    form = MarketplaceFilter(request.GET or None, categories=selectors.marketplace_categories())
+    form = MarketplaceFilter(request.GET or None, categories=affiliate_selectors.marketplace_categories())
     filters = form.cleaned_data if form.is_valid() else {}
-    offers = selectors.marketplace_offers(publisher=_pub(request), **{k: v for k, v in filters.items() if v})
+    offers = affiliate_selectors.marketplace_offers(
+        publisher=_pub(request), **{k: v for k, v in filters.items() if v}
+    )
     return render(request, "portal/publisher/marketplace.html", {"form": form, "offers": offers})
 
 

@@ -8,6 +8,7 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
 from django.views.decorators.http import require_POST
 
+from affiliates import selectors as affiliate_selectors
 from affiliates.models import Offer, OfferAccess, Publisher
 from affiliates.portal import selectors
 from affiliates.portal.access import PortalRequest, staff_only
@@ -63,7 +64,7 @@ def access_queue(request: PortalRequest) -> HttpResponse:
     return render(
         request,
         "portal/staff/access.html",
-        {"requests": selectors.pending_access_requests(advertiser_id=None)},
+        {"requests": affiliate_selectors.pending_access_requests(advertiser_id=None)},
     )
 
 

@@ -22,7 +22,7 @@ NAV: dict[Role, list[tuple[str, str]]] = {
         ("tracking_portal:pub-conversions", "Conversions"),
         ("tracking_portal:reports", "Reports"),
         ("payouts_portal:pub-payouts", "Payouts"),
-        ("payouts_portal:pub-postbacks", "Postbacks"),
+        ("payouts_portal:pub-callbacks", "Postbacks"),
         ("portal:pub-profile", "Profile"),
     ],
     Role.ADVERTISER: [

@@ -154,10 +154,10 @@ REST_FRAMEWORK = {
         "rest_framework.filters.OrderingFilter",
         "rest_framework.filters.SearchFilter",
     ],
-    "DEFAULT_PAGINATION_CLASS": "config.api.Pagination",
+    "DEFAULT_PAGINATION_CLASS": "affiliates.api.base.Pagination",
     "PAGE_SIZE": 50,
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
-    "EXCEPTION_HANDLER": "config.api.exception_handler",
+    "EXCEPTION_HANDLER": "affiliates.api.base.exception_handler",
     "COERCE_DECIMAL_TO_STRING": True,
 }
 SPECTACULAR_SETTINGS = {
@@ -279,14 +279,14 @@ CLICK_PENDING_TTL_SECONDS = env.int("CLICK_PENDING_TTL_SECONDS", default=6 * 360
 WEB_THREADS = env.int("WEB_THREADS", default=16)
 EDGE_BLOCKING_THREADS = env.int("EDGE_BLOCKING_THREADS", default=4)
 
-# --- Reports (tracking/reports) ------------------------------------------------------------
+# --- Reports (payouts/reports) ------------------------------------------------------------
 # Rollups are refreshed this often; each pass re-aggregates the trailing REPORTS_LATE_HOURS
 # hours (clicks and impressions still arriving) plus the hours marked dirty by conversions
-# and commissions. See tracking/reports/services.py.
+# and commissions. See payouts/reports/services.py.
 REPORTS_ROLLUP_INTERVAL_SECONDS = env.int("REPORTS_ROLLUP_INTERVAL_SECONDS", default=300)
 REPORTS_LATE_HOURS = env.int("REPORTS_LATE_HOURS", default=3)
 CELERY_BEAT_SCHEDULE["reports-rollup-refresh"] = {
-    "task": "tracking.reports.tasks.reports_rollup_refresh",
+    "task": "payouts.reports.rollup_refresh",
     "schedule": float(REPORTS_ROLLUP_INTERVAL_SECONDS),
 }
 
@@ -294,7 +294,7 @@ CELERY_BEAT_SCHEDULE["reports-rollup-refresh"] = {
 # Every minute: fan the conversion backlog out to workers, recount CPC/CPM lines, approve due.
 CELERY_BEAT_SCHEDULE["payouts-reconcile-tick"] = {"task": "payouts.reconcile_tick", "schedule": 60.0}
 
-# --- Publisher postbacks (payouts.postbacks) -----------------------------------------------
+# --- Publisher postbacks (payouts.callbacks) -----------------------------------------------
 # Postbacks go to public addresses only. CIDRs listed here are let through anyway, e.g. a
 # publisher's tracker on the network's own LAN. Comma-separated; empty (the default) allows none.
 POSTBACK_ALLOWED_PRIVATE_NETWORKS: list[str] = env.list("POSTBACK_ALLOWED_PRIVATE_NETWORKS", default=[])
@@ -303,4 +303,4 @@ try:
         ipaddress.ip_network(_net, strict=False)
 except ValueError as _exc:
     raise environ.ImproperlyConfigured(f"POSTBACK_ALLOWED_PRIVATE_NETWORKS: {_exc}") from _exc
-CELERY_BEAT_SCHEDULE["postbacks-retry-due"] = {"task": "payouts.postbacks.retry_due", "schedule": 60.0}
+CELERY_BEAT_SCHEDULE["callbacks-retry-due"] = {"task": "payouts.callbacks.retry_due", "schedule": 60.0}

@@ -20,9 +20,9 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from affiliates.core.errors import DomainError
 from affiliates.models import Advertiser, Publisher
 from affiliates.roles import Actor, actor_for
-from config.api import DomainError
 from payouts.api.payout_runs import attachment
 from payouts.exports.invoices import invoice_csv, invoice_file_name, invoice_for, invoice_pdf
 from payouts.exports.statements import statement_csv, statement_file_name, statement_for, statement_pdf

@@ -11,7 +11,7 @@ from rest_framework.permissions import BasePermission
 from rest_framework.request import Request
 from rest_framework.response import Response
 
-from config.api import IsStaff, TenantScopedMixin
+from affiliates.api.base import IsStaff, TenantScopedMixin
 from payouts import payout_runs as services
 from payouts.api import serializers_payout_runs as s
 from payouts.exports.payout_file import payout_file_csv, payout_file_name

@@ -7,8 +7,9 @@ from typing import Any
 
 from rest_framework import serializers
 
-from payouts.models import Account, Commission, Entry, FxRate
-from payouts.money import currency_is_valid
+from affiliates.core.money import currency_is_valid
+from affiliates.models import FxRate
+from payouts.models import Account, Commission, Entry
 
 COMMISSION_FIELDS = [
     "id",

@@ -18,13 +18,14 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from affiliates.api.base import TenantScopedMixin
+from affiliates.core.money import money_round
+from affiliates.models import FxRate
 from affiliates.roles import actor_for
-from config.api import TenantScopedMixin
 from payouts import selectors, services
 from payouts.adjustments import adjustments_apply
 from payouts.api import serializers as s
-from payouts.models import Commission, CommissionStatus, Entry, FxRate
-from payouts.money import money_round
+from payouts.models import Commission, CommissionStatus, Entry
 
 ACTIONS = {
     "approve": CommissionStatus.APPROVED,

@@ -8,7 +8,7 @@ import re
 from collections.abc import Iterable, Sequence
 from decimal import Decimal
 
-from payouts.money import money_round
+from affiliates.core.money import money_round
 
 # A cell starting with one of these runs as a formula in Excel/LibreOffice (CSV injection);
 # names, memos and payout details come from publishers and advertisers.

@@ -2,7 +2,7 @@
 
 import django.db.models.deletion
 import django.utils.timezone
-import payouts.money
+import affiliates.core.money
 from django.conf import settings
 from django.db import migrations, models
 
@@ -23,7 +23,7 @@ class Migration(migrations.Migration):
             fields=[
                 ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
                 ('kind', models.CharField(choices=[('advertiser_pending', 'Advertiser receivable (pending)'), ('advertiser_receivable', 'Advertiser receivable (approved)'), ('publisher_pending', 'Publisher payable (pending)'), ('publisher_payable', 'Publisher payable (approved)'), ('network_pending_margin', 'Network margin (pending)'), ('network_margin', 'Network margin (approved)'), ('network_cash', 'Network cash (payouts sent, invoices received)')], max_length=32)),
-                ('currency', models.CharField(max_length=3, validators=[payouts.money.validate_currency])),
+                ('currency', models.CharField(max_length=3, validators=[affiliates.core.money.validate_currency])),
                 ('advertiser', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.PROTECT, to='affiliates.advertiser')),
                 ('publisher', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.PROTECT, to='affiliates.publisher')),
             ],
@@ -40,12 +40,12 @@ class Migration(migrations.Migration):
                 ('day', models.DateField(help_text='UTC day of the event, for reports and payout periods.')),
                 ('quantity', models.PositiveIntegerField(default=1, help_text='1, or the clicks/impressions of the day.')),
                 ('status', models.CharField(choices=[('pending', 'Pending'), ('approved', 'Approved'), ('rejected', 'Rejected'), ('reversed', 'Reversed')], default='pending', max_length=16)),
-                ('currency', models.CharField(help_text="The offer's currency; revenue and payout are in it.", max_length=3, validators=[payouts.money.validate_currency])),
+                ('currency', models.CharField(help_text="The offer's currency; revenue and payout are in it.", max_length=3, validators=[affiliates.core.money.validate_currency])),
                 ('revenue', models.DecimalField(decimal_places=6, max_digits=20)),
                 ('payout', models.DecimalField(decimal_places=6, max_digits=20)),
                 ('sale_amount', models.DecimalField(blank=True, decimal_places=6, help_text='CPS base, converted to the offer currency.', max_digits=20, null=True)),
                 ('original_amount', models.DecimalField(blank=True, decimal_places=6, max_digits=20, null=True)),
-                ('original_currency', models.CharField(blank=True, default='', max_length=3, validators=[payouts.money.validate_currency])),
+                ('original_currency', models.CharField(blank=True, default='', max_length=3, validators=[affiliates.core.money.validate_currency])),
                 ('fx_rate', models.DecimalField(blank=True, decimal_places=10, max_digits=20, null=True)),
                 ('price_source', models.CharField(blank=True, help_text='goal:<id> or custom_payout:<id>', max_length=64)),
                 ('hold_until', models.DateTimeField(blank=True, null=True)),
@@ -69,8 +69,8 @@ class Migration(migrations.Migration):
             name='FxRate',
             fields=[
                 ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('base', models.CharField(help_text='1 unit of this currency...', max_length=3, validators=[payouts.money.validate_currency])),
-                ('quote', models.CharField(help_text='...is worth `rate` of this one.', max_length=3, validators=[payouts.money.validate_currency])),
+                ('base', models.CharField(help_text='1 unit of this currency...', max_length=3, validators=[affiliates.core.money.validate_currency])),
+                ('quote', models.CharField(help_text='...is worth `rate` of this one.', max_length=3, validators=[affiliates.core.money.validate_currency])),
                 ('rate', models.DecimalField(decimal_places=10, max_digits=20)),
                 ('valid_from', models.DateTimeField(default=django.utils.timezone.now)),
                 ('created_at', models.DateTimeField(default=django.utils.timezone.now, editable=False)),
@@ -104,7 +104,7 @@ class Migration(migrations.Migration):
             fields=[
                 ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
                 ('period', models.DateField()),
-                ('currency', models.CharField(max_length=3, validators=[payouts.money.validate_currency])),
+                ('currency', models.CharField(max_length=3, validators=[affiliates.core.money.validate_currency])),
                 ('amount', models.DecimalField(decimal_places=6, max_digits=20)),
                 ('status', models.CharField(choices=[('draft', 'Draft'), ('approved', 'Approved'), ('paid', 'Paid'), ('failed', 'Failed')], default='draft', max_length=16)),
                 ('method', models.CharField(blank=True, max_length=16)),
@@ -140,7 +140,7 @@ class Migration(migrations.Migration):
             fields=[
                 ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
                 ('amount', models.DecimalField(decimal_places=6, help_text='Debit positive, credit negative.', max_digits=20)),
-                ('currency', models.CharField(max_length=3, validators=[payouts.money.validate_currency])),
+                ('currency', models.CharField(max_length=3, validators=[affiliates.core.money.validate_currency])),
                 ('created_at', models.DateTimeField(default=django.utils.timezone.now)),
                 ('account', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='entries', to='payouts.account')),
                 ('transaction', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='entries', to='payouts.transaction')),

@@ -2,7 +2,7 @@
 
 import django.db.models.deletion
 import django.utils.timezone
-import payouts.postbacks.templates
+import payouts.callbacks.templates
 from django.db import migrations, models
 
 
@@ -66,7 +66,7 @@ class Migration(migrations.Migration):
             name='PostbackEndpoint',
             fields=[
                 ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('url', models.CharField(max_length=2000, validators=[payouts.postbacks.templates.validate_postback_url])),
+                ('url', models.CharField(max_length=2000, validators=[payouts.callbacks.templates.validate_callback_url])),
                 ('method', models.CharField(choices=[('GET', 'Get'), ('POST', 'Post')], default='GET', max_length=4)),
                 ('on_created', models.BooleanField(default=True)),
                 ('on_approved', models.BooleanField(default=False)),

@@ -2,7 +2,7 @@
 
 import django.db.models.deletion
 import django.utils.timezone
-import payouts.money
+import affiliates.core.money
 from django.conf import settings
 from django.db import migrations, models
 
@@ -75,7 +75,7 @@ class Migration(migrations.Migration):
         migrations.AlterField(
             model_name='commission',
             name='original_currency',
-            field=models.CharField(blank=True, default='', help_text='ISO 4217 code of original_amount; empty without a sale amount.', max_length=3, validators=[payouts.money.validate_currency]),
+            field=models.CharField(blank=True, default='', help_text='ISO 4217 code of original_amount; empty without a sale amount.', max_length=3, validators=[affiliates.core.money.validate_currency]),
         ),
         migrations.AlterField(
             model_name='commission',
@@ -130,7 +130,7 @@ class Migration(migrations.Migration):
         migrations.AlterField(
             model_name='entry',
             name='currency',
-            field=models.CharField(help_text='ISO 4217 code of the amount.', max_length=3, validators=[payouts.money.validate_currency]),
+            field=models.CharField(help_text='ISO 4217 code of the amount.', max_length=3, validators=[affiliates.core.money.validate_currency]),
         ),
         migrations.AlterField(
             model_name='entry',
@@ -160,7 +160,7 @@ class Migration(migrations.Migration):
         migrations.AlterField(
             model_name='payout',
             name='currency',
-            field=models.CharField(help_text='ISO 4217 code of the amount; one payout per publisher and currency.', max_length=3, validators=[payouts.money.validate_currency]),
+            field=models.CharField(help_text='ISO 4217 code of the amount; one payout per publisher and currency.', max_length=3, validators=[affiliates.core.money.validate_currency]),
         ),
         migrations.AlterField(
             model_name='payout',

@@ -13,7 +13,7 @@ from django.db import models
 from django.db.models import Q
 from django.utils import timezone
 
-from payouts.money import CurrencyField, MoneyField
+from affiliates.core.money import CurrencyField, MoneyField
 
 
 class CommissionStatus(models.TextChoices):

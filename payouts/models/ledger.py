@@ -14,7 +14,7 @@ from django.db.models import Q, Value
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 
-from payouts.money import CurrencyField, MoneyField
+from affiliates.core.money import CurrencyField, MoneyField
 
 
 class Account(models.Model):

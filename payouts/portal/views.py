@@ -15,16 +15,16 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
 from django.views.decorators.http import require_POST
 
+from affiliates.core.errors import DomainError
 from affiliates.portal.access import PortalRequest, publisher_only, staff_only
 from affiliates.roles import scope
-from config.api import DomainError
 from payouts.ledger import publisher_balances
 from payouts.models import Account, Payout, PayoutRun
 from payouts.payout_runs import payout_run_approve, payout_run_mark_paid, payout_run_request
 from payouts.portal import statements
-from payouts.portal.postbacks import pub_postbacks
+from payouts.portal.callbacks import pub_callbacks
 
-__all__ = ["pub_payouts", "pub_postbacks", "pub_statement", "staff_run", "staff_runs"]
+__all__ = ["pub_callbacks", "pub_payouts", "pub_statement", "staff_run", "staff_runs"]
 
 
 def _payouts(request: PortalRequest) -> Any:

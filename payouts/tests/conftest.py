@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 
-from payouts.tests.postback_server import Recorder, local_server
+from payouts.tests.callback_server import Recorder, local_server
 
 
 @pytest.fixture

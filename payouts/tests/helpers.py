@@ -9,9 +9,9 @@ from typing import Any
 
 from django.utils import timezone
 
+from affiliates.core.money import MoneySum
 from affiliates.models import Goal, Offer, Publisher
 from payouts.models import Account, Commission, Entry
-from payouts.money import MoneySum
 from tracking.models import Conversion, UnreconciledConversion
 
 

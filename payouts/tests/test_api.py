@@ -5,7 +5,8 @@ from decimal import Decimal
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 
-from payouts.models import Commission, FxRate, Transaction
+from affiliates.models import FxRate
+from payouts.models import Commission, Transaction
 from payouts.reconcile import conversions_reconcile
 from tracking.models import Conversion
 

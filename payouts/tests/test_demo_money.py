@@ -14,7 +14,7 @@ from affiliates.models import Goal, Offer, OfferAccess
 from affiliates.tests import factories as f
 from payouts.demo import DemoMoneyResult, demo_money_settle
 from payouts.models import Commission, Entry, Payout, PayoutRun, Transaction
-from tracking.demo_traffic import demo_traffic_generate
+from tracking.demo import demo_traffic_generate
 from tracking.models import Conversion, ConversionEvent, UnreconciledConversion
 
 NOW = datetime(2024, 7, 20, 15, 0, tzinfo=UTC)

@@ -5,7 +5,7 @@ from decimal import Decimal
 import pytest
 from django.core.management import CommandError, call_command
 
-from payouts.models import FxRate
+from affiliates.models import FxRate
 
 pytestmark = pytest.mark.django_db
 

@@ -7,10 +7,10 @@ from decimal import Decimal
 
 import pytest
 
-from affiliates.models import Publisher
+from affiliates.core.errors import DomainError
+from affiliates.models import FxRate, Publisher
 from affiliates.tests.factories import PublisherFactory
-from config.api import DomainError
-from payouts.models import FxRate, Payout, PayoutRun
+from payouts.models import Payout, PayoutRun
 from payouts.payout_build import payout_run_build, payout_run_start
 from payouts.payout_runs import payout_fail, payout_mark_paid, payout_run_approve
 from payouts.tests.factories_payouts import approve_balance, mid, reverse_balance

@@ -12,8 +12,9 @@ from pathlib import Path
 import pytest
 from django.db import connection
 
+from affiliates.models import FxRate
 from affiliates.tests.factories import PublisherFactory
-from payouts.models import FxRate, Payout, PayoutRun
+from payouts.models import Payout, PayoutRun
 from payouts.tests.factories_payouts import approve_balance, mid
 
 JAN = date(2024, 1, 1)

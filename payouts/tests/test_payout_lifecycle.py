@@ -7,8 +7,8 @@ from decimal import Decimal
 
 import pytest
 
+from affiliates.core.errors import DomainError
 from affiliates.models import Publisher
-from config.api import DomainError
 from payouts.ledger import publisher_balances
 from payouts.models import Account, Entry, Payout, PayoutRun, Transaction
 from payouts.payout_build import payout_run_build, payout_run_start

@@ -82,7 +82,7 @@ def test_commission_helper_prices_a_cpl_goal_flat(shoes_link):
 
 
 def test_a_publisher_saves_a_global_and_a_per_goal_postback_and_resaving_updates(pia, shoes_link):
-    from payouts.models.postbacks import PostbackEndpoint
+    from payouts.models.callbacks import CallbackEndpoint
 
     client = client_for(pia)
     sale = shoes_link.offer.goals.get(code="sale")
@@ -107,7 +107,7 @@ def test_a_publisher_saves_a_global_and_a_per_goal_postback_and_resaving_updates
     client.post(
         "/publisher/postbacks/", {"do": "save", "url": url + "&v=2", "events": ["created"], "method": "GET"}
     )
-    glob, per_goal = PostbackEndpoint.objects.order_by("id")
+    glob, per_goal = CallbackEndpoint.objects.order_by("id")
     assert (glob.scope, glob.url, glob.is_active) == ("global", url + "&v=2", False)
     assert (per_goal.scope, per_goal.offer_id, per_goal.events, per_goal.method) == (
         "goal",
@@ -131,15 +131,15 @@ def test_a_private_or_malformed_postback_url_is_refused_on_the_form(pia, shoes_l
 
 
 def test_a_publisher_cannot_test_fire_or_resend_another_publishers_postback(pia, rival):
-    from payouts.models.postbacks import PostbackDelivery
-    from payouts.tests.factories_postbacks import PostbackEndpointFactory
+    from payouts.models.callbacks import CallbackDelivery
+    from payouts.tests.factories_callbacks import CallbackEndpointFactory
 
-    theirs = PostbackEndpointFactory(publisher=rival)
-    delivery = PostbackDelivery.objects.create(
+    theirs = CallbackEndpointFactory(publisher=rival)
+    delivery = CallbackDelivery.objects.create(
         key="x", endpoint=theirs, publisher=rival, event="test", url=theirs.url, give_up_at=timezone.now()
     )
     client = client_for(pia)
     assert client.post("/publisher/postbacks/", {"do": "test", "endpoint": theirs.pk}).status_code == 404
     assert client.post("/publisher/postbacks/", {"do": "resend", "delivery": delivery.pk}).status_code == 404
     assert delivery.attempts.count() == 0
-    assert PostbackDelivery.objects.count() == 1
+    assert CallbackDelivery.objects.count() == 1

@@ -11,11 +11,11 @@ from django.db import transaction
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from affiliates.core.money import MoneySum, money_round
 from affiliates.models import Goal
 from affiliates.pricing import Price
 from affiliates.roles import actor_for
 from payouts.models import Account, Commission, Entry
-from payouts.money import MoneySum, money_round
 from payouts.postings import position
 from payouts.reconcile import conversions_reconcile
 from payouts.services import BulkRefused, commissions_set_status

@@ -6,8 +6,9 @@ from decimal import Decimal
 import pytest
 from django.utils import timezone
 
+from affiliates.models import FxRate
 from affiliates.tests import factories as f
-from payouts.models import Account, Commission, FxRate, Transaction
+from payouts.models import Account, Commission, Transaction
 from payouts.reconcile import conversions_reconcile
 from payouts.tests.helpers import (
     balance,

@@ -11,10 +11,10 @@ import pytest
 from django.db import DatabaseError, IntegrityError, connection, transaction
 from django.utils import timezone
 
-from affiliates.models import Goal
+from affiliates.models import FxRate, Goal
 from affiliates.tests import factories as f
 from payouts import reconcile
-from payouts.models import Account, Commission, Entry, FxRate, Transaction
+from payouts.models import Account, Commission, Entry, Transaction
 from payouts.reconcile_pricing import COMMISSION_COLUMNS
 from payouts.tests.helpers import convert, every_transaction_balances, ledger_snapshot, queued, requeue_all
 from tracking.models import Conversion

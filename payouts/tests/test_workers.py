@@ -13,6 +13,7 @@ from decimal import Decimal
 from pathlib import Path
 
 import pytest
+from celery import current_app as app
 from django.db import connection
 from django.utils import timezone
 
@@ -121,8 +122,6 @@ def test_a_reconciler_killed_mid_run_leaves_no_half_batch_and_a_rerun_matches_a_
 
 @pytest.mark.redis
 def test_a_real_celery_worker_reconciles_the_backlog(shoes, pixelpush):
-    from config.celery_app import app
-
     _backlog(shoes, [pixelpush], 500)
     queue = f"ledger-test-{uuid.uuid4().hex[:8]}"
     worker = subprocess.Popen(

@@ -139,7 +139,7 @@ def reconcile() -> None:
 
 def rollups_refresh() -> None:
     """What Celery beat does every few minutes: bring the report rollups up to date."""
-    from tracking.reports.tasks import reports_rollup_refresh
+    from payouts.reports.tasks import reports_rollup_refresh
 
     reports_rollup_refresh.delay()
 

@@ -177,7 +177,7 @@ def test_3b_a_real_click_and_postback_show_on_the_dashboard_and_reports(page, ed
 def test_3c_the_publishers_postback_is_test_fired_delivered_logged_and_re_sent(
     page, edge, shot, pia, shoes_link, refund_hold, settings
 ):
-    from payouts.tests.postback_server import local_server
+    from payouts.tests.callback_server import local_server
 
     with local_server() as tracker:
         login(page, "pia")

@@ -12,9 +12,9 @@ from django.utils import timezone
 
 from affiliates.models import OfferAccess
 from affiliates.tests import factories as f
+from payouts.reports.services import rollups_rebuild_all
 from tests.browser.conftest import login
 from tests.portal_data import click_make, conversion_make, payout_run_make
-from tracking.reports.services import rollups_rebuild_all
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 

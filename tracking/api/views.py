@@ -7,7 +7,7 @@ from typing import Any
 
 from rest_framework import viewsets
 
-from config.api import TenantScopedMixin
+from affiliates.api.base import TenantScopedMixin
 from tracking.api.filters import ConversionFilter
 from tracking.api.serializers import ConversionDetailSerializer, ConversionSerializer
 from tracking.models import Conversion

@@ -21,8 +21,9 @@ from django.conf import settings
 
 from affiliates.models import Advertiser
 from tracking.conversions.catalog import AdvertiserInfo, advertiser_by_id, advertiser_by_token
-from tracking.conversions.outcome import PostbackError, Reason
+from tracking.conversions.outcome import PostbackError
 from tracking.conversions.params import ConversionInput
+from tracking.reasons import Reason
 
 
 @dataclass(frozen=True)

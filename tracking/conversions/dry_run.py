@@ -17,8 +17,8 @@ from decimal import Decimal
 from django.db import transaction
 from django.utils import timezone
 
+from affiliates.core.errors import DomainError
 from affiliates.models import Offer, Publisher
-from config.api import DomainError
 from tracking.conversions.auth import signature_for
 from tracking.conversions.intake import postback_receive
 from tracking.ids import new_click_id

@@ -22,7 +22,7 @@ from tracking.conversions.auth import postback_authenticate
 from tracking.conversions.catalog import coupon_find, offer_info
 from tracking.conversions.click_lookup import click_find
 from tracking.conversions.fraud import Visitor
-from tracking.conversions.outcome import Outcome, PostbackError, Reason, Result, bad_request
+from tracking.conversions.outcome import Outcome, PostbackError, Result, bad_request
 from tracking.conversions.params import ConversionInput, conversion_input_parse
 from tracking.conversions.services import (
     Draft,
@@ -36,6 +36,7 @@ from tracking.conversions.services import (
 from tracking.ids import click_cookie_name, click_first_cookie_name, click_id_parse
 from tracking.models import Click, Conversion
 from tracking.models.conversions import ConversionStatus
+from tracking.reasons import Reason
 from tracking.visitor import ip_for_storage, network_for_ip
 
 logger = logging.getLogger(__name__)

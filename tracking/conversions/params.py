@@ -16,10 +16,11 @@ from urllib.parse import parse_qsl
 
 from django.conf import settings
 
-from payouts.money import currency_is_valid, parse_amount
-from tracking.conversions.outcome import PostbackError, Reason, bad_request
+from affiliates.core.money import currency_is_valid, parse_amount
+from tracking.conversions.outcome import PostbackError, bad_request
 from tracking.ids import click_id_parse
 from tracking.models.conversions import ConversionStatus
+from tracking.reasons import Reason
 
 FORM = "application/x-www-form-urlencoded"
 JSON = "application/json"

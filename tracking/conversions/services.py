@@ -26,19 +26,19 @@ from typing import Any
 
 from django.db import IntegrityError, connection, transaction
 
-from affiliates.models import Cap, Coupon, Goal, Offer
+from affiliates.core.money import money_round
+from affiliates.models import Cap, Coupon, FxRate, Goal, Offer
 from affiliates.pricing import Price, price_pick
-from payouts.models.fx import FxRate
-from payouts.money import money_round
 from tracking.conversions.attribution import Attribution
 from tracking.conversions.caps import CapCheck, caps_applicable, caps_consume
 from tracking.conversions.catalog import OfferInfo, Standing, publisher_standing
 from tracking.conversions.fraud import RULES, Fired, Visitor, fraud_check
 from tracking.conversions.offload import blocking_io
-from tracking.conversions.outcome import Outcome, PostbackError, Reason, Result, bad_request
+from tracking.conversions.outcome import Outcome, PostbackError, Result, bad_request
 from tracking.conversions.params import ConversionInput
 from tracking.models import Conversion, ConversionEvent
 from tracking.models.conversions import ConversionStatus
+from tracking.reasons import Reason
 from tracking.visitor import ip_for_storage
 
 CONVERTIBLE = frozenset({Goal.PayoutType.CPL, Goal.PayoutType.CPA, Goal.PayoutType.CPS, Goal.PayoutType.CPI})

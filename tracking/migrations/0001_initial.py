@@ -2,7 +2,7 @@
 
 import django.db.models.deletion
 import django.utils.timezone
-import payouts.money
+import affiliates.core.money
 from django.db import migrations, models
 
 
@@ -54,7 +54,7 @@ class Migration(migrations.Migration):
                 ('status', models.CharField(choices=[('pending', 'Pending'), ('approved', 'Approved'), ('rejected', 'Rejected'), ('reversed', 'Reversed')], default='pending', max_length=16)),
                 ('reason', models.CharField(blank=True, default='', max_length=64)),
                 ('amount', models.DecimalField(blank=True, decimal_places=6, help_text='Sale amount as reported.', max_digits=20, null=True)),
-                ('currency', models.CharField(blank=True, default='', max_length=3, validators=[payouts.money.validate_currency])),
+                ('currency', models.CharField(blank=True, default='', max_length=3, validators=[affiliates.core.money.validate_currency])),
                 ('ip', models.CharField(blank=True, max_length=64)),
                 ('user_agent', models.CharField(blank=True, max_length=512)),
                 ('country', models.CharField(blank=True, max_length=2)),

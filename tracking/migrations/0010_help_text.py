@@ -2,7 +2,7 @@
 
 import django.db.models.deletion
 import django.utils.timezone
-import payouts.money
+import affiliates.core.money
 from django.db import migrations, models
 
 
@@ -42,7 +42,7 @@ class Migration(migrations.Migration):
         migrations.AlterField(
             model_name='conversion',
             name='currency',
-            field=models.CharField(blank=True, default='', help_text="ISO 4217 code of amount; empty means the offer's currency.", max_length=3, validators=[payouts.money.validate_currency]),
+            field=models.CharField(blank=True, default='', help_text="ISO 4217 code of amount; empty means the offer's currency.", max_length=3, validators=[affiliates.core.money.validate_currency]),
         ),
         migrations.AlterField(
             model_name='conversion',

@@ -13,7 +13,8 @@ from django.db import models
 from django.db.models import Exists, OuterRef, Q
 from django.utils import timezone
 
-from payouts.money import CurrencyField, MoneyField
+from affiliates.core.money import CurrencyField, MoneyField
+from tracking.reasons import SYSTEM_REJECTIONS
 
 
 class ConversionStatus(models.TextChoices):
@@ -194,8 +195,6 @@ class Conversion(models.Model):
     def is_system_rejected(self) -> bool:
         """Refused by a business rule at recording (unknown click, cap...), not by the advertiser:
         such a conversion earns nothing whatever status updates arrive later."""
-        from tracking.conversions.outcome import SYSTEM_REJECTIONS
-
         return self.status == ConversionStatus.REJECTED and self.reason in SYSTEM_REJECTIONS
 
 

@@ -20,7 +20,7 @@ smallest cube that has their dimensions.
 sub2-sub5 are NOT rolled up (each would multiply the key space again); reports on them read
 raw events in a bounded range.
 
-Freshness (see tracking/reports/services.py): conversions and commissions mark their hour
+Freshness (see payouts/reports/services.py): conversions and commissions mark their hour
 dirty through database triggers, so a status change or an adjusted commission months later
 is re-aggregated; clicks and impressions, whose hot path must not pay for a trigger, are
 covered by re-aggregating a trailing window every run and the two previous days nightly.
@@ -34,7 +34,7 @@ from django.db.models import Q, Value
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 
-from payouts.money import MoneyField
+from affiliates.core.money import MoneyField
 
 # Counters summed by reports, in the order the rollup INSERT writes them.
 ROLLUP_COUNTERS = (

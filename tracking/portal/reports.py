@@ -1,4 +1,4 @@
-"""The reports page: tracking.reports' ``Report`` on screen, as a chart, or as CSV.
+"""The reports page: payouts.reports' ``Report`` on screen, as a chart, or as CSV.
 
 The page reads the same ``report_rows`` as ``GET /api/v1/reports/`` (rollups, role-scoped) and
 exports the same CSV, totals included. The screen shows a short list of each role's metrics;
@@ -16,17 +16,17 @@ from django.shortcuts import render
 from django.utils import timezone
 from django.utils.safestring import SafeString
 
+from affiliates.core.errors import DomainError
 from affiliates.portal.access import PortalRequest, portal_view
 from affiliates.portal.charts import Series, bar_line_chart
 from affiliates.roles import Role
 from affiliates.templatetags.portal import money
-from config.api import DomainError
+from payouts.reports.api.renderers import ReportCSVRenderer
+from payouts.reports.api.serializers import ReportSerializer
+from payouts.reports.dimensions import parse_tz
+from payouts.reports.selectors import Report, report_rows
 from tracking.portal.forms import ReportForm
 from tracking.portal.views import _offers
-from tracking.reports.api.renderers import ReportCSVRenderer
-from tracking.reports.api.serializers import ReportSerializer
-from tracking.reports.dimensions import parse_tz
-from tracking.reports.selectors import Report, report_rows
 
 # The metrics shown on screen, in the order people read them, each role in its own terms.
 SCREEN_METRICS = {

@@ -10,9 +10,9 @@ from typing import Any
 from django.db.models import Q, QuerySet
 from django.utils import timezone
 
+from affiliates.core.money import money_round
 from affiliates.roles import Actor, scope
 from payouts.models import Commission
-from payouts.money import money_round
 from tracking.models import Conversion
 
 

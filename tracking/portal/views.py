@@ -12,11 +12,11 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
 from django.views.decorators.http import require_POST
 
+from affiliates.core.errors import DomainError
 from affiliates.models import Offer
 from affiliates.portal.access import PortalRequest, advertiser_only, portal_view, publisher_only, staff_only
 from affiliates.roles import Role, scope
 from affiliates.services import advertiser_rotate_credentials
-from config.api import DomainError
 from payouts.adjustments import adjustments_apply
 from payouts.services import BulkRefused, commissions_set_status
 from tracking.conversions.dry_run import conversion_dry_run

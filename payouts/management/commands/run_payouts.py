@@ -13,9 +13,10 @@ from typing import Any
 from django.core.management.base import BaseCommand, CommandError
 from django.utils import timezone
 
-from config.api import DomainError
+from affiliates.core.errors import DomainError
 from payouts.payout_build import DEFAULT_CHUNK_SIZE, BuildResult, payout_run_build, payout_run_start
 from payouts.periods import period_label, period_of, period_parse, period_previous
+from payouts.tasks_payout_runs import payout_run_build_task, payout_run_enqueue_build
 
 BAR_WIDTH = 30
 
@@ -51,8 +52,6 @@ class Command(BaseCommand):
         self._report(summary)
 
     def _enqueue_and_wait(self, run_id: int) -> dict[str, Any]:
-        from payouts.tasks_payout_runs import payout_run_build_task, payout_run_enqueue_build
-
         # Through the same path as the API, so the run records the task id the admin can look up.
         async_result = payout_run_build_task.AsyncResult(payout_run_enqueue_build(run_id=run_id))
         while not async_result.ready():

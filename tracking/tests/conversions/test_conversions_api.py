@@ -98,13 +98,3 @@ def test_a_publisher_does_not_see_other_clicks_in_the_trace(
     trace = api_as(pia).get(f"/api/v1/conversions/{conv_id}/").json()["trace"]
     assert trace["attribution"]["alternatives"] == [{"redacted": True}]
     assert "sender_ip" not in trace["request"]
-
-
-def test_reconciled_says_whether_payouts_has_caught_up_with_a_conversion(api_as, nadia, network) -> None:
-    from payouts.reconcile import conversions_reconcile
-
-    api = api_as(nadia)
-    assert {row["reconciled"] for row in api.get("/api/v1/conversions/").json()["results"]} == {False}
-    conversions_reconcile()
-    assert {row["reconciled"] for row in api.get("/api/v1/conversions/").json()["results"]} == {True}
-    assert api.get(f"/api/v1/conversions/{network['a']}/").json()["reconciled"] is True
