@@ -23,29 +23,32 @@ export PYTHONDONTWRITEBYTECODE := 1
 
 .PHONY: install lock lock-upgrade run test test-sqlite test-postgres services lint serve worker bench clean
 
-$(UV_DIR)/.uv-$(UV_VERSION):
+UV_STAMP := $(UV_DIR)/.uv-$(UV_VERSION)
+$(UV_STAMP):
 	@$(PYTHON) -m pip --version >/dev/null 2>&1 || { echo "make install needs pip for $(PYTHON)" >&2; exit 1; }
 	rm -rf $(UV_DIR)
 	$(PYTHON) -m pip install -q --target $(UV_DIR) uv==$(UV_VERSION) || { rm -rf $(UV_DIR); exit 1; }
 	touch $@
 
-# A failed install removes the venv, so no later run reuses a half-built one.
-$(VENV)/.installed: pyproject.toml uv.lock | $(UV_DIR)/.uv-$(UV_VERSION)
+# The Python is checked before anything is installed, and a failed install removes the venv, so
+# no later run reuses a half-built one (or one built by another Python).
+$(VENV)/.installed: pyproject.toml uv.lock
 	@$(PYTHON) -c 'import sys; sys.exit(sys.version_info[:2] != (3, 11))' 2>/dev/null || { \
 	  echo "affnet needs Python 3.11; PYTHON=$(PYTHON) is $$($(PYTHON) -V 2>&1)." >&2; \
 	  echo "Install python3.11, or point PYTHON= at one: make install PYTHON=/path/to/python3.11" >&2; \
 	  rm -rf $(VENV); exit 1; }
+	@$(MAKE) --no-print-directory $(UV_STAMP) || { rm -rf $(VENV); exit 1; }
 	$(UV) sync --locked --extra dev --python $(PYTHON) || { rm -rf $(VENV); exit 1; }
 	touch $@
 
 install: $(VENV)/.installed
 
 # After editing pyproject.toml's dependencies: pins what changed, keeps every other pin.
-lock: | $(UV_DIR)/.uv-$(UV_VERSION)
+lock: | $(UV_STAMP)
 	$(UV) lock --python $(PYTHON)
 
 # Every dependency to its newest allowed release (then run make test and make lint).
-lock-upgrade: | $(UV_DIR)/.uv-$(UV_VERSION)
+lock-upgrade: | $(UV_STAMP)
 	$(UV) lock --upgrade --python $(PYTHON)
 
 # Embedded default: SQLite, a Celery worker with beat on kombu's filesystem transport, runserver.
