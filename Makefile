@@ -115,7 +115,7 @@ supervise = while :; do $(2); echo "make worker: $(1) exited with status $$?; re
 worker: export DJANGO_SETTINGS_MODULE := config.settings.production
 worker: export VAR_DIR := $(VAR_DIR)
 worker: install
-	@trap 'kill 0' EXIT; \
+	@trap 'kill 0' EXIT; trap 'exit 130' INT; trap 'exit 143' TERM; \
 	$(call supervise,consume_clicks,$(PY) manage.py consume_clicks) & \
 	$(call supervise,celery worker,$(VENV)/bin/celery -A config worker \
 	  --concurrency=$${CELERY_CONCURRENCY:-$$(nproc)} --loglevel=INFO) & \
