@@ -69,7 +69,8 @@ services:
 
 # pytest exits 5 when a selection (PYTEST_ARGS) collects no tests: not a failure here.
 # The order is shuffled (pytest-randomly): PYTEST_SEED=<n> repeats a run's order.
-PYTEST := $(PY) -m pytest -q -n 2 $(PYTEST_ARGS) || test $$? -eq 5
+# --dist loadgroup keeps a module that shares seeded data (xdist_group) on one worker.
+PYTEST := $(PY) -m pytest -q -n 2 --dist loadgroup $(PYTEST_ARGS) || test $$? -eq 5
 
 test-sqlite: install
 	env -u DATABASE_URL -u REDIS_URL $(PYTEST)

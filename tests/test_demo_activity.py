@@ -26,7 +26,8 @@ from payouts.models import Commission, Entry, Payout, PayoutRun, Transaction
 from tracking.models import Click, Conversion, Impression, UnreconciledConversion
 from tracking.reports.selectors import report_rows
 
-pytestmark = pytest.mark.django_db
+# One xdist worker takes the whole module (make test runs --dist loadgroup), so it seeds once.
+pytestmark = [pytest.mark.django_db, pytest.mark.xdist_group("demo_activity")]
 MOMENT = datetime(2024, 7, 20, 15, 30, tzinfo=UTC)
 FIRST_DAY = date(2024, 6, 17)  # 30 days back is 06-21; the window reaches the last 14 of June
 STATUSES = {"pending", "approved", "rejected", "reversed"}

@@ -24,7 +24,8 @@ from tracking.models import Conversion, ConversionEvent, UnreconciledConversion
 
 NOW = datetime(2024, 7, 20, 15, 0, tzinfo=UTC)
 FIRST_DAY = date(2024, 6, 12)
-pytestmark = pytest.mark.django_db
+# One xdist worker takes the whole module (make test runs --dist loadgroup), so it settles once.
+pytestmark = [pytest.mark.django_db, pytest.mark.xdist_group("demo_money")]
 
 
 @pytest.fixture(scope="module")
