@@ -2,53 +2,98 @@
 SHELL := /bin/bash
 VENV ?= .venv
 PY := $(VENV)/bin/python
+# affnet runs on Python 3.11 (requires-python in pyproject.toml; the README says so too).
+PYTHON ?= $(shell command -v python3.11 || command -v python3)
+# uv installs exactly what uv.lock pins; it is bootstrapped with pip, pinned, outside the venv
+# (`uv sync` removes from the venv whatever the lock does not list).
+UV_VERSION := 0.13.9
+UV_DIR ?= .uv
+UV := $(UV_DIR)/bin/uv
+export UV_PROJECT_ENVIRONMENT := $(VENV)
+export UV_PYTHON_DOWNLOADS := never
+# The tests' PostgreSQL and Redis (.ci/services starts throwaway ones when these do not answer).
 PG_TEST_URL ?= postgres://postgres@127.0.0.1:5432/affnet
 REDIS_TEST_URL ?= redis://127.0.0.1:6379/1
-PORT ?= 8000
+export PG_TEST_URL REDIS_TEST_URL
+# The demo (`make run`) has DEBUG on and published passwords: loopback only unless told otherwise.
 HOST ?= 127.0.0.1
+PORT ?= 8000
 # The app server's one entry point (tracking/clickpath/edge.py behind config/asgi.py): clicks,
 # impressions and postbacks on its event loop, everything else to Django in WEB_THREADS threads.
 # `make run` and `make serve` both run it on granian's RSGI interface on uvloop; tests drive its
 # ASGI interface in-process (conftest.py's `edge`).
 GRANIAN := $(VENV)/bin/granian --interface rsgi --loop uvloop --port $(PORT)
+VAR_DIR ?= var
 export PYTHONDONTWRITEBYTECODE := 1
 
-.PHONY: install run test test-sqlite test-postgres services lint serve worker bench clean
+.PHONY: install lock lock-upgrade run test test-sqlite test-postgres services lint serve worker bench clean
 
-$(VENV)/.installed: pyproject.toml
-	test -x $(PY) || python3 -m venv $(VENV)
-	$(PY) -m pip install -q --upgrade pip
-	$(PY) -m pip install -q -e ".[dev]"
+UV_STAMP := $(UV_DIR)/.uv-$(UV_VERSION)
+$(UV_STAMP):
+	@$(PYTHON) -m pip --version >/dev/null 2>&1 || { echo "make install needs pip for $(PYTHON)" >&2; exit 1; }
+	rm -rf $(UV_DIR)
+	$(PYTHON) -m pip install -q --target $(UV_DIR) uv==$(UV_VERSION) || { rm -rf $(UV_DIR); exit 1; }
+	touch $@
+
+# The Python is checked before anything is installed, and a failed install removes the venv, so
+# no later run reuses a half-built one (or one built by another Python).
+$(VENV)/.installed: pyproject.toml uv.lock
+	@$(PYTHON) -c 'import sys; sys.exit(sys.version_info[:2] != (3, 11))' 2>/dev/null || { \
+	  echo "affnet needs Python 3.11; PYTHON=$(PYTHON) is $$($(PYTHON) -V 2>&1)." >&2; \
+	  echo "Install python3.11, or point PYTHON= at one: make install PYTHON=/path/to/python3.11" >&2; \
+	  rm -rf $(VENV); exit 1; }
+	@$(MAKE) --no-print-directory $(UV_STAMP) || { rm -rf $(VENV); exit 1; }
+	$(UV) sync --locked --extra dev --python $(PYTHON) || { rm -rf $(VENV); exit 1; }
 	touch $@
 
 install: $(VENV)/.installed
 
+# After editing pyproject.toml's dependencies: pins what changed, keeps every other pin.
+lock: | $(UV_STAMP)
+	$(UV) lock --python $(PYTHON)
+
+# Every dependency to its newest allowed release (then run make test and make lint).
+lock-upgrade: | $(UV_STAMP)
+	$(UV) lock --upgrade --python $(PYTHON)
+
 # Embedded default: SQLite, a Celery worker with beat on kombu's filesystem transport, and the
 # same app server and edge as `make serve`, reloading on code changes, on $(HOST) (127.0.0.1:
 # the demo has DEBUG on and published passwords; HOST=0.0.0.0 to expose it).
+# Tracking links point at the served port unless SITE_URL says otherwise.
+run: export SITE_URL ?= http://127.0.0.1:$(PORT)
 run: install
 	$(PY) manage.py migrate --noinput
 	$(PY) manage.py seed_demo
 	@trap 'kill 0' EXIT; \
-	$(VENV)/bin/celery -A config worker --beat --pool=solo --loglevel=WARNING \
-	  --schedule=var/celerybeat-schedule & \
+	$(VENV)/bin/celery -A config worker --beat --pool=solo --loglevel=WARNING & \
 	DJANGO_SETTINGS_MODULE=config.settings.base $(GRANIAN) --host $(HOST) --workers 1 \
 	  --reload --reload-paths affiliates --reload-paths tracking --reload-paths payouts \
 	  --reload-paths config config.asgi:application
 
+# PostgreSQL and Redis for the tests: the ones at PG_TEST_URL / REDIS_TEST_URL when they answer,
+# throwaway ones on spare ports otherwise (`bash .ci/services stop` stops those).
 services:
 	bash .ci/services
 
 # pytest exits 5 when a selection (PYTEST_ARGS) collects no tests: not a failure here.
-PYTEST := $(PY) -m pytest -q -n 2 $(PYTEST_ARGS) || test $$? -eq 5
+# The order is shuffled (pytest-randomly): PYTEST_SEED=<n> repeats a run's order.
+# --dist loadgroup keeps a module that shares seeded data (xdist_group) on one worker.
+PYTEST := $(PY) -m pytest -q -n 2 --dist loadgroup $(PYTEST_ARGS) || test $$? -eq 5
 
 test-sqlite: install
 	env -u DATABASE_URL -u REDIS_URL $(PYTEST)
 
-test-postgres: install services
-	DATABASE_URL=$(PG_TEST_URL) REDIS_URL=$(REDIS_TEST_URL) $(PYTEST)
+test-postgres: install
+	@set -euo pipefail; services=$$(bash .ci/services); eval "$$services"; \
+	echo "PostgreSQL leg: $$PG_TEST_URL, $$REDIS_TEST_URL"; \
+	DATABASE_URL=$$PG_TEST_URL REDIS_URL=$$REDIS_TEST_URL $(PYTEST)
 
-test: test-sqlite test-postgres
+# Both legs run even when the first fails; the exit status says whether either did.
+test: install
+	@rc=0; \
+	$(MAKE) --no-print-directory test-sqlite || rc=1; \
+	$(MAKE) --no-print-directory test-postgres || rc=1; \
+	exit $$rc
 
 lint: install
 	$(VENV)/bin/ruff check .
@@ -64,17 +109,29 @@ serve: install
 	DJANGO_SETTINGS_MODULE=config.settings.production $(GRANIAN) --host 0.0.0.0 \
 	  --workers $${WEB_WORKERS:-$$(nproc)} config.asgi:application
 
+# `make worker` supervises its three children: each runs in its own restart loop, so one that
+# exits (a crash, the OOM killer) is started again after WORKER_RESTART_DELAY seconds while the
+# others keep running. Ctrl-C or SIGTERM to make stops them all. Beat keeps its schedule in
+# VAR_DIR (CELERY_BEAT_SCHEDULE_FILENAME). Under systemd or Kubernetes, run the three commands
+# as separate units instead and let the supervisor restart them.
+WORKER_RESTART_DELAY ?= 2
+supervise = while :; do $(2); echo "make worker: $(1) exited with status $$?; restarting in \
+  $(WORKER_RESTART_DELAY) s" >&2; sleep $(WORKER_RESTART_DELAY); done
+
+worker: export DJANGO_SETTINGS_MODULE := config.settings.production
+worker: export VAR_DIR := $(VAR_DIR)
 worker: install
-	@trap 'kill 0' EXIT; \
-	DJANGO_SETTINGS_MODULE=config.settings.production $(VENV)/bin/celery -A config worker \
-	  --concurrency=$${CELERY_CONCURRENCY:-$$(nproc)} --loglevel=INFO & \
-	DJANGO_SETTINGS_MODULE=config.settings.production $(VENV)/bin/celery -A config beat \
-	  --loglevel=INFO --schedule=var/celerybeat-schedule & \
-	DJANGO_SETTINGS_MODULE=config.settings.production $(PY) manage.py consume_clicks & \
+	@trap 'kill 0' EXIT; trap 'exit 130' INT; trap 'exit 143' TERM; \
+	$(call supervise,consume_clicks,$(PY) manage.py consume_clicks) & \
+	$(call supervise,celery worker,$(VENV)/bin/celery -A config worker \
+	  --concurrency=$${CELERY_CONCURRENCY:-$$(nproc)} --loglevel=INFO) & \
+	$(call supervise,celery beat,$(VENV)/bin/celery -A config beat --loglevel=INFO) & \
 	wait
 
 bench: install services
 	$(PY) -m bench
 
+# Resets the demo: the next `make run` migrates and seeds a fresh database. VAR_DIR as in settings.
 clean:
-	rm -rf var/*.sqlite3* var/celery
+	rm -rf $(VAR_DIR)/*.sqlite3* $(VAR_DIR)/celery $(VAR_DIR)/celerybeat-schedule* $(VAR_DIR)/spool \
+	  $(VAR_DIR)/media

@@ -10,6 +10,7 @@
 from __future__ import annotations
 
 import importlib
+import os
 import uuid
 from collections.abc import Callable, Iterator
 from decimal import Decimal
@@ -17,6 +18,7 @@ from typing import Any
 
 import pytest
 from django.conf import settings
+from django.test import TestCase
 from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
 
@@ -169,6 +171,27 @@ def edge(transactional_db: Any) -> Iterator[EdgeClient]:
         client.close()
 
 
+@pytest.fixture(scope="module")
+def module_db(django_db_setup: None, django_db_blocker: Any) -> Iterator[None]:
+    """One transaction around a whole test module, rolled back after its last test.
+
+    A module-scoped fixture that depends on this one writes shared rows once (inside
+    ``django_db_blocker.unblock()``), for example the demo data that takes seconds to build;
+    each test's own transaction (``django_db``) nests inside as a savepoint, so what a test
+    writes is rolled back to the shared rows, and the shared rows to nothing after the module.
+    These are the atomics Django's TestCase opens around a class for ``setUpTestData``, so the
+    data is written under the same conditions as in a test's own transaction (on_commit hooks do
+    not run). Not for modules with ``transaction=True`` tests: those flush the database.
+    """
+    with django_db_blocker.unblock():
+        atomics = TestCase._enter_atomics()
+    try:
+        yield
+    finally:
+        with django_db_blocker.unblock():
+            TestCase._rollback_atomics(atomics)
+
+
 class _TriggerEditor:
     """Just enough of a schema editor for the ledger migration's own trigger functions."""
 
@@ -213,9 +236,23 @@ def _sqlite_flush_lifts_ledger_triggers() -> Iterator[None]:
     ops_class.execute_sql_flush = original
 
 
+@pytest.hookimpl(tryfirst=True)
+def pytest_configure(config: Any) -> None:
+    """PYTEST_SEED=<n> repeats a run's test order (pytest-randomly's seed); before the plugin reads it."""
+    seed = os.environ.get("PYTEST_SEED")
+    if seed and config.getoption("randomly_seed", None) == "default":
+        config.option.randomly_seed = int(seed)
+
+
+def pytest_terminal_summary(terminalreporter: Any, config: Any) -> None:
+    """Print the order's seed even under -q, where pytest-randomly's header line is not shown."""
+    seed = config.getoption("randomly_seed", None)
+    if isinstance(seed, int):
+        terminalreporter.write_line(f"test order: PYTEST_SEED={seed} repeats it")
+
+
 def pytest_collection_modifyitems(config: Any, items: list[Any]) -> None:
     """Skip tests whose real service is not configured in this run (make test runs both)."""
-    import os
     import shutil
 
     on_postgres = bool(os.environ.get("DATABASE_URL"))

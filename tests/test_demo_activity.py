@@ -1,6 +1,9 @@
 """seed_demo gives the demo network a month of activity through the product's own paths:
 raw traffic, reconciliation, decisions, a paid payout run and report rollups; a second run
-changes nothing."""
+changes nothing.
+
+Seeding takes most of this module's time, so it seeds once (``seeded``) and the tests read
+what it wrote; the two that seed again do it in their own transaction, rolled back after them."""
 
 from __future__ import annotations
 
@@ -23,7 +26,8 @@ from payouts.models import Commission, Entry, Payout, PayoutRun, Transaction
 from payouts.reports.selectors import report_rows
 from tracking.models import Click, Conversion, Impression, UnreconciledConversion
 
-pytestmark = pytest.mark.django_db
+# One xdist worker takes the whole module (make test runs --dist loadgroup), so it seeds once.
+pytestmark = [pytest.mark.django_db, pytest.mark.xdist_group("demo_activity")]
 MOMENT = datetime(2024, 7, 20, 15, 30, tzinfo=UTC)
 FIRST_DAY = date(2024, 6, 17)  # 30 days back is 06-21; the window reaches the last 14 of June
 STATUSES = {"pending", "approved", "rejected", "reversed"}
@@ -33,6 +37,13 @@ def _seed() -> str:
     out = StringIO()
     call_command("seed_demo", "--clicks-per-link", "3", stdout=out)
     return out.getvalue()
+
+
+@pytest.fixture(scope="module")
+def seeded(module_db: None, django_db_blocker: Any) -> str:
+    """seed_demo's output of its first run at MOMENT, shared by the module's tests."""
+    with django_db_blocker.unblock(), time_machine.travel(MOMENT, tick=False):
+        return _seed()
 
 
 @pytest.fixture
@@ -54,8 +65,8 @@ def test_the_window_always_covers_two_weeks_of_last_month() -> None:
     assert demo_window_days(date(2024, 7, 31)) == 45
 
 
-def test_seed_demo_builds_a_month_of_activity_through_the_product(frozen: None) -> None:
-    out = _seed()
+def test_seed_demo_builds_a_month_of_activity_through_the_product(seeded: str, frozen: None) -> None:
+    out = seeded
 
     assert set(Conversion.objects.values_list("status", flat=True)) == STATUSES
     assert set(Commission.objects.values_list("status", flat=True)) == STATUSES
@@ -73,9 +84,7 @@ def test_seed_demo_builds_a_month_of_activity_through_the_product(frozen: None) 
     assert "Report rollups rebuilt" in out
 
 
-def test_the_ledger_balances_in_every_transaction(frozen: None) -> None:
-    _seed()
-
+def test_the_ledger_balances_in_every_transaction(seeded: str) -> None:
     totals: dict[tuple[int, str], Decimal] = defaultdict(Decimal)
     for txn_id, currency, amount in Entry.objects.values_list("transaction_id", "currency", "amount"):
         totals[(txn_id, currency)] += amount
@@ -83,9 +92,7 @@ def test_the_ledger_balances_in_every_transaction(frozen: None) -> None:
     assert not any(totals.values())
 
 
-def test_report_totals_equal_the_raw_events(frozen: None) -> None:
-    _seed()
-
+def test_report_totals_equal_the_raw_events(seeded: str, frozen: None) -> None:
     report = report_rows(actor=Actor(role=Role.STAFF), start=FIRST_DAY, end=MOMENT.date(), group_by=["day"])
 
     assert report.source == "daily"  # read from the rollups the seed rebuilt
@@ -104,8 +111,7 @@ def test_report_totals_equal_the_raw_events(frozen: None) -> None:
         )
 
 
-def test_running_seed_demo_again_changes_nothing(frozen: None) -> None:
-    _seed()
+def test_running_seed_demo_again_changes_nothing(seeded: str, frozen: None) -> None:
     before = _everything()
 
     out = _seed()
@@ -115,9 +121,7 @@ def test_running_seed_demo_again_changes_nothing(frozen: None) -> None:
     assert "Traffic and money already complete, nothing changed." in out
 
 
-def test_a_later_run_adds_only_what_happened_since_and_never_rewrites_the_past() -> None:
-    with time_machine.travel(MOMENT, tick=False):
-        _seed()
+def test_a_later_run_adds_only_what_happened_since_and_never_rewrites_the_past(seeded: str) -> None:
     old = dict(Transaction.objects.values_list("key", "created_at"))
     clicks = Click.objects.count()
 

@@ -1,5 +1,9 @@
 """payouts.demo settles demo traffic through reconciliation, the commission lifecycle and a
-paid payout run, with every posting dated on the replayed day, and does it once."""
+paid payout run, with every posting dated on the replayed day, and does it once.
+
+Settling 39 days of traffic takes most of this module's time, so it is done once (``settled``)
+and the tests read what it wrote; the one that settles again does it in its own transaction,
+rolled back after it."""
 
 from __future__ import annotations
 
@@ -10,8 +14,9 @@ from typing import Any
 
 import pytest
 
-from affiliates.models import Goal, Offer, OfferAccess
+from affiliates.models import Goal, OfferAccess
 from affiliates.tests import factories as f
+from conftest import ACME_POSTBACK_TOKEN
 from payouts.demo import DemoMoneyResult, demo_money_settle
 from payouts.models import Commission, Entry, Payout, PayoutRun, Transaction
 from tracking.demo import demo_traffic_generate
@@ -19,21 +24,70 @@ from tracking.models import Conversion, ConversionEvent, UnreconciledConversion
 
 NOW = datetime(2024, 7, 20, 15, 0, tzinfo=UTC)
 FIRST_DAY = date(2024, 6, 12)
+# One xdist worker takes the whole module (make test runs --dist loadgroup), so it settles once.
+pytestmark = [pytest.mark.django_db, pytest.mark.xdist_group("demo_money")]
+
+
+@pytest.fixture(scope="module")
+def network(module_db: None, django_db_blocker: Any) -> dict[str, Any]:
+    """Two links: acme's USD shop (the shared ``shoes`` persona: CPS + CPL, here with a 7-day
+    hold) run by pixelpush, and globex's EUR boots (CPA + CPC, 14-day hold) run by rival; nadia
+    is staff. Module-scoped, so built here rather than from the function-scoped personas."""
+    with django_db_blocker.unblock():
+        nadia = f.UserFactory(username="nadia", is_staff=True, is_superuser=True)
+        acme = f.AdvertiserFactory(name="Acme Shoes", currency="USD", postback_token=ACME_POSTBACK_TOKEN)
+        globex = f.AdvertiserFactory(name="Globex", currency="EUR")
+        pixelpush = f.PublisherFactory(name="PixelPush Media", email="ops@pixelpush.example")
+        rival = f.PublisherFactory(name="Rival Traffic", email="hello@rival.example")
+        shoes = f.OfferFactory(
+            advertiser=acme,
+            name="Acme Shoes - Summer Sale",
+            category="retail",
+            landing_url="https://shoes.example.com/?cid={click_id}&s1={sub1}&src={source}",
+            allowed_domains=["shoes.example.com"],
+            deep_links_allowed=True,
+            hold_days=7,
+        )
+        f.GoalFactory(
+            offer=shoes,
+            code="sale",
+            name="Sale",
+            payout_type=Goal.PayoutType.CPS,
+            payout=Decimal("8"),
+            revenue=Decimal("12"),
+            is_default=True,
+        )
+        f.GoalFactory(
+            offer=shoes,
+            code="lead",
+            name="Newsletter lead",
+            payout_type=Goal.PayoutType.CPL,
+            payout=Decimal("1.50"),
+            revenue=Decimal("2.00"),
+        )
+        f.OfferAccessFactory(offer=shoes, publisher=pixelpush, status=OfferAccess.Status.APPROVED)
+        boots = f.OfferFactory(advertiser=globex, name="Globex Boots", currency="EUR", hold_days=14)
+        f.GoalFactory(offer=boots, code="order", payout="4", revenue="6.5", is_default=True)
+        f.GoalFactory(
+            offer=boots, code="click", payout_type=Goal.PayoutType.CPC, payout="0.05", revenue="0.08"
+        )
+        f.OfferAccessFactory(offer=boots, publisher=rival, status=OfferAccess.Status.APPROVED)
+    return {"nadia": nadia}
+
+
+@pytest.fixture(scope="module")
+def settled(network: dict[str, Any], django_db_blocker: Any) -> DemoMoneyResult:
+    """39 days of traffic up to 2024-07-20 on both links, settled."""
+    with django_db_blocker.unblock():
+        traffic = demo_traffic_generate(
+            days=(NOW.date() - FIRST_DAY).days + 1, clicks_per_link_per_day=40, now=NOW
+        )
+        return demo_money_settle(first_day=traffic.first_day, now=NOW, staff_user=network["nadia"])
 
 
 @pytest.fixture
-def settled(shoes_link: Any, globex: Any, rival: Any, nadia: Any) -> DemoMoneyResult:
-    """Two links: acme's USD shop (CPS + CPL, 7-day hold) and globex's EUR boots (CPA + CPC,
-    14-day hold), 39 days of traffic up to 2024-07-20."""
-    Offer.objects.filter(pk=shoes_link.offer_id).update(hold_days=7)
-    boots = f.OfferFactory(advertiser=globex, name="Globex Boots", currency="EUR", hold_days=14)
-    f.GoalFactory(offer=boots, code="order", payout="4", revenue="6.5", is_default=True)
-    f.GoalFactory(offer=boots, code="click", payout_type=Goal.PayoutType.CPC, payout="0.05", revenue="0.08")
-    f.OfferAccessFactory(offer=boots, publisher=rival, status=OfferAccess.Status.APPROVED)
-    traffic = demo_traffic_generate(
-        days=(NOW.date() - FIRST_DAY).days + 1, clicks_per_link_per_day=40, now=NOW
-    )
-    return demo_money_settle(first_day=traffic.first_day, now=NOW, staff_user=nadia)
+def nadia(network: dict[str, Any]) -> Any:
+    return network["nadia"]
 
 
 def test_every_conversion_has_its_commission_in_the_same_status(settled: DemoMoneyResult) -> None:
