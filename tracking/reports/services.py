@@ -180,17 +180,6 @@ def _runs(hours: Iterable[datetime]) -> list[tuple[datetime, datetime]]:
     return runs
 
 
-def report_hours_mark_dirty(*, start: datetime, end: datetime) -> int:
-    """Ask the next refresh to re-aggregate [start, end): for imports and backfills of raw events."""
-    hours = []
-    cursor = floor_hour(start)
-    while cursor < end:
-        hours.append(ReportDirtyHour(hour=cursor))
-        cursor += timedelta(hours=1)
-    ReportDirtyHour.objects.bulk_create(hours, batch_size=1000)
-    return len(hours)
-
-
 def rollups_refresh(*, now: datetime | None = None) -> RefreshResult:
     """One incremental pass; safe to run concurrently with itself and with rebuilds."""
     now = now or timezone.now()
