@@ -16,6 +16,21 @@ from affiliates.models import Advertiser, Cap, Coupon, CustomPayout, Goal, Offer
 from config.api import DomainError
 
 
+class ReadOnlyAdminMixin:
+    """For rows that only services write (or that are append-only in the database): the admin
+    shows them and its actions call services, but its forms never add, edit or delete one.
+    Here, in the bottom app, so tracking's and payouts' admins import it without reaching up."""
+
+    def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+
 @admin.register(Advertiser)
 class AdvertiserAdmin(admin.ModelAdmin):
     list_display = ["name", "status", "currency", "postback_token_hint", "created_at"]

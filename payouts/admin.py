@@ -9,6 +9,7 @@ from django.contrib import admin, messages
 from django.db.models import QuerySet
 from django.http import HttpRequest
 
+from affiliates.admin import ReadOnlyAdminMixin
 from affiliates.roles import actor_for
 from payouts import (
     admin_payout_runs,  # noqa: F401  (registers payout runs and payouts)
@@ -17,17 +18,6 @@ from payouts import (
 from payouts.models import Account, Commission, Entry, FxRate, Transaction
 from payouts.money import MoneySum
 from payouts.postbacks import admin as postbacks_admin  # noqa: F401  (registers its models)
-
-
-class ReadOnlyAdmin(admin.ModelAdmin):
-    def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
-
-    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
-
-    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
 
 
 def _set_status(status: str, label: str) -> Any:
@@ -50,7 +40,7 @@ def _set_status(status: str, label: str) -> Any:
 
 
 @admin.register(Commission)
-class CommissionAdmin(ReadOnlyAdmin):
+class CommissionAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     list_display = [
         "id",
         "source_key",
@@ -82,7 +72,7 @@ class CommissionAdmin(ReadOnlyAdmin):
 
 
 @admin.register(Account)
-class AccountAdmin(ReadOnlyAdmin):
+class AccountAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     list_display = ["id", "kind", "advertiser", "publisher", "currency", "balance"]
     list_filter = ["kind", "currency"]
 
@@ -106,7 +96,7 @@ class EntryInline(admin.TabularInline):
 
 
 @admin.register(Transaction)
-class TransactionAdmin(ReadOnlyAdmin):
+class TransactionAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     list_display = ["id", "kind", "key", "commission", "payout", "memo", "created_at"]
     list_filter = ["kind"]
     search_fields = ["key", "memo"]

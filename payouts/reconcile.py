@@ -42,6 +42,7 @@ from payouts.postings import (
 from payouts.reconcile_copy import commissions_copy
 from payouts.reconcile_pricing import (
     ACTION_TYPES,
+    COMMISSION_COLUMN_TYPES,
     COMMISSION_COLUMNS,
     CONVERSION_FIELDS,
     ID,
@@ -223,33 +224,8 @@ def _relax_commit_durability() -> None:
             cursor.execute("SET LOCAL synchronous_commit TO OFF")
 
 
-_COMMISSION_COLUMNS = [
-    ("source_key", "str"),
-    ("kind", "str"),
-    ("conversion_id", "int"),
-    ("advertiser_id", "int"),
-    ("offer_id", "int"),
-    ("publisher_id", "int"),
-    ("goal_id", "int"),
-    ("day", "date"),
-    ("quantity", "int"),
-    ("status", "str"),
-    ("currency", "str"),
-    ("revenue", "money"),
-    ("payout", "money"),
-    ("sale_amount", "money"),
-    ("original_amount", "money"),
-    ("original_currency", "str"),
-    ("fx_rate", "money"),
-    ("price_source", "str"),
-    ("hold_until", "ts"),
-    ("held_for_review", "bool"),
-    ("status_reason", "str"),
-    ("revision", "int"),
-    ("approved_at", "ts"),
-    ("created_at", "ts"),
-    ("updated_at", "ts"),
-]
+# The insert's columns: the priced row's, then the batch's time.
+_COMMISSION_COLUMNS = [*COMMISSION_COLUMN_TYPES, ("created_at", "ts"), ("updated_at", "ts")]
 
 
 def _commissions_create(rows: list[tuple[Any, ...]], *, now: datetime) -> list[int]:

@@ -7,6 +7,7 @@ from typing import Any
 from django.contrib import admin
 from django.http import HttpRequest
 
+from affiliates.admin import ReadOnlyAdminMixin
 from payouts.models.postbacks import PostbackAttempt, PostbackDelivery, PostbackEndpoint
 
 
@@ -52,15 +53,6 @@ class PostbackDeliveryAdmin(admin.ModelAdmin):
 
 
 @admin.register(PostbackAttempt)
-class PostbackAttemptAdmin(admin.ModelAdmin):
+class PostbackAttemptAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     list_display = ["id", "delivery", "created_at", "trigger", "status_code", "latency_ms", "error_code"]
     list_filter = ["trigger", "ok", "error_code"]
-
-    def has_add_permission(self, request: HttpRequest) -> bool:
-        return False
-
-    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
-
-    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False

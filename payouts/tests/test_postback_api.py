@@ -10,7 +10,8 @@ from affiliates.models import Offer, Publisher
 from affiliates.tests.factories import GoalFactory, OfferFactory
 from payouts.models.postbacks import PostbackDelivery, PostbackEndpoint
 from payouts.postbacks.services import postbacks_fire
-from payouts.tests.factories_postbacks import CommissionFactory, ConversionFactory, PostbackEndpointFactory
+from payouts.tests.factories_payouts import CommissionFactory
+from payouts.tests.factories_postbacks import ConversionFactory, PostbackEndpointFactory
 from payouts.tests.postback_server import Recorder
 
 ENDPOINTS = "/api/v1/postback-endpoints/"

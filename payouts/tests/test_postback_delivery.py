@@ -21,7 +21,8 @@ from payouts.models.postbacks import PostbackDelivery, PostbackEndpoint
 from payouts.postbacks import addresses, client, tasks
 from payouts.postbacks.retries import retry_ceiling
 from payouts.postbacks.services import delivery_resend, postbacks_fire
-from payouts.tests.factories_postbacks import CommissionFactory, ConversionFactory, PostbackEndpointFactory
+from payouts.tests.factories_payouts import CommissionFactory
+from payouts.tests.factories_postbacks import ConversionFactory, PostbackEndpointFactory
 from payouts.tests.postback_server import Recorder
 
 Status = PostbackDelivery.Status
@@ -190,6 +191,7 @@ def test_cpc_daily_lines_never_fire(server: Recorder, sale: Any, fire: Any) -> N
     line = CommissionFactory(
         kind="cpc",
         conversion=None,
+        offer=sale.offer,
         goal=sale.goal,
         publisher=sale.publisher,
         source_key="cpc:1:1:1:2025-01-01",

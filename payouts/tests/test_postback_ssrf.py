@@ -20,7 +20,8 @@ from payouts.models.postbacks import PostbackDelivery
 from payouts.postbacks import addresses, client
 from payouts.postbacks.services import postbacks_fire
 from payouts.postbacks.templates import validate_postback_url
-from payouts.tests.factories_postbacks import CommissionFactory, ConversionFactory, PostbackEndpointFactory
+from payouts.tests.factories_payouts import CommissionFactory
+from payouts.tests.factories_postbacks import ConversionFactory, PostbackEndpointFactory
 from payouts.tests.postback_server import Recorder, local_server
 
 

@@ -17,7 +17,8 @@ from affiliates.models import Publisher
 from config.celery_app import app
 from payouts.models.postbacks import PostbackDelivery
 from payouts.postbacks.services import postbacks_fire
-from payouts.tests.factories_postbacks import CommissionFactory, ConversionFactory, PostbackEndpointFactory
+from payouts.tests.factories_payouts import CommissionFactory
+from payouts.tests.factories_postbacks import ConversionFactory, PostbackEndpointFactory
 from payouts.tests.postback_server import Recorder, local_server
 
 ROOT = Path(__file__).resolve().parents[2]

@@ -6,8 +6,6 @@ call them, credentials travel in the parameters. The answers are never cached.
 
 from __future__ import annotations
 
-import base64
-
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_http_methods
@@ -15,9 +13,8 @@ from django.views.decorators.http import require_http_methods
 from tracking.conversions.intake import pixel_receive, postback_receive
 from tracking.conversions.outcome import PostbackError
 from tracking.conversions.params import json_params, params_merge
+from tracking.gif import GIF
 from tracking.visitor import client_ip
-
-GIF = base64.b64decode("R0lGODlhAQABAIAAAAAAAP///yH5BAEAAAAALAAAAAABAAEAAAIBRAA7")
 
 
 def _postback_params(request: HttpRequest) -> dict[str, str]:
