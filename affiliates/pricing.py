@@ -53,4 +53,3 @@ def price_pick(*, goal: Goal, customs: list[CustomPayout], country: str = "") ->
     custom = best[2]
     revenue = custom.revenue if custom.revenue is not None else goal.revenue
     return Price(goal.payout_type, custom.payout, revenue, f"custom_payout:{custom.id}")
-

@@ -36,10 +36,11 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 from decimal import Decimal
 
-from django.db import connection, transaction
+from django.db import transaction
 from django.db.models import Sum
 from django.utils import timezone
 
+from affiliates.db import db_advisory_lock
 from affiliates.models import Publisher
 from config.api import DomainError
 from payouts.exports.tabular import amount_text
@@ -128,9 +129,7 @@ def _build(run: PayoutRun, result: BuildResult, on_progress: Progress | None, ch
 
 def _build_lock() -> None:
     """Serialise balance computation across builders. Caller must be inside transaction.atomic."""
-    if connection.vendor == "postgresql":
-        with connection.cursor() as cursor:
-            cursor.execute("SELECT pg_advisory_xact_lock(%s)", [_BUILD_LOCK_KEY])
+    db_advisory_lock(keys=(_BUILD_LOCK_KEY,))
 
 
 def _build_chunk(

@@ -27,6 +27,7 @@ from typing import Any
 from django.db import connection, transaction
 from django.utils import timezone
 
+from affiliates.db import db_supports_async_commit, db_supports_binary_copy, db_supports_skip_locked
 from payouts import events
 from payouts.bulk import insert_rows, rows_fetch
 from payouts.models import Commission, CommissionStatus, Transaction
@@ -121,7 +122,7 @@ def conversions_reconcile_batch(
     *, after_id: int, until_id: int | None, limit: int, now: datetime | None = None
 ) -> BatchResult:
     now = now or timezone.now()
-    if connection.vendor == "postgresql":
+    if db_supports_binary_copy():
         import psycopg
 
         try:
@@ -200,7 +201,7 @@ def _claim(*, after_id: int, until_id: int | None, limit: int) -> list[int]:
     """Take the next queued conversion ids out of the queue, in this transaction, in id order."""
     params = [after_id, _NO_LIMIT if until_id is None else until_id, limit]
     with connection.cursor() as cursor:
-        if connection.vendor == "postgresql":
+        if db_supports_skip_locked():
             cursor.execute(_CLAIM_PG, params)
             return sorted(i for (i,) in cursor.fetchall())
     # SQLite (the embedded mode): the transaction took the database's single write lock at
@@ -219,7 +220,7 @@ def _relax_commit_durability() -> None:
     their ids from the queue commit or vanish together, so a batch lost to a database crash just
     leaves its conversions queued and the next run redoes it. It roughly halves commit latency.
     """
-    if connection.vendor == "postgresql":
+    if db_supports_async_commit():
         with connection.cursor() as cursor:
             cursor.execute("SET LOCAL synchronous_commit TO OFF")
 

@@ -25,10 +25,11 @@ from datetime import UTC, date, datetime, time, timedelta
 from decimal import Decimal
 from typing import Any
 
-from django.db import connection, transaction
+from django.db import transaction
 from django.db.models import Count, QuerySet
 from django.utils import timezone
 
+from affiliates.db import db_advisory_lock
 from affiliates.models import CustomPayout, Goal
 from affiliates.pricing import price_pick
 from payouts import events
@@ -74,9 +75,7 @@ def _goals_for(kind: str) -> dict[int, Goal]:
 def _day_lock(kind: str, day: date) -> None:
     # One recount of a (kind, day) at a time, so a slower recount that read fewer clicks can
     # never follow a faster one. SQLite's single writer already serialises us.
-    if connection.vendor == "postgresql":
-        with connection.cursor() as cursor:
-            cursor.execute("SELECT pg_advisory_xact_lock(%s)", [zlib.crc32(f"traffic:{kind}:{day}".encode())])
+    db_advisory_lock(keys=(zlib.crc32(f"traffic:{kind}:{day}".encode()),))
 
 
 def day_lines_reconcile(*, kind: str, day: date, now: datetime | None = None) -> tuple[int, int]:

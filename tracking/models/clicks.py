@@ -115,6 +115,7 @@ class Click(TrafficFields):
         to when the original offer refused it, otherwise the clicked offer."""
         return self.fallback_offer_id or self.offer_id
 
+
 class Impression(TrafficFields):
     # A UUIDv7 like clicks, so a replayed stream entry or spool line is written once.
     id = models.UUIDField(primary_key=True, editable=False, default=new_click_id)

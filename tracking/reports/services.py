@@ -27,6 +27,7 @@ from django.db import connection, transaction
 from django.db.models import Model
 from django.utils import timezone
 
+from affiliates.db import db_advisory_lock
 from affiliates.models import Offer
 from tracking.models.reports import (
     ROLLUP_AMOUNTS,
@@ -97,9 +98,7 @@ def _day_start(day: date) -> datetime:
 
 def _lock_day(day: date) -> None:
     """Serialise builders of one UTC day. SQLite's IMMEDIATE transactions already serialise writers."""
-    if connection.vendor == "postgresql":
-        with connection.cursor() as cursor:
-            cursor.execute("SELECT pg_advisory_xact_lock(%s, %s)", [_LOCK_NAMESPACE, day.toordinal()])
+    db_advisory_lock(keys=(_LOCK_NAMESPACE, day.toordinal()))
 
 
 def _hourly_insert(start: datetime, end: datetime) -> None:

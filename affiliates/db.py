@@ -1,0 +1,47 @@
+"""What the database can do, asked by name rather than by vendor string.
+
+The app runs on PostgreSQL in production and on SQLite in the embedded mode. Code that takes a
+faster or stricter road on PostgreSQL asks one of these questions, so a reader sees which
+capability it needs. Here, in the bottom app, so tracking and payouts import it without
+reaching up. (The click and postback transport keeps its own checks: it is being rewritten.)
+"""
+
+from __future__ import annotations
+
+from django.db import connection
+
+
+def _postgresql() -> bool:
+    return connection.vendor == "postgresql"
+
+
+def db_supports_advisory_locks() -> bool:
+    """pg_advisory_xact_lock. SQLite needs none: its IMMEDIATE transactions take the database's
+    single write lock at BEGIN, which already serialises writers."""
+    return _postgresql()
+
+
+def db_supports_binary_copy() -> bool:
+    """psycopg's binary COPY and binary cursors on Django's own connection."""
+    return _postgresql()
+
+
+def db_supports_skip_locked() -> bool:
+    """DELETE ... RETURNING over rows taken FOR UPDATE SKIP LOCKED, so workers never share rows."""
+    return _postgresql()
+
+
+def db_supports_async_commit() -> bool:
+    """SET LOCAL synchronous_commit TO OFF: commit without waiting for the WAL flush."""
+    return _postgresql()
+
+
+def db_advisory_lock(*, keys: tuple[int, ...]) -> None:
+    """Hold an advisory lock on ``keys`` (one bigint, or two ints) until the transaction ends.
+
+    The caller must be inside ``transaction.atomic``. A no-op on SQLite, whose single writer
+    already serialises the callers."""
+    if not db_supports_advisory_locks():
+        return
+    with connection.cursor() as cursor:
+        cursor.execute(f"SELECT pg_advisory_xact_lock({', '.join(['%s'] * len(keys))})", list(keys))
