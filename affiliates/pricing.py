@@ -53,8 +53,3 @@ def price_pick(*, goal: Goal, customs: list[CustomPayout], country: str = "") ->
     custom = best[2]
     revenue = custom.revenue if custom.revenue is not None else goal.revenue
     return Price(goal.payout_type, custom.payout, revenue, f"custom_payout:{custom.id}")
-
-
-def price_for(*, goal: Goal, publisher_id: int, country: str = "") -> Price:
-    customs = list(CustomPayout.objects.filter(offer_id=goal.offer_id, publisher_id=publisher_id))
-    return price_pick(goal=goal, customs=customs, country=country)

@@ -71,7 +71,7 @@ def run(*, conversions: int = 300_000, concurrency: int = 2, sample: int = 2_000
                 "batch_size": BATCH_SIZE,
                 "tasks": tasks,
                 "baseline_sample": sample,
-                "baseline_method": "per-row ORM loop: price_for + create + ledger_post + dequeue",
+                "baseline_method": "per-row ORM loop: price_pick + create + ledger_post + dequeue",
             },
         }
     finally:
@@ -167,7 +167,8 @@ def _orm_loop() -> float:
     from django.db import transaction
 
     from affiliates.core.money import money_round
-    from affiliates.pricing import price_for
+    from affiliates.models import CustomPayout
+    from affiliates.pricing import price_pick
     from payouts.ledger import Line, account_get, ledger_post
     from payouts.models import Account, Commission
     from tracking.models import Conversion, UnreconciledConversion
@@ -179,7 +180,9 @@ def _orm_loop() -> float:
     with transaction.atomic():
         for conv in rows:
             goal, offer = conv.goal, conv.goal.offer
-            price = price_for(goal=goal, publisher_id=conv.publisher_id, country=conv.country)
+            # One query per row for the custom payouts, as a per-row loop would do.
+            customs = list(CustomPayout.objects.filter(offer_id=offer.pk, publisher_id=conv.publisher_id))
+            price = price_pick(goal=goal, customs=customs, country=conv.country)
             payout, revenue = price.amounts(conv.amount)
             cur = offer.currency
             c = Commission.objects.create(

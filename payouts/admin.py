@@ -9,7 +9,7 @@ from django.contrib import admin, messages
 from django.db.models import QuerySet
 from django.http import HttpRequest
 
-from affiliates.core.admin import ReadOnlyAdmin
+from affiliates.core.admin import ReadOnlyAdminMixin
 from affiliates.core.money import MoneySum
 from affiliates.models import FxRate
 from affiliates.roles import actor_for
@@ -41,7 +41,7 @@ def _set_status(status: str, label: str) -> Any:
 
 
 @admin.register(Commission)
-class CommissionAdmin(ReadOnlyAdmin):
+class CommissionAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     list_display = [
         "id",
         "source_key",
@@ -73,7 +73,7 @@ class CommissionAdmin(ReadOnlyAdmin):
 
 
 @admin.register(Account)
-class AccountAdmin(ReadOnlyAdmin):
+class AccountAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     list_display = ["id", "kind", "advertiser", "publisher", "currency", "balance"]
     list_filter = ["kind", "currency"]
 
@@ -97,7 +97,7 @@ class EntryInline(admin.TabularInline):
 
 
 @admin.register(Transaction)
-class TransactionAdmin(ReadOnlyAdmin):
+class TransactionAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     list_display = ["id", "kind", "key", "commission", "payout", "memo", "created_at"]
     list_filter = ["kind"]
     search_fields = ["key", "memo"]

@@ -14,14 +14,14 @@ from django.http import HttpRequest
 from django.urls import reverse
 from django.utils.html import format_html
 
-from affiliates.core.admin import ReadOnlyAdmin
+from affiliates.core.admin import ReadOnlyAdminMixin
 from affiliates.core.errors import DomainError
 from payouts.models import Payout, PayoutRun
 from payouts.payout_runs import payout_fail, payout_run_approve, payout_run_mark_paid
 
 
 @admin.register(PayoutRun)
-class PayoutRunAdmin(ReadOnlyAdmin):
+class PayoutRunAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     list_display = ["__str__", "status", "progress", "payout_count", "created_at", "approved_at", "paid_at"]
     list_filter = ["status"]
     readonly_fields = ["period", "status", "progress", "payouts_link", "task_id", "created_at", "approved_at",
@@ -79,7 +79,7 @@ class PayoutRunAdmin(ReadOnlyAdmin):
 
 
 @admin.register(Payout)
-class PayoutAdmin(ReadOnlyAdmin):
+class PayoutAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     list_display = ["id", "run", "publisher", "currency", "amount", "status", "method", "payment_reference",
                     "paid_at"]  # fmt: skip
     list_filter = ["status", "currency", "method", "run"]

@@ -17,7 +17,7 @@ from typing import Any
 from django.db import connection
 from django.db.models import QuerySet
 
-from affiliates.core.db import db_is_postgresql
+from affiliates.core.db import db_supports_binary_copy
 
 # PostgreSQL array types of the columns we bulk-insert, by Python kind of value.
 PG_TYPES = {
@@ -93,7 +93,7 @@ def rows_fetch(qs: QuerySet[Any, Any]) -> list[tuple[Any, ...]]:
     aware, in the connection's time zone (UTC). Only for columns Django does not convert on
     PostgreSQL: numbers, text, booleans, dates and times.
     """
-    if not db_is_postgresql():
+    if not db_supports_binary_copy():
         return list(qs)
     import psycopg
 
@@ -125,7 +125,7 @@ def insert_rows(
     if returning:
         tail += " RETURNING " + ", ".join(returning)
     out: list[tuple[Any, ...]] = []
-    if db_is_postgresql():
+    if db_supports_binary_copy():
         return _pg_insert(table, names, columns, rows, tail, bool(returning))
     with connection.cursor() as cursor:
         one = "(" + ", ".join(["%s"] * len(columns)) + ")"

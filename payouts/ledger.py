@@ -74,10 +74,6 @@ def ledger_post(
     return txn
 
 
-def account_balance(*, account: Account) -> Decimal:
-    return Entry.objects.filter(account=account).aggregate(total=MoneySum("amount"))["total"] or Decimal("0")
-
-
 def publisher_balances(
     *, publisher_id: int, kind: str = Account.Kind.PUBLISHER_PAYABLE
 ) -> dict[str, Decimal]:

@@ -40,7 +40,7 @@ from django.db import transaction
 from django.db.models import Sum
 from django.utils import timezone
 
-from affiliates.core.db import db_xact_lock
+from affiliates.core.db import db_advisory_lock
 from affiliates.core.errors import DomainError
 from affiliates.core.money import money_round
 from affiliates.models import FxRate, Publisher
@@ -129,7 +129,7 @@ def _build(run: PayoutRun, result: BuildResult, on_progress: Progress | None, ch
 
 def _build_lock() -> None:
     """Serialise balance computation across builders. Caller must be inside transaction.atomic."""
-    db_xact_lock(keys=(_BUILD_LOCK_KEY,))
+    db_advisory_lock(keys=(_BUILD_LOCK_KEY,))
 
 
 def _build_chunk(

@@ -27,7 +27,7 @@ from typing import Any
 from django.db import connection, transaction
 from django.utils import timezone
 
-from affiliates.core.db import db_is_postgresql
+from affiliates.core.db import db_supports_async_commit, db_supports_binary_copy, db_supports_skip_locked
 from payouts import events
 from payouts.bulk import insert_rows, rows_fetch
 from payouts.models import Commission, CommissionStatus, Transaction
@@ -43,6 +43,7 @@ from payouts.postings import (
 from payouts.reconcile_copy import commissions_copy
 from payouts.reconcile_pricing import (
     ACTION_TYPES,
+    COMMISSION_COLUMN_TYPES,
     COMMISSION_COLUMNS,
     CONVERSION_FIELDS,
     ID,
@@ -121,7 +122,7 @@ def conversions_reconcile_batch(
     *, after_id: int, until_id: int | None, limit: int, now: datetime | None = None
 ) -> BatchResult:
     now = now or timezone.now()
-    if db_is_postgresql():
+    if db_supports_binary_copy():
         import psycopg
 
         try:
@@ -200,7 +201,7 @@ def _claim(*, after_id: int, until_id: int | None, limit: int) -> list[int]:
     """Take the next queued conversion ids out of the queue, in this transaction, in id order."""
     params = [after_id, _NO_LIMIT if until_id is None else until_id, limit]
     with connection.cursor() as cursor:
-        if db_is_postgresql():
+        if db_supports_skip_locked():
             cursor.execute(_CLAIM_PG, params)
             return sorted(i for (i,) in cursor.fetchall())
     # SQLite (the embedded mode): the transaction took the database's single write lock at
@@ -219,38 +220,13 @@ def _relax_commit_durability() -> None:
     their ids from the queue commit or vanish together, so a batch lost to a database crash just
     leaves its conversions queued and the next run redoes it. It roughly halves commit latency.
     """
-    if db_is_postgresql():
+    if db_supports_async_commit():
         with connection.cursor() as cursor:
             cursor.execute("SET LOCAL synchronous_commit TO OFF")
 
 
-_COMMISSION_COLUMNS = [
-    ("source_key", "str"),
-    ("kind", "str"),
-    ("conversion_id", "int"),
-    ("advertiser_id", "int"),
-    ("offer_id", "int"),
-    ("publisher_id", "int"),
-    ("goal_id", "int"),
-    ("day", "date"),
-    ("quantity", "int"),
-    ("status", "str"),
-    ("currency", "str"),
-    ("revenue", "money"),
-    ("payout", "money"),
-    ("sale_amount", "money"),
-    ("original_amount", "money"),
-    ("original_currency", "str"),
-    ("fx_rate", "money"),
-    ("price_source", "str"),
-    ("hold_until", "ts"),
-    ("held_for_review", "bool"),
-    ("status_reason", "str"),
-    ("revision", "int"),
-    ("approved_at", "ts"),
-    ("created_at", "ts"),
-    ("updated_at", "ts"),
-]
+# The insert's columns: the priced row's, then the batch's time.
+_COMMISSION_COLUMNS = [*COMMISSION_COLUMN_TYPES, ("created_at", "ts"), ("updated_at", "ts")]
 
 
 def _commissions_create(rows: list[tuple[Any, ...]], *, now: datetime) -> list[int]:

@@ -44,33 +44,34 @@ ID, OFFER, PUBLISHER, GOAL, STATUS, AMOUNT, CURRENCY = (
     CONVERSION_FIELDS.index(f)
     for f in ("id", "offer_id", "publisher_id", "goal_id", "status", "amount", "currency")
 )
-# The commission columns commission_row returns, in order (created_at / updated_at are the
-# batch's time, added by the writer).
-COMMISSION_COLUMNS = (
-    "source_key",
-    "kind",
-    "conversion_id",
-    "advertiser_id",
-    "offer_id",
-    "publisher_id",
-    "goal_id",
-    "day",
-    "quantity",
-    "status",
-    "currency",
-    "revenue",
-    "payout",
-    "sale_amount",
-    "original_amount",
-    "original_currency",
-    "fx_rate",
-    "price_source",
-    "hold_until",
-    "held_for_review",
-    "status_reason",
-    "revision",
-    "approved_at",
+# The commission columns commission_row returns, in order, with the type the row writer
+# encodes each as (created_at / updated_at are the batch's time, added by the writer).
+COMMISSION_COLUMN_TYPES = (
+    ("source_key", "str"),
+    ("kind", "str"),
+    ("conversion_id", "int"),
+    ("advertiser_id", "int"),
+    ("offer_id", "int"),
+    ("publisher_id", "int"),
+    ("goal_id", "int"),
+    ("day", "date"),
+    ("quantity", "int"),
+    ("status", "str"),
+    ("currency", "str"),
+    ("revenue", "money"),
+    ("payout", "money"),
+    ("sale_amount", "money"),
+    ("original_amount", "money"),
+    ("original_currency", "str"),
+    ("fx_rate", "money"),
+    ("price_source", "str"),
+    ("hold_until", "ts"),
+    ("held_for_review", "bool"),
+    ("status_reason", "str"),
+    ("revision", "int"),
+    ("approved_at", "ts"),
 )
+COMMISSION_COLUMNS = tuple(name for name, _ in COMMISSION_COLUMN_TYPES)
 SKIP = object()  # cannot be priced yet (no FX rate): leave the conversion for the next run
 _EARNING = (CommissionStatus.PENDING, CommissionStatus.APPROVED)
 # What pricing reads of a goal and its offer (the offer has wide columns a batch does not need).

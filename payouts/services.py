@@ -9,7 +9,6 @@ from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from decimal import Decimal
 
 from django.db import transaction
 from django.db.models import QuerySet
@@ -199,19 +198,3 @@ def commissions_approve_due(*, now: datetime | None = None, batch_size: int = AP
         total += len(changed)
         if len(due) < batch_size:
             return total
-
-
-def commission_amount_change(
-    commission: Commission, *, revenue: Decimal, payout: Decimal, reason: str, extra: dict[str, object]
-) -> Change:
-    """An ADJUSTMENT of an open commission's amounts, posted as the difference."""
-    return Change(
-        commission=commission,
-        status=commission.status,
-        revenue=revenue,
-        payout=payout,
-        txn_kind=Transaction.Kind.ADJUSTMENT,
-        reason=reason,
-        memo=f"adjusted: revenue {commission.revenue} -> {revenue}, payout {commission.payout} -> {payout}",
-        extra=extra,
-    )

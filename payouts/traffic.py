@@ -29,7 +29,7 @@ from django.db import transaction
 from django.db.models import Count, QuerySet
 from django.utils import timezone
 
-from affiliates.core.db import db_xact_lock
+from affiliates.core.db import db_advisory_lock
 from affiliates.core.money import money_round
 from affiliates.models import CustomPayout, Goal
 from affiliates.pricing import price_pick
@@ -75,7 +75,7 @@ def _goals_for(kind: str) -> dict[int, Goal]:
 def _day_lock(kind: str, day: date) -> None:
     # One recount of a (kind, day) at a time, so a slower recount that read fewer clicks can
     # never follow a faster one. SQLite's single writer already serialises us.
-    db_xact_lock(keys=(zlib.crc32(f"traffic:{kind}:{day}".encode()),))
+    db_advisory_lock(keys=(zlib.crc32(f"traffic:{kind}:{day}".encode()),))
 
 
 def day_lines_reconcile(*, kind: str, day: date, now: datetime | None = None) -> tuple[int, int]:

@@ -40,7 +40,7 @@ from tracking.models import Click, Conversion
 DEFAULT_SEED = 20240601
 DEFAULT_CLICKS = 10  # per link per day, on average: a small network, fast to seed
 COUNTRIES = ["US", "US", "US", "GB", "DE", "CA", "FR", "AU", "IN", "BR"]
-# (device, os, user agent) as the click path's device_for_ua names them.
+# (device, os, user agent) as the click path's ua_facts names them.
 DEVICES = [
     ("mobile", "ios", "Mozilla/5.0 (iPhone; CPU iPhone OS 17_5 like Mac OS X) Mobile/15E148 Safari/604.1"),
     ("mobile", "android", "Mozilla/5.0 (Linux; Android 14; Pixel 8) Chrome/126.0 Mobile Safari/537.36"),

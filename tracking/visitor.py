@@ -195,11 +195,6 @@ def ua_facts(user_agent: str) -> UserAgentFacts:
     return UserAgentFacts(device=device.device, os=device.os, is_bot=_is_bot(user_agent))
 
 
-def device_for_ua(user_agent: str) -> Device:
-    facts = ua_facts(user_agent)
-    return Device(device=facts.device, os=facts.os)
-
-
 def is_bot(user_agent: str) -> bool:
     """Known crawlers (crawler-user-agents), and requests with no user agent at all."""
     return ua_facts(user_agent).is_bot

@@ -92,12 +92,6 @@ class AdvertiserCreatedSerializer(AdvertiserSerializer):
         return data
 
 
-class RotateCredentialsSerializer(serializers.Serializer[Any]):
-    hmac_secret = serializers.BooleanField(
-        default=False, help_text="Also replace the HMAC secret (the postback token is always replaced)."
-    )
-
-
 # --- Publishers ----------------------------------------------------------------------------
 
 

@@ -1,27 +1,47 @@
-"""What the database can do: the one place app code asks which engine it runs on.
+"""What the database can do, asked by name rather than by vendor string.
 
-PostgreSQL is production; SQLite is the embedded default (`make run`) and a test leg. Where the
-two differ (advisory locks, COPY, SKIP LOCKED, commit durability), app code asks these helpers
-instead of comparing vendor strings, so every such branch is found by one name.
+The app runs on PostgreSQL in production and on SQLite in the embedded mode. Code that takes a
+faster or stricter road on PostgreSQL asks one of these questions, so a reader sees which
+capability it needs. Here, in the bottom app, so tracking and payouts import it without
+reaching up. (The click and postback transport keeps its own checks: it is being rewritten.)
 """
 
 from __future__ import annotations
 
-from django.db import DEFAULT_DB_ALIAS, connections
+from django.db import connection
 
 
-def db_is_postgresql(*, using: str = DEFAULT_DB_ALIAS) -> bool:
-    return connections[using].vendor == "postgresql"
+def _postgresql() -> bool:
+    return connection.vendor == "postgresql"
 
 
-def db_xact_lock(*, keys: tuple[int] | tuple[int, int], using: str = DEFAULT_DB_ALIAS) -> None:
-    """Hold an advisory lock on ``keys`` until the caller's transaction ends (PostgreSQL).
+def db_supports_advisory_locks() -> bool:
+    """pg_advisory_xact_lock. SQLite needs none: its IMMEDIATE transactions take the database's
+    single write lock at BEGIN, which already serialises writers."""
+    return _postgresql()
 
-    The caller must be inside ``transaction.atomic``. On SQLite it does nothing: its single
-    writer (IMMEDIATE transactions) already serialises the writers these locks order.
-    """
-    if not db_is_postgresql(using=using):
+
+def db_supports_binary_copy() -> bool:
+    """psycopg's binary COPY and binary cursors on Django's own connection."""
+    return _postgresql()
+
+
+def db_supports_skip_locked() -> bool:
+    """DELETE ... RETURNING over rows taken FOR UPDATE SKIP LOCKED, so workers never share rows."""
+    return _postgresql()
+
+
+def db_supports_async_commit() -> bool:
+    """SET LOCAL synchronous_commit TO OFF: commit without waiting for the WAL flush."""
+    return _postgresql()
+
+
+def db_advisory_lock(*, keys: tuple[int, ...]) -> None:
+    """Hold an advisory lock on ``keys`` (one bigint, or two ints) until the transaction ends.
+
+    The caller must be inside ``transaction.atomic``. A no-op on SQLite, whose single writer
+    already serialises the callers."""
+    if not db_supports_advisory_locks():
         return
-    sql = "SELECT pg_advisory_xact_lock(%s)" if len(keys) == 1 else "SELECT pg_advisory_xact_lock(%s, %s)"
-    with connections[using].cursor() as cursor:
-        cursor.execute(sql, list(keys))
+    with connection.cursor() as cursor:
+        cursor.execute(f"SELECT pg_advisory_xact_lock({', '.join(['%s'] * len(keys))})", list(keys))

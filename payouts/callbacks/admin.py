@@ -8,7 +8,7 @@ from django import forms
 from django.contrib import admin
 from django.http import HttpRequest
 
-from affiliates.core.admin import ReadOnlyAdmin
+from affiliates.core.admin import ReadOnlyAdminMixin
 from payouts.callbacks.services import delivery_resend
 from payouts.callbacks.templates import validate_callback_url
 from payouts.models.callbacks import CallbackAttempt, CallbackDelivery, CallbackEndpoint
@@ -64,6 +64,6 @@ class CallbackDeliveryAdmin(admin.ModelAdmin):
 
 
 @admin.register(CallbackAttempt)
-class CallbackAttemptAdmin(ReadOnlyAdmin):
+class CallbackAttemptAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     list_display = ["id", "delivery", "created_at", "trigger", "status_code", "latency_ms", "error_code"]
     list_filter = ["trigger", "ok", "error_code"]

@@ -27,7 +27,7 @@ from django.db import connection, transaction
 from django.db.models import Model
 from django.utils import timezone
 
-from affiliates.core.db import db_xact_lock
+from affiliates.core.db import db_advisory_lock
 from affiliates.models import Offer
 from payouts.reports.dimensions import ReportError
 from payouts.reports.facts import facts_sql
@@ -98,7 +98,7 @@ def _day_start(day: date) -> datetime:
 
 def _lock_day(day: date) -> None:
     """Serialise builders of one UTC day. SQLite's IMMEDIATE transactions already serialise writers."""
-    db_xact_lock(keys=(_LOCK_NAMESPACE, day.toordinal()))
+    db_advisory_lock(keys=(_LOCK_NAMESPACE, day.toordinal()))
 
 
 def _hourly_insert(start: datetime, end: datetime) -> None:
@@ -177,17 +177,6 @@ def _runs(hours: Iterable[datetime]) -> list[tuple[datetime, datetime]]:
         else:
             runs.append((hour, hour + timedelta(hours=1)))
     return runs
-
-
-def report_hours_mark_dirty(*, start: datetime, end: datetime) -> int:
-    """Ask the next refresh to re-aggregate [start, end): for imports and backfills of raw events."""
-    hours = []
-    cursor = floor_hour(start)
-    while cursor < end:
-        hours.append(ReportDirtyHour(hour=cursor))
-        cursor += timedelta(hours=1)
-    ReportDirtyHour.objects.bulk_create(hours, batch_size=1000)
-    return len(hours)
 
 
 def rollups_refresh(*, now: datetime | None = None) -> RefreshResult:

@@ -24,18 +24,28 @@ _keys = itertools.count(1)
 
 
 class CommissionFactory(factory.django.DjangoModelFactory):
+    """An approved CPC daily line by default. Pass ``conversion=`` for a conversion's commission:
+    its kind, goal, offer and publisher then follow the conversion, and it starts pending."""
+
     class Meta:
         model = Commission
 
-    source_key = factory.Sequence(lambda n: f"cpc:test:{n}")
-    kind = Commission.Kind.CPC
-    offer = factory.SubFactory(OfferFactory)
+    conversion = None
+    kind = factory.LazyAttribute(
+        lambda c: Commission.Kind.CONVERSION if c.conversion else Commission.Kind.CPC
+    )
+    source_key = factory.LazyAttributeSequence(lambda c, n: f"{c.kind}:test:{n}")
+    offer = factory.LazyAttribute(lambda c: c.conversion.offer if c.conversion else OfferFactory())
     advertiser = factory.LazyAttribute(lambda c: c.offer.advertiser)
-    publisher = factory.SubFactory(PublisherFactory)
-    goal = factory.SubFactory(GoalFactory, offer=factory.SelfAttribute("..offer"))
+    publisher = factory.LazyAttribute(
+        lambda c: c.conversion.publisher if c.conversion else PublisherFactory()
+    )
+    goal = factory.LazyAttribute(lambda c: c.conversion.goal if c.conversion else GoalFactory(offer=c.offer))
     day = factory.LazyFunction(lambda: timezone.now().date())
     quantity = 1
-    status = CommissionStatus.APPROVED
+    status = factory.LazyAttribute(
+        lambda c: CommissionStatus.PENDING if c.conversion else CommissionStatus.APPROVED
+    )
     currency = "USD"
     revenue = Decimal("15.00")
     payout = Decimal("10.00")

@@ -11,7 +11,8 @@ from affiliates.tests.factories import GoalFactory, OfferFactory
 from payouts.callbacks.services import callbacks_fire
 from payouts.models.callbacks import CallbackDelivery, CallbackEndpoint
 from payouts.tests.callback_server import Recorder
-from payouts.tests.factories_callbacks import CallbackEndpointFactory, CommissionFactory, ConversionFactory
+from payouts.tests.factories_callbacks import CallbackEndpointFactory, ConversionFactory
+from payouts.tests.factories_payouts import CommissionFactory
 
 ENDPOINTS = "/api/v1/postback-endpoints/"
 DELIVERIES = "/api/v1/postback-deliveries/"

@@ -22,7 +22,8 @@ from payouts.callbacks.retries import retry_ceiling
 from payouts.callbacks.services import callbacks_fire, delivery_resend
 from payouts.models.callbacks import CallbackDelivery, CallbackEndpoint
 from payouts.tests.callback_server import Recorder
-from payouts.tests.factories_callbacks import CallbackEndpointFactory, CommissionFactory, ConversionFactory
+from payouts.tests.factories_callbacks import CallbackEndpointFactory, ConversionFactory
+from payouts.tests.factories_payouts import CommissionFactory
 
 Status = CallbackDelivery.Status
 
@@ -190,6 +191,7 @@ def test_cpc_daily_lines_never_fire(server: Recorder, sale: Any, fire: Any) -> N
     line = CommissionFactory(
         kind="cpc",
         conversion=None,
+        offer=sale.offer,
         goal=sale.goal,
         publisher=sale.publisher,
         source_key="cpc:1:1:1:2025-01-01",

@@ -21,7 +21,8 @@ from payouts.callbacks.services import callbacks_fire
 from payouts.callbacks.templates import validate_callback_url
 from payouts.models.callbacks import CallbackDelivery
 from payouts.tests.callback_server import Recorder, local_server
-from payouts.tests.factories_callbacks import CallbackEndpointFactory, CommissionFactory, ConversionFactory
+from payouts.tests.factories_callbacks import CallbackEndpointFactory, ConversionFactory
+from payouts.tests.factories_payouts import CommissionFactory
 
 
 @pytest.fixture

@@ -18,7 +18,8 @@ from affiliates.models import Publisher
 from payouts.callbacks.services import callbacks_fire
 from payouts.models.callbacks import CallbackDelivery
 from payouts.tests.callback_server import Recorder, local_server
-from payouts.tests.factories_callbacks import CallbackEndpointFactory, CommissionFactory, ConversionFactory
+from payouts.tests.factories_callbacks import CallbackEndpointFactory, ConversionFactory
+from payouts.tests.factories_payouts import CommissionFactory
 
 ROOT = Path(__file__).resolve().parents[2]
 

@@ -7,7 +7,6 @@ after it; ``impression_record`` and ``gif`` for an impression.
 
 from __future__ import annotations
 
-import base64
 import logging
 import time
 from dataclasses import dataclass, field
@@ -20,13 +19,13 @@ from django.utils.encoding import iri_to_uri
 
 from tracking.clickpath import rules, store
 from tracking.clickpath.links import CapRule, Link, Target
+from tracking.gif import GIF
 from tracking.ids import click_cookie_name, click_first_cookie_name, new_click_hex
 from tracking.models.clicks import ClickFlag, ClickReason
 from tracking.visitor import client_ip, ip_for_storage, network_for_ip, ua_facts
 
 log = logging.getLogger(__name__)
 
-GIF = base64.b64decode("R0lGODlhAQABAIAAAAAAAP///yH5BAEAAAAALAAAAAABAAEAAAIBRAA7")
 NO_STORE = ("Cache-Control", "no-store")
 
 

@@ -9,17 +9,14 @@ work; the answer is never cached.
 
 from __future__ import annotations
 
-import base64
-
 from django.http import HttpRequest, HttpResponse
 from django.views.decorators.http import require_http_methods
 
 from tracking.conversions.intake import pixel_receive
 from tracking.conversions.outcome import PostbackError
 from tracking.conversions.params import params_merge
+from tracking.gif import GIF
 from tracking.visitor import client_ip
-
-GIF = base64.b64decode("R0lGODlhAQABAIAAAAAAAP///yH5BAEAAAAALAAAAAABAAEAAAIBRAA7")
 
 
 @require_http_methods(["GET"])

@@ -115,10 +115,6 @@ class Click(TrafficFields):
         to when the original offer refused it, otherwise the clicked offer."""
         return self.fallback_offer_id or self.offer_id
 
-    @property
-    def redirected(self) -> bool:
-        return self.reason == ClickReason.OK
-
 
 class Impression(TrafficFields):
     # A UUIDv7 like clicks, so a replayed stream entry or spool line is written once.

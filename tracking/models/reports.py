@@ -262,10 +262,10 @@ class DailyGeoStat(GeoKeyFields):
 class ReportDirtyHour(models.Model):
     """An hour whose raw data changed after it may have been rolled up.
 
-    Rows are appended (by triggers on conversions and commissions, or by
-    ``report_hours_mark_dirty``) and deleted by id once that hour was re-aggregated. There is
-    deliberately no unique constraint: a mark written while its hour is being re-aggregated
-    must survive to the next run, so marks are never merged into an existing row.
+    Rows are appended by triggers on conversions and commissions and deleted by id once that
+    hour was re-aggregated. There is deliberately no unique constraint: a mark written while
+    its hour is being re-aggregated must survive to the next run, so marks are never merged
+    into an existing row.
     """
 
     hour = models.DateTimeField()

@@ -1,0 +1,26 @@
+"""What an app's database trigger list is made of: one entry per trigger, by the name the
+database knows it by. Each app's ``triggers.py`` lists its triggers and says why each one's
+logic lives in SQL; tests/test_database_triggers.py checks the database has exactly those."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class Trigger:
+    name: str
+    table: str
+    vendors: frozenset[str]  # "postgresql", "sqlite": where the migrations create it
+    migration: str  # "<app>.<migration>" whose SQL creates it (the last one to replace it)
+    why: str
+
+
+POSTGRESQL = frozenset({"postgresql"})
+SQLITE = frozenset({"sqlite"})
+BOTH = POSTGRESQL | SQLITE
+
+
+def triggers_for(triggers: tuple[Trigger, ...], *, vendor: str) -> set[tuple[str, str]]:
+    """(table, trigger name) of the triggers the migrations create on this database vendor."""
+    return {(t.table, t.name) for t in triggers if vendor in t.vendors}

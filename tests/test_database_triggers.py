@@ -1,0 +1,31 @@
+"""The database has exactly the triggers tracking/triggers.py and payouts/triggers.py list, so a
+trigger cannot be added, renamed or left behind by a migration without its entry (and the
+reason its logic lives in SQL) being written down."""
+
+import pytest
+from django.db import connection
+
+from affiliates.triggers import triggers_for
+from payouts.triggers import TRIGGERS as PAYOUTS_TRIGGERS
+from tracking.triggers import TRIGGERS as TRACKING_TRIGGERS
+
+LISTED = (*TRACKING_TRIGGERS, *PAYOUTS_TRIGGERS)
+
+QUERIES = {
+    "postgresql": "SELECT DISTINCT event_object_table, trigger_name FROM information_schema.triggers "
+    "WHERE trigger_schema = current_schema()",
+    "sqlite": "SELECT tbl_name, name FROM sqlite_master WHERE type = 'trigger'",
+}
+
+
+def test_every_trigger_is_listed_once() -> None:
+    names = [(t.table, t.name, vendor) for t in LISTED for vendor in t.vendors]
+    assert len(names) == len(set(names))
+
+
+@pytest.mark.django_db
+def test_the_database_has_exactly_the_listed_triggers() -> None:
+    with connection.cursor() as cursor:
+        cursor.execute(QUERIES[connection.vendor])
+        present = {(table, name) for table, name in cursor.fetchall()}
+    assert present == triggers_for(LISTED, vendor=connection.vendor)
