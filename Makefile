@@ -109,14 +109,19 @@ serve: install
 	DJANGO_SETTINGS_MODULE=config.settings.production $(GRANIAN) --host 0.0.0.0 \
 	  --workers $${WEB_WORKERS:-$$(nproc)} config.asgi:application
 
-# `make worker` supervises its three children: each runs in its own restart loop, so one that
-# exits (a crash, the OOM killer) is started again after WORKER_RESTART_DELAY seconds while the
-# others keep running. Ctrl-C or SIGTERM to make stops them all. Beat keeps its schedule in
-# VAR_DIR (CELERY_BEAT_SCHEDULE_FILENAME). Under systemd or Kubernetes, run the three commands
-# as separate units instead and let the supervisor restart them.
+# `make worker` supervises its three children, the click consumer, a Celery worker and beat: each
+# runs in its own restart loop, so one that exits (a crash, the OOM killer) is started again after
+# WORKER_RESTART_DELAY seconds while the others keep running. Ctrl-C or SIGTERM to make stops them
+# all. Beat keeps its schedule in VAR_DIR (CELERY_BEAT_SCHEDULE_FILENAME). They run at lower CPU
+# priority than the app server (WORKER_NICE): their work can wait a moment, a click cannot.
+# CELERY_CONCURRENCY defaults to 1 so the periodic work takes at most one core beside the app
+# server on a shared machine; raise it on machines that only run workers (reconciliation scales
+# with it). make bench runs this same topology (bench/harness.py, Topology). Under systemd or
+# Kubernetes, run the three commands as separate units and let the supervisor restart them.
 WORKER_RESTART_DELAY ?= 2
-supervise = while :; do $(2); echo "make worker: $(1) exited with status $$?; restarting in \
-  $(WORKER_RESTART_DELAY) s" >&2; sleep $(WORKER_RESTART_DELAY); done
+WORKER_NICE ?= 10
+supervise = while :; do nice -n $(WORKER_NICE) $(2); echo "make worker: $(1) exited with status $$?; \
+  restarting in $(WORKER_RESTART_DELAY) s" >&2; sleep $(WORKER_RESTART_DELAY); done
 
 worker: export DJANGO_SETTINGS_MODULE := config.settings.production
 worker: export VAR_DIR := $(VAR_DIR)
@@ -124,11 +129,14 @@ worker: install
 	@trap 'kill 0' EXIT; trap 'exit 130' INT; trap 'exit 143' TERM; \
 	$(call supervise,consume_clicks,$(PY) manage.py consume_clicks) & \
 	$(call supervise,celery worker,$(VENV)/bin/celery -A config worker \
-	  --concurrency=$${CELERY_CONCURRENCY:-$$(nproc)} --loglevel=INFO) & \
-	$(call supervise,celery beat,$(VENV)/bin/celery -A config beat --loglevel=INFO) & \
+	  --concurrency=$${CELERY_CONCURRENCY:-1} --loglevel=$${CELERY_LOG_LEVEL:-INFO}) & \
+	$(call supervise,celery beat,$(VENV)/bin/celery -A config beat --loglevel=$${CELERY_LOG_LEVEL:-INFO}) & \
 	wait
 
+# The load generator comes from apt (Debian/Ubuntu) when it is missing.
+SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 bench: install services
+	command -v wrk >/dev/null || ($(SUDO) apt-get update -qq && $(SUDO) apt-get install -y -qq wrk)
 	$(PY) -m bench
 
 # Resets the demo: the next `make run` migrates and seeds a fresh database. VAR_DIR as in settings.

@@ -7,6 +7,7 @@ import os
 import re
 import secrets
 import shutil
+import signal
 import socket
 import subprocess
 import sys
@@ -127,6 +128,44 @@ class Server:
         assert self.proc is not None
         peaks = [_hwm_kb(pid) for pid in _descendants(self.proc.pid)] or [_hwm_kb(self.proc.pid)]
         return max(peaks) / 1024
+
+
+class Topology:
+    """Everything ``make worker`` starts, started by ``make worker`` itself: the click consumer,
+    a Celery worker and beat, niced as the Makefile does. Beat's intervals come from the
+    environment (``BENCH_BEAT_SECONDS``, default 4), so the periodic rollup refresh and the
+    reconcile tick run many times during a load run instead of never."""
+
+    def __init__(self, ctx: Context) -> None:
+        beat = os.environ.get("BENCH_BEAT_SECONDS", "4")
+        self.ctx = ctx
+        self.env = {
+            **ctx.env,
+            "REPORTS_ROLLUP_INTERVAL_SECONDS": beat,
+            "PAYOUTS_RECONCILE_INTERVAL_SECONDS": beat,
+            "CELERY_LOG_LEVEL": "WARNING",
+        }
+        self.proc: subprocess.Popen[bytes] | None = None
+
+    def __enter__(self) -> Topology:
+        # Its own session, so stopping it reaches make's children (the recipe's kill 0 does too).
+        venv = Path(sys.executable).parents[1]
+        command = ["make", "--no-print-directory", "worker", f"PY={sys.executable}", f"VENV={venv}"]
+        self.proc = subprocess.Popen(command, cwd=self.ctx.root, env=self.env, start_new_session=True)
+        time.sleep(5)  # Django setup in three processes; beat's first ticks
+        if self.proc.poll() is not None:
+            raise RuntimeError("make worker exited")
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        assert self.proc is not None
+        try:
+            os.killpg(self.proc.pid, signal.SIGTERM)
+            self.proc.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            os.killpg(self.proc.pid, signal.SIGKILL)
+        except ProcessLookupError:
+            pass
 
 
 def _answers(url: str) -> int:

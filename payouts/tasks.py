@@ -15,7 +15,9 @@ from django.db import OperationalError
 from django.db.models import Max, Min
 from django.utils import timezone
 
+from affiliates.models import Goal
 from payouts import reconcile, services, traffic
+from payouts.models import Commission, CommissionStatus
 from tracking.models import UnreconciledConversion
 
 RANGE_SIZE = 20_000  # conversion ids per task: a few seconds of work, so time limits never bite
@@ -61,12 +63,23 @@ def conversion_ranges(size: int = RANGE_SIZE) -> list[tuple[int, int]]:
 
 @shared_task(name="payouts.reconcile_tick", soft_time_limit=50, time_limit=60, **_RETRY)
 def reconcile_tick() -> int:
-    """Every minute (beat): fan the backlog out by id range, recount today's and yesterday's
-    CPC/CPM lines (late clicks land after midnight), and approve what is due."""
+    """Every PAYOUTS_RECONCILE_INTERVAL_SECONDS (beat): fan the backlog out by id range, recount
+    today's and yesterday's CPC/CPM lines (late clicks land after midnight), approve what is due.
+
+    Each is queued only when there is work (a queued conversion, a CPC/CPM goal, a commission
+    past its hold): a short interval must not become a storm of empty tasks competing with the
+    app server for the same cores. The checks are index lookups.
+    """
     ranges = conversion_ranges()
     for after_id, until_id in ranges:
         reconcile_conversions.delay(after_id, until_id)
-    today = timezone.now().date()
-    reconcile_traffic.delay((today - timedelta(days=1)).isoformat(), today.isoformat())
-    approve_due_commissions.delay()
+    now = timezone.now()
+    if Goal.objects.filter(payout_type__in=(Goal.PayoutType.CPC, Goal.PayoutType.CPM)).exists():
+        today = now.date()
+        reconcile_traffic.delay((today - timedelta(days=1)).isoformat(), today.isoformat())
+    due = Commission.objects.filter(
+        status=CommissionStatus.PENDING, held_for_review=False, hold_until__lte=now
+    )
+    if due.exists():
+        approve_due_commissions.delay()
     return len(ranges)

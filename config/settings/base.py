@@ -280,19 +280,29 @@ WEB_THREADS = env.int("WEB_THREADS", default=16)
 EDGE_BLOCKING_THREADS = env.int("EDGE_BLOCKING_THREADS", default=4)
 
 # --- Reports (payouts/reports) ------------------------------------------------------------
-# Rollups are refreshed this often; each pass re-aggregates the trailing REPORTS_LATE_HOURS
-# hours (clicks and impressions still arriving) plus the hours marked dirty by conversions
-# and commissions. See payouts/reports/services.py.
-REPORTS_ROLLUP_INTERVAL_SECONDS = env.int("REPORTS_ROLLUP_INTERVAL_SECONDS", default=300)
+# Rollups are refreshed this often. Each pass adds the events between the watermark and now
+# less REPORTS_TRAFFIC_LAG_SECONDS (clicks reach the database from the stream a moment after
+# their time); an hour is checked once more REPORTS_LATE_CHECK_SECONDS after the watermark
+# passed it, so a click stored that late is still counted; hours marked dirty by conversions
+# and commissions are rebuilt. REPORTS_LATE_HOURS: how far back the first pass rebuilds.
+# See payouts/reports/services.py.
+REPORTS_ROLLUP_INTERVAL_SECONDS = env.float("REPORTS_ROLLUP_INTERVAL_SECONDS", default=300)
+REPORTS_TRAFFIC_LAG_SECONDS = env.int("REPORTS_TRAFFIC_LAG_SECONDS", default=60)
+REPORTS_LATE_CHECK_SECONDS = env.int("REPORTS_LATE_CHECK_SECONDS", default=900)
 REPORTS_LATE_HOURS = env.int("REPORTS_LATE_HOURS", default=3)
 CELERY_BEAT_SCHEDULE["reports-rollup-refresh"] = {
     "task": "payouts.reports.rollup_refresh",
-    "schedule": float(REPORTS_ROLLUP_INTERVAL_SECONDS),
+    "schedule": REPORTS_ROLLUP_INTERVAL_SECONDS,
 }
 
 # --- payouts: reconciliation (ledger) --------------------------------------------------------
-# Every minute: fan the conversion backlog out to workers, recount CPC/CPM lines, approve due.
-CELERY_BEAT_SCHEDULE["payouts-reconcile-tick"] = {"task": "payouts.reconcile_tick", "schedule": 60.0}
+# Every PAYOUTS_RECONCILE_INTERVAL_SECONDS: fan the conversion backlog out to workers, recount
+# CPC/CPM lines, approve due commissions; each only when there is something to do.
+PAYOUTS_RECONCILE_INTERVAL_SECONDS = env.float("PAYOUTS_RECONCILE_INTERVAL_SECONDS", default=60)
+CELERY_BEAT_SCHEDULE["payouts-reconcile-tick"] = {
+    "task": "payouts.reconcile_tick",
+    "schedule": PAYOUTS_RECONCILE_INTERVAL_SECONDS,
+}
 
 # --- Publisher postbacks (payouts.callbacks) -----------------------------------------------
 # Postbacks go to public addresses only. CIDRs listed here are let through anyway, e.g. a

@@ -13,6 +13,8 @@ PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 CELERY_TASK_ALWAYS_EAGER = env.bool("CELERY_TASK_ALWAYS_EAGER", default=True)
 CELERY_TASK_EAGER_PROPAGATES = True
 CELERY_BEAT_SCHEDULE_FILENAME = str(VAR_DIR / "test-celerybeat-schedule")
+# Tests create events at the instant they refresh the rollups: no lag before they count.
+REPORTS_TRAFFIC_LAG_SECONDS = 0
 if REDIS_URL:
     CACHES["default"]["KEY_PREFIX"] = env.str("CACHE_KEY_PREFIX", default="affnet-test")
 LOGGING = {"version": 1, "disable_existing_loggers": False}

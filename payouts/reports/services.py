@@ -7,30 +7,40 @@ duplicate impossible even if two builders raced. The coarse hourly cubes (offer,
 re-summed from the hourly rows, and every daily table from its hourly one, for every day touched, in the same
 transaction.
 
-Freshness, each refresh (every REPORTS_ROLLUP_INTERVAL_SECONDS, by Celery beat):
-1. claim the dirty hours marked by the conversion/commission triggers (status changes,
-   reversals, adjusted or late commissions, late conversions at any age);
-2. rebuild the trailing REPORTS_LATE_HOURS hours (clicks and impressions still arriving from
-   the stream), extended back to the watermark if refreshes were missed;
-3. once a day, rebuild the two previous UTC days (clicks from a long stream backlog);
-4. delete exactly the dirty marks claimed in 1, so a mark written meanwhile survives.
+Freshness, each refresh (every REPORTS_ROLLUP_INTERVAL_SECONDS, by Celery beat), in one
+transaction holding the watermark row, so two refreshes never add the same events twice:
+1. the watermark ``rolled_up_to`` is an exact instant: the rollups hold every event before it
+   and none after. The pass moves it to now - REPORTS_TRAFFIC_LAG_SECONDS (clicks reach the
+   database from the stream a moment after their time) and *adds* the events in between to the
+   rollup rows (an upsert per key): the cost follows the new events, not the hour or day so far,
+   and a pass with nothing new writes nothing but the watermark;
+2. an hour is checked once more when the watermark passes its end by REPORTS_LATE_CHECK_SECONDS:
+   if its raw counts differ from its rollup, an event arrived after the watermark passed it
+   (a consumer backlog) and the hour is rebuilt;
+3. the dirty hours marked by the conversion/commission triggers (status changes, reversals,
+   adjusted or late commissions, late conversions at any age) are rebuilt up to the watermark;
+4. once a day, the two previous UTC days are rebuilt (clicks from a longer backlog).
+A first pass, or one after a gap of more than an hour, rebuilds instead of adding: from
+REPORTS_LATE_HOURS before the watermark, or from the old watermark.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+import math
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 
 from django.conf import settings
 from django.db import connection, transaction
-from django.db.models import Model
+from django.db.models import Count, Model, Sum
 from django.utils import timezone
 
 from affiliates.core.db import db_advisory_lock
 from affiliates.models import Offer
 from payouts.reports.dimensions import ReportError
-from payouts.reports.facts import facts_sql
+from payouts.reports.facts import facts_sql, fetch_facts
+from tracking.models import Click, Conversion, Impression
 from tracking.models.reports import (
     ROLLUP_AMOUNTS,
     ROLLUP_COUNTERS,
@@ -80,16 +90,13 @@ class RefreshResult:
     hours_rebuilt: int
     dirty_marks_cleared: int
     settled_day: date | None
+    rows_added: int = 0  # rollup keys the pass added new events to (step 1 of the module doc)
+    rolled_up_to: datetime | None = None
 
 
 def floor_hour(at: datetime) -> datetime:
     at = at.astimezone(UTC)
     return at.replace(minute=0, second=0, microsecond=0)
-
-
-def _ceil_hour(at: datetime) -> datetime:
-    floored = floor_hour(at)
-    return floored if floored == at.astimezone(UTC) else floored + timedelta(hours=1)
 
 
 def _day_start(day: date) -> datetime:
@@ -157,15 +164,120 @@ def _rebuild_day_part(start: datetime, end: datetime) -> None:
 
 
 def rollup_rebuild(*, start: datetime, end: datetime) -> int:
-    """Re-aggregate every UTC hour touching [start, end) from raw events. Returns hours rebuilt."""
-    cursor, stop = floor_hour(start), _ceil_hour(end)
+    """Re-aggregate the UTC hours from ``start``'s hour to ``end`` from raw events; a mid-hour
+    ``end`` is exact (that hour counts the events before it). Returns hours rebuilt.
+
+    Callers that run beside the refresh keep ``end`` at or below the watermark (see
+    ``rollups_rebuild_all``): events after it are the refresh's to add, and would count twice.
+    """
+    cursor = floor_hour(start)
     hours = 0
-    while cursor < stop:
-        part_end = min(stop, _day_start(cursor.date() + timedelta(days=1)))
+    while cursor < end:
+        part_end = min(end, _day_start(cursor.date() + timedelta(days=1)))
         _rebuild_day_part(cursor, part_end)
-        hours += int((part_end - cursor) / timedelta(hours=1))
+        hours += math.ceil((part_end - cursor) / timedelta(hours=1))
         cursor = part_end
     return hours
+
+
+def _sum_by(
+    rows: Sequence[Mapping[str, object]], keys: tuple[str, ...]
+) -> dict[tuple[object, ...], list[object]]:
+    """Rows summed per ``keys``: the delta of a coarser cube, computed from the hourly delta."""
+    sums: dict[tuple[object, ...], list[object]] = {}
+    for row in rows:
+        values = [row[m] for m in METRIC_COLUMNS]
+        key = tuple(row[k] for k in keys)
+        if key in sums:
+            sums[key] = [a + b for a, b in zip(sums[key], values, strict=True)]  # type: ignore[operator]
+        else:
+            sums[key] = values
+    return sums
+
+
+def _upsert_add(
+    target: type[Model], time_col: str, keys: tuple[str, ...], sums: dict[tuple[object, ...], list[object]]
+) -> None:
+    """Add ``sums`` (time, *keys) -> metrics to ``target``'s rows, creating missing ones.
+
+    The conflict target is the table's unique key: its expression ``COALESCE(goal_id, 0)``
+    included, and without advertiser_id where the offer already determines it.
+    """
+    table = target._meta.db_table
+    columns = (time_col, *keys, *METRIC_COLUMNS)
+    unique = keys if "goal_id" not in keys else tuple(k for k in keys if k != "advertiser_id")
+    conflict = ", ".join((time_col, *("(COALESCE(goal_id, 0))" if k == "goal_id" else k for k in unique)))
+    adds = ", ".join(f"{m} = {table}.{m} + excluded.{m}" for m in METRIC_COLUMNS)
+    sql = (
+        f"INSERT INTO {table} ({', '.join(columns)}) VALUES ({', '.join(['%s'] * len(columns))}) "  # noqa: S608
+        f"ON CONFLICT ({conflict}) DO UPDATE SET {adds}"
+    )
+    ops = connection.ops
+    adapt = ops.adapt_datefield_value if time_col == "day" else ops.adapt_datetimefield_value
+    params = [(adapt(key[0]), *key[1:], *values) for key, values in sums.items()]  # type: ignore[arg-type]
+    with connection.cursor() as cursor:
+        cursor.executemany(sql, params)
+
+
+def _rollups_add(*, start: datetime, end: datetime) -> int:
+    """Add the events of [start, end) to every rollup table; the caller holds the watermark.
+
+    Each key's sums are added to its row (an upsert), so the cost is the new events' and the
+    rows they touch, not the hour's or the day's so far. Returns the hourly keys touched.
+    """
+    facts = fetch_facts(start=start, end=end, dims=ROLLUP_DIMS)
+    if not facts:
+        return 0
+    columns = ("hour", *KEY_COLUMNS)
+    rows: list[dict[str, object]] = []
+    for fact in facts:
+        row: dict[str, object] = {c: fact[d] for c, d in zip(columns, ROLLUP_DIMS, strict=True)}
+        row["day"] = fact["hour_utc"].date()
+        row.update((m, fact[m]) for m in METRIC_COLUMNS)
+        rows.append(row)
+    for day in sorted({row["day"] for row in rows}):  # type: ignore[type-var]
+        _lock_day(day)  # type: ignore[arg-type]
+    _upsert_add(HourlyStat, "hour", KEY_COLUMNS, _sum_by(rows, columns))
+    for cube, keys in HOURLY_CUBES:
+        _upsert_add(cube, "hour", keys, _sum_by(rows, ("hour", *keys)))
+    for daily, _, keys in DAILY_CUBES:
+        _upsert_add(daily, "day", keys, _sum_by(rows, ("day", *keys)))
+    return len(rows)
+
+
+def _hour_is_complete(hour: datetime) -> bool:
+    """Whether the rollup of ``hour`` counts every click, impression and conversion stored for it.
+
+    Events are only appended (changes to conversions mark their hour dirty), so equal counts
+    mean nothing arrived after the watermark passed the hour.
+    """
+    window = {"created_at__gte": hour, "created_at__lt": hour + timedelta(hours=1)}
+    raw = (
+        Click.objects.filter(**window).aggregate(n=Count("pk"))["n"],
+        Impression.objects.filter(**window).aggregate(n=Count("pk"))["n"],
+        Conversion.objects.filter(offer__isnull=False, publisher__isnull=False, **window).aggregate(
+            n=Count("pk")
+        )["n"],
+    )
+    rolled = HourlyStat.objects.filter(hour=hour).aggregate(
+        clicks=Sum("gross_clicks"),
+        impressions=Sum("impressions"),
+        conversions=Sum("conv_pending") + Sum("conv_approved") + Sum("conv_rejected") + Sum("conv_reversed"),
+    )
+    return raw == tuple(rolled[k] or 0 for k in ("clicks", "impressions", "conversions"))
+
+
+def _late_hours_recheck(*, since: datetime, upto: datetime) -> int:
+    """Rebuild the hours whose end plus REPORTS_LATE_CHECK_SECONDS the watermark passed in this
+    move from ``since`` to ``upto`` and whose raw counts changed since. Returns hours rebuilt."""
+    settle = timedelta(hours=1, seconds=settings.REPORTS_LATE_CHECK_SECONDS)
+    hour = floor_hour(since - settle) + timedelta(hours=1)
+    rebuilt = 0
+    while hour + settle <= upto:
+        if not _hour_is_complete(hour):
+            rebuilt += rollup_rebuild(start=hour, end=hour + timedelta(hours=1))
+        hour += timedelta(hours=1)
+    return rebuilt
 
 
 def _runs(hours: Iterable[datetime]) -> list[tuple[datetime, datetime]]:
@@ -179,45 +291,73 @@ def _runs(hours: Iterable[datetime]) -> list[tuple[datetime, datetime]]:
     return runs
 
 
+def _state_locked() -> ReportState:
+    """The watermark row, locked until the caller's transaction ends: refreshes and backfills
+    run one at a time, so none adds events another already added."""
+    ReportState.objects.get_or_create(key=STATE_KEY)
+    return ReportState.objects.select_for_update().get(key=STATE_KEY)
+
+
 def rollups_refresh(*, now: datetime | None = None) -> RefreshResult:
-    """One incremental pass; safe to run concurrently with itself and with rebuilds."""
+    """One incremental pass (see the module doc); safe to run concurrently with itself."""
     now = now or timezone.now()
-    current = floor_hour(now)
-    state, _ = ReportState.objects.get_or_create(key=STATE_KEY)
+    with transaction.atomic():
+        state = _state_locked()
+        since = state.rolled_up_to
+        upto = now - timedelta(seconds=settings.REPORTS_TRAFFIC_LAG_SECONDS)
+        if since is not None:
+            upto = max(upto, since)
+        hours_rebuilt = rows_added = 0
+        if since is None or upto - since > timedelta(hours=1):
+            # A first pass, or one after a long gap: one set-based rebuild beats a big delta.
+            start = since or floor_hour(upto) - timedelta(hours=settings.REPORTS_LATE_HOURS)
+            hours_rebuilt += rollup_rebuild(start=start, end=upto)
+        elif upto > since:
+            rows_added = _rollups_add(start=since, end=upto)
+        if since is not None:
+            hours_rebuilt += _late_hours_recheck(since=since, upto=upto)
 
-    claimed = list(ReportDirtyHour.objects.order_by("id").values_list("id", "hour")[:DIRTY_BATCH])
-    trailing_from = current - timedelta(hours=settings.REPORTS_LATE_HOURS)
-    if state.rolled_up_to is not None:
-        trailing_from = min(trailing_from, state.rolled_up_to)
-    hours_rebuilt = rollup_rebuild(start=trailing_from, end=current + timedelta(hours=1))
+        settled_day = None
+        today = upto.date()
+        if state.settled_through is None or state.settled_through < today - timedelta(days=1):
+            hours_rebuilt += rollup_rebuild(
+                start=_day_start(today - timedelta(days=2)), end=_day_start(today)
+            )
+            settled_day = today - timedelta(days=1)
 
-    settled_day = None
-    yesterday = current.date() - timedelta(days=1)
-    if state.settled_through is None or state.settled_through < yesterday:
-        hours_rebuilt += rollup_rebuild(start=_day_start(yesterday - timedelta(days=1)), end=trailing_from)
-        settled_day = yesterday
+        claimed = list(ReportDirtyHour.objects.order_by("id").values_list("id", "hour")[:DIRTY_BATCH])
+        for run_start, run_end in _runs(floor_hour(h) for _, h in claimed):
+            if run_start < upto:  # a later hour is still the watermark's to add
+                hours_rebuilt += rollup_rebuild(start=run_start, end=min(run_end, upto))
+        cleared, _ = ReportDirtyHour.objects.filter(id__in=[pk for pk, _ in claimed]).delete()
 
-    outside = [floor_hour(h) for _, h in claimed if not trailing_from <= h < current + timedelta(hours=1)]
-    for run_start, run_end in _runs(outside):
-        hours_rebuilt += rollup_rebuild(start=run_start, end=run_end)
-    cleared, _ = ReportDirtyHour.objects.filter(id__in=[pk for pk, _ in claimed]).delete()
-
-    ReportState.objects.filter(pk=state.pk).update(
-        rolled_up_to=current, settled_through=settled_day or state.settled_through, updated_at=now
+        ReportState.objects.filter(pk=state.pk).update(
+            rolled_up_to=upto, settled_through=settled_day or state.settled_through, updated_at=now
+        )
+    return RefreshResult(
+        hours_rebuilt=hours_rebuilt,
+        dirty_marks_cleared=cleared,
+        settled_day=settled_day,
+        rows_added=rows_added,
+        rolled_up_to=upto,
     )
-    return RefreshResult(hours_rebuilt=hours_rebuilt, dirty_marks_cleared=cleared, settled_day=settled_day)
 
 
 def rollups_rebuild_all(*, start: datetime, end: datetime) -> int:
     """Rebuild a range and clear the dirty marks it covered (the management command's backfill).
 
-    Only marks that existed before the rebuild began are cleared: a later one may describe a
-    change the rebuild did not see.
+    The range stops at the watermark (or, before the first refresh, at now less the traffic lag,
+    where that refresh starts): later events are the refresh's to add. Only marks that existed
+    before the rebuild began are cleared: a later one may describe a change the rebuild did not see.
     """
-    marks = ReportDirtyHour.objects.filter(hour__gte=floor_hour(start), hour__lt=_ceil_hour(end))
-    claimed = list(marks.values_list("id", flat=True))
-    hours = rollup_rebuild(start=start, end=end)
-    ReportDirtyHour.objects.filter(id__in=claimed).delete()
+    with transaction.atomic():
+        state = _state_locked()
+        lag = timedelta(seconds=settings.REPORTS_TRAFFIC_LAG_SECONDS)
+        end = min(end, state.rolled_up_to or timezone.now() - lag)
+        marks = ReportDirtyHour.objects.filter(hour__gte=floor_hour(start), hour__lt=end)
+        claimed = list(marks.values_list("id", flat=True))
+        hours = rollup_rebuild(start=start, end=end)
+        ReportDirtyHour.objects.filter(id__in=claimed).delete()
     return hours
 
 
