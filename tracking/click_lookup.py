@@ -78,7 +78,7 @@ def _pending_values(client: Any, keys: list[str]) -> list[Any]:
     pipe = client.pipeline(transaction=False)
     for key in keys:
         pipe.get(key)
-    values = pipe.execute(raise_on_error=False)
+    values: list[Any] = pipe.execute(raise_on_error=False)
     for i, value in enumerate(values):
         if isinstance(value, redis.ResponseError):
             values[i] = client.hgetall(keys[i]) or None
