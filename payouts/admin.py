@@ -3,10 +3,10 @@ ledger read-only (it is append-only in the database too), FX rates editable."""
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, TypeVar
 
 from django.contrib import admin, messages
-from django.db.models import QuerySet
+from django.db.models import Model, QuerySet
 from django.http import HttpRequest
 
 from affiliates.roles import actor_for
@@ -18,8 +18,10 @@ from payouts.models import Account, Commission, Entry, FxRate, Transaction
 from payouts.money import MoneySum
 from payouts.postbacks import admin as postbacks_admin  # noqa: F401  (registers its models)
 
+_M = TypeVar("_M", bound=Model)
 
-class ReadOnlyAdmin(admin.ModelAdmin):
+
+class ReadOnlyAdmin(admin.ModelAdmin[_M]):
     def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         return False
 
@@ -31,7 +33,9 @@ class ReadOnlyAdmin(admin.ModelAdmin):
 
 
 def _set_status(status: str, label: str) -> Any:
-    def run(modeladmin: admin.ModelAdmin, request: HttpRequest, queryset: QuerySet[Commission]) -> None:
+    def run(
+        modeladmin: admin.ModelAdmin[Commission], request: HttpRequest, queryset: QuerySet[Commission]
+    ) -> None:
         try:
             changed = services.commissions_set_status(
                 commission_ids=list(queryset.values_list("id", flat=True)),
@@ -50,7 +54,7 @@ def _set_status(status: str, label: str) -> Any:
 
 
 @admin.register(Commission)
-class CommissionAdmin(ReadOnlyAdmin):
+class CommissionAdmin(ReadOnlyAdmin[Commission]):
     list_display = [
         "id",
         "source_key",
@@ -82,7 +86,7 @@ class CommissionAdmin(ReadOnlyAdmin):
 
 
 @admin.register(Account)
-class AccountAdmin(ReadOnlyAdmin):
+class AccountAdmin(ReadOnlyAdmin[Account]):
     list_display = ["id", "kind", "advertiser", "publisher", "currency", "balance"]
     list_filter = ["kind", "currency"]
 
@@ -94,7 +98,7 @@ class AccountAdmin(ReadOnlyAdmin):
         return obj._balance or 0
 
 
-class EntryInline(admin.TabularInline):
+class EntryInline(admin.TabularInline[Entry, Transaction]):
     model = Entry
     extra = 0
     can_delete = False
@@ -106,7 +110,7 @@ class EntryInline(admin.TabularInline):
 
 
 @admin.register(Transaction)
-class TransactionAdmin(ReadOnlyAdmin):
+class TransactionAdmin(ReadOnlyAdmin[Transaction]):
     list_display = ["id", "kind", "key", "commission", "payout", "memo", "created_at"]
     list_filter = ["kind"]
     search_fields = ["key", "memo"]
@@ -117,6 +121,6 @@ class TransactionAdmin(ReadOnlyAdmin):
 
 
 @admin.register(FxRate)
-class FxRateAdmin(admin.ModelAdmin):
+class FxRateAdmin(admin.ModelAdmin[FxRate]):
     list_display = ["base", "quote", "rate", "valid_from", "created_at"]
     list_filter = ["base", "quote"]

@@ -11,14 +11,14 @@ from payouts.models.postbacks import PostbackAttempt, PostbackDelivery, Postback
 
 
 @admin.register(PostbackEndpoint)
-class PostbackEndpointAdmin(admin.ModelAdmin):
+class PostbackEndpointAdmin(admin.ModelAdmin[PostbackEndpoint]):
     list_display = ["id", "publisher", "scope", "offer", "goal", "method", "url", "is_active"]
     list_filter = ["is_active", "method", "on_created", "on_approved", "on_reversed"]
     search_fields = ["url", "publisher__name"]
     raw_id_fields = ["publisher", "offer", "goal"]
 
 
-class PostbackAttemptInline(admin.TabularInline):
+class PostbackAttemptInline(admin.TabularInline[PostbackAttempt, PostbackDelivery]):
     model = PostbackAttempt
     extra = 0
     can_delete = False
@@ -30,7 +30,7 @@ class PostbackAttemptInline(admin.TabularInline):
 
 
 @admin.register(PostbackDelivery)
-class PostbackDeliveryAdmin(admin.ModelAdmin):
+class PostbackDeliveryAdmin(admin.ModelAdmin[PostbackDelivery]):
     list_display = ["id", "publisher", "event", "status", "attempts_count", "last_status_code", "created_at"]
     list_filter = ["status", "event"]
     search_fields = ["key", "url"]
@@ -52,7 +52,7 @@ class PostbackDeliveryAdmin(admin.ModelAdmin):
 
 
 @admin.register(PostbackAttempt)
-class PostbackAttemptAdmin(admin.ModelAdmin):
+class PostbackAttemptAdmin(admin.ModelAdmin[PostbackAttempt]):
     list_display = ["id", "delivery", "created_at", "trigger", "status_code", "latency_ms", "error_code"]
     list_filter = ["trigger", "ok", "error_code"]
 
