@@ -17,7 +17,7 @@ from affiliates.models import Advertiser, Cap, Coupon, CustomPayout, Goal, Offer
 
 
 @admin.register(Advertiser)
-class AdvertiserAdmin(admin.ModelAdmin):
+class AdvertiserAdmin(admin.ModelAdmin[Advertiser]):
     list_display = ["name", "status", "currency", "postback_token_hint", "created_at"]
     list_filter = ["status", "currency"]
     search_fields = ["name", "members__username", "members__email"]
@@ -47,7 +47,9 @@ class AdvertiserAdmin(admin.ModelAdmin):
 
 def _publisher_action(action_name: str, description: str) -> Any:
     @admin.action(description=description)
-    def run(modeladmin: admin.ModelAdmin, request: HttpRequest, queryset: QuerySet[Publisher]) -> None:
+    def run(
+        modeladmin: admin.ModelAdmin[Publisher], request: HttpRequest, queryset: QuerySet[Publisher]
+    ) -> None:
         done, refused = 0, []
         for publisher in queryset:
             try:
@@ -64,7 +66,7 @@ def _publisher_action(action_name: str, description: str) -> Any:
 
 
 @admin.register(Publisher)
-class PublisherAdmin(admin.ModelAdmin):
+class PublisherAdmin(admin.ModelAdmin[Publisher]):
     list_display = ["name", "email", "status", "payout_method", "payout_currency", "created_at"]
     list_filter = ["status", "payout_method", "payout_currency"]
     search_fields = ["name", "email", "website", "members__username"]
@@ -77,20 +79,20 @@ class PublisherAdmin(admin.ModelAdmin):
     ]
 
 
-class GoalInline(admin.TabularInline):
+class GoalInline(admin.TabularInline[Goal, Offer]):
     model = Goal
     extra = 0
     min_num = 1
     fields = ["code", "name", "payout_type", "payout", "revenue", "is_default", "allow_multiple"]
 
 
-class CapInline(admin.TabularInline):
+class CapInline(admin.TabularInline[Cap, Offer]):
     model = Cap
     extra = 0
     autocomplete_fields = ["publisher"]
 
 
-class CustomPayoutInline(admin.TabularInline):
+class CustomPayoutInline(admin.TabularInline[CustomPayout, Offer]):
     model = CustomPayout
     extra = 0
     autocomplete_fields = ["publisher"]
@@ -98,7 +100,7 @@ class CustomPayoutInline(admin.TabularInline):
 
 
 @admin.register(Offer)
-class OfferAdmin(admin.ModelAdmin):
+class OfferAdmin(admin.ModelAdmin[Offer]):
     list_display = ["name", "advertiser", "status", "visibility", "category", "currency", "created_at"]
     list_filter = ["status", "visibility", "currency", "category", "advertiser"]
     search_fields = ["name", "description", "category", "advertiser__name"]
@@ -133,7 +135,7 @@ class OfferAdmin(admin.ModelAdmin):
 
 
 @admin.register(Goal)
-class GoalAdmin(admin.ModelAdmin):
+class GoalAdmin(admin.ModelAdmin[Goal]):
     list_display = ["code", "name", "offer", "payout_type", "payout", "revenue", "is_default"]
     list_filter = ["payout_type", "is_default"]
     search_fields = ["code", "name", "offer__name"]
@@ -141,7 +143,7 @@ class GoalAdmin(admin.ModelAdmin):
 
 
 @admin.register(CustomPayout)
-class CustomPayoutAdmin(admin.ModelAdmin):
+class CustomPayoutAdmin(admin.ModelAdmin[CustomPayout]):
     list_display = ["publisher", "offer", "goal", "payout", "revenue", "created_at"]
     list_filter = ["offer__advertiser"]
     search_fields = ["publisher__name", "offer__name"]
@@ -149,7 +151,7 @@ class CustomPayoutAdmin(admin.ModelAdmin):
 
 
 @admin.register(Cap)
-class CapAdmin(admin.ModelAdmin):
+class CapAdmin(admin.ModelAdmin[Cap]):
     list_display = ["offer", "metric", "period", "scope", "publisher", "limit"]
     list_filter = ["metric", "period", "scope"]
     search_fields = ["offer__name", "publisher__name"]
@@ -157,7 +159,7 @@ class CapAdmin(admin.ModelAdmin):
 
 
 @admin.register(Coupon)
-class CouponAdmin(admin.ModelAdmin):
+class CouponAdmin(admin.ModelAdmin[Coupon]):
     list_display = ["code", "publisher", "offer", "active", "created_at"]
     list_filter = ["active"]
     search_fields = ["code", "publisher__name", "offer__name"]
@@ -166,7 +168,9 @@ class CouponAdmin(admin.ModelAdmin):
 
 def _access_action(decision: str, description: str) -> Any:
     @admin.action(description=description)
-    def run(modeladmin: admin.ModelAdmin, request: HttpRequest, queryset: QuerySet[OfferAccess]) -> None:
+    def run(
+        modeladmin: admin.ModelAdmin[OfferAccess], request: HttpRequest, queryset: QuerySet[OfferAccess]
+    ) -> None:
         for access in queryset.select_related("offer", "publisher"):
             services.access_decide(
                 offer=access.offer,
@@ -181,7 +185,7 @@ def _access_action(decision: str, description: str) -> Any:
 
 
 @admin.register(OfferAccess)
-class OfferAccessAdmin(admin.ModelAdmin):
+class OfferAccessAdmin(admin.ModelAdmin[OfferAccess]):
     list_display = ["publisher", "offer", "status", "decided_by", "decided_at", "created_at"]
     list_filter = ["status", "offer__advertiser"]
     search_fields = ["publisher__name", "offer__name", "token"]

@@ -7,6 +7,7 @@ actor may see, so another tenant's object is simply not found (404), never 403.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any, TypeVar
@@ -67,7 +68,7 @@ def actor_for(user: Any) -> Actor:
     """Resolve a user's role once per request. Staff wins; then advertiser; then publisher."""
     if user is None or not getattr(user, "is_authenticated", False) or not user.is_active:
         return NOBODY
-    cached = getattr(user, "_affnet_actor", None)
+    cached: Actor | None = getattr(user, "_affnet_actor", None)
     if cached is not None:
         return cached
     if user.is_staff:
@@ -166,7 +167,7 @@ def _visible_caps(qs: QuerySet[Any], actor: Actor) -> QuerySet[Any]:
     return _visible_by_offer_or_publisher(qs, actor)
 
 
-def _rules() -> dict[type[Model], Any]:
+def _rules() -> dict[type[Model], Callable[[QuerySet[Any], Actor], QuerySet[Any]]]:
     return {
         m.Advertiser: _visible_advertisers,
         m.Publisher: _visible_publishers,

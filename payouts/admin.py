@@ -9,7 +9,7 @@ from django.contrib import admin, messages
 from django.db.models import QuerySet
 from django.http import HttpRequest
 
-from affiliates.core.admin import ReadOnlyAdminMixin
+from affiliates.core.admin import ReadOnlyAdmin
 from affiliates.core.money import MoneySum
 from affiliates.models import FxRate
 from affiliates.roles import actor_for
@@ -22,7 +22,9 @@ from payouts.models import Account, Commission, Entry, Transaction
 
 
 def _set_status(status: str, label: str) -> Any:
-    def run(modeladmin: admin.ModelAdmin, request: HttpRequest, queryset: QuerySet[Commission]) -> None:
+    def run(
+        modeladmin: admin.ModelAdmin[Commission], request: HttpRequest, queryset: QuerySet[Commission]
+    ) -> None:
         try:
             changed = services.commissions_set_status(
                 commission_ids=list(queryset.values_list("id", flat=True)),
@@ -41,7 +43,7 @@ def _set_status(status: str, label: str) -> Any:
 
 
 @admin.register(Commission)
-class CommissionAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
+class CommissionAdmin(ReadOnlyAdmin[Commission]):
     list_display = [
         "id",
         "source_key",
@@ -73,7 +75,7 @@ class CommissionAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
 
 
 @admin.register(Account)
-class AccountAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
+class AccountAdmin(ReadOnlyAdmin[Account]):
     list_display = ["id", "kind", "advertiser", "publisher", "currency", "balance"]
     list_filter = ["kind", "currency"]
 
@@ -85,7 +87,7 @@ class AccountAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
         return obj._balance or 0
 
 
-class EntryInline(admin.TabularInline):
+class EntryInline(admin.TabularInline[Entry, Transaction]):
     model = Entry
     extra = 0
     can_delete = False
@@ -97,7 +99,7 @@ class EntryInline(admin.TabularInline):
 
 
 @admin.register(Transaction)
-class TransactionAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
+class TransactionAdmin(ReadOnlyAdmin[Transaction]):
     list_display = ["id", "kind", "key", "commission", "payout", "memo", "created_at"]
     list_filter = ["kind"]
     search_fields = ["key", "memo"]
@@ -108,6 +110,6 @@ class TransactionAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
 
 
 @admin.register(FxRate)
-class FxRateAdmin(admin.ModelAdmin):
+class FxRateAdmin(admin.ModelAdmin[FxRate]):
     list_display = ["base", "quote", "rate", "valid_from", "created_at"]
     list_filter = ["base", "quote"]

@@ -6,22 +6,24 @@ progress, approve a run, mark it paid and fail single payouts.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, TypeVar
 
 from django.contrib import admin, messages
-from django.db.models import Count, QuerySet
+from django.db.models import Count, Model, QuerySet
 from django.http import HttpRequest
 from django.urls import reverse
 from django.utils.html import format_html
 
-from affiliates.core.admin import ReadOnlyAdminMixin
+from affiliates.core.admin import ReadOnlyAdmin
 from affiliates.core.errors import DomainError
 from payouts.models import Payout, PayoutRun
 from payouts.payout_runs import payout_fail, payout_run_approve, payout_run_mark_paid
 
+_M = TypeVar("_M", bound=Model)
+
 
 @admin.register(PayoutRun)
-class PayoutRunAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
+class PayoutRunAdmin(ReadOnlyAdmin[PayoutRun]):
     list_display = ["__str__", "status", "progress", "payout_count", "created_at", "approved_at", "paid_at"]
     list_filter = ["status"]
     readonly_fields = ["period", "status", "progress", "payouts_link", "task_id", "created_at", "approved_at",
@@ -79,7 +81,7 @@ class PayoutRunAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
 
 
 @admin.register(Payout)
-class PayoutAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
+class PayoutAdmin(ReadOnlyAdmin[Payout]):
     list_display = ["id", "run", "publisher", "currency", "amount", "status", "method", "payment_reference",
                     "paid_at"]  # fmt: skip
     list_filter = ["status", "currency", "method", "run"]

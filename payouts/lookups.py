@@ -9,13 +9,14 @@ comma-separated string that the database splits (PostgreSQL ``string_to_array``,
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from typing import Any
 
 from django.db import models
 from django.db.models import Lookup
 
 
-class InIds(Lookup):
+class InIds(Lookup[Iterable[int]]):
     lookup_name = "in_ids"
     prepare_rhs = False
 

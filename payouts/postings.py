@@ -32,7 +32,7 @@ AccountSpec = tuple[str, int | None, int | None, str]
 
 _ADVERTISER_KINDS = {K.ADVERTISER_PENDING, K.ADVERTISER_RECEIVABLE}
 _PUBLISHER_KINDS = {K.PUBLISHER_PENDING, K.PUBLISHER_PAYABLE}
-_LEGS = {
+_LEGS: dict[str, tuple[str, ...]] = {
     CommissionStatus.PENDING: (K.ADVERTISER_PENDING, K.PUBLISHER_PENDING, K.NETWORK_PENDING_MARGIN),
     CommissionStatus.APPROVED: (K.ADVERTISER_RECEIVABLE, K.PUBLISHER_PAYABLE, K.NETWORK_MARGIN),
 }
@@ -48,7 +48,7 @@ def account_spec(kind: str, *, advertiser_id: int, publisher_id: int, currency: 
 
 def position_kinds(status: str) -> tuple[str, ...]:
     """The account kinds a commission in ``status`` has a position in (none when closed)."""
-    return _LEGS.get(status, ())  # type: ignore[call-overload]
+    return _LEGS.get(status, ())
 
 
 def position(status: str, revenue: Decimal, payout: Decimal) -> dict[str, Decimal]:
@@ -57,7 +57,7 @@ def position(status: str, revenue: Decimal, payout: Decimal) -> dict[str, Decima
     The advertiser owes the revenue (debit), the network owes the publisher the payout (credit),
     and the network keeps the difference as margin (credit; a debit if the payout exceeds it).
     """
-    legs = _LEGS.get(status)  # type: ignore[call-overload]
+    legs = _LEGS.get(status)
     if legs is None:
         return {}
     advertiser, publisher, margin = legs

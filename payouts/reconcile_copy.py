@@ -78,7 +78,8 @@ def _reserve_ids(cursor: Any, n: int) -> list[tuple[int, int]]:
         [n],
         binary=True,
     )
-    return cursor.fetchall()
+    pairs: list[tuple[int, int]] = cursor.fetchall()
+    return pairs
 
 
 Owner = tuple[str, int, int, str]  # a commission's (status, advertiser, publisher, currency)

@@ -32,7 +32,7 @@ class SignupForm(forms.Form):
     )
 
     def clean_email(self) -> str:
-        email = self.cleaned_data["email"].lower()
+        email: str = self.cleaned_data["email"].lower()
         if get_user_model().objects.filter(username__iexact=email).exists():
             raise ValidationError("An account with this email already exists.", code="email_taken")
         return email
@@ -50,7 +50,7 @@ class SignupForm(forms.Form):
         return data
 
 
-class ProfileForm(forms.ModelForm):
+class ProfileForm(forms.ModelForm[Publisher]):
     website = forms.URLField(label="Website", required=False, assume_scheme="https")
 
     class Meta:
@@ -59,7 +59,7 @@ class ProfileForm(forms.ModelForm):
         labels = {"name": "Company or brand", "email": "Contact email"}
 
 
-class PayoutDetailsForm(forms.ModelForm):
+class PayoutDetailsForm(forms.ModelForm[Publisher]):
     account = forms.CharField(
         label="Account",
         max_length=200,
@@ -121,7 +121,7 @@ class EffectTargetForm(forms.Form):
         return self.cleaned_data.get("period") or OfferTarget.Period.MONTH
 
 
-class OfferForm(forms.ModelForm):
+class OfferForm(forms.ModelForm[Offer]):
     target_countries = CodeListField(
         upper=True, label="Countries", help_text="ISO codes, comma-separated (US, CA). Empty: worldwide."
     )

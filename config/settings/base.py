@@ -15,7 +15,12 @@ import ipaddress
 from pathlib import Path
 from typing import Any
 
+import django_stubs_ext
 import environ
+
+# Makes Django's generic classes (ModelAdmin, ModelForm, Field, Lookup...) subscriptable at
+# runtime, so `admin.ModelAdmin[Offer]` in a class statement means what the type checker reads.
+django_stubs_ext.monkeypatch()
 
 BASE_DIR = Path(__file__).resolve().parents[2]
 VAR_DIR = Path(environ.Env().str("VAR_DIR", default=str(BASE_DIR / "var")))

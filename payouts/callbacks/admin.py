@@ -8,13 +8,13 @@ from django import forms
 from django.contrib import admin
 from django.http import HttpRequest
 
-from affiliates.core.admin import ReadOnlyAdminMixin
+from affiliates.core.admin import ReadOnlyAdmin
 from payouts.callbacks.services import delivery_resend
 from payouts.callbacks.templates import validate_callback_url
 from payouts.models.callbacks import CallbackAttempt, CallbackDelivery, CallbackEndpoint
 
 
-class CallbackEndpointForm(forms.ModelForm):
+class CallbackEndpointForm(forms.ModelForm[CallbackEndpoint]):
     """The admin builds the fields; this adds the URL template's vetting (as the services do)."""
 
     def clean_url(self) -> str:
@@ -24,7 +24,7 @@ class CallbackEndpointForm(forms.ModelForm):
 
 
 @admin.register(CallbackEndpoint)
-class CallbackEndpointAdmin(admin.ModelAdmin):
+class CallbackEndpointAdmin(admin.ModelAdmin[CallbackEndpoint]):
     form = CallbackEndpointForm
     list_display = ["id", "publisher", "scope", "offer", "goal", "method", "url", "is_active"]
     list_filter = ["is_active", "method", "on_created", "on_approved", "on_reversed"]
@@ -32,7 +32,7 @@ class CallbackEndpointAdmin(admin.ModelAdmin):
     raw_id_fields = ["publisher", "offer", "goal"]
 
 
-class CallbackAttemptInline(admin.TabularInline):
+class CallbackAttemptInline(admin.TabularInline[CallbackAttempt, CallbackDelivery]):
     model = CallbackAttempt
     extra = 0
     can_delete = False
@@ -44,7 +44,7 @@ class CallbackAttemptInline(admin.TabularInline):
 
 
 @admin.register(CallbackDelivery)
-class CallbackDeliveryAdmin(admin.ModelAdmin):
+class CallbackDeliveryAdmin(admin.ModelAdmin[CallbackDelivery]):
     list_display = ["id", "publisher", "event", "status", "attempts_count", "last_status_code", "created_at"]
     list_filter = ["status", "event"]
     search_fields = ["key", "url"]
@@ -64,6 +64,6 @@ class CallbackDeliveryAdmin(admin.ModelAdmin):
 
 
 @admin.register(CallbackAttempt)
-class CallbackAttemptAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
+class CallbackAttemptAdmin(ReadOnlyAdmin[CallbackAttempt]):
     list_display = ["id", "delivery", "created_at", "trigger", "status_code", "latency_ms", "error_code"]
     list_filter = ["trigger", "ok", "error_code"]

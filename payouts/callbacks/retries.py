@@ -17,7 +17,8 @@ RETRY_CAP = timedelta(hours=3)
 def retry_ceiling(failures: int) -> timedelta:
     """The longest wait after the ``failures``-th failed attempt (1 for the first)."""
     exponent = min(max(failures, 1) - 1, 16)
-    return min(RETRY_CAP, RETRY_BASE * (2**exponent))
+    factor: int = 2**exponent
+    return min(RETRY_CAP, RETRY_BASE * factor)
 
 
 def retry_delay(failures: int, *, jitter: float | None = None) -> timedelta:

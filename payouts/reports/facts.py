@@ -220,7 +220,7 @@ def source_queryset(
     tz: tzinfo = UTC,
 ) -> QuerySet[Any]:
     """One source's facts in [start, end) grouped by ``dims``, every counter present."""
-    qs = source.model.objects.filter(source.base & source.window(start, end))
+    qs: QuerySet[Any] = source.model.objects.filter(source.base & source.window(start, end))
     names = {d: f"dim_{d}" for d in dims}
     qs = qs.annotate(
         **{
@@ -244,7 +244,8 @@ def source_queryset(
         metrics[f"m_{counter}"] = provided.get(counter, Value(0, output_field=BigIntegerField()))
     for amount in ROLLUP_AMOUNTS:
         metrics[f"m_{amount}"] = provided.get(amount, Value(Decimal("0"), output_field=MONEY))
-    return qs.values(*names.values()).annotate(**metrics).values(*names.values(), *metrics).order_by()
+    grouped: QuerySet[Any] = qs.values(*names.values()).annotate(**metrics)
+    return grouped.values(*names.values(), *metrics).order_by()
 
 
 def facts_sql(
@@ -293,7 +294,7 @@ def money_exact(value: Any) -> Decimal:
     return Decimal(str(value if value is not None else 0)).quantize(Decimal(1).scaleb(-MONEY_PLACES))
 
 
-def _aware(value: Any, tz: tzinfo) -> datetime:
+def _aware(value: datetime | str, tz: tzinfo) -> datetime:
     # Trunc results come back as naive wall time (PostgreSQL: timestamp; SQLite: text), as
     # Django's own TruncBase.convert_value expects.
     if isinstance(value, str):

@@ -90,7 +90,7 @@ def effect_score(row: Mapping[str, Any], target: Decimal | None) -> Decimal | No
     if not target or weight is None or not conversions or not row["revenue"]:
         return None
     attainment = Decimal(conversions) / target
-    cpa = row["revenue"] / Decimal(conversions)
+    cpa: Decimal = row["revenue"] / Decimal(conversions)
     return (attainment * weight / cpa).quantize(PLACES, rounding=ROUND_HALF_UP)
 
 

@@ -7,18 +7,20 @@ full COUNT(*) and searches by exact id or sub id only.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, TypeVar
 
 from django.contrib import admin
-from django.db.models import QuerySet
+from django.db.models import Model, QuerySet
 from django.http import HttpRequest
 
-from affiliates.core.admin import ReadOnlyAdminMixin
+from affiliates.core.admin import ReadOnlyAdmin
 from tracking.ids import click_id_parse
 from tracking.models import Click, Impression
 
+_M = TypeVar("_M", bound=Model)
 
-class _ReadOnly(ReadOnlyAdminMixin, admin.ModelAdmin):
+
+class _ReadOnly(ReadOnlyAdmin[_M]):
     show_full_result_count = False
     ordering = ("-id",)
     list_per_page = 100
@@ -38,7 +40,7 @@ class _ReadOnly(ReadOnlyAdminMixin, admin.ModelAdmin):
 
 
 @admin.register(Click)
-class ClickAdmin(_ReadOnly):
+class ClickAdmin(_ReadOnly[Click]):
     list_display = (
         "id", "created_at", "offer", "publisher", "reason", "is_unique", "country", "device",
         "os", "sub1", "flags",
@@ -54,7 +56,7 @@ class ClickAdmin(_ReadOnly):
 
 
 @admin.register(Impression)
-class ImpressionAdmin(_ReadOnly):
+class ImpressionAdmin(_ReadOnly[Impression]):
     list_display = ("id", "created_at", "offer", "publisher", "country", "device", "os", "sub1")
     list_filter = ("device", "os")
     search_fields = ("id", "sub1")

@@ -185,14 +185,14 @@ class ScriptBatcher:
             if self._link is None:
                 self._link = await _connect(self.url, self.timeout)
             try:
-                return await self._link.roundtrip(payload, self.timeout)
+                return cast("list[Any]", await self._link.roundtrip(payload, self.timeout))
             except ResponseError as exc:
                 if not str(exc).startswith("NOSCRIPT"):
                     raise
                 # A new or restarted Redis does not know the script yet; NOSCRIPT fails before
                 # any effect, so sending the same batch again cannot run a call twice.
                 await self._link.roundtrip(_pack(["SCRIPT", "LOAD", self.script]), self.timeout)
-                return await self._link.roundtrip(payload, self.timeout)
+                return cast("list[Any]", await self._link.roundtrip(payload, self.timeout))
         except asyncio.CancelledError:
             self._drop()  # a reply may still be on its way: this connection is out of step
             raise

@@ -173,7 +173,7 @@ def _count_and_write(rec: Record, caps: tuple[CapRule, ...], window_hours: int) 
     )
     recent = same_visitor.filter(created_at__gte=now - timedelta(hours=1)).count()
     flood = recent + 1 > settings.CLICK_FLOOD_PER_HOUR
-    reason = rec["reason"]
+    reason: str = rec["reason"]
     if reason == ClickReason.OK and caps and _caps_reached_db(rec, caps, now):
         reason = ClickReason.CAP_REACHED
     writer.records_write([record_merge(rec, reason, unique, flood)])

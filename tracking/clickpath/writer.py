@@ -46,7 +46,8 @@ REFUSED = (DataError, IntegrityError, ValidationError, ValueError, TypeError, Ke
 def _text(value: Any, limit: int) -> str:
     """Column text: cut to the column size, without NUL (PostgreSQL text cannot hold it)."""
     if value.__class__ is str and len(value) <= limit and "\x00" not in value:
-        return value  # what the hot path always sends, checked cheaply
+        text: str = value  # what the hot path always sends, checked cheaply
+        return text
     return str(value or "").replace("\x00", "")[:limit]
 
 

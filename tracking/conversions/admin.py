@@ -15,7 +15,7 @@ from tracking.conversions.services import conversion_review
 from tracking.models import Conversion, ConversionEvent, UnreconciledConversion
 
 
-class ConversionEventInline(admin.TabularInline):
+class ConversionEventInline(admin.TabularInline[ConversionEvent, Conversion]):
     model = ConversionEvent
     extra = 0
     can_delete = False
@@ -26,7 +26,7 @@ class ConversionEventInline(admin.TabularInline):
 
 
 @admin.register(Conversion)
-class ConversionAdmin(admin.ModelAdmin):
+class ConversionAdmin(admin.ModelAdmin[Conversion]):
     list_display = [
         "id",
         "created_at",

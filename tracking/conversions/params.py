@@ -135,7 +135,10 @@ def conversion_input_parse(raw: dict[str, str]) -> ConversionInput:
     for key, value in raw.items():
         if len(value) > MAX_VALUE_LENGTH:
             raise bad_request(Reason.BAD_PARAMETER, f"{key} is longer than {MAX_VALUE_LENGTH} characters.")
-    get = lambda name: raw.get(name, "").strip()  # noqa: E731
+
+    def get(name: str) -> str:
+        return raw.get(name, "").strip()
+
     click_id_raw = get("click_id")
     click_id = None
     if click_id_raw:

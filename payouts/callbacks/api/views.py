@@ -70,7 +70,8 @@ class CallbackEndpointViewSet(TenantScopedMixin, viewsets.ModelViewSet[CallbackE
             return Publisher.objects.get(pk=actor.publisher_id)
         if data.get("publisher") is None:
             raise ValidationError({"publisher": ["This field is required."]}, code="required")
-        return data["publisher"]
+        publisher: Publisher = data["publisher"]
+        return publisher
 
     def create(self, request: Request, *args: Any, **kwargs: Any) -> Response:
         serializer = self.get_serializer(data=request.data)
