@@ -30,6 +30,7 @@ import math
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
+from typing import Any
 
 from django.conf import settings
 from django.db import connection, transaction
@@ -214,7 +215,10 @@ def _upsert_add(
     )
     ops = connection.ops
     adapt = ops.adapt_datefield_value if time_col == "day" else ops.adapt_datetimefield_value
-    params = [(adapt(key[0]), *key[1:], *values) for key, values in sums.items()]  # type: ignore[arg-type]
+    params: list[tuple[Any, ...]] = [
+        (adapt(key[0]), *key[1:], *values)  # type: ignore[arg-type]
+        for key, values in sums.items()
+    ]
     with connection.cursor() as cursor:
         cursor.executemany(sql, params)
 
