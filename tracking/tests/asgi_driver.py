@@ -214,6 +214,9 @@ class EdgeResponse:
     def __getitem__(self, name: str) -> str:
         return self.headers[name.lower()]
 
+    def __contains__(self, name: str) -> bool:
+        return name.lower() in self.headers
+
     def items(self) -> list[tuple[str, str]]:
         return list(self.raw_headers)
 

@@ -15,17 +15,17 @@ pytestmark = pytest.mark.django_db
 
 
 @pytest.fixture
-def network(client, shoes, pixelpush, rival, shoes_link, globex):
+def network(edge, shoes, pixelpush, rival, shoes_link, globex):
     """pixelpush converts twice on acme's shoes, rival once on globex's offer."""
-    a = postback(client, click_id=click_make(shoes, pixelpush).id.hex, amount="10", txn_id="A1").json()
-    b = postback(client, click_id=click_make(shoes, pixelpush).id.hex, goal="lead", txn_id="A2").json()
-    postback(client, txn_id="A1", status="reversed")
+    a = postback(edge, click_id=click_make(shoes, pixelpush).id.hex, amount="10", txn_id="A1").json()
+    b = postback(edge, click_id=click_make(shoes, pixelpush).id.hex, goal="lead", txn_id="A2").json()
+    postback(edge, txn_id="A1", status="reversed")
     token = globex.rotate_postback_token()
     globex.save()
     other = f.OfferFactory(advertiser=globex)
     f.GoalFactory(offer=other, code="signup", is_default=True)
     f.OfferAccessFactory(offer=other, publisher=rival)
-    g = postback(client, click_id=click_make(other, rival).id.hex, token=token).json()
+    g = postback(edge, click_id=click_make(other, rival).id.hex, token=token).json()
     return {"a": a["conversion_id"], "b": b["conversion_id"], "g": g["conversion_id"], "other": other}
 
 
@@ -78,14 +78,14 @@ def test_the_detail_carries_the_trace_and_the_events(api_as, ada, network) -> No
     assert [(e["from_status"], e["to_status"]) for e in body["events"]] == [("pending", "reversed")]
 
 
-def test_an_advertiser_also_sees_its_unattributable_postbacks(client, api_as, ada, acme) -> None:
-    postback(client, click_id="f" * 32, amount="5")
+def test_an_advertiser_also_sees_its_unattributable_postbacks(edge, api_as, ada, acme) -> None:
+    postback(edge, click_id="f" * 32, amount="5")
     [row] = api_as(ada).get("/api/v1/conversions/").json()["results"]
     assert (row["status"], row["reason"], row["offer"]) == ("rejected", "unknown_click", None)
 
 
 def test_a_publisher_does_not_see_other_clicks_in_the_trace(
-    client, api_as, pia, shoes, pixelpush, rival, shoes_link
+    edge, api_as, pia, shoes, pixelpush, rival, shoes_link
 ):
     from affiliates.models import Offer
 
@@ -93,7 +93,7 @@ def test_a_publisher_does_not_see_other_clicks_in_the_trace(
     f.OfferAccessFactory(offer=shoes, publisher=rival)
     click_make(shoes, pixelpush, ago=timedelta(days=2))
     later = click_make(shoes, rival, ago=timedelta(hours=1))
-    conv_id = postback(client, click_id=later.id.hex, goal="lead").json()["conversion_id"]
+    conv_id = postback(edge, click_id=later.id.hex, goal="lead").json()["conversion_id"]
     assert Conversion.objects.get(pk=conv_id).publisher_id == pixelpush.id
     trace = api_as(pia).get(f"/api/v1/conversions/{conv_id}/").json()["trace"]
     assert trace["attribution"]["alternatives"] == [{"redacted": True}]
