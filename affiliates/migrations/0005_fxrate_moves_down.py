@@ -8,19 +8,21 @@ from django.db import migrations, models
 import affiliates.core.money
 
 
-def content_type_moves(apps, schema_editor):
-    # Permissions granted on the model follow it to its new app label.
+def _content_type_move(apps, schema_editor, *, old_label, new_label):
+    # Permissions granted on the model follow it to its new app label (unless a content type for
+    # the new label exists already, e.g. created by an earlier migrate to this state).
     ContentType = apps.get_model("contenttypes", "ContentType")
-    ContentType.objects.using(schema_editor.connection.alias).filter(app_label="payouts", model="fxrate").update(
-        app_label="affiliates"
-    )
+    db = schema_editor.connection.alias
+    if not ContentType.objects.using(db).filter(app_label=new_label, model="fxrate").exists():
+        ContentType.objects.using(db).filter(app_label=old_label, model="fxrate").update(app_label=new_label)
+
+
+def content_type_moves(apps, schema_editor):
+    _content_type_move(apps, schema_editor, old_label="payouts", new_label="affiliates")
 
 
 def content_type_moves_back(apps, schema_editor):
-    ContentType = apps.get_model("contenttypes", "ContentType")
-    ContentType.objects.using(schema_editor.connection.alias).filter(app_label="affiliates", model="fxrate").update(
-        app_label="payouts"
-    )
+    _content_type_move(apps, schema_editor, old_label="affiliates", new_label="payouts")
 
 
 class Migration(migrations.Migration):

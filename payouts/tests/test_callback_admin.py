@@ -33,11 +33,11 @@ def test_staff_browse_postback_settings_deliveries_and_attempts(admin_client_nad
     )
 
     for url in (
-        "/admin/payouts/postbackendpoint/",
-        f"/admin/payouts/postbackendpoint/{endpoint.pk}/change/",
-        "/admin/payouts/postbackdelivery/",
-        f"/admin/payouts/postbackdelivery/{delivery.pk}/change/",
-        "/admin/payouts/postbackattempt/",
+        "/admin/payouts/callbackendpoint/",
+        f"/admin/payouts/callbackendpoint/{endpoint.pk}/change/",
+        "/admin/payouts/callbackdelivery/",
+        f"/admin/payouts/callbackdelivery/{delivery.pk}/change/",
+        "/admin/payouts/callbackattempt/",
     ):
         assert admin_client_nadia.get(url).status_code == 200, url
-    assert admin_client_nadia.post(f"/admin/payouts/postbackattempt/{attempt.pk}/delete/").status_code == 403
+    assert admin_client_nadia.post(f"/admin/payouts/callbackattempt/{attempt.pk}/delete/").status_code == 403
