@@ -3,8 +3,10 @@
 Sign convention: debits positive, credits negative; every transaction's entries sum to zero
 per currency. A commission moves money between *pending* accounts; approval moves it to the
 *approved* ones, which are what invoices bill and payouts pay. A reversal posts the opposite
-entries. Triggers reject UPDATE and DELETE on transactions and entries (migration 0003) and, on
-PostgreSQL, on accounts (0010).
+entries. The database keeps both rules (payouts.ledger_guard, migration 0011): a transaction
+whose entries do not sum to zero cannot commit, and transactions, entries and accounts refuse
+UPDATE, DELETE and TRUNCATE. Mistakes are corrected by a reversing transaction
+(payouts.corrections).
 """
 
 from __future__ import annotations
