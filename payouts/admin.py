@@ -107,7 +107,7 @@ class EntryInline(admin.TabularInline):
 
 @admin.register(Transaction)
 class TransactionAdmin(ReadOnlyAdmin):
-    list_display = ["id", "kind", "key", "commission", "payout", "memo", "created_at"]
+    list_display = ["id", "kind", "key", "commission", "payout", "reverses_id", "memo", "created_at"]
     list_filter = ["kind"]
     search_fields = ["key", "memo"]
     inlines = [EntryInline]
