@@ -9,7 +9,6 @@
 
 from __future__ import annotations
 
-import importlib
 import os
 import uuid
 from collections.abc import Callable, Iterator
@@ -18,12 +17,15 @@ from typing import Any
 
 import pytest
 from django.conf import settings
+from django.db import transaction
+from django.db.backends.base.operations import BaseDatabaseOperations
 from django.test import TestCase
 from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
 
 from affiliates.models import Advertiser, Goal, Offer, OfferAccess, Publisher
 from affiliates.tests import factories as f
+from payouts.ledger_guard import ledger_guard_install, ledger_guard_remove
 from tracking.clickpath import links, redis_conn
 from tracking.clickpath.consumer import Consumer, group_ensure
 from tracking.tests.asgi_driver import EdgeClient
@@ -192,48 +194,26 @@ def module_db(django_db_setup: None, django_db_blocker: Any) -> Iterator[None]:
             TestCase._rollback_atomics(atomics)
 
 
-class _TriggerEditor:
-    """Just enough of a schema editor for the ledger migration's own trigger functions."""
-
-    def __init__(self, connection: Any) -> None:
-        self.connection = connection
-
-    def execute(self, sql: str) -> None:
-        with self.connection.cursor() as cursor:
-            cursor.execute(sql)
-
-
 @pytest.fixture(scope="session", autouse=True)
-def _sqlite_flush_lifts_ledger_triggers() -> Iterator[None]:
-    """Let pytest-django's flush (after transactional tests) empty the ledger on SQLite.
+def _flush_lifts_the_ledger_guard() -> Iterator[None]:
+    """Let pytest-django's flush (after transactional tests) empty the ledger.
 
-    SQLite flushes with DELETE, which the ledger's append-only triggers refuse; PostgreSQL
-    flushes with TRUNCATE, which fires no row trigger. Only the flush itself runs without the
-    triggers: they are dropped and re-created around it, inside its transaction, by the very
-    functions migration 0003 runs, so the test schema cannot drift from production's.
+    SQLite flushes with DELETE and PostgreSQL with TRUNCATE, and the ledger's append-only
+    triggers refuse both. Only the flush itself runs without them: they are dropped and
+    re-created around it, inside its transaction, by the very functions migration 0011 runs
+    (payouts.ledger_guard), so the test schema cannot drift from production's.
     """
-    from django.conf import settings
-    from django.db import transaction
-
-    if not settings.DATABASES["default"]["ENGINE"].endswith("sqlite3"):
-        yield
-        return
-    from django.db.backends.sqlite3.base import DatabaseWrapper
-
-    ops_class = DatabaseWrapper.ops_class
-    triggers = importlib.import_module("payouts.migrations.0003_ledger_append_only")
-    original = ops_class.execute_sql_flush
+    original = BaseDatabaseOperations.execute_sql_flush
 
     def execute_sql_flush(self: Any, sql_list: list[str]) -> None:
-        editor = _TriggerEditor(self.connection)
         with transaction.atomic(using=self.connection.alias):
-            triggers.backward(None, editor)
+            ledger_guard_remove(connection=self.connection, parts=["append_only"])
             original(self, sql_list)
-            triggers.forward(None, editor)
+            ledger_guard_install(connection=self.connection, parts=["append_only"])
 
-    ops_class.execute_sql_flush = execute_sql_flush
+    BaseDatabaseOperations.execute_sql_flush = execute_sql_flush  # type: ignore[method-assign]
     yield
-    ops_class.execute_sql_flush = original
+    BaseDatabaseOperations.execute_sql_flush = original  # type: ignore[method-assign]
 
 
 @pytest.hookimpl(tryfirst=True)

@@ -100,7 +100,7 @@ class EntryInline(admin.TabularInline[Entry, Transaction]):
 
 @admin.register(Transaction)
 class TransactionAdmin(ReadOnlyAdmin[Transaction]):
-    list_display = ["id", "kind", "key", "commission", "payout", "memo", "created_at"]
+    list_display = ["id", "kind", "key", "commission", "payout", "reverses_id", "memo", "created_at"]
     list_filter = ["kind"]
     search_fields = ["key", "memo"]
     inlines = [EntryInline]

@@ -14,7 +14,7 @@ from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
 
-from django.db import connection
+from django.db import connection, transaction
 from django.db.models import QuerySet
 
 from affiliates.core.db import db_supports_binary_copy
@@ -127,7 +127,10 @@ def insert_rows(
     out: list[tuple[Any, ...]] = []
     if db_supports_binary_copy():
         return _pg_insert(table, names, columns, rows, tail, bool(returning))
-    with connection.cursor() as cursor:
+    # One database transaction for all the chunks (joined when the caller has one open): a batch
+    # is all or nothing, and SQLite checks a ledger transaction's balance at commit
+    # (payouts.ledger_guard), so its entries must not be committed chunk by chunk.
+    with transaction.atomic(savepoint=False), connection.cursor() as cursor:
         one = "(" + ", ".join(["%s"] * len(columns)) + ")"
         for start in range(0, len(rows), _SQLITE_CHUNK):
             chunk = rows[start : start + _SQLITE_CHUNK]

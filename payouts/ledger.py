@@ -44,6 +44,7 @@ def ledger_post(
     lines: Sequence[Line],
     commission: Commission | None = None,
     payout: Payout | None = None,
+    reverses: Transaction | None = None,
     memo: str = "",
 ) -> Transaction | None:
     """Write one balanced transaction. Returns None when ``key`` was already posted."""
@@ -58,8 +59,10 @@ def ledger_post(
     try:
         with transaction.atomic():
             txn = Transaction.objects.create(
-                kind=kind, key=key, commission=commission, payout=payout, memo=memo
+                kind=kind, key=key, commission=commission, payout=payout, reverses=reverses, memo=memo
             )
+            # One INSERT for all the entries: the database checks each statement's entries sum to
+            # zero per transaction (payouts.ledger_guard), so they must not be split.
             Entry.objects.bulk_create(
                 Entry(
                     transaction=txn, account=line.account, amount=line.amount, currency=line.account.currency

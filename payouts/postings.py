@@ -178,6 +178,8 @@ def ledger_post_many(postings: Sequence[Posting], *, now: datetime) -> set[str]:
     if not postings:
         return set()
     accounts = accounts_resolve(spec for p in postings for spec, _ in p.lines)
+    # The entries go in one insert_rows: the database checks that each transaction's entries sum
+    # to zero (payouts.ledger_guard), per statement on PostgreSQL, at commit on SQLite.
     written = insert_rows(
         Transaction._meta.db_table,
         [("kind", "str"), ("key", "str"), ("commission_id", "int"), ("memo", "str"), ("created_at", "ts")],

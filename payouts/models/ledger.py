@@ -3,8 +3,10 @@
 Sign convention: debits positive, credits negative; every transaction's entries sum to zero
 per currency. A commission moves money between *pending* accounts; approval moves it to the
 *approved* ones, which are what invoices bill and payouts pay. A reversal posts the opposite
-entries. Triggers reject UPDATE and DELETE on transactions and entries (migration 0003) and, on
-PostgreSQL, on accounts (0010).
+entries. The database keeps both rules (payouts.ledger_guard, migration 0011): a transaction
+whose entries do not sum to zero cannot commit, and transactions, entries and accounts refuse
+UPDATE, DELETE and TRUNCATE. Mistakes are corrected by a reversing transaction
+(payouts.corrections).
 """
 
 from __future__ import annotations
@@ -79,6 +81,21 @@ class Transaction(models.Model):
         related_name="transactions",
         db_index=False,
     )
+    # An operator's correction (payouts.corrections): the transaction whose entries this one
+    # mirrors. No foreign-key check and no plain index: nearly every transaction leaves it NULL,
+    # and a reference check per reconciled row is a cost migration 0010 took off entries for the
+    # same reason; the target cannot go away (transactions refuse DELETE). The partial unique
+    # index below serves lookups and makes "reversed at most once" a database rule.
+    reverses = models.ForeignKey(
+        "self",
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="reversals",
+        db_index=False,
+        db_constraint=False,
+        help_text="The transaction this one reverses; a transaction is reversed at most once.",
+    )
     memo = models.CharField(max_length=255, blank=True)
     # Not indexed: nothing looks transactions up by time (entries carry their own created_at).
     created_at = models.DateTimeField(default=timezone.now)
@@ -87,6 +104,11 @@ class Transaction(models.Model):
         ordering = ["id"]
         indexes = [
             models.Index(fields=["payout"], condition=Q(payout__isnull=False), name="transaction_payout"),
+        ]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["reverses"], condition=Q(reverses__isnull=False), name="transaction_reversed_once"
+            ),
         ]
 
 

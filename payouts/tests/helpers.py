@@ -7,10 +7,12 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
+from django.db import connection, transaction
 from django.utils import timezone
 
 from affiliates.core.money import MoneySum
 from affiliates.models import Goal, Offer, Publisher
+from payouts.ledger_guard import ledger_guard_install, ledger_guard_remove
 from payouts.models import Account, Commission, Entry
 from tracking.models import Conversion, UnreconciledConversion
 
@@ -100,3 +102,18 @@ __all__ = [
     "every_transaction_balances",
     "ledger_snapshot",
 ]
+
+
+def ledger_truncate() -> None:
+    """Empty the ledger and the commissions mid-test, to run the same backlog twice (PostgreSQL).
+
+    The ledger guard refuses TRUNCATE; as for pytest-django's flush (root conftest), it is lifted
+    for this statement only, inside one transaction, by the functions migration 0011 runs.
+    CASCADE: publisher postback deliveries point at the commissions.
+    """
+    with transaction.atomic(), connection.cursor() as cursor:
+        ledger_guard_remove(connection=connection, parts=["append_only"])
+        cursor.execute(
+            "TRUNCATE payouts_entry, payouts_transaction, payouts_commission, payouts_account CASCADE"
+        )
+        ledger_guard_install(connection=connection, parts=["append_only"])

@@ -16,7 +16,14 @@ from affiliates.tests import factories as f
 from payouts import reconcile
 from payouts.models import Account, Commission, Entry, Transaction
 from payouts.reconcile_pricing import COMMISSION_COLUMNS
-from payouts.tests.helpers import convert, every_transaction_balances, ledger_snapshot, queued, requeue_all
+from payouts.tests.helpers import (
+    convert,
+    every_transaction_balances,
+    ledger_snapshot,
+    ledger_truncate,
+    queued,
+    requeue_all,
+)
 from tracking.models import Conversion
 
 pytestmark = pytest.mark.django_db
@@ -68,12 +75,9 @@ def _everything() -> dict[str, Any]:
 
 def _reset() -> None:
     with connection.cursor() as cursor:
-        # TRUNCATE: the append-only triggers refuse DELETE; CASCADE for postback deliveries. The
-        # first run's deferred foreign-key checks must fire first (one test transaction).
+        # The first run's deferred foreign-key checks must fire first (one test transaction).
         cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")
-        cursor.execute(
-            "TRUNCATE payouts_entry, payouts_transaction, payouts_commission, payouts_account CASCADE"
-        )
+        ledger_truncate()
         cursor.execute("SET CONSTRAINTS ALL DEFERRED")
     requeue_all()
 

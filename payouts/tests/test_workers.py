@@ -24,6 +24,7 @@ from payouts.tests.helpers import (
     commission_snapshot,
     every_transaction_balances,
     ledger_snapshot,
+    ledger_truncate,
     queued,
     requeue_all,
 )
@@ -65,11 +66,7 @@ def _reconcile_cmd(*extra: str) -> list[str]:
 
 def _clean_run_snapshot() -> tuple[object, object]:
     """The ledger a single clean in-process run produces from the same conversions."""
-    with connection.cursor() as cursor:
-        # CASCADE: publisher postback deliveries fired for the first run point at its commissions.
-        cursor.execute(
-            "TRUNCATE payouts_entry, payouts_transaction, payouts_commission, payouts_account CASCADE"
-        )
+    ledger_truncate()
     requeue_all()
     conversions_reconcile()
     return ledger_snapshot(), commission_snapshot()
