@@ -1,21 +1,24 @@
 """Every database trigger payouts' migrations create, and why its logic lives in SQL.
 
 The ledger is append-only in the database, not only in the code: an admin shell, a bad
-migration or another service cannot rewrite money history. TRUNCATE fires no row triggers and
-is not covered (test isolation uses it). The report triggers on payouts_commission are
-tracking's (tracking/triggers.py): they feed its dirty-hour queue.
+migration or another service cannot rewrite money history. TRUNCATE fires no row triggers, so
+the ledger guard (payouts/ledger_guard.py, migration 0013) refuses it with triggers of its own,
+and also refuses a statement whose entries do not sum to zero per transaction and currency.
+The report triggers on payouts_commission are tracking's (tracking/triggers.py): they feed its
+dirty-hour queue.
 
-The SQL is in the migrations named below; PostgreSQL runs PL/pgSQL functions, SQLite (the
-embedded mode) RAISE(ABORT) triggers, one per refused operation.
+The SQL is in the migrations named below (the guard's in payouts/ledger_guard.py); PostgreSQL
+runs PL/pgSQL functions, SQLite (the embedded mode) RAISE(ABORT) triggers.
 """
 
 from __future__ import annotations
 
-from affiliates.triggers import POSTGRESQL, SQLITE, Trigger
+from affiliates.triggers import BOTH, POSTGRESQL, SQLITE, Trigger
 
 _APPEND_ONLY = "refuses UPDATE and DELETE: the ledger is append-only whatever code or shell runs"
 _APPEND_ONLY_PG = "payouts.0003_ledger_append_only"
 _APPEND_ONLY_SQLITE = "payouts.0005_ledger_append_only_sqlite_again"
+_GUARD = "payouts.0013_ledger_guard"
 
 TRIGGERS: tuple[Trigger, ...] = (
     Trigger(
@@ -46,4 +49,45 @@ TRIGGERS: tuple[Trigger, ...] = (
     ),
     Trigger("payouts_entry_no_update", "payouts_entry", SQLITE, _APPEND_ONLY_SQLITE, _APPEND_ONLY),
     Trigger("payouts_entry_no_delete", "payouts_entry", SQLITE, _APPEND_ONLY_SQLITE, _APPEND_ONLY),
+    Trigger(
+        "payouts_entry_zero_sum",
+        "payouts_entry",
+        BOTH,
+        _GUARD,
+        "a transaction whose entries do not sum to zero cannot be written: a plain INSERT from a "
+        "shell or another service is held to the double-entry rule too (PostgreSQL: per statement, "
+        "over its transition table; SQLite: a running total per transaction that must be empty at "
+        "COMMIT)",
+    ),
+    Trigger(
+        "payouts_ledger_exempt_stays_empty",
+        "payouts_ledger_exempt",
+        SQLITE,
+        _GUARD,
+        "SQLite's half of the zero-sum check: unbalanced rows point at this always-empty table "
+        "through a deferred foreign key, so COMMIT fails while any is left",
+    ),
+    Trigger("payouts_account_no_update", "payouts_account", SQLITE, _GUARD, _APPEND_ONLY),
+    Trigger("payouts_account_no_delete", "payouts_account", SQLITE, _GUARD, _APPEND_ONLY),
+    Trigger(
+        "payouts_transaction_no_truncate",
+        "payouts_transaction",
+        POSTGRESQL,
+        _GUARD,
+        "refuses TRUNCATE, which fires no row trigger: the append-only rule has no back door",
+    ),
+    Trigger(
+        "payouts_entry_no_truncate",
+        "payouts_entry",
+        POSTGRESQL,
+        _GUARD,
+        "refuses TRUNCATE, which fires no row trigger: the append-only rule has no back door",
+    ),
+    Trigger(
+        "payouts_account_no_truncate",
+        "payouts_account",
+        POSTGRESQL,
+        _GUARD,
+        "refuses TRUNCATE, which fires no row trigger: the append-only rule has no back door",
+    ),
 )

@@ -12,8 +12,9 @@ from tracking.triggers import TRIGGERS as TRACKING_TRIGGERS
 LISTED = (*TRACKING_TRIGGERS, *PAYOUTS_TRIGGERS)
 
 QUERIES = {
-    "postgresql": "SELECT DISTINCT event_object_table, trigger_name FROM information_schema.triggers "
-    "WHERE trigger_schema = current_schema()",
+    # pg_trigger, not information_schema.triggers: the latter leaves out TRUNCATE triggers.
+    "postgresql": "SELECT c.relname, t.tgname FROM pg_trigger t JOIN pg_class c ON c.oid = t.tgrelid "
+    "WHERE NOT t.tgisinternal AND c.relnamespace = current_schema()::regnamespace",
     "sqlite": "SELECT tbl_name, name FROM sqlite_master WHERE type = 'trigger'",
 }
 

@@ -15,10 +15,10 @@ pytestmark = pytest.mark.django_db
 
 
 def test_reconciled_says_whether_payouts_has_caught_up_with_a_conversion(
-    client, api_as, nadia, shoes, pixelpush, shoes_link
+    edge, api_as, nadia, shoes, pixelpush, shoes_link
 ) -> None:
-    sale = postback(client, click_id=click_make(shoes, pixelpush).id.hex, amount="10", txn_id="A1").json()
-    lead = postback(client, click_id=click_make(shoes, pixelpush).id.hex, goal="lead", txn_id="A2").json()
+    sale = postback(edge, click_id=click_make(shoes, pixelpush).id.hex, amount="10", txn_id="A1").json()
+    lead = postback(edge, click_id=click_make(shoes, pixelpush).id.hex, goal="lead", txn_id="A2").json()
     api = api_as(nadia)
     assert {row["reconciled"] for row in api.get("/api/v1/conversions/").json()["results"]} == {False}
     conversions_reconcile()
