@@ -8,21 +8,12 @@ from __future__ import annotations
 
 from datetime import date, datetime
 from decimal import Decimal
-from typing import Any
 
 from django.utils import timezone
 
-from affiliates.models import Goal, Offer, Publisher
+from affiliates.models import Goal, Publisher
 from payouts.models import Commission, Payout, PayoutRun
-from tracking.ids import new_click_id
 from tracking.models import Click, Conversion, ConversionEvent
-
-
-def click_make(*, offer: Offer, publisher: Publisher, at: datetime | None = None, **fields: Any) -> Click:
-    at = at or timezone.now()
-    return Click.objects.create(
-        id=new_click_id(int(at.timestamp() * 1000)), offer=offer, publisher=publisher, created_at=at, **fields
-    )
 
 
 def conversion_make(

@@ -11,7 +11,8 @@ from django.test import Client
 from affiliates.tests import factories as f
 from payouts.models import Commission
 from payouts.reports.services import rollups_rebuild_all
-from tests.portal_data import click_make, conversion_make
+from tests.portal_data import conversion_make
+from tracking.tests.factories import click_make
 
 
 def client_for(user) -> Client:

@@ -11,7 +11,8 @@ from django.test import Client
 
 from affiliates.models import OfferAccess
 from affiliates.tests import factories as f
-from tests.portal_data import click_make, conversion_make, payout_run_make
+from tests.portal_data import conversion_make, payout_run_make
+from tracking.tests.factories import click_make
 
 PUBLISHER_PAGES = [
     "/publisher/",

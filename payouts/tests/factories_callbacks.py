@@ -1,25 +1,15 @@
-"""Small factories for postback tests: a click, its conversion, an endpoint (the commission's
+"""Small factories for callback tests: a conversion (on a click from
+``tracking.tests.factories.click_make``), an endpoint (the commission's
 factory is ``payouts.tests.factories_payouts.CommissionFactory``)."""
 
 from __future__ import annotations
 
 import factory
 
-from affiliates.tests.factories import GoalFactory, OfferFactory, PublisherFactory
+from affiliates.tests.factories import GoalFactory, PublisherFactory
 from payouts.models.callbacks import CallbackEndpoint
-from tracking.ids import new_click_id
-from tracking.models.clicks import Click
 from tracking.models.conversions import Conversion
-
-
-class ClickFactory(factory.django.DjangoModelFactory):
-    class Meta:
-        model = Click
-
-    id = factory.LazyFunction(new_click_id)
-    offer = factory.SubFactory(OfferFactory)
-    publisher = factory.SubFactory(PublisherFactory)
-    sub1 = "s1"
+from tracking.tests.factories import click_make
 
 
 class ConversionFactory(factory.django.DjangoModelFactory):
@@ -29,7 +19,7 @@ class ConversionFactory(factory.django.DjangoModelFactory):
     goal = factory.SubFactory(GoalFactory)
     offer = factory.LazyAttribute(lambda c: c.goal.offer)
     publisher = factory.SubFactory(PublisherFactory)
-    click = factory.LazyAttribute(lambda c: ClickFactory(offer=c.offer, publisher=c.publisher))
+    click = factory.LazyAttribute(lambda c: click_make(c.offer, c.publisher, sub1="s1"))
     txn_id = factory.Sequence(lambda n: f"order-{n}")
     status = "pending"
 

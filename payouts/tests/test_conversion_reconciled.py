@@ -9,7 +9,8 @@ from __future__ import annotations
 import pytest
 
 from payouts.reconcile import conversions_reconcile
-from tracking.tests.conversions.conftest import click_make, postback
+from tracking.tests.conversions.conftest import postback
+from tracking.tests.factories import click_make
 
 pytestmark = pytest.mark.django_db
 

@@ -8,7 +8,8 @@ from decimal import Decimal
 from django.test import Client
 from django.utils import timezone
 
-from tests.portal_data import click_make, commission_for, conversion_make, payout_run_make
+from tests.portal_data import commission_for, conversion_make, payout_run_make
+from tracking.tests.factories import click_make
 
 
 def client_for(user) -> Client:

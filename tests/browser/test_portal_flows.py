@@ -36,8 +36,9 @@ from tests.browser.conftest import (
     rollups_refresh,
     stream_drain,
 )
-from tests.portal_data import click_make, conversion_make
+from tests.portal_data import conversion_make
 from tracking.tests.asgi_driver import EdgeClient
+from tracking.tests.factories import click_make
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 

@@ -14,7 +14,8 @@ from affiliates.models import OfferAccess
 from affiliates.tests import factories as f
 from payouts.reports.services import rollups_rebuild_all
 from tests.browser.conftest import login
-from tests.portal_data import click_make, conversion_make, payout_run_make
+from tests.portal_data import conversion_make, payout_run_make
+from tracking.tests.factories import click_make
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 

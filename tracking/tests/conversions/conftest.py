@@ -7,25 +7,18 @@ from __future__ import annotations
 import hashlib
 import hmac
 import time
-from datetime import datetime, timedelta
 from typing import Any
 
 import pytest
-from django.utils import timezone
 
 from affiliates.models import Offer, Publisher
 from conftest import ACME_POSTBACK_TOKEN
 from tracking.conversions.auth import signature_base
 from tracking.conversions.catalog import catalog_clear
-from tracking.ids import new_click_id
 from tracking.models import Click
 from tracking.tests.asgi_driver import EdgeClient
+from tracking.tests.factories import click_make
 
-CHROME_UA = (
-    "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) "
-    "Chrome/124.0 Safari/537.36"
-)
-HOME_IP = "81.2.69.160"  # GB, a residential ISP in geoip2fast's data
 # The 503 body of a postback that could not be stored (contract section 3: the advertiser retries).
 STORAGE_UNAVAILABLE = {
     "result": "error",
@@ -42,29 +35,6 @@ def _fresh_catalog() -> Any:
     catalog_clear()
     yield
     catalog_clear()
-
-
-def click_make(
-    offer: Offer, publisher: Publisher, *, ago: timedelta = timedelta(minutes=5), **fields: Any
-) -> Click:
-    at: datetime = timezone.now() - ago
-    defaults: dict[str, Any] = {
-        "ip": HOME_IP,
-        "user_agent": CHROME_UA,
-        "country": "GB",
-        "device": "desktop",
-        "os": "windows",
-        "sub1": "campaign-7",
-        "source": "newsletter",
-    }
-    defaults.update(fields)
-    return Click.objects.create(
-        id=new_click_id(int(at.timestamp() * 1000)),
-        offer=offer,
-        publisher=publisher,
-        created_at=at,
-        **defaults,
-    )
 
 
 @pytest.fixture

@@ -12,7 +12,8 @@ from affiliates.models import Cap
 from affiliates.tests import factories as f
 from tracking.conversions.caps import period_start
 from tracking.models import CapCounter
-from tracking.tests.conversions.conftest import click_make, postback
+from tracking.tests.conversions.conftest import postback
+from tracking.tests.factories import click_make
 
 pytestmark = pytest.mark.django_db
 

@@ -13,7 +13,7 @@ from tracking.conversions import click_lookup
 from tracking.conversions.click_lookup import click_find, clicks_find
 from tracking.ids import click_id_parse, new_click_id
 from tracking.models import Click
-from tracking.tests.conversions.conftest import click_make
+from tracking.tests.factories import click_make
 
 
 @pytest.mark.django_db

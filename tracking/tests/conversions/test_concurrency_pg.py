@@ -17,7 +17,8 @@ from tracking.clickpath.blocking import blocking_pool_shutdown
 from tracking.conversions.aio_db import loop_database_close
 from tracking.models import CapCounter, Conversion
 from tracking.tests.asgi_driver import EdgeClient
-from tracking.tests.conversions.conftest import STORAGE_UNAVAILABLE, click_make, postback
+from tracking.tests.conversions.conftest import STORAGE_UNAVAILABLE, postback
+from tracking.tests.factories import click_make
 
 pytestmark = [pytest.mark.postgres, pytest.mark.django_db(transaction=True)]
 

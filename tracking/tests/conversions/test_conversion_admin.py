@@ -5,7 +5,8 @@ from __future__ import annotations
 import pytest
 
 from tracking.models import Conversion, ConversionEvent, UnreconciledConversion
-from tracking.tests.conversions.conftest import click_make, postback
+from tracking.tests.conversions.conftest import postback
+from tracking.tests.factories import click_make
 
 pytestmark = pytest.mark.django_db
 

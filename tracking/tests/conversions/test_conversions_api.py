@@ -9,7 +9,8 @@ from django.utils import timezone
 
 from affiliates.tests import factories as f
 from tracking.models import Conversion
-from tracking.tests.conversions.conftest import click_make, postback
+from tracking.tests.conversions.conftest import postback
+from tracking.tests.factories import click_make
 
 pytestmark = pytest.mark.django_db
 

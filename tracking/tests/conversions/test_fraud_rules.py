@@ -10,7 +10,8 @@ import pytest
 from affiliates.models import Offer
 from tracking.ids import click_cookie_name
 from tracking.models import Conversion
-from tracking.tests.conversions.conftest import CHROME_UA, HOME_IP, click_make, postback
+from tracking.tests.conversions.conftest import postback
+from tracking.tests.factories import CHROME_UA, HOME_IP, click_make
 
 pytestmark = pytest.mark.django_db
 

@@ -15,7 +15,8 @@ from affiliates.models import Goal, Offer, OfferAccess
 from affiliates.tests import factories as f
 from tracking.conversions.aio_db import LoopDatabase
 from tracking.models import Conversion, ConversionEvent, UnreconciledConversion
-from tracking.tests.conversions.conftest import click_make, postback
+from tracking.tests.conversions.conftest import postback
+from tracking.tests.factories import click_make
 
 pytestmark = pytest.mark.django_db
 

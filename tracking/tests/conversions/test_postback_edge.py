@@ -28,7 +28,8 @@ from tracking.conversions.aio_db import LoopDatabase, loop_database
 from tracking.conversions.catalog import catalog_clear
 from tracking.models import CapCounter, Conversion
 from tracking.tests.asgi_driver import Edge
-from tracking.tests.conversions.conftest import STORAGE_UNAVAILABLE, click_make
+from tracking.tests.conversions.conftest import STORAGE_UNAVAILABLE
+from tracking.tests.factories import click_make
 
 pytestmark = pytest.mark.django_db(transaction=True)
 on_postgres = pytest.mark.postgres
