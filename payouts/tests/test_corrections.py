@@ -12,10 +12,15 @@ from django.db import IntegrityError, transaction
 from affiliates.core.errors import DomainError
 from affiliates.roles import actor_for
 from payouts.corrections import ledger_transaction_reverse
-from payouts.ledger import Line, account_balance, account_get, ledger_post
-from payouts.models import Account, Transaction
+from payouts.ledger import Line, account_get, ledger_post
+from payouts.models import Account, Entry, Transaction
 from payouts.reconcile import conversions_reconcile
 from payouts.tests.helpers import convert, every_transaction_balances
+
+
+def account_balance(*, account: Account) -> Decimal:
+    return sum((e.amount for e in Entry.objects.filter(account=account)), Decimal("0"))
+
 
 pytestmark = pytest.mark.django_db
 K = Account.Kind
