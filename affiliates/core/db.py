@@ -3,7 +3,7 @@
 The app runs on PostgreSQL in production and on SQLite in the embedded mode. Code that takes a
 faster or stricter road on PostgreSQL asks one of these questions, so a reader sees which
 capability it needs. Here, in the bottom app, so tracking and payouts import it without
-reaching up. (The click and postback transport keeps its own checks: it is being rewritten.)
+reaching up. The one other vendor branch is payouts/ledger_guard.py, whose SQL differs per engine.
 """
 
 from __future__ import annotations
@@ -34,6 +34,17 @@ def db_supports_skip_locked() -> bool:
 def db_supports_async_commit() -> bool:
     """SET LOCAL synchronous_commit TO OFF: commit without waiting for the WAL flush."""
     return _postgresql()
+
+
+def db_supports_loop_connection() -> bool:
+    """psycopg's async connection on the edge's event loop (tracking/conversions/aio_db.py)."""
+    return _postgresql()
+
+
+def db_single_writer() -> bool:
+    """One writer at a time (SQLite): more threads writing would only queue, and its in-memory
+    test databases refuse a second writer outright instead of waiting."""
+    return not _postgresql()
 
 
 def db_advisory_lock(*, keys: tuple[int, ...]) -> None:

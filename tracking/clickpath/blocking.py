@@ -22,6 +22,8 @@ from typing import Any, TypeVar
 from django.conf import settings
 from django.db import connections
 
+from affiliates.core.db import db_single_writer
+
 Scope = dict[str, Any]
 Receive = Callable[[], Awaitable[dict[str, Any]]]
 Send = Callable[[dict[str, Any]], Awaitable[None]]
@@ -34,9 +36,7 @@ _pool: ThreadPoolExecutor | None = None
 def _blocking_pool() -> ThreadPoolExecutor:
     global _pool
     if _pool is None:
-        # SQLite has one writer at a time anyway, and its in-memory test databases refuse a
-        # second one outright instead of waiting: one thread there.
-        threads = 1 if connections["default"].vendor == "sqlite" else settings.EDGE_BLOCKING_THREADS
+        threads = 1 if db_single_writer() else settings.EDGE_BLOCKING_THREADS
         _pool = ThreadPoolExecutor(threads, thread_name_prefix="edge-blocking")
     return _pool
 

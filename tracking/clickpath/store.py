@@ -25,8 +25,9 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from django.conf import settings
-from django.db import DatabaseError, connection, transaction
+from django.db import DatabaseError, transaction
 
+from affiliates.core.db import db_advisory_lock
 from tracking.clickpath import lines, redis_conn, spool, writer
 from tracking.clickpath.conf import hot
 from tracking.clickpath.lines import Record, record_merge
@@ -157,9 +158,8 @@ def _via_db(rec: Record, caps: tuple[CapRule, ...], window_hours: int) -> str:
     BEGIN), so concurrent clicks take cap room one at a time and a cap is exact on this path
     too. Clicks on offers without caps do not wait for each other."""
     with transaction.atomic():
-        if caps and connection.vendor == "postgresql":
-            with connection.cursor() as cursor:
-                cursor.execute("SELECT pg_advisory_xact_lock(%s, %s)", [_CAP_LOCK_NAMESPACE, rec["offer_id"]])
+        if caps:
+            db_advisory_lock(keys=(_CAP_LOCK_NAMESPACE, rec["offer_id"]))
         return _count_and_write(rec, caps, window_hours)
 
 

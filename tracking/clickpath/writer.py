@@ -31,6 +31,7 @@ from typing import Any
 from django.core.exceptions import ValidationError
 from django.db import DataError, IntegrityError, connection, transaction
 
+from affiliates.core.db import db_supports_binary_copy
 from affiliates.models import OfferAccess
 from tracking.clickpath import lines, spool
 from tracking.models import Click, Impression
@@ -132,7 +133,7 @@ def _orm_insert(model: Any, columns: tuple[str, ...], rows: list[tuple[Any, ...]
 def _insert(model: Any, columns: tuple[str, ...], rows: list[tuple[Any, ...]]) -> None:
     if not rows:
         return
-    if connection.vendor == "postgresql":
+    if db_supports_binary_copy():
         _copy_insert(model._meta.db_table, columns, rows)
     else:
         _orm_insert(model, columns, rows)
@@ -180,7 +181,7 @@ def lines_write(stream_lines: list[bytes]) -> None:
     """Insert the records of these stream lines in one transaction; known ids are skipped."""
     if not stream_lines:
         return
-    if connection.vendor != "postgresql":
+    if not db_supports_binary_copy():
         records_write([lines.line_record(line) for line in stream_lines])
         return
     clicks, impressions = lines.copy_rows(stream_lines)

@@ -22,6 +22,7 @@ from typing import Any
 import psycopg
 from django.db import DEFAULT_DB_ALIAS, connection
 
+from affiliates.core.db import db_supports_binary_copy
 from tracking.clickpath import redis_conn
 from tracking.clickpath.lines import line_record
 from tracking.clickpath.store import pending_key
@@ -138,7 +139,7 @@ def _pg_rows(click_ids: Sequence[uuid.UUID]) -> list[Any]:
 def _stored_clicks(click_ids: Sequence[uuid.UUID]) -> dict[uuid.UUID, Click]:
     if not click_ids:
         return {}
-    if connection.vendor == "postgresql":
+    if db_supports_binary_copy():
         return clicks_from_rows(_pg_rows(click_ids))
     sql, _, converters = _loader()
     pk = Click._meta.pk

@@ -32,10 +32,10 @@ from typing import Any
 
 import psycopg
 from django.core.exceptions import SynchronousOnlyOperation
-from django.db import DEFAULT_DB_ALIAS, connections
 from django.db import Error as DatabaseError
 from django.utils import timezone
 
+from affiliates.core.db import db_supports_loop_connection
 from tracking.clickpath.blocking import blocking
 from tracking.clickpath.handler import Response
 from tracking.conversions.aio_db import loop_database, loop_database_close
@@ -123,7 +123,7 @@ def _native() -> bool:
     postback's own parsing; the database's vendor does not change in a process)."""
     global _native_now
     if _native_now is None:
-        _native_now = connections[DEFAULT_DB_ALIAS].vendor == "postgresql"
+        _native_now = db_supports_loop_connection()
     return _native_now
 
 
