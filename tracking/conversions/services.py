@@ -36,7 +36,7 @@ from tracking.conversions.fraud import RULES, Fired, Visitor, fraud_check
 from tracking.conversions.offload import blocking_io
 from tracking.conversions.outcome import Outcome, PostbackError, Result, bad_request
 from tracking.conversions.params import ConversionInput
-from tracking.models import Conversion, ConversionEvent
+from tracking.models import Conversion
 from tracking.models.conversions import ConversionStatus
 from tracking.reasons import Reason
 from tracking.visitor import ip_for_storage
@@ -376,62 +376,6 @@ def _original_of(conv: Conversion) -> Conversion | None:
     if conv.dedupe_key:
         return Conversion.objects.filter(dedupe_key=conv.dedupe_key).first()
     return None
-
-
-def conversion_status_change(*, conversion: Conversion, to_status: str, actor: str, reason: str = "") -> bool:
-    """Move a conversion to ``to_status`` and append the event; False if it already was there.
-
-    Guarded on the status we read, so two concurrent changes cannot both apply from the same
-    state; the status change queues the conversion for payouts' reconciliation (a trigger), which
-    is how it learns that the commission must follow.
-    """
-    with transaction.atomic():
-        for _ in range(3):
-            from_status = conversion.status
-            if from_status == to_status:
-                return False
-            changed = Conversion.objects.filter(pk=conversion.pk, status=from_status).update(status=to_status)
-            if changed:
-                ConversionEvent.objects.create(
-                    conversion_id=conversion.pk,
-                    from_status=from_status,
-                    to_status=to_status,
-                    reason=reason[:255],
-                    actor=actor[:64],
-                )
-                conversion.status = to_status
-                return True
-            conversion.refresh_from_db(fields=["status", "held_for_review"])
-    return False
-
-
-def conversion_review(*, conversion: Conversion, approve: bool, actor: str, reason: str = "") -> None:
-    """Staff decision on a conversion held for review: release it approved, or reject it."""
-    with transaction.atomic():
-        Conversion.objects.filter(pk=conversion.pk).update(held_for_review=False)
-        conversion.held_for_review = False
-        to_status = ConversionStatus.APPROVED if approve else ConversionStatus.REJECTED
-        conversion_status_change(
-            conversion=conversion, to_status=to_status, actor=actor, reason=reason or "review"
-        )
-
-
-def status_update_outcome(*, conversion: Conversion, to_status: str, actor: str) -> Outcome:
-    """A postback's ``status`` on a known txn_id (contract: result ``updated``)."""
-
-    def answer(result: Result, reason: str = "") -> Outcome:
-        return Outcome(200, result, reason, conversion.id, conversion.status, list(conversion.fraud_flags))
-
-    if conversion.is_system_rejected:
-        return answer(Result.REJECTED, Reason.NOT_UPDATABLE)
-    if conversion.status == to_status:
-        return answer(Result.DUPLICATE)
-    if to_status == ConversionStatus.APPROVED and conversion.held_for_review:
-        return answer(Result.REJECTED, Reason.HELD_FOR_REVIEW)
-    changed = conversion_status_change(
-        conversion=conversion, to_status=to_status, actor=actor, reason="postback"
-    )
-    return answer(Result.UPDATED if changed else Result.DUPLICATE)
 
 
 def conversion_by_txn(*, advertiser_id: int, inp: ConversionInput, offer_id: int | None) -> Conversion | None:
