@@ -36,7 +36,7 @@ from tracking.conversions.fraud import RULES, Fired, Visitor, fraud_check
 from tracking.conversions.offload import blocking_io
 from tracking.conversions.outcome import Outcome, PostbackError, Result, bad_request
 from tracking.conversions.params import ConversionInput
-from tracking.models import Conversion
+from tracking.models import Conversion, UsedPostbackSignature
 from tracking.models.conversions import ConversionStatus
 from tracking.reasons import Reason
 from tracking.visitor import ip_for_storage
@@ -300,15 +300,39 @@ def _caps_take(
         return refused.checks
 
 
-def _signature_burn(sig: str, advertiser_id: int, at: datetime) -> None:
+class SignatureReplayed(Exception):
+    """The signature was already used: the same signed postback again. Raised inside the
+    transaction so whatever it wrote is rolled back; answered as the first one's duplicate."""
+
+    def __init__(self, sig: str) -> None:
+        super().__init__(sig)
+        self.sig = sig
+
+
+def signature_burn(*, sig: str, advertiser_id: int, at: datetime, conversion_id: int) -> None:
+    """Mark a signature used by ``conversion_id``'s write (its recording or its status update),
+    in that write's transaction. Raises SignatureReplayed if it was used already."""
     with connection.cursor() as cursor:
         cursor.execute(
-            "INSERT INTO tracking_usedpostbacksignature (sig, advertiser_id, used_at) VALUES (%s, %s, %s)"
-            " ON CONFLICT (sig) DO NOTHING",
-            [sig, advertiser_id, at],
+            "INSERT INTO tracking_usedpostbacksignature (sig, advertiser_id, used_at, conversion_id)"
+            " VALUES (%s, %s, %s, %s) ON CONFLICT (sig) DO NOTHING",
+            [sig, advertiser_id, at, conversion_id],
         )
         if cursor.rowcount == 0:
-            raise PostbackError(401, Reason.REPLAYED_SIGNATURE, "This signature was already used.")
+            raise SignatureReplayed(sig)
+
+
+def signature_replay_outcome(sig: str) -> Outcome:
+    """A signed postback sent again (its answer was lost, say): ``duplicate`` with the
+    conversion its first sending wrote, never a 401 that would make the advertiser give up."""
+    blocking_io("a replayed signature's conversion")
+    conversion_id = (
+        UsedPostbackSignature.objects.filter(sig=sig).values_list("conversion_id", flat=True).first()
+    )
+    original = Conversion.objects.filter(pk=conversion_id).first() if conversion_id else None
+    if original is None:  # burnt before conversions were recorded with their signature
+        raise PostbackError(401, Reason.REPLAYED_SIGNATURE, "This signature was already used.")
+    return Outcome(200, Result.DUPLICATE, "", original.id, original.status, list(original.fraud_flags))
 
 
 def conversion_store(new: NewConversion) -> Outcome:
@@ -321,8 +345,6 @@ def conversion_store(new: NewConversion) -> Outcome:
     atomic: AbstractContextManager[Any] = transaction.atomic() if needs_atomic else nullcontext()
     try:
         with atomic:
-            if new.sig:
-                _signature_burn(new.sig, conv.advertiser_id, conv.created_at)  # type: ignore[arg-type]
             if new.caps:
                 checks = _caps_take(new.caps, conv.created_at, new.payout, new.revenue)
                 conv.trace["caps"] = [c.trace() for c in checks]
@@ -338,6 +360,15 @@ def conversion_store(new: NewConversion) -> Outcome:
                     }
             conversion_verdict(conv)
             conv.save(force_insert=True)
+            if new.sig:  # after the row: the signature remembers what it wrote
+                signature_burn(
+                    sig=new.sig,
+                    advertiser_id=conv.advertiser_id,  # type: ignore[arg-type]
+                    at=conv.created_at,
+                    conversion_id=conv.id,
+                )
+    except SignatureReplayed as replay:
+        return signature_replay_outcome(replay.sig)
     except IntegrityError:
         return conversion_duplicate(conv)
     return conversion_stored(conv)

@@ -9,9 +9,11 @@ queues the conversion for reconciliation (a trigger), which brings its commissio
 from __future__ import annotations
 
 from django.db import transaction
+from django.utils import timezone
 
 from tracking.conversions.offload import blocking_io
 from tracking.conversions.outcome import Outcome, Result
+from tracking.conversions.services import SignatureReplayed, signature_burn, signature_replay_outcome
 from tracking.lifecycle import (
     ALLOWED,
     Decider,
@@ -103,21 +105,36 @@ def conversion_release(*, conversion: Conversion, decider: Decider, reason: str 
         return ALLOWED
 
 
-def status_update_outcome(*, conversion: Conversion, to_status: str, advertiser_id: int) -> Outcome:
+def status_update_outcome(
+    *, conversion: Conversion, to_status: str, advertiser_id: int, sig: str = ""
+) -> Outcome:
     """A postback's ``status`` on a known txn_id (contract: result ``updated``), decided by the
-    same rules as every other path: a refusal answers ``rejected`` with the rule's reason."""
+    same rules as every other path: a refusal answers ``rejected`` with the rule's reason.
+
+    A signed update burns its signature with the change, so the same signed message sent again
+    is answered ``duplicate`` and applied at most once, whatever happened in between."""
 
     def answer(result: Result, reason: str = "") -> Outcome:
         return Outcome(200, result, reason, conversion.id, conversion.status, list(conversion.fraud_flags))
 
     if conversion.is_system_rejected:
         return answer(Result.REJECTED, Reason.NOT_UPDATABLE)
-    verdict = conversion_status_change(
-        conversion=conversion,
-        to_status=to_status,
-        decider=Decider(Party.ADVERTISER, f"advertiser:{advertiser_id}"),
-        reason="postback",
-    )
+    try:
+        with transaction.atomic():
+            if sig:
+                signature_burn(
+                    sig=sig, advertiser_id=advertiser_id, at=timezone.now(), conversion_id=conversion.id
+                )
+            verdict = conversion_status_change(
+                conversion=conversion,
+                to_status=to_status,
+                decider=Decider(Party.ADVERTISER, f"advertiser:{advertiser_id}"),
+                reason="postback",
+            )
+            if verdict is not ALLOWED:  # nothing applied: the signature stays unused
+                transaction.set_rollback(True)
+    except SignatureReplayed:
+        return signature_replay_outcome(sig)
     if verdict is UNCHANGED:
         return answer(Result.DUPLICATE)
     if not verdict.allowed:
