@@ -37,6 +37,7 @@ from tracking.conversions.offload import blocking_io
 from tracking.conversions.outcome import Outcome, PostbackError, Result, bad_request
 from tracking.conversions.params import ConversionInput
 from tracking.models import Conversion, UsedPostbackSignature
+from tracking.models.clicks import ClickReason
 from tracking.models.conversions import ConversionStatus
 from tracking.reasons import Reason
 from tracking.visitor import ip_for_storage
@@ -130,6 +131,18 @@ def _expected_amounts(
     return payout, revenue, trace
 
 
+def _via_fallback(click: Any, offer_id: int) -> bool:
+    """Was the click sent to this offer as the link offer's fallback, for an offer-side reason?
+    A click refused because the publisher was not approved on the link's offer earns nothing
+    on the fallback either: the network does not pay for links it never approved."""
+    return bool(
+        click is not None
+        and click.reason
+        and click.reason != ClickReason.NOT_APPROVED
+        and click.fallback_offer_id == offer_id
+    )
+
+
 def _business_rejection(draft: Draft, offer: Offer, standing: Standing) -> tuple[Reason, str] | None:
     if not offer.is_live(draft.now):
         return Reason.OFFER_INACTIVE, f"the offer is {offer.status} or outside its dates"
@@ -208,7 +221,12 @@ def conversion_prepare(draft: Draft) -> NewConversion:
         raise bad_request(Reason.MISSING_AMOUNT, "amount is required for a CPS goal.")
     click = draft.attribution.click
     publisher_id = click.publisher_id if click is not None else draft.coupon.publisher_id  # type: ignore[union-attr]
-    standing = publisher_standing(offer=offer, publisher_id=publisher_id)
+    standing = publisher_standing(
+        offer=offer, publisher_id=publisher_id, via_fallback=_via_fallback(click, offer.id)
+    )
+    if not standing.approved and click is not None and click.fallback_offer_id == offer.id:
+        why = f"fallback traffic of a click refused as {click.reason} earns nothing ({standing.why})"
+        standing = Standing(False, why, standing.customs)
     rejection = _business_rejection(draft, offer, standing)
     fired = fraud_check(click=click, offer=offer, now=draft.now, visitor=draft.visitor)
     currency = draft.inp.currency or offer.currency
