@@ -52,19 +52,6 @@ def commission_ids_for(actor: Actor, conversion_ids: Iterable[int]) -> list[int]
     return list(Commission.objects.filter(conversion_id__in=allowed).values_list("pk", flat=True))
 
 
-def trace_steps(conversion: Conversion) -> list[tuple[str, str]]:
-    """The trace as (label, value) lines in the order attribution wrote them, for display."""
-    trace = conversion.trace or {}
-    steps: list[tuple[str, str]] = []
-    for key, value in trace.items():
-        if isinstance(value, (dict, list)):
-            import json
-
-            value = json.dumps(value, sort_keys=True, default=str)
-        steps.append((str(key).replace("_", " "), str(value)))
-    return steps
-
-
 CSV_COLUMNS = [
     "conversion_id",
     "created_at",

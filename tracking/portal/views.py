@@ -20,6 +20,7 @@ from affiliates.services import advertiser_rotate_credentials
 from payouts.adjustments import adjustments_apply
 from payouts.services import BulkRefused, commissions_set_status
 from tracking.conversions.dry_run import conversion_dry_run
+from tracking.conversions.trace_view import trace_steps
 from tracking.portal import selectors
 from tracking.portal.forms import AdjustmentUploadForm, BulkActionForm, ConversionFilter, TestConversionForm
 
@@ -74,11 +75,14 @@ def conversion_detail(request: PortalRequest, conversion_id: int) -> HttpRespons
         "tracking/portal/conversion_detail.html",
         {
             "c": conversion,
-            "steps": selectors.trace_steps(conversion),
+            "steps": trace_steps(conversion.trace, request.actor),
             "events": conversion.events.all(),
             "commission": conversion.commission if hasattr(conversion, "commission") else None,
-            # A publisher sees neither the advertiser's revenue nor the raw IP of the visitor.
-            "show_private": not request.actor.is_publisher,
+            # The margin is private both ways (as in the API and the trace): a publisher sees
+            # neither the revenue nor the visitor's raw IP, an advertiser not the payout.
+            "show_payout": not request.actor.is_advertiser,
+            "show_revenue": not request.actor.is_publisher,
+            "show_ip": not request.actor.is_publisher,
         },
     )
 
@@ -182,7 +186,7 @@ def adv_integration(request: PortalRequest) -> HttpResponse:
         "offer": offer,
         "test_form": test_form,
         "test_result": test_result,
-        "test_steps": selectors.trace_steps(test_result) if test_result is not None else [],
+        "test_steps": trace_steps(test_result.trace, request.actor) if test_result is not None else [],
         "ip_allowlist": advertiser.ip_allowlist,
     }
     return render(request, "tracking/portal/integration.html", context)
