@@ -19,6 +19,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from affiliates.api.base import TenantScopedMixin
+from affiliates.api.lookups import IdFilterSet
 from affiliates.core.money import money_round
 from affiliates.models import FxRate
 from affiliates.roles import actor_for
@@ -40,7 +41,7 @@ def refused(exc: services.BulkRefused, *, ref_name: str) -> Response:
     return Response({"code": exc.code, "message": exc.message, "errors": errors}, status=400)
 
 
-class CommissionFilter(filters.FilterSet):
+class CommissionFilter(IdFilterSet):
     day_from = filters.DateFilter(field_name="day", lookup_expr="gte")
     day_to = filters.DateFilter(field_name="day", lookup_expr="lte")
 
