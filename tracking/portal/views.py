@@ -14,8 +14,15 @@ from django.views.decorators.http import require_POST
 
 from affiliates.core.errors import DomainError
 from affiliates.models import Offer
-from affiliates.portal.access import PortalRequest, advertiser_only, portal_view, publisher_only, staff_only
-from affiliates.roles import Role, scope
+from affiliates.portal.access import (
+    PortalRequest,
+    account_may,
+    advertiser_only,
+    portal_view,
+    publisher_only,
+    staff_only,
+)
+from affiliates.roles import Act, Role, scope
 from affiliates.services import advertiser_rotate_credentials
 from payouts.adjustments import adjustments_apply
 from payouts.services import BulkRefused, commissions_set_status
@@ -117,6 +124,7 @@ def _set_status(request: PortalRequest, conversion_ids: list[int], status: str, 
 
 @require_POST
 @portal_view(Role.ADVERTISER, Role.STAFF)
+@account_may(Act.DECIDE_COMMISSIONS)
 def set_status(request: PortalRequest) -> HttpResponse:
     """Approve, reject or reverse one or many conversions (the table's row and bulk buttons)."""
     form = BulkActionForm(request.POST)
@@ -132,6 +140,7 @@ def set_status(request: PortalRequest) -> HttpResponse:
 
 @require_POST
 @advertiser_only
+@account_may(Act.DECIDE_COMMISSIONS)
 def adv_upload(request: PortalRequest) -> HttpResponse:
     form = AdjustmentUploadForm(request.POST, request.FILES)
     if not form.is_valid():
