@@ -23,6 +23,7 @@ from affiliates.portal.forms import (
     GoalFormSet,
     OfferForm,
 )
+from affiliates.portal.redirects import redirect_next
 from affiliates.portal.services import offer_save
 from affiliates.roles import AccountRefused, Act, approval_check, scope
 from affiliates.services import access_decide
@@ -178,4 +179,4 @@ def access_decision(request: PortalRequest, access_id: int) -> HttpResponse:
         publisher_path=None,
     )
     decide_access(request, get_object_or_404(accesses, pk=access_id))
-    return redirect(request.POST.get("next") or "portal:adv-publishers")
+    return redirect_next(request, "portal:adv-publishers")

@@ -22,6 +22,7 @@ from affiliates.portal.access import (
     publisher_only,
     staff_only,
 )
+from affiliates.portal.redirects import redirect_next
 from affiliates.roles import Act, Role, scope
 from affiliates.services import advertiser_rotate_credentials
 from payouts.adjustments import adjustments_apply
@@ -134,8 +135,7 @@ def set_status(request: PortalRequest) -> HttpResponse:
         data = form.cleaned_data
         _set_status(request, data["ids"], data["action"], data["reason"])
     fallback = "tracking_portal:staff-fraud" if request.actor.is_staff else "tracking_portal:adv-conversions"
-    nxt = request.POST.get("next", "")
-    return redirect(nxt if nxt.startswith("/") and not nxt.startswith("//") else fallback)
+    return redirect_next(request, fallback)
 
 
 @require_POST
