@@ -187,3 +187,25 @@ def test_an_invisible_id_answers_exactly_as_a_missing_one_on_every_endpoint(
                     assert answer.json() == missing.json(), (url, param, pk)
                 checked += 1
     assert checked > 20
+
+
+@pytest.mark.parametrize("param", ["offer", "publisher", "goal", "advertiser"])
+def test_a_report_filtered_by_an_invisible_id_answers_as_a_missing_one(
+    api_as, ada, pia, world, param
+) -> None:
+    other = world["other"]
+    theirs = {
+        "offer": other.pk,
+        "publisher": other.accesses.get().publisher_id,
+        "goal": other.goals.get().pk,
+        "advertiser": other.advertiser_id,
+    }[param]
+    query = {"start": "2024-01-01", "end": "2024-01-07", "group_by": "day"}
+    for user in (ada, pia):
+        api = api_as(user)
+        missing = api.get("/api/v1/reports/", {**query, param: NO_SUCH_ID})
+        invisible = api.get("/api/v1/reports/", {**query, param: theirs})
+        assert invisible.status_code == missing.status_code
+        # The answer echoes the filters asked for; everything else must be the same.
+        echoed = ({k: v for k, v in r.json().items() if k != "filters"} for r in (invisible, missing))
+        assert next(echoed) == next(echoed)
