@@ -128,16 +128,25 @@ def _shown(rule: Rule, row: Mapping[str, Any], actor: Actor) -> bool:
     return rule(row, actor)
 
 
+def _fits(rule: Rule, value: Any) -> bool:
+    """A value of another shape than the rule expects (an old or hand-written trace) is not
+    shown at all: what it holds was never decided."""
+    if isinstance(rule, Each):
+        return isinstance(value, list)
+    if isinstance(rule, Mapping):
+        return isinstance(value, Mapping)
+    return True
+
+
 def _apply(rule: Rule, value: Any, actor: Actor) -> Any:
     if isinstance(rule, Each):
-        rows = value if isinstance(value, list) else []
         return [
             _narrow(rule.shape, row, actor)
-            for row in rows
+            for row in value
             if isinstance(row, Mapping) and (rule.keep is None or rule.keep(row, actor))
         ]
     if isinstance(rule, Mapping):
-        return _narrow(rule, value, actor) if isinstance(value, Mapping) else None
+        return _narrow(rule, value, actor)
     return value
 
 
@@ -145,7 +154,7 @@ def _narrow(shape: Mapping[str, Rule], data: Mapping[str, Any], actor: Actor) ->
     return {
         key: _apply(shape[key], value, actor)
         for key, value in data.items()
-        if key in shape and _shown(shape[key], data, actor)
+        if key in shape and _fits(shape[key], value) and _shown(shape[key], data, actor)
     }
 
 

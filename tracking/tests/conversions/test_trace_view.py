@@ -146,3 +146,6 @@ def test_unknown_trace_keys_are_shown_to_staff_only() -> None:
     assert trace_for(trace, Actor(role=Role.PUBLISHER, publisher_id=8))["attribution"]["alternatives"] == []
     assert trace_for(trace, Actor(role=Role.STAFF)) == trace
     assert trace_for(trace, Actor(role=Role.NONE)) == {}
+    # A part of another shape than the allowlist expects is not shown to tenants.
+    odd = {"attribution": "last_click", "rules": {"rule": "x"}, "verdict": {"status": "approved"}}
+    assert trace_for(odd, advertiser) == {"verdict": {"status": "approved"}}
