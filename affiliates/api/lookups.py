@@ -118,8 +118,8 @@ def lookup_allowed(view: Any, request: Request, lookup: str) -> bool:
 class RoleSearchFilter(filters.SearchFilter):
     def get_search_fields(self, view: Any, request: Request) -> Sequence[str] | None:
         declared: Sequence[str] | None = super().get_search_fields(view, request)
-        if not declared:
-            return declared
+        if not declared or not self.get_search_terms(request):
+            return declared  # nothing is searched: no need to build the role's serializer
         return [f for f in declared if lookup_allowed(view, request, f)]
 
 
