@@ -67,17 +67,21 @@ def _utf8(raw: bytes, what: str) -> str:
 
 
 def text_check(params: dict[str, str]) -> None:
-    """Refuse (400) names and values the database cannot store as text: a NUL, or a lone
-    surrogate (valid in JSON's \\u escapes, not in UTF-8). Undecodable bytes never get this far
-    (``_utf8``, ``_pairs``); a pixel's parameters come through Django and are checked here too."""
+    """Refuse (400) names and values the database cannot store as text: a NUL. Undecodable
+    bytes never get this far (``_utf8``, ``_pairs``), nor JSON's lone surrogates
+    (``json_params``); a pixel's parameters come through Django and are checked here too."""
     for key, value in params.items():
         if "\x00" in key or "\x00" in value:
             raise bad_request(Reason.BAD_ENCODING, f"{key[:64]!r} holds a NUL character.")
-        try:
-            key.encode("utf-8")
-            value.encode("utf-8")
-        except UnicodeEncodeError as exc:
-            raise bad_request(Reason.BAD_ENCODING, f"{key[:64]!r} is not valid Unicode text.") from exc
+
+
+def _unicode_check(key: str, value: str) -> None:
+    """JSON's \\u escapes can spell a lone surrogate, which is no text UTF-8 can store."""
+    try:
+        key.encode("utf-8")
+        value.encode("utf-8")
+    except UnicodeEncodeError as exc:
+        raise bad_request(Reason.BAD_ENCODING, f"{key[:64]!r} is not valid Unicode text.") from exc
 
 
 def json_params(body: bytes) -> dict[str, str]:
@@ -95,6 +99,7 @@ def json_params(body: bytes) -> dict[str, str]:
             continue
         if not isinstance(value, str):
             raise bad_request(Reason.BAD_PARAMETER, f"{key} must be a string or a number.")
+        _unicode_check(key, value)
         out[str(key)] = value
     return out
 
