@@ -15,6 +15,7 @@ from typing import Any, TypeVar
 from django.db.models import Model, Q, QuerySet
 
 from affiliates import models as m
+from affiliates.core.errors import DomainError
 from affiliates.models import Offer, OfferAccess, Publisher
 
 M = TypeVar("M", bound=Model)
@@ -33,6 +34,8 @@ class Actor:
     user_id: int | None = None
     advertiser_id: int | None = None
     publisher_id: int | None = None
+    #: The advertiser's or publisher's status when the actor was resolved; None: not read yet.
+    account_status: str | None = None
 
     @property
     def is_staff(self) -> bool:
@@ -73,10 +76,10 @@ def actor_for(user: Any) -> Actor:
         return cached
     if user.is_staff:
         actor = Actor(role=Role.STAFF, user_id=user.pk)
-    elif (adv := user.advertisers.values_list("id", flat=True).first()) is not None:
-        actor = Actor(role=Role.ADVERTISER, user_id=user.pk, advertiser_id=adv)
-    elif (pub := user.publishers.values_list("id", flat=True).first()) is not None:
-        actor = Actor(role=Role.PUBLISHER, user_id=user.pk, publisher_id=pub)
+    elif (adv := user.advertisers.values_list("id", "status").first()) is not None:
+        actor = Actor(role=Role.ADVERTISER, user_id=user.pk, advertiser_id=adv[0], account_status=adv[1])
+    elif (pub := user.publishers.values_list("id", "status").first()) is not None:
+        actor = Actor(role=Role.PUBLISHER, user_id=user.pk, publisher_id=pub[0], account_status=pub[1])
     else:
         actor = Actor(role=Role.NONE, user_id=user.pk)
     user._affnet_actor = actor
@@ -219,3 +222,76 @@ def may_create(actor: Actor, model: type[Model]) -> bool:
     if model is m.OfferAccess:
         return actor.is_advertiser or actor.is_publisher
     return actor.is_advertiser and model in (m.Offer, m.Goal, m.CustomPayout, m.Cap, m.Coupon)
+
+
+# --- Account status: what a paused, suspended, pending or rejected account may still do -----
+# The one rule for the API and the portals. Reading stays open (an advertiser owes what it
+# owes; a pending publisher can fill in its profile), but an account the network has not let
+# in, or has shut out, changes nothing on the network.
+
+
+class Act(StrEnum):
+    MANAGE_OFFERS = "manage_offers"  # advertiser: offers, goals, caps, custom payouts, coupons
+    DECIDE_ACCESS = "decide_access"  # advertiser: approve or reject publishers on its offers
+    DECIDE_COMMISSIONS = "decide_commissions"  # advertiser: approve, reject, reverse, adjust
+    APPLY_TO_OFFERS = "apply_to_offers"  # publisher
+    MANAGE_POSTBACKS = "manage_postbacks"  # publisher: its postback URLs, test fires, re-sends
+
+
+_ADVERTISER_MAY = frozenset({m.Advertiser.Status.ACTIVE, m.Advertiser.Status.PAUSED})
+_PUBLISHER_MAY = frozenset({m.Publisher.Status.ACTIVE})
+#: act -> (the role it is an act of, the account statuses that may do it)
+ACCOUNT_RULES: dict[Act, tuple[Role, frozenset[str]]] = {
+    Act.MANAGE_OFFERS: (Role.ADVERTISER, _ADVERTISER_MAY),
+    Act.DECIDE_ACCESS: (Role.ADVERTISER, _ADVERTISER_MAY),
+    Act.DECIDE_COMMISSIONS: (Role.ADVERTISER, _ADVERTISER_MAY),
+    Act.APPLY_TO_OFFERS: (Role.PUBLISHER, _PUBLISHER_MAY),
+    Act.MANAGE_POSTBACKS: (Role.PUBLISHER, _PUBLISHER_MAY),
+}
+#: Publishers the network has shut out: an advertiser cannot let them into its offers.
+UNAPPROVABLE_PUBLISHERS = frozenset({m.Publisher.Status.REJECTED, m.Publisher.Status.SUSPENDED})
+
+
+class AccountRefused(DomainError):
+    """403 with ``code`` ``account_<status>`` (account_suspended, account_pending, ...) or
+    ``publisher_<status>`` for an approval of a publisher the network shut out."""
+
+    status_code = 403
+
+
+def account_status(actor: Actor) -> str:
+    """The actor's advertiser or publisher status (read once when actor_for did not)."""
+    if actor.account_status is not None:
+        return actor.account_status
+    if actor.is_advertiser:
+        return str(m.Advertiser.objects.values_list("status", flat=True).get(pk=actor.advertiser_pk))
+    if actor.is_publisher:
+        return str(m.Publisher.objects.values_list("status", flat=True).get(pk=actor.publisher_pk))
+    return ""
+
+
+def account_check(actor: Actor, act: Act) -> None:
+    """Raise AccountRefused when the actor's account status does not allow ``act``.
+
+    Staff act for everyone; an actor of another role is refused by the other rules (may_create,
+    may_manage), not here."""
+    role, allowed = ACCOUNT_RULES[act]
+    if actor.role is not role:
+        return
+    status = account_status(actor)
+    if status not in allowed:
+        raise AccountRefused(
+            f"Your account is {status}: it cannot {act.replace('_', ' ')} until the network reinstates it.",
+            code=f"account_{status}",
+        )
+
+
+def approval_check(actor: Actor, publisher: m.Publisher) -> None:
+    """An advertiser cannot approve onto its offers a publisher the network rejected or
+    suspended (staff can: reinstating is the network's call)."""
+    account_check(actor, Act.DECIDE_ACCESS)
+    if actor.is_advertiser and publisher.status in UNAPPROVABLE_PUBLISHERS:
+        raise AccountRefused(
+            f"The network has {publisher.status} this publisher; it cannot run your offers.",
+            code=f"publisher_{publisher.status}",
+        )

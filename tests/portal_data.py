@@ -46,11 +46,15 @@ def conversion_make(
         fraud_flags=["datacenter_ip"] if held else [],
         created_at=at,
         trace={
-            "click": str(click.id),
-            "attribution": "last_click",
-            "goal": goal.code,
-            "price": f"goal:{goal.pk}",
-            "verdict": status,
+            "attribution": {
+                "model": "last_click",
+                "by": "click_id",
+                "click_id": click.id.hex,
+                "publisher_id": click.publisher_id,
+            },
+            "goal": {"id": goal.pk, "code": goal.code, "payout_type": goal.payout_type},
+            "price": {"source": f"goal:{goal.pk}"},
+            "verdict": {"status": status, "reason": "", "held_for_review": held},
         },
     )
     ConversionEvent.objects.create(conversion=conversion, to_status=status, actor="postback", created_at=at)

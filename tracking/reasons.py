@@ -39,6 +39,9 @@ class Reason(StrEnum):
     UNKNOWN_TXN_ID = "unknown_txn_id"
     AMBIGUOUS_TXN_ID = "ambiguous_txn_id"
     UNSUPPORTED_BODY = "unsupported_body"  # a POST body neither form-encoded nor JSON (multipart)
+    # Parameters that are not storable text: bytes that are not UTF-8 (raw or percent-escaped),
+    # a NUL, a lone surrogate in JSON. Retrying cannot fix them, so never a 503.
+    BAD_ENCODING = "bad_encoding"
     # 401: who is posting could not be established.
     MISSING_CREDENTIALS = "missing_credentials"
     BAD_TOKEN = "bad_token"

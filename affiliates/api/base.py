@@ -20,7 +20,7 @@ from rest_framework.response import Response
 from rest_framework.views import exception_handler as drf_exception_handler
 
 from affiliates.core.errors import DomainError
-from affiliates.roles import actor_for, scope
+from affiliates.roles import account_check, actor_for, scope
 
 
 class Pagination(PageNumberPagination):
@@ -104,6 +104,16 @@ class TenantScopedMixin:
     def get_queryset(self) -> Any:
         qs = super().get_queryset()  # type: ignore[misc]
         return scope(qs, self.actor, advertiser_path=self.advertiser_path, publisher_path=self.publisher_path)
+
+
+class AccountStanding(BasePermission):
+    """Writes (any method but GET, HEAD, OPTIONS) need an account whose status allows the view's
+    ``account_act`` (roles.account_check): 403 ``account_<status>`` otherwise."""
+
+    def has_permission(self, request: Any, view: Any) -> bool:
+        if request.method not in ("GET", "HEAD", "OPTIONS"):
+            account_check(actor_for(request.user), view.account_act)
+        return True
 
 
 class IsStaff(BasePermission):

@@ -1,8 +1,9 @@
 """Query filters for the affiliates API (django-filter).
 
-Related objects are filtered by plain number (``?offer=12``), never by a choice field: a choice
-field would answer 400 for an id that does not exist and 200 for one that does, telling a
-tenant which of another tenant's ids exist.
+Related objects are filtered by plain number (``?offer=12``, lookups.IdFilter), never by a choice
+field: a choice field would answer 400 for an id that does not exist and 200 for one that does,
+telling a tenant which of another tenant's ids exist. Every filter set derives from
+lookups.IdFilterSet, which does the same for the foreign keys it generates.
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ from typing import Any
 import django_filters as df
 from django.db.models import QuerySet
 
+from affiliates.api.lookups import IdFilter, IdFilterSet
 from affiliates.models import Advertiser, Cap, Coupon, CustomPayout, Goal, Offer, OfferAccess, Publisher
 
 
@@ -21,7 +23,7 @@ def _json_list_contains(qs: QuerySet[Any], field: str, value: str) -> QuerySet[A
     return qs.filter(**{f"{field}__icontains": f'"{value}"'})
 
 
-class CreatedRangeFilterSet(df.FilterSet):
+class CreatedRangeFilterSet(IdFilterSet):
     created_after = df.IsoDateTimeFilter(
         field_name="created_at", lookup_expr="gte", help_text="Created at or after (ISO 8601)."
     )
@@ -43,7 +45,7 @@ class PublisherFilter(CreatedRangeFilterSet):
 
 
 class OfferFilter(CreatedRangeFilterSet):
-    advertiser = df.NumberFilter(field_name="advertiser_id", help_text="Advertiser id.")
+    advertiser = IdFilter(field_name="advertiser_id", help_text="Advertiser id.")
     payout_type = df.ChoiceFilter(
         choices=Goal.PayoutType.choices,
         method="filter_payout_type",
@@ -63,36 +65,36 @@ class OfferFilter(CreatedRangeFilterSet):
         return everywhere | _json_list_contains(qs, "target_countries", value.upper()[:2])
 
 
-class GoalFilter(df.FilterSet):
-    offer = df.NumberFilter(field_name="offer_id", help_text="Offer id.")
+class GoalFilter(IdFilterSet):
+    offer = IdFilter(field_name="offer_id", help_text="Offer id.")
 
     class Meta:
         model = Goal
         fields = ["offer", "payout_type", "code", "is_default"]
 
 
-class CustomPayoutFilter(df.FilterSet):
-    offer = df.NumberFilter(field_name="offer_id", help_text="Offer id.")
-    publisher = df.NumberFilter(field_name="publisher_id", help_text="Publisher id.")
-    goal = df.NumberFilter(field_name="goal_id", help_text="Goal id.")
+class CustomPayoutFilter(IdFilterSet):
+    offer = IdFilter(field_name="offer_id", help_text="Offer id.")
+    publisher = IdFilter(field_name="publisher_id", help_text="Publisher id.")
+    goal = IdFilter(field_name="goal_id", help_text="Goal id.")
 
     class Meta:
         model = CustomPayout
         fields = ["offer", "publisher", "goal"]
 
 
-class CapFilter(df.FilterSet):
-    offer = df.NumberFilter(field_name="offer_id", help_text="Offer id.")
-    publisher = df.NumberFilter(field_name="publisher_id", help_text="Publisher id.")
+class CapFilter(IdFilterSet):
+    offer = IdFilter(field_name="offer_id", help_text="Offer id.")
+    publisher = IdFilter(field_name="publisher_id", help_text="Publisher id.")
 
     class Meta:
         model = Cap
         fields = ["offer", "publisher", "metric", "period", "scope"]
 
 
-class CouponFilter(df.FilterSet):
-    offer = df.NumberFilter(field_name="offer_id", help_text="Offer id.")
-    publisher = df.NumberFilter(field_name="publisher_id", help_text="Publisher id.")
+class CouponFilter(IdFilterSet):
+    offer = IdFilter(field_name="offer_id", help_text="Offer id.")
+    publisher = IdFilter(field_name="publisher_id", help_text="Publisher id.")
 
     class Meta:
         model = Coupon
@@ -100,8 +102,8 @@ class CouponFilter(df.FilterSet):
 
 
 class OfferAccessFilter(CreatedRangeFilterSet):
-    offer = df.NumberFilter(field_name="offer_id", help_text="Offer id.")
-    publisher = df.NumberFilter(field_name="publisher_id", help_text="Publisher id.")
+    offer = IdFilter(field_name="offer_id", help_text="Offer id.")
+    publisher = IdFilter(field_name="publisher_id", help_text="Publisher id.")
 
     class Meta:
         model = OfferAccess

@@ -34,6 +34,8 @@ class RoleScopedViewSet(viewsets.ModelViewSet[Any]):
     publisher_serializer_class: type[serializers.BaseSerializer[Any]] | None = None
     #: Extra actions that change the object and so need may_manage.
     manage_actions: frozenset[str] = frozenset()
+    #: What a write here is, for the account-status rule (roles.account_check); None: any status.
+    write_act: roles.Act | None = roles.Act.MANAGE_OFFERS
 
     @property
     def actor(self) -> roles.Actor:
@@ -57,13 +59,20 @@ class RoleScopedViewSet(viewsets.ModelViewSet[Any]):
     def get_object(self) -> Any:
         obj = super().get_object()
         writes = {"update", "partial_update", "destroy"} | self.manage_actions
-        if self.action in writes and not roles.may_manage(self.actor, obj):
-            raise PermissionDenied("You can see this but not change it.")
+        if self.action in writes:
+            if not roles.may_manage(self.actor, obj):
+                raise PermissionDenied("You can see this but not change it.")
+            self.account_check()
         return obj
+
+    def account_check(self) -> None:
+        if self.write_act is not None:
+            roles.account_check(self.actor, self.write_act)
 
     def create(self, request: Request, *args: Any, **kwargs: Any) -> Response:
         if not roles.may_create(self.actor, self.model):
             raise PermissionDenied("Your role cannot create these.")
+        self.account_check()
         return super().create(request, *args, **kwargs)
 
     def perform_create(self, serializer: Any) -> None:
@@ -98,6 +107,9 @@ class AdvertiserViewSet(RoleScopedViewSet):
     ordering_fields = ["id", "name", "created_at", "status"]
     http_method_names = NO_DELETE
     manage_actions = frozenset({"rotate_postback_token", "rotate_hmac_secret"})
+    # A suspended advertiser may still fix its profile and rotate credentials: its postbacks
+    # are refused anyway, and it must be able to stop a leaked token.
+    write_act = None
 
     @extend_schema(responses={201: s.AdvertiserCreatedSerializer})
     def create(self, request: Request, *args: Any, **kwargs: Any) -> Response:
@@ -138,6 +150,7 @@ class PublisherViewSet(RoleScopedViewSet):
     search_fields = ["name", "email", "website"]
     ordering_fields = ["id", "name", "created_at", "status"]
     http_method_names = NO_DELETE
+    write_act = None  # a pending publisher completes its own profile; status is staff's
 
     def perform_create(self, serializer: Any) -> None:
         """Staff create publishers they have already vetted: active unless the request says
@@ -219,6 +232,7 @@ class OfferViewSet(PublisherPricingContextMixin, RoleScopedViewSet):
     def create(self, request: Request, *args: Any, **kwargs: Any) -> Response:
         if not roles.may_create(self.actor, Offer):
             raise PermissionDenied("Only the network and advertisers create offers.")
+        self.account_check()
         serializer = self.get_serializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         data = dict(serializer.validated_data)
@@ -328,9 +342,14 @@ class AccessViewSet(
         actor = self.actor
         if not roles.may_create(actor, OfferAccess):
             raise PermissionDenied("Your role cannot apply to offers.")
+        roles.account_check(
+            actor, roles.Act.APPLY_TO_OFFERS if actor.is_publisher else roles.Act.DECIDE_ACCESS
+        )
         serializer = self.get_serializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         data = serializer.validated_data
+        if not actor.is_publisher:
+            roles.approval_check(actor, data["publisher"])
         if actor.is_publisher:
             publisher = Publisher.objects.get(pk=actor.publisher_pk)
             access = services.access_apply(
@@ -351,6 +370,9 @@ class AccessViewSet(
         access = self.get_object()
         if not roles.may_manage(self.actor, access):
             raise PermissionDenied("Only the network or the offer's advertiser decides.")
+        roles.account_check(self.actor, roles.Act.DECIDE_ACCESS)
+        if decision == OfferAccess.Status.APPROVED:
+            roles.approval_check(self.actor, access.publisher)
         body = s.StatusChangeSerializer(data=request.data)
         body.is_valid(raise_exception=True)
         access = services.access_decide(
@@ -394,8 +416,10 @@ class LinkViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.Gen
     def create(self, request: Request) -> Response:
         if not (self.actor.is_staff or self.actor.is_advertiser):
             raise PermissionDenied("Only the network or the advertiser can approve; apply via /accesses/.")
+        roles.account_check(self.actor, roles.Act.DECIDE_ACCESS)
         serializer = s.LinkCreateSerializer(data=request.data, context=self.get_serializer_context())
         serializer.is_valid(raise_exception=True)
+        roles.approval_check(self.actor, serializer.validated_data["publisher"])
         access = services.access_decide(
             offer=serializer.validated_data["offer"],
             publisher=serializer.validated_data["publisher"],

@@ -12,11 +12,11 @@ from functools import wraps
 from typing import Any
 
 from django.contrib.auth.views import redirect_to_login
-from django.http import Http404, HttpRequest, HttpResponseBase
-from django.shortcuts import redirect
+from django.http import Http404, HttpRequest, HttpResponse, HttpResponseBase
+from django.shortcuts import redirect, render
 
 from affiliates.models import Advertiser, Publisher
-from affiliates.roles import Actor, Role, actor_for
+from affiliates.roles import AccountRefused, Act, Actor, Role, account_check, actor_for
 
 View = Callable[..., HttpResponseBase]
 
@@ -54,6 +54,31 @@ def portal_view(*roles: Role) -> Callable[[View], View]:
         return wrapper
 
     return decorate
+
+
+def account_may(act: Act) -> Callable[[View], View]:
+    """A portal write (POST) refused by the account-status rule the API applies
+    (roles.account_check): a 403 page with the rule's message and reason code. Goes inside
+    ``portal_view``, which resolves the actor."""
+
+    def decorate(view: View) -> View:
+        @wraps(view)
+        def wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponseBase:
+            if request.method == "POST":
+                try:
+                    account_check(request.actor, act)  # type: ignore[attr-defined]
+                except AccountRefused as refused:
+                    return account_refused(request, refused)
+            return view(request, *args, **kwargs)
+
+        return wrapper
+
+    return decorate
+
+
+def account_refused(request: HttpRequest, refused: AccountRefused) -> HttpResponse:
+    context = {"message": refused.message, "code": refused.code}
+    return render(request, "portal/refused.html", context, status=refused.status_code)
 
 
 publisher_only = portal_view(Role.PUBLISHER)

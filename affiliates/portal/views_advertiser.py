@@ -13,7 +13,7 @@ from affiliates import selectors as affiliate_selectors
 from affiliates.core.errors import DomainError
 from affiliates.models import Offer, OfferAccess
 from affiliates.portal import selectors
-from affiliates.portal.access import PortalRequest, advertiser_only
+from affiliates.portal.access import PortalRequest, account_may, advertiser_only
 from affiliates.portal.charts import Series, bar_line_chart
 from affiliates.portal.forms import (
     CapFormSet,
@@ -23,8 +23,9 @@ from affiliates.portal.forms import (
     GoalFormSet,
     OfferForm,
 )
+from affiliates.portal.redirects import redirect_next
 from affiliates.portal.services import offer_save
-from affiliates.roles import scope
+from affiliates.roles import AccountRefused, Act, approval_check, scope
 from affiliates.services import access_decide
 from tracking.models.reports import OfferTarget
 
@@ -122,11 +123,13 @@ def _offer_edit(request: PortalRequest, offer: Offer | None) -> HttpResponse:
 
 
 @advertiser_only
+@account_may(Act.MANAGE_OFFERS)
 def offer_create(request: PortalRequest) -> HttpResponse:
     return _offer_edit(request, None)
 
 
 @advertiser_only
+@account_may(Act.MANAGE_OFFERS)
 def offer_edit(request: PortalRequest, offer_id: int) -> HttpResponse:
     return _offer_edit(request, get_object_or_404(_offers(request), pk=offer_id))
 
@@ -149,6 +152,12 @@ def decide_access(request: PortalRequest, access: OfferAccess) -> None:
     if not form.is_valid():
         messages.error(request, "Choose approve or reject.")
         return
+    if form.cleaned_data["decision"] == OfferAccess.Status.APPROVED:
+        try:
+            approval_check(request.actor, access.publisher)
+        except AccountRefused as refused:
+            messages.error(request, refused.message)
+            return
     decided = access_decide(
         offer=access.offer,
         publisher=access.publisher,
@@ -161,6 +170,7 @@ def decide_access(request: PortalRequest, access: OfferAccess) -> None:
 
 @require_POST
 @advertiser_only
+@account_may(Act.DECIDE_ACCESS)
 def access_decision(request: PortalRequest, access_id: int) -> HttpResponse:
     accesses = scope(
         OfferAccess.objects.select_related("offer", "publisher"),
@@ -169,4 +179,4 @@ def access_decision(request: PortalRequest, access_id: int) -> HttpResponse:
         publisher_path=None,
     )
     decide_access(request, get_object_or_404(accesses, pk=access_id))
-    return redirect(request.POST.get("next") or "portal:adv-publishers")
+    return redirect_next(request, "portal:adv-publishers")

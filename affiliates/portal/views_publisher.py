@@ -13,10 +13,10 @@ from affiliates import selectors as affiliate_selectors
 from affiliates.core.errors import DomainError
 from affiliates.models import Offer, OfferAccess
 from affiliates.portal import selectors
-from affiliates.portal.access import PortalRequest, publisher_only
+from affiliates.portal.access import PortalRequest, account_may, publisher_only
 from affiliates.portal.charts import Series, bar_line_chart
 from affiliates.portal.forms import ApplyForm, MarketplaceFilter, PayoutDetailsForm, ProfileForm
-from affiliates.roles import offers_visible_to_publisher_q, scope
+from affiliates.roles import Act, offers_visible_to_publisher_q, scope
 from affiliates.services import access_apply
 
 
@@ -75,6 +75,7 @@ def marketplace(request: PortalRequest) -> HttpResponse:
 
 
 @publisher_only
+@account_may(Act.APPLY_TO_OFFERS)
 def offer_detail(request: PortalRequest, offer_id: int) -> HttpResponse:
     offer = get_object_or_404(_visible_offers(request).select_related("advertiser"), pk=offer_id)
     access = OfferAccess.objects.filter(offer=offer, publisher=_pub(request)).first()
@@ -162,6 +163,7 @@ def profile(request: PortalRequest) -> HttpResponse:
 
 @require_POST
 @publisher_only
+@account_may(Act.APPLY_TO_OFFERS)
 def apply_quick(request: PortalRequest, offer_id: int) -> HttpResponse:
     """The marketplace card's one-click apply (public offers open at once)."""
     offer = get_object_or_404(_visible_offers(request), pk=offer_id)

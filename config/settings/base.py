@@ -155,9 +155,10 @@ REST_FRAMEWORK = {
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
     "DEFAULT_FILTER_BACKENDS": [
-        "django_filters.rest_framework.DjangoFilterBackend",
-        "rest_framework.filters.OrderingFilter",
-        "rest_framework.filters.SearchFilter",
+        # Role-aware: search, ordering and id filters touch only what the caller may see.
+        "affiliates.api.lookups.ScopedFilterBackend",
+        "affiliates.api.lookups.RoleOrderingFilter",
+        "affiliates.api.lookups.RoleSearchFilter",
     ],
     "DEFAULT_PAGINATION_CLASS": "affiliates.api.base.Pagination",
     "PAGE_SIZE": 50,

@@ -49,11 +49,13 @@ class CommissionSerializer(serializers.ModelSerializer[Commission]):
         read_only_fields = COMMISSION_FIELDS
         extra_kwargs = {"id": {"help_text": "Commission id."}}
 
-    def to_representation(self, instance: Commission) -> dict[str, Any]:
-        data = super().to_representation(instance)
+    def get_fields(self) -> dict[str, Any]:
+        # Dropped from the fields, not only from the output, so that search and ordering
+        # (affiliates.api.lookups) cannot reach them either.
+        fields = super().get_fields()
         for name in HIDDEN.get(self.context.get("role", ""), ()):
-            data.pop(name, None)
-        return data
+            fields.pop(name, None)
+        return fields
 
 
 class ReasonSerializer(serializers.Serializer[Any]):

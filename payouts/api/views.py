@@ -19,10 +19,11 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from affiliates.api.base import TenantScopedMixin
+from affiliates.api.lookups import IdFilterSet
 from affiliates.core.errors import DomainError
 from affiliates.core.money import money_round
 from affiliates.models import FxRate
-from affiliates.roles import actor_for
+from affiliates.roles import Act, account_check, actor_for
 from payouts import selectors, services
 from payouts.adjustments import adjustments_apply
 from payouts.api import serializers as s
@@ -41,7 +42,7 @@ def refused(exc: services.BulkRefused, *, ref_name: str) -> Response:
     return Response({"code": exc.code, "message": exc.message, "errors": errors}, status=400)
 
 
-class CommissionFilter(filters.FilterSet):
+class CommissionFilter(IdFilterSet):
     day_from = filters.DateFilter(field_name="day", lookup_expr="gte")
     day_to = filters.DateFilter(field_name="day", lookup_expr="lte")
 
@@ -76,6 +77,7 @@ class CommissionViewSet(TenantScopedMixin, viewsets.ReadOnlyModelViewSet[Commiss
     def _require_manager(self) -> None:
         if not (self.actor.is_staff or self.actor.is_advertiser):
             raise PermissionDenied("Only the advertiser or the network can change commissions.")
+        account_check(self.actor, Act.DECIDE_COMMISSIONS)
 
     def _single(self, request: Request, pk: str, status_: str) -> Response:
         self._require_manager()

@@ -1,38 +1,18 @@
-"""CSV writing shared by the exports, safe to open in a spreadsheet."""
+"""CSV writing shared by the exports (through affiliates.core.spreadsheet, safe to open in a
+spreadsheet) and the amounts they print."""
 
 from __future__ import annotations
 
-import csv
-import io
-import re
 from collections.abc import Iterable, Sequence
 from decimal import Decimal
 
 from affiliates.core.money import money_round
-
-# A cell starting with one of these runs as a formula in Excel/LibreOffice (CSV injection);
-# names, memos and payout details come from publishers and advertisers.
-_FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
-_NUMBER = re.compile(r"^-?\d+(\.\d+)?$")
-
-
-def cell(value: object) -> str:
-    if value is None:
-        return ""
-    if isinstance(value, Decimal | int):
-        return str(value)  # numbers may be negative; they are not formulas
-    text = str(value)
-    if text.startswith(_FORMULA_PREFIXES) and not _NUMBER.match(text):
-        return "'" + text
-    return text
+from affiliates.core.spreadsheet import csv_bytes as spreadsheet_csv_bytes
 
 
 def csv_bytes(header: Sequence[str], rows: Iterable[Sequence[object]]) -> bytes:
-    buffer = io.StringIO()
-    writer = csv.writer(buffer, lineterminator="\n")
-    writer.writerow(header)
-    writer.writerows([cell(value) for value in row] for row in rows)
-    return buffer.getvalue().encode("utf-8")
+    """The exports' CSV: affiliates.core.spreadsheet's one writer, LF-terminated as they always were."""
+    return spreadsheet_csv_bytes(header, rows, newline="\n")
 
 
 def amount_text(amount: Decimal | None, currency: str) -> str:

@@ -19,7 +19,8 @@ from django.shortcuts import get_object_or_404, redirect, render
 
 from affiliates.core.errors import DomainError
 from affiliates.models import Goal, Offer, OfferAccess, Publisher
-from affiliates.portal.access import PortalRequest, publisher_only
+from affiliates.portal.access import PortalRequest, account_may, publisher_only
+from affiliates.roles import Act
 from payouts.callbacks import services
 from payouts.callbacks.templates import CALLBACK_MACROS
 from payouts.models.callbacks import CallbackAttempt, CallbackDelivery, CallbackEndpoint
@@ -140,6 +141,7 @@ def _act(request: PortalRequest, publisher: Publisher) -> None:
 
 
 @publisher_only
+@account_may(Act.MANAGE_POSTBACKS)
 def pub_callbacks(request: PortalRequest) -> HttpResponse:
     publisher = request.publisher
     assert publisher is not None  # publisher_only

@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-import csv
-import io
 from datetime import date
 from decimal import Decimal
 
 from django.db.models import QuerySet, Sum
 
+from affiliates.core.spreadsheet import csv_text
 from payouts.models import Commission, CommissionStatus, Payout
 
 
@@ -32,38 +31,33 @@ def statement_lines(payout: Payout) -> QuerySet[Commission]:
 
 
 def statement_csv(payout: Payout) -> str:
-    out = io.StringIO()
-    writer = csv.writer(out)
-    writer.writerow(
-        ["day", "offer_id", "offer", "goal", "kind", "quantity", "sale_amount", "payout", "currency"]
-    )
-    for c in statement_lines(payout):
-        writer.writerow(
-            [
-                c.day,
-                c.offer_id,
-                c.offer.name,
-                c.goal.code,
-                c.kind,
-                c.quantity,
-                c.sale_amount or "",
-                c.payout,
-                c.currency,
-            ]
-        )
-    writer.writerow([])
-    writer.writerow(
+    """The statement's lines, a blank line, then the payout's summary (affiliates.core.spreadsheet:
+    offer names and goal codes are written by advertisers)."""
+    lines = [
         [
-            "payout",
-            payout.pk,
-            "period",
-            payout.period.strftime("%Y-%m"),
-            "amount",
-            payout.amount,
-            payout.currency,
+            c.day,
+            c.offer_id,
+            c.offer.name,
+            c.goal.code,
+            c.kind,
+            c.quantity,
+            c.sale_amount or "",
+            c.payout,
+            c.currency,
         ]
-    )
-    return out.getvalue()
+        for c in statement_lines(payout)
+    ]
+    summary = [
+        "payout",
+        payout.pk,
+        "period",
+        payout.period.strftime("%Y-%m"),
+        "amount",
+        payout.amount,
+        payout.currency,
+    ]
+    header = ["day", "offer_id", "offer", "goal", "kind", "quantity", "sale_amount", "payout", "currency"]
+    return csv_text(header, [*lines, [], summary])
 
 
 def statement_pdf(payout: Payout) -> bytes:

@@ -6,6 +6,8 @@ from typing import Any
 
 from rest_framework import serializers
 
+from affiliates.roles import NOBODY, actor_for
+from tracking.conversions.trace_view import trace_for
 from tracking.models import Conversion, ConversionEvent
 
 
@@ -74,8 +76,10 @@ class ConversionSerializer(serializers.ModelSerializer[Conversion]):
 class ConversionDetailSerializer(ConversionSerializer):
     trace = serializers.SerializerMethodField(
         help_text="Why it was attributed, rejected or held: the click chosen and the alternatives, the "
-        "attribution model, fraud rules fired, goal and price. Publishers do not see other clicks "
-        "considered or the sender's IP."
+        "attribution model, fraud rules fired, goal and price. Each role sees the parts its other "
+        "views show (tracking/conversions/trace_view.py): publishers neither revenue, other "
+        "publishers' clicks nor visitor or sender addresses; advertisers neither the payout nor "
+        "the sender address; staff everything."
     )
     events = ConversionEventSerializer(many=True, read_only=True, help_text="Status changes, oldest first.")
 
@@ -84,13 +88,6 @@ class ConversionDetailSerializer(ConversionSerializer):
         read_only_fields = fields
 
     def get_trace(self, obj: Conversion) -> dict[str, Any]:
-        trace = dict(obj.trace or {})
-        if self.context.get("publisher_view"):
-            # Other clicks considered may be other publishers' traffic, and the sender address
-            # is the advertiser's server: neither is the publisher's to see.
-            attribution = dict(trace.get("attribution") or {})
-            if attribution.get("alternatives"):
-                attribution["alternatives"] = [{"redacted": True} for _ in attribution["alternatives"]]
-            trace["attribution"] = attribution
-            trace["request"] = {k: v for k, v in (trace.get("request") or {}).items() if k != "sender_ip"}
-        return trace
+        request = self.context.get("request")
+        actor = actor_for(request.user) if request is not None else NOBODY
+        return trace_for(obj.trace, actor)

@@ -29,8 +29,3 @@ class ConversionViewSet(TenantScopedMixin, viewsets.ReadOnlyModelViewSet[Convers
 
     def get_serializer_class(self) -> Any:
         return ConversionDetailSerializer if self.action == "retrieve" else ConversionSerializer
-
-    def get_serializer_context(self) -> dict[str, Any]:
-        context = super().get_serializer_context()
-        context["publisher_view"] = self.actor.is_publisher
-        return context

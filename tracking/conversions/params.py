@@ -59,11 +59,37 @@ def params_merge(pairs: Iterable[tuple[str, list[str]]]) -> dict[str, str]:
     return out
 
 
+def _utf8(raw: bytes, what: str) -> str:
+    try:
+        return raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise bad_request(Reason.BAD_ENCODING, f"The {what} is not UTF-8 text.") from exc
+
+
+def text_check(params: dict[str, str]) -> None:
+    """Refuse (400) names and values the database cannot store as text: a NUL. Undecodable
+    bytes never get this far (``_utf8``, ``_pairs``), nor JSON's lone surrogates
+    (``json_params``); a pixel's parameters come through Django and are checked here too."""
+    for key, value in params.items():
+        if "\x00" in key or "\x00" in value:
+            raise bad_request(Reason.BAD_ENCODING, f"{key[:64]!r} holds a NUL character.")
+
+
+def _unicode_check(key: str, value: str) -> None:
+    """JSON's \\u escapes can spell a lone surrogate, which is no text UTF-8 can store."""
+    try:
+        key.encode("utf-8")
+        value.encode("utf-8")
+    except UnicodeEncodeError as exc:
+        raise bad_request(Reason.BAD_ENCODING, f"{key[:64]!r} is not valid Unicode text.") from exc
+
+
 def json_params(body: bytes) -> dict[str, str]:
+    text = _utf8(body, "body")
     try:
         # Numbers keep their written form ("12.50" stays exact, never a float).
-        data = json.loads(body or b"{}", parse_float=str, parse_int=str)
-    except (ValueError, UnicodeDecodeError) as exc:
+        data = json.loads(text or "{}", parse_float=str, parse_int=str)
+    except ValueError as exc:
         raise bad_request(Reason.BAD_PARAMETER, "The body is not valid JSON.") from exc
     if not isinstance(data, dict):
         raise bad_request(Reason.BAD_PARAMETER, "The JSON body must be an object.")
@@ -73,6 +99,7 @@ def json_params(body: bytes) -> dict[str, str]:
             continue
         if not isinstance(value, str):
             raise bad_request(Reason.BAD_PARAMETER, f"{key} must be a string or a number.")
+        _unicode_check(key, value)
         out[str(key)] = value
     return out
 
@@ -93,15 +120,22 @@ def body_length(content_length: str | None) -> int:
     return max(length, 0)
 
 
-def _pairs(raw: bytes) -> list[tuple[str, list[str]]]:
-    """Name/value pairs as Django's QueryDict reads them (UTF-8, or Latin-1 when that fails;
-    at most DATA_UPLOAD_MAX_NUMBER_FIELDS)."""
+def _pairs(raw: bytes, what: str) -> list[tuple[str, list[str]]]:
+    """Name/value pairs, UTF-8 only, raw and percent-escaped alike (a guessed Latin-1 would
+    store text the advertiser never sent, and a replacement character loses it), at most
+    DATA_UPLOAD_MAX_NUMBER_FIELDS."""
+    text = _utf8(raw, what)
     try:
-        text = raw.decode()
-    except UnicodeDecodeError:
-        text = raw.decode("iso-8859-1")
-    try:
-        pairs = parse_qsl(text, keep_blank_values=True, max_num_fields=settings.DATA_UPLOAD_MAX_NUMBER_FIELDS)
+        pairs = parse_qsl(
+            text,
+            keep_blank_values=True,
+            max_num_fields=settings.DATA_UPLOAD_MAX_NUMBER_FIELDS,
+            errors="strict",
+        )
+    except UnicodeDecodeError as exc:
+        raise bad_request(
+            Reason.BAD_ENCODING, f"The {what} percent-escapes bytes that are not UTF-8."
+        ) from exc
     except ValueError as exc:
         raise bad_request(Reason.BAD_PARAMETER, "Too many parameters.") from exc
     return [(k, [v]) for k, v in pairs]
@@ -113,11 +147,11 @@ def request_params(*, method: str, query: bytes, content_type: str, body: bytes)
     otherwise hear "missing click_id" for parameters it did send."""
     if method not in ("GET", "POST"):
         raise PostbackError(405, Reason.METHOD_NOT_ALLOWED, "Use GET or POST.")
-    pairs = _pairs(query)
+    pairs = _pairs(query, "query string")
     if method == "POST" and content_type == JSON:
         pairs += [(k, [v]) for k, v in json_params(body).items()]
     elif method == "POST" and content_type == FORM:
-        pairs += _pairs(body)
+        pairs += _pairs(body, "body")
     elif body:
         raise bad_request(Reason.UNSUPPORTED_BODY, "Send the body form-encoded or as JSON.")
     return params_merge(pairs)
@@ -132,6 +166,7 @@ def _int_or_400(raw: str, name: str) -> int | None:
 
 
 def conversion_input_parse(raw: dict[str, str]) -> ConversionInput:
+    text_check(raw)
     for key, value in raw.items():
         if len(value) > MAX_VALUE_LENGTH:
             raise bad_request(Reason.BAD_PARAMETER, f"{key} is longer than {MAX_VALUE_LENGTH} characters.")

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import csv
 from collections.abc import Iterable, Iterator
 from datetime import date, datetime, time, timedelta
 from typing import Any
@@ -11,6 +10,7 @@ from django.db.models import Q, QuerySet
 from django.utils import timezone
 
 from affiliates.core.money import money_round
+from affiliates.core.spreadsheet import csv_line
 from affiliates.roles import Actor, scope
 from payouts.models import Commission
 from tracking.models import Conversion
@@ -52,19 +52,6 @@ def commission_ids_for(actor: Actor, conversion_ids: Iterable[int]) -> list[int]
     return list(Commission.objects.filter(conversion_id__in=allowed).values_list("pk", flat=True))
 
 
-def trace_steps(conversion: Conversion) -> list[tuple[str, str]]:
-    """The trace as (label, value) lines in the order attribution wrote them, for display."""
-    trace = conversion.trace or {}
-    steps: list[tuple[str, str]] = []
-    for key, value in trace.items():
-        if isinstance(value, (dict, list)):
-            import json
-
-            value = json.dumps(value, sort_keys=True, default=str)
-        steps.append((str(key).replace("_", " "), str(value)))
-    return steps
-
-
 CSV_COLUMNS = [
     "conversion_id",
     "created_at",
@@ -87,24 +74,13 @@ CSV_COLUMNS = [
 ]
 
 
-def _cell(value: str) -> str:
-    """Neutralise text that a spreadsheet would run as a formula (sub ids come from traffic)."""
-    return f"'{value}" if value[:1] in ("=", "+", "-", "@", "\t", "\r") else value
-
-
-class _Echo:
-    def write(self, value: str) -> str:
-        return value
-
-
 def conversions_csv(qs: QuerySet[Conversion], *, money_field: str) -> Iterator[str]:
-    """Stream rows as CSV; ``money_field`` is payout (publisher) or revenue (advertiser)."""
-    writer = csv.writer(_Echo())
-    header = [c if c != "payout" else money_field for c in CSV_COLUMNS]
-    yield writer.writerow(header)
+    """Stream rows as CSV; ``money_field`` is payout (publisher) or revenue (advertiser). Offer
+    names and sub ids come from other tenants and from traffic: csv_line neutralises formulas."""
+    yield csv_line(c if c != "payout" else money_field for c in CSV_COLUMNS)
     for c in qs.iterator(chunk_size=2000):
         commission = c.commission if hasattr(c, "commission") else None
-        yield writer.writerow(
+        yield csv_line(
             [
                 c.pk,
                 c.created_at.isoformat(),
@@ -117,7 +93,7 @@ def conversions_csv(qs: QuerySet[Conversion], *, money_field: str) -> Iterator[s
                 c.currency,
                 money_round(getattr(commission, money_field), commission.currency) if commission else "",
                 commission.currency if commission else "",
-                *(_cell(v) for v in (c.txn_id, c.sub1, c.sub2, c.sub3, c.sub4, c.sub5)),
+                *(c.txn_id, c.sub1, c.sub2, c.sub3, c.sub4, c.sub5),
                 c.country,
             ]
         )

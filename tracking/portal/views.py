@@ -14,12 +14,21 @@ from django.views.decorators.http import require_POST
 
 from affiliates.core.errors import DomainError
 from affiliates.models import Offer
-from affiliates.portal.access import PortalRequest, advertiser_only, portal_view, publisher_only, staff_only
-from affiliates.roles import Role, scope
+from affiliates.portal.access import (
+    PortalRequest,
+    account_may,
+    advertiser_only,
+    portal_view,
+    publisher_only,
+    staff_only,
+)
+from affiliates.portal.redirects import redirect_next
+from affiliates.roles import Act, Role, scope
 from affiliates.services import advertiser_rotate_credentials
 from payouts.adjustments import adjustments_apply
 from payouts.services import BulkRefused, commissions_set_status, conversions_release
 from tracking.conversions.dry_run import conversion_dry_run
+from tracking.conversions.trace_view import trace_steps
 from tracking.portal import selectors
 from tracking.portal.forms import AdjustmentUploadForm, BulkActionForm, ConversionFilter, TestConversionForm
 
@@ -75,11 +84,14 @@ def conversion_detail(request: PortalRequest, conversion_id: int) -> HttpRespons
         "tracking/portal/conversion_detail.html",
         {
             "c": conversion,
-            "steps": selectors.trace_steps(conversion),
+            "steps": trace_steps(conversion.trace, request.actor),
             "events": conversion.events.all(),
             "commission": conversion.commission if hasattr(conversion, "commission") else None,
-            # A publisher sees neither the advertiser's revenue nor the raw IP of the visitor.
-            "show_private": not request.actor.is_publisher,
+            # The margin is private both ways (as in the API and the trace): a publisher sees
+            # neither the revenue nor the visitor's raw IP, an advertiser not the payout.
+            "show_payout": not request.actor.is_advertiser,
+            "show_revenue": not request.actor.is_publisher,
+            "show_ip": not request.actor.is_publisher,
         },
     )
 
@@ -136,6 +148,7 @@ def _set_status(request: PortalRequest, conversion_ids: list[int], status: str, 
 
 @require_POST
 @portal_view(Role.ADVERTISER, Role.STAFF)
+@account_may(Act.DECIDE_COMMISSIONS)
 def set_status(request: PortalRequest) -> HttpResponse:
     """Approve, reject or reverse one or many conversions (the table's row and bulk buttons)."""
     form = BulkActionForm(request.POST)
@@ -145,12 +158,12 @@ def set_status(request: PortalRequest) -> HttpResponse:
         data = form.cleaned_data
         _set_status(request, data["ids"], data["action"], data["reason"])
     fallback = "tracking_portal:staff-fraud" if request.actor.is_staff else "tracking_portal:adv-conversions"
-    nxt = request.POST.get("next", "")
-    return redirect(nxt if nxt.startswith("/") and not nxt.startswith("//") else fallback)
+    return redirect_next(request, fallback)
 
 
 @require_POST
 @advertiser_only
+@account_may(Act.DECIDE_COMMISSIONS)
 def adv_upload(request: PortalRequest) -> HttpResponse:
     form = AdjustmentUploadForm(request.POST, request.FILES)
     if not form.is_valid():
@@ -205,7 +218,7 @@ def adv_integration(request: PortalRequest) -> HttpResponse:
         "offer": offer,
         "test_form": test_form,
         "test_result": test_result,
-        "test_steps": selectors.trace_steps(test_result) if test_result is not None else [],
+        "test_steps": trace_steps(test_result.trace, request.actor) if test_result is not None else [],
         "ip_allowlist": advertiser.ip_allowlist,
     }
     return render(request, "tracking/portal/integration.html", context)

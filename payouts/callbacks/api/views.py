@@ -18,9 +18,9 @@ from rest_framework.permissions import BasePermission, IsAuthenticated
 from rest_framework.request import Request
 from rest_framework.response import Response
 
-from affiliates.api.base import TenantScopedMixin
+from affiliates.api.base import AccountStanding, TenantScopedMixin
 from affiliates.models import Offer, Publisher
-from affiliates.roles import Actor, actor_for, offers_visible_to_publisher_q
+from affiliates.roles import Act, Actor, actor_for, offers_visible_to_publisher_q
 from payouts.callbacks import services
 from payouts.callbacks.api import serializers as s
 from payouts.models.callbacks import CallbackAttempt, CallbackDelivery, CallbackEndpoint
@@ -62,7 +62,8 @@ class CallbackEndpointViewSet(TenantScopedMixin, viewsets.ModelViewSet[CallbackE
     publisher_path = "publisher_id"
     filterset_fields = ["publisher", "offer", "goal", "is_active", "method"]
     ordering_fields = ["id", "created_at"]
-    permission_classes = [IsAuthenticated, IsPublisherOrStaff]
+    permission_classes = [IsAuthenticated, IsPublisherOrStaff, AccountStanding]
+    account_act = Act.MANAGE_POSTBACKS
 
     def _publisher_for_create(self, data: dict[str, Any]) -> Publisher:
         actor = self.actor
@@ -123,7 +124,8 @@ class CallbackDeliveryViewSet(
     publisher_path = "publisher_id"
     filterset_fields = ["status", "event", "offer", "endpoint", "publisher", "commission"]
     ordering_fields = ["id", "created_at", "next_attempt_at"]
-    permission_classes = [IsAuthenticated, IsPublisherOrStaff]
+    permission_classes = [IsAuthenticated, IsPublisherOrStaff, AccountStanding]
+    account_act = Act.MANAGE_POSTBACKS
 
     @action(detail=True, methods=["get"])
     def attempts(self, request: Request, pk: str | None = None) -> Response:

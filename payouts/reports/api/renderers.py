@@ -2,37 +2,12 @@
 
 from __future__ import annotations
 
-import csv
-import io
 from collections.abc import Mapping
 from typing import Any
 
 from rest_framework.renderers import BaseRenderer
 
-# Sub ids and names come from publishers: a leading = + - @ would run as a spreadsheet formula.
-_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
-TEXT_COLUMNS = frozenset(
-    {
-        "country",
-        "device",
-        "currency",
-        "offer_name",
-        "publisher_name",
-        "goal_code",
-        "sub1",
-        "sub2",
-        "sub3",
-        "sub4",
-        "sub5",
-    }
-)
-
-
-def _safe(column: str, value: Any) -> str:
-    text = "" if value is None else str(value)
-    if column in TEXT_COLUMNS and text.startswith(_FORMULA_START):
-        return "'" + text
-    return text
+from affiliates.core.spreadsheet import csv_text
 
 
 class ReportCSVRenderer(BaseRenderer):
@@ -46,15 +21,12 @@ class ReportCSVRenderer(BaseRenderer):
         accepted_media_type: str | None = None,
         renderer_context: Mapping[str, Any] | None = None,
     ) -> bytes:
-        out = io.StringIO()
-        writer = csv.writer(out)
         columns: list[str] = list(data.get("columns", []))
-        writer.writerow(columns)
-        for row in data.get("rows", []):
-            writer.writerow([_safe(c, row.get(c)) for c in columns])
+        rows: list[list[Any]] = [[row.get(c) for c in columns] for row in data.get("rows", [])]
         for total in data.get("totals", []):
-            cells = [_safe(c, total[c]) if c in total else "" for c in columns]
+            cells = [total.get(c, "") for c in columns]
             if columns and columns[0] not in total:
                 cells[0] = "Total"
-            writer.writerow(cells)
-        return out.getvalue().encode(self.charset)
+            rows.append(cells)
+        # Names and sub ids come from tenants and traffic: the one writer neutralises formulas.
+        return csv_text(columns, rows).encode(self.charset)

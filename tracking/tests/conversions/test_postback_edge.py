@@ -166,16 +166,29 @@ def test_without_txn_id_one_batch_converts_a_click_once_per_goal(edge, shoes_cli
     assert Conversion.objects.filter(txn_id="").count() == 1
 
 
+@pytest.fixture
+def poison_txn_id() -> Iterator[str]:
+    """A txn_id the table refuses, through a CHECK added for the test. (A NUL byte once served:
+    params.py now refuses it as bad_encoding before it reaches a batch.)"""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "ALTER TABLE tracking_conversion ADD CONSTRAINT test_poison CHECK (txn_id <> 'POISON')"
+        )
+    try:
+        yield "POISON"
+    finally:
+        with connection.cursor() as cursor:
+            cursor.execute("ALTER TABLE tracking_conversion DROP CONSTRAINT test_poison")
+
+
 @on_postgres
 def test_a_poison_row_fails_alone_and_its_batch_neighbours_are_stored(
-    edge, batches, shoes, pixelpush, shoes_link
+    edge, batches, shoes, pixelpush, shoes_link, poison_txn_id
 ):
     clicks = [click_make(shoes, pixelpush) for _ in range(10)]
     edge.get("/postback", query(click_id=clicks[0].id.hex, goal="lead", txn_id="WARM"))
     queries = [query(click_id=c.id.hex, amount="5", txn_id=f"OK-{n}") for n, c in enumerate(clicks)]
-    queries[4] = query(
-        click_id=clicks[4].id.hex, amount="5", txn_id="BAD\x00ID"
-    )  # PostgreSQL text refuses NUL
+    queries[4] = query(click_id=clicks[4].id.hex, amount="5", txn_id=poison_txn_id)
     answers = [answer(a) for a in edge.burst("/postback", queries)]
     assert answers[4][0] == 503
     assert answers[4][1]["reason"] == "storage_unavailable"
