@@ -24,7 +24,7 @@ class NetworkTermsSerializer(serializers.ModelSerializer[NetworkTerms]):
 
 
 class NetworkTermsView(APIView):
-    def get_permissions(self) -> list[Any]:
+    def get_permissions(self) -> Any:
         return [IsStaff()] if self.request.method == "PUT" else super().get_permissions()
 
     @extend_schema(responses=NetworkTermsSerializer)

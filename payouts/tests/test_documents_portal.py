@@ -1,0 +1,62 @@
+"""Document pages: staff issue and record payments; each party sees and downloads only its own."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from django.test import Client
+
+from affiliates.models import Advertiser, Offer, Publisher
+from payouts.models import Document
+from payouts.tests.test_documents import JAN, issuer, sale  # noqa: F401 (issuer: autouse fixture)
+
+pytestmark = pytest.mark.django_db
+
+
+def client_for(user: Any) -> Client:
+    client = Client()
+    client.force_login(user)
+    return client
+
+
+def test_staff_issue_from_the_portal_and_each_party_sees_its_own(
+    shoes: Offer, pixelpush: Publisher, acme: Advertiser, nadia: Any, ada: Any, gus: Any, pia: Any, rex: Any
+) -> None:
+    sale(shoes, pixelpush, "100.00", day=JAN)
+    staff = client_for(nadia)
+
+    staff.post("/staff/documents/issue/", {"kind": "invoice", "advertiser": acme.pk, "period": "2024-01"})
+    staff.post(
+        "/staff/documents/issue/", {"kind": "statement", "publisher": pixelpush.pk, "period": "2024-01"}
+    )
+    paid = staff.post(
+        "/staff/documents/payment/",
+        {
+            "advertiser": acme.pk,
+            "currency": "USD",
+            "amount": "12.00",
+            "received_on": "2024-02-10",
+            "reference": "W1",
+        },
+        follow=True,
+    )
+    invoice = Document.objects.get(kind="invoice")
+    statement = Document.objects.get(kind="statement")
+
+    assert b"Recorded 12.00 USD ref W1." in paid.content
+    adv_page = client_for(ada).get("/advertiser/invoices/").content.decode()
+    assert "INV-000001" in adv_page
+    assert "W1" in adv_page
+    assert "ST-000001" not in adv_page
+    assert "INV-000001" not in client_for(gus).get("/advertiser/invoices/").content.decode()
+    assert "ST-000001" in client_for(pia).get("/publisher/statements/").content.decode()
+    assert client_for(ada).get(f"/documents/{invoice.pk}.pdf").content.startswith(b"%PDF")
+    assert client_for(gus).get(f"/documents/{invoice.pk}.pdf").status_code == 404
+    assert client_for(rex).get(f"/documents/{statement.pk}.csv").status_code == 404
+    assert client_for(pia).get(f"/documents/{statement.pk}.csv").status_code == 200
+
+
+def test_publishers_and_advertisers_cannot_reach_the_staff_page(ada: Any, pia: Any) -> None:
+    assert client_for(ada).get("/staff/documents/").status_code == 404
+    assert client_for(pia).post("/staff/documents/issue/", {"kind": "invoice"}).status_code == 404
