@@ -60,3 +60,21 @@ def test_staff_issue_from_the_portal_and_each_party_sees_its_own(
 def test_publishers_and_advertisers_cannot_reach_the_staff_page(ada: Any, pia: Any) -> None:
     assert client_for(ada).get("/staff/documents/").status_code == 404
     assert client_for(pia).post("/staff/documents/issue/", {"kind": "invoice"}).status_code == 404
+
+
+def test_staff_read_issued_documents_in_the_admin_but_cannot_change_them(
+    shoes: Offer, pixelpush: Publisher, acme: Advertiser, nadia: Any
+) -> None:
+    sale(shoes, pixelpush, "100.00", day=JAN)
+    staff = client_for(nadia)
+    staff.post("/staff/documents/issue/", {"kind": "invoice", "advertiser": acme.pk, "period": "2024-01"})
+    invoice = Document.objects.get()
+
+    listing = staff.get("/admin/payouts/document/")
+    page = staff.get(f"/admin/payouts/document/{invoice.pk}/change/")
+    posted = staff.post(f"/admin/payouts/document/{invoice.pk}/change/", {"payment_terms_days": "1"})
+
+    assert b"INV-000001" in listing.content
+    assert page.status_code == 200
+    assert posted.status_code == 403
+    assert staff.get("/admin/payouts/advertiserpayment/").status_code == 200
