@@ -35,7 +35,15 @@ from affiliates.models import Advertiser, Publisher
 from payouts.documents_vat import vat_treatment
 from payouts.exports.tabular import amount_text
 from payouts.fx import fx_rates_in_force
-from payouts.models import Commission, CommissionStatus, Document, DocumentCounter, DocumentItem, DocumentLine
+from payouts.models import (
+    Account,
+    Commission,
+    CommissionStatus,
+    Document,
+    DocumentCounter,
+    DocumentItem,
+    DocumentLine,
+)
 from payouts.periods import period_end, period_label, period_next
 
 Kind = Document.Kind
@@ -343,3 +351,46 @@ def _number_take(*, issuer: str, series: str) -> int:
     counter.last_number += 1
     counter.save(update_fields=["last_number"])
     return counter.last_number
+
+
+@dataclass
+class MonthIssued:
+    invoices: int = 0
+    credit_notes: int = 0
+    statements: int = 0
+    nothing_to_issue: int = 0
+
+
+def documents_issue_month(*, period: Any) -> MonthIssued:
+    """Issue ``period``'s invoices, credit notes and statements for every party with something to
+    carry (the monthly beat job and ``manage.py issue_documents``). Idempotent: a party already
+    issued gets nothing new. Parties are those with a ledger account, a small table."""
+    issuer_snapshot()  # refuse the whole month at once, not once per party
+    result = MonthIssued()
+    for advertiser in Advertiser.objects.filter(pk__in=_account_owners("advertiser")).order_by("pk"):
+        issued = _issue_quietly(ADVERTISER, advertiser, period, result)
+        if issued and issued.created:
+            result.invoices += issued.main is not None
+            result.credit_notes += issued.credit_note is not None
+    for publisher in Publisher.objects.filter(pk__in=_account_owners("publisher")).order_by("pk"):
+        issued = _issue_quietly(PUBLISHER, publisher, period, result)
+        if issued and issued.created:
+            result.statements += 1
+    return result
+
+
+def _account_owners(party: str) -> Any:
+    kind = Account.Kind.ADVERTISER_RECEIVABLE if party == "advertiser" else Account.Kind.PUBLISHER_PAYABLE
+    return Account.objects.filter(kind=kind).values(f"{party}_id")
+
+
+def _issue_quietly(
+    side: _Side, party: Advertiser | Publisher, period: Any, result: MonthIssued
+) -> Issued | None:
+    try:
+        return _issue(side, party, period, None)
+    except DomainError as exc:
+        if exc.code not in ("nothing_to_issue", "period_closed"):
+            raise
+        result.nothing_to_issue += 1
+        return None

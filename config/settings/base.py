@@ -232,6 +232,11 @@ CELERY_BEAT_SCHEDULE["payout-run-monthly"] = {
     "task": "payouts.tasks_payout_runs.payout_runs_monthly",
     "schedule": crontab(minute="0", hour="3", day_of_month="1"),
 }
+# At 04:00 UTC on the 1st, issue the previous month's invoices, credit notes and statements.
+CELERY_BEAT_SCHEDULE["documents-monthly"] = {
+    "task": "payouts.tasks_payout_runs.documents_monthly",
+    "schedule": crontab(minute="0", hour="4", day_of_month="1"),
+}
 
 # --- Product settings ----------------------------------------------------------------------
 # The network as issuer of invoices, credit notes and statements (payouts.documents). Issuing a

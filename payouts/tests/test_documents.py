@@ -326,3 +326,21 @@ def test_totals_in_other_currencies_show_the_rate_used(shoes: Offer, pixelpush: 
     ]  # fmt: skip
     assert invoice.converted_total == {"currency": "EUR", "amount": "9.60"}
     assert "1 EUR = 1.25 USD" in pdf_text(document_pdf(invoice))
+
+
+def test_the_monthly_job_issues_every_party_once(
+    shoes: Offer, pixelpush: Publisher, rival: Publisher
+) -> None:
+    from django.core.management import call_command
+
+    sale(shoes, pixelpush, "100.00", day=JAN)
+    sale(shoes, rival, "50.00", day=JAN)
+    out = io.StringIO()
+
+    call_command("issue_documents", "--period", "2024-01", stdout=out)
+    call_command("issue_documents", "--period", "2024-01", stdout=out)
+
+    first, second = out.getvalue().splitlines()
+    assert first.startswith("2024-01: 1 invoices, 0 credit notes, 2 statements issued")
+    assert second.startswith("2024-01: 0 invoices, 0 credit notes, 0 statements issued")
+    assert sorted(Document.objects.values_list("series", "number")) == [("INV", 1), ("ST", 1), ("ST", 2)]
