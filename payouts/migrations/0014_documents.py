@@ -116,7 +116,7 @@ class Migration(migrations.Migration):
         migrations.AddField(
             model_name='payout',
             name='hold_reason',
-            field=models.CharField(blank=True, help_text='Why a held payout is not paid: no_payout_details, publisher_suspended, no_fx_rate.', max_length=32),
+            field=models.CharField(blank=True, choices=[('no_payout_details', 'No payout details on file'), ('publisher_suspended', 'Publisher suspended or rejected'), ('no_fx_rate', 'No FX rate to the payout currency')], help_text='Why a held payout is not paid: no_payout_details, publisher_suspended, no_fx_rate.', max_length=32),
         ),
         migrations.AddField(
             model_name='payout',

@@ -88,9 +88,15 @@ class Payout(models.Model):
             "(see hold_reason; never paid, the amount returns to the next run)."
         ),
     )
+    class HoldReason(models.TextChoices):
+        NO_PAYOUT_DETAILS = "no_payout_details", "No payout details on file"
+        PUBLISHER_SUSPENDED = "publisher_suspended", "Publisher suspended or rejected"
+        NO_FX_RATE = "no_fx_rate", "No FX rate to the payout currency"
+
     hold_reason = models.CharField(
         max_length=32,
         blank=True,
+        choices=HoldReason.choices,
         help_text="Why a held payout is not paid: no_payout_details, publisher_suspended, no_fx_rate.",
     )
     # What is sent: ``amount`` (the ledger's currency) in the publisher's payout currency, at the

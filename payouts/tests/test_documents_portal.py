@@ -78,3 +78,27 @@ def test_staff_read_issued_documents_in_the_admin_but_cannot_change_them(
     assert page.status_code == 200
     assert posted.status_code == 403
     assert staff.get("/admin/payouts/advertiserpayment/").status_code == 200
+
+
+def test_the_payouts_page_shows_the_amount_sent_and_why_a_payout_is_held(
+    pia: Any, pixelpush: Publisher
+) -> None:
+    from datetime import UTC, datetime
+    from decimal import Decimal
+
+    from affiliates.models import FxRate
+    from payouts.payout_build import payout_run_build, payout_run_start
+    from payouts.tests.factories_payouts import approve_balance, mid
+
+    FxRate.objects.create(
+        base="EUR", quote="USD", rate=Decimal("1.25"), valid_from=datetime(2024, 1, 1, tzinfo=UTC)
+    )
+    Publisher.objects.filter(pk=pixelpush.pk).update(payout_currency="EUR", payout_details={})
+    approve_balance(pixelpush, "100.00", at=mid(JAN))
+    run, _ = payout_run_start(period=JAN)
+    payout_run_build(run_id=run.pk)
+
+    page = client_for(pia).get("/publisher/payouts/").content.decode()
+
+    assert "No payout details on file" in page
+    assert "80.00" in page
