@@ -88,6 +88,7 @@ class Payout(models.Model):
             "(see hold_reason; never paid, the amount returns to the next run)."
         ),
     )
+
     class HoldReason(models.TextChoices):
         NO_PAYOUT_DETAILS = "no_payout_details", "No payout details on file"
         PUBLISHER_SUSPENDED = "publisher_suspended", "Publisher suspended or rejected"
