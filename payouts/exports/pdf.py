@@ -39,7 +39,10 @@ class Document:
     def lines(self, pairs: Sequence[tuple[str, object]]) -> None:
         self.pdf.set_font(self.family, "", 10)
         for label, value in pairs:
-            self.pdf.cell(0, 6, self.text(f"{label}: {value}"), new_x="LMARGIN", new_y="NEXT")
+            # multi_cell wraps a long value (a VAT note, an address) instead of running off the page.
+            self.pdf.multi_cell(
+                0, 6, self.text(f"{label}: {value}"), align="L", new_x="LMARGIN", new_y="NEXT"
+            )
         self.pdf.ln(2)
 
     def heading(self, text: str) -> None:
@@ -77,7 +80,7 @@ class Document:
         for i, line in enumerate(lines):
             self.pdf.set_font(self.family, "B" if bold_first and i == 0 else "", 9)
             self.pdf.set_x(x)
-            self.pdf.multi_cell(width, 4.5, self.text(line), new_x="LEFT", new_y="NEXT")
+            self.pdf.multi_cell(width, 4.5, self.text(line), align="L", new_x="LEFT", new_y="NEXT")
         return self.pdf.get_y()
 
     def output(self) -> bytes:
