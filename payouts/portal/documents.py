@@ -89,8 +89,9 @@ class PaymentForm(forms.Form):
 def staff_documents(request: PortalRequest) -> HttpResponse:
     context = {
         "documents": _documents(request)[:200],
-        "issue_form": IssueForm(initial={"period": _last_month()}),
-        "payment_form": PaymentForm(initial={"received_on": timezone.now().date()}),
+        # Prefixed: both forms have an advertiser field, and ids (labels) must stay unique.
+        "issue_form": IssueForm(initial={"period": _last_month()}, prefix="issue"),
+        "payment_form": PaymentForm(initial={"received_on": timezone.now().date()}, prefix="pay"),
         "payments": AdvertiserPayment.objects.select_related("advertiser", "document")[:50],
     }
     return render(request, "payouts/portal/staff_documents.html", context)
@@ -99,7 +100,7 @@ def staff_documents(request: PortalRequest) -> HttpResponse:
 @require_POST
 @staff_only
 def staff_issue(request: PortalRequest) -> HttpResponse:
-    form = IssueForm(request.POST)
+    form = IssueForm(request.POST, prefix="issue")
     if not form.is_valid():
         messages.error(request, "; ".join(str(e) for errors in form.errors.values() for e in errors))
         return redirect("payouts_portal:staff-documents")
@@ -119,7 +120,7 @@ def staff_issue(request: PortalRequest) -> HttpResponse:
 @require_POST
 @staff_only
 def staff_payment(request: PortalRequest) -> HttpResponse:
-    form = PaymentForm(request.POST)
+    form = PaymentForm(request.POST, prefix="pay")
     if not form.is_valid():
         messages.error(request, "; ".join(str(e) for errors in form.errors.values() for e in errors))
         return redirect("payouts_portal:staff-documents")

@@ -26,18 +26,22 @@ def test_staff_issue_from_the_portal_and_each_party_sees_its_own(
     sale(shoes, pixelpush, "100.00", day=JAN)
     staff = client_for(nadia)
 
-    staff.post("/staff/documents/issue/", {"kind": "invoice", "advertiser": acme.pk, "period": "2024-01"})
     staff.post(
-        "/staff/documents/issue/", {"kind": "statement", "publisher": pixelpush.pk, "period": "2024-01"}
+        "/staff/documents/issue/",
+        {"issue-kind": "invoice", "issue-advertiser": acme.pk, "issue-period": "2024-01"},
+    )
+    staff.post(
+        "/staff/documents/issue/",
+        {"issue-kind": "statement", "issue-publisher": pixelpush.pk, "issue-period": "2024-01"},
     )
     paid = staff.post(
         "/staff/documents/payment/",
         {
-            "advertiser": acme.pk,
-            "currency": "USD",
-            "amount": "12.00",
-            "received_on": "2024-02-10",
-            "reference": "W1",
+            "pay-advertiser": acme.pk,
+            "pay-currency": "USD",
+            "pay-amount": "12.00",
+            "pay-received_on": "2024-02-10",
+            "pay-reference": "W1",
         },
         follow=True,
     )
@@ -67,7 +71,10 @@ def test_staff_read_issued_documents_in_the_admin_but_cannot_change_them(
 ) -> None:
     sale(shoes, pixelpush, "100.00", day=JAN)
     staff = client_for(nadia)
-    staff.post("/staff/documents/issue/", {"kind": "invoice", "advertiser": acme.pk, "period": "2024-01"})
+    staff.post(
+        "/staff/documents/issue/",
+        {"issue-kind": "invoice", "issue-advertiser": acme.pk, "issue-period": "2024-01"},
+    )
     invoice = Document.objects.get()
 
     listing = staff.get("/admin/payouts/document/")
