@@ -71,7 +71,8 @@ def validate_country(value: str) -> None:
 
 def eu_vat_prefix(value: str) -> str:
     """The EU member-state prefix of a VAT id ("DE", "EL", "XI"...), or "" when it has none."""
-    prefix = vat.compact(value)[:2].lower() if value else ""
+    # Not vat.compact: it raises on a prefix it does not know, and a non-EU id is fine here.
+    prefix = re.sub(r"[\s.,/-]", "", value or "")[:2].lower()
     # Greece writes EL on VAT ids, GR as its country code.
     return prefix.upper() if prefix in vat.MEMBER_STATES or prefix == "el" else ""
 

@@ -98,3 +98,17 @@ def test_issuing_an_open_month_is_a_400_with_a_reason(nadia: Any, acme: Advertis
 
     assert response.status_code == 400
     assert response.json()["code"] == "period_open"
+
+
+def test_an_invalid_eu_vat_id_is_refused_and_a_valid_one_kept(
+    nadia: Any, acme: Advertiser, api_as: Any
+) -> None:
+    url = f"/api/v1/advertisers/{acme.pk}/"
+
+    bad = api_as(nadia).patch(url, {"country": "DE", "tax_id": "DE136695977"}, format="json")
+    good = api_as(nadia).patch(url, {"country": "DE", "tax_id": "DE136695976"}, format="json")
+    other = api_as(nadia).patch(url, {"country": "US", "tax_id": "12-3456789"}, format="json")
+
+    assert bad.status_code == 400
+    assert "tax_id" in bad.json()["fields"]
+    assert (good.status_code, other.status_code) == (200, 200)
