@@ -13,7 +13,18 @@ from django.http import HttpRequest
 
 from affiliates import services
 from affiliates.core.errors import DomainError
-from affiliates.models import Advertiser, Cap, Coupon, CustomPayout, Goal, Offer, OfferAccess, Publisher
+from affiliates.models import (
+    Advertiser,
+    Cap,
+    Coupon,
+    CustomPayout,
+    Goal,
+    NetworkTerms,
+    Offer,
+    OfferAccess,
+    Publisher,
+)
+from affiliates.network_terms import network_terms_set
 
 
 @admin.register(Advertiser)
@@ -195,3 +206,20 @@ class OfferAccessAdmin(admin.ModelAdmin[OfferAccess]):
         _access_action(OfferAccess.Status.APPROVED, "Approve selected applications"),
         _access_action(OfferAccess.Status.REJECTED, "Reject selected applications"),
     ]
+
+
+@admin.register(NetworkTerms)
+class NetworkTermsAdmin(admin.ModelAdmin[NetworkTerms]):
+    """One row: the network's minimum payout, the floor under every publisher's."""
+
+    list_display = ["minimum_payout", "minimum_payout_currency", "updated_at"]
+    readonly_fields = ["updated_at"]
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return not NetworkTerms.objects.exists()
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def save_model(self, request: HttpRequest, obj: NetworkTerms, form: Any, change: bool) -> None:
+        network_terms_set(minimum_payout=obj.minimum_payout, currency=obj.minimum_payout_currency)

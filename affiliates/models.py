@@ -66,6 +66,26 @@ class Advertiser(models.Model):
         validators=[v.validate_cidr_list],
         help_text="IP addresses or CIDR ranges allowed to post conversions; empty allows any.",
     )
+    # Who the documents are addressed to (payouts.documents): printed on invoices and statements,
+    # and the country and tax id decide the VAT treatment (reverse charge within the EU).
+    legal_name = models.CharField(
+        max_length=200, blank=True, help_text="Registered company name on documents; empty: the name."
+    )
+    address = models.TextField(
+        blank=True, help_text="Postal address printed on documents, one line per line."
+    )
+    country = models.CharField(
+        max_length=2,
+        blank=True,
+        validators=[v.validate_country],
+        help_text="ISO 3166 alpha-2 country of registration; decides VAT treatment.",
+    )
+    tax_id = models.CharField(
+        max_length=32,
+        blank=True,
+        validators=[v.validate_tax_id],
+        help_text="VAT or tax id (EU VAT ids are checked, e.g. DE136695976).",
+    )
     members = models.ManyToManyField(
         settings.AUTH_USER_MODEL,
         blank=True,
@@ -79,6 +99,10 @@ class Advertiser(models.Model):
 
     def __str__(self) -> str:
         return self.name
+
+    @property
+    def document_name(self) -> str:
+        return self.legal_name or self.name
 
     def rotate_postback_token(self) -> str:
         """Set a fresh postback token and return it; the caller shows it once."""
@@ -129,6 +153,26 @@ class Publisher(models.Model):
     minimum_payout = MoneyField(
         default=Decimal("50"), help_text="Balance below which a payout run carries the amount forward."
     )
+    # Who the documents are addressed to (payouts.documents): printed on invoices and statements,
+    # and the country and tax id decide the VAT treatment (reverse charge within the EU).
+    legal_name = models.CharField(
+        max_length=200, blank=True, help_text="Registered company name on documents; empty: the name."
+    )
+    address = models.TextField(
+        blank=True, help_text="Postal address printed on documents, one line per line."
+    )
+    country = models.CharField(
+        max_length=2,
+        blank=True,
+        validators=[v.validate_country],
+        help_text="ISO 3166 alpha-2 country of registration; decides VAT treatment.",
+    )
+    tax_id = models.CharField(
+        max_length=32,
+        blank=True,
+        validators=[v.validate_tax_id],
+        help_text="VAT or tax id (EU VAT ids are checked, e.g. DE136695976).",
+    )
     members = models.ManyToManyField(
         settings.AUTH_USER_MODEL,
         blank=True,
@@ -154,6 +198,15 @@ class Publisher(models.Model):
 
     def __str__(self) -> str:
         return self.name
+
+    @property
+    def document_name(self) -> str:
+        return self.legal_name or self.name
+
+    @property
+    def has_payout_details(self) -> bool:
+        """Something to pay to: a payout run holds the publisher's money until there is."""
+        return any(str(value).strip() for value in (self.payout_details or {}).values())
 
 
 class Offer(models.Model):
@@ -608,3 +661,30 @@ class FxRate(models.Model):
 
     def __str__(self) -> str:
         return f"{self.base}/{self.quote} {self.rate} from {self.valid_from:%Y-%m-%d}"
+
+
+class NetworkTerms(models.Model):
+    """The network's own terms, one row (pk 1), set by staff in the admin or the API.
+
+    ``minimum_payout`` is the floor under every publisher's own minimum: a publisher may ask for
+    a higher threshold, never a lower one (checked when they save it, and again by the payout
+    run, which uses the higher of the two)."""
+
+    minimum_payout = MoneyField(
+        default=Decimal("0"), help_text="The lowest minimum payout a publisher may choose."
+    )
+    minimum_payout_currency = CurrencyField(
+        default="USD", help_text="Currency of the floor; converted at the rate in force to compare."
+    )
+    updated_at = models.DateTimeField(default=timezone.now, help_text="When staff last changed it.")
+
+    class Meta:
+        verbose_name = "network terms"
+        verbose_name_plural = "network terms"
+        constraints = [
+            models.CheckConstraint(condition=Q(pk=1), name="network_terms_singleton"),
+            models.CheckConstraint(condition=Q(minimum_payout__gte=0), name="network_terms_floor_gte_0"),
+        ]
+
+    def __str__(self) -> str:
+        return f"Network terms (floor {self.minimum_payout} {self.minimum_payout_currency})"

@@ -8,6 +8,7 @@ from urllib.parse import urlsplit
 
 import pycountry
 from django.core.exceptions import ValidationError
+from stdnum.eu import vat
 
 LANDING_MACROS = frozenset(
     {"click_id", "offer_id", "publisher_id", "sub1", "sub2", "sub3", "sub4", "sub5", "source"}
@@ -61,6 +62,28 @@ def validate_country_list(value: object) -> None:
         isinstance(v, str) and len(v) == 2 and pycountry.countries.get(alpha_2=v) for v in value
     ):
         raise ValidationError("Give a list of ISO 3166 alpha-2 country codes.", code="bad_country")
+
+
+def validate_country(value: str) -> None:
+    if value and not (len(value) == 2 and value.isupper() and pycountry.countries.get(alpha_2=value)):
+        raise ValidationError("Give an ISO 3166 alpha-2 country code, e.g. DE.", code="bad_country")
+
+
+def eu_vat_prefix(value: str) -> str:
+    """The EU member-state prefix of a VAT id ("DE", "EL", "XI"...), or "" when it has none."""
+    # Not vat.compact: it raises on a prefix it does not know, and a non-EU id is fine here.
+    prefix = re.sub(r"[\s.,/-]", "", value or "")[:2].lower()
+    # Greece writes EL on VAT ids, GR as its country code.
+    return prefix.upper() if prefix in vat.MEMBER_STATES or prefix == "el" else ""
+
+
+def validate_tax_id(value: str) -> None:
+    """An EU VAT id (starting with a member state's prefix) must pass that state's check digits;
+    tax ids elsewhere have no common shape and are kept as given."""
+    if eu_vat_prefix(value) and not vat.is_valid(value):
+        raise ValidationError(
+            "%(value)s is not a valid EU VAT id.", code="bad_vat_id", params={"value": value}
+        )
 
 
 DEVICE_TYPES = frozenset({"desktop", "mobile", "tablet", "other"})

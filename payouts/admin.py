@@ -14,6 +14,7 @@ from affiliates.core.money import MoneySum
 from affiliates.models import FxRate
 from affiliates.roles import actor_for
 from payouts import (
+    admin_documents,  # noqa: F401  (registers documents and advertiser payments)
     admin_payout_runs,  # noqa: F401  (registers payout runs and payouts)
     services,
 )

@@ -80,3 +80,30 @@ def fx_rows_save(rows: list[FxRow]) -> tuple[int, list[tuple[int, str]]]:
         return 0, errors
     FxRate.objects.bulk_create(new)
     return len(new), []
+
+
+@dataclass(frozen=True)
+class RateInForce:
+    rate: Decimal  # units of the pair's quote per unit of its base, as asked for
+    valid_from: datetime
+    # The row of the FX table it comes from, as entered (a rate asked for the other way round is
+    # its inverse): documents print this one, the way the rate was published.
+    base: str
+    quote: str
+    quoted: Decimal
+
+
+def fx_rates_in_force(*, at: datetime) -> dict[tuple[str, str], RateInForce]:
+    """(base, quote) -> the rate in force at ``at``, both directions, from the FX table.
+
+    A pair entered one way only converts the other way at its inverse (unrounded: it is a
+    factor, and money is rounded once, where the converted amount is)."""
+    rates: dict[tuple[str, str], RateInForce] = {}
+    # Ordered newest first per pair, so the first seen is the one in force.
+    for fx in FxRate.objects.filter(valid_from__lte=at).order_by("base", "quote", "-valid_from"):
+        if (fx.base, fx.quote) not in rates:
+            rates[(fx.base, fx.quote)] = RateInForce(fx.rate, fx.valid_from, fx.base, fx.quote, fx.rate)
+    for (base, quote), found in list(rates.items()):
+        inverse = RateInForce(Decimal("1") / found.rate, found.valid_from, base, quote, found.rate)
+        rates.setdefault((quote, base), inverse)
+    return rates

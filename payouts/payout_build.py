@@ -14,12 +14,18 @@ money when April is built. A reversal after payout lowers ``owed`` below ``cover
 negative remainder is netted against what the publisher earns next. A failed payout no
 longer covers anything, so its amount returns to the next run.
 
-A payout is made where ``amount`` reaches the publisher's ``minimum_payout``; otherwise it
-carries over, simply by not being covered. The threshold is set in the publisher's
-``payout_currency``; a balance in another currency is compared with the threshold converted
-at the FX rate in force at the period end. Without such a rate the balance is held (carried
-over) rather than guessed at, and the run's result counts it under ``held_no_fx_rate``.
-Suspended and rejected publishers are held too, as networks do while they investigate.
+Each payout is made in the publisher's ``payout_currency``: ``amount`` (the ledger's currency)
+is converted at the FX rate in force at the period end, and the rate, when it came into force
+and the converted ``payout_amount`` are stored on the payout, so the payment never depends on a
+later rate. A publisher is paid when the total of its balances, so converted, reaches its
+threshold: its own ``minimum_payout`` or the network's floor (affiliates.network_terms),
+whichever is higher; otherwise everything carries over, simply by not being covered.
+
+Some payouts are written **held**, with a ``hold_reason``, and never paid: the publisher is
+suspended or rejected (``publisher_suspended``, as networks do while they investigate), has no
+payout details to pay to (``no_payout_details``), or a balance has no FX rate to its payout
+currency (``no_fx_rate``: held rather than guessed at). A held payout covers nothing, so the
+amount returns to the next run, which pays it once the reason is gone.
 
 Set-based and in chunks: per chunk of publishers one aggregate over entries, one over payouts,
 one read of publishers and one bulk insert. Each chunk is one transaction under a global
@@ -31,6 +37,7 @@ currency) constraint makes a rebuilt chunk insert nothing.
 
 from __future__ import annotations
 
+from collections import defaultdict
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import date, datetime
@@ -43,18 +50,28 @@ from django.utils import timezone
 from affiliates.core.db import db_advisory_lock
 from affiliates.core.errors import DomainError
 from affiliates.core.money import money_round
-from affiliates.models import FxRate, Publisher
+from affiliates.models import Publisher
+from affiliates.network_terms import network_terms_get
 from payouts.exports.tabular import amount_text
+from payouts.fx import RateInForce, fx_rates_in_force
 from payouts.models import Account, Entry, Payout, PayoutRun, Transaction
 from payouts.periods import period_end, period_label
 
 PAYOUT_TXN_KINDS = (Transaction.Kind.PAYOUT, Transaction.Kind.PAYOUT_FAILED)
+# A failed or held payout pays nothing: its amount returns to the next run.
+NOT_COVERING = (Payout.Status.FAILED, Payout.Status.HELD)
 HELD_PUBLISHER_STATUSES = (Publisher.Status.SUSPENDED, Publisher.Status.REJECTED)
 # Any constant works; it only has to be the same in every process that builds runs.
 _BUILD_LOCK_KEY = 0x7061_7972_756E  # "payrun"
 DEFAULT_CHUNK_SIZE = 1000
 
 Progress = Callable[[int, int], None]
+
+
+@dataclass(frozen=True)
+class _Terms:
+    rates: dict[tuple[str, str], RateInForce]  # FX in force at the period end
+    floors: dict[str, Decimal]  # the network's minimum payout per payout currency
 
 
 @dataclass
@@ -68,6 +85,7 @@ class BuildResult:
     carried_over: int = 0
     held_no_fx_rate: int = 0
     held_publisher_status: int = 0
+    held_no_payout_details: int = 0
     totals: dict[str, str] = field(default_factory=dict)
 
 
@@ -112,7 +130,8 @@ def _build(run: PayoutRun, result: BuildResult, on_progress: Progress | None, ch
     if on_progress:
         on_progress(0, total)
     end = period_end(run.period)
-    rates = _threshold_rates(end)
+    rates = fx_rates_in_force(at=end)
+    terms = _Terms(rates, _floors(rates))
     done = 0
     for start in range(0, total, max(1, chunk_size)):
         chunk = publisher_ids[start : start + chunk_size]
@@ -120,7 +139,7 @@ def _build(run: PayoutRun, result: BuildResult, on_progress: Progress | None, ch
             _build_lock()
             if not PayoutRun.objects.filter(pk=run.pk, status=PayoutRun.Status.BUILDING).exists():
                 return  # another builder finished this run while we waited for the lock
-            _build_chunk(run, end, chunk, rates, result)
+            _build_chunk(run, end, chunk, terms, result)
         done += len(chunk)
         PayoutRun.objects.filter(pk=run.pk).update(progress_done=done)
         if on_progress:
@@ -136,29 +155,65 @@ def _build_chunk(
     run: PayoutRun,
     end: datetime,
     publisher_ids: list[int],
-    rates: dict[tuple[str, str], Decimal],
+    terms: _Terms,
     result: BuildResult,
 ) -> None:
     owed = _owed(publisher_ids, end)
     covered = _covered(publisher_ids, run.period)
     publishers = {p.pk: p for p in Publisher.objects.filter(pk__in=publisher_ids)}
-    new: list[Payout] = []
+    due: dict[int, dict[str, Decimal]] = defaultdict(dict)
     for (publisher_id, currency), earned in sorted(owed.items()):
         amount = money_round(earned - covered.get((publisher_id, currency), Decimal("0")), currency)
-        if amount <= 0:
-            continue
-        publisher = publishers[publisher_id]
-        threshold = _threshold(publisher, currency, rates)
-        if publisher.status in HELD_PUBLISHER_STATUSES:
-            result.held_publisher_status += 1
-        elif threshold is None:
-            result.held_no_fx_rate += 1
-        elif amount < threshold:
-            result.carried_over += 1
-        else:
-            new.append(_payout_for(run, publisher, currency, amount))
+        if amount > 0:
+            due[publisher_id][currency] = amount
+    new: list[Payout] = []
+    for publisher_id, amounts in sorted(due.items()):
+        new += _publisher_payouts(run, publishers[publisher_id], amounts, terms, result)
     # ignore_conflicts: a chunk built before (crash and retry, or a concurrent builder) stays as it was.
     Payout.objects.bulk_create(new, ignore_conflicts=True)
+
+
+def _publisher_payouts(
+    run: PayoutRun,
+    publisher: Publisher,
+    amounts: dict[str, Decimal],
+    terms: _Terms,
+    result: BuildResult,
+) -> list[Payout]:
+    """The publisher's payouts of the run, one per currency owed, each converted to the payout
+    currency; none while the total is under the threshold (it carries over)."""
+    target = publisher.payout_currency
+    converted = {cur: _convert(amount, cur, target, terms.rates) for cur, amount in amounts.items()}
+    threshold = _threshold(publisher, terms.floors)
+    total = sum((c[0] for c in converted.values() if c), Decimal("0"))
+    if threshold is None or any(c is None for c in converted.values()):
+        hold = "no_fx_rate"
+    elif total < threshold:
+        result.carried_over += 1
+        return []
+    elif publisher.status in HELD_PUBLISHER_STATUSES:
+        hold = "publisher_suspended"
+    elif not publisher.has_payout_details:
+        hold = "no_payout_details"
+    else:
+        hold = ""
+    counter = {"no_fx_rate": "held_no_fx_rate", "publisher_suspended": "held_publisher_status"}
+    if hold:
+        name = counter.get(hold, "held_no_payout_details")
+        setattr(result, name, getattr(result, name) + 1)
+    return [_payout_for(run, publisher, cur, amount, converted[cur], hold) for cur, amount in amounts.items()]
+
+
+def _convert(
+    amount: Decimal, currency: str, target: str, rates: dict[tuple[str, str], RateInForce]
+) -> tuple[Decimal, Decimal, datetime | None] | None:
+    """(amount in ``target``, rate, when the rate came into force), or None without a rate."""
+    if currency == target:
+        return amount, Decimal("1"), None
+    found = rates.get((currency, target))
+    if found is None:
+        return None
+    return money_round(amount * found.rate, target), found.rate, found.valid_from
 
 
 def _owed(publisher_ids: Iterable[int], end: datetime) -> dict[tuple[int, str], Decimal]:
@@ -179,7 +234,7 @@ def _owed(publisher_ids: Iterable[int], end: datetime) -> dict[tuple[int, str], 
 def _covered(publisher_ids: Iterable[int], period: date) -> dict[tuple[int, str], Decimal]:
     rows = (
         Payout.objects.filter(publisher_id__in=publisher_ids)
-        .exclude(status=Payout.Status.FAILED)
+        .exclude(status__in=NOT_COVERING)
         .exclude(period=period)
         .values_list("publisher_id", "currency")
         .annotate(total=Sum("amount"))
@@ -187,35 +242,49 @@ def _covered(publisher_ids: Iterable[int], period: date) -> dict[tuple[int, str]
     return {(pub, cur): total for pub, cur, total in rows}
 
 
-def _threshold_rates(end: datetime) -> dict[tuple[str, str], Decimal]:
-    """(from, to) -> rate in force at ``end``, both directions, from the FX table."""
-    rates: dict[tuple[str, str], Decimal] = {}
-    # Ordered newest first per pair, so the first seen is the one in force.
-    for fx in FxRate.objects.filter(valid_from__lte=end).order_by("base", "quote", "-valid_from"):
-        if (fx.base, fx.quote) not in rates:
-            rates[(fx.base, fx.quote)] = fx.rate
-            rates.setdefault((fx.quote, fx.base), Decimal("1") / fx.rate)
-    return rates
-
-
-def _threshold(publisher: Publisher, currency: str, rates: dict[tuple[str, str], Decimal]) -> Decimal | None:
-    """The publisher's minimum payout in ``currency``; None when no rate converts it.
+def _threshold(publisher: Publisher, floors: dict[str, Decimal]) -> Decimal | None:
+    """The publisher's threshold in its payout currency: its own minimum, or the network's floor
+    when that is higher; None when no rate converts the floor to that currency.
 
     Compared exactly, unrounded: rounding a threshold would move it, not money."""
-    minimum = Decimal(publisher.minimum_payout)
-    if currency == publisher.payout_currency or minimum == 0:
-        return minimum
-    rate = rates.get((publisher.payout_currency, currency))
-    return None if rate is None else minimum * rate
+    floor = floors.get(publisher.payout_currency)
+    return None if floor is None else max(Decimal(publisher.minimum_payout), floor)
 
 
-def _payout_for(run: PayoutRun, publisher: Publisher, currency: str, amount: Decimal) -> Payout:
+def _floors(rates: dict[tuple[str, str], RateInForce]) -> dict[str, Decimal]:
+    """The network's floor in each publisher payout currency a rate (or none needed) converts it to."""
+    terms = network_terms_get()
+    floor, floor_currency = Decimal(terms.minimum_payout), terms.minimum_payout_currency
+    floors: dict[str, Decimal] = {}
+    for currency in Publisher.objects.values_list("payout_currency", flat=True).distinct():
+        if floor == 0 or currency == floor_currency:
+            floors[currency] = floor
+        elif found := rates.get((floor_currency, currency)):
+            floors[currency] = floor * found.rate
+    return floors
+
+
+def _payout_for(
+    run: PayoutRun,
+    publisher: Publisher,
+    currency: str,
+    amount: Decimal,
+    converted: tuple[Decimal, Decimal, datetime | None] | None,
+    hold: str,
+) -> Payout:
+    sent, rate, rate_at = converted or (None, None, None)
     return Payout(
         run=run,
         publisher=publisher,
         period=run.period,
         currency=currency,
         amount=amount,
+        status=Payout.Status.HELD if hold else Payout.Status.DRAFT,
+        hold_reason=hold,
+        payout_currency=publisher.payout_currency,
+        fx_rate=rate,
+        fx_rate_at=rate_at,
+        payout_amount=sent,
         method=publisher.payout_method,
         # A snapshot: later edits to the publisher's details must not redirect this payment.
         details=dict(publisher.payout_details or {}),
@@ -225,7 +294,7 @@ def _payout_for(run: PayoutRun, publisher: Publisher, currency: str, amount: Dec
 def _summarise(run: PayoutRun, result: BuildResult) -> None:
     rows = (
         Payout.objects.filter(run=run)
-        .exclude(status=Payout.Status.FAILED)
+        .exclude(status__in=NOT_COVERING)
         .values_list("currency")
         .annotate(total=Sum("amount"))
     )

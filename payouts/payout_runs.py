@@ -139,6 +139,8 @@ def _refuse_paid(payout: Payout, reference: str) -> None:
         return
     if payout.status == Payout.Status.FAILED:
         raise Conflict(f"Payout {payout.pk} has failed.", code="payout_failed")
+    if payout.status == Payout.Status.HELD:
+        raise Conflict(f"Payout {payout.pk} is held: {payout.hold_reason}.", code="payout_held")
     raise Conflict(f"Payout {payout.pk} is not approved yet.", code="payout_not_approved")
 
 

@@ -15,6 +15,7 @@ from celery import Task, shared_task
 from django.db import transaction
 from django.utils import timezone
 
+from payouts.documents import documents_issue_month
 from payouts.models import PayoutRun
 from payouts.payout_build import payout_run_build, payout_run_start
 from payouts.periods import period_of, period_previous
@@ -50,3 +51,11 @@ def payout_run_enqueue_build(*, run_id: int) -> str:
     PayoutRun.objects.filter(pk=run_id).update(task_id=task_id)
     transaction.on_commit(lambda: payout_run_build_task.apply_async(args=[run_id], task_id=task_id))
     return task_id
+
+
+@shared_task(soft_time_limit=1800, time_limit=1900, acks_late=True)
+def documents_monthly() -> dict[str, Any]:
+    """Beat, on the 1st after the payout run: issue last month's invoices, credit notes and
+    statements. A repeat finds them issued and issues nothing."""
+    period = period_previous(period_of(timezone.now()))
+    return asdict(documents_issue_month(period=period))

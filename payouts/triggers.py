@@ -19,8 +19,18 @@ _APPEND_ONLY = "refuses UPDATE and DELETE: the ledger is append-only whatever co
 _APPEND_ONLY_PG = "payouts.0003_ledger_append_only"
 _APPEND_ONLY_SQLITE = "payouts.0005_ledger_append_only_sqlite_again"
 _GUARD = "payouts.0013_ledger_guard"
+_DOCUMENTS = "payouts.0014_documents"
+_FROZEN = (
+    "issued invoices, credit notes, statements and recorded payments never change, whatever code "
+    "or shell runs: corrections are new documents (payouts/documents_guard.py)"
+)
 
 TRIGGERS: tuple[Trigger, ...] = (
+    *(
+        Trigger(f"{table}_frozen", table, BOTH, _DOCUMENTS, _FROZEN)
+        for table in ("payouts_document", "payouts_documentline", "payouts_documentitem")
+    ),
+    Trigger("payouts_advertiserpayment_frozen", "payouts_advertiserpayment", BOTH, _DOCUMENTS, _FROZEN),
     Trigger(
         "payouts_transaction_append_only", "payouts_transaction", POSTGRESQL, _APPEND_ONLY_PG, _APPEND_ONLY
     ),

@@ -15,9 +15,12 @@ from rest_framework import serializers
 
 from affiliates import roles
 from affiliates.models import Advertiser, Cap, Coupon, CustomPayout, Goal, Offer, OfferAccess, Publisher
+from affiliates.network_terms import publisher_minimum_check
 from affiliates.pricing import price_pick
 
 HUNDRED = Decimal("100")
+# Printed on invoices and statements; country and tax id decide the VAT treatment.
+PARTY_FIELDS = ["legal_name", "address", "country", "tax_id"]
 COUPON_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]{1,63}$")
 
 
@@ -64,7 +67,16 @@ class AdvertiserSerializer(ScopedModelSerializer):
 
     class Meta:
         model = Advertiser
-        fields = ["id", "name", "status", "currency", "postback_token_hint", "ip_allowlist", "created_at"]
+        fields = [
+            "id",
+            "name",
+            "status",
+            "currency",
+            "postback_token_hint",
+            "ip_allowlist",
+            *PARTY_FIELDS,
+            "created_at",
+        ]
         read_only_fields = ["postback_token_hint", "created_at"]
 
 
@@ -110,6 +122,7 @@ class PublisherSerializer(ScopedModelSerializer):
             "payout_details",
             "payout_currency",
             "minimum_payout",
+            *PARTY_FIELDS,
             "status_changed_at",
             "created_at",
         ]
@@ -128,6 +141,17 @@ class PublisherSerializer(ScopedModelSerializer):
         if value < 0:
             raise serializers.ValidationError("Must be zero or more.", code="out_of_range")
         return value
+
+    def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
+        # Checked when the threshold or its currency changes, so raising the network's floor
+        # does not block a publisher's unrelated edits (the payout run applies the floor anyway).
+        if "minimum_payout" in attrs or "payout_currency" in attrs:
+            current = self.instance
+            publisher_minimum_check(
+                minimum_payout=attrs.get("minimum_payout", getattr(current, "minimum_payout", Decimal("50"))),
+                currency=attrs.get("payout_currency", getattr(current, "payout_currency", "USD")),
+            )
+        return attrs
 
 
 class PublisherPublicSerializer(ScopedModelSerializer):

@@ -1,6 +1,7 @@
+from django.urls import path
 from rest_framework.routers import DefaultRouter
 
-from affiliates.api import views
+from affiliates.api import network_terms, views
 
 router = DefaultRouter()
 router.register("advertisers", views.AdvertiserViewSet)
@@ -13,4 +14,7 @@ router.register("coupons", views.CouponViewSet)
 router.register("accesses", views.AccessViewSet)
 router.register("links", views.LinkViewSet, basename="link")
 
-urlpatterns = router.urls
+urlpatterns = [
+    path("network-terms/", network_terms.NetworkTermsView.as_view(), name="network-terms"),
+    *router.urls,
+]

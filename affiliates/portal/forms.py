@@ -9,7 +9,9 @@ from django.contrib.auth import get_user_model, password_validation
 from django.core.exceptions import ValidationError
 from django.forms import inlineformset_factory
 
+from affiliates.core.errors import DomainError
 from affiliates.models import Cap, Creative, Goal, Offer, Publisher
+from affiliates.network_terms import publisher_minimum_check
 from affiliates.validators import DEVICE_TYPES, OS_FAMILIES
 from tracking.models.reports import OfferTarget
 
@@ -55,8 +57,10 @@ class ProfileForm(forms.ModelForm[Publisher]):
 
     class Meta:
         model = Publisher
-        fields = ["name", "email", "website"]
-        labels = {"name": "Company or brand", "email": "Contact email"}
+        # Legal name, address, country and tax id are printed on the statements the network issues.
+        fields = ["name", "email", "website", "legal_name", "address", "country", "tax_id"]
+        labels = {"name": "Company or brand", "email": "Contact email", "tax_id": "VAT / tax id"}
+        widgets = {"address": forms.Textarea(attrs={"rows": 3})}
 
 
 class PayoutDetailsForm(forms.ModelForm[Publisher]):
@@ -77,6 +81,17 @@ class PayoutDetailsForm(forms.ModelForm[Publisher]):
         details = self.instance.payout_details or {}
         self.fields["account"].initial = details.get("account", "")
         self.fields["account_name"].initial = details.get("account_name", "")
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean() or {}
+        if data.get("minimum_payout") is not None and data.get("payout_currency"):
+            try:
+                publisher_minimum_check(
+                    minimum_payout=data["minimum_payout"], currency=data["payout_currency"]
+                )
+            except DomainError as exc:
+                self.add_error("minimum_payout", exc.message)
+        return data
 
     def save(self, commit: bool = True) -> Publisher:
         self.instance.payout_details = {

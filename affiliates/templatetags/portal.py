@@ -22,6 +22,7 @@ NAV: dict[Role, list[tuple[str, str]]] = {
         ("tracking_portal:pub-conversions", "Conversions"),
         ("tracking_portal:reports", "Reports"),
         ("payouts_portal:pub-payouts", "Payouts"),
+        ("payouts_portal:pub-statements", "Statements"),
         ("payouts_portal:pub-callbacks", "Postbacks"),
         ("portal:pub-profile", "Profile"),
     ],
@@ -32,6 +33,7 @@ NAV: dict[Role, list[tuple[str, str]]] = {
         ("tracking_portal:adv-conversions", "Conversions"),
         ("tracking_portal:reports", "Reports"),
         ("tracking_portal:adv-integration", "Integration"),
+        ("payouts_portal:adv-invoices", "Invoices"),
     ],
     Role.STAFF: [
         ("portal:staff-home", "Overview"),
@@ -39,6 +41,7 @@ NAV: dict[Role, list[tuple[str, str]]] = {
         ("portal:staff-access", "Access requests"),
         ("tracking_portal:staff-fraud", "Fraud review"),
         ("payouts_portal:staff-runs", "Payout runs"),
+        ("payouts_portal:staff-documents", "Invoices & statements"),
         ("tracking_portal:reports", "Reports"),
     ],
 }

@@ -50,6 +50,8 @@ class PublisherFactory(factory.django.DjangoModelFactory):
     name = factory.Sequence(lambda n: f"Publisher {n}")
     email = factory.LazyAttribute(lambda p: f"{p.name.lower().replace(' ', '')}@example.com")
     status = Publisher.Status.ACTIVE
+    # Somewhere to pay: without payout details a payout run holds the publisher's payouts.
+    payout_details = factory.LazyAttribute(lambda p: {"account": p.email})
 
 
 class OfferFactory(factory.django.DjangoModelFactory):

@@ -233,8 +233,27 @@ CELERY_BEAT_SCHEDULE["payout-run-monthly"] = {
     "task": "payouts.tasks_payout_runs.payout_runs_monthly",
     "schedule": crontab(minute="0", hour="3", day_of_month="1"),
 }
+# At 04:00 UTC on the 1st, issue the previous month's invoices, credit notes and statements.
+CELERY_BEAT_SCHEDULE["documents-monthly"] = {
+    "task": "payouts.tasks_payout_runs.documents_monthly",
+    "schedule": crontab(minute="0", hour="4", day_of_month="1"),
+}
 
 # --- Product settings ----------------------------------------------------------------------
+# The network as issuer of invoices, credit notes and statements (payouts.documents). Issuing a
+# document refuses while the legal name, address, country or tax id is empty: an accountant
+# rejects a document without them. Address lines are separated by "\n" (backslash n) in the env.
+# The embedded (demo) mode has a made-up issuer so its documents can be tried; production none.
+ISSUER_LEGAL_NAME = env.str("ISSUER_LEGAL_NAME", default="Affnet Demo Network Ltd" if EMBEDDED else "")
+ISSUER_ADDRESS = env.str(
+    "ISSUER_ADDRESS", default="1 Example Street\\nDublin D02 XY00\\nIreland" if EMBEDDED else ""
+).replace("\\n", "\n")
+ISSUER_COUNTRY = env.str("ISSUER_COUNTRY", default="IE" if EMBEDDED else "").upper()
+ISSUER_TAX_ID = env.str("ISSUER_TAX_ID", default="IE6388047V" if EMBEDDED else "")
+ISSUER_BANK_DETAILS = env.str("ISSUER_BANK_DETAILS", default="").replace("\\n", "\n")
+ISSUER_EMAIL = env.str("ISSUER_EMAIL", default="")
+# Days between an invoice's issue date and its due date ("net 30").
+INVOICE_PAYMENT_TERMS_DAYS = env.int("INVOICE_PAYMENT_TERMS_DAYS", default=30)
 SITE_URL = env.str("SITE_URL", default="http://localhost:8000")
 # Where a click goes when the offer cannot take it and has no fallback of its own.
 DEFAULT_FALLBACK_URL = env.str("DEFAULT_FALLBACK_URL", default="https://example.com/")

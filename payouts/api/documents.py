@@ -1,10 +1,10 @@
-"""Statements (publishers) and invoices (advertisers) for a period, as JSON, CSV or PDF.
+"""A publisher's account activity for a period, as JSON, CSV or PDF: a live report of the ledger.
 
 ``GET /api/v1/statements/?period=YYYY-MM&format=json|csv|pdf`` (staff add ``&publisher=<id>``)
-``GET /api/v1/invoices/?period=YYYY-MM&format=json|csv|pdf`` (staff add ``&advertiser=<id>``)
 
-A publisher gets only its own statements, an advertiser only its own invoices; anything else,
-including another tenant's id, is a 404.
+A publisher gets only its own; anything else, including another tenant's id, is a 404. The
+documents the network issues (invoices, credit notes, self-billing statements), which never
+change once issued, are under ``/api/v1/documents/`` (payouts.api.documents_issued).
 """
 
 from __future__ import annotations
@@ -21,10 +21,9 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from affiliates.core.errors import DomainError
-from affiliates.models import Advertiser, Publisher
+from affiliates.models import Publisher
 from affiliates.roles import Actor, actor_for
 from payouts.api.payout_runs import attachment
-from payouts.exports.invoices import invoice_csv, invoice_file_name, invoice_for, invoice_pdf
 from payouts.exports.statements import statement_csv, statement_file_name, statement_for, statement_pdf
 from payouts.periods import period_parse
 
@@ -87,25 +86,3 @@ class StatementView(APIView):
             return Response(asdict(statement))
         content = statement_csv(statement) if fmt == "csv" else statement_pdf(statement)
         return attachment(content, CONTENT_TYPES[fmt], statement_file_name(statement, fmt))
-
-
-class InvoiceView(APIView):
-    content_negotiation_class = JSONFirstNegotiation
-
-    @extend_schema(
-        parameters=[*_PARAMS, OpenApiParameter("advertiser", OpenApiTypes.INT, description="staff only")],
-        responses={200: OpenApiTypes.OBJECT},
-    )
-    def get(self, request: Request) -> Response | HttpResponse:
-        actor = actor_for(request.user)
-        period, fmt = period_parse(request.query_params.get("period")), _format(request)
-        own = actor.advertiser_id if actor.is_advertiser else None
-        advertiser_id = _tenant_id(request, actor, param="advertiser", own=own)
-        advertiser = Advertiser.objects.filter(pk=advertiser_id).first()
-        if advertiser is None:
-            raise Http404
-        invoice = invoice_for(advertiser=advertiser, period=period)
-        if fmt == "json":
-            return Response(asdict(invoice))
-        content = invoice_csv(invoice) if fmt == "csv" else invoice_pdf(invoice)
-        return attachment(content, CONTENT_TYPES[fmt], invoice_file_name(invoice, fmt))

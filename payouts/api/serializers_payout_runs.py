@@ -16,7 +16,9 @@ class PayoutRunSerializer(serializers.ModelSerializer[PayoutRun]):
     progress_percent = serializers.SerializerMethodField(
         help_text="Share of publishers processed, 0-100; 100 once the run is built."
     )
-    totals = serializers.SerializerMethodField(help_text="Per currency: payouts and amount, failed excluded.")
+    totals = serializers.SerializerMethodField(
+        help_text="Per currency: payouts and amount, failed and held excluded."
+    )
 
     class Meta:
         model = PayoutRun
@@ -38,7 +40,7 @@ class PayoutRunSerializer(serializers.ModelSerializer[PayoutRun]):
     def get_totals(self, run: PayoutRun) -> list[dict[str, Any]]:
         rows = (
             Payout.objects.filter(run=run)
-            .exclude(status=Payout.Status.FAILED)
+            .exclude(status__in=(Payout.Status.FAILED, Payout.Status.HELD))
             .values_list("currency")
             .annotate(count=Count("id"), total=Sum("amount"))
             .order_by("currency")
@@ -58,8 +60,9 @@ class PayoutSerializer(serializers.ModelSerializer[Payout]):
     class Meta:
         model = Payout
         fields = [
-            "id", "run", "publisher", "publisher_name", "period", "currency", "amount", "status", "method",
-            "details", "payment_reference", "failure_reason", "created_at", "paid_at",
+            "id", "run", "publisher", "publisher_name", "period", "currency", "amount", "payout_currency",
+            "payout_amount", "fx_rate", "fx_rate_at", "status", "hold_reason", "method", "details",
+            "payment_reference", "failure_reason", "created_at", "paid_at",
         ]  # fmt: skip
         read_only_fields = fields
         extra_kwargs = {"id": {"help_text": "Payout id."}}
@@ -67,8 +70,17 @@ class PayoutSerializer(serializers.ModelSerializer[Payout]):
     def get_period(self, payout: Payout) -> str:
         return f"{payout.period:%Y-%m}"
 
+    payout_amount = serializers.SerializerMethodField(
+        help_text="What is sent, in payout_currency, converted at fx_rate (in force at the period end)."
+    )
+
     def get_amount(self, payout: Payout) -> str:
         return amount_text(payout.amount, payout.currency)
+
+    def get_payout_amount(self, payout: Payout) -> str | None:
+        if payout.payout_amount is None:
+            return None
+        return amount_text(payout.payout_amount, payout.payout_currency or payout.currency)
 
 
 class PeriodInput(serializers.Serializer[Any]):

@@ -3,15 +3,16 @@
 from django.urls import path
 from rest_framework.routers import DefaultRouter
 
-from payouts.api import documents, payout_runs
+from payouts.api import documents, documents_issued, payout_runs
 
 router = DefaultRouter()
 router.include_root_view = False
 router.register("payout-runs", payout_runs.PayoutRunViewSet)
 router.register("payouts", payout_runs.PayoutViewSet)
+router.register("documents", documents_issued.DocumentViewSet)
+router.register("advertiser-payments", documents_issued.AdvertiserPaymentViewSet)
 
 urlpatterns = [
     *router.urls,
     path("statements/", documents.StatementView.as_view(), name="statements"),
-    path("invoices/", documents.InvoiceView.as_view(), name="invoices"),
 ]

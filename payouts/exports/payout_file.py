@@ -16,16 +16,20 @@ PAYOUT_FILE_HEADER = (
     "details",
     "amount",
     "currency",
+    "payout_amount",
+    "payout_currency",
+    "fx_rate",
     "status",
     "payment_reference",
 )
 
 
 def payout_file_csv(*, run: PayoutRun) -> bytes:
-    """Every payout of the run still to be paid or paid; failed ones are not sent."""
+    """Every payout of the run still to be paid or paid; failed and held ones are not sent.
+    ``payout_amount`` in ``payout_currency`` is what the bank sends."""
     payouts = (
         Payout.objects.filter(run=run)
-        .exclude(status=Payout.Status.FAILED)
+        .exclude(status__in=(Payout.Status.FAILED, Payout.Status.HELD))
         .select_related("publisher")
         .order_by("publisher_id", "currency")
     )
@@ -39,6 +43,9 @@ def payout_file_csv(*, run: PayoutRun) -> bytes:
             json.dumps(p.details, sort_keys=True, ensure_ascii=False),
             amount_text(p.amount, p.currency),
             p.currency,
+            amount_text(p.payout_amount, p.payout_currency or p.currency),
+            p.payout_currency,
+            "" if p.fx_rate is None else str(p.fx_rate.normalize()),
             p.status,
             p.payment_reference,
         )

@@ -2,13 +2,27 @@
 
 from payouts.models.callbacks import CallbackAttempt, CallbackDelivery, CallbackEndpoint  # noqa: F401
 from payouts.models.commissions import Commission, CommissionStatus
+from payouts.models.documents import (
+    AdvertiserPayment,
+    Document,
+    DocumentCounter,
+    DocumentFrozen,
+    DocumentItem,
+    DocumentLine,
+)
 from payouts.models.ledger import Account, Entry, Transaction
 from payouts.models.payout_runs import Payout, PayoutRun
 
 __all__ = [
     "Account",
+    "AdvertiserPayment",
     "Commission",
     "CommissionStatus",
+    "Document",
+    "DocumentCounter",
+    "DocumentFrozen",
+    "DocumentItem",
+    "DocumentLine",
     "Entry",
     "Payout",
     "PayoutRun",

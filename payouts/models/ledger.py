@@ -64,6 +64,7 @@ class Transaction(models.Model):
         ADJUSTMENT = "adjustment"
         PAYOUT = "payout"
         PAYOUT_FAILED = "payout_failed"
+        ADVERTISER_PAYMENT = "advertiser_payment", "Advertiser payment received"
 
     kind = models.CharField(max_length=32, choices=Kind.choices)
     # Idempotency: "commission:<id>", "approval:<commission id>", "payout:<id>", ... unique.

@@ -65,6 +65,7 @@ class Payout(models.Model):
         APPROVED = "approved"
         PAID = "paid"
         FAILED = "failed"
+        HELD = "held"
 
     run = models.ForeignKey(
         PayoutRun,
@@ -82,7 +83,40 @@ class Payout(models.Model):
         max_length=16,
         choices=Status.choices,
         default=Status.DRAFT,
-        help_text="draft, approved (with its run), paid, or failed (the amount returns to the next run).",
+        help_text=(
+            "draft, approved (with its run), paid, failed (the amount returns to the next run) or held "
+            "(see hold_reason; never paid, the amount returns to the next run)."
+        ),
+    )
+
+    class HoldReason(models.TextChoices):
+        NO_PAYOUT_DETAILS = "no_payout_details", "No payout details on file"
+        PUBLISHER_SUSPENDED = "publisher_suspended", "Publisher suspended or rejected"
+        NO_FX_RATE = "no_fx_rate", "No FX rate to the payout currency"
+
+    hold_reason = models.CharField(
+        max_length=32,
+        blank=True,
+        choices=HoldReason.choices,
+        help_text="Why a held payout is not paid: no_payout_details, publisher_suspended, no_fx_rate.",
+    )
+    # What is sent: ``amount`` (the ledger's currency) in the publisher's payout currency, at the
+    # rate in force at the period end, stored so the payment never depends on a later rate.
+    payout_currency = CurrencyField(
+        blank=True, default="", help_text="The publisher's payout currency at the run: what is sent."
+    )
+    fx_rate = models.DecimalField(
+        max_digits=20,
+        decimal_places=10,
+        null=True,
+        blank=True,
+        help_text="payout_currency per unit of currency, in force at the period end; 1 when the same.",
+    )
+    fx_rate_at = models.DateTimeField(
+        null=True, blank=True, help_text="When that rate came into force (at or before the period end)."
+    )
+    payout_amount = MoneyField(
+        null=True, blank=True, help_text="amount x fx_rate, rounded to payout_currency: the sum sent."
     )
     method = models.CharField(
         max_length=16,
@@ -108,4 +142,7 @@ class Payout(models.Model):
                 fields=["publisher", "period", "currency"], name="payout_once_per_period"
             ),
             models.CheckConstraint(condition=Q(amount__gt=0), name="payout_amount_gt_0"),
+            models.CheckConstraint(
+                condition=~Q(status="held") | ~Q(hold_reason=""), name="payout_held_has_reason"
+            ),
         ]

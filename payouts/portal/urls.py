@@ -1,12 +1,18 @@
 from django.urls import path
 
-from payouts.portal import views
+from payouts.portal import documents, views
 
 app_name = "payouts_portal"
 
 urlpatterns = [
     path("publisher/payouts/", views.pub_payouts, name="pub-payouts"),
     path("publisher/payouts/<int:payout_id>/statement.<str:fmt>", views.pub_statement, name="pub-statement"),
+    path("publisher/statements/", documents.pub_statements, name="pub-statements"),
+    path("advertiser/invoices/", documents.adv_invoices, name="adv-invoices"),
+    path("documents/<int:document_id>.<str:fmt>", documents.document_file, name="document-file"),
+    path("staff/documents/", documents.staff_documents, name="staff-documents"),
+    path("staff/documents/issue/", documents.staff_issue, name="staff-issue"),
+    path("staff/documents/payment/", documents.staff_payment, name="staff-payment"),
     path("publisher/postbacks/", views.pub_callbacks, name="pub-callbacks"),
     path("staff/payout-runs/", views.staff_runs, name="staff-runs"),
     path("staff/payout-runs/<int:run_id>/", views.staff_run, name="staff-run"),

@@ -1,4 +1,5 @@
-"""Payout runs, payouts, statements and invoices over the API, role-scoped."""
+"""Payout runs, payouts and account statements over the API, role-scoped (issued documents:
+test_documents_api.py)."""
 
 from __future__ import annotations
 
@@ -10,7 +11,7 @@ from typing import Any
 
 import pytest
 
-from affiliates.models import Advertiser, Offer, Publisher
+from affiliates.models import Offer, Publisher
 from payouts.models import CommissionStatus, Payout, PayoutRun, Transaction
 from payouts.payout_build import payout_run_build, payout_run_start
 from payouts.tests.factories_payouts import CommissionFactory, approve_balance, mid
@@ -150,7 +151,7 @@ def test_staff_fail_a_payout_and_repeat_it_safely(
     assert Payout.objects.get(pk=payout.pk).failure_reason == "Account closed"
 
 
-# --- statements and invoices ------------------------------------------------------------------
+# --- statements (account activity) ------------------------------------------------------------------
 
 
 @pytest.fixture
@@ -184,11 +185,8 @@ def test_another_publishers_statement_is_a_404(
     assert response.status_code == 404
 
 
-def test_advertisers_get_no_statements_and_publishers_no_invoices(
-    january: None, ada: Any, pia: Any, acme: Advertiser, api_as: Any
-) -> None:
+def test_advertisers_get_no_statements(january: None, ada: Any, api_as: Any) -> None:
     assert api_as(ada).get("/api/v1/statements/?period=2024-01").status_code == 404
-    assert api_as(pia).get(f"/api/v1/invoices/?period=2024-01&advertiser={acme.pk}").status_code == 404
 
 
 def test_staff_name_the_publisher_of_a_statement(
@@ -202,19 +200,6 @@ def test_staff_name_the_publisher_of_a_statement(
     assert missing.status_code == 400
     assert missing.json()["code"] == "publisher_required"
     assert named.json()["publisher_id"] == rival.pk
-
-
-def test_an_advertiser_reads_its_own_invoice_and_not_another(
-    january: None, ada: Any, gus: Any, acme: Advertiser, api_as: Any
-) -> None:
-    own = api_as(ada).get("/api/v1/invoices/?period=2024-01")
-    pdf = api_as(ada).get("/api/v1/invoices/?period=2024-01&format=pdf")
-    other = api_as(gus).get(f"/api/v1/invoices/?period=2024-01&advertiser={acme.pk}")
-
-    assert own.status_code == 200
-    assert own.json()["totals"] == {"USD": "30.00"}
-    assert pdf.content.startswith(b"%PDF")
-    assert other.status_code == 404
 
 
 @pytest.mark.parametrize(

@@ -7,8 +7,9 @@ from decimal import Decimal
 
 import pytest
 
-from affiliates.core.errors import DomainError
+from affiliates.core.errors import Conflict, DomainError
 from affiliates.models import FxRate, Publisher
+from affiliates.network_terms import network_terms_set
 from affiliates.tests.factories import PublisherFactory
 from payouts.models import Payout, PayoutRun
 from payouts.payout_build import payout_run_build, payout_run_start
@@ -157,7 +158,8 @@ def test_a_balance_with_no_rate_to_convert_the_minimum_is_held(pixelpush: Publis
     result = payout_run_build(run_id=run.pk)
 
     assert result.held_no_fx_rate == 1
-    assert run.payouts.count() == 0
+    held = run.payouts.get()
+    assert (held.status, held.hold_reason, held.payout_amount) == ("held", "no_fx_rate", None)
 
 
 def test_suspended_publishers_are_held_until_reinstated(pixelpush: Publisher) -> None:
@@ -165,6 +167,7 @@ def test_suspended_publishers_are_held_until_reinstated(pixelpush: Publisher) ->
     approve_balance(pixelpush, "100.00", at=mid(JAN))
     run, _ = payout_run_start(period=JAN)
     assert payout_run_build(run_id=run.pk).held_publisher_status == 1
+    assert run.payouts.get().hold_reason == "publisher_suspended"
     Publisher.objects.filter(pk=pixelpush.pk).update(status=Publisher.Status.ACTIVE)
 
     assert amounts(build(FEB)) == {(pixelpush.pk, "USD"): Decimal("100.00")}
@@ -203,3 +206,58 @@ def test_it_reports_progress_chunk_by_chunk(db: None) -> None:
     run.refresh_from_db()
     assert (run.progress_done, run.progress_total, run.status) == (5, 5, PayoutRun.Status.DRAFT)
     assert Payout.objects.filter(run=run).count() == 5
+
+
+def test_payouts_are_made_in_the_payout_currency_at_the_rate_in_force_at_the_period_end(db: None) -> None:
+    FxRate.objects.create(base="EUR", quote="USD", rate=Decimal("1.25"), valid_from=mid(JAN))
+    FxRate.objects.create(base="EUR", quote="USD", rate=Decimal("2"), valid_from=mid(FEB))  # too late
+    publisher = PublisherFactory(payout_currency="EUR", minimum_payout=Decimal("50"))
+    approve_balance(publisher, "100.00", at=mid(JAN))  # USD
+    approve_balance(publisher, "20.00", at=mid(JAN), currency="EUR")
+
+    payouts = {p.currency: p for p in build(JAN).payouts.all()}
+
+    usd, eur = payouts["USD"], payouts["EUR"]
+    assert (usd.amount, usd.payout_currency, usd.fx_rate, usd.payout_amount) == (
+        Decimal("100.00"), "EUR", Decimal("0.8"), Decimal("80.00"),
+    )  # fmt: skip
+    assert usd.fx_rate_at == mid(JAN)
+    assert (eur.payout_currency, eur.fx_rate, eur.payout_amount) == ("EUR", Decimal("1"), Decimal("20.00"))
+
+
+def test_the_threshold_is_met_by_the_total_in_the_payout_currency(db: None) -> None:
+    FxRate.objects.create(base="EUR", quote="USD", rate=Decimal("1.25"), valid_from=mid(JAN))
+    publisher = PublisherFactory(payout_currency="EUR", minimum_payout=Decimal("50"))
+    approve_balance(publisher, "40.00", at=mid(JAN))  # 32 EUR
+    approve_balance(publisher, "20.00", at=mid(JAN), currency="EUR")  # 52 EUR in all
+
+    assert sorted(p.currency for p in build(JAN).payouts.all()) == ["EUR", "USD"]
+
+
+def test_a_publisher_without_payout_details_is_held_with_a_reason_and_never_paid(
+    pixelpush: Publisher,
+) -> None:
+    Publisher.objects.filter(pk=pixelpush.pk).update(payout_details={"account": " "})
+    approve_balance(pixelpush, "100.00", at=mid(JAN))
+    run = build(JAN)
+    payout_run_approve(run=run)
+
+    held = run.payouts.get()
+    with pytest.raises(Conflict) as refused:
+        payout_mark_paid(payout=held, reference="WIRE-1")
+    held.refresh_from_db()
+    run.refresh_from_db()
+    assert (held.status, held.hold_reason, refused.value.code) == ("held", "no_payout_details", "payout_held")
+    assert run.status == PayoutRun.Status.PAID  # nothing left to pay in it
+    Publisher.objects.filter(pk=pixelpush.pk).update(payout_details={"account": "pay@pixelpush.example"})
+    assert amounts(build(FEB)) == {(pixelpush.pk, "USD"): Decimal("100.00")}
+
+
+def test_the_network_floor_lifts_a_lower_publisher_minimum(pixelpush: Publisher) -> None:
+    network_terms_set(minimum_payout=Decimal("100"), currency="USD")
+    Publisher.objects.filter(pk=pixelpush.pk).update(minimum_payout=Decimal("10"))  # saved before the floor
+    approve_balance(pixelpush, "99.99", at=mid(JAN))
+
+    assert build(JAN).payouts.count() == 0
+    approve_balance(pixelpush, "0.01", at=mid(FEB))
+    assert amounts(build(FEB)) == {(pixelpush.pk, "USD"): Decimal("100.00")}

@@ -1,4 +1,5 @@
-"""Payout file, statements and invoices: what each line says, in CSV and in PDF."""
+"""Payout file and account statements: what each line says, in CSV and in PDF (issued documents:
+test_documents.py)."""
 
 from __future__ import annotations
 
@@ -13,7 +14,6 @@ from pypdf import PdfReader
 
 from affiliates.models import Offer, Publisher
 from affiliates.tests.factories import PublisherFactory
-from payouts.exports.invoices import invoice_csv, invoice_for, invoice_pdf
 from payouts.exports.payout_file import payout_file_csv
 from payouts.exports.statements import statement_csv, statement_for, statement_pdf
 from payouts.models import CommissionStatus, PayoutRun
@@ -150,27 +150,3 @@ def test_a_statement_pdf_reads_like_the_csv_and_spans_pages(shoes: Offer, pixelp
     assert "Pixel Push Łódź Média" in text
     assert text.count("Acme Shoes - Summer Sale") == 90
     assert "Commissions (90)" in text
-
-
-def test_an_invoice_bills_the_approved_revenue_of_the_period(shoes: Offer, acme: object) -> None:
-    lead, sale = shoes.goals.get(code="lead"), shoes.goals.get(code="sale")
-    CommissionFactory.create_batch(3, offer=shoes, goal=lead, day=date(2024, 1, 5), revenue=Decimal("2.00"))
-    CommissionFactory(offer=shoes, goal=sale, day=date(2024, 1, 6), revenue=Decimal("12.34"))
-    CommissionFactory(offer=shoes, goal=sale, day=date(2024, 1, 7), status=CommissionStatus.REVERSED)
-    CommissionFactory(offer=shoes, goal=sale, day=date(2024, 1, 8), status=CommissionStatus.PENDING)
-    CommissionFactory(offer=shoes, goal=sale, day=date(2024, 2, 1))
-
-    invoice = invoice_for(advertiser=shoes.advertiser, period=JAN)
-    lines = rows(invoice_csv(invoice))
-    pages, text = pdf_text(invoice_pdf(invoice))
-
-    assert invoice.number == f"INV-{shoes.advertiser_id:05d}-202401"
-    assert [(ln.goal, ln.commissions, ln.revenue) for ln in invoice.lines] == [
-        ("lead", 3, "6.00"),
-        ("sale", 1, "12.34"),
-    ]
-    assert invoice.totals == {"USD": "18.34"}
-    assert [(ln["offer"], ln["revenue"]) for ln in lines][-1] == ("TOTAL", "18.34")
-    assert pages == 1
-    assert invoice.number in text
-    assert "18.34" in text

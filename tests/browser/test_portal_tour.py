@@ -12,6 +12,7 @@ from django.utils import timezone
 
 from affiliates.models import OfferAccess
 from affiliates.tests import factories as f
+from payouts.documents import invoice_issue, statement_issue
 from payouts.reports.services import rollups_rebuild_all
 from tests.browser.conftest import login
 from tests.portal_data import conversion_make, payout_run_make
@@ -26,6 +27,7 @@ PAGES = {
         "/publisher/my-offers/",
         "/publisher/conversions/",
         "/publisher/payouts/",
+        "/publisher/statements/",
         "/publisher/postbacks/",
         "/publisher/profile/",
         "/reports/",
@@ -36,6 +38,7 @@ PAGES = {
         "/advertiser/publishers/",
         "/advertiser/conversions/",
         "/advertiser/integration/",
+        "/advertiser/invoices/",
         "/reports/?group_by=offer",
     ],
     "nadia": [
@@ -44,6 +47,7 @@ PAGES = {
         "/staff/access/",
         "/staff/fraud/",
         "/staff/payout-runs/",
+        "/staff/documents/",
         "/reports/?group_by=day&group_by=publisher",
     ],
 }
@@ -55,7 +59,7 @@ UNNAMED_CONTROLS = """els => els.filter(e => e.type !== 'hidden' && !e.hidden &&
 
 
 @pytest.fixture
-def month_of_traffic(nadia, ada, pia, rival, shoes_link):
+def month_of_traffic(nadia, ada, pia, rival, shoes_link, settings):
     offer, pub = shoes_link.offer, shoes_link.publisher
     offer.creatives.create(
         name="Summer 300x250", kind="banner", image_url="https://cdn.example.com/b.png", width=300, height=250
@@ -76,6 +80,16 @@ def month_of_traffic(nadia, ada, pia, rival, shoes_link):
     f.PublisherFactory(name="Fresh Deals", status="pending", website="https://fresh.example")
     payout_run_make(period=date(2024, 1, 1), publisher=pub, amount=Decimal("412.50"), status="paid")
     rollups_rebuild_all(start=now - timedelta(days=31), end=now + timedelta(hours=1))  # as beat keeps them
+    _documents_of_last_month(settings, offer, pub)
+
+
+def _documents_of_last_month(settings, offer, publisher) -> None:
+    """Last month's invoice and statement, so the document pages have rows to show."""
+    settings.ISSUER_LEGAL_NAME, settings.ISSUER_ADDRESS = "Affnet Networks Ltd", "1 Grand Canal Square"
+    settings.ISSUER_COUNTRY, settings.ISSUER_TAX_ID = "IE", "IE6388047V"
+    last_month = (timezone.now().date().replace(day=1) - timedelta(days=1)).replace(day=1)
+    invoice_issue(advertiser=offer.advertiser, period=last_month)
+    statement_issue(publisher=publisher, period=last_month)
 
 
 @pytest.mark.parametrize("persona", ["pia", "ada", "nadia"])

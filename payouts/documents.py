@@ -1,0 +1,396 @@
+"""Issuing invoices, credit notes and statements: once per party and period, numbered without
+gaps, frozen at issue (payouts/models/documents.py has the rules the database keeps).
+
+What a document carries:
+
+- An advertiser's **invoice** for a month bills every approved commission of that month or
+  earlier that no invoice billed yet: revenue approved after an invoice was issued goes on the
+  next one, never on a second invoice of the same month.
+- A **credit note** goes with it for every billed commission that was rejected or reversed
+  since it was billed, for the amount billed.
+- A publisher's **statement** works the same way on the payout side; a commission reversed
+  after it was stated appears on the next statement as a negative line (networks do not issue
+  publishers credit notes: the statement is the self-billing document).
+
+Months are issued in order: once a month is issued for a party, an earlier one is closed.
+Issuing again returns what was issued, unchanged.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import dataclass
+from datetime import timedelta
+from decimal import Decimal
+from typing import Any
+
+from django.conf import settings
+from django.db import IntegrityError, transaction
+from django.db.models import Count, Exists, OuterRef, Sum
+from django.utils import timezone
+
+from affiliates.core.errors import Conflict, DomainError
+from affiliates.core.money import money_round
+from affiliates.models import Advertiser, Publisher
+from payouts.documents_vat import vat_treatment
+from payouts.exports.tabular import amount_text
+from payouts.fx import fx_rates_in_force
+from payouts.models import (
+    Account,
+    Commission,
+    CommissionStatus,
+    Document,
+    DocumentCounter,
+    DocumentItem,
+    DocumentLine,
+)
+from payouts.periods import period_end, period_label, period_next
+
+Kind = Document.Kind
+Role = DocumentItem.Role
+SERIES = {Kind.INVOICE: "INV", Kind.CREDIT_NOTE: "CN", Kind.STATEMENT: "ST"}
+_ISSUER_REQUIRED = ("ISSUER_LEGAL_NAME", "ISSUER_ADDRESS", "ISSUER_COUNTRY", "ISSUER_TAX_ID")
+
+
+@dataclass
+class Issued:
+    main: Document | None = None  # the invoice or statement
+    credit_note: Document | None = None
+    created: bool = False
+
+
+@dataclass(frozen=True)
+class _Side:
+    """What differs between the advertiser's documents and the publisher's."""
+
+    party: str  # "advertiser" or "publisher"
+    main: str
+    credit: str | None  # None: reversals are negative lines of the next main document
+    amount: str  # the commission field carried: revenue or payout
+
+
+ADVERTISER = _Side("advertiser", Kind.INVOICE, Kind.CREDIT_NOTE, "revenue")
+PUBLISHER = _Side("publisher", Kind.STATEMENT, None, "payout")
+
+
+def invoice_issue(*, advertiser: Advertiser, period: Any, user: Any = None) -> Issued:
+    """Issue ``advertiser``'s invoice (and credit note, when one is due) for ``period``."""
+    return _issue(ADVERTISER, advertiser, period, user)
+
+
+def statement_issue(*, publisher: Publisher, period: Any, user: Any = None) -> Issued:
+    """Issue ``publisher``'s statement for ``period``."""
+    return _issue(PUBLISHER, publisher, period, user)
+
+
+def issuer_snapshot() -> dict[str, str]:
+    """The network's details as documents print them; refuses while a required one is empty."""
+    missing = [name for name in _ISSUER_REQUIRED if not str(getattr(settings, name, "")).strip()]
+    if missing:
+        raise DomainError(
+            f"Set {', '.join(missing)} before issuing documents.", code="issuer_incomplete", status_code=409
+        )
+    return {
+        "name": settings.ISSUER_LEGAL_NAME,
+        "address": settings.ISSUER_ADDRESS,
+        "country": settings.ISSUER_COUNTRY,
+        "tax_id": settings.ISSUER_TAX_ID,
+        "bank_details": settings.ISSUER_BANK_DETAILS,
+        "email": settings.ISSUER_EMAIL,
+    }
+
+
+def _issue(side: _Side, party: Advertiser | Publisher, period: Any, user: Any) -> Issued:
+    if period_end(period) > timezone.now():
+        raise DomainError(f"{period_label(period)} has not ended yet.", code="period_open")
+    issuer = issuer_snapshot()
+    try:
+        with transaction.atomic():
+            return _issue_locked(side, party, period, user, issuer)
+    except IntegrityError:
+        # Another request issued the same documents first (unique per party and period, or a
+        # commission's role): what it issued is the answer.
+        issued = _existing(side, party, period)
+        if issued.main is None and issued.credit_note is None:
+            raise Conflict(
+                "Documents are being issued for this party; try again.", code="issue_busy"
+            ) from None
+        return issued
+
+
+def _existing(side: _Side, party: Advertiser | Publisher, period: Any) -> Issued:
+    docs = {d.kind: d for d in Document.objects.filter(**{side.party: party}, period=period)}
+    return Issued(main=docs.get(side.main), credit_note=docs.get(side.credit) if side.credit else None)
+
+
+def _issue_locked(
+    side: _Side, party: Advertiser | Publisher, period: Any, user: Any, issuer: dict[str, str]
+) -> Issued:
+    # Lock the party first, then counters (always in this order): one issuer per party at a time.
+    type(party).objects.select_for_update().filter(pk=party.pk).first()
+    issued = _existing(side, party, period)
+    if issued.main or issued.credit_note:
+        return issued
+    later = Document.objects.filter(**{side.party: party}, period__gt=period)
+    if later.exists():
+        raise Conflict(f"{period_label(period)} is closed: a later month was issued.", code="period_closed")
+    new_lines, new_items = _new(side, party, period)
+    back_lines, back_items = _reversed(side, party)
+    if not new_items and not back_items:
+        raise DomainError("Nothing to issue for this period.", code="nothing_to_issue", status_code=409)
+    if side.credit is None:
+        new_lines, new_items = new_lines + back_lines, new_items + back_items
+        back_lines, back_items = [], []
+    head = _head(side, party, period, user, issuer)
+    if new_items:
+        issued.main = _write(side.main, head, new_lines, new_items)
+    if back_items and side.credit:
+        issued.credit_note = _write(side.credit, head, back_lines, back_items)
+    issued.created = True
+    return issued
+
+
+@dataclass
+class _Line:
+    description: str
+    offer_id: int | None
+    goal: str
+    commissions: int
+    quantity: int
+    currency: str
+    amount: Decimal
+
+
+@dataclass
+class _Item:
+    commission_id: int
+    role: str
+    amount: Decimal
+    currency: str
+    original_id: int | None = None
+
+
+def _new(side: _Side, party: Advertiser | Publisher, period: Any) -> tuple[list[_Line], list[_Item]]:
+    """Approved commissions up to the period end that no document of this side carries yet."""
+    role = Role.BILLED if side.party == "advertiser" else Role.STATED
+    carried = DocumentItem.objects.filter(commission=OuterRef("pk"), role=role)
+    todo = Commission.objects.filter(
+        **{side.party: party}, status=CommissionStatus.APPROVED, day__lt=period_next(period)
+    ).filter(~Exists(carried))
+    grouped = (
+        todo.values_list("offer_id", "offer__name", "goal__code", "goal__name", "currency")
+        .annotate(n=Count("id"), qty=Sum("quantity"), total=Sum(side.amount))
+        .order_by("currency", "offer__name", "offer_id", "goal__code")
+    )
+    lines = [
+        _Line(f"{offer} - {goal_name}", offer_id, goal, n, qty, cur, money_round(total, cur))
+        for offer_id, offer, goal, goal_name, cur, n, qty, total in grouped
+    ]
+    items = [
+        _Item(pk, role, amount, cur)
+        for pk, amount, cur in todo.values_list("pk", side.amount, "currency").order_by("pk")
+    ]
+    return lines, items
+
+
+def _reversed(side: _Side, party: Advertiser | Publisher) -> tuple[list[_Line], list[_Item]]:
+    """Commissions carried earlier and since rejected or reversed, not yet taken back."""
+    carried_role, back_role = (
+        (Role.BILLED, Role.CREDITED) if side.party == "advertiser" else (Role.STATED, Role.STATED_REVERSAL)
+    )
+    taken_back = DocumentItem.objects.filter(commission=OuterRef("commission_id"), role=back_role)
+    rows = (
+        DocumentItem.objects.filter(role=carried_role, **{f"document__{side.party}": party})
+        .exclude(commission__status=CommissionStatus.APPROVED)
+        .filter(~Exists(taken_back))
+        .select_related("commission__offer", "commission__goal", "document")
+        .order_by("commission_id")
+    )
+    items: list[_Item] = []
+    grouped: dict[tuple[Any, ...], _Line] = {}
+    for item in rows:
+        c = item.commission
+        items.append(_Item(c.pk, back_role, -item.amount, item.currency, item.document_id))
+        key = (item.currency, c.offer.name, c.offer_id, c.goal.code, item.document.number_text)
+        line = grouped.setdefault(
+            key,
+            _Line(
+                f"Reversed: {c.offer.name} - {c.goal.name} (on {item.document.number_text})",
+                c.offer_id,
+                c.goal.code,
+                0,
+                0,
+                item.currency,
+                Decimal("0"),
+            ),
+        )
+        line.commissions += 1
+        line.quantity += c.quantity
+        line.amount -= item.amount
+    return [grouped[k] for k in sorted(grouped)], items
+
+
+def _head(
+    side: _Side, party: Advertiser | Publisher, period: Any, user: Any, issuer: dict[str, str]
+) -> dict[str, Any]:
+    now = timezone.now()
+    today = now.date()
+    terms = settings.INVOICE_PAYMENT_TERMS_DAYS if side.party == "advertiser" else 0
+    treatment, note = vat_treatment(
+        issuer_country=issuer["country"], customer_country=party.country, customer_tax_id=party.tax_id
+    )
+    head: dict[str, Any] = {
+        side.party: party,
+        "period": period,
+        "issuer_key": issuer["tax_id"],
+        "issued_at": now,
+        "issue_date": today,
+        "due_date": today + timedelta(days=terms) if side.party == "advertiser" else None,
+        "payment_terms_days": terms,
+        "issuer": issuer,
+        "customer": {
+            "id": party.pk,
+            "name": party.document_name,
+            "address": party.address,
+            "country": party.country,
+            "tax_id": party.tax_id,
+        },
+        "vat_treatment": treatment,
+        "vat_note": note,
+        "issued_by": user if getattr(user, "pk", None) else None,
+    }
+    if isinstance(party, Publisher):
+        head["payout_details"] = {
+            "method": party.get_payout_method_display(),
+            "currency": party.payout_currency,
+            **{str(k): str(v) for k, v in (party.payout_details or {}).items()},
+        }
+    head["_customer_currency"] = party.currency if isinstance(party, Advertiser) else party.payout_currency
+    return head
+
+
+def _write(kind: str, head: dict[str, Any], lines: list[_Line], items: list[_Item]) -> Document:
+    head = dict(head)
+    customer_currency = head.pop("_customer_currency")
+    totals: dict[str, Decimal] = defaultdict(Decimal)
+    for line in lines:
+        totals[line.currency] += line.amount
+    fx_rates, converted = _converted(totals, customer_currency, period_end(head["period"]))
+    doc = Document.objects.create(
+        kind=kind,
+        series=SERIES[Kind(kind)],
+        number=_number_take(issuer=head["issuer_key"], series=SERIES[Kind(kind)]),
+        totals={cur: amount_text(total, cur) for cur, total in sorted(totals.items())},
+        fx_rates=fx_rates,
+        converted_total=converted,
+        **head,
+    )
+    DocumentLine.objects.bulk_create(
+        DocumentLine(
+            document=doc,
+            position=i,
+            description=ln.description[:255],
+            offer_id_ref=ln.offer_id,
+            goal=ln.goal,
+            commissions=ln.commissions,
+            quantity=ln.quantity,
+            currency=ln.currency,
+            amount=ln.amount,
+        )
+        for i, ln in enumerate(lines, start=1)
+    )
+    DocumentItem.objects.bulk_create(
+        (
+            DocumentItem(
+                document=doc,
+                commission_id=it.commission_id,
+                role=it.role,
+                amount=it.amount,
+                currency=it.currency,
+                original_id=it.original_id,
+            )
+            for it in items
+        ),
+        batch_size=2000,
+    )
+    return doc
+
+
+def _converted(
+    totals: dict[str, Decimal], currency: str, at: Any
+) -> tuple[list[dict[str, str]], dict[str, str]]:
+    """The rates used to express ``totals`` in ``currency`` (in force at the period end), and that sum."""
+    others = sorted(cur for cur in totals if cur != currency)
+    rates = fx_rates_in_force(at=at) if others else {}
+    used = [
+        {
+            "from": cur,
+            "to": currency,
+            "base": found.base,
+            "quote": found.quote,
+            "rate": str(found.quoted.normalize()),
+            "valid_from": found.valid_from.isoformat(),
+        }
+        for cur in others
+        if (found := rates.get((cur, currency)))
+    ]
+    if len(used) < len(others):
+        return used, {}
+    total = sum(
+        (amount * (rates[(cur, currency)].rate if cur != currency else 1) for cur, amount in totals.items()),
+        Decimal("0"),
+    )
+    return used, {"currency": currency, "amount": amount_text(money_round(total, currency), currency)}
+
+
+def _number_take(*, issuer: str, series: str) -> int:
+    """The next number of the series. Caller must be in a transaction: the counter row stays
+    locked until it commits, so the next issuer waits and a rollback returns the number."""
+    DocumentCounter.objects.get_or_create(issuer=issuer, series=series)
+    counter = DocumentCounter.objects.select_for_update().get(issuer=issuer, series=series)
+    counter.last_number += 1
+    counter.save(update_fields=["last_number"])
+    return counter.last_number
+
+
+@dataclass
+class MonthIssued:
+    invoices: int = 0
+    credit_notes: int = 0
+    statements: int = 0
+    nothing_to_issue: int = 0
+
+
+def documents_issue_month(*, period: Any) -> MonthIssued:
+    """Issue ``period``'s invoices, credit notes and statements for every party with something to
+    carry (the monthly beat job and ``manage.py issue_documents``). Idempotent: a party already
+    issued gets nothing new. Parties are those with a ledger account, a small table."""
+    issuer_snapshot()  # refuse the whole month at once, not once per party
+    result = MonthIssued()
+    for advertiser in Advertiser.objects.filter(pk__in=_account_owners("advertiser")).order_by("pk"):
+        issued = _issue_quietly(ADVERTISER, advertiser, period, result)
+        if issued and issued.created:
+            result.invoices += issued.main is not None
+            result.credit_notes += issued.credit_note is not None
+    for publisher in Publisher.objects.filter(pk__in=_account_owners("publisher")).order_by("pk"):
+        issued = _issue_quietly(PUBLISHER, publisher, period, result)
+        if issued and issued.created:
+            result.statements += 1
+    return result
+
+
+def _account_owners(party: str) -> Any:
+    kind = Account.Kind.ADVERTISER_RECEIVABLE if party == "advertiser" else Account.Kind.PUBLISHER_PAYABLE
+    return Account.objects.filter(kind=kind).values(f"{party}_id")
+
+
+def _issue_quietly(
+    side: _Side, party: Advertiser | Publisher, period: Any, result: MonthIssued
+) -> Issued | None:
+    try:
+        return _issue(side, party, period, None)
+    except DomainError as exc:
+        if exc.code not in ("nothing_to_issue", "period_closed"):
+            raise
+        result.nothing_to_issue += 1
+        return None
