@@ -19,7 +19,7 @@ _APPEND_ONLY = "refuses UPDATE and DELETE: the ledger is append-only whatever co
 _APPEND_ONLY_PG = "payouts.0003_ledger_append_only"
 _APPEND_ONLY_SQLITE = "payouts.0005_ledger_append_only_sqlite_again"
 _GUARD = "payouts.0013_ledger_guard"
-_DOCUMENTS = "payouts.0014_documents"
+_DOCUMENTS = "payouts.0015_documents"
 _FROZEN = (
     "issued invoices, credit notes, statements and recorded payments never change, whatever code "
     "or shell runs: corrections are new documents (payouts/documents_guard.py)"

@@ -23,7 +23,7 @@ class Migration(migrations.Migration):
 
     dependencies = [
         ('affiliates', '0006_parties_on_documents_and_network_terms'),
-        ('payouts', '0013_ledger_guard'),
+        ('payouts', '0014_commission_lifecycle'),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
