@@ -32,20 +32,39 @@ class Price:
         return self.payout, self.revenue
 
 
-def _specificity(custom: CustomPayout, country: str) -> int | None:
-    """Higher wins: goal + country > goal > offer + country > offer. None: does not apply."""
+_NO_THRESHOLD = Decimal(-1)
+
+
+def _specificity(
+    custom: CustomPayout, country: str, sale_amount: Decimal | None
+) -> tuple[int, Decimal] | None:
+    """Higher wins: goal + country > goal > offer + country > offer; within one of these, a
+    sale-amount condition beats none and a higher threshold met beats a lower one. None: does
+    not apply (another country, or a sale below the threshold or without an amount)."""
     if custom.countries and country not in custom.countries:
         return None
-    return (2 if custom.goal_id else 0) + (1 if custom.countries else 0)
+    threshold = custom.min_sale_amount
+    if threshold is not None and (sale_amount is None or sale_amount < threshold):
+        return None
+    rank = (2 if custom.goal_id else 0) + (1 if custom.countries else 0)
+    return rank, _NO_THRESHOLD if threshold is None else threshold
 
 
-def price_pick(*, goal: Goal, customs: list[CustomPayout], country: str = "") -> Price:
-    """Pick the price from already-loaded custom payouts of this (offer, publisher)."""
-    best: tuple[int, int, CustomPayout] | None = None
+def has_sale_conditions(customs: list[CustomPayout]) -> bool:
+    """Whether any of these custom payouts depends on the sale amount (pricing then goes per sale)."""
+    return any(c.min_sale_amount is not None for c in customs)
+
+
+def price_pick(
+    *, goal: Goal, customs: list[CustomPayout], country: str = "", sale_amount: Decimal | None = None
+) -> Price:
+    """Pick the price from already-loaded custom payouts of this (offer, publisher).
+    ``sale_amount`` is in the offer's currency (custom payouts' thresholds are)."""
+    best: tuple[tuple[int, Decimal], int, CustomPayout] | None = None
     for custom in customs:
         if custom.goal_id not in (None, goal.id):
             continue
-        rank = _specificity(custom, country)
+        rank = _specificity(custom, country, sale_amount)
         if rank is not None and (best is None or (rank, custom.id) > best[:2]):
             best = (rank, custom.id, custom)
     if best is None:
