@@ -126,6 +126,8 @@ class BatchPricer:
             offer_id__in={p[0] for p in pairs}, publisher_id__in_ids={p[1] for p in pairs}
         ):
             self.customs[(custom.offer_id, custom.publisher_id)].append(custom)
+        # Pairs with a sale-amount condition are priced per sale; the others once per batch.
+        self.per_sale = {pair for pair, customs in self.customs.items() if has_sale_conditions(customs)}
         # (goal, publisher, country) -> the price, and for a flat one its rounded (payout, revenue)
         self.prices: dict[tuple[int, int, str], tuple[Price, tuple[Decimal, Decimal] | None]] = {}
         self.fx = _FxTable(rows, self.terms)
@@ -134,7 +136,7 @@ class BatchPricer:
         self, terms: _GoalTerms, publisher_id: int, country: str, sale: Decimal | None
     ) -> tuple[Price, tuple[Decimal, Decimal] | None]:
         customs = self.customs.get((terms.offer_id, publisher_id), [])
-        if has_sale_conditions(customs):  # a price per sale: rare, so not cached
+        if (terms.offer_id, publisher_id) in self.per_sale:  # a price per sale: rare, so not cached
             price = price_pick(goal=terms.goal, customs=customs, country=country, sale_amount=sale)
             return price, None
         # Without custom payouts the goal's own price applies to every publisher and country.

@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+from datetime import timedelta
 from decimal import Decimal
 from io import StringIO
 
@@ -8,8 +9,11 @@ from django.core.management import CommandError, call_command
 from django.utils import timezone
 
 from affiliates.models import Goal
+from affiliates.roles import Actor, Role
 from affiliates.tests import factories as f
 from payouts.models import Account, Commission, Transaction
+from payouts.reports.selectors import report_rows
+from payouts.reports.services import rollup_rebuild
 from payouts.tests.helpers import balance, every_transaction_balances
 from payouts.traffic import traffic_invalidate, traffic_reconcile
 from tracking.ids import new_click_id
@@ -184,3 +188,23 @@ def test_the_command_invalidates_clicks_by_id_for_a_staff_member(banner, pixelpu
     assert Commission.objects.get(kind="cpc").quantity == 3
     with pytest.raises(CommandError):
         call_command("traffic_invalidate", clicks="not-an-id", reason="x", by=nadia.username)
+
+
+def test_after_a_shrink_the_report_still_equals_the_ledger_on_both_sources(banner, pixelpush, rival):
+    clicks = _clicks(banner, pixelpush, 30) + _clicks(banner, rival, 12)
+    _clicks(banner, pixelpush, 5, flags=["bot_user_agent"])
+    _today()
+    traffic_invalidate(click_ids=[c.id for c in clicks[:7]] + [clicks[-1].id], reason="fraud", actor="nadia")
+    today = timezone.now().date()
+    rollup_rebuild(start=timezone.now() - timedelta(days=1), end=timezone.now() + timedelta(days=1))
+    for source in ("auto", "raw"):
+        report = report_rows(
+            actor=Actor(role=Role.STAFF, user_id=1), start=today, end=today, group_by=["day"], source=source
+        )
+        (usd,) = report.totals
+        assert Decimal(usd["revenue"]) == balance(K.ADVERTISER_PENDING, advertiser=banner.advertiser)
+        assert -Decimal(usd["payout"]) == balance(K.PUBLISHER_PENDING, publisher=pixelpush) + balance(
+            K.PUBLISHER_PENDING, publisher=rival
+        )
+        assert (usd["paid_clicks"], usd["invalidated_clicks"], usd["bot_clicks"]) == (34, 8, 5)
+    assert every_transaction_balances()
