@@ -306,6 +306,10 @@ class Offer(models.Model):
                 | Q(max_click_to_conversion_seconds__gte=models.F("min_click_to_conversion_seconds")),
                 name="offer_ctc_max_gte_min",
             ),
+            models.CheckConstraint(
+                condition=Q(max_sale_amount__isnull=True) | Q(max_sale_amount__gt=0),
+                name="offer_max_sale_amount_gt_0",
+            ),
         ]
 
     def __str__(self) -> str:

@@ -254,6 +254,11 @@ class OfferSerializer(ScopedModelSerializer):
             fields["advertiser"].read_only = True  # an offer does not change hands
         return fields
 
+    def validate_max_sale_amount(self, value: Decimal | None) -> Decimal | None:
+        if value is not None and value <= 0:
+            raise serializers.ValidationError("Must be more than zero, or empty.", code="out_of_range")
+        return value
+
 
 class PublisherGoalSerializer(serializers.ModelSerializer[Goal]):
     """A goal as a publisher sees it: its own price (custom payouts applied), no revenue."""

@@ -99,3 +99,9 @@ def test_the_offer_settings_for_slow_conversions_and_sale_bounds_are_in_the_api(
     assert response.status_code == 200, response.json()
     offer = Offer.objects.get(pk=shoes.pk)
     assert (offer.slow_conversion_action, offer.max_sale_amount) == ("hold", Decimal("2500"))
+
+
+def test_a_maximum_sale_amount_must_be_positive(shoes, ada, api_as) -> None:
+    response = api_as(ada).patch(f"/api/v1/offers/{shoes.pk}/", {"max_sale_amount": "0"}, format="json")
+    assert response.status_code == 400
+    assert "max_sale_amount" in response.json()["fields"]
