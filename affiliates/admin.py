@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from django import forms
 from django.contrib import admin, messages
 from django.db.models import QuerySet
 from django.http import HttpRequest
@@ -25,6 +26,36 @@ from affiliates.models import (
     Publisher,
 )
 from affiliates.network_terms import network_terms_set
+from affiliates.pricing import (
+    AmbiguousUnit,
+    custom_payout_unit,
+    custom_payout_warnings,
+    goal_warnings,
+)
+
+LOSS = "⚠ payout exceeds revenue"
+
+
+class CustomPayoutForm(forms.ModelForm[CustomPayout]):
+    """Refuses a custom payout whose unit would be ambiguous (the API's rule, pricing.py)."""
+
+    class Meta:
+        model = CustomPayout
+        fields = ["publisher", "offer", "goal", "countries", "min_sale_amount", "payout", "revenue"]
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean() or {}
+        offer = data.get("offer") or getattr(self.instance, "offer", None)
+        if offer is not None and offer.pk is not None:
+            try:
+                custom_payout_unit(goal=data.get("goal"), goals=list(offer.goals.all()))
+            except AmbiguousUnit as exc:
+                self.add_error("goal", str(exc))
+        return data
+
+
+def _loss_flag(warnings: list[str]) -> str:
+    return LOSS if warnings else ""
 
 
 @admin.register(Advertiser)
@@ -94,7 +125,12 @@ class GoalInline(admin.TabularInline[Goal, Offer]):
     model = Goal
     extra = 0
     min_num = 1
-    fields = ["code", "name", "payout_type", "payout", "revenue", "is_default", "allow_multiple"]
+    fields = ["code", "name", "payout_type", "payout", "revenue", "is_default", "allow_multiple", "warning"]
+    readonly_fields = ["warning"]
+
+    @admin.display(description="Warning")
+    def warning(self, goal: Goal) -> str:
+        return _loss_flag(goal_warnings(goal)) if goal.pk else ""
 
 
 class CapInline(admin.TabularInline[Cap, Offer]):
@@ -105,9 +141,15 @@ class CapInline(admin.TabularInline[Cap, Offer]):
 
 class CustomPayoutInline(admin.TabularInline[CustomPayout, Offer]):
     model = CustomPayout
+    form = CustomPayoutForm
     extra = 0
     autocomplete_fields = ["publisher"]
-    fields = ["publisher", "goal", "countries", "payout", "revenue"]
+    fields = ["publisher", "goal", "countries", "min_sale_amount", "payout", "revenue", "warning"]
+    readonly_fields = ["warning"]
+
+    @admin.display(description="Warning")
+    def warning(self, custom: CustomPayout) -> str:
+        return _loss_flag(custom_payout_warnings(custom, list(custom.offer.goals.all()))) if custom.pk else ""
 
 
 @admin.register(Offer)
@@ -137,6 +179,8 @@ class OfferAdmin(admin.ModelAdmin[Offer]):
                     "unique_click_window_hours",
                     "min_click_to_conversion_seconds",
                     "max_click_to_conversion_seconds",
+                    "slow_conversion_action",
+                    "max_sale_amount",
                 ]
             },
         ),
@@ -147,18 +191,38 @@ class OfferAdmin(admin.ModelAdmin[Offer]):
 
 @admin.register(Goal)
 class GoalAdmin(admin.ModelAdmin[Goal]):
-    list_display = ["code", "name", "offer", "payout_type", "payout", "revenue", "is_default"]
+    list_display = ["code", "name", "offer", "payout_type", "payout", "revenue", "is_default", "warning"]
     list_filter = ["payout_type", "is_default"]
     search_fields = ["code", "name", "offer__name"]
     autocomplete_fields = ["offer"]
 
+    @admin.display(description="Warning")
+    def warning(self, goal: Goal) -> str:
+        return _loss_flag(goal_warnings(goal))
+
 
 @admin.register(CustomPayout)
 class CustomPayoutAdmin(admin.ModelAdmin[CustomPayout]):
-    list_display = ["publisher", "offer", "goal", "payout", "revenue", "created_at"]
+    form = CustomPayoutForm
+    list_display = ["publisher", "offer", "goal", "min_sale_amount", "payout", "revenue", "unit", "warning"]
     list_filter = ["offer__advertiser"]
     search_fields = ["publisher__name", "offer__name"]
     autocomplete_fields = ["publisher", "offer"]
+    list_select_related = ["publisher", "offer", "goal"]
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet[CustomPayout]:
+        return super().get_queryset(request).prefetch_related("offer__goals")
+
+    @admin.display(description="Unit")
+    def unit(self, custom: CustomPayout) -> str:
+        try:
+            return custom_payout_unit(goal=custom.goal, goals=list(custom.offer.goals.all()))
+        except AmbiguousUnit:
+            return "ambiguous"
+
+    @admin.display(description="Warning")
+    def warning(self, custom: CustomPayout) -> str:
+        return _loss_flag(custom_payout_warnings(custom, list(custom.offer.goals.all())))
 
 
 @admin.register(Cap)

@@ -224,6 +224,10 @@ class Offer(models.Model):
         LAST_CLICK = "last_click"
         FIRST_CLICK = "first_click"
 
+    class SlowConversion(models.TextChoices):
+        REJECT = "reject", "Rejected"
+        HOLD = "hold", "Held for review"
+
     advertiser = models.ForeignKey(
         Advertiser, on_delete=models.PROTECT, related_name="offers", help_text="Who runs and pays for it."
     )
@@ -298,7 +302,26 @@ class Offer(models.Model):
         null=True, blank=True, help_text="Faster conversions are flagged as suspicious."
     )
     max_click_to_conversion_seconds = models.PositiveIntegerField(
-        null=True, blank=True, help_text="Slower conversions are rejected."
+        null=True,
+        blank=True,
+        help_text="Slower conversions are rejected (or held for review: see slow_conversion_action).",
+    )
+    slow_conversion_action = models.CharField(
+        max_length=8,
+        choices=SlowConversion.choices,
+        default=SlowConversion.REJECT,
+        help_text=(
+            "What happens to a conversion slower than max_click_to_conversion_seconds: reject "
+            "(rejected, reason click_to_conversion_too_slow) or hold (pending, held for review)."
+        ),
+    )
+    max_sale_amount = MoneyField(
+        null=True,
+        blank=True,
+        help_text=(
+            "Largest sale amount a postback may report, in the offer's currency; a larger one is "
+            "refused with 400 amount_over_max. Empty: the network's CONVERSION_MAX_SALE_AMOUNT."
+        ),
     )
     target_countries = models.JSONField(
         default=list,
@@ -335,6 +358,10 @@ class Offer(models.Model):
                 | Q(min_click_to_conversion_seconds__isnull=True)
                 | Q(max_click_to_conversion_seconds__gte=models.F("min_click_to_conversion_seconds")),
                 name="offer_ctc_max_gte_min",
+            ),
+            models.CheckConstraint(
+                condition=Q(max_sale_amount__isnull=True) | Q(max_sale_amount__gt=0),
+                name="offer_max_sale_amount_gt_0",
             ),
         ]
 
@@ -421,8 +448,22 @@ class CustomPayout(models.Model):
         validators=[v.validate_country_list],
         help_text="Only for conversions from these ISO alpha-2 countries; empty: any country.",
     )
-    payout = MoneyField(help_text="Publisher earns: an amount per action, or % for CPS goals.")
-    revenue = MoneyField(null=True, blank=True, help_text="Advertiser pays; empty keeps the goal's revenue.")
+    min_sale_amount = MoneyField(
+        null=True,
+        blank=True,
+        help_text=(
+            "Only for conversions whose sale amount (in the offer's currency) is at least this; "
+            "empty: any amount. The highest threshold met wins, so tiers are one row each."
+        ),
+    )
+    payout = MoneyField(
+        help_text="Publisher earns: an amount per action for per-action goals, a percentage for CPS goals."
+    )
+    revenue = MoneyField(
+        null=True,
+        blank=True,
+        help_text="Advertiser pays, in the same unit as payout; empty keeps the goal's revenue.",
+    )
     created_at = models.DateTimeField(default=timezone.now, editable=False, help_text="When it was created.")
 
     class Meta:
@@ -431,6 +472,10 @@ class CustomPayout(models.Model):
             models.CheckConstraint(
                 condition=Q(payout__gte=0) & (Q(revenue__isnull=True) | Q(revenue__gte=0)),
                 name="custom_payout_amounts_gte_0",
+            ),
+            models.CheckConstraint(
+                condition=Q(min_sale_amount__isnull=True) | Q(min_sale_amount__gte=0),
+                name="custom_payout_min_sale_gte_0",
             ),
         ]
 

@@ -32,20 +32,39 @@ class Price:
         return self.payout, self.revenue
 
 
-def _specificity(custom: CustomPayout, country: str) -> int | None:
-    """Higher wins: goal + country > goal > offer + country > offer. None: does not apply."""
+_NO_THRESHOLD = Decimal(-1)
+
+
+def _specificity(
+    custom: CustomPayout, country: str, sale_amount: Decimal | None
+) -> tuple[int, Decimal] | None:
+    """Higher wins: goal + country > goal > offer + country > offer; within one of these, a
+    sale-amount condition beats none and a higher threshold met beats a lower one. None: does
+    not apply (another country, or a sale below the threshold or without an amount)."""
     if custom.countries and country not in custom.countries:
         return None
-    return (2 if custom.goal_id else 0) + (1 if custom.countries else 0)
+    threshold = custom.min_sale_amount
+    if threshold is not None and (sale_amount is None or sale_amount < threshold):
+        return None
+    rank = (2 if custom.goal_id else 0) + (1 if custom.countries else 0)
+    return rank, _NO_THRESHOLD if threshold is None else threshold
 
 
-def price_pick(*, goal: Goal, customs: list[CustomPayout], country: str = "") -> Price:
-    """Pick the price from already-loaded custom payouts of this (offer, publisher)."""
-    best: tuple[int, int, CustomPayout] | None = None
+def has_sale_conditions(customs: list[CustomPayout]) -> bool:
+    """Whether any of these custom payouts depends on the sale amount (pricing then goes per sale)."""
+    return any(c.min_sale_amount is not None for c in customs)
+
+
+def price_pick(
+    *, goal: Goal, customs: list[CustomPayout], country: str = "", sale_amount: Decimal | None = None
+) -> Price:
+    """Pick the price from already-loaded custom payouts of this (offer, publisher).
+    ``sale_amount`` is in the offer's currency (custom payouts' thresholds are)."""
+    best: tuple[tuple[int, Decimal], int, CustomPayout] | None = None
     for custom in customs:
         if custom.goal_id not in (None, goal.id):
             continue
-        rank = _specificity(custom, country)
+        rank = _specificity(custom, country, sale_amount)
         if rank is not None and (best is None or (rank, custom.id) > best[:2]):
             best = (rank, custom.id, custom)
     if best is None:
@@ -53,3 +72,50 @@ def price_pick(*, goal: Goal, customs: list[CustomPayout], country: str = "") ->
     custom = best[2]
     revenue = custom.revenue if custom.revenue is not None else goal.revenue
     return Price(goal.payout_type, custom.payout, revenue, f"custom_payout:{custom.id}")
+
+
+PAYOUT_EXCEEDS_REVENUE = "payout_exceeds_revenue"
+PERCENT, AMOUNT = "percent", "amount"
+
+
+class AmbiguousUnit(ValueError):
+    """A custom payout for every goal of an offer whose goals mix percentages and amounts."""
+
+
+def price_warnings(*, payout: Decimal, revenue: Decimal | None) -> list[str]:
+    """Warnings about a price (payout and revenue in one unit): the network would lose money on
+    every action when the publisher earns more than the advertiser pays. Allowed (a network may
+    subsidise a launch), but said out loud in the API, the portal and the admin."""
+    return [PAYOUT_EXCEEDS_REVENUE] if revenue is not None and payout > revenue else []
+
+
+def goal_warnings(goal: Goal) -> list[str]:
+    return price_warnings(payout=goal.payout, revenue=goal.revenue)
+
+
+def custom_payout_goals(custom: CustomPayout, goals: list[Goal]) -> list[Goal]:
+    """The goals a custom payout prices: its goal, or every goal of its offer."""
+    return [g for g in goals if custom.goal_id in (None, g.id)]
+
+
+def custom_payout_warnings(custom: CustomPayout, goals: list[Goal]) -> list[str]:
+    """A custom payout's warnings against each goal it prices (its revenue, or the goal's)."""
+    for goal in custom_payout_goals(custom, goals):
+        revenue = custom.revenue if custom.revenue is not None else goal.revenue
+        if price_warnings(payout=custom.payout, revenue=revenue):
+            return [PAYOUT_EXCEEDS_REVENUE]
+    return []
+
+
+def custom_payout_unit(*, goal: Goal | None, goals: list[Goal]) -> str:
+    """``percent`` when the custom payout prices CPS goals (a percentage of the sale), ``amount``
+    when it prices per-action goals (an amount per action, per 1000 for CPM). A custom payout for
+    every goal of an offer that has both kinds has no single unit: AmbiguousUnit."""
+    priced = [goal] if goal is not None else goals
+    kinds = {PERCENT if g.is_percentage else AMOUNT for g in priced}
+    if len(kinds) > 1:
+        raise AmbiguousUnit(
+            "This offer has percentage (CPS) and per-action goals: choose the goal this custom payout "
+            "applies to, so that its payout is clearly a percentage or an amount."
+        )
+    return kinds.pop() if kinds else AMOUNT

@@ -24,8 +24,9 @@ def run(ctx: Context) -> str:
     return (
         f"wrk -c{r['connections']} -d{r['seconds']}s; the product served as `make serve` does (granian "
         f"--interface rsgi --loop uvloop, config.asgi:application, {r['workers']} workers), PostgreSQL; "
-        "each request a fresh txn_id on one of 20,000 clicks (click lookup, attribution, dedupe index, "
-        "insert). The rate counts the conversions PostgreSQL holds after the run, not answers.\n\n"
+        "each request a fresh txn_id on a click not converted yet, of 60,000 (click lookup, "
+        "attribution, dedupe indexes, insert). The rate counts the conversions PostgreSQL holds "
+        "after the run, not answers.\n\n"
         "| run | req/s | p50 | p99 | vs baseline |\n|---|---|---|---|---|\n"
         f"| baseline: bare Django redirect | {baseline.rps:,.0f} | {baseline.p50_ms:.2f} ms | "
         f"{baseline.p99_ms:.2f} ms | 1.00x |\n"

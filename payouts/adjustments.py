@@ -18,11 +18,12 @@ import io
 from dataclasses import dataclass
 from decimal import Decimal
 
+from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
 from affiliates.core.money import money_round, parse_amount
-from affiliates.models import CustomPayout, Goal
+from affiliates.models import CustomPayout, Goal, Offer
 from affiliates.pricing import price_pick
 from affiliates.roles import Actor
 from payouts.models import Commission
@@ -134,10 +135,26 @@ def _repriced(c: Commission, amount: Decimal) -> tuple[Decimal, Decimal, Decimal
     goal = Goal.objects.get(pk=c.goal_id)
     conversion = Conversion.objects.only("country").get(pk=c.conversion_id or 0)
     customs = list(CustomPayout.objects.filter(offer_id=c.offer_id, publisher_id=c.publisher_id))
-    price = price_pick(goal=goal, customs=customs, country=conversion.country)
     sale = amount * c.fx_rate if c.fx_rate is not None else amount
+    price = price_pick(goal=goal, customs=customs, country=conversion.country, sale_amount=sale)
     payout, revenue = price.amounts(sale)
     return money_round(revenue, c.currency), money_round(payout, c.currency), sale
+
+
+def _amount_error(c: Commission, amount: Decimal) -> tuple[str, str] | None:
+    """The postback's sale bounds (tracking.conversions.services.sale_check) for an adjusted
+    amount: the currency's minor unit, and the offer's or the network's maximum sale amount."""
+    currency = c.original_currency or c.currency
+    if money_round(amount, currency) != amount:
+        return "bad_amount", f"amount has more decimals than {currency} has."
+    offer = Offer.objects.only("max_sale_amount").get(pk=c.offer_id)
+    limit = (
+        offer.max_sale_amount if offer.max_sale_amount is not None else settings.CONVERSION_MAX_SALE_AMOUNT
+    )
+    sale = amount * c.fx_rate if c.fx_rate is not None else amount
+    if sale > limit:
+        return "amount_over_max", f"amount is over the offer's maximum sale amount ({limit} {c.currency})."
+    return None
 
 
 def _change_for(row: Row, c: Commission, goal_type: str, decider: Decider) -> Change | RowError:
@@ -158,6 +175,9 @@ def _change_for(row: Row, c: Commission, goal_type: str, decider: Decider) -> Ch
             )
         if not c.is_open:
             return RowError(ref, "commission_closed", f"The commission is already {c.status}.")
+        insane = _amount_error(c, row.amount)
+        if insane is not None:
+            return RowError(ref, *insane)
         revenue, payout, sale = _repriced(c, row.amount)
         extra |= {"sale_amount": sale, "original_amount": row.amount}
     if status == c.status and (revenue, payout) == (c.revenue, c.payout):

@@ -20,7 +20,7 @@ from typing import Any, NamedTuple
 
 from affiliates.core.money import money_round
 from affiliates.models import CustomPayout, FxRate, Goal
-from affiliates.pricing import Price, price_pick
+from affiliates.pricing import Price, has_sale_conditions, price_pick
 from payouts.models import Commission, CommissionStatus
 
 log = logging.getLogger(__name__)
@@ -127,14 +127,19 @@ class BatchPricer:
             offer_id__in={p[0] for p in pairs}, publisher_id__in_ids={p[1] for p in pairs}
         ):
             self.customs[(custom.offer_id, custom.publisher_id)].append(custom)
+        # Pairs with a sale-amount condition are priced per sale; the others once per batch.
+        self.per_sale = {pair for pair, customs in self.customs.items() if has_sale_conditions(customs)}
         # (goal, publisher, country) -> the price, and for a flat one its rounded (payout, revenue)
         self.prices: dict[tuple[int, int, str], tuple[Price, tuple[Decimal, Decimal] | None]] = {}
         self.fx = _FxTable(rows, self.terms)
 
     def _price(
-        self, terms: _GoalTerms, publisher_id: int, country: str
+        self, terms: _GoalTerms, publisher_id: int, country: str, sale: Decimal | None
     ) -> tuple[Price, tuple[Decimal, Decimal] | None]:
         customs = self.customs.get((terms.offer_id, publisher_id), [])
+        if (terms.offer_id, publisher_id) in self.per_sale:  # a price per sale: rare, so not cached
+            price = price_pick(goal=terms.goal, customs=customs, country=country, sale_amount=sale)
+            return price, None
         # Without custom payouts the goal's own price applies to every publisher and country.
         key = (terms.goal.id, publisher_id, country) if customs else (terms.goal.id, 0, "")
         found = self.prices.get(key)
@@ -169,7 +174,7 @@ class BatchPricer:
                 sale = None  # a flat price does not need the sale amount converted
             else:
                 sale = original * rate
-        price, flat = self._price(terms, publisher_id, country)
+        price, flat = self._price(terms, publisher_id, country, sale)
         if flat is None:
             exact_payout, exact_revenue = price.amounts(sale)
             payout = money_round(exact_payout, offer_currency)

@@ -3,18 +3,23 @@
 Why daily lines, not a commission per click: a busy network records hundreds of millions of
 clicks; a commission row and a three-entry ledger transaction per click would make the ledger
 the largest table in the system, for money that is only ever reported, approved and paid per
-day. A line is recomputed from the clicks as the day fills; when it grows, the increase is
-posted as a new COMMISSION_INCREASE transaction (the ledger stays append-only), and the line's
-amount is always round(count x price) of the whole day, rounded once, so many small increases
-never accumulate rounding drift.
+day. A line is recomputed from the clicks as the day fills; its amount is always
+round(count x price) of the whole day, rounded once, so many small changes never accumulate
+rounding drift. The ledger stays append-only: a line that grows posts the increase as a new
+COMMISSION_INCREASE transaction, one that shrinks posts a COMMISSION_DECREASE.
 
-CPC pays **unique** redirected clicks (``reason == ""`` and ``is_unique``), as Everflow and
-most networks do by default: a refresh or a bot hammering the link must not multiply the
-advertiser's bill. CPM pays every recorded impression, per 1000.
+Only **valid** traffic earns, as on Everflow and most networks: CPC pays clicks that were
+redirected to the offer (``reason == ""``), unique within the offer's window and carrying no
+fraud flag (bot user agent, datacenter IP, duplicate, flood, or judged invalid later); CPM pays
+impressions that are unique and unflagged, per 1000. The rest is recorded and counted apart
+(reports show it as invalid traffic, by reason).
 
-A line never shrinks from a recount (clicks are append-only; an old day may lose rows to
-retention); corrections go through the adjustment flow. Custom payouts with country
-conditions apply per click: the day's amount is the sum over countries of count x price.
+A line shrinks when traffic in it is judged invalid after it was written
+(``traffic_invalidate``): the click or impression gets the ``invalidated`` flag and the day is
+recounted at once. Clicks are otherwise append-only, so a recount that finds fewer valid clicks
+than the line holds comes from such a judgement; never delete raw clicks of a day whose lines
+are still open (it would shrink them too). Custom payouts with country conditions apply per
+click: the day's amount is the sum over countries of count x price.
 """
 
 from __future__ import annotations
@@ -46,21 +51,75 @@ from payouts.postings import (
 )
 from payouts.reconcile import _COMMISSION_COLUMNS
 from tracking.models import Click, Impression
+from tracking.models.clicks import ClickFlag
 
 THOUSAND = Decimal(1000)
+_NO_LINE = (0, Decimal(0), Decimal(0), "")
+
+
+def clicks_valid(qs: QuerySet[Any]) -> QuerySet[Any]:
+    """The clicks a CPC line pays: redirected, unique, no fraud flag."""
+    return qs.filter(reason="", is_unique=True, fraud_flags=[])
+
+
+def impressions_valid(qs: QuerySet[Any]) -> QuerySet[Any]:
+    """The impressions a CPM line pays: unique, no fraud flag."""
+    return qs.filter(is_unique=True, fraud_flags=[])
 
 
 def traffic_reconcile(*, day_from: date, day_to: date, now: datetime | None = None) -> dict[str, int]:
-    """Create or grow the CPC and CPM lines of every UTC day in [day_from, day_to]; ``now``
-    stamps them and their ledger entries (default: the current time)."""
+    """Create, grow or shrink the CPC and CPM lines of every UTC day in [day_from, day_to];
+    ``now`` stamps them and their ledger entries (default: the current time)."""
     stats: dict[str, int] = defaultdict(int)
     day = day_from
     while day <= day_to:
         for kind in (Goal.PayoutType.CPC, Goal.PayoutType.CPM):
-            created, grown = day_lines_reconcile(kind=kind, day=day, now=now)
+            created, grown, shrunk = day_lines_reconcile(kind=kind, day=day, now=now)
             stats["created"] += created
             stats["grown"] += grown
+            stats["shrunk"] += shrunk
         day += timedelta(days=1)
+    return dict(stats)
+
+
+def _flag_invalid(model: type[Click | Impression], ids: list[Any]) -> set[date]:
+    """Add the ``invalidated`` flag to these rows (those not carrying it yet); the UTC days
+    they fall on. Few rows per call (a staff decision), so they are updated one by one."""
+    days = set()
+    flag = ClickFlag.INVALIDATED.value
+    manager = model.objects
+    for pk, flags, created_at in manager.filter(pk__in=ids).values_list("pk", "fraud_flags", "created_at"):
+        if flag in (flags or []):
+            continue
+        manager.filter(pk=pk).update(fraud_flags=[*(flags or []), flag])
+        days.add(created_at.astimezone(UTC).date())
+    return days
+
+
+@transaction.atomic
+def traffic_invalidate(
+    *,
+    click_ids: list[Any] | None = None,
+    impression_ids: list[Any] | None = None,
+    reason: str,
+    actor: str,
+    now: datetime | None = None,
+) -> dict[str, int]:
+    """Judge these clicks and impressions invalid after the fact (a fraud review, an advertiser's
+    dispute upheld): each gets the ``invalidated`` flag, and the days they fall on are recounted
+    at once, so their lines shrink and the ledger carries the decrease (COMMISSION_DECREASE,
+    memo naming who and why). Already invalidated rows are left alone: running it twice posts
+    nothing the second time."""
+    note = f"invalid traffic ({actor}: {reason})"[:200]
+    stats: dict[str, int] = defaultdict(int)
+    for kind, model, ids in (
+        (Goal.PayoutType.CPC, Click, click_ids),
+        (Goal.PayoutType.CPM, Impression, impression_ids),
+    ):
+        for day in sorted(_flag_invalid(model, list(ids or []))):
+            _, grown, shrunk = day_lines_reconcile(kind=kind, day=day, now=now, note=note)
+            stats["grown"] += grown
+            stats["shrunk"] += shrunk
     return dict(stats)
 
 
@@ -78,10 +137,14 @@ def _day_lock(kind: str, day: date) -> None:
     db_advisory_lock(keys=(zlib.crc32(f"traffic:{kind}:{day}".encode()),))
 
 
-def day_lines_reconcile(*, kind: str, day: date, now: datetime | None = None) -> tuple[int, int]:
+def day_lines_reconcile(
+    *, kind: str, day: date, now: datetime | None = None, note: str = ""
+) -> tuple[int, int, int]:
+    """(created, grown, shrunk) lines of this kind and day; ``note`` goes on the memo of the
+    decreases (why the traffic became invalid)."""
     goals = _goals_for(kind)
     if not goals:
-        return 0, 0
+        return 0, 0, 0
     start = datetime.combine(day, time.min, tzinfo=UTC)
     now = now or timezone.now()
     with transaction.atomic():
@@ -93,16 +156,37 @@ def day_lines_reconcile(*, kind: str, day: date, now: datetime | None = None) ->
         }
         qs: QuerySet[Any]
         if kind == Goal.PayoutType.CPC:
-            qs = Click.objects.filter(reason="", is_unique=True, **window)
+            qs = clicks_valid(Click.objects.filter(**window))
         else:
-            qs = Impression.objects.filter(**window)
+            qs = impressions_valid(Impression.objects.filter(**window))
         counts = qs.values_list("offer_id", "publisher_id", "country").annotate(n=Count("id")).order_by()
         lines = _lines_price(kind, goals, list(counts))
-        keys = {f"{kind}:{o}:{p}:{goals[o].id}:{day.isoformat()}": (o, p) for o, p in lines}
-        existing = dict(Commission.objects.filter(source_key__in=keys).values_list("source_key", "id"))
+        keys = {_line_key(kind, o, p, goals[o].id, day): (o, p) for o, p in lines}
+        existing = _lines_existing(kind, day, goals, keys)
         created = _lines_create(kind, day, goals, lines, keys, existing, now)
-        grown = _lines_grow(lines, keys, existing, now)
-    return created, grown
+        grown, shrunk = _lines_change(lines, keys, existing, now, note)
+    return created, grown, shrunk
+
+
+def _line_key(kind: str, offer_id: int, publisher_id: int, goal_id: int, day: date) -> str:
+    return f"{kind}:{offer_id}:{publisher_id}:{goal_id}:{day.isoformat()}"
+
+
+def _lines_existing(
+    kind: str, day: date, goals: dict[int, Goal], keys: dict[str, tuple[int, int]]
+) -> dict[str, int]:
+    """The day's lines already written, by key: those with traffic counted now, and those whose
+    traffic has all become invalid since (added to ``keys``, so they are brought to zero)."""
+    existing = {}
+    rows = Commission.objects.filter(kind=kind, day=day, offer_id__in=goals).values_list(
+        "source_key", "id", "offer_id", "publisher_id", "goal_id"
+    )
+    for key, pk, offer_id, publisher_id, goal_id in rows:
+        if goal_id != goals[offer_id].id:
+            continue  # a line of a goal that no longer pays this kind: left as it was
+        existing[key] = pk
+        keys.setdefault(key, (offer_id, publisher_id))
+    return existing
 
 
 def _lines_price(
@@ -140,7 +224,7 @@ def _lines_create(
 ) -> int:
     rows = []
     for key, (offer_id, publisher_id) in keys.items():
-        if key in existing:
+        if key in existing or (offer_id, publisher_id) not in lines:
             continue
         goal = goals[offer_id]
         offer, cur = goal.offer, goal.offer.currency
@@ -200,15 +284,19 @@ def _lines_create(
     return len(by_key)
 
 
-def _lines_grow(
-    lines: Lines, keys: dict[str, tuple[int, int]], existing: dict[str, int], now: datetime
-) -> int:
+def _lines_change(
+    lines: Lines, keys: dict[str, tuple[int, int]], existing: dict[str, int], now: datetime, note: str
+) -> tuple[int, int]:
+    """Bring each open line to its valid count: (grown, shrunk). A closed line (rejected or
+    reversed) holds nothing in the ledger and stays as it is."""
     by_id = {pk: keys[key] for key, pk in existing.items()}
     changes = []
     for c in commissions_lock(by_id):
-        q, revenue, payout, _ = lines[by_id[c.pk]]
-        if q <= c.quantity or not c.is_open:
+        q, revenue, payout, _ = lines.get(by_id[c.pk], _NO_LINE)
+        if q == c.quantity or not c.is_open:
             continue
+        grows = q > c.quantity
+        memo = f"{c.kind} x{c.quantity} -> x{q}" + ("" if grows else f": {note or 'invalid traffic'}")
         changes.append(
             Change(
                 commission=c,
@@ -216,8 +304,16 @@ def _lines_grow(
                 revenue=money_round(revenue, c.currency),
                 payout=money_round(payout, c.currency),
                 quantity=q,
-                txn_kind=Transaction.Kind.COMMISSION_INCREASE,
-                memo=f"{c.kind} x{c.quantity} -> x{q}",
+                txn_kind=Transaction.Kind.COMMISSION_INCREASE
+                if grows
+                else Transaction.Kind.COMMISSION_DECREASE,
+                memo=memo[:255],
             )
         )
-    return len(changes_apply(changes, now=now))
+    done = {c.pk for c in changes_apply(changes, now=now)}
+    grown = sum(
+        1
+        for ch in changes
+        if ch.commission.pk in done and ch.txn_kind == Transaction.Kind.COMMISSION_INCREASE
+    )
+    return grown, len(done) - grown

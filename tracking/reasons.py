@@ -25,11 +25,16 @@ class Reason(StrEnum):
     STATUS_FINAL = "status_final"  # it is rejected or reversed, which is final
     NETWORK_DECISION = "network_decision"  # ... by the network's own decision (fraud, staff)
     INVALID_TRANSITION = "invalid_transition"  # e.g. approved -> rejected: send reversed
+    # A second conversion of one click on a goal that allows one (another txn_id): kept, earns nothing.
+    CLICK_ALREADY_CONVERTED = "click_already_converted"
+    # Slower than the offer's max_click_to_conversion_seconds, with slow_conversion_action "reject".
+    CLICK_TO_CONVERSION_TOO_SLOW = "click_to_conversion_too_slow"
     # 400: malformed input, nothing recorded.
     BAD_PARAMETER = "bad_parameter"
     BAD_CLICK_ID = "bad_click_id"
     MISSING_CLICK_ID = "missing_click_id"
-    BAD_AMOUNT = "bad_amount"
+    BAD_AMOUNT = "bad_amount"  # also: more decimals than the currency's minor unit
+    AMOUNT_OVER_MAX = "amount_over_max"  # over the offer's max_sale_amount (or the network's)
     MISSING_AMOUNT = "missing_amount"
     UNKNOWN_CURRENCY = "unknown_currency"
     UNKNOWN_GOAL = "unknown_goal"
@@ -68,5 +73,7 @@ SYSTEM_REJECTIONS = frozenset(
         Reason.CAP_REACHED,
         Reason.OFFER_INACTIVE,
         Reason.NOT_APPROVED,
+        Reason.CLICK_ALREADY_CONVERTED,
+        Reason.CLICK_TO_CONVERSION_TOO_SLOW,
     }
 )

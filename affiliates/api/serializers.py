@@ -16,7 +16,14 @@ from rest_framework import serializers
 from affiliates import roles
 from affiliates.models import Advertiser, Cap, Coupon, CustomPayout, Goal, Offer, OfferAccess, Publisher
 from affiliates.network_terms import publisher_minimum_check
-from affiliates.pricing import price_pick
+from affiliates.pricing import (
+    PERCENT,
+    AmbiguousUnit,
+    custom_payout_unit,
+    custom_payout_warnings,
+    goal_warnings,
+    price_pick,
+)
 
 HUNDRED = Decimal("100")
 # Printed on invoices and statements; country and tax id decide the VAT treatment.
@@ -57,6 +64,11 @@ def _check_money(attrs: dict[str, Any], *, percent: bool) -> None:
             errors[name] = ["A CPS percentage must be between 0 and 100."]
     if errors:
         raise serializers.ValidationError(errors, code="out_of_range")
+
+
+WARNINGS_HELP = (
+    "payout_exceeds_revenue: the publisher earns more than the advertiser pays (a loss on every action)."
+)
 
 
 # --- Advertisers ---------------------------------------------------------------------------
@@ -176,10 +188,21 @@ class GoalSerializer(ScopedModelSerializer):
     """A goal inside an offer. On update, send ``id`` to keep an existing goal."""
 
     id = serializers.IntegerField(required=False, help_text="Existing goal to update; omit for a new goal.")
+    warnings = serializers.SerializerMethodField(help_text=WARNINGS_HELP)
 
     class Meta:
         model = Goal
-        fields = ["id", "code", "name", "payout_type", "payout", "revenue", "is_default", "allow_multiple"]
+        fields = [
+            "id",
+            "code",
+            "name",
+            "payout_type",
+            "payout",
+            "revenue",
+            "is_default",
+            "allow_multiple",
+            "warnings",
+        ]
         # The offer-level unique (offer, code) is checked by the service across the whole list.
         validators: list[Any] = []
 
@@ -187,6 +210,9 @@ class GoalSerializer(ScopedModelSerializer):
         payout_type = attrs.get("payout_type", getattr(self.instance, "payout_type", None))
         _check_money(attrs, percent=payout_type == Goal.PayoutType.CPS)
         return attrs
+
+    def get_warnings(self, goal: Goal) -> list[str]:
+        return goal_warnings(goal)
 
 
 class GoalDetailSerializer(GoalSerializer):
@@ -234,6 +260,8 @@ class OfferSerializer(ScopedModelSerializer):
             "unique_click_window_hours",
             "min_click_to_conversion_seconds",
             "max_click_to_conversion_seconds",
+            "slow_conversion_action",
+            "max_sale_amount",
             "target_countries",
             "target_devices",
             "target_os",
@@ -249,6 +277,11 @@ class OfferSerializer(ScopedModelSerializer):
         if self.instance is not None and not isinstance(self.instance, list | tuple):
             fields["advertiser"].read_only = True  # an offer does not change hands
         return fields
+
+    def validate_max_sale_amount(self, value: Decimal | None) -> Decimal | None:
+        if value is not None and value <= 0:
+            raise serializers.ValidationError("Must be more than zero, or empty.", code="out_of_range")
+        return value
 
 
 class PublisherGoalSerializer(serializers.ModelSerializer[Goal]):
@@ -319,9 +352,29 @@ class PublisherOfferSerializer(serializers.ModelSerializer[Offer]):
 
 
 class CustomPayoutSerializer(ScopedModelSerializer):
+    unit = serializers.SerializerMethodField(
+        help_text=(
+            "percent: payout and revenue are percentages of the sale (CPS goals); amount: an amount "
+            "per action in the offer's currency (per 1000 impressions for CPM)."
+        )
+    )
+    warnings = serializers.SerializerMethodField(help_text=WARNINGS_HELP)
+
     class Meta:
         model = CustomPayout
-        fields = ["id", "publisher", "offer", "goal", "countries", "payout", "revenue", "created_at"]
+        fields = [
+            "id",
+            "publisher",
+            "offer",
+            "goal",
+            "countries",
+            "min_sale_amount",
+            "payout",
+            "revenue",
+            "unit",
+            "warnings",
+            "created_at",
+        ]
         read_only_fields = ["created_at"]
 
     def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
@@ -329,20 +382,32 @@ class CustomPayoutSerializer(ScopedModelSerializer):
         goal = attrs.get("goal", getattr(self.instance, "goal", None))
         if goal is not None and offer is not None and goal.offer_id != offer.pk:
             raise serializers.ValidationError({"goal": ["Pick a goal of this offer."]}, code="goal_mismatch")
-        # Without a goal it applies to every goal, so a CPS goal bounds it as a percentage.
-        percent = (
-            goal.is_percentage
-            if goal is not None
-            else bool(offer and offer.goals.filter(payout_type=Goal.PayoutType.CPS).exists())
-        )
-        _check_money(attrs, percent=percent)
+        try:
+            unit = custom_payout_unit(goal=goal, goals=list(offer.goals.all()) if offer else [])
+        except AmbiguousUnit as exc:
+            raise serializers.ValidationError({"goal": [str(exc)]}, code="ambiguous_unit") from exc
+        _check_money(attrs, percent=unit == PERCENT)
+        threshold = attrs.get("min_sale_amount")
+        if threshold is not None and threshold < 0:
+            raise serializers.ValidationError(
+                {"min_sale_amount": ["Must be zero or more."]}, code="out_of_range"
+            )
         return attrs
+
+    def get_unit(self, custom: CustomPayout) -> str:
+        try:
+            return custom_payout_unit(goal=custom.goal, goals=list(custom.offer.goals.all()))
+        except AmbiguousUnit:
+            return "ambiguous"  # made before units were checked: edit it to name its goal
+
+    def get_warnings(self, custom: CustomPayout) -> list[str]:
+        return custom_payout_warnings(custom, list(custom.offer.goals.all()))
 
 
 class PublisherCustomPayoutSerializer(serializers.ModelSerializer[CustomPayout]):
     class Meta:
         model = CustomPayout
-        fields = ["id", "offer", "goal", "countries", "payout", "created_at"]
+        fields = ["id", "offer", "goal", "countries", "min_sale_amount", "payout", "created_at"]
         read_only_fields = fields
         extra_kwargs = {"id": {"help_text": "Unique identifier."}}
 

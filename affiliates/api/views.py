@@ -275,7 +275,7 @@ class GoalViewSet(PublisherPricingContextMixin, RoleScopedViewSet):
 class CustomPayoutViewSet(RoleScopedViewSet):
     """Publisher-specific prices. The publisher sees its own payout, never the revenue."""
 
-    queryset = CustomPayout.objects.select_related("offer", "goal")
+    queryset = CustomPayout.objects.select_related("offer", "goal").prefetch_related("offer__goals")
     serializer_class = s.CustomPayoutSerializer
     publisher_serializer_class = s.PublisherCustomPayoutSerializer
     filterset_class = filters.CustomPayoutFilter

@@ -179,6 +179,8 @@ class OfferForm(forms.ModelForm[Offer]):
             "unique_click_window_hours",
             "min_click_to_conversion_seconds",
             "max_click_to_conversion_seconds",
+            "slow_conversion_action",
+            "max_sale_amount",
             "fallback_offer",
             "fallback_url",
         ]
@@ -195,6 +197,8 @@ class OfferForm(forms.ModelForm[Offer]):
             "unique_click_window_hours": "Unique click window (hours)",
             "min_click_to_conversion_seconds": "Min click-to-conversion (s)",
             "max_click_to_conversion_seconds": "Max click-to-conversion (s)",
+            "slow_conversion_action": "Slower conversions are",
+            "max_sale_amount": "Max sale amount",
             "fallback_offer": "Fallback offer",
             "fallback_url": "Fallback URL",
         }

@@ -25,6 +25,7 @@ from affiliates.portal.forms import (
 )
 from affiliates.portal.redirects import redirect_next
 from affiliates.portal.services import offer_save
+from affiliates.pricing import goal_warnings
 from affiliates.roles import AccountRefused, Act, approval_check, scope
 from affiliates.services import access_decide
 from tracking.models.reports import OfferTarget
@@ -107,6 +108,8 @@ def _offer_edit(request: PortalRequest, offer: Offer | None) -> HttpResponse:
             form.add_error(None, exc.message)
         else:
             messages.success(request, f"Offer “{saved.name}” saved.")
+            for goal in _loss_goals(saved):
+                messages.warning(request, _loss_message(goal))
             return redirect("portal:adv-offer-edit", offer_id=saved.pk)
     return render(
         request,
@@ -118,7 +121,21 @@ def _offer_edit(request: PortalRequest, offer: Offer | None) -> HttpResponse:
             "creatives": formsets[2],
             "target": target,
             "offer": offer,
+            "loss_warnings": [_loss_message(g) for g in _loss_goals(offer)] if offer else [],
         },
+    )
+
+
+def _loss_goals(offer: Offer) -> list[Any]:
+    """Goals whose publisher payout exceeds the revenue: each action loses the network money."""
+    return [g for g in offer.goals.all() if goal_warnings(g)]
+
+
+def _loss_message(goal: Any) -> str:
+    unit = "%" if goal.is_percentage else f" {goal.offer.currency}"
+    return (
+        f"Goal “{goal.code}” pays the publisher {goal.payout}{unit} but earns only {goal.revenue}{unit} "
+        "in revenue: every conversion loses money."
     )
 
 

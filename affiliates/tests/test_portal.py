@@ -90,6 +90,7 @@ def _offer_post(offer, **goal_overrides):
         "attribution_model": "last_click",
         "hold_days": 0,
         "unique_click_window_hours": 24,
+        "slow_conversion_action": "reject",
         "goals-TOTAL_FORMS": len(goals),
         "goals-INITIAL_FORMS": len(goals),
         "goals-MIN_NUM_FORMS": 1,

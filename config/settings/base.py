@@ -12,6 +12,7 @@ Two modes, one codebase:
 from __future__ import annotations
 
 import ipaddress
+from decimal import Decimal, InvalidOperation
 from pathlib import Path
 from typing import Any
 
@@ -268,6 +269,15 @@ POSTBACK_SIG_TOLERANCE_SECONDS = env.int("POSTBACK_SIG_TOLERANCE_SECONDS", defau
 # Conversions: how long a process may reuse an advertiser/offer/goal/standing read (an edit
 # takes effect within this many seconds).
 CONVERSION_CATALOG_TTL_SECONDS = env.int("CONVERSION_CATALOG_TTL_SECONDS", default=5)
+# The largest sale amount a postback may report (in the offer's currency) when the offer sets
+# no max_sale_amount of its own: past it the postback is refused (400 amount_over_max), so a
+# typo or an attack of 10^14 never becomes a commission.
+try:
+    CONVERSION_MAX_SALE_AMOUNT = Decimal(env.str("CONVERSION_MAX_SALE_AMOUNT", default="1000000"))
+except InvalidOperation as exc:
+    raise environ.ImproperlyConfigured("CONVERSION_MAX_SALE_AMOUNT must be a decimal") from exc
+if not CONVERSION_MAX_SALE_AMOUNT.is_finite() or CONVERSION_MAX_SALE_AMOUNT <= 0:
+    raise environ.ImproperlyConfigured("CONVERSION_MAX_SALE_AMOUNT must be a positive decimal")
 
 LOGGING = {
     "version": 1,

@@ -58,6 +58,8 @@ class Transaction(models.Model):
     class Kind(models.TextChoices):
         COMMISSION = "commission"
         COMMISSION_INCREASE = "commission_increase", "Daily line increase"
+        # A daily line shrunk because traffic in it was judged invalid after it was written.
+        COMMISSION_DECREASE = "commission_decrease", "Daily line decrease (invalid traffic)"
         APPROVAL = "approval"
         REJECTION = "rejection"
         REVERSAL = "reversal"

@@ -32,15 +32,18 @@ from django.db.models import (
     Q,
     QuerySet,
     Sum,
+    TextField,
     Value,
 )
 from django.db.models.functions import Cast, Coalesce, TruncDate, TruncHour
+from django.db.models.lookups import Contains
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 
 from affiliates.core.money import MONEY_DIGITS, MONEY_PLACES
 from payouts.models import Commission
 from tracking.models import Click, Conversion, Impression
+from tracking.models.clicks import ClickFlag
 from tracking.models.reports import ROLLUP_AMOUNTS, ROLLUP_COUNTERS
 
 MONEY: DecimalField[Any, Any] = DecimalField(max_digits=MONEY_DIGITS, decimal_places=MONEY_PLACES)
@@ -58,7 +61,7 @@ class Source:
     window: Callable[[datetime, datetime], Q]
 
 
-def _count(q: Q | None = None) -> Count:
+def _count(q: Any = None) -> Count:
     return Count("pk", filter=q)
 
 
@@ -92,13 +95,29 @@ def _traffic_paths() -> dict[str, str | None]:
     return paths
 
 
+def _flagged(flag: str) -> Any:
+    """Rows whose fraud flags include ``flag``: the JSON list as text holds it quoted (a JSON
+    containment lookup is PostgreSQL-only; this reads the same on both databases)."""
+    return Contains(Cast("fraud_flags", TextField()), Value(f'"{flag}"'))
+
+
 def _click_metrics() -> dict[str, Any]:
     return {
         "gross_clicks": _count(),
         "unique_clicks": _count(Q(is_unique=True)),
         "invalid_clicks": _count(~Q(reason="")),
         "flagged_clicks": _count(~Q(fraud_flags=[])),
+        "paid_clicks": _count(Q(reason="", is_unique=True, fraud_flags=[])),
+        "bot_clicks": _count(_flagged(ClickFlag.BOT)),
+        "datacenter_clicks": _count(_flagged(ClickFlag.DATACENTER)),
+        "duplicate_clicks": _count(Q(is_unique=False)),
+        "flood_clicks": _count(_flagged(ClickFlag.FLOOD)),
+        "invalidated_clicks": _count(_flagged(ClickFlag.INVALIDATED)),
     }
+
+
+def _impression_metrics() -> dict[str, Any]:
+    return {"impressions": _count(), "invalid_impressions": _count(Q(is_unique=False) | ~Q(fraud_flags=[]))}
 
 
 def _conversion_metrics() -> dict[str, Any]:
@@ -153,7 +172,7 @@ SOURCES: tuple[Source, ...] = (
         Impression,
         lambda: F("created_at"),
         _traffic_paths(),
-        lambda: {"impressions": _count()},
+        _impression_metrics,
         Q(),
         _created_window(),
     ),

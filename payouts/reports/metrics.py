@@ -30,6 +30,7 @@ COMMON = (
     "gross_clicks",
     "unique_clicks",
     "invalid_clicks",
+    "paid_clicks",
     "ctr",
     "conversions",
     "conv_pending",
@@ -43,9 +44,29 @@ COMMON = (
     "aov",
 )
 PUBLISHER_METRICS = (*COMMON, "payout", "epc")
-ADVERTISER_METRICS = (*COMMON, "cost", "cpc", "cpl", "cpa", "roas", "quality", "effect_score")
+# Invalid traffic by reason: what the advertiser was not billed for, and staff police.
+INVALID_TRAFFIC = (
+    "bot_clicks",
+    "datacenter_clicks",
+    "duplicate_clicks",
+    "flood_clicks",
+    "invalidated_clicks",
+    "invalid_impressions",
+)
+ADVERTISER_METRICS = (
+    *COMMON,
+    *INVALID_TRAFFIC,
+    "cost",
+    "cpc",
+    "cpl",
+    "cpa",
+    "roas",
+    "quality",
+    "effect_score",
+)
 STAFF_METRICS = (
     *COMMON,
+    *INVALID_TRAFFIC,
     "flagged_clicks",
     "conv_flagged",
     "revenue",

@@ -115,6 +115,20 @@ def test_a_csv_with_a_bad_row_applies_nothing_and_reports_every_bad_line(api_as,
     assert not Transaction.objects.filter(kind="adjustment").exists()
 
 
+def test_a_csv_amount_gets_the_postbacks_sale_bounds(api_as, ada, commissions, settings):
+    settings.CONVERSION_MAX_SALE_AMOUNT = Decimal("1000")
+    for amount, code in (
+        ("100000000000", "amount_over_max"),
+        ("1000.01", "amount_over_max"),
+        ("10.005", "bad_amount"),
+    ):
+        response = _upload(api_as(ada), f"txn_id,status,amount,reason\nORD-1,,{amount},typo\n")
+        assert response.status_code == 400
+        assert [(e["line"], e["code"]) for e in response.json()["errors"]] == [("2", code)]
+    assert Commission.objects.get(pk=commissions["ORD-1"].pk).payout == Decimal("16.00")
+    assert not Transaction.objects.filter(kind="adjustment").exists()
+
+
 def test_a_good_csv_re_prices_sales_and_changes_statuses(api_as, ada, commissions):
     text = "txn_id,status,amount,reason\nORD-1,,150.00,partial refund\nLEAD-1,rejected,,duplicate\n"
     response = _upload(api_as(ada), text)

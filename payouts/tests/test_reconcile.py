@@ -62,6 +62,37 @@ def test_it_prefers_a_country_custom_payout_for_the_publisher(shoes, pixelpush):
     assert Commission.objects.get(conversion=german).price_source.startswith("custom_payout:")
 
 
+def test_a_custom_payout_above_a_sale_amount_prices_the_commission_per_sale(shoes, pixelpush):
+    sale = shoes.goals.get(code="sale")
+    tier = f.CustomPayoutFactory(
+        offer=shoes, publisher=pixelpush, goal=sale, payout=Decimal("10"), min_sale_amount=Decimal("500")
+    )
+    top = f.CustomPayoutFactory(
+        offer=shoes,
+        publisher=pixelpush,
+        goal=sale,
+        payout=Decimal("11"),
+        revenue=Decimal("13"),
+        min_sale_amount=Decimal("1000"),
+    )
+    FxRate.objects.create(
+        base="EUR", quote="USD", rate=Decimal("2"), valid_from=timezone.now() - timedelta(days=1)
+    )
+    small, mid, big = (convert(shoes, pixelpush, amount=a) for a in ("499.99", "500", "1000"))
+    euros = convert(shoes, pixelpush, amount="300", currency="EUR")  # 600 USD: the threshold is in USD
+    conversions_reconcile()
+
+    def priced(conversion):
+        c = Commission.objects.get(conversion=conversion)
+        return c.price_source, c.payout, c.revenue
+
+    assert priced(small) == (f"goal:{sale.id}", Decimal("40.00"), Decimal("60.00"))
+    assert priced(mid) == (f"custom_payout:{tier.id}", Decimal("50.00"), Decimal("60.00"))
+    assert priced(big) == (f"custom_payout:{top.id}", Decimal("110.00"), Decimal("130.00"))
+    assert priced(euros) == (f"custom_payout:{tier.id}", Decimal("60.00"), Decimal("72.00"))
+    assert every_transaction_balances()
+
+
 def test_it_converts_a_foreign_sale_at_the_rate_in_force_at_conversion_time(shoes, pixelpush):
     now = timezone.now()
     FxRate.objects.create(base="EUR", quote="USD", rate=Decimal("1.10"), valid_from=now - timedelta(days=10))

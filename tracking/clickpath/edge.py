@@ -99,15 +99,16 @@ async def impression(environ: dict[str, Any], token: str) -> handler.Response:
         return handler.gif()  # an impression is not worth a spooled guess at its offer
     if not isinstance(link, links.Link):
         return handler.not_found()
-    rec = handler.impression_record(environ, link)
+    rec, ip = handler.impression_record(environ, link)
+    window = link.unique_click_window_hours
     if redis_conn.available():
-        keys, args = store.impression_script_call(rec)
+        keys, args = store.impression_script_call(rec, window_hours=window, ip=ip)
         try:
             await _script_call(store.CLICK_LUA)(keys, args)
             return handler.gif()
         except redis_conn.WRITE_ERRORS as exc:
             store.redis_write_failed(exc, rec)
-    await blocking(store.impression_store_without_redis, rec)
+    await blocking(store.impression_store_without_redis, rec, window_hours=window)
     return handler.gif()
 
 

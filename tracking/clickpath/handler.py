@@ -264,7 +264,11 @@ def gif() -> Response:
     return Response(200, [("Content-Type", "image/gif"), ("Content-Length", str(len(GIF))), NO_STORE], GIF)
 
 
-def impression_record(environ: dict[str, Any], link: Link) -> dict[str, Any]:
-    rec, _ = _traffic(environ, _params(environ), "i")
-    rec.update(offer_id=link.offer_id, publisher_id=link.publisher_id)
-    return rec
+def impression_record(environ: dict[str, Any], link: Link) -> tuple[dict[str, Any], str]:
+    """An impression's record, with the bot and datacenter flags a click would get, and the raw
+    client IP (for the uniqueness and flood keys)."""
+    rec, ip = _traffic(environ, _params(environ), "i")
+    rec.update(
+        offer_id=link.offer_id, publisher_id=link.publisher_id, fraud_flags=_flags(rec["user_agent"], ip)
+    )
+    return rec, ip

@@ -9,8 +9,9 @@ for the columns that depend on Redis's verdict (``copy_rows``).
 A click line is ``c<TAB>`` + the CLICK_BODY columns + ``<TAB>flags<TAB>fallback`` (the fraud
 flags the hot path found, as JSON, and the fallback offer a refusal goes to, or ``\\N``); the
 click script appends ``<TAB>reason uniq flood``. An impression line is ``i<TAB>`` + the
-TRAFFIC columns. ``line_record`` reads a line back into a record (click lookups, SQLite,
-the dead-letter path).
+TRAFFIC columns + ``<TAB>flags``; the script appends ``<TAB>uniq flood`` (impressions get the
+same bot, datacenter, uniqueness and flood verdicts as clicks, so CPM pays valid ones only).
+``line_record`` reads a line back into a record (click lookups, SQLite, the dead-letter path).
 
 This is the bottom of the click path's modules: ``store``, ``spool``, ``writer`` and the
 consumer import the record shape from here, and it imports none of them.
@@ -36,7 +37,9 @@ TRAFFIC = (
 CLICK_BODY = (*TRAFFIC, "referer")
 # The COPY column lists: a click row is its body plus the verdict's columns.
 CLICK_COPY_COLUMNS = (*CLICK_BODY, "is_unique", "reason", "fraud_flags", "fallback_offer_id")
-IMPRESSION_COPY_COLUMNS = TRAFFIC
+IMPRESSION_COPY_COLUMNS = (*TRAFFIC, "is_unique", "fraud_flags")
+# An impression line from before impressions carried verdicts: "i" plus the TRAFFIC columns.
+_OLD_IMPRESSION_TABS = len(TRAFFIC)
 _TEXT = ("ip", "user_agent", "country", "device", "os", "sub1", "sub2", "sub3", "sub4", "sub5", "source")
 NULL = "\\N"
 
@@ -99,7 +102,33 @@ def click_line(rec: Record) -> str:
 
 
 def impression_line(rec: Record) -> str:
-    return f"i\t{_head(rec)}"
+    """The line of an impression record, before the script appends its verdict."""
+    return f"i\t{_head(rec)}\t{json.dumps(rec.get('fraud_flags') or [])}"
+
+
+def _merged_flags(flags: bytes, unique: bytes, flood: bytes) -> list[str]:
+    merged: list[str] = json.loads(flags)
+    if unique != b"1":
+        merged.append(ClickFlag.DUPLICATE.value)
+    if flood == b"1":
+        merged.append(ClickFlag.FLOOD.value)
+    return merged
+
+
+@lru_cache(maxsize=256)
+def _impression_verdict_columns(flags: bytes, verdict: bytes) -> bytes:
+    """is_unique and fraud_flags of an impression's verdict ("uniq flood")."""
+    unique, flood = verdict.split(b" ")
+    return (
+        (b"t" if unique == b"1" else b"f") + b"\t" + json.dumps(_merged_flags(flags, unique, flood)).encode()
+    )
+
+
+def _impression_row(line: bytes) -> bytes:
+    if line.count(b"\t") == _OLD_IMPRESSION_TABS:  # written before impressions had verdicts
+        return line[2:] + b"\tt\t[]\n"
+    body, flags, verdict = line[2:].rsplit(b"\t", 2)
+    return body + b"\t" + _impression_verdict_columns(flags, verdict) + b"\n"
 
 
 @lru_cache(maxsize=1024)
@@ -107,11 +136,7 @@ def _verdict_columns(flags: bytes, fallback: bytes, verdict: bytes) -> bytes:
     """is_unique, reason, fraud_flags and fallback_offer_id for one verdict: a handful of
     distinct combinations carry nearly all traffic, so each is built once."""
     reason, unique, flood = verdict.split(b" ")
-    merged = json.loads(flags)
-    if unique != b"1":
-        merged.append(ClickFlag.DUPLICATE.value)
-    if flood == b"1":
-        merged.append(ClickFlag.FLOOD.value)
+    merged = _merged_flags(flags, unique, flood)
     refused_to = fallback if reason else NULL.encode()
     return b"\t".join([b"t" if unique == b"1" else b"f", reason, json.dumps(merged).encode(), refused_to])
 
@@ -125,7 +150,7 @@ def copy_rows(stream_lines: list[bytes]) -> tuple[list[bytes], list[bytes]]:
             body, flags, fallback, verdict = line[2:].rsplit(b"\t", 3)
             clicks.append(body + b"\t" + _verdict_columns(flags, fallback, verdict) + b"\n")
         else:
-            impressions.append(line[2:] + b"\n")
+            impressions.append(_impression_row(line))
     return clicks, impressions
 
 
@@ -134,13 +159,23 @@ def click_ids(stream_lines: list[bytes]) -> list[str]:
     return [line[2:34].decode() for line in stream_lines if line[:2] == b"c\t"]
 
 
-def record_merge(data: Record, reason: str, unique: bool, flood: bool) -> Record:
-    """Fold the verdicts Redis computed into the record (the consumer and click lookups do this)."""
+def _flags_merge(data: Record, unique: bool, flood: bool) -> list[str]:
     flags = list(data.get("fraud_flags") or [])
     if not unique:
         flags.append(ClickFlag.DUPLICATE.value)
     if flood:
         flags.append(ClickFlag.FLOOD.value)
+    return flags
+
+
+def impression_merge(data: Record, unique: bool, flood: bool) -> Record:
+    """Fold the uniqueness and flood verdicts into an impression record."""
+    return {**data, "is_unique": unique, "fraud_flags": _flags_merge(data, unique, flood)}
+
+
+def record_merge(data: Record, reason: str, unique: bool, flood: bool) -> Record:
+    """Fold the verdicts Redis computed into the record (the consumer and click lookups do this)."""
+    flags = _flags_merge(data, unique, flood)
     fallback = data.get("fallback_if_refused") if reason else None
     return {
         **data,
@@ -164,7 +199,15 @@ def line_record(line: bytes) -> Record:
     """The record a line carries (for a click with a verdict: merged as the consumer would)."""
     kind, _, rest = line.decode().partition("\t")
     if kind == "i":
-        return {"kind": "i", **_record_from_fields(TRAFFIC, rest.split("\t"))}
+        fields = rest.split("\t")
+        rec = {"kind": "i", **_record_from_fields(TRAFFIC, fields[: len(TRAFFIC)])}
+        if len(fields) == len(TRAFFIC):  # written before impressions had verdicts
+            return impression_merge(rec, unique=True, flood=False)
+        rec["fraud_flags"] = json.loads(fields[len(TRAFFIC)])
+        if len(fields) == len(TRAFFIC) + 1:  # no verdict (the database path merges its own)
+            return rec
+        unique, flood = fields[len(TRAFFIC) + 1].split(" ")
+        return impression_merge(rec, unique=unique == "1", flood=flood == "1")
     fields = rest.split("\t")
     body, flags, fallback = fields[: len(CLICK_BODY)], fields[len(CLICK_BODY)], fields[len(CLICK_BODY) + 1]
     rec = {"kind": "c", **_record_from_fields(CLICK_BODY, body)}

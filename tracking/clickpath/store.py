@@ -30,22 +30,33 @@ from django.db import DatabaseError, transaction
 from affiliates.core.db import db_advisory_lock
 from tracking.clickpath import lines, redis_conn, spool, writer
 from tracking.clickpath.conf import hot
-from tracking.clickpath.lines import Record, record_merge
+from tracking.clickpath.lines import Record, impression_merge, record_merge
 from tracking.clickpath.links import CapRule
 from tracking.clickpath.rules import period_seconds, period_start
-from tracking.models.clicks import Click, ClickReason
+from tracking.models.clicks import Click, ClickReason, Impression
 
 log = logging.getLogger(__name__)
 
-# One call per click or impression, run in batches by aio_redis.ScriptBatcher. KEYS: stream; for a click
-# also pending, unique, flood, cap counters... ARGV: the record's line (lines.py); for a click
-# also reason so far, unique ttl, flood limit, pending ttl, then per cap: limit, ttl. Answers
-# "reason uniq flood" (one string parses cheapest), which it also appends to the click's line.
+# One call per click or impression, run in batches by aio_redis.ScriptBatcher. An impression
+# (3 KEYS: stream, unique, flood; ARGV: line, unique ttl, flood limit) gets the same uniqueness
+# and flood verdicts as a click, appended to its line as "uniq flood", so CPM pays valid ones
+# only. A click's KEYS: stream, pending, unique, flood, cap counters...; ARGV: the record's
+# line (lines.py), reason so far, unique ttl, flood limit, pending ttl, then per cap: limit,
+# ttl. Answers "reason uniq flood" (one string parses cheapest), which it also appends to the
+# click's line.
 # The batch's lines become one stream entry (the batch wrapper's stream_add); the pending copy that
 # click_lookup reads is a string key holding the click's line with its verdict.
 CLICK_LUA = """
-if #KEYS == 1 then
-  stream_add(KEYS[1], ARGV[1])
+if #KEYS == 3 then
+  local uniq = 1
+  if tonumber(ARGV[2]) > 0 then
+    if not redis.call('SET', KEYS[2], '1', 'NX', 'EX', ARGV[2]) then uniq = 0 end
+  end
+  local hits = redis.call('INCR', KEYS[3])
+  if hits == 1 then redis.call('EXPIRE', KEYS[3], 3600) end
+  local flood = 0
+  if hits > tonumber(ARGV[3]) then flood = 1 end
+  stream_add(KEYS[1], ARGV[1] .. '\\t' .. uniq .. ' ' .. flood)
   return ''
 end
 local reason = ARGV[2]
@@ -128,8 +139,17 @@ def click_script_call(
     return keys, args
 
 
-def impression_script_call(rec: Record) -> tuple[list[Any], list[Any]]:
-    return [stream_key()], [lines.impression_line(rec)]
+def impression_script_call(rec: Record, *, window_hours: int, ip: str) -> tuple[list[Any], list[Any]]:
+    """KEYS and ARGV of the script's impression call: its own uniqueness and flood keys ("ui:",
+    "fi:"), so banner views never make a visitor's clicks look like repeats or a flood."""
+    conf = hot()
+    base, offer_id = conf.key_base, rec["offer_id"]
+    keys = [
+        base + "stream",
+        f"{base}ui:{offer_id}:{visitor_hash(ip, rec['user_agent'])}",
+        f"{base}fi:{offer_id}:{visitor_hash(ip)}:{rec['created_at'] // 3_600_000}",
+    ]
+    return keys, [lines.impression_line(rec), window_hours * 3600, conf.flood_per_hour]
 
 
 def verdict_reason(verdict: bytes) -> str:
@@ -163,16 +183,22 @@ def _via_db(rec: Record, caps: tuple[CapRule, ...], window_hours: int) -> str:
         return _count_and_write(rec, caps, window_hours)
 
 
-def _count_and_write(rec: Record, caps: tuple[CapRule, ...], window_hours: int) -> str:
+def _unique_and_flood(model: type[Click | Impression], rec: Record, window_hours: int) -> tuple[bool, bool]:
+    """The Redis script's uniqueness and flood verdicts, counted with queries."""
     now = datetime.fromtimestamp(rec["created_at"] / 1000, tz=UTC)
-    same_visitor = Click.objects.filter(offer_id=rec["offer_id"], ip=rec["ip"])
+    same_visitor = model.objects.filter(offer_id=rec["offer_id"], ip=rec["ip"])
     unique = window_hours == 0 or not (
         same_visitor.filter(
             user_agent=rec["user_agent"], created_at__gte=now - timedelta(hours=window_hours)
         ).exists()
     )
     recent = same_visitor.filter(created_at__gte=now - timedelta(hours=1)).count()
-    flood = recent + 1 > settings.CLICK_FLOOD_PER_HOUR
+    return unique, recent + 1 > settings.CLICK_FLOOD_PER_HOUR
+
+
+def _count_and_write(rec: Record, caps: tuple[CapRule, ...], window_hours: int) -> str:
+    now = datetime.fromtimestamp(rec["created_at"] / 1000, tz=UTC)
+    unique, flood = _unique_and_flood(Click, rec, window_hours)
     reason: str = rec["reason"]
     if reason == ClickReason.OK and caps and _caps_reached_db(rec, caps, now):
         reason = ClickReason.CAP_REACHED
@@ -198,13 +224,15 @@ def click_store_without_redis(rec: Record, *, caps: tuple[CapRule, ...], window_
     return str(rec["reason"])
 
 
-def impression_store_without_redis(rec: Record) -> None:
+def impression_store_without_redis(rec: Record, *, window_hours: int) -> None:
     try:
-        writer.records_write([rec])
+        with transaction.atomic():
+            unique, flood = _unique_and_flood(Impression, rec, window_hours)
+            writer.records_write([impression_merge(rec, unique, flood)])
         return
     except DatabaseError:
         log.error("Redis and database unreachable: impression %s spooled", rec["id"])
-    spool.append(rec)
+    spool.append(impression_merge(rec, unique=True, flood=False))
 
 
 def unresolved_store(rec: Record) -> None:

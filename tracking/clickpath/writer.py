@@ -38,7 +38,7 @@ from tracking.models import Click, Impression
 
 log = logging.getLogger(__name__)
 
-TRAFFIC_COLUMNS = lines.IMPRESSION_COPY_COLUMNS
+IMPRESSION_COLUMNS = lines.IMPRESSION_COPY_COLUMNS
 CLICK_COLUMNS = lines.CLICK_COPY_COLUMNS
 # Bad data, not an outage: retrying will not help, so such a record is set aside.
 REFUSED = (DataError, IntegrityError, ValidationError, ValueError, TypeError, KeyError)
@@ -78,6 +78,11 @@ def _traffic_row(r: dict[str, Any]) -> tuple[Any, ...]:
         _text(get("sub5"), 255),
         _text(get("source"), 255),
     )
+
+
+def _impression_row(r: dict[str, Any]) -> tuple[Any, ...]:
+    unique = r.get("is_unique")
+    return (*_traffic_row(r), unique is None or bool(unique), _flags_json(tuple(r.get("fraud_flags") or ())))
 
 
 def _click_row(r: dict[str, Any]) -> tuple[Any, ...]:
@@ -214,7 +219,7 @@ def records_write(records: list[dict[str, Any]]) -> None:
     try:
         with transaction.atomic():
             _insert(Click, CLICK_COLUMNS, [_click_row(r) for r in clicks])
-            _insert(Impression, TRAFFIC_COLUMNS, [_traffic_row(r) for r in impressions])
+            _insert(Impression, IMPRESSION_COLUMNS, [_impression_row(r) for r in impressions])
     except REFUSED:
         if len(records) == 1:
             _dead_letter(records[0], _last_error(records[0]))
@@ -229,7 +234,7 @@ def _last_error(record: dict[str, Any]) -> Exception:
             if record.get("kind") == "c":
                 _insert(Click, CLICK_COLUMNS, [_click_row(record)])
             else:
-                _insert(Impression, TRAFFIC_COLUMNS, [_traffic_row(record)])
+                _insert(Impression, IMPRESSION_COLUMNS, [_impression_row(record)])
     except REFUSED as exc:
         return exc
     return RuntimeError("refused once, accepted on retry")

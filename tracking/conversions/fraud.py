@@ -76,7 +76,8 @@ def _click_rules(click: Click, offer: Offer, now: datetime) -> list[Fired]:
         fired.append(
             Fired("click_to_conversion_too_fast", f"converted {seconds:.0f}s after the click, minimum {low}s")
         )
-    if high is not None and seconds > high:
+    # Slower than the maximum: rejected by the intake when the offer says so, else held here.
+    if high is not None and seconds > high and offer.slow_conversion_action == Offer.SlowConversion.HOLD:
         fired.append(
             Fired(
                 "click_to_conversion_too_slow", f"converted {seconds:.0f}s after the click, maximum {high}s"

@@ -24,9 +24,10 @@ from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
+from django.conf import settings
 from django.db import IntegrityError, connection, transaction
 
-from affiliates.core.money import money_round
+from affiliates.core.money import minor_units, money_round
 from affiliates.models import Cap, Coupon, FxRate, Goal, Offer
 from affiliates.pricing import Price, price_pick
 from tracking.conversions.attribution import Attribution
@@ -101,27 +102,64 @@ def _fx_rate(base: str, quote: str, at: datetime) -> Decimal | None:
     return row
 
 
-def _expected_amounts(
-    price: Price, sale: Decimal | None, currency: str, offer: Offer, at: datetime
-) -> tuple[Decimal, Decimal, dict[str, Any]]:
+@dataclass(frozen=True)
+class Sale:
+    """The reported sale amount, and the same in the offer's currency (the unconverted amount
+    while no FX rate is known: ``note`` says so)."""
+
+    amount: Decimal | None
+    currency: str
+    base: Decimal | None
+    fx_rate: Decimal | None = None
+    note: str = ""
+
+
+def sale_check(*, amount: Decimal | None, currency: str, offer: Offer, at: datetime) -> Sale:
+    """The sale in the offer's currency, refused (400) when it is not a sane amount: more
+    decimals than the currency has (``bad_amount``), or over the offer's max_sale_amount, or
+    the network's CONVERSION_MAX_SALE_AMOUNT when the offer sets none (``amount_over_max``).
+    Refused rather than held for review: a held 10^14 sale would still sit in pending balances,
+    caps and reports, and the advertiser learns at once that its feed is wrong."""
+    if amount is None:
+        return Sale(None, currency, None)
+    if money_round(amount, currency) != amount:
+        raise bad_request(
+            Reason.BAD_AMOUNT, f"amount has more decimals than {currency} has ({minor_units(currency)})."
+        )
+    sale = Sale(amount, currency, amount)
+    if currency != offer.currency:
+        rate = _fx_rate(currency, offer.currency, at)
+        if rate is None:
+            sale = Sale(amount, currency, amount, None, f"no {currency}/{offer.currency} rate: unconverted")
+        else:
+            sale = Sale(amount, currency, amount * rate, rate)
+    limit = (
+        offer.max_sale_amount if offer.max_sale_amount is not None else settings.CONVERSION_MAX_SALE_AMOUNT
+    )
+    if sale.base is not None and sale.base > limit:
+        raise bad_request(
+            Reason.AMOUNT_OVER_MAX,
+            f"amount is over the offer's maximum sale amount ({limit} {offer.currency}).",
+        )
+    return sale
+
+
+def _expected_amounts(price: Price, sale: Sale, offer: Offer) -> tuple[Decimal, Decimal, dict[str, Any]]:
     """Payout and revenue in the offer's currency, rounded once, for caps and the trace (the
     commission computes its own, authoritatively, in payouts)."""
-    base, fx_rate, note = sale, None, ""
-    if price.is_percentage and sale is not None and currency != offer.currency:
-        fx_rate = _fx_rate(currency, offer.currency, at)
-        if fx_rate is None:
-            note = f"no {currency}/{offer.currency} rate: caps counted the unconverted amount"
-        else:
-            base = sale * fx_rate
-    payout, revenue = price.amounts(base)
+    note, fx_rate = "", None
+    if price.is_percentage:  # only a percentage price depends on the converted amount
+        note = f"{sale.note}: caps counted the unconverted amount" if sale.note else ""
+        fx_rate = sale.fx_rate
+    payout, revenue = price.amounts(sale.base)
     payout, revenue = money_round(payout, offer.currency), money_round(revenue, offer.currency)
     trace = {
         "source": price.source,
         "payout_type": price.payout_type,
         "payout_rate": str(price.payout),
         "revenue_rate": str(price.revenue),
-        "sale_amount": str(sale) if sale is not None else None,
-        "sale_currency": currency,
+        "sale_amount": str(sale.amount) if sale.amount is not None else None,
+        "sale_currency": sale.currency,
         "fx_rate": str(fx_rate) if fx_rate is not None else None,
         "currency": offer.currency,
         "payout": str(payout),
@@ -155,6 +193,16 @@ def _business_rejection(draft: Draft, offer: Offer, standing: Standing) -> tuple
             return (
                 Reason.WINDOW_EXPIRED,
                 f"click is {age.days} days old, window {offer.attribution_window_days}",
+            )
+        high = offer.max_click_to_conversion_seconds
+        if (
+            high is not None
+            and age.total_seconds() > high
+            and offer.slow_conversion_action == Offer.SlowConversion.REJECT
+        ):
+            return (
+                Reason.CLICK_TO_CONVERSION_TOO_SLOW,
+                f"converted {age.total_seconds():.0f}s after the click, maximum {high}s",
             )
     return None
 
@@ -230,12 +278,18 @@ def conversion_prepare(draft: Draft) -> NewConversion:
     rejection = _business_rejection(draft, offer, standing)
     fired = fraud_check(click=click, offer=offer, now=draft.now, visitor=draft.visitor)
     currency = draft.inp.currency or offer.currency
+    sale = sale_check(amount=draft.inp.amount, currency=currency, offer=offer, at=draft.now)
     fields = _conversion_fields(draft)
-    price = price_pick(goal=goal, customs=list(standing.customs), country=fields.get("country", ""))
-    payout, revenue, price_trace = _expected_amounts(price, draft.inp.amount, currency, offer, draft.now)
+    price = price_pick(
+        goal=goal, customs=list(standing.customs), country=fields.get("country", ""), sale_amount=sale.base
+    )
+    payout, revenue, price_trace = _expected_amounts(price, sale, offer)
     status, reason, held = _initial_status(rejection, fired, draft.inp.status)
+    # One conversion per click on a goal that does not allow several, whatever the txn_id: the
+    # unique dedupe_key is the database's guard; a second one is kept rejected
+    # (conversion_duplicate), a retry of the first is a duplicate.
     dedupe_key = None
-    if not draft.inp.txn_id and click is not None and not goal.allow_multiple:
+    if click is not None and not goal.allow_multiple:
         dedupe_key = f"{click.id.hex}:{goal.id}"
     conv = Conversion(
         **fields,
@@ -409,19 +463,46 @@ def conversion_stored(conv: Conversion) -> Outcome:
 
 def conversion_duplicate(conv: Conversion) -> Outcome:
     """The answer for a conversion a unique key refused: the original's id and status. With no
-    original to show (the refusal was something else) it raises, which answers 503."""
+    original to show (the refusal was something else) it raises, which answers 503.
+
+    A conversion refused only by ``dedupe_key`` under another txn_id is not a retry but a second
+    conversion of the same click on a goal that allows one: it is recorded rejected
+    (``click_already_converted``, earning nothing) and answered as such."""
     original = _original_of(conv)
     if original is None:
         raise IntegrityError("conversion refused, and no original found")
+    if conv.txn_id and original.txn_id != conv.txn_id and original.dedupe_key == conv.dedupe_key:
+        return _second_conversion_store(conv, original)
     return Outcome(200, Result.DUPLICATE, "", original.id, original.status, list(original.fraud_flags))
+
+
+def _second_conversion_store(conv: Conversion, original: Conversion) -> Outcome:
+    conv.pk, conv.dedupe_key, conv.held_for_review = None, None, False
+    conv.status, conv.reason = ConversionStatus.REJECTED, Reason.CLICK_ALREADY_CONVERTED
+    conv.trace["caps"] = []  # the caps it took were rolled back with the refused insert
+    conv.trace["rejection"] = {
+        "reason": Reason.CLICK_ALREADY_CONVERTED,
+        "detail": (
+            f"the click already converted on this goal: conversion {original.id} (txn_id {original.txn_id!r})"
+        ),
+    }
+    conversion_verdict(conv)
+    try:
+        with transaction.atomic():
+            conv.save(force_insert=True)
+    except IntegrityError:
+        return conversion_duplicate(conv)  # this second txn_id was recorded meanwhile: a retry
+    return conversion_stored(conv)
 
 
 def _original_of(conv: Conversion) -> Conversion | None:
     blocking_io("the original of a duplicate")
     if conv.txn_id and conv.offer_id and conv.goal_id:
-        return Conversion.objects.filter(
+        same_txn = Conversion.objects.filter(
             offer_id=conv.offer_id, goal_id=conv.goal_id, txn_id=conv.txn_id
         ).first()
+        if same_txn is not None:
+            return same_txn
     if conv.dedupe_key:
         return Conversion.objects.filter(dedupe_key=conv.dedupe_key).first()
     return None

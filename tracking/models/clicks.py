@@ -44,12 +44,18 @@ class ClickReason(models.TextChoices):
 
 
 class ClickFlag(models.TextChoices):
-    """Fraud flags a click can carry; conversions through a flagged click are held for review."""
+    """Fraud flags a click or impression can carry. A flagged click or impression is invalid
+    traffic: it earns nothing on CPC or CPM lines (payouts.traffic) and is counted apart in
+    reports; conversions through a flagged click are held for review. Impressions carry the
+    same codes (``duplicate_click``: a repeat view within the unique window)."""
 
     BOT = "bot_user_agent"
     DATACENTER = "datacenter_ip"
     DUPLICATE = "duplicate_click"
     FLOOD = "click_flood"
+    # Judged invalid after it was recorded (staff, or an advertiser's dispute upheld by staff):
+    # payouts.traffic.traffic_invalidate adds it and shrinks the day's line.
+    INVALIDATED = "invalidated"
 
 
 class TrafficFields(models.Model):
@@ -119,6 +125,10 @@ class Click(TrafficFields):
 class Impression(TrafficFields):
     # A UUIDv7 like clicks, so a replayed stream entry or spool line is written once.
     id = models.UUIDField(primary_key=True, editable=False, default=new_click_id)
+    # The same verdicts as a click's: a repeat view of the offer by the same visitor within the
+    # offer's unique window is not unique; bots, datacenters and floods are flagged (ClickFlag).
+    is_unique = models.BooleanField(default=True)
+    fraud_flags = models.JSONField(default=list, blank=True)
 
     class Meta:
         ordering = ["-created_at"]

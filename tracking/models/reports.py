@@ -43,6 +43,13 @@ ROLLUP_COUNTERS = (
     "unique_clicks",
     "invalid_clicks",
     "flagged_clicks",
+    "paid_clicks",
+    "bot_clicks",
+    "datacenter_clicks",
+    "duplicate_clicks",
+    "flood_clicks",
+    "invalidated_clicks",
+    "invalid_impressions",
     "conv_pending",
     "conv_approved",
     "conv_rejected",
@@ -69,6 +76,26 @@ class CounterFields(models.Model):
     unique_clicks = models.BigIntegerField(default=0)
     invalid_clicks = models.BigIntegerField(default=0, help_text="Clicks not sent to the offer (reason set).")
     flagged_clicks = models.BigIntegerField(default=0, help_text="Clicks with fraud flags.")
+    # Invalid traffic by reason (a click may carry several flags, so these overlap), and the
+    # valid clicks CPC lines pay: redirected, unique, no flag (payouts.traffic). A database
+    # default, so rollup SQL written before them (migration 0011's fill) still inserts.
+    paid_clicks = models.BigIntegerField(
+        default=0, db_default=0, help_text="Valid clicks: the ones CPC pays."
+    )
+    bot_clicks = models.BigIntegerField(default=0, db_default=0, help_text="Clicks flagged bot_user_agent.")
+    datacenter_clicks = models.BigIntegerField(
+        default=0, db_default=0, help_text="Clicks flagged datacenter_ip."
+    )
+    duplicate_clicks = models.BigIntegerField(
+        default=0, db_default=0, help_text="Clicks not unique in the offer's window."
+    )
+    flood_clicks = models.BigIntegerField(default=0, db_default=0, help_text="Clicks flagged click_flood.")
+    invalidated_clicks = models.BigIntegerField(
+        default=0, db_default=0, help_text="Clicks judged invalid later."
+    )
+    invalid_impressions = models.BigIntegerField(
+        default=0, db_default=0, help_text="Impressions not unique or flagged: CPM does not pay them."
+    )
     conv_pending = models.BigIntegerField(default=0)
     conv_approved = models.BigIntegerField(default=0)
     conv_rejected = models.BigIntegerField(default=0)

@@ -33,6 +33,9 @@ class Command(BaseCommand):
         lines = traffic.traffic_reconcile(
             day_from=today - timedelta(days=max(opts["days"], 1) - 1), day_to=today
         )
-        self.stdout.write(f"daily lines: {lines.get('created', 0)} created, {lines.get('grown', 0)} grown")
+        self.stdout.write(
+            f"daily lines: {lines.get('created', 0)} created, {lines.get('grown', 0)} grown, "
+            f"{lines.get('shrunk', 0)} shrunk"
+        )
         if not opts["no_approve"]:
             self.stdout.write(f"approved after hold: {services.commissions_approve_due()}")

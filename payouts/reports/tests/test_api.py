@@ -240,3 +240,29 @@ def test_an_advertiser_sets_a_target_and_sees_effect_scores_per_publisher(
     assert scores[rival.id] == Decimal("0")
     assert body["rows"][0]["publisher"] == pixelpush.id
     assert api_as(rex).get("/api/v1/reports/effect/", {"by": "publisher"}).status_code == 403
+
+
+INVALID_BY_REASON = (
+    "bot_clicks",
+    "datacenter_clicks",
+    "duplicate_clicks",
+    "flood_clicks",
+    "invalidated_clicks",
+)
+
+
+def test_invalid_clicks_are_columns_of_their_own_by_reason_for_staff_and_advertisers(
+    traffic: Any, api_as: Any, nadia: Any, ada: Any, pia: Any
+) -> None:
+    staff = _get(api_as(nadia), **RANGE, group_by="offer")
+    for column in (*INVALID_BY_REASON, "paid_clicks", "invalid_impressions"):
+        assert column in staff["columns"]
+    usd = next(t for t in staff["totals"] if t["currency"] == "USD")
+    assert usd["bot_clicks"] > 0
+    assert usd["invalidated_clicks"] > 0
+    assert usd["paid_clicks"] < usd["unique_clicks"]
+    advertiser = _get(api_as(ada), **RANGE)
+    assert all(column in advertiser["columns"] for column in INVALID_BY_REASON)
+    publisher = _get(api_as(pia), **RANGE)
+    assert "paid_clicks" in publisher["columns"]
+    assert not any(column in publisher["columns"] for column in INVALID_BY_REASON)

@@ -44,6 +44,13 @@ ADDITIVE = (
     "unique_clicks",
     "invalid_clicks",
     "flagged_clicks",
+    "paid_clicks",
+    "bot_clicks",
+    "datacenter_clicks",
+    "duplicate_clicks",
+    "flood_clicks",
+    "invalidated_clicks",
+    "invalid_impressions",
     "conv_pending",
     "conv_approved",
     "conv_rejected",
@@ -81,6 +88,21 @@ def raw_totals(currency: str, start: datetime, end: datetime) -> dict[str, Any]:
         "sale_amount": money["s"] or Decimal(0),
         "sales": earning.filter(sale_amount__isnull=False).count(),
     }
+    # Invalid traffic by reason, counted in Python from each row's flags.
+    rows = list(clicks.values_list("reason", "is_unique", "fraud_flags"))
+    expected["paid_clicks"] = sum(1 for r, u, fl in rows if r == "" and u and not fl)
+    expected["duplicate_clicks"] = sum(1 for _, u, _ in rows if not u)
+    for column, flag in (
+        ("bot_clicks", "bot_user_agent"),
+        ("datacenter_clicks", "datacenter_ip"),
+        ("flood_clicks", "click_flood"),
+        ("invalidated_clicks", "invalidated"),
+    ):
+        expected[column] = sum(1 for _, _, fl in rows if flag in fl)
+    views = Impression.objects.filter(created_at__gte=start, created_at__lt=end, offer__currency=currency)
+    expected["invalid_impressions"] = sum(
+        1 for u, fl in views.values_list("is_unique", "fraud_flags") if not u or fl
+    )
     by_status = dict(conversions.values_list("status").annotate(n=Count("id")))
     for status in ("pending", "approved", "rejected", "reversed"):
         expected[f"conv_{status}"] = by_status.get(status, 0)

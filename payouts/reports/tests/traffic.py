@@ -58,7 +58,9 @@ def traffic_write(
                 sub3=_sub(rng),
                 is_unique=rng.random() < 0.7,
                 reason=rng.choice(["", "", "", "geo_mismatch"]),
-                fraud_flags=rng.choice([[], [], [], ["datacenter_ip"]]),
+                fraud_flags=rng.choice(
+                    [[], [], [], ["datacenter_ip"], ["bot_user_agent", "click_flood"], ["invalidated"]]
+                ),
             )
         )
     Click.objects.bulk_create(click_rows)
@@ -71,6 +73,8 @@ def traffic_write(
             device=rng.choice(DEVICES),
             sub1=_sub(rng),
             sub2=_sub(rng),
+            is_unique=rng.random() < 0.8,
+            fraud_flags=rng.choice([[], [], ["bot_user_agent"]]),
         )
         for _ in range(impressions)
     )

@@ -244,6 +244,31 @@ def test_fraud_flags_mark_bots_datacenters_and_floods(visit, drain, settings, sh
     assert flags == [["bot_user_agent"], ["datacenter_ip"], [], [], ["click_flood"]]
 
 
+def test_impressions_get_the_same_bot_datacenter_dedupe_and_flood_flags_as_clicks(
+    visit, drain, settings, shoes, shoes_link
+):
+    settings.CLICK_FLOOD_PER_HOUR = 2
+    visit(shoes_link.token, path="i", ua="Googlebot/2.1 (+http://www.google.com/bot.html)", sub1="1")
+    visit(shoes_link.token, path="i", ip="52.94.236.248", sub1="2")
+    visit(shoes_link.token, path="i", ip="81.2.69.161", sub1="3a")
+    visit(shoes_link.token, path="i", ip="81.2.69.161", sub1="3b")  # the same visitor again
+    # Another browser behind the same IP: a new visitor, but the IP's third view in the hour.
+    visit(shoes_link.token, path="i", ip="81.2.69.161", ua=IPHONE_UA, sub1="3c")
+    # A visitor's banner views are not its clicks: its click is still unique and no flood.
+    visit(shoes_link.token, ip="81.2.69.161", sub1="click")
+    drain()
+    views = [(i.sub1, i.is_unique, i.fraud_flags) for i in Impression.objects.order_by("sub1")]
+    assert views == [
+        ("1", True, ["bot_user_agent"]),
+        ("2", True, ["datacenter_ip"]),
+        ("3a", True, []),
+        ("3b", False, ["duplicate_click"]),
+        ("3c", True, ["click_flood"]),
+    ]
+    click = Click.objects.get()
+    assert (click.is_unique, click.fraud_flags) == (True, [])
+
+
 def test_the_click_stores_ip_per_privacy_setting_and_visitor_facts(edge, drain, settings, shoes_link):
     settings.IP_PRIVACY = "truncated"
     edge.get(

@@ -125,7 +125,7 @@ def test_a_stream_entry_holds_a_batch_of_lines_and_each_comes_back_as_its_record
         "fallback_if_refused": 9,
     }  # fmt: skip
     impression = {k: v for k, v in click.items() if k in lines.TRAFFIC} | {"kind": "i"}
-    joined = lines.click_line(click) + "\tcap_reached 0 1\n" + lines.impression_line(impression)
+    joined = lines.click_line(click) + "\tcap_reached 0 1\n" + lines.impression_line(impression) + "\t1 0"
     entry = {b"x": joined.encode()}
     got_click, got_impression = [lines.line_record(line) for line in store.entry_lines(entry)]
     assert got_click["sub1"] == "tab\there"
@@ -133,7 +133,7 @@ def test_a_stream_entry_holds_a_batch_of_lines_and_each_comes_back_as_its_record
     assert got_click["is_unique"] is False
     assert got_click["fraud_flags"] == ["bot", ClickFlag.DUPLICATE, ClickFlag.FLOOD]
     assert got_click["fallback_offer_id"] == 9
-    assert got_impression == impression
+    assert got_impression == {**impression, "is_unique": True, "fraud_flags": []}
     assert lines.click_ids(store.entry_lines(entry)) == [click["id"]]
 
 

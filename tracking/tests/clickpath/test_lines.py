@@ -59,14 +59,29 @@ def test_a_refused_click_carries_its_fallback_offer_and_an_accepted_one_does_not
     assert accepted["fraud_flags"] == []
 
 
-def test_an_impression_line_reads_back_and_its_copy_row_is_the_traffic_columns() -> None:
-    rec = {**click_record(sub3="s\t3"), "kind": "i"}
-    line = lines.impression_line(rec).encode()
+def test_an_impression_line_reads_back_and_its_copy_row_is_the_traffic_columns_and_verdict() -> None:
+    rec = {**click_record(sub3="s\t3"), "kind": "i", "fraud_flags": ["bot_user_agent"]}
+    line = (lines.impression_line(rec) + "\t0 1").encode()  # the script's verdict: repeat, flood
     got = lines.line_record(line)
     assert {k: got[k] for k in lines.TRAFFIC} == {k: rec[k] for k in lines.TRAFFIC}
+    assert got["is_unique"] is False
+    assert got["fraud_flags"] == ["bot_user_agent", "duplicate_click", "click_flood"]
     clicks, impressions = lines.copy_rows([line])
     assert clicks == []
-    assert impressions[0].count(b"\t") == len(lines.TRAFFIC) - 1
+    columns = impressions[0].rstrip(b"\n").split(b"\t")
+    assert len(columns) == len(lines.IMPRESSION_COPY_COLUMNS)
+    assert columns[-2:] == [b"f", b'["bot_user_agent", "duplicate_click", "click_flood"]']
+
+
+def test_an_impression_line_from_before_verdicts_is_still_written_as_valid() -> None:
+    rec = {**click_record(), "kind": "i"}
+    old_line = f"i\t{lines._head(rec)}".encode()  # what the stream held before the upgrade
+    _, impressions = lines.copy_rows([old_line])
+    assert impressions[0].rstrip(b"\n").split(b"\t")[-2:] == [b"t", b"[]"]
+    assert (lines.line_record(old_line)["is_unique"], lines.line_record(old_line)["fraud_flags"]) == (
+        True,
+        [],
+    )
 
 
 def test_click_ids_come_from_the_click_lines_only() -> None:
@@ -86,7 +101,7 @@ def test_postgres_stores_exactly_what_the_line_says(sub1, sub4, ua) -> None:
     rec = click_record(sub1=sub1, sub4=sub4, user_agent=ua, fraud_flags=["datacenter_ip"])
     impression = {**click_record(source=sub4), "kind": "i"}
     writer.lines_write(
-        [with_verdict(lines.click_line(rec), " 0 0"), lines.impression_line(impression).encode()]
+        [with_verdict(lines.click_line(rec), " 0 0"), with_verdict(lines.impression_line(impression), "1 1")]
     )
     click = Click.objects.get(id=uuid.UUID(rec["id"]))
     for name in ("sub1", "sub4", "user_agent", "ip", "country", "device", "os"):
@@ -94,7 +109,8 @@ def test_postgres_stores_exactly_what_the_line_says(sub1, sub4, ua) -> None:
     assert int(click.created_at.timestamp() * 1000) == rec["created_at"]
     assert click.is_unique is False
     assert click.fraud_flags == ["datacenter_ip", ClickFlag.DUPLICATE]
-    assert Impression.objects.get(id=uuid.UUID(impression["id"])).source == sub4
+    stored = Impression.objects.get(id=uuid.UUID(impression["id"]))
+    assert (stored.source, stored.is_unique, stored.fraud_flags) == (sub4, True, [ClickFlag.FLOOD])
 
 
 @pytest.mark.postgres
@@ -114,7 +130,11 @@ def test_a_batch_meeting_clicks_already_written_writes_only_the_new_ones() -> No
 def test_lines_are_written_on_any_database() -> None:
     new = click_record(sub2="on any database")
     impression = {**click_record(), "kind": "i", "id": new_click_hex()[0], "created_at": 1_720_000_000_000}
-    impression_line = lines.impression_line(impression).encode()
+    impression_line = with_verdict(lines.impression_line(impression), "0 0")
     writer.lines_write([with_verdict(lines.click_line(new), " 1 0"), impression_line])
     assert Click.objects.get().sub2 == "on any database"
     assert Impression.objects.get().created_at.timestamp() == 1_720_000_000
+    assert (Impression.objects.get().is_unique, Impression.objects.get().fraud_flags) == (
+        False,
+        [ClickFlag.DUPLICATE],
+    )

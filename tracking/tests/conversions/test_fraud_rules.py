@@ -73,10 +73,47 @@ def test_a_conversion_faster_than_the_offer_minimum_is_held(client, shoes, pixel
     _assert_held_for(*_convert(client, click), "click_to_conversion_too_fast", "minimum 30s")
 
 
-def test_a_conversion_slower_than_the_offer_maximum_is_held(client, shoes, pixelpush, shoes_link) -> None:
+def test_a_conversion_slower_than_the_offer_maximum_is_rejected_as_its_label_says(
+    client, shoes, pixelpush, shoes_link
+) -> None:
     Offer.objects.filter(pk=shoes.pk).update(max_click_to_conversion_seconds=3600)
     click = click_make(shoes, pixelpush, ago=timedelta(hours=5))
+    body, conv = _convert(client, click, status="approved")
+    assert (body["result"], body["reason"], body["status"]) == (
+        "rejected",
+        "click_to_conversion_too_slow",
+        "rejected",
+    )
+    assert (conv.status, conv.reason, conv.held_for_review) == (
+        "rejected",
+        "click_to_conversion_too_slow",
+        False,
+    )
+    assert "maximum 3600s" in conv.trace["rejection"]["detail"]
+    # Rejected by our rule: the advertiser's later approval cannot revive it.
+    assert conv.is_system_rejected
+
+
+def test_a_conversion_slower_than_the_maximum_is_held_when_the_offer_says_hold(
+    client, shoes, pixelpush, shoes_link
+) -> None:
+    Offer.objects.filter(pk=shoes.pk).update(
+        max_click_to_conversion_seconds=3600, slow_conversion_action=Offer.SlowConversion.HOLD
+    )
+    click = click_make(shoes, pixelpush, ago=timedelta(hours=5))
     _assert_held_for(*_convert(client, click), "click_to_conversion_too_slow", "maximum 3600s")
+
+
+def test_a_conversion_within_the_maximum_is_not_touched(client, shoes, pixelpush, shoes_link) -> None:
+    Offer.objects.filter(pk=shoes.pk).update(max_click_to_conversion_seconds=3600)
+    click = click_make(shoes, pixelpush, ago=timedelta(minutes=30))
+    body, conv = _convert(client, click)
+    assert (body["result"], conv.status, conv.held_for_review, conv.fraud_flags) == (
+        "accepted",
+        "pending",
+        False,
+        [],
+    )
 
 
 def test_a_click_that_was_not_sent_to_the_offer_is_held(client, shoes, pixelpush, shoes_link) -> None:
