@@ -25,7 +25,8 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from django.conf import settings
-from django.db import DatabaseError, transaction
+from django.db import Error as DatabaseError
+from django.db import transaction
 
 from affiliates.core.db import db_advisory_lock
 from tracking.clickpath import lines, redis_conn, spool, writer
@@ -189,7 +190,10 @@ def redis_write_failed(exc: BaseException, rec: Record) -> None:
 
 def click_store_without_redis(rec: Record, *, caps: tuple[CapRule, ...], window_hours: int) -> str:
     """The database, or the spool when the database is unreachable too (blocking: the edge
-    calls it in its thread pool)."""
+    calls it in its thread pool). Raises spool.SpoolUnavailable when neither took the click:
+    the caller must not answer it with its id. Any database error counts as unreachable
+    (Django's base Error: a connection closed under us is an InterfaceError, not a
+    DatabaseError)."""
     try:
         return _via_db(rec, caps, window_hours)
     except DatabaseError:
@@ -209,5 +213,5 @@ def impression_store_without_redis(rec: Record) -> None:
 
 def unresolved_store(rec: Record) -> None:
     """A click whose link could not be read (database down, nothing cached): only its token is
-    known. Spooled; the replay resolves the token."""
+    known. Spooled; the replay resolves the token. Raises spool.SpoolUnavailable."""
     spool.append(rec)
