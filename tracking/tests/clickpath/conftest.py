@@ -3,6 +3,7 @@ redis-server of a test's own (on a spare port, never the shared 6379) for tests 
 
 from __future__ import annotations
 
+import contextlib
 import shutil
 import signal
 import socket
@@ -120,7 +121,9 @@ class OwnPostgres:
         if os.geteuid() == 0:
             shutil.chown(self.root, "postgres")
             shutil.chown(self.dir, "postgres")
-        _as_postgres([str(PG_BIN / "initdb"), "-D", str(self.dir), "-U", "postgres", "--auth=trust", "-E", "UTF8"])
+        _as_postgres(
+            [str(PG_BIN / "initdb"), "-D", str(self.dir), "-U", "postgres", "--auth=trust", "-E", "UTF8"]
+        )
         self.start()
 
     def start(self) -> None:
@@ -141,7 +144,9 @@ class OwnPostgres:
         connection.close()
         url = ["-h", str(db["HOST"]), "-p", str(db["PORT"]), "-U", str(db["USER"])]
         dump = subprocess.run(
-            ["pg_dump", *url, "--no-owner", "--no-privileges", str(db["NAME"])], check=True, capture_output=True
+            ["pg_dump", *url, "--no-owner", "--no-privileges", str(db["NAME"])],
+            check=True,
+            capture_output=True,
         ).stdout
         mine = ["-h", "127.0.0.1", "-p", str(self.port), "-U", "postgres"]
         subprocess.run(["createdb", *mine, "faults"], check=True)
@@ -173,8 +178,6 @@ def own_postgres(edge: Any) -> Iterator[OwnPostgres]:
         yield server
     finally:
         server.release()
-        try:
+        with contextlib.suppress(subprocess.CalledProcessError):  # already stopped by the test
             server.kill()
-        except subprocess.CalledProcessError:
-            pass  # already stopped by the test
         shutil.rmtree(server.root, ignore_errors=True)

@@ -26,7 +26,12 @@ from tracking.clickpath import spool, writer
 from tracking.models import Click
 from tracking.tests.clickpath.test_spool import click_record
 
-pytestmark = [pytest.mark.postgres, pytest.mark.redis, pytest.mark.slow, pytest.mark.django_db(transaction=True)]
+pytestmark = [
+    pytest.mark.postgres,
+    pytest.mark.redis,
+    pytest.mark.slow,
+    pytest.mark.django_db(transaction=True),
+]
 ROOT = Path(__file__).resolve().parents[3]
 
 
@@ -87,7 +92,9 @@ def test_clicks_answered_while_both_stores_are_down_are_all_stored_once_after_re
     assert len(load.with_click_id()) >= 300
 
 
-def test_a_replay_killed_mid_way_and_run_again_loses_and_doubles_nothing(edge, shoes_link, tmp_path, settings):
+def test_a_replay_killed_mid_way_and_run_again_loses_and_doubles_nothing(
+    edge, shoes_link, tmp_path, settings
+):
     settings.CLICK_SPOOL_DIR = str(tmp_path / "spool")
     total, per_file = 20_000, 500
     directory = spool.spool_dir()
