@@ -87,6 +87,23 @@ def pending_key(click_id: str) -> str:
     return redis_conn.key("p", click_id)
 
 
+def consumers_key() -> str:
+    """A hash: consumer name -> the unix time of its last round (consumer.py, /healthz)."""
+    return redis_conn.key("consumers")
+
+
+def beat_key() -> str:
+    """The unix time of beat's last heartbeat task (tracking/tasks.py, /healthz)."""
+    return redis_conn.key("beat")
+
+
+def spooled_key() -> str:
+    """A hash: host name -> the number of spool files waiting on that host, kept by each host's
+    consumer (consumer.py); click lookups answer 503 rather than unknown_click while any host
+    has a spool waiting."""
+    return redis_conn.key("spooled")
+
+
 def visitor_hash(*parts: str) -> str:
     return hashlib.blake2b("|".join(parts).encode(), digest_size=10).hexdigest()
 
