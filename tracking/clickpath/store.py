@@ -27,6 +27,7 @@ from typing import Any
 from django.conf import settings
 from django.db import Error as DatabaseError
 from django.db import transaction
+from django.db.models import QuerySet
 
 from affiliates.core.db import db_advisory_lock
 from tracking.clickpath import lines, redis_conn, spool, writer
@@ -155,16 +156,23 @@ def verdict_reason(verdict: bytes) -> str:
     return verdict.partition(b" ")[0].decode()
 
 
-def _caps_reached_db(rec: Record, caps: tuple[CapRule, ...], now: datetime) -> bool:
+def cap_queries(rec: Record, caps: tuple[CapRule, ...], now: datetime) -> list[tuple[QuerySet[Click], int]]:
+    """Per cap: the clicks that took its room this period, and its limit."""
+    out = []
     for rule in caps:
         qs = Click.objects.filter(
             offer_id=rec["offer_id"], reason="", created_at__gte=period_start(rule.period, now)
         )
         if rule.per_publisher:
             qs = qs.filter(publisher_id=rec["publisher_id"])
-        if qs.count() >= rule.limit:
-            return True
-    return False
+        out.append((qs, rule.limit))
+    return out
+
+
+def _caps_reached_db(rec: Record, caps: tuple[CapRule, ...], now: datetime) -> bool:
+    # Counted up to the limit only (COUNT over a LIMIT subquery): a big cap's month of clicks
+    # is never counted whole per click.
+    return any(qs[:limit].count() >= limit for qs, limit in cap_queries(rec, caps, now))
 
 
 _CAP_LOCK_NAMESPACE = 5_210_425  # pg_advisory_xact_lock(namespace, offer id)
@@ -181,16 +189,22 @@ def _via_db(rec: Record, caps: tuple[CapRule, ...], window_hours: int) -> str:
         return _count_and_write(rec, caps, window_hours)
 
 
+def visitor_queries(rec: Record, window_hours: int, now: datetime) -> tuple[QuerySet[Click], QuerySet[Click]]:
+    """The visitor's clicks on the offer within the uniqueness window, and within the last
+    hour (flood); both served by the index click_offer_ip_time."""
+    same_visitor = Click.objects.filter(offer_id=rec["offer_id"], ip=rec["ip"])
+    window = same_visitor.filter(
+        user_agent=rec["user_agent"], created_at__gte=now - timedelta(hours=window_hours)
+    )
+    return window, same_visitor.filter(created_at__gte=now - timedelta(hours=1))
+
+
 def _count_and_write(rec: Record, caps: tuple[CapRule, ...], window_hours: int) -> str:
     now = datetime.fromtimestamp(rec["created_at"] / 1000, tz=UTC)
-    same_visitor = Click.objects.filter(offer_id=rec["offer_id"], ip=rec["ip"])
-    unique = window_hours == 0 or not (
-        same_visitor.filter(
-            user_agent=rec["user_agent"], created_at__gte=now - timedelta(hours=window_hours)
-        ).exists()
-    )
-    recent = same_visitor.filter(created_at__gte=now - timedelta(hours=1)).count()
-    flood = recent + 1 > settings.CLICK_FLOOD_PER_HOUR
+    window, last_hour = visitor_queries(rec, window_hours, now)
+    unique = window_hours == 0 or not window.exists()
+    limit = settings.CLICK_FLOOD_PER_HOUR
+    flood = last_hour[:limit].count() + 1 > limit  # counted up to the limit only
     reason: str = rec["reason"]
     if reason == ClickReason.OK and caps and _caps_reached_db(rec, caps, now):
         reason = ClickReason.CAP_REACHED

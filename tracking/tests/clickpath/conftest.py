@@ -76,6 +76,10 @@ class OwnRedis:
         self.proc.send_signal(signal.SIGKILL)
         self.proc.wait()
 
+    def wipe(self) -> None:
+        """Lose the AOF, as a Redis restarted without persistence (or on a new disk) does."""
+        shutil.rmtree(self.dir / "appendonlydir", ignore_errors=True)
+
 
 @pytest.fixture
 def own_redis(tmp_path: Path, settings: Any) -> Iterator[OwnRedis]:

@@ -6,24 +6,32 @@ what was answered against what was stored: nothing answered 302 is lost, nothing
   is in PostgreSQL exactly once. A spool that cannot write (disk full) answers 503, never a
   redirect that promises an unrecorded click.
 - A replay killed with SIGKILL mid-way and run again: no record lost or doubled.
+- Postbacks while Redis is down, or dropping connections, or while clicks wait in a spool:
+  503 (retried), never unknown_click; the retries make exactly one conversion per txn_id.
+- Redis comes back empty: the consumer makes its group again and goes on writing clicks.
 """
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import subprocess
 import sys
+import threading
 import time
 from pathlib import Path
 from typing import Any
 
 import pytest
+import redis
 from django.conf import settings
 from django.db import connection
 
+from conftest import ACME_POSTBACK_TOKEN
 from tracking.clickpath import spool, writer
-from tracking.models import Click
+from tracking.conversions.catalog import catalog_clear
+from tracking.models import Click, Conversion
 from tracking.tests.clickpath.test_spool import click_record
 
 pytestmark = [
@@ -33,6 +41,12 @@ pytestmark = [
     pytest.mark.django_db(transaction=True),
 ]
 ROOT = Path(__file__).resolve().parents[3]
+
+
+@pytest.fixture(autouse=True)
+def _fresh_catalog() -> None:
+    """The postback's catalog cache must not carry the previous test's offers and advertisers."""
+    catalog_clear()
 
 
 class Load:
@@ -59,6 +73,24 @@ class Load:
     def with_click_id(self) -> set[str]:
         return {n for n, (status, where) in self.answers.items() if status == 302 and "cid=" in where}
 
+    def click_ids(self, numbers: range) -> list[str]:
+        found = [self.answers[str(n)][1] for n in numbers if "cid=" in self.answers[str(n)][1]]
+        return [where.split("cid=")[1].split("&")[0] for where in found]
+
+
+def postbacks(edge: Any, click_ids: list[str]) -> list[tuple[int, str]]:
+    """One postback per click (txn_id T-<click id>), all at once; (status, result or reason)."""
+    queries = [
+        f"token={ACME_POSTBACK_TOKEN}&click_id={c}&txn_id=T-{c}&goal=sale&amount=10" for c in click_ids
+    ]
+    out = []
+    for status, _, body in edge.edge.burst("/postback", queries):
+        answer = json.loads(body)
+        out.append(
+            (status, answer["reason"] if answer["result"] in ("rejected", "error") else answer["result"])
+        )
+    return out
+
 
 def test_clicks_answered_while_both_stores_are_down_are_all_stored_once_after_recovery(
     own_redis, own_postgres, edge, shoes_link, drain
@@ -84,12 +116,18 @@ def test_clicks_answered_while_both_stores_are_down_are_all_stored_once_after_re
     own_postgres.start()
     own_redis.start()
     connection.close()  # the test's own connection died with the server (the consumer's loop closes it)
+    spooled_ids = load.click_ids(range(200, 400))
+    assert spooled_ids
+    # The clicks still wait in the spool: their postbacks are retried, never refused for good.
+    assert {status for status, _ in postbacks(edge, spooled_ids[:20])} == {503}
     drain()  # the consumer's first round replays the spool, then empties the stream
     assert spool.pending() == 0
     stored = list(Click.objects.values_list("sub1", flat=True))
     assert len(stored) == len(set(stored)), "a click was stored twice"
     assert set(stored) == load.redirected()  # every 302 stored, every 503 not
     assert len(load.with_click_id()) >= 300
+    assert set(postbacks(edge, spooled_ids[:20])) == {(200, "accepted")}
+    assert Conversion.objects.count() == 20
 
 
 def test_a_replay_killed_mid_way_and_run_again_loses_and_doubles_nothing(
@@ -125,3 +163,91 @@ def test_a_replay_killed_mid_way_and_run_again_loses_and_doubles_nothing(
     assert Click.objects.count() == total
     assert Click.objects.values("sub1").distinct().count() == total
     assert spool.pending() == 0
+
+
+def test_postbacks_while_redis_is_down_are_retried_and_make_one_conversion_each(
+    own_redis, edge, shoes_link, drain
+):
+    load = Load(edge, shoes_link.token)
+    load.drive(40)
+    click_ids = load.click_ids(range(40))  # all still in the stream
+    own_redis.kill()
+    assert set(postbacks(edge, click_ids)) == {(503, "storage_unavailable")}
+    assert Conversion.objects.count() == 0
+    own_redis.start()  # the AOF brings the stream and the clicks' pending copies back
+    assert set(postbacks(edge, click_ids)) == {(200, "accepted")}
+    drain()
+    assert set(postbacks(edge, click_ids)) == {(200, "duplicate")}
+    assert Conversion.objects.count() == 40
+    assert Conversion.objects.filter(status="rejected").count() == 0
+
+
+def test_redis_dropping_connections_never_makes_a_postback_unknown_click(own_redis, edge, shoes_link, drain):
+    load = Load(edge, shoes_link.token)
+    load.drive(200)
+    drain()  # half the clicks in PostgreSQL, half still in the stream
+    load.drive(200)
+    click_ids = load.click_ids(range(400))
+    killer = redis.Redis.from_url(own_redis.url)
+    stop = threading.Event()
+
+    def drop_connections() -> None:
+        while not stop.is_set():
+            killer.client_kill_filter(_type="normal", skipme=True)
+            time.sleep(0.002)
+
+    thread = threading.Thread(target=drop_connections)
+    thread.start()
+    try:
+        answers = [a for start in range(0, 400, 40) for a in postbacks(edge, click_ids[start : start + 40])]
+    finally:
+        stop.set()
+        thread.join()
+    assert {reason for _, reason in answers} <= {"accepted", "storage_unavailable"}
+    retry = [c for c, (status, _) in zip(click_ids, answers, strict=True) if status == 503]
+    assert {status for status, _ in postbacks(edge, retry)} <= {200}
+    assert Conversion.objects.count() == 400
+    assert Conversion.objects.filter(status="rejected").count() == 0
+
+
+def consumer_process(redis_url: str) -> subprocess.Popen[bytes]:
+    db = connection.settings_dict
+    env = {
+        **os.environ,
+        "DJANGO_SETTINGS_MODULE": "config.settings.test",
+        "DATABASE_URL": f"postgres://{db['USER']}@{db['HOST']}:{db['PORT']}/{db['NAME']}",
+        "REDIS_URL": redis_url,
+        "CLICK_REDIS_PREFIX": settings.CLICK_REDIS_PREFIX,
+        "CLICK_SPOOL_DIR": settings.CLICK_SPOOL_DIR,
+        "CLICK_CONSUMER_LINGER_MS": "10",
+    }
+    return subprocess.Popen([sys.executable, "manage.py", "consume_clicks"], cwd=ROOT, env=env)
+
+
+def wait_for_clicks(n: int, proc: subprocess.Popen[bytes], seconds: float = 30) -> int:
+    deadline = time.monotonic() + seconds
+    while (count := Click.objects.count()) < n and time.monotonic() < deadline and proc.poll() is None:
+        time.sleep(0.05)
+    return count
+
+
+def test_the_consumer_makes_its_group_again_when_redis_comes_back_empty(own_redis, edge, shoes_link, client):
+    load = Load(edge, shoes_link.token)
+    proc = consumer_process(own_redis.url)
+    try:
+        load.drive(100)
+        assert wait_for_clicks(100, proc) == 100
+        own_redis.kill()
+        own_redis.wipe()
+        own_redis.start()  # empty: no stream, no group
+        load.drive(100)
+        assert wait_for_clicks(200, proc) == 200
+        assert proc.poll() is None, "the consumer died"
+        health = client.get("/healthz").json()
+        assert health["clicks"]["group"] == "ok"
+        assert health["clicks"]["writing"] is True
+    finally:
+        proc.terminate()
+        proc.wait(timeout=30)
+    stored = list(Click.objects.values_list("sub1", flat=True))
+    assert sorted(stored, key=int) == [str(n) for n in range(200)]
