@@ -187,6 +187,14 @@ def _minted_ms(click_id: uuid.UUID) -> int | None:
     return click_id.int >> 80 if click_id.version == 7 else None
 
 
+def _spool_waits_here() -> bool:
+    try:
+        return spool.pending() > 0
+    except OSError as exc:  # no spool directory to read: nothing could be spooled in it either
+        log.warning("spool unreadable (%s): not counted as waiting", exc)
+        return False
+
+
 def _may_be_undrained(click_ids: Sequence[uuid.UUID]) -> bool:
     """Whether a click with one of these ids could still be on its way to the table although
     neither the table nor its pending copy has it:
@@ -199,7 +207,7 @@ def _may_be_undrained(click_ids: Sequence[uuid.UUID]) -> bool:
     minted = [ms for ms in map(_minted_ms, click_ids) if ms is not None]
     if not minted:
         return False  # not ids of ours: nothing can hold them
-    if spool.pending():
+    if _spool_waits_here():
         return True
     now_ms = time.time_ns() // 1_000_000
     if max(minted) > now_ms - settings.CLICK_UNDRAINED_GRACE_SECONDS * 1000:
