@@ -36,6 +36,7 @@ GROUP = "click-writers"
 ENTRY_CLICKS = 8  # what a stream entry holds on average under load, for sizing reads
 SPOOL_EVERY_SECONDS = 5.0
 CLAIM_EVERY_SECONDS = 5.0
+CONSUMER_FORGET_SECONDS = 86_400
 
 
 def is_nogroup(exc: BaseException) -> bool:
@@ -116,7 +117,7 @@ class Consumer:
         if not force and now < self._next_spool:
             return 0
         self._next_spool = now + SPOOL_EVERY_SECONDS
-        self.client.hset(consumers_key(), self.name, int(time.time()))  # liveness, for /healthz
+        self._alive_mark()
         waiting = spool.pending()
         if not waiting:
             self.client.hdel(spooled_key(), self.host)
@@ -126,6 +127,18 @@ class Consumer:
         if not spool.pending():
             self.client.hdel(spooled_key(), self.host)
         return done
+
+    def _alive_mark(self) -> None:
+        """This consumer's time in the ``consumers`` hash (/healthz); names of consumers gone
+        for a day (every restart is a new name) are pruned."""
+        now = int(time.time())
+        seen: Any = self.client.hgetall(consumers_key())
+        gone = [name for name, at in seen.items() if now - int(at) > CONSUMER_FORGET_SECONDS]
+        pipe = self.client.pipeline(transaction=False)
+        pipe.hset(consumers_key(), self.name, now)
+        if gone:
+            pipe.hdel(consumers_key(), *gone)
+        pipe.execute()
 
     def _spool_without_redis(self, exc: BaseException) -> None:
         """Redis down, the database up: the spool needs only the database."""

@@ -9,6 +9,7 @@ what was answered against what was stored: nothing answered 302 is lost, nothing
 - Postbacks while Redis is down, or dropping connections, or while clicks wait in a spool:
   503 (retried), never unknown_click; the retries make exactly one conversion per txn_id.
 - Redis comes back empty: the consumer makes its group again and goes on writing clicks.
+- An app-server worker killed: ``make serve`` respawns it and goes on answering.
 """
 
 from __future__ import annotations
@@ -29,9 +30,11 @@ from django.conf import settings
 from django.db import connection
 
 from conftest import ACME_POSTBACK_TOKEN
-from tracking.clickpath import spool, writer
+from tracking.clickpath import redis_conn, spool, writer
+from tracking.clickpath.store import stream_key
 from tracking.conversions.catalog import catalog_clear
 from tracking.models import Click, Conversion
+from tracking.tests.clickpath.conftest import spare_port
 from tracking.tests.clickpath.test_spool import click_record
 
 pytestmark = [
@@ -240,14 +243,79 @@ def test_the_consumer_makes_its_group_again_when_redis_comes_back_empty(own_redi
         own_redis.kill()
         own_redis.wipe()
         own_redis.start()  # empty: no stream, no group
-        load.drive(100)
-        assert wait_for_clicks(200, proc) == 200
+        load.drive(20)  # the edge finds its connection dead: these go to PostgreSQL directly
+        time.sleep(redis_conn.BREAKER_SECONDS + 0.5)
+        load.drive(100)  # through the stream, which has no group now
+        assert redis.Redis.from_url(own_redis.url).exists(stream_key())
+        assert wait_for_clicks(220, proc) == 220
         assert proc.poll() is None, "the consumer died"
         health = client.get("/healthz").json()
-        assert health["clicks"]["group"] == "ok"
-        assert health["clicks"]["writing"] is True
+        assert (health["clicks"]["group"], health["clicks"]["writing"]) == ("ok", True)
     finally:
         proc.terminate()
         proc.wait(timeout=30)
     stored = list(Click.objects.values_list("sub1", flat=True))
-    assert sorted(stored, key=int) == [str(n) for n in range(200)]
+    assert sorted(stored, key=int) == [str(n) for n in range(220)]
+
+
+def _children(pid: int) -> list[int]:
+    found = []
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        if int(fields[1]) == pid:
+            found.append(int(stat.parent.name))
+    return found
+
+
+def _leaves(pid: int) -> list[int]:
+    kids = _children(pid)
+    return [leaf for kid in kids for leaf in _leaves(kid)] if kids else [pid]
+
+
+def test_make_serve_respawns_an_app_server_worker_that_dies(edge, shoes_link):
+    from tracking.tests.clickpath.test_served import fetch
+
+    db = connection.settings_dict
+    port = spare_port()
+    env = {
+        **os.environ,
+        "SECRET_KEY": "s" * 60,
+        "ALLOWED_HOSTS": "127.0.0.1",
+        "SECURE_SSL_REDIRECT": "false",
+        "DATABASE_URL": f"postgres://{db['USER']}@{db['HOST']}:{db['PORT']}/{db['NAME']}",
+        "DB_CONN_MAX_AGE": "0",
+        "REDIS_URL": settings.REDIS_URL,
+        "CLICK_REDIS_PREFIX": settings.CLICK_REDIS_PREFIX,
+        "LOG_LEVEL": "WARNING",
+        "PORT": str(port),
+        "WEB_WORKERS": "1",
+    }
+    make = subprocess.Popen(
+        ["make", "--no-print-directory", "serve"], cwd=ROOT, env=env, start_new_session=True
+    )
+    base = f"http://127.0.0.1:{port}"
+
+    def clicks_answered(seconds: float) -> bool:
+        deadline = time.monotonic() + seconds
+        while time.monotonic() < deadline:
+            try:
+                if fetch(f"{base}/c/{shoes_link.token}")[0] == 302:
+                    return True
+            except OSError:
+                pass
+            time.sleep(0.2)
+        return False
+
+    try:
+        assert clicks_answered(60)
+        [worker] = _leaves(make.pid)
+        os.kill(worker, signal.SIGKILL)
+        assert clicks_answered(30), "no worker answers after one died"
+        assert make.poll() is None, "make serve exited"
+        assert _leaves(make.pid) != [worker]
+    finally:
+        os.killpg(make.pid, signal.SIGTERM)
+        make.wait(timeout=30)
