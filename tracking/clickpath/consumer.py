@@ -146,7 +146,7 @@ class Consumer:
             return
         try:
             self.written += writer.spool_replay()
-        except DatabaseError as db_exc:
+        except (DatabaseError, OSError) as db_exc:
             log.warning("click consumer %s: spool not replayed: %s", self.name, db_exc)
 
     def _claim_due(self) -> int:
@@ -174,12 +174,15 @@ class Consumer:
             try:
                 n = self.step()
             except redis.ResponseError as exc:
-                if not is_nogroup(exc):
-                    raise
-                # Redis came back empty: the entries this consumer held are gone with it (only
-                # an AOF keeps them); what the edges write from now on must still be read.
-                log.error("click consumer %s: the group is gone (%s); creating it again", self.name, exc)
-                group_ensure(self.client)
+                if is_nogroup(exc):
+                    # Redis came back empty: the entries this consumer held are gone with it
+                    # (only an AOF keeps them); what the edges write from now on must be read.
+                    log.error("click consumer %s: the group is gone (%s); creating it again", self.name, exc)
+                    group_ensure(self.client)
+                    continue
+                # An error answer (out of memory, a read-only replica): retried like an outage.
+                log.warning("click consumer %s: Redis refused (%s); retrying", self.name, exc)
+                time.sleep(1)
                 continue
             except (DatabaseError, *redis_conn.ERRORS) as exc:
                 # Nothing was acknowledged: the entries stay pending and are claimed again.
