@@ -98,7 +98,8 @@ def _open_locked(path: Path) -> int:
         os.close(fd)  # renamed away by a replay between our open and our lock
 
 
-def _append_locked(fd: int, data: bytes) -> None:
+def _append_locked(fd: int, data: bytes) -> int:
+    """Append ``data`` and fsync; returns the file's size before (0: a new file)."""
     size = os.fstat(fd).st_size
     if size and os.pread(fd, 1, size - 1) != b"\n":
         data = b"\n" + data  # a cut line before us stays a line of its own
@@ -115,6 +116,7 @@ def _append_locked(fd: int, data: bytes) -> None:
         except OSError:
             log.exception("spool: could not cut back a failed append; the replay will report it")
         raise
+    return size
 
 
 def append(record: dict[str, Any]) -> None:
@@ -124,14 +126,13 @@ def append(record: dict[str, Any]) -> None:
         directory = spool_dir()
         path = directory / f"clicks-{os.getpid()}.spool"
         with _lock:
-            created = not path.exists()
             fd = _open_locked(path)
             try:
-                _append_locked(fd, data)
+                before = _append_locked(fd, data)
             finally:
                 os.close(fd)  # closing releases the flock
-            if created:
-                _fsync_dir(directory)  # the new file's name must survive a crash too
+            if before == 0:
+                _fsync_dir(directory)  # a new file's name must survive a crash too
     except OSError as exc:
         raise SpoolUnavailable(f"click {record.get('id')} not spooled: {exc}") from exc
 
