@@ -104,10 +104,12 @@ lint: install
 # Production: needs DATABASE_URL, REDIS_URL, SECRET_KEY and ALLOWED_HOSTS. The same edge as
 # `make run` (clicks: tracking/clickpath/edge.py; postbacks: tracking/conversions/route.py), one
 # worker per CPU; measured by bench/bench_clicks.py and bench/bench_postbacks.py (BENCHMARKS.md).
+# A worker that dies (a crash, the OOM killer) is started again by granian
+# (--respawn-failed-workers); the others keep serving meanwhile.
 serve: install
 	DJANGO_SETTINGS_MODULE=config.settings.production $(PY) manage.py collectstatic --noinput -v0
 	DJANGO_SETTINGS_MODULE=config.settings.production $(GRANIAN) --host 0.0.0.0 \
-	  --workers $${WEB_WORKERS:-$$(nproc)} config.asgi:application
+	  --workers $${WEB_WORKERS:-$$(nproc)} --respawn-failed-workers config.asgi:application
 
 # `make worker` supervises its three children, the click consumer, a Celery worker and beat: each
 # runs in its own restart loop, so one that exits (a crash, the OOM killer) is started again after

@@ -305,6 +305,13 @@ CLICK_CONSUMER_LINGER_MS = env.int("CLICK_CONSUMER_LINGER_MS", default=200)
 CLICK_CLAIM_IDLE_MS = env.int("CLICK_CLAIM_IDLE_MS", default=30_000)
 # How long a click waiting in the stream stays findable by attribution (deleted once written).
 CLICK_PENDING_TTL_SECONDS = env.int("CLICK_PENDING_TTL_SECONDS", default=6 * 3600)
+# A postback for a click id minted less than this long ago that no store holds yet answers 503
+# (retry), not unknown_click: the click may be in a host's spool that its consumer has not
+# noticed yet (tracking/conversions/click_lookup.py).
+CLICK_UNDRAINED_GRACE_SECONDS = env.int("CLICK_UNDRAINED_GRACE_SECONDS", default=300)
+# /healthz answers 503 when the oldest click waiting in the stream is older than this: clicks
+# are not being written (no consumer, or a stuck one).
+CLICK_HEALTH_MAX_LAG_SECONDS = env.int("CLICK_HEALTH_MAX_LAG_SECONDS", default=120)
 
 # The edge (config/asgi.py, tracking/clickpath/edge.py): threads per app-server worker for what
 # the edge does not answer on its event loop (Django pages, the API, the pixel), and for the
@@ -348,4 +355,10 @@ try:
         ipaddress.ip_network(_net, strict=False)
 except ValueError as _exc:
     raise environ.ImproperlyConfigured(f"POSTBACK_ALLOWED_PRIVATE_NETWORKS: {_exc}") from _exc
+# Liveness of beat (and of a worker to run what it schedules), read by /healthz.
+BEAT_HEARTBEAT_SECONDS = env.float("BEAT_HEARTBEAT_SECONDS", default=30.0)
+CELERY_BEAT_SCHEDULE["tracking-beat-heartbeat"] = {
+    "task": "tracking.tasks.beat_heartbeat",
+    "schedule": BEAT_HEARTBEAT_SECONDS,
+}
 CELERY_BEAT_SCHEDULE["callbacks-retry-due"] = {"task": "payouts.callbacks.retry_due", "schedule": 60.0}

@@ -6,6 +6,14 @@ stream (XACK + XDEL), and its pending copies dropped. A consumer killed mid-batc
 entries pending in the group: any consumer claims them (XAUTOCLAIM) once they have been idle
 for CLICK_CLAIM_IDLE_MS and writes them again; ON CONFLICT (id) DO NOTHING makes a click that
 did reach the table before the kill a no-op, so nothing is lost and nothing doubles.
+
+A Redis that comes back empty (restarted without its AOF, or flushed) has no group: every
+group command then fails with NOGROUP, and the consumer creates the group again (from the
+stream's start, so the clicks the edges wrote meanwhile are read) and goes on.
+
+Each round the consumer also leaves its traces for /healthz (config/health.py): its name and
+time in the ``consumers`` hash, and its host's waiting spool files in ``store.spooled_key``
+(which click lookups read: a postback answers 503, not unknown_click, while a spool waits).
 """
 
 from __future__ import annotations
@@ -20,14 +28,19 @@ import redis
 from django.conf import settings
 from django.db import DatabaseError, close_old_connections
 
-from tracking.clickpath import lines, redis_conn, writer
-from tracking.clickpath.store import entry_lines, pending_key, stream_key
+from tracking.clickpath import lines, redis_conn, spool, writer
+from tracking.clickpath.store import consumers_key, entry_lines, pending_key, spooled_key, stream_key
 
 log = logging.getLogger(__name__)
 GROUP = "click-writers"
 ENTRY_CLICKS = 8  # what a stream entry holds on average under load, for sizing reads
 SPOOL_EVERY_SECONDS = 5.0
 CLAIM_EVERY_SECONDS = 5.0
+CONSUMER_FORGET_SECONDS = 86_400
+
+
+def is_nogroup(exc: BaseException) -> bool:
+    return isinstance(exc, redis.ResponseError) and str(exc).startswith("NOGROUP")
 
 
 def group_ensure(client: redis.Redis) -> None:
@@ -66,6 +79,7 @@ class Consumer:
         # transaction.
         self.entries = max(1, self.batch // ENTRY_CLICKS)
         self.written = 0
+        self.host = socket.gethostname()
         self._next_spool = 0.0
         self._next_claim = 0.0
         # Seconds between stale-entry claims in a long-running consumer (--once claims on every
@@ -97,11 +111,43 @@ class Consumer:
         return _write(self.client, result[0][1])
 
     def replay_spool(self, force: bool = False) -> int:
+        """Replay this host's spool; while files wait, the host is named in ``spooled_key``
+        (set before the replay, so a replay that fails leaves it set)."""
         now = time.monotonic()
         if not force and now < self._next_spool:
             return 0
         self._next_spool = now + SPOOL_EVERY_SECONDS
-        return writer.spool_replay()
+        self._alive_mark()
+        waiting = spool.pending()
+        if not waiting:
+            self.client.hdel(spooled_key(), self.host)
+            return 0
+        self.client.hset(spooled_key(), self.host, waiting)
+        done = writer.spool_replay()
+        if not spool.pending():
+            self.client.hdel(spooled_key(), self.host)
+        return done
+
+    def _alive_mark(self) -> None:
+        """This consumer's time in the ``consumers`` hash (/healthz); names of consumers gone
+        for a day (every restart is a new name) are pruned."""
+        now = int(time.time())
+        seen: Any = self.client.hgetall(consumers_key())
+        gone = [name for name, at in seen.items() if now - int(at) > CONSUMER_FORGET_SECONDS]
+        pipe = self.client.pipeline(transaction=False)
+        pipe.hset(consumers_key(), self.name, now)
+        if gone:
+            pipe.hdel(consumers_key(), *gone)
+        pipe.execute()
+
+    def _spool_without_redis(self, exc: BaseException) -> None:
+        """Redis down, the database up: the spool needs only the database."""
+        if isinstance(exc, DatabaseError):
+            return
+        try:
+            self.written += writer.spool_replay()
+        except (DatabaseError, OSError) as db_exc:
+            log.warning("click consumer %s: spool not replayed: %s", self.name, db_exc)
 
     def _claim_due(self) -> int:
         now = time.monotonic()
@@ -127,9 +173,21 @@ class Consumer:
             close_old_connections()  # drop a connection broken by a database restart
             try:
                 n = self.step()
+            except redis.ResponseError as exc:
+                if is_nogroup(exc):
+                    # Redis came back empty: the entries this consumer held are gone with it
+                    # (only an AOF keeps them); what the edges write from now on must be read.
+                    log.error("click consumer %s: the group is gone (%s); creating it again", self.name, exc)
+                    group_ensure(self.client)
+                    continue
+                # An error answer (out of memory, a read-only replica): retried like an outage.
+                log.warning("click consumer %s: Redis refused (%s); retrying", self.name, exc)
+                time.sleep(1)
+                continue
             except (DatabaseError, *redis_conn.ERRORS) as exc:
                 # Nothing was acknowledged: the entries stay pending and are claimed again.
                 log.warning("click consumer %s: %s; retrying", self.name, exc)
+                self._spool_without_redis(exc)
                 time.sleep(1)
                 continue
             if once and n == 0:

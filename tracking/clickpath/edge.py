@@ -12,7 +12,8 @@ A click, from the socket to PostgreSQL:
    clicks of one loop iteration, which checks caps atomically and appends the record to the
    stream. Redis down: ``store.click_store_without_redis`` writes the row in a thread (the
    database, or the spool when that is down too).
-5. ``handler.click_answer`` builds the 302; the visitor is answered.
+5. ``handler.click_answer`` builds the 302; the visitor is answered. Only now: a click that no
+   store took (the spool cannot write either) gets ``handler.not_stored``, a 503, never a 302.
 6. ``consumer.py`` (``make worker``) reads the stream and COPYs the rows into PostgreSQL
    (``writer.lines_write``).
 
@@ -34,7 +35,7 @@ import logging
 from collections.abc import Awaitable, Callable
 from typing import Any, Protocol
 
-from tracking.clickpath import handler, links, redis_conn, store
+from tracking.clickpath import handler, links, redis_conn, spool, store
 from tracking.clickpath.aio_redis import batcher_for, batchers_close
 from tracking.clickpath.blocking import ASGIApp, Receive, Scope, Send, blocking, blocking_pool_shutdown
 from tracking.clickpath.conf import hot
@@ -90,7 +91,13 @@ async def click(environ: dict[str, Any], token: str) -> handler.Response:
     if not isinstance(link, links.Link):
         return handler.not_found()
     plan = handler.click_plan(environ, link)
-    return handler.click_answer(plan, await _click_store(plan))
+    try:
+        final = await _click_store(plan)
+    except spool.SpoolUnavailable:
+        # No store took the click: it is not answered with its id (a 302 means recorded).
+        log.error("click %s not recorded: Redis, the database and the spool all failed", plan.rec["id"])
+        return handler.not_stored()
+    return handler.click_answer(plan, final)
 
 
 async def impression(environ: dict[str, Any], token: str) -> handler.Response:

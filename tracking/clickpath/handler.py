@@ -17,7 +17,7 @@ from urllib.parse import unquote
 from django.conf import settings
 from django.utils.encoding import iri_to_uri
 
-from tracking.clickpath import rules, store
+from tracking.clickpath import rules, spool, store
 from tracking.clickpath.links import CapRule, Link, Target
 from tracking.gif import GIF
 from tracking.ids import click_cookie_name, click_first_cookie_name, new_click_hex
@@ -72,6 +72,16 @@ def failed(kind: str, token: str) -> Response:
     if kind == "c":
         return Response(302, [("Location", settings.DEFAULT_FALLBACK_URL), NO_STORE])
     return gif()
+
+
+def not_stored() -> Response:
+    """A click no store took (Redis, the database and the spool all failed). A 302 promises
+    that the click is recorded (CONTRACT.md section 1), and a redirect without the click id
+    would send the visitor on with the publisher's credit silently gone: so the visitor gets
+    an honest 503 and can reload, which is a new click."""
+    body = b"The click could not be recorded right now. Please try again in a moment."
+    headers = [("Content-Type", "text/plain"), ("Retry-After", "5"), NO_STORE]
+    return Response(503, [*headers, ("Content-Length", str(len(body)))], body)
 
 
 def not_found() -> Response:
@@ -186,7 +196,11 @@ def unavailable(environ: dict[str, Any], token: str) -> Response:
         fraud_flags=[],
         fallback_offer_id=None,
     )
-    store.unresolved_store(rec)
+    try:
+        store.unresolved_store(rec)
+    except spool.SpoolUnavailable:
+        log.error("click %s on %s not recorded: the spool cannot write", rec["id"], token)
+        return not_stored()
     return _redirect(settings.DEFAULT_FALLBACK_URL)
 
 

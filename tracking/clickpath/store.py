@@ -25,7 +25,9 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from django.conf import settings
-from django.db import DatabaseError, transaction
+from django.db import Error as DatabaseError
+from django.db import transaction
+from django.db.models import QuerySet
 
 from affiliates.core.db import db_advisory_lock
 from tracking.clickpath import lines, redis_conn, spool, writer
@@ -97,6 +99,23 @@ def pending_key(click_id: str) -> str:
     return redis_conn.key("p", click_id)
 
 
+def consumers_key() -> str:
+    """A hash: consumer name -> the unix time of its last round (consumer.py, /healthz)."""
+    return redis_conn.key("consumers")
+
+
+def beat_key() -> str:
+    """The unix time of beat's last heartbeat task (tracking/tasks.py, /healthz)."""
+    return redis_conn.key("beat")
+
+
+def spooled_key() -> str:
+    """A hash: host name -> the number of spool files waiting on that host, kept by each host's
+    consumer (consumer.py); click lookups answer 503 rather than unknown_click while any host
+    has a spool waiting."""
+    return redis_conn.key("spooled")
+
+
 def visitor_hash(*parts: str) -> str:
     return hashlib.blake2b("|".join(parts).encode(), digest_size=10).hexdigest()
 
@@ -157,16 +176,23 @@ def verdict_reason(verdict: bytes) -> str:
     return verdict.partition(b" ")[0].decode()
 
 
-def _caps_reached_db(rec: Record, caps: tuple[CapRule, ...], now: datetime) -> bool:
+def cap_queries(rec: Record, caps: tuple[CapRule, ...], now: datetime) -> list[tuple[QuerySet[Click], int]]:
+    """Per cap: the clicks that took its room this period, and its limit."""
+    out = []
     for rule in caps:
         qs = Click.objects.filter(
             offer_id=rec["offer_id"], reason="", created_at__gte=period_start(rule.period, now)
         )
         if rule.per_publisher:
             qs = qs.filter(publisher_id=rec["publisher_id"])
-        if qs.count() >= rule.limit:
-            return True
-    return False
+        out.append((qs, rule.limit))
+    return out
+
+
+def _caps_reached_db(rec: Record, caps: tuple[CapRule, ...], now: datetime) -> bool:
+    # Counted up to the limit only (COUNT over a LIMIT subquery): a big cap's month of clicks
+    # is never counted whole per click.
+    return any(qs[:limit].count() >= limit for qs, limit in cap_queries(rec, caps, now))
 
 
 _CAP_LOCK_NAMESPACE = 5_210_425  # pg_advisory_xact_lock(namespace, offer id)
@@ -183,17 +209,25 @@ def _via_db(rec: Record, caps: tuple[CapRule, ...], window_hours: int) -> str:
         return _count_and_write(rec, caps, window_hours)
 
 
-def _unique_and_flood(model: type[Click | Impression], rec: Record, window_hours: int) -> tuple[bool, bool]:
-    """The Redis script's uniqueness and flood verdicts, counted with queries."""
-    now = datetime.fromtimestamp(rec["created_at"] / 1000, tz=UTC)
+def visitor_queries(
+    rec: Record, window_hours: int, now: datetime, model: type[Click | Impression] = Click
+) -> tuple[QuerySet[Any], QuerySet[Any]]:
+    """The visitor's clicks (or impressions) on the offer within the uniqueness window, and
+    within the last hour (flood); both served by the (offer, ip, time) index."""
     same_visitor = model.objects.filter(offer_id=rec["offer_id"], ip=rec["ip"])
-    unique = window_hours == 0 or not (
-        same_visitor.filter(
-            user_agent=rec["user_agent"], created_at__gte=now - timedelta(hours=window_hours)
-        ).exists()
+    window = same_visitor.filter(
+        user_agent=rec["user_agent"], created_at__gte=now - timedelta(hours=window_hours)
     )
-    recent = same_visitor.filter(created_at__gte=now - timedelta(hours=1)).count()
-    return unique, recent + 1 > settings.CLICK_FLOOD_PER_HOUR
+    return window, same_visitor.filter(created_at__gte=now - timedelta(hours=1))
+
+
+def _unique_and_flood(model: type[Click | Impression], rec: Record, window_hours: int) -> tuple[bool, bool]:
+    """The Redis script's uniqueness and flood verdicts, counted with bounded queries."""
+    now = datetime.fromtimestamp(rec["created_at"] / 1000, tz=UTC)
+    window, last_hour = visitor_queries(rec, window_hours, now, model)
+    unique = window_hours == 0 or not window.exists()
+    limit = settings.CLICK_FLOOD_PER_HOUR
+    return unique, last_hour[:limit].count() + 1 > limit  # counted up to the limit only
 
 
 def _count_and_write(rec: Record, caps: tuple[CapRule, ...], window_hours: int) -> str:
@@ -215,7 +249,10 @@ def redis_write_failed(exc: BaseException, rec: Record) -> None:
 
 def click_store_without_redis(rec: Record, *, caps: tuple[CapRule, ...], window_hours: int) -> str:
     """The database, or the spool when the database is unreachable too (blocking: the edge
-    calls it in its thread pool)."""
+    calls it in its thread pool). Raises spool.SpoolUnavailable when neither took the click:
+    the caller must not answer it with its id. Any database error counts as unreachable
+    (Django's base Error: a connection closed under us is an InterfaceError, not a
+    DatabaseError)."""
     try:
         return _via_db(rec, caps, window_hours)
     except DatabaseError:
@@ -237,5 +274,5 @@ def impression_store_without_redis(rec: Record, *, window_hours: int) -> None:
 
 def unresolved_store(rec: Record) -> None:
     """A click whose link could not be read (database down, nothing cached): only its token is
-    known. Spooled; the replay resolves the token."""
+    known. Spooled; the replay resolves the token. Raises spool.SpoolUnavailable."""
     spool.append(rec)

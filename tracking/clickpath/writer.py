@@ -41,6 +41,9 @@ log = logging.getLogger(__name__)
 IMPRESSION_COLUMNS = lines.IMPRESSION_COPY_COLUMNS
 CLICK_COLUMNS = lines.CLICK_COPY_COLUMNS
 # Bad data, not an outage: retrying will not help, so such a record is set aside.
+# Fewer rows than this (the database fallback writes one click at a time) go in one INSERT ...
+# ON CONFLICT DO NOTHING: a temporary table, a COPY and a move cost more than they save.
+COPY_FROM_ROWS = 16
 REFUSED = (DataError, IntegrityError, ValidationError, ValueError, TypeError, KeyError)
 
 
@@ -138,7 +141,7 @@ def _orm_insert(model: Any, columns: tuple[str, ...], rows: list[tuple[Any, ...]
 def _insert(model: Any, columns: tuple[str, ...], rows: list[tuple[Any, ...]]) -> None:
     if not rows:
         return
-    if db_supports_binary_copy():
+    if db_supports_binary_copy() and len(rows) >= COPY_FROM_ROWS:
         _copy_insert(model._meta.db_table, columns, rows)
     else:
         _orm_insert(model, columns, rows)

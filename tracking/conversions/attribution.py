@@ -21,7 +21,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from affiliates.models import Offer
-from tracking.conversions.click_lookup import click_find
+from tracking.conversions.click_lookup import ClickLookupUnavailable, click_find
 from tracking.conversions.offload import blocking_io
 from tracking.models import Click
 
@@ -110,7 +110,13 @@ def attribute_pixel(
 
 
 def _offer_click(click_id: uuid.UUID | None, offer: Offer) -> Click | None:
+    """The pixel's cookie click on this offer. A lookup that cannot answer (Redis down, the
+    click maybe still in a spool) counts as no cookie here: a browser cannot retry a pixel, so
+    it is matched by IP and user agent, or kept as rejected, rather than lost."""
     if click_id is None:
         return None
-    click = click_find(click_id=click_id)
+    try:
+        click = click_find(click_id=click_id)
+    except ClickLookupUnavailable:
+        return None
     return click if click is not None and click.converting_offer_id == offer.id else None

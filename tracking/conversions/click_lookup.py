@@ -9,23 +9,32 @@ Lookups ask the database first (most conversions come long after their click, wh
 stored), Redis for the ids the database lacks, and the database once more for ids Redis lacks
 too: a click committed between the first query and the Redis read has lost its pending copy
 only after its commit, so the second query sees it. Nothing in between can be missed.
+
+A lookup that could not look is a failure, never "not found": Redis unreachable (or closing
+the connection) raises ``ClickLookupUnavailable``, which the postback answers with 503 so the
+advertiser retries. So does a click that no store holds yet but that may still be on its way
+(``_may_be_undrained``): a click answered 302 waits in the stream, a spool or the table, and a
+postback for it is never refused for good as unknown_click while it waits.
 """
 
 from __future__ import annotations
 
 import logging
+import time
 import uuid
 from collections.abc import Sequence
 from datetime import UTC, datetime
 from typing import Any
 
 import psycopg
-from django.db import DEFAULT_DB_ALIAS, connection
+import redis
+from django.conf import settings
+from django.db import DEFAULT_DB_ALIAS, OperationalError, connection
 
 from affiliates.core.db import db_supports_binary_copy
-from tracking.clickpath import redis_conn
+from tracking.clickpath import redis_conn, spool
 from tracking.clickpath.lines import line_record
-from tracking.clickpath.store import pending_key
+from tracking.clickpath.store import pending_key, spooled_key, stream_key
 from tracking.conversions.offload import blocking_io
 from tracking.models import Click
 
@@ -57,16 +66,38 @@ def _click_from_record(click_id: uuid.UUID, rec: dict[str, Any]) -> Click:
     )
 
 
+class ClickLookupUnavailable(OperationalError):
+    """The click may be where the lookup could not look. A database error to every caller (the
+    postback answers 503 and is retried, the pixel records nothing), never "not found"."""
+
+
+# A click's id is minted before its Redis write, and hosts' clocks differ: a click may sit in a
+# stream entry whose id is this much older than the click's own millisecond.
+STREAM_SLACK_MS = 60_000
+
+
+def _redis() -> redis.Redis | None:
+    """Redis for lookups, None in embedded mode. Not the hot path's breaker: a lookup that
+    cannot reach Redis must fail, not skip it."""
+    if not settings.REDIS_URL:
+        return None
+    return redis_conn.client_always()
+
+
+def _unavailable(exc: BaseException, n: int) -> ClickLookupUnavailable:
+    log.warning("Redis unreachable (%s): %d click lookup(s) answer 503", exc, n)
+    return ClickLookupUnavailable(f"click lookup: Redis unreachable ({exc})")
+
+
 def _pending_clicks(click_ids: Sequence[uuid.UUID]) -> list[Click | None]:
-    client = redis_conn.client()
+    client = _redis()
     if client is None:
         return [None] * len(click_ids)
     try:
         keys = [pending_key(click_id.hex) for click_id in click_ids]
         found: list[bytes | None] = client.mget(keys)  # type: ignore[assignment]
-    except redis_conn.ERRORS:
-        log.warning("Redis unreachable: looking for %d click(s) in the database only", len(click_ids))
-        return [None] * len(click_ids)
+    except redis.RedisError as exc:
+        raise _unavailable(exc, len(click_ids)) from exc
     return [
         _click_from_record(click_id, line_record(value)) if value else None
         for click_id, value in zip(click_ids, found, strict=True)
@@ -150,10 +181,57 @@ def _stored_clicks(click_ids: Sequence[uuid.UUID]) -> dict[uuid.UUID, Click]:
         return clicks_from_rows(cursor.fetchall(), converters)
 
 
+def _minted_ms(click_id: uuid.UUID) -> int | None:
+    """The millisecond a click id of ours was minted (a UUIDv7's first 48 bits); None for an
+    id that is not a UUIDv7 (not one of ours)."""
+    return click_id.int >> 80 if click_id.version == 7 else None
+
+
+def _spool_waits_here() -> bool:
+    try:
+        return spool.pending() > 0
+    except OSError as exc:  # no spool directory to read: nothing could be spooled in it either
+        log.warning("spool unreadable (%s): not counted as waiting", exc)
+        return False
+
+
+def _may_be_undrained(click_ids: Sequence[uuid.UUID]) -> bool:
+    """Whether a click with one of these ids could still be on its way to the table although
+    neither the table nor its pending copy has it:
+
+    - a spool waits on this host, or on any host (its consumer keeps ``store.spooled_key``);
+    - the stream holds entries as old as the click (its pending copy expired first: the
+      consumer stopped longer than CLICK_PENDING_TTL_SECONDS);
+    - the id was minted less than CLICK_UNDRAINED_GRACE_SECONDS ago: a click spooled while
+      Redis was down waits until its host's consumer next looks at the spool."""
+    minted = [ms for ms in map(_minted_ms, click_ids) if ms is not None]
+    if not minted:
+        return False  # not ids of ours: nothing can hold them
+    if _spool_waits_here():
+        return True
+    now_ms = time.time_ns() // 1_000_000
+    if max(minted) > now_ms - settings.CLICK_UNDRAINED_GRACE_SECONDS * 1000:
+        return True
+    client = _redis()
+    if client is None:
+        return False
+    try:
+        if client.hlen(spooled_key()):
+            return True
+        oldest: Any = client.xrange(stream_key(), count=1)
+    except redis.RedisError as exc:
+        raise _unavailable(exc, len(click_ids)) from exc
+    if not oldest:
+        return False
+    oldest_ms = int(oldest[0][0].split(b"-")[0])
+    return max(minted) >= oldest_ms - STREAM_SLACK_MS
+
+
 def clicks_find(click_ids: Sequence[uuid.UUID]) -> list[Click | None]:
     """The clicks with these ids, in order, from the database or still pending in Redis
-    (unsaved Click instances, same fields); None where neither has one. One query when the
-    database has them all."""
+    (unsaved Click instances, same fields); None where no store has one and none can still
+    bring it. Raises ClickLookupUnavailable when a store could not be asked, or a missing
+    click may still be on its way. One query when the database has them all."""
     found = _stored_clicks(click_ids)
     missing = [cid for cid in click_ids if cid not in found]
     if missing:
@@ -161,6 +239,9 @@ def clicks_find(click_ids: Sequence[uuid.UUID]) -> list[Click | None]:
         found.update((c.id, c) for c in pending if c is not None)
         unseen = [cid for cid, c in zip(missing, pending, strict=True) if c is None]
         found.update(_stored_clicks(unseen))
+        unseen = [cid for cid in unseen if cid not in found]
+        if unseen and _may_be_undrained(unseen):
+            raise ClickLookupUnavailable(f"click {unseen[0].hex} may still be on its way: retry")
     return [found.get(cid) for cid in click_ids]
 
 

@@ -3,9 +3,12 @@ redis-server of a test's own (on a spare port, never the shared 6379) for tests 
 
 from __future__ import annotations
 
+import contextlib
+import shutil
 import signal
 import socket
 import subprocess
+import tempfile
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -73,6 +76,10 @@ class OwnRedis:
         self.proc.send_signal(signal.SIGKILL)
         self.proc.wait()
 
+    def wipe(self) -> None:
+        """Lose the AOF, as a Redis restarted without persistence (or on a new disk) does."""
+        shutil.rmtree(self.dir / "appendonlydir", ignore_errors=True)
+
 
 @pytest.fixture
 def own_redis(tmp_path: Path, settings: Any) -> Iterator[OwnRedis]:
@@ -83,3 +90,98 @@ def own_redis(tmp_path: Path, settings: Any) -> Iterator[OwnRedis]:
     yield server
     if server.proc and server.proc.poll() is None:
         server.kill()
+
+
+PG_BIN = Path("/usr/lib/postgresql/15/bin")
+
+
+def _as_postgres(cmd: list[str], **kwargs: Any) -> subprocess.CompletedProcess[bytes]:
+    """PostgreSQL refuses to run as root: its commands run as the postgres user then."""
+    import os
+
+    if os.geteuid() == 0:
+        cmd = ["runuser", "-u", "postgres", "--", *cmd]
+    return subprocess.run(cmd, check=True, capture_output=True, **kwargs)
+
+
+class OwnPostgres:
+    """A PostgreSQL cluster of a test's own (initdb into a temporary directory, a spare port),
+    which the test may stop or kill; ``adopt`` copies the test database into it (pg_dump:
+    schema and the rows the test committed) and points Django's connections at the copy."""
+
+    def __init__(self) -> None:
+        # Not under pytest's tmp_path: the postgres user cannot enter root's 0700 directories.
+        self.root = Path(tempfile.mkdtemp(prefix="affnet-pg-"))
+        self.dir, self.port = self.root / "data", spare_port()
+        self.saved: dict[str, Any] | None = None
+
+    def _ctl(self, *args: str) -> None:
+        _as_postgres([str(PG_BIN / "pg_ctl"), "-D", str(self.dir), "-w", *args])
+
+    def init(self) -> None:
+        import os
+
+        self.dir.mkdir(parents=True)
+        if os.geteuid() == 0:
+            shutil.chown(self.root, "postgres")
+            shutil.chown(self.dir, "postgres")
+        _as_postgres(
+            [str(PG_BIN / "initdb"), "-D", str(self.dir), "-U", "postgres", "--auth=trust", "-E", "UTF8"]
+        )
+        self.start()
+
+    def start(self) -> None:
+        opts = f"-p {self.port} -k {self.dir} -c listen_addresses=127.0.0.1 -c fsync=off"
+        self._ctl("-l", str(self.dir / "server.log"), "-o", opts, "start")
+
+    def kill(self) -> None:
+        """An immediate stop: no checkpoint, as a crash (recovery replays the WAL at start)."""
+        self._ctl("-m", "immediate", "stop")
+
+    def stop(self) -> None:
+        self._ctl("-m", "fast", "stop")
+
+    def adopt(self) -> None:
+        from django.db import connection
+
+        db = connection.settings_dict
+        connection.close()
+        url = ["-h", str(db["HOST"]), "-p", str(db["PORT"]), "-U", str(db["USER"])]
+        dump = subprocess.run(
+            ["pg_dump", *url, "--no-owner", "--no-privileges", str(db["NAME"])],
+            check=True,
+            capture_output=True,
+        ).stdout
+        mine = ["-h", "127.0.0.1", "-p", str(self.port), "-U", "postgres"]
+        subprocess.run(["createdb", *mine, "faults"], check=True)
+        subprocess.run(["psql", *mine, "-q", "-v", "ON_ERROR_STOP=1", "faults"], input=dump, check=True,
+                       capture_output=True)  # fmt: skip
+        self.saved = {k: db[k] for k in ("HOST", "PORT", "NAME", "USER")}
+        db.update(HOST="127.0.0.1", PORT=str(self.port), NAME="faults", USER="postgres")
+
+    def release(self) -> None:
+        from django.db import connection
+
+        from tracking.clickpath.blocking import blocking_pool_shutdown
+
+        blocking_pool_shutdown()
+        connection.close()
+        if self.saved is not None:
+            connection.settings_dict.update(self.saved)
+            self.saved = None
+
+
+@pytest.fixture
+def own_postgres(edge: Any) -> Iterator[OwnPostgres]:
+    """Our own PostgreSQL holding a copy of the test database, Django pointed at it; pointed
+    back (and the cluster stopped) before pytest-django flushes the test database."""
+    server = OwnPostgres()
+    server.init()
+    try:
+        server.adopt()
+        yield server
+    finally:
+        server.release()
+        with contextlib.suppress(subprocess.CalledProcessError):  # already stopped by the test
+            server.kill()
+        shutil.rmtree(server.root, ignore_errors=True)
