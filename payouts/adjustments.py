@@ -29,13 +29,14 @@ from payouts.models import Commission
 from payouts.postings import Change, commissions_lock
 from payouts.reconcile import transition_kind
 from payouts.services import (
-    ALLOWED_FROM,
+    ACTION_STATUSES,
     BulkRefused,
     RowError,
-    actor_label,
     changes_commit,
+    commission_verdict,
     commissions_for_actor,
 )
+from tracking.lifecycle import Decider, decider_for
 from tracking.models import Conversion
 
 MAX_ROWS = 50_000
@@ -65,7 +66,7 @@ def _parse(text: str) -> tuple[list[Row], list[RowError]]:
         data = {(k or "").strip().lower(): (v or "").strip() for k, v in raw.items()}
         row_errors = []
         status = data.get("status", "").lower()
-        if status and status not in ALLOWED_FROM:
+        if status and status not in ACTION_STATUSES:
             row_errors.append(
                 RowError(str(n), "bad_status", "status must be approved, rejected or reversed.")
             )
@@ -139,13 +140,17 @@ def _repriced(c: Commission, amount: Decimal) -> tuple[Decimal, Decimal, Decimal
     return money_round(revenue, c.currency), money_round(payout, c.currency), sale
 
 
-def _change_for(row: Row, c: Commission, goal_type: str) -> Change | RowError:
+def _change_for(row: Row, c: Commission, goal_type: str, decider: Decider) -> Change | RowError:
     ref = str(row.line)
     status = row.status or c.status
-    if row.status and row.status != c.status and c.status not in ALLOWED_FROM[row.status]:  # type: ignore[index]
-        return RowError(ref, "invalid_transition", f"Cannot go from {c.status} to {row.status}.")
+    if status != c.status:
+        verdict = commission_verdict(c, status=status, decider=decider)
+        if not verdict.allowed:
+            return RowError(ref, verdict.code, verdict.message)
     revenue, payout = c.revenue, c.payout
     extra: dict[str, object] = {}
+    if status != c.status:  # a network decision settles a fraud review too
+        extra["held_for_review"] = c.held_for_review and not decider.is_network
     if row.amount is not None:
         if goal_type != Goal.PayoutType.CPS:
             return RowError(
@@ -154,7 +159,7 @@ def _change_for(row: Row, c: Commission, goal_type: str) -> Change | RowError:
         if not c.is_open:
             return RowError(ref, "commission_closed", f"The commission is already {c.status}.")
         revenue, payout, sale = _repriced(c, row.amount)
-        extra = {"sale_amount": sale, "original_amount": row.amount}
+        extra |= {"sale_amount": sale, "original_amount": row.amount}
     if status == c.status and (revenue, payout) == (c.revenue, c.payout):
         return RowError(ref, "no_change", "The commission already has this status and amount.")
     kind = transition_kind(status) if status != c.status else "adjustment"
@@ -166,6 +171,7 @@ def _change_for(row: Row, c: Commission, goal_type: str) -> Change | RowError:
         payout=payout,
         txn_kind=kind,
         reason=row.reason,
+        actor=decider.label,
         memo=memo,
         extra=extra,
     )
@@ -197,7 +203,7 @@ def adjustments_apply(*, text: str, actor: Actor) -> list[Commission]:
             )
             continue
         by_commission[c.pk] = row.line
-        change = _change_for(row, c, goal_types[c.goal_id])
+        change = _change_for(row, c, goal_types[c.goal_id], decider_for(actor))
         if isinstance(change, RowError):
             errors.append(change)
         else:
@@ -205,7 +211,7 @@ def adjustments_apply(*, text: str, actor: Actor) -> list[Commission]:
     if errors:
         raise BulkRefused(sorted(errors, key=lambda e: int(e.ref) if e.ref.isdigit() else 0))
     now = timezone.now()
-    changed = changes_commit(changes, actor=actor_label(actor), now=now)
+    changed = changes_commit(changes, actor=decider_for(actor).label, now=now)
     for ch in changes:
         if "original_amount" in ch.extra:
             Conversion.objects.filter(pk=ch.commission.conversion_id or 0).update(

@@ -50,7 +50,7 @@ from payouts.reconcile import conversions_reconcile
 from payouts.reports.services import rollups_rebuild_all
 from payouts.services import commissions_approve_due, commissions_set_status
 from payouts.traffic import traffic_reconcile
-from tracking.conversions.services import status_update_outcome
+from tracking.conversions.status import status_update_outcome
 from tracking.demo import DEFAULT_CLICKS, DemoTrafficResult, demo_traffic_generate
 from tracking.models import Conversion
 
@@ -243,7 +243,7 @@ def _refund_after_payout(run: PayoutRun) -> int:
         return 0
     conversion = best[1].conversion
     status_update_outcome(
-        conversion=conversion, to_status=S.REVERSED, actor=f"advertiser:{conversion.advertiser_id}"
+        conversion=conversion, to_status=S.REVERSED, advertiser_id=conversion.advertiser_id or 0
     )
     return conversions_reconcile().changed
 

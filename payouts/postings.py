@@ -218,6 +218,7 @@ class Change:
     payout: Decimal
     txn_kind: str
     reason: str = ""
+    actor: str = ""  # who asked: staff:<id>, advertiser:<id>, hold, reconcile
     quantity: int | None = None
     memo: str = ""
     extra: dict[str, object] = field(default_factory=dict)
@@ -258,6 +259,7 @@ def changes_apply(changes: Sequence[Change], *, now: datetime) -> list[Commissio
                 c.reversed_at = now
             c.status = ch.status
             c.status_reason = ch.reason[:255]
+            c.status_by = ch.actor[:64]
         c.revenue, c.payout = ch.revenue, ch.payout
         if ch.quantity is not None:
             c.quantity = ch.quantity
@@ -269,6 +271,7 @@ def changes_apply(changes: Sequence[Change], *, now: datetime) -> list[Commissio
         fields = [
             "status",
             "status_reason",
+            "status_by",
             "revenue",
             "payout",
             "quantity",

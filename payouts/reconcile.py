@@ -46,12 +46,14 @@ from payouts.reconcile_pricing import (
     COMMISSION_COLUMN_TYPES,
     COMMISSION_COLUMNS,
     CONVERSION_FIELDS,
+    HELD,
     ID,
     SKIP,
     STATUS,
     BatchPricer,
 )
-from tracking.models import Conversion, UnreconciledConversion
+from tracking.lifecycle import LAWFUL
+from tracking.models import Conversion, ConversionEvent, UnreconciledConversion
 
 __all__ = [
     "ACTION_TYPES",
@@ -154,10 +156,10 @@ def _batch(*, after_id: int, until_id: int | None, limit: int, now: datetime, co
         pricer = BatchPricer(rows)
         new_rows: list[tuple[Any, ...]] = []
         skipped: list[int] = []
-        changed_ids: dict[int, str] = {}
+        changed_ids: dict[int, tuple[str, bool]] = {}
         for row in rows:
-            if row[ID] in existing:  # it came back: its status changed since
-                changed_ids[existing[row[ID]]] = row[STATUS]
+            if row[ID] in existing:  # it came back: its status or review hold changed since
+                changed_ids[existing[row[ID]]] = (row[STATUS], row[HELD])
                 continue
             built = pricer.commission_row(row)
             if built is SKIP:
@@ -254,12 +256,38 @@ def _commissions_create(rows: list[tuple[Any, ...]], *, now: datetime) -> list[i
     return list(by_key.values())
 
 
-def _commissions_follow(targets: dict[int, str], *, now: datetime) -> list[Commission]:
-    """Bring existing commissions to their conversions' new status."""
+def _commissions_follow(targets: dict[int, tuple[str, bool]], *, now: datetime) -> list[Commission]:
+    """Bring existing commissions to their conversions' new status and review hold.
+
+    The conversion's change was judged by tracking.lifecycle when it was made; a commission
+    that cannot follow lawfully (it was decided on its own meanwhile: both are final then) is
+    left as it is and logged, rather than failing the whole batch on the database's check.
+    """
     changes = []
-    for c in commissions_lock(targets):
-        status = targets[c.pk]
+    locked = commissions_lock(targets)
+    # Who moved each conversion (its latest event): the commission keeps the same decider.
+    deciders = dict(
+        ConversionEvent.objects.filter(conversion_id__in=[c.conversion_id for c in locked])
+        .order_by("conversion_id", "created_at", "id")
+        .values_list("conversion_id", "actor")
+    )
+    for c in locked:
+        status, held = targets[c.pk]
         if status == c.status:
+            if held != c.held_for_review:
+                changes.append(
+                    Change(
+                        commission=c,
+                        status=c.status,
+                        revenue=c.revenue,
+                        payout=c.payout,
+                        txn_kind="adjustment",
+                        extra={"held_for_review": held},
+                    )
+                )
+            continue
+        if (c.status, status) not in LAWFUL:
+            log.warning("commission %s stays %s: its conversion is now %s", c.pk, c.status, status)
             continue
         changes.append(
             Change(
@@ -269,6 +297,8 @@ def _commissions_follow(targets: dict[int, str], *, now: datetime) -> list[Commi
                 payout=c.payout,
                 txn_kind=_TXN_KIND[status],
                 reason="conversion status changed",
+                actor=deciders.get(c.conversion_id or 0) or "reconcile",
+                extra={"held_for_review": held},
             )
         )
     changed = changes_apply(changes, now=now)

@@ -44,6 +44,7 @@ ID, OFFER, PUBLISHER, GOAL, STATUS, AMOUNT, CURRENCY = (
     CONVERSION_FIELDS.index(f)
     for f in ("id", "offer_id", "publisher_id", "goal_id", "status", "amount", "currency")
 )
+HELD = CONVERSION_FIELDS.index("held_for_review")
 # The commission columns commission_row returns, in order, with the type the row writer
 # encodes each as (created_at / updated_at are the batch's time, added by the writer).
 COMMISSION_COLUMN_TYPES = (

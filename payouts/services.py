@@ -20,16 +20,13 @@ from payouts import events
 from payouts.models import Commission, CommissionStatus, Transaction
 from payouts.postings import Change, changes_apply, commissions_lock
 from payouts.reconcile import transition_kind
+from tracking.conversions.status import conversion_release
+from tracking.lifecycle import HOLD_JOB, Decider, Verdict, decider_for, is_network_label, transition_check
 from tracking.models import Conversion, ConversionEvent, UnreconciledConversion
 
 S = CommissionStatus
-# Which status a manual action may start from. Approving a rejected commission is not allowed:
-# rejection is final for the advertiser; the network can re-open through an adjustment upload.
-ALLOWED_FROM = {
-    S.APPROVED: {S.PENDING},
-    S.REJECTED: {S.PENDING},
-    S.REVERSED: {S.PENDING, S.APPROVED},
-}
+# The statuses a manual action asks for; tracking.lifecycle decides from which each may start.
+ACTION_STATUSES = (S.APPROVED, S.REJECTED, S.REVERSED)
 APPROVE_BATCH = 2000
 
 
@@ -51,11 +48,18 @@ class BulkRefused(DomainError):
 
 
 def actor_label(actor: Actor) -> str:
-    if actor.is_staff:
-        return f"staff:{actor.user_id}"
-    if actor.is_advertiser:
-        return f"advertiser:{actor.advertiser_id}"
-    return f"user:{actor.user_id}"
+    return decider_for(actor).label
+
+
+def commission_verdict(c: Commission, *, status: str, decider: Decider) -> Verdict:
+    """tracking.lifecycle's rules, asked about a commission (its status, hold and decider)."""
+    return transition_check(
+        from_status=c.status,
+        to_status=status,
+        held=c.held_for_review,
+        decider=decider,
+        decided_by_network=is_network_label(c.status_by or ""),
+    )
 
 
 def commissions_for_actor(actor: Actor) -> QuerySet[Commission]:
@@ -77,11 +81,11 @@ def _conversions_sync(moved: Sequence[Commission], *, actor: str, now: datetime)
     if not convs:
         return
     old = dict(Conversion.objects.filter(id__in=convs).values_list("id", "status"))
-    by_status: dict[str, list[int]] = defaultdict(list)
+    by_state: dict[tuple[str, bool], list[int]] = defaultdict(list)
     for conversion_id, c in convs.items():
-        by_status[c.status].append(conversion_id)
-    for status, ids in by_status.items():
-        Conversion.objects.filter(id__in=ids).update(status=status)
+        by_state[(c.status, c.held_for_review)].append(conversion_id)
+    for (status, held), ids in by_state.items():
+        Conversion.objects.filter(id__in=ids).update(status=status, held_for_review=held)
     UnreconciledConversion.objects.filter(conversion_id__in=convs).delete()
     ConversionEvent.objects.bulk_create(
         ConversionEvent(
@@ -122,15 +126,18 @@ def _announce(changed: Sequence[Commission]) -> None:
 def commissions_set_status(
     *, commission_ids: Sequence[int], status: str, reason: str, actor: Actor, now: datetime | None = None
 ) -> list[Commission]:
-    """Approve, reject or reverse commissions, all or none.
+    """Approve, reject or reverse commissions, all or none, by tracking.lifecycle's rules.
 
-    An id the actor may not see is reported as not found, like the API's 404.
+    An id the actor may not see is reported as not found, like the API's 404. One already in
+    the asked status is left as it is (asking twice is not an error). Staff approving or
+    rejecting a commission held for review decide the review too: its hold goes.
     """
     now = now or timezone.now()
-    if status not in ALLOWED_FROM:
+    if status not in ACTION_STATUSES:
         raise DomainError(f"Unknown action status {status!r}.", code="bad_status")
     if not reason.strip():
         raise DomainError("A reason is required.", code="reason_required")
+    decider = decider_for(actor)
     ids = list(dict.fromkeys(commission_ids))
     visible = set(commissions_for_actor(actor).filter(id__in=ids).values_list("id", flat=True))
     locked = {c.pk: c for c in commissions_lock(visible)}
@@ -139,36 +146,67 @@ def commissions_set_status(
         c = locked.get(pk)
         if c is None:
             errors.append(RowError(str(pk), "not_found", "No such commission."))
-        elif c.status not in ALLOWED_FROM[status]:  # type: ignore[index]
-            errors.append(RowError(str(pk), "invalid_transition", f"Cannot go from {c.status} to {status}."))
-        else:
-            changes.append(
-                Change(
-                    commission=c,
-                    status=status,
-                    revenue=c.revenue,
-                    payout=c.payout,
-                    txn_kind=transition_kind(status),
-                    reason=reason,
-                    extra={"held_for_review": False},
-                )
+            continue
+        if c.status == status:
+            continue
+        verdict = commission_verdict(c, status=status, decider=decider)
+        if not verdict.allowed:
+            errors.append(RowError(str(pk), verdict.code, verdict.message))
+            continue
+        changes.append(
+            Change(
+                commission=c,
+                status=status,
+                revenue=c.revenue,
+                payout=c.payout,
+                txn_kind=transition_kind(status),
+                reason=reason,
+                actor=decider.label,
+                extra={"held_for_review": c.held_for_review and not decider.is_network},
             )
+        )
     if errors:
         raise BulkRefused(errors)
-    return changes_commit(changes, actor=actor_label(actor), now=now)
+    return changes_commit(changes, actor=decider.label, now=now)
 
 
 def commission_set_status(*, commission_id: int, status: str, reason: str, actor: Actor) -> Commission:
     """One commission; its refusal is a plain 404 / 409 rather than a list."""
     try:
-        return commissions_set_status(
+        changed = commissions_set_status(
             commission_ids=[commission_id], status=status, reason=reason, actor=actor
-        )[0]
+        )
+        return changed[0] if changed else Commission.objects.get(pk=commission_id)
     except BulkRefused as exc:
         error = exc.errors[0]
         raise DomainError(
             error.message, code=error.code, status_code=404 if error.code == "not_found" else 409
         ) from exc
+
+
+@transaction.atomic
+def conversions_release(*, conversion_ids: Sequence[int], actor: Actor, reason: str = "") -> int:
+    """Staff release conversions from fraud review: the hold goes, they stay pending, so the
+    hold period and the advertiser's decision still apply. All or none; returns how many.
+
+    The commissions' hold goes in the same transaction (reconciliation would bring it along
+    too, a moment later)."""
+    decider = decider_for(actor)
+    ids = list(dict.fromkeys(conversion_ids))
+    found = {c.pk: c for c in Conversion.objects.filter(id__in=ids)}
+    errors: list[RowError] = []
+    for pk in ids:
+        conversion = found.get(pk)
+        if conversion is None:
+            errors.append(RowError(str(pk), "not_found", "No such conversion."))
+            continue
+        verdict = conversion_release(conversion=conversion, decider=decider, reason=reason)
+        if not verdict.allowed:
+            errors.append(RowError(str(pk), verdict.code, verdict.message))
+    if errors:
+        raise BulkRefused(errors)
+    Commission.objects.filter(conversion_id__in=ids).update(held_for_review=False, updated_at=timezone.now())
+    return len(ids)
 
 
 def commissions_approve_due(*, now: datetime | None = None, batch_size: int = APPROVE_BATCH) -> int:
@@ -191,10 +229,12 @@ def commissions_approve_due(*, now: datetime | None = None, batch_size: int = AP
                     payout=c.payout,
                     txn_kind=Transaction.Kind.APPROVAL,
                     reason="hold period passed",
+                    actor=HOLD_JOB.label,
                 )
                 for c in due
+                if commission_verdict(c, status=S.APPROVED, decider=HOLD_JOB).allowed
             ]
-            changed = changes_commit(changes, actor="hold", now=now)
+            changed = changes_commit(changes, actor=HOLD_JOB.label, now=now)
         total += len(changed)
         if len(due) < batch_size:
             return total

@@ -90,4 +90,12 @@ TRIGGERS: tuple[Trigger, ...] = (
         _GUARD,
         "refuses TRUNCATE, which fires no row trigger: the append-only rule has no back door",
     ),
+    Trigger(
+        "commission_status_lawful",
+        "payouts_commission",
+        BOTH,
+        "payouts.0014_commission_lifecycle",
+        "refuses an UPDATE that moves a commission out of rejected or reversed, or approved anywhere "
+        "but reversed (tracking.lifecycle's rules), whatever code path or shell runs it",
+    ),
 )

@@ -48,7 +48,7 @@ def test_a_refused_transition_is_reported_with_its_reason_and_changes_nothing(ad
         "/advertiser/conversions/status/", {"ids": [own.pk], "action": "approved"}, follow=True
     )
     assert response.status_code == 200
-    assert "Cannot go from rejected to approved." in response.content.decode()
+    assert "It is rejected, which is final." in response.content.decode()
     assert Commission.objects.get(conversion=own).status == "rejected"
 
 

@@ -21,6 +21,10 @@ class Reason(StrEnum):
     ADVERTISER_REJECTED = "advertiser_rejected"  # a new conversion posted with status=rejected
     HELD_FOR_REVIEW = "held_for_review"  # an approval refused while fraud review is pending
     NOT_UPDATABLE = "not_updatable"  # a status update on a conversion our rules rejected
+    # A status update the lifecycle's rules refuse (tracking.lifecycle.Refusal has the same codes).
+    STATUS_FINAL = "status_final"  # it is rejected or reversed, which is final
+    NETWORK_DECISION = "network_decision"  # ... by the network's own decision (fraud, staff)
+    INVALID_TRANSITION = "invalid_transition"  # e.g. approved -> rejected: send reversed
     # 400: malformed input, nothing recorded.
     BAD_PARAMETER = "bad_parameter"
     BAD_CLICK_ID = "bad_click_id"

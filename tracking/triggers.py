@@ -63,4 +63,20 @@ TRIGGERS: tuple[Trigger, ...] = (
     Trigger("report_commission_ins", "payouts_commission", BOTH, _COMMISSION_INSERT_PG, _DIRTY_COMMISSION),
     Trigger("report_commission_del", "payouts_commission", BOTH, _COMMISSION_INSERT_PG, _DIRTY_COMMISSION),
     Trigger("report_commission_upd", "payouts_commission", BOTH, _CONVERSION_UPDATE, _DIRTY_COMMISSION),
+    Trigger(
+        "conversion_created_event",
+        "tracking_conversion",
+        BOTH,
+        "tracking.0018_conversion_lifecycle",
+        "starts every conversion's event history with its creation, whatever code path wrote it "
+        "(PostgreSQL: once per statement, from the transition table)",
+    ),
+    Trigger(
+        "conversion_status_lawful",
+        "tracking_conversion",
+        BOTH,
+        "tracking.0018_conversion_lifecycle",
+        "refuses an UPDATE that moves a conversion out of rejected or reversed, or approved anywhere "
+        "but reversed (tracking.lifecycle's rules), whatever code path or shell runs it",
+    ),
 )

@@ -10,10 +10,11 @@ from collections import defaultdict
 from typing import Any
 
 from django.db.models import Model, QuerySet
+from django.utils import timezone
 from drf_spectacular.utils import extend_schema, inline_serializer
 from rest_framework import mixins, serializers, status, viewsets
 from rest_framework.decorators import action
-from rest_framework.exceptions import PermissionDenied
+from rest_framework.exceptions import PermissionDenied, ValidationError
 from rest_framework.request import Request
 from rest_framework.response import Response
 
@@ -152,7 +153,17 @@ class PublisherViewSet(RoleScopedViewSet):
     write_act = None  # a pending publisher completes its own profile; status is staff's
 
     def perform_create(self, serializer: Any) -> None:
-        serializer.instance = services.publisher_create(**serializer.validated_data)
+        """Staff create publishers they have already vetted: active unless the request says
+        ``"status": "pending"`` (contract section 7). Sign-ups in the portal start pending."""
+        initial = self.request.data.get("status") or Publisher.Status.ACTIVE
+        if initial not in (Publisher.Status.ACTIVE, Publisher.Status.PENDING):
+            raise ValidationError({"status": ["Give active or pending."]}, code="bad_status")
+        serializer.instance = services.publisher_create(
+            **serializer.validated_data,
+            status=initial,
+            status_changed_by=self.request.user,
+            status_changed_at=timezone.now(),
+        )
 
     def _transition(self, request: Request, action_name: str) -> Response:
         if not self.actor.is_staff:

@@ -19,6 +19,7 @@ from django.utils import timezone
 
 from affiliates.models import OfferAccess
 from payouts.models import Commission, CommissionStatus
+from payouts.reports.metrics import epc
 from tracking.models import Click, Conversion
 from tracking.models.conversions import ConversionStatus
 
@@ -51,8 +52,10 @@ class Kpis:
 
     @property
     def epc(self) -> dict[str, Decimal]:
-        """Money per click, per currency; display-only, so never stored or rounded for money."""
-        return {c: amount / self.clicks for c, amount in self.money.items()} if self.clicks else {}
+        """Payout per click, per currency, as the reports define it (payouts.reports.metrics.epc:
+        pending and approved payout over every click counted)."""
+        per_click = {c: epc(amount, self.clicks) for c, amount in self.money.items()}
+        return {c: v for c, v in per_click.items() if v is not None}
 
 
 def _tenant_filter(*, publisher_id: int | None, advertiser_id: int | None, offer_path: str) -> Q:

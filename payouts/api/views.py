@@ -20,6 +20,7 @@ from rest_framework.views import APIView
 
 from affiliates.api.base import TenantScopedMixin
 from affiliates.api.lookups import IdFilterSet
+from affiliates.core.errors import DomainError
 from affiliates.core.money import money_round
 from affiliates.models import FxRate
 from affiliates.roles import Act, account_check, actor_for
@@ -102,6 +103,31 @@ class CommissionViewSet(TenantScopedMixin, viewsets.ReadOnlyModelViewSet[Commiss
     @action(detail=True, methods=["post"])
     def reverse(self, request: Request, pk: str) -> Response:
         return self._single(request, pk, CommissionStatus.REVERSED)
+
+    @action(detail=True, methods=["post"])
+    def release(self, request: Request, pk: str) -> Response:
+        """Staff: lift a fraud-review hold. It stays pending: the hold period and the
+        advertiser's decision still apply (approve it to skip them)."""
+        self._require_manager()
+        commission = self.get_object()
+        body = s.ReasonSerializer(data=request.data)
+        body.is_valid(raise_exception=True)
+        if commission.conversion_id is None:
+            raise DomainError(
+                "Only a conversion's commission is held for review.", code="not_held", status_code=409
+            )
+        try:
+            services.conversions_release(
+                conversion_ids=[commission.conversion_id],
+                actor=self.actor,
+                reason=body.validated_data["reason"],
+            )
+        except services.BulkRefused as exc:
+            error = exc.errors[0]
+            status_code = 403 if error.code == "held_for_review" else 409
+            raise DomainError(error.message, code=error.code, status_code=status_code) from exc
+        commission.refresh_from_db()
+        return Response(self.get_serializer(commission).data)
 
     @action(detail=False, methods=["post"])
     def bulk(self, request: Request) -> Response:

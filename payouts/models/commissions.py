@@ -156,6 +156,13 @@ class Commission(models.Model):
         blank=True,
         help_text="Why the status last changed, as given with approve, reject or reverse.",
     )
+    # Nullable so SQLite adds it in place (payouts.0014): a rebuilt table loses its triggers.
+    status_by = models.CharField(  # noqa: DJ001
+        max_length=64,
+        null=True,
+        blank=True,
+        help_text="Who last changed the status: staff:<id>, advertiser:<id>, hold, reconcile.",
+    )
     # How many ledger transactions this commission has; the next one's key is
     # "commission:<id>:r<revision + 1>", so a change is posted at most once even if two
     # workers computed it (the unique Transaction.key decides).

@@ -4,6 +4,9 @@ Ratios are exact Decimal divisions presented to six places (the precision amount
 with); they are not money that moves, so ``money_round`` is not involved. A zero denominator
 gives None, never 0 or an error. Rates (CTR, CVR) are percentages; ROAS and quality are ratios.
 
+CTR is clicks over impressions of one offer: an offer that records no impressions has no CTR,
+so a row or total over several offers has none either (reports give CTR per offer).
+
 Cost is the advertiser's spend, i.e. the network's revenue: CPC, CPL, CPA and ROAS are in the
 advertiser's terms for both advertisers and staff. Publishers see what they earn (payout,
 EPC), never revenue, margin or cost; advertisers never see payout or margin.
@@ -99,6 +102,12 @@ def target_for_range(conversions_per_period: int, period: str, days: int) -> Dec
     return Decimal(conversions_per_period) * Decimal(days) / PERIOD_DAYS[period]
 
 
+def epc(payout: Decimal, gross_clicks: int) -> Decimal | None:
+    """Earnings per click: the publisher's payout (pending and approved) over every click
+    counted (gross clicks). The dashboard and the reports both use this one definition."""
+    return ratio(payout, gross_clicks)
+
+
 def derive(row: Mapping[str, Any], target: Decimal | None = None) -> dict[str, Any]:
     """Every metric of one row of summed counters."""
     conversions = row["conv_pending"] + row["conv_approved"]
@@ -110,11 +119,12 @@ def derive(row: Mapping[str, Any], target: Decimal | None = None) -> dict[str, A
         "cvr": ratio(conversions, row["gross_clicks"], HUNDRED),
         "margin": revenue - payout,
         "cost": revenue,
-        "epc": ratio(payout, row["gross_clicks"]),
+        "epc": epc(payout, row["gross_clicks"]),
         "cpc": ratio(revenue, row["gross_clicks"]),
         "cpl": ratio(row["lead_revenue"], row["leads"]),
         "cpa": ratio(revenue, conversions),
-        "roas": ratio(row["sale_amount"], revenue),
+        # No sale amount reported: ROAS is undefined ("n/a"), not 0.00x.
+        "roas": ratio(row["sale_amount"], revenue) if row["sales"] else None,
         "aov": ratio(row["sale_amount"], row["sales"]),
         "quality": quality(row),
         "effect_score": effect_score(row, target),

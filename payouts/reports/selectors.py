@@ -22,6 +22,7 @@ from typing import Any, Literal
 
 from django.db.models import F, Model, Q, QuerySet, Sum
 from django.db.models.functions import TruncDate
+from django.utils import timezone
 from rest_framework import status
 
 from affiliates.models import Goal, Offer, Publisher
@@ -45,6 +46,7 @@ from tracking.models.reports import (
     HourlyOfferStat,
     HourlyStat,
     OfferTarget,
+    ReportState,
 )
 
 Source = Literal["daily", "hourly", "raw"]
@@ -70,6 +72,7 @@ class Report:
     rows: list[dict[str, Any]]
     totals: list[dict[str, Any]]  # one per currency
     truncated: bool
+    as_of: datetime  # the moment the answer covers events up to (UTC)
 
     @property
     def columns(self) -> tuple[str, ...]:
@@ -169,29 +172,71 @@ def _cube_rows(
     ]
 
 
+def _watermark() -> datetime | None:
+    """Up to when the rollups hold every event (the refresh's watermark); None before the first
+    refresh."""
+    return ReportState.objects.filter(key=ReportState.ROLLUPS).values_list("rolled_up_to", flat=True).first()
+
+
 def _rollup_rows(
-    query: ReportQuery, filters: Mapping[str, tuple[str | int, ...]]
+    query: ReportQuery, filters: Mapping[str, tuple[str | int, ...]], *, now: datetime
 ) -> tuple[Source, list[dict[str, Any]]]:
+    """The rollups up to their watermark, plus raw events from the watermark to ``now``.
+
+    The rollups lag the traffic by REPORTS_TRAFFIC_LAG_SECONDS and the refresh interval; the
+    tail after the watermark is read raw (a minute or two of events, on indexed times), so a
+    click or conversion shows in the next report answer, not after the next refresh.
+    """
     source, hourly, daily = _cube(query, filters)
     keys = (*query.group_by, "currency")
     merged: dict[tuple[Any, ...], dict[str, Any]] = {}
+
+    def add(row: dict[str, Any]) -> None:
+        key = tuple(row[k] for k in keys)
+        if key in merged:
+            for name in (*ROLLUP_COUNTERS, *ROLLUP_AMOUNTS):
+                merged[key][name] += row[name]
+        else:
+            merged[key] = row
+
+    # Before the first refresh (rollups built by a rebuild only) the rollups are all there is.
+    mark = _watermark() or query.utc_end
+    rolled_end = min(query.utc_end, mark)
     for start, end, whole_days in _pieces(query):
+        if start >= mark:
+            continue
+        if end > mark:  # the watermark cuts this piece: whole days before its day, hours after
+            if whole_days:
+                midnight = mark.replace(hour=0, minute=0, second=0, microsecond=0)
+                if start < midnight:
+                    for row in _cube_rows(query, filters, daily, start, midnight, True):
+                        add(row)
+                start = max(start, midnight)
+            # Hourly rows before the watermark hold exactly its events (the refresh adds [since, upto)).
+            whole_days, end = False, mark
         for row in _cube_rows(query, filters, daily if whole_days else hourly, start, end, whole_days):
-            key = tuple(row[k] for k in keys)
-            if key in merged:
-                for name in (*ROLLUP_COUNTERS, *ROLLUP_AMOUNTS):
-                    merged[key][name] += row[name]
-            else:
-                merged[key] = row
+            add(row)
+    tail_end = min(query.utc_end, now)
+    if rolled_end < tail_end:
+        for row in _raw_rows(query, filters, start=max(rolled_end, query.utc_start), end=tail_end):
+            add(row)
     return source, list(merged.values())
 
 
-def _raw_rows(query: ReportQuery, filters: Mapping[str, tuple[str | int, ...]]) -> list[dict[str, Any]]:
+def _raw_rows(
+    query: ReportQuery,
+    filters: Mapping[str, tuple[str | int, ...]],
+    *,
+    start: datetime | None = None,
+    end: datetime | None = None,
+) -> list[dict[str, Any]]:
     # Whole-hour zones group hours by UTC hour, like the rollups (a DST fall-back hour stays
     # two rows); other zones need the local hour, which cuts UTC hours.
     by_utc_hour = "hour" in query.group_by and tz_is_whole_hour(query.tz, query.utc_start, query.utc_end)
     dims = ["hour_utc" if (d == "hour" and by_utc_hour) else d for d in (*query.group_by, "currency")]
-    rows = fetch_facts(start=query.utc_start, end=query.utc_end, dims=dims, filters=filters, tz=query.tz)
+    rows = fetch_facts(
+        start=start or query.utc_start, end=end or query.utc_end, dims=dims, filters=filters, tz=query.tz
+    )
     if by_utc_hour:
         for row in rows:
             row["hour"] = row.pop("hour_utc")
@@ -303,6 +348,7 @@ def report_rows(
         raise ReportError("Raw reports span at most 31 days.", code="range_too_long")
     scoped = _scope(actor, query.filters)
     limit = min(limit or DEFAULT_LIMIT, MAX_LIMIT)
+    now = timezone.now()
 
     chosen: Source
     if any(not values for values in scoped.values()):
@@ -311,15 +357,18 @@ def report_rows(
     elif source == "raw" or query.needs_raw:
         raw_rows, chosen = _raw_rows(query, scoped), "raw"
     else:
-        chosen, raw_rows = _rollup_rows(query, scoped)
+        chosen, raw_rows = _rollup_rows(query, scoped, now=now)
     _localise(raw_rows, query.tz)
 
     visible = m.metrics_for(actor)
     targets = _targets(query, raw_rows, scoped) if "effect_score" in visible else {}
+    one_offer = len(scoped.get("offer", ())) == 1
     rows = []
     for raw in raw_rows:
         offer = _row_offer(raw, query, scoped)
         derived = m.derive(raw, targets.get(offer) if offer else None)
+        if offer is None and not one_offer:
+            derived["ctr"] = None  # over several offers, some of which may record no impressions
         rows.append(
             {**{d: raw[d] for d in (*query.group_by, "currency")}, **{k: derived[k] for k in visible}}
         )
@@ -333,6 +382,8 @@ def report_rows(
         single = scoped.get("offer", ())
         target = targets.get(single[0]) if len(single) == 1 else None  # type: ignore[arg-type]
         derived = m.derive(summed, target)
+        if not one_offer:
+            derived["ctr"] = None
         totals.append({"currency": currency, **{k: derived[k] for k in visible}})
 
     labels = _labels(actor, rows, query.group_by)
@@ -346,6 +397,7 @@ def report_rows(
         rows=rows[:limit],
         totals=totals,
         truncated=len(rows) > limit,
+        as_of=min(now, query.utc_end),
     )
 
 

@@ -81,7 +81,7 @@ DAILY_CUBES: tuple[tuple[type[Model], type[Model], tuple[str, ...]], ...] = (
     (DailyGeoStat, HourlyGeoStat, GEO_KEY_COLUMNS),
 )
 METRIC_COLUMNS = (*ROLLUP_COUNTERS, *ROLLUP_AMOUNTS)
-STATE_KEY = "rollups"
+STATE_KEY = ReportState.ROLLUPS
 DIRTY_BATCH = 5000
 _LOCK_NAMESPACE = 5_210_424  # pg_advisory_xact_lock(namespace, day ordinal)
 

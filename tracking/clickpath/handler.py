@@ -202,6 +202,7 @@ class ClickPlan:
     caps: tuple[CapRule, ...]
     https: bool
     cookie_header: str
+    fallback: Target | None  # where the click goes if refused (now or by a cap)
 
 
 def click_plan(environ: dict[str, Any], link: Link) -> ClickPlan:
@@ -211,6 +212,11 @@ def click_plan(environ: dict[str, Any], link: Link) -> ClickPlan:
     reason = rules.reason_before_caps(
         link, now=time.time(), country=rec["country"], device=rec["device"], os_name=rec["os"]
     )
+    fallback = (
+        rules.fallback_pick(link, country=rec["country"], device=rec["device"], os_name=rec["os"])
+        if link.fallback_chain
+        else None
+    )
     rec.update(
         offer_id=link.offer_id,
         publisher_id=link.publisher_id,
@@ -218,10 +224,11 @@ def click_plan(environ: dict[str, Any], link: Link) -> ClickPlan:
         reason=reason,
         fraud_flags=_flags(rec["user_agent"], ip),
         # Caps are decided inside the atomic write, so the record carries where a refusal goes.
-        fallback_if_refused=link.fallback_offer.offer_id if link.fallback_offer else None,
+        fallback_if_refused=fallback.offer_id if fallback else None,
     )
     caps = link.caps if reason == ClickReason.OK else ()
-    return ClickPlan(link, rec, ip, params, caps, _is_https(environ), environ.get("HTTP_COOKIE") or "")
+    cookie = environ.get("HTTP_COOKIE") or ""
+    return ClickPlan(link, rec, ip, params, caps, _is_https(environ), cookie, fallback)
 
 
 def click_answer(plan: ClickPlan, final: str) -> Response:
@@ -232,7 +239,7 @@ def click_answer(plan: ClickPlan, final: str) -> Response:
     if final == ClickReason.OK:
         location = rules.landing_url(link, values, plan.params.get("url", ""))
     else:
-        location, target = rules.fallback(link, values, settings.DEFAULT_FALLBACK_URL)
+        location, target = rules.fallback(link, values, settings.DEFAULT_FALLBACK_URL, plan.fallback)
     response = _redirect(location)
     if target is not None:
         response.headers += _cookies(plan, target)

@@ -46,11 +46,22 @@ class CapRule:
 
 @dataclass(frozen=True)
 class Target:
-    """An offer a click can be sent to: the link's own offer or its fallback offer."""
+    """An offer a click can be sent to: the link's own offer or one of its fallback offers,
+    with the targeting a fallback offer applies to the visitor it is offered."""
 
     offer_id: int
     landing_url: str
     attribution_window_days: int
+    target_countries: tuple[str, ...] = ()
+    target_devices: tuple[str, ...] = ()
+    target_os: tuple[str, ...] = ()
+
+    def accepts(self, *, country: str, device: str, os_name: str) -> bool:
+        return (
+            (not self.target_countries or country in self.target_countries)
+            and (not self.target_devices or device in self.target_devices)
+            and (not self.target_os or os_name in self.target_os)
+        )
 
 
 @dataclass(frozen=True)
@@ -72,7 +83,9 @@ class Link:
     target_devices: tuple[str, ...]
     target_os: tuple[str, ...]
     unique_click_window_hours: int
-    fallback_offer: Target | None
+    # The fallback offers in the order a refused click tries them (the offer's fallback, its
+    # fallback's, ...): live, and not refused to this publisher, when the snapshot was built.
+    fallback_chain: tuple[Target, ...]
     fallback_url: str
     caps: tuple[CapRule, ...] = field(default=())
 
@@ -91,9 +104,44 @@ class Link:
         for name in ("allowed_domains", "target_countries", "target_devices", "target_os"):
             data[name] = tuple(data[name])
         data["caps"] = tuple(CapRule(**c) for c in data["caps"])
-        fb = data["fallback_offer"]
-        data["fallback_offer"] = Target(**fb) if fb else None
+        data["fallback_chain"] = tuple(_target_from(t) for t in data["fallback_chain"])
         return cls(**data)
+
+
+def _target_from(data: dict[str, Any]) -> Target:
+    for name in ("target_countries", "target_devices", "target_os"):
+        data[name] = tuple(data[name])
+    return Target(**data)
+
+
+FALLBACK_DEPTH = 3  # how many fallback offers a refused click tries, at most
+
+
+def _fallback_chain(offer: Offer, publisher_id: int) -> tuple[Target, ...]:
+    """The offer's fallback offers, in order, as far as FALLBACK_DEPTH and without a loop,
+    keeping those that are live and where this publisher's access is not rejected: the
+    advertiser of a fallback offer who turned the publisher down does not get its traffic."""
+    chain: list[Target] = []
+    seen = {offer.pk}
+    current = offer.fallback_offer
+    while current is not None and current.pk not in seen and len(seen) <= FALLBACK_DEPTH:
+        seen.add(current.pk)
+        refused = OfferAccess.objects.filter(
+            offer=current, publisher_id=publisher_id, status=OfferAccess.Status.REJECTED
+        ).exists()
+        if current.is_live() and not refused:
+            chain.append(
+                Target(
+                    current.pk,
+                    current.landing_url,
+                    current.attribution_window_days,
+                    tuple(current.target_countries or ()),
+                    tuple(current.target_devices or ()),
+                    tuple(current.target_os or ()),
+                )
+            )
+        current = current.fallback_offer
+    return tuple(chain)
 
 
 def _ts(value: datetime | None) -> float | None:
@@ -127,12 +175,6 @@ def link_build(token: str) -> Link | None:
     if access is None:
         return None
     offer, publisher = access.offer, access.publisher
-    fallback = offer.fallback_offer
-    fallback_target = (
-        Target(fallback.pk, fallback.landing_url, fallback.attribution_window_days)
-        if fallback is not None and fallback.is_live()
-        else None
-    )
     return Link(
         token=token,
         offer_id=offer.pk,
@@ -151,7 +193,7 @@ def link_build(token: str) -> Link | None:
         target_devices=tuple(offer.target_devices or ()),
         target_os=tuple(offer.target_os or ()),
         unique_click_window_hours=offer.unique_click_window_hours,
-        fallback_offer=fallback_target,
+        fallback_chain=_fallback_chain(offer, publisher.pk),
         fallback_url=offer.fallback_url,
         caps=_click_caps(offer, publisher.pk),
     )
@@ -164,7 +206,8 @@ _LOCAL_MAX = 50_000
 
 
 def _redis_key(token: str) -> str:
-    return redis_conn.key("link", token)
+    # v2: snapshots carry the fallback chain; older ones (a rolling deploy) are simply missed.
+    return redis_conn.key("link:v2", token)
 
 
 def _from_redis(token: str) -> tuple[bool, Link | None]:

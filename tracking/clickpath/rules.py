@@ -110,8 +110,19 @@ def landing_url(link: Link, values: dict[str, str], deep_link: str) -> str:
     return offer_url(link.target, values)
 
 
-def fallback(link: Link, values: dict[str, str], default_url: str) -> tuple[str, Target | None]:
-    """Where a refused click goes, and the fallback offer when that is where it went."""
-    if link.fallback_offer is not None:
-        return offer_url(link.fallback_offer, values), link.fallback_offer
+def fallback_pick(link: Link, *, country: str, device: str, os_name: str) -> Target | None:
+    """The first fallback offer of the chain whose own targeting takes this visitor."""
+    for target in link.fallback_chain:
+        if target.accepts(country=country, device=device, os_name=os_name):
+            return target
+    return None
+
+
+def fallback(
+    link: Link, values: dict[str, str], default_url: str, target: Target | None
+) -> tuple[str, Target | None]:
+    """Where a refused click goes: ``target`` (fallback_pick's choice), else the offer's
+    fallback URL, else the network's default."""
+    if target is not None:
+        return offer_url(target, values), target
     return (link.fallback_url or default_url), None

@@ -1,5 +1,5 @@
 """Conversion admin: read-mostly (conversions come from postbacks and pixels), with the trace
-shown whole and review actions for held conversions that go through the services."""
+shown whole and status actions that go through tracking.lifecycle's rules."""
 
 from __future__ import annotations
 
@@ -11,7 +11,8 @@ from django.db.models import QuerySet
 from django.http import HttpRequest
 from django.utils.html import format_html
 
-from tracking.conversions.services import conversion_review
+from tracking.conversions.status import conversion_release, conversion_status_change
+from tracking.lifecycle import Decider, Party, Verdict
 from tracking.models import Conversion, ConversionEvent, UnreconciledConversion
 
 
@@ -46,7 +47,7 @@ class ConversionAdmin(admin.ModelAdmin[Conversion]):
     list_select_related = ["offer", "publisher", "goal"]
     date_hierarchy = "created_at"
     inlines = [ConversionEventInline]
-    actions = ["approve_held", "reject_held"]
+    actions = ["release_held", "approve_now", "reject"]
     exclude = ["trace"]
 
     def get_readonly_fields(self, request: HttpRequest, obj: Any = None) -> list[str]:
@@ -66,16 +67,35 @@ class ConversionAdmin(admin.ModelAdmin[Conversion]):
     def trace_pretty(self, obj: Conversion) -> str:
         return format_html("<pre>{}</pre>", json.dumps(obj.trace, indent=2, sort_keys=True))
 
-    def _review(self, request: HttpRequest, queryset: QuerySet[Conversion], approve: bool) -> None:
-        held = list(queryset.filter(held_for_review=True))
-        for conversion in held:
-            conversion_review(conversion=conversion, approve=approve, actor=f"staff:{request.user.pk}")
-        self.message_user(request, f"{len(held)} held conversion(s) reviewed.", messages.SUCCESS)
+    def _decide(self, request: HttpRequest, queryset: QuerySet[Conversion], action: str) -> None:
+        """Every action asks the lifecycle's rules, like the portals and the API do."""
+        decider = Decider(Party.NETWORK, f"staff:{request.user.pk}")
+        done, refused = 0, []
+        for conversion in queryset:
+            verdict: Verdict
+            if action == "release":
+                verdict = conversion_release(conversion=conversion, decider=decider, reason="admin")
+            else:
+                verdict = conversion_status_change(
+                    conversion=conversion, to_status=action, decider=decider, reason="admin"
+                )
+            if verdict.allowed:
+                done += 1
+            else:
+                refused.append(f"#{conversion.pk}: {verdict.message}")
+        if done:
+            self.message_user(request, f"{done} conversion(s) {action}.", messages.SUCCESS)
+        if refused:
+            self.message_user(request, "Refused: " + "; ".join(refused[:10]), messages.WARNING)
 
-    @admin.action(description="Approve selected held conversions")
-    def approve_held(self, request: HttpRequest, queryset: QuerySet[Conversion]) -> None:
-        self._review(request, queryset, approve=True)
+    @admin.action(description="Release selected from fraud review (they stay pending)")
+    def release_held(self, request: HttpRequest, queryset: QuerySet[Conversion]) -> None:
+        self._decide(request, queryset, "release")
 
-    @admin.action(description="Reject selected held conversions")
-    def reject_held(self, request: HttpRequest, queryset: QuerySet[Conversion]) -> None:
-        self._review(request, queryset, approve=False)
+    @admin.action(description="Approve selected now")
+    def approve_now(self, request: HttpRequest, queryset: QuerySet[Conversion]) -> None:
+        self._decide(request, queryset, "approved")
+
+    @admin.action(description="Reject selected")
+    def reject(self, request: HttpRequest, queryset: QuerySet[Conversion]) -> None:
+        self._decide(request, queryset, "rejected")

@@ -144,7 +144,16 @@ class Standing:
     customs: tuple[CustomPayout, ...]
 
 
-def publisher_standing(*, offer: Offer, publisher_id: int) -> Standing:
+def publisher_standing(*, offer: Offer, publisher_id: int, via_fallback: bool = False) -> Standing:
+    """Whether the publisher earns on ``offer``, and why.
+
+    ``via_fallback``: the network sent the publisher's click here because the link's own offer
+    refused it (paused, expired, targeting, a cap). The network chose the offer, so the
+    publisher earns on it as if approved, at its prices (custom payouts included), unless its
+    access there was rejected (the click path never sends such traffic there) or the publisher
+    is not active.
+    """
+
     def load() -> Standing:
         pub_status = Publisher.objects.filter(pk=publisher_id).values_list("status", flat=True).first()
         access = (
@@ -157,12 +166,14 @@ def publisher_standing(*, offer: Offer, publisher_id: int) -> Standing:
             return Standing(False, f"publisher is {pub_status or 'unknown'}", customs)
         if access == OfferAccess.Status.APPROVED:
             return Standing(True, "access approved", customs)
+        if via_fallback and access != OfferAccess.Status.REJECTED:
+            return Standing(True, "fallback traffic: the network sent the click here", customs)
         # A public offer needs no application; without an access row the publisher may earn.
         if access is None and offer.visibility == Offer.Visibility.PUBLIC:
             return Standing(True, "public offer", customs)
         return Standing(False, f"access is {access or 'missing'}", customs)
 
-    return _cached("standing", (offer.id, publisher_id), load)
+    return _cached("standing", (offer.id, publisher_id, via_fallback), load)
 
 
 def coupon_find(code: str) -> Coupon | None:

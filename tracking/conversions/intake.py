@@ -31,8 +31,8 @@ from tracking.conversions.services import (
     conversion_prepare,
     conversion_record,
     conversion_store,
-    status_update_outcome,
 )
+from tracking.conversions.status import status_update_outcome
 from tracking.ids import click_cookie_name, click_first_cookie_name, click_id_parse
 from tracking.models import Click, Conversion
 from tracking.models.conversions import ConversionStatus
@@ -81,7 +81,10 @@ def postback_plan(
         existing = conversion_by_txn(advertiser_id=advertiser_id, inp=inp, offer_id=offer_id)
         if existing is not None:
             return status_update_outcome(
-                conversion=existing, to_status=inp.status, actor=f"advertiser:{advertiser_id}"
+                conversion=existing,
+                to_status=inp.status,
+                advertiser_id=advertiser_id,
+                sig=inp.sig if auth.method == "signature" else "",
             )
         if inp.status == ConversionStatus.REVERSED or not (inp.click_id_raw or inp.coupon):
             raise bad_request(Reason.UNKNOWN_TXN_ID, "No conversion has this txn_id.")

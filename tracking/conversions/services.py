@@ -36,7 +36,8 @@ from tracking.conversions.fraud import RULES, Fired, Visitor, fraud_check
 from tracking.conversions.offload import blocking_io
 from tracking.conversions.outcome import Outcome, PostbackError, Result, bad_request
 from tracking.conversions.params import ConversionInput
-from tracking.models import Conversion, ConversionEvent
+from tracking.models import Conversion, UsedPostbackSignature
+from tracking.models.clicks import ClickReason
 from tracking.models.conversions import ConversionStatus
 from tracking.reasons import Reason
 from tracking.visitor import ip_for_storage
@@ -130,6 +131,18 @@ def _expected_amounts(
     return payout, revenue, trace
 
 
+def _via_fallback(click: Any, offer_id: int) -> bool:
+    """Was the click sent to this offer as the link offer's fallback, for an offer-side reason?
+    A click refused because the publisher was not approved on the link's offer earns nothing
+    on the fallback either: the network does not pay for links it never approved."""
+    return bool(
+        click is not None
+        and click.reason
+        and click.reason != ClickReason.NOT_APPROVED
+        and click.fallback_offer_id == offer_id
+    )
+
+
 def _business_rejection(draft: Draft, offer: Offer, standing: Standing) -> tuple[Reason, str] | None:
     if not offer.is_live(draft.now):
         return Reason.OFFER_INACTIVE, f"the offer is {offer.status} or outside its dates"
@@ -208,7 +221,12 @@ def conversion_prepare(draft: Draft) -> NewConversion:
         raise bad_request(Reason.MISSING_AMOUNT, "amount is required for a CPS goal.")
     click = draft.attribution.click
     publisher_id = click.publisher_id if click is not None else draft.coupon.publisher_id  # type: ignore[union-attr]
-    standing = publisher_standing(offer=offer, publisher_id=publisher_id)
+    standing = publisher_standing(
+        offer=offer, publisher_id=publisher_id, via_fallback=_via_fallback(click, offer.id)
+    )
+    if not standing.approved and click is not None and click.fallback_offer_id == offer.id:
+        why = f"fallback traffic of a click refused as {click.reason} earns nothing ({standing.why})"
+        standing = Standing(False, why, standing.customs)
     rejection = _business_rejection(draft, offer, standing)
     fired = fraud_check(click=click, offer=offer, now=draft.now, visitor=draft.visitor)
     currency = draft.inp.currency or offer.currency
@@ -300,15 +318,39 @@ def _caps_take(
         return refused.checks
 
 
-def _signature_burn(sig: str, advertiser_id: int, at: datetime) -> None:
+class SignatureReplayed(Exception):
+    """The signature was already used: the same signed postback again. Raised inside the
+    transaction so whatever it wrote is rolled back; answered as the first one's duplicate."""
+
+    def __init__(self, sig: str) -> None:
+        super().__init__(sig)
+        self.sig = sig
+
+
+def signature_burn(*, sig: str, advertiser_id: int, at: datetime, conversion_id: int) -> None:
+    """Mark a signature used by ``conversion_id``'s write (its recording or its status update),
+    in that write's transaction. Raises SignatureReplayed if it was used already."""
     with connection.cursor() as cursor:
         cursor.execute(
-            "INSERT INTO tracking_usedpostbacksignature (sig, advertiser_id, used_at) VALUES (%s, %s, %s)"
-            " ON CONFLICT (sig) DO NOTHING",
-            [sig, advertiser_id, at],
+            "INSERT INTO tracking_usedpostbacksignature (sig, advertiser_id, used_at, conversion_id)"
+            " VALUES (%s, %s, %s, %s) ON CONFLICT (sig) DO NOTHING",
+            [sig, advertiser_id, at, conversion_id],
         )
         if cursor.rowcount == 0:
-            raise PostbackError(401, Reason.REPLAYED_SIGNATURE, "This signature was already used.")
+            raise SignatureReplayed(sig)
+
+
+def signature_replay_outcome(sig: str) -> Outcome:
+    """A signed postback sent again (its answer was lost, say): ``duplicate`` with the
+    conversion its first sending wrote, never a 401 that would make the advertiser give up."""
+    blocking_io("a replayed signature's conversion")
+    conversion_id = (
+        UsedPostbackSignature.objects.filter(sig=sig).values_list("conversion_id", flat=True).first()
+    )
+    original = Conversion.objects.filter(pk=conversion_id).first() if conversion_id else None
+    if original is None:  # burnt before conversions were recorded with their signature
+        raise PostbackError(401, Reason.REPLAYED_SIGNATURE, "This signature was already used.")
+    return Outcome(200, Result.DUPLICATE, "", original.id, original.status, list(original.fraud_flags))
 
 
 def conversion_store(new: NewConversion) -> Outcome:
@@ -321,8 +363,6 @@ def conversion_store(new: NewConversion) -> Outcome:
     atomic: AbstractContextManager[Any] = transaction.atomic() if needs_atomic else nullcontext()
     try:
         with atomic:
-            if new.sig:
-                _signature_burn(new.sig, conv.advertiser_id, conv.created_at)  # type: ignore[arg-type]
             if new.caps:
                 checks = _caps_take(new.caps, conv.created_at, new.payout, new.revenue)
                 conv.trace["caps"] = [c.trace() for c in checks]
@@ -338,6 +378,15 @@ def conversion_store(new: NewConversion) -> Outcome:
                     }
             conversion_verdict(conv)
             conv.save(force_insert=True)
+            if new.sig:  # after the row: the signature remembers what it wrote
+                signature_burn(
+                    sig=new.sig,
+                    advertiser_id=conv.advertiser_id,  # type: ignore[arg-type]
+                    at=conv.created_at,
+                    conversion_id=conv.id,
+                )
+    except SignatureReplayed as replay:
+        return signature_replay_outcome(replay.sig)
     except IntegrityError:
         return conversion_duplicate(conv)
     return conversion_stored(conv)
@@ -376,62 +425,6 @@ def _original_of(conv: Conversion) -> Conversion | None:
     if conv.dedupe_key:
         return Conversion.objects.filter(dedupe_key=conv.dedupe_key).first()
     return None
-
-
-def conversion_status_change(*, conversion: Conversion, to_status: str, actor: str, reason: str = "") -> bool:
-    """Move a conversion to ``to_status`` and append the event; False if it already was there.
-
-    Guarded on the status we read, so two concurrent changes cannot both apply from the same
-    state; the status change queues the conversion for payouts' reconciliation (a trigger), which
-    is how it learns that the commission must follow.
-    """
-    with transaction.atomic():
-        for _ in range(3):
-            from_status = conversion.status
-            if from_status == to_status:
-                return False
-            changed = Conversion.objects.filter(pk=conversion.pk, status=from_status).update(status=to_status)
-            if changed:
-                ConversionEvent.objects.create(
-                    conversion_id=conversion.pk,
-                    from_status=from_status,
-                    to_status=to_status,
-                    reason=reason[:255],
-                    actor=actor[:64],
-                )
-                conversion.status = to_status
-                return True
-            conversion.refresh_from_db(fields=["status", "held_for_review"])
-    return False
-
-
-def conversion_review(*, conversion: Conversion, approve: bool, actor: str, reason: str = "") -> None:
-    """Staff decision on a conversion held for review: release it approved, or reject it."""
-    with transaction.atomic():
-        Conversion.objects.filter(pk=conversion.pk).update(held_for_review=False)
-        conversion.held_for_review = False
-        to_status = ConversionStatus.APPROVED if approve else ConversionStatus.REJECTED
-        conversion_status_change(
-            conversion=conversion, to_status=to_status, actor=actor, reason=reason or "review"
-        )
-
-
-def status_update_outcome(*, conversion: Conversion, to_status: str, actor: str) -> Outcome:
-    """A postback's ``status`` on a known txn_id (contract: result ``updated``)."""
-
-    def answer(result: Result, reason: str = "") -> Outcome:
-        return Outcome(200, result, reason, conversion.id, conversion.status, list(conversion.fraud_flags))
-
-    if conversion.is_system_rejected:
-        return answer(Result.REJECTED, Reason.NOT_UPDATABLE)
-    if conversion.status == to_status:
-        return answer(Result.DUPLICATE)
-    if to_status == ConversionStatus.APPROVED and conversion.held_for_review:
-        return answer(Result.REJECTED, Reason.HELD_FOR_REVIEW)
-    changed = conversion_status_change(
-        conversion=conversion, to_status=to_status, actor=actor, reason="postback"
-    )
-    return answer(Result.UPDATED if changed else Result.DUPLICATE)
 
 
 def conversion_by_txn(*, advertiser_id: int, inp: ConversionInput, offer_id: int | None) -> Conversion | None:

@@ -276,3 +276,8 @@ class UsedPostbackSignature(models.Model):
     sig = models.CharField(max_length=64, primary_key=True)
     advertiser = models.ForeignKey("affiliates.Advertiser", on_delete=models.CASCADE, related_name="+")
     used_at = models.DateTimeField(default=timezone.now, db_index=True)
+    conversion_id = models.BigIntegerField(
+        null=True,
+        blank=True,
+        help_text="The conversion it recorded or updated: a resend is answered as its duplicate.",
+    )

@@ -278,6 +278,8 @@ class ReportDirtyHour(models.Model):
 class ReportState(models.Model):
     """The rollup watermark: every hour before ``rolled_up_to`` has been aggregated once."""
 
+    ROLLUPS = "rollups"  # the key of the rollups' row
+
     key = models.CharField(max_length=32, unique=True)
     rolled_up_to = models.DateTimeField(null=True, blank=True)
     settled_through = models.DateField(null=True, blank=True, help_text="Last UTC day of the nightly pass.")

@@ -51,7 +51,12 @@ class ConversionFilter(forms.Form):
 
 class BulkActionForm(forms.Form):
     action = forms.ChoiceField(
-        choices=[("approved", "Approve"), ("rejected", "Reject"), ("reversed", "Reverse")]
+        choices=[
+            ("approved", "Approve"),
+            ("rejected", "Reject"),
+            ("reversed", "Reverse"),
+            ("release", "Release from review"),
+        ]
     )
     reason = forms.CharField(required=False, max_length=255)
     ids = forms.TypedMultipleChoiceField(coerce=int, choices=[])

@@ -26,7 +26,7 @@ from affiliates.portal.redirects import redirect_next
 from affiliates.roles import Act, Role, scope
 from affiliates.services import advertiser_rotate_credentials
 from payouts.adjustments import adjustments_apply
-from payouts.services import BulkRefused, commissions_set_status
+from payouts.services import BulkRefused, commissions_set_status, conversions_release
 from tracking.conversions.dry_run import conversion_dry_run
 from tracking.conversions.trace_view import trace_steps
 from tracking.portal import selectors
@@ -38,6 +38,7 @@ REASONS = {
     "approved": "Approved in the portal",
     "rejected": "Rejected in the portal",
     "reversed": "Reversed in the portal",
+    "release": "Released from fraud review in the portal",
 }
 
 
@@ -104,7 +105,29 @@ def _refusal(exc: DomainError) -> str:
     return f"{exc.message} {rows}{more}"
 
 
+def _release(request: PortalRequest, conversion_ids: list[int], reason: str) -> None:
+    visible = list(
+        selectors.conversions_for(request.actor).filter(id__in=conversion_ids).values_list("id", flat=True)
+    )
+    if not visible:
+        messages.error(request, "None of the selected conversions is yours to release.")
+        return
+    try:
+        n = conversions_release(conversion_ids=visible, actor=request.actor, reason=reason)
+    except DomainError as exc:
+        messages.error(request, _refusal(exc))
+    else:
+        messages.success(
+            request,
+            f"{n} conversion{'s' if n != 1 else ''} released from review: pending until the hold "
+            "period ends or the advertiser decides.",
+        )
+
+
 def _set_status(request: PortalRequest, conversion_ids: list[int], status: str, reason: str) -> None:
+    if status == "release":
+        _release(request, conversion_ids, reason)
+        return
     commission_ids = selectors.commission_ids_for(request.actor, conversion_ids)
     if not commission_ids:
         messages.error(request, "None of the selected conversions has a commission to change yet.")

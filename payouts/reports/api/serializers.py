@@ -194,6 +194,9 @@ class ReportSerializer(serializers.Serializer[Report]):
         help_text="The metrics summed over every row (truncated ones included), one object per currency."
     )
     truncated = serializers.BooleanField(help_text="True when more rows matched than `limit`.")
+    as_of = serializers.DateTimeField(
+        help_text="The moment (UTC) this answer covers events up to: now, or the range's end if earlier."
+    )
 
     @extend_schema_field(serializers.DictField(child=serializers.ListField(child=serializers.CharField())))
     def get_filters(self, report: Report) -> dict[str, list[Any]]:

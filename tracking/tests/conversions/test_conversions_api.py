@@ -77,7 +77,10 @@ def test_the_detail_carries_the_trace_and_the_events(api_as, ada, network) -> No
     assert body["trace"]["price"]["revenue"] == "1.20"
     assert "payout" not in body["trace"]["price"]  # the publisher's payout is not the advertiser's
     assert body["trace"]["goal"]["code"] == "sale"
-    assert [(e["from_status"], e["to_status"]) for e in body["events"]] == [("pending", "reversed")]
+    assert [(e["from_status"], e["to_status"]) for e in body["events"]] == [
+        ("", "pending"),  # its creation
+        ("pending", "reversed"),
+    ]
 
 
 def test_an_advertiser_also_sees_its_unattributable_postbacks(edge, api_as, ada, acme) -> None:

@@ -7,8 +7,9 @@ from typing import Any
 
 import pytest
 
-from tracking.models import Conversion
+from tracking.models import Conversion, ConversionEvent
 from tracking.tests.conversions.conftest import signed
+from tracking.tests.factories import click_make
 
 pytestmark = pytest.mark.django_db
 
@@ -58,11 +59,46 @@ def test_a_timestamp_inside_the_tolerance_is_accepted(client, acme, shoes_click)
     assert client.get("/postback", params).json()["result"] == "accepted"
 
 
-def test_a_replayed_signature_is_a_401(client, acme, shoes_click) -> None:
+def test_a_signed_postback_sent_again_is_a_duplicate_of_the_first(client, acme, shoes_click) -> None:
+    """Its answer was lost and the advertiser retries the very same signed request."""
     params = signed(acme.hmac_secret, click_id=shoes_click.id.hex, amount="20.00", txn_id="S-2")
-    assert client.get("/postback", params).json()["result"] == "accepted"
+    first = client.get("/postback", params).json()
+    assert first["result"] == "accepted"
     replay = client.get("/postback", params)
-    assert (replay.status_code, replay.json()["reason"]) == (401, "replayed_signature")
+    assert replay.status_code == 200
+    assert (replay.json()["result"], replay.json()["conversion_id"]) == ("duplicate", first["conversion_id"])
+    assert Conversion.objects.count() == 1
+
+
+def test_a_resent_signature_without_txn_id_records_nothing_more(client, acme, shoes, pixelpush) -> None:
+    """No txn_id, so no unique key would catch it: the signature does."""
+    shoes.goals.filter(code="lead").update(allow_multiple=True)
+
+    click = click_make(shoes, pixelpush)
+    params = signed(acme.hmac_secret, click_id=click.id.hex, goal="lead")
+    first = client.get("/postback", params).json()
+    again = client.get("/postback", params).json()
+    assert (again["result"], again["conversion_id"]) == ("duplicate", first["conversion_id"])
+    assert Conversion.objects.count() == 1
+
+
+def test_a_replayed_signed_status_update_is_applied_at_most_once(client, acme, shoes_click) -> None:
+    created = client.get(
+        "/postback", signed(acme.hmac_secret, click_id=shoes_click.id.hex, amount="20", txn_id="S-4")
+    ).json()
+    approve = signed(acme.hmac_secret, txn_id="S-4", status="approved", advertiser=acme.pk)
+    assert client.get("/postback", approve).json()["result"] == "updated"
+    reverse = signed(acme.hmac_secret, txn_id="S-4", status="reversed", advertiser=acme.pk)
+    assert client.get("/postback", reverse).json()["result"] == "updated"
+    replay = client.get("/postback", approve)
+    assert replay.status_code == 200
+    assert (replay.json()["result"], replay.json()["conversion_id"], replay.json()["status"]) == (
+        "duplicate",
+        created["conversion_id"],
+        "reversed",
+    )
+    assert Conversion.objects.get().status == "reversed"
+    assert ConversionEvent.objects.filter(to_status="approved").count() == 1
 
 
 def test_a_signature_that_failed_to_store_can_be_retried(client, acme, shoes_click) -> None:
