@@ -55,6 +55,9 @@ def test_a_suspended_advertiser_cannot_create_or_change_offers(api_as, ada, acme
         api.post("/api/v1/caps/", {"offer": shoes.pk, "metric": "clicks", "period": "day", "limit": "5"}),
         "account_suspended",
     )
+    _refused(
+        api.put(f"/api/v1/offer-targets/{shoes.pk}/", {"conversions": 10}, format="json"), "account_suspended"
+    )
     assert api.get("/api/v1/offers/").status_code == 200  # reading stays open
     assert Offer.objects.filter(advertiser=acme).count() == 1
 

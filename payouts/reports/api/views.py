@@ -11,13 +11,15 @@ from django.utils import timezone
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework import mixins, viewsets
+from rest_framework.permissions import IsAuthenticated
 from rest_framework.renderers import JSONRenderer
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from affiliates.api.base import AccountStanding
 from affiliates.models import Offer
-from affiliates.roles import actor_for, scope
+from affiliates.roles import Act, actor_for, scope
 from payouts.reports.api.renderers import ReportCSVRenderer
 from payouts.reports.api.serializers import (
     FILTER_HELP,
@@ -135,6 +137,8 @@ class OfferTargetViewSet(
 
     serializer_class = OfferTargetSerializer
     lookup_field = "offer"
+    permission_classes = [IsAuthenticated, AccountStanding]
+    account_act = Act.MANAGE_OFFERS  # a suspended advertiser sets no targets
     queryset = OfferTarget.objects.select_related("offer").order_by("offer_id")
 
     def get_queryset(self) -> Any:

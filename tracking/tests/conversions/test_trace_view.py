@@ -149,3 +149,16 @@ def test_unknown_trace_keys_are_shown_to_staff_only() -> None:
     # A part of another shape than the allowlist expects is not shown to tenants.
     odd = {"attribution": "last_click", "rules": {"rule": "x"}, "verdict": {"status": "approved"}}
     assert trace_for(odd, advertiser) == {"verdict": {"status": "approved"}}
+
+
+def test_the_advertisers_test_conversion_shows_the_advertisers_trace(
+    ada, shoes, pixelpush, shoes_link
+) -> None:
+    client = Client()
+    client.force_login(ada)
+    data = {"do": "test", "offer": shoes.pk, "goal": "sale", "publisher": pixelpush.pk, "amount": "123.45"}
+    page = client.post("/advertiser/integration/", data).content.decode()
+    assert "data-trace" in page
+    assert "14.81" in page  # revenue: 12 % of 123.45
+    assert "9.88" not in page  # the publisher's payout
+    assert "sender_ip" not in page
