@@ -119,14 +119,24 @@ def test_the_portal_statement_csv(pia, evil, pixelpush) -> None:
     _assert_neutralised(body, EVIL_OFFER)
 
 
-def test_the_api_statement_and_invoice_csv(pia, ada, api_as, shoes, pixelpush, evil) -> None:
+def test_the_api_statement_and_invoice_csv(pia, ada, nadia, api_as, shoes, pixelpush, evil) -> None:
     goal = shoes.goals.get(code="lead")
     CommissionFactory(offer=shoes, goal=goal, publisher=pixelpush, day=date(2024, 1, 10))
     approve_balance(pixelpush, "10.00", at=mid(JAN), advertiser=shoes.advertiser)
     body = api_as(pia).get("/api/v1/statements/?period=2024-01&format=csv").content
     _assert_neutralised(body, EVIL_OFFER)
-    body = api_as(ada).get("/api/v1/invoices/?period=2024-01&format=csv").content
-    _assert_neutralised(body, EVIL_OFFER)
+    issued = api_as(nadia).post(
+        "/api/v1/documents/issue-invoice/",
+        {"advertiser": shoes.advertiser_id, "period": "2024-01"},
+        format="json",
+    )
+    assert issued.status_code in (200, 201), issued.content
+    invoice = issued.json()["invoice"]
+    body = api_as(ada).get(f"/api/v1/documents/{invoice['id']}/csv/").content
+    # The invoice line's description starts with the offer's name: neutralised, whatever follows.
+    cells = _cells(body)
+    assert any(c.startswith(f"'{EVIL_OFFER}") for c in cells), cells
+    assert not any(c.startswith(("=", "+", "@")) for c in cells)
 
 
 def test_the_payout_file(nadia, api_as, pixelpush, evil) -> None:

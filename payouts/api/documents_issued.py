@@ -32,25 +32,74 @@ from payouts.models import AdvertiserPayment, Document
 from payouts.periods import period_parse
 
 
-class DocumentSerializer(serializers.BaseSerializer[Document]):
+class DocumentLineSerializer(serializers.Serializer[Any]):
+    position = serializers.IntegerField(help_text="Order on the document.")
+    description = serializers.CharField(help_text="What the line bills.")
+    offer_id = serializers.IntegerField(allow_null=True, help_text="The offer it is about, or null.")
+    goal = serializers.CharField(help_text="The goal's code.")
+    commissions = serializers.IntegerField(help_text="How many commissions it sums.")
+    quantity = serializers.IntegerField(help_text="Actions, clicks or impressions.")
+    currency = serializers.CharField(help_text="ISO 4217 code of the amount.")
+    amount = serializers.CharField(help_text="Decimal string in the currency's minor unit.")
+
+
+class DocumentSerializer(serializers.Serializer[Document]):
+    """An issued document, frozen at issue (payouts.exports.documents.document_data builds it;
+    the fields here document its shape for the schema)."""
+
+    id = serializers.IntegerField(help_text="The document's id.")
+    kind = serializers.CharField(help_text="invoice, credit_note or statement")
+    number = serializers.CharField(help_text="Its gap-free number, e.g. INV-2026-000012.")
+    advertiser = serializers.IntegerField(
+        allow_null=True, help_text="The advertiser (invoices, credit notes), or null."
+    )
+    publisher = serializers.IntegerField(allow_null=True, help_text="The publisher (statements), or null.")
+    period = serializers.CharField(help_text="YYYY-MM")
+    issued_at = serializers.DateTimeField(help_text="When it was issued (UTC).")
+    issue_date = serializers.DateField(help_text="Its issue date.")
+    due_date = serializers.DateField(allow_null=True, help_text="When payment is due, or null.")
+    payment_terms_days = serializers.IntegerField(allow_null=True, help_text="Days from issue to due date.")
+    issuer = serializers.DictField(help_text="The network's legal details at issue.")
+    customer = serializers.DictField(help_text="The customer's legal details at issue.")
+    lines = DocumentLineSerializer(many=True, help_text="Its lines, frozen at issue.")
+    totals = serializers.JSONField(help_text="Totals per currency.")
+    fx_rates = serializers.JSONField(help_text="The FX rates used, per currency pair.")
+    converted_total = serializers.JSONField(
+        allow_null=True, help_text="The total in the customer's currency, or null."
+    )
+    vat_treatment = serializers.CharField(help_text="How VAT applies (e.g. reverse_charge).")
+    vat_note = serializers.CharField(allow_blank=True, help_text="The VAT line printed on it.")
+    payout_details = serializers.JSONField(
+        allow_null=True, help_text="The publisher's payout details (statements), or null."
+    )
+    credits = serializers.ListField(
+        child=serializers.CharField(), help_text="Numbers of the documents it takes amounts back from."
+    )
+
     def to_representation(self, instance: Document) -> dict[str, Any]:
         return document_data(instance)
 
 
 class IssueInvoiceInput(serializers.Serializer[Any]):
-    advertiser = serializers.IntegerField()
+    advertiser = serializers.IntegerField(help_text="The advertiser to invoice.")
     period = serializers.CharField(help_text="YYYY-MM")
 
 
 class IssueStatementInput(serializers.Serializer[Any]):
-    publisher = serializers.IntegerField()
+    publisher = serializers.IntegerField(help_text="The publisher to issue a statement to.")
     period = serializers.CharField(help_text="YYYY-MM")
 
 
 class IssuedSerializer(serializers.Serializer[Any]):
-    invoice = serializers.DictField(allow_null=True, required=False)
-    credit_note = serializers.DictField(allow_null=True, required=False)
-    statement = serializers.DictField(allow_null=True, required=False)
+    invoice = serializers.DictField(
+        allow_null=True, required=False, help_text="The invoice issued (or found already issued), or null."
+    )
+    credit_note = serializers.DictField(
+        allow_null=True, required=False, help_text="The credit note issued with it, or null."
+    )
+    statement = serializers.DictField(
+        allow_null=True, required=False, help_text="The statement issued (or found already issued), or null."
+    )
 
 
 class DocumentViewSet(
@@ -118,6 +167,7 @@ class AdvertiserPaymentSerializer(serializers.ModelSerializer[AdvertiserPayment]
         queryset=Document.objects.filter(kind=Document.Kind.INVOICE),
         required=False,
         allow_null=True,
+        help_text="The invoice it settles, if the advertiser named one.",
     )
     balance = serializers.SerializerMethodField(help_text="What the advertiser owes after it, per currency.")
 
@@ -137,6 +187,14 @@ class AdvertiserPaymentSerializer(serializers.ModelSerializer[AdvertiserPayment]
         read_only_fields = ["id", "created_at", "balance"]
         # Uniqueness of (advertiser, reference) is the service's idempotency rule, not a 400.
         validators: list[Any] = []
+        extra_kwargs = {
+            "id": {"help_text": "The payment's id."},
+            "advertiser": {"help_text": "The advertiser who paid."},
+            "currency": {"help_text": "ISO 4217 code of the amount."},
+            "amount": {"help_text": "What was received, in currency."},
+            "received_on": {"help_text": "The day the money arrived."},
+            "created_at": {"help_text": "When it was recorded."},
+        }
 
     def get_balance(self, obj: AdvertiserPayment) -> dict[str, str]:
         return {

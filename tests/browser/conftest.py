@@ -144,11 +144,12 @@ def rollups_refresh() -> None:
     reports_rollup_refresh.delay()
 
 
-def click_real(edge: EdgeClient, token: str, **query: str) -> str:
+def click_real(edge: EdgeClient, token: str, *, ip: str = "8.8.8.8", **query: str) -> str:
     """A visitor's click on the tracking link, answered by the edge in-process (the app
     server's path for /c/; ``live_server`` is Django's and serves the pages only); returns the
-    click id handed to the landing page."""
-    response = edge.get(f"/c/{token}?{urlencode(query)}", REMOTE_ADDR="8.8.8.8", HTTP_USER_AGENT=DESKTOP_UA)
+    click id handed to the landing page. Clicks from one ``ip`` are one visitor's: a repeat
+    is a duplicate click, and its conversion is held for the network's review."""
+    response = edge.get(f"/c/{token}?{urlencode(query)}", REMOTE_ADDR=ip, HTTP_USER_AGENT=DESKTOP_UA)
     assert response.status_code == 302, response.status_code
     match = re.search(r"cid=([A-Za-z0-9_-]+)", response["Location"])
     assert match is not None, response["Location"]

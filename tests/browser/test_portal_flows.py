@@ -358,7 +358,8 @@ def test_6_the_advertiser_approves_in_bulk_and_reverses_a_conversion(
 ):
     conversion_ids = []
     for i in range(3):
-        click_id = click_real(edge, shoes_link.token, sub1=f"c{i}")
+        # Three shoppers: the advertiser decides on conversions the fraud rules did not hold.
+        click_id = click_real(edge, shoes_link.token, ip=f"8.8.4.{i + 1}", sub1=f"c{i}")
         answer = postback_real(edge, click_id, amount="100.00", txn_id=f"ORD-30{i}")
         assert answer["result"] == "accepted", answer
         conversion_ids.append(answer["conversion_id"])
