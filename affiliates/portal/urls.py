@@ -40,4 +40,6 @@ urlpatterns = [
     ),
     path("staff/access/", staff.access_queue, name="staff-access"),
     path("staff/access/<int:access_id>/decide/", staff.access_decision, name="staff-access-decide"),
+    path("staff/lockouts/", staff.lockouts, name="staff-lockouts"),
+    path("staff/lockouts/reset/", staff.lockout_reset, name="staff-lockout-reset"),
 ]

@@ -5,10 +5,11 @@ from __future__ import annotations
 from django.contrib import messages
 from django.contrib.auth import views as auth_views
 from django.contrib.auth.decorators import login_required
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpRequest, HttpResponse, HttpResponseBase
 from django.shortcuts import redirect, render
 from django.urls import reverse_lazy
 
+from affiliates.lockout import attempt_locked, attempt_record, lockout_response
 from affiliates.models import Publisher
 from affiliates.portal.access import home_url_for
 from affiliates.portal.forms import SignupForm
@@ -23,6 +24,11 @@ def home(request: HttpRequest) -> HttpResponse:
 
 
 def signup(request: HttpRequest) -> HttpResponse:
+    # Every sign-up counts against the IP (mass accounts, probing which e-mails are taken).
+    if request.method == "POST":
+        if attempt_locked(request=request, account=None):
+            return lockout_response(request)
+        attempt_record(request=request, account=None)
     form = SignupForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data
@@ -56,12 +62,24 @@ class LogoutView(auth_views.LogoutView):
     next_page = "portal:login"
 
 
-password_reset = auth_views.PasswordResetView.as_view(
+_password_reset = auth_views.PasswordResetView.as_view(
     template_name="portal/auth/password_reset.html",
     email_template_name="portal/auth/password_reset_email.txt",
     subject_template_name="portal/auth/password_reset_subject.txt",
     success_url=reverse_lazy("portal:password-reset-done"),
 )
+
+
+def password_reset(request: HttpRequest) -> HttpResponseBase:
+    """Every reset request counts, per IP and per address (it sends mail: no mail-bombing)."""
+    if request.method == "POST":
+        account = "password-reset:" + request.POST.get("email", "").strip().lower()[:200]
+        if attempt_locked(request=request, account=account):
+            return lockout_response(request)
+        attempt_record(request=request, account=account)
+    return _password_reset(request)
+
+
 password_reset_done = auth_views.PasswordResetDoneView.as_view(
     template_name="portal/auth/password_reset_done.html"
 )

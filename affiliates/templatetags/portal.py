@@ -40,6 +40,7 @@ NAV: dict[Role, list[tuple[str, str]]] = {
         ("tracking_portal:staff-fraud", "Fraud review"),
         ("payouts_portal:staff-runs", "Payout runs"),
         ("tracking_portal:reports", "Reports"),
+        ("portal:staff-lockouts", "Lockouts"),
     ],
 }
 

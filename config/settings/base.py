@@ -12,6 +12,7 @@ Two modes, one codebase:
 from __future__ import annotations
 
 import ipaddress
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -52,6 +53,7 @@ INSTALLED_APPS = [
     "django_filters",
     "drf_spectacular",
     "drf_spectacular_sidecar",
+    "axes",
     "affiliates",
     "tracking",
     "payouts",
@@ -66,6 +68,8 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    # Last, as axes asks: turns a login that reached the lockout into the "locked out" answer.
+    "axes.middleware.AxesMiddleware",
 ]
 
 ROOT_URLCONF = "config.urls"
@@ -127,6 +131,12 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
 ]
+# The lockout backend comes first: a locked-out (IP, account) is refused before its password is
+# even checked, so the right password does not get through during a lockout.
+AUTHENTICATION_BACKENDS = [
+    "affiliates.lockout.LockoutBackend",
+    "django.contrib.auth.backends.ModelBackend",
+]
 LOGIN_URL = "/login/"
 LOGIN_REDIRECT_URL = "/"
 
@@ -150,7 +160,7 @@ DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="network@localhost")
 # --- API -----------------------------------------------------------------------------------
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
-        "rest_framework.authentication.TokenAuthentication",
+        "affiliates.api.auth.LockoutTokenAuthentication",
         "rest_framework.authentication.SessionAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
@@ -190,6 +200,20 @@ SPECTACULAR_SETTINGS = {
         "ReportSourceEnum": ["daily", "hourly", "raw"],
     },
 }
+
+# --- Brute-force lockout (django-axes; affiliates/lockout.py) -------------------------------
+# Failed logins (portal, admin), password-reset requests, sign-ups and bad API tokens count per
+# client IP and per account; at AXES_FAILURE_LIMIT within AXES_COOLOFF_TIME (hours) the IP or the
+# account is refused until the cool-off passes or staff lift the lock (/staff/lockouts/).
+AXES_FAILURE_LIMIT = env.int("AXES_FAILURE_LIMIT", default=5)
+AXES_COOLOFF_TIME = timedelta(hours=env.float("AXES_COOLOFF_TIME", default=1.0))
+AXES_LOCKOUT_PARAMETERS = "affiliates.lockout.lockout_parameters"
+AXES_LOCKOUT_CALLABLE = "affiliates.lockout.lockout_response"
+AXES_HTTP_RESPONSE_CODE = 429
+# Attempts are recorded for the lockout only; successful logins are not journaled a second time.
+AXES_DISABLE_ACCESS_LOG = True
+if AXES_FAILURE_LIMIT < 1 or AXES_COOLOFF_TIME.total_seconds() <= 0:
+    raise environ.ImproperlyConfigured("AXES_FAILURE_LIMIT and AXES_COOLOFF_TIME must be positive")
 
 # --- Celery --------------------------------------------------------------------------------
 if REDIS_URL:
