@@ -61,3 +61,28 @@ def test_production_refuses_the_embedded_default_key() -> None:
     result = _manage("check", **{**PROD_ENV, "SECRET_KEY": "embedded-insecure-key-change-me-" + "x" * 40})
     assert result.returncode != 0
     assert "SECRET_KEY" in result.stderr
+
+
+PROBE_HTTPS = """
+from django.test import Client
+client = Client(REMOTE_ADDR="{peer}", HTTP_HOST="affiliates.example.com")
+response = client.get("/login/", HTTP_X_FORWARDED_PROTO="https", HTTP_X_FORWARDED_FOR="192.0.2.1")
+secure = response.wsgi_request.is_secure() if response.status_code == 200 else ""
+print("STATUS", response.status_code, secure)
+"""
+
+
+@pytest.mark.slow
+def test_production_believes_x_forwarded_proto_only_from_trusted_proxies() -> None:
+    spoofed = _manage("shell", "-c", PROBE_HTTPS.format(peer="198.51.100.9"), **PROD_ENV)
+    assert "STATUS 301" in spoofed.stdout, spoofed.stdout + spoofed.stderr
+    env = {**PROD_ENV, "TRUSTED_PROXIES": "10.0.0.0/8"}
+    proxied = _manage("shell", "-c", PROBE_HTTPS.format(peer="10.0.0.5"), **env)
+    assert "STATUS 200 True" in proxied.stdout, proxied.stdout + proxied.stderr
+
+
+@pytest.mark.slow
+def test_production_refuses_a_malformed_trusted_proxy() -> None:
+    result = _manage("check", **{**PROD_ENV, "TRUSTED_PROXIES": "10.0.0.0/33"})
+    assert result.returncode != 0
+    assert "TRUSTED_PROXIES" in result.stderr

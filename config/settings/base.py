@@ -62,6 +62,8 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    # First: X-Forwarded-For/-Proto only from TRUSTED_PROXIES (affiliates/core/proxies.py).
+    "affiliates.core.proxies.ForwardedHeadersMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
@@ -212,6 +214,8 @@ AXES_FAILURE_LIMIT = env.int("AXES_FAILURE_LIMIT", default=5)
 AXES_COOLOFF_TIME = timedelta(hours=env.float("AXES_COOLOFF_TIME", default=1.0))
 AXES_LOCKOUT_PARAMETERS = "affiliates.lockout.lockout_parameters"
 AXES_LOCKOUT_CALLABLE = "affiliates.lockout.lockout_response"
+# Count the client behind a trusted proxy, not the proxy (affiliates/core/proxies.py).
+AXES_CLIENT_IP_CALLABLE = "affiliates.core.proxies.request_client_ip"
 AXES_HTTP_RESPONSE_CODE = 429
 # Attempts are recorded for the lockout only; successful logins are not journaled a second time.
 AXES_DISABLE_ACCESS_LOG = True
@@ -286,8 +290,15 @@ CELERY_BEAT_SCHEDULE["payout-run-monthly"] = {
 SITE_URL = env.str("SITE_URL", default="http://localhost:8000")
 # Where a click goes when the offer cannot take it and has no fallback of its own.
 DEFAULT_FALLBACK_URL = env.str("DEFAULT_FALLBACK_URL", default="https://example.com/")
-# Client IP is read from X-Forwarded-For only when the direct peer is one of these proxies.
+# X-Forwarded-For (client IP) and X-Forwarded-Proto (HTTPS) are believed only when the direct
+# peer is in one of these CIDRs (affiliates/core/proxies.py decides, for every path). Empty: the
+# peer is the client, and its forwarding headers are dropped.
 TRUSTED_PROXIES: list[str] = env.list("TRUSTED_PROXIES", default=[])
+try:
+    for _net in TRUSTED_PROXIES:
+        ipaddress.ip_network(_net, strict=False)
+except ValueError as _exc:
+    raise environ.ImproperlyConfigured(f"TRUSTED_PROXIES: {_exc}") from _exc
 # How click IPs are stored: full, truncated (/24 and /48) or hashed (keyed SHA-256).
 IP_PRIVACY = env.str("IP_PRIVACY", default="full")
 if IP_PRIVACY not in {"full", "truncated", "hashed"}:

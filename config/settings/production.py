@@ -15,8 +15,9 @@ if not ALLOWED_HOSTS:
 if not DATABASE_URL or not REDIS_URL:
     raise ImproperlyConfigured("production needs DATABASE_URL and REDIS_URL")
 
-# TLS is usually terminated by a load balancer that sets X-Forwarded-Proto.
-SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+# TLS is usually terminated by a load balancer that sets X-Forwarded-Proto: list it in
+# TRUSTED_PROXIES. Its header is believed from there only (affiliates/core/proxies.py's
+# middleware), so SECURE_PROXY_SSL_HEADER, which believes any client, stays unset.
 SECURE_SSL_REDIRECT = env.bool("SECURE_SSL_REDIRECT", default=True)
 # The load balancer's health check and tracking links may arrive over plain HTTP.
 SECURE_REDIRECT_EXEMPT = [r"^healthz$", r"^c/", r"^i/", r"^p/", r"^postback"]
