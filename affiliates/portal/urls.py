@@ -17,6 +17,7 @@ urlpatterns = [
     path("password-reset/sent/", auth.password_reset_done, name="password-reset-done"),
     path("password-reset/<uidb64>/<token>/", auth.password_reset_confirm, name="password-reset-confirm"),
     path("password-reset/done/", auth.password_reset_complete, name="password-reset-complete"),
+    path("account/password/", auth.password_change, name="password-change"),
     # publisher
     path("publisher/", pub.dashboard, name="pub-home"),
     path("publisher/offers/", pub.marketplace, name="pub-marketplace"),

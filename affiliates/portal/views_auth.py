@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from django.contrib import messages
 from django.contrib.auth import views as auth_views
 from django.contrib.auth.decorators import login_required
@@ -11,10 +13,10 @@ from django.urls import reverse_lazy
 
 from affiliates.lockout import attempt_locked, attempt_record, lockout_response
 from affiliates.models import Publisher
-from affiliates.portal.access import home_url_for
+from affiliates.portal.access import home_url_for, portal_view
 from affiliates.portal.forms import SignupForm
 from affiliates.portal.services import publisher_signup
-from affiliates.roles import actor_for
+from affiliates.roles import Role, actor_for
 
 
 def home(request: HttpRequest) -> HttpResponse:
@@ -90,3 +92,19 @@ password_reset_confirm = auth_views.PasswordResetConfirmView.as_view(
 password_reset_complete = auth_views.PasswordResetCompleteView.as_view(
     template_name="portal/auth/password_reset_complete.html"
 )
+
+
+class PasswordChangeView(auth_views.PasswordChangeView):
+    """Any portal user changes their password: the old one, then the new one twice (checked
+    by AUTH_PASSWORD_VALIDATORS). The session stays signed in; other sessions are signed out."""
+
+    template_name = "portal/account/password_change.html"
+    success_url = reverse_lazy("portal:home")
+
+    def form_valid(self, form: Any) -> HttpResponse:
+        response = super().form_valid(form)
+        messages.success(self.request, "Your password was changed.")
+        return response
+
+
+password_change = portal_view(Role.STAFF, Role.ADVERTISER, Role.PUBLISHER)(PasswordChangeView.as_view())

@@ -159,7 +159,22 @@ STORAGES = {
 }
 MEDIA_ROOT = VAR_DIR / "media"
 
-EMAIL_BACKEND = env.str("EMAIL_BACKEND", default="django.core.mail.backends.console.EmailBackend")
+# E-mail (password resets, ...). EMAIL_URL sets the SMTP server in one value, e.g.
+# smtp+tls://user:password@smtp.example.com:587 (django-environ's schemes); without it
+# EMAIL_BACKEND decides, by default the console (mails go to the log: production refuses that).
+EMAIL_URL: str = env.str("EMAIL_URL", default="")
+if EMAIL_URL:
+    _email: dict[str, Any] = env.email_url_config(EMAIL_URL)
+    EMAIL_BACKEND: str = _email["EMAIL_BACKEND"]
+    EMAIL_HOST: str = _email["EMAIL_HOST"] or "localhost"
+    EMAIL_PORT: int = _email["EMAIL_PORT"] or 25
+    EMAIL_HOST_USER: str = _email["EMAIL_HOST_USER"] or ""
+    EMAIL_HOST_PASSWORD: str = _email["EMAIL_HOST_PASSWORD"] or ""
+    EMAIL_USE_TLS: bool = bool(_email.get("EMAIL_USE_TLS"))
+    EMAIL_USE_SSL: bool = bool(_email.get("EMAIL_USE_SSL"))
+else:
+    EMAIL_BACKEND = env.str("EMAIL_BACKEND", default="django.core.mail.backends.console.EmailBackend")
+EMAIL_TIMEOUT = 10  # a stuck mail server must not hold a web thread for ever
 DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="network@localhost")
 
 # --- API -----------------------------------------------------------------------------------
