@@ -11,7 +11,7 @@ from django.http import HttpRequest, HttpResponse, HttpResponseBase
 from django.shortcuts import redirect, render
 from django.urls import reverse_lazy
 
-from affiliates.lockout import attempt_locked, attempt_record, lockout_response
+from affiliates.lockout import attempt_locked, attempt_record, lockout_reset, lockout_response
 from affiliates.models import Publisher
 from affiliates.portal.access import home_url_for, portal_view
 from affiliates.portal.forms import SignupForm
@@ -85,10 +85,20 @@ def password_reset(request: HttpRequest) -> HttpResponseBase:
 password_reset_done = auth_views.PasswordResetDoneView.as_view(
     template_name="portal/auth/password_reset_done.html"
 )
-password_reset_confirm = auth_views.PasswordResetConfirmView.as_view(
-    template_name="portal/auth/password_reset_confirm.html",
-    success_url=reverse_lazy("portal:password-reset-complete"),
-)
+
+
+class PasswordResetConfirmView(auth_views.PasswordResetConfirmView):
+    template_name = "portal/auth/password_reset_confirm.html"
+    success_url = reverse_lazy("portal:password-reset-complete")
+
+    def form_valid(self, form: Any) -> HttpResponse:
+        # The e-mailed link proves the account is theirs: lift its lockout, so someone who
+        # locked it by guessing cannot keep its owner out. The address's lock stays.
+        lockout_reset(kind="account", key=form.user.get_username())
+        return super().form_valid(form)
+
+
+password_reset_confirm = PasswordResetConfirmView.as_view()
 password_reset_complete = auth_views.PasswordResetCompleteView.as_view(
     template_name="portal/auth/password_reset_complete.html"
 )

@@ -171,3 +171,18 @@ def test_staff_lift_an_address_lock(nadia, pia):
 def test_the_test_client_login_still_authenticates_without_a_request(db):
     f.UserFactory(username="plain")
     assert Client().login(username="plain", password=PASSWORD)
+
+
+def test_a_completed_password_reset_lifts_the_account_lock(pia):
+    pia.email = "pia@pixelpush.example"
+    pia.save()
+    for n in range(LIMIT):
+        login(client_at(f"198.51.100.{n + 1}"), "pia", "wrong-password")
+    assert login(client_at("192.0.2.7"), "pia", PASSWORD).status_code == 429
+    owner = client_at("192.0.2.7")
+    owner.post("/password-reset/", {"email": "pia@pixelpush.example"})
+    link = next(line for line in mail.outbox[0].body.splitlines() if "/password-reset/" in line)
+    set_url = owner.get(link.split("testserver")[1], follow=True).redirect_chain[-1][0]
+    done = owner.post(set_url, {"new_password1": "Brand-New-Pass-42", "new_password2": "Brand-New-Pass-42"})
+    assert done.status_code == 302
+    assert login(client_at("192.0.2.7"), "pia", "Brand-New-Pass-42").status_code == 302
