@@ -40,6 +40,7 @@ class Context:
             "DJANGO_SETTINGS_MODULE": "config.settings.production",
             "SECRET_KEY": secrets.token_urlsafe(48),
             "ALLOWED_HOSTS": "127.0.0.1,localhost",
+            "EMAIL_URL": "smtp://127.0.0.1:25",  # production refuses to start without one
             "SECURE_SSL_REDIRECT": "False",
             "CLICK_REDIS_PREFIX": os.environ.get("CLICK_REDIS_PREFIX", "bench"),
             "LOG_LEVEL": "WARNING",

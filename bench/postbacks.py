@@ -136,6 +136,7 @@ def run() -> dict[str, Any]:
         "DJANGO_SETTINGS_MODULE": "config.settings.production",
         "SECRET_KEY": secrets.token_urlsafe(48),
         "ALLOWED_HOSTS": "127.0.0.1,localhost",
+        "EMAIL_URL": "smtp://127.0.0.1:25",  # production refuses to start without one
         "SECURE_SSL_REDIRECT": "false",
         "LOG_LEVEL": "WARNING",
     }

@@ -18,6 +18,8 @@ from typing import Any
 
 from django.conf import settings
 
+from affiliates.core import proxies
+
 # Hosting and cloud networks, matched against the ASN name geoip2fast reports. Traffic from
 # them is rarely a person; conversions through such clicks are held for review.
 DATACENTER_ASN_PATTERNS = (
@@ -29,33 +31,10 @@ DATACENTER_ASN_PATTERNS = (
 _DATACENTER_RE = re.compile(DATACENTER_ASN_PATTERNS, re.IGNORECASE)
 
 
-def client_ip(meta: dict[str, Any]) -> str:
-    """The client's address: REMOTE_ADDR, or the right-most untrusted X-Forwarded-For hop when
-    the request came through one of settings.TRUSTED_PROXIES (never trust the header otherwise,
-    or anyone could pick their own IP)."""
-    remote = str(meta.get("REMOTE_ADDR") or "")
-    forwarded = str(meta.get("HTTP_X_FORWARDED_FOR") or "")
-    if not forwarded or not _is_trusted_proxy(remote):
-        return remote
-    hops = [h.strip() for h in forwarded.split(",") if h.strip()]
-    for hop in reversed(hops):
-        if not _is_trusted_proxy(hop):
-            return hop
-    return hops[0] if hops else remote
-
-
-@lru_cache(maxsize=4096)
-def _is_trusted_proxy(ip: str) -> bool:
-    try:
-        addr = ipaddress.ip_address(ip)
-    except ValueError:
-        return False
-    return any(addr in net for net in _trusted_networks())
-
-
-@cache
-def _trusted_networks() -> tuple[ipaddress.IPv4Network | ipaddress.IPv6Network, ...]:
-    return tuple(ipaddress.ip_network(p, strict=False) for p in settings.TRUSTED_PROXIES)
+# The client's address and scheme are decided in one place for every path
+# (affiliates/core/proxies.py): X-Forwarded-For/-Proto are believed only from TRUSTED_PROXIES.
+client_ip = proxies.client_ip
+is_https = proxies.is_https
 
 
 def ip_for_storage(ip: str) -> str:

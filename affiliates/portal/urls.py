@@ -17,6 +17,7 @@ urlpatterns = [
     path("password-reset/sent/", auth.password_reset_done, name="password-reset-done"),
     path("password-reset/<uidb64>/<token>/", auth.password_reset_confirm, name="password-reset-confirm"),
     path("password-reset/done/", auth.password_reset_complete, name="password-reset-complete"),
+    path("account/password/", auth.password_change, name="password-change"),
     # publisher
     path("publisher/", pub.dashboard, name="pub-home"),
     path("publisher/offers/", pub.marketplace, name="pub-marketplace"),
@@ -40,4 +41,6 @@ urlpatterns = [
     ),
     path("staff/access/", staff.access_queue, name="staff-access"),
     path("staff/access/<int:access_id>/decide/", staff.access_decision, name="staff-access-decide"),
+    path("staff/lockouts/", staff.lockouts, name="staff-lockouts"),
+    path("staff/lockouts/reset/", staff.lockout_reset, name="staff-lockout-reset"),
 ]

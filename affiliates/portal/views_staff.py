@@ -1,13 +1,15 @@
-"""Network staff pages: the overview and the approval queues for publishers and access requests."""
+"""Network staff pages: the overview, the approval queues, and the brute-force lockouts."""
 
 from __future__ import annotations
 
+from django.conf import settings
 from django.contrib import messages
 from django.http import HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
 from django.views.decorators.http import require_POST
 
+from affiliates import lockout
 from affiliates import selectors as affiliate_selectors
 from affiliates.models import Offer, OfferAccess, Publisher
 from affiliates.portal import selectors
@@ -75,3 +77,24 @@ def access_decision(request: PortalRequest, access_id: int) -> HttpResponse:
         request, get_object_or_404(OfferAccess.objects.select_related("offer", "publisher"), pk=access_id)
     )
     return redirect("portal:staff-access")
+
+
+@staff_only
+def lockouts(request: PortalRequest) -> HttpResponse:
+    return render(
+        request,
+        "portal/staff/lockouts.html",
+        {"rows": lockout.lockouts_current(), "limit": settings.AXES_FAILURE_LIMIT},
+    )
+
+
+@require_POST
+@staff_only
+def lockout_reset(request: PortalRequest) -> HttpResponse:
+    kind, key = request.POST.get("kind", ""), request.POST.get("key", "")
+    if kind not in {"ip", "account"} or not key:
+        messages.error(request, "Unknown lockout.")
+    else:
+        lockout.lockout_reset(kind=kind, key=key)
+        messages.success(request, f"Lifted the lock on {key}.")
+    return redirect("portal:staff-lockouts")

@@ -43,6 +43,7 @@ NAV: dict[Role, list[tuple[str, str]]] = {
         ("payouts_portal:staff-runs", "Payout runs"),
         ("payouts_portal:staff-documents", "Invoices & statements"),
         ("tracking_portal:reports", "Reports"),
+        ("portal:staff-lockouts", "Lockouts"),
     ],
 }
 

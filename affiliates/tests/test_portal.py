@@ -192,3 +192,64 @@ def test_the_chart_is_an_accessible_svg_with_every_value_in_titles():
     assert "Clicks &lt;per&gt; day" in svg
     assert "clicks: total 8 over 2 days." in svg
     assert "Nov 02: 5 clicks" in svg
+
+
+@pytest.mark.parametrize("persona", ["pia", "ada", "nadia"])
+def test_every_portal_user_can_change_their_password(request, persona):
+    user = request.getfixturevalue(persona)
+    client = client_for(user)
+    page = client.get("/account/password/")
+    assert page.status_code == 200
+    assert b"Change password" in page.content
+    response = client.post(
+        "/account/password/",
+        {
+            "old_password": "pass-word-123",
+            "new_password1": "Fresh-Orbit-7731",
+            "new_password2": "Fresh-Orbit-7731",
+        },
+    )
+    assert response.status_code == 302
+    user.refresh_from_db()
+    assert user.check_password("Fresh-Orbit-7731")
+    # This session stays signed in; the old password no longer works.
+    assert client.get(response["Location"], follow=True).status_code == 200
+    assert "_auth_user_id" in client.session
+    assert not Client().login(username=user.username, password="pass-word-123")
+
+
+def test_a_password_change_needs_the_old_password_and_a_strong_new_one(pia):
+    client = client_for(pia)
+    wrong_old = client.post(
+        "/account/password/",
+        {"old_password": "guess", "new_password1": "Fresh-Orbit-7731", "new_password2": "Fresh-Orbit-7731"},
+    )
+    assert wrong_old.status_code == 200
+    assert "old_password" in wrong_old.context["form"].errors
+    weak = client.post(
+        "/account/password/",
+        {"old_password": "pass-word-123", "new_password1": "123", "new_password2": "123"},
+    )
+    assert "new_password2" in weak.context["form"].errors
+    pia.refresh_from_db()
+    assert pia.check_password("pass-word-123")
+
+
+def test_other_sessions_are_signed_out_by_a_password_change(pia):
+    other = client_for(pia)
+    assert other.get("/publisher/").status_code == 200
+    client_for(pia).post(
+        "/account/password/",
+        {
+            "old_password": "pass-word-123",
+            "new_password1": "Fresh-Orbit-7731",
+            "new_password2": "Fresh-Orbit-7731",
+        },
+    )
+    assert other.get("/publisher/").status_code == 302
+
+
+def test_signed_out_visitors_are_sent_to_log_in_for_a_password_change(db):
+    response = Client().get("/account/password/")
+    assert response.status_code == 302
+    assert response["Location"].startswith("/login/")

@@ -12,10 +12,12 @@ Two modes, one codebase:
 from __future__ import annotations
 
 import ipaddress
+from datetime import timedelta
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
 from typing import Any
 
+import csp.constants as csp
 import django_stubs_ext
 import environ
 
@@ -53,12 +55,16 @@ INSTALLED_APPS = [
     "django_filters",
     "drf_spectacular",
     "drf_spectacular_sidecar",
+    "axes",
+    "csp",
     "affiliates",
     "tracking",
     "payouts",
 ]
 
 MIDDLEWARE = [
+    # First: X-Forwarded-For/-Proto only from TRUSTED_PROXIES (affiliates/core/proxies.py).
+    "affiliates.core.proxies.ForwardedHeadersMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
@@ -67,6 +73,9 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "csp.middleware.CSPMiddleware",
+    # Last, as axes asks: turns a login that reached the lockout into the "locked out" answer.
+    "axes.middleware.AxesMiddleware",
 ]
 
 ROOT_URLCONF = "config.urls"
@@ -128,6 +137,12 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
 ]
+# The lockout backend comes first: a locked-out (IP, account) is refused before its password is
+# even checked, so the right password does not get through during a lockout.
+AUTHENTICATION_BACKENDS = [
+    "affiliates.lockout.LockoutBackend",
+    "django.contrib.auth.backends.ModelBackend",
+]
 LOGIN_URL = "/login/"
 LOGIN_REDIRECT_URL = "/"
 
@@ -145,13 +160,28 @@ STORAGES = {
 }
 MEDIA_ROOT = VAR_DIR / "media"
 
-EMAIL_BACKEND = env.str("EMAIL_BACKEND", default="django.core.mail.backends.console.EmailBackend")
+# E-mail (password resets, ...). EMAIL_URL sets the SMTP server in one value, e.g.
+# smtp+tls://user:password@smtp.example.com:587 (django-environ's schemes); without it
+# EMAIL_BACKEND decides, by default the console (mails go to the log: production refuses that).
+EMAIL_URL: str = env.str("EMAIL_URL", default="")
+if EMAIL_URL:
+    _email: dict[str, Any] = env.email_url_config(EMAIL_URL)
+    EMAIL_BACKEND: str = _email["EMAIL_BACKEND"]
+    EMAIL_HOST: str = _email["EMAIL_HOST"] or "localhost"
+    EMAIL_PORT: int = _email["EMAIL_PORT"] or 25
+    EMAIL_HOST_USER: str = _email["EMAIL_HOST_USER"] or ""
+    EMAIL_HOST_PASSWORD: str = _email["EMAIL_HOST_PASSWORD"] or ""
+    EMAIL_USE_TLS: bool = bool(_email.get("EMAIL_USE_TLS"))
+    EMAIL_USE_SSL: bool = bool(_email.get("EMAIL_USE_SSL"))
+else:
+    EMAIL_BACKEND = env.str("EMAIL_BACKEND", default="django.core.mail.backends.console.EmailBackend")
+EMAIL_TIMEOUT = 10  # a stuck mail server must not hold a web thread for ever
 DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="network@localhost")
 
 # --- API -----------------------------------------------------------------------------------
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
-        "rest_framework.authentication.TokenAuthentication",
+        "affiliates.api.auth.LockoutTokenAuthentication",
         "rest_framework.authentication.SessionAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
@@ -191,6 +221,44 @@ SPECTACULAR_SETTINGS = {
         "ConversionSourceEnum": "tracking.models.conversions.Conversion.Source",
         "ReportSourceEnum": ["daily", "hourly", "raw"],
     },
+}
+
+# --- Brute-force lockout (django-axes; affiliates/lockout.py) -------------------------------
+# Failed logins (portal, admin), password-reset requests, sign-ups and bad API tokens count per
+# client IP and per account; at AXES_FAILURE_LIMIT within AXES_COOLOFF_TIME (hours) the IP or the
+# account is refused until the cool-off passes or staff lift the lock (/staff/lockouts/).
+AXES_FAILURE_LIMIT = env.int("AXES_FAILURE_LIMIT", default=5)
+AXES_COOLOFF_TIME = timedelta(hours=env.float("AXES_COOLOFF_TIME", default=1.0))
+AXES_LOCKOUT_PARAMETERS = "affiliates.lockout.lockout_parameters"
+AXES_LOCKOUT_CALLABLE = "affiliates.lockout.lockout_response"
+# Count the client behind a trusted proxy, not the proxy (affiliates/core/proxies.py).
+AXES_CLIENT_IP_CALLABLE = "affiliates.core.proxies.request_client_ip"
+AXES_HTTP_RESPONSE_CODE = 429
+# Attempts are recorded for the lockout only; successful logins are not journaled a second time.
+AXES_DISABLE_ACCESS_LOG = True
+if AXES_FAILURE_LIMIT < 1 or AXES_COOLOFF_TIME.total_seconds() <= 0:
+    raise environ.ImproperlyConfigured("AXES_FAILURE_LIMIT and AXES_COOLOFF_TIME must be positive")
+
+# --- Content-Security-Policy (django-csp) ------------------------------------------------
+# Only what the pages use: scripts and style sheets from this site (no inline script, no
+# <style>), images from this site plus data: (icons) and https: (advertisers' banner creatives),
+# XHR to this site (Swagger UI's schema, payout-run progress). style-src-attr 'unsafe-inline':
+# the payout pages' templates still set a few style attributes (a progress bar's width); they
+# run no script, and this goes once those move to classes.
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": [csp.SELF],
+        "script-src": [csp.SELF],
+        "style-src": [csp.SELF],
+        "style-src-attr": [csp.UNSAFE_INLINE],
+        "img-src": [csp.SELF, "data:", "https:"],
+        "font-src": [csp.SELF],
+        "connect-src": [csp.SELF],
+        "object-src": [csp.NONE],
+        "base-uri": [csp.SELF],
+        "form-action": [csp.SELF],
+        "frame-ancestors": [csp.NONE],
+    }
 }
 
 # --- Celery --------------------------------------------------------------------------------
@@ -258,8 +326,15 @@ INVOICE_PAYMENT_TERMS_DAYS = env.int("INVOICE_PAYMENT_TERMS_DAYS", default=30)
 SITE_URL = env.str("SITE_URL", default="http://localhost:8000")
 # Where a click goes when the offer cannot take it and has no fallback of its own.
 DEFAULT_FALLBACK_URL = env.str("DEFAULT_FALLBACK_URL", default="https://example.com/")
-# Client IP is read from X-Forwarded-For only when the direct peer is one of these proxies.
+# X-Forwarded-For (client IP) and X-Forwarded-Proto (HTTPS) are believed only when the direct
+# peer is in one of these CIDRs (affiliates/core/proxies.py decides, for every path). Empty: the
+# peer is the client, and its forwarding headers are dropped.
 TRUSTED_PROXIES: list[str] = env.list("TRUSTED_PROXIES", default=[])
+try:
+    for _net in TRUSTED_PROXIES:
+        ipaddress.ip_network(_net, strict=False)
+except ValueError as _exc:
+    raise environ.ImproperlyConfigured(f"TRUSTED_PROXIES: {_exc}") from _exc
 # How click IPs are stored: full, truncated (/24 and /48) or hashed (keyed SHA-256).
 IP_PRIVACY = env.str("IP_PRIVACY", default="full")
 if IP_PRIVACY not in {"full", "truncated", "hashed"}:

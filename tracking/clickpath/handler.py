@@ -22,7 +22,7 @@ from tracking.clickpath.links import CapRule, Link, Target
 from tracking.gif import GIF
 from tracking.ids import click_cookie_name, click_first_cookie_name, new_click_hex
 from tracking.models.clicks import ClickFlag, ClickReason
-from tracking.visitor import client_ip, ip_for_storage, network_for_ip, ua_facts
+from tracking.visitor import client_ip, ip_for_storage, is_https, network_for_ip, ua_facts
 
 log = logging.getLogger(__name__)
 
@@ -155,9 +155,8 @@ def _flags(ua: str, ip: str) -> list[str]:
 
 
 def _is_https(environ: dict[str, Any]) -> bool:
-    # Only decides the cookie's Secure/SameSite attributes: a spoofed header can only make the
-    # browser withhold the cookie from plain HTTP, never expose it.
-    return environ.get("wsgi.url_scheme") == "https" or environ.get("HTTP_X_FORWARDED_PROTO") == "https"
+    # Decides the cookie's Secure/SameSite attributes; X-Forwarded-Proto only from TRUSTED_PROXIES.
+    return is_https(environ)
 
 
 def _cookies(plan: ClickPlan, target: Target) -> list[tuple[str, str]]:

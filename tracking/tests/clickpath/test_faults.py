@@ -285,6 +285,7 @@ def test_make_serve_respawns_an_app_server_worker_that_dies(edge, shoes_link):
         "SECRET_KEY": "s" * 60,
         "ALLOWED_HOSTS": "127.0.0.1",
         "SECURE_SSL_REDIRECT": "false",
+        "EMAIL_URL": "smtp://127.0.0.1:25",  # production refuses to start without one
         "DATABASE_URL": f"postgres://{db['USER']}@{db['HOST']}:{db['PORT']}/{db['NAME']}",
         "DB_CONN_MAX_AGE": "0",
         "REDIS_URL": settings.REDIS_URL,

@@ -58,6 +58,7 @@ def served(request: Any, shoes_link: Any, tmp_path: Path) -> Iterator[str]:
         "DJANGO_SETTINGS_MODULE": "config.settings.production",
         "SECRET_KEY": "s" * 60,
         "ALLOWED_HOSTS": "127.0.0.1",
+        "EMAIL_URL": "smtp://127.0.0.1:25",  # production refuses to start without one
         "SECURE_SSL_REDIRECT": "false",
         "DATABASE_URL": f"postgres://{db['USER']}@{db['HOST']}:{db['PORT']}/{db['NAME']}",
         "DB_CONN_MAX_AGE": "0",  # so the test database can be dropped afterwards
