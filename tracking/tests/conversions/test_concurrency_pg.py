@@ -86,7 +86,8 @@ def _closed_port() -> int:
 
 def test_postgres_unreachable_answers_503(edge, shoes, shoes_click) -> None:
     params = {"click_id": shoes_click.id.hex, "amount": "25", "txn_id": "DOWN-1"}
-    postback(edge, **{**params, "txn_id": "WARM"})  # catalog cached: the outage hits the write
+    # Catalog cached, on another goal (the click's one sale is DOWN-1's): the outage hits the write.
+    postback(edge, click_id=shoes_click.id.hex, goal="lead", txn_id="WARM")
     _reconnect(edge)
     saved = dict(connection.settings_dict)
     connection.settings_dict["PORT"] = _closed_port()
