@@ -119,7 +119,9 @@ def test_the_portal_statement_csv(pia, evil, pixelpush) -> None:
     _assert_neutralised(body, EVIL_OFFER)
 
 
-def test_the_api_statement_and_invoice_csv(pia, ada, nadia, api_as, shoes, pixelpush, evil) -> None:
+def test_the_api_statement_and_invoice_csv(pia, ada, nadia, api_as, shoes, pixelpush, evil, settings) -> None:
+    settings.ISSUER_LEGAL_NAME, settings.ISSUER_ADDRESS = "Affnet Networks Ltd", "1 Grand Canal Square"
+    settings.ISSUER_COUNTRY, settings.ISSUER_TAX_ID = "IE", "IE6388047V"
     goal = shoes.goals.get(code="lead")
     CommissionFactory(offer=shoes, goal=goal, publisher=pixelpush, day=date(2024, 1, 10))
     approve_balance(pixelpush, "10.00", at=mid(JAN), advertiser=shoes.advertiser)
