@@ -22,7 +22,7 @@ from django.db.models import F
 
 from affiliates.roles import Actor, Role
 from payouts.management.commands.seed_demo import demo_window_days
-from payouts.models import Commission, Entry, Payout, PayoutRun, Transaction
+from payouts.models import Commission, Document, Entry, Payout, PayoutRun, Transaction
 from payouts.reports.selectors import report_rows
 from tracking.models import Click, Conversion, Impression, UnreconciledConversion
 
@@ -82,6 +82,10 @@ def test_seed_demo_builds_a_month_of_activity_through_the_product(seeded: str, f
     assert Commission.objects.filter(status="reversed", reversed_at__gte=run.paid_at).count() == 1
     assert "payout run 2024-06 paid" in out
     assert "Report rollups rebuilt" in out
+    # Last month's documents, issued as the monthly job does: the document pages show some.
+    kinds = set(Document.objects.filter(period=date(2024, 6, 1)).values_list("kind", flat=True))
+    assert {"invoice", "statement"} <= kinds
+    assert "Documents for 2024-06:" in out
 
 
 def test_the_ledger_balances_in_every_transaction(seeded: str) -> None:

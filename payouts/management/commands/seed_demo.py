@@ -1,13 +1,15 @@
 """python manage.py seed_demo: build the demo network with a month of activity, idempotently.
 
-Four steps, each through the product's own services and each idempotent:
+Five steps, each through the product's own services and each idempotent:
 
 1. the network: advertisers, offers, publishers, accesses, logins (affiliates.demo);
 2. raw traffic: clicks, impressions and conversions of the last 30 days, as tracking records
    them (tracking.demo);
 3. money: reconciliation, advertisers' and staff's decisions, approvals after the hold, last
    month's payout run paid, a refund after payout (payouts.demo), replayed day by day;
-4. report rollups rebuilt over the window (payouts.reports), when steps 2-3 changed anything.
+4. report rollups rebuilt over the window (payouts.reports), when steps 2-3 changed anything;
+5. last month's invoices, credit notes and statements issued (payouts.documents), as the monthly
+   job does, so the document pages have something to show.
 
 The window reaches back at least to the middle of last month, so that month's payout run has
 something to pay whatever today's date. The clock is the current hour (UTC), so a second run
@@ -25,7 +27,9 @@ from django.core.management.base import BaseCommand, CommandParser
 from django.utils import timezone
 
 from affiliates import demo
+from affiliates.core.errors import DomainError
 from payouts.demo import demo_activity_build, demo_money_summary
+from payouts.documents import documents_issue_month
 from payouts.reports.services import floor_hour
 from tracking.demo import DEFAULT_CLICKS
 
@@ -71,8 +75,23 @@ class Command(BaseCommand):
                 self._activity(network, now, days, options["clicks_per_link"])
             finally:
                 logging.disable(logging.NOTSET)
+            self._documents(now.date())
         self.stdout.write(f"Done in {time.monotonic() - started:.1f} s.")
         self.stdout.write(demo.credentials_text(network))
+
+    def _documents(self, today: date) -> None:
+        """Last month's invoices, credit notes and statements, as the monthly job issues them
+        (idempotent: a party already issued gets nothing new), so the document pages show some."""
+        period = (today.replace(day=1) - timedelta(days=1)).replace(day=1)
+        try:
+            issued = documents_issue_month(period=period)
+        except DomainError as exc:  # production settings without the issuer's details
+            self.stdout.write(f"Documents for {period:%Y-%m} not issued: {exc.message}")
+            return
+        self.stdout.write(
+            f"Documents for {period:%Y-%m}: {issued.invoices} invoices, {issued.credit_notes} credit notes, "
+            f"{issued.statements} statements issued."
+        )
 
     def _activity(self, network: demo.DemoNetwork, now: datetime, days: int, clicks_per_link: int) -> None:
         activity = demo_activity_build(
