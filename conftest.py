@@ -28,6 +28,7 @@ from affiliates.tests import factories as f
 from payouts.ledger_guard import ledger_guard_install, ledger_guard_remove
 from tracking.clickpath import links, redis_conn
 from tracking.clickpath.consumer import Consumer, group_ensure
+from tracking.conversions.catalog import catalog_clear
 from tracking.tests.asgi_driver import EdgeClient
 
 ACME_POSTBACK_TOKEN = "acme-postback-token-0123456789"
@@ -136,10 +137,11 @@ def api_as() -> Any:
 
 @pytest.fixture(autouse=True)
 def _isolated_hot_path(settings: Any) -> None:
-    """Each test gets its own Redis key space (xdist workers share one Redis db) and an empty
-    link cache (snapshots must never leak between tests)."""
+    """Each test gets its own Redis key space (xdist workers share one Redis db) and empty link
+    and catalog caches (snapshots must never leak between tests)."""
     settings.CLICK_REDIS_PREFIX = f"t-{uuid.uuid4().hex[:12]}"
     links._local.clear()
+    catalog_clear()  # the postback path's offer and advertiser cache: ids repeat between tests
     redis_conn.reset()
 
 

@@ -37,7 +37,35 @@ def token_digest(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
 
 
-class Advertiser(models.Model):
+class DocumentParty(models.Model):
+    """Who documents are addressed to (payouts.documents), advertiser or publisher alike: printed
+    on invoices and statements; the country and tax id decide the VAT treatment (reverse charge
+    within the EU)."""
+
+    legal_name = models.CharField(
+        max_length=200, blank=True, help_text="Registered company name on documents; empty: the name."
+    )
+    address = models.TextField(
+        blank=True, help_text="Postal address printed on documents, one line per line."
+    )
+    country = models.CharField(
+        max_length=2,
+        blank=True,
+        validators=[v.validate_country],
+        help_text="ISO 3166 alpha-2 country of registration; decides VAT treatment.",
+    )
+    tax_id = models.CharField(
+        max_length=32,
+        blank=True,
+        validators=[v.validate_tax_id],
+        help_text="VAT or tax id (EU VAT ids are checked, e.g. DE136695976).",
+    )
+
+    class Meta:
+        abstract = True
+
+
+class Advertiser(DocumentParty):
     class Status(models.TextChoices):
         ACTIVE = "active"
         PAUSED = "paused"
@@ -65,26 +93,6 @@ class Advertiser(models.Model):
         blank=True,
         validators=[v.validate_cidr_list],
         help_text="IP addresses or CIDR ranges allowed to post conversions; empty allows any.",
-    )
-    # Who the documents are addressed to (payouts.documents): printed on invoices and statements,
-    # and the country and tax id decide the VAT treatment (reverse charge within the EU).
-    legal_name = models.CharField(
-        max_length=200, blank=True, help_text="Registered company name on documents; empty: the name."
-    )
-    address = models.TextField(
-        blank=True, help_text="Postal address printed on documents, one line per line."
-    )
-    country = models.CharField(
-        max_length=2,
-        blank=True,
-        validators=[v.validate_country],
-        help_text="ISO 3166 alpha-2 country of registration; decides VAT treatment.",
-    )
-    tax_id = models.CharField(
-        max_length=32,
-        blank=True,
-        validators=[v.validate_tax_id],
-        help_text="VAT or tax id (EU VAT ids are checked, e.g. DE136695976).",
     )
     members = models.ManyToManyField(
         settings.AUTH_USER_MODEL,
@@ -116,7 +124,7 @@ class Advertiser(models.Model):
         return self.hmac_secret
 
 
-class Publisher(models.Model):
+class Publisher(DocumentParty):
     class Status(models.TextChoices):
         PENDING = "pending"
         ACTIVE = "active"
@@ -152,26 +160,6 @@ class Publisher(models.Model):
     payout_currency = CurrencyField(default="USD", help_text="Currency payouts are made in (ISO 4217).")
     minimum_payout = MoneyField(
         default=Decimal("50"), help_text="Balance below which a payout run carries the amount forward."
-    )
-    # Who the documents are addressed to (payouts.documents): printed on invoices and statements,
-    # and the country and tax id decide the VAT treatment (reverse charge within the EU).
-    legal_name = models.CharField(
-        max_length=200, blank=True, help_text="Registered company name on documents; empty: the name."
-    )
-    address = models.TextField(
-        blank=True, help_text="Postal address printed on documents, one line per line."
-    )
-    country = models.CharField(
-        max_length=2,
-        blank=True,
-        validators=[v.validate_country],
-        help_text="ISO 3166 alpha-2 country of registration; decides VAT treatment.",
-    )
-    tax_id = models.CharField(
-        max_length=32,
-        blank=True,
-        validators=[v.validate_tax_id],
-        help_text="VAT or tax id (EU VAT ids are checked, e.g. DE136695976).",
     )
     members = models.ManyToManyField(
         settings.AUTH_USER_MODEL,

@@ -19,7 +19,6 @@ from payouts.models import Commission, Transaction
 from payouts.reconcile import conversions_reconcile
 from payouts.services import BulkRefused, commissions_approve_due, commissions_set_status
 from payouts.tests.helpers import every_transaction_balances
-from tracking.conversions.catalog import catalog_clear
 from tracking.lifecycle import HOLD_JOB, Decider, Party, transition_check
 from tracking.models import Conversion, ConversionEvent
 from tracking.tests.conversions.conftest import postback
@@ -29,11 +28,8 @@ pytestmark = pytest.mark.django_db(transaction=True)
 
 
 @pytest.fixture(autouse=True)
-def _network(shoes_link: Any) -> Any:
-    """pixelpush runs acme's shoes offer; the edge's offer catalog starts empty."""
-    catalog_clear()
-    yield
-    catalog_clear()
+def _network(shoes_link: Any) -> None:
+    """pixelpush runs acme's shoes offer."""
 
 
 def _sale(edge: Any, shoes: Any, pixelpush: Any, txn_id: str, **extra: Any) -> Commission:

@@ -10,18 +10,10 @@ import pytest
 
 from affiliates.models import Offer, OfferAccess
 from affiliates.tests import factories as f
-from tracking.conversions.catalog import catalog_clear
 from tracking.models import Click, Conversion
 from tracking.tests.conversions.conftest import postback
 
 pytestmark = pytest.mark.django_db(transaction=True)
-
-
-@pytest.fixture(autouse=True)
-def _fresh_catalog() -> Any:
-    catalog_clear()
-    yield
-    catalog_clear()
 
 
 def _chain(acme: Any, shoes: Any, *offers: Offer) -> None:

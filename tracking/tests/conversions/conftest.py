@@ -14,7 +14,6 @@ import pytest
 from affiliates.models import Offer, Publisher
 from conftest import ACME_POSTBACK_TOKEN
 from tracking.conversions.auth import signature_base
-from tracking.conversions.catalog import catalog_clear
 from tracking.models import Click
 from tracking.tests.asgi_driver import EdgeClient
 from tracking.tests.factories import click_make
@@ -28,13 +27,6 @@ STORAGE_UNAVAILABLE = {
     "flags": [],
     "message": "Not stored; retry later.",
 }
-
-
-@pytest.fixture(autouse=True)
-def _fresh_catalog() -> Any:
-    catalog_clear()
-    yield
-    catalog_clear()
 
 
 @pytest.fixture
