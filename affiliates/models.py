@@ -721,3 +721,7 @@ class NetworkTerms(models.Model):
 
     def __str__(self) -> str:
         return f"Network terms (floor {self.minimum_payout} {self.minimum_payout_currency})"
+
+
+# Registered with this app from its own module (general, extended by later work).
+from affiliates.notifications import Notification as Notification  # noqa: E402

@@ -2,6 +2,7 @@ from django.urls import path
 
 from affiliates.portal import views_advertiser as adv
 from affiliates.portal import views_auth as auth
+from affiliates.portal import views_notifications as notes
 from affiliates.portal import views_publisher as pub
 from affiliates.portal import views_staff as staff
 
@@ -18,6 +19,8 @@ urlpatterns = [
     path("password-reset/<uidb64>/<token>/", auth.password_reset_confirm, name="password-reset-confirm"),
     path("password-reset/done/", auth.password_reset_complete, name="password-reset-complete"),
     path("account/password/", auth.password_change, name="password-change"),
+    path("account/notifications/", notes.notifications, name="notifications"),
+    path("account/notifications/read/", notes.notifications_read, name="notifications-read"),
     # publisher
     path("publisher/", pub.dashboard, name="pub-home"),
     path("publisher/offers/", pub.marketplace, name="pub-marketplace"),

@@ -9,6 +9,7 @@ from django import template
 from django.urls import reverse
 from django.utils.html import format_html
 
+from affiliates.notifications import notifications_unread_count
 from affiliates.roles import Role, actor_for
 
 register = template.Library()
@@ -33,6 +34,7 @@ NAV: dict[Role, list[tuple[str, str]]] = {
         ("tracking_portal:adv-conversions", "Conversions"),
         ("tracking_portal:reports", "Reports"),
         ("tracking_portal:adv-integration", "Integration"),
+        ("automation_portal:rules", "Rules"),
         ("payouts_portal:adv-invoices", "Invoices"),
     ],
     Role.STAFF: [
@@ -43,6 +45,7 @@ NAV: dict[Role, list[tuple[str, str]]] = {
         ("payouts_portal:staff-runs", "Payout runs"),
         ("payouts_portal:staff-documents", "Invoices & statements"),
         ("tracking_portal:reports", "Reports"),
+        ("automation_portal:rules", "Rules"),
         ("portal:staff-lockouts", "Lockouts"),
     ],
 }
@@ -75,6 +78,13 @@ def portal_nav(context: dict[str, Any]) -> dict[str, Any]:
         for name, label in NAV.get(actor.role, [])
     ]
     return {"items": items, "role": actor.role.value, "request": request}
+
+
+@register.inclusion_tag("portal/_bell.html", takes_context=True)
+def notification_bell(context: dict[str, Any]) -> dict[str, Any]:
+    """The header's bell: a link to the notifications page with the unread count."""
+    request = context["request"]
+    return {"unread": notifications_unread_count(user=request.user)}
 
 
 @register.simple_tag

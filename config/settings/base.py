@@ -60,6 +60,7 @@ INSTALLED_APPS = [
     "affiliates",
     "tracking",
     "payouts",
+    "automation",
 ]
 
 MIDDLEWARE = [
@@ -437,3 +438,12 @@ CELERY_BEAT_SCHEDULE["tracking-beat-heartbeat"] = {
     "schedule": BEAT_HEARTBEAT_SECONDS,
 }
 CELERY_BEAT_SCHEDULE["callbacks-retry-due"] = {"task": "payouts.callbacks.retry_due", "schedule": 60.0}
+
+# --- Automation rules ----------------------------------------------------------------------
+# Every minute: enqueue a check of each rule that is due (each has its own frequency, 5 min by
+# default), and the rule webhooks whose retry is due.
+CELERY_BEAT_SCHEDULE["automation-rules-tick"] = {"task": "automation.rules_tick", "schedule": 60.0}
+CELERY_BEAT_SCHEDULE["automation-webhooks-retry-due"] = {
+    "task": "automation.webhooks_retry_due",
+    "schedule": 60.0,
+}

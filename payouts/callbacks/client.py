@@ -19,6 +19,7 @@ import socket
 import ssl
 import threading
 import time
+from collections.abc import Mapping
 from dataclasses import dataclass
 from urllib.parse import urlsplit
 
@@ -99,8 +100,19 @@ def _error(
     )
 
 
-def send(*, method: str, url: str, body: str = "", timeout: float = ATTEMPT_TIMEOUT_SECONDS) -> Outcome:
-    """One attempt: vet every address of the host, then connect to a vetted one. Never raises."""
+def send(
+    *,
+    method: str,
+    url: str,
+    body: str = "",
+    timeout: float = ATTEMPT_TIMEOUT_SECONDS,
+    content_type: str = "application/x-www-form-urlencoded",
+    extra_headers: Mapping[str, str] | None = None,
+) -> Outcome:
+    """One attempt: vet every address of the host, then connect to a vetted one. Never raises.
+
+    ``content_type`` and ``extra_headers`` serve other signed calls that share this client
+    (automation rules' webhooks send JSON with a signature header)."""
     try:
         parts = urlsplit(url)
         if parts.scheme not in {"http", "https"} or not parts.hostname:
@@ -124,7 +136,8 @@ def send(*, method: str, url: str, body: str = "", timeout: float = ATTEMPT_TIME
         "Connection": "close",
     }
     if method == "POST":
-        headers["Content-Type"] = "application/x-www-form-urlencoded"
+        headers["Content-Type"] = content_type
+    headers.update(extra_headers or {})
     return _request(
         scheme=parts.scheme,
         host=host,

@@ -107,6 +107,12 @@ def quality(row: Mapping[str, Any]) -> Decimal | None:
     return ratio(total - row["flagged_clicks"] - row["conv_flagged"], total)
 
 
+def fraud_share(row: Mapping[str, Any]) -> Decimal | None:
+    """Percentage of traffic (clicks and conversions) flagged by fraud rules: 100 x (1 - quality)."""
+    weight = quality(row)
+    return None if weight is None else ((1 - weight) * HUNDRED).quantize(PLACES, rounding=ROUND_HALF_UP)
+
+
 def effect_score(row: Mapping[str, Any], target: Decimal | None) -> Decimal | None:
     """(conversions / target) x quality / cost per result; None when any part is undefined."""
     conversions = row["conv_pending"] + row["conv_approved"]

@@ -1,0 +1,9 @@
+from rest_framework.routers import SimpleRouter
+
+from automation.api import views
+
+router = SimpleRouter()
+router.register("automation-rules", views.RuleViewSet, basename="automation-rule")
+router.register("automation-firings", views.FiringViewSet, basename="automation-firing")
+
+urlpatterns = router.urls

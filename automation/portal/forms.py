@@ -1,0 +1,58 @@
+"""The rule form: the API's fields, with choices narrowed to what the actor may use."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django import forms
+
+from affiliates.models import Creative, Offer, Publisher
+from affiliates.roles import Actor, visible
+from automation.models import Metric, Rule
+from automation.services import STAFF_ONLY_METRICS
+
+FIELDS = [
+    "name",
+    "scope",
+    "offer",
+    "publisher",
+    "creative",
+    "sub1",
+    "metric",
+    "comparison",
+    "threshold",
+    "window_hours",
+    "min_clicks",
+    "min_conversions",
+    "action",
+    "cap_metric",
+    "cap_period",
+    "cap_limit",
+    "webhook_url",
+    "notify",
+    "cooldown_minutes",
+    "check_every_minutes",
+    "is_active",
+]
+
+
+class RuleForm(forms.ModelForm[Rule]):
+    class Meta:
+        model = Rule
+        fields = FIELDS
+        help_texts = {
+            "creative": "Clicks do not carry a creative yet: its numbers are its offer's, narrowed by "
+            "publisher "
+            "and sub1 when you give them. Pausing it hides it from publishers.",
+        }
+
+    def __init__(self, *args: Any, actor: Actor, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        offers = visible(Offer.objects.all(), actor).order_by("name")
+        fields: Any = self.fields
+        fields["offer"].queryset = offers
+        fields["publisher"].queryset = visible(Publisher.objects.all(), actor).order_by("name")
+        fields["creative"].queryset = Creative.objects.filter(offer__in=offers).select_related("offer")
+        fields["creative"].label_from_instance = lambda c: f"{c.name} ({c.offer.name})"
+        if actor.is_advertiser:
+            fields["metric"].choices = [(k, v) for k, v in Metric.choices if k not in STAFF_ONLY_METRICS]

@@ -1,0 +1,96 @@
+"""Automation rule pages for advertisers (their offers) and staff (every offer).
+
+List, create and edit, and each rule's firing history with the values seen and an undo button.
+Writes call automation.services, the API's services.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.contrib import messages
+from django.http import HttpResponse, HttpResponseBase
+from django.shortcuts import get_object_or_404, redirect, render
+from django.views.decorators.http import require_POST
+
+from affiliates.core.errors import DomainError
+from affiliates.portal.access import PortalRequest, account_may, portal_view
+from affiliates.roles import Act, Role
+from automation import selectors, services
+from automation.models import Rule
+from automation.portal.forms import RuleForm
+
+rules_page = portal_view(Role.ADVERTISER, Role.STAFF)
+
+
+@rules_page
+def rules(request: PortalRequest) -> HttpResponse:
+    listed = selectors.rules_visible(actor=request.actor).select_related("advertiser")
+    return render(request, "automation/rules.html", {"rules": listed})
+
+
+def _save(request: PortalRequest, rule: Rule | None) -> HttpResponseBase:
+    form = RuleForm(request.POST or None, instance=rule, actor=request.actor)
+    if request.method == "POST" and form.is_valid():
+        data = {name: form.cleaned_data[name] for name in form.Meta.fields}
+        try:
+            if rule is None:
+                rule = services.rule_create(actor=request.actor, created_by=request.user, **data)
+            else:
+                rule = services.rule_update(rule=rule, actor=request.actor, **data)
+        except DomainError as exc:
+            form.add_error(None, f"{exc.message} ({exc.code})")
+        else:
+            messages.success(request, f"Rule “{rule.name}” saved.")
+            return redirect("automation_portal:rule", rule.pk)
+    return render(request, "automation/rule_form.html", {"form": form, "rule": rule})
+
+
+@rules_page
+@account_may(Act.MANAGE_OFFERS)
+def rule_new(request: PortalRequest) -> HttpResponseBase:
+    return _save(request, None)
+
+
+@rules_page
+@account_may(Act.MANAGE_OFFERS)
+def rule_edit(request: PortalRequest, rule_id: int) -> HttpResponseBase:
+    return _save(request, get_object_or_404(selectors.rules_visible(actor=request.actor), pk=rule_id))
+
+
+@rules_page
+def rule(request: PortalRequest, rule_id: int) -> HttpResponse:
+    found = get_object_or_404(selectors.rules_visible(actor=request.actor), pk=rule_id)
+    firings: list[Any] = list(selectors.firings_visible(actor=request.actor).filter(rule=found)[:200])
+    for firing in firings:
+        firing.shown = selectors.values_for(request.actor, firing.values)
+    return render(
+        request,
+        "automation/rule.html",
+        {"rule": found, "firings": firings, "scope_label": selectors.scope_label(found)},
+    )
+
+
+@require_POST
+@rules_page
+@account_may(Act.MANAGE_OFFERS)
+def rule_check_now(request: PortalRequest, rule_id: int) -> HttpResponseBase:
+    found = get_object_or_404(selectors.rules_visible(actor=request.actor), pk=rule_id)
+    firing = services.rule_check(rule_id=found.pk)
+    found.refresh_from_db()
+    messages.info(request, f"Fired: {firing.detail}" if firing else f"Did not fire: {found.last_result}")
+    return redirect("automation_portal:rule", found.pk)
+
+
+@require_POST
+@rules_page
+@account_may(Act.MANAGE_OFFERS)
+def firing_undo(request: PortalRequest, firing_id: int) -> HttpResponseBase:
+    firing = get_object_or_404(selectors.firings_visible(actor=request.actor), pk=firing_id)
+    try:
+        firing = services.firing_undo(firing=firing, by=request.user)
+    except DomainError as exc:
+        messages.error(request, f"{exc.message} ({exc.code})")
+    else:
+        messages.success(request, f"Undone: {firing.undo_detail}.")
+    return redirect("automation_portal:rule", firing.rule_id)

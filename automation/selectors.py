@@ -1,0 +1,130 @@
+"""What a rule sees: one slice of the report rollups over its window, and the rules an actor sees.
+
+Rules read the hourly rollups (tracking.models.reports, filled by payouts.reports), never the
+raw clicks table: a check costs one indexed aggregate over at most ``window_hours`` hours of
+one offer. The offer cube serves offer and publisher scopes; sub ids need the full rollup,
+which keeps sub1. Metrics come from payouts.reports.metrics, the reports' own definitions.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from decimal import Decimal
+from typing import Any
+
+from django.db.models import QuerySet, Sum
+
+from affiliates.roles import Actor, scope
+from automation.models import Firing, Metric, Rule, Scope
+from payouts.reports.metrics import derive, fraud_share, metrics_for
+from payouts.reports.services import floor_hour
+from tracking.models.reports import ROLLUP_AMOUNTS, ROLLUP_COUNTERS, HourlyOfferStat, HourlyStat
+
+# The report metric each rule metric reads (one definition each, in payouts.reports.metrics).
+METRIC_KEYS: dict[str, str] = {
+    Metric.CPA: "cpa",
+    Metric.CVR: "cvr",
+    Metric.CPC: "cpc",
+    Metric.EPC: "epc",
+    Metric.ROAS: "roas",
+    Metric.MARGIN: "margin",
+    Metric.CLICKS: "gross_clicks",
+    Metric.CONVERSIONS: "conversions",
+    Metric.FRAUD_SHARE: "fraud_share",
+}
+SHOWN = (
+    "gross_clicks",
+    "conversions",
+    "cost",
+    "revenue",
+    "payout",
+    "sale_amount",
+    "cvr",
+    "cpc",
+    "cpa",
+    "epc",
+    "roas",
+    "margin",
+    "fraud_share",
+)
+
+
+@dataclass(frozen=True)
+class Window:
+    start: datetime  # first UTC hour
+    end: datetime  # exclusive: the end of the current hour
+
+
+def window_for(rule: Rule, now: datetime) -> Window:
+    """The ``window_hours`` UTC hours up to and including the current one."""
+    end = floor_hour(now) + timedelta(hours=1)
+    return Window(start=end - timedelta(hours=rule.window_hours), end=end)
+
+
+def _rows(rule: Rule, window: Window) -> QuerySet[Any]:
+    needs_sub1 = bool(rule.sub1)
+    model: Any = HourlyStat if needs_sub1 else HourlyOfferStat
+    rows = model.objects.filter(
+        offer_id=rule.offer_id, currency=rule.offer.currency, hour__gte=window.start, hour__lt=window.end
+    )
+    if rule.publisher_id:
+        rows = rows.filter(publisher_id=rule.publisher_id)
+    if needs_sub1:
+        rows = rows.filter(sub1=rule.sub1)
+    result: QuerySet[Any] = rows
+    return result
+
+
+def rule_measure(*, rule: Rule, window: Window) -> dict[str, Any]:
+    """Every report metric of the rule's slice in the window (None where undefined)."""
+    names = (*ROLLUP_COUNTERS, *ROLLUP_AMOUNTS)
+    sums = _rows(rule, window).aggregate(**{name: Sum(name) for name in names})
+    row = {name: sums[name] or (Decimal(0) if name in ROLLUP_AMOUNTS else 0) for name in names}
+    values = derive(row)
+    values["fraud_share"] = fraud_share(row)
+    return values
+
+
+def metric_value(rule: Rule, values: dict[str, Any]) -> Decimal | None:
+    value = values[METRIC_KEYS[rule.metric]]
+    return None if value is None else Decimal(value)
+
+
+def values_shown(values: dict[str, Any]) -> dict[str, str | None]:
+    """The numbers a firing stores: decimal strings, None where undefined."""
+    return {name: None if values[name] is None else str(values[name]) for name in SHOWN}
+
+
+def values_for(actor: Actor, values: dict[str, Any]) -> dict[str, Any]:
+    """A firing's numbers as the actor may see them (advertisers never see payout, EPC or margin)."""
+    allowed = {*metrics_for(actor), "gross_clicks", "fraud_share"}
+    return {name: value for name, value in values.items() if name in allowed}
+
+
+def rules_visible(*, actor: Actor) -> QuerySet[Rule]:
+    """Staff: every rule; an advertiser: the rules on its offers; anyone else: none."""
+    rules = Rule.objects.select_related("offer", "publisher", "creative").order_by("-id")
+    if not (actor.is_staff or actor.is_advertiser):
+        return rules.none()
+    return scope(rules, actor, advertiser_path="advertiser_id", publisher_path=None)
+
+
+def firings_visible(*, actor: Actor) -> QuerySet[Firing]:
+    firings = Firing.objects.select_related("rule", "rule__offer", "undone_by", "webhook").order_by(
+        "-created_at", "-id"
+    )
+    if not (actor.is_staff or actor.is_advertiser):
+        return firings.none()
+    return scope(firings, actor, advertiser_path="rule__advertiser_id", publisher_path=None)
+
+
+def scope_label(rule: Rule) -> str:
+    parts = [f"offer {rule.offer}"]
+    if rule.scope == Scope.CREATIVE and rule.creative is not None:
+        parts.insert(0, f"creative {rule.creative}")
+    if rule.publisher_id:
+        parts.append(f"publisher {rule.publisher}")
+    if rule.sub1:
+        parts.append(f"sub1 {rule.sub1!r}")
+    return ", ".join(parts)

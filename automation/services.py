@@ -1,0 +1,228 @@
+"""Writes of automation rules: saving a rule, checking it (and firing), and undoing a firing."""
+
+from __future__ import annotations
+
+import logging
+import operator
+from collections.abc import Callable
+from datetime import datetime, timedelta
+from decimal import Decimal
+from smtplib import SMTPException
+from typing import Any
+
+from django.core.exceptions import ValidationError
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+
+from affiliates.core.errors import Conflict, DomainError
+from affiliates.roles import Actor
+from automation import targets
+from automation.alerts import alert_send
+from automation.models import Action, Comparison, Firing, Metric, Rule, Scope
+from automation.selectors import metric_value, rule_measure, values_shown, window_for
+from automation.webhooks import webhook_enqueue
+
+log = logging.getLogger(__name__)
+
+COMPARE: dict[str, Callable[[Decimal, Decimal], bool]] = {
+    Comparison.GT: operator.gt,
+    Comparison.GTE: operator.ge,
+    Comparison.LT: operator.lt,
+    Comparison.LTE: operator.le,
+}
+# Metrics built on the publisher's payout: advertisers never see payout, so they cannot rule on it.
+STAFF_ONLY_METRICS = frozenset({Metric.EPC, Metric.MARGIN})
+EDITABLE = (
+    "name",
+    "scope",
+    "offer",
+    "publisher",
+    "creative",
+    "sub1",
+    "metric",
+    "comparison",
+    "threshold",
+    "window_hours",
+    "min_clicks",
+    "min_conversions",
+    "action",
+    "cap_metric",
+    "cap_period",
+    "cap_limit",
+    "webhook_url",
+    "notify",
+    "cooldown_minutes",
+    "check_every_minutes",
+    "is_active",
+)
+
+
+def _rule_check_fields(rule: Rule, actor: Actor) -> None:
+    if actor.is_advertiser and rule.metric in STAFF_ONLY_METRICS:
+        raise DomainError(
+            f"{rule.get_metric_display()} is built on payouts, which only the network sees.",
+            code="metric_not_allowed",
+        )
+    if rule.scope == Scope.CREATIVE and (rule.creative is None or rule.creative.offer_id != rule.offer_id):
+        raise DomainError("Choose a creative of this offer.", code="bad_creative")
+    if rule.action in (Action.PAUSE, Action.RESUME) and not targets.pausable(rule):
+        raise DomainError(
+            "A sub id cannot be paused or resumed; alert or call a webhook.", code="not_pausable"
+        )
+    if rule.action == Action.SET_CAP and not (
+        rule.cap_metric and rule.cap_period and rule.cap_limit is not None
+    ):
+        raise DomainError("Changing a cap needs its metric, period and new limit.", code="cap_incomplete")
+    if rule.scope != Scope.CREATIVE:
+        rule.creative = None
+    if rule.scope == Scope.OFFER:
+        rule.publisher = None
+
+
+def _rule_save(rule: Rule, actor: Actor) -> Rule:
+    rule.advertiser_id = rule.offer.advertiser_id
+    _rule_check_fields(rule, actor)
+    try:
+        rule.full_clean()
+    except ValidationError as exc:
+        field, messages = next(iter(exc.message_dict.items()))
+        raise DomainError(f"{field}: {messages[0]}", code="invalid") from exc
+    rule.next_check_at = timezone.now()
+    rule.save()
+    return rule
+
+
+def rule_create(*, actor: Actor, created_by: Any, **fields: Any) -> Rule:
+    rule = Rule(created_by=created_by, **{k: v for k, v in fields.items() if k in EDITABLE})
+    return _rule_save(rule, actor)
+
+
+def rule_update(*, rule: Rule, actor: Actor, **fields: Any) -> Rule:
+    for name, value in fields.items():
+        if name in EDITABLE:
+            setattr(rule, name, value)
+    return _rule_save(rule, actor)
+
+
+def _quiet_reason(rule: Rule, values: dict[str, Any], value: Decimal | None, now: datetime) -> str:
+    """Why the rule does not fire now; '' when it should."""
+    if values["gross_clicks"] < rule.min_clicks or values["conversions"] < rule.min_conversions:
+        return (
+            f"below the minimum volume ({values['gross_clicks']} clicks, {values['conversions']} conversions)"
+        )
+    if value is None:
+        return f"{rule.metric} is undefined in the window"
+    if not COMPARE[rule.comparison](value, rule.threshold):
+        return f"{rule.metric} {value} does not meet the condition"
+    last = rule.firings.order_by("-created_at").values_list("created_at", flat=True).first()
+    if last is not None and now < last + timedelta(minutes=rule.cooldown_minutes):
+        return f"cooling down until {(last + timedelta(minutes=rule.cooldown_minutes)):%H:%M} UTC"
+    return ""
+
+
+def _fire(rule: Rule, window: Any, value: Decimal, values: dict[str, Any], now: datetime) -> Firing:
+    """Claim the window, then act; all or nothing (a claimed window without its action is never left)."""
+    firing = Firing.objects.create(
+        rule=rule,
+        target=targets.target_key(rule),
+        window_start=window.start,
+        window_end=window.end,
+        metric_value=value,
+        values=values_shown(values),
+        action=rule.action,
+        created_at=now,
+    )
+    try:
+        with transaction.atomic():
+            firing.before, firing.after, firing.detail = targets.action_apply(rule)
+    except (DomainError, ValidationError) as exc:
+        firing.outcome, firing.detail = Firing.Outcome.FAILED, f"failed: {exc}"[:255]
+    firing.save(update_fields=["before", "after", "detail", "outcome"])
+    if rule.action == Action.WEBHOOK:
+        webhook_enqueue(firing=firing)
+    return firing
+
+
+def _note(rule: Rule, now: datetime, result: str) -> None:
+    Rule.objects.filter(pk=rule.pk).update(last_checked_at=now, last_result=result[:255])
+
+
+def rule_check(*, rule_id: int, now: datetime | None = None) -> Firing | None:
+    """Measure the rule's window in the rollups and fire if it should; the firing, or None.
+
+    Idempotent: a window fires at most once (the unique constraint), so a repeated or
+    concurrent check of the same window records nothing more.
+    """
+    now = now or timezone.now()
+    rule = (
+        Rule.objects.select_related("offer", "publisher", "creative", "created_by").filter(pk=rule_id).first()
+    )
+    if rule is None or not rule.is_active:
+        return None
+    window = window_for(rule, now)
+    values = rule_measure(rule=rule, window=window)
+    value = metric_value(rule, values)
+    quiet = _quiet_reason(rule, values, value, now)
+    if (
+        not quiet
+        and Firing.objects.filter(
+            rule=rule, target=targets.target_key(rule), window_start=window.start
+        ).exists()
+    ):
+        quiet = "already fired in this window"
+    if quiet:
+        _note(rule, now, quiet)
+        return None
+    assert value is not None
+    try:
+        with transaction.atomic():
+            firing = _fire(rule, window, value, values, now)
+    except targets.NothingToDo as exc:
+        _note(rule, now, f"condition met, nothing to do: {exc}")
+        return None
+    except IntegrityError:
+        _note(rule, now, "already fired in this window")  # a concurrent check won the window
+        return None
+    _note(rule, now, f"fired: {firing.detail}")
+    if rule.notify or rule.action == Action.ALERT:
+        try:
+            alert_send(firing=firing)
+        except (SMTPException, OSError):
+            log.exception("automation rule %s: the alert e-mail failed", rule.pk)
+    return firing
+
+
+def rules_due_claim(*, now: datetime | None = None, limit: int = 1000) -> list[int]:
+    """The active rules due for a check, each pushed to its next check time (claimed once)."""
+    now = now or timezone.now()
+    due = Rule.objects.filter(is_active=True, next_check_at__lte=now).values_list(
+        "pk", "next_check_at", "check_every_minutes"
+    )[:limit]
+    claimed = []
+    for pk, due_at, every in due:
+        nxt = now + timedelta(minutes=every)
+        if Rule.objects.filter(pk=pk, next_check_at=due_at).update(next_check_at=nxt):
+            claimed.append(pk)
+    return claimed
+
+
+def firing_undo(*, firing: Firing, by: Any) -> Firing:
+    """Restore what the firing changed; recorded on the firing (who, when, what was restored)."""
+    if not firing.undoable:
+        code = "already_undone" if firing.undone_at else "not_undoable"
+        raise Conflict(
+            "This firing was already undone."
+            if firing.undone_at
+            else "This firing changed nothing that can be undone.",
+            code=code,
+        )
+    with transaction.atomic():
+        now = timezone.now()
+        if not Firing.objects.filter(pk=firing.pk, undone_at__isnull=True).update(
+            undone_at=now, undone_by=by
+        ):
+            raise Conflict("This firing was already undone.", code="already_undone")
+        detail = targets.state_restore(firing.before, firing.after)
+        Firing.objects.filter(pk=firing.pk).update(undo_detail=detail[:255])
+    firing.refresh_from_db()
+    return firing

@@ -1,0 +1,157 @@
+"""What a rule acts on, and how each action is done and undone.
+
+Pauses and resumes save the object through ``affiliates.services.instance_update`` (a model
+save), exactly as a staff edit does: the click path's signal receivers evict the link
+snapshots of every affected token, so the next click sees the change. A paused offer sends
+clicks to its fallback (``offer_paused``); a paused publisher access is a rejected one
+(``not_approved``); a paused creative is inactive and no longer offered to publishers.
+
+Each ``apply`` returns (before, after, detail): ``before`` is what undo writes back.
+"""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from typing import Any
+
+from django.db import transaction
+
+from affiliates.core.errors import DomainError
+from affiliates.models import Cap, Creative, Offer, OfferAccess
+from affiliates.services import access_decide, instance_update
+from automation.models import Action, Rule, Scope
+
+Change = tuple[dict[str, Any], dict[str, Any], str]
+
+
+class NothingToDo(Exception):
+    """The target is already in the state the action would set: no firing is recorded."""
+
+
+def target_key(rule: Rule) -> str:
+    if rule.scope == Scope.CREATIVE:
+        return f"creative:{rule.creative_id}"
+    if rule.scope == Scope.PUBLISHER:
+        return f"access:{rule.offer_id}:{rule.publisher_id}"
+    if rule.scope == Scope.SUB_ID:
+        return f"sub1:{rule.offer_id}:{rule.publisher_id or '*'}"
+    return f"offer:{rule.offer_id}"
+
+
+def pausable(rule: Rule) -> bool:
+    """A sub id has no switch of its own (until negative lists block one)."""
+    return rule.scope != Scope.SUB_ID
+
+
+def _set_offer(offer: Offer, status: str) -> Change:
+    if offer.status == status:
+        raise NothingToDo(f"the offer is already {status}")
+    before = {"kind": "offer", "id": offer.pk, "status": offer.status}
+    instance_update(instance=offer, status=status)
+    return before, {**before, "status": status}, f"offer {offer.name} {status}"
+
+
+def _set_access(rule: Rule, status: str) -> Change:
+    access = OfferAccess.objects.filter(offer_id=rule.offer_id, publisher=rule.publisher).first()
+    if access is None or access.status == status:
+        raise NothingToDo(f"the publisher's access is already {status}" if access else "no access")
+    before = {"kind": "access", "id": access.pk, "status": access.status}
+    access_decide(
+        offer=rule.offer,
+        publisher=access.publisher,
+        status=status,
+        by=None,
+        note=f"Automation rule: {rule.name}",
+    )
+    return before, {**before, "status": status}, f"publisher {access.publisher} {status} on the offer"
+
+
+def _set_creative(creative: Creative, active: bool) -> Change:
+    if creative.active == active:
+        raise NothingToDo("the creative is already " + ("active" if active else "paused"))
+    before = {"kind": "creative", "id": creative.pk, "active": creative.active}
+    instance_update(instance=creative, active=active)
+    return (
+        before,
+        {**before, "active": active},
+        f"creative {creative.name} " + ("resumed" if active else "paused"),
+    )
+
+
+def _switch(rule: Rule, on: bool) -> Change:
+    if rule.scope == Scope.CREATIVE:
+        assert rule.creative is not None
+        return _set_creative(rule.creative, on)
+    if rule.scope == Scope.PUBLISHER:
+        return _set_access(rule, OfferAccess.Status.APPROVED if on else OfferAccess.Status.REJECTED)
+    return _set_offer(rule.offer, Offer.Status.ACTIVE if on else Offer.Status.PAUSED)
+
+
+def _set_cap(rule: Rule) -> Change:
+    limit = rule.cap_limit if rule.cap_limit is not None else Decimal(0)
+    publisher = rule.publisher if rule.scope != Scope.OFFER else None
+    cap = Cap.objects.filter(
+        offer_id=rule.offer_id,
+        metric=rule.cap_metric,
+        period=rule.cap_period,
+        scope=Cap.Scope.OFFER,
+        publisher=publisher,
+    ).first()
+    if cap is not None and cap.limit == limit:
+        raise NothingToDo("the cap already has this limit")
+    before: dict[str, Any] = {
+        "kind": "cap",
+        "id": cap.pk if cap else None,
+        "limit": str(cap.limit) if cap else None,
+    }
+    if cap is None:
+        cap = Cap(offer_id=rule.offer_id, metric=rule.cap_metric, period=rule.cap_period, publisher=publisher)
+    cap.limit = limit
+    cap.full_clean()
+    cap.save()  # a save, so the click path's link snapshots are evicted
+    after = {"kind": "cap", "id": cap.pk, "limit": str(limit)}
+    return before, after, f"{rule.cap_period} {rule.cap_metric} cap set to {limit}"
+
+
+@transaction.atomic
+def action_apply(rule: Rule) -> Change:
+    """Do the rule's state-changing action; alerts and webhooks change nothing here."""
+    if rule.action in (Action.PAUSE, Action.RESUME):
+        return _switch(rule, rule.action == Action.RESUME)
+    if rule.action == Action.SET_CAP:
+        return _set_cap(rule)
+    return {}, {}, "alert sent" if rule.action == Action.ALERT else "webhook queued"
+
+
+def _restore_cap(before: dict[str, Any], after: dict[str, Any]) -> str:
+    cap = Cap.objects.filter(pk=after["id"]).first()
+    if cap is None:
+        return "the cap no longer exists"
+    if before["id"] is None:
+        cap.delete()  # a delete, so the click path's snapshots are evicted
+        return "the cap the rule added was removed"
+    cap.limit = Decimal(before["limit"])
+    cap.save()
+    return f"cap limit restored to {before['limit']}"
+
+
+@transaction.atomic
+def state_restore(before: dict[str, Any], after: dict[str, Any]) -> str:
+    """Write a firing's ``before`` state back; what was restored, in words."""
+    kind = before.get("kind")
+    if kind == "offer":
+        offer = Offer.objects.get(pk=before["id"])
+        instance_update(instance=offer, status=before["status"])
+        return f"offer {offer.name} back to {before['status']}"
+    if kind == "access":
+        access = OfferAccess.objects.select_related("publisher").get(pk=before["id"])
+        access.status = before["status"]
+        access.save(update_fields=["status"])  # a save, so the link snapshot is evicted
+        return f"publisher {access.publisher} back to {before['status']}"
+    if kind == "creative":
+        creative = Creative.objects.get(pk=before["id"])
+        instance_update(instance=creative, active=before["active"])
+        return f"creative {creative.name} " + ("active again" if before["active"] else "paused again")
+    if kind == "cap":
+        return _restore_cap(before, after)
+    raise DomainError("This firing changed nothing that can be undone.", code="not_undoable")

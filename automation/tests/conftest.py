@@ -1,0 +1,84 @@
+"""Automation fixtures: a creative on acme's shoes offer (priced in NOK), rollup traffic, rules."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import datetime
+from decimal import Decimal
+from typing import Any
+
+import pytest
+from django.db.models import F
+from django.utils import timezone
+
+from affiliates.models import Creative, Offer, Publisher
+from affiliates.roles import actor_for
+from automation import services
+from automation.models import Rule
+from payouts.reports.services import floor_hour
+from tracking.models.reports import ROLLUP_AMOUNTS, HourlyOfferStat, HourlyStat
+
+
+@pytest.fixture
+def nok_shoes(shoes: Offer) -> Offer:
+    Offer.objects.filter(pk=shoes.pk).update(currency="NOK")
+    shoes.refresh_from_db()
+    return shoes
+
+
+@pytest.fixture
+def banner(nok_shoes: Offer) -> Creative:
+    return Creative.objects.create(
+        offer=nok_shoes, name="Summer banner", kind=Creative.Kind.TEXT, body="Shoes! {tracking_link}"
+    )
+
+
+def rollup(
+    offer: Offer, publisher: Publisher, *, hour: datetime | None = None, sub1: str = "", **counters: Any
+) -> None:
+    """Add counters to the hourly rollups as the refresh does: the full row and the offer cube."""
+    hour = floor_hour(hour or timezone.now())
+    values = {k: Decimal(v) if k in ROLLUP_AMOUNTS else v for k, v in counters.items()}
+    HourlyStat.objects.create(
+        hour=hour,
+        advertiser_id=offer.advertiser_id,
+        offer=offer,
+        publisher=publisher,
+        currency=offer.currency,
+        country="NO",
+        device="desktop",
+        sub1=sub1,
+        **values,
+    )
+    cube, created = HourlyOfferStat.objects.get_or_create(
+        hour=hour,
+        offer=offer,
+        publisher=publisher,
+        goal=None,
+        currency=offer.currency,
+        defaults={"advertiser_id": offer.advertiser_id, **values},
+    )
+    if not created:
+        HourlyOfferStat.objects.filter(pk=cube.pk).update(**{k: F(k) + v for k, v in values.items()})
+
+
+@pytest.fixture
+def make_rule(nadia: Any, nok_shoes: Offer) -> Callable[..., Rule]:
+    """``make_rule(**fields)``: a rule saved by staff through the service (defaults: an alert on
+    the shoes offer's CPC over 25 NOK in the last 24 hours, no minimum volume, no cooldown)."""
+
+    def _make(**fields: Any) -> Rule:
+        defaults: dict[str, Any] = {
+            "name": "Stop-loss",
+            "scope": "offer",
+            "offer": nok_shoes,
+            "metric": "cpc",
+            "comparison": "gt",
+            "threshold": Decimal("25"),
+            "action": "alert",
+            "cooldown_minutes": 0,
+            "notify": False,
+        }
+        return services.rule_create(actor=actor_for(nadia), created_by=nadia, **{**defaults, **fields})
+
+    return _make
