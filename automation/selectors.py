@@ -17,7 +17,7 @@ from django.db.models import QuerySet, Sum
 
 from affiliates.roles import Actor, scope
 from automation.models import Firing, Metric, Rule, Scope
-from payouts.reports.metrics import derive, fraud_share, metrics_for
+from payouts.reports.metrics import PLACES, derive, fraud_share, metrics_for
 from payouts.reports.services import floor_hour
 from tracking.models.reports import ROLLUP_AMOUNTS, ROLLUP_COUNTERS, HourlyOfferStat, HourlyStat
 
@@ -80,7 +80,9 @@ def rule_measure(*, rule: Rule, window: Window) -> dict[str, Any]:
     """Every report metric of the rule's slice in the window (None where undefined)."""
     names = (*ROLLUP_COUNTERS, *ROLLUP_AMOUNTS)
     sums = _rows(rule, window).aggregate(**{name: Sum(name) for name in names})
-    row = {name: sums[name] or (Decimal(0) if name in ROLLUP_AMOUNTS else 0) for name in names}
+    # Amounts quantized to the stored places: SQLite's SUM drops trailing zeros, PostgreSQL's keeps them.
+    row = {name: sums[name] or 0 for name in ROLLUP_COUNTERS}
+    row.update({name: Decimal(sums[name] or 0).quantize(PLACES) for name in ROLLUP_AMOUNTS})
     values = derive(row)
     values["fraud_share"] = fraud_share(row)
     return values

@@ -1,0 +1,55 @@
+"""A pause takes effect on the next click, through the same cache eviction a staff edit causes."""
+
+from __future__ import annotations
+
+import pytest
+
+from automation import services
+from automation.tests.conftest import rollup
+from tracking.models import Click
+
+pytestmark = pytest.mark.django_db(transaction=True)  # the edge sees committed rows only
+
+UA = (
+    "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) "
+    "Chrome/124.0 Safari/537.36"
+)
+EXPENSIVE = {"gross_clicks": 600, "revenue": "18000"}  # CPC 30 NOK
+
+
+def click(edge, token: str):
+    return edge.get(f"/c/{token}", {}, REMOTE_ADDR="8.8.8.8", HTTP_USER_AGENT=UA)
+
+
+def last_reason(drain) -> str:
+    drain()
+    return Click.objects.order_by("-created_at", "-id").values_list("reason", flat=True).first()
+
+
+def test_a_paused_offer_sends_the_next_click_to_the_fallback_and_undo_lets_it_through(
+    edge, drain, settings, make_rule, nok_shoes, shoes_link, pixelpush, nadia
+) -> None:
+    settings.DEFAULT_FALLBACK_URL = "https://network.example.net/more-offers"
+    assert click(edge, shoes_link.token)["Location"].startswith(
+        "https://shoes.example.com/"
+    )  # snapshot cached
+    rollup(nok_shoes, pixelpush, **EXPENSIVE)
+    firing = services.rule_check(rule_id=make_rule(action="pause").pk)
+    assert firing.detail == f"offer {nok_shoes.name} paused"
+    refused = click(edge, shoes_link.token)
+    assert refused.status_code == 302
+    assert refused["Location"] == "https://network.example.net/more-offers"
+    assert last_reason(drain) == "offer_paused"
+    services.firing_undo(firing=firing, by=nadia)
+    assert click(edge, shoes_link.token)["Location"].startswith("https://shoes.example.com/")
+    assert last_reason(drain) == ""
+
+
+def test_a_paused_publisher_is_refused_as_not_approved(
+    edge, drain, make_rule, nok_shoes, shoes_link, pixelpush
+) -> None:
+    assert click(edge, shoes_link.token).status_code == 302
+    rollup(nok_shoes, pixelpush, **EXPENSIVE)
+    services.rule_check(rule_id=make_rule(scope="publisher", publisher=pixelpush, action="pause").pk)
+    assert click(edge, shoes_link.token).status_code == 302
+    assert last_reason(drain) == "not_approved"
