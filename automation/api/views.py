@@ -16,7 +16,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 
 from affiliates.api.base import AccountStanding
-from affiliates.models import Offer
+from affiliates.models import Offer, Publisher
 from affiliates.roles import Act, actor_for, may_manage, visible
 from automation import selectors, services
 from automation.api.serializers import FiringSerializer, RuleSerializer
@@ -32,8 +32,12 @@ class IsAdvertiserOrStaff(BasePermission):
 
 
 def _checked_offer(request: Request, data: dict[str, Any]) -> None:
-    """The offer must be one the caller sees and manages; another tenant's is 'does not exist'."""
+    """The offer must be one the caller sees and manages, the publisher one it sees; another
+    tenant's is 'does not exist', as a missing id is."""
     actor = actor_for(request.user)
+    publisher: Publisher | None = data.get("publisher")
+    if publisher is not None and not visible(Publisher.objects.filter(pk=publisher.pk), actor).exists():
+        raise ValidationError({"publisher": ["Invalid pk - object does not exist."]}, code="does_not_exist")
     offer: Offer | None = data.get("offer")
     if offer is not None and not (
         visible(Offer.objects.filter(pk=offer.pk), actor).exists() and may_manage(actor, offer)

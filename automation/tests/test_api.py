@@ -134,3 +134,13 @@ def test_a_sub_id_rule_reads_only_that_sub_id(api_as, nadia, nok_shoes, pixelpus
     Rule.objects.filter(pk=rule["id"]).update(sub1="fb-summer")
     fired = api.post(f"/api/v1/automation-rules/{rule['id']}/check/").json()
     assert Decimal(fired["metric_value"]) == Decimal("30")
+
+
+def test_an_advertiser_cannot_name_a_publisher_it_does_not_see(api_as, ada, nok_shoes, rival) -> None:
+    answer = api_as(ada).post(
+        "/api/v1/automation-rules/",
+        {**STOP_LOSS, "offer": nok_shoes.pk, "scope": "publisher", "publisher": rival.pk},
+        format="json",
+    )
+    assert answer.status_code == 400
+    assert answer.json()["fields"]["publisher"] == ["Invalid pk - object does not exist."]

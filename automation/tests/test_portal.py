@@ -76,3 +76,17 @@ def test_staff_see_every_rule(client, nadia, make_rule) -> None:
     make_rule(name="Network watch")
     client.force_login(nadia)
     assert "Network watch" in client.get("/rules/").content.decode()
+
+
+def test_staff_edit_a_rule_and_the_admin_lists_it(client, nadia, make_rule, nok_shoes) -> None:
+    rule = make_rule(name="Network watch")
+    client.force_login(nadia)
+    assert client.get(f"/rules/{rule.pk}/edit/").status_code == 200
+    answer = client.post(
+        f"/rules/{rule.pk}/edit/",
+        {**FORM, "name": "Network watch (tight)", "scope": "offer", "offer": nok_shoes.pk, "action": "alert"},
+    )
+    assert answer.status_code == 302
+    rule.refresh_from_db()
+    assert (rule.name, rule.min_clicks) == ("Network watch (tight)", 500)
+    assert "Network watch (tight)" in client.get("/admin/automation/rule/").content.decode()
