@@ -6,7 +6,8 @@ from datetime import timedelta
 from decimal import Decimal
 
 import pytest
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connection, transaction
+from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from automation import services
@@ -151,3 +152,20 @@ def test_an_inactive_rule_is_not_checked(make_rule, nok_shoes, pixelpush) -> Non
     rule = make_rule(is_active=False)
     assert check(rule) is None
     assert rule.firings.count() == 0
+
+
+def test_a_check_reads_the_rollups_never_the_clicks_table(make_rule, nok_shoes, pixelpush) -> None:
+    rollup(nok_shoes, pixelpush, sub1="fb", **WINDOW)
+    rules = [
+        make_rule(),
+        make_rule(scope="sub_id", sub1="fb"),
+        make_rule(scope="publisher", publisher=pixelpush),
+    ]
+    with CaptureQueriesContext(connection) as queries:
+        for rule in rules:
+            check(rule)
+    sql = " ".join(q["sql"] for q in queries.captured_queries)
+    assert "tracking_hourlyofferstat" in sql
+    assert "tracking_hourlystat" in sql
+    assert '"tracking_click"' not in sql
+    assert "tracking_click " not in sql
