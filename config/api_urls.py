@@ -9,5 +9,5 @@ urlpatterns = [
     path("", include("payouts.api.urls")),
     path("", include("payouts.callbacks.api.urls")),
     path("", include("payouts.api.urls_payout_runs")),
-    path("", include("automation.api.urls")),
+    path("", include("payouts.automation.api.urls")),
 ]

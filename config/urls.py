@@ -25,6 +25,6 @@ urlpatterns = [
 urlpatterns += [
     path("", include("tracking.portal.urls")),
     path("", include("payouts.portal.urls")),
-    path("", include("automation.portal.urls")),
+    path("", include("payouts.automation.portal.urls")),
     path("", include("affiliates.portal.urls")),
 ]

@@ -60,7 +60,7 @@ INSTALLED_APPS = [
     "affiliates",
     "tracking",
     "payouts",
-    "automation",
+    "payouts.automation",
 ]
 
 MIDDLEWARE = [

@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 
 from affiliates.models import Creative
-from automation.models import Rule
+from payouts.automation.models import Rule
 from tests.browser.conftest import click_real, login, rollups_refresh
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]

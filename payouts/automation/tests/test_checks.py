@@ -10,9 +10,9 @@ from django.db import IntegrityError, connection, transaction
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
-from automation import services
-from automation.models import Firing, Rule
-from automation.tests.conftest import rollup
+from payouts.automation import services
+from payouts.automation.models import Firing, Rule
+from payouts.automation.tests.conftest import rollup
 from payouts.reports.services import floor_hour
 
 pytestmark = pytest.mark.django_db

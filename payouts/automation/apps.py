@@ -2,9 +2,10 @@ from django.apps import AppConfig
 
 
 class AutomationConfig(AppConfig):
-    name = "automation"
+    name = "payouts.automation"
+    label = "automation"  # the tables and migrations keep their names
     verbose_name = "Automation rules"
 
     def ready(self) -> None:
         # Register the Celery tasks under their names, so eager runs and beat find them.
-        from automation import tasks  # noqa: F401
+        from payouts.automation import tasks  # noqa: F401

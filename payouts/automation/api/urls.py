@@ -1,6 +1,6 @@
 from rest_framework.routers import SimpleRouter
 
-from automation.api import views
+from payouts.automation.api import views
 
 router = SimpleRouter()
 router.register("automation-rules", views.RuleViewSet, basename="automation-rule")

@@ -16,11 +16,11 @@ from django.utils import timezone
 
 from affiliates.core.errors import Conflict, DomainError
 from affiliates.roles import Actor
-from automation import targets
-from automation.alerts import alert_send
-from automation.models import Action, Comparison, Firing, Metric, Rule, Scope
-from automation.selectors import metric_value, rule_measure, values_shown, window_for
-from automation.webhooks import webhook_enqueue
+from payouts.automation import targets
+from payouts.automation.alerts import alert_send
+from payouts.automation.models import Action, Comparison, Firing, Metric, Rule, Scope
+from payouts.automation.selectors import metric_value, rule_measure, values_shown, window_for
+from payouts.automation.webhooks import webhook_enqueue
 
 log = logging.getLogger(__name__)
 

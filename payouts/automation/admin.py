@@ -6,7 +6,7 @@ from __future__ import annotations
 from django.contrib import admin
 
 from affiliates.core.admin import ReadOnlyAdmin
-from automation.models import Firing, Rule, WebhookDelivery
+from payouts.automation.models import Firing, Rule, WebhookDelivery
 
 
 @admin.register(Rule)

@@ -9,8 +9,8 @@ from rest_framework import serializers
 
 from affiliates.models import Creative, Offer, Publisher
 from affiliates.roles import actor_for
-from automation.models import Firing, Rule, WebhookDelivery
-from automation.selectors import scope_label, values_for
+from payouts.automation.models import Firing, Rule, WebhookDelivery
+from payouts.automation.selectors import scope_label, values_for
 
 RULE_HELP = {
     "id": "The rule's id.",

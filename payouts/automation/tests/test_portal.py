@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 
 from affiliates.models import Creative, Notification
-from automation.models import Rule
-from automation.tests.conftest import rollup
+from payouts.automation.models import Rule
+from payouts.automation.tests.conftest import rollup
 
 pytestmark = pytest.mark.django_db
 

@@ -19,7 +19,7 @@ from django.db import transaction
 from affiliates.core.errors import DomainError
 from affiliates.models import Cap, Creative, Offer, OfferAccess
 from affiliates.services import access_decide, instance_update
-from automation.models import Action, Rule, Scope
+from payouts.automation.models import Action, Rule, Scope
 
 Change = tuple[dict[str, Any], dict[str, Any], str]
 

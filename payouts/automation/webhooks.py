@@ -21,8 +21,8 @@ from django.db import transaction
 from django.db.models import F
 from django.utils import timezone
 
-from automation.models import Firing, WebhookDelivery
-from automation.selectors import scope_label
+from payouts.automation.models import Firing, WebhookDelivery
+from payouts.automation.selectors import scope_label
 from payouts.callbacks import client
 from payouts.callbacks.retries import retry_delay
 

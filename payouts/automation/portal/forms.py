@@ -8,8 +8,8 @@ from django import forms
 
 from affiliates.models import Creative, Offer, Publisher
 from affiliates.roles import Actor, visible
-from automation.models import Metric, Rule
-from automation.services import STAFF_ONLY_METRICS
+from payouts.automation.models import Metric, Rule
+from payouts.automation.services import STAFF_ONLY_METRICS
 
 FIELDS = [
     "name",

@@ -16,9 +16,9 @@ from django.views.decorators.http import require_POST
 from affiliates.core.errors import DomainError
 from affiliates.portal.access import PortalRequest, account_may, portal_view
 from affiliates.roles import Act, Role
-from automation import selectors, services
-from automation.models import Rule
-from automation.portal.forms import RuleForm
+from payouts.automation import selectors, services
+from payouts.automation.models import Rule
+from payouts.automation.portal.forms import RuleForm
 
 rules_page = portal_view(Role.ADVERTISER, Role.STAFF)
 

@@ -12,9 +12,9 @@ from django.core import mail
 
 from affiliates.core.errors import Conflict
 from affiliates.models import Cap, Creative, Notification, Offer, OfferAccess
-from automation import services, tasks, webhooks
-from automation.models import Firing, Rule, WebhookDelivery
-from automation.tests.conftest import rollup
+from payouts.automation import services, tasks, webhooks
+from payouts.automation.models import Firing, Rule, WebhookDelivery
+from payouts.automation.tests.conftest import rollup
 from payouts.tests.callback_server import local_server
 
 pytestmark = pytest.mark.django_db

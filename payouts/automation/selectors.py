@@ -16,7 +16,7 @@ from typing import Any
 from django.db.models import QuerySet, Sum
 
 from affiliates.roles import Actor, scope
-from automation.models import Firing, Metric, Rule, Scope
+from payouts.automation.models import Firing, Metric, Rule, Scope
 from payouts.reports.metrics import PLACES, derive, fraud_share, metrics_for
 from payouts.reports.services import floor_hour
 from tracking.models.reports import ROLLUP_AMOUNTS, ROLLUP_COUNTERS, HourlyOfferStat, HourlyStat

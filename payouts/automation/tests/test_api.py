@@ -8,8 +8,8 @@ import pytest
 
 from affiliates.models import Creative
 from affiliates.tests import factories as f
-from automation.models import Rule
-from automation.tests.conftest import rollup
+from payouts.automation.models import Rule
+from payouts.automation.tests.conftest import rollup
 
 pytestmark = pytest.mark.django_db
 

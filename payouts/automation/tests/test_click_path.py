@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from automation import services
-from automation.tests.conftest import rollup
+from payouts.automation import services
+from payouts.automation.tests.conftest import rollup
 from tracking.models import Click
 
 pytestmark = pytest.mark.django_db(transaction=True)  # the edge sees committed rows only

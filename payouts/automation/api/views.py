@@ -18,9 +18,9 @@ from rest_framework.response import Response
 from affiliates.api.base import AccountStanding
 from affiliates.models import Offer, Publisher
 from affiliates.roles import Act, actor_for, may_manage, visible
-from automation import selectors, services
-from automation.api.serializers import FiringSerializer, RuleSerializer
-from automation.models import Firing, Rule
+from payouts.automation import selectors, services
+from payouts.automation.api.serializers import FiringSerializer, RuleSerializer
+from payouts.automation.models import Firing, Rule
 
 
 class IsAdvertiserOrStaff(BasePermission):

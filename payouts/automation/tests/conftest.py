@@ -13,8 +13,8 @@ from django.utils import timezone
 
 from affiliates.models import Creative, Offer, Publisher
 from affiliates.roles import actor_for
-from automation import services
-from automation.models import Rule
+from payouts.automation import services
+from payouts.automation.models import Rule
 from payouts.reports.services import floor_hour
 from tracking.models.reports import ROLLUP_AMOUNTS, HourlyOfferStat, HourlyStat
 

@@ -10,8 +10,8 @@ from django.core.mail import send_mail
 from django.urls import reverse
 
 from affiliates.notifications import notifications_create
-from automation.models import Firing, Rule
-from automation.selectors import scope_label
+from payouts.automation.models import Firing, Rule
+from payouts.automation.selectors import scope_label
 
 
 def recipients(rule: Rule) -> list[Any]:

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from automation.portal import views
+from payouts.automation.portal import views
 
 app_name = "automation_portal"
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from celery import shared_task
 
-from automation import services, webhooks
+from payouts.automation import services, webhooks
 
 
 @shared_task(name="automation.rules_tick", ignore_result=True, soft_time_limit=50, time_limit=60)
