@@ -25,6 +25,7 @@ NAV: dict[Role, list[tuple[str, str]]] = {
         ("payouts_portal:pub-statements", "Statements"),
         ("payouts_portal:pub-callbacks", "Postbacks"),
         ("portal:pub-profile", "Profile"),
+        ("portal:pub-audit", "Activity"),
     ],
     Role.ADVERTISER: [
         ("portal:adv-home", "Dashboard"),
@@ -34,6 +35,7 @@ NAV: dict[Role, list[tuple[str, str]]] = {
         ("tracking_portal:reports", "Reports"),
         ("tracking_portal:adv-integration", "Integration"),
         ("payouts_portal:adv-invoices", "Invoices"),
+        ("portal:adv-audit", "Activity"),
     ],
     Role.STAFF: [
         ("portal:staff-home", "Overview"),
@@ -44,6 +46,7 @@ NAV: dict[Role, list[tuple[str, str]]] = {
         ("payouts_portal:staff-documents", "Invoices & statements"),
         ("tracking_portal:reports", "Reports"),
         ("portal:staff-lockouts", "Lockouts"),
+        ("portal:staff-audit", "Audit log"),
     ],
 }
 
@@ -62,6 +65,9 @@ TONES = {
     "suspended": "bad",
     "paused": "muted",
     "expired": "muted",
+    "create": "ok",  # audit log actions
+    "update": "info",
+    "delete": "bad",
 }
 
 

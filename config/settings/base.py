@@ -57,6 +57,7 @@ INSTALLED_APPS = [
     "drf_spectacular_sidecar",
     "axes",
     "csp",
+    "auditlog",
     "affiliates",
     "tracking",
     "payouts",
@@ -71,6 +72,8 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    # Who and from where, for every audited change in the request (affiliates/core/audit.py).
+    "affiliates.core.audit.AuditMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "csp.middleware.CSPMiddleware",
@@ -179,6 +182,10 @@ EMAIL_TIMEOUT = 10  # a stuck mail server must not hold a web thread for ever
 DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="network@localhost")
 
 # --- API -----------------------------------------------------------------------------------
+# The audit log (django-auditlog; affiliates/core/audit.py): entries carry their tenants.
+AUDITLOG_LOGENTRY_MODEL = "affiliates.AuditEntry"
+AUDITLOG_DISABLE_ON_RAW_SAVE = True  # fixtures loaded with loaddata are not changes
+
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
         "affiliates.api.auth.LockoutTokenAuthentication",
