@@ -59,7 +59,8 @@ def payout_run_approve(*, run: PayoutRun, user: Any = None) -> PayoutRun:
             # update() sends no signal: the run's and its payouts' approval, one INSERT.
             approval = {"status": (PayoutRun.Status.DRAFT, PayoutRun.Status.APPROVED)}
             rows = [AuditChange(instance=run, changes=approval)]
-            rows += [AuditChange(instance=p, changes={"status": (p.status, Payout.Status.APPROVED)}) for p in drafts]
+            to_approved = {"status": (Payout.Status.DRAFT, Payout.Status.APPROVED)}
+            rows += [AuditChange(instance=p, changes=to_approved) for p in drafts]
             audit_log_changes(rows, by=user)
     _run_settle(run.pk)
     run.refresh_from_db()

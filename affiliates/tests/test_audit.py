@@ -75,8 +75,8 @@ def test_the_client_address_is_the_forwarded_one_only_behind_a_trusted_proxy(
         ("caps", {"metric": "clicks", "period": "day", "scope": "offer", "limit": "1000"},
          {"limit": "2000"}, Cap),
         ("coupons", {"code": "SUMMER10", "publisher": "pixelpush"}, {"active": False}, Coupon),
-        ("custom-payouts", {"publisher": "pixelpush", "goal": "lead", "payout": "5", "revenue": "9"}, {"payout": "6"},
-         CustomPayout),
+        ("custom-payouts", {"publisher": "pixelpush", "goal": "lead", "payout": "5", "revenue": "9"},
+         {"payout": "6"}, CustomPayout),
     ],
 )  # fmt: skip
 def test_an_offer_part_records_its_create_update_and_delete_with_actor_and_address(
@@ -99,9 +99,7 @@ def test_an_offer_part_records_its_create_update_and_delete_with_actor_and_addre
     assert entries[2].changes["offer"] == [str(shoes.pk), "None"]
 
 
-def test_replacing_an_offers_goals_logs_each_goal_against_its_real_previous_state(
-    shoes, ada, api_as
-) -> None:
+def test_replacing_an_offers_goals_logs_each_goal_against_its_real_previous_state(shoes, ada, api_as) -> None:
     sale, lead = shoes.goals.get(code="sale"), shoes.goals.get(code="lead")
     goals = [
         {"id": sale.pk, "code": "lead", "name": "Sale", "payout_type": "cps", "payout": "8", "revenue": "12",
@@ -109,7 +107,9 @@ def test_replacing_an_offers_goals_logs_each_goal_against_its_real_previous_stat
         {"id": lead.pk, "code": "sale", "name": "Newsletter lead", "payout_type": "cpl", "payout": "1.50",
          "revenue": "2.00"},
     ]  # fmt: skip
-    assert api_as(ada).patch(f"/api/v1/offers/{shoes.pk}/", {"goals": goals}, format="json").status_code == 200
+    assert (
+        api_as(ada).patch(f"/api/v1/offers/{shoes.pk}/", {"goals": goals}, format="json").status_code == 200
+    )
 
     assert last_of(sale).changes == {"code": ["sale", "lead"]}  # never the parked "~id" code
     assert last_of(lead).changes == {"code": ["lead", "sale"]}
@@ -123,9 +123,7 @@ def test_publisher_status_decisions_are_logged_though_they_are_guarded_updates(n
     assert entry.publisher_id == pixelpush.pk
 
 
-def test_access_decisions_and_network_settings_are_logged(
-    nadia, shoes, rival, api_as
-) -> None:
+def test_access_decisions_and_network_settings_are_logged(nadia, shoes, rival, api_as) -> None:
     client = api_as(nadia)
     access = f.OfferAccessFactory(offer=shoes, publisher=rival, status="pending")
     assert client.post(f"/api/v1/accesses/{access.pk}/approve/", {}, format="json").status_code == 200
@@ -134,7 +132,11 @@ def test_access_decisions_and_network_settings_are_logged(
 
     decided = last_of(access)
     assert decided.changes["status"] == ["pending", "approved"]
-    assert (decided.actor, decided.advertiser_id, decided.publisher_id) == (nadia, shoes.advertiser_id, rival.pk)
+    assert (decided.actor, decided.advertiser_id, decided.publisher_id) == (
+        nadia,
+        shoes.advertiser_id,
+        rival.pk,
+    )
     terms = last_of(NetworkTerms, NetworkTerms.objects.get().pk)
     assert Decimal(terms.changes["minimum_payout"][1]) == Decimal("75")
     assert terms.actor == nadia
@@ -175,10 +177,17 @@ def test_a_portal_change_carries_the_signed_in_user_and_address(pixelpush, pia) 
 def test_an_admin_change_carries_the_staff_user(nadia) -> None:
     client = Client(REMOTE_ADDR=IP)
     client.force_login(nadia)
-    rate = {"base": "EUR", "quote": "USD", "rate": "1.1", "valid_from_0": "2024-01-01", "valid_from_1": "00:00:00"}
+    rate = {
+        "base": "EUR",
+        "quote": "USD",
+        "rate": "1.1",
+        "valid_from_0": "2024-01-01",
+        "valid_from_1": "00:00:00",
+    }
     assert client.post("/admin/affiliates/fxrate/add/", rate).status_code == 302
     entry = AuditEntry.objects.filter(content_type__model="fxrate").last()
-    assert entry is not None and entry.action == CREATE
+    assert entry is not None
+    assert entry.action == CREATE
     assert (entry.actor, entry.remote_addr, entry.source) == (nadia, IP, "web")
 
 
@@ -200,7 +209,9 @@ def history(world, api_as) -> Any:
     """acme changes its offer, globex its own; staff suspend rival; pixelpush edits itself."""
     api_as(world.ada).patch(f"/api/v1/offers/{world.shoes.pk}/", {"name": "Acme Autumn"}, format="json")
     api_as(world.gus).patch(f"/api/v1/offers/{world.gadgets.pk}/", {"name": "Gadgets II"}, format="json")
-    f.CustomPayoutFactory(publisher=world.pixelpush, offer=world.shoes, payout=Decimal("9"), revenue=Decimal("13"))
+    f.CustomPayoutFactory(
+        publisher=world.pixelpush, offer=world.shoes, payout=Decimal("9"), revenue=Decimal("13")
+    )
     publisher_transition(publisher=world.rival, action="suspend", by=world.nadia)
     api_as(world.pia).patch(
         f"/api/v1/publishers/{world.pixelpush.pk}/", {"website": "https://pixelpush.example"}, format="json"
@@ -282,9 +293,11 @@ def test_others_free_text_searches_names_not_hidden_values(history, api_as) -> N
     w = history
     # "13" is the custom payout's revenue, hidden from the publisher: searching it finds nothing.
     assert api_as(w.pia).get("/api/v1/audit-log/", {"q": "13"}).json()["results"] == []
-    assert api_as(w.nadia).get("/api/v1/audit-log/", {"q": "13", "object_type": "custom payout"}).json()[
-        "results"
-    ]
+    assert (
+        api_as(w.nadia)
+        .get("/api/v1/audit-log/", {"q": "13", "object_type": "custom payout"})
+        .json()["results"]
+    )
 
 
 def test_the_selector_scopes_the_same_way_for_the_portals(history) -> None:
@@ -302,7 +315,8 @@ def test_the_staff_console_lists_and_filters_the_log_with_before_and_after(histo
     page = client.get("/staff/audit/", {"object_type": "offer", "q": "Gadgets"})
     assert page.status_code == 200
     html = page.content.decode()
-    assert "Globex Gadgets" in html and "Gadgets II" in html
+    assert "Globex Gadgets" in html
+    assert "Gadgets II" in html
     assert "Acme Autumn" not in html
     assert "Audit log" in html
 
@@ -314,7 +328,8 @@ def test_each_portal_shows_its_own_activity_and_hides_the_staff_page(history) ->
     assert client.get("/staff/audit/").status_code == 404
     html = client.get("/publisher/audit/").content.decode()
     assert "https://pixelpush.example" in html
-    assert "Gadgets II" not in html and "Acme Autumn" not in html
+    assert "Gadgets II" not in html
+    assert "Acme Autumn" not in html
     client.force_login(w.ada)
     html = client.get("/advertiser/audit/").content.decode()
     assert "Acme Autumn" in html
