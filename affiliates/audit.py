@@ -290,8 +290,13 @@ def entry_changes(entry: AuditEntry, actor: Actor) -> list[FieldChange]:
         if allowed is not None and name not in allowed:
             continue
         before, after = ([*pair, None, None][:2]) if isinstance(pair, list) else (None, pair)
+        if _shown(before) in BLANK and _shown(after) in BLANK:
+            continue  # a create's empty fields: nothing to read
         out.append(FieldChange(name, _shown(before), _shown(after)))
     return out
+
+
+BLANK = frozenset({"", "[]", "{}"})
 
 
 def _shown(value: Any) -> str:

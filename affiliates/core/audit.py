@@ -97,7 +97,10 @@ def audit_register(
         label=label,
     )
     if not auditlog.contains(model):
-        auditlog.register(model, exclude_fields=[*SECRET_FIELDS, *exclude], mask_fields=list(mask))
+        # The model's own columns only: auditlog would also diff reverse relations on create.
+        hidden = {*SECRET_FIELDS, *exclude}
+        columns = [f.name for f in model._meta.concrete_fields if f.name not in hidden]
+        auditlog.register(model, include_fields=columns, exclude_fields=list(hidden), mask_fields=list(mask))
 
 
 def spec_for(model: type[models.Model]) -> AuditSpec | None:
