@@ -86,9 +86,12 @@ def audit_register(
     publisher_fields: Iterable[str] = (),
     exclude: Sequence[str] = (),
     mask: Sequence[str] = (),
+    signals: bool = True,
 ) -> None:
     """Audit ``model``'s creates, updates and deletes. ``advertiser`` / ``publisher`` are the
-    attribute paths to its tenants' ids; ``*_fields`` what each role may read of its changes."""
+    attribute paths to its tenants' ids; ``*_fields`` what each role may read of its changes.
+    ``signals=False``: only what code logs with ``audit_log_changes`` (rows written in bulk,
+    whose creation is an event of its own)."""
     SPECS[model._meta.label] = AuditSpec(
         advertiser_of=attr_path(advertiser) if advertiser else None,
         publisher_of=attr_path(publisher) if publisher else None,
@@ -96,7 +99,7 @@ def audit_register(
         publisher_fields=frozenset(publisher_fields),
         label=label,
     )
-    if not auditlog.contains(model):
+    if signals and not auditlog.contains(model):
         # The model's own columns only: auditlog would also diff reverse relations on create.
         hidden = {*SECRET_FIELDS, *exclude}
         columns = [f.name for f in model._meta.concrete_fields if f.name not in hidden]
