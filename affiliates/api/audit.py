@@ -124,6 +124,7 @@ class AuditLogView(GenericAPIView[Any]):
             400: OpenApiResponse(_error, description="A filter is invalid (see fields)."),
             401: OpenApiResponse(_error, description="No or bad credentials."),
             403: OpenApiResponse(_error, description="The user is no staff, advertiser or publisher."),
+            404: OpenApiResponse(_error, description="No such page (page beyond the last, or not a number)."),
             429: OpenApiResponse(_error, description="Locked out after too many bad tokens."),
         },
     )

@@ -252,6 +252,18 @@ def test_a_bad_filter_is_a_400_with_a_reason(nadia, api_as, params, field) -> No
     assert field in response.json()["fields"]
 
 
+@pytest.mark.parametrize(
+    ("params", "status"),
+    [({"q": "a\x00b"}, 400), ({"actor": "\x00"}, 400), ({"object_type": "\x00"}, 400),
+     ({"object_id": str(2**64)}, 400), ({"page": "0"}, 404), ({"page": "abc"}, 404),
+     ({"q": "x" * 201}, 400), ({"object_type": "no such thing"}, 200)],
+)  # fmt: skip
+def test_hostile_filters_get_a_4xx_never_a_5xx(nadia, api_as, params, status) -> None:
+    response = api_as(nadia).get("/api/v1/audit-log/", params)
+    assert response.status_code == status
+    assert "code" in response.json() or response.json()["results"] == []
+
+
 def test_the_audit_log_needs_credentials_and_a_role(db, api_as) -> None:
     assert Client().get("/api/v1/audit-log/").status_code in {401, 403}
     nobody = f.UserFactory(username="nobody")
