@@ -13,10 +13,10 @@ from typing import Any, TypeVar
 from auditlog.context import disable_auditlog
 from django.contrib.auth.models import AbstractBaseUser
 from django.db import transaction
-from django.db.models import Model, ProtectedError
+from django.db.models import Model, ProtectedError, QuerySet
 from django.utils import timezone
 
-from affiliates.core.audit import audit_diff, audit_log_changes, audit_saved
+from affiliates.core.audit import AuditChange, audit_diff, audit_log_changes, audit_saved
 from affiliates.core.errors import Conflict, DomainError
 from affiliates.models import Advertiser, Goal, Offer, OfferAccess, Publisher
 
@@ -193,6 +193,14 @@ def _goals_replace(*, offer: Offer, goal_data: list[dict[str, Any]]) -> None:
     audit_log_changes([audit_saved(before.get(goal.pk), goal) for goal, _ in keep])
 
 
+def _default_set(goals: QuerySet[Goal], value: bool) -> None:
+    """Move the default flag with update() (no signal, no constraint trip midway), logging each
+    goal it moves. Caller is inside transaction.atomic."""
+    moved = list(goals.exclude(is_default=value))
+    goals.update(is_default=value)
+    audit_log_changes([AuditChange(instance=g, changes={"is_default": (not value, value)}) for g in moved])
+
+
 @transaction.atomic
 def goal_create(*, offer: Offer, **data: Any) -> Goal:
     """Add a goal. The offer's first goal, or one marked default, becomes the default."""
@@ -200,7 +208,7 @@ def goal_create(*, offer: Offer, **data: Any) -> Goal:
     if not siblings.exists():
         data["is_default"] = True
     elif data.get("is_default"):
-        siblings.update(is_default=False)
+        _default_set(siblings, False)
     goal = Goal(offer=offer, **data)
     goal.full_clean()
     goal.save()
@@ -212,7 +220,7 @@ def goal_update(*, goal: Goal, **data: Any) -> Goal:
     if data.get("is_default") is False and goal.is_default:
         raise DomainError("Make another goal the default instead.", code="default_goal_required")
     if data.get("is_default") and not goal.is_default:
-        Goal.objects.select_for_update().filter(offer_id=goal.offer_id).update(is_default=False)
+        _default_set(Goal.objects.select_for_update().filter(offer_id=goal.offer_id), False)
     return instance_update(instance=goal, **data)
 
 
@@ -229,7 +237,7 @@ def goal_delete(*, goal: Goal) -> None:
         raise Conflict("A goal with conversions cannot be removed.", code="goal_in_use") from exc
     if goal.is_default:
         heir = next(g for g in siblings if g.pk != goal_id)
-        Goal.objects.filter(pk=heir.pk).update(is_default=True)
+        _default_set(Goal.objects.filter(pk=heir.pk), True)
 
 
 @transaction.atomic

@@ -116,6 +116,16 @@ def test_replacing_an_offers_goals_logs_each_goal_against_its_real_previous_stat
     assert last_of(sale).actor == ada
 
 
+def test_a_new_default_goal_logs_the_old_default_losing_the_flag(shoes, ada, api_as) -> None:
+    sale = shoes.goals.get(code="sale")
+    body = {"offer": shoes.pk, "code": "install", "name": "Install", "payout_type": "cpi", "payout": "1",
+            "revenue": "2", "is_default": True}  # fmt: skip
+    assert api_as(ada).post("/api/v1/goals/", body, format="json", REMOTE_ADDR=IP).status_code == 201
+    entry = last_of(sale)
+    assert entry.changes == {"is_default": ["True", "False"]}
+    assert (entry.actor, entry.remote_addr) == (ada, IP)
+
+
 def test_publisher_status_decisions_are_logged_though_they_are_guarded_updates(nadia, pixelpush) -> None:
     publisher_transition(publisher=pixelpush, action="suspend", by=nadia)
     entry = last_of(pixelpush)
