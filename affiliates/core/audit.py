@@ -25,7 +25,7 @@ from __future__ import annotations
 import contextlib
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from contextvars import ContextVar
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 from auditlog.context import auditlog_value, set_extra_data
@@ -117,8 +117,7 @@ def spec_for(model: type[models.Model]) -> AuditSpec | None:
 class AuditContext:
     actor: Any = None  # a user, or None for the system
     remote_addr: str | None = None
-    source: str = ""  # "web", "api", or the job's name: "hold job", "advertiser postback"
-    extra: dict[str, Any] = field(default_factory=dict)
+    source: str = ""  # "web", "api", or the job's name: "hold job", "seed_demo"
 
     def as_auditlog(self) -> dict[str, Any]:
         """The dict auditlog's pre_save receiver copies onto each entry it writes."""
@@ -143,10 +142,6 @@ def audit_context(ctx: AuditContext) -> Iterator[AuditContext]:
 def audit_system(source: str) -> contextlib.AbstractContextManager[AuditContext]:
     """A change the system makes (a Celery job, a postback): no actor, ``source`` says which."""
     return audit_context(AuditContext(source=source))
-
-
-def audit_current() -> AuditContext | None:
-    return _context.get()
 
 
 def audit_actor_set(user: Any) -> None:
