@@ -100,7 +100,7 @@ def register() -> None:
         advertiser_fields=OFFER_FIELDS,
         exclude=["updated_at"],
     )
-    offer_part = {"advertiser": "offer.advertiser_id"}
+    offer_part = "offer.advertiser_id"  # an offer's parts belong to its advertiser
     goal_fields = (
         "offer",
         "code",
@@ -111,12 +111,12 @@ def register() -> None:
         "is_default",
         "allow_multiple",
     )
-    audit_register(m.Goal, label="goal", advertiser_fields=goal_fields, **offer_part)
+    audit_register(m.Goal, label="goal", advertiser_fields=goal_fields, advertiser=offer_part)
     audit_register(
         m.Cap,
         label="cap",
         advertiser_fields=("offer", "metric", "period", "scope", "publisher", "limit"),
-        **offer_part,
+        advertiser=offer_part,
     )
     audit_register(
         m.CustomPayout,
@@ -124,13 +124,13 @@ def register() -> None:
         publisher="publisher_id",
         advertiser_fields=("publisher", "offer", "goal", "countries", "min_sale_amount", "payout", "revenue"),
         publisher_fields=("offer", "goal", "countries", "min_sale_amount", "payout"),
-        **offer_part,
+        advertiser=offer_part,
     )
     audit_register(
         m.Coupon,
         label="coupon",
         advertiser_fields=("code", "publisher", "offer", "active"),
-        **offer_part,
+        advertiser=offer_part,
     )
     audit_register(
         m.OfferAccess,
@@ -138,13 +138,13 @@ def register() -> None:
         publisher="publisher_id",
         advertiser_fields=("offer", "publisher", "status", "note", "decided_at"),
         publisher_fields=("offer", "status", "note", "decided_at", "token"),
-        **offer_part,
+        advertiser=offer_part,
     )
     audit_register(
         m.Creative,
         label="creative",
         advertiser_fields=("offer", "name", "kind", "image_url", "body", "width", "height", "active"),
-        **offer_part,
+        advertiser=offer_part,
     )
     audit_register(m.FxRate, label="fx rate")
     audit_register(m.NetworkTerms, label="network terms")
