@@ -18,6 +18,7 @@ from django.db.models import Q
 from django.utils import timezone
 
 from affiliates import validators as v
+from affiliates.core.audit import AuditEntry as AuditEntry  # the audit log (every app logs to it)
 from affiliates.core.money import CurrencyField, MoneyField
 
 ZERO = Decimal("0")

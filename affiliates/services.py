@@ -6,14 +6,17 @@ Services take keyword-only typed arguments, validate with the models' own valida
 
 from __future__ import annotations
 
+import copy
 from collections.abc import Iterable, Mapping
 from typing import Any, TypeVar
 
+from auditlog.context import disable_auditlog
 from django.contrib.auth.models import AbstractBaseUser
 from django.db import transaction
-from django.db.models import Model, ProtectedError
+from django.db.models import Model, ProtectedError, QuerySet
 from django.utils import timezone
 
+from affiliates.core.audit import AuditChange, audit_diff, audit_log_changes, audit_saved
 from affiliates.core.errors import Conflict, DomainError
 from affiliates.models import Advertiser, Goal, Offer, OfferAccess, Publisher
 
@@ -86,7 +89,9 @@ def publisher_transition(*, publisher: Publisher, action: str, by: AbstractBaseU
     )
     if not changed:
         raise Conflict("The publisher changed meanwhile; reload and retry.", code="concurrent_change")
+    before = {"status": publisher.status, "status_changed_at": publisher.status_changed_at}
     publisher.refresh_from_db()
+    audit_log_changes([audit_diff(publisher, before)], by=by)  # update() sends no signal
     return publisher
 
 
@@ -158,6 +163,7 @@ def offer_update(*, offer: Offer, goals: Iterable[Mapping[str, Any]] | None = No
 def _goals_replace(*, offer: Offer, goal_data: list[dict[str, Any]]) -> None:
     _goals_check(goal_data)
     existing = {g.pk: g for g in offer.goals.select_for_update()}
+    before = {pk: copy.copy(g) for pk, g in existing.items()}
     by_code = {g.code: g for g in existing.values()}
     keep: list[tuple[Goal, dict[str, Any]]] = []
     for data in goal_data:
@@ -172,16 +178,27 @@ def _goals_replace(*, offer: Offer, goal_data: list[dict[str, Any]]) -> None:
     except ProtectedError as exc:
         raise Conflict("A goal with conversions cannot be removed.", code="goal_in_use") from exc
     # Clear defaults and park codes first so swaps never trip the unique constraints midway.
-    Goal.objects.filter(pk__in=kept_ids).update(is_default=False)
-    for goal, _ in keep:
-        if goal.pk:
-            Goal.objects.filter(pk=goal.pk).update(code=f"~{goal.pk}")
-    for goal, data in keep:
-        for name, value in data.items():
-            setattr(goal, name, value)
-        goal.is_default = bool(data.get("is_default"))  # the in-memory flag predates the reset
-        goal.full_clean(exclude=["offer"], validate_constraints=False)
-        goal.save()
+    # The audit log compares each goal with its state before the parking, not the parked row.
+    with disable_auditlog():
+        Goal.objects.filter(pk__in=kept_ids).update(is_default=False)
+        for goal, _ in keep:
+            if goal.pk:
+                Goal.objects.filter(pk=goal.pk).update(code=f"~{goal.pk}")
+        for goal, data in keep:
+            for name, value in data.items():
+                setattr(goal, name, value)
+            goal.is_default = bool(data.get("is_default"))  # the in-memory flag predates the reset
+            goal.full_clean(exclude=["offer"], validate_constraints=False)
+            goal.save()
+    audit_log_changes([audit_saved(before.get(goal.pk), goal) for goal, _ in keep])
+
+
+def _default_set(goals: QuerySet[Goal], value: bool) -> None:
+    """Move the default flag with update() (no signal, no constraint trip midway), logging each
+    goal it moves. Caller is inside transaction.atomic."""
+    moved = list(goals.exclude(is_default=value))
+    goals.update(is_default=value)
+    audit_log_changes([AuditChange(instance=g, changes={"is_default": (not value, value)}) for g in moved])
 
 
 @transaction.atomic
@@ -191,7 +208,7 @@ def goal_create(*, offer: Offer, **data: Any) -> Goal:
     if not siblings.exists():
         data["is_default"] = True
     elif data.get("is_default"):
-        siblings.update(is_default=False)
+        _default_set(siblings, False)
     goal = Goal(offer=offer, **data)
     goal.full_clean()
     goal.save()
@@ -203,7 +220,7 @@ def goal_update(*, goal: Goal, **data: Any) -> Goal:
     if data.get("is_default") is False and goal.is_default:
         raise DomainError("Make another goal the default instead.", code="default_goal_required")
     if data.get("is_default") and not goal.is_default:
-        Goal.objects.select_for_update().filter(offer_id=goal.offer_id).update(is_default=False)
+        _default_set(Goal.objects.select_for_update().filter(offer_id=goal.offer_id), False)
     return instance_update(instance=goal, **data)
 
 
@@ -220,7 +237,7 @@ def goal_delete(*, goal: Goal) -> None:
         raise Conflict("A goal with conversions cannot be removed.", code="goal_in_use") from exc
     if goal.is_default:
         heir = next(g for g in siblings if g.pk != goal_id)
-        Goal.objects.filter(pk=heir.pk).update(is_default=True)
+        _default_set(Goal.objects.filter(pk=heir.pk), True)
 
 
 @transaction.atomic

@@ -6,7 +6,8 @@ class PayoutsConfig(AppConfig):
     verbose_name = "Commissions, ledger and payouts"
 
     def ready(self) -> None:
-        from payouts import lookups
+        from payouts import audit, lookups
         from payouts.callbacks import tasks  # noqa: F401  (registers the tasks dispatch sends by name)
 
         lookups.register()
+        audit.register()

@@ -9,6 +9,7 @@ from decimal import Decimal, InvalidOperation
 from django.db.models import Q
 from django.utils.dateparse import parse_date, parse_datetime
 
+from affiliates.core.audit import audit_log_changes, audit_saved
 from affiliates.core.money import currency_is_valid
 from affiliates.models import FxRate
 
@@ -79,6 +80,7 @@ def fx_rows_save(rows: list[FxRow]) -> tuple[int, list[tuple[int, str]]]:
     if errors:
         return 0, errors
     FxRate.objects.bulk_create(new)
+    audit_log_changes([audit_saved(None, rate, source="fx rates import") for rate in new])
     return len(new), []
 
 

@@ -47,6 +47,7 @@ from django.db import transaction
 from django.db.models import Sum
 from django.utils import timezone
 
+from affiliates.core.audit import AuditChange, audit_log_changes, audit_saved
 from affiliates.core.db import db_advisory_lock
 from affiliates.core.errors import DomainError
 from affiliates.core.money import money_round
@@ -110,10 +111,19 @@ def payout_run_build(
         _build(run, result, on_progress, chunk_size)
         # Counted, not taken from bulk_create: with ignore_conflicts it returns every row offered.
         result.created = Payout.objects.filter(run=run).count() - before
-        PayoutRun.objects.filter(pk=run.pk, status=PayoutRun.Status.BUILDING).update(
+        built = PayoutRun.objects.filter(pk=run.pk, status=PayoutRun.Status.BUILDING).update(
             status=PayoutRun.Status.DRAFT
         )
         run.refresh_from_db()
+        if built:  # once per run, whoever finished it: the run and its payouts, one INSERT
+            audit_log_changes(
+                [
+                    AuditChange(
+                        instance=run, changes={"status": ("building", "draft")}, source="payout run build"
+                    )
+                ]
+                + [audit_saved(None, p, source="payout run build") for p in Payout.objects.filter(run=run)]
+            )
         result.status = run.status
     _summarise(run, result)
     return result

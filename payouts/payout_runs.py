@@ -23,6 +23,7 @@ from django.db import transaction
 from django.db.models import Exists, OuterRef
 from django.utils import timezone
 
+from affiliates.core.audit import AuditChange, audit_diff, audit_log_changes
 from affiliates.core.errors import Conflict, DomainError
 from payouts.ledger import Line, account_get, ledger_post
 from payouts.models import Account, Payout, PayoutRun, Transaction
@@ -53,7 +54,14 @@ def payout_run_approve(*, run: PayoutRun, user: Any = None) -> PayoutRun:
             approved_by=user if getattr(user, "pk", None) else None,
         )
         if approved:
+            drafts = list(Payout.objects.filter(run=run, status=Payout.Status.DRAFT))
             Payout.objects.filter(run=run, status=Payout.Status.DRAFT).update(status=Payout.Status.APPROVED)
+            # update() sends no signal: the run's and its payouts' approval, one INSERT.
+            approval = {"status": (PayoutRun.Status.DRAFT, PayoutRun.Status.APPROVED)}
+            rows = [AuditChange(instance=run, changes=approval)]
+            to_approved = {"status": (Payout.Status.DRAFT, Payout.Status.APPROVED)}
+            rows += [AuditChange(instance=p, changes=to_approved) for p in drafts]
+            audit_log_changes(rows, by=user)
     _run_settle(run.pk)
     run.refresh_from_db()
     return run
@@ -68,10 +76,12 @@ def payout_mark_paid(*, payout: Payout, reference: str) -> Payout:
         paid = Payout.objects.filter(pk=payout.pk, status=Payout.Status.APPROVED).update(
             status=Payout.Status.PAID, payment_reference=reference[:128], paid_at=timezone.now()
         )
+        before = {"status": Payout.Status.APPROVED, "payment_reference": payout.payment_reference}
         payout.refresh_from_db()
         if not paid:
             _refuse_paid(payout, reference)
             return payout
+        audit_log_changes([audit_diff(payout, before)])
         _post_payout(payout)
     _run_settle(payout.run_id)
     return payout
@@ -111,6 +121,8 @@ def payout_fail(*, payout: Payout, reason: str) -> Payout:
             Payout.objects.filter(pk=locked.pk).exclude(status=Payout.Status.FAILED).update(
                 status=Payout.Status.FAILED, failure_reason=reason[:255]
             )
+            change = {"status": (locked.status, Payout.Status.FAILED), "failure_reason": ("", reason[:255])}
+            audit_log_changes([AuditChange(instance=locked, changes=change)])
             if Transaction.objects.filter(key=f"payout:{locked.pk}").exists():
                 _post_payout_failed(locked)
     _run_settle(payout.run_id)
@@ -177,6 +189,12 @@ def _post_payout_failed(payout: Payout) -> None:
 def _run_settle(run_id: int) -> None:
     """An approved run with no payout left to pay is paid."""
     open_payouts = Payout.objects.filter(run=OuterRef("pk"), status__in=OPEN_PAYOUT_STATUSES)
-    PayoutRun.objects.filter(pk=run_id, status=PayoutRun.Status.APPROVED).filter(
-        ~Exists(open_payouts)
-    ).update(status=PayoutRun.Status.PAID, paid_at=timezone.now())
+    settled = (
+        PayoutRun.objects.filter(pk=run_id, status=PayoutRun.Status.APPROVED)
+        .filter(~Exists(open_payouts))
+        .update(status=PayoutRun.Status.PAID, paid_at=timezone.now())
+    )
+    if settled:
+        run = PayoutRun.objects.get(pk=run_id)
+        change = {"status": (PayoutRun.Status.APPROVED, PayoutRun.Status.PAID)}
+        audit_log_changes([AuditChange(instance=run, changes=change, source="payout run settled")])

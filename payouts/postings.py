@@ -19,6 +19,7 @@ from typing import NamedTuple
 
 from django.db.models import Q
 
+from affiliates.core.audit import AuditChange, audit_log_changes
 from payouts.bulk import insert_rows
 from payouts.ledger import UnbalancedTransaction
 from payouts.models import Account, Commission, CommissionStatus, Entry, Transaction
@@ -245,11 +246,12 @@ def changes_apply(changes: Sequence[Change], *, now: datetime) -> list[Commissio
             )
         )
     written = ledger_post_many(postings, now=now)
-    changed = []
+    changed, audited = [], []
     for ch, posting in zip(changes, postings, strict=True):
         c = ch.commission
         if posting.lines and posting.key not in written:
             continue  # already posted by someone else: leave the row as they left it
+        before = {name: getattr(c, name) for name in AUDITED}
         if posting.lines:
             c.revision += 1
         if ch.status != c.status:
@@ -267,6 +269,7 @@ def changes_apply(changes: Sequence[Change], *, now: datetime) -> list[Commissio
             setattr(c, name, value)
         c.updated_at = now
         changed.append(c)
+        audited.append(_audit_change(c, ch, before))
     if changed:
         fields = [
             "status",
@@ -282,7 +285,24 @@ def changes_apply(changes: Sequence[Change], *, now: datetime) -> list[Commissio
             *{n for ch in changes for n in ch.extra},
         ]
         Commission.objects.bulk_update(changed, fields, batch_size=500)
+        audit_log_changes([a for a in audited if a.changes])
     return changed
+
+
+#: What the audit log keeps of a commission change (bulk_update fires no signal, so it is
+#: logged here, one INSERT per batch). Amounts only when someone asked (an adjustment): a CPC
+#: or CPM daily line growing as clicks come in is an event, not an edit.
+AUDITED = ("status", "status_reason", "held_for_review", "revenue", "payout", "quantity")
+SYSTEM_SOURCES = {"hold": "hold job", "": "reconcile"}  # else the decider's label: "advertiser:7"
+
+
+def _audit_change(c: Commission, ch: Change, before: dict[str, object]) -> AuditChange:
+    names = AUDITED if ch.actor else ("status", "held_for_review")
+    diff = {n: (before[n], getattr(c, n)) for n in names if before[n] != getattr(c, n)}
+    if "status" in diff and before["status_reason"] != c.status_reason:
+        diff["status_reason"] = (before["status_reason"], c.status_reason)
+    source = SYSTEM_SOURCES.get(ch.actor, ch.actor)
+    return AuditChange(instance=c, changes=diff, source=source)
 
 
 def commissions_lock(ids: Iterable[int]) -> list[Commission]:

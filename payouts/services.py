@@ -14,6 +14,7 @@ from django.db import transaction
 from django.db.models import QuerySet
 from django.utils import timezone
 
+from affiliates.core.audit import AuditChange, audit_log_changes
 from affiliates.core.errors import DomainError
 from affiliates.roles import Actor
 from payouts import events
@@ -205,7 +206,14 @@ def conversions_release(*, conversion_ids: Sequence[int], actor: Actor, reason: 
             errors.append(RowError(str(pk), verdict.code, verdict.message))
     if errors:
         raise BulkRefused(errors)
+    released = list(Commission.objects.filter(conversion_id__in=ids, held_for_review=True))
     Commission.objects.filter(conversion_id__in=ids).update(held_for_review=False, updated_at=timezone.now())
+    audit_log_changes(
+        [
+            AuditChange(instance=c, changes={"held_for_review": (True, False)}, source="release")
+            for c in released
+        ]
+    )
     return len(ids)
 
 

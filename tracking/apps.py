@@ -7,6 +7,8 @@ class TrackingConfig(AppConfig):
 
     def ready(self) -> None:
         # Click hot path: evict cached link snapshots when offers, accesses or caps change.
+        from tracking import audit
         from tracking.clickpath import admin, links  # noqa: F401
 
         links.connect_signals()
+        audit.register()

@@ -13,6 +13,7 @@ from rest_framework import exceptions, status
 from rest_framework.authentication import TokenAuthentication, get_authorization_header
 from rest_framework.request import Request
 
+from affiliates.core.audit import audit_actor_set
 from affiliates.lockout import LOCKED_OUT_CODE, attempt_locked, attempt_record, lockout_message
 
 
@@ -31,7 +32,10 @@ class LockoutTokenAuthentication(TokenAuthentication):
         if attempt_locked(request=django_request, account=None):
             raise LockedOut(lockout_message())
         try:
-            return super().authenticate(request)
+            found = super().authenticate(request)
         except exceptions.AuthenticationFailed:
             attempt_record(request=django_request, account=None)
             raise
+        if found is not None:
+            audit_actor_set(found[0])  # the middleware ran before DRF knew who this is
+        return found

@@ -1,7 +1,7 @@
 from django.urls import path
 from rest_framework.routers import DefaultRouter
 
-from affiliates.api import network_terms, views
+from affiliates.api import audit, network_terms, views
 
 router = DefaultRouter()
 router.register("advertisers", views.AdvertiserViewSet)
@@ -15,6 +15,7 @@ router.register("accesses", views.AccessViewSet)
 router.register("links", views.LinkViewSet, basename="link")
 
 urlpatterns = [
+    path("audit-log/", audit.AuditLogView.as_view(), name="audit-log"),
     path("network-terms/", network_terms.NetworkTermsView.as_view(), name="network-terms"),
     *router.urls,
 ]

@@ -1,6 +1,7 @@
 from django.urls import path
 
 from affiliates.portal import views_advertiser as adv
+from affiliates.portal import views_audit as audit
 from affiliates.portal import views_auth as auth
 from affiliates.portal import views_notifications as notes
 from affiliates.portal import views_publisher as pub
@@ -29,6 +30,7 @@ urlpatterns = [
     path("publisher/my-offers/", pub.my_offers, name="pub-my-offers"),
     path("publisher/my-offers/<int:access_id>/", pub.my_offer, name="pub-my-offer"),
     path("publisher/profile/", pub.profile, name="pub-profile"),
+    path("publisher/audit/", audit.publisher_audit, name="pub-audit"),
     # advertiser
     path("advertiser/", adv.dashboard, name="adv-home"),
     path("advertiser/offers/", adv.offers, name="adv-offers"),
@@ -36,6 +38,7 @@ urlpatterns = [
     path("advertiser/offers/<int:offer_id>/", adv.offer_edit, name="adv-offer-edit"),
     path("advertiser/publishers/", adv.publishers, name="adv-publishers"),
     path("advertiser/access/<int:access_id>/decide/", adv.access_decision, name="adv-access-decide"),
+    path("advertiser/audit/", audit.advertiser_audit, name="adv-audit"),
     # network staff
     path("staff/", staff.home, name="staff-home"),
     path("staff/publishers/", staff.publisher_queue, name="staff-publishers"),
@@ -46,4 +49,5 @@ urlpatterns = [
     path("staff/access/<int:access_id>/decide/", staff.access_decision, name="staff-access-decide"),
     path("staff/lockouts/", staff.lockouts, name="staff-lockouts"),
     path("staff/lockouts/reset/", staff.lockout_reset, name="staff-lockout-reset"),
+    path("staff/audit/", audit.staff_audit, name="staff-audit"),
 ]

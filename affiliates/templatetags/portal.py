@@ -26,6 +26,7 @@ NAV: dict[Role, list[tuple[str, str]]] = {
         ("payouts_portal:pub-statements", "Statements"),
         ("payouts_portal:pub-callbacks", "Postbacks"),
         ("portal:pub-profile", "Profile"),
+        ("portal:pub-audit", "Activity"),
     ],
     Role.ADVERTISER: [
         ("portal:adv-home", "Dashboard"),
@@ -36,6 +37,7 @@ NAV: dict[Role, list[tuple[str, str]]] = {
         ("tracking_portal:adv-integration", "Integration"),
         ("automation_portal:rules", "Rules"),
         ("payouts_portal:adv-invoices", "Invoices"),
+        ("portal:adv-audit", "Activity"),
     ],
     Role.STAFF: [
         ("portal:staff-home", "Overview"),
@@ -47,6 +49,7 @@ NAV: dict[Role, list[tuple[str, str]]] = {
         ("tracking_portal:reports", "Reports"),
         ("automation_portal:rules", "Rules"),
         ("portal:staff-lockouts", "Lockouts"),
+        ("portal:staff-audit", "Audit log"),
     ],
 }
 
@@ -65,6 +68,9 @@ TONES = {
     "suspended": "bad",
     "paused": "muted",
     "expired": "muted",
+    "create": "ok",  # audit log actions
+    "update": "info",
+    "delete": "bad",
 }
 
 

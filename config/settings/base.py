@@ -57,6 +57,7 @@ INSTALLED_APPS = [
     "drf_spectacular_sidecar",
     "axes",
     "csp",
+    "auditlog",
     "affiliates",
     "tracking",
     "payouts",
@@ -72,6 +73,8 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    # Who and from where, for every audited change in the request (affiliates/core/audit.py).
+    "affiliates.core.audit.AuditMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "csp.middleware.CSPMiddleware",
@@ -180,6 +183,14 @@ EMAIL_TIMEOUT = 10  # a stuck mail server must not hold a web thread for ever
 DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="network@localhost")
 
 # --- API -----------------------------------------------------------------------------------
+# The audit log (django-auditlog; affiliates/core/audit.py): entries carry their tenants.
+AUDITLOG_LOGENTRY_MODEL = "affiliates.AuditEntry"
+# auditlog's migrations create its own LogEntry table even when the model is swapped out: an
+# empty table whose foreign key to django_content_type makes `flush` fail on PostgreSQL. The
+# swapped model needs no table, so the app runs without its migrations.
+MIGRATION_MODULES = {"auditlog": None}
+AUDITLOG_DISABLE_ON_RAW_SAVE = True  # fixtures loaded with loaddata are not changes
+
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
         "affiliates.api.auth.LockoutTokenAuthentication",

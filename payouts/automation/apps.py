@@ -8,4 +8,6 @@ class AutomationConfig(AppConfig):
 
     def ready(self) -> None:
         # Register the Celery tasks under their names, so eager runs and beat find them.
-        from payouts.automation import tasks  # noqa: F401
+        from payouts.automation import audit, tasks  # noqa: F401
+
+        audit.register()

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from celery import shared_task
 
+from affiliates.core.audit import audit_system
 from payouts.automation import services, webhooks
 
 
@@ -21,7 +22,9 @@ def rules_tick() -> int:
 
 @shared_task(name="automation.rule_check", ignore_result=True, soft_time_limit=50, time_limit=60)
 def rule_check(rule_id: int) -> None:
-    services.rule_check(rule_id=rule_id)
+    # What the firing changes (an offer paused, a cap set) is logged with the rule as its source.
+    with audit_system(f"automation rule {rule_id}"):
+        services.rule_check(rule_id=rule_id)
 
 
 # The HTTP attempt is bounded at 5 s; the limits only catch a wedged worker.

@@ -30,6 +30,7 @@ PAGES = {
         "/publisher/statements/",
         "/publisher/postbacks/",
         "/publisher/profile/",
+        "/publisher/audit/",
         "/reports/",
     ],
     "ada": [
@@ -39,6 +40,7 @@ PAGES = {
         "/advertiser/conversions/",
         "/advertiser/integration/",
         "/advertiser/invoices/",
+        "/advertiser/audit/",
         "/reports/?group_by=offer",
     ],
     "nadia": [
@@ -48,6 +50,7 @@ PAGES = {
         "/staff/fraud/",
         "/staff/payout-runs/",
         "/staff/documents/",
+        "/staff/audit/",
         "/reports/?group_by=day&group_by=publisher",
     ],
 }

@@ -27,6 +27,7 @@ from django.core.management.base import BaseCommand, CommandParser
 from django.utils import timezone
 
 from affiliates import demo
+from affiliates.core.audit import audit_system
 from affiliates.core.errors import DomainError
 from payouts.demo import demo_activity_build, demo_money_summary
 from payouts.documents import documents_issue_month
@@ -62,6 +63,10 @@ class Command(BaseCommand):
         )
 
     def handle(self, *args: Any, **options: Any) -> None:
+        with audit_system("seed_demo"):  # the audit log names the job, with no actor
+            self._seed(**options)
+
+    def _seed(self, **options: Any) -> None:
         started = time.monotonic()
         network = demo.seed()
         verb = f"created {network.created} rows" if network.created else "already complete, nothing changed"

@@ -1,0 +1,51 @@
+"""Automation rules in the audit log (affiliates/audit.py explains the specs).
+
+A rule's own bookkeeping (when it is next due, what the last check found) changes every few
+minutes and is not a change anybody made: it is left out. What a firing does to an offer, an
+access or a cap is logged on that object, with the rule's check as its source (tasks.py).
+"""
+
+from __future__ import annotations
+
+from affiliates.core.audit import audit_register
+from payouts.automation.models import Firing, Rule
+
+RULE_FIELDS = (
+    "name",
+    "scope",
+    "offer",
+    "publisher",
+    "creative",
+    "sub1",
+    "metric",
+    "comparison",
+    "threshold",
+    "window_hours",
+    "min_clicks",
+    "min_conversions",
+    "action",
+    "cap_metric",
+    "cap_period",
+    "cap_limit",
+    "webhook_url",
+    "notify",
+    "cooldown_minutes",
+    "check_every_minutes",
+    "is_active",
+)
+
+
+def register() -> None:
+    audit_register(
+        Rule,
+        label="automation rule",
+        advertiser="advertiser_id",
+        advertiser_fields=RULE_FIELDS,
+        exclude=["next_check_at", "last_checked_at", "last_result", "updated_at", "webhook_secret"],
+    )
+    audit_register(
+        Firing,
+        label="rule firing",
+        advertiser="rule.advertiser_id",
+        advertiser_fields=("target", "action", "outcome", "detail", "undone_at", "undo_detail"),
+    )
