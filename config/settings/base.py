@@ -57,6 +57,9 @@ INSTALLED_APPS = [
     "drf_spectacular_sidecar",
     "axes",
     "csp",
+    "django_otp",
+    "django_otp.plugins.otp_totp",
+    "django_otp.plugins.otp_static",
     "affiliates",
     "tracking",
     "payouts",
@@ -71,6 +74,10 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    # request.user.is_verified(): the session passed the second factor (django-otp).
+    "django_otp.middleware.OTPMiddleware",
+    # A session owing its second factor reaches only the code prompt or enrolment (and logout).
+    "affiliates.accounts.gate.TwoFactorGateMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "csp.middleware.CSPMiddleware",
@@ -181,8 +188,10 @@ DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="network@localhost")
 # --- API -----------------------------------------------------------------------------------
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
+        # DRF authtoken keys (drf_create_token) and named API keys (affiliates.accounts.keys).
         "affiliates.api.auth.LockoutTokenAuthentication",
-        "rest_framework.authentication.SessionAuthentication",
+        # Sessions count only once their second factor is in, where one is owed.
+        "affiliates.api.auth.VerifiedSessionAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
     "DEFAULT_FILTER_BACKENDS": [
@@ -238,6 +247,18 @@ AXES_HTTP_RESPONSE_CODE = 429
 AXES_DISABLE_ACCESS_LOG = True
 if AXES_FAILURE_LIMIT < 1 or AXES_COOLOFF_TIME.total_seconds() <= 0:
     raise environ.ImproperlyConfigured("AXES_FAILURE_LIMIT and AXES_COOLOFF_TIME must be positive")
+
+# --- Two-factor authentication (django-otp; affiliates/accounts/twofactor.py) -------------------
+# TOTP apps plus single-use recovery codes. Required for staff (portal staff pages and the admin:
+# a staff member without a device is sent to enrolment first); optional for advertisers and
+# publishers. Wrong codes count toward the lockout above like wrong passwords. Turning
+# OTP_REQUIRED_FOR_STAFF off is for a closed test network only.
+OTP_REQUIRED_FOR_STAFF = env.bool("OTP_REQUIRED_FOR_STAFF", default=True)
+# The name authenticator apps show next to the code.
+OTP_TOTP_ISSUER = env.str("OTP_TOTP_ISSUER", default="affnet")
+# django-otp's own back-off after a wrong code (seconds, doubling per failure), per device.
+OTP_TOTP_THROTTLE_FACTOR = env.int("OTP_TOTP_THROTTLE_FACTOR", default=1)
+OTP_STATIC_THROTTLE_FACTOR = env.int("OTP_STATIC_THROTTLE_FACTOR", default=1)
 
 # --- Content-Security-Policy (django-csp) ------------------------------------------------
 # Only what the pages use: scripts and style sheets from this site (no inline script, no
