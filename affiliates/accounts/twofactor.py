@@ -47,7 +47,7 @@ class LockedOut(DomainError):
 
 
 def twofactor_enabled(*, user: Any) -> bool:
-    return TOTPDevice.objects.filter(user_id=user.pk, confirmed=True).exists()
+    return bool(TOTPDevice.objects.filter(user_id=user.pk, confirmed=True).exists())
 
 
 def twofactor_required(*, user: Any) -> bool:
@@ -187,4 +187,4 @@ def recovery_codes_regenerate(*, request: HttpRequest, code: str) -> list[str]:
 
 
 def recovery_codes_left(*, user: Any) -> int:
-    return StaticToken.objects.filter(device__user_id=user.pk, device__confirmed=True).count()
+    return int(StaticToken.objects.filter(device__user_id=user.pk, device__confirmed=True).count())

@@ -59,7 +59,8 @@ class ApiKeySerializer(serializers.ModelSerializer[ApiKey]):
 
 class ApiKeyCreateSerializer(serializers.Serializer[Any]):
     name = serializers.CharField(max_length=100)
-    read_only = serializers.BooleanField(default=False)
+    # The metaclass takes declared fields off the class, so this does not shadow Field.read_only.
+    read_only = serializers.BooleanField(default=False)  # type: ignore[assignment]
     expires_at = serializers.DateTimeField(required=False, allow_null=True, default=None)
 
 
@@ -97,7 +98,8 @@ class ApiKeyViewSet(mixins.ListModelMixin, mixins.DestroyModelMixin, viewsets.Ge
         data = ApiKeyCreateSerializer(data=request.data)
         data.is_valid(raise_exception=True)
         new = apikey_create(user=request.user, **data.validated_data)
-        out = ApiKeyCreatedSerializer(new.row).data
+        # ApiKeyCreatedSerializer documents this shape; the key is not on the row (never stored).
+        out = ApiKeySerializer(new.row).data
         return Response({**out, "key": new.key}, status=status.HTTP_201_CREATED)
 
     @extend_schema(

@@ -24,7 +24,6 @@ from affiliates.accounts.keys import KeyRefused, apikey_authenticate, is_api_key
 from affiliates.accounts.twofactor import Owed, twofactor_owed
 from affiliates.lockout import LOCKED_OUT_CODE, attempt_locked, attempt_record, lockout_message
 
-
 NOT_GUESSES = frozenset({"key_revoked", "key_expired"})
 
 
