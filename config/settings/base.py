@@ -256,9 +256,8 @@ if AXES_FAILURE_LIMIT < 1 or AXES_COOLOFF_TIME.total_seconds() <= 0:
 OTP_REQUIRED_FOR_STAFF = env.bool("OTP_REQUIRED_FOR_STAFF", default=True)
 # The name authenticator apps show next to the code.
 OTP_TOTP_ISSUER = env.str("OTP_TOTP_ISSUER", default="affnet")
-# django-otp's own back-off after a wrong code (seconds, doubling per failure), per device.
-OTP_TOTP_THROTTLE_FACTOR = env.int("OTP_TOTP_THROTTLE_FACTOR", default=1)
-OTP_STATIC_THROTTLE_FACTOR = env.int("OTP_STATIC_THROTTLE_FACTOR", default=1)
+# django-otp's own back-off also applies on top of the lockout: after a wrong code a device
+# refuses codes for 1 s, doubling per failure (OTP_TOTP_THROTTLE_FACTOR, its default).
 
 # --- Content-Security-Policy (django-csp) ------------------------------------------------
 # Only what the pages use: scripts and style sheets from this site (no inline script, no

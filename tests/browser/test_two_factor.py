@@ -37,7 +37,8 @@ def test_a_publisher_enrols_in_2fa_and_logs_in_again_with_a_totp_code(page, shot
     page.wait_for_load_state()
     assert page.get_by_role("heading", name="Two-factor authentication is on").is_visible()
     shown = page.locator(".recovery-codes li").all_inner_texts()
-    assert sorted(shown) == sorted(StaticToken.objects.filter(device__user=pia).values_list("token", flat=True))
+    stored = StaticToken.objects.filter(device__user=pia).values_list("token", flat=True)
+    assert sorted(shown) == sorted(stored)
     assert len(shown) == 10
     shot("recovery-codes")
     assert violations(page, console) == []
@@ -54,7 +55,6 @@ def test_a_publisher_enrols_in_2fa_and_logs_in_again_with_a_totp_code(page, shot
     page.get_by_label("Code").fill(f"{totp(device.bin_key, drift=1):06d}")
     page.get_by_role("button", name="Verify").click()
     page.wait_for_url(re.compile(r"/publisher/$"))
-    assert page.get_by_role("heading", name="Dashboard").is_visible() or page.url.endswith("/publisher/")
 
     page.get_by_role("link", name="API keys").click()
     page.get_by_label("Name").fill("Nightly report sync")
