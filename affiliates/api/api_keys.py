@@ -17,15 +17,15 @@ from rest_framework.response import Response
 from affiliates.accounts.keys import apikey_create, apikey_revoke, apikey_status, apikeys_of
 from affiliates.credentials import ApiKey
 
-ERROR = inline_serializer(
-    "Error", fields={"code": serializers.CharField(), "message": serializers.CharField()}
-)
+CODE = serializers.CharField(help_text="Machine-readable reason, e.g. key_read_only.")
+MESSAGE = serializers.CharField(help_text="What went wrong, for a person.")
+ERROR = inline_serializer("ApiKeyError", fields={"code": CODE, "message": MESSAGE})
 VALIDATION_ERROR = inline_serializer(
     "ApiKeyValidationError",
     fields={
-        "code": serializers.CharField(),
-        "message": serializers.CharField(),
-        "fields": serializers.DictField(),
+        "code": CODE,
+        "message": MESSAGE,
+        "fields": serializers.DictField(help_text="Per field, its error messages."),
     },
 )
 UNAUTHENTICATED = OpenApiResponse(
@@ -36,7 +36,7 @@ LOCKED = OpenApiResponse(ERROR, description="locked_out: too many bad credential
 
 
 class ApiKeySerializer(serializers.ModelSerializer[ApiKey]):
-    status = serializers.SerializerMethodField()
+    status = serializers.SerializerMethodField(help_text="active, expired or revoked.")
 
     class Meta:
         model = ApiKey
@@ -52,16 +52,21 @@ class ApiKeySerializer(serializers.ModelSerializer[ApiKey]):
             "status",
         ]
         read_only_fields = fields
+        extra_kwargs = {"id": {"help_text": "Unique identifier."}}
 
     def get_status(self, row: ApiKey) -> str:
         return apikey_status(row)
 
 
 class ApiKeyCreateSerializer(serializers.Serializer[Any]):
-    name = serializers.CharField(max_length=100)
+    name = serializers.CharField(max_length=100, help_text="What the key is for.")
     # The metaclass takes declared fields off the class, so this does not shadow Field.read_only.
-    read_only = serializers.BooleanField(default=False)  # type: ignore[assignment]
-    expires_at = serializers.DateTimeField(required=False, allow_null=True, default=None)
+    read_only = serializers.BooleanField(  # type: ignore[assignment]
+        default=False, help_text="Safe methods only (GET, HEAD, OPTIONS)."
+    )
+    expires_at = serializers.DateTimeField(
+        required=False, allow_null=True, default=None, help_text="When the key stops working; null: never."
+    )
 
 
 class ApiKeyCreatedSerializer(ApiKeySerializer):

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from drf_spectacular.authentication import SessionScheme
 from rest_framework import exceptions, status
 from rest_framework.authentication import SessionAuthentication, TokenAuthentication, get_authorization_header
 from rest_framework.permissions import SAFE_METHODS
@@ -80,3 +81,10 @@ class VerifiedSessionAuthentication(SessionAuthentication):
                 "Finish signing in with your two-factor code first.", code="otp_required"
             )
         return result
+
+
+class VerifiedSessionScheme(SessionScheme):  # type: ignore[no-untyped-call]  # untyped base
+    """The OpenAPI schema's cookie scheme for the verified session (what it documents is the
+    same session cookie)."""
+
+    target_class = "affiliates.api.auth.VerifiedSessionAuthentication"
