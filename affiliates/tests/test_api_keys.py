@@ -223,3 +223,15 @@ def test_inactive_users_keys_stop_working(db):
     user.is_active = False
     user.save()
     assert with_key(key).get("/api/v1/offers/").status_code == 401
+
+
+def test_staff_see_keys_in_the_admin_without_their_hash_and_revoke_them(client, nadia, pia):
+    new = apikey_create(user=pia, name="leaked")
+    sign_in(client, nadia)
+    listing = client.get("/admin/affiliates/apikey/", {"q": "leaked"})
+    assert listing.status_code == 200
+    assert new.row.prefix.encode() in listing.content
+    page = client.get(f"/admin/affiliates/apikey/{new.row.pk}/change/")
+    assert new.row.key_hash.encode() not in page.content
+    client.post("/admin/affiliates/apikey/", {"action": "apikey_revoke", "_selected_action": [new.row.pk]})
+    assert with_key(new.key).get("/api/v1/offers/").json()["code"] == "key_revoked"

@@ -256,6 +256,8 @@ if AXES_FAILURE_LIMIT < 1 or AXES_COOLOFF_TIME.total_seconds() <= 0:
 OTP_REQUIRED_FOR_STAFF = env.bool("OTP_REQUIRED_FOR_STAFF", default=True)
 # The name authenticator apps show next to the code.
 OTP_TOTP_ISSUER = env.str("OTP_TOTP_ISSUER", default="affnet")
+# The admin lists staff's and users' devices (to remove a lost one) without their secrets.
+OTP_ADMIN_HIDE_SENSITIVE_DATA = True
 # django-otp's own back-off also applies on top of the lockout: after a wrong code a device
 # refuses codes for 1 s, doubling per failure (OTP_TOTP_THROTTLE_FACTOR, its default).
 
