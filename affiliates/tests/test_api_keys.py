@@ -235,3 +235,24 @@ def test_staff_see_keys_in_the_admin_without_their_hash_and_revoke_them(client, 
     assert new.row.key_hash.encode() not in page.content
     client.post("/admin/affiliates/apikey/", {"action": "apikey_revoke", "_selected_action": [new.row.pk]})
     assert with_key(new.key).get("/api/v1/offers/").json()["code"] == "key_revoked"
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        {"name": "   "},
+        {"name": "x\x00y"},
+        {"name": "x", "expires_at": "next tuesday"},
+        {"name": "x", "expires_at": "2001-01-01T00:00:00Z"},
+        {"name": "x", "read_only": "maybe"},
+    ],
+)
+def test_bad_key_requests_get_a_400_with_a_reason(api_as, pia, body):
+    response = api_as(pia).post("/api/v1/api-keys/", body, format="json")
+    assert response.status_code == 400, response.content
+    assert response.json()["code"]
+    assert not ApiKey.objects.exists()
+
+
+def test_revoking_a_key_id_that_is_not_a_number_is_a_404(api_as, pia):
+    assert api_as(pia).delete("/api/v1/api-keys/abc/").status_code == 404
