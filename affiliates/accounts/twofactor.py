@@ -26,6 +26,7 @@ from affiliates.core.errors import DomainError
 from affiliates.lockout import attempt_locked, attempt_record
 
 RECOVERY_CODE_COUNT = 10
+TOTP_DIGITS = 6  # django-otp's TOTPDevice default, which enrolment keeps
 DEVICE_NAME = "Authenticator app"
 RECOVERY_NAME = "Recovery codes"
 
@@ -144,15 +145,14 @@ def twofactor_verify(*, request: HttpRequest, code: str) -> django_otp.models.De
     if attempt_locked(request=request, account=account):
         raise LockedOut("Too many failed attempts.", code="locked_out")
     token = _code_clean(code)
+    # Six digits are an app's code, anything else a recovery code (8 characters): each goes to
+    # its own kind of device only, so a recovery code does not count against the app's back-off.
+    model: Any = TOTPDevice if len(token) == TOTP_DIGITS and token.isdigit() else StaticDevice
     device: Any = None
-    if token:
-        for model in (TOTPDevice, StaticDevice):
-            for candidate in model.objects.filter(user_id=user.pk, confirmed=True):
-                device = django_otp.verify_token(user, candidate.persistent_id, token)
-                if device is not None:
-                    break
-            if device is not None:
-                break
+    for candidate in model.objects.filter(user_id=user.pk, confirmed=True) if token else ():
+        device = django_otp.verify_token(user, candidate.persistent_id, token)
+        if device is not None:
+            break
     if device is None:
         attempt_record(request=request, account=account)
         raise CodeRefused(
