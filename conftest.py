@@ -1,6 +1,7 @@
 """Named personas shared by every app's tests.
 
-- ``nadia``: network staff.
+- ``nadia``: network staff, with a TOTP device (affiliates.tests.signin: ``sign_in`` gives a test
+  client her verified session).
 - ``acme`` / ``ada``: an advertiser and its member user; ``globex`` / ``gus``: a second one.
 - ``pixelpush`` / ``pia``: an active publisher and its member; ``rival`` / ``rex``: another one.
 - ``shoes``: acme's offer with a default ``sale`` CPS goal and a ``lead`` CPL goal, approved for
@@ -25,6 +26,7 @@ from rest_framework.test import APIClient
 
 from affiliates.models import Advertiser, Goal, Offer, OfferAccess, Publisher
 from affiliates.tests import factories as f
+from affiliates.tests.signin import totp_device
 from payouts.ledger_guard import ledger_guard_install, ledger_guard_remove
 from tracking.clickpath import links, redis_conn
 from tracking.clickpath.consumer import Consumer, group_ensure
@@ -36,7 +38,9 @@ ACME_POSTBACK_TOKEN = "acme-postback-token-0123456789"
 
 @pytest.fixture
 def nadia(db: Any) -> Any:
-    return f.UserFactory(username="nadia", is_staff=True, is_superuser=True)
+    user = f.UserFactory(username="nadia", is_staff=True, is_superuser=True)
+    totp_device(user)  # staff sign in with a second factor
+    return user
 
 
 @pytest.fixture

@@ -13,7 +13,10 @@ from django.db.models import QuerySet
 from django.http import HttpRequest
 
 from affiliates import services
+from affiliates.accounts.keys import apikey_revoke
+from affiliates.core.admin import ReadOnlyAdmin
 from affiliates.core.errors import DomainError
+from affiliates.credentials import ApiKey
 from affiliates.models import (
     Advertiser,
     Cap,
@@ -287,3 +290,30 @@ class NetworkTermsAdmin(admin.ModelAdmin[NetworkTerms]):
 
     def save_model(self, request: HttpRequest, obj: NetworkTerms, form: Any, change: bool) -> None:
         network_terms_set(minimum_payout=obj.minimum_payout, currency=obj.minimum_payout_currency)
+
+
+@admin.register(ApiKey)
+class ApiKeyAdmin(ReadOnlyAdmin[ApiKey]):
+    """Every user's named API keys (never the key: only its prefix is stored in clear). Staff
+    revoke one here, e.g. a key leaked in a publisher's repository."""
+
+    list_display = (
+        "name",
+        "prefix",
+        "user",
+        "read_only",
+        "created_at",
+        "last_used_at",
+        "expires_at",
+        "revoked_at",
+    )
+    list_filter = ("read_only",)
+    search_fields = ("name", "prefix", "user__username")
+    exclude = ("key_hash",)
+    actions = ["apikey_revoke"]
+
+    @admin.action(description="Revoke the selected keys")
+    def apikey_revoke(self, request: HttpRequest, queryset: QuerySet[ApiKey]) -> None:
+        for row in queryset:
+            apikey_revoke(user=row.user, key_id=row.pk)
+        self.message_user(request, f"{queryset.count()} key(s) revoked.", messages.SUCCESS)

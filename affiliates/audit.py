@@ -70,6 +70,8 @@ ACTION_NAMES = {v: k for k, v in ACTIONS.items()}
 
 def register() -> None:
     """The affiliates models' audit specs (AffiliatesConfig.ready)."""
+    # API keys: made and revoked (staff-only entries); never the hash, and not each use.
+    audit_register(m.ApiKey, label="api key", exclude=["key_hash", "last_used_at"])
     audit_register(
         m.Advertiser,
         label="advertiser",

@@ -12,6 +12,7 @@ called by ``seed_demo``).
 
 from __future__ import annotations
 
+from base64 import b32decode
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from decimal import Decimal
@@ -20,6 +21,7 @@ from typing import Any
 from django.contrib.auth import get_user_model
 from django.db import transaction
 from django.utils import timezone
+from django_otp.plugins.otp_totp.models import TOTPDevice
 from rest_framework.authtoken.models import Token
 
 from affiliates import services
@@ -39,6 +41,9 @@ from affiliates.models import (
 STAFF_LOGIN = ("admin", "affnet-demo-admin")
 ADVERTISER_LOGIN = ("acme", "affnet-demo-advertiser")
 PUBLISHER_LOGIN = ("pixelpush", "affnet-demo-publisher")
+# Staff sign in with a second factor: the demo admin's authenticator secret is published too
+# (README "Demo logins"); add it to any TOTP app, or compute a code as the README shows.
+STAFF_TOTP_SECRET = "AFFNETDEMOSTAFFTOTPSECRETKEY2345"
 D = Decimal
 
 
@@ -445,7 +450,13 @@ def _user(net: DemoNetwork, username: str, password: str, **flags: Any) -> Any:
 
 
 def seed_staff(net: DemoNetwork) -> None:
-    net.users["staff"] = _user(net, *STAFF_LOGIN, is_staff=True, is_superuser=True)
+    net.users["staff"] = staff = _user(net, *STAFF_LOGIN, is_staff=True, is_superuser=True)
+    _, created = TOTPDevice.objects.get_or_create(
+        user=staff,
+        confirmed=True,
+        defaults={"name": "Demo authenticator", "key": b32decode(STAFF_TOTP_SECRET).hex()},
+    )
+    net.note(created)
 
 
 def seed_logins(net: DemoNetwork) -> None:
@@ -486,6 +497,9 @@ def credentials_text(net: DemoNetwork) -> str:
     for role, (username, password), user in rows:
         key = Token.objects.get(user=user).key
         lines.append(f"  {role:28} user {username:10} password {password:24} API token {key}")
+    lines.append(
+        f"  network staff's two-factor secret (TOTP, add it to an authenticator app): {STAFF_TOTP_SECRET}"
+    )
     lines.append("Advertiser postback tokens:")
     for key, advertiser in net.advertisers.items():
         lines.append(f"  {advertiser.name:28} token {net.postback_tokens[key]}")

@@ -20,6 +20,7 @@ from django.utils import timezone
 from affiliates import validators as v
 from affiliates.core.audit import AuditEntry as AuditEntry  # the audit log (every app logs to it)
 from affiliates.core.money import CurrencyField, MoneyField
+from affiliates.credentials import ApiKey  # noqa: F401  (imported here so Django registers it)
 
 ZERO = Decimal("0")
 HUNDRED = Decimal("100")

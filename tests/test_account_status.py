@@ -12,6 +12,7 @@ from django.test import Client
 
 from affiliates.models import Advertiser, Offer, OfferAccess, Publisher
 from affiliates.tests import factories as f
+from affiliates.tests.signin import sign_in
 from payouts.models import Commission
 from tests.portal_data import conversion_make
 from tracking.tests.factories import click_make
@@ -37,7 +38,7 @@ def _refused(response: Any, code: str) -> None:
 
 def _portal(user: Any) -> Client:
     client = Client()
-    client.force_login(user)
+    sign_in(client, user)
     return client
 
 

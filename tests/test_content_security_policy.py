@@ -9,6 +9,8 @@ from pathlib import Path
 import pytest
 from django.test import Client
 
+from affiliates.tests.signin import sign_in
+
 ROOT = Path(__file__).resolve().parents[1]
 TEMPLATES = sorted(
     p for p in ROOT.glob("*/templates/**/*.html") if ".venv" not in p.parts and "var" not in p.parts
@@ -26,7 +28,7 @@ def directives(header: str) -> dict[str, list[str]]:
 @pytest.fixture
 def portal_page(pia):
     client = Client()
-    client.force_login(pia)
+    sign_in(client, pia)
     response = client.get("/publisher/")
     assert response.status_code == 200
     return response
@@ -53,7 +55,7 @@ def test_the_other_security_headers_are_still_sent(portal_page):
 def test_the_login_page_and_the_api_docs_send_it_too(nadia):
     assert "script-src 'self'" in Client().get("/login/")["Content-Security-Policy"]
     client = Client()
-    client.force_login(nadia)
+    sign_in(client, nadia)
     docs = client.get("/api/docs/")
     assert "script-src 'self'" in docs["Content-Security-Policy"]
     html = docs.content.decode()

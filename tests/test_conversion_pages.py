@@ -9,6 +9,7 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from django.test import Client
 
 from affiliates.tests import factories as f
+from affiliates.tests.signin import sign_in
 from payouts.models import Commission
 from payouts.reports.services import rollups_rebuild_all
 from tests.portal_data import conversion_make
@@ -17,7 +18,7 @@ from tracking.tests.factories import click_make
 
 def client_for(user) -> Client:
     client = Client()
-    client.force_login(user)
+    sign_in(client, user)
     return client
 
 

@@ -17,6 +17,7 @@ from django.test import Client
 
 from affiliates.core.spreadsheet import csv_bytes, csv_cell, csv_line
 from affiliates.models import Offer, Publisher
+from affiliates.tests.signin import sign_in
 from payouts.payout_build import payout_run_build, payout_run_start
 from payouts.reports.services import rollups_rebuild_all
 from payouts.tests.factories_payouts import CommissionFactory, approve_balance, mid
@@ -76,7 +77,7 @@ def _assert_neutralised(body: bytes | str, *evil: str) -> None:
 
 def _client(user: Any) -> Client:
     client = Client()
-    client.force_login(user)
+    sign_in(client, user)
     return client
 
 

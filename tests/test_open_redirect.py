@@ -10,6 +10,7 @@ from django.test import Client
 
 from affiliates.models import OfferAccess
 from affiliates.tests import factories as f
+from affiliates.tests.signin import sign_in
 
 pytestmark = pytest.mark.django_db
 
@@ -42,7 +43,7 @@ def _stays_here(response: Any) -> str:
 
 def _logged_in(user: Any) -> Client:
     client = Client()
-    client.force_login(user)
+    sign_in(client, user)
     return client
 
 

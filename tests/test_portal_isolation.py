@@ -11,6 +11,7 @@ from django.test import Client
 
 from affiliates.models import OfferAccess
 from affiliates.tests import factories as f
+from affiliates.tests.signin import sign_in
 from tests.portal_data import conversion_make, payout_run_make
 from tracking.tests.factories import click_make
 
@@ -45,7 +46,7 @@ def world(nadia, ada, gus, pia, rex, shoes_link):
 
 def client_for(user) -> Client:
     client = Client()
-    client.force_login(user)
+    sign_in(client, user)
     return client
 
 

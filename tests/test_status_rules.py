@@ -15,6 +15,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from affiliates.roles import actor_for
+from affiliates.tests.signin import sign_in
 from payouts.models import Commission, Transaction
 from payouts.reconcile import conversions_reconcile
 from payouts.services import BulkRefused, commissions_approve_due, commissions_set_status
@@ -172,7 +173,7 @@ def test_the_admin_asks_the_rules(edge, shoes, pixelpush, nadia) -> None:
     nadia.is_superuser = True
     nadia.save()
     admin = Client()
-    admin.force_login(nadia)
+    sign_in(admin, nadia)
     url = reverse("admin:tracking_conversion_changelist")
     admin.post(url, {"action": "reject", "_selected_action": [c.conversion_id]})
     assert Conversion.objects.get(pk=c.conversion_id).status == "rejected"
@@ -198,7 +199,7 @@ def test_staff_release_lifts_the_hold_but_not_the_hold_period(edge, shoes, pixel
     c = _held(_sale(edge, shoes, pixelpush, "R-1"))
     Commission.objects.filter(pk=c.pk).update(hold_until=timezone.now() + timedelta(days=3))
     portal = Client()
-    portal.force_login(nadia)
+    sign_in(portal, nadia)
     response = portal.post(
         reverse("tracking_portal:set-status"), {"ids": [c.conversion_id], "action": "release", "reason": ""}
     )
@@ -234,7 +235,7 @@ def test_only_staff_release_and_approve_now_is_an_explicit_choice(edge, shoes, p
     refused = api_as(ada).post(f"/api/v1/commissions/{c.pk}/release/", {"reason": "mine"})
     assert refused.status_code == 403
     portal = Client()
-    portal.force_login(nadia)
+    sign_in(portal, nadia)
     portal.post(
         reverse("tracking_portal:set-status"),
         {"ids": [c.conversion_id], "action": "approved", "reason": "ok"},

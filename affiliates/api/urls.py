@@ -1,7 +1,7 @@
 from django.urls import path
 from rest_framework.routers import DefaultRouter
 
-from affiliates.api import audit, network_terms, views
+from affiliates.api import api_keys, audit, network_terms, views
 
 router = DefaultRouter()
 router.register("advertisers", views.AdvertiserViewSet)
@@ -13,6 +13,7 @@ router.register("caps", views.CapViewSet)
 router.register("coupons", views.CouponViewSet)
 router.register("accesses", views.AccessViewSet)
 router.register("links", views.LinkViewSet, basename="link")
+router.register("api-keys", api_keys.ApiKeyViewSet, basename="api-key")
 
 urlpatterns = [
     path("audit-log/", audit.AuditLogView.as_view(), name="audit-log"),

@@ -1,5 +1,6 @@
 from django.urls import path
 
+from affiliates.portal import views_account as account
 from affiliates.portal import views_advertiser as adv
 from affiliates.portal import views_audit as audit
 from affiliates.portal import views_auth as auth
@@ -22,6 +23,13 @@ urlpatterns = [
     path("account/password/", auth.password_change, name="password-change"),
     path("account/notifications/", notes.notifications, name="notifications"),
     path("account/notifications/read/", notes.notifications_read, name="notifications-read"),
+    path("account/two-factor/", account.otp_manage, name="otp-manage"),
+    path("account/two-factor/setup/", account.otp_setup, name="otp-setup"),
+    path("account/two-factor/verify/", account.otp_verify, name="otp-verify"),
+    path("account/two-factor/recovery-codes/", account.otp_recovery_codes, name="otp-recovery-codes"),
+    path("account/two-factor/disable/", account.otp_disable, name="otp-disable"),
+    path("account/api-keys/", account.api_keys, name="api-keys"),
+    path("account/api-keys/<int:key_id>/revoke/", account.api_key_revoke, name="api-key-revoke"),
     # publisher
     path("publisher/", pub.dashboard, name="pub-home"),
     path("publisher/offers/", pub.marketplace, name="pub-marketplace"),

@@ -7,13 +7,14 @@ from django.urls import reverse
 
 from affiliates.models import Advertiser, OfferAccess, Publisher
 from affiliates.tests import factories as f
+from affiliates.tests.signin import sign_in
 
 MODELS = ["advertiser", "publisher", "offer", "goal", "custompayout", "cap", "coupon", "offeraccess"]
 
 
 @pytest.fixture
 def staff_client(client, nadia, world):
-    client.force_login(nadia)
+    sign_in(client, nadia)
     return client
 
 

@@ -17,6 +17,7 @@ from affiliates.models import Advertiser, AuditEntry, Cap, Coupon, CustomPayout,
 from affiliates.roles import actor_for
 from affiliates.services import publisher_transition
 from affiliates.tests import factories as f
+from affiliates.tests.signin import sign_in
 
 CREATE, UPDATE, DELETE = AuditEntry.Action.CREATE, AuditEntry.Action.UPDATE, AuditEntry.Action.DELETE
 IP = "203.0.113.7"
@@ -173,7 +174,7 @@ def test_secrets_never_reach_the_log(nadia, api_as) -> None:
 
 def test_a_portal_change_carries_the_signed_in_user_and_address(pixelpush, pia) -> None:
     client = Client(REMOTE_ADDR=IP)
-    client.force_login(pia)
+    sign_in(client, pia)
     response = client.post(
         "/publisher/profile/",
         {"form": "profile", "p-name": "PixelPush Media Group", "p-email": pixelpush.email, "p-country": ""},
@@ -186,7 +187,7 @@ def test_a_portal_change_carries_the_signed_in_user_and_address(pixelpush, pia) 
 
 def test_an_admin_change_carries_the_staff_user(nadia) -> None:
     client = Client(REMOTE_ADDR=IP)
-    client.force_login(nadia)
+    sign_in(client, nadia)
     rate = {
         "base": "EUR",
         "quote": "USD",
@@ -333,7 +334,7 @@ def test_the_selector_scopes_the_same_way_for_the_portals(history) -> None:
 
 def test_the_staff_console_lists_and_filters_the_log_with_before_and_after(history) -> None:
     client = Client()
-    client.force_login(history.nadia)
+    sign_in(client, history.nadia)
     page = client.get("/staff/audit/", {"object_type": "offer", "q": "Gadgets"})
     assert page.status_code == 200
     html = page.content.decode()
@@ -346,13 +347,13 @@ def test_the_staff_console_lists_and_filters_the_log_with_before_and_after(histo
 def test_each_portal_shows_its_own_activity_and_hides_the_staff_page(history) -> None:
     w = history
     client = Client()
-    client.force_login(w.pia)
+    sign_in(client, w.pia)
     assert client.get("/staff/audit/").status_code == 404
     html = client.get("/publisher/audit/").content.decode()
     assert "https://pixelpush.example" in html
     assert "Gadgets II" not in html
     assert "Acme Autumn" not in html
-    client.force_login(w.ada)
+    sign_in(client, w.ada)
     html = client.get("/advertiser/audit/").content.decode()
     assert "Acme Autumn" in html
     assert "Gadgets II" not in html

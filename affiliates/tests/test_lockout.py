@@ -10,6 +10,7 @@ from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
 
 from affiliates.tests import factories as f
+from affiliates.tests.signin import sign_in
 
 LIMIT = 3
 PASSWORD = "pass-word-123"  # the factories' password
@@ -79,7 +80,7 @@ def test_staff_see_the_lock_and_lifting_it_lets_the_right_password_in(nadia, pia
     client = client_at("203.0.113.12")
     fail_logins(client, "pia", LIMIT)
     staff = Client()
-    staff.force_login(nadia)
+    sign_in(staff, nadia)
     page = staff.get("/staff/lockouts/")
     keys = {(row.kind, row.key) for row in page.context["rows"]}
     assert keys == {("ip", "203.0.113.12"), ("account", "pia")}
@@ -93,7 +94,7 @@ def test_staff_see_the_lock_and_lifting_it_lets_the_right_password_in(nadia, pia
 
 def test_only_staff_open_the_lockouts_page(pia):
     client = Client()
-    client.force_login(pia)
+    sign_in(client, pia)
     assert client.get("/staff/lockouts/").status_code == 404
     assert client.post("/staff/lockouts/reset/", {"kind": "ip", "key": "127.0.0.1"}).status_code == 404
 
@@ -160,7 +161,7 @@ def test_staff_lift_an_address_lock(nadia, pia):
     fail_logins(client, "nobody-1", 1)
     fail_logins(client, "nobody-2", LIMIT - 1)
     staff = Client()
-    staff.force_login(nadia)
+    sign_in(staff, nadia)
     rows = staff.get("/staff/lockouts/").context["rows"]
     assert [(r.kind, r.key) for r in rows] == [("ip", "203.0.113.18")]
     assert login(client, "pia", PASSWORD).status_code == 429

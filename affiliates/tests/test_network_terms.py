@@ -11,6 +11,7 @@ from django.test import Client
 
 from affiliates.models import FxRate, Publisher
 from affiliates.network_terms import network_terms_set
+from affiliates.tests.signin import sign_in
 
 pytestmark = pytest.mark.django_db
 
@@ -51,7 +52,7 @@ def test_a_publisher_cannot_lower_its_minimum_below_the_floor(
 def test_the_portal_form_refuses_a_minimum_below_the_floor(pia: Any, pixelpush: Publisher) -> None:
     network_terms_set(minimum_payout=Decimal("100"), currency="USD")
     client = Client()
-    client.force_login(pia)
+    sign_in(client, pia)
     form = {
         "form": "payout",
         "d-payout_method": "paypal",

@@ -11,6 +11,7 @@ from django.test import Client
 
 from affiliates.models import CustomPayout, Goal, Offer
 from affiliates.tests import factories as f
+from affiliates.tests.signin import sign_in
 from affiliates.tests.test_portal import _offer_post
 
 pytestmark = pytest.mark.django_db
@@ -68,7 +69,7 @@ def test_a_payout_over_revenue_warns_in_the_api(shoes, shoes_link, pixelpush, ad
 
 def test_a_payout_over_revenue_warns_the_advertiser_in_the_portal(shoes, ada) -> None:
     client = Client()
-    client.force_login(ada)
+    sign_in(client, ada)
     url = f"/advertiser/offers/{shoes.pk}/"
     lead_index = [g.code for g in shoes.goals.order_by("id")].index("lead")
     response = client.post(url, _offer_post(shoes, **{f"goals-{lead_index}-payout": "2.50"}), follow=True)
@@ -81,7 +82,7 @@ def test_a_payout_over_revenue_warns_the_advertiser_in_the_portal(shoes, ada) ->
 
 def test_staff_see_losing_prices_in_the_admin(shoes, pixelpush, nadia) -> None:
     client = Client()
-    client.force_login(nadia)
+    sign_in(client, nadia)
     Goal.objects.filter(offer=shoes, code="lead").update(payout=Decimal("3"))
     f.CustomPayoutFactory(
         offer=shoes, publisher=pixelpush, goal=shoes.goals.get(code="sale"), payout=Decimal("20")

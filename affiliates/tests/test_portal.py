@@ -11,11 +11,12 @@ from django.test import Client
 from affiliates.models import Goal, Offer, OfferAccess, Publisher
 from affiliates.portal.charts import Series, axis_max, bar_line_chart
 from affiliates.tests import factories as f
+from affiliates.tests.signin import sign_in
 
 
 def client_for(user) -> Client:
     client = Client()
-    client.force_login(user)
+    sign_in(client, user)
     return client
 
 

@@ -58,6 +58,9 @@ INSTALLED_APPS = [
     "axes",
     "csp",
     "auditlog",
+    "django_otp",
+    "django_otp.plugins.otp_totp",
+    "django_otp.plugins.otp_static",
     "affiliates",
     "tracking",
     "payouts",
@@ -75,6 +78,10 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     # Who and from where, for every audited change in the request (affiliates/core/audit.py).
     "affiliates.core.audit.AuditMiddleware",
+    # request.user.is_verified(): the session passed the second factor (django-otp).
+    "django_otp.middleware.OTPMiddleware",
+    # A session owing its second factor reaches only the code prompt or enrolment (and logout).
+    "affiliates.accounts.gate.TwoFactorGateMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "csp.middleware.CSPMiddleware",
@@ -193,8 +200,10 @@ AUDITLOG_DISABLE_ON_RAW_SAVE = True  # fixtures loaded with loaddata are not cha
 
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
+        # DRF authtoken keys (drf_create_token) and named API keys (affiliates.accounts.keys).
         "affiliates.api.auth.LockoutTokenAuthentication",
-        "rest_framework.authentication.SessionAuthentication",
+        # Sessions count only once their second factor is in, where one is owed.
+        "affiliates.api.auth.VerifiedSessionAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
     "DEFAULT_FILTER_BACKENDS": [
@@ -250,6 +259,19 @@ AXES_HTTP_RESPONSE_CODE = 429
 AXES_DISABLE_ACCESS_LOG = True
 if AXES_FAILURE_LIMIT < 1 or AXES_COOLOFF_TIME.total_seconds() <= 0:
     raise environ.ImproperlyConfigured("AXES_FAILURE_LIMIT and AXES_COOLOFF_TIME must be positive")
+
+# --- Two-factor authentication (django-otp; affiliates/accounts/twofactor.py) -------------------
+# TOTP apps plus single-use recovery codes. Required for staff (portal staff pages and the admin:
+# a staff member without a device is sent to enrolment first); optional for advertisers and
+# publishers. Wrong codes count toward the lockout above like wrong passwords. Turning
+# OTP_REQUIRED_FOR_STAFF off is for a closed test network only.
+OTP_REQUIRED_FOR_STAFF = env.bool("OTP_REQUIRED_FOR_STAFF", default=True)
+# The name authenticator apps show next to the code.
+OTP_TOTP_ISSUER = env.str("OTP_TOTP_ISSUER", default="affnet")
+# The admin lists staff's and users' devices (to remove a lost one) without their secrets.
+OTP_ADMIN_HIDE_SENSITIVE_DATA = True
+# django-otp's own back-off also applies on top of the lockout: after a wrong code a device
+# refuses codes for 1 s, doubling per failure (OTP_TOTP_THROTTLE_FACTOR, its default).
 
 # --- Content-Security-Policy (django-csp) ------------------------------------------------
 # Only what the pages use: scripts and style sheets from this site (no inline script, no

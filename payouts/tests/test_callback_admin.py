@@ -7,6 +7,7 @@ from typing import Any
 import pytest
 from django.test import Client
 
+from affiliates.tests.signin import sign_in
 from payouts.models.callbacks import CallbackAttempt, CallbackDelivery
 from payouts.tests.factories_callbacks import CallbackEndpointFactory
 
@@ -14,7 +15,7 @@ from payouts.tests.factories_callbacks import CallbackEndpointFactory
 @pytest.fixture
 def admin_client_nadia(nadia: Any) -> Client:
     client = Client()
-    client.force_login(nadia)
+    sign_in(client, nadia)
     return client
 
 

@@ -8,6 +8,7 @@ import pytest
 from django.test import Client
 
 from affiliates.models import Advertiser, Offer, Publisher
+from affiliates.tests.signin import sign_in
 from payouts.models import Document
 from payouts.tests.test_documents import JAN, issuer, sale  # noqa: F401 (issuer: autouse fixture)
 
@@ -16,7 +17,7 @@ pytestmark = pytest.mark.django_db
 
 def client_for(user: Any) -> Client:
     client = Client()
-    client.force_login(user)
+    sign_in(client, user)
     return client
 
 

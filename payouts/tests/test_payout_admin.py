@@ -9,6 +9,7 @@ import pytest
 from django.test import Client
 
 from affiliates.models import Publisher
+from affiliates.tests.signin import sign_in
 from payouts.models import Payout, PayoutRun, Transaction
 from payouts.payout_build import payout_run_build, payout_run_start
 from payouts.tests.factories_payouts import approve_balance, mid
@@ -19,7 +20,7 @@ JAN = date(2024, 1, 1)
 @pytest.fixture
 def admin_client_of(nadia: Any) -> Client:
     client = Client()
-    client.force_login(nadia)
+    sign_in(client, nadia)
     return client
 
 

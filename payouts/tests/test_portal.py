@@ -8,13 +8,14 @@ from decimal import Decimal
 from django.test import Client
 from django.utils import timezone
 
+from affiliates.tests.signin import sign_in
 from tests.portal_data import commission_for, conversion_make, payout_run_make
 from tracking.tests.factories import click_make
 
 
 def client_for(user) -> Client:
     client = Client()
-    client.force_login(user)
+    sign_in(client, user)
     return client
 
 

@@ -19,7 +19,9 @@ from urllib.parse import urlencode
 
 import pytest
 from django.conf import settings as django_settings
+from django.contrib.auth import get_user_model
 
+from affiliates.tests.signin import totp_code, totp_device
 from conftest import ACME_POSTBACK_TOKEN
 from tracking.tests.asgi_driver import EdgeClient
 
@@ -104,12 +106,19 @@ def shot(page: Any, request: Any) -> Shots:
 
 
 def login(page: Any, username: str, password: str = PASSWORD) -> None:
+    """The password, then, where the account has two-factor authentication on (staff always
+    do), the code its phone shows now (affiliates.tests.signin)."""
     page.context.clear_cookies()
     page.goto("/login/")
     page.get_by_label("Email or username").fill(username)
     page.get_by_label("Password").fill(password)
     page.get_by_role("button", name="Log in").click()
     page.wait_for_load_state()
+    if "/account/two-factor/verify/" in page.url:
+        user = get_user_model().objects.get(username=username)
+        page.get_by_label("Code").fill(totp_code(totp_device(user)))
+        page.get_by_role("button", name="Verify").click()
+        page.wait_for_load_state()
 
 
 def stream_drain() -> int:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 
 from affiliates.models import Creative, Notification
+from affiliates.tests.signin import sign_in
 from payouts.automation.models import Rule
 from payouts.automation.tests.conftest import rollup
 
@@ -28,7 +29,7 @@ FORM = {
 
 
 def test_an_advertiser_creates_a_rule_watches_it_fire_and_undoes_it(client, ada, banner, pixelpush) -> None:
-    client.force_login(ada)
+    sign_in(client, ada)
     assert client.get("/rules/").status_code == 200
     answer = client.post("/rules/new/", {**FORM, "offer": banner.offer_id, "creative": banner.pk})
     rule = Rule.objects.get()
@@ -53,7 +54,7 @@ def test_an_advertiser_creates_a_rule_watches_it_fire_and_undoes_it(client, ada,
 
 
 def test_the_form_refuses_a_rule_that_cannot_work(client, ada, nok_shoes) -> None:
-    client.force_login(ada)
+    sign_in(client, ada)
     answer = client.post("/rules/new/", {**FORM, "offer": nok_shoes.pk, "scope": "sub_id", "sub1": "x"})
     assert answer.status_code == 200
     assert "not_pausable" in answer.content.decode()
@@ -62,25 +63,25 @@ def test_the_form_refuses_a_rule_that_cannot_work(client, ada, nok_shoes) -> Non
 
 def test_another_advertisers_rule_is_not_found(client, gus, make_rule) -> None:
     rule = make_rule()
-    client.force_login(gus)
+    sign_in(client, gus)
     assert client.get(f"/rules/{rule.pk}/").status_code == 404
     assert client.post(f"/rules/{rule.pk}/check/").status_code == 404
 
 
 def test_publishers_have_no_rule_pages(client, pia) -> None:
-    client.force_login(pia)
+    sign_in(client, pia)
     assert client.get("/rules/").status_code == 404
 
 
 def test_staff_see_every_rule(client, nadia, make_rule) -> None:
     make_rule(name="Network watch")
-    client.force_login(nadia)
+    sign_in(client, nadia)
     assert "Network watch" in client.get("/rules/").content.decode()
 
 
 def test_staff_edit_a_rule_and_the_admin_lists_it(client, nadia, make_rule, nok_shoes) -> None:
     rule = make_rule(name="Network watch")
-    client.force_login(nadia)
+    sign_in(client, nadia)
     assert client.get(f"/rules/{rule.pk}/edit/").status_code == 200
     answer = client.post(
         f"/rules/{rule.pk}/edit/",

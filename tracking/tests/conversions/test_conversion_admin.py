@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 
+from affiliates.tests.signin import sign_in
 from tracking.models import Conversion, ConversionEvent, UnreconciledConversion
 from tracking.tests.conversions.conftest import postback
 from tracking.tests.factories import click_make
@@ -13,7 +14,7 @@ pytestmark = pytest.mark.django_db
 
 def test_staff_can_list_and_open_a_conversion(edge, client, nadia, shoes_click) -> None:
     conv_id = postback(edge, click_id=shoes_click.id.hex, goal="lead").json()["conversion_id"]
-    client.force_login(nadia)
+    sign_in(client, nadia)
     assert client.get("/admin/tracking/conversion/").status_code == 200
     page = client.get(f"/admin/tracking/conversion/{conv_id}/change/")
     assert page.status_code == 200
@@ -25,7 +26,7 @@ def test_approving_a_held_conversion_now_decides_its_review_with_an_event(
 ):
     click = click_make(shoes, pixelpush, is_unique=False)
     conv_id = postback(edge, click_id=click.id.hex, goal="lead").json()["conversion_id"]
-    client.force_login(nadia)
+    sign_in(client, nadia)
     client.post(
         "/admin/tracking/conversion/", {"action": "approve_now", "_selected_action": [conv_id]}, follow=True
     )

@@ -19,6 +19,7 @@ from django.test import Client
 from affiliates.models import Cap, Offer
 from affiliates.roles import Actor, Role
 from affiliates.tests import factories as f
+from affiliates.tests.signin import sign_in
 from tests.portal_data import commission_for
 from tracking.conversions.trace_view import trace_for
 from tracking.models import Conversion
@@ -60,7 +61,7 @@ def _api_trace(api_as: Any, user: Any, conversion_id: int) -> dict[str, Any]:
 
 def _page(user: Any, conversion_id: int) -> str:
     client = Client()
-    client.force_login(user)
+    sign_in(client, user)
     response = client.get(f"/conversions/{conversion_id}/")
     assert response.status_code == 200
     return response.content.decode()
@@ -155,7 +156,7 @@ def test_the_advertisers_test_conversion_shows_the_advertisers_trace(
     ada, shoes, pixelpush, shoes_link
 ) -> None:
     client = Client()
-    client.force_login(ada)
+    sign_in(client, ada)
     data = {"do": "test", "offer": shoes.pk, "goal": "sale", "publisher": pixelpush.pk, "amount": "123.45"}
     page = client.post("/advertiser/integration/", data).content.decode()
     assert "data-trace" in page
