@@ -18,6 +18,7 @@ from __future__ import annotations
 
 from decimal import Decimal
 
+from django.conf import settings
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.utils import timezone
@@ -104,6 +105,10 @@ class SmartLink(models.Model):
 
     def __str__(self) -> str:
         return self.name
+
+    @property
+    def tracking_url(self) -> str:
+        return f"{settings.SITE_URL.rstrip('/')}/c/{self.token}"
 
 
 class SmartPath(models.Model):
