@@ -11,7 +11,7 @@ from __future__ import annotations
 from typing import Any
 
 from django.shortcuts import get_object_or_404
-from drf_spectacular.utils import extend_schema
+from drf_spectacular.utils import extend_schema, extend_schema_field
 from rest_framework import serializers, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.request import Request
@@ -28,33 +28,57 @@ SETTINGS = (
     "name", "mode", "kpi", "floor_share", "min_clicks", "lookback_days", "run_every_hours",
     "shift_share", "sticky_hours", "fallback_url",
 )  # fmt: skip
-PATH_TARGETING = ("countries", "devices", "os", "hours", "daily_cap", "label", "landing_url", "status")
 
 
 class PathInput(serializers.Serializer[Any]):
-    offer = serializers.PrimaryKeyRelatedField(queryset=Offer.objects.all())
-    weight = serializers.IntegerField(min_value=0, default=100)
+    offer = serializers.PrimaryKeyRelatedField(
+        queryset=Offer.objects.all(), help_text="The offer it sends to."
+    )
+    weight = serializers.IntegerField(min_value=0, default=100, help_text="Relative share of the traffic.")
     label = serializers.CharField(  # type: ignore[assignment]  # a field, not Field.label
-        max_length=120, required=False, default="", allow_blank=True
+        max_length=120, required=False, default="", allow_blank=True, help_text="A name for the path."
     )
-    landing_url = serializers.URLField(required=False, default="", allow_blank=True)
-    is_catch_all = serializers.BooleanField(default=False)
-    status = serializers.ChoiceField(choices=SmartPath.Status.choices, default=SmartPath.Status.ACTIVE)
-    countries = serializers.ListField(child=serializers.CharField(min_length=2, max_length=2), default=list)
+    landing_url = serializers.URLField(
+        required=False,
+        default="",
+        allow_blank=True,
+        help_text="One of the offer's landing pages; blank: its own.",
+    )
+    is_catch_all = serializers.BooleanField(
+        default=False, help_text="Takes what no other path accepts (one)."
+    )
+    status = serializers.ChoiceField(
+        choices=SmartPath.Status.choices,
+        default=SmartPath.Status.ACTIVE,
+        help_text="A paused path is skipped.",
+    )
+    countries = serializers.ListField(
+        child=serializers.CharField(min_length=2, max_length=2),
+        default=list,
+        help_text="ISO 3166; empty: any.",
+    )
     devices = serializers.ListField(
-        child=serializers.ChoiceField(["desktop", "mobile", "tablet"]), default=list
+        child=serializers.ChoiceField(["desktop", "mobile", "tablet"]), default=list, help_text="Empty: any."
     )
-    os = serializers.ListField(child=serializers.CharField(max_length=32), default=list)
-    hours = serializers.ListField(child=serializers.IntegerField(min_value=0, max_value=23), default=list)
-    daily_cap = serializers.IntegerField(min_value=1, required=False, allow_null=True, default=None)
+    os = serializers.ListField(
+        child=serializers.CharField(max_length=32), default=list, help_text="OS names (android, ios, ...)."
+    )
+    hours = serializers.ListField(
+        child=serializers.IntegerField(min_value=0, max_value=23),
+        default=list,
+        help_text="UTC hours; empty: all.",
+    )
+    daily_cap = serializers.IntegerField(
+        min_value=1, required=False, allow_null=True, default=None, help_text="Clicks a UTC day; null: none."
+    )
 
 
 class PathUpdateInput(PathInput):
-    offer = None  # type: ignore[assignment]  # a path's offer is fixed: add a new path instead
-    weight = None  # type: ignore[assignment]  # weights: POST weights/
+    """A path's targeting, status, cap or landing page (its offer is fixed: add a new path)."""
 
-    class Meta:
-        fields = PATH_TARGETING
+    offer = None  # type: ignore[assignment]
+    weight = None  # type: ignore[assignment]  # weights: POST weights/
+    is_catch_all = None  # type: ignore[assignment]  # the catch-all stays the catch-all
 
 
 class SmartLinkInput(serializers.ModelSerializer[SmartLink]):
@@ -81,32 +105,38 @@ class WeightsInput(serializers.Serializer[Any]):
     )
 
 
+def _out(kind: type[serializers.Field[Any, Any, Any, Any]], text: str, **kwargs: Any) -> Any:
+    return kind(help_text=text, **kwargs)
+
+
 class PathOutput(serializers.Serializer[Any]):
-    id = serializers.IntegerField()
-    offer = serializers.IntegerField()
-    offer_name = serializers.CharField()
-    label = serializers.CharField()  # type: ignore[assignment]  # a field, not Field.label
-    landing_url = serializers.CharField()
-    is_catch_all = serializers.BooleanField()
-    status = serializers.CharField()
-    weight = serializers.IntegerField()
-    share = serializers.FloatField(help_text="Share of the live paths' weight (0 for the catch-all).")
-    countries = serializers.ListField(child=serializers.CharField())
-    devices = serializers.ListField(child=serializers.CharField())
-    os = serializers.ListField(child=serializers.CharField())
-    hours = serializers.ListField(child=serializers.IntegerField())
-    daily_cap = serializers.IntegerField(allow_null=True)
-    clicks = serializers.IntegerField(help_text="In the optimiser's window.")
-    conversions = serializers.IntegerField()
-    cvr = serializers.FloatField()
-    currency = serializers.CharField()
-    payout = serializers.DecimalField(max_digits=18, decimal_places=6, coerce_to_string=True)
-    revenue = serializers.DecimalField(
+    id = _out(serializers.IntegerField, "The path's id.")
+    offer = _out(serializers.IntegerField, "The offer it sends to.")
+    offer_name = _out(serializers.CharField, "The offer's name.")
+    label = _out(serializers.CharField, "The path's name.")
+    landing_url = _out(serializers.CharField, "Its landing page; blank: the offer's own.")
+    is_catch_all = _out(serializers.BooleanField, "Takes what no other path accepts.")
+    status = _out(serializers.CharField, "active or paused.")
+    weight = _out(serializers.IntegerField, "Relative share of the traffic.")
+    share = _out(
+        serializers.FloatField, "Share of the live paths' weight (0 for the catch-all and paused paths)."
+    )
+    countries = _out(serializers.ListField, "ISO 3166 countries; empty: any.", child=serializers.CharField())
+    devices = _out(serializers.ListField, "Devices; empty: any.", child=serializers.CharField())
+    os = _out(serializers.ListField, "Operating systems; empty: any.", child=serializers.CharField())
+    hours = _out(serializers.ListField, "UTC hours; empty: all day.", child=serializers.IntegerField())
+    daily_cap = _out(serializers.IntegerField, "Clicks a UTC day; null: none.", allow_null=True)
+    clicks = _out(serializers.IntegerField, "Clicks sent to it in the optimiser's window (rollups).")
+    conversions = _out(serializers.IntegerField, "Earning conversions on those clicks.")
+    cvr = _out(serializers.FloatField, "conversions / clicks.")
+    currency = _out(serializers.CharField, "The offer's currency (revenue and payout).")
+    payout = _out(serializers.DecimalField, "Publisher payout.", max_digits=18, decimal_places=6)
+    revenue = _out(
+        serializers.DecimalField,
+        "Revenue (not shown to publishers).",
         max_digits=18,
         decimal_places=6,
-        coerce_to_string=True,
         required=False,
-        help_text="Not for publishers.",
     )
 
 
@@ -124,12 +154,15 @@ class RunOutput(serializers.ModelSerializer[SmartRun]):
             "weights_after",
             "note",
         )
+        extra_kwargs = {"id": {"help_text": "Unique identifier."}}
 
 
 class SmartLinkOutput(serializers.ModelSerializer[SmartLink]):
     url = serializers.CharField(source="tracking_url", read_only=True, help_text="SITE_URL/c/{token}.")
-    paths = serializers.SerializerMethodField()
-    runs = serializers.SerializerMethodField()
+    paths = serializers.SerializerMethodField(
+        help_text="The paths with their numbers in the optimiser's window."
+    )
+    runs = serializers.SerializerMethodField(help_text="The last 20 optimisation runs, newest first.")
 
     class Meta:
         model = SmartLink
@@ -137,7 +170,9 @@ class SmartLinkOutput(serializers.ModelSerializer[SmartLink]):
             *("id", "token", "url", "publisher", "advertiser", "learning_since", "last_run_at"),
             *("paths", "runs", *SETTINGS),
         )
+        extra_kwargs = {"id": {"help_text": "Unique identifier."}}
 
+    @extend_schema_field(PathOutput(many=True))
     def get_paths(self, smart: SmartLink) -> list[dict[str, Any]]:
         publisher = actor_for(self.context["request"].user).is_publisher
         out = []
@@ -156,6 +191,7 @@ class SmartLinkOutput(serializers.ModelSerializer[SmartLink]):
             out.append(row)
         return PathOutput(out, many=True).data  # type: ignore[return-value]
 
+    @extend_schema_field(RunOutput(many=True))
     def get_runs(self, smart: SmartLink) -> list[dict[str, Any]]:
         return RunOutput(smart.runs.all()[:20], many=True).data  # type: ignore[return-value]
 

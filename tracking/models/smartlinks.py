@@ -44,7 +44,7 @@ class SmartLink(models.Model):
     token = models.CharField(
         max_length=64, unique=True, default=new_link_token, editable=False, help_text="/c/{token}."
     )
-    name = models.CharField(max_length=120)
+    name = models.CharField(max_length=120, help_text="The link's name, for its owner.")
     publisher = models.ForeignKey(
         "affiliates.Publisher",
         on_delete=models.PROTECT,
@@ -59,8 +59,12 @@ class SmartLink(models.Model):
         related_name="smart_links",
         help_text="Set when an advertiser made the link: its paths are that advertiser's offers only.",
     )
-    mode = models.CharField(max_length=16, choices=Mode.choices, default=Mode.MANUAL)
-    kpi = models.CharField(max_length=8, choices=Kpi.choices, default=Kpi.CVR)
+    mode = models.CharField(
+        max_length=16, choices=Mode.choices, default=Mode.MANUAL, help_text="Who sets the weights."
+    )
+    kpi = models.CharField(
+        max_length=8, choices=Kpi.choices, default=Kpi.CVR, help_text="What the optimiser maximises, per click."
+    )
     floor_share = models.DecimalField(
         max_digits=4,
         decimal_places=3,
@@ -72,7 +76,9 @@ class SmartLink(models.Model):
         default=200, help_text="Clicks every live path needs in the look-back window before weights move."
     )
     lookback_days = models.PositiveSmallIntegerField(
-        default=14, validators=[MinValueValidator(1), MaxValueValidator(90)]
+        default=14,
+        validators=[MinValueValidator(1), MaxValueValidator(90)],
+        help_text="Days of numbers the optimiser reads (never before learning_since).",
     )
     run_every_hours = models.PositiveSmallIntegerField(
         default=6,
@@ -96,7 +102,7 @@ class SmartLink(models.Model):
         default=timezone.now,
         help_text="Adding or removing a path resets learning: older numbers are ignored.",
     )
-    last_run_at = models.DateTimeField(null=True, blank=True)
+    last_run_at = models.DateTimeField(null=True, blank=True, help_text="The optimiser's last run.")
     created_at = models.DateTimeField(default=timezone.now)
     updated_at = models.DateTimeField(auto_now=True)
 
@@ -157,16 +163,16 @@ class SmartRun(models.Model):
         RESET = "reset", "Learning reset (a path was added or removed)"
 
     smart_link = models.ForeignKey(SmartLink, on_delete=models.CASCADE, related_name="runs")
-    ran_at = models.DateTimeField(default=timezone.now)
-    mode = models.CharField(max_length=16, choices=SmartLink.Mode.choices)
-    kpi = models.CharField(max_length=8, choices=SmartLink.Kpi.choices)
-    outcome = models.CharField(max_length=16, choices=Outcome.choices)
+    ran_at = models.DateTimeField(default=timezone.now, help_text="When it ran.")
+    mode = models.CharField(max_length=16, choices=SmartLink.Mode.choices, help_text="The link's mode then.")
+    kpi = models.CharField(max_length=8, choices=SmartLink.Kpi.choices, help_text="The link's KPI then.")
+    outcome = models.CharField(max_length=16, choices=Outcome.choices, help_text="What the run did.")
     inputs = models.JSONField(
         default=dict, help_text="Per path: clicks, conversions, revenue, payout, window."
     )
-    weights_before = models.JSONField(default=dict)
-    weights_after = models.JSONField(default=dict)
-    note = models.TextField(blank=True)
+    weights_before = models.JSONField(default=dict, help_text="Path id -> weight before the run.")
+    weights_after = models.JSONField(default=dict, help_text="Path id -> weight after the run.")
+    note = models.TextField(blank=True, help_text="Why, in words.")
 
     class Meta:
         ordering = ["-ran_at", "-id"]
