@@ -63,7 +63,10 @@ class SmartLink(models.Model):
         max_length=16, choices=Mode.choices, default=Mode.MANUAL, help_text="Who sets the weights."
     )
     kpi = models.CharField(
-        max_length=8, choices=Kpi.choices, default=Kpi.CVR, help_text="What the optimiser maximises, per click."
+        max_length=8,
+        choices=Kpi.choices,
+        default=Kpi.CVR,
+        help_text="What the optimiser maximises, per click.",
     )
     floor_share = models.DecimalField(
         max_digits=4,

@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from django.db import transaction
+from django.db.models import QuerySet
 from django.utils import timezone
 
 from affiliates.core.errors import DomainError
@@ -42,7 +43,7 @@ class PathSpec:
     daily_cap: int | None = None
 
 
-def smart_links_visible(*, actor: Actor) -> Any:
+def smart_links_visible(*, actor: Actor) -> QuerySet[SmartLink]:
     """Publishers see their smart links, advertisers those they made, staff all."""
     qs = SmartLink.objects.select_related("publisher", "advertiser")
     if actor.is_staff:
