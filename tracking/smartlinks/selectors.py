@@ -25,6 +25,10 @@ class PathStats:
     currency: str
 
     @property
+    def percent(self) -> float:
+        return self.share * 100
+
+    @property
     def cvr(self) -> float:
         return self.conversions / self.clicks if self.clicks else 0.0
 
