@@ -13,9 +13,10 @@ from affiliates.models import Offer, OfferAccess
 from affiliates.roles import Actor, Role
 from affiliates.tests import factories as f
 from tracking.clickpath import lines
-from tracking.models import Click, SmartLink, SmartPath
+from tracking.models import Click, Conversion, Impression, SmartLink, SmartPath
 from tracking.smartlinks.services import PathSpec, smart_link_create
 from tracking.tests.clickpath.conftest import IPHONE_UA
+from tracking.tests.conversions.conftest import postback
 
 pytestmark = pytest.mark.django_db(transaction=True)
 STAFF = Actor(role=Role.STAFF)
@@ -180,3 +181,24 @@ def test_an_old_click_line_without_smart_columns_is_still_read_and_written(drain
         lines.click_line({**rec, "smart_path_id": 12, "path_skips": "3:geo_mismatch"}).encode()
     )
     assert (smart["smart_path_id"], smart["path_skips"]) == (12, "3:geo_mismatch")
+
+
+def test_a_conversion_on_a_smart_link_click_belongs_to_the_paths_offer(visit, drain, edge, pixelpush, offers):
+    link = smart_link(pixelpush, PathSpec(offer=offers["b"], weight=1), catch_all=offers["rest"])
+    location = visit(link.token)["Location"]
+    click_id = location.split("c=")[1].split("&")[0]
+    # Before the consumer wrote the click (Redis: its pending copy carries the path), then after.
+    body = postback(edge, click_id=click_id, goal="lead", txn_id="SL-1").json()
+    assert body["result"] == "accepted", body
+    drain()
+    conversion = Conversion.objects.get()
+    assert (conversion.offer_id, conversion.publisher_id) == (offers["b"].pk, pixelpush.pk)
+    assert conversion.click.smart_path_id == path_of(link, offers["b"]).pk
+
+
+def test_an_unknown_smart_token_and_a_smart_impression(visit, drain, pixelpush, offers):
+    link = smart_link(pixelpush, PathSpec(offer=offers["a"], weight=1), catch_all=offers["rest"])
+    assert visit("no-such-token-123").status_code == 404
+    assert visit(link.token, path="i").status_code == 200
+    drain()
+    assert Impression.objects.get().offer_id == offers["a"].pk  # counted for the path a click gets
