@@ -293,7 +293,7 @@ class SmartLinkViewSet(viewsets.ModelViewSet[SmartLink]):
         services.smart_path_update(actor=actor, path=path, **data.validated_data)
         return self._out(smart)
 
-    @extend_schema(request=None, responses={200: RunOutput})
+    @extend_schema(request=None, responses={200: RunOutput, 409: None})
     @action(detail=True, methods=["post"])
     def optimise(self, request: Request, pk: str | None = None) -> Response:
         """Run the optimiser now, whatever the schedule (staff and the link's owner)."""
@@ -303,4 +303,9 @@ class SmartLinkViewSet(viewsets.ModelViewSet[SmartLink]):
                 "You may not change this smart link.", code="forbidden", status_code=403
             )
         run = smart_link_optimise(smart_link_id=smart.pk, force=True)
+        if run is None:
+            return Response(
+                {"code": "manual_mode", "message": "This link's weights are manual: set a mode to optimise."},
+                status=status.HTTP_409_CONFLICT,
+            )
         return Response(RunOutput(run).data)

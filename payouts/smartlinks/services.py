@@ -72,7 +72,7 @@ def smart_link_optimise(
     """Run the optimiser on one link when due (``force``: now); None when not due."""
     now = now or timezone.now()
     smart = SmartLink.objects.select_for_update().get(pk=smart_link_id)
-    if smart.mode == SmartLink.Mode.MANUAL and not force:
+    if smart.mode == SmartLink.Mode.MANUAL:  # weights by hand: never overridden, even when forced
         return None
     if not force and smart.last_run_at is not None and smart.last_run_at + _interval(smart) > now:
         return None

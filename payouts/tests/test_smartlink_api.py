@@ -123,6 +123,9 @@ def test_optimise_now_stores_a_run_and_a_smart_link_is_never_deleted(api_as, pia
     assert run.status_code == 200
     assert run.json()["outcome"] == "learning"  # no clicks yet
     assert run.json()["inputs"]["min_clicks"] == 200
+    manual = api_as(pia).post(URL, body(offers), format="json").json()
+    refused = api_as(pia).post(f"{URL}{manual['id']}/optimise/")
+    assert (refused.status_code, refused.json()["code"]) == (409, "manual_mode")
     gone = api_as(pia).delete(f"{URL}{created['id']}/")
     assert (gone.status_code, gone.json()["code"]) == (409, "in_use")
 

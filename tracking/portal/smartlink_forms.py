@@ -38,6 +38,7 @@ class SmartLinkForm(forms.ModelForm[SmartLink]):
         model = SmartLink
         fields = ["name", "publisher", "mode", "kpi", "floor_share", "min_clicks", "lookback_days",
                   "run_every_hours", "shift_share", "sticky_hours", "fallback_url"]  # fmt: skip
+        labels = {"kpi": "KPI", "fallback_url": "Fallback URL"}
 
     def __init__(self, *args: Any, publishers: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
@@ -49,7 +50,12 @@ class SmartLinkForm(forms.ModelForm[SmartLink]):
 
 
 class PathRowForm(forms.Form):
-    offer = forms.ModelChoiceField(queryset=Offer.objects.none(), required=False, empty_label="—")
+    offer = forms.ModelChoiceField(
+        queryset=Offer.objects.none(),
+        required=False,
+        empty_label="—",
+        widget=forms.Select(attrs={"style": "min-width: 12em"}),
+    )
     label = forms.CharField(required=False, max_length=120)
     weight = forms.IntegerField(min_value=0, initial=100, required=False)
     countries = forms.CharField(required=False, help_text="e.g. US, CA (empty: any)")
