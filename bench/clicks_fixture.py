@@ -1,17 +1,56 @@
-"""``python -m bench.clicks_fixture``: one approved bench link (idempotent); prints token and offer id.
-``python -m bench.clicks_fixture count <offer_id>`` prints that offer's clicks in the database."""
+"""``python -m bench.clicks_fixture``: one approved bench link and one smart link of three paths
+and a catch-all over the same publisher's offers (idempotent); prints the link's token, its
+offer id, the smart link's token and id.
+``python -m bench.clicks_fixture count <offer_id>`` prints that offer's clicks in the database;
+``count-smart <smart_id>`` the smart link's.
+``cpu <token> <smart_token> <n>`` prints the edge's own CPU time per click (microseconds) for the
+plain link and the smart link: ``click_plan`` + ``click_answer`` in-process, no I/O, alternating
+blocks so both see the same machine."""
 
 import sys
+import time
 
 import django
 
 django.setup()
 
 from affiliates.models import Advertiser, Offer, OfferAccess, Publisher  # noqa: E402
-from tracking.models import Click  # noqa: E402
+from tracking.models import Click, SmartLink, SmartPath  # noqa: E402
+
+
+def _cpu(token: str, smart_token: str, n: int) -> None:
+    from tracking.clickpath import handler, links
+
+    environ = {
+        "REQUEST_METHOD": "GET", "QUERY_STRING": "sub1=abc&source=fb", "REMOTE_ADDR": "8.8.8.8",
+        "HTTP_USER_AGENT": "Mozilla/5.0 (Windows NT 10.0; Win64; x64) Chrome/124.0 Safari/537.36",
+    }  # fmt: skip
+    snapshots = {t: links.link_resolve(t) for t in (token, smart_token)}
+    spent = {token: 0.0, smart_token: 0.0}
+    block = 1000
+    for snap in snapshots.values():  # warm-up: caches, lazy imports
+        for _ in range(block):
+            handler.click_answer(handler.click_plan(environ, snap), "")  # type: ignore[arg-type]
+    for _ in range(max(n // block, 1)):
+        for t, snap in snapshots.items():
+            started = time.process_time()
+            for _ in range(block):
+                plan = handler.click_plan(environ, snap)  # type: ignore[arg-type]
+                handler.click_answer(plan, "")  # type: ignore[arg-type]
+            spent[t] += time.process_time() - started
+    done = max(n // block, 1) * block
+    print(f"{spent[token] / done * 1e6:.2f} {spent[smart_token] / done * 1e6:.2f}")
+
 
 if sys.argv[1:2] == ["count"]:
     print(Click.objects.filter(offer_id=int(sys.argv[2])).count())
+    sys.exit(0)
+if sys.argv[1:2] == ["count-smart"]:
+    paths = SmartPath.objects.filter(smart_link_id=int(sys.argv[2])).values("pk")
+    print(Click.objects.filter(smart_path_id__in=paths).count())
+    sys.exit(0)
+if sys.argv[1:2] == ["cpu"]:
+    _cpu(sys.argv[2], sys.argv[3], int(sys.argv[4]))
     sys.exit(0)
 adv, _ = Advertiser.objects.get_or_create(
     name="Bench Advertiser", defaults={"postback_token_digest": "bench"}
@@ -25,4 +64,18 @@ pub, _ = Publisher.objects.get_or_create(
     name="Bench Publisher", defaults={"email": "bench@example.com", "status": "active"}
 )
 access, _ = OfferAccess.objects.get_or_create(offer=offer, publisher=pub, defaults={"status": "approved"})
-print(access.token, offer.pk)
+smart, created = SmartLink.objects.get_or_create(name="Bench Smart Link", publisher=pub)
+if created:  # three paths with targeting the bench visitor passes, and a catch-all
+    for n, (name, weight) in enumerate([("A", 50), ("B", 30), ("C", 20), ("Catch-all", 0)]):
+        path_offer, _ = Offer.objects.get_or_create(
+            advertiser=adv,
+            name=f"Bench Smart {name}",
+            defaults={"landing_url": f"https://{name.lower()}.example.com/?cid={{click_id}}&s1={{sub1}}"},
+        )
+        OfferAccess.objects.get_or_create(offer=path_offer, publisher=pub, defaults={"status": "approved"})
+        SmartPath.objects.create(
+            smart_link=smart, offer=path_offer, weight=weight, position=n, is_catch_all=name == "Catch-all",
+            countries=[] if name == "Catch-all" else ["US", "DE", "GB", "FR", ""],
+            devices=["desktop", "mobile", "tablet", "other", ""] if name == "A" else [],
+        )  # fmt: skip
+print(access.token, offer.pk, smart.token, smart.pk)

@@ -12,5 +12,6 @@ app.autodiscover_tasks()
 # Task modules in app sub-packages (autodiscovery only looks at <app>.tasks).
 app.autodiscover_tasks(["payouts.reports"])
 app.autodiscover_tasks(["payouts.callbacks"])  # payouts.callbacks.tasks
+app.autodiscover_tasks(["payouts.smartlinks"])  # payouts.smartlinks.tasks
 # payouts keeps payout-run tasks in their own module (payouts.tasks is reconciliation's).
 app.autodiscover_tasks(["payouts"], related_name="tasks_payout_runs")

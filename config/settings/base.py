@@ -445,6 +445,14 @@ CELERY_BEAT_SCHEDULE["reports-rollup-refresh"] = {
     "task": "payouts.reports.rollup_refresh",
     "schedule": REPORTS_ROLLUP_INTERVAL_SECONDS,
 }
+# Smart links: every SMARTLINKS_TICK_SECONDS, refresh the per-path rollups of yesterday and
+# today, then run the optimisations that are due (each link's own schedule; conservative mode
+# weekly). See payouts/smartlinks/.
+SMARTLINKS_TICK_SECONDS = env.float("SMARTLINKS_TICK_SECONDS", default=600)
+CELERY_BEAT_SCHEDULE["smartlinks-optimise"] = {
+    "task": "payouts.smartlinks.optimise_tick",
+    "schedule": SMARTLINKS_TICK_SECONDS,
+}
 
 # --- payouts: reconciliation (ledger) --------------------------------------------------------
 # Every PAYOUTS_RECONCILE_INTERVAL_SECONDS: fan the conversion backlog out to workers, recount

@@ -2,11 +2,13 @@ from django.urls import path
 from rest_framework.routers import SimpleRouter
 
 from payouts.api import views
+from payouts.api.smartlinks import SmartLinkViewSet
 
 router = SimpleRouter()
 router.register("commissions", views.CommissionViewSet, basename="commission")
 router.register("ledger/entries", views.EntryViewSet, basename="ledger-entry")
 router.register("fx-rates", views.FxRateViewSet, basename="fx-rate")
+router.register("smart-links", SmartLinkViewSet, basename="smart-link")
 
 urlpatterns = [
     path("balances/", views.BalanceView.as_view(), name="balances"),

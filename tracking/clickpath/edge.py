@@ -11,7 +11,8 @@ A click, from the socket to PostgreSQL:
 4. ``_click_store`` sends ``store.CLICK_LUA`` through ``aio_redis``: one Redis command for the
    clicks of one loop iteration, which checks caps atomically and appends the record to the
    stream. Redis down: ``store.click_store_without_redis`` writes the row in a thread (the
-   database, or the spool when that is down too).
+   database, or the spool when that is down too). A smart link's click first takes one of its
+   paths (smart.py), then goes on as a click on that path's link.
 5. ``handler.click_answer`` builds the 302; the visitor is answered. Only now: a click that no
    store took (the spool cannot write either) gets ``handler.not_stored``, a 503, never a 302.
 6. ``consumer.py`` (``make worker``) reads the stream and COPYs the rows into PostgreSQL
@@ -74,7 +75,7 @@ async def _click_store(plan: handler.ClickPlan) -> str:
     return await blocking(store.click_store_without_redis, rec, caps=plan.caps, window_hours=window)
 
 
-async def _link(token: str) -> links.Link | object | None:
+async def _link(token: str) -> links.Snapshot | object | None:
     link = links.link_cached(token)
     if link is links.MISS:
         try:
@@ -88,9 +89,11 @@ async def click(environ: dict[str, Any], token: str) -> handler.Response:
     link = await _link(token)
     if link is links.MISS:
         return await blocking(handler.unavailable, environ, token)
-    if not isinstance(link, links.Link):
+    if not isinstance(link, links.SNAPSHOTS):
         return handler.not_found()
     plan = handler.click_plan(environ, link)
+    if plan is None:  # a smart link without any path
+        return handler.not_found()
     try:
         final = await _click_store(plan)
     except spool.SpoolUnavailable:
@@ -104,10 +107,10 @@ async def impression(environ: dict[str, Any], token: str) -> handler.Response:
     link = await _link(token)
     if link is links.MISS:
         return handler.gif()  # an impression is not worth a spooled guess at its offer
-    if not isinstance(link, links.Link):
+    if not isinstance(link, links.SNAPSHOTS):
         return handler.not_found()
-    rec, ip = handler.impression_record(environ, link)
-    window = link.unique_click_window_hours
+    rec, ip, offer_link = handler.impression_record(environ, link)
+    window = offer_link.unique_click_window_hours
     if redis_conn.available():
         keys, args = store.impression_script_call(rec, window_hours=window, ip=ip)
         try:

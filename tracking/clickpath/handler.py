@@ -17,8 +17,10 @@ from urllib.parse import unquote
 from django.conf import settings
 from django.utils.encoding import iri_to_uri
 
-from tracking.clickpath import rules, spool, store
+from tracking.clickpath import rules, smart, spool, store
 from tracking.clickpath.links import CapRule, Link, Target
+from tracking.clickpath.smart import Pick
+from tracking.clickpath.snapshots import SmartSnapshot
 from tracking.gif import GIF
 from tracking.ids import click_cookie_name, click_first_cookie_name, new_click_hex
 from tracking.models.clicks import ClickFlag, ClickReason
@@ -216,14 +218,43 @@ class ClickPlan:
     https: bool
     cookie_header: str
     fallback: Target | None  # where the click goes if refused (now or by a cap)
+    snapshot: SmartSnapshot | None = None  # a smart link's click: ``link`` is its chosen path's
+    pick: Pick | None = None
 
 
-def click_plan(environ: dict[str, Any], link: Link) -> ClickPlan:
-    """Everything before the durable write: the record, the checks before caps, the caps."""
+def _smart_choose(snap: SmartSnapshot, rec: dict[str, Any], ip: str, cookie: str, now: float) -> Pick | None:
+    """A smart link's path for this click, written into the record."""
+    pick = smart.smart_pick(
+        snap,
+        now=now,
+        country=rec["country"],
+        device=rec["device"],
+        os_name=rec["os"],
+        cookie_header=cookie,
+        visitor=f"{ip}|{rec['user_agent']}",
+    )
+    if pick is not None:
+        rec["smart_path_id"] = pick.entry.path_id
+        rec["path_skips"] = pick.skips
+    return pick
+
+
+def click_plan(environ: dict[str, Any], link: Link | SmartSnapshot) -> ClickPlan | None:
+    """Everything before the durable write: the record, the checks before caps, the caps.
+    None for a smart link without any path (answered like an unknown token)."""
     params = _params(environ)
     rec, ip = _traffic(environ, params, "c")
+    cookie = environ.get("HTTP_COOKIE") or ""
+    now = time.time()
+    snap, pick = None, None
+    if isinstance(link, SmartSnapshot):
+        snap = link
+        pick = _smart_choose(snap, rec, ip, cookie, now)
+        if pick is None:
+            return None
+        link = pick.entry.link
     reason = rules.reason_before_caps(
-        link, now=time.time(), country=rec["country"], device=rec["device"], os_name=rec["os"]
+        link, now=now, country=rec["country"], device=rec["device"], os_name=rec["os"]
     )
     fallback = (
         rules.fallback_pick(link, country=rec["country"], device=rec["device"], os_name=rec["os"])
@@ -240,8 +271,7 @@ def click_plan(environ: dict[str, Any], link: Link) -> ClickPlan:
         fallback_if_refused=fallback.offer_id if fallback else None,
     )
     caps = link.caps if reason == ClickReason.OK else ()
-    cookie = environ.get("HTTP_COOKIE") or ""
-    return ClickPlan(link, rec, ip, params, caps, _is_https(environ), cookie, fallback)
+    return ClickPlan(link, rec, ip, params, caps, _is_https(environ), cookie, fallback, snap, pick)
 
 
 def click_answer(plan: ClickPlan, final: str) -> Response:
@@ -256,6 +286,12 @@ def click_answer(plan: ClickPlan, final: str) -> Response:
     response = _redirect(location)
     if target is not None:
         response.headers += _cookies(plan, target)
+    if plan.pick is not None and plan.snapshot is not None:
+        smart.verdict_note(plan.pick, final, now=time.time())
+        if final == ClickReason.OK:
+            sticky = smart.sticky_header(plan.snapshot, plan.pick, https=plan.https)
+            if sticky is not None:
+                response.headers.append(sticky)
     return response
 
 
@@ -277,11 +313,28 @@ def gif() -> Response:
     return Response(200, [("Content-Type", "image/gif"), ("Content-Length", str(len(GIF))), NO_STORE], GIF)
 
 
-def impression_record(environ: dict[str, Any], link: Link) -> tuple[dict[str, Any], str]:
-    """An impression's record, with the bot and datacenter flags a click would get, and the raw
-    client IP (for the uniqueness and flood keys)."""
+def impression_record(
+    environ: dict[str, Any], link: Link | SmartSnapshot
+) -> tuple[dict[str, Any], str, Link]:
+    """An impression's record, with the bot and datacenter flags a click would get, the raw
+    client IP (for the uniqueness and flood keys) and the link it counts for (a smart link's
+    impression counts for the path a click would get)."""
     rec, ip = _traffic(environ, _params(environ), "i")
+    if isinstance(link, SmartSnapshot):
+        cookie = environ.get("HTTP_COOKIE") or ""
+        pick = smart.smart_pick(
+            link,
+            now=time.time(),
+            country=rec["country"],
+            device=rec["device"],
+            os_name=rec["os"],
+            cookie_header=cookie,
+            visitor=f"{ip}|{rec['user_agent']}",
+        )
+        if pick is None:
+            raise LookupError("a smart link without paths")
+        link = pick.entry.link
     rec.update(
         offer_id=link.offer_id, publisher_id=link.publisher_id, fraud_flags=_flags(rec["user_agent"], ip)
     )
-    return rec, ip
+    return rec, ip, link

@@ -34,14 +34,19 @@ TRAFFIC = (
     "id", "created_at", "offer_id", "publisher_id", "ip", "user_agent", "country", "device", "os",
     "sub1", "sub2", "sub3", "sub4", "sub5", "source",
 )  # fmt: skip
-CLICK_BODY = (*TRAFFIC, "referer")
+# A smart link's click adds its path and the paths it skipped (NULL and "" for other clicks).
+CLICK_BODY = (*TRAFFIC, "referer", "smart_path_id", "path_skips")
 # The COPY column lists: a click row is its body plus the verdict's columns.
 CLICK_COPY_COLUMNS = (*CLICK_BODY, "is_unique", "reason", "fraud_flags", "fallback_offer_id")
 IMPRESSION_COPY_COLUMNS = (*TRAFFIC, "is_unique", "fraud_flags")
 # An impression line from before impressions carried verdicts: "i" plus the TRAFFIC columns.
 _OLD_IMPRESSION_TABS = len(TRAFFIC)
+# A click line from before smart links has two body columns fewer (its fields after "c": body,
+# flags, fallback and, once the script ran, the verdict); it is given a NULL path and no skips.
+_OLD_CLICK_FIELDS = (len(CLICK_BODY), len(CLICK_BODY) + 1)
 _TEXT = ("ip", "user_agent", "country", "device", "os", "sub1", "sub2", "sub3", "sub4", "sub5", "source")
 NULL = "\\N"
+_NO_PATH = b"\t" + NULL.encode() + b"\t"
 
 
 def _escape(value: str) -> str:
@@ -95,9 +100,10 @@ def click_line(rec: Record) -> str:
     """The line of a click record, before the click script appends its verdict."""
     fallback = rec.get("fallback_if_refused")
     flags = json.dumps(rec.get("fraud_flags") or [])
+    path = rec.get("smart_path_id")
     return (
-        f"c\t{_head(rec)}\t{_texts([str(rec.get('referer') or '')])}\t{flags}\t"
-        f"{NULL if fallback is None else fallback}"
+        f"c\t{_head(rec)}\t{_texts([str(rec.get('referer') or '')])}\t{NULL if path is None else path}\t"
+        f"{_texts([rec.get('path_skips') or ''])}\t{flags}\t{NULL if fallback is None else fallback}"
     )
 
 
@@ -148,6 +154,8 @@ def copy_rows(stream_lines: list[bytes]) -> tuple[list[bytes], list[bytes]]:
     for line in stream_lines:
         if line[:2] == b"c\t":
             body, flags, fallback, verdict = line[2:].rsplit(b"\t", 3)
+            if body.count(b"\t") < len(CLICK_BODY) - 1:  # written before smart links
+                body += _NO_PATH
             clicks.append(body + b"\t" + _verdict_columns(flags, fallback, verdict) + b"\n")
         else:
             impressions.append(_impression_row(line))
@@ -209,8 +217,12 @@ def line_record(line: bytes) -> Record:
         unique, flood = fields[len(TRAFFIC) + 1].split(" ")
         return impression_merge(rec, unique=unique == "1", flood=flood == "1")
     fields = rest.split("\t")
+    if len(fields) in _OLD_CLICK_FIELDS:  # written before smart links
+        fields[len(CLICK_BODY) - 2 : len(CLICK_BODY) - 2] = [NULL, ""]
     body, flags, fallback = fields[: len(CLICK_BODY)], fields[len(CLICK_BODY)], fields[len(CLICK_BODY) + 1]
+    path = body[len(CLICK_BODY) - 2]  # before unescaping: NULL is "\\N"
     rec = {"kind": "c", **_record_from_fields(CLICK_BODY, body)}
+    rec["smart_path_id"] = None if path == NULL else int(path)
     rec["fraud_flags"] = json.loads(flags)
     rec["fallback_if_refused"] = None if fallback == NULL else int(fallback)
     verdict_field = fields[len(CLICK_BODY) + 2 :]

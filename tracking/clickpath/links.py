@@ -2,7 +2,8 @@
 
 A snapshot is built from the database once, stored in Redis (when configured) and kept in each
 process for ``CLICK_LINK_CACHE_SECONDS``. Saving an offer, access, publisher, advertiser or cap
-evicts the Redis copies of the tokens it affects (signal receivers below, so admin, API and
+(or smart link or path) evicts the Redis copies of the tokens it affects, smart links whose
+paths embed the changed offer's link included (signal receivers below, so admin, API and
 services are all covered); other processes drop their local copy when it expires, so an edit
 takes effect everywhere within seconds. ``QuerySet.update()`` sends no signal: the short local
 TTL and the Redis TTL bound that case too.
@@ -10,14 +11,14 @@ TTL and the Redis TTL bound that case too.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import logging
 import re
 import threading
 import time
-from dataclasses import asdict, dataclass, field
+from dataclasses import replace
 from datetime import datetime
-from functools import cached_property
 from typing import Any
 
 from django.conf import settings
@@ -27,91 +28,20 @@ from django.db.models.signals import post_delete, post_save
 
 from affiliates.models import Advertiser, Cap, Offer, OfferAccess, Publisher
 from tracking.clickpath import redis_conn
+from tracking.clickpath.snapshots import CapRule as CapRule
+from tracking.clickpath.snapshots import Link as Link
+from tracking.clickpath.snapshots import SmartPathEntry, SmartSnapshot, snapshot_from_json
+from tracking.clickpath.snapshots import Target as Target
+from tracking.models.smartlinks import SmartLink, SmartPath
 
 log = logging.getLogger(__name__)
+
+Snapshot = Link | SmartSnapshot
+SNAPSHOTS = (Link, SmartSnapshot)
 
 TOKEN_RE = re.compile(r"^[A-Za-z0-9_-]{8,64}$")
 REDIS_TTL_SECONDS = 300
 MISSING_TTL_SECONDS = 30
-
-
-@dataclass(frozen=True)
-class CapRule:
-    """One click cap as it applies to this link; ``per_publisher`` counts this publisher only."""
-
-    period: str  # day, week, month
-    limit: int
-    per_publisher: bool
-
-
-@dataclass(frozen=True)
-class Target:
-    """An offer a click can be sent to: the link's own offer or one of its fallback offers,
-    with the targeting a fallback offer applies to the visitor it is offered."""
-
-    offer_id: int
-    landing_url: str
-    attribution_window_days: int
-    target_countries: tuple[str, ...] = ()
-    target_devices: tuple[str, ...] = ()
-    target_os: tuple[str, ...] = ()
-
-    def accepts(self, *, country: str, device: str, os_name: str) -> bool:
-        return (
-            (not self.target_countries or country in self.target_countries)
-            and (not self.target_devices or device in self.target_devices)
-            and (not self.target_os or os_name in self.target_os)
-        )
-
-
-@dataclass(frozen=True)
-class Link:
-    token: str
-    offer_id: int
-    publisher_id: int
-    access_approved: bool
-    publisher_active: bool
-    offer_status: str
-    advertiser_active: bool
-    starts_at: float | None  # unix seconds
-    ends_at: float | None
-    landing_url: str
-    attribution_window_days: int
-    deep_links_allowed: bool
-    allowed_domains: tuple[str, ...]
-    target_countries: tuple[str, ...]
-    target_devices: tuple[str, ...]
-    target_os: tuple[str, ...]
-    unique_click_window_hours: int
-    # The fallback offers in the order a refused click tries them (the offer's fallback, its
-    # fallback's, ...): live, and not refused to this publisher, when the snapshot was built.
-    fallback_chain: tuple[Target, ...]
-    fallback_url: str
-    caps: tuple[CapRule, ...] = field(default=())
-
-    @cached_property
-    def target(self) -> Target:
-        # Cached on the snapshot (frozen, but cached_property writes its __dict__ directly):
-        # every click asks for it, and building it was a microsecond each time.
-        return Target(self.offer_id, self.landing_url, self.attribution_window_days)
-
-    def to_json(self) -> str:
-        return json.dumps(asdict(self))
-
-    @classmethod
-    def from_json(cls, raw: str | bytes) -> Link:
-        data: dict[str, Any] = json.loads(raw)
-        for name in ("allowed_domains", "target_countries", "target_devices", "target_os"):
-            data[name] = tuple(data[name])
-        data["caps"] = tuple(CapRule(**c) for c in data["caps"])
-        data["fallback_chain"] = tuple(_target_from(t) for t in data["fallback_chain"])
-        return cls(**data)
-
-
-def _target_from(data: dict[str, Any]) -> Target:
-    for name in ("target_countries", "target_devices", "target_os"):
-        data[name] = tuple(data[name])
-    return Target(**data)
 
 
 FALLBACK_DEPTH = 3  # how many fallback offers a refused click tries, at most
@@ -165,21 +95,90 @@ def _click_caps(offer: Offer, publisher_id: int) -> tuple[CapRule, ...]:
     return tuple(rules)
 
 
-def link_build(token: str) -> Link | None:
-    """Read one link from the database (the slow path behind the caches)."""
+def link_build(token: str) -> Link | SmartSnapshot | None:
+    """Read one link, or smart link, from the database (the slow path behind the caches)."""
     access = (
         OfferAccess.objects.select_related("offer__advertiser", "offer__fallback_offer", "publisher")
         .filter(token=token)
         .first()
     )
     if access is None:
+        return smart_build(token)
+    return _offer_link(token, access.offer, access.publisher, access.status == OfferAccess.Status.APPROVED)
+
+
+def _path_entry(token: str, smart: SmartLink, path: SmartPath, catch_all: SmartPath | None) -> SmartPathEntry:
+    """A path as the click reads it: its offer's link for the smart link's publisher, with the
+    path's landing page and daily cap, falling back to the catch-all (the catch-all itself
+    falls back down its offer's own chain)."""
+    offer, publisher = path.offer, smart.publisher
+    access = OfferAccess.objects.filter(offer=offer, publisher=publisher).first()
+    approved = access is not None and access.status == OfferAccess.Status.APPROVED
+    link = _offer_link(token, offer, publisher, approved)
+    caps = link.caps
+    if path.daily_cap is not None:
+        caps = (*caps, CapRule("day", path.daily_cap, per_publisher=True, path_id=path.pk))
+    chain = link.fallback_chain
+    if catch_all is not None and not path.is_catch_all:
+        ca = catch_all.offer
+        chain = (
+            Target(
+                ca.pk,
+                catch_all.landing_url or ca.landing_url,
+                ca.attribution_window_days,
+                tuple(ca.target_countries or ()),
+                tuple(ca.target_devices or ()),
+                tuple(ca.target_os or ()),
+            ),
+        )
+    link = replace(
+        link,
+        landing_url=path.landing_url or offer.landing_url,
+        fallback_chain=chain,
+        fallback_url=smart.fallback_url or link.fallback_url,
+        caps=caps,
+    )
+    return SmartPathEntry(
+        path_id=path.pk,
+        weight=path.weight,
+        paused=path.status == SmartPath.Status.PAUSED,
+        countries=tuple(path.countries or ()),
+        devices=tuple(path.devices or ()),
+        os=tuple(path.os or ()),
+        hours=tuple(int(h) for h in path.hours or ()),
+        daily_cap=path.daily_cap,
+        link=link,
+    )
+
+
+def smart_build(token: str) -> SmartSnapshot | None:
+    """A smart link's snapshot, every path's link built in, or None for an unknown token."""
+    smart = SmartLink.objects.select_related("publisher").filter(token=token).first()
+    if smart is None:
         return None
-    offer, publisher = access.offer, access.publisher
+    paths = list(smart.paths.select_related("offer__advertiser", "offer__fallback_offer"))
+    catch_all = next((p for p in paths if p.is_catch_all), None)
+    entries = tuple(_path_entry(token, smart, p, catch_all) for p in paths if not p.is_catch_all)
+    version = hashlib.blake2b(
+        json.dumps([(p.pk, p.weight, p.status) for p in paths]).encode(), digest_size=6
+    ).hexdigest()
+    return SmartSnapshot(
+        token=token,
+        smart_link_id=smart.pk,
+        publisher_id=smart.publisher_id,
+        sticky_seconds=smart.sticky_hours * 3600,
+        version=version,
+        paths=entries,
+        catch_all=_path_entry(token, smart, catch_all, None) if catch_all else None,
+    )
+
+
+def _offer_link(token: str, offer: Offer, publisher: Publisher, approved: bool) -> Link:
     return Link(
         token=token,
         offer_id=offer.pk,
         publisher_id=publisher.pk,
-        access_approved=access.status == OfferAccess.Status.APPROVED,
+        access_approved=approved,
         publisher_active=publisher.status == Publisher.Status.ACTIVE,
         offer_status=offer.status,
         advertiser_active=offer.advertiser.status == Advertiser.Status.ACTIVE,
@@ -200,7 +199,7 @@ def link_build(token: str) -> Link | None:
 
 
 # token -> (expires at, monotonic clock; snapshot or None for "no such token")
-_local: dict[str, tuple[float, Link | None]] = {}
+_local: dict[str, tuple[float, Snapshot | None]] = {}
 _local_lock = threading.Lock()
 _LOCAL_MAX = 50_000
 
@@ -210,7 +209,7 @@ def _redis_key(token: str) -> str:
     return redis_conn.key("link:v2", token)
 
 
-def _from_redis(token: str) -> tuple[bool, Link | None]:
+def _from_redis(token: str) -> tuple[bool, Snapshot | None]:
     """(found, link) from the shared cache; (False, None) on a miss or when Redis is down."""
     client = redis_conn.client()
     if client is None:
@@ -222,10 +221,10 @@ def _from_redis(token: str) -> tuple[bool, Link | None]:
         return False, None
     if raw is None:
         return False, None
-    return True, (None if raw == b"-" else Link.from_json(raw))
+    return True, (None if raw == b"-" else snapshot_from_json(raw))
 
 
-def _to_redis(token: str, link: Link | None) -> None:
+def _to_redis(token: str, link: Snapshot | None) -> None:
     client = redis_conn.client()
     if client is None:
         return
@@ -245,7 +244,7 @@ class LinkUnavailable(Exception):
 MISS = object()  # link_cached: not in this process's cache (or expired)
 
 
-def link_cached(token: str) -> Link | object | None:
+def link_cached(token: str) -> Snapshot | object | None:
     """The link from this process's cache without any I/O, None for a malformed or known-missing
     token, or MISS when only ``link_resolve`` (Redis, then the database) can say."""
     hit = _local.get(token)  # only well-formed tokens are ever cached: no need to match first
@@ -254,7 +253,7 @@ def link_cached(token: str) -> Link | object | None:
     return MISS if TOKEN_RE.match(token) else None
 
 
-def link_resolve(token: str) -> Link | None:
+def link_resolve(token: str) -> Snapshot | None:
     """The link for a token, or None for an unknown or malformed one (the caller answers 404).
 
     Raises LinkUnavailable when the database is down and no copy is cached; a stale local copy
@@ -295,28 +294,43 @@ def links_forget(tokens: list[str]) -> None:
         log.warning("could not evict %d link snapshots from Redis", len(tokens))
 
 
-def _tokens_of(condition: Q) -> list[str]:
-    return list(OfferAccess.objects.filter(condition).values_list("token", flat=True))
+def _tokens_of(condition: Q, smart: Q) -> list[str]:
+    """The tokens of the links matching ``condition`` and of the smart links matching
+    ``smart`` (a smart link embeds each path offer's link snapshot)."""
+    tokens = list(OfferAccess.objects.filter(condition).values_list("token", flat=True))
+    return tokens + _smart_tokens(smart)
+
+
+def _smart_tokens(condition: Q) -> list[str]:
+    return list(SmartLink.objects.filter(condition).distinct().values_list("token", flat=True))
 
 
 def _on_change(sender: type[Model], instance: Model, **kwargs: Any) -> None:
     if isinstance(instance, OfferAccess):
-        tokens = [instance.token]
+        smart = Q(paths__offer_id=instance.offer_id, publisher_id=instance.publisher_id)
+        tokens = [instance.token, *_smart_tokens(smart)]
     elif isinstance(instance, Offer):
         # Offers that fall back to this one embed its landing URL and liveness too.
-        tokens = _tokens_of(Q(offer=instance) | Q(offer__fallback_offer=instance))
+        tokens = _tokens_of(
+            Q(offer=instance) | Q(offer__fallback_offer=instance),
+            Q(paths__offer=instance) | Q(paths__offer__fallback_offer=instance),
+        )
     elif isinstance(instance, Cap):
-        tokens = _tokens_of(Q(offer_id=instance.offer_id))
+        tokens = _tokens_of(Q(offer_id=instance.offer_id), Q(paths__offer_id=instance.offer_id))
     elif isinstance(instance, Publisher):
-        tokens = _tokens_of(Q(publisher=instance))
+        tokens = _tokens_of(Q(publisher=instance), Q(publisher=instance))
     elif isinstance(instance, Advertiser):
-        tokens = _tokens_of(Q(offer__advertiser=instance))
+        tokens = _tokens_of(Q(offer__advertiser=instance), Q(paths__offer__advertiser=instance))
+    elif isinstance(instance, SmartLink):
+        tokens = [instance.token]
+    elif isinstance(instance, SmartPath):
+        tokens = _smart_tokens(Q(pk=instance.smart_link_id))
     else:
         return
     links_forget(tokens)
 
 
 def connect_signals() -> None:
-    for model in (OfferAccess, Offer, Cap, Publisher, Advertiser):
+    for model in (OfferAccess, Offer, Cap, Publisher, Advertiser, SmartLink, SmartPath):
         post_save.connect(_on_change, sender=model, dispatch_uid=f"clickpath-{model.__name__}-save")
         post_delete.connect(_on_change, sender=model, dispatch_uid=f"clickpath-{model.__name__}-delete")

@@ -126,6 +126,8 @@ def entry_lines(fields: Any) -> list[bytes]:
 
 
 def _cap_key(rule: CapRule, offer_id: int, publisher_id: int, now: datetime) -> str:
+    if rule.path_id:  # a smart link path's own cap
+        return redis_conn.key("capp", rule.path_id, rule.period, period_start(rule.period, now).date())
     who = publisher_id if rule.per_publisher else "*"
     return redis_conn.key("cap", offer_id, who, rule.period, period_start(rule.period, now).date())
 
@@ -183,7 +185,9 @@ def cap_queries(rec: Record, caps: tuple[CapRule, ...], now: datetime) -> list[t
         qs = Click.objects.filter(
             offer_id=rec["offer_id"], reason="", created_at__gte=period_start(rule.period, now)
         )
-        if rule.per_publisher:
+        if rule.path_id:  # a smart link path's cap: its clicks (all on its offer, this publisher)
+            qs = qs.filter(publisher_id=rec["publisher_id"], smart_path_id=rule.path_id)
+        elif rule.per_publisher:
             qs = qs.filter(publisher_id=rec["publisher_id"])
         out.append((qs, rule.limit))
     return out

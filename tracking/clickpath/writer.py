@@ -34,7 +34,7 @@ from django.db import DataError, IntegrityError, connection, transaction
 from affiliates.core.db import db_supports_binary_copy
 from affiliates.models import OfferAccess
 from tracking.clickpath import lines, spool
-from tracking.models import Click, Impression
+from tracking.models import Click, Impression, SmartPath
 
 log = logging.getLogger(__name__)
 
@@ -94,6 +94,8 @@ def _click_row(r: dict[str, Any]) -> tuple[Any, ...]:
     return (
         *_traffic_row(r),
         _text(get("referer"), 1024),
+        get("smart_path_id"),
+        _text(get("path_skips"), 255),
         unique is None or bool(unique),
         _text(get("reason"), 32),
         _flags_json(tuple(get("fraud_flags") or ())),
@@ -154,6 +156,11 @@ def _resolve_tokens(records: list[dict[str, Any]]) -> list[dict[str, Any]]:
         return records
     found = OfferAccess.objects.filter(token__in=tokens).values_list("token", "offer_id", "publisher_id")
     pairs = {t: (o, p) for t, o, p in found}
+    # A smart link's token: the click went to the default fallback, and is counted on the
+    # smart link's catch-all offer (no path was chosen).
+    smart = SmartPath.objects.filter(smart_link__token__in=tokens).order_by("-is_catch_all", "position", "id")
+    for t, o, p in smart.values_list("smart_link__token", "offer_id", "smart_link__publisher_id"):
+        pairs.setdefault(t, (o, p))
     out = []
     for r in records:
         if r.get("offer_id") is None:

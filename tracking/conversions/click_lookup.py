@@ -63,6 +63,8 @@ def _click_from_record(click_id: uuid.UUID, rec: dict[str, Any]) -> Click:
         reason=rec["reason"],
         fraud_flags=rec["fraud_flags"],
         fallback_offer_id=rec.get("fallback_offer_id"),
+        smart_path_id=rec.get("smart_path_id"),
+        path_skips=rec.get("path_skips", ""),
     )
 
 

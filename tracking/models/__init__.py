@@ -17,6 +17,7 @@ from tracking.models.reports import (  # noqa: F401
     ReportDirtyHour,
     ReportState,
 )
+from tracking.models.smartlinks import SmartLink, SmartPath, SmartPathDaily, SmartRun
 
 __all__ = [
     "CapCounter",
@@ -24,6 +25,10 @@ __all__ = [
     "Conversion",
     "ConversionEvent",
     "Impression",
+    "SmartLink",
+    "SmartPath",
+    "SmartPathDaily",
+    "SmartRun",
     "UnreconciledConversion",
     "UsedPostbackSignature",
 ]

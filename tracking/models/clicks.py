@@ -107,6 +107,10 @@ class Click(TrafficFields):
         db_index=False,  # read only from the click itself, never searched by
         related_name="+",
     )
+    # A smart link's click: the path it was sent to (its offer is ``offer``), and the paths
+    # skipped before the draw with their reasons ("12:cap_reached 13:not_approved").
+    smart_path_id = models.BigIntegerField(null=True, blank=True)
+    path_skips = models.CharField(max_length=255, blank=True)
 
     class Meta:
         ordering = ["-created_at"]

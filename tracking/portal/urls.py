@@ -1,6 +1,6 @@
 from django.urls import path
 
-from tracking.portal import reports, views
+from tracking.portal import reports, smartlinks, views
 
 app_name = "tracking_portal"
 
@@ -13,4 +13,16 @@ urlpatterns = [
     path("conversions/<int:conversion_id>/", views.conversion_detail, name="conversion"),
     path("staff/fraud/", views.staff_fraud, name="staff-fraud"),
     path("reports/", reports.reports, name="reports"),
+    path("smart-links/", smartlinks.smart_links, name="smart-links"),
+    path("smart-links/new/", smartlinks.smart_link_new, name="smart-link-new"),
+    path("smart-links/<int:smart_id>/", smartlinks.smart_link_detail, name="smart-link"),
+    path("smart-links/<int:smart_id>/weights/", smartlinks.smart_link_weights, name="smart-link-weights"),
+    path(
+        "smart-links/<int:smart_id>/optimise/", smartlinks.smart_link_optimise_now, name="smart-link-optimise"
+    ),
+    path(
+        "smart-links/<int:smart_id>/paths/<int:path_id>/toggle/",
+        smartlinks.smart_path_toggle,
+        name="smart-path-toggle",
+    ),
 ]

@@ -1,0 +1,135 @@
+"""Smart-link pages: the list, a new smart link with its paths, and a link's page with per-path
+numbers, weights by hand, the optimisation runs and the learning resets.
+
+Publishers make links over offers they are approved on; advertisers over their own offers, for
+a publisher they work with; staff over any. The rules are the services' (tracking.smartlinks);
+these views only render them."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.contrib import messages
+from django.http import Http404, HttpResponseBase
+from django.shortcuts import get_object_or_404, redirect, render
+from django.views.decorators.http import require_POST
+
+from affiliates.core.errors import DomainError
+from affiliates.models import Offer, OfferAccess, Publisher
+from affiliates.portal.access import PortalRequest, portal_view
+from affiliates.roles import Role, visible
+from payouts.smartlinks.services import smart_link_optimise
+from tracking.models import SmartLink, SmartPath, SmartRun
+from tracking.portal.smartlink_forms import PathRows, SmartLinkForm
+from tracking.smartlinks import services
+from tracking.smartlinks.selectors import path_stats, window_start
+
+every_role = portal_view(Role.PUBLISHER, Role.ADVERTISER, Role.STAFF)
+
+
+def _offers(request: PortalRequest) -> Any:
+    actor = request.actor
+    if actor.is_publisher:
+        return Offer.objects.filter(
+            accesses__publisher_id=actor.publisher_pk, accesses__status=OfferAccess.Status.APPROVED
+        ).order_by("name")
+    return visible(Offer.objects.all(), actor).order_by("name")
+
+
+def _link(request: PortalRequest, smart_id: int) -> SmartLink:
+    return get_object_or_404(services.smart_links_visible(actor=request.actor), pk=smart_id)
+
+
+@every_role
+def smart_links(request: PortalRequest) -> HttpResponseBase:
+    links = services.smart_links_visible(actor=request.actor).prefetch_related("paths__offer")
+    return render(request, "tracking/portal/smart_links.html", {"links": links})
+
+
+@every_role
+def smart_link_new(request: PortalRequest) -> HttpResponseBase:
+    publishers = None if request.actor.is_publisher else visible(Publisher.objects.all(), request.actor)
+    form = SmartLinkForm(request.POST or None, publishers=publishers)
+    rows = PathRows(request.POST or None, form_kwargs={"offers": _offers(request)}, prefix="paths")
+    if request.method == "POST" and form.is_valid() and rows.is_valid():
+        specs = [spec for row in rows.forms if (spec := row.spec()) is not None]
+        options = {k: v for k, v in form.cleaned_data.items() if k not in ("name", "publisher")}
+        publisher = form.cleaned_data.get("publisher") or request.publisher
+        if publisher is None:
+            raise Http404("No publisher for this smart link.")
+        try:
+            smart = services.smart_link_create(
+                actor=request.actor,
+                publisher=publisher,
+                name=form.cleaned_data["name"],
+                paths=specs,
+                **options,
+            )
+        except DomainError as refused:
+            form.add_error(None, refused.message)
+        else:
+            messages.success(request, f"Smart link {smart.name} created: place {smart.tracking_url} once.")
+            return redirect("tracking_portal:smart-link", smart.pk)
+    return render(request, "tracking/portal/smart_link_new.html", {"form": form, "rows": rows})
+
+
+@every_role
+def smart_link_detail(request: PortalRequest, smart_id: int) -> HttpResponseBase:
+    smart = _link(request, smart_id)
+    runs = list(smart.runs.all()[:30])
+    reset = next((r for r in runs if r.outcome == SmartRun.Outcome.RESET), None)
+    context = {
+        "smart": smart,
+        "stats": path_stats(smart=smart),
+        "since": window_start(smart),
+        "runs": runs,
+        "reset": reset,
+        "may_edit": services.smart_link_may_edit(actor=request.actor, smart=smart),
+        "show_revenue": not request.actor.is_publisher,
+    }
+    return render(request, "tracking/portal/smart_link_detail.html", context)
+
+
+@require_POST
+@every_role
+def smart_link_weights(request: PortalRequest, smart_id: int) -> HttpResponseBase:
+    smart = _link(request, smart_id)
+    weights: dict[int, int] = {}
+    for path in smart.paths.all():
+        raw = request.POST.get(f"weight-{path.pk}", "").strip()
+        if raw.isdigit():
+            weights[path.pk] = int(raw)
+    try:
+        services.smart_weights_set(actor=request.actor, smart=smart, weights=weights)
+        messages.success(request, "Weights saved; the link routes by them within seconds.")
+    except DomainError as refused:
+        messages.error(request, refused.message)
+    return redirect("tracking_portal:smart-link", smart.pk)
+
+
+@require_POST
+@every_role
+def smart_path_toggle(request: PortalRequest, smart_id: int, path_id: int) -> HttpResponseBase:
+    smart = _link(request, smart_id)
+    path = get_object_or_404(SmartPath, smart_link=smart, pk=path_id)
+    paused = path.status == SmartPath.Status.PAUSED
+    status = SmartPath.Status.ACTIVE if paused else SmartPath.Status.PAUSED
+    try:
+        services.smart_path_update(actor=request.actor, path=path, status=status)
+        messages.success(request, f"Path {path} {'resumed' if paused else 'paused'}.")
+    except DomainError as refused:
+        messages.error(request, refused.message)
+    return redirect("tracking_portal:smart-link", smart.pk)
+
+
+@require_POST
+@every_role
+def smart_link_optimise_now(request: PortalRequest, smart_id: int) -> HttpResponseBase:
+    smart = _link(request, smart_id)
+    if not services.smart_link_may_edit(actor=request.actor, smart=smart):
+        messages.error(request, "You may not change this smart link.")
+    else:
+        run = smart_link_optimise(smart_link_id=smart.pk, force=True)
+        if run is not None:
+            messages.success(request, f"Optimiser ran: {run.get_outcome_display()}. {run.note}")
+    return redirect("tracking_portal:smart-link", smart.pk)
