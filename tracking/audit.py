@@ -1,10 +1,41 @@
 """Tracking's models in the audit log (affiliates/audit.py explains the specs): the offer's
-conversion target. Clicks and conversions are events in their own right, not audited edits."""
+conversion target and smart links. Clicks and conversions are events in their own right, not audited edits."""
 
 from __future__ import annotations
 
 from affiliates.core.audit import audit_register
 from tracking.models.reports import OfferTarget
+from tracking.models.smartlinks import SmartLink, SmartPath
+
+#: A smart link's settings and paths: both its publisher and its advertiser may read them (the
+#: optimiser's own weight moves are its runs, SmartRun, not edits).
+SMART_LINK_FIELDS = (
+    "name",
+    "mode",
+    "kpi",
+    "floor_share",
+    "min_clicks",
+    "lookback_days",
+    "run_every_hours",
+    "shift_share",
+    "sticky_hours",
+    "fallback_url",
+    "learning_since",
+)
+SMART_PATH_FIELDS = (
+    "offer",
+    "label",
+    "landing_url",
+    "weight",
+    "status",
+    "is_catch_all",
+    "countries",
+    "devices",
+    "os",
+    "hours",
+    "daily_cap",
+    "position",
+)
 
 
 def register() -> None:
@@ -14,4 +45,21 @@ def register() -> None:
         advertiser="offer.advertiser_id",
         advertiser_fields=("period", "conversions"),
         exclude=["updated_at"],
+    )
+    audit_register(
+        SmartLink,
+        label="smart link",
+        advertiser="advertiser_id",
+        publisher="publisher_id",
+        advertiser_fields=SMART_LINK_FIELDS,
+        publisher_fields=SMART_LINK_FIELDS,
+        exclude=["last_run_at", "updated_at"],
+    )
+    audit_register(
+        SmartPath,
+        label="smart link path",
+        advertiser="smart_link.advertiser_id",
+        publisher="smart_link.publisher_id",
+        advertiser_fields=SMART_PATH_FIELDS,
+        publisher_fields=SMART_PATH_FIELDS,
     )
