@@ -15,7 +15,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
-from decimal import Decimal
+from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
 from django.db.models import F, QuerySet, Sum
@@ -27,7 +27,7 @@ from affiliates.roles import Actor
 from payouts.models import CohortRollup, CustomerMixRollup, CustomerValueRun
 from payouts.models.customers import HORIZONS
 from payouts.reports.dimensions import ReportError
-from payouts.reports.metrics import HUNDRED, ratio
+from payouts.reports.metrics import HUNDRED, PLACES, ratio
 
 MAX_MONTHS = 36
 MAX_DAYS = 400
@@ -89,14 +89,20 @@ def _month_end(month: date) -> date:
     return (month.replace(day=28) + timedelta(days=4)).replace(day=1) - timedelta(days=1)
 
 
+def exact(amount: Decimal | int | None) -> Decimal:
+    """A summed amount at the six places amounts are stored with (SQLite sums in floating point)."""
+    return Decimal(amount or 0).quantize(PLACES, rounding=ROUND_HALF_UP)
+
+
 def _horizon_cell(role: str, sums: Mapping[str, Any], complete: bool) -> dict[str, Any]:
+    revenue, payout = exact(sums["revenue"]), exact(sums["payout"])
     every = {
         "orders": sums["orders"],
-        "revenue": sums["revenue"],
-        "payout": sums["payout"],
-        "margin": sums["revenue"] - sums["payout"],
-        "sale_amount": sums["sale_amount"],
-        "cost": sums["revenue"],
+        "revenue": revenue,
+        "payout": payout,
+        "margin": revenue - payout,
+        "sale_amount": exact(sums["sale_amount"]),
+        "cost": revenue,
     }
     return {**{k: every[k] for k in COHORT_METRICS[role]}, "complete": complete}
 
