@@ -32,6 +32,7 @@ NAV: dict[Role, list[tuple[str, str]]] = {
         ("portal:adv-publishers", "Publishers"),
         ("tracking_portal:adv-conversions", "Conversions"),
         ("tracking_portal:reports", "Reports"),
+        ("payouts_portal:customers", "Customers"),
         ("tracking_portal:adv-integration", "Integration"),
         ("payouts_portal:adv-invoices", "Invoices"),
     ],
@@ -43,6 +44,7 @@ NAV: dict[Role, list[tuple[str, str]]] = {
         ("payouts_portal:staff-runs", "Payout runs"),
         ("payouts_portal:staff-documents", "Invoices & statements"),
         ("tracking_portal:reports", "Reports"),
+        ("payouts_portal:customers", "Customers"),
         ("portal:staff-lockouts", "Lockouts"),
     ],
 }
