@@ -123,13 +123,16 @@ COHORTS = inline_serializer(
                 "cohort_month": serializers.DateField(
                     help_text="First day of the customers' first-conversion month."
                 ),
-                "currency": serializers.CharField(),
+                "currency": serializers.CharField(
+                    help_text="ISO 4217: money is never summed across currencies."
+                ),
                 "customers": serializers.IntegerField(help_text="New customers of the month."),
                 "horizons": serializers.DictField(
                     child=HORIZON_CELL, help_text="Keyed by 30, 60, 90 and 180 (days), cumulated."
                 ),
             },
             many=True,
+            help_text="One row per cohort month and currency.",
         ),
     },
 )
@@ -168,11 +171,11 @@ class MixView(APIView):
             200: inline_serializer(
                 "CustomerMixRow",
                 {
-                    "publisher": serializers.IntegerField(),
+                    "publisher": serializers.IntegerField(help_text="Publisher id."),
                     "publisher_name": serializers.CharField(required=False, help_text="Not for advertisers."),
                     "source": serializers.CharField(required=False, help_text="by=source only."),
-                    "new_orders": serializers.IntegerField(),
-                    "returning_orders": serializers.IntegerField(),
+                    "new_orders": serializers.IntegerField(help_text="Orders of new customers."),
+                    "returning_orders": serializers.IntegerField(help_text="Orders of returning customers."),
                     "new_share": serializers.DecimalField(None, 6, allow_null=True, help_text="Percent new."),
                 },
                 many=True,
@@ -205,13 +208,17 @@ class LtvView(APIView):
             200: inline_serializer(
                 "LtvCacRow",
                 {
-                    "publisher": serializers.IntegerField(),
+                    "publisher": serializers.IntegerField(help_text="The publisher owning the customers."),
                     "publisher_name": serializers.CharField(required=False, help_text="Staff only."),
                     "source": serializers.CharField(required=False, help_text="by=source only."),
-                    "currency": serializers.CharField(),
-                    "customers": serializers.IntegerField(),
-                    "ltv": serializers.DecimalField(None, 6, allow_null=True),
-                    "cac": serializers.DecimalField(None, 6, allow_null=True),
+                    "currency": serializers.CharField(help_text="ISO 4217 of ltv and cac."),
+                    "customers": serializers.IntegerField(help_text="New customers of the cohorts."),
+                    "ltv": serializers.DecimalField(
+                        None, 6, allow_null=True, help_text="Value per customer."
+                    ),
+                    "cac": serializers.DecimalField(
+                        None, 6, allow_null=True, help_text="Acquisition cost per customer."
+                    ),
                     "ltv_cac": serializers.DecimalField(None, 6, allow_null=True, help_text="LTV / CAC."),
                 },
                 many=True,
@@ -239,7 +246,11 @@ class RefreshView(APIView):
         summary="Queue the customer-value job now (staff)",
         description="The nightly job, on demand: `?full=1` reads every conversion instead of the window.",
         request=None,
-        responses={202: inline_serializer("CustomerValueQueued", {"queued": serializers.BooleanField()})},
+        responses={
+            202: inline_serializer(
+                "CustomerValueQueued", {"queued": serializers.BooleanField(help_text="The job was queued.")}
+            )
+        },
     )
     def post(self, request: Request) -> Response:
         if not actor_for(request.user).is_staff:

@@ -11,9 +11,8 @@ import pytest
 
 from affiliates.models import Advertiser, Goal, Offer, Publisher
 from affiliates.roles import Actor, Role
-from payouts.models.commissions import CommissionStatus
+from payouts.models.commissions import Commission, CommissionStatus
 from payouts.reports.customers.services import customer_value_refresh
-from payouts.tests.factories_payouts import CommissionFactory
 from tracking.conversions.customers import customer_hash
 from tracking.models import Conversion
 
@@ -62,8 +61,14 @@ def order(
         customer_type=ctype,
     )
     paid = status in ("pending", "approved")
-    CommissionFactory(
+    Commission.objects.create(
+        source_key=f"conversion:{conv.id}",
+        kind=Commission.Kind.CONVERSION,
         conversion=conv,
+        advertiser=offer.advertiser,
+        offer=offer,
+        publisher=publisher,
+        goal=goal,
         currency=offer.currency,
         revenue=Decimal(amount) * Decimal("0.12"),
         payout=Decimal(amount) * Decimal("0.08"),

@@ -136,3 +136,15 @@ def test_the_effect_score_uses_customer_value_when_the_advertiser_chooses(
         Decimal("0.000001")
     )
     assert weighted[rival.id] == (first_order[rival.id][0], Decimal("1"))
+
+
+def test_an_advertiser_chooses_its_value_horizon_and_never_sees_its_customer_key(api_as, ada, acme) -> None:
+    client = api_as(ada)
+    changed = client.patch(f"/api/v1/advertisers/{acme.id}/", {"value_horizon_days": 90}, format="json")
+    assert changed.status_code == 200, changed.content
+    assert changed.json()["value_horizon_days"] == 90
+    assert "customer_key" not in changed.json()
+    refused = client.patch(f"/api/v1/advertisers/{acme.id}/", {"value_horizon_days": 45}, format="json")
+    assert refused.status_code == 400
+    acme.refresh_from_db()
+    assert acme.value_horizon_days == 90
