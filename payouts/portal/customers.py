@@ -8,14 +8,17 @@ from datetime import date, timedelta
 from typing import Any
 
 from django import forms
-from django.http import HttpResponse
-from django.shortcuts import render
+from django.contrib import messages
+from django.http import HttpResponse, HttpResponseBase
+from django.shortcuts import redirect, render
 from django.utils import timezone
+from django.views.decorators.http import require_POST
 
 from affiliates.models import Advertiser
-from affiliates.portal.access import PortalRequest, portal_view
+from affiliates.portal.access import PortalRequest, account_may, advertiser_only, portal_view
 from affiliates.portal.charts import share_bars
-from affiliates.roles import Role
+from affiliates.roles import Act, Role
+from affiliates.services import instance_update
 from payouts.models.customers import HORIZONS
 from payouts.reports.customers.selectors import cohort_table, customer_mix, ltv_cac
 from payouts.reports.dimensions import ReportError
@@ -32,6 +35,14 @@ class CustomerForm(forms.Form):
     )
     advertiser = forms.ModelChoiceField(
         label="Advertiser", queryset=Advertiser.objects.all(), required=False, empty_label="All"
+    )
+
+
+class HorizonForm(forms.Form):
+    value_horizon_days = forms.TypedChoiceField(
+        label="Effect score counts",
+        choices=Advertiser._meta.get_field("value_horizon_days").choices,  # type: ignore[arg-type]
+        coerce=int,
     )
 
 
@@ -73,6 +84,8 @@ def customers(request: PortalRequest) -> HttpResponse:
     }
     if role != "staff":
         del form.fields["advertiser"]
+        horizon = request.advertiser.value_horizon_days if request.advertiser else 0
+        context["horizon_form"] = HorizonForm(initial={"value_horizon_days": horizon})
     if form.is_valid():
         data = form.cleaned_data
         advertiser = data.get("advertiser")
@@ -110,3 +123,21 @@ def _mix_chart(mix: list[dict[str, Any]]) -> Any:
         for r in mix
     ]
     return share_bars(title="New vs returning orders per publisher", rows=rows, names=("new", "returning"))
+
+
+@require_POST
+@advertiser_only
+@account_may(Act.MANAGE_OFFERS)
+def value_horizon(request: PortalRequest) -> HttpResponseBase:
+    """The advertiser's choice of what the effect score counts (Advertiser.value_horizon_days)."""
+    form = HorizonForm(request.POST)
+    if form.is_valid() and request.advertiser is not None:
+        instance_update(
+            instance=request.advertiser, value_horizon_days=form.cleaned_data["value_horizon_days"]
+        )
+        days = form.cleaned_data["value_horizon_days"]
+        what = f"{days} days of customer value" if days else "first orders only"
+        messages.success(request, f"Effect scores now count {what}.")
+    else:
+        messages.error(request, "Choose first order, 90 or 180 days.")
+    return redirect("payouts_portal:customers")

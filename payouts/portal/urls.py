@@ -14,6 +14,7 @@ urlpatterns = [
     path("staff/documents/issue/", documents.staff_issue, name="staff-issue"),
     path("staff/documents/payment/", documents.staff_payment, name="staff-payment"),
     path("customers/", customers.customers, name="customers"),
+    path("customers/value-horizon/", customers.value_horizon, name="customers-value-horizon"),
     path("publisher/postbacks/", views.pub_callbacks, name="pub-callbacks"),
     path("staff/payout-runs/", views.staff_runs, name="staff-runs"),
     path("staff/payout-runs/<int:run_id>/", views.staff_run, name="staff-run"),

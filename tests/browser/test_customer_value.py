@@ -26,7 +26,7 @@ def customers(edge, shoes_link) -> None:
     customer_value_refresh_task.delay()  # what beat runs nightly
 
 
-def test_an_advertiser_reads_its_cohort_and_ltv_cac(page, shot, ada, customers, pixelpush) -> None:
+def test_an_advertiser_reads_its_cohort_and_ltv_cac(page, shot, ada, acme, customers, pixelpush) -> None:
     login(page, "ada")
     page.get_by_role("link", name="Customers").click()
     expect(page.get_by_role("heading", name="Customers", exact=True)).to_be_visible()
@@ -46,6 +46,11 @@ def test_an_advertiser_reads_its_cohort_and_ltv_cac(page, shot, ada, customers, 
     expect(ltv).to_contain_text("10.65×")
     assert "PixelPush" not in page.content()
     shot("advertiser-customers")
+    page.get_by_label("Effect score counts").select_option("90")
+    page.get_by_role("button", name="Save").click()
+    expect(page.get_by_text("Effect scores now count 90 days of customer value.")).to_be_visible()
+    acme.refresh_from_db()
+    assert acme.value_horizon_days == 90
 
 
 def test_staff_see_revenue_margin_and_publisher_names(page, shot, nadia, customers) -> None:
