@@ -4,7 +4,7 @@
 that carry a customer id or a reported customer type, everything that can still change: the
 customers first seen since the start of the month 180 days ago (the longest horizon), their
 cohorts, and the mix of the days since then. Older cohorts are final and kept as they are, so a
-run reads a bounded window of conversions (through the partial index conversion_adv_customer),
+run reads a bounded window of conversions (by the created_at index: about seven months),
 never the whole history; the first run, or ``full=True``, reads everything.
 
 Idempotent: each run deletes the window's rows and writes them again in one transaction, under
