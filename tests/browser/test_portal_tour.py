@@ -40,6 +40,7 @@ PAGES = {
         "/advertiser/integration/",
         "/advertiser/invoices/",
         "/reports/?group_by=offer",
+        "/customers/",
     ],
     "nadia": [
         "/staff/",
@@ -49,6 +50,7 @@ PAGES = {
         "/staff/payout-runs/",
         "/staff/documents/",
         "/reports/?group_by=day&group_by=publisher",
+        "/customers/",
     ],
 }
 
