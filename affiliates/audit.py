@@ -76,7 +76,17 @@ def register() -> None:
         m.Advertiser,
         label="advertiser",
         advertiser="id",
-        advertiser_fields=("name", "status", "currency", "postback_token_hint", "ip_allowlist", *PARTY),
+        advertiser_fields=(
+            "name",
+            "status",
+            "currency",
+            "postback_token_hint",
+            "ip_allowlist",
+            "value_horizon_days",
+            *PARTY,
+        ),
+        # The HMAC key of its customers' ids: a secret, never logged.
+        exclude=["customer_key"],
     )
     audit_register(
         m.Publisher,

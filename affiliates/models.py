@@ -96,6 +96,17 @@ class Advertiser(DocumentParty):
         validators=[v.validate_cidr_list],
         help_text="IP addresses or CIDR ranges allowed to post conversions; empty allows any.",
     )
+    # The key of the HMAC that customer ids are stored as (tracking/conversions/customers.py).
+    # Never shown and never rotated: a new key would make every known customer look new.
+    customer_key = models.CharField(max_length=64, default=new_secret, editable=False)
+    value_horizon_days = models.PositiveSmallIntegerField(
+        choices=[(0, "First order"), (90, "90 days"), (180, "180 days")],
+        default=0,
+        help_text=(
+            "What the effect score counts as a conversion's value: 0 the first order only, or 90 / 180 days "
+            "of the customer's orders (from the customer-value reports)."
+        ),
+    )
     members = models.ManyToManyField(
         settings.AUTH_USER_MODEL,
         blank=True,

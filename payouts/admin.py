@@ -19,7 +19,7 @@ from payouts import (
     services,
 )
 from payouts.callbacks import admin as callbacks_admin  # noqa: F401  (registers its models)
-from payouts.models import Account, Commission, Entry, Transaction
+from payouts.models import Account, Commission, Customer, CustomerValueRun, Entry, Transaction
 
 
 def _set_status(status: str, label: str) -> Any:
@@ -114,3 +114,17 @@ class TransactionAdmin(ReadOnlyAdmin[Transaction]):
 class FxRateAdmin(admin.ModelAdmin[FxRate]):
     list_display = ["base", "quote", "rate", "valid_from", "created_at"]
     list_filter = ["base", "quote"]
+
+
+# Customer value: written only by the nightly job (payouts/reports/customers/services.py).
+@admin.register(Customer)
+class CustomerAdmin(ReadOnlyAdmin[Customer]):
+    list_display = ["id", "advertiser", "cohort_month", "publisher", "source_id", "first_at", "currency"]
+    list_filter = ["cohort_month"]
+    search_fields = ["=customer_hash"]
+    show_full_result_count = False
+
+
+@admin.register(CustomerValueRun)
+class CustomerValueRunAdmin(ReadOnlyAdmin[CustomerValueRun]):
+    list_display = ["as_of", "window_start", "customers", "seconds"]

@@ -47,6 +47,7 @@ from payouts.payout_build import payout_run_build, payout_run_start
 from payouts.payout_runs import payout_run_approve, payout_run_mark_paid
 from payouts.periods import period_end, period_label, period_of, period_previous
 from payouts.reconcile import conversions_reconcile
+from payouts.reports.customers.services import customer_value_refresh
 from payouts.reports.services import rollups_rebuild_all
 from payouts.services import commissions_approve_due, commissions_set_status
 from payouts.traffic import traffic_reconcile
@@ -302,6 +303,7 @@ def demo_activity_build(
         start = datetime.combine(traffic.first_day, time.min, tzinfo=UTC)
         # Up to the current time: the refund after payout happened after ``now``.
         hours = rollups_rebuild_all(start=start, end=max(now, timezone.now()))
+        customer_value_refresh(full=True)
     return DemoActivity(traffic=traffic, money=money, rollup_hours=hours)
 
 

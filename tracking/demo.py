@@ -33,6 +33,7 @@ from affiliates.core.money import money_round
 from affiliates.models import CustomPayout, Goal, Offer, OfferAccess
 from affiliates.pricing import price_pick
 from tracking.clickpath.writer import records_write
+from tracking.conversions.customers import customer_hash
 from tracking.conversions.fraud import RULES
 from tracking.ids import new_click_id
 from tracking.models import Click, Conversion
@@ -101,6 +102,19 @@ class _Batch:
 def _unit(key: str) -> float:
     """A stable number in [0, 1) for ``key`` (Python's hash() changes between processes)."""
     return int.from_bytes(hashlib.sha256(key.encode()).digest()[:6], "big") / float(1 << 48)
+
+
+#: Shoppers per advertiser in the demo: few enough that a month of sales has returning customers.
+DEMO_CUSTOMERS = 80
+
+
+def _demo_customer(offer: Offer, goal: Goal, click_id: uuid.UUID) -> str | None:
+    """A sale's customer id, hashed as the postback intake stores it (no rng draw, so the rest of
+    the demo stays as it was). Only sales name a customer, as shops' postbacks do."""
+    if goal.payout_type != Goal.PayoutType.CPS:
+        return None
+    shopper = int(_unit(f"customer:{click_id.hex}") * DEMO_CUSTOMERS)
+    return customer_hash(key=offer.advertiser.customer_key, customer_id=f"shopper-{shopper}@example.com")
 
 
 def _det_click_id(key: str, ms: int) -> uuid.UUID:
@@ -228,6 +242,7 @@ class _LinkDay:
             sub1=click["sub1"],
             sub2=click["sub2"],
             source_id=click["source"],
+            customer_hash=_demo_customer(offer, goal, click_id),
             fraud_flags=[r for r, _ in rules],
             held_for_review=bool(rules),
             trace={
@@ -283,7 +298,7 @@ def _links() -> list[_Link]:
         OfferAccess.objects.filter(
             status=OfferAccess.Status.APPROVED, offer__status__in=[Offer.Status.ACTIVE, Offer.Status.PAUSED]
         )
-        .select_related("offer")
+        .select_related("offer__advertiser")
         .order_by("id")
     )
     goals: dict[int, list[Goal]] = {}

@@ -41,6 +41,8 @@ class Reason(StrEnum):
     GOAL_NOT_CONVERTIBLE = "goal_not_convertible"
     BAD_STATUS = "bad_status"
     BAD_TXN_ID = "bad_txn_id"
+    BAD_CUSTOMER_ID = "bad_customer_id"  # customer_id over MAX_CUSTOMER_ID_LENGTH characters
+    BAD_CUSTOMER_TYPE = "bad_customer_type"  # customer_type other than new or returning
     UNKNOWN_TXN_ID = "unknown_txn_id"
     AMBIGUOUS_TXN_ID = "ambiguous_txn_id"
     UNSUPPORTED_BODY = "unsupported_body"  # a POST body neither form-encoded nor JSON (multipart)

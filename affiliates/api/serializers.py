@@ -86,6 +86,7 @@ class AdvertiserSerializer(ScopedModelSerializer):
             "currency",
             "postback_token_hint",
             "ip_allowlist",
+            "value_horizon_days",
             *PARTY_FIELDS,
             "created_at",
         ]

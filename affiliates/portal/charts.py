@@ -118,3 +118,47 @@ def _line(line: Series, slot: float, plot_h: float) -> list[str]:
             f'<text x="{WIDTH - PAD_RIGHT + 6}" y="{y + 4:.1f}">{line.label(line_max * (4 - i) / 4)}</text>'
         )
     return out
+
+
+def share_bars(*, title: str, rows: Sequence[tuple[str, int, int]], names: tuple[str, str]) -> SafeString:
+    """One horizontal bar per row, split in two shares (e.g. new and returning orders), each
+    labelled with its percentage; the counts are in each part's <title>."""
+    uid = f"chart{next(_ids)}"
+    row_h, label_w, pad = 30, 220, 8
+    height = max(len(rows), 1) * row_h + 2 * pad + 20
+    plot_w = WIDTH - label_w - PAD_RIGHT
+    summary = "; ".join(f"{label}: {a} {names[0]}, {b} {names[1]}" for label, a, b in rows)
+    parts = [
+        f'<svg viewBox="0 0 {WIDTH} {height}" role="img" aria-labelledby="{uid}-t {uid}-d" '
+        f'xmlns="http://www.w3.org/2000/svg">',
+        f'<title id="{uid}-t">{escape(title)}</title><desc id="{uid}-d">{escape(summary)}</desc>',
+    ]
+    for i, (label, first, second) in enumerate(rows):
+        y = pad + i * row_h
+        total = first + second
+        parts.append(
+            f'<text x="{label_w - 10}" y="{y + row_h / 2 + 4:.1f}" text-anchor="end">{escape(label)}</text>'
+        )
+        x = float(label_w)
+        for share, css, name in ((first, "bar-a", names[0]), (second, "bar-b", names[1])):
+            w = plot_w * share / total if total else 0.0
+            pct = f"{100 * share / total:.0f}%" if total else "–"
+            parts.append(
+                f'<rect class="{css}" x="{x:.1f}" y="{y + 4}" width="{w:.1f}" height="{row_h - 8}" rx="2">'
+                f"<title>{escape(label)}: {share} {escape(name)} ({pct})</title></rect>"
+            )
+            if w > 40:
+                parts.append(
+                    f'<text class="on-bar" x="{x + w / 2:.1f}" y="{y + row_h / 2 + 4:.1f}" '
+                    f'text-anchor="middle">{pct}</text>'
+                )
+            x += w
+    legend_y = height - 8
+    parts.append(f'<rect class="bar-a" x="{label_w}" y="{legend_y - 10}" width="12" height="12" rx="2"/>')
+    parts.append(f'<text x="{label_w + 18}" y="{legend_y}">{escape(names[0])}</text>')
+    parts.append(
+        f'<rect class="bar-b" x="{label_w + 120}" y="{legend_y - 10}" width="12" height="12" rx="2"/>'
+    )
+    parts.append(f'<text x="{label_w + 138}" y="{legend_y}">{escape(names[1])}</text>')
+    parts.append("</svg>")
+    return mark_safe("".join(parts))  # noqa: S308 - every interpolated text is escaped above

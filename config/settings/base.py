@@ -453,6 +453,12 @@ CELERY_BEAT_SCHEDULE["smartlinks-optimise"] = {
     "task": "payouts.smartlinks.optimise_tick",
     "schedule": SMARTLINKS_TICK_SECONDS,
 }
+# Nightly at 02:30 UTC: customers, cohorts and the new/returning mix (customer value). Staff can
+# also queue it (POST /api/v1/reports/customers/refresh/) or run manage.py customer_value_refresh.
+CELERY_BEAT_SCHEDULE["customer-value-refresh"] = {
+    "task": "payouts.reports.customer_value_refresh",
+    "schedule": crontab(minute="30", hour="2"),
+}
 
 # --- payouts: reconciliation (ledger) --------------------------------------------------------
 # Every PAYOUTS_RECONCILE_INTERVAL_SECONDS: fan the conversion backlog out to workers, recount

@@ -33,6 +33,7 @@ COMMISSION_FIELDS = [
     "price_source",
     "hold_until",
     "held_for_review",
+    "customer_hash",
     "status_reason",
     "approved_at",
     "reversed_at",
@@ -40,9 +41,19 @@ COMMISSION_FIELDS = [
     "updated_at",
 ]
 HIDDEN = {"publisher": {"revenue", "price_source", "advertiser"}, "advertiser": {"payout", "price_source"}}
+#: Shown to these roles only (publishers never see customer ids, hashed or not).
+ONLY_FOR = {"customer_hash": {"staff", "advertiser"}}
 
 
 class CommissionSerializer(serializers.ModelSerializer[Commission]):
+    customer_hash = serializers.CharField(
+        source="conversion.customer_hash",
+        read_only=True,
+        default=None,
+        help_text="The conversion's customer id as the advertiser's keyed hash; null without one. Not for "
+        "publishers.",
+    )
+
     class Meta:
         model = Commission
         fields = COMMISSION_FIELDS
@@ -53,8 +64,12 @@ class CommissionSerializer(serializers.ModelSerializer[Commission]):
         # Dropped from the fields, not only from the output, so that search and ordering
         # (affiliates.api.lookups) cannot reach them either.
         fields = super().get_fields()
-        for name in HIDDEN.get(self.context.get("role", ""), ()):
+        role = self.context.get("role", "")
+        for name in HIDDEN.get(role, ()):
             fields.pop(name, None)
+        for name, roles in ONLY_FOR.items():
+            if role not in roles:
+                fields.pop(name, None)
         return fields
 
 

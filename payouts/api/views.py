@@ -28,6 +28,7 @@ from payouts import selectors, services
 from payouts.adjustments import adjustments_apply
 from payouts.api import serializers as s
 from payouts.models import Commission, CommissionStatus, Entry
+from tracking.api.filters import CustomerFilter
 
 ACTIONS = {
     "approve": CommissionStatus.APPROVED,
@@ -44,6 +45,7 @@ def refused(exc: services.BulkRefused, *, ref_name: str) -> Response:
 
 class CommissionFilter(IdFilterSet):
     day_from = filters.DateFilter(field_name="day", lookup_expr="gte")
+    customer = CustomerFilter(advertiser_path="advertiser_id", hash_path="conversion__customer_hash")
     day_to = filters.DateFilter(field_name="day", lookup_expr="lte")
 
     class Meta:
@@ -62,7 +64,7 @@ class CommissionFilter(IdFilterSet):
 
 
 class CommissionViewSet(TenantScopedMixin, viewsets.ReadOnlyModelViewSet[Commission]):
-    queryset = Commission.objects.all()
+    queryset = Commission.objects.select_related("conversion")
     serializer_class = s.CommissionSerializer
     advertiser_path = "advertiser_id"
     publisher_path = "publisher_id"

@@ -2,6 +2,7 @@
 
 from payouts.models.callbacks import CallbackAttempt, CallbackDelivery, CallbackEndpoint  # noqa: F401
 from payouts.models.commissions import Commission, CommissionStatus
+from payouts.models.customers import CohortRollup, Customer, CustomerMixRollup, CustomerValueRun
 from payouts.models.documents import (
     AdvertiserPayment,
     Document,
@@ -16,8 +17,12 @@ from payouts.models.payout_runs import Payout, PayoutRun
 __all__ = [
     "Account",
     "AdvertiserPayment",
+    "CohortRollup",
     "Commission",
     "CommissionStatus",
+    "Customer",
+    "CustomerMixRollup",
+    "CustomerValueRun",
     "Document",
     "DocumentCounter",
     "DocumentFrozen",

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime, timedelta, tzinfo
 from decimal import Decimal
 from typing import Any, Literal
@@ -28,6 +28,7 @@ from rest_framework import status
 from affiliates.models import Goal, Offer, Publisher
 from affiliates.roles import Actor
 from payouts.reports import metrics as m
+from payouts.reports.customers.selectors import customer_value, offer_advertisers
 from payouts.reports.dimensions import (
     ReportError,
     ReportQuery,
@@ -415,6 +416,32 @@ def effect_scores(
         )
     group_by = ["offer"] if by == "offer" else ["offer", by]
     filters = {"offer": [offer]} if offer else None
-    return report_rows(
+    report = report_rows(
         actor=actor, start=start, end=end, tz=tz, group_by=group_by, filters=filters, order_by="-effect_score"
     )
+    return _value_weighted(report) if by == "publisher" else report
+
+
+def _value_weighted(report: Report) -> Report:
+    """Where the offer's advertiser chose a value horizon (90 or 180 days), each publisher's
+    effect score is multiplied by ``customer_value``: how many first orders' worth its customers
+    brought over that horizon. Without customer data (or a horizon of 0) a score is unchanged
+    and ``value_multiple`` is null."""
+    advertisers = offer_advertisers(row["offer"] for row in report.rows)
+    multiples: dict[tuple[int, int], Decimal] = {}
+    for adv_id, horizon in set(advertisers.values()):
+        if horizon:
+            found = customer_value(
+                advertiser_id=adv_id, horizon_days=horizon, start=report.query.start, end=report.query.end
+            )
+            multiples.update({(adv_id, pub): m for pub, m in found.items()})
+    rows = []
+    for row in report.rows:
+        adv_id, _ = advertisers.get(row["offer"], (0, 0))
+        multiple = multiples.get((adv_id, row["publisher"]))
+        score = row.get("effect_score")
+        if multiple is not None and score is not None:
+            score = (score * multiple).quantize(m.PLACES)
+        rows.append({**row, "effect_score": score, "value_multiple": multiple})
+    rows.sort(key=lambda r: (r["effect_score"] is None, -(r["effect_score"] or 0)))
+    return replace(report, rows=rows, metrics=(*report.metrics, "value_multiple"))

@@ -42,6 +42,7 @@ PAGES = {
         "/advertiser/invoices/",
         "/advertiser/audit/",
         "/reports/?group_by=offer",
+        "/customers/",
     ],
     "nadia": [
         "/staff/",
@@ -52,6 +53,7 @@ PAGES = {
         "/staff/documents/",
         "/staff/audit/",
         "/reports/?group_by=day&group_by=publisher",
+        "/customers/",
     ],
 }
 

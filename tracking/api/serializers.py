@@ -62,12 +62,29 @@ class ConversionSerializer(serializers.ModelSerializer[Conversion]):
             "sub4",
             "sub5",
             "source_id",
+            "customer_hash",
+            "customer_type",
             "fraud_flags",
             "held_for_review",
             "reconciled",
         ]
         read_only_fields = fields
-        extra_kwargs = {"id": {"help_text": "Conversion id."}}
+        extra_kwargs = {
+            "id": {"help_text": "Conversion id."},
+            "customer_hash": {
+                "help_text": "The customer id as the advertiser's keyed hash. Not for publishers."
+            },
+        }
+
+    def get_fields(self) -> dict[str, Any]:
+        # Publishers never see customer ids, hashed or not; dropped from the fields so that search
+        # and ordering (affiliates.api.lookups) cannot reach them either.
+        fields = super().get_fields()
+        request = self.context.get("request")
+        actor = actor_for(request.user) if request is not None else NOBODY
+        if not (actor.is_staff or actor.is_advertiser):
+            fields.pop("customer_hash", None)
+        return fields
 
     def get_click_id(self, obj: Conversion) -> str | None:
         return obj.click_id.hex if obj.click_id else None

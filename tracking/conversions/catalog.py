@@ -70,6 +70,7 @@ class AdvertiserInfo:
     token_digest: str
     hmac_secret: str
     allowlist: tuple[IPNetwork, ...]
+    customer_key: str = ""
 
     def ip_allowed(self, ip: str) -> bool:
         if not self.allowlist:
@@ -86,7 +87,9 @@ class AdvertiserInfo:
 
 def _advertiser_info(adv: Advertiser) -> AdvertiserInfo:
     nets = tuple(ipaddress.ip_network(p, strict=False) for p in adv.ip_allowlist or [])
-    return AdvertiserInfo(adv.id, adv.status, adv.postback_token_digest, adv.hmac_secret, nets)
+    return AdvertiserInfo(
+        adv.id, adv.status, adv.postback_token_digest, adv.hmac_secret, nets, adv.customer_key
+    )
 
 
 def advertiser_by_token(token: str) -> AdvertiserInfo | None:

@@ -19,8 +19,9 @@ from django.utils import timezone
 
 from tracking.conversions.attribution import Attribution, attribute_click, attribute_pixel
 from tracking.conversions.auth import postback_authenticate
-from tracking.conversions.catalog import coupon_find, offer_info
+from tracking.conversions.catalog import advertiser_by_id, coupon_find, offer_info
 from tracking.conversions.click_lookup import click_find
+from tracking.conversions.customers import customer_hash
 from tracking.conversions.fraud import Visitor
 from tracking.conversions.outcome import Outcome, PostbackError, Result, bad_request
 from tracking.conversions.params import ConversionInput, conversion_input_parse
@@ -40,6 +41,8 @@ from tracking.reasons import Reason
 from tracking.visitor import ip_for_storage, network_for_ip
 
 logger = logging.getLogger(__name__)
+# What a pixel may report: never status or credentials (see pixel_receive).
+PIXEL_FIELDS = frozenset({"goal", "amount", "currency", "txn_id", "customer_id", "customer_type"})
 
 
 def postback_unavailable(exc: Exception) -> Outcome:
@@ -107,6 +110,7 @@ def postback_plan(
         attribution=attribution,
         coupon=coupon,
         sig=inp.sig if auth.method == "signature" else "",
+        customer_hash=customer_hash(key=auth.advertiser.customer_key, customer_id=inp.customer_id),
         request={"via": "postback", "auth": auth.method, "sender_ip": ip, "received_at": now.isoformat()},
     )
     return conversion_prepare(draft)
@@ -130,8 +134,9 @@ def pixel_receive(
             return None
         # The pixel is unauthenticated: only its conversion fields are read, never status or
         # credentials (a page visitor must not be able to approve or reverse anything).
-        fields = {k: v for k, v in raw.items() if k in {"goal", "amount", "currency", "txn_id"}}
+        fields = {k: v for k, v in raw.items() if k in PIXEL_FIELDS}
         inp = conversion_input_parse(fields)
+        advertiser = advertiser_by_id(info.advertiser_id) if inp.customer_id else None
         cookie_raw = cookies.get(click_cookie_name(offer_id), "")
         visitor = Visitor(ip, user_agent, network_for_ip(ip).country, bool(cookie_raw))
         attribution = attribute_pixel(
@@ -150,6 +155,9 @@ def pixel_receive(
             info=info,
             attribution=attribution,
             visitor=visitor,
+            customer_hash=customer_hash(key=advertiser.customer_key, customer_id=inp.customer_id)
+            if advertiser
+            else "",
             request={"via": "pixel", "auth": "none", "received_at": now.isoformat()},
         )
         return conversion_record(draft)

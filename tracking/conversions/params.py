@@ -27,6 +27,8 @@ JSON = "application/json"
 CLICK_ID_RE = re.compile(r"[A-Za-z0-9_-]{16,64}")
 STATUSES = frozenset(ConversionStatus.values)
 MAX_VALUE_LENGTH = 1024
+MAX_CUSTOMER_ID_LENGTH = 255
+CUSTOMER_TYPES = frozenset({"new", "returning"})
 
 
 @dataclass(frozen=True)
@@ -45,6 +47,10 @@ class ConversionInput:
     sig: str = ""
     advertiser_id: int | None = None
     offer_id: int | None = None
+    # The advertiser's own id of its customer, raw: it is hashed (customers.customer_hash)
+    # before anything is stored, and never kept as sent.
+    customer_id: str = field(default="", repr=False)
+    customer_type: str = ""  # "", "new" or "returning", as the advertiser reported it
 
 
 def params_merge(pairs: Iterable[tuple[str, list[str]]]) -> dict[str, str]:
@@ -193,6 +199,7 @@ def conversion_input_parse(raw: dict[str, str]) -> ConversionInput:
     txn_id = get("txn_id")
     if len(txn_id) > 255:
         raise bad_request(Reason.BAD_TXN_ID, "txn_id is longer than 255 characters.")
+    customer_id, customer_type = _customer_parse(get("customer_id"), get("customer_type").lower())
     return ConversionInput(
         raw=raw,
         click_id_raw=click_id_raw,
@@ -208,4 +215,17 @@ def conversion_input_parse(raw: dict[str, str]) -> ConversionInput:
         sig=get("sig").lower(),
         advertiser_id=_int_or_400(get("advertiser"), "advertiser"),
         offer_id=_int_or_400(get("offer"), "offer"),
+        customer_id=customer_id,
+        customer_type=customer_type,
     )
+
+
+def _customer_parse(customer_id: str, customer_type: str) -> tuple[str, str]:
+    """Both optional; when given they must make sense (a NUL was refused by text_check)."""
+    if len(customer_id) > MAX_CUSTOMER_ID_LENGTH:
+        raise bad_request(
+            Reason.BAD_CUSTOMER_ID, f"customer_id is longer than {MAX_CUSTOMER_ID_LENGTH} characters."
+        )
+    if customer_type and customer_type not in CUSTOMER_TYPES:
+        raise bad_request(Reason.BAD_CUSTOMER_TYPE, "customer_type must be new or returning.")
+    return customer_id, customer_type

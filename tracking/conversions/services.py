@@ -59,6 +59,7 @@ class Draft:
     coupon: Coupon | None = None
     visitor: Visitor | None = None
     sig: str = ""
+    customer_hash: str = ""  # the reported customer id, hashed (conversions/customers.py)
     request: dict[str, Any] = field(default_factory=dict)
 
 
@@ -230,6 +231,8 @@ def _conversion_fields(draft: Draft) -> dict[str, Any]:
         "txn_id": draft.inp.txn_id,
         "coupon": draft.coupon.code if draft.coupon else draft.inp.coupon,
         "amount": draft.inp.amount,
+        "customer_hash": draft.customer_hash or None,
+        "customer_type": draft.inp.customer_type or None,
     }
     if draft.visitor is not None:
         fields.update(

@@ -157,6 +157,26 @@ class Conversion(models.Model):
     sub4 = models.CharField(max_length=255, blank=True, help_text="The publisher's sub id 4, from the click.")
     sub5 = models.CharField(max_length=255, blank=True, help_text="The publisher's sub id 5, from the click.")
     source_id = models.CharField(max_length=255, blank=True, help_text="The click's traffic source.")
+    # Never the raw customer id (tracking/conversions/customers.py says why): its HMAC under the
+    # advertiser's customer_key; NULL when none was sent. Indexed per advertiser
+    # (conversion_adv_customer). Both columns are nullable so that SQLite adds them in place (a
+    # rebuilt table would lose its triggers) and the partial index skips conversions without one.
+    customer_hash = models.CharField(  # noqa: DJ001
+        max_length=64,
+        null=True,
+        blank=True,
+        help_text="The advertiser's customer id as a keyed hash (HMAC-SHA256); null when none was sent.",
+    )
+    customer_type = models.CharField(  # noqa: DJ001
+        max_length=16,
+        null=True,
+        blank=True,
+        choices=[("new", "new"), ("returning", "returning")],
+        help_text=(
+            "new or returning, as the advertiser reported it; null when not reported (the customer-value "
+            "job then derives it: the customer's first conversion with the advertiser is new)."
+        ),
+    )
     fraud_flags = models.JSONField(
         default=list,
         blank=True,
@@ -189,6 +209,12 @@ class Conversion(models.Model):
             models.Index(fields=["publisher", "created_at"], name="conversion_pub_time"),
             models.Index(fields=["offer", "created_at"], name="conversion_offer_time"),
             models.Index(fields=["advertiser", "txn_id"], name="conversion_adv_txn", condition=~Q(txn_id="")),
+            # Partial: postbacks without a customer id pay nothing for it.
+            models.Index(
+                fields=["advertiser", "customer_hash", "created_at"],
+                name="conversion_adv_customer",
+                condition=Q(customer_hash__isnull=False),
+            ),
         ]
 
     @property

@@ -136,6 +136,11 @@ class ReportMetricsSerializer(serializers.Serializer[Any]):
         "(conversions / the offer's target prorated to the range) x quality / CPA; null without a "
         f"target (offer-targets/) or conversions. {STAFF_ADV}"
     )
+    value_multiple = _ratio(
+        "reports/effect/ by publisher only: how many first orders' worth the publisher's customers brought "
+        "within the advertiser's value_horizon_days (90 or 180); the effect score is multiplied by it. Null "
+        "when the advertiser counts first orders only (0) or there is no customer data."
+    )
 
 
 class ReportRowSerializer(ReportMetricsSerializer):

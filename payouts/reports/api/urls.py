@@ -1,7 +1,7 @@
 from django.urls import path
 from rest_framework.routers import SimpleRouter
 
-from payouts.reports.api import views
+from payouts.reports.api import customers, views
 
 router = SimpleRouter()
 router.register("offer-targets", views.OfferTargetViewSet, basename="offer-target")
@@ -9,5 +9,9 @@ router.register("offer-targets", views.OfferTargetViewSet, basename="offer-targe
 urlpatterns = [
     path("reports/", views.ReportView.as_view(), name="reports"),
     path("reports/effect/", views.EffectScoreView.as_view(), name="reports-effect"),
+    path("reports/customers/cohorts/", customers.CohortView.as_view(), name="reports-customer-cohorts"),
+    path("reports/customers/mix/", customers.MixView.as_view(), name="reports-customer-mix"),
+    path("reports/customers/ltv/", customers.LtvView.as_view(), name="reports-customer-ltv"),
+    path("reports/customers/refresh/", customers.RefreshView.as_view(), name="reports-customer-refresh"),
     *router.urls,
 ]

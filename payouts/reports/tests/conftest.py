@@ -7,6 +7,7 @@ import pytest
 
 from affiliates.models import Goal, Offer
 from affiliates.tests import factories as f
+from payouts.reports.tests.customer_story import story  # noqa: F401 (a fixture)
 
 
 @pytest.fixture
