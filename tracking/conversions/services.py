@@ -503,6 +503,10 @@ def _original_of(conv: Conversion) -> Conversion | None:
         ).first()
         if same_txn is not None:
             return same_txn
+    if conv.txn_id and conv.offer_id is None:  # refused before any offer was known: its retry
+        return Conversion.objects.filter(
+            advertiser_id=conv.advertiser_id, txn_id=conv.txn_id, offer__isnull=True
+        ).first()
     if conv.dedupe_key:
         return Conversion.objects.filter(dedupe_key=conv.dedupe_key).first()
     return None
