@@ -11,9 +11,10 @@ from __future__ import annotations
 from bench.harness import Context, env_int, run_module, verdict
 
 TITLE = "Clicks with Redis down: the database fallback on a big table (issue 11)"
-# Stays fast: at least half the small table's rate, p99 under 50 ms, no sequential scan.
+# Stays fast, measured against the small table in the same run (absolute numbers depend on the
+# machine and its load): at least half its rate, at most twice its p99, no sequential scan.
 MIN_RATE_RATIO = 0.5
-MAX_P99_MS = 50.0
+MAX_P99_RATIO = 2.0
 
 
 def run(ctx: Context) -> str:
@@ -24,7 +25,7 @@ def run(ctx: Context) -> str:
     }
     r = run_module(ctx, "fallback", kwargs)
     small, big = r["small"], r["big"]
-    met = r["rate_ratio"] >= MIN_RATE_RATIO and big["p99_ms"] < MAX_P99_MS and not r["sequential_scans"]
+    met = r["rate_ratio"] >= MIN_RATE_RATIO and r["p99_ratio"] <= MAX_P99_RATIO and not r["sequential_scans"]
     plans = "\n".join(f"{name}:\n\n```\n{plan}\n```\n" for name, plan in r["plans"].items())
     return (
         f"Redis stopped: every click is written by the edge's fallback (`store.click_store_without_redis`: "
@@ -37,8 +38,10 @@ def run(ctx: Context) -> str:
         f"{small['p99_ms']} ms | 1.00x |\n"
         f"| {r['big_rows']:,} rows | {big['clicks_per_s']:,} | {big['p50_ms']} ms | {big['p99_ms']} ms | "
         f"**{r['rate_ratio']}x** (p99 {r['p99_ratio']}x) |\n\n"
-        f"- Target: >= {MIN_RATE_RATIO}x the small table's rate, p99 < {MAX_P99_MS:.0f} ms, no sequential "
+        f"- Target: >= {MIN_RATE_RATIO}x the small table's rate, <= {MAX_P99_RATIO}x its p99, no sequential "
         f"scan -> {verdict(met)}.\n"
-        f"- Answers: {', '.join(big['reasons'])} (the daily cap of 1,000 is reached on the big table).\n\n"
+        "- Every click on this offer takes its cap's lock (an advisory lock per offer, so the cap is exact "
+        "on this path too): the clicks of one capped offer are written one at a time, on both tables.\n"
+        f"- Answers on the big table: {', '.join(big['reasons'])} (its daily cap of 1,000 was reached).\n\n"
         f"Plans on the big table (EXPLAIN ANALYZE):\n\n{plans}"
     )
