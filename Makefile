@@ -106,9 +106,28 @@ lint: install
 # worker per CPU; measured by bench/bench_clicks.py and bench/bench_postbacks.py (BENCHMARKS.md).
 # A worker that dies (a crash, the OOM killer) is started again by granian
 # (--respawn-failed-workers); the others keep serving meanwhile.
+#
+# Connections (issue 13): granian holds one backpressure slot per open connection, idle or not,
+# so its default (backlog / workers = 1,024) let 1,024 held sockets lock every new client out.
+# Here each worker takes up to WEB_BACKPRESSURE connections (the open-files limit is raised to
+# the hard limit for them), and a connection that has not sent a whole request head within
+# WEB_HEADER_TIMEOUT_MS (idle keep-alive, a slow client, a socket that never sends) is closed.
+# HTTP/1 only: granian's HTTP/1-or-2 detection reads the first bytes with no timeout, so a
+# socket that never sends would be held forever (TLS and HTTP/2 end at the reverse proxy in
+# front: config/deploy/nginx.conf). tracking/tests/clickpath/test_served_connections.py runs
+# this recipe and proves it.
+SERVE_HOST ?= 0.0.0.0
+WEB_BACKLOG ?= 4096
+WEB_BACKPRESSURE ?= 8192
+WEB_HEADER_TIMEOUT_MS ?= 5000
 serve: install
 	DJANGO_SETTINGS_MODULE=config.settings.production $(PY) manage.py collectstatic --noinput -v0
-	DJANGO_SETTINGS_MODULE=config.settings.production $(GRANIAN) --host 0.0.0.0 \
+	ulimit -n "$$(ulimit -Hn)" 2>/dev/null || true; \
+	[ "$$(ulimit -n)" = unlimited ] || [ "$$(ulimit -n)" -gt $(WEB_BACKPRESSURE) ] || echo "make serve: \
+	  the open-files limit ($$(ulimit -n)) is below WEB_BACKPRESSURE ($(WEB_BACKPRESSURE))" >&2; \
+	DJANGO_SETTINGS_MODULE=config.settings.production exec $(GRANIAN) --host $(SERVE_HOST) \
+	  --http 1 --backlog $(WEB_BACKLOG) --backpressure $(WEB_BACKPRESSURE) \
+	  --http1-header-read-timeout $(WEB_HEADER_TIMEOUT_MS) \
 	  --workers $${WEB_WORKERS:-$$(nproc)} --respawn-failed-workers config.asgi:application
 
 # `make worker` supervises its three children, the click consumer, a Celery worker and beat: each

@@ -233,14 +233,26 @@ def rsgi_respond(proto: Any, response: handler.Response, *, head: bool) -> None:
 
 
 class _Exchange:
-    """One request's ASGI ``receive`` and ``send`` over RSGI's protocol object."""
+    """One request's ASGI ``receive`` and ``send`` over RSGI's protocol object.
+
+    a2wsgi sends every WSGI response as chunks with ``more_body`` set, then an empty last one, so
+    the first chunk is held until the next message says whether more follow: a body that ends
+    there (every plain ``HttpResponse``, an empty redirect) is answered whole by
+    ``response_bytes``, with its Content-Length; only a body of several chunks
+    (``StreamingHttpResponse``, ``FileResponse``) is streamed. granian ends a stream when its
+    transport object is freed, not when the app returns: the exchange drops it on the last chunk,
+    since anything that keeps the exchange alive (Django's request holds ``receive`` in its
+    environ, in reference cycles only the collector frees) would keep the response open.
+    """
 
     def __init__(self, proto: Any, body: bytes) -> None:
         self.proto, self.body = proto, body
         self.body_sent = False
         self.status = 500
         self.headers: list[tuple[str, str]] = []
+        self.started = False
         self.finished = False
+        self.held: bytes | None = None
         self.stream: Any = None
 
     async def receive(self) -> dict[str, Any]:
@@ -252,21 +264,34 @@ class _Exchange:
 
     async def send(self, message: dict[str, Any]) -> None:
         if message["type"] == "http.response.start":
-            self.status = message["status"]
+            self.status, self.started = message["status"], True
             self.headers = [(k.decode("latin-1"), v.decode("latin-1")) for k, v in message.get("headers", ())]
             return
         if message["type"] != "http.response.body" or self.finished:
             return
-        chunk, more = message.get("body", b""), message.get("more_body", False)
-        if self.stream is None and not more:  # the usual case: the whole body at once
-            self.proto.response_bytes(self.status, self.headers, chunk)
-            self.finished = True
-            return
+        chunk, more = bytes(message.get("body", b"")), message.get("more_body", False)
         if self.stream is None:
+            if not more:  # the body ends here: answered whole
+                self.proto.response_bytes(self.status, self.headers, (self.held or b"") + chunk)
+                self.finished, self.held = True, None
+                return
+            if self.held is None:
+                self.held = chunk
+                return
             self.stream = self.proto.response_stream(self.status, self.headers)
+            chunk, self.held = self.held + chunk, None
         if chunk:
             await self.stream.send_bytes(chunk)
-        self.finished = not more
+        if not more:
+            self.end()
+
+    def end(self) -> None:
+        """The answer is complete: a held first chunk is sent and a stream is ended."""
+        if self.finished or not self.started:
+            return
+        if self.stream is None:
+            self.proto.response_bytes(self.status, self.headers, self.held or b"")
+        self.finished, self.held, self.stream = True, None, None
 
 
 async def asgi_from_rsgi(app: ASGIApp, scope: Any, proto: Any) -> None:
@@ -292,9 +317,11 @@ async def asgi_from_rsgi(app: ASGIApp, scope: Any, proto: Any) -> None:
         await app(asgi_scope, exchange.receive, exchange.send)
     except Exception:
         log.exception("%s %s failed", scope.method, scope.path)
-    if not exchange.finished and exchange.stream is None:
+    if not exchange.started:
         # The app failed before answering: an empty 500 rather than a dropped connection.
         proto.response_empty(500, [])
+    # An app that returned (or failed) mid-body: what it sent is the answer, and the stream ends.
+    exchange.end()
 
 
 # --- The app ------------------------------------------------------------------------------------

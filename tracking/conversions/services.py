@@ -506,6 +506,11 @@ def _original_of(conv: Conversion) -> Conversion | None:
         ).first()
         if same_txn is not None:
             return same_txn
+    if conv.txn_id and conv.offer_id is None and conv.advertiser_id is not None:
+        # refused before any offer was known: the first refusal of this txn_id
+        return Conversion.objects.filter(
+            advertiser_id=conv.advertiser_id, txn_id=conv.txn_id, offer__isnull=True
+        ).first()
     if conv.dedupe_key:
         return Conversion.objects.filter(dedupe_key=conv.dedupe_key).first()
     return None

@@ -204,6 +204,14 @@ class Conversion(models.Model):
                 fields=["offer", "goal", "txn_id"], condition=~Q(txn_id=""), name="conversion_unique_txn"
             ),
             models.UniqueConstraint(fields=["dedupe_key"], name="conversion_unique_dedupe"),
+            # A postback refused before any offer was known (unknown_click, unknown_coupon) is
+            # recorded once per advertiser and txn_id: its retries are duplicates of it, however
+            # often the advertiser sends them (issue 11).
+            models.UniqueConstraint(
+                fields=["advertiser", "txn_id"],
+                condition=Q(offer__isnull=True) & ~Q(txn_id=""),
+                name="conversion_unique_unattributed_txn",
+            ),
         ]
         indexes = [
             models.Index(fields=["publisher", "created_at"], name="conversion_pub_time"),

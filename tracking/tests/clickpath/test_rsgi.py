@@ -6,11 +6,14 @@ tracking/tests/clickpath/test_served.py runs the real server)."""
 from __future__ import annotations
 
 import asyncio
+import gc
 import threading
+import weakref
 from collections.abc import Iterator
 from typing import Any
 
 import pytest
+from a2wsgi import WSGIMiddleware
 
 from tracking.clickpath import edge
 from tracking.clickpath.blocking import blocking_pool_shutdown
@@ -36,6 +39,10 @@ async def django_like(scope: dict[str, Any], receive: Any, send: Any) -> None:
         raise RuntimeError("a bug")
     await send({"type": "http.response.start", "status": 201, "headers": headers})
     if scope["path"] == "/stream":
+        await send({"type": "http.response.body", "body": b"one,", "more_body": True})
+        await send({"type": "http.response.body", "body": b"two,", "more_body": True})
+        await send({"type": "http.response.body", "body": b"three", "more_body": False})
+    elif scope["path"] == "/two-parts":
         await send({"type": "http.response.body", "body": b"one,", "more_body": True})
         await send({"type": "http.response.body", "body": b"two", "more_body": False})
     else:
@@ -94,10 +101,83 @@ def test_other_requests_reach_the_asgi_app_with_their_body(serve):
 def test_a_streamed_answer_is_streamed_and_a_failing_app_answers_500(serve):
     proto = serve(request("GET", "/stream"))
     assert proto.answer[0] == 201
-    assert proto.chunks == [b"one,", b"two"]
+    assert proto.chunks == [b"one,two,", b"three"]  # the first chunk waits to see if more follow
+    two_parts = serve(request("GET", "/two-parts"))
+    assert (two_parts.answer[2], two_parts.chunks) == (b"one,two", [])  # they did not: answered whole
     assert serve(request("GET", "/boom")).answer == (500, [], b"")
 
 
 def test_client_addresses_are_read_in_both_families():
     assert edge.host_port("203.0.113.9:5123") == ("203.0.113.9", 5123)
     assert edge.host_port("[2001:db8::1]:443") == ("2001:db8::1", 443)
+
+
+def wsgi_app(environ: dict[str, Any], start_response: Any) -> Any:
+    """Django's shapes of answer, as a2wsgi hands them over (every chunk with more to come, then
+    an empty last one): an empty redirect, a page, and a streamed download."""
+    path = environ["PATH_INFO"]
+    if path == "/login":
+        start_response("301 Moved Permanently", [("Location", "/login/"), ("Content-Length", "0")])
+        return [b""]
+    if path == "/page":
+        start_response("200 OK", [("Content-Type", "text/html")])
+        return [b"<p>hello</p>"]
+    environ["request"] = {"environ": environ}  # a cycle through the ASGI receive, as Django's request
+    start_response("200 OK", [("Content-Type", "text/csv")])
+    return (f"row {n}\r\n".encode() for n in range(3))
+
+
+class Stream:
+    def __init__(self, sink: list[bytes]) -> None:
+        self.sink = sink
+
+    async def send_bytes(self, data: bytes) -> None:
+        self.sink.append(data)
+
+
+class StreamProto(RsgiProto):
+    """granian ends a stream when its transport is freed: the stand-in records whether it was."""
+
+    def response_stream(self, status: int, headers: list[tuple[str, str]]) -> Any:
+        self.response_bytes(status, headers, b"")
+        stream = Stream(self.chunks)
+        self.stream_alive = weakref.ref(stream)
+        return stream
+
+
+@pytest.fixture
+def serve_wsgi() -> Iterator[Any]:
+    loop = asyncio.new_event_loop()
+    app = edge.Edge(WSGIMiddleware(wsgi_app, workers=2), postback=PostbackRoute())  # type: ignore[arg-type]
+    kept: list[Any] = []
+
+    def call(path: str) -> StreamProto:
+        proto = StreamProto()
+        # Django's request keeps the ASGI receive (so the exchange) in reference cycles: no
+        # collection runs here, as none may run for a while in the server.
+        gc.disable()
+        try:
+            loop.run_until_complete(app.__rsgi__(request("GET", path), proto))
+        finally:
+            gc.enable()
+        kept.append(proto)
+        return proto
+
+    yield call
+    loop.run_until_complete(app.closing())
+    loop.close()
+    blocking_pool_shutdown()
+
+
+def test_a_django_answer_that_ends_is_answered_whole_with_its_length(serve_wsgi):
+    proto = serve_wsgi("/login")
+    assert proto.answer == (301, [("location", "/login/"), ("content-length", "0")], b"")
+    assert not hasattr(proto, "stream_alive")  # a stream of nothing never ended under granian
+    assert serve_wsgi("/page").answer == (200, [("content-type", "text/html")], b"<p>hello</p>")
+
+
+def test_a_streamed_django_answer_is_ended_when_the_app_returns(serve_wsgi):
+    proto = serve_wsgi("/download.csv")
+    assert proto.answer == (200, [("content-type", "text/csv")], b"")
+    assert b"".join(proto.chunks) == b"row 0\r\nrow 1\r\nrow 2\r\n"
+    assert proto.stream_alive() is None  # freed: granian sends the last chunk and ends the body
