@@ -401,9 +401,11 @@ EDGE_BLOCKING_THREADS = env.int("EDGE_BLOCKING_THREADS", default=4)
 # less REPORTS_TRAFFIC_LAG_SECONDS (clicks reach the database from the stream a moment after
 # their time); an hour is checked once more REPORTS_LATE_CHECK_SECONDS after the watermark
 # passed it, so a click stored that late is still counted; hours marked dirty by conversions
-# and commissions are rebuilt. REPORTS_LATE_HOURS: how far back the first pass rebuilds.
-# See payouts/reports/services.py.
-REPORTS_ROLLUP_INTERVAL_SECONDS = env.float("REPORTS_ROLLUP_INTERVAL_SECONDS", default=300)
+# and commissions are rebuilt, and so are hours the click writer marked because it wrote rows
+# behind the watermark (a spool replay, a consumer backlog: tracking/clickpath/late.py). Every
+# 30 s, so such a late click shows within a minute; a pass with nothing new is a few queries.
+# REPORTS_LATE_HOURS: how far back the first pass rebuilds. See payouts/reports/services.py.
+REPORTS_ROLLUP_INTERVAL_SECONDS = env.float("REPORTS_ROLLUP_INTERVAL_SECONDS", default=30)
 REPORTS_TRAFFIC_LAG_SECONDS = env.int("REPORTS_TRAFFIC_LAG_SECONDS", default=60)
 REPORTS_LATE_CHECK_SECONDS = env.int("REPORTS_LATE_CHECK_SECONDS", default=900)
 REPORTS_LATE_HOURS = env.int("REPORTS_LATE_HOURS", default=3)
