@@ -321,6 +321,26 @@ ISSUER_COUNTRY = env.str("ISSUER_COUNTRY", default="IE" if EMBEDDED else "").upp
 ISSUER_TAX_ID = env.str("ISSUER_TAX_ID", default="IE6388047V" if EMBEDDED else "")
 ISSUER_BANK_DETAILS = env.str("ISSUER_BANK_DETAILS", default="").replace("\\n", "\n")
 ISSUER_EMAIL = env.str("ISSUER_EMAIL", default="")
+# Domestic VAT, percent per issuer country: "IE=23,DE=19,FR=20". A document whose customer is in
+# the issuer's country charges the issuer country's rate (a VAT line, net/VAT/gross per currency);
+# without a rate for ISSUER_COUNTRY such a document is refused (409 vat_rate_missing), never
+# issued without VAT. The demo's issuer is Irish: 23 %.
+
+
+def _vat_rates(raw: dict[str, str]) -> dict[str, Decimal]:
+    rates = {}
+    for country, value in raw.items():
+        try:
+            rate = Decimal(str(value).strip())
+        except InvalidOperation:
+            rate = Decimal(-1)
+        if len(country.strip()) != 2 or not Decimal(0) <= rate < Decimal(100):
+            raise environ.ImproperlyConfigured(f"ISSUER_VAT_RATES: {country}={value} is not COUNTRY=percent")
+        rates[country.strip().upper()] = rate
+    return rates
+
+
+ISSUER_VAT_RATES = _vat_rates(env.dict("ISSUER_VAT_RATES", default={"IE": "23"} if EMBEDDED else {}))
 # Days between an invoice's issue date and its due date ("net 30").
 INVOICE_PAYMENT_TERMS_DAYS = env.int("INVOICE_PAYMENT_TERMS_DAYS", default=30)
 SITE_URL = env.str("SITE_URL", default="http://localhost:8000")
