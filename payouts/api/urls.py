@@ -1,7 +1,7 @@
 from django.urls import path
 from rest_framework.routers import SimpleRouter
 
-from payouts.api import views
+from payouts.api import traffic, views
 
 router = SimpleRouter()
 router.register("commissions", views.CommissionViewSet, basename="commission")
@@ -10,5 +10,6 @@ router.register("fx-rates", views.FxRateViewSet, basename="fx-rate")
 
 urlpatterns = [
     path("balances/", views.BalanceView.as_view(), name="balances"),
+    path("traffic/invalidate/", traffic.TrafficInvalidateView.as_view(), name="traffic-invalidate"),
     *router.urls,
 ]

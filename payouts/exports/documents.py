@@ -7,6 +7,7 @@ advertiser, publisher, offer or FX tables, so a document renders the same every 
 from __future__ import annotations
 
 import calendar
+from decimal import Decimal
 from typing import Any
 
 from payouts.exports.pdf import Document as PdfDocument
@@ -108,7 +109,7 @@ def document_csv(doc: Document) -> bytes:
     ]
     rows += [(*base, "", "TOTAL", "", "", "", "", cur, total) for cur, total in doc.totals.items()]
     for cur, vat in (doc.vat_totals or {}).items():
-        rows.append((*base, "", f"VAT {doc.vat_rate}%", "", "", "", "", cur, vat["vat"]))
+        rows.append((*base, "", f"VAT {_percent(doc.vat_rate)}%", "", "", "", "", cur, vat["vat"]))
         rows.append((*base, "", "TOTAL INCLUDING VAT", "", "", "", "", cur, vat["gross"]))
     return csv_bytes(header, rows)
 
@@ -179,6 +180,10 @@ def _lines(pdf: PdfDocument, doc: Document) -> None:
     )
 
 
+def _percent(rate: Decimal | None) -> str:
+    return "" if rate is None else f"{Decimal(rate).normalize():f}"
+
+
 _NO_VAT: dict[str, str] = {
     Document.VatTreatment.REVERSE_CHARGE: "0.00 (reverse charge)",
     Document.VatTreatment.OUTSIDE_SCOPE: "0.00 (outside the scope)",
@@ -191,7 +196,7 @@ def _totals(pdf: PdfDocument, doc: Document) -> None:
     for cur, total in doc.totals.items():
         vat = (doc.vat_totals or {}).get(cur)
         if vat:
-            rows.append((cur, total, f"{vat['vat']} ({doc.vat_rate}%)", vat["gross"]))
+            rows.append((cur, total, f"{vat['vat']} ({_percent(doc.vat_rate)}%)", vat["gross"]))
         else:
             rows.append((cur, total, _NO_VAT.get(doc.vat_treatment, "not included"), total))
     pdf.table(

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from payouts.portal import documents, views
+from payouts.portal import documents, invalid_traffic, views
 
 app_name = "payouts_portal"
 
@@ -13,6 +13,11 @@ urlpatterns = [
     path("staff/documents/", documents.staff_documents, name="staff-documents"),
     path("staff/documents/issue/", documents.staff_issue, name="staff-issue"),
     path("staff/documents/payment/", documents.staff_payment, name="staff-payment"),
+    path(
+        "staff/fraud/invalid-traffic/",
+        invalid_traffic.staff_invalid_traffic,
+        name="staff-invalid-traffic",
+    ),
     path("publisher/postbacks/", views.pub_callbacks, name="pub-callbacks"),
     path("staff/payout-runs/", views.staff_runs, name="staff-runs"),
     path("staff/payout-runs/<int:run_id>/", views.staff_run, name="staff-run"),

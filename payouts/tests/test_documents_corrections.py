@@ -183,7 +183,7 @@ def test_a_domestic_invoice_charges_the_issuer_countrys_vat_frozen_at_issue(
     assert invoice.vat_totals == {"USD": {"net": "16.50", "vat": "3.80", "gross": "20.30"}}
     assert invoice.vat_note == "Domestic supply in IE: VAT at 23% on the net amounts."
     text = pdf_text(document_pdf(invoice))
-    assert "3.80 (23.00%)" in text
+    assert "3.80 (23%)" in text
     assert "20.30" in text
     assert b"TOTAL INCLUDING VAT" in document_csv(invoice)
 
