@@ -41,17 +41,17 @@ class InvalidateInput(serializers.Serializer[Any]):
 
 
 class LineChangeSerializer(serializers.Serializer[Any]):
-    commission = serializers.IntegerField(help_text="The CPC daily line.")
-    offer = serializers.CharField()
-    publisher = serializers.CharField()
-    day = serializers.DateField()
-    currency = serializers.CharField()
-    quantity_before = serializers.IntegerField()
-    quantity_after = serializers.IntegerField()
-    revenue_before = serializers.CharField()
-    revenue_after = serializers.CharField()
-    payout_before = serializers.CharField()
-    payout_after = serializers.CharField()
+    commission = serializers.IntegerField(help_text="The CPC daily line (a commission id).")
+    offer = serializers.CharField(help_text="The line's offer.")
+    publisher = serializers.CharField(help_text="The line's publisher.")
+    day = serializers.DateField(help_text="The line's UTC day.")
+    currency = serializers.CharField(help_text="ISO 4217 code of the amounts.")
+    quantity_before = serializers.IntegerField(help_text="Valid clicks the line pays now.")
+    quantity_after = serializers.IntegerField(help_text="Valid clicks it pays after the invalidation.")
+    revenue_before = serializers.CharField(help_text="The line's revenue now (decimal string).")
+    revenue_after = serializers.CharField(help_text="Its revenue after (decimal string).")
+    payout_before = serializers.CharField(help_text="The line's payout now (decimal string).")
+    payout_after = serializers.CharField(help_text="Its payout after (decimal string).")
 
 
 class JudgementSerializer(serializers.Serializer[Any]):
