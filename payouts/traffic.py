@@ -162,14 +162,22 @@ def day_lines_reconcile(
             qs = clicks_valid(Click.objects.filter(**window))
         else:
             qs = impressions_valid(Impression.objects.filter(**window))
-        counts = qs.values_list("offer_id", "publisher_id", *ATTRIBUTES).annotate(n=Count("id")).order_by()
-        lines, parts = _lines_price(kind, goals, list(counts))
+        counts = qs.values_list("offer_id", "publisher_id", "country").annotate(n=Count("id")).order_by()
+        lines, _ = _lines_price(kind, goals, list(counts))
         keys = {_line_key(kind, o, p, goals[o].id, day): (o, p) for o, p in lines}
         existing = _lines_existing(kind, day, goals, keys)
         made = _lines_create(kind, day, goals, lines, keys, existing, now)
         changed, grown = _lines_change(lines, keys, existing, now, note)
-        # Reports split each line over its traffic's sub ids, country and device (traffic_shares).
-        shares_write([(pk, rev, pay, keys[key]) for pk, rev, pay, key in (*made, *changed)], parts)
+        written = [(pk, rev, pay, keys[key]) for pk, rev, pay, key in (*made, *changed)]
+        if written:
+            # Reports split each written line over its traffic's country, device and sub ids
+            # (traffic_shares). Counted only for the lines that changed: the finer count costs
+            # more than the line's, and an unchanged day (most recounts) needs none.
+            pairs = {w[3] for w in written}
+            fine = qs.filter(offer_id__in={o for o, _ in pairs}, publisher_id__in={p for _, p in pairs})
+            detail = fine.values_list("offer_id", "publisher_id", *ATTRIBUTES).annotate(n=Count("id"))
+            _, parts = _lines_price(kind, goals, [r for r in detail.order_by() if (r[0], r[1]) in pairs])
+            shares_write(written, parts)
     return len(made), grown, len(changed) - grown
 
 

@@ -17,9 +17,11 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping, Sequence
 from decimal import ROUND_DOWN, Decimal
 
+from affiliates.core.db import db_supports_binary_copy
 from affiliates.core.money import MONEY_PLACES
 from payouts.bulk import insert_rows
 from payouts.models import CommissionShare
+from payouts.reconcile_copy import rows_copy
 
 # The visitor attributes a share is keyed by, in the order the click count returns them.
 ATTRIBUTES = ("country", "device", "sub1", "sub2", "sub3", "sub4", "sub5")
@@ -81,5 +83,8 @@ def shares_write(
     if not ids:
         return 0
     CommissionShare.objects.filter(commission_id__in=ids).delete()
-    insert_rows(CommissionShare._meta.db_table, _COLUMNS, rows)
+    if db_supports_binary_copy():  # a busy day rewrites many shares: COPY, not INSERT
+        rows_copy(CommissionShare._meta.db_table, tuple(name for name, _ in _COLUMNS), rows)
+    else:
+        insert_rows(CommissionShare._meta.db_table, _COLUMNS, rows)
     return len(rows)
