@@ -18,23 +18,32 @@ Issuing again returns what was issued, unchanged.
 
 from __future__ import annotations
 
+import logging
 from collections import defaultdict
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import timedelta
 from decimal import Decimal
 from typing import Any
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
-from django.db.models import Count, Exists, OuterRef, Sum
+from django.db.models import Count, Exists, F, Min, OuterRef, Q, Sum
 from django.utils import timezone
 
 from affiliates.core.errors import Conflict, DomainError
 from affiliates.core.money import money_round
 from affiliates.models import Advertiser, Publisher
+from payouts.documents_money import (
+    Carried,
+    converted_as_credited,
+    converted_at_period_end,
+    converted_with_vat,
+    credited_vat_rate,
+    vat_rate_for,
+    vat_totals,
+)
 from payouts.documents_vat import vat_treatment
 from payouts.exports.tabular import amount_text
-from payouts.fx import fx_rates_in_force
 from payouts.models import (
     Account,
     Commission,
@@ -45,6 +54,8 @@ from payouts.models import (
     DocumentLine,
 )
 from payouts.periods import period_end, period_label, period_next
+
+logger = logging.getLogger(__name__)
 
 Kind = Document.Kind
 Role = DocumentItem.Role
@@ -67,10 +78,17 @@ class _Side:
     main: str
     credit: str | None  # None: reversals are negative lines of the next main document
     amount: str  # the commission field carried: revenue or payout
+    carried: str  # the role of a commission's first carrying
+    back: str  # the role that takes it back (rejected or reversed since)
+    change: str  # the role of a later change of its amount
 
 
-ADVERTISER = _Side("advertiser", Kind.INVOICE, Kind.CREDIT_NOTE, "revenue")
-PUBLISHER = _Side("publisher", Kind.STATEMENT, None, "payout")
+ADVERTISER = _Side(
+    "advertiser", Kind.INVOICE, Kind.CREDIT_NOTE, "revenue", Role.BILLED, Role.CREDITED, Role.BILLED_CHANGE
+)
+PUBLISHER = _Side(
+    "publisher", Kind.STATEMENT, None, "payout", Role.STATED, Role.STATED_REVERSAL, Role.STATED_CHANGE
+)
 
 
 def invoice_issue(*, advertiser: Advertiser, period: Any, user: Any = None) -> Issued:
@@ -135,7 +153,8 @@ def _issue_locked(
     if later.exists():
         raise Conflict(f"{period_label(period)} is closed: a later month was issued.", code="period_closed")
     new_lines, new_items = _new(side, party, period)
-    back_lines, back_items = _reversed(side, party)
+    (more_lines, more_items), (back_lines, back_items) = _since_carried(side, party)
+    new_lines, new_items = new_lines + more_lines, new_items + more_items
     if not new_items and not back_items:
         raise DomainError("Nothing to issue for this period.", code="nothing_to_issue", status_code=409)
     if side.credit is None:
@@ -172,7 +191,7 @@ class _Item:
 
 def _new(side: _Side, party: Advertiser | Publisher, period: Any) -> tuple[list[_Line], list[_Item]]:
     """Approved commissions up to the period end that no document of this side carries yet."""
-    role = Role.BILLED if side.party == "advertiser" else Role.STATED
+    role = side.carried
     carried = DocumentItem.objects.filter(commission=OuterRef("pk"), role=role)
     todo = Commission.objects.filter(
         **{side.party: party}, status=CommissionStatus.APPROVED, day__lt=period_next(period)
@@ -193,41 +212,69 @@ def _new(side: _Side, party: Advertiser | Publisher, period: Any) -> tuple[list[
     return lines, items
 
 
-def _reversed(side: _Side, party: Advertiser | Publisher) -> tuple[list[_Line], list[_Item]]:
-    """Commissions carried earlier and since rejected or reversed, not yet taken back."""
-    carried_role, back_role = (
-        (Role.BILLED, Role.CREDITED) if side.party == "advertiser" else (Role.STATED, Role.STATED_REVERSAL)
-    )
-    taken_back = DocumentItem.objects.filter(commission=OuterRef("commission_id"), role=back_role)
-    rows = (
-        DocumentItem.objects.filter(role=carried_role, **{f"document__{side.party}": party})
-        .exclude(commission__status=CommissionStatus.APPROVED)
+Found = tuple[list[_Line], list[_Item]]
+
+
+def _since_carried(side: _Side, party: Advertiser | Publisher) -> tuple[Found, Found]:
+    """Commissions carried earlier that changed since: (more to carry, to take back).
+
+    A commission rejected or reversed since is taken back for the net amount carried (its first
+    carrying plus its changes). One still approved whose amount is no longer what was carried (a
+    CPC/CPM line recounted after invalid traffic or late clicks, a CPS amount adjusted) carries
+    the difference: more on the next invoice, less on the credit note (statements: both on the
+    next statement). Issued documents are never altered. The database returns only the
+    commissions that need one of these (a HAVING on the net), not every one ever carried."""
+    taken_back = DocumentItem.objects.filter(commission=OuterRef("commission_id"), role=side.back)
+    due = (
+        DocumentItem.objects.filter(role__in=(side.carried, side.change))
+        .filter(**{f"document__{side.party}": party})
         .filter(~Exists(taken_back))
-        .select_related("commission__offer", "commission__goal", "document")
+        .values("commission_id", "currency", f"commission__{side.amount}", "commission__status")
+        .annotate(net=Sum("amount"), first=Min("document_id"))
+        .filter(~Q(commission__status=CommissionStatus.APPROVED) | ~Q(net=F(f"commission__{side.amount}")))
         .order_by("commission_id")
     )
-    items: list[_Item] = []
-    grouped: dict[tuple[Any, ...], _Line] = {}
-    for item in rows:
-        c = item.commission
-        items.append(_Item(c.pk, back_role, -item.amount, item.currency, item.document_id))
-        key = (item.currency, c.offer.name, c.offer_id, c.goal.code, item.document.number_text)
-        line = grouped.setdefault(
+    rows = list(due)
+    ids = [r["commission_id"] for r in rows]
+    commissions = Commission.objects.select_related("offer", "goal").in_bulk(ids)
+    numbers = {
+        pk: f"{series}-{number:06d}"
+        for pk, series, number in Document.objects.filter(pk__in={r["first"] for r in rows}).values_list(
+            "pk", "series", "number"
+        )
+    }
+    more: dict[tuple[Any, ...], _Line] = {}
+    back: dict[tuple[Any, ...], _Line] = {}
+    more_items: list[_Item] = []
+    back_items: list[_Item] = []
+    for row in rows:
+        c, net, cur, on = commissions[row["commission_id"]], row["net"], row["currency"], row["first"]
+        if c.status != CommissionStatus.APPROVED:
+            role, amount, what = side.back, -net, "Reversed"
+        else:
+            role, amount, what = side.change, getattr(c, side.amount) - net, "Changed after"
+        item = _Item(c.pk, role, amount, cur, on)
+        into, items = (more, more_items) if amount > 0 or side.credit is None else (back, back_items)
+        items.append(item)
+        key = (cur, c.offer.name, c.offer_id, c.goal.code, numbers[on], what)
+        line = into.setdefault(
             key,
             _Line(
-                f"Reversed: {c.offer.name} - {c.goal.name} (on {item.document.number_text})",
+                f"{what}: {c.offer.name} - {c.goal.name} (on {numbers[on]})"
+                if what == "Reversed"
+                else f"{what} {numbers[on]}: {c.offer.name} - {c.goal.name}",
                 c.offer_id,
                 c.goal.code,
                 0,
                 0,
-                item.currency,
+                cur,
                 Decimal("0"),
             ),
         )
         line.commissions += 1
-        line.quantity += c.quantity
-        line.amount -= item.amount
-    return [grouped[k] for k in sorted(grouped)], items
+        line.quantity += c.quantity if what == "Reversed" else 0
+        line.amount += amount
+    return ([more[k] for k in sorted(more)], more_items), ([back[k] for k in sorted(back)], back_items)
 
 
 def _head(
@@ -239,6 +286,9 @@ def _head(
     treatment, note = vat_treatment(
         issuer_country=issuer["country"], customer_country=party.country, customer_tax_id=party.tax_id
     )
+    rate = vat_rate_for(treatment=treatment, issuer_country=issuer["country"])
+    if rate is not None:
+        note = f"Domestic supply in {issuer['country']}: VAT at {rate.normalize():f}% on the net amounts."
     head: dict[str, Any] = {
         side.party: party,
         "period": period,
@@ -257,6 +307,7 @@ def _head(
         },
         "vat_treatment": treatment,
         "vat_note": note,
+        "vat_rate": rate,
         "issued_by": user if getattr(user, "pk", None) else None,
     }
     if isinstance(party, Publisher):
@@ -275,14 +326,21 @@ def _write(kind: str, head: dict[str, Any], lines: list[_Line], items: list[_Ite
     totals: dict[str, Decimal] = defaultdict(Decimal)
     for line in lines:
         totals[line.currency] += line.amount
-    fx_rates, converted = _converted(totals, customer_currency, period_end(head["period"]))
+    at = period_end(head["period"])
+    if kind == Kind.CREDIT_NOTE:  # at the rates (FX and VAT) of the invoices it credits
+        carried = [Carried(it.currency, it.amount, it.original_id) for it in items]
+        fx_rates, converted = converted_as_credited(carried, customer_currency, at)
+        head["vat_rate"] = credited_vat_rate([it.original_id for it in items], head["vat_rate"])
+    else:
+        fx_rates, converted = converted_at_period_end(totals, customer_currency, at)
     doc = Document.objects.create(
         kind=kind,
         series=SERIES[Kind(kind)],
         number=_number_take(issuer=head["issuer_key"], series=SERIES[Kind(kind)]),
         totals={cur: amount_text(total, cur) for cur, total in sorted(totals.items())},
+        vat_totals=vat_totals(totals, head["vat_rate"]),
         fx_rates=fx_rates,
-        converted_total=converted,
+        converted_total=converted_with_vat(converted, head["vat_rate"]),
         **head,
     )
     DocumentLine.objects.bulk_create(
@@ -316,33 +374,6 @@ def _write(kind: str, head: dict[str, Any], lines: list[_Line], items: list[_Ite
     return doc
 
 
-def _converted(
-    totals: dict[str, Decimal], currency: str, at: Any
-) -> tuple[list[dict[str, str]], dict[str, str]]:
-    """The rates used to express ``totals`` in ``currency`` (in force at the period end), and that sum."""
-    others = sorted(cur for cur in totals if cur != currency)
-    rates = fx_rates_in_force(at=at) if others else {}
-    used = [
-        {
-            "from": cur,
-            "to": currency,
-            "base": found.base,
-            "quote": found.quote,
-            "rate": str(found.quoted.normalize()),
-            "valid_from": found.valid_from.isoformat(),
-        }
-        for cur in others
-        if (found := rates.get((cur, currency)))
-    ]
-    if len(used) < len(others):
-        return used, {}
-    total = sum(
-        (amount * (rates[(cur, currency)].rate if cur != currency else 1) for cur, amount in totals.items()),
-        Decimal("0"),
-    )
-    return used, {"currency": currency, "amount": amount_text(money_round(total, currency), currency)}
-
-
 def _number_take(*, issuer: str, series: str) -> int:
     """The next number of the series. Caller must be in a transaction: the counter row stays
     locked until it commits, so the next issuer waits and a rollback returns the number."""
@@ -359,6 +390,9 @@ class MonthIssued:
     credit_notes: int = 0
     statements: int = 0
     nothing_to_issue: int = 0
+    #: Parties whose document could not be issued, with the reason ("advertiser 7: vat_rate_missing"):
+    #: one party's missing setting holds back that party's document, not the whole month's.
+    refused: list[str] = field(default_factory=list)
 
 
 def documents_issue_month(*, period: Any) -> MonthIssued:
@@ -390,6 +424,12 @@ def _issue_quietly(
     try:
         return _issue(side, party, period, None)
     except DomainError as exc:
+        if exc.code == "vat_rate_missing":
+            # A domestic customer needs the issuer's VAT rate (ISSUER_VAT_RATES): that document
+            # waits, with its reason in the job's result and the log; the others go out.
+            result.refused.append(f"{side.party} {party.pk}: {exc.code}")
+            logger.warning("document for %s %s not issued: %s", side.party, party.pk, exc)
+            return None
         if exc.code not in ("nothing_to_issue", "period_closed"):
             raise
         result.nothing_to_issue += 1

@@ -157,3 +157,12 @@ def commissions_copy(rows: Sequence[tuple[Any, ...]], *, columns: Sequence[str],
             entries,
         )
     return [cid for cid, _ in ids]
+
+
+def rows_copy(table: str, columns: tuple[str, ...], rows: Sequence[Sequence[Any]]) -> None:
+    """Binary COPY of plain rows (no ids needed back): daily lines' report shares."""
+    import psycopg  # as in commissions_copy: PostgreSQL only
+
+    connection.ensure_connection()
+    with psycopg.Cursor(connection.connection) as cursor:
+        _copy(cursor, table, columns, rows)

@@ -50,10 +50,13 @@ from payouts.postings import (
     posting_for,
 )
 from payouts.reconcile import _COMMISSION_COLUMNS
+from payouts.traffic_shares import ATTRIBUTES, Part, shares_write
 from tracking.models import Click, Impression
 from tracking.models.clicks import ClickFlag
 
 THOUSAND = Decimal(1000)
+Lines = dict[tuple[int, int], tuple[int, Decimal, Decimal, str]]
+Written = tuple[int, Decimal, Decimal, str]  # a line written or changed: id, revenue, payout, key
 _NO_LINE = (0, Decimal(0), Decimal(0), "")
 
 
@@ -160,12 +163,22 @@ def day_lines_reconcile(
         else:
             qs = impressions_valid(Impression.objects.filter(**window))
         counts = qs.values_list("offer_id", "publisher_id", "country").annotate(n=Count("id")).order_by()
-        lines = _lines_price(kind, goals, list(counts))
+        lines, _ = _lines_price(kind, goals, list(counts))
         keys = {_line_key(kind, o, p, goals[o].id, day): (o, p) for o, p in lines}
         existing = _lines_existing(kind, day, goals, keys)
-        created = _lines_create(kind, day, goals, lines, keys, existing, now)
-        grown, shrunk = _lines_change(lines, keys, existing, now, note)
-    return created, grown, shrunk
+        made = _lines_create(kind, day, goals, lines, keys, existing, now)
+        changed, grown = _lines_change(lines, keys, existing, now, note)
+        written = [(pk, rev, pay, keys[key]) for pk, rev, pay, key in (*made, *changed)]
+        if written:
+            # Reports split each written line over its traffic's country, device and sub ids
+            # (traffic_shares). Counted only for the lines that changed: the finer count costs
+            # more than the line's, and an unchanged day (most recounts) needs none.
+            pairs = {w[3] for w in written}
+            fine = qs.filter(offer_id__in={o for o, _ in pairs}, publisher_id__in={p for _, p in pairs})
+            detail = fine.values_list("offer_id", "publisher_id", *ATTRIBUTES).annotate(n=Count("id"))
+            _, parts = _lines_price(kind, goals, [r for r in detail.order_by() if (r[0], r[1]) in pairs])
+            shares_write(written, parts)
+    return len(made), grown, len(changed) - grown
 
 
 def _line_key(kind: str, offer_id: int, publisher_id: int, goal_id: int, day: date) -> str:
@@ -190,27 +203,30 @@ def _lines_existing(
 
 
 def _lines_price(
-    kind: str, goals: dict[int, Goal], counts: list[tuple[int, int, str, int]]
-) -> dict[tuple[int, int], tuple[int, Decimal, Decimal, str]]:
-    """Per (offer, publisher): (quantity, exact revenue, exact payout, price source)."""
+    kind: str, goals: dict[int, Goal], counts: list[tuple[Any, ...]]
+) -> tuple[Lines, dict[tuple[int, int], list[Part]]]:
+    """Per (offer, publisher): (quantity, exact revenue, exact payout, price source), and the
+    parts its shares split it by (each combination of visitor attributes: count, exact money).
+    ``counts`` rows are (offer, publisher, *ATTRIBUTES, n); the price follows the country."""
     customs: dict[tuple[int, int], list[CustomPayout]] = defaultdict(list)
     for custom in CustomPayout.objects.filter(offer_id__in={c[0] for c in counts}):
         customs[(custom.offer_id, custom.publisher_id)].append(custom)
     per = THOUSAND if kind == Goal.PayoutType.CPM else Decimal(1)
-    out: dict[tuple[int, int], tuple[int, Decimal, Decimal, str]] = {}
-    for offer_id, publisher_id, country, n in counts:
-        price = price_pick(goal=goals[offer_id], customs=customs[(offer_id, publisher_id)], country=country)
-        q, rev, pay, source = out.get((offer_id, publisher_id), (0, Decimal(0), Decimal(0), price.source))
-        out[(offer_id, publisher_id)] = (
-            q + n,
-            rev + n * price.revenue / per,
-            pay + n * price.payout / per,
-            source,
-        )
-    return out
-
-
-Lines = dict[tuple[int, int], tuple[int, Decimal, Decimal, str]]
+    out: Lines = {}
+    parts: dict[tuple[int, int], list[Part]] = defaultdict(list)
+    prices: dict[tuple[int, int, str], Any] = {}
+    for offer_id, publisher_id, *attrs, n in counts:
+        country = attrs[0]
+        pair = (offer_id, publisher_id)
+        price = prices.get((*pair, country))
+        if price is None:
+            price = price_pick(goal=goals[offer_id], customs=customs[pair], country=country)
+            prices[(*pair, country)] = price
+        rev, pay = n * price.revenue / per, n * price.payout / per
+        q, revenue, payout, source = out.get(pair, (0, Decimal(0), Decimal(0), price.source))
+        out[pair] = (q + n, revenue + rev, payout + pay, source)
+        parts[pair].append((tuple(attrs), n, rev, pay))
+    return out, parts
 
 
 def _lines_create(
@@ -221,7 +237,8 @@ def _lines_create(
     keys: dict[str, tuple[int, int]],
     existing: dict[str, int],
     now: datetime,
-) -> int:
+) -> list[Written]:
+    """Write the lines not written yet; returns them as (id, revenue, payout, key)."""
     rows = []
     for key, (offer_id, publisher_id) in keys.items():
         if key in existing or (offer_id, publisher_id) not in lines:
@@ -281,14 +298,14 @@ def _lines_create(
     ]
     ledger_post_many(postings, now=now)
     events.commissions_changed_on_commit(event=events.CREATED, commission_ids=by_key.values())
-    return len(by_key)
+    return [(by_key[r[0]], r[11], r[12], r[0]) for r in rows if r[0] in by_key]
 
 
 def _lines_change(
     lines: Lines, keys: dict[str, tuple[int, int]], existing: dict[str, int], now: datetime, note: str
-) -> tuple[int, int]:
-    """Bring each open line to its valid count: (grown, shrunk). A closed line (rejected or
-    reversed) holds nothing in the ledger and stays as it is."""
+) -> tuple[list[Written], int]:
+    """Bring each open line to its valid count: the lines changed, and how many of them grew. A
+    closed line (rejected or reversed) holds nothing in the ledger and stays as it is."""
     by_id = {pk: keys[key] for key, pk in existing.items()}
     changes = []
     for c in commissions_lock(by_id):
@@ -310,10 +327,6 @@ def _lines_change(
                 memo=memo[:255],
             )
         )
-    done = {c.pk for c in changes_apply(changes, now=now)}
-    grown = sum(
-        1
-        for ch in changes
-        if ch.commission.pk in done and ch.txn_kind == Transaction.Kind.COMMISSION_INCREASE
-    )
-    return grown, len(done) - grown
+    done = changes_apply(changes, now=now)
+    grew = {ch.commission.pk for ch in changes if ch.txn_kind == Transaction.Kind.COMMISSION_INCREASE}
+    return [(c.pk, c.revenue, c.payout, c.source_key) for c in done], sum(1 for c in done if c.pk in grew)

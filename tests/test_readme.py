@@ -6,7 +6,7 @@ import re
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
-ENV_READ = re.compile(r"\.(?:str|bool|int|float|list|json|url|db_url)\(\s*\"([A-Z][A-Z0-9_]+)\"")
+ENV_READ = re.compile(r"\.(?:str|bool|int|float|list|dict|json|url|db_url)\(\s*\"([A-Z][A-Z0-9_]+)\"")
 
 
 def test_every_environment_variable_is_in_the_readme_table() -> None:

@@ -355,6 +355,26 @@ ISSUER_COUNTRY = env.str("ISSUER_COUNTRY", default="IE" if EMBEDDED else "").upp
 ISSUER_TAX_ID = env.str("ISSUER_TAX_ID", default="IE6388047V" if EMBEDDED else "")
 ISSUER_BANK_DETAILS = env.str("ISSUER_BANK_DETAILS", default="").replace("\\n", "\n")
 ISSUER_EMAIL = env.str("ISSUER_EMAIL", default="")
+# Domestic VAT, percent per issuer country: "IE=23,DE=19,FR=20". A document whose customer is in
+# the issuer's country charges the issuer country's rate (a VAT line, net/VAT/gross per currency);
+# without a rate for ISSUER_COUNTRY such a document is refused (409 vat_rate_missing), never
+# issued without VAT. The demo's issuer is Irish: 23 %.
+
+
+def _vat_rates(raw: dict[str, str]) -> dict[str, Decimal]:
+    rates = {}
+    for country, value in raw.items():
+        try:
+            rate = Decimal(str(value).strip())
+        except InvalidOperation:
+            rate = Decimal(-1)
+        if len(country.strip()) != 2 or not Decimal(0) <= rate < Decimal(100):
+            raise environ.ImproperlyConfigured(f"ISSUER_VAT_RATES: {country}={value} is not COUNTRY=percent")
+        rates[country.strip().upper()] = rate
+    return rates
+
+
+ISSUER_VAT_RATES = _vat_rates(env.dict("ISSUER_VAT_RATES", default={"IE": "23"} if EMBEDDED else {}))
 # Days between an invoice's issue date and its due date ("net 30").
 INVOICE_PAYMENT_TERMS_DAYS = env.int("INVOICE_PAYMENT_TERMS_DAYS", default=30)
 SITE_URL = env.str("SITE_URL", default="http://localhost:8000")
@@ -435,9 +455,11 @@ EDGE_BLOCKING_THREADS = env.int("EDGE_BLOCKING_THREADS", default=4)
 # less REPORTS_TRAFFIC_LAG_SECONDS (clicks reach the database from the stream a moment after
 # their time); an hour is checked once more REPORTS_LATE_CHECK_SECONDS after the watermark
 # passed it, so a click stored that late is still counted; hours marked dirty by conversions
-# and commissions are rebuilt. REPORTS_LATE_HOURS: how far back the first pass rebuilds.
-# See payouts/reports/services.py.
-REPORTS_ROLLUP_INTERVAL_SECONDS = env.float("REPORTS_ROLLUP_INTERVAL_SECONDS", default=300)
+# and commissions are rebuilt, and so are hours the click writer marked because it wrote rows
+# behind the watermark (a spool replay, a consumer backlog: tracking/clickpath/late.py). Every
+# 30 s, so such a late click shows within a minute; a pass with nothing new is a few queries.
+# REPORTS_LATE_HOURS: how far back the first pass rebuilds. See payouts/reports/services.py.
+REPORTS_ROLLUP_INTERVAL_SECONDS = env.float("REPORTS_ROLLUP_INTERVAL_SECONDS", default=30)
 REPORTS_TRAFFIC_LAG_SECONDS = env.int("REPORTS_TRAFFIC_LAG_SECONDS", default=60)
 REPORTS_LATE_CHECK_SECONDS = env.int("REPORTS_LATE_CHECK_SECONDS", default=900)
 REPORTS_LATE_HOURS = env.int("REPORTS_LATE_HOURS", default=3)

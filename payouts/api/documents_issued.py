@@ -63,12 +63,20 @@ class DocumentSerializer(serializers.Serializer[Document]):
     customer = serializers.DictField(help_text="The customer's legal details at issue.")
     lines = DocumentLineSerializer(many=True, help_text="Its lines, frozen at issue.")
     totals = serializers.JSONField(help_text="Totals per currency.")
-    fx_rates = serializers.JSONField(help_text="The FX rates used, per currency pair.")
+    fx_rates = serializers.JSONField(
+        help_text="The FX rates used, per currency pair, each with its basis (period end, invoice credited)."
+    )
     converted_total = serializers.JSONField(
         allow_null=True, help_text="The total in the customer's currency, or null."
     )
     vat_treatment = serializers.CharField(help_text="How VAT applies (e.g. reverse_charge).")
     vat_note = serializers.CharField(allow_blank=True, help_text="The VAT line printed on it.")
+    vat_rate = serializers.CharField(
+        allow_null=True, help_text="Domestic supplies: the VAT rate charged, in percent; null otherwise."
+    )
+    vat_totals = serializers.JSONField(
+        help_text='Domestic supplies, per currency: {"net", "vat", "gross"}; {} without VAT.'
+    )
     payout_details = serializers.JSONField(
         allow_null=True, help_text="The publisher's payout details (statements), or null."
     )

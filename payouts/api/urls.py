@@ -1,7 +1,7 @@
 from django.urls import path
 from rest_framework.routers import SimpleRouter
 
-from payouts.api import views
+from payouts.api import traffic, views
 from payouts.api.smartlinks import SmartLinkViewSet
 
 router = SimpleRouter()
@@ -12,5 +12,6 @@ router.register("smart-links", SmartLinkViewSet, basename="smart-link")
 
 urlpatterns = [
     path("balances/", views.BalanceView.as_view(), name="balances"),
+    path("traffic/invalidate/", traffic.TrafficInvalidateView.as_view(), name="traffic-invalidate"),
     *router.urls,
 ]

@@ -7,6 +7,7 @@ advertiser, publisher, offer or FX tables, so a document renders the same every 
 from __future__ import annotations
 
 import calendar
+from decimal import Decimal
 from typing import Any
 
 from payouts.exports.pdf import Document as PdfDocument
@@ -58,6 +59,8 @@ def document_data(doc: Document) -> dict[str, Any]:
         "converted_total": doc.converted_total,
         "vat_treatment": doc.vat_treatment,
         "vat_note": doc.vat_note,
+        "vat_rate": None if doc.vat_rate is None else str(doc.vat_rate),
+        "vat_totals": doc.vat_totals,
         "payout_details": doc.payout_details,
         "credits": credited_numbers(doc),
     }
@@ -105,6 +108,9 @@ def document_csv(doc: Document) -> bytes:
         for ln in doc.lines.all()
     ]
     rows += [(*base, "", "TOTAL", "", "", "", "", cur, total) for cur, total in doc.totals.items()]
+    for cur, vat in (doc.vat_totals or {}).items():
+        rows.append((*base, "", f"VAT {_percent(doc.vat_rate)}%", "", "", "", "", cur, vat["vat"]))
+        rows.append((*base, "", "TOTAL INCLUDING VAT", "", "", "", "", cur, vat["gross"]))
     return csv_bytes(header, rows)
 
 
@@ -174,34 +180,46 @@ def _lines(pdf: PdfDocument, doc: Document) -> None:
     )
 
 
+def _percent(rate: Decimal | None) -> str:
+    return "" if rate is None else f"{Decimal(rate).normalize():f}"
+
+
+_NO_VAT: dict[str, str] = {
+    Document.VatTreatment.REVERSE_CHARGE: "0.00 (reverse charge)",
+    Document.VatTreatment.OUTSIDE_SCOPE: "0.00 (outside the scope)",
+}
+
+
 def _totals(pdf: PdfDocument, doc: Document) -> None:
     pdf.heading("Totals")
-    reverse = doc.vat_treatment == Document.VatTreatment.REVERSE_CHARGE
     rows = []
     for cur, total in doc.totals.items():
-        rows.append((cur, total, "0.00 (reverse charge)" if reverse else "not included", total))
+        vat = (doc.vat_totals or {}).get(cur)
+        if vat:
+            rows.append((cur, total, f"{vat['vat']} ({_percent(doc.vat_rate)}%)", vat["gross"]))
+        else:
+            rows.append((cur, total, _NO_VAT.get(doc.vat_treatment, "not included"), total))
     pdf.table(
-        ("Currency", "Net amount", "VAT", "Total"), rows, (25, 40, 45, 40), ("LEFT", "RIGHT", "LEFT", "RIGHT")
+        ("Currency", "Net amount", "VAT", "Total"), rows, (25, 40, 55, 40), ("LEFT", "RIGHT", "LEFT", "RIGHT")
     )
     if doc.fx_rates:
         pdf.lines(
             [
                 (
                     f"FX rate used ({r['from']} to {r['to']})",
-                    f"1 {r['base']} = {r['rate']} {r['quote']}, in force since {r['valid_from'][:10]}",
+                    f"1 {r['base']} = {r['rate']} {r['quote']}, in force since {r['valid_from'][:10]}"
+                    + (f"; {r['basis']}" if r.get("basis") else ""),
                 )
                 for r in doc.fx_rates
             ]
         )
     if doc.converted_total:
-        pdf.lines(
-            [
-                (
-                    "Total in " + doc.converted_total["currency"],
-                    f"{doc.converted_total['amount']} (at the rates above)",
-                )
-            ]
-        )
+        converted = doc.converted_total
+        text = f"{converted['amount']} (at the rates above)"
+        if converted.get("gross"):
+            vat, gross = converted["vat"], converted["gross"]
+            text = f"{converted['amount']} + {vat} VAT = {gross} (at the rates above)"
+        pdf.lines([("Total in " + converted["currency"], text)])
     pdf.lines([("VAT", doc.vat_note)])
 
 

@@ -1,7 +1,7 @@
 """Payouts' models live in modules by concern; import them here so Django finds them."""
 
 from payouts.models.callbacks import CallbackAttempt, CallbackDelivery, CallbackEndpoint  # noqa: F401
-from payouts.models.commissions import Commission, CommissionStatus
+from payouts.models.commissions import Commission, CommissionShare, CommissionStatus
 from payouts.models.customers import CohortRollup, Customer, CustomerMixRollup, CustomerValueRun
 from payouts.models.documents import (
     AdvertiserPayment,
@@ -19,6 +19,7 @@ __all__ = [
     "AdvertiserPayment",
     "CohortRollup",
     "Commission",
+    "CommissionShare",
     "CommissionStatus",
     "Customer",
     "CustomerMixRollup",

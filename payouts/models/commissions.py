@@ -208,3 +208,28 @@ class Commission(models.Model):
 def commission_txn_key(commission_id: int, revision: int) -> str:
     """The ledger transaction key of a commission's ``revision``-th posting (1 = creation)."""
     return f"commission:{commission_id}:r{revision}"
+
+
+class CommissionShare(models.Model):
+    """The part of a CPC/CPM daily line earned by one combination of its valid traffic's visitor
+    attributes (country, device, sub1-sub5), so reports grouped by sub1 (or country, device,
+    sub2-sub5) put CPC and CPM earnings on their sub values instead of a "(none)" row.
+
+    Why a table and not a line per sub1: the ledger keeps one line per offer x publisher x goal x
+    day (a publisher's sub1 can be unique per click); this table is for reports only and is
+    rewritten with its line (payouts.traffic_shares). A line's shares always sum exactly to its
+    revenue and payout: each is the line's rounded amount split by the exact earnings of its
+    clicks (count x price per country), to MONEY_PLACES, largest remainder first.
+    """
+
+    commission = models.ForeignKey(Commission, on_delete=models.CASCADE, related_name="shares")
+    country = models.CharField(max_length=2, blank=True)
+    device = models.CharField(max_length=16, blank=True)
+    sub1 = models.CharField(max_length=255, blank=True)
+    sub2 = models.CharField(max_length=255, blank=True)
+    sub3 = models.CharField(max_length=255, blank=True)
+    sub4 = models.CharField(max_length=255, blank=True)
+    sub5 = models.CharField(max_length=255, blank=True)
+    quantity = models.PositiveIntegerField(help_text="Valid clicks or impressions with these attributes.")
+    revenue = MoneyField(help_text="This share of the line's revenue.")
+    payout = MoneyField(help_text="This share of the line's payout.")

@@ -104,7 +104,10 @@ class Document(WrittenOnce):
     totals = models.JSONField(help_text='Per currency, e.g. {"USD": "120.00"}; negative on credit notes.')
     fx_rates = models.JSONField(
         default=list,
-        help_text="Rates used to express the totals in the customer's currency, in force at the period end.",
+        help_text=(
+            "Rates used to express the totals in the customer's currency: in force at the period end, "
+            "or, on a credit note, the rates of the invoices it credits; each says why (basis)."
+        ),
     )
     converted_total = models.JSONField(
         default=dict,
@@ -112,6 +115,18 @@ class Document(WrittenOnce):
     )
     vat_treatment = models.CharField(max_length=16, choices=VatTreatment.choices)
     vat_note = models.CharField(max_length=255, blank=True)
+    vat_rate = models.DecimalField(
+        max_digits=5,
+        decimal_places=2,
+        null=True,
+        blank=True,
+        help_text="Domestic supplies: the VAT rate charged, in percent; null when no VAT is charged.",
+    )
+    vat_totals = models.JSONField(
+        default=dict,
+        blank=True,
+        help_text='Domestic supplies, per currency: {"USD": {"net", "vat", "gross"}}; {} without VAT.',
+    )
     payout_details = models.JSONField(
         default=dict, help_text="Statements: the publisher's payout method and details."
     )
@@ -174,13 +189,19 @@ class DocumentLine(WrittenOnce):
 
 
 class DocumentItem(WrittenOnce):
-    """One commission on one document, in one role; each role at most once per commission."""
+    """One commission on one document, in one role; billed, credited, stated and reversed at most
+    once per commission, a change at most once per document."""
 
     class Role(models.TextChoices):
         BILLED = "billed", "Billed on an invoice"
         CREDITED = "credited", "Credited on a credit note"
         STATED = "stated", "Earned on a statement"
         STATED_REVERSAL = "stated_reversal", "Reversed on a statement"
+        # A carried commission whose amount changed since (a CPC/CPM line recounted, a CPS
+        # amount adjusted): the difference, on the next invoice (more) or credit note (less),
+        # or the next statement. Once per commission and document; several over time.
+        BILLED_CHANGE = "billed_change", "Changed after invoicing"
+        STATED_CHANGE = "stated_change", "Changed after a statement"
 
     document = models.ForeignKey(Document, on_delete=models.PROTECT, related_name="items")
     commission = models.ForeignKey("payouts.Commission", on_delete=models.PROTECT, related_name="+")
@@ -198,7 +219,14 @@ class DocumentItem(WrittenOnce):
 
     class Meta:
         constraints = [
-            models.UniqueConstraint(fields=["commission", "role"], name="document_item_once_per_role"),
+            models.UniqueConstraint(
+                fields=["commission", "role"],
+                condition=Q(role__in=["billed", "credited", "stated", "stated_reversal"]),
+                name="document_item_once_per_role",
+            ),
+            models.UniqueConstraint(
+                fields=["commission", "role", "document"], name="document_item_once_per_document"
+            ),
         ]
         indexes = [models.Index(fields=["document"], name="document_item_document")]
 

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from payouts.portal import customers, documents, views
+from payouts.portal import customers, documents, invalid_traffic, views
 
 app_name = "payouts_portal"
 
@@ -15,6 +15,11 @@ urlpatterns = [
     path("staff/documents/payment/", documents.staff_payment, name="staff-payment"),
     path("customers/", customers.customers, name="customers"),
     path("customers/value-horizon/", customers.value_horizon, name="customers-value-horizon"),
+    path(
+        "staff/fraud/invalid-traffic/",
+        invalid_traffic.staff_invalid_traffic,
+        name="staff-invalid-traffic",
+    ),
     path("publisher/postbacks/", views.pub_callbacks, name="pub-callbacks"),
     path("staff/payout-runs/", views.staff_runs, name="staff-runs"),
     path("staff/payout-runs/<int:run_id>/", views.staff_run, name="staff-run"),

@@ -10,7 +10,10 @@ definition of every metric, which is what makes rollup totals equal raw totals.
 Time of each fact: a click's, impression's or conversion's ``created_at``; a conversion's
 commission sits at its conversion's time (a later approval or reversal changes the numbers of
 the conversion's hour, not of the hour it happened in); a daily CPC/CPM line has only a UTC
-day, and sits at 00:00 UTC of that day.
+day, and sits at 00:00 UTC of that day. A daily line is read through its shares
+(payouts/traffic_shares.py): the line split over the country, device and sub1-sub5 of the valid
+traffic it paid, so grouping by sub1 puts CPC and CPM money on its sub1 values, and the shares
+of a line sum to the line.
 """
 
 from __future__ import annotations
@@ -41,7 +44,7 @@ from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 
 from affiliates.core.money import MONEY_DIGITS, MONEY_PLACES
-from payouts.models import Commission
+from payouts.models import Commission, CommissionShare
 from tracking.models import Click, Conversion, Impression
 from tracking.models.clicks import ClickFlag
 from tracking.models.reports import ROLLUP_AMOUNTS, ROLLUP_COUNTERS
@@ -78,7 +81,7 @@ def _line_window(start: datetime, end: datetime) -> Q:
     start, end = start.astimezone(UTC), end.astimezone(UTC)
     first = start.date() if start.time() == time.min else start.date() + timedelta(days=1)
     last = (end - timedelta(microseconds=1)).date()
-    return Q(day__gte=first, day__lte=last)
+    return Q(commission__day__gte=first, commission__day__lte=last)
 
 
 def _traffic_paths() -> dict[str, str | None]:
@@ -154,13 +157,30 @@ def _conversion_paths(prefix: str) -> dict[str, str | None]:
     return paths
 
 
-def _commission_paths(prefix: str | None) -> dict[str, str | None]:
-    paths = _conversion_paths(prefix or "")
+def _commission_paths(prefix: str) -> dict[str, str | None]:
+    paths = _conversion_paths(prefix)
     paths.update({"advertiser": "advertiser_id", "currency": "currency"})
-    if prefix is None:  # daily lines carry no visitor attributes
-        for name in ("country", "device", *(f"sub{i}" for i in range(1, 6))):
-            paths[name] = None
     return paths
+
+
+def _share_paths() -> dict[str, str | None]:
+    """A daily line's share: the line's keys, and the visitor attributes of its own traffic."""
+    paths: dict[str, str | None] = {
+        "advertiser": "commission__advertiser_id",
+        "offer": "commission__offer_id",
+        "publisher": "commission__publisher_id",
+        "goal": "commission__goal_id",
+        "currency": "commission__currency",
+        "country": "country",
+        "device": "device",
+    }
+    paths.update({f"sub{i}": f"sub{i}" for i in range(1, 6)})
+    return paths
+
+
+def _share_metrics() -> dict[str, Any]:
+    earning = Q(commission__status__in=EARNING)
+    return {"revenue": _money("revenue", earning), "payout": _money("payout", earning)}
 
 
 SOURCES: tuple[Source, ...] = (
@@ -196,11 +216,11 @@ SOURCES: tuple[Source, ...] = (
     ),
     Source(
         "daily_commissions",
-        Commission,
-        lambda: Cast("day", DateTimeField()),
-        _commission_paths(None),
-        _commission_metrics,
-        ~Q(kind=Commission.Kind.CONVERSION),
+        CommissionShare,
+        lambda: Cast("commission__day", DateTimeField()),
+        _share_paths(),
+        _share_metrics,
+        Q(),
         _line_window,
     ),
 )

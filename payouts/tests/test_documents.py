@@ -321,7 +321,7 @@ def test_totals_in_other_currencies_show_the_rate_used(shoes: Offer, pixelpush: 
     assert invoice.fx_rates == [
         {
             "from": "USD", "to": "EUR", "base": "EUR", "quote": "USD", "rate": "1.25",
-            "valid_from": "2024-01-02T00:00:00+00:00",
+            "valid_from": "2024-01-02T00:00:00+00:00", "basis": "in force at the period end",
         }
     ]  # fmt: skip
     assert invoice.converted_total == {"currency": "EUR", "amount": "9.60"}

@@ -33,7 +33,7 @@ from django.db import DataError, IntegrityError, connection, transaction
 
 from affiliates.core.db import db_supports_binary_copy
 from affiliates.models import OfferAccess
-from tracking.clickpath import lines, spool
+from tracking.clickpath import late, lines, spool
 from tracking.models import Click, Impression, SmartPath
 
 log = logging.getLogger(__name__)
@@ -210,11 +210,13 @@ def lines_write(stream_lines: list[bytes]) -> None:
                 for table, columns, rows in tables:
                     if rows:
                         _copy_direct(table, columns, rows)
+                late.late_lines_mark(stream_lines)
         except IntegrityError:
             with transaction.atomic():
                 for table, columns, rows in tables:
                     if rows:
                         _copy_via_temp(table, columns, functools.partial(_feed_bytes, rows))
+                late.late_lines_mark(stream_lines)
     except REFUSED:
         # A line the database refuses (bad data, not an outage): the record path finds it,
         # writes the rest and sets it aside.
@@ -230,6 +232,8 @@ def records_write(records: list[dict[str, Any]]) -> None:
         with transaction.atomic():
             _insert(Click, CLICK_COLUMNS, [_click_row(r) for r in clicks])
             _insert(Impression, IMPRESSION_COLUMNS, [_impression_row(r) for r in impressions])
+            # Spooled or backlogged rows behind the rollups' watermark: their hours re-roll next.
+            late.late_hours_mark(datetime.fromtimestamp(r["created_at"] / 1000, tz=UTC) for r in records)
     except REFUSED:
         if len(records) == 1:
             _dead_letter(records[0], _last_error(records[0]))
@@ -245,6 +249,7 @@ def _last_error(record: dict[str, Any]) -> Exception:
                 _insert(Click, CLICK_COLUMNS, [_click_row(record)])
             else:
                 _insert(Impression, IMPRESSION_COLUMNS, [_impression_row(record)])
+            late.late_hours_mark([datetime.fromtimestamp(record["created_at"] / 1000, tz=UTC)])
     except REFUSED as exc:
         return exc
     return RuntimeError("refused once, accepted on retry")

@@ -33,3 +33,5 @@ class Command(BaseCommand):
             f"{period_label(period)}: {result.invoices} invoices, {result.credit_notes} credit notes, "
             f"{result.statements} statements issued; {result.nothing_to_issue} parties had nothing new."
         )
+        for refusal in result.refused:
+            self.stderr.write(f"not issued: {refusal}")

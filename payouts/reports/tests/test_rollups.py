@@ -17,6 +17,7 @@ from payouts.models import Commission
 from payouts.reports.selectors import report_rows
 from payouts.reports.services import rollup_rebuild, rollups_refresh
 from payouts.reports.tests.traffic import cpc_line, traffic_write
+from payouts.traffic import traffic_reconcile
 from tracking.ids import new_click_id
 from tracking.models import Click, Conversion, Impression
 from tracking.models.reports import DailyGeoStat, DailyStat, HourlyGeoStat, HourlyStat, ReportDirtyHour
@@ -117,13 +118,9 @@ def totals_of(report: Any) -> dict[str, dict[str, Any]]:
 def traffic(shoes: Any, boots: Any, pixelpush: Any, rival: Any) -> list[Conversion]:
     offers, publishers = [shoes, boots], [pixelpush, rival]
     written = traffic_write(seed=7, offers=offers, publishers=publishers, start=DAY0, hours=72)
-    cpc_line(
-        offer=boots,
-        publisher=rival,
-        goal=boots.goals.get(code="click"),
-        day=DAY0 + timedelta(days=1),
-        clicks=37,
-    )
+    # boots pays CPC: its valid clicks become daily lines, split over their sub ids (shares).
+    traffic_reconcile(day_from=DAY0.date(), day_to=(DAY0 + timedelta(days=3)).date())
+    assert Commission.objects.filter(kind="cpc").count() >= 4
     return written
 
 

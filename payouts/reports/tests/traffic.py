@@ -10,7 +10,7 @@ from decimal import Decimal
 
 from affiliates.core.money import money_round
 from affiliates.models import Goal, Offer, Publisher
-from payouts.models import Commission
+from payouts.models import Commission, CommissionShare
 from tracking.ids import new_click_id
 from tracking.models import Click, Conversion, Impression
 
@@ -135,8 +135,9 @@ def commission_for(conversion: Conversion, status: str | None = None) -> Commiss
 
 
 def cpc_line(*, offer: Offer, publisher: Publisher, goal: Goal, day: datetime, clicks: int) -> Commission:
+    """A CPC line as reconciliation writes it, with one share (its clicks carried no sub ids)."""
     currency = offer.currency
-    return Commission.objects.create(
+    line = Commission.objects.create(
         source_key=f"cpc:{offer.pk}:{publisher.pk}:{goal.pk}:{day.date().isoformat()}",
         kind=Commission.Kind.CPC,
         advertiser_id=offer.advertiser_id,
@@ -150,3 +151,5 @@ def cpc_line(*, offer: Offer, publisher: Publisher, goal: Goal, day: datetime, c
         revenue=money_round(goal.revenue * clicks, currency),
         payout=money_round(goal.payout * clicks, currency),
     )
+    CommissionShare.objects.create(commission=line, quantity=clicks, revenue=line.revenue, payout=line.payout)
+    return line

@@ -1,0 +1,74 @@
+"""Staff: invalidate clicks from the fraud pages. Pick them (ids, or publisher + sub id + time
+range) with a reason, see how much each CPC line shrinks, then confirm (payouts.traffic_review)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django import forms
+from django.contrib import messages
+from django.http import HttpResponse
+from django.shortcuts import redirect, render
+
+from affiliates.core.errors import DomainError
+from affiliates.models import Publisher
+from affiliates.portal.access import PortalRequest, staff_only
+from payouts.traffic_review import SUB_FIELDS, Selection, traffic_judge
+
+_WHEN = {"widget": forms.DateTimeInput(attrs={"type": "datetime-local"}), "required": False}
+
+
+class InvalidateForm(forms.Form):
+    click_ids = forms.CharField(
+        required=False,
+        widget=forms.Textarea(attrs={"rows": 3}),
+        help_text="Click ids, separated by spaces, commas or lines; or pick by publisher below.",
+    )
+    publisher = forms.ModelChoiceField(Publisher.objects.order_by("name"), required=False)
+    sub = forms.ChoiceField(choices=[(s, s) for s in SUB_FIELDS], initial="sub1", label="Sub id")
+    value = forms.CharField(required=False, max_length=255, label="Sub id value")
+    start = forms.DateTimeField(label="From (UTC)", **_WHEN)  # type: ignore[arg-type]
+    end = forms.DateTimeField(label="To (UTC, exclusive)", **_WHEN)  # type: ignore[arg-type]
+    reason = forms.CharField(max_length=150, help_text="Kept on the ledger's decrease.")
+
+    def selection(self) -> Selection:
+        data = self.cleaned_data
+        ids = tuple(i for i in data["click_ids"].replace(",", " ").split() if i)
+        publisher = data.get("publisher")
+        return Selection(
+            click_ids=ids,
+            publisher_id=publisher.pk if publisher else None,
+            sub=data["sub"],
+            value=data.get("value") or "",
+            start=data.get("start"),
+            end=data.get("end"),
+        )
+
+
+@staff_only
+def staff_invalid_traffic(request: PortalRequest) -> HttpResponse:
+    """GET: the form. POST: a preview (nothing written), or with ``confirm`` the invalidation."""
+    form = InvalidateForm(request.POST or None)
+    context: dict[str, Any] = {"form": form, "judgement": None}
+    if request.method == "POST" and form.is_valid():
+        confirm = request.POST.get("confirm") == "1"
+        try:
+            judgement = traffic_judge(
+                selection=form.selection(),
+                reason=form.cleaned_data["reason"],
+                actor=f"staff:{request.user.pk}",
+                confirm=confirm,
+            )
+        except DomainError as exc:
+            messages.error(request, exc.message)
+        else:
+            if confirm:
+                shrunk = len(judgement.lines)
+                messages.success(
+                    request,
+                    f"Invalidated {judgement.clicks} clicks; {shrunk} CPC line(s) shrunk, "
+                    "the ledger carries the decrease.",
+                )
+                return redirect("payouts_portal:staff-invalid-traffic")
+            context["judgement"] = judgement
+    return render(request, "payouts/portal/staff_invalid_traffic.html", context)
