@@ -241,6 +241,11 @@ SPECTACULAR_SETTINGS = {
         "AccountKindEnum": "payouts.models.Account.Kind",
         "ConversionSourceEnum": "tracking.models.conversions.Conversion.Source",
         "ReportSourceEnum": ["daily", "hourly", "raw"],
+        # A cap's metric and period, also what an automation rule's "set cap" action sets.
+        "CapMetricEnum": "affiliates.models.Cap.Metric",
+        "CapPeriodEnum": "affiliates.models.Cap.Period",
+        "RuleActionEnum": "payouts.automation.models.Action",
+        "SmartPathStatusEnum": "tracking.models.smartlinks.SmartPath.Status",
     },
 }
 
