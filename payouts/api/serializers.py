@@ -43,6 +43,8 @@ HIDDEN = {"publisher": {"revenue", "price_source", "advertiser"}, "advertiser": 
 
 
 class CommissionSerializer(serializers.ModelSerializer[Commission]):
+    role_shaped = True  # affiliates.api.schema: HIDDEN drops fields per role
+
     class Meta:
         model = Commission
         fields = COMMISSION_FIELDS
