@@ -118,8 +118,7 @@ def _list_endpoints() -> list[tuple[str, Any]]:
             if isinstance(p, URLResolver):
                 walk(p.url_patterns, prefix + str(p.pattern))
             elif isinstance(p, URLPattern) and "list" in getattr(p.callback, "actions", {}).values():
-                # Routes are path() patterns ("offers/"; affiliates.api.routers) or regexes.
-                match = re.fullmatch(r"\^?([\w/-]+)/\$?", str(p.pattern))
+                match = re.fullmatch(r"\^?([\w/-]+)/\$", str(p.pattern))
                 if match and prefix == "api/v1/":
                     found[f"/api/v1/{match.group(1)}/"] = p.callback.cls
 

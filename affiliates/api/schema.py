@@ -22,6 +22,8 @@ from typing import Any
 from drf_spectacular import openapi
 from rest_framework import serializers
 
+from affiliates.api.routers import ID_PATTERN
+
 ERRORS = {
     "400": "Bad input: `code` names the problem, `fields` the fields at fault.",
     "401": "No credentials, or a token that is not valid.",
@@ -52,6 +54,14 @@ class AutoSchema(openapi.AutoSchema):
         if self.method in WRITES:
             codes.append("409")
         return [*codes, "429"]
+
+    def _resolve_path_parameters(self, variables: Any) -> list[dict[str, Any]]:
+        """An id in a path (the routers' ID_PATTERN) is an integer, not a string of digits."""
+        parameters: list[dict[str, Any]] = super()._resolve_path_parameters(variables)  # type: ignore[no-untyped-call]
+        for parameter in parameters:
+            if parameter["schema"].get("pattern") == f"^{ID_PATTERN}$":
+                parameter["schema"] = {"type": "integer", "minimum": 0, "maximum": 10**18 - 1}
+        return parameters
 
     def _map_basic_serializer(self, serializer: Any, direction: Any) -> dict[str, Any]:
         schema: dict[str, Any] = super()._map_basic_serializer(serializer, direction)  # type: ignore[no-untyped-call]
