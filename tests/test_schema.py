@@ -130,3 +130,11 @@ def test_fields_that_depend_on_the_role_are_not_required_in_answers(schema) -> N
         assert set(components[name].get("required", [])) <= {"id"}, name
     # Requests still say what a write needs.
     assert "name" in components["OfferRequest"]["required"]
+
+
+def test_a_blank_url_in_an_answer_is_documented(ada, api_as) -> None:
+    # The schema an advertiser reads has its read-only publisher shape, whose website may be "".
+    schema = api_as(ada).get("/api/schema/", {"format": "json"}).json()
+    website = schema["components"]["schemas"]["PublisherPublic"]["properties"]["website"]
+    assert {"maxLength": 0} in website["anyOf"]
+    assert "format" not in website

@@ -65,6 +65,12 @@ class AutoSchema(openapi.AutoSchema):
 
     def _map_basic_serializer(self, serializer: Any, direction: Any) -> dict[str, Any]:
         schema: dict[str, Any] = super()._map_basic_serializer(serializer, direction)  # type: ignore[no-untyped-call]
+        if direction == "response":
+            # A URL in an answer may be "" (a blank URLField; read-only fields lose allow_blank).
+            for name, prop in list(schema.get("properties", {}).items()):
+                if prop.get("format") == "uri":
+                    prop = {k: v for k, v in prop.items() if k != "format"}
+                    schema["properties"][name] = {**prop, "anyOf": [{"format": "uri"}, {"maxLength": 0}]}
         if direction == "response" and getattr(serializer, "role_shaped", False) and "required" in schema:
             required = [name for name in schema["required"] if name == "id"]
             schema = {k: v for k, v in schema.items() if k != "required"}
