@@ -26,7 +26,7 @@ GRANIAN := $(VENV)/bin/granian --interface rsgi --loop uvloop --port $(PORT)
 VAR_DIR ?= var
 export PYTHONDONTWRITEBYTECODE := 1
 
-.PHONY: install lock lock-upgrade run test test-sqlite test-postgres services lint serve worker bench clean
+.PHONY: install lock lock-upgrade run test test-sqlite test-postgres services lint serve worker bench fuzz fuzz-ci clean
 
 UV_STAMP := $(UV_DIR)/.uv-$(UV_VERSION)
 $(UV_STAMP):
@@ -94,6 +94,22 @@ test: install
 	$(MAKE) --no-print-directory test-sqlite || rc=1; \
 	$(MAKE) --no-print-directory test-postgres || rc=1; \
 	exit $$rc
+
+# Schemathesis against /api/schema/ as staff, advertiser and publisher (tests/fuzz): no 5xx, no
+# answer outside the schema, every error documented. fuzz-ci is .ci/run's bounded leg (a few random
+# examples per operation, on PostgreSQL + Redis); make fuzz the full run: 100 examples per
+# operation per role, the coverage and stateful phases too, on the full demo network (SQLite
+# unless DATABASE_URL is set). Both print each role's operations, requests and failures.
+FUZZ_PYTEST := $(PY) -m pytest -q -s -n 0 -p no:randomly tests/fuzz
+
+fuzz-ci: install
+	@set -euo pipefail; services=$$(bash .ci/services); eval "$$services"; \
+	DATABASE_URL=$$PG_TEST_URL REDIS_URL=$$REDIS_TEST_URL FUZZ_EXAMPLES=$${FUZZ_EXAMPLES:-2} FUZZ_DAYS=2 \
+	  FUZZ_PHASES=examples,fuzzing $(FUZZ_PYTEST)
+
+fuzz: install
+	FUZZ_EXAMPLES=$${FUZZ_EXAMPLES:-100} FUZZ_PHASES=$${FUZZ_PHASES:-examples,coverage,fuzzing,stateful} \
+	  $(FUZZ_PYTEST)
 
 lint: install
 	$(VENV)/bin/ruff check .

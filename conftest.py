@@ -250,5 +250,7 @@ def pytest_collection_modifyitems(config: Any, items: list[Any]) -> None:
             item.add_marker(pytest.mark.skip(reason="needs DATABASE_URL (PostgreSQL)"))
         if "redis" in item.keywords and not on_redis:
             item.add_marker(pytest.mark.skip(reason="needs REDIS_URL"))
+        if "fuzz" in item.keywords and not os.environ.get("FUZZ_EXAMPLES"):
+            item.add_marker(pytest.mark.skip(reason="fuzzing runs in its own leg: make fuzz, .ci/run"))
         if "browser" in item.keywords and not has_chromium:
             item.add_marker(pytest.mark.skip(reason="needs Debian's chromium"))

@@ -4,6 +4,10 @@ from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitVie
 
 from config.health import healthz
 
+# Under /api/, Django's own 400 and 404 answer in the API's JSON error shape.
+handler400 = "affiliates.api.base.bad_request"
+handler404 = "affiliates.api.base.not_found"
+
 urlpatterns = [
     path("healthz", healthz, name="healthz"),
     path("admin/", admin.site.urls),

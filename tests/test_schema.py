@@ -56,3 +56,85 @@ def test_the_docs_page_renders_from_local_static_files(client) -> None:
     assert "swagger-ui" in html
     assert "cdn.jsdelivr.net" not in html
     assert "/static/drf_spectacular_sidecar/swagger-ui-dist/swagger-ui-bundle.js" in html
+
+
+# --- Error responses (issue 13: schemathesis's status_code_conformance) ----------------------
+
+HTTP_METHODS = {"get", "post", "put", "patch", "delete"}
+
+
+def _operations(schema: dict[str, Any]) -> list[tuple[str, str, dict[str, Any]]]:
+    return [
+        (method.upper(), path, operation)
+        for path, item in schema["paths"].items()
+        for method, operation in item.items()
+        if method in HTTP_METHODS
+    ]
+
+
+def test_every_operation_documents_the_errors_it_can_answer(schema) -> None:
+    missing = []
+    for method, path, operation in _operations(schema):
+        expected = {"400", "401", "403", "404", "429"} | ({"409"} if method != "GET" else set())
+        lacking = expected - set(operation["responses"])
+        if lacking:
+            missing.append(f"{method} {path}: {sorted(lacking)}")
+    assert missing == []
+
+
+def test_errors_are_documented_in_the_shape_the_exception_handler_sends(schema, nadia, api_as) -> None:
+    error = schema["components"]["schemas"]["Error"]
+    assert set(error["required"]) == {"code", "message"}
+    assert set(error["properties"]) == {"code", "message", "fields"}
+    responses = schema["paths"]["/api/v1/offers/{id}/"]["patch"]["responses"]
+    for code in ["400", "401", "403", "404", "409", "429"]:
+        body = responses[code]["content"]["application/json"]["schema"]
+        assert body == {"$ref": "#/components/schemas/Error"}, code
+        assert responses[code]["description"]
+    # The handler's real answers have that shape.
+    assert set(api_as(nadia).get("/api/v1/offers/abc/").json()) == {"code", "message"}
+    invalid = api_as(nadia).post("/api/v1/offers/", {}, format="json").json()
+    assert set(invalid) == {"code", "message", "fields"}
+
+
+def test_ids_in_paths_are_documented_as_digits(schema) -> None:
+    parameter = next(
+        p for p in schema["paths"]["/api/v1/offers/{id}/"]["get"]["parameters"] if p["name"] == "id"
+    )
+    assert parameter["schema"]["type"] == "integer"
+
+
+def test_fields_that_are_null_or_blank_in_answers_are_documented_so(schema) -> None:
+    components = schema["components"]["schemas"]
+    access = components["OfferAccess"]["properties"]
+    assert access["token"]["nullable"] is True
+    assert access["url"]["nullable"] is True
+    hold_reason = components["Payout"]["properties"]["hold_reason"]
+    refs = {choice.get("$ref") for choice in hold_reason.get("oneOf", [])}
+    assert "#/components/schemas/BlankEnum" in refs
+
+
+def test_report_id_filters_are_documented_as_integers(schema) -> None:
+    parameters = {p["name"]: p for p in schema["paths"]["/api/v1/reports/"]["get"]["parameters"]}
+    for name in ["advertiser", "offer", "publisher", "goal"]:
+        assert parameters[name]["schema"]["items"]["type"] == "integer", name
+        assert parameters[name]["explode"] is False
+    assert parameters["country"]["schema"]["type"] == "string"
+    filters = schema["components"]["schemas"]["Report"]["properties"]["filters"]
+    assert {"type": "integer"} in filters["additionalProperties"]["items"]["oneOf"]
+
+
+def test_fields_that_depend_on_the_role_are_not_required_in_answers(schema) -> None:
+    components = schema["components"]["schemas"]
+    for name in ["Offer", "Goal", "Publisher", "CustomPayout", "Commission"]:
+        assert set(components[name].get("required", [])) <= {"id"}, name
+    # Requests still say what a write needs.
+    assert "name" in components["OfferRequest"]["required"]
+
+
+def test_a_blank_url_in_an_answer_is_documented(ada, api_as) -> None:
+    # The schema an advertiser reads has its read-only publisher shape, whose website may be "".
+    schema = api_as(ada).get("/api/schema/", {"format": "json"}).json()
+    website = schema["components"]["schemas"]["PublisherPublic"]["properties"]["website"]
+    assert {"maxLength": 0} in website["anyOf"]
+    assert "format" not in website

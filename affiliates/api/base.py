@@ -12,7 +12,8 @@ from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db import IntegrityError
 from django.db.models import ProtectedError
-from django.http import Http404
+from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
+from django.views import defaults
 from rest_framework import exceptions, status
 from rest_framework.pagination import PageNumberPagination
 from rest_framework.permissions import BasePermission
@@ -26,6 +27,17 @@ from affiliates.roles import account_check, actor_for, scope
 class Pagination(PageNumberPagination):
     page_size_query_param = "page_size"
     max_page_size = 500
+
+    def get_page_size(self, request: Any) -> int | None:
+        """``?page_size=`` is a whole number from 1 (larger ones are cut to max_page_size); DRF
+        would silently use the default for ``abc`` or ``0``, so a client never learns its
+        parameter was ignored: 400 ``bad_page_size`` instead."""
+        raw = request.query_params.get(self.page_size_query_param)
+        if raw is not None and not (raw.isascii() and raw.isdigit() and int(raw[:18]) > 0):
+            raise exceptions.ValidationError(
+                {self.page_size_query_param: ["A whole number from 1."]}, code="bad_page_size"
+            )
+        return super().get_page_size(request)
 
     def get_paginated_response_schema(self, schema: dict[str, Any]) -> dict[str, Any]:
         out = super().get_paginated_response_schema(schema)
@@ -84,6 +96,22 @@ def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | Non
             "message": str(exc.detail),
         }
     return response
+
+
+def not_found(request: HttpRequest, exception: Exception) -> HttpResponse:
+    """handler404: a URL the API does not have (``/api/v1/offers/abc/``) answers in the API's
+    JSON, like every other API error; other paths get Django's page."""
+    if request.path.startswith("/api/"):
+        return JsonResponse({"code": "not_found", "message": "Not found."}, status=404)
+    return defaults.page_not_found(request, exception)
+
+
+def bad_request(request: HttpRequest, exception: Exception) -> HttpResponse:
+    """handler400: a request Django itself refuses (a bad Host, too many fields, a body too
+    large) answers in the API's JSON under /api/."""
+    if request.path.startswith("/api/"):
+        return JsonResponse({"code": "bad_request", "message": "Bad request."}, status=400)
+    return defaults.bad_request(request, exception)
 
 
 class TenantScopedMixin:

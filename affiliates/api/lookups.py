@@ -17,19 +17,26 @@ Filters on a related id (``?offer=12``) never look the id up: every foreign key 
 plain number, so an id the caller cannot see and an id that does not exist both answer 200 with
 no rows (the list is already scoped to the caller's tenant). ``IdFilterSet`` is the base of every
 filter set; the backend refuses to run one that is not.
+
+Every datetime filter of such a set reads its value through ``UtcDateTimeField``: any ISO 8601
+offset Python accepts (up to +-23:59) is turned into UTC before the query, since PostgreSQL
+refuses offsets beyond +-15:59 (a 500 before) and SQLite stores UTC; a value that falls outside
+the calendar once in UTC (year 1 with a positive offset) is a 400.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterator, Mapping, Sequence
+from datetime import UTC, datetime
 from types import MappingProxyType
 from typing import Any
 
 import django_filters as df
 from django import forms
-from django.core.exceptions import ImproperlyConfigured
+from django.core.exceptions import ImproperlyConfigured, ValidationError
 from django.db import models
 from django.db.models import QuerySet
+from django_filters.fields import IsoDateTimeField
 from django_filters.rest_framework import DjangoFilterBackend
 from rest_framework import filters, serializers
 from rest_framework.request import Request
@@ -53,8 +60,22 @@ class IdFilter(df.NumberFilter):
         super().__init__(*args, **kwargs)
 
 
+class UtcDateTimeField(IsoDateTimeField):
+    """An ISO 8601 date and time, in UTC (naive ones are read in the current time zone)."""
+
+    def to_python(self, value: Any) -> datetime | None:
+        parsed: datetime | None = super().to_python(value)
+        if parsed is None:
+            return None
+        try:
+            return parsed.astimezone(UTC)
+        except (OverflowError, ValueError):
+            raise ValidationError("The date and time is out of range.", code="bad_datetime") from None
+
+
 class IdFilterSet(df.FilterSet):
-    """The base of every API filter set: foreign keys are filtered by id (IdFilter)."""
+    """The base of every API filter set: foreign keys are filtered by id (IdFilter), date and
+    times in UTC (UtcDateTimeField)."""
 
     FILTER_DEFAULTS = {
         **df.filterset.FILTER_FOR_DBFIELD_DEFAULTS,
@@ -62,6 +83,12 @@ class IdFilterSet(df.FilterSet):
         models.OneToOneField: {"filter_class": IdFilter},
         models.OneToOneRel: {"filter_class": IdFilter},
     }
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        for filter_ in self.filters.values():  # this instance's copies: the class keeps its own
+            if isinstance(filter_, df.DateTimeFilter):
+                filter_.field_class = UtcDateTimeField
 
 
 class ScopedFilterBackend(DjangoFilterBackend):

@@ -21,6 +21,9 @@ class NetworkTermsSerializer(serializers.ModelSerializer[NetworkTerms]):
         model = NetworkTerms
         fields = ["minimum_payout", "minimum_payout_currency", "updated_at"]
         read_only_fields = ["updated_at"]
+        # PUT replaces the terms: both are required (the model's defaults made them optional,
+        # and a PUT without them failed with a KeyError, a 500).
+        extra_kwargs = {"minimum_payout": {"required": True}, "minimum_payout_currency": {"required": True}}
 
 
 class NetworkTermsView(APIView):

@@ -123,6 +123,8 @@ class AdvertiserCreatedSerializer(AdvertiserSerializer):
 class PublisherSerializer(ScopedModelSerializer):
     """Staff's and the publisher's own view. Status changes only through the actions."""
 
+    role_shaped = True  # affiliates.api.schema: roles get different subsets of these fields
+
     class Meta:
         model = Publisher
         fields = [
@@ -188,6 +190,8 @@ class StatusChangeSerializer(serializers.Serializer[Any]):
 class GoalSerializer(ScopedModelSerializer):
     """A goal inside an offer. On update, send ``id`` to keep an existing goal."""
 
+    role_shaped = True  # affiliates.api.schema: roles get different subsets of these fields
+
     id = serializers.IntegerField(required=False, help_text="Existing goal to update; omit for a new goal.")
     warnings = serializers.SerializerMethodField(help_text=WARNINGS_HELP)
 
@@ -233,6 +237,8 @@ class GoalDetailSerializer(GoalSerializer):
 
 class OfferSerializer(ScopedModelSerializer):
     """The network's and the advertiser's view: prices include revenue."""
+
+    role_shaped = True  # affiliates.api.schema: roles get different subsets of these fields
 
     goals = GoalSerializer(many=True, help_text="Payable events; exactly one is the default.")
 
@@ -353,6 +359,8 @@ class PublisherOfferSerializer(serializers.ModelSerializer[Offer]):
 
 
 class CustomPayoutSerializer(ScopedModelSerializer):
+    role_shaped = True  # affiliates.api.schema: roles get different subsets of these fields
+
     unit = serializers.SerializerMethodField(
         help_text=(
             "percent: payout and revenue are percentages of the sale (CPS goals); amount: an amount "
@@ -450,8 +458,17 @@ class CouponSerializer(ScopedModelSerializer):
 
 
 class OfferAccessSerializer(ScopedModelSerializer):
+    # Both null until the access is approved (to_representation): nullable in the schema.
+    token = serializers.CharField(
+        read_only=True,
+        allow_null=True,
+        help_text="Opaque tracking-link token: /c/{token}; null until approved.",
+    )
     url = serializers.CharField(
-        source="tracking_url", read_only=True, help_text="The tracking link: SITE_URL/c/{token}."
+        source="tracking_url",
+        read_only=True,
+        allow_null=True,
+        help_text="The tracking link: SITE_URL/c/{token}; null until approved.",
     )
 
     class Meta:

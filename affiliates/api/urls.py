@@ -1,7 +1,7 @@
 from django.urls import path
-from rest_framework.routers import DefaultRouter
 
 from affiliates.api import api_keys, audit, network_terms, views
+from affiliates.api.routers import DefaultRouter
 
 router = DefaultRouter()
 router.register("advertisers", views.AdvertiserViewSet)

@@ -72,6 +72,8 @@ MIDDLEWARE = [
     "affiliates.core.proxies.ForwardedHeadersMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
+    # A NUL byte or non-UTF-8 text in a query string or body: 400 bad_encoding before any view.
+    "affiliates.core.encoding.EncodingGuardMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
@@ -214,7 +216,7 @@ REST_FRAMEWORK = {
     ],
     "DEFAULT_PAGINATION_CLASS": "affiliates.api.base.Pagination",
     "PAGE_SIZE": 50,
-    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    "DEFAULT_SCHEMA_CLASS": "affiliates.api.schema.AutoSchema",
     "EXCEPTION_HANDLER": "affiliates.api.base.exception_handler",
     "COERCE_DECIMAL_TO_STRING": True,
 }

@@ -71,7 +71,11 @@ class StatementView(APIView):
 
     @extend_schema(
         parameters=[*_PARAMS, OpenApiParameter("publisher", OpenApiTypes.INT, description="staff only")],
-        responses={200: OpenApiTypes.OBJECT},
+        responses={
+            200: OpenApiTypes.OBJECT,
+            (200, "text/csv"): OpenApiTypes.STR,
+            (200, "application/pdf"): OpenApiTypes.BINARY,
+        },
     )
     def get(self, request: Request) -> Response | HttpResponse:
         actor = actor_for(request.user)

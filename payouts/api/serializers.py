@@ -46,6 +46,7 @@ ONLY_FOR = {"customer_hash": {"staff", "advertiser"}}
 
 
 class CommissionSerializer(serializers.ModelSerializer[Commission]):
+    role_shaped = True  # affiliates.api.schema: HIDDEN drops fields per role
     customer_hash = serializers.CharField(
         source="conversion.customer_hash",
         read_only=True,

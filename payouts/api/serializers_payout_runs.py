@@ -53,6 +53,13 @@ class PayoutSerializer(serializers.ModelSerializer[Payout]):
         source="publisher.name", read_only=True, help_text="The publisher's name."
     )
     period = serializers.SerializerMethodField(help_text="The month paid for, YYYY-MM.")
+    # Declared so the schema's enum has "" (not held): read-only model fields lose allow_blank.
+    hold_reason = serializers.ChoiceField(
+        choices=Payout.HoldReason.choices,
+        allow_blank=True,
+        read_only=True,
+        help_text="Why a held payout is not paid; empty unless held.",
+    )
     amount = serializers.SerializerMethodField(
         help_text='Amount to pay in currency, a decimal string at its minor unit ("125.00", "1250" in JPY).'
     )

@@ -279,7 +279,7 @@ class SmartLinkViewSet(viewsets.ModelViewSet[SmartLink]):
 
     @extend_schema(methods=["patch"], request=PathUpdateInput, responses=SmartLinkOutput)
     @extend_schema(methods=["delete"], request=None, responses={204: None})
-    @action(detail=True, methods=["patch", "delete"], url_path=r"paths/(?P<path_id>\d+)")
+    @action(detail=True, methods=["patch", "delete"], url_path=r"paths/(?P<path_id>[0-9]{1,18})")
     def path(self, request: Request, pk: str | None = None, path_id: str | None = None) -> Response:
         """Change a path's targeting, status, cap or landing page; or remove it (learning starts again)."""
         smart = self.get_object()

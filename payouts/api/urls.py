@@ -1,6 +1,6 @@
 from django.urls import path
-from rest_framework.routers import SimpleRouter
 
+from affiliates.api.routers import SimpleRouter
 from payouts.api import traffic, views
 from payouts.api.smartlinks import SmartLinkViewSet
 

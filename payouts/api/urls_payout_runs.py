@@ -1,8 +1,8 @@
 """Routes of payout runs, payouts, statements and invoices (mounted under /api/v1/)."""
 
 from django.urls import path
-from rest_framework.routers import DefaultRouter
 
+from affiliates.api.routers import DefaultRouter
 from payouts.api import documents, documents_issued, payout_runs
 
 router = DefaultRouter()

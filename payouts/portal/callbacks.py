@@ -14,7 +14,7 @@ from django.contrib import messages
 from django.core.exceptions import ValidationError
 from django.core.paginator import Paginator
 from django.db.models import Prefetch, QuerySet
-from django.http import HttpResponse
+from django.http import Http404, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 
 from affiliates.core.errors import DomainError
@@ -125,16 +125,26 @@ def _deliveries(publisher: Publisher) -> QuerySet[CallbackDelivery]:
     )
 
 
+def _posted_id(request: PortalRequest, name: str) -> int:
+    """The id a button posts: digits, or 404 (``pk="abc"`` made the lookup raise, a 500)."""
+    value = request.POST.get(name, "")
+    if not (value.isascii() and value.isdigit() and len(value) <= 18):
+        raise Http404
+    return int(value)
+
+
 def _act(request: PortalRequest, publisher: Publisher) -> None:
     """The test-fire and re-send buttons; each names an object of this publisher only."""
     if request.POST.get("do") == "test":
-        endpoint = get_object_or_404(CallbackEndpoint, publisher=publisher, pk=request.POST.get("endpoint"))
+        pk = _posted_id(request, "endpoint")
+        endpoint = get_object_or_404(CallbackEndpoint, publisher=publisher, pk=pk)
         services.endpoint_test_enqueue(endpoint=endpoint)
         messages.success(
             request, "Test postback sent to the delivery queue; its attempt is in the log below."
         )
     elif request.POST.get("do") == "resend":
-        delivery = get_object_or_404(CallbackDelivery, publisher=publisher, pk=request.POST.get("delivery"))
+        pk = _posted_id(request, "delivery")
+        delivery = get_object_or_404(CallbackDelivery, publisher=publisher, pk=pk)
         attempt = services.delivery_resend(delivery=delivery)
         outcome = f"HTTP {attempt.status_code}" if attempt.status_code else attempt.error_code or "no answer"
         messages.success(request, f"Re-sent: {outcome}.")

@@ -28,6 +28,7 @@ RAW_ONLY = frozenset({"sub2", "sub3", "sub4", "sub5"})
 MAX_ROLLUP_DAYS = 400
 MAX_RAW_DAYS = 31
 MAX_FILTER_VALUES = 200
+MAX_ID_DIGITS = 18
 
 
 class ReportError(DomainError):
@@ -124,7 +125,8 @@ def parse_filters(raw: Mapping[str, object] | None) -> dict[str, tuple[str | int
         if not cleaned or len(cleaned) > MAX_FILTER_VALUES:
             raise ReportError(f"Filter {name!r} needs 1 to {MAX_FILTER_VALUES} values.", code="bad_filter")
         if name in INTEGER_FILTERS:
-            if not all(v.isdigit() for v in cleaned):
+            # ASCII digits only ("²".isdigit() is true, int("²") a ValueError), within a bigint.
+            if not all(v.isascii() and v.isdigit() and len(v) <= MAX_ID_DIGITS for v in cleaned):
                 raise ReportError(f"Filter {name!r} takes numeric ids.", code="bad_filter")
             out[name] = tuple(int(v) for v in cleaned)
         else:

@@ -1,5 +1,4 @@
-from rest_framework.routers import SimpleRouter
-
+from affiliates.api.routers import SimpleRouter
 from payouts.automation.api import views
 
 router = SimpleRouter()

@@ -91,6 +91,21 @@ class CallbackAttemptSerializer(serializers.ModelSerializer[CallbackAttempt]):
             "ok",
         ]
         read_only_fields = fields
+        extra_kwargs = {
+            "id": {"help_text": "Attempt id."},
+            "delivery": {"help_text": "The delivery this attempt belongs to."},
+            "created_at": {"help_text": "When the request was sent (UTC)."},
+            "trigger": {"help_text": "auto (the worker), resend (a manual re-send) or test (a test fire)."},
+            "method": {"help_text": "GET or POST."},
+            "url": {"help_text": "The URL requested, macros filled in."},
+            "ip": {"help_text": "The vetted address connected to."},
+            "status_code": {"help_text": "The HTTP status answered; null when no answer came."},
+            "latency_ms": {"help_text": "Milliseconds until the answer; null when no answer came."},
+            "response_excerpt": {"help_text": "The start of the answer's body."},
+            "error_code": {"help_text": "Why it failed (timeout, blocked_address, ...); empty if ok."},
+            "error": {"help_text": "The failure in words; empty if ok."},
+            "ok": {"help_text": "True when the publisher's server answered 2xx."},
+        }
 
 
 class CallbackDeliverySerializer(serializers.ModelSerializer[CallbackDelivery]):

@@ -1,5 +1,4 @@
-from rest_framework.routers import DefaultRouter
-
+from affiliates.api.routers import DefaultRouter
 from payouts.callbacks.api import views
 
 router = DefaultRouter()

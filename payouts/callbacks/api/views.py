@@ -10,6 +10,7 @@ from typing import Any
 
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db.models import QuerySet
+from drf_spectacular.utils import extend_schema
 from rest_framework import mixins, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.exceptions import ValidationError
@@ -104,6 +105,7 @@ class CallbackEndpointViewSet(TenantScopedMixin, viewsets.ModelViewSet[CallbackE
             raise _as_api_error(exc) from exc
         return Response(self.get_serializer(endpoint).data)
 
+    @extend_schema(request=None, responses=s.CallbackAttemptSerializer)
     @action(detail=True, methods=["post"])
     def test(self, request: Request, pk: str | None = None) -> Response:
         """Render the URL with sample values and deliver it once, now. Returns the attempt."""
@@ -127,6 +129,7 @@ class CallbackDeliveryViewSet(
     permission_classes = [IsAuthenticated, IsPublisherOrStaff, AccountStanding]
     account_act = Act.MANAGE_POSTBACKS
 
+    @extend_schema(responses=s.CallbackAttemptSerializer(many=True))
     @action(detail=True, methods=["get"])
     def attempts(self, request: Request, pk: str | None = None) -> Response:
         rows: QuerySet[CallbackAttempt] = self.get_object().attempts.all()
@@ -135,6 +138,7 @@ class CallbackDeliveryViewSet(
             return self.get_paginated_response(s.CallbackAttemptSerializer(page, many=True).data)
         return Response(s.CallbackAttemptSerializer(rows, many=True).data)
 
+    @extend_schema(request=None, responses=s.CallbackAttemptSerializer)
     @action(detail=True, methods=["post"])
     def resend(self, request: Request, pk: str | None = None) -> Response:
         """Try this delivery again now (the address is vetted again). Returns the attempt."""

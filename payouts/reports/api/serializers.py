@@ -210,7 +210,16 @@ class ReportSerializer(serializers.Serializer[Report]):
         help_text="The moment (UTC) this answer covers events up to: now, or the range's end if earlier."
     )
 
-    @extend_schema_field(serializers.DictField(child=serializers.ListField(child=serializers.CharField())))
+    @extend_schema_field(
+        {
+            "type": "object",
+            "additionalProperties": {
+                "type": "array",
+                "items": {"oneOf": [{"type": "integer"}, {"type": "string"}]},
+            },
+            "description": "Ids (advertiser, offer, publisher, goal) are integers; the other values text.",
+        }
+    )
     def get_filters(self, report: Report) -> dict[str, list[Any]]:
         return {k: list(v) for k, v in report.query.filters.items()}
 

@@ -29,14 +29,21 @@ from payouts.reports.api.serializers import (
     ReportParamsSerializer,
     ReportSerializer,
 )
-from payouts.reports.dimensions import FILTERS, parse_tz
+from payouts.reports.dimensions import FILTERS, INTEGER_FILTERS, MAX_ID_DIGITS, parse_tz
 from payouts.reports.selectors import effect_scores, report_rows
 from payouts.reports.services import offer_target_clear, offer_target_set
 from tracking.models.reports import OfferTarget
 
 DEFAULT_DAYS = 7
+# Id filters are lists of integers (comma-separated: offer=1,2), the others comma-separated text.
+ID_LIST = {"type": "array", "items": {"type": "integer", "minimum": 0, "maximum": 10**MAX_ID_DIGITS - 1}}
 FILTER_PARAMETERS = [
-    OpenApiParameter(name, OpenApiTypes.STR, description=f"{FILTER_HELP[name]} {FILTER_NOTE}")
+    OpenApiParameter(
+        name,
+        ID_LIST if name in INTEGER_FILTERS else OpenApiTypes.STR,
+        explode=False if name in INTEGER_FILTERS else None,
+        description=f"{FILTER_HELP[name]} {FILTER_NOTE}",
+    )
     for name in FILTERS
 ]
 
