@@ -12,6 +12,7 @@ from django.test import Client
 
 from affiliates.models import Goal, Offer, Publisher
 from affiliates.tests import factories as f
+from affiliates.tests.signin import sign_in
 from payouts.models import Commission, Transaction
 from payouts.traffic import traffic_reconcile
 from tracking.ids import new_click_id
@@ -124,7 +125,7 @@ def test_only_staff_invalidate_and_a_selection_is_required(
 def test_the_staff_page_shows_how_much_the_lines_shrink_before_confirming(
     client: Client, nadia: Any, cpc: dict[str, list[str]]
 ) -> None:
-    client.force_login(nadia)
+    sign_in(client, nadia)
     url = "/staff/fraud/invalid-traffic/"
     form = {"click_ids": " ".join(map(str, cpc["fb"])), "sub": "sub1", "reason": "bot farm"}
 
