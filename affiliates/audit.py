@@ -29,6 +29,7 @@ from django.db.models import Q, QuerySet
 
 from affiliates import models as m
 from affiliates.core.audit import SPECS, AuditEntry, AuditSpec, audit_register
+from affiliates.credentials import ApiKey
 from affiliates.roles import Actor
 
 PARTY = ("legal_name", "address", "country", "tax_id")
@@ -71,7 +72,7 @@ ACTION_NAMES = {v: k for k, v in ACTIONS.items()}
 def register() -> None:
     """The affiliates models' audit specs (AffiliatesConfig.ready)."""
     # API keys: made and revoked (staff-only entries); never the hash, and not each use.
-    audit_register(m.ApiKey, label="api key", exclude=["key_hash", "last_used_at"])
+    audit_register(ApiKey, label="api key", exclude=["key_hash", "last_used_at"])
     audit_register(
         m.Advertiser,
         label="advertiser",

@@ -19,6 +19,7 @@ from typing import Any
 from django.db.models import Q, QuerySet
 from django.utils import timezone
 
+from affiliates.core.audit import AuditChange, audit_log_changes
 from affiliates.core.errors import DomainError
 from affiliates.credentials import ApiKey
 
@@ -81,7 +82,10 @@ def apikey_revoke(*, user: Any, key_id: int) -> ApiKey:
     """Revokes one of the user's own keys (another user's key is simply not found). Revoking
     twice changes nothing."""
     row = ApiKey.objects.get(pk=key_id, user_id=user.pk)
-    ApiKey.objects.filter(pk=row.pk, revoked_at__isnull=True).update(revoked_at=timezone.now())
+    now = timezone.now()
+    if ApiKey.objects.filter(pk=row.pk, revoked_at__isnull=True).update(revoked_at=now):
+        # A guarded update fires no signal: the revocation is logged here (who and from where).
+        audit_log_changes([AuditChange(instance=row, changes={"revoked_at": (None, now)})], by=user)
     row.refresh_from_db(fields=["revoked_at"])
     return row
 

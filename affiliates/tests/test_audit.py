@@ -13,6 +13,7 @@ from django.test import Client
 
 from affiliates.audit import AuditFilters, audit_entries
 from affiliates.core.audit import audit_system
+from affiliates.credentials import ApiKey
 from affiliates.models import Advertiser, AuditEntry, Cap, Coupon, CustomPayout, Goal, NetworkTerms, Offer
 from affiliates.roles import actor_for
 from affiliates.services import publisher_transition
@@ -170,6 +171,21 @@ def test_secrets_never_reach_the_log(nadia, api_as) -> None:
         {"hmac_secret", "postback_token_digest", "password"} & set(e.changes or {})
         for e in AuditEntry.objects.all()
     )
+
+
+def test_an_api_key_made_and_revoked_is_logged_without_its_secret(nadia, api_as) -> None:
+    made = api_as(nadia).post("/api/v1/api-keys/", {"name": "nightly sync"}, format="json")
+    assert made.status_code == 201, made.json()
+    key, key_id = made.json()["key"], made.json()["id"]
+    assert api_as(nadia).delete(f"/api/v1/api-keys/{key_id}/").status_code in (200, 204)
+    row = ApiKey.objects.get(pk=key_id)
+    logged = list(entries_of(row))
+    assert [e.action for e in logged] == [CREATE, AuditEntry.Action.UPDATE]
+    assert all(e.actor == nadia for e in logged)
+    assert "revoked_at" in logged[1].changes
+    texts = " ".join(str(e.changes) + str(e.serialized_data) for e in logged)
+    assert key not in texts
+    assert row.key_hash not in texts
 
 
 def test_a_portal_change_carries_the_signed_in_user_and_address(pixelpush, pia) -> None:
