@@ -15,7 +15,7 @@ TARGET_PER_S = 3_000
 
 
 def run(ctx: Context) -> str:
-    token, _ = _setup(ctx)
+    token, *_ = _setup(ctx)  # the plain link (the smart link is the click bench's)
     with Server(ctx, "granian", "bench.baseline_wsgi:application") as base:
         wrk(base.url(f"/r/{token}"), 1)
         baseline = wrk(base.url(f"/r/{token}"), ctx.seconds)
