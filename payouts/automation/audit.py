@@ -9,30 +9,7 @@ from __future__ import annotations
 
 from affiliates.core.audit import audit_register
 from payouts.automation.models import Firing, Rule
-
-RULE_FIELDS = (
-    "name",
-    "scope",
-    "offer",
-    "publisher",
-    "creative",
-    "sub1",
-    "metric",
-    "comparison",
-    "threshold",
-    "window_hours",
-    "min_clicks",
-    "min_conversions",
-    "action",
-    "cap_metric",
-    "cap_period",
-    "cap_limit",
-    "webhook_url",
-    "notify",
-    "cooldown_minutes",
-    "check_every_minutes",
-    "is_active",
-)
+from payouts.automation.services import EDITABLE
 
 
 def register() -> None:
@@ -40,7 +17,7 @@ def register() -> None:
         Rule,
         label="automation rule",
         advertiser="advertiser_id",
-        advertiser_fields=RULE_FIELDS,
+        advertiser_fields=EDITABLE,  # the advertiser reads what it may set
         exclude=["next_check_at", "last_checked_at", "last_result", "updated_at", "webhook_secret"],
     )
     audit_register(

@@ -9,31 +9,9 @@ from django import forms
 from affiliates.models import Creative, Offer, Publisher
 from affiliates.roles import Actor, visible
 from payouts.automation.models import Metric, Rule
-from payouts.automation.services import STAFF_ONLY_METRICS
+from payouts.automation.services import EDITABLE, STAFF_ONLY_METRICS
 
-FIELDS = [
-    "name",
-    "scope",
-    "offer",
-    "publisher",
-    "creative",
-    "sub1",
-    "metric",
-    "comparison",
-    "threshold",
-    "window_hours",
-    "min_clicks",
-    "min_conversions",
-    "action",
-    "cap_metric",
-    "cap_period",
-    "cap_limit",
-    "webhook_url",
-    "notify",
-    "cooldown_minutes",
-    "check_every_minutes",
-    "is_active",
-]
+FIELDS = list(EDITABLE)  # what a rule's owner may set: the same as the API's
 
 
 class RuleForm(forms.ModelForm[Rule]):
