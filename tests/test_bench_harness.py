@@ -52,3 +52,16 @@ def test_a_partial_run_replaces_its_own_section_and_keeps_the_others() -> None:
         old, {"Reconcile": "## Reconcile\n\nnew reconcile\n", "Reports": "## Reports\n\nr\n"}
     )
     assert merged == ["## Clicks\n\nold clicks\n", "## Reconcile\n\nnew reconcile\n", "## Reports\n\nr\n"]
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db
+def test_the_fallback_bench_fills_the_clicks_table_the_model_has_today(shoes, pixelpush) -> None:
+    # bench/fallback.py fills its big table with raw SQL; a column added to Click without a
+    # database default once broke a 100M-row run only after an hour. This fills a few rows the same way.
+    from bench.fallback import _fill
+    from tracking.models import Click
+
+    _fill(7, first=0, offer=shoes.id, publisher=pixelpush.id)
+
+    assert Click.objects.filter(offer=shoes, publisher=pixelpush).count() == 7
