@@ -52,6 +52,9 @@ LATERAL (SELECT now() - random() * make_interval(days => %(days)s) AS ts,
                 floor(random() * %(ips)s)::int AS v OFFSET 0) AS t
 """
 
+# Fills this big drop the secondary indexes and build them again afterwards (_fill).
+REBUILD_INDEXES_FROM = 1_000_000
+
 
 def _setup_django() -> None:
     import django
@@ -101,7 +104,21 @@ def _fill(n: int, *, first: int, offer: int, publisher: int) -> float:
         "ips": IPS,
     }
     with connection.cursor() as cursor:
+        # A big fill goes into the table without its secondary indexes, which are then built
+        # from their own definitions (pg_indexes): one sort per index instead of 100M random
+        # inserts into five B-trees, several times faster. The primary key stays.
+        cursor.execute(
+            "SELECT indexname, indexdef FROM pg_indexes WHERE tablename = 'tracking_click' "
+            "AND indexname <> 'tracking_click_pkey'"
+        )
+        indexes = cursor.fetchall() if n >= REBUILD_INDEXES_FROM else []
+        for name, _ in indexes:
+            cursor.execute(f'DROP INDEX "{name}"')
         cursor.execute(CLICKS_SQL, params)
+        if indexes:
+            cursor.execute("SET maintenance_work_mem = '1GB'")
+        for _, definition in indexes:
+            cursor.execute(definition)
         cursor.execute("ANALYZE tracking_click")
     return time.perf_counter() - started
 

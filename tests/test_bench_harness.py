@@ -56,12 +56,27 @@ def test_a_partial_run_replaces_its_own_section_and_keeps_the_others() -> None:
 
 @pytest.mark.postgres
 @pytest.mark.django_db
-def test_the_fallback_bench_fills_the_clicks_table_the_model_has_today(shoes, pixelpush) -> None:
+@pytest.mark.parametrize("rebuild_from", [1_000_000, 1])
+def test_the_fallback_bench_fills_the_clicks_table_the_model_has_today(
+    shoes, pixelpush, monkeypatch, rebuild_from
+) -> None:
     # bench/fallback.py fills its big table with raw SQL; a column added to Click without a
-    # database default once broke a 100M-row run only after an hour. This fills a few rows the same way.
-    from bench.fallback import _fill
+    # database default once broke a 100M-row run only after an hour. This fills a few rows the
+    # same way, and once as a big fill does (indexes dropped, filled, built again).
+    from django.db import connection
+
+    import bench.fallback
     from tracking.models import Click
 
-    _fill(7, first=0, offer=shoes.id, publisher=pixelpush.id)
+    def indexes() -> list[tuple[str, str]]:
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT indexname, indexdef FROM pg_indexes WHERE tablename = 'tracking_click'")
+            return sorted(cursor.fetchall())
+
+    before = indexes()
+    monkeypatch.setattr(bench.fallback, "REBUILD_INDEXES_FROM", rebuild_from)
+
+    bench.fallback._fill(7, first=0, offer=shoes.id, publisher=pixelpush.id)
 
     assert Click.objects.filter(offer=shoes, publisher=pixelpush).count() == 7
+    assert indexes() == before
