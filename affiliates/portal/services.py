@@ -10,8 +10,8 @@ from django.forms import BaseInlineFormSet, ModelForm
 
 from affiliates.core.errors import DomainError
 from affiliates.models import Offer, Publisher
+from affiliates.offer_targets import offer_target_clear, offer_target_set
 from affiliates.services import publisher_create
-from payouts.reports.services import offer_target_clear, offer_target_set
 
 
 @transaction.atomic

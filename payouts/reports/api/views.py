@@ -19,6 +19,7 @@ from rest_framework.views import APIView
 
 from affiliates.api.base import AccountStanding
 from affiliates.models import Offer
+from affiliates.offer_targets import OfferTarget, offer_target_clear, offer_target_set
 from affiliates.roles import Act, actor_for, scope
 from payouts.reports.api.renderers import ReportCSVRenderer
 from payouts.reports.api.serializers import (
@@ -31,8 +32,6 @@ from payouts.reports.api.serializers import (
 )
 from payouts.reports.dimensions import FILTERS, INTEGER_FILTERS, MAX_ID_DIGITS, parse_tz
 from payouts.reports.selectors import effect_scores, report_rows
-from payouts.reports.services import offer_target_clear, offer_target_set
-from tracking.models.reports import OfferTarget
 
 DEFAULT_DAYS = 7
 # Id filters are lists of integers (comma-separated: offer=1,2), the others comma-separated text.
