@@ -54,7 +54,7 @@ class OfferTarget(models.Model):
 
 def offer_target_set(
     *,
-    offer: models.Model,
+    offer_id: int,
     conversions: int,
     period: str = OfferTarget.Period.MONTH,
     user: object | None = None,
@@ -65,7 +65,7 @@ def offer_target_set(
     if conversions <= 0:
         raise DomainError("The target must be at least one conversion.", code="bad_target")
     target, _ = OfferTarget.objects.update_or_create(
-        offer=offer,
+        offer_id=offer_id,
         defaults={
             "conversions": conversions,
             "period": period,
@@ -76,7 +76,7 @@ def offer_target_set(
     return target
 
 
-def offer_target_clear(*, offer: models.Model) -> bool:
+def offer_target_clear(*, offer_id: int) -> bool:
     """Remove an offer's target; False when it had none."""
-    deleted, _ = OfferTarget.objects.filter(offer=offer).delete()
+    deleted, _ = OfferTarget.objects.filter(offer_id=offer_id).delete()
     return bool(deleted)

@@ -69,7 +69,7 @@ def offer_save(
     if target is not None:
         conversions, period = target
         if conversions:
-            offer_target_set(offer=offer, conversions=conversions, period=period, user=user)
+            offer_target_set(offer_id=offer.pk, conversions=conversions, period=period, user=user)
         else:
-            offer_target_clear(offer=offer)
+            offer_target_clear(offer_id=offer.pk)
     return offer

@@ -165,7 +165,7 @@ class OfferTargetViewSet(
         serializer = self.get_serializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         target = offer_target_set(
-            offer=offer,
+            offer_id=offer.pk,
             conversions=serializer.validated_data["conversions"],
             period=serializer.validated_data.get("period", OfferTarget.Period.MONTH),
             user=request.user,
@@ -173,6 +173,6 @@ class OfferTargetViewSet(
         return Response(self.get_serializer(target).data)
 
     def destroy(self, request: Request, *args: Any, **kwargs: Any) -> Response:
-        if not offer_target_clear(offer=self._offer()):
+        if not offer_target_clear(offer_id=self._offer().pk):
             raise Http404
         return Response(status=204)
