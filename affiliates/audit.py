@@ -161,6 +161,13 @@ def register() -> None:
     )
     audit_register(m.FxRate, label="fx rate")
     audit_register(m.NetworkTerms, label="network terms")
+    audit_register(
+        m.OfferTarget,
+        label="offer target",
+        advertiser="offer.advertiser_id",
+        advertiser_fields=("period", "conversions"),
+        exclude=["updated_at"],
+    )
 
 
 # --- reading -------------------------------------------------------------------------------

@@ -738,3 +738,4 @@ class NetworkTerms(models.Model):
 
 # Registered with this app from its own module (general, extended by later work).
 from affiliates.notifications import Notification as Notification  # noqa: E402
+from affiliates.offer_targets import OfferTarget as OfferTarget  # noqa: E402

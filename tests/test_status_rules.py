@@ -201,7 +201,7 @@ def test_staff_release_lifts_the_hold_but_not_the_hold_period(edge, shoes, pixel
     portal = Client()
     sign_in(portal, nadia)
     response = portal.post(
-        reverse("tracking_portal:set-status"), {"ids": [c.conversion_id], "action": "release", "reason": ""}
+        reverse("payouts_portal:set-status"), {"ids": [c.conversion_id], "action": "release", "reason": ""}
     )
     assert response.status_code == 302
     c.refresh_from_db()
@@ -237,7 +237,7 @@ def test_only_staff_release_and_approve_now_is_an_explicit_choice(edge, shoes, p
     portal = Client()
     sign_in(portal, nadia)
     portal.post(
-        reverse("tracking_portal:set-status"),
+        reverse("payouts_portal:set-status"),
         {"ids": [c.conversion_id], "action": "approved", "reason": "ok"},
     )
     c.refresh_from_db()

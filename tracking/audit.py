@@ -1,10 +1,9 @@
-"""Tracking's models in the audit log (affiliates/audit.py explains the specs): the offer's
-conversion target and smart links. Clicks and conversions are events in their own right, not audited edits."""
+"""Tracking's models in the audit log (affiliates/audit.py explains the specs): smart links.
+Clicks and conversions are events in their own right, not audited edits."""
 
 from __future__ import annotations
 
 from affiliates.core.audit import audit_register
-from tracking.models.reports import OfferTarget
 from tracking.models.smartlinks import SmartLink, SmartPath
 
 #: A smart link's settings and paths: both its publisher and its advertiser may read them (the
@@ -39,13 +38,6 @@ SMART_PATH_FIELDS = (
 
 
 def register() -> None:
-    audit_register(
-        OfferTarget,
-        label="offer target",
-        advertiser="offer.advertiser_id",
-        advertiser_fields=("period", "conversions"),
-        exclude=["updated_at"],
-    )
     audit_register(
         SmartLink,
         label="smart link",

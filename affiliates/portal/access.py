@@ -88,7 +88,7 @@ staff_only = portal_view(Role.STAFF)
 
 def home_url_for(actor: Actor) -> str:
     return {
-        Role.STAFF: "portal:staff-home",
-        Role.ADVERTISER: "portal:adv-home",
-        Role.PUBLISHER: "portal:pub-home",
+        Role.STAFF: "payouts_portal:staff-home",
+        Role.ADVERTISER: "payouts_portal:adv-home",
+        Role.PUBLISHER: "payouts_portal:pub-home",
     }.get(actor.role, "portal:pending")

@@ -12,8 +12,8 @@ from django.forms import inlineformset_factory
 from affiliates.core.errors import DomainError
 from affiliates.models import Cap, Creative, Goal, Offer, Publisher
 from affiliates.network_terms import publisher_minimum_check
+from affiliates.offer_targets import OfferTarget
 from affiliates.validators import DEVICE_TYPES, OS_FAMILIES
-from tracking.models.reports import OfferTarget
 
 
 class SignupForm(forms.Form):

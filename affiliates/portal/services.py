@@ -10,8 +10,8 @@ from django.forms import BaseInlineFormSet, ModelForm
 
 from affiliates.core.errors import DomainError
 from affiliates.models import Offer, Publisher
+from affiliates.offer_targets import offer_target_clear, offer_target_set
 from affiliates.services import publisher_create
-from payouts.reports.services import offer_target_clear, offer_target_set
 
 
 @transaction.atomic
@@ -69,7 +69,7 @@ def offer_save(
     if target is not None:
         conversions, period = target
         if conversions:
-            offer_target_set(offer=offer, conversions=conversions, period=period, user=user)
+            offer_target_set(offer_id=offer.pk, conversions=conversions, period=period, user=user)
         else:
-            offer_target_clear(offer=offer)
+            offer_target_clear(offer_id=offer.pk)
     return offer

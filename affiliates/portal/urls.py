@@ -31,7 +31,6 @@ urlpatterns = [
     path("account/api-keys/", account.api_keys, name="api-keys"),
     path("account/api-keys/<int:key_id>/revoke/", account.api_key_revoke, name="api-key-revoke"),
     # publisher
-    path("publisher/", pub.dashboard, name="pub-home"),
     path("publisher/offers/", pub.marketplace, name="pub-marketplace"),
     path("publisher/offers/<int:offer_id>/", pub.offer_detail, name="pub-offer"),
     path("publisher/offers/<int:offer_id>/apply/", pub.apply_quick, name="pub-apply"),
@@ -40,15 +39,11 @@ urlpatterns = [
     path("publisher/profile/", pub.profile, name="pub-profile"),
     path("publisher/audit/", audit.publisher_audit, name="pub-audit"),
     # advertiser
-    path("advertiser/", adv.dashboard, name="adv-home"),
-    path("advertiser/offers/", adv.offers, name="adv-offers"),
     path("advertiser/offers/new/", adv.offer_create, name="adv-offer-new"),
     path("advertiser/offers/<int:offer_id>/", adv.offer_edit, name="adv-offer-edit"),
-    path("advertiser/publishers/", adv.publishers, name="adv-publishers"),
     path("advertiser/access/<int:access_id>/decide/", adv.access_decision, name="adv-access-decide"),
     path("advertiser/audit/", audit.advertiser_audit, name="adv-audit"),
     # network staff
-    path("staff/", staff.home, name="staff-home"),
     path("staff/publishers/", staff.publisher_queue, name="staff-publishers"),
     path(
         "staff/publishers/<int:publisher_id>/decide/", staff.publisher_decision, name="staff-publisher-decide"

@@ -1,4 +1,5 @@
-"""Advertiser pages: dashboard, offers with goals/caps/targeting/creatives, publishers and requests."""
+"""Advertiser pages: offers with goals/caps/targeting/creatives, and access decisions (the
+dashboard is payouts.portal's, the offers and publishers tables tracking.portal's)."""
 
 from __future__ import annotations
 
@@ -9,12 +10,10 @@ from django.http import HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_POST
 
-from affiliates import selectors as affiliate_selectors
 from affiliates.core.errors import DomainError
 from affiliates.models import Offer, OfferAccess
-from affiliates.portal import selectors
+from affiliates.offer_targets import OfferTarget
 from affiliates.portal.access import PortalRequest, account_may, advertiser_only
-from affiliates.portal.charts import Series, bar_line_chart
 from affiliates.portal.forms import (
     CapFormSet,
     CreativeFormSet,
@@ -28,49 +27,10 @@ from affiliates.portal.services import offer_save
 from affiliates.pricing import goal_warnings
 from affiliates.roles import AccountRefused, Act, approval_check, scope
 from affiliates.services import access_decide
-from tracking.models.reports import OfferTarget
 
 
 def _offers(request: PortalRequest) -> Any:
     return scope(Offer.objects.all(), request.actor, advertiser_path="advertiser_id", publisher_path=None)
-
-
-@advertiser_only
-def dashboard(request: PortalRequest) -> HttpResponse:
-    adv_id = request.actor.advertiser_id
-    period = request.GET.get("period", "7d")
-    if period not in selectors.PERIODS:
-        period = "7d"
-    start, end = selectors.period_bounds(period)
-    kpis = selectors.traffic_kpis(start=start, end=end, advertiser_id=adv_id)
-    series = selectors.traffic_daily(days=30, advertiser_id=adv_id)
-    chart = bar_line_chart(
-        title="Clicks and conversions per day, last 30 days (UTC)",
-        labels=series.labels,
-        bars=Series("clicks", series.clicks),
-        line=Series("conversions", series.conversions),
-    )
-    cpa = {c: v / kpis.conversions for c, v in kpis.money.items()} if kpis.conversions else {}
-    return render(
-        request,
-        "portal/advertiser/dashboard.html",
-        {
-            "kpis": kpis,
-            "cpa": cpa,
-            "period": period,
-            "periods": selectors.PERIODS,
-            "chart": chart,
-            "requests": affiliate_selectors.pending_access_requests(advertiser_id=adv_id)[:5],
-        },
-    )
-
-
-@advertiser_only
-def offers(request: PortalRequest) -> HttpResponse:
-    rows = _offers(request).prefetch_related("goals")
-    stats = selectors.offer_stats(advertiser_id=request.actor.advertiser_id or 0)
-    table = [{"offer": o, **stats.get(o.pk, {"clicks": 0, "conversions": 0, "publishers": 0})} for o in rows]
-    return render(request, "portal/advertiser/offers.html", {"rows": table})
 
 
 def _offer_forms(
@@ -151,19 +111,6 @@ def offer_edit(request: PortalRequest, offer_id: int) -> HttpResponse:
     return _offer_edit(request, get_object_or_404(_offers(request), pk=offer_id))
 
 
-@advertiser_only
-def publishers(request: PortalRequest) -> HttpResponse:
-    adv_id = request.actor.advertiser_id or 0
-    return render(
-        request,
-        "portal/advertiser/publishers.html",
-        {
-            "rows": selectors.advertiser_publishers(advertiser_id=adv_id),
-            "requests": affiliate_selectors.pending_access_requests(advertiser_id=adv_id),
-        },
-    )
-
-
 def decide_access(request: PortalRequest, access: OfferAccess) -> None:
     form = DecisionForm(request.POST)
     if not form.is_valid():
@@ -196,4 +143,4 @@ def access_decision(request: PortalRequest, access_id: int) -> HttpResponse:
         publisher_path=None,
     )
     decide_access(request, get_object_or_404(accesses, pk=access_id))
-    return redirect_next(request, "portal:adv-publishers")
+    return redirect_next(request, "tracking_portal:adv-publishers")

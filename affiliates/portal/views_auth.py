@@ -51,7 +51,7 @@ def pending(request: HttpRequest) -> HttpResponse:
     """Where a publisher whose account is not (yet) active lands after login."""
     publisher = Publisher.objects.filter(members__pk=request.user.pk or 0).first()
     if publisher is not None and publisher.status == Publisher.Status.ACTIVE:
-        return redirect("portal:pub-home")
+        return redirect("payouts_portal:pub-home")
     return render(request, "portal/auth/pending.html", {"publisher": publisher})
 
 

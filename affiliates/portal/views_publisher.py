@@ -1,4 +1,5 @@
-"""Publisher pages: dashboard, offer marketplace, my offers with the link builder, profile."""
+"""Publisher pages: offer marketplace, my offers with the link builder, profile (the dashboard
+is payouts.portal's)."""
 
 from __future__ import annotations
 
@@ -12,9 +13,7 @@ from django.views.decorators.http import require_POST
 from affiliates import selectors as affiliate_selectors
 from affiliates.core.errors import DomainError
 from affiliates.models import Offer, OfferAccess
-from affiliates.portal import selectors
 from affiliates.portal.access import PortalRequest, account_may, publisher_only
-from affiliates.portal.charts import Series, bar_line_chart
 from affiliates.portal.forms import ApplyForm, MarketplaceFilter, PayoutDetailsForm, ProfileForm
 from affiliates.roles import Act, offers_visible_to_publisher_q, scope
 from affiliates.services import access_apply
@@ -23,38 +22,6 @@ from affiliates.services import access_apply
 def _pub(request: PortalRequest) -> Any:
     assert request.publisher is not None  # publisher_only guarantees it
     return request.publisher
-
-
-@publisher_only
-def dashboard(request: PortalRequest) -> HttpResponse:
-    publisher = _pub(request)
-    period = request.GET.get("period", "7d")
-    if period not in selectors.PERIODS:
-        period = "7d"
-    start, end = selectors.period_bounds(period)
-    kpis = selectors.traffic_kpis(start=start, end=end, publisher_id=publisher.pk)
-    series = selectors.traffic_daily(days=30, publisher_id=publisher.pk)
-    chart = bar_line_chart(
-        title="Clicks and conversions per day, last 30 days (UTC)",
-        labels=series.labels,
-        bars=Series("clicks", series.clicks),
-        line=Series("conversions", series.conversions),
-    )
-    recent = (
-        scope(
-            OfferAccess.objects.select_related("offer"),
-            request.actor,
-            advertiser_path=None,
-            publisher_path="publisher_id",
-        )
-        .filter(status=OfferAccess.Status.APPROVED)
-        .order_by("-decided_at")[:5]
-    )
-    return render(
-        request,
-        "portal/publisher/dashboard.html",
-        {"kpis": kpis, "period": period, "periods": selectors.PERIODS, "chart": chart, "recent": recent},
-    )
 
 
 def _visible_offers(request: PortalRequest) -> Any:

@@ -1,4 +1,5 @@
-"""Network staff pages: the overview, the approval queues, and the brute-force lockouts."""
+"""Network staff pages: the approval queues and the brute-force lockouts (the overview is
+payouts.portal's)."""
 
 from __future__ import annotations
 
@@ -11,28 +12,10 @@ from django.views.decorators.http import require_POST
 
 from affiliates import lockout
 from affiliates import selectors as affiliate_selectors
-from affiliates.models import Offer, OfferAccess, Publisher
-from affiliates.portal import selectors
+from affiliates.models import OfferAccess, Publisher
 from affiliates.portal.access import PortalRequest, staff_only
 from affiliates.portal.views_advertiser import decide_access
 from affiliates.services import publisher_set_status
-from tracking.models import Conversion
-
-
-@staff_only
-def home(request: PortalRequest) -> HttpResponse:
-    start, end = selectors.period_bounds("today")
-    counts = {
-        "publishers_pending": Publisher.objects.filter(status=Publisher.Status.PENDING).count(),
-        "access_pending": OfferAccess.objects.filter(status=OfferAccess.Status.PENDING).count(),
-        "held": Conversion.objects.filter(held_for_review=True, status="pending").count(),
-        "offers_live": Offer.objects.filter(status=Offer.Status.ACTIVE).count(),
-    }
-    return render(
-        request,
-        "portal/staff/home.html",
-        {"counts": counts, "today": selectors.traffic_kpis_network(start=start, end=end)},
-    )
 
 
 @staff_only

@@ -1,10 +1,28 @@
 from django.urls import path
 
-from payouts.portal import customers, documents, invalid_traffic, views
+from payouts.portal import (
+    conversions,
+    customers,
+    dashboards,
+    documents,
+    invalid_traffic,
+    reports,
+    smartlinks,
+    views,
+)
 
 app_name = "payouts_portal"
 
 urlpatterns = [
+    path("publisher/", dashboards.pub_dashboard, name="pub-home"),
+    path("advertiser/", dashboards.adv_dashboard, name="adv-home"),
+    path("staff/", dashboards.staff_home, name="staff-home"),
+    path("reports/", reports.reports, name="reports"),
+    path("advertiser/conversions/status/", conversions.set_status, name="set-status"),
+    path("advertiser/conversions/upload/", conversions.adv_upload, name="adv-upload"),
+    path(
+        "smart-links/<int:smart_id>/optimise/", smartlinks.smart_link_optimise_now, name="smart-link-optimise"
+    ),
     path("publisher/payouts/", views.pub_payouts, name="pub-payouts"),
     path("publisher/payouts/<int:payout_id>/statement.<str:fmt>", views.pub_statement, name="pub-statement"),
     path("publisher/statements/", documents.pub_statements, name="pub-statements"),

@@ -26,6 +26,7 @@ from django.utils import timezone
 from rest_framework import status
 
 from affiliates.models import Goal, Offer, Publisher
+from affiliates.offer_targets import OfferTarget
 from affiliates.roles import Actor
 from payouts.reports import metrics as m
 from payouts.reports.customers.selectors import customer_value, offer_advertisers
@@ -46,7 +47,6 @@ from tracking.models.reports import (
     HourlyGeoStat,
     HourlyOfferStat,
     HourlyStat,
-    OfferTarget,
     ReportState,
 )
 

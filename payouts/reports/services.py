@@ -38,8 +38,6 @@ from django.db.models import Count, Model, Sum
 from django.utils import timezone
 
 from affiliates.core.db import db_advisory_lock
-from affiliates.models import Offer
-from payouts.reports.dimensions import ReportError
 from payouts.reports.facts import facts_sql, fetch_facts
 from tracking.models import Click, Conversion, Impression
 from tracking.models.reports import (
@@ -51,7 +49,6 @@ from tracking.models.reports import (
     HourlyGeoStat,
     HourlyOfferStat,
     HourlyStat,
-    OfferTarget,
     ReportDirtyHour,
     ReportState,
 )
@@ -363,28 +360,3 @@ def rollups_rebuild_all(*, start: datetime, end: datetime) -> int:
         hours = rollup_rebuild(start=start, end=end)
         ReportDirtyHour.objects.filter(id__in=claimed).delete()
     return hours
-
-
-def offer_target_set(
-    *, offer: Offer, conversions: int, period: str = OfferTarget.Period.MONTH, user: object | None = None
-) -> OfferTarget:
-    """Set (or replace) the advertiser's conversion target for an offer."""
-    if period not in OfferTarget.Period.values:
-        raise ReportError(f"Period must be one of {', '.join(OfferTarget.Period.values)}.", code="bad_period")
-    if conversions <= 0:
-        raise ReportError("The target must be at least one conversion.", code="bad_target")
-    target, _ = OfferTarget.objects.update_or_create(
-        offer=offer,
-        defaults={
-            "conversions": conversions,
-            "period": period,
-            "updated_by": user if getattr(user, "pk", None) else None,
-            "updated_at": timezone.now(),
-        },
-    )
-    return target
-
-
-def offer_target_clear(*, offer: Offer) -> bool:
-    deleted, _ = OfferTarget.objects.filter(offer=offer).delete()
-    return bool(deleted)

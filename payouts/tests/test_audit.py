@@ -14,6 +14,7 @@ from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from affiliates.models import AuditEntry, Publisher
+from affiliates.offer_targets import OfferTarget
 from affiliates.roles import actor_for
 from payouts.adjustments import adjustments_apply
 from payouts.models import Commission, Payout, PayoutRun
@@ -25,7 +26,6 @@ from payouts.tests.factories_payouts import approve_balance, mid
 from payouts.tests.helpers import convert
 from tracking.conversions.status import conversion_status_change
 from tracking.lifecycle import Decider, Party
-from tracking.models.reports import OfferTarget
 
 IP = "198.51.100.23"
 JAN = date(2024, 1, 1)

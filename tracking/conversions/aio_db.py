@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import operator
 import os
 import time
 import uuid
@@ -55,6 +56,8 @@ class InsertPlan:
     # backend does for these field types too (aware datetimes, Decimals, strings, ints).
     columns: list[tuple[str, bool]]
     by_rows: dict[int, str] = field(default_factory=dict)
+    _values: Callable[[dict[str, Any]], tuple[Any, ...]] | None = field(default=None, init=False, repr=False)
+    _json_at: list[int] = field(default_factory=list, init=False, repr=False)
 
     def sql(self, rows: int) -> str:
         """The INSERT for ``rows`` rows with PostgreSQL's own $n placeholders (cached: it is
@@ -74,12 +77,22 @@ class InsertPlan:
         return self.by_rows[rows]
 
     def params(self, ids: Sequence[int], convs: Sequence[Conversion]) -> list[Any]:
+        # Read from each instance's __dict__ in one C call: the columns are its concrete fields,
+        # which every instance built for a postback holds (a deferred one would not: getattr).
+        if self._values is None:
+            self._values = operator.itemgetter(*(attname for attname, _ in self.columns))
+            self._json_at = [i for i, (_, is_json) in enumerate(self.columns) if is_json]
         params: list[Any] = []
         for conv_id, conv in zip(ids, convs, strict=True):
+            try:
+                row = list(self._values(conv.__dict__))
+            except KeyError:
+                row = [getattr(conv, attname) for attname, _ in self.columns]
+            for i in self._json_at:
+                if row[i] is not None:
+                    row[i] = Jsonb(row[i])
             params.append(conv_id)
-            for attname, is_json in self.columns:
-                value = getattr(conv, attname)
-                params.append(Jsonb(value) if is_json and value is not None else value)
+            params += row
         return params
 
 

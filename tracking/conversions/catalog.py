@@ -81,8 +81,9 @@ class AdvertiserInfo:
             return False
         return any(addr in net for net in self.allowlist)
 
-    def token_matches(self, token: str) -> bool:
-        return hmac.compare_digest(token_digest(token), self.token_digest)
+    def digest_matches(self, digest: str) -> bool:
+        """The stored digest is this one, compared in constant time."""
+        return hmac.compare_digest(digest, self.token_digest)
 
 
 def _advertiser_info(adv: Advertiser) -> AdvertiserInfo:
@@ -102,7 +103,8 @@ def advertiser_by_token(token: str) -> AdvertiserInfo | None:
         return _advertiser_info(adv) if adv else None
 
     info = _cached("adv_token", digest, load)
-    return info if info is not None and info.token_matches(token) else None
+    # Hashed once: the digest is the cache key and what the stored one is compared with.
+    return info if info is not None and info.digest_matches(digest) else None
 
 
 def advertiser_by_id(advertiser_id: int) -> AdvertiserInfo | None:

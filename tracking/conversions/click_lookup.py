@@ -35,6 +35,7 @@ from affiliates.core.db import db_supports_binary_copy
 from tracking.clickpath import redis_conn, spool
 from tracking.clickpath.lines import line_record
 from tracking.clickpath.store import pending_key, spooled_key, stream_key
+from tracking.conversions.instances import instance_build
 from tracking.conversions.offload import blocking_io
 from tracking.models import Click
 
@@ -154,7 +155,7 @@ def clicks_from_rows(rows: Sequence[Any], converters: _Converters | None = None)
                 for func in funcs:
                     by_name[name] = func(by_name[name], col, connection)
             values = list(by_name.values())
-        click = Click.from_db(DEFAULT_DB_ALIAS, names, values)
+        click = instance_build(Click, dict(zip(names, values, strict=True)), db=DEFAULT_DB_ALIAS)
         found[click.id] = click
     return found
 

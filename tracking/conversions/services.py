@@ -34,6 +34,7 @@ from tracking.conversions.attribution import Attribution
 from tracking.conversions.caps import CapCheck, caps_applicable, caps_consume
 from tracking.conversions.catalog import OfferInfo, Standing, publisher_standing
 from tracking.conversions.fraud import RULES, Fired, Visitor, fraud_check
+from tracking.conversions.instances import instance_build
 from tracking.conversions.offload import blocking_io
 from tracking.conversions.outcome import Outcome, PostbackError, Result, bad_request
 from tracking.conversions.params import ConversionInput
@@ -255,6 +256,22 @@ def _conversion_fields(draft: Draft) -> dict[str, Any]:
     return fields
 
 
+_FIELDS: list[Any] | None = None
+
+
+def conversion_new(fields: dict[str, Any]) -> Conversion:
+    """``Conversion(**fields)`` (attribute names: ``offer_id``, not ``offer``; defaults for the
+    rest), without Django's keyword path, which looks every field up by name and checks it for a
+    related object: the same unsaved instance, built as instances.py explains."""
+    global _FIELDS
+    if _FIELDS is None:
+        _FIELDS = list(Conversion._meta.concrete_fields)
+    attrs = {f.attname: fields.pop(f.attname) if f.attname in fields else f.get_default() for f in _FIELDS}
+    if fields:
+        raise TypeError(f"Conversion has no field {', '.join(fields)}")
+    return instance_build(Conversion, attrs)
+
+
 def conversion_record(draft: Draft) -> Outcome:
     """Attribute, check and store one new conversion. Raises PostbackError for a 400."""
     return conversion_store(conversion_prepare(draft))
@@ -294,33 +311,35 @@ def conversion_prepare(draft: Draft) -> NewConversion:
     dedupe_key = None
     if click is not None and not goal.allow_multiple:
         dedupe_key = f"{click.id.hex}:{goal.id}"
-    conv = Conversion(
-        **fields,
-        offer_id=offer.id,
-        publisher_id=publisher_id,
-        goal_id=goal.id,
-        currency=currency,
-        status=status,
-        reason=reason,
-        dedupe_key=dedupe_key,
-        fraud_flags=[f.rule for f in fired],
-        held_for_review=held,
-        trace={
-            "request": draft.request,
-            "attribution": draft.attribution.trace(),
-            "coupon": draft.coupon.code if draft.coupon else None,
-            "goal": {
-                "id": goal.id,
-                "code": goal.code,
-                "payout_type": goal.payout_type,
-                "default": not draft.inp.goal_code,
+    conv = conversion_new(
+        dict(
+            fields,
+            offer_id=offer.id,
+            publisher_id=publisher_id,
+            goal_id=goal.id,
+            currency=currency,
+            status=status,
+            reason=reason,
+            dedupe_key=dedupe_key,
+            fraud_flags=[f.rule for f in fired],
+            held_for_review=held,
+            trace={
+                "request": draft.request,
+                "attribution": draft.attribution.trace(),
+                "coupon": draft.coupon.code if draft.coupon else None,
+                "goal": {
+                    "id": goal.id,
+                    "code": goal.code,
+                    "payout_type": goal.payout_type,
+                    "default": not draft.inp.goal_code,
+                },
+                "price": price_trace,
+                "rules_checked": list(RULES),
+                "rules": [f.trace() for f in fired],
+                "rejection": {"reason": rejection[0], "detail": rejection[1]} if rejection else None,
+                "caps": [],
             },
-            "price": price_trace,
-            "rules_checked": list(RULES),
-            "rules": [f.trace() for f in fired],
-            "rejection": {"reason": rejection[0], "detail": rejection[1]} if rejection else None,
-            "caps": [],
-        },
+        )
     )
     caps = caps_applicable(info.caps, publisher_id) if status != ConversionStatus.REJECTED else []
     return NewConversion(conv, sig=draft.sig, caps=caps, payout=payout, revenue=revenue)
@@ -335,23 +354,25 @@ def _unattributed(draft: Draft) -> NewConversion:
         if draft.info
         else []
     )
-    conv = Conversion(
-        **_conversion_fields(draft),
-        offer_id=draft.info.offer.id if draft.info else None,
-        currency=draft.inp.currency or (draft.info.offer.currency if draft.info else ""),
-        status=ConversionStatus.REJECTED,
-        reason=reason,
-        fraud_flags=[f.rule for f in fired],
-        trace={
-            "request": draft.request,
-            "attribution": draft.attribution.trace(),
-            "click_id_reported": draft.inp.click_id_raw or None,
-            "coupon": draft.inp.coupon or None,
-            "rules_checked": list(RULES),
-            "rules": [f.trace() for f in fired],
-            "rejection": {"reason": reason, "detail": "no click or coupon of ours matches"},
-            "caps": [],
-        },
+    conv = conversion_new(
+        dict(
+            _conversion_fields(draft),
+            offer_id=draft.info.offer.id if draft.info else None,
+            currency=draft.inp.currency or (draft.info.offer.currency if draft.info else ""),
+            status=ConversionStatus.REJECTED,
+            reason=reason,
+            fraud_flags=[f.rule for f in fired],
+            trace={
+                "request": draft.request,
+                "attribution": draft.attribution.trace(),
+                "click_id_reported": draft.inp.click_id_raw or None,
+                "coupon": draft.inp.coupon or None,
+                "rules_checked": list(RULES),
+                "rules": [f.trace() for f in fired],
+                "rejection": {"reason": reason, "detail": "no click or coupon of ours matches"},
+                "caps": [],
+            },
+        )
     )
     return NewConversion(conv, sig=draft.sig, caps=[], payout=Decimal(0), revenue=Decimal(0))
 

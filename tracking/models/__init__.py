@@ -13,7 +13,6 @@ from tracking.models.reports import (  # noqa: F401
     HourlyGeoStat,
     HourlyOfferStat,
     HourlyStat,
-    OfferTarget,
     ReportDirtyHour,
     ReportState,
 )

@@ -28,9 +28,8 @@ covered by re-aggregating a trailing window every run and the two previous days 
 
 from __future__ import annotations
 
-from django.conf import settings
 from django.db import models
-from django.db.models import Q, Value
+from django.db.models import Value
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 
@@ -311,38 +310,3 @@ class ReportState(models.Model):
     rolled_up_to = models.DateTimeField(null=True, blank=True)
     settled_through = models.DateField(null=True, blank=True, help_text="Last UTC day of the nightly pass.")
     updated_at = models.DateTimeField(default=timezone.now)
-
-
-class OfferTarget(models.Model):
-    """The advertiser's conversion target for an offer, the basis of the effect score."""
-
-    class Period(models.TextChoices):
-        DAY = "day"
-        WEEK = "week"
-        MONTH = "month"
-
-    offer = models.OneToOneField(
-        "affiliates.Offer",
-        on_delete=models.CASCADE,
-        related_name="target",
-        help_text="The offer the target is for (also the key in the URL).",
-    )
-    period = models.CharField(
-        max_length=8,
-        choices=Period.choices,
-        default=Period.MONTH,
-        help_text=(
-            "What the target counts per: day, week or month (30.4375 days); reports prorate it to their date"
-            " range."
-        ),
-    )
-    conversions = models.PositiveIntegerField(help_text="Target pending + approved conversions per period.")
-    updated_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
-    )
-    updated_at = models.DateTimeField(default=timezone.now, help_text="When it was last set.")
-
-    class Meta:
-        constraints = [
-            models.CheckConstraint(condition=Q(conversions__gt=0), name="offertarget_conversions_gt_0"),
-        ]

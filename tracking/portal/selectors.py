@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterator
 from datetime import date, datetime, time, timedelta
 from typing import Any
 
@@ -11,9 +11,16 @@ from django.utils import timezone
 
 from affiliates.core.money import money_round
 from affiliates.core.spreadsheet import csv_line
+from affiliates.models import Offer
 from affiliates.roles import Actor, scope
-from payouts.models import Commission
 from tracking.models import Conversion
+
+
+def offers_for(actor: Actor) -> QuerySet[Offer]:
+    """The offers a list or report may filter by: a publisher's joined offers, else those in scope."""
+    if actor.is_publisher:
+        return Offer.objects.filter(accesses__publisher_id=actor.publisher_id or 0).distinct()
+    return scope(Offer.objects.all(), actor, advertiser_path="advertiser_id", publisher_path=None)
 
 
 def conversions_for(actor: Actor) -> QuerySet[Conversion]:
@@ -44,12 +51,6 @@ def conversions_filtered(actor: Actor, params: dict[str, Any]) -> QuerySet[Conve
 
 def _midnight(day: date) -> datetime:
     return datetime.combine(day, time.min, tzinfo=timezone.get_current_timezone())
-
-
-def commission_ids_for(actor: Actor, conversion_ids: Iterable[int]) -> list[int]:
-    """The commissions behind conversions the actor may act on; others are silently dropped."""
-    allowed = conversions_for(actor).filter(pk__in=list(conversion_ids)).values("pk")
-    return list(Commission.objects.filter(conversion_id__in=allowed).values_list("pk", flat=True))
 
 
 CSV_COLUMNS = [

@@ -18,7 +18,6 @@ from affiliates.core.errors import DomainError
 from affiliates.models import Offer, OfferAccess, Publisher
 from affiliates.portal.access import PortalRequest, portal_view
 from affiliates.roles import Role, visible
-from payouts.smartlinks.services import smart_link_optimise
 from tracking.models import SmartLink, SmartPath, SmartRun
 from tracking.portal.smartlink_forms import PathRows, SmartLinkForm
 from tracking.smartlinks import services
@@ -119,17 +118,4 @@ def smart_path_toggle(request: PortalRequest, smart_id: int, path_id: int) -> Ht
         messages.success(request, f"Path {path} {'resumed' if paused else 'paused'}.")
     except DomainError as refused:
         messages.error(request, refused.message)
-    return redirect("tracking_portal:smart-link", smart.pk)
-
-
-@require_POST
-@every_role
-def smart_link_optimise_now(request: PortalRequest, smart_id: int) -> HttpResponseBase:
-    smart = _link(request, smart_id)
-    if not services.smart_link_may_edit(actor=request.actor, smart=smart):
-        messages.error(request, "You may not change this smart link.")
-    else:
-        run = smart_link_optimise(smart_link_id=smart.pk, force=True)
-        if run is not None:
-            messages.success(request, f"Optimiser ran: {run.get_outcome_display()}. {run.note}")
     return redirect("tracking_portal:smart-link", smart.pk)

@@ -1,25 +1,21 @@
 from django.urls import path
 
-from tracking.portal import reports, smartlinks, views
+from tracking.portal import advertiser, smartlinks, views
 
 app_name = "tracking_portal"
 
 urlpatterns = [
+    path("advertiser/offers/", advertiser.adv_offers, name="adv-offers"),
+    path("advertiser/publishers/", advertiser.adv_publishers, name="adv-publishers"),
     path("publisher/conversions/", views.pub_conversions, name="pub-conversions"),
     path("advertiser/conversions/", views.adv_conversions, name="adv-conversions"),
-    path("advertiser/conversions/status/", views.set_status, name="set-status"),
-    path("advertiser/conversions/upload/", views.adv_upload, name="adv-upload"),
     path("advertiser/integration/", views.adv_integration, name="adv-integration"),
     path("conversions/<int:conversion_id>/", views.conversion_detail, name="conversion"),
     path("staff/fraud/", views.staff_fraud, name="staff-fraud"),
-    path("reports/", reports.reports, name="reports"),
     path("smart-links/", smartlinks.smart_links, name="smart-links"),
     path("smart-links/new/", smartlinks.smart_link_new, name="smart-link-new"),
     path("smart-links/<int:smart_id>/", smartlinks.smart_link_detail, name="smart-link"),
     path("smart-links/<int:smart_id>/weights/", smartlinks.smart_link_weights, name="smart-link-weights"),
-    path(
-        "smart-links/<int:smart_id>/optimise/", smartlinks.smart_link_optimise_now, name="smart-link-optimise"
-    ),
     path(
         "smart-links/<int:smart_id>/paths/<int:path_id>/toggle/",
         smartlinks.smart_path_toggle,

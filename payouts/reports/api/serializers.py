@@ -9,9 +9,9 @@ from typing import Any
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
+from affiliates.offer_targets import OfferTarget
 from payouts.reports.dimensions import DIMENSIONS, MAX_FILTER_VALUES, MAX_ROLLUP_DAYS
 from payouts.reports.selectors import MAX_LIMIT, Report
-from tracking.models.reports import OfferTarget
 
 DATES = "Local dates in `tz`, both included; default: the last seven days, today included."
 AMOUNT = "in the row's currency, the exact sum with six decimal places"

@@ -19,6 +19,7 @@ from rest_framework.views import APIView
 
 from affiliates.api.base import AccountStanding
 from affiliates.models import Offer
+from affiliates.offer_targets import OfferTarget, offer_target_clear, offer_target_set
 from affiliates.roles import Act, actor_for, scope
 from payouts.reports.api.renderers import ReportCSVRenderer
 from payouts.reports.api.serializers import (
@@ -31,8 +32,6 @@ from payouts.reports.api.serializers import (
 )
 from payouts.reports.dimensions import FILTERS, INTEGER_FILTERS, MAX_ID_DIGITS, parse_tz
 from payouts.reports.selectors import effect_scores, report_rows
-from payouts.reports.services import offer_target_clear, offer_target_set
-from tracking.models.reports import OfferTarget
 
 DEFAULT_DAYS = 7
 # Id filters are lists of integers (comma-separated: offer=1,2), the others comma-separated text.
@@ -166,7 +165,7 @@ class OfferTargetViewSet(
         serializer = self.get_serializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         target = offer_target_set(
-            offer=offer,
+            offer_id=offer.pk,
             conversions=serializer.validated_data["conversions"],
             period=serializer.validated_data.get("period", OfferTarget.Period.MONTH),
             user=request.user,
@@ -174,6 +173,6 @@ class OfferTargetViewSet(
         return Response(self.get_serializer(target).data)
 
     def destroy(self, request: Request, *args: Any, **kwargs: Any) -> Response:
-        if not offer_target_clear(offer=self._offer()):
+        if not offer_target_clear(offer_id=self._offer().pk):
             raise Http404
         return Response(status=204)

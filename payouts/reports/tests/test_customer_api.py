@@ -9,11 +9,11 @@ from decimal import Decimal
 import pytest
 
 from affiliates.models import Offer, OfferAccess
+from affiliates.offer_targets import OfferTarget
 from affiliates.tests import factories as f
 from payouts.reports.selectors import effect_scores
 from payouts.reports.services import rollups_rebuild_all
 from payouts.reports.tests.customer_story import advertiser_actor
-from tracking.models.reports import OfferTarget
 
 pytestmark = pytest.mark.django_db
 

@@ -21,12 +21,12 @@ from affiliates.portal.access import PortalRequest, portal_view
 from affiliates.portal.charts import Series, bar_line_chart
 from affiliates.roles import Role
 from affiliates.templatetags.portal import money
+from payouts.portal.forms import ReportForm
 from payouts.reports.api.renderers import ReportCSVRenderer
 from payouts.reports.api.serializers import ReportSerializer
 from payouts.reports.dimensions import parse_tz
 from payouts.reports.selectors import Report, report_rows
-from tracking.portal.forms import ReportForm
-from tracking.portal.views import _offers
+from tracking.portal.selectors import offers_for
 
 # The metrics shown on screen, in the order people read them, each role in its own terms.
 SCREEN_METRICS = {
@@ -220,7 +220,7 @@ def _params(request: PortalRequest) -> QueryDict:
 
 @portal_view(Role.PUBLISHER, Role.ADVERTISER, Role.STAFF)
 def reports(request: PortalRequest) -> HttpResponse:
-    form = ReportForm(_params(request), offers=_offers(request))
+    form = ReportForm(_params(request), offers=offers_for(request.actor))
     report: Report | None = None
     error = ""
     if form.is_valid():
@@ -241,4 +241,4 @@ def reports(request: PortalRequest) -> HttpResponse:
     context: dict[str, Any] = {"form": form, "report": report, "error": error}
     if report is not None:
         context.update(table=_table(report, request.actor.role), chart=_chart(report))
-    return render(request, "tracking/portal/reports.html", context)
+    return render(request, "payouts/portal/reports.html", context)

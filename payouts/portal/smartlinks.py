@@ -1,0 +1,27 @@
+"""The smart link page's "optimise now" button: the optimiser weighs paths by what they earned
+(payouts.smartlinks), so the button lives here; the smart link pages are tracking.portal's."""
+
+from __future__ import annotations
+
+from django.contrib import messages
+from django.http import HttpResponseBase
+from django.shortcuts import get_object_or_404, redirect
+from django.views.decorators.http import require_POST
+
+from affiliates.portal.access import PortalRequest, portal_view
+from affiliates.roles import Role
+from payouts.smartlinks.services import smart_link_optimise
+from tracking.smartlinks import services
+
+
+@require_POST
+@portal_view(Role.PUBLISHER, Role.ADVERTISER, Role.STAFF)
+def smart_link_optimise_now(request: PortalRequest, smart_id: int) -> HttpResponseBase:
+    smart = get_object_or_404(services.smart_links_visible(actor=request.actor), pk=smart_id)
+    if not services.smart_link_may_edit(actor=request.actor, smart=smart):
+        messages.error(request, "You may not change this smart link.")
+    else:
+        run = smart_link_optimise(smart_link_id=smart.pk, force=True)
+        if run is not None:
+            messages.success(request, f"Optimiser ran: {run.get_outcome_display()}. {run.note}")
+    return redirect("tracking_portal:smart-link", smart.pk)
