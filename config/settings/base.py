@@ -248,6 +248,7 @@ SPECTACULAR_SETTINGS = {
         "CapPeriodEnum": "affiliates.models.Cap.Period",
         "RuleActionEnum": "payouts.automation.models.Action",
         "SmartPathStatusEnum": "tracking.models.smartlinks.SmartPath.Status",
+        "HoldoutStatusEnum": "tracking.models.holdouts.HoldoutTest.Status",
     },
 }
 

@@ -49,7 +49,12 @@ class HoldoutTest(models.Model):
         SEQUENTIAL = "sequential", "The sequential rule found a clear answer"
         MANUAL = "manual", "Stopped by hand"
 
-    offer = models.ForeignKey("affiliates.Offer", on_delete=models.PROTECT, related_name="holdout_tests")
+    offer = models.ForeignKey(
+        "affiliates.Offer",
+        on_delete=models.PROTECT,
+        related_name="holdout_tests",
+        help_text="The offer tested.",
+    )
     name = models.CharField(max_length=120, help_text="A name for the test.")
     publishers = models.ManyToManyField(
         "affiliates.Publisher",
@@ -74,7 +79,12 @@ class HoldoutTest(models.Model):
     control_url = models.URLField(
         max_length=1024, blank=True, help_text="The neutral page (control 'neutral'); {click_id} is replaced."
     )
-    stopping = models.CharField(max_length=16, choices=Stopping.choices, default=Stopping.SEQUENTIAL)
+    stopping = models.CharField(
+        max_length=16,
+        choices=Stopping.choices,
+        default=Stopping.SEQUENTIAL,
+        help_text="end_date: run to the end; sequential: also stop once the answer is clear (hourly).",
+    )
     minimum_lift = models.DecimalField(
         max_digits=5,
         decimal_places=3,
@@ -82,16 +92,29 @@ class HoldoutTest(models.Model):
         validators=[MinValueValidator(Decimal("0.01")), MaxValueValidator(Decimal("10"))],
         help_text="The smallest relative lift worth detecting (0.10: 10 %); the power analysis plans for it.",
     )
-    status = models.CharField(max_length=16, choices=Status.choices, default=Status.RUNNING)
-    stopped_at = models.DateTimeField(null=True, blank=True)
-    stop_reason = models.CharField(max_length=16, choices=StopReason.choices, blank=True, default="")
+    status = models.CharField(
+        max_length=16, choices=Status.choices, default=Status.RUNNING, help_text="running or stopped."
+    )
+    stopped_at = models.DateTimeField(null=True, blank=True, help_text="When it stopped; null while running.")
+    stop_reason = models.CharField(
+        max_length=16,
+        choices=StopReason.choices,
+        blank=True,
+        default="",
+        help_text="end_date, sequential or manual; empty while running.",
+    )
     # The report when it stopped (payouts/incrementality/report.py), so the result page and
     # the notification say the same thing whatever arrives later.
-    result = models.JSONField(default=dict, blank=True)
+    result = models.JSONField(default=dict, blank=True, help_text="The report when it stopped.")
     created_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+        help_text="Who started it.",
     )
-    created_at = models.DateTimeField(default=timezone.now)
+    created_at = models.DateTimeField(default=timezone.now, help_text="When it was set up.")
 
     class Meta:
         ordering = ["-created_at", "-id"]

@@ -34,7 +34,10 @@ class HoldoutForm(forms.ModelForm[HoldoutTest]):
         offers = [o.pk for o in visible(Offer.objects.all(), actor) if may_manage(actor, o)]
         fields["offer"].queryset = Offer.objects.filter(pk__in=offers).order_by("name")
         fields["publishers"].queryset = (
-            visible(Publisher.objects.all(), actor).filter(accesses__offer__in=offers).distinct().order_by("name")
+            visible(Publisher.objects.all(), actor)
+            .filter(accesses__offer__in=offers)
+            .distinct()
+            .order_by("name")
         )
         fields["publishers"].required = False
         fields["holdout_share"].initial = Decimal("0.10")
