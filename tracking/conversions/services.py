@@ -206,9 +206,10 @@ def _business_rejection(draft: Draft, offer: Offer, standing: Standing) -> tuple
                 Reason.CLICK_TO_CONVERSION_TOO_SLOW,
                 f"converted {age.total_seconds():.0f}s after the click, maximum {high}s",
             )
-        if click.holdout_arm == HoldoutArm.CONTROL:
+        if click.holdout_arm == HoldoutArm.CONTROL and not click.reason:
             # Last: a held-out conversion is counted by its test's report only when no other
-            # rule refused it, so both arms are measured by the same rules.
+            # rule refused it, so both arms are measured by the same rules. A click refused
+            # by a cap went to the fallback, not to the control page: not held out.
             return (
                 Reason.HOLDOUT_CONTROL,
                 f"the visitor was held out by incrementality test {click.holdout_test_id}: "
