@@ -16,6 +16,7 @@ from django.utils import timezone
 from affiliates.models import AuditEntry, Offer, Publisher
 from affiliates.notifications import Notification
 from affiliates.roles import Actor, Role
+from affiliates.tests.signin import sign_in
 from payouts.incrementality import stats
 from payouts.incrementality.modelled import modelled_incrementality
 from payouts.incrementality.report import holdout_report
@@ -258,3 +259,22 @@ def test_starting_and_stopping_a_test_is_in_the_audit_log(shoes, shoes_link):
     ]
     assert len(changes) == 2  # created, then stopped (the backdating in start() is a bare update)
     assert "stopped" in str(changes[-1]["status"])
+
+
+def test_the_pages_show_staff_every_test_and_publishers_none(
+    client, nadia, pia, gus, shoes, shoes_link, pixelpush
+):
+    test = start(shoes, share="0.5")
+    seed(test, pixelpush, HoldoutArm.EXPOSED, visitors=40, conversions=4)
+    seed(test, pixelpush, HoldoutArm.CONTROL, visitors=40, conversions=2)
+    sign_in(client, nadia)
+    listed = client.get("/holdout-tests/")
+    assert listed.status_code == 200
+    assert "PixelPush lift" in listed.content.decode()
+    page = client.get(f"/holdout-tests/{test.pk}/").content.decode()
+    assert "The exposed visitors converted at 10.00 % (4 of 40)" in page
+    assert "the held-out ones at 5.00 % (2 of 40)" in page
+    sign_in(client, pia)
+    assert client.get(f"/holdout-tests/{test.pk}/").status_code == 404
+    sign_in(client, gus)
+    assert client.get(f"/holdout-tests/{test.pk}/").status_code == 404
