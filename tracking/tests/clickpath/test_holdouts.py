@@ -10,6 +10,7 @@ from typing import Any
 
 import pytest
 from django.utils import timezone
+from scipy.stats import binomtest
 
 from affiliates.models import Offer, Publisher
 from affiliates.roles import Actor, Role
@@ -129,8 +130,6 @@ def test_stopping_a_test_stops_assignment_within_the_snapshot(visit, drain, shoe
 
 
 def test_the_held_out_share_is_the_configured_share_and_assignment_is_deterministic() -> None:
-    from scipy.stats import binomtest
-
     rule = HoldoutRule(test_id=7, share=0.2, starts_at=0.0, ends_at=2e9, control_url="")
     arms = [arm_for(rule, visitor=f"10.0.{i // 256}.{i % 256}|ua", now=1e9) for i in range(20_000)]
     held = arms.count(HoldoutArm.CONTROL)
