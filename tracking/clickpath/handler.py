@@ -271,7 +271,8 @@ def click_plan(environ: dict[str, Any], link: Link | SmartSnapshot) -> ClickPlan
         fallback_if_refused=fallback.offer_id if fallback else None,
     )
     if link.holdout is not None and reason == ClickReason.OK:
-        holdout.holdout_assign(link.holdout, rec, visitor=f"{ip}|{rec['user_agent']}", now=now)
+        visitor = f"{ip}|{rec['user_agent']}"
+        holdout.holdout_assign(link.holdout, rec, visitor=visitor, cookie_header=cookie, now=now)
     caps = link.caps if reason == ClickReason.OK else ()
     return ClickPlan(link, rec, ip, params, caps, _is_https(environ), cookie, fallback, snap, pick)
 
@@ -292,6 +293,8 @@ def click_answer(plan: ClickPlan, final: str) -> Response:
     response = _redirect(location)
     if target is not None:
         response.headers += _cookies(plan, target)
+    if final == ClickReason.OK and link.holdout is not None:
+        response.headers += holdout.arm_cookie(link, rec, https=plan.https, now=time.time())
     if plan.pick is not None and plan.snapshot is not None:
         smart.verdict_note(plan.pick, final, now=time.time())
         if final == ClickReason.OK:

@@ -5,7 +5,9 @@ called by links.py when it builds one; saving a test evicts the offer's snapshot
 click needs no I/O for it. Assignment is a deterministic hash of the test and a stable visitor
 key (IP and user agent, as smart links' cookie-less stickiness uses): the same visitor lands
 in the same arm on every click of the test, on every process, without a lookup, and the
-hash's point is uniform, so the held-out share is the configured share. The arm and test are
+hash's point is uniform, so the held-out share is the configured share; an arm cookie
+(``afho_<test id>``) keeps a visitor whose IP or browser version changed in the arm of their
+first click. The arm and test are
 recorded on the click (``Click.holdout_arm``, ``Click.holdout_test_id``); only clicks that
 passed every check before caps are assigned, so a refused click never counts for a test.
 
@@ -57,12 +59,41 @@ def arm_for(rule: HoldoutRule, *, visitor: str, now: float) -> str:
     return HoldoutArm.CONTROL if visitor_point(rule.test_id, visitor) < rule.share else HoldoutArm.EXPOSED
 
 
-def holdout_assign(rule: HoldoutRule, rec: dict[str, Any], *, visitor: str, now: float) -> None:
-    """Write the visitor's test and arm into the click record (nothing outside the dates)."""
+def arm_cookie_name(test_id: int) -> str:
+    return f"afho_{test_id}"
+
+
+_COOKIE_ARMS = {"c": HoldoutArm.CONTROL, "e": HoldoutArm.EXPOSED}
+
+
+def _cookie_arm(test_id: int, cookie_header: str) -> str:
+    name = arm_cookie_name(test_id) + "="
+    at = cookie_header.find(name)
+    if at < 0:
+        return ""
+    return _COOKIE_ARMS.get(cookie_header[at + len(name) : at + len(name) + 1], "")
+
+
+def holdout_assign(
+    rule: HoldoutRule, rec: dict[str, Any], *, visitor: str, cookie_header: str, now: float
+) -> None:
+    """Write the visitor's test and arm into the click record (nothing outside the dates).
+    The arm cookie, set on the first click, wins over the hash: a visitor whose IP changed
+    stays in their arm."""
     arm = arm_for(rule, visitor=visitor, now=now)
     if arm:
         rec["holdout_test_id"] = rule.test_id
-        rec["holdout_arm"] = arm
+        rec["holdout_arm"] = _cookie_arm(rule.test_id, cookie_header) or arm
+
+
+def arm_cookie(link: Link, rec: dict[str, Any], *, https: bool, now: float) -> list[tuple[str, str]]:
+    """The Set-Cookie header that keeps the visitor in their arm until the test ends."""
+    rule, arm = link.holdout, rec.get("holdout_arm")
+    if rule is None or not arm:
+        return []
+    attrs = "; Path=/; HttpOnly" + ("; Secure; SameSite=None" if https else "; SameSite=Lax")
+    age = max(int(rule.ends_at - now), 0)
+    return [("Set-Cookie", f"{arm_cookie_name(rule.test_id)}={arm[0]}; Max-Age={age}{attrs}")]
 
 
 def control_target(link: Link, rec: dict[str, Any]) -> Target | None:

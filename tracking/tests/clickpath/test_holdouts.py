@@ -67,13 +67,25 @@ def test_a_held_out_visitor_goes_to_the_neutral_page_and_stays_held_out(visit, d
 
 
 @pytest.mark.django_db(transaction=True)
+def test_a_visitor_whose_ip_changes_keeps_the_arm_of_their_first_click(visit, drain, edge, shoes, shoes_link):
+    test = start_test(shoes, control=HoldoutTest.Control.NEUTRAL, control_url="https://neutral.example.org/")
+    visit(shoes_link.token, ip=visitor_in(test, HoldoutArm.CONTROL))
+    assert edge.cookies[f"afho_{test.pk}"].value == "c"
+    moved = visit(shoes_link.token, ip=visitor_in(test, HoldoutArm.EXPOSED))  # same browser, new IP
+    drain()
+    assert moved["Location"].startswith("https://neutral.example.org/")
+    assert list(Click.objects.values_list("holdout_arm", flat=True)) == [HoldoutArm.CONTROL] * 2
+
+
+@pytest.mark.django_db(transaction=True)
 def test_an_exposed_visitor_goes_to_the_offer_as_usual_and_a_landing_control_drops_the_deep_link(
-    visit, drain, shoes, shoes_link
+    visit, drain, edge, shoes, shoes_link
 ):
     test = start_test(shoes)  # control: the offer's landing page without the publisher's deep link
     exposed = visit(
         shoes_link.token, ip=visitor_in(test, HoldoutArm.EXPOSED), url="https://shoes.example.com/promo"
     )
+    edge.cookies.clear()  # another visitor's browser
     held = visit(
         shoes_link.token, ip=visitor_in(test, HoldoutArm.CONTROL), url="https://shoes.example.com/promo"
     )
