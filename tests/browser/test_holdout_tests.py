@@ -45,10 +45,12 @@ def test_an_advertiser_starts_a_holdout_test_and_reads_its_result(
     assert page.get_by_text("Holdout test “Does PixelPush add sales?” started.").is_visible()
 
     for n, ip in enumerate(visitors(test, HoldoutArm.EXPOSED, 6)):
+        edge.cookies.clear()  # each visitor their own browser
         click_id = click_real(edge, shoes_link.token, ip=ip)
         if n < 3:
             assert postback_real(edge, click_id, goal="lead", txn_id=f"E-{n}")["result"] == "accepted"
     for n, ip in enumerate(visitors(test, HoldoutArm.CONTROL, 6)):
+        edge.cookies.clear()
         click_id = click_real(edge, shoes_link.token, ip=ip)
         if n < 1:
             body = postback_real(edge, click_id, goal="lead", txn_id=f"C-{n}")
