@@ -1,9 +1,10 @@
-"""Tracking's models in the audit log (affiliates/audit.py explains the specs): smart links.
-Clicks and conversions are events in their own right, not audited edits."""
+"""Tracking's models in the audit log (affiliates/audit.py explains the specs): smart links and
+holdout tests. Clicks and conversions are events in their own right, not audited edits."""
 
 from __future__ import annotations
 
 from affiliates.core.audit import audit_register
+from tracking.models.holdouts import HoldoutTest
 from tracking.models.smartlinks import SmartLink, SmartPath
 
 #: A smart link's settings and paths: both its publisher and its advertiser may read them (the
@@ -36,6 +37,12 @@ SMART_PATH_FIELDS = (
     "position",
 )
 
+#: A holdout test's settings and its stop, as its advertiser may read them.
+HOLDOUT_FIELDS = (
+    "name", "offer", "holdout_share", "starts_at", "ends_at", "control", "control_url", "stopping",
+    "minimum_lift", "status", "stopped_at", "stop_reason",
+)  # fmt: skip
+
 
 def register() -> None:
     audit_register(
@@ -54,4 +61,11 @@ def register() -> None:
         publisher="smart_link.publisher_id",
         advertiser_fields=SMART_PATH_FIELDS,
         publisher_fields=SMART_PATH_FIELDS,
+    )
+    audit_register(
+        HoldoutTest,
+        label="holdout test",
+        advertiser="offer.advertiser_id",
+        advertiser_fields=HOLDOUT_FIELDS,
+        exclude=["result"],  # the stored report: large, and derived, not an edit
     )

@@ -29,6 +29,8 @@ class Reason(StrEnum):
     CLICK_ALREADY_CONVERTED = "click_already_converted"
     # Slower than the offer's max_click_to_conversion_seconds, with slow_conversion_action "reject".
     CLICK_TO_CONVERSION_TOO_SLOW = "click_to_conversion_too_slow"
+    # The click's visitor was held out by an incrementality test: measured, earns nothing.
+    HOLDOUT_CONTROL = "holdout_control"
     # 400: malformed input, nothing recorded.
     BAD_PARAMETER = "bad_parameter"
     BAD_CLICK_ID = "bad_click_id"
@@ -77,5 +79,6 @@ SYSTEM_REJECTIONS = frozenset(
         Reason.NOT_APPROVED,
         Reason.CLICK_ALREADY_CONVERTED,
         Reason.CLICK_TO_CONVERSION_TOO_SLOW,
+        Reason.HOLDOUT_CONTROL,
     }
 )

@@ -248,6 +248,7 @@ SPECTACULAR_SETTINGS = {
         "CapPeriodEnum": "affiliates.models.Cap.Period",
         "RuleActionEnum": "payouts.automation.models.Action",
         "SmartPathStatusEnum": "tracking.models.smartlinks.SmartPath.Status",
+        "HoldoutStatusEnum": "tracking.models.holdouts.HoldoutTest.Status",
     },
 }
 
@@ -481,6 +482,13 @@ SMARTLINKS_TICK_SECONDS = env.float("SMARTLINKS_TICK_SECONDS", default=600)
 CELERY_BEAT_SCHEDULE["smartlinks-optimise"] = {
     "task": "payouts.smartlinks.optimise_tick",
     "schedule": SMARTLINKS_TICK_SECONDS,
+}
+# Holdout tests: every HOLDOUTS_TICK_SECONDS, stop those past their end date and those whose
+# sequential rule finds the answer clear (payouts/incrementality/).
+HOLDOUTS_TICK_SECONDS = env.float("HOLDOUTS_TICK_SECONDS", default=3600)
+CELERY_BEAT_SCHEDULE["holdouts-tick"] = {
+    "task": "payouts.incrementality.holdouts_tick",
+    "schedule": HOLDOUTS_TICK_SECONDS,
 }
 # Nightly at 02:30 UTC: customers, cohorts and the new/returning mix (customer value). Staff can
 # also queue it (POST /api/v1/reports/customers/refresh/) or run manage.py customer_value_refresh.

@@ -2,6 +2,7 @@ from django.urls import path
 
 from affiliates.api.routers import SimpleRouter
 from payouts.api import traffic, views
+from payouts.api.holdouts import HoldoutTestViewSet
 from payouts.api.smartlinks import SmartLinkViewSet
 
 router = SimpleRouter()
@@ -9,6 +10,7 @@ router.register("commissions", views.CommissionViewSet, basename="commission")
 router.register("ledger/entries", views.EntryViewSet, basename="ledger-entry")
 router.register("fx-rates", views.FxRateViewSet, basename="fx-rate")
 router.register("smart-links", SmartLinkViewSet, basename="smart-link")
+router.register("holdout-tests", HoldoutTestViewSet, basename="holdout-test")
 
 urlpatterns = [
     path("balances/", views.BalanceView.as_view(), name="balances"),

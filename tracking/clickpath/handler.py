@@ -17,7 +17,7 @@ from urllib.parse import unquote
 from django.conf import settings
 from django.utils.encoding import iri_to_uri
 
-from tracking.clickpath import rules, smart, spool, store
+from tracking.clickpath import holdout, rules, smart, spool, store
 from tracking.clickpath.links import CapRule, Link, Target
 from tracking.clickpath.smart import Pick
 from tracking.clickpath.snapshots import SmartSnapshot
@@ -270,6 +270,9 @@ def click_plan(environ: dict[str, Any], link: Link | SmartSnapshot) -> ClickPlan
         # Caps are decided inside the atomic write, so the record carries where a refusal goes.
         fallback_if_refused=fallback.offer_id if fallback else None,
     )
+    if link.holdout is not None and reason == ClickReason.OK:
+        visitor = f"{ip}|{rec['user_agent']}"
+        holdout.holdout_assign(link.holdout, rec, visitor=visitor, cookie_header=cookie, now=now)
     caps = link.caps if reason == ClickReason.OK else ()
     return ClickPlan(link, rec, ip, params, caps, _is_https(environ), cookie, fallback, snap, pick)
 
@@ -280,12 +283,18 @@ def click_answer(plan: ClickPlan, final: str) -> Response:
     values = _macro_values(link, rec)
     target: Target | None = link.target
     if final == ClickReason.OK:
-        location = rules.landing_url(link, values, plan.params.get("url", ""))
+        control = holdout.control_target(link, rec) if link.holdout is not None else None
+        if control is not None:
+            location = rules.offer_url(control, values)
+        else:
+            location = rules.landing_url(link, values, plan.params.get("url", ""))
     else:
         location, target = rules.fallback(link, values, settings.DEFAULT_FALLBACK_URL, plan.fallback)
     response = _redirect(location)
     if target is not None:
         response.headers += _cookies(plan, target)
+    if final == ClickReason.OK and link.holdout is not None:
+        response.headers += holdout.arm_cookie(link, rec, https=plan.https, now=time.time())
     if plan.pick is not None and plan.snapshot is not None:
         smart.verdict_note(plan.pick, final, now=time.time())
         if final == ClickReason.OK:

@@ -28,10 +28,12 @@ from django.db.models.signals import post_delete, post_save
 
 from affiliates.models import Advertiser, Cap, Offer, OfferAccess, Publisher
 from tracking.clickpath import redis_conn
+from tracking.clickpath.holdout import holdout_rule
 from tracking.clickpath.snapshots import CapRule as CapRule
 from tracking.clickpath.snapshots import Link as Link
 from tracking.clickpath.snapshots import SmartPathEntry, SmartSnapshot, snapshot_from_json
 from tracking.clickpath.snapshots import Target as Target
+from tracking.models.holdouts import HoldoutTest
 from tracking.models.smartlinks import SmartLink, SmartPath
 
 log = logging.getLogger(__name__)
@@ -195,6 +197,7 @@ def _offer_link(token: str, offer: Offer, publisher: Publisher, approved: bool) 
         fallback_chain=_fallback_chain(offer, publisher.pk),
         fallback_url=offer.fallback_url,
         caps=_click_caps(offer, publisher.pk),
+        holdout=holdout_rule(offer, publisher.pk),
     )
 
 
@@ -323,6 +326,8 @@ def _on_change(sender: type[Model], instance: Model, **kwargs: Any) -> None:
         tokens = _tokens_of(Q(offer__advertiser=instance), Q(paths__offer__advertiser=instance))
     elif isinstance(instance, SmartLink):
         tokens = [instance.token]
+    elif isinstance(instance, HoldoutTest):
+        tokens = _tokens_of(Q(offer_id=instance.offer_id), Q(paths__offer_id=instance.offer_id))
     elif isinstance(instance, SmartPath):
         tokens = _smart_tokens(Q(pk=instance.smart_link_id))
     else:
@@ -331,6 +336,6 @@ def _on_change(sender: type[Model], instance: Model, **kwargs: Any) -> None:
 
 
 def connect_signals() -> None:
-    for model in (OfferAccess, Offer, Cap, Publisher, Advertiser, SmartLink, SmartPath):
+    for model in (OfferAccess, Offer, Cap, Publisher, Advertiser, SmartLink, SmartPath, HoldoutTest):
         post_save.connect(_on_change, sender=model, dispatch_uid=f"clickpath-{model.__name__}-save")
         post_delete.connect(_on_change, sender=model, dispatch_uid=f"clickpath-{model.__name__}-delete")

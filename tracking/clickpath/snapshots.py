@@ -43,6 +43,18 @@ class Target:
 
 
 @dataclass(frozen=True)
+class HoldoutRule:
+    """The running holdout test of a link's offer, when it covers the link's publisher
+    (tracking/clickpath/holdout.py assigns the arm)."""
+
+    test_id: int
+    share: float  # of visitors held out
+    starts_at: float  # unix seconds
+    ends_at: float
+    control_url: str  # where held-out visitors go; {click_id} and the other macros apply
+
+
+@dataclass(frozen=True)
 class Link:
     token: str
     offer_id: int
@@ -66,6 +78,7 @@ class Link:
     fallback_chain: tuple[Target, ...]
     fallback_url: str
     caps: tuple[CapRule, ...] = field(default=())
+    holdout: HoldoutRule | None = None
 
     @cached_property
     def target(self) -> Target:
@@ -132,6 +145,8 @@ def _link_from(data: dict[str, Any]) -> Link:
         data[name] = tuple(data[name])
     data["caps"] = tuple(CapRule(**c) for c in data["caps"])
     data["fallback_chain"] = tuple(_target_from(t) for t in data["fallback_chain"])
+    holdout = data.get("holdout")
+    data["holdout"] = HoldoutRule(**holdout) if holdout else None
     return Link(**data)
 
 

@@ -66,6 +66,8 @@ def _click_from_record(click_id: uuid.UUID, rec: dict[str, Any]) -> Click:
         fallback_offer_id=rec.get("fallback_offer_id"),
         smart_path_id=rec.get("smart_path_id"),
         path_skips=rec.get("path_skips", ""),
+        holdout_test_id=rec.get("holdout_test_id"),
+        holdout_arm=rec.get("holdout_arm", ""),
     )
 
 

@@ -41,6 +41,7 @@ from tracking.conversions.params import ConversionInput
 from tracking.models import Conversion, UsedPostbackSignature
 from tracking.models.clicks import ClickReason
 from tracking.models.conversions import ConversionStatus
+from tracking.models.holdouts import HoldoutArm
 from tracking.reasons import Reason
 from tracking.visitor import ip_for_storage
 
@@ -205,6 +206,15 @@ def _business_rejection(draft: Draft, offer: Offer, standing: Standing) -> tuple
             return (
                 Reason.CLICK_TO_CONVERSION_TOO_SLOW,
                 f"converted {age.total_seconds():.0f}s after the click, maximum {high}s",
+            )
+        if click.holdout_arm == HoldoutArm.CONTROL and not click.reason:
+            # Last: a held-out conversion is counted by its test's report only when no other
+            # rule refused it, so both arms are measured by the same rules. A click refused
+            # by a cap went to the fallback, not to the control page: not held out.
+            return (
+                Reason.HOLDOUT_CONTROL,
+                f"the visitor was held out by incrementality test {click.holdout_test_id}: "
+                "recorded for measurement, earns nothing",
             )
     return None
 

@@ -6,6 +6,7 @@ from tracking.models.conversions import (
     UnreconciledConversion,
     UsedPostbackSignature,
 )
+from tracking.models.holdouts import HoldoutArm, HoldoutTest
 from tracking.models.reports import (  # noqa: F401
     DailyGeoStat,
     DailyOfferStat,
@@ -23,6 +24,8 @@ __all__ = [
     "Click",
     "Conversion",
     "ConversionEvent",
+    "HoldoutArm",
+    "HoldoutTest",
     "Impression",
     "SmartLink",
     "SmartPath",

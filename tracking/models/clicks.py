@@ -111,6 +111,9 @@ class Click(TrafficFields):
     # skipped before the draw with their reasons ("12:cap_reached 13:not_approved").
     smart_path_id = models.BigIntegerField(null=True, blank=True)
     path_skips = models.CharField(max_length=255, blank=True)
+    # A holdout test's click: the test and the visitor's arm (tracking/models/holdouts.py).
+    holdout_test_id = models.BigIntegerField(null=True, blank=True)
+    holdout_arm = models.CharField(max_length=8, blank=True, default="")
 
     class Meta:
         ordering = ["-created_at"]

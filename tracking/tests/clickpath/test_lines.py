@@ -27,8 +27,8 @@ def click_record(**values: Any) -> dict[str, Any]:
         "kind": "c", "id": click_id, "created_at": ms, "offer_id": 7, "publisher_id": 9,
         "ip": "203.0.113.9", "user_agent": "Mozilla/5.0", "country": "DE", "device": "mobile",
         "os": "android", "sub1": "", "sub2": "", "sub3": "", "sub4": "", "sub5": "", "source": "",
-        "referer": "", "smart_path_id": None, "path_skips": "", "reason": "", "fraud_flags": [],
-        "fallback_if_refused": None,
+        "referer": "", "smart_path_id": None, "path_skips": "", "holdout_test_id": None, "holdout_arm": "",
+        "reason": "", "fraud_flags": [], "fallback_if_refused": None,
     }  # fmt: skip
     rec.update(values)
     return rec

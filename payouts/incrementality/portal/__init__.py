@@ -1,0 +1,1 @@
+"""Holdout test pages for advertisers (their offers) and staff (every offer)."""
