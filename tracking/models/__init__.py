@@ -6,6 +6,7 @@ from tracking.models.conversions import (
     UnreconciledConversion,
     UsedPostbackSignature,
 )
+from tracking.models.journeys import Journey, JourneyRun, Touch
 from tracking.models.reports import (  # noqa: F401
     DailyGeoStat,
     DailyOfferStat,
@@ -25,10 +26,13 @@ __all__ = [
     "Conversion",
     "ConversionEvent",
     "Impression",
+    "Journey",
+    "JourneyRun",
     "SmartLink",
     "SmartPath",
     "SmartPathDaily",
     "SmartRun",
+    "Touch",
     "UnreconciledConversion",
     "UsedPostbackSignature",
 ]

@@ -29,6 +29,7 @@ from payouts.adjustments import adjustments_apply
 from payouts.services import BulkRefused, commissions_set_status, conversions_release
 from tracking.conversions.dry_run import conversion_dry_run
 from tracking.conversions.trace_view import trace_steps
+from tracking.journeys.trace import trace_with_journey
 from tracking.portal import selectors
 from tracking.portal.forms import AdjustmentUploadForm, BulkActionForm, ConversionFilter, TestConversionForm
 
@@ -84,7 +85,7 @@ def conversion_detail(request: PortalRequest, conversion_id: int) -> HttpRespons
         "tracking/portal/conversion_detail.html",
         {
             "c": conversion,
-            "steps": trace_steps(conversion.trace, request.actor),
+            "steps": trace_steps(trace_with_journey(conversion), request.actor),
             "events": conversion.events.all(),
             "commission": conversion.commission if hasattr(conversion, "commission") else None,
             # The margin is private both ways (as in the API and the trace): a publisher sees
