@@ -295,6 +295,8 @@ def conversion_prepare(draft: Draft) -> NewConversion:
         standing = Standing(False, why, standing.customs)
     rejection = _business_rejection(draft, offer, standing)
     fired = fraud_check(click=click, offer=offer, now=draft.now, visitor=draft.visitor)
+    if seen is not None:  # a view-through visitor never clicked: no click cookie is expected
+        fired = [f for f in fired if f.rule != "pixel_without_cookie"]
     currency = draft.inp.currency or offer.currency
     sale = sale_check(amount=draft.inp.amount, currency=currency, offer=offer, at=draft.now)
     fields = _conversion_fields(draft)
