@@ -1,6 +1,6 @@
 from django.urls import path
 
-from payouts.portal import customers, documents, invalid_traffic, views
+from payouts.portal import attribution, customers, documents, invalid_traffic, views
 
 app_name = "payouts_portal"
 
@@ -14,6 +14,7 @@ urlpatterns = [
     path("staff/documents/issue/", documents.staff_issue, name="staff-issue"),
     path("staff/documents/payment/", documents.staff_payment, name="staff-payment"),
     path("customers/", customers.customers, name="customers"),
+    path("attribution/", attribution.attribution, name="attribution"),
     path("customers/value-horizon/", customers.value_horizon, name="customers-value-horizon"),
     path(
         "staff/fraud/invalid-traffic/",
