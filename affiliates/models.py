@@ -366,7 +366,9 @@ class Offer(models.Model):
     assist_payout = MoneyField(default=0, help_text="What each assisting publisher earns per conversion.")
     assist_revenue = MoneyField(default=0, help_text="What the advertiser pays per assist.")
     assist_daily_cap = models.PositiveIntegerField(
-        null=True, blank=True, help_text="Most assists one publisher earns on this offer per UTC day; empty: no cap."
+        null=True,
+        blank=True,
+        help_text="Most assists one publisher earns on this offer per UTC day; empty: no cap.",
     )
     created_at = models.DateTimeField(default=timezone.now, editable=False, help_text="When it was created.")
     updated_at = models.DateTimeField(auto_now=True, help_text="When it was last changed.")
@@ -391,7 +393,8 @@ class Offer(models.Model):
                 name="offer_max_sale_amount_gt_0",
             ),
             models.CheckConstraint(
-                condition=Q(assist_payout__gte=0) & Q(assist_revenue__gte=0), name="offer_assist_amounts_gte_0"
+                condition=Q(assist_payout__gte=0) & Q(assist_revenue__gte=0),
+                name="offer_assist_amounts_gte_0",
             ),
         ]
 

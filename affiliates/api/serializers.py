@@ -307,7 +307,8 @@ class OfferSerializer(ScopedModelSerializer):
                 codes = set(self.instance.goals.values_list("code", flat=True)) if self.instance else set()
             if code not in codes:
                 raise serializers.ValidationError(
-                    {"view_through_goal": ["Not the code of one of this offer's goals."]}, code="does_not_exist"
+                    {"view_through_goal": ["Not the code of one of this offer's goals."]},
+                    code="does_not_exist",
                 )
         return attrs
 

@@ -107,7 +107,9 @@ def assists_create(*, offer: Offer, wanted: Sequence[Assist], now: datetime) -> 
     Commission.objects.bulk_create([_commission(a, offer, now) for a in fresh], ignore_conflicts=True)
     made = Commission.objects.filter(source_key__in=[a.key for a in fresh], revision=1, created_at=now)
     postings = [
-        posting_for(c, kind=Transaction.Kind.COMMISSION, revision=1, old=None, new=(c.status, c.revenue, c.payout))
+        posting_for(
+            c, kind=Transaction.Kind.COMMISSION, revision=1, old=None, new=(c.status, c.revenue, c.payout)
+        )
         for c in made
     ]
     ledger_post_many(postings, now=now)
@@ -143,7 +145,6 @@ def assists_follow(*, conversions: dict[int, tuple[str, bool]], now: datetime) -
             )
         )
     return len(changes_apply(changes, now=now))
-
 
 
 def min_day(conversions: dict[int, tuple[str, bool]]) -> date:

@@ -72,7 +72,7 @@ def _money(conv: Conversion) -> tuple[Decimal, Decimal]:
 
 def _build(conv: Conversion, offer: Offer, now: datetime) -> Built | None:
     found, paid = journey_touches(conv, offer)
-    if not found:
+    if not found or conv.publisher_id is None:
         return None
     revenue, payout = _money(conv)
     view_through = (conv.trace or {}).get("attribution", {}).get("by") == "view_through"
@@ -131,9 +131,7 @@ def _stored_paths(offer_ids: set[int], since: datetime, until: datetime) -> dict
     """Publisher paths of journeys already in the tables (before the window), per offer."""
     walks: dict[int, dict[int, list[int]]] = defaultdict(lambda: defaultdict(list))
     rows = (
-        Touch.objects.filter(
-            offer_id__in=offer_ids, day__gte=since.date(), journey__converted_at__lt=until
-        )
+        Touch.objects.filter(offer_id__in=offer_ids, day__gte=since.date(), journey__converted_at__lt=until)
         .order_by("journey_id", "position")
         .values_list("offer_id", "journey_id", "publisher_id")
     )
@@ -169,7 +167,9 @@ def _conversions(start: datetime, as_of: datetime) -> list[Conversion]:
     )
 
 
-def _assists(built: list[Built], offers: dict[int, Offer], convs: dict[int, Conversion], now: datetime) -> int:
+def _assists(
+    built: list[Built], offers: dict[int, Offer], convs: dict[int, Conversion], now: datetime
+) -> int:
     made = 0
     wanted: dict[int, list[Assist]] = defaultdict(list)
     for b in built:
@@ -199,7 +199,7 @@ def journeys_refresh(*, as_of: datetime | None = None, days: int | None = None) 
             b
             for c in convs
             if c.status in VALID and c.offer_id in offers
-            for b in [_build(c, offers[c.offer_id], now)]  # type: ignore[index]
+            for b in [_build(c, offers[c.offer_id], now)]
             if b is not None
         ]
         _markov(built, as_of - timedelta(days=settings.JOURNEYS_MARKOV_DAYS), start)

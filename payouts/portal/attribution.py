@@ -45,7 +45,12 @@ class AttributionForm(forms.Form):
 
 def _defaults() -> dict[str, Any]:
     end = timezone.now().date()
-    return {"start": (end - timedelta(days=29)).isoformat(), "end": end.isoformat(), "by": "publisher", "scope": "click"}
+    return {
+        "start": (end - timedelta(days=29)).isoformat(),
+        "end": end.isoformat(),
+        "by": "publisher",
+        "scope": "click",
+    }
 
 
 def _names(rows: list[dict[str, Any]], staff: bool) -> dict[int, str]:
@@ -66,7 +71,10 @@ def attribution(request: PortalRequest) -> HttpResponse:
         data = form.cleaned_data
         advertiser = data.get("advertiser")
         filters = Filters(
-            start=data["start"], end=data["end"], scope=data["scope"], advertiser=advertiser.pk if advertiser else None
+            start=data["start"],
+            end=data["end"],
+            scope=data["scope"],
+            advertiser=advertiser.pk if advertiser else None,
         )
         try:
             rows = attribution_compare(actor=request.actor, filters=filters, by=data["by"])

@@ -118,7 +118,9 @@ def attribute_pixel(
     if not candidates:
         seen = _view(offer, ip, user_agent, now) if offer.view_through_enabled else None
         if seen is not None:
-            return Attribution(None, model, "view_through", impression=seen, note="no click: the latest impression")
+            return Attribution(
+                None, model, "view_through", impression=seen, note="no click: the latest impression"
+            )
         return Attribution(None, model, "none", note="no click cookie and no click from this IP and UA")
     chosen = candidates[0] if model == Offer.Attribution.FIRST_CLICK else candidates[-1]
     others = [c for c in candidates if c.id != chosen.id]

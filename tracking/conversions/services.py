@@ -255,7 +255,12 @@ def _conversion_fields(draft: Draft) -> dict[str, Any]:
     elif draft.attribution.impression is not None:
         seen = draft.attribution.impression
         fields.update(
-            sub1=seen.sub1, sub2=seen.sub2, sub3=seen.sub3, sub4=seen.sub4, sub5=seen.sub5, source_id=seen.source
+            sub1=seen.sub1,
+            sub2=seen.sub2,
+            sub3=seen.sub3,
+            sub4=seen.sub4,
+            sub5=seen.sub5,
+            source_id=seen.source,
         )
         fields.setdefault("country", seen.country)
     return fields

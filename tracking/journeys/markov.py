@@ -17,6 +17,7 @@ from collections import defaultdict
 from collections.abc import Hashable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
+from itertools import pairwise
 
 import numpy as np
 
@@ -48,7 +49,7 @@ def _transitions(paths: Iterable[Path]) -> dict[Channel, dict[Channel, int]]:
             continue
         weight = path.conversions + path.nulls
         states = [("start",), *walk]
-        for a, b in zip(states, states[1:], strict=False):
+        for a, b in pairwise(states):
             counts[a][b] += weight
         if path.conversions:
             counts[walk[-1]][("conversion",)] += path.conversions

@@ -51,9 +51,26 @@ class Found:
 
 def _from_click(click: Click, linked_by: str) -> Found:
     return Found(
-        TouchKind.CLICK, click.created_at, click.publisher_id, linked_by, click_id=click.id,
-        sub1=click.sub1, source=click.source,
-    )  # fmt: skip
+        TouchKind.CLICK,
+        click.created_at,
+        click.publisher_id,
+        linked_by,
+        click_id=click.id,
+        sub1=click.sub1,
+        source=click.source,
+    )
+
+
+def _from_impression(view: Impression) -> Found:
+    return Found(
+        TouchKind.IMPRESSION,
+        view.created_at,
+        view.publisher_id,
+        "impression",
+        impression_id=view.id,
+        sub1=view.sub1,
+        source=view.source,
+    )
 
 
 def _trace_click_ids(trace: dict[str, Any]) -> set[uuid.UUID]:
@@ -92,7 +109,9 @@ def _customer_click_ids(conv: Conversion, since: datetime) -> set[uuid.UUID]:
     )
 
 
-def _visitor_clicks(offer: Offer, visitors: set[tuple[str, str]], since: datetime, until: datetime) -> list[Click]:
+def _visitor_clicks(
+    offer: Offer, visitors: set[tuple[str, str]], since: datetime, until: datetime
+) -> list[Click]:
     ips = {ip for ip, _ in visitors}
     rows = Click.objects.filter(
         offer_id=offer.id, ip__in=ips, reason="", created_at__gte=since, created_at__lte=until
@@ -105,12 +124,7 @@ def _impressions(offer: Offer, visitors: set[tuple[str, str]], until: datetime) 
     rows = Impression.objects.filter(
         offer_id=offer.id, ip__in={ip for ip, _ in visitors}, created_at__gte=since, created_at__lte=until
     ).order_by("-created_at")[:MAX_TOUCHES]
-    return [
-        Found(TouchKind.IMPRESSION, i.created_at, i.publisher_id, "impression", impression_id=i.id,
-              sub1=i.sub1, source=i.source)
-        for i in rows
-        if (i.ip, i.user_agent) in visitors and not i.fraud_flags
-    ]  # fmt: skip
+    return [_from_impression(i) for i in rows if (i.ip, i.user_agent) in visitors and not i.fraud_flags]
 
 
 def journey_touches(conv: Conversion, offer: Offer) -> tuple[list[Found], Any]:
@@ -122,7 +136,9 @@ def journey_touches(conv: Conversion, offer: Offer) -> tuple[list[Found], Any]:
     if conv.click_id:
         chain.add(conv.click_id)
     customer = _customer_click_ids(conv, since) - chain
-    clicks = {c.id: c for c in Click.objects.filter(id__in=chain | customer) if since <= c.created_at <= until}
+    clicks = {
+        c.id: c for c in Click.objects.filter(id__in=chain | customer) if since <= c.created_at <= until
+    }
     found: dict[Any, Found] = {
         cid: _from_click(c, "click_id" if cid in chain else "customer") for cid, c in clicks.items()
     }
@@ -139,10 +155,9 @@ def journey_touches(conv: Conversion, offer: Offer) -> tuple[list[Found], Any]:
     paid: Any = conv.click_id
     vt = view_through_impression_id(conv.trace or {})
     if vt is not None:
-        imp = Impression.objects.filter(pk=vt).first()
-        if imp is not None:
-            found.setdefault(vt, Found(TouchKind.IMPRESSION, imp.created_at, imp.publisher_id, "impression",
-                                       impression_id=imp.id, sub1=imp.sub1, source=imp.source))  # fmt: skip
+        view = Impression.objects.filter(pk=vt).first()
+        if view is not None:
+            found.setdefault(vt, _from_impression(view))
             paid = vt
     if conv.source == Conversion.Source.COUPON and conv.publisher_id:
         coupon = Found(TouchKind.COUPON, until, conv.publisher_id, "coupon")

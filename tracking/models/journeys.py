@@ -17,6 +17,8 @@ sums one table.
 
 from __future__ import annotations
 
+from typing import Any
+
 from django.db import models
 from django.utils import timezone
 
@@ -26,7 +28,7 @@ from affiliates.core.money import CurrencyField, MoneyField
 MODELS = ("last_click", "first_click", "linear", "position_based", "time_decay", "markov")
 
 
-def CreditField(help_text: str) -> models.DecimalField:  # noqa: N802 (a field factory)
+def CreditField(help_text: str) -> models.DecimalField[Any, Any]:
     return models.DecimalField(max_digits=13, decimal_places=10, default=0, help_text=help_text)
 
 

@@ -39,12 +39,15 @@ def _id(help_text: str) -> serializers.IntegerField:
 
 
 class Params(serializers.Serializer[Any]):
-    start = serializers.DateField(required=False, help_text="First conversion day (UTC); default 29 days before end.")
+    start = serializers.DateField(
+        required=False, help_text="First conversion day (UTC); default 29 days before end."
+    )
     end = serializers.DateField(required=False, help_text=f"Last day, included; at most {MAX_DAYS} days.")
     scope = serializers.ChoiceField(
         choices=list(SCOPES),
         default="click",
-        help_text="click: journeys with a click or coupon; view_through: view-through conversions only, kept apart.",
+        help_text="click: journeys with a click or coupon; view_through: view-through conversions only "
+        "(kept apart).",
     )
     advertiser = _id("Advertiser id (staff; others see their own).")
     offer = _id("Offer id.")
@@ -68,7 +71,9 @@ class CompareParams(Params):
 
 
 class ParticipationParams(Params):
-    model = serializers.ChoiceField(choices=list(MODELS), default="linear", help_text="The model of the credit share.")
+    model = serializers.ChoiceField(
+        choices=list(MODELS), default="linear", help_text="The model of the credit share."
+    )
 
 
 def _valid(serializer: type[Params], request: Request) -> Any:
@@ -89,11 +94,18 @@ MONEY_HELP = "Credited {0}: credit x each conversion's {0}, rounded to the curre
 MODEL_CELL = inline_serializer(
     "AttributionModelCell",
     {
-        "conversions": serializers.DecimalField(None, 2, help_text="Credited conversions (fractions summed)."),
-        "revenue": serializers.DecimalField(None, 6, required=False, help_text=MONEY_HELP.format("revenue") + " Staff and advertisers."),
-        "payout": serializers.DecimalField(None, 6, required=False, help_text=MONEY_HELP.format("payout") + " Staff and publishers."),
+        "conversions": serializers.DecimalField(
+            None, 2, help_text="Credited conversions (fractions summed)."
+        ),
+        "revenue": serializers.DecimalField(
+            None, 6, required=False, help_text=MONEY_HELP.format("revenue") + " Staff and advertisers."
+        ),
+        "payout": serializers.DecimalField(
+            None, 6, required=False, help_text=MONEY_HELP.format("payout") + " Staff and publishers."
+        ),
         "delta": serializers.DictField(
-            child=serializers.DecimalField(None, 6), help_text="This model minus last click; empty for last click."
+            child=serializers.DecimalField(None, 6),
+            help_text="This model minus last click; empty for last click.",
         ),
     },
 )
@@ -109,7 +121,9 @@ COMPARE = inline_serializer(
                 "sub1": serializers.CharField(required=False, help_text="by=sub1 only."),
                 "source": serializers.CharField(required=False, help_text="by=source only."),
                 "creative": serializers.CharField(required=False, help_text="by=creative only."),
-                "currency": serializers.CharField(help_text="ISO 4217: money is never summed across currencies."),
+                "currency": serializers.CharField(
+                    help_text="ISO 4217: money is never summed across currencies."
+                ),
                 "models": serializers.DictField(child=MODEL_CELL, help_text="Keyed by model name."),
             },
             many=True,
@@ -172,7 +186,11 @@ class JourneysRefreshView(APIView):
         parameters=[
             inline_serializer(
                 "JourneysRefreshParams",
-                {"days": serializers.IntegerField(required=False, min_value=1, max_value=400, help_text="Days back.")},
+                {
+                    "days": serializers.IntegerField(
+                        required=False, min_value=1, max_value=400, help_text="Days back."
+                    )
+                },
             )
         ],
         request=None,
@@ -184,7 +202,9 @@ class JourneysRefreshView(APIView):
     )
     def post(self, request: Request) -> Response:
         if not actor_for(request.user).is_staff:
-            raise ReportError("Only staff run the job.", code="forbidden", status_code=status.HTTP_403_FORBIDDEN)
+            raise ReportError(
+                "Only staff run the job.", code="forbidden", status_code=status.HTTP_403_FORBIDDEN
+            )
         days = serializers.IntegerField(required=False, min_value=1, max_value=400)
         raw = request.query_params.get("days")
         journeys_refresh_task.delay(days=days.run_validation(raw) if raw else None)

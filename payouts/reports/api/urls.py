@@ -19,6 +19,10 @@ urlpatterns = [
         attribution.ParticipationView.as_view(),
         name="reports-attribution-participation",
     ),
-    path("reports/attribution/refresh/", attribution.JourneysRefreshView.as_view(), name="reports-attribution-refresh"),
+    path(
+        "reports/attribution/refresh/",
+        attribution.JourneysRefreshView.as_view(),
+        name="reports-attribution-refresh",
+    ),
     *router.urls,
 ]

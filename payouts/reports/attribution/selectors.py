@@ -120,7 +120,9 @@ def attribution_compare(*, actor: Actor, filters: Filters, by: str = "publisher"
             models[model] = cell
         base = models["last_click"]
         for model, cell in models.items():
-            cell["delta"] = {k: v - base[k] for k, v in cell.items() if k != "delta"} if model != "last_click" else {}
+            cell["delta"] = (
+                {k: v - base[k] for k, v in cell.items() if k != "delta"} if model != "last_click" else {}
+            )
         out.append(
             {
                 "publisher": row["publisher_id"],
@@ -158,7 +160,9 @@ def participation(*, actor: Actor, filters: Filters, model: str = "linear") -> l
                 "influencer": row["influencer"],
                 "closer": row["closer"],
                 "credited_conversions": credit,
-                "credit_share": (credit / row["touched"] * 100).quantize(CONVERSIONS) if row["touched"] else None,
+                "credit_share": (credit / row["touched"] * 100).quantize(CONVERSIONS)
+                if row["touched"]
+                else None,
             }
         )
     return out

@@ -8,7 +8,7 @@ import pytest
 
 from affiliates.tests import factories as f
 from payouts.journeys.services import journeys_refresh
-from payouts.tests.journey_story import AS_OF, three_touches
+from payouts.journeys.tests.journey_story import AS_OF, three_touches
 from tracking.models import Conversion
 
 pytestmark = pytest.mark.django_db
@@ -48,7 +48,11 @@ def test_an_advertiser_compares_the_models_with_revenue_and_deltas_against_last_
         "delta": {"conversions": "-0.67", "revenue": "-8.00"},
     }
     # 1/7, 2/7, 4/7 of 12.00; 40/20/40 of 12.00.
-    assert [rows[p]["time_decay"]["revenue"] for p in (rival.id, beta.id, pixelpush.id)] == ["1.71", "3.43", "6.86"]
+    assert [rows[p]["time_decay"]["revenue"] for p in (rival.id, beta.id, pixelpush.id)] == [
+        "1.71",
+        "3.43",
+        "6.86",
+    ]
     assert [rows[p]["position_based"]["revenue"] for p in (rival.id, beta.id, pixelpush.id)] == [
         "4.80",
         "2.40",
@@ -56,7 +60,9 @@ def test_an_advertiser_compares_the_models_with_revenue_and_deltas_against_last_
     ]
 
 
-def test_a_publisher_sees_only_its_own_row_with_payout_and_never_revenue(api_as, pia, story, pixelpush) -> None:
+def test_a_publisher_sees_only_its_own_row_with_payout_and_never_revenue(
+    api_as, pia, story, pixelpush
+) -> None:
     response = api_as(pia).get("/api/v1/reports/attribution/", {**DAY, "by": "sub1"})
     assert b"revenue" not in response.content
     rows = response.json()["rows"]
@@ -68,8 +74,14 @@ def test_another_advertiser_sees_no_touches(api_as, gus, story) -> None:
     assert api_as(gus).get("/api/v1/reports/attribution/", DAY).json()["rows"] == []
 
 
-def test_participation_counts_each_role_and_the_share_of_credit(api_as, ada, story, pixelpush, rival, beta) -> None:
-    rows = api_as(ada).get("/api/v1/reports/attribution/participation/", {**DAY, "model": "position_based"}).json()
+def test_participation_counts_each_role_and_the_share_of_credit(
+    api_as, ada, story, pixelpush, rival, beta
+) -> None:
+    rows = (
+        api_as(ada)
+        .get("/api/v1/reports/attribution/participation/", {**DAY, "model": "position_based"})
+        .json()
+    )
     by = {r["publisher"]: r for r in rows}
     assert by[rival.id] == {
         "publisher": rival.id,
@@ -93,10 +105,13 @@ def test_a_range_too_long_is_a_clear_400(api_as, ada, story) -> None:
     assert (response.status_code, response.json()["code"]) == (400, "out_of_range")
 
 
-def test_the_trace_shows_the_journey_without_other_publishers_to_a_publisher(api_as, pia, ada, story, rival) -> None:
+def test_the_trace_shows_the_journey_without_other_publishers_to_a_publisher(
+    api_as, pia, ada, story, rival
+) -> None:
     mine = api_as(pia).get(f"/api/v1/conversions/{story.id}/").json()["trace"]["journey"]
     assert [t["role"] for t in mine["touches"]] == ["introducer", "influencer", "closer"]
-    assert "publisher_id" not in mine["touches"][0] and "click_id" not in mine["touches"][0]
+    assert "publisher_id" not in mine["touches"][0]
+    assert "click_id" not in mine["touches"][0]
     assert mine["touches"][2]["sub1"] == "cashback"
     theirs = api_as(ada).get(f"/api/v1/conversions/{story.id}/").json()["trace"]["journey"]
     assert theirs["touches"][0]["publisher_id"] == rival.id

@@ -13,7 +13,7 @@ from affiliates.tests import factories as f
 from payouts.journeys.services import journeys_refresh
 from payouts.ledger import publisher_balances
 from payouts.models import Account, Commission, Entry
-from payouts.tests.journey_story import AS_OF, T, converted, three_touches
+from payouts.journeys.tests.journey_story import AS_OF, T, converted, three_touches
 from tracking.models import Conversion, Journey, Touch
 from tracking.tests.factories import click_make
 
@@ -31,7 +31,9 @@ def story(shoes: Offer, pixelpush: Any, rival: Any, beta: Any) -> Conversion:
     return three_touches(shoes, rival, beta, pixelpush)
 
 
-def test_a_conversion_gets_every_touch_of_its_visitor_across_publishers(story, pixelpush, rival, beta) -> None:
+def test_a_conversion_gets_every_touch_of_its_visitor_across_publishers(
+    story, pixelpush, rival, beta
+) -> None:
     result = journeys_refresh(as_of=AS_OF, days=3)
     assert (result.journeys, result.touches) == (1, 3)
     journey = Journey.objects.get(conversion=story)
@@ -57,7 +59,9 @@ def test_each_model_credits_the_touches_as_worked_out_by_hand(story) -> None:
     assert col("markov") == [D("0.3333333333"), D("0.3333333333"), D("0.3333333334")]
 
 
-def test_another_visitors_clicks_and_clicks_outside_the_window_are_not_touches(shoes, pixelpush, rival) -> None:
+def test_another_visitors_clicks_and_clicks_outside_the_window_are_not_touches(
+    shoes, pixelpush, rival
+) -> None:
     click_make(shoes, rival, at=T - timedelta(days=2), ip="89.160.20.112")  # someone else
     click_make(shoes, rival, at=T - timedelta(days=31))  # before the 30-day window
     conv = converted(shoes, click_make(shoes, pixelpush, at=T - timedelta(hours=2)))
@@ -96,7 +100,9 @@ def assisted(shoes: Offer) -> Offer:
     return Offer.objects.get(pk=shoes.pk)
 
 
-def test_each_assisting_publisher_earns_one_assist_posted_to_the_ledger(assisted, story, pixelpush, rival, beta):
+def test_each_assisting_publisher_earns_one_assist_posted_to_the_ledger(
+    assisted, story, pixelpush, rival, beta
+):
     result = journeys_refresh(as_of=AS_OF, days=3)
     assert result.assists == 2
     assists = Commission.objects.filter(kind="assist").order_by("publisher_id")
@@ -105,14 +111,18 @@ def test_each_assisting_publisher_earns_one_assist_posted_to_the_ledger(assisted
         (beta.id, D("1.00"), D("1.50"), "pending"),
     }
     assert not assists.filter(publisher=pixelpush).exists()  # the closer is paid by its commission
-    assert publisher_balances(publisher_id=rival.id, kind=Account.Kind.PUBLISHER_PENDING) == {"USD": D("1.00")}
+    assert publisher_balances(publisher_id=rival.id, kind=Account.Kind.PUBLISHER_PENDING) == {
+        "USD": D("1.00")
+    }
     assert Entry.objects.filter(transaction__commission__kind="assist").count() == 6  # 3 legs each
     journeys_refresh(as_of=AS_OF, days=3)
     assert Commission.objects.filter(kind="assist").count() == 2  # one per publisher per conversion
 
 
 def test_the_daily_cap_limits_how_many_assists_a_publisher_earns(assisted, story, pixelpush, rival) -> None:
-    again = converted(assisted, click_make(assisted, pixelpush, at=T + timedelta(minutes=5)), at=T + timedelta(minutes=10))
+    again = converted(
+        assisted, click_make(assisted, pixelpush, at=T + timedelta(minutes=5)), at=T + timedelta(minutes=10)
+    )
     journeys_refresh(as_of=AS_OF, days=3)
     assert Touch.objects.filter(journey__conversion=again, publisher=rival).exists()
     assert Commission.objects.filter(kind="assist", publisher=rival).count() == 1
@@ -124,5 +134,7 @@ def test_an_assist_follows_its_conversion_when_it_is_reversed(assisted, story, r
     journeys_refresh(as_of=AS_OF, days=3)
     assist = Commission.objects.get(kind="assist", publisher=rival)
     assert assist.status == "reversed"
-    assert publisher_balances(publisher_id=rival.id, kind=Account.Kind.PUBLISHER_PENDING) == {"USD": D("0.00")}
+    assert publisher_balances(publisher_id=rival.id, kind=Account.Kind.PUBLISHER_PENDING) == {
+        "USD": D("0.00")
+    }
     assert not Journey.objects.filter(conversion=story).exists()  # only valid conversions have journeys

@@ -16,7 +16,9 @@ T = datetime(2026, 11, 20, 12, tzinfo=UTC)
 AS_OF = T + timedelta(hours=1)
 
 
-def converted(offer: Offer, click: Click, *, at: datetime = T, amount: str = "100", status: str = "pending") -> Conversion:
+def converted(
+    offer: Offer, click: Click, *, at: datetime = T, amount: str = "100", status: str = "pending"
+) -> Conversion:
     """A conversion through ``click`` and its commission: CPS 12 % revenue, 8 % payout."""
     goal = Goal.objects.get(offer=offer, is_default=True)
     conv = Conversion.objects.create(
@@ -48,7 +50,9 @@ def converted(offer: Offer, click: Click, *, at: datetime = T, amount: str = "10
     return conv
 
 
-def three_touches(offer: Offer, first: Publisher, middle: Publisher, closer: Publisher, **visitor: Any) -> Conversion:
+def three_touches(
+    offer: Offer, first: Publisher, middle: Publisher, closer: Publisher, **visitor: Any
+) -> Conversion:
     """Clicks 14 days, 7 days and 0 days before the conversion; the closer's click is reported."""
     click_make(offer, first, at=T - timedelta(days=14), sub1="blog", source="seo", **visitor)
     click_make(offer, middle, at=T - timedelta(days=7), sub1="deal", source="email", **visitor)
