@@ -11,9 +11,9 @@ import pytest
 from affiliates.models import Offer
 from affiliates.tests import factories as f
 from payouts.journeys.services import journeys_refresh
+from payouts.journeys.tests.journey_story import AS_OF, T, converted, three_touches
 from payouts.ledger import publisher_balances
 from payouts.models import Account, Commission, Entry
-from payouts.journeys.tests.journey_story import AS_OF, T, converted, three_touches
 from tracking.models import Conversion, Journey, Touch
 from tracking.tests.factories import click_make
 
