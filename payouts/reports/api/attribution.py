@@ -127,6 +127,7 @@ COMPARE = inline_serializer(
                 "models": serializers.DictField(child=MODEL_CELL, help_text="Keyed by model name."),
             },
             many=True,
+            help_text="One row per publisher (and sub id, source or creative) and currency.",
         ),
     },
 )
