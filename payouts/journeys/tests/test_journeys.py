@@ -14,8 +14,8 @@ from payouts.journeys.services import journeys_refresh
 from payouts.journeys.tests.journey_story import AS_OF, T, converted, three_touches
 from payouts.ledger import publisher_balances
 from payouts.models import Account, Commission, Entry
-from tracking.models import Conversion, Journey, Touch
-from tracking.tests.factories import click_make
+from tracking.models import Conversion, Impression, Journey, Touch
+from tracking.tests.factories import CHROME_UA, HOME_IP, click_make
 
 pytestmark = pytest.mark.django_db
 D = Decimal
@@ -138,3 +138,32 @@ def test_an_assist_follows_its_conversion_when_it_is_reversed(assisted, story, r
         "USD": D("0.00")
     }
     assert not Journey.objects.filter(conversion=story).exists()  # only valid conversions have journeys
+
+
+def test_a_view_through_conversion_has_an_impression_journey_kept_apart(shoes, pixelpush) -> None:
+    Offer.objects.filter(pk=shoes.pk).update(view_through_enabled=True, view_through_window_hours=24)
+    seen = Impression.objects.create(
+        offer=shoes, publisher=pixelpush, created_at=T - timedelta(hours=2), ip=HOME_IP, user_agent=CHROME_UA
+    )
+    goal = shoes.goals.get(code="lead")
+    conv = Conversion.objects.create(
+        created_at=T,
+        advertiser=shoes.advertiser,
+        offer=shoes,
+        publisher=pixelpush,
+        goal=goal,
+        source="pixel",
+        ip=HOME_IP,
+        user_agent=CHROME_UA,
+        trace={"attribution": {"by": "view_through", "impression_id": seen.id.hex}},
+    )
+    journeys_refresh(as_of=AS_OF, days=3)
+    journey = Journey.objects.get(conversion=conv)
+    assert journey.view_through is True
+    touch = Touch.objects.get(journey=journey)
+    assert (touch.kind, touch.impression_id, touch.paid, touch.view_through) == (
+        "impression",
+        seen.id,
+        True,
+        True,
+    )
