@@ -342,6 +342,34 @@ class Offer(models.Model):
         validators=[v.validate_os_list],
         help_text="windows, macos, linux, android, ios, chromeos, other; empty accepts all.",
     )
+    # Measurement beyond last click (issue 15). Payouts stay on attribution_model; these add
+    # view-through conversions and optional assist commissions (payouts/journeys/).
+    view_through_enabled = models.BooleanField(
+        default=False,
+        help_text=(
+            "Attribute a conversion with no click to the visitor's latest impression within "
+            "view_through_window_hours (labelled view-through); impressions also join journeys."
+        ),
+    )
+    view_through_window_hours = models.PositiveIntegerField(
+        default=24, help_text="How long after an impression a click-less conversion is view-through."
+    )
+    view_through_goal = models.SlugField(
+        max_length=64,
+        blank=True,
+        help_text="Code of the goal whose price view-through conversions get; empty: the reported goal.",
+    )
+    assist_enabled = models.BooleanField(
+        default=False,
+        help_text="Publishers who touched a conversion but did not close it earn assist_payout each.",
+    )
+    assist_payout = MoneyField(default=0, help_text="What each assisting publisher earns per conversion.")
+    assist_revenue = MoneyField(default=0, help_text="What the advertiser pays per assist.")
+    assist_daily_cap = models.PositiveIntegerField(
+        null=True,
+        blank=True,
+        help_text="Most assists one publisher earns on this offer per UTC day; empty: no cap.",
+    )
     created_at = models.DateTimeField(default=timezone.now, editable=False, help_text="When it was created.")
     updated_at = models.DateTimeField(auto_now=True, help_text="When it was last changed.")
 
@@ -363,6 +391,10 @@ class Offer(models.Model):
             models.CheckConstraint(
                 condition=Q(max_sale_amount__isnull=True) | Q(max_sale_amount__gt=0),
                 name="offer_max_sale_amount_gt_0",
+            ),
+            models.CheckConstraint(
+                condition=Q(assist_payout__gte=0) & Q(assist_revenue__gte=0),
+                name="offer_assist_amounts_gte_0",
             ),
         ]
 

@@ -14,5 +14,6 @@ app.autodiscover_tasks(["payouts.reports"])
 app.autodiscover_tasks(["payouts.callbacks"])  # payouts.callbacks.tasks
 app.autodiscover_tasks(["payouts.smartlinks"])  # payouts.smartlinks.tasks
 app.autodiscover_tasks(["payouts.incrementality"])  # payouts.incrementality.tasks
+app.autodiscover_tasks(["payouts.journeys"])  # payouts.journeys.tasks
 # payouts keeps payout-run tasks in their own module (payouts.tasks is reconciliation's).
 app.autodiscover_tasks(["payouts"], related_name="tasks_payout_runs")

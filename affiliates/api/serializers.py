@@ -272,6 +272,13 @@ class OfferSerializer(ScopedModelSerializer):
             "target_countries",
             "target_devices",
             "target_os",
+            "view_through_enabled",
+            "view_through_window_hours",
+            "view_through_goal",
+            "assist_enabled",
+            "assist_payout",
+            "assist_revenue",
+            "assist_daily_cap",
             "goals",
             "created_at",
             "updated_at",
@@ -289,6 +296,21 @@ class OfferSerializer(ScopedModelSerializer):
         if value is not None and value <= 0:
             raise serializers.ValidationError("Must be more than zero, or empty.", code="out_of_range")
         return value
+
+    def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
+        attrs = super().validate(attrs)
+        code = attrs.get("view_through_goal")
+        if code:
+            if "goals" in attrs:
+                codes = {g.get("code") for g in attrs["goals"]}
+            else:
+                codes = set(self.instance.goals.values_list("code", flat=True)) if self.instance else set()
+            if code not in codes:
+                raise serializers.ValidationError(
+                    {"view_through_goal": ["Not the code of one of this offer's goals."]},
+                    code="does_not_exist",
+                )
+        return attrs
 
 
 class PublisherGoalSerializer(serializers.ModelSerializer[Goal]):
@@ -335,6 +357,10 @@ class PublisherOfferSerializer(serializers.ModelSerializer[Offer]):
             "target_countries",
             "target_devices",
             "target_os",
+            "view_through_enabled",
+            "view_through_window_hours",
+            "assist_enabled",
+            "assist_payout",
             "goals",
             "access_status",
             "tracking_url",

@@ -497,6 +497,18 @@ CELERY_BEAT_SCHEDULE["customer-value-refresh"] = {
     "schedule": crontab(minute="30", hour="2"),
 }
 
+# Journeys and multi-touch credit (payouts/journeys/): every JOURNEYS_INTERVAL_SECONDS, the
+# journeys of conversions of the last JOURNEYS_RECOMPUTE_DAYS are recomputed (statuses and
+# commissions still move there), with Markov removal effects learnt from the offer's journeys of
+# the last JOURNEYS_MARKOV_DAYS; assist commissions are made and follow their conversions.
+JOURNEYS_INTERVAL_SECONDS = env.float("JOURNEYS_INTERVAL_SECONDS", default=3600)
+JOURNEYS_RECOMPUTE_DAYS = env.int("JOURNEYS_RECOMPUTE_DAYS", default=3)
+JOURNEYS_MARKOV_DAYS = env.int("JOURNEYS_MARKOV_DAYS", default=30)
+CELERY_BEAT_SCHEDULE["journeys-refresh"] = {
+    "task": "payouts.journeys.refresh",
+    "schedule": JOURNEYS_INTERVAL_SECONDS,
+}
+
 # --- payouts: reconciliation (ledger) --------------------------------------------------------
 # Every PAYOUTS_RECONCILE_INTERVAL_SECONDS: fan the conversion backlog out to workers, recount
 # CPC/CPM lines, approve due commissions; each only when there is something to do.

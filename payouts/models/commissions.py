@@ -28,8 +28,11 @@ class Commission(models.Model):
         CONVERSION = "conversion"
         CPC = "cpc", "CPC daily line"
         CPM = "cpm", "CPM daily line"
+        # A publisher who touched a conversion but did not close it (payouts/journeys/assists.py).
+        ASSIST = "assist", "Assist on a conversion"
 
-    # The idempotency key: "conversion:<id>" or "cpc:<offer>:<publisher>:<goal>:<YYYY-MM-DD>".
+    # The idempotency key: "conversion:<id>", "cpc:<offer>:<publisher>:<goal>:<YYYY-MM-DD>", or
+    # "assist:<conversion>:<publisher>" (one assist per assisting publisher per conversion).
     source_key = models.CharField(
         max_length=128,
         unique=True,

@@ -1,6 +1,7 @@
 from django.urls import path
 
 from payouts.portal import (
+    attribution,
     conversions,
     customers,
     dashboards,
@@ -32,6 +33,7 @@ urlpatterns = [
     path("staff/documents/issue/", documents.staff_issue, name="staff-issue"),
     path("staff/documents/payment/", documents.staff_payment, name="staff-payment"),
     path("customers/", customers.customers, name="customers"),
+    path("attribution/", attribution.attribution, name="attribution"),
     path("customers/value-horizon/", customers.value_horizon, name="customers-value-horizon"),
     path(
         "staff/fraud/invalid-traffic/",

@@ -8,6 +8,7 @@ from rest_framework import serializers
 
 from affiliates.roles import NOBODY, actor_for
 from tracking.conversions.trace_view import trace_for
+from tracking.journeys.trace import trace_with_journey
 from tracking.models import Conversion, ConversionEvent
 
 
@@ -107,4 +108,4 @@ class ConversionDetailSerializer(ConversionSerializer):
     def get_trace(self, obj: Conversion) -> dict[str, Any]:
         request = self.context.get("request")
         actor = actor_for(request.user) if request is not None else NOBODY
-        return trace_for(obj.trace, actor)
+        return trace_for(trace_with_journey(obj), actor)

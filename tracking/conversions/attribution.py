@@ -10,6 +10,9 @@
   count (a click sent to a fallback never saw this offer), and never one after the reported click.
 - Pixel without a cookie: the visitor's latest (or first) click on the offer by IP and user
   agent within the window; the conversion is flagged ``pixel_without_cookie``.
+- View-through (offers that enable it): a pixel with no click at all goes to the visitor's
+  latest valid impression (same IP and user agent) within the offer's view window, labelled
+  ``by: view_through`` and priced by the offer's view-through goal.
 Every candidate looked at is kept in the trace as an alternative.
 """
 
@@ -23,7 +26,7 @@ from typing import Any
 from affiliates.models import Offer
 from tracking.conversions.click_lookup import ClickLookupUnavailable, click_find
 from tracking.conversions.offload import blocking_io
-from tracking.models import Click
+from tracking.models import Click, Impression
 
 MAX_CANDIDATES = 20
 
@@ -35,6 +38,7 @@ class Attribution:
     by: str  # click_id, cookie, first_click_cookie, ip_ua, coupon, none
     alternatives: list[Click] = field(default_factory=list)
     note: str = ""
+    impression: Impression | None = None
 
     def trace(self) -> dict[str, Any]:
         return {
@@ -48,6 +52,15 @@ class Attribution:
                 for c in self.alternatives
             ],
             "note": self.note,
+            **(
+                {
+                    "impression_id": self.impression.id.hex,
+                    "publisher_id": self.impression.publisher_id,
+                    "impression_time": self.impression.created_at.isoformat(),
+                }
+                if self.impression
+                else {}
+            ),
         }
 
 
@@ -103,10 +116,27 @@ def attribute_pixel(
         return attribute_click(click=cookie_click, offer=offer, now=now, by="cookie")
     candidates = _same_visitor(offer, ip, user_agent, _window_start(offer, now), now)
     if not candidates:
+        seen = _view(offer, ip, user_agent, now) if offer.view_through_enabled else None
+        if seen is not None:
+            return Attribution(
+                None, model, "view_through", impression=seen, note="no click: the latest impression"
+            )
         return Attribution(None, model, "none", note="no click cookie and no click from this IP and UA")
     chosen = candidates[0] if model == Offer.Attribution.FIRST_CLICK else candidates[-1]
     others = [c for c in candidates if c.id != chosen.id]
     return Attribution(chosen, model, "ip_ua", others, "no click cookie: matched by IP and user agent")
+
+
+def _view(offer: Offer, ip: str, user_agent: str, now: datetime) -> Impression | None:
+    """The visitor's latest valid impression of the offer within its view window."""
+    if not ip or not user_agent:
+        return None
+    blocking_io("impressions of the same visitor")
+    since = now - timedelta(hours=offer.view_through_window_hours)
+    seen = Impression.objects.filter(
+        offer_id=offer.id, ip=ip, user_agent=user_agent, created_at__gte=since, created_at__lte=now
+    ).order_by("-created_at", "-id")[:MAX_CANDIDATES]
+    return next((i for i in seen if not i.fraud_flags), None)
 
 
 def _offer_click(click_id: uuid.UUID | None, offer: Offer) -> Click | None:

@@ -263,6 +263,17 @@ def _conversion_fields(draft: Draft) -> dict[str, Any]:
             source_id=click.source,
         )
         fields.setdefault("country", click.country)
+    elif draft.attribution.impression is not None:
+        seen = draft.attribution.impression
+        fields.update(
+            sub1=seen.sub1,
+            sub2=seen.sub2,
+            sub3=seen.sub3,
+            sub4=seen.sub4,
+            sub5=seen.sub5,
+            source_id=seen.source,
+        )
+        fields.setdefault("country", seen.country)
     return fields
 
 
@@ -291,14 +302,23 @@ def conversion_prepare(draft: Draft) -> NewConversion:
     """Decide one new conversion (goal, price, verdict, fraud rules, trace) without writing
     anything. Raises PostbackError for a 400."""
     info = draft.info
-    if info is None or (draft.attribution.click is None and draft.coupon is None):
+    seen = draft.attribution.impression
+    if info is None or (draft.attribution.click is None and draft.coupon is None and seen is None):
         return _unattributed(draft)
     offer = info.offer
-    goal = goal_resolve(info, draft.inp.goal_code)
+    # A view-through conversion is priced by the offer's own view-through goal when it has one.
+    code = offer.view_through_goal if seen is not None and offer.view_through_goal else draft.inp.goal_code
+    goal = goal_resolve(info, code)
     if goal.payout_type == Goal.PayoutType.CPS and draft.inp.amount is None:
         raise bad_request(Reason.MISSING_AMOUNT, "amount is required for a CPS goal.")
     click = draft.attribution.click
-    publisher_id = click.publisher_id if click is not None else draft.coupon.publisher_id  # type: ignore[union-attr]
+    if click is not None:
+        publisher_id = click.publisher_id
+    elif draft.coupon is not None:
+        publisher_id = draft.coupon.publisher_id
+    else:
+        assert seen is not None
+        publisher_id = seen.publisher_id
     standing = publisher_standing(
         offer=offer, publisher_id=publisher_id, via_fallback=_via_fallback(click, offer.id)
     )
@@ -307,6 +327,8 @@ def conversion_prepare(draft: Draft) -> NewConversion:
         standing = Standing(False, why, standing.customs)
     rejection = _business_rejection(draft, offer, standing)
     fired = fraud_check(click=click, offer=offer, now=draft.now, visitor=draft.visitor)
+    if seen is not None:  # a view-through visitor never clicked: no click cookie is expected
+        fired = [f for f in fired if f.rule != "pixel_without_cookie"]
     currency = draft.inp.currency or offer.currency
     sale = sale_check(amount=draft.inp.amount, currency=currency, offer=offer, at=draft.now)
     fields = _conversion_fields(draft)

@@ -54,6 +54,12 @@ def _own_click(row: Mapping[str, Any], actor: Actor) -> bool:
     return not actor.is_publisher or row.get("publisher_id") == actor.publisher_id
 
 
+def _own_touch(row: Mapping[str, Any], actor: Actor) -> bool:
+    """A journey's touch by another publisher shows a publisher that it happened (its role,
+    time and credit), never whose it was nor its ids or sub ids."""
+    return not actor.is_publisher or row.get("publisher_id") == actor.publisher_id
+
+
 def _rule_reason(row: Mapping[str, Any], actor: Actor) -> bool:
     return actor.is_advertiser or row.get("rule") not in VISITOR_DATA_RULES
 
@@ -82,6 +88,8 @@ SHAPE: Mapping[str, Rule] = {
         **CLICK,
         "alternatives": Each(CLICK, keep=_own_click),
         "note": BOTH,
+        "impression_id": BOTH,
+        "impression_time": BOTH,
     },
     "click_id_reported": ADVERTISER,
     "coupon": BOTH,
@@ -117,6 +125,29 @@ SHAPE: Mapping[str, Rule] = {
     ),
     "verdict": {"status": BOTH, "reason": BOTH, "held_for_review": BOTH},
     "demo": BOTH,
+    # Computed by the journey job (tracking/journeys/trace.py); credits are fractions of the
+    # conversion, so they carry neither revenue nor payout.
+    "journey": {
+        "computed_at": BOTH,
+        "view_through": BOTH,
+        "publishers": BOTH,
+        "touches": Each(
+            {
+                "position": BOTH,
+                "kind": BOTH,
+                "at": BOTH,
+                "role": BOTH,
+                "paid": BOTH,
+                "linked_by": BOTH,
+                "publisher_id": _own_touch,
+                "click_id": _own_touch,
+                "impression_id": _own_touch,
+                "sub1": _own_touch,
+                "source": _own_touch,
+                "credit": BOTH,
+            }
+        ),
+    },
 }
 
 

@@ -7,6 +7,7 @@ from tracking.models.conversions import (
     UsedPostbackSignature,
 )
 from tracking.models.holdouts import HoldoutArm, HoldoutTest
+from tracking.models.journeys import Journey, JourneyRun, Touch
 from tracking.models.reports import (  # noqa: F401
     DailyGeoStat,
     DailyOfferStat,
@@ -27,10 +28,13 @@ __all__ = [
     "HoldoutArm",
     "HoldoutTest",
     "Impression",
+    "Journey",
+    "JourneyRun",
     "SmartLink",
     "SmartPath",
     "SmartPathDaily",
     "SmartRun",
+    "Touch",
     "UnreconciledConversion",
     "UsedPostbackSignature",
 ]

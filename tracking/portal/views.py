@@ -24,6 +24,7 @@ from affiliates.roles import Role
 from affiliates.services import advertiser_rotate_credentials
 from tracking.conversions.dry_run import conversion_dry_run
 from tracking.conversions.trace_view import trace_steps
+from tracking.journeys.trace import trace_with_journey
 from tracking.portal import selectors
 from tracking.portal.forms import AdjustmentUploadForm, ConversionFilter, TestConversionForm
 
@@ -66,7 +67,7 @@ def conversion_detail(request: PortalRequest, conversion_id: int) -> HttpRespons
         "tracking/portal/conversion_detail.html",
         {
             "c": conversion,
-            "steps": trace_steps(conversion.trace, request.actor),
+            "steps": trace_steps(trace_with_journey(conversion), request.actor),
             "events": conversion.events.all(),
             "commission": conversion.commission if hasattr(conversion, "commission") else None,
             # The margin is private both ways (as in the API and the trace): a publisher sees

@@ -1,7 +1,7 @@
 from django.urls import path
 
 from affiliates.api.routers import SimpleRouter
-from payouts.reports.api import customers, views
+from payouts.reports.api import attribution, customers, views
 
 router = SimpleRouter()
 router.register("offer-targets", views.OfferTargetViewSet, basename="offer-target")
@@ -13,5 +13,16 @@ urlpatterns = [
     path("reports/customers/mix/", customers.MixView.as_view(), name="reports-customer-mix"),
     path("reports/customers/ltv/", customers.LtvView.as_view(), name="reports-customer-ltv"),
     path("reports/customers/refresh/", customers.RefreshView.as_view(), name="reports-customer-refresh"),
+    path("reports/attribution/", attribution.AttributionView.as_view(), name="reports-attribution"),
+    path(
+        "reports/attribution/participation/",
+        attribution.ParticipationView.as_view(),
+        name="reports-attribution-participation",
+    ),
+    path(
+        "reports/attribution/refresh/",
+        attribution.JourneysRefreshView.as_view(),
+        name="reports-attribution-refresh",
+    ),
     *router.urls,
 ]
