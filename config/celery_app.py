@@ -1,8 +1,11 @@
 """The Celery app. Settings come from Django's settings under the CELERY_ prefix."""
 
+import gc
 import os
+from typing import Any
 
 from celery import Celery
+from celery.signals import worker_process_init, worker_ready
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings.base")
 
@@ -15,3 +18,13 @@ app.autodiscover_tasks(["payouts.callbacks"])  # payouts.callbacks.tasks
 app.autodiscover_tasks(["payouts.smartlinks"])  # payouts.smartlinks.tasks
 # payouts keeps payout-run tasks in their own module (payouts.tasks is reconciliation's).
 app.autodiscover_tasks(["payouts"], related_name="tasks_payout_runs")
+
+
+@worker_process_init.connect  # each prefork child, after the fork: its imports are done
+@worker_ready.connect  # the solo and thread pools run tasks in the main process
+def heap_freeze(**_: Any) -> None:
+    """Take what a worker loaded at start (Django and the apps: ~134,000 tracked objects) out of
+    the cyclic collector's view, as the edge does (tracking/clickpath/edge.py). A reconcile batch
+    allocates enough rows to set off a full collection, which walked all of it every time;
+    frozen, a batch of 5,000 commissions triggers none (profiled: BENCHMARKS.md, issue 12)."""
+    gc.freeze()
