@@ -20,11 +20,15 @@ app.autodiscover_tasks(["payouts.smartlinks"])  # payouts.smartlinks.tasks
 app.autodiscover_tasks(["payouts"], related_name="tasks_payout_runs")
 
 
-@worker_process_init.connect  # each prefork child, after the fork: its imports are done
-@worker_ready.connect  # the solo and thread pools run tasks in the main process
 def heap_freeze(**_: Any) -> None:
     """Take what a worker loaded at start (Django and the apps: ~134,000 tracked objects) out of
     the cyclic collector's view, as the edge does (tracking/clickpath/edge.py). A reconcile batch
     allocates enough rows to set off a full collection, which walked all of it every time;
     frozen, a batch of 5,000 commissions triggers none (profiled: BENCHMARKS.md, issue 12)."""
     gc.freeze()
+
+
+# Each prefork child, after the fork (its imports are done); and the main process, where the
+# solo and thread pools run tasks.
+worker_process_init.connect(heap_freeze, weak=False)
+worker_ready.connect(heap_freeze, weak=False)

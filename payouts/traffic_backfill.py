@@ -26,7 +26,8 @@ from django.db.models import Count, Exists, OuterRef, Q
 from payouts.models import Commission, CommissionShare
 from payouts.traffic import _day_lock, _goals_for, _lines_price, clicks_valid, impressions_valid
 from payouts.traffic_shares import ATTRIBUTES, shares_write
-from tracking.models import Click, Impression, ReportDirtyHour
+from tracking.models import Click, Impression
+from tracking.models.reports import ReportDirtyHour
 
 
 @dataclass
@@ -60,7 +61,7 @@ def shares_backfill(*, day_from: date | None = None, day_to: date | None = None)
         "kind", "day", "pk", "offer_id", "publisher_id", "goal_id", "revenue", "payout", "quantity"
     )
     for kind, day, *line in rows.order_by("day", "kind"):
-        todo[(kind, day)].append(tuple(line))  # type: ignore[arg-type]
+        todo[(kind, day)].append(tuple(line))
     result = Backfill()
     for (kind, day), lines in todo.items():
         split = _day_split(kind, day, lines)

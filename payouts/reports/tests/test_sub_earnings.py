@@ -24,7 +24,8 @@ from payouts.reports.tests.traffic import traffic_write
 from payouts.traffic import traffic_invalidate, traffic_reconcile
 from payouts.traffic_shares import amount_split
 from tracking.ids import new_click_id
-from tracking.models import Click, Impression, ReportDirtyHour
+from tracking.models import Click, Impression
+from tracking.models.reports import ReportDirtyHour
 
 pytestmark = pytest.mark.django_db
 STAFF = Actor(role=Role.STAFF, user_id=1)
