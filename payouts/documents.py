@@ -187,6 +187,7 @@ class _Item:
     amount: Decimal
     currency: str
     original_id: int | None = None
+    quantity: int = 0
 
 
 def _new(side: _Side, party: Advertiser | Publisher, period: Any) -> tuple[list[_Line], list[_Item]]:
@@ -206,8 +207,8 @@ def _new(side: _Side, party: Advertiser | Publisher, period: Any) -> tuple[list[
         for offer_id, offer, goal, goal_name, cur, n, qty, total in grouped
     ]
     items = [
-        _Item(pk, role, amount, cur)
-        for pk, amount, cur in todo.values_list("pk", side.amount, "currency").order_by("pk")
+        _Item(pk, role, amount, cur, quantity=q)
+        for pk, amount, cur, q in todo.values_list("pk", side.amount, "currency", "quantity").order_by("pk")
     ]
     return lines, items
 
@@ -230,7 +231,7 @@ def _since_carried(side: _Side, party: Advertiser | Publisher) -> tuple[Found, F
         .filter(**{f"document__{side.party}": party})
         .filter(~Exists(taken_back))
         .values("commission_id", "currency", f"commission__{side.amount}", "commission__status")
-        .annotate(net=Sum("amount"), first=Min("document_id"))
+        .annotate(net=Sum("amount"), net_quantity=Sum("quantity"), first=Min("document_id"))
         .filter(~Q(commission__status=CommissionStatus.APPROVED) | ~Q(net=F(f"commission__{side.amount}")))
         .order_by("commission_id")
     )
@@ -249,11 +250,15 @@ def _since_carried(side: _Side, party: Advertiser | Publisher) -> tuple[Found, F
     back_items: list[_Item] = []
     for row in rows:
         c, net, cur, on = commissions[row["commission_id"]], row["net"], row["currency"], row["first"]
+        # Quantities are signed like the amounts: a reversal takes back what was carried, a
+        # recounted daily line adds or takes back the clicks/impressions it gained or lost.
         if c.status != CommissionStatus.APPROVED:
             role, amount, what = side.back, -net, "Reversed"
+            quantity = -row["net_quantity"]
         else:
             role, amount, what = side.change, getattr(c, side.amount) - net, "Changed after"
-        item = _Item(c.pk, role, amount, cur, on)
+            quantity = c.quantity - row["net_quantity"]
+        item = _Item(c.pk, role, amount, cur, on, quantity)
         into, items = (more, more_items) if amount > 0 or side.credit is None else (back, back_items)
         items.append(item)
         key = (cur, c.offer.name, c.offer_id, c.goal.code, numbers[on], what)
@@ -272,7 +277,7 @@ def _since_carried(side: _Side, party: Advertiser | Publisher) -> tuple[Found, F
             ),
         )
         line.commissions += 1
-        line.quantity += c.quantity if what == "Reversed" else 0
+        line.quantity += quantity
         line.amount += amount
     return ([more[k] for k in sorted(more)], more_items), ([back[k] for k in sorted(back)], back_items)
 
@@ -364,6 +369,7 @@ def _write(kind: str, head: dict[str, Any], lines: list[_Line], items: list[_Ite
                 commission_id=it.commission_id,
                 role=it.role,
                 amount=it.amount,
+                quantity=it.quantity,
                 currency=it.currency,
                 original_id=it.original_id,
             )

@@ -39,7 +39,7 @@ from affiliates.core.money import money_round
 from affiliates.models import CustomPayout, Goal
 from affiliates.pricing import price_pick
 from payouts import events
-from payouts.bulk import insert_rows
+from payouts.bulk import insert_rows, rows_fetch
 from payouts.models import Commission, CommissionStatus, Transaction
 from payouts.postings import (
     Change,
@@ -176,7 +176,8 @@ def day_lines_reconcile(
             pairs = {w[3] for w in written}
             fine = qs.filter(offer_id__in={o for o, _ in pairs}, publisher_id__in={p for _, p in pairs})
             detail = fine.values_list("offer_id", "publisher_id", *ATTRIBUTES).annotate(n=Count("id"))
-            _, parts = _lines_price(kind, goals, [r for r in detail.order_by() if (r[0], r[1]) in pairs])
+            rows = [r for r in rows_fetch(detail.order_by()) if (r[0], r[1]) in pairs]
+            _, parts = _lines_price(kind, goals, rows)
             shares_write(written, parts)
     return len(made), grown, len(changed) - grown
 
@@ -212,20 +213,27 @@ def _lines_price(
     for custom in CustomPayout.objects.filter(offer_id__in={c[0] for c in counts}):
         customs[(custom.offer_id, custom.publisher_id)].append(custom)
     per = THOUSAND if kind == Goal.PayoutType.CPM else Decimal(1)
-    out: Lines = {}
+    totals: dict[tuple[int, int], list[Any]] = {}
     parts: dict[tuple[int, int], list[Part]] = defaultdict(list)
-    prices: dict[tuple[int, int, str], Any] = {}
-    for offer_id, publisher_id, *attrs, n in counts:
-        country = attrs[0]
-        pair = (offer_id, publisher_id)
-        price = prices.get((*pair, country))
-        if price is None:
-            price = price_pick(goal=goals[offer_id], customs=customs[pair], country=country)
-            prices[(*pair, country)] = price
-        rev, pay = n * price.revenue / per, n * price.payout / per
-        q, revenue, payout, source = out.get(pair, (0, Decimal(0), Decimal(0), price.source))
-        out[pair] = (q + n, revenue + rev, payout + pay, source)
-        parts[pair].append((tuple(attrs), n, rev, pay))
+    # Per (offer, publisher, country): the price of one click or impression, divided by ``per``
+    # once here rather than once per combination (a day can hold tens of thousands of them).
+    units: dict[tuple[int, int, str], tuple[Decimal, Decimal, str]] = {}
+    for row in counts:
+        pair, n = (row[0], row[1]), row[-1]
+        unit = units.get((*pair, row[2]))
+        if unit is None:
+            price = price_pick(goal=goals[row[0]], customs=customs[pair], country=row[2])
+            unit = units[(*pair, row[2])] = (price.revenue / per, price.payout / per, price.source)
+        rev, pay = n * unit[0], n * unit[1]
+        line = totals.get(pair)
+        if line is None:
+            totals[pair] = [n, rev, pay, unit[2]]
+        else:
+            line[0] += n
+            line[1] += rev
+            line[2] += pay
+        parts[pair].append((row[2:-1], n, rev, pay))
+    out: Lines = {pair: (q, revenue, payout, source) for pair, (q, revenue, payout, source) in totals.items()}
     return out, parts
 
 

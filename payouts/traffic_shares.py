@@ -14,8 +14,9 @@ price for its country), to MONEY_PLACES, the leftover units going to the largest
 
 from __future__ import annotations
 
+import heapq
 from collections.abc import Iterable, Mapping, Sequence
-from decimal import ROUND_DOWN, Decimal
+from decimal import Context, Decimal, localcontext
 
 from affiliates.core.db import db_supports_binary_copy
 from affiliates.core.money import MONEY_PLACES
@@ -27,6 +28,9 @@ from payouts.reconcile_copy import rows_copy
 ATTRIBUTES = ("country", "device", "sub1", "sub2", "sub3", "sub4", "sub5")
 EMPTY: tuple[str, ...] = ("",) * len(ATTRIBUTES)
 QUANTUM = Decimal(1).scaleb(-MONEY_PLACES)
+# Enough digits for a share's exact integer division (amount in units x weight), whatever the
+# thread's default context.
+_WIDE = Context(prec=60)
 
 # (attribute values, count, exact revenue, exact payout) of one combination of a line's traffic.
 Part = tuple[tuple[str, ...], int, Decimal, Decimal]
@@ -47,13 +51,17 @@ def amount_split(total: Decimal, weights: Sequence[Decimal]) -> list[Decimal]:
     whole = sum(weights, Decimal(0))
     if whole == 0:
         return [total, *([Decimal(0)] * (len(weights) - 1))]
-    exact = [total * w / whole for w in weights]
-    floors = [e.quantize(QUANTUM, rounding=ROUND_DOWN) for e in exact]
-    left = int((total - sum(floors, Decimal(0))) / QUANTUM)
-    order = sorted(range(len(weights)), key=lambda i: (floors[i] - exact[i], -weights[i], i))
-    for i in order[:left]:
-        floors[i] += QUANTUM
-    return floors
+    # In whole QUANTUM units: each share's floor and remainder in one exact integer division
+    # (no rounding of an intermediate quotient), and a sort only for the units left over.
+    with localcontext(_WIDE):
+        units = total.scaleb(MONEY_PLACES)
+        split = [divmod(units * w, whole) for w in weights]
+        floors = [q for q, _ in split]
+        left = int(units - sum(floors, Decimal(0)))
+        if left:
+            for i in heapq.nsmallest(left, range(len(weights)), key=lambda i: (-split[i][1], -weights[i], i)):
+                floors[i] += 1
+        return [q.scaleb(-MONEY_PLACES) for q in floors]
 
 
 def shares_rows(

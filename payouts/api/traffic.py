@@ -1,9 +1,9 @@
-"""``POST /api/v1/traffic/invalidate/``: staff judge clicks invalid after the fact.
+"""``POST /api/v1/traffic/invalidate/``: staff judge clicks and impressions invalid after the fact.
 
 Thin: the input is validated here, ``payouts.traffic_review.traffic_judge`` does the work (the
 same service as the staff fraud page). ``"confirm": false`` (the default) answers what would
-happen and writes nothing; ``true`` applies it: the clicks get the ``invalidated`` flag, their
-CPC lines shrink and the ledger carries the decrease.
+happen and writes nothing; ``true`` applies it: the clicks and impressions get the
+``invalidated`` flag, their CPC and CPM lines shrink and the ledger carries the decrease.
 """
 
 from __future__ import annotations
@@ -17,17 +17,28 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from affiliates.api.base import IsStaff
-from payouts.traffic_review import MAX_CLICKS, SUB_FIELDS, Judgement, Selection, traffic_judge
+from payouts.traffic_review import MAX_ROWS, SUB_FIELDS, TRAFFIC, Judgement, Selection, traffic_judge
 
 
 class InvalidateInput(serializers.Serializer[Any]):
     click_ids = serializers.ListField(
         child=serializers.CharField(max_length=64),
         required=False,
-        max_length=MAX_CLICKS,
+        max_length=MAX_ROWS,
         help_text="The clicks to invalidate, by id; or give publisher, sub, value, start and end.",
     )
-    publisher = serializers.IntegerField(required=False, help_text="The publisher whose clicks to pick.")
+    impression_ids = serializers.ListField(
+        child=serializers.CharField(max_length=64),
+        required=False,
+        max_length=MAX_ROWS,
+        help_text="The impressions to invalidate, by id (with or without click_ids).",
+    )
+    publisher = serializers.IntegerField(
+        required=False, help_text="The publisher whose clicks or impressions to pick."
+    )
+    traffic = serializers.ChoiceField(
+        choices=TRAFFIC, default="clicks", help_text="Picking by publisher: clicks or impressions."
+    )
     sub = serializers.ChoiceField(choices=SUB_FIELDS, default="sub1", help_text="Which sub id to match.")
     value = serializers.CharField(
         required=False, allow_blank=True, default="", help_text="The sub id's value."
@@ -41,13 +52,14 @@ class InvalidateInput(serializers.Serializer[Any]):
 
 
 class LineChangeSerializer(serializers.Serializer[Any]):
-    commission = serializers.IntegerField(help_text="The CPC daily line (a commission id).")
+    commission = serializers.IntegerField(help_text="The CPC or CPM daily line (a commission id).")
+    kind = serializers.CharField(help_text="cpc (pays clicks) or cpm (pays impressions).")
     offer = serializers.CharField(help_text="The line's offer.")
     publisher = serializers.CharField(help_text="The line's publisher.")
     day = serializers.DateField(help_text="The line's UTC day.")
     currency = serializers.CharField(help_text="ISO 4217 code of the amounts.")
-    quantity_before = serializers.IntegerField(help_text="Valid clicks the line pays now.")
-    quantity_after = serializers.IntegerField(help_text="Valid clicks it pays after the invalidation.")
+    quantity_before = serializers.IntegerField(help_text="Valid clicks or impressions the line pays now.")
+    quantity_after = serializers.IntegerField(help_text="Those it pays after the invalidation.")
     revenue_before = serializers.CharField(help_text="The line's revenue now (decimal string).")
     revenue_after = serializers.CharField(help_text="Its revenue after (decimal string).")
     payout_before = serializers.CharField(help_text="The line's payout now (decimal string).")
@@ -57,6 +69,8 @@ class LineChangeSerializer(serializers.Serializer[Any]):
 class JudgementSerializer(serializers.Serializer[Any]):
     clicks = serializers.IntegerField(help_text="Clicks picked that were not invalidated yet.")
     paid_clicks = serializers.IntegerField(help_text="Of those, how many a CPC line paid.")
+    impressions = serializers.IntegerField(help_text="Impressions picked that were not invalidated yet.")
+    paid_impressions = serializers.IntegerField(help_text="Of those, how many a CPM line paid.")
     applied = serializers.BooleanField(help_text="Whether it was applied (confirm) or only previewed.")
     lines = LineChangeSerializer(many=True, help_text="The lines that shrink, before and after.")
 
@@ -65,10 +79,13 @@ def judgement_data(judgement: Judgement) -> dict[str, Any]:
     return {
         "clicks": judgement.clicks,
         "paid_clicks": judgement.paid_clicks,
+        "impressions": judgement.impressions,
+        "paid_impressions": judgement.paid_impressions,
         "applied": judgement.applied,
         "lines": [
             {
                 "commission": ln.commission_id,
+                "kind": ln.kind,
                 "offer": ln.offer,
                 "publisher": ln.publisher,
                 "day": ln.day,
@@ -89,7 +106,7 @@ class TrafficInvalidateView(APIView):
     permission_classes = [IsStaff]
 
     @extend_schema(
-        summary="Invalidate clicks after the fact (staff)",
+        summary="Invalidate clicks and impressions after the fact (staff)",
         request=InvalidateInput,
         responses=JudgementSerializer,
     )
@@ -99,7 +116,9 @@ class TrafficInvalidateView(APIView):
         v = data.validated_data
         selection = Selection(
             click_ids=tuple(v.get("click_ids") or ()),
+            impression_ids=tuple(v.get("impression_ids") or ()),
             publisher_id=v.get("publisher"),
+            traffic=v["traffic"],
             sub=v["sub"],
             value=v["value"],
             start=v.get("start"),

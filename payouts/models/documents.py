@@ -177,7 +177,10 @@ class DocumentLine(WrittenOnce):
     offer_id_ref = models.PositiveBigIntegerField(null=True, blank=True, help_text="Offer id, for reference.")
     goal = models.CharField(max_length=64, blank=True)
     commissions = models.PositiveIntegerField(help_text="How many commissions it sums.")
-    quantity = models.PositiveIntegerField(help_text="Conversions, clicks or impressions.")
+    quantity = models.IntegerField(
+        help_text="Conversions, clicks or impressions; on a correction, how many it adds or takes "
+        "back (negative where a line shrank or was reversed)."
+    )
     currency = CurrencyField()
     amount = MoneyField(help_text="Negative on credit notes and for reversals on statements.")
 
@@ -207,6 +210,11 @@ class DocumentItem(WrittenOnce):
     commission = models.ForeignKey("payouts.Commission", on_delete=models.PROTECT, related_name="+")
     role = models.CharField(max_length=16, choices=Role.choices)
     amount = MoneyField(help_text="As carried by the document (signed).")
+    quantity = models.IntegerField(
+        default=0,
+        help_text="Conversions, clicks or impressions carried (signed, like the amount): the "
+        "next correction of a daily line shows how many it changed by.",
+    )
     currency = CurrencyField()
     original = models.ForeignKey(
         Document,

@@ -1,5 +1,6 @@
-"""Staff: invalidate clicks from the fraud pages. Pick them (ids, or publisher + sub id + time
-range) with a reason, see how much each CPC line shrinks, then confirm (payouts.traffic_review)."""
+"""Staff: invalidate clicks and impressions from the fraud pages. Pick them (ids, or publisher +
+sub id + time range) with a reason, see how much each CPC and CPM line shrinks, then confirm
+(payouts.traffic_review)."""
 
 from __future__ import annotations
 
@@ -13,7 +14,7 @@ from django.shortcuts import redirect, render
 from affiliates.core.errors import DomainError
 from affiliates.models import Publisher
 from affiliates.portal.access import PortalRequest, staff_only
-from payouts.traffic_review import SUB_FIELDS, Selection, traffic_judge
+from payouts.traffic_review import SUB_FIELDS, TRAFFIC, Selection, traffic_judge
 
 _WHEN = {"widget": forms.DateTimeInput(attrs={"type": "datetime-local"}), "required": False}
 
@@ -24,7 +25,19 @@ class InvalidateForm(forms.Form):
         widget=forms.Textarea(attrs={"rows": 3}),
         help_text="Click ids, separated by spaces, commas or lines; or pick by publisher below.",
     )
+    impression_ids = forms.CharField(
+        required=False,
+        widget=forms.Textarea(attrs={"rows": 3}),
+        help_text="Impression ids, the same way (with or without click ids).",
+    )
     publisher = forms.ModelChoiceField(Publisher.objects.order_by("name"), required=False)
+    traffic = forms.ChoiceField(
+        choices=[(t, t.capitalize()) for t in TRAFFIC],
+        initial="clicks",
+        required=False,
+        label="Kind of traffic",
+        help_text="Picking by publisher: their clicks or their impressions.",
+    )
     sub = forms.ChoiceField(choices=[(s, s) for s in SUB_FIELDS], initial="sub1", label="Sub id")
     value = forms.CharField(required=False, max_length=255, label="Sub id value")
     start = forms.DateTimeField(label="From (UTC)", **_WHEN)  # type: ignore[arg-type]
@@ -33,16 +46,21 @@ class InvalidateForm(forms.Form):
 
     def selection(self) -> Selection:
         data = self.cleaned_data
-        ids = tuple(i for i in data["click_ids"].replace(",", " ").split() if i)
         publisher = data.get("publisher")
         return Selection(
-            click_ids=ids,
+            click_ids=_ids(data["click_ids"]),
+            impression_ids=_ids(data["impression_ids"]),
             publisher_id=publisher.pk if publisher else None,
+            traffic=data.get("traffic") or "clicks",
             sub=data["sub"],
             value=data.get("value") or "",
             start=data.get("start"),
             end=data.get("end"),
         )
+
+
+def _ids(raw: str) -> tuple[str, ...]:
+    return tuple(i for i in raw.replace(",", " ").split() if i)
 
 
 @staff_only
@@ -66,7 +84,7 @@ def staff_invalid_traffic(request: PortalRequest) -> HttpResponse:
                 shrunk = len(judgement.lines)
                 messages.success(
                     request,
-                    f"Invalidated {judgement.clicks} clicks; {shrunk} CPC line(s) shrunk, "
+                    f"Invalidated {judgement.picked}; {shrunk} line(s) shrunk, "
                     "the ledger carries the decrease.",
                 )
                 return redirect("payouts_portal:staff-invalid-traffic")

@@ -92,8 +92,8 @@ def test_a_line_shrunk_after_invoicing_is_credited_on_the_next_credit_note(
     credit = february.credit_note
     assert credit is not None
     assert credit.totals == {"USD": "-0.30"}
-    assert [ln.description for ln in credit.lines.all()] == [
-        f"Changed after {january.number_text}: Acme Shoes - Summer Sale - Click"
+    assert [(ln.description, ln.quantity) for ln in credit.lines.all()] == [
+        (f"Changed after {january.number_text}: Acme Shoes - Summer Sale - Click", -3)
     ]
     assert _frozen(january) == before  # the issued invoice never changes
 
@@ -102,8 +102,9 @@ def test_a_line_shrunk_after_invoicing_is_credited_on_the_next_credit_note(
     march = invoice_issue(advertiser=shoes.advertiser, period=MAR).credit_note
     assert march is not None
     assert march.totals == {"USD": "-0.70"}
-    billed = DocumentItem.objects.filter(commission=line).values_list("amount", flat=True)
-    assert sum(billed) == 0
+    assert [ln.quantity for ln in march.lines.all()] == [-7]  # the 7 clicks still billed
+    carried = DocumentItem.objects.filter(commission=line).values_list("amount", "quantity")
+    assert (sum(a for a, _ in carried), sum(q for _, q in carried)) == (0, 0)
 
 
 def test_a_line_grown_by_late_clicks_after_invoicing_goes_on_the_next_invoice(
@@ -123,12 +124,14 @@ def test_a_line_grown_by_late_clicks_after_invoicing_goes_on_the_next_invoice(
     assert february.credit_note is None
     assert february.main is not None
     assert february.main.totals == {"USD": "0.40"}
-    described = february.main.lines.get().description
-    assert described == f"Changed after {january.number_text}: Acme Shoes - Summer Sale - Click"
+    grown = february.main.lines.get()
+    assert grown.description == f"Changed after {january.number_text}: Acme Shoes - Summer Sale - Click"
+    assert grown.quantity == 4  # the late clicks, not 0
     assert _frozen(january) == before
     statement = statement_issue(publisher=pixelpush, period=FEB).main
     assert statement is not None
     assert statement.totals == {"USD": "0.24"}  # 4 x 0.06, on the publisher's next statement
+    assert [ln.quantity for ln in statement.lines.all()] == [4]
     # Issuing again adds nothing: the change is carried once.
     assert not invoice_issue(advertiser=shoes.advertiser, period=FEB).created
 
@@ -223,3 +226,23 @@ def test_non_eu_customers_are_outside_the_scope_and_a_missing_domestic_rate_refu
     assert month.refused == [f"advertiser {globex.pk}: vat_rate_missing"]
     assert not Document.objects.filter(advertiser=globex).exists()
     assert month.statements >= 1
+
+
+def test_a_statement_prints_how_many_clicks_a_correction_takes_back(
+    pixelpush: Publisher, cpc_line: Any, tmp_path: Any
+) -> None:
+    _, ids = cpc_line
+    january = statement_issue(publisher=pixelpush, period=JAN).main
+    assert january is not None
+    assert [ln.quantity for ln in january.lines.all()] == [10]
+
+    traffic_invalidate(click_ids=ids[:3], reason="bot farm", actor="staff:1")
+    february = statement_issue(publisher=pixelpush, period=FEB).main
+
+    assert february is not None
+    (line,) = february.lines.all()
+    assert (line.quantity, str(line.amount)) == (-3, "-0.180000")
+    text = pdf_text(document_pdf(february))
+    assert f"Changed after {january.number_text}" in text
+    assert "-3 USD -0.18" in " ".join(text.split())
+    assert b",-3,USD,-0.18" in document_csv(february)

@@ -1,4 +1,4 @@
-"""Staff invalidate clicks after the fact, from the fraud pages or the API: a preview that
+"""Staff invalidate clicks and impressions after the fact, from the fraud pages or the API: a preview that
 writes nothing, then the invalidation, whose decrease the ledger carries."""
 
 from __future__ import annotations
@@ -13,10 +13,10 @@ from django.test import Client
 from affiliates.models import Goal, Offer, Publisher
 from affiliates.tests import factories as f
 from affiliates.tests.signin import sign_in
-from payouts.models import Commission, Transaction
+from payouts.models import Commission, CommissionShare, Transaction
 from payouts.traffic import traffic_reconcile
 from tracking.ids import new_click_id
-from tracking.models import Click
+from tracking.models import Click, Impression
 from tracking.models.clicks import ClickFlag
 
 pytestmark = pytest.mark.django_db
@@ -139,7 +139,119 @@ def test_the_staff_page_shows_how_much_the_lines_shrink_before_confirming(
 
     done = client.post(url, {**form, "confirm": "1"}, follow=True)
 
-    assert "Invalidated 6 clicks; 1 CPC line(s) shrunk" in done.content.decode()
+    assert "Invalidated 6 clicks; 1 line(s) shrunk" in done.content.decode()
     assert _line().quantity == 4
     fraud_page = client.get("/staff/fraud/").content.decode()
     assert url in fraud_page
+
+
+def _impressions(offer: Offer, publisher: Publisher, n: int, sub1: str) -> list[str]:
+    return [
+        Impression.objects.create(
+            created_at=DAY + timedelta(seconds=i), offer=offer, publisher=publisher, sub1=sub1
+        ).pk
+        for i in range(n)
+    ]
+
+
+@pytest.fixture
+def cpm(shoes: Offer, pixelpush: Publisher) -> dict[str, list[str]]:
+    """A CPM goal at 2.00 revenue / 1.50 payout per 1000, and 2000 + 1000 impressions."""
+    f.GoalFactory(
+        offer=shoes,
+        code="view",
+        payout_type=Goal.PayoutType.CPM,
+        payout=Decimal("1.50"),
+        revenue=Decimal("2.00"),
+    )
+    shown = {
+        "web": _impressions(shoes, pixelpush, 2000, "web"),
+        "app": _impressions(shoes, pixelpush, 1000, "app"),
+    }
+    traffic_reconcile(day_from=DAY.date(), day_to=DAY.date())
+    return shown
+
+
+def _cpm_line() -> Commission:
+    return Commission.objects.get(kind="cpm")
+
+
+def test_the_api_invalidates_impressions_and_the_cpm_line_shrinks_with_the_ledger_correction(
+    api_as: Any, nadia: Any, cpm: dict[str, list[str]]
+) -> None:
+    body = {"impression_ids": [str(i) for i in cpm["app"][:500]], "reason": "stacked ad slots"}
+
+    preview = api_as(nadia).post("/api/v1/traffic/invalidate/", body, format="json")
+
+    assert preview.status_code == 200, preview.content
+    data = preview.json()
+    assert (data["clicks"], data["impressions"], data["paid_impressions"]) == (0, 500, 500)
+    (line,) = data["lines"]
+    assert (line["kind"], line["quantity_before"], line["quantity_after"]) == ("cpm", 3000, 2500)
+    assert (line["revenue_before"], line["revenue_after"]) == ("6.000000", "5.000000")
+    assert _cpm_line().quantity == 3000  # a preview writes nothing
+
+    done = api_as(nadia).post("/api/v1/traffic/invalidate/", {**body, "confirm": True}, format="json")
+
+    assert done.status_code == 200
+    line_after = _cpm_line()
+    assert (line_after.quantity, line_after.revenue, line_after.payout) == (
+        2500,
+        Decimal("5.00"),
+        Decimal("3.75"),
+    )
+    decrease = Transaction.objects.get(kind=Transaction.Kind.COMMISSION_DECREASE)
+    assert "stacked ad slots" in decrease.memo
+    assert sum(decrease.entries.values_list("amount", flat=True)) == 0
+    shares = dict(CommissionShare.objects.filter(commission=line_after).values_list("sub1", "quantity"))
+    assert shares == {"web": 2000, "app": 500}
+    again = api_as(nadia).post("/api/v1/traffic/invalidate/", {**body, "confirm": True}, format="json")
+    assert (again.status_code, again.json()["code"]) == (400, "nothing_selected")
+
+
+def test_the_api_picks_a_publishers_impressions_by_sub_id_and_range(
+    api_as: Any, nadia: Any, pixelpush: Publisher, cpm: dict[str, list[str]]
+) -> None:
+    body = {
+        "publisher": pixelpush.pk,
+        "traffic": "impressions",
+        "value": "app",
+        "start": DAY.isoformat(),
+        "end": (DAY + timedelta(hours=1)).isoformat(),
+        "reason": "advertiser dispute upheld",
+        "confirm": True,
+    }
+    answer = api_as(nadia).post("/api/v1/traffic/invalidate/", body, format="json")
+
+    assert answer.status_code == 200, answer.content
+    assert (answer.json()["clicks"], answer.json()["impressions"]) == (0, 1000)
+    assert _cpm_line().quantity == 2000
+    bad = api_as(nadia).post("/api/v1/traffic/invalidate/", {**body, "traffic": "views"}, format="json")
+    assert bad.status_code == 400
+    assert "traffic" in bad.json()["fields"]
+
+
+def test_the_staff_page_invalidates_clicks_and_impressions_together(
+    client: Client, nadia: Any, cpc: dict[str, list[str]], cpm: dict[str, list[str]]
+) -> None:
+    sign_in(client, nadia)
+    url = "/staff/fraud/invalid-traffic/"
+    form = {
+        "click_ids": " ".join(map(str, cpc["tt"])),
+        "impression_ids": "\n".join(map(str, cpm["app"])),
+        "sub": "sub1",
+        "reason": "bot farm",
+    }
+
+    preview = client.post(url, {**form, "confirm": "0"})
+
+    html = preview.content.decode()
+    assert "10 → 6" in html
+    assert "3000 → 2000" in html
+    assert "Invalidate 4 clicks and 1000 impressions" in html
+    assert (_line().quantity, _cpm_line().quantity) == (10, 3000)
+
+    done = client.post(url, {**form, "confirm": "1"}, follow=True)
+
+    assert "Invalidated 4 clicks and 1000 impressions; 2 line(s) shrunk" in done.content.decode()
+    assert (_line().quantity, _cpm_line().quantity) == (6, 2000)

@@ -43,7 +43,7 @@ def test_staff_preview_and_invalidate_a_sub_ids_clicks(
     login(page, "nadia")
 
     page.goto("/staff/fraud/")
-    page.get_by_role("link", name="invalidate clicks").click()
+    page.get_by_role("link", name="invalidate traffic").click()
     page.get_by_label("Publisher").select_option(label=pixelpush.name)
     page.get_by_label("Sub id value").fill("bad-source")
     page.get_by_label("From (UTC)").fill("2024-05-06T00:00")
@@ -51,7 +51,7 @@ def test_staff_preview_and_invalidate_a_sub_ids_clicks(
     page.get_by_label("Reason").fill("advertiser dispute upheld")
     page.get_by_role("button", name="Preview").click()
     page.wait_for_load_state()
-    assert page.get_by_role("table", name="CPC lines that shrink").inner_text().count("12 → 7") == 1
+    assert page.get_by_role("table", name="Lines that shrink").inner_text().count("12 → 7") == 1
     shot("preview")
     assert Commission.objects.get(kind="cpc").quantity == 12
 

@@ -3,11 +3,13 @@ them, and reports still equal raw events and the ledger to the cent, in every gr
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime, timedelta
+import io
+from datetime import UTC, date, datetime, time, timedelta
 from decimal import Decimal
 from typing import Any
 
 import pytest
+from django.core.management import call_command
 from django.db.models import Sum
 
 from affiliates.models import Goal
@@ -23,6 +25,7 @@ from payouts.traffic import traffic_invalidate, traffic_reconcile
 from payouts.traffic_shares import amount_split
 from tracking.ids import new_click_id
 from tracking.models import Click, Impression
+from tracking.models.reports import ReportDirtyHour
 
 pytestmark = pytest.mark.django_db
 STAFF = Actor(role=Role.STAFF, user_id=1)
@@ -127,3 +130,50 @@ def test_every_grouping_in_another_time_zone_equals_raw_events_and_the_ledger(
             # The CPC money is on the values its clicks carried, not only on the empty one.
             eur = [r for r in report.rows if r["currency"] == "EUR" and r["revenue"] > 0]
             assert len({r[dimension] for r in eur}) > 1, dimension
+
+
+def _as_before_shares_existed() -> None:
+    """What migration payouts 0019 left on lines written before it: one share, no attributes."""
+    CommissionShare.objects.all().delete()
+    CommissionShare.objects.bulk_create(
+        CommissionShare(commission_id=pk, quantity=q, revenue=r, payout=p)
+        for pk, q, r, p in Commission.objects.exclude(kind="conversion").values_list(
+            "pk", "quantity", "revenue", "payout"
+        )
+    )
+
+
+def test_the_backfill_splits_lines_written_before_shares_so_old_days_group_by_sub1(
+    boots: Any, pixelpush: Any, rival: Any
+) -> None:
+    _clicks(boots, pixelpush, 3, sub1="fb", country="US")
+    _clicks(boots, pixelpush, 2, sub1="tt", country="DE", device="mobile")
+    gone = _clicks(boots, rival, 2, sub1="x")
+    traffic_reconcile(day_from=AT.date(), day_to=AT.date())
+    _as_before_shares_existed()
+    Click.objects.filter(pk__in=gone).delete()  # raw rows purged: that line cannot be split
+    window = {"start": AT - timedelta(hours=16), "end": AT + timedelta(hours=8)}
+    rollup_rebuild(**window)
+    assert _by_sub1()[""] == (Decimal("0.560000"), Decimal("0.350000"))  # all on "(none)"
+    ledger_before = list(Entry.objects.order_by("pk").values_list("pk", "amount"))
+
+    out = io.StringIO()
+    call_command("traffic_shares_backfill", stdout=out)
+
+    assert "1 split over 1 day(s), 1 left unsplit" in out.getvalue()
+    assert ReportDirtyHour.objects.filter(hour=datetime.combine(AT.date(), time.min, tzinfo=UTC)).exists()
+    rollup_rebuild(**window)
+    expected = {
+        "fb": (Decimal("0.240000"), Decimal("0.150000")),
+        "tt": (Decimal("0.160000"), Decimal("0.100000")),
+        "": (Decimal("0.160000"), Decimal("0.100000")),  # the purged line's, unsplit
+    }
+    assert _by_sub1() == expected
+    assert _by_sub1("raw") == expected
+    by_country = report_rows(actor=STAFF, start=AT.date(), end=AT.date(), group_by=["country"])
+    assert {r["country"]: r["revenue"] for r in by_country.rows if r["revenue"]}["DE"] == Decimal("0.160000")
+    assert list(Entry.objects.order_by("pk").values_list("pk", "amount")) == ledger_before  # shares only
+
+    again = io.StringIO()
+    call_command("traffic_shares_backfill", stdout=again)
+    assert "0 split over 0 day(s), 1 left unsplit" in again.getvalue()

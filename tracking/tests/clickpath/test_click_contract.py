@@ -123,6 +123,18 @@ def test_targeting_passes_for_a_matching_country_and_device(visit, drain, shoes,
     assert (click.reason, click.country, click.device, click.os) == ("", "US", "mobile", "ios")
 
 
+@pytest.mark.parametrize(("ip", "country"), [("2601:1c0:4401::1", "US"), ("2003:e5:1234::1", "DE")])
+def test_an_ipv6_visitor_gets_a_country_and_passes_geo_targeting(
+    visit, drain, shoes, shoes_link, ip, country
+):
+    Offer.objects.filter(pk=shoes.pk).update(target_countries=[country])
+    response = visit(shoes_link.token, ip=ip)
+    assert response["Location"].startswith("https://shoes.example.com/")
+    click = only_click(drain)
+    assert (click.reason, click.country) == ("", country)
+    assert "datacenter_ip" not in click.fraud_flags  # a home network, not a hosting one
+
+
 @pytest.mark.parametrize(
     "setup",
     [
