@@ -6,6 +6,7 @@ from tracking.models.conversions import (
     UnreconciledConversion,
     UsedPostbackSignature,
 )
+from tracking.models.policy import FrequencyCap, ListEntry, NamingTemplate
 from tracking.models.reports import (  # noqa: F401
     DailyGeoStat,
     DailyOfferStat,
@@ -24,7 +25,10 @@ __all__ = [
     "Click",
     "Conversion",
     "ConversionEvent",
+    "FrequencyCap",
     "Impression",
+    "ListEntry",
+    "NamingTemplate",
     "SmartLink",
     "SmartPath",
     "SmartPathDaily",
