@@ -307,10 +307,18 @@ def current() -> Policy:
     return _policy
 
 
-def policy_forget() -> None:
-    """Reload on the next click (tests, and a process that changed the lists itself)."""
-    global _next_check
-    _next_check = 0.0
+def policy_stale() -> None:
+    """The lists or caps changed: this process's next click waits for a reload (services call
+    it on commit, so a portal upload applies to the very next click served here)."""
+    global _next_check, _loaded
+    _next_check, _loaded = 0.0, False
+
+
+def policy_reset() -> None:
+    """Forget the policy altogether (tests: ids repeat between them)."""
+    global _policy
+    _policy = EMPTY
+    policy_stale()
 
 
 def policy_reload() -> None:
