@@ -1,9 +1,11 @@
 """Tracking's models in the audit log (affiliates/audit.py explains the specs): the offer's
-conversion target and smart links. Clicks and conversions are events in their own right, not audited edits."""
+conversion target, smart links and the traffic policy. Clicks and conversions are events in
+their own right, not audited edits."""
 
 from __future__ import annotations
 
 from affiliates.core.audit import audit_register
+from tracking.models.policy import FrequencyCap, ListEntry, NamingTemplate
 from tracking.models.reports import OfferTarget
 from tracking.models.smartlinks import SmartLink, SmartPath
 
@@ -63,3 +65,19 @@ def register() -> None:
         advertiser_fields=SMART_PATH_FIELDS,
         publisher_fields=SMART_PATH_FIELDS,
     )
+    # Issue 14's traffic policy: who blocked, allowed or capped what, and when.
+    audit_register(
+        FrequencyCap,
+        label="frequency cap",
+        advertiser="advertiser_id",
+        advertiser_fields=("advertiser", "offer", "window_days", "limit"),
+        exclude=["updated_at"],
+    )
+    audit_register(
+        ListEntry,
+        label="negative list entry",
+        advertiser="advertiser_id",
+        advertiser_fields=("advertiser", "offer", "mode", "kind", "value", "note"),
+        exclude=["updated_at"],
+    )
+    audit_register(NamingTemplate, label="naming template", exclude=["updated_at"])
