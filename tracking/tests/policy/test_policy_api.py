@@ -11,7 +11,6 @@ from django.contrib.contenttypes.models import ContentType
 from django.core.files.uploadedfile import SimpleUploadedFile
 
 from affiliates.models import AuditEntry
-from affiliates.tests import factories as f
 from tracking.models import FrequencyCap, ListEntry, NamingTemplate
 from tracking.models.reports import DailyStat
 
