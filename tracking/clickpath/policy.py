@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
-import hmac
 import ipaddress
 import logging
 import time
@@ -188,11 +187,14 @@ def _salt_key(period: int) -> bytes:
 
 
 def visitor_hash(ip: str, user_agent: str, *, now: float) -> str:
-    """A keyed hash of IP and user agent (the key rotates every SALT_DAYS): counters in Redis
+    """A keyed hash (keyed BLAKE2b) of IP and user agent (the key rotates every SALT_DAYS): counters in Redis
     never hold an address, and nobody without the key can test guesses against them."""
     key = _salt_key(int(now // (SALT_DAYS * 86400)))
-    digest = hmac.new(key, f"{ip}|{user_agent}".encode(), hashlib.sha256).hexdigest()
-    return digest[:VISITOR_ID_LENGTH]
+    # BLAKE2b's keyed mode is a MAC in one C call (the hmac module's wrapper cost the click
+    # a dozen Python calls).
+    return hashlib.blake2b(
+        f"{ip}|{user_agent}".encode(), key=key, digest_size=VISITOR_ID_LENGTH // 2
+    ).hexdigest()
 
 
 def _cookie_visitor(cookie_header: str) -> str:
