@@ -62,6 +62,13 @@ def _scope(request: Request, data: dict[str, Any]) -> services.Scope:
     return services.scope_resolve(actor=actor, advertiser=data.get("advertiser"), offer=offer)
 
 
+COMMON = {
+    "id": {"help_text": "The row's id."},
+    "created_at": {"help_text": "When it was made (UTC)."},
+    "updated_at": {"help_text": "When it was last changed (UTC)."},
+}
+
+
 class ScopedOutput(serializers.ModelSerializer[Any]):
     scope = serializers.CharField(read_only=True, help_text="network, advertiser or offer.")
 
@@ -71,6 +78,7 @@ class FrequencyCapSerializer(ScopedOutput):
         model = FrequencyCap
         fields = ("id", "scope", "advertiser", "offer", "window_days", "limit", "created_at", "updated_at")
         read_only_fields = ("advertiser", "offer")
+        extra_kwargs = COMMON
 
 
 class FrequencyCapInput(ScopeInput):
@@ -118,13 +126,24 @@ class ListEntrySerializer(ScopedOutput):
         model = ListEntry
         fields = ("id", "scope", "advertiser", "offer", "mode", "kind", "value", "note", "created_at")
         read_only_fields = ("advertiser", "offer")
+        extra_kwargs = {
+            **COMMON,
+            "mode": {"help_text": "block: matching clicks are refused; allow: only matching clicks pass."},
+            "kind": {"help_text": "What the value is compared with."},
+        }
 
 
 class ListEntryInput(ScopeInput):
-    mode = serializers.ChoiceField(choices=ListEntry.Mode.choices, default=ListEntry.Mode.BLOCK)
-    kind = serializers.ChoiceField(choices=ListEntry.Kind.choices)
+    mode = serializers.ChoiceField(
+        choices=ListEntry.Mode.choices, default=ListEntry.Mode.BLOCK, help_text="block (default) or allow."
+    )
+    kind = serializers.ChoiceField(
+        choices=ListEntry.Kind.choices, help_text="What the value is compared with."
+    )
     value = serializers.CharField(max_length=255, help_text="Normalised on save (CIDR, lower-case domain).")
-    note = serializers.CharField(max_length=255, required=False, default="", allow_blank=True)
+    note = serializers.CharField(
+        max_length=255, required=False, default="", allow_blank=True, help_text="Why it is on the list."
+    )
 
 
 class UploadInput(ScopeInput):
@@ -211,6 +230,7 @@ class NamingTemplateSerializer(serializers.ModelSerializer[NamingTemplate]):
     class Meta:
         model = NamingTemplate
         fields = ("id", "name", "field", "pattern", "parts", "created_at", "updated_at")
+        extra_kwargs = {**COMMON, "name": {"help_text": "The template's name."}}
 
     def get_parts(self, obj: NamingTemplate) -> list[str]:
         return template_parts(obj.pattern)
@@ -219,12 +239,14 @@ class NamingTemplateSerializer(serializers.ModelSerializer[NamingTemplate]):
 class ReportRow(serializers.Serializer[Any]):
     parts = serializers.DictField(child=serializers.CharField(), help_text="part -> value; (unmatched)")
     currency = serializers.CharField(help_text="Of the money columns (sub1 only).")
-    clicks = serializers.IntegerField()
+    clicks = serializers.IntegerField(help_text="Clicks (gross) whose value has these parts.")
     conversions = serializers.IntegerField(allow_null=True, help_text="sub1 only (from the rollups).")
     revenue = serializers.DecimalField(
         max_digits=20, decimal_places=4, required=False, help_text="Staff, advertisers."
     )
-    payout = serializers.DecimalField(max_digits=20, decimal_places=4, required=False)
+    payout = serializers.DecimalField(
+        max_digits=20, decimal_places=4, required=False, help_text="Publisher payout (sub1 only)."
+    )
 
 
 class NamingTemplateViewSet(viewsets.ModelViewSet[NamingTemplate]):
