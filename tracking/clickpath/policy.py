@@ -89,6 +89,17 @@ class ScopeRules:
 
 
 @dataclass(frozen=True)
+class OfferRules:
+    """What applies to one offer's clicks: the lists of its scopes, and its frequency caps."""
+
+    lists: tuple[ScopeRules, ...]
+    freq: tuple[FreqRule, ...]
+
+
+NO_RULES = OfferRules((), ())
+
+
+@dataclass(frozen=True)
 class Policy:
     network: ScopeRules | None = None
     advertisers: dict[int, ScopeRules] = field(default_factory=dict)
@@ -96,16 +107,22 @@ class Policy:
     # offer id -> advertiser id, for the offers of advertisers that have rules of their own.
     offer_advertiser: dict[int, int] = field(default_factory=dict)
     fingerprint: tuple[object, ...] = ()
+    # offer id -> its OfferRules, filled as clicks ask: a click pays one dict look-up.
+    per_offer: dict[int, OfferRules] = field(default_factory=dict)
 
-    def scopes(self, offer_id: int) -> list[ScopeRules]:
-        out = [] if self.network is None else [self.network]
+    def offer_rules(self, offer_id: int) -> OfferRules:
+        scopes = [] if self.network is None else [self.network]
         advertiser = self.advertisers.get(self.offer_advertiser.get(offer_id, 0))
         if advertiser is not None:
-            out.append(advertiser)
+            scopes.append(advertiser)
         offer = self.offers.get(offer_id)
         if offer is not None:
-            out.append(offer)
-        return out
+            scopes.append(offer)
+        lists = tuple(s for s in scopes if s.block is not None or s.allow is not None)
+        freq = tuple(rule for s in scopes for rule in s.freq)
+        rules = OfferRules(lists, freq) if lists or freq else NO_RULES
+        self.per_offer[offer_id] = rules
+        return rules
 
 
 EMPTY = Policy()
@@ -174,11 +191,11 @@ def _refused(rules: ScopeRules, facts: _Facts) -> bool:
 def click_reason(link: Link, rec: dict[str, object], ip: str) -> str:
     """``blocked`` when a list of the network, the offer's advertiser or the offer refuses the
     click, else "" (reads ``publisher_id``, the sub ids, ``source`` and ``referer`` of rec)."""
-    scopes = _policy.scopes(link.offer_id)
-    if not any(s.block is not None or s.allow is not None for s in scopes):
+    rules = _policy.per_offer.get(link.offer_id) or _policy.offer_rules(link.offer_id)
+    if not rules.lists:
         return ClickReason.OK
     facts = _Facts(rec, ip)
-    return ClickReason.BLOCKED if any(_refused(s, facts) for s in scopes) else ClickReason.OK
+    return ClickReason.BLOCKED if any(_refused(s, facts) for s in rules.lists) else ClickReason.OK
 
 
 @lru_cache(maxsize=2)
@@ -211,7 +228,7 @@ def freq_check(link: Link, *, cookie_header: str, ip: str, user_agent: str, now:
     the first-party ``afv`` cookie; without one, the keyed hash of IP and user agent, which
     the answer then stores in the cookie so the visitor keeps the same counters when the
     address changes."""
-    rules = tuple(rule for scope in _policy.scopes(link.offer_id) for rule in scope.freq)
+    rules = (_policy.per_offer.get(link.offer_id) or _policy.offer_rules(link.offer_id)).freq
     if not rules:
         return None
     visitor = _cookie_visitor(cookie_header) if cookie_header else ""
