@@ -29,7 +29,7 @@ from affiliates.models import Advertiser, Goal, Offer, OfferAccess, Publisher
 from affiliates.tests import factories as f
 from affiliates.tests.signin import totp_device
 from payouts.ledger_guard import ledger_guard_install, ledger_guard_remove
-from tracking.clickpath import links, redis_conn, smart
+from tracking.clickpath import links, policy, redis_conn, smart
 from tracking.clickpath.consumer import Consumer, group_ensure
 from tracking.conversions.catalog import catalog_clear
 from tracking.tests.asgi_driver import EdgeClient
@@ -146,6 +146,7 @@ def _isolated_hot_path(settings: Any) -> None:
     and catalog caches (snapshots must never leak between tests)."""
     settings.CLICK_REDIS_PREFIX = f"t-{uuid.uuid4().hex[:12]}"
     links._local.clear()
+    policy.policy_reset()  # negative lists and frequency caps (issue 14)
     smart.capped_forget()  # what this process learnt about full smart-link paths
     catalog_clear()  # the postback path's offer and advertiser cache: ids repeat between tests
     redis_conn.reset()

@@ -57,11 +57,17 @@ def _count_smart(ctx: Context, smart_id: int) -> int:
     return int(_fixture(ctx, "count-smart", str(smart_id))[-1])
 
 
-def _cpu_per_click(ctx: Context, token: str, smart_token: str) -> tuple[float, float]:
+def _setup_freq(ctx: Context) -> tuple[str, int]:
+    """A link whose offer has a frequency cap across offers (issue 14), never reached."""
+    token, offer_id = _fixture(ctx, "freq")[-2:]
+    return token, int(offer_id)
+
+
+def _cpu_per_click(ctx: Context, token: str, smart_token: str, freq_token: str) -> tuple[float, float, float]:
     """The edge's own CPU time per click (us), plain and smart, in-process: no I/O, so no noise
     from the other processes' share of the two cores."""
-    plain, smart = _fixture(ctx, "cpu", token, smart_token, "30000")[-2:]
-    return float(plain), float(smart)
+    plain, smart, freq = _fixture(ctx, "cpu", token, smart_token, "30000", freq_token)[-3:]
+    return float(plain), float(smart), float(freq)
 
 
 def _stream_len(ctx: Context) -> int:
@@ -113,6 +119,8 @@ def _baseline_run(ctx: Context, kind: str, app: str, token: str) -> tuple[WrkRes
 
 def run(ctx: Context) -> str:
     token, offer_id, smart_token, smart_id = _setup(ctx)
+    freq_token, freq_offer_id = _setup_freq(ctx)
+    freq_count = functools.partial(_count, ctx, freq_offer_id)
     plain_count = functools.partial(_count, ctx, offer_id)
     smart_count = functools.partial(_count_smart, ctx, smart_id)
     with Topology(ctx):
@@ -132,13 +140,19 @@ def run(ctx: Context) -> str:
             ctx, "granian-rsgi", "config.asgi:application", smart_token, smart_count
         )
         plain_again, _, _, _ = _clicks_run(ctx, "granian-rsgi", "config.asgi:application", token, plain_count)
+        # A frequency-capped click (issue 14): the same path, the cap checked and counted in the
+        # same click script; compared with the plain runs around it, like the smart link.
+        freq, freq_rss, freq_stored, freq_warm = _clicks_run(
+            ctx, "granian-rsgi", "config.asgi:application", freq_token, freq_count
+        )
         asgi_clicks, asgi_rss, _, _ = _clicks_run(
             ctx, "granian-asgi", "config.asgi:application", token, plain_count
         )
-    cpu_plain, cpu_smart = _cpu_per_click(ctx, token, smart_token)
+    cpu_plain, cpu_smart, cpu_freq = _cpu_per_click(ctx, token, smart_token, freq_token)
     ratio = clicks.rps / max(baseline.rps, 1e-9)
     plain_mean = (clicks.rps + plain_again.rps) / 2
     smart_ratio = smart.rps / max(plain_mean, 1e-9)
+    freq_ratio = freq.rps / max(plain_mean, 1e-9)
 
     def vs(r: WrkResult) -> str:
         return f"{r.rps / max(baseline.rps, 1e-9):.2f}x"
@@ -149,6 +163,7 @@ def run(ctx: Context) -> str:
         _row("**granian RSGI: click, production path (`make serve`)**", clicks, rss, f"**{ratio:.2f}x**"),
         _row("granian RSGI: smart-link click (3 paths + catch-all)", smart, smart_rss, vs(smart)),
         _row("granian RSGI: click again, after the smart-link run", plain_again, rss, vs(plain_again)),
+        _row("granian RSGI: frequency-capped click (cap in the click script)", freq, freq_rss, vs(freq)),
         _row("granian ASGI: click, the same app as ASGI", asgi_clicks, asgi_rss, vs(asgi_clicks)),
     ]
     expected = clicks.requests + warm
@@ -170,6 +185,12 @@ def run(ctx: Context) -> str:
         f"in-process over 30,000 clicks each, alternating: plain {cpu_plain:.1f} us, "
         f"smart {cpu_smart:.1f} us "
         f"(+{cpu_smart - cpu_plain:.1f} us: the path choice and the sticky hash).\n"
+        f"- Frequency-capped click (issue 14, target: within {1 - SMART_TARGET:.0%} of the plain click): "
+        f"{freq.rps:,.0f} clicks/s = {freq_ratio:.2f}x the plain click's {plain_mean:,.0f}/s, p99 "
+        f"{freq.p99_ms:.2f} ms; stored {freq_stored:,} of {freq.requests + freq_warm:,} -> "
+        f"{'**met**' if freq_ratio >= SMART_TARGET else '**NOT met**'}. The edge's own CPU per click "
+        f"(with the script's KEYS and ARGV): {cpu_freq:.1f} us (the visitor's keyed hash and the "
+        f"cap's key; the trim, count and add run inside the click script's one round trip).\n"
     )
     table = (
         f"wrk -c64 -t2 -d{ctx.seconds}s, {ctx.workers} workers per server; during every run "

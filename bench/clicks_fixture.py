@@ -3,9 +3,14 @@ and a catch-all over the same publisher's offers (idempotent); prints the link's
 offer id, the smart link's token and id.
 ``python -m bench.clicks_fixture count <offer_id>`` prints that offer's clicks in the database;
 ``count-smart <smart_id>`` the smart link's.
-``cpu <token> <smart_token> <n>`` prints the edge's own CPU time per click (microseconds) for the
-plain link and the smart link: ``click_plan`` + ``click_answer`` in-process, no I/O, alternating
-blocks so both see the same machine."""
+``cpu <token> <smart_token> <n> [<freq_token>]`` prints the edge's own CPU time per click
+(microseconds) for the plain link, the smart link (and the frequency-capped link):
+``click_plan`` + ``click_answer`` (+ the click script's KEYS and ARGV) in-process, no I/O,
+alternating blocks so all see the same machine.
+``freq`` makes a link whose offer has a frequency cap across offers (issue 14; idempotent) and
+prints its token and offer id. Its limit is out of reach, so every click is counted (the cap's
+full work: trim, count, add) and goes to the offer like the plain click; wrk is one visitor, so
+the visitor's sorted set grows by a member per click, the cap's worst case (log N)."""
 
 import sys
 import time
@@ -15,31 +20,58 @@ import django
 django.setup()
 
 from affiliates.models import Advertiser, Offer, OfferAccess, Publisher  # noqa: E402
-from tracking.models import Click, SmartLink, SmartPath  # noqa: E402
+from tracking.models import Click, FrequencyCap, SmartLink, SmartPath  # noqa: E402
 
 
-def _cpu(token: str, smart_token: str, n: int) -> None:
-    from tracking.clickpath import handler, links
+def _cpu(tokens: list[str], n: int) -> None:
+    from tracking.clickpath import handler, links, policy, store
+
+    policy.policy_reload()  # the frequency cap, as the edge loads it before its first click
 
     environ = {
         "REQUEST_METHOD": "GET", "QUERY_STRING": "sub1=abc&source=fb", "REMOTE_ADDR": "8.8.8.8",
         "HTTP_USER_AGENT": "Mozilla/5.0 (Windows NT 10.0; Win64; x64) Chrome/124.0 Safari/537.36",
     }  # fmt: skip
-    snapshots = {t: links.link_resolve(t) for t in (token, smart_token)}
-    spent = {token: 0.0, smart_token: 0.0}
+    snapshots = {t: links.link_resolve(t) for t in tokens}
+    spent = dict.fromkeys(tokens, 0.0)
     block = 1000
+
+    def one(snap: object) -> None:
+        plan = handler.click_plan(environ, snap)  # type: ignore[arg-type]
+        assert plan is not None
+        store.click_script_call(plan.rec, caps=plan.caps, window_hours=24, ip=plan.ip, freq=plan.freq)
+        handler.click_answer(plan, "")
+
     for snap in snapshots.values():  # warm-up: caches, lazy imports
         for _ in range(block):
-            handler.click_answer(handler.click_plan(environ, snap), "")  # type: ignore[arg-type]
+            one(snap)
     for _ in range(max(n // block, 1)):
         for t, snap in snapshots.items():
             started = time.process_time()
             for _ in range(block):
-                plan = handler.click_plan(environ, snap)  # type: ignore[arg-type]
-                handler.click_answer(plan, "")  # type: ignore[arg-type]
+                one(snap)
             spent[t] += time.process_time() - started
     done = max(n // block, 1) * block
-    print(f"{spent[token] / done * 1e6:.2f} {spent[smart_token] / done * 1e6:.2f}")
+    print(" ".join(f"{spent[t] / done * 1e6:.2f}" for t in tokens))
+
+
+def _freq() -> None:
+    adv, _ = Advertiser.objects.get_or_create(
+        name="Bench Advertiser", defaults={"postback_token_digest": "bench"}
+    )
+    offer, _ = Offer.objects.get_or_create(
+        advertiser=adv,
+        name="Bench Frequency-capped Offer",
+        defaults={"landing_url": "https://shoes.example.com/?cid={click_id}&s1={sub1}"},
+    )
+    pub, _ = Publisher.objects.get_or_create(
+        name="Bench Publisher", defaults={"email": "bench@example.com", "status": "active"}
+    )
+    access, _ = OfferAccess.objects.get_or_create(offer=offer, publisher=pub, defaults={"status": "approved"})
+    FrequencyCap.objects.get_or_create(
+        advertiser=adv, offer=offer, window_days=1, defaults={"limit": 1_000_000_000}
+    )
+    print(access.token, offer.pk)
 
 
 if sys.argv[1:2] == ["count"]:
@@ -50,7 +82,10 @@ if sys.argv[1:2] == ["count-smart"]:
     print(Click.objects.filter(smart_path_id__in=paths).count())
     sys.exit(0)
 if sys.argv[1:2] == ["cpu"]:
-    _cpu(sys.argv[2], sys.argv[3], int(sys.argv[4]))
+    _cpu([sys.argv[2], sys.argv[3], *sys.argv[5:6]], int(sys.argv[4]))
+    sys.exit(0)
+if sys.argv[1:2] == ["freq"]:
+    _freq()
     sys.exit(0)
 adv, _ = Advertiser.objects.get_or_create(
     name="Bench Advertiser", defaults={"postback_token_digest": "bench"}

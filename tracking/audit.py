@@ -1,10 +1,12 @@
-"""Tracking's models in the audit log (affiliates/audit.py explains the specs): smart links and
-holdout tests. Clicks and conversions are events in their own right, not audited edits."""
+"""Tracking's models in the audit log (affiliates/audit.py explains the specs): smart links,
+holdout tests and the traffic policy. Clicks and conversions are events in their own right, not
+audited edits."""
 
 from __future__ import annotations
 
 from affiliates.core.audit import audit_register
 from tracking.models.holdouts import HoldoutTest
+from tracking.models.policy import FrequencyCap, ListEntry, NamingTemplate
 from tracking.models.smartlinks import SmartLink, SmartPath
 
 #: A smart link's settings and paths: both its publisher and its advertiser may read them (the
@@ -69,3 +71,19 @@ def register() -> None:
         advertiser_fields=HOLDOUT_FIELDS,
         exclude=["result"],  # the stored report: large, and derived, not an edit
     )
+    # Issue 14's traffic policy: who blocked, allowed or capped what, and when.
+    audit_register(
+        FrequencyCap,
+        label="frequency cap",
+        advertiser="advertiser_id",
+        advertiser_fields=("advertiser", "offer", "window_days", "limit"),
+        exclude=["updated_at"],
+    )
+    audit_register(
+        ListEntry,
+        label="negative list entry",
+        advertiser="advertiser_id",
+        advertiser_fields=("advertiser", "offer", "mode", "kind", "value", "note"),
+        exclude=["updated_at"],
+    )
+    audit_register(NamingTemplate, label="naming template", exclude=["updated_at"])

@@ -428,6 +428,9 @@ LOGGING = {
 # Link snapshots (token -> offer, publisher, caps) live this long in each process; saves also
 # evict the shared Redis copy, so an edit reaches every worker within this many seconds.
 CLICK_LINK_CACHE_SECONDS = env.float("CLICK_LINK_CACHE_SECONDS", default=5.0)
+# Negative lists and frequency caps (tracking/clickpath/policy.py): each process reloads them
+# this often, in the background, so an upload applies everywhere within this many seconds.
+CLICK_POLICY_REFRESH_SECONDS = env.float("CLICK_POLICY_REFRESH_SECONDS", default=5.0)
 # Prefix of every hot-path Redis key (stream, counters, pending clicks, link snapshots).
 CLICK_REDIS_PREFIX = env.str("CLICK_REDIS_PREFIX", default=env.str("CACHE_KEY_PREFIX", default="affnet"))
 # A click must not hang on a sick Redis: past this it goes straight to the database.

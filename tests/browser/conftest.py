@@ -45,11 +45,12 @@ DESKTOP_UA = (
 def _isolated_hot_path(settings: Any) -> None:
     """Each test its own Redis key space for the click path, and empty in-process caches of
     links and of the postback catalog (ids are reused once the database is flushed)."""
-    from tracking.clickpath import links, redis_conn, smart
+    from tracking.clickpath import links, policy, redis_conn, smart
     from tracking.conversions.catalog import catalog_clear
 
     settings.CLICK_REDIS_PREFIX = f"b-{uuid.uuid4().hex[:12]}"
     links._local.clear()
+    policy.policy_reset()
     smart.capped_forget()
     catalog_clear()
     redis_conn.reset()

@@ -1,7 +1,10 @@
 from affiliates.api.routers import DefaultRouter
-from tracking.api import views
+from tracking.api import policy, views
 
 router = DefaultRouter()
 router.register("conversions", views.ConversionViewSet, basename="conversion")
+router.register("frequency-caps", policy.FrequencyCapViewSet, basename="frequency-cap")
+router.register("list-entries", policy.ListEntryViewSet, basename="list-entry")
+router.register("naming-templates", policy.NamingTemplateViewSet, basename="naming-template")
 
 urlpatterns = router.urls

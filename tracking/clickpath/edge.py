@@ -36,7 +36,7 @@ import logging
 from collections.abc import Awaitable, Callable
 from typing import Any, Protocol
 
-from tracking.clickpath import handler, links, redis_conn, spool, store
+from tracking.clickpath import handler, links, policy, redis_conn, spool, store
 from tracking.clickpath.aio_redis import batcher_for, batchers_close
 from tracking.clickpath.blocking import ASGIApp, Receive, Scope, Send, blocking, blocking_pool_shutdown
 from tracking.clickpath.conf import hot
@@ -67,7 +67,9 @@ def _script_call(script: str) -> Callable[..., Awaitable[Any]]:
 async def _click_store(plan: handler.ClickPlan) -> str:
     rec, window = plan.rec, plan.link.unique_click_window_hours
     if redis_conn.available():
-        keys, args = store.click_script_call(rec, caps=plan.caps, window_hours=window, ip=plan.ip)
+        keys, args = store.click_script_call(
+            rec, caps=plan.caps, window_hours=window, ip=plan.ip, freq=plan.freq
+        )
         try:
             return store.verdict_reason(await _script_call(store.CLICK_LUA)(keys, args))
         except redis_conn.WRITE_ERRORS as exc:
@@ -91,6 +93,7 @@ async def click(environ: dict[str, Any], token: str) -> handler.Response:
         return await blocking(handler.unavailable, environ, token)
     if not isinstance(link, links.SNAPSHOTS):
         return handler.not_found()
+    await policy.policy_ensure()  # negative lists and frequency caps, reloaded every few seconds
     plan = handler.click_plan(environ, link)
     if plan is None:  # a smart link without any path
         return handler.not_found()

@@ -17,7 +17,7 @@ from urllib.parse import unquote
 from django.conf import settings
 from django.utils.encoding import iri_to_uri
 
-from tracking.clickpath import holdout, rules, smart, spool, store
+from tracking.clickpath import holdout, policy, rules, smart, spool, store
 from tracking.clickpath.links import CapRule, Link, Target
 from tracking.clickpath.smart import Pick
 from tracking.clickpath.snapshots import SmartSnapshot
@@ -220,6 +220,7 @@ class ClickPlan:
     fallback: Target | None  # where the click goes if refused (now or by a cap)
     snapshot: SmartSnapshot | None = None  # a smart link's click: ``link`` is its chosen path's
     pick: Pick | None = None
+    freq: policy.FreqCheck | None = None  # frequency caps across offers, checked in the write
 
 
 def _smart_choose(snap: SmartSnapshot, rec: dict[str, Any], ip: str, cookie: str, now: float) -> Pick | None:
@@ -265,16 +266,21 @@ def click_plan(environ: dict[str, Any], link: Link | SmartSnapshot) -> ClickPlan
         offer_id=link.offer_id,
         publisher_id=link.publisher_id,
         referer=_clean(environ.get("HTTP_REFERER") or "", 1024),
-        reason=reason,
         fraud_flags=_flags(rec["user_agent"], ip),
         # Caps are decided inside the atomic write, so the record carries where a refusal goes.
         fallback_if_refused=fallback.offer_id if fallback else None,
     )
+    freq = None
+    if reason == ClickReason.OK:  # negative lists, then frequency caps (policy.py)
+        reason = policy.click_reason(link, rec, ip)
+        if reason == ClickReason.OK:
+            freq = policy.freq_check(link, cookie_header=cookie, ip=ip, user_agent=rec["user_agent"], now=now)
+    rec["reason"] = reason
     if link.holdout is not None and reason == ClickReason.OK:
         visitor = f"{ip}|{rec['user_agent']}"
         holdout.holdout_assign(link.holdout, rec, visitor=visitor, cookie_header=cookie, now=now)
     caps = link.caps if reason == ClickReason.OK else ()
-    return ClickPlan(link, rec, ip, params, caps, _is_https(environ), cookie, fallback, snap, pick)
+    return ClickPlan(link, rec, ip, params, caps, _is_https(environ), cookie, fallback, snap, pick, freq)
 
 
 def click_answer(plan: ClickPlan, final: str) -> Response:
@@ -295,6 +301,8 @@ def click_answer(plan: ClickPlan, final: str) -> Response:
         response.headers += _cookies(plan, target)
     if final == ClickReason.OK and link.holdout is not None:
         response.headers += holdout.arm_cookie(link, rec, https=plan.https, now=time.time())
+    if plan.freq is not None and plan.freq.set_cookie:
+        response.headers.append(policy.visitor_cookie(plan.freq, https=plan.https))
     if plan.pick is not None and plan.snapshot is not None:
         smart.verdict_note(plan.pick, final, now=time.time())
         if final == ClickReason.OK:

@@ -7,7 +7,12 @@
    of one event loop iteration share one command (aio_redis.py) and one stream entry. This
    module builds the script's KEYS and ARGV.
 2. The database: when Redis is unreachable, or in embedded mode. Uniqueness, floods and caps
-   are counted with queries (caps are then best effort across the two paths).
+   are counted with queries (caps are then best effort across the two paths). Frequency caps
+   across offers are not applied on this path (they fail open): their counters are Redis's
+   sorted sets of hashed visitors, which the database has no copy of, and counting a visitor
+   across every offer of the network would scan the clicks table per click. A Redis outage
+   therefore lets capped visitors through to the offer (never to an error), and the caps apply
+   again, with the counts Redis kept, when it is back.
 3. The spool: when both are unreachable, an fsync'ed line in a local file, replayed later.
 
 Steps 2 and 3 block, so the edge runs them in its thread pool (blocking.py). A record is a flat
@@ -34,6 +39,7 @@ from tracking.clickpath import lines, redis_conn, spool, writer
 from tracking.clickpath.conf import hot
 from tracking.clickpath.lines import Record, impression_merge, record_merge
 from tracking.clickpath.links import CapRule
+from tracking.clickpath.policy import FreqCheck
 from tracking.clickpath.rules import period_seconds, period_start
 from tracking.models.clicks import Click, ClickReason, Impression
 
@@ -44,7 +50,10 @@ log = logging.getLogger(__name__)
 # and flood verdicts as a click, appended to its line as "uniq flood", so CPM pays valid ones
 # only. A click's KEYS: stream, pending, unique, flood, cap counters...; ARGV: the record's
 # line (lines.py), reason so far, unique ttl, flood limit, pending ttl, then per cap: limit,
-# ttl. Answers "reason uniq flood" (one string parses cheapest), which it also appends to the
+# ttl, or per frequency cap (issue 14: its key is a sorted set of the visitor's clicks, scored
+# by second): limit, minus the window in seconds. Frequency caps come first, so a click over one
+# takes no click cap's room; no counter moves unless the click goes to the offer. Answers
+# "reason uniq flood" (one string parses cheapest), which it also appends to the
 # click's line.
 # The batch's lines become one stream entry (the batch wrapper's stream_add); the pending copy that
 # click_lookup reads is a string key holding the click's line with its verdict.
@@ -71,14 +80,25 @@ if hits == 1 then redis.call('EXPIRE', KEYS[4], 3600) end
 local flood = 0
 if hits > tonumber(ARGV[4]) then flood = 1 end
 if reason == '' and #KEYS > 4 then
+  local now = 0
   for i = 5, #KEYS do
-    local used = tonumber(redis.call('GET', KEYS[i]) or '0')
-    if used >= tonumber(ARGV[4 + (i - 4) * 2]) then reason = 'cap_reached' break end
+    local limit, ttl = tonumber(ARGV[4 + (i - 4) * 2]), tonumber(ARGV[5 + (i - 4) * 2])
+    if ttl < 0 then
+      if now == 0 then now = tonumber(redis.call('TIME')[1]) end
+      redis.call('ZREMRANGEBYSCORE', KEYS[i], '-inf', now + ttl)
+      if redis.call('ZCARD', KEYS[i]) >= limit then reason = 'frequency_cap' break end
+    elseif tonumber(redis.call('GET', KEYS[i]) or '0') >= limit then
+      reason = 'cap_reached' break
+    end
   end
   if reason == '' then
     for i = 5, #KEYS do
-      if redis.call('INCR', KEYS[i]) == 1 then
-        redis.call('EXPIRE', KEYS[i], ARGV[5 + (i - 4) * 2])
+      local ttl = tonumber(ARGV[5 + (i - 4) * 2])
+      if ttl < 0 then
+        redis.call('ZADD', KEYS[i], now, KEYS[2])
+        redis.call('EXPIRE', KEYS[i], -ttl)
+      elseif redis.call('INCR', KEYS[i]) == 1 then
+        redis.call('EXPIRE', KEYS[i], ttl)
       end
     end
   end
@@ -133,7 +153,7 @@ def _cap_key(rule: CapRule, offer_id: int, publisher_id: int, now: datetime) -> 
 
 
 def click_script_call(
-    rec: Record, *, caps: tuple[CapRule, ...], window_hours: int, ip: str
+    rec: Record, *, caps: tuple[CapRule, ...], window_hours: int, ip: str, freq: FreqCheck | None = None
 ) -> tuple[list[Any], list[Any]]:
     """KEYS and ARGV of the click script (CLICK_LUA) for this click."""
     conf = hot()
@@ -152,6 +172,10 @@ def click_script_call(
         conf.flood_per_hour,
         conf.pending_ttl,
     ]
+    if freq is not None:
+        for fr in freq.rules:
+            keys.append(f"{base}fq:{fr.scope}:{fr.days}:{freq.visitor}")
+            args += [fr.limit, -fr.days * 86400]
     if caps:
         now = datetime.fromtimestamp(rec["created_at"] / 1000, tz=UTC)
         for rule in caps:

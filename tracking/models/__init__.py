@@ -8,6 +8,7 @@ from tracking.models.conversions import (
 )
 from tracking.models.holdouts import HoldoutArm, HoldoutTest
 from tracking.models.journeys import Journey, JourneyRun, Touch
+from tracking.models.policy import FrequencyCap, ListEntry, NamingTemplate
 from tracking.models.reports import (  # noqa: F401
     DailyGeoStat,
     DailyOfferStat,
@@ -25,11 +26,14 @@ __all__ = [
     "Click",
     "Conversion",
     "ConversionEvent",
+    "FrequencyCap",
     "HoldoutArm",
     "HoldoutTest",
     "Impression",
     "Journey",
     "JourneyRun",
+    "ListEntry",
+    "NamingTemplate",
     "SmartLink",
     "SmartPath",
     "SmartPathDaily",

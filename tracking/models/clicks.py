@@ -38,6 +38,10 @@ class ClickReason(models.TextChoices):
     GEO_MISMATCH = "geo_mismatch"
     DEVICE_MISMATCH = "device_mismatch"
     CAP_REACHED = "cap_reached"
+    # Issue 14: on a block list (or off an allow list) of the network, advertiser or offer; and
+    # a visitor over a frequency cap across offers (tracking/models/policy.py).
+    BLOCKED = "blocked"
+    FREQUENCY_CAP = "frequency_cap"
     # Redis and the database were both unreachable and the link was not cached: the click was
     # spooled with its token and sent to the network's default fallback.
     UNAVAILABLE = "tracking_unavailable"

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from tracking.portal import advertiser, smartlinks, views
+from tracking.portal import advertiser, policy, smartlinks, views
 
 app_name = "tracking_portal"
 
@@ -21,4 +21,11 @@ urlpatterns = [
         smartlinks.smart_path_toggle,
         name="smart-path-toggle",
     ),
+    path("policy/", policy.policy_page, name="policy"),
+    path("policy/upload/", policy.policy_upload, name="policy-upload"),
+    path("policy/entries/<int:entry_id>/delete/", policy.policy_entry_delete, name="policy-entry-delete"),
+    path("policy/caps/", policy.policy_cap_set, name="policy-cap-set"),
+    path("policy/caps/<int:cap_id>/delete/", policy.policy_cap_delete, name="policy-cap-delete"),
+    path("policy/templates/", policy.policy_template_save, name="policy-template-save"),
+    path("policy/naming/<int:template_id>/", policy.naming_report_page, name="naming-report"),
 ]
