@@ -34,19 +34,26 @@ TRAFFIC = (
     "id", "created_at", "offer_id", "publisher_id", "ip", "user_agent", "country", "device", "os",
     "sub1", "sub2", "sub3", "sub4", "sub5", "source",
 )  # fmt: skip
-# A smart link's click adds its path and the paths it skipped (NULL and "" for other clicks).
-CLICK_BODY = (*TRAFFIC, "referer", "smart_path_id", "path_skips")
+# A smart link's click adds its path and the paths it skipped (NULL and "" for other clicks);
+# an A/B test's click its variant (NULL for other clicks).
+CLICK_BODY = (*TRAFFIC, "referer", "smart_path_id", "path_skips", "ab_variant_id")
 # The COPY column lists: a click row is its body plus the verdict's columns.
 CLICK_COPY_COLUMNS = (*CLICK_BODY, "is_unique", "reason", "fraud_flags", "fallback_offer_id")
 IMPRESSION_COPY_COLUMNS = (*TRAFFIC, "is_unique", "fraud_flags")
 # An impression line from before impressions carried verdicts: "i" plus the TRAFFIC columns.
 _OLD_IMPRESSION_TABS = len(TRAFFIC)
-# A click line from before smart links has two body columns fewer (its fields after "c": body,
-# flags, fallback and, once the script ran, the verdict); it is given a NULL path and no skips.
-_OLD_CLICK_FIELDS = (len(CLICK_BODY), len(CLICK_BODY) + 1)
+# Click lines from older releases have fewer body columns: before smart links three fewer (no
+# path, skips or variant), before A/B tests one fewer (no variant). They get NULLs and no skips.
+_BODY_PADS = {
+    len(CLICK_BODY) - 3: ["\\N", "", "\\N"],
+    len(CLICK_BODY) - 1: ["\\N"],
+}
+_COPY_PADS = {
+    len(CLICK_BODY) - 4: b"\t\\N\t\t\\N",
+    len(CLICK_BODY) - 2: b"\t\\N",
+}
 _TEXT = ("ip", "user_agent", "country", "device", "os", "sub1", "sub2", "sub3", "sub4", "sub5", "source")
 NULL = "\\N"
-_NO_PATH = b"\t" + NULL.encode() + b"\t"
 
 
 def _escape(value: str) -> str:
@@ -101,9 +108,11 @@ def click_line(rec: Record) -> str:
     fallback = rec.get("fallback_if_refused")
     flags = json.dumps(rec.get("fraud_flags") or [])
     path = rec.get("smart_path_id")
+    variant = rec.get("ab_variant_id")
     return (
         f"c\t{_head(rec)}\t{_texts([str(rec.get('referer') or '')])}\t{NULL if path is None else path}\t"
-        f"{_texts([rec.get('path_skips') or ''])}\t{flags}\t{NULL if fallback is None else fallback}"
+        f"{_texts([rec.get('path_skips') or ''])}\t{NULL if variant is None else variant}\t{flags}\t"
+        f"{NULL if fallback is None else fallback}"
     )
 
 
@@ -154,8 +163,9 @@ def copy_rows(stream_lines: list[bytes]) -> tuple[list[bytes], list[bytes]]:
     for line in stream_lines:
         if line[:2] == b"c\t":
             body, flags, fallback, verdict = line[2:].rsplit(b"\t", 3)
-            if body.count(b"\t") < len(CLICK_BODY) - 1:  # written before smart links
-                body += _NO_PATH
+            tabs = body.count(b"\t")
+            if tabs < len(CLICK_BODY) - 1:  # written by an older release
+                body += _COPY_PADS[tabs]
             clicks.append(body + b"\t" + _verdict_columns(flags, fallback, verdict) + b"\n")
         else:
             impressions.append(_impression_row(line))
@@ -217,16 +227,17 @@ def line_record(line: bytes) -> Record:
         unique, flood = fields[len(TRAFFIC) + 1].split(" ")
         return impression_merge(rec, unique=unique == "1", flood=flood == "1")
     fields = rest.split("\t")
-    if len(fields) in _OLD_CLICK_FIELDS:  # written before smart links
-        fields[len(CLICK_BODY) - 2 : len(CLICK_BODY) - 2] = [NULL, ""]
-    body, flags, fallback = fields[: len(CLICK_BODY)], fields[len(CLICK_BODY)], fields[len(CLICK_BODY) + 1]
-    path = body[len(CLICK_BODY) - 2]  # before unescaping: NULL is "\\N"
+    # The verdict ("reason uniq flood") is the only last field with a space: the fallback is an id.
+    verdict = fields.pop() if " " in fields[-1] else None
+    fallback, flags = fields.pop(), fields.pop()
+    body = fields + _BODY_PADS.get(len(fields), [])
+    path, variant = body[len(CLICK_BODY) - 3], body[len(CLICK_BODY) - 1]  # before unescaping
     rec = {"kind": "c", **_record_from_fields(CLICK_BODY, body)}
     rec["smart_path_id"] = None if path == NULL else int(path)
+    rec["ab_variant_id"] = None if variant == NULL else int(variant)
     rec["fraud_flags"] = json.loads(flags)
     rec["fallback_if_refused"] = None if fallback == NULL else int(fallback)
-    verdict_field = fields[len(CLICK_BODY) + 2 :]
-    if not verdict_field:
+    if verdict is None:
         return rec
-    reason, unique, flood = verdict_field[0].split(" ")
+    reason, unique, flood = verdict.split(" ")
     return record_merge(rec, reason, unique=unique == "1", flood=flood == "1")

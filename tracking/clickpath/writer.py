@@ -96,6 +96,7 @@ def _click_row(r: dict[str, Any]) -> tuple[Any, ...]:
         _text(get("referer"), 1024),
         get("smart_path_id"),
         _text(get("path_skips"), 255),
+        get("ab_variant_id"),
         unique is None or bool(unique),
         _text(get("reason"), 32),
         _flags_json(tuple(get("fraud_flags") or ())),

@@ -65,6 +65,7 @@ def _click_from_record(click_id: uuid.UUID, rec: dict[str, Any]) -> Click:
         fallback_offer_id=rec.get("fallback_offer_id"),
         smart_path_id=rec.get("smart_path_id"),
         path_skips=rec.get("path_skips", ""),
+        ab_variant_id=rec.get("ab_variant_id"),
     )
 
 

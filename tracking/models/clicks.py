@@ -111,6 +111,8 @@ class Click(TrafficFields):
     # skipped before the draw with their reasons ("12:cap_reached 13:not_approved").
     smart_path_id = models.BigIntegerField(null=True, blank=True)
     path_skips = models.CharField(max_length=255, blank=True)
+    # An A/B test's click: the variant (landing page or creative) it was sent to.
+    ab_variant_id = models.BigIntegerField(null=True, blank=True)
 
     class Meta:
         ordering = ["-created_at"]
