@@ -27,7 +27,8 @@ def click_record(**values: Any) -> dict[str, Any]:
         "kind": "c", "id": click_id, "created_at": ms, "offer_id": 7, "publisher_id": 9,
         "ip": "203.0.113.9", "user_agent": "Mozilla/5.0", "country": "DE", "device": "mobile",
         "os": "android", "sub1": "", "sub2": "", "sub3": "", "sub4": "", "sub5": "", "source": "",
-        "referer": "", "smart_path_id": None, "path_skips": "", "reason": "", "fraud_flags": [],
+        "referer": "", "smart_path_id": None, "path_skips": "", "ab_variant_id": None, "reason": "",
+        "fraud_flags": [],
         "fallback_if_refused": None,
     }  # fmt: skip
     rec.update(values)
@@ -139,3 +140,21 @@ def test_lines_are_written_on_any_database() -> None:
         False,
         [ClickFlag.DUPLICATE],
     )
+
+
+def test_a_click_line_from_before_ab_tests_reads_and_copies_with_no_variant() -> None:
+    rec = {
+        "kind": "c", "id": "1" * 32, "created_at": 1_700_000_000_000, "offer_id": 1, "publisher_id": 2,
+        "ip": "", "user_agent": "", "country": "", "device": "", "os": "", "sub1": "", "sub2": "",
+        "sub3": "", "sub4": "", "sub5": "", "source": "", "referer": "r", "fraud_flags": [],
+        "smart_path_id": 12, "path_skips": "3:geo_mismatch", "fallback_if_refused": None,
+    }  # fmt: skip
+    line = lines.click_line(rec).encode()
+    old = line.replace(b"\t3:geo_mismatch\t\\N\t", b"\t3:geo_mismatch\t")  # no variant column
+    assert old != line
+    for raw in (old, old + b"\t 1 0"):
+        got = lines.line_record(raw)
+        assert (got["smart_path_id"], got["path_skips"], got["ab_variant_id"]) == (12, "3:geo_mismatch", None)
+    assert lines.copy_rows([old + b"\t 1 0"])[0] == lines.copy_rows([line + b"\t 1 0"])[0]
+    with_variant = lines.line_record(lines.click_line({**rec, "ab_variant_id": 7}).encode() + b"\t 1 0")
+    assert (with_variant["ab_variant_id"], with_variant["reason"]) == (7, "")

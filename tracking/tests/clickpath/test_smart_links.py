@@ -179,7 +179,7 @@ def test_an_old_click_line_without_smart_columns_is_still_read_and_written(drain
         "smart_path_id": None, "path_skips": "", "fallback_if_refused": None,
     }  # fmt: skip
     line = lines.click_line(rec).encode()
-    old = line.replace(b"\tr\t\\N\t\t", b"\tr\t")  # the line as written before smart links
+    old = line.replace(b"\tr\t\\N\t\t\\N\t", b"\tr\t")  # the line as written before smart links
     assert old != line
     assert lines.line_record(old + b"\t 1 0")["smart_path_id"] is None
     assert lines.copy_rows([old + b"\t 1 0"])[0] == lines.copy_rows([line + b"\t 1 0"])[0]
