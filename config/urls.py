@@ -30,5 +30,6 @@ urlpatterns += [
     path("", include("tracking.portal.urls")),
     path("", include("payouts.portal.urls")),
     path("", include("payouts.automation.portal.urls")),
+    path("", include("payouts.experiments.portal.urls")),
     path("", include("affiliates.portal.urls")),
 ]

@@ -74,7 +74,9 @@ def _check(actor: Actor, offer: Offer, kind: str, specs: list[VariantSpec]) -> N
         if kind == AbTest.Kind.CREATIVE and s.creative is None:
             raise DomainError("Each variant of a creative test names a creative.", code="creative_required")
         if kind == AbTest.Kind.LANDING and not s.landing_url and s is not specs[0]:
-            raise DomainError("Each challenger of a landing-page test needs its URL.", code="landing_required")
+            raise DomainError(
+                "Each challenger of a landing-page test needs its URL.", code="landing_required"
+            )
 
 
 @transaction.atomic
@@ -107,7 +109,11 @@ def ab_test_start(*, actor: Actor, test: AbTest, now: datetime | None = None) ->
     """Start splitting the offer's clicks (the link snapshots are evicted by the save's signal)."""
     if not may_manage(actor, test.offer):
         raise DomainError("You may not start this test.", code="forbidden", status_code=403)
-    if AbTest.objects.filter(offer=test.offer, status__in=("running", "decided")).exclude(pk=test.pk).exists():
+    if (
+        AbTest.objects.filter(offer=test.offer, status__in=("running", "decided"))
+        .exclude(pk=test.pk)
+        .exists()
+    ):
         raise Conflict("The offer already runs a test: end it first.", code="test_running")
     if not AbTest.objects.filter(pk=test.pk, status=AbTest.Status.DRAFT).update(
         status=AbTest.Status.RUNNING, started_at=now or timezone.now()
@@ -140,7 +146,9 @@ def variant_numbers(test: AbTest) -> list[stats.Numbers]:
     out = []
     for v in test.variants.filter(status=AbVariant.Status.ACTIVE):
         r = sums.get(v.pk, {})
-        out.append(stats.Numbers(v.pk, r.get("c") or 0, r.get("k") or 0, float(r.get("v") or 0), r.get("sq") or 0.0))
+        out.append(
+            stats.Numbers(v.pk, r.get("c") or 0, r.get("k") or 0, float(r.get("v") or 0), r.get("sq") or 0.0)
+        )
     return out
 
 
@@ -151,7 +159,11 @@ def _verdict(test: AbTest, numbers: list[stats.Numbers], now: datetime) -> dict[
     if control.status != AbVariant.Status.ACTIVE or len(numbers) < 2:
         return {**base, "verdict": "collecting", "note": "Fewer than two live variants."}
     if fewest < test.min_sample:
-        return {**base, "verdict": "collecting", "note": f"Each variant needs {test.min_sample} clicks first."}
+        return {
+            **base,
+            "verdict": "collecting",
+            "note": f"Each variant needs {test.min_sample} clicks first.",
+        }
     look = test.looks_done + 1
     fraction = min(fewest / test.max_sample, 1.0)
     ends = (test.started_at or now) + timedelta(days=test.duration_days)
@@ -162,7 +174,9 @@ def _verdict(test: AbTest, numbers: list[stats.Numbers], now: datetime) -> dict[
     )
     spent = alpha if horizon else spent
     look_alpha = max(spent - float(test.alpha_spent), 0.0)
-    estimates, comparisons = stats.compare(numbers, control_id=control.pk, metric=test.metric, look_alpha=look_alpha)
+    estimates, comparisons = stats.compare(
+        numbers, control_id=control.pk, metric=test.metric, look_alpha=look_alpha
+    )
     winners = [c for c in comparisons if c.significant and c.better]
     value = {e.variant_id: e.value for e in estimates}
     winner = max(winners, key=lambda c: value[c.variant_id]).variant_id if winners else None
@@ -228,7 +242,8 @@ def _decide(test: AbTest, kind: str, winner_id: int, look: dict[str, Any], by: A
     test.save(update_fields=["status", "keep_until", "updated_at"])  # evicts the cached links
     winner = test.variants.get(pk=winner_id)
     note = (
-        f"{winner.label} promoted: it takes every click until {test.keep_until:%Y-%m-%d}; the others are paused."
+        f"{winner.label} promoted: it takes every click until {test.keep_until:%Y-%m-%d}; "
+        "the others are paused."
         if kind == AbDecision.Kind.PROMOTE
         else f"No clear winner by the horizon: the control {winner.label} is kept."
     )
@@ -274,7 +289,9 @@ def ab_decision_undo(*, actor: Actor, decision: AbDecision, by: Any) -> AbDecisi
         ):
             raise Conflict("This decision was already undone.", code="already_undone")
         if test.status not in (AbTest.Status.DECIDED, AbTest.Status.ENDED) or (
-            AbTest.objects.filter(offer=test.offer, status__in=("running", "decided")).exclude(pk=test.pk).exists()
+            AbTest.objects.filter(offer=test.offer, status__in=("running", "decided"))
+            .exclude(pk=test.pk)
+            .exists()
         ):
             raise Conflict("The offer has moved on to another test.", code="superseded")
         for pk, (status, weight) in decision.before["variants"].items():
@@ -301,4 +318,3 @@ def _notify(test: AbTest, title: str, body: str) -> None:
         people.append(test.created_by)
     link = reverse("experiments_portal:ab-test", args=[test.pk])
     notifications_create(recipients=people, title=title, body=body, link=link)
-

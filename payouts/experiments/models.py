@@ -45,14 +45,20 @@ class AbDecision(models.Model):
     test = models.ForeignKey("tracking.AbTest", on_delete=models.CASCADE, related_name="decisions")
     kind = models.CharField(max_length=10, choices=Kind.choices)
     winner = models.ForeignKey(
-        "tracking.AbVariant", null=True, on_delete=models.SET_NULL, related_name="+", help_text="The kept variant."
+        "tracking.AbVariant",
+        null=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+        help_text="The kept variant.",
     )
     automatic = models.BooleanField(default=False, help_text="Taken by the scheduled look, not a person.")
     decided_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
     numbers = models.JSONField(default=dict, help_text="The look it rests on: estimates, p-values, alpha.")
-    before = models.JSONField(default=dict, help_text="Variant id -> [status, weight] before; the test's status.")
+    before = models.JSONField(
+        default=dict, help_text="Variant id -> [status, weight] before; the test's status."
+    )
     after = models.JSONField(default=dict, help_text="Variant id -> [status, weight] after.")
     note = models.TextField(blank=True)
     created_at = models.DateTimeField(default=timezone.now)
@@ -121,5 +127,7 @@ class BudgetShift(models.Model):
     class Meta:
         ordering = ["-week", "lever", "id"]
         constraints = [
-            models.UniqueConstraint(fields=["advertiser", "week", "lever", "scope"], name="budgetshift_once_a_week")
+            models.UniqueConstraint(
+                fields=["advertiser", "week", "lever", "scope"], name="budgetshift_once_a_week"
+            )
         ]

@@ -31,7 +31,9 @@ def _start(day: date) -> datetime:
 
 def _click_counts(start: datetime, end: datetime) -> dict[tuple[int, date], int]:
     rows = (
-        Click.objects.filter(created_at__gte=start, created_at__lt=end, ab_variant_id__isnull=False, reason="")
+        Click.objects.filter(
+            created_at__gte=start, created_at__lt=end, ab_variant_id__isnull=False, reason=""
+        )
         .annotate(day=TruncDate("created_at", tzinfo=UTC))
         .values("ab_variant_id", "day")
         .annotate(n=Count("id"))

@@ -70,7 +70,9 @@ def _report_groups(advertiser: Advertiser, start: date, end: date, by: str) -> d
         if score is None:
             continue
         numbers = {k: str(row.get(k)) for k in ("gross_clicks", "conversions", "revenue", "cpa", "quality")}
-        groups[row["offer"]].append(Scored(f"{by}:{row[by]}", str(row.get(f"{by}_label") or row[by]), score, numbers))
+        groups[row["offer"]].append(
+            Scored(f"{by}:{row[by]}", str(row.get(f"{by}_label") or row[by]), score, numbers)
+        )
     return groups
 
 
@@ -90,11 +92,14 @@ def _rollup_groups(advertiser: Advertiser, start: date, end: date) -> dict[str, 
         if score is not None:
             numbers = {"clicks": p["c"], "conversions": p["k"], "revenue": str(p["r"])}
             label = p["path__label"] or f"path {p['path_id']}"
-            groups[f"smart:{p['path__smart_link_id']}"].append(Scored(f"path:{p['path_id']}", label, score, numbers))
+            groups[f"smart:{p['path__smart_link_id']}"].append(
+                Scored(f"path:{p['path_id']}", label, score, numbers)
+            )
     variants = (
         AbVariantDaily.objects.filter(
             variant__test__offer__advertiser=advertiser, variant__test__kind=AbTest.Kind.CREATIVE,
-            variant__test__status=AbTest.Status.RUNNING, variant__status="active", day__gte=start, day__lte=end,
+            variant__test__status=AbTest.Status.RUNNING, variant__status="active",
+            day__gte=start, day__lte=end,
         )
         .values("variant_id", "variant__label", "variant__test_id", "variant__test__offer_id")
         .annotate(c=Sum("clicks"), k=Sum("conversions"), r=Sum("revenue"))
@@ -170,15 +175,25 @@ def budget_shifts_propose(*, advertiser: Advertiser, today: date | None = None) 
         if len(items) >= 2:
             ranked = sorted(items, key=lambda s: s.score)
             changes = _cap_changes(offer_id, ranked[0], ranked[-1], share)
-            made.append(_propose(advertiser, week, BudgetShift.Lever.PUBLISHER_CAP, f"offer:{offer_id}", items, changes))
+            made.append(
+                _propose(
+                    advertiser, week, BudgetShift.Lever.PUBLISHER_CAP, f"offer:{offer_id}", items, changes
+                )
+            )
     for offer_id, items in _report_groups(advertiser, start, end, "sub1").items():
         if len(items) >= 2:
             made.append(_propose(advertiser, week, BudgetShift.Lever.SUB_ID, f"offer:{offer_id}", items, {}))
     for scope, items in _rollup_groups(advertiser, start, end).items():
         if len(items) >= 2:
             ranked = sorted(items, key=lambda s: s.score)
-            lever = BudgetShift.Lever.PATH_WEIGHT if scope.startswith("smart:") else BudgetShift.Lever.VARIANT_WEIGHT
-            made.append(_propose(advertiser, week, lever, scope, items, _weight_changes(ranked[0], ranked[-1], share)))
+            lever = (
+                BudgetShift.Lever.PATH_WEIGHT
+                if scope.startswith("smart:")
+                else BudgetShift.Lever.VARIANT_WEIGHT
+            )
+            made.append(
+                _propose(advertiser, week, lever, scope, items, _weight_changes(ranked[0], ranked[-1], share))
+            )
     shifts = [s for s in made if s is not None]
     if settings is not None and settings.auto_apply:
         for shift in shifts:
@@ -204,7 +219,9 @@ def _set(key: str, value: Any) -> None:
 
 
 def _guard(actor: Actor | None, shift: BudgetShift) -> None:
-    if actor is not None and not (actor.is_staff or (actor.is_advertiser and actor.advertiser_id == shift.advertiser_id)):
+    if actor is not None and not (
+        actor.is_staff or (actor.is_advertiser and actor.advertiser_id == shift.advertiser_id)
+    ):
         raise DomainError("You may not change this advertiser's budget.", code="forbidden", status_code=403)
 
 

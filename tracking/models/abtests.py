@@ -56,7 +56,9 @@ class AbTest(models.Model):
         help_text="The overall false-positive rate across every look and comparison.",
     )
     min_sample = models.PositiveIntegerField(
-        default=500, validators=[MinValueValidator(50)], help_text="Clicks per variant before any look decides."
+        default=500,
+        validators=[MinValueValidator(50)],
+        help_text="Clicks per variant before any look decides.",
     )
     max_sample = models.PositiveIntegerField(
         default=5000, help_text="Clicks per variant at the horizon: the last look decides, winner or not."
@@ -77,7 +79,9 @@ class AbTest(models.Model):
     )
     status = models.CharField(max_length=8, choices=Status.choices, default=Status.DRAFT)
     started_at = models.DateTimeField(null=True, blank=True)
-    keep_until = models.DateTimeField(null=True, blank=True, help_text="Decided: the winner runs alone until.")
+    keep_until = models.DateTimeField(
+        null=True, blank=True, help_text="Decided: the winner runs alone until."
+    )
     looks_done = models.PositiveSmallIntegerField(default=0, help_text="Looks taken so far.")
     alpha_spent = models.DecimalField(
         max_digits=8, decimal_places=6, default=Decimal("0"), help_text="Alpha used by the looks so far."
@@ -95,9 +99,13 @@ class AbTest(models.Model):
         constraints = [
             # The click path splits an offer's traffic by one test at a time.
             models.UniqueConstraint(
-                fields=["offer"], condition=Q(status__in=["running", "decided"]), name="abtest_one_live_per_offer"
+                fields=["offer"],
+                condition=Q(status__in=["running", "decided"]),
+                name="abtest_one_live_per_offer",
             ),
-            models.CheckConstraint(condition=Q(max_sample__gte=models.F("min_sample")), name="abtest_sample_order"),
+            models.CheckConstraint(
+                condition=Q(max_sample__gte=models.F("min_sample")), name="abtest_sample_order"
+            ),
         ]
 
     def __str__(self) -> str:
@@ -133,7 +141,9 @@ class AbVariant(models.Model):
     class Meta:
         ordering = ["position", "id"]
         constraints = [
-            models.UniqueConstraint(fields=["test"], condition=Q(is_control=True), name="abvariant_one_control"),
+            models.UniqueConstraint(
+                fields=["test"], condition=Q(is_control=True), name="abvariant_one_control"
+            ),
         ]
 
     def __str__(self) -> str:

@@ -20,7 +20,10 @@ pytestmark = pytest.mark.django_db(transaction=True)
 
 def running_test(offer: Offer, **weights: int) -> dict[str, AbVariant]:
     test = AbTest.objects.create(
-        offer=offer, name="Hero image", hypothesis="A bigger hero converts better.", status=AbTest.Status.RUNNING
+        offer=offer,
+        name="Hero image",
+        hypothesis="A bigger hero converts better.",
+        status=AbTest.Status.RUNNING,
     )
     out = {}
     for i, (label, weight) in enumerate(weights.items()):
@@ -56,7 +59,8 @@ def test_a_returning_visitor_keeps_their_variant_and_new_visitors_spread(
         assert len(seen) == 1
     drain()
     per_variant = Counter(Click.objects.values_list("ab_variant_id", flat=True))
-    assert len(per_variant) == 2 and sum(per_variant.values()) == 24
+    assert len(per_variant) == 2
+    assert sum(per_variant.values()) == 24
 
 
 def test_a_click_without_a_running_test_records_no_variant(visit, drain, shoes, shoes_link) -> None:
