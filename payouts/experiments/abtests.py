@@ -16,6 +16,7 @@ from decimal import Decimal
 from typing import Any
 
 from django.contrib.auth import get_user_model
+from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.db.models import QuerySet, Sum
 from django.urls import reverse
@@ -30,13 +31,13 @@ from payouts.experiments.models import AbDecision, AbVariantDaily
 from tracking.models import AbTest, AbVariant
 
 MAX_VARIANTS = 5
-# The practice's preset: 2-3 variants a week, a daily look, keep the winner for a month.
+# The practice's preset: 2-3 variants a week, a daily look, keep the winner for a month
+# (automatic promotion stays the advertiser's own choice).
 PRESET_WEEKLY: dict[str, Any] = {
     "stopping_rule": AbTest.StoppingRule.FIXED,
     "duration_days": 7,
     "max_looks": 7,
     "keep_winner_days": 30,
-    "auto_promote": True,
 }
 SETTINGS = (
     "name", "kind", "hypothesis", "metric", "stopping_rule", "alpha", "min_sample", "max_sample",
@@ -89,7 +90,11 @@ def ab_test_create(
     test = AbTest(offer=offer, created_by=created_by, **{k: v for k, v in fields.items() if k in SETTINGS})
     if test.max_sample < test.min_sample:
         raise DomainError("max_sample must be at least min_sample.", code="sample_order")
-    test.full_clean(exclude=["offer", "created_by"])
+    try:
+        test.full_clean(exclude=["offer", "created_by"])
+    except ValidationError as exc:
+        field, messages = next(iter(exc.message_dict.items()))
+        raise DomainError(f"{field}: {messages[0]}", code="invalid") from exc
     test.save()
     control = next((i for i, s in enumerate(variants) if s.is_control), 0)
     for i, s in enumerate(variants):

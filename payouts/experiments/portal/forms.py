@@ -19,7 +19,8 @@ class AbTestForm(forms.ModelForm[AbTest]):
         required=False,
         initial=True,
         label="Weekly preset",
-        help_text="2-3 variants a week, a look a day, the winner promoted and kept for a month.",
+        help_text="2-3 variants a week: a look a day for 7 days (Bonferroni across them), "
+        "the winner kept for a month.",
     )
 
     class Meta:
