@@ -42,8 +42,10 @@ class AbDecision(models.Model):
         PROMOTE = "promote", "Winner promoted"
         NO_WINNER = "no_winner", "No clear winner: the control kept"
 
-    test = models.ForeignKey("tracking.AbTest", on_delete=models.CASCADE, related_name="decisions")
-    kind = models.CharField(max_length=10, choices=Kind.choices)
+    test = models.ForeignKey(
+        "tracking.AbTest", on_delete=models.CASCADE, related_name="decisions", help_text="The test decided."
+    )
+    kind = models.CharField(max_length=10, choices=Kind.choices, help_text="promote or no_winner.")
     winner = models.ForeignKey(
         "tracking.AbVariant",
         null=True,
@@ -53,16 +55,21 @@ class AbDecision(models.Model):
     )
     automatic = models.BooleanField(default=False, help_text="Taken by the scheduled look, not a person.")
     decided_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+        help_text="Who promoted it; null: the scheduled look.",
     )
     numbers = models.JSONField(default=dict, help_text="The look it rests on: estimates, p-values, alpha.")
     before = models.JSONField(
         default=dict, help_text="Variant id -> [status, weight] before; the test's status."
     )
     after = models.JSONField(default=dict, help_text="Variant id -> [status, weight] after.")
-    note = models.TextField(blank=True)
-    created_at = models.DateTimeField(default=timezone.now)
-    undone_at = models.DateTimeField(null=True, blank=True)
+    note = models.TextField(blank=True, help_text="What it did, in words.")
+    created_at = models.DateTimeField(default=timezone.now, help_text="When it was taken.")
+    undone_at = models.DateTimeField(null=True, blank=True, help_text="When it was undone; null: it stands.")
     undone_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
@@ -107,22 +114,29 @@ class BudgetShift(models.Model):
         UNDONE = "undone"
         ADVICE = "advice", "Advice only"
 
-    advertiser = models.ForeignKey("affiliates.Advertiser", on_delete=models.CASCADE, related_name="+")
+    advertiser = models.ForeignKey(
+        "affiliates.Advertiser", on_delete=models.CASCADE, related_name="+", help_text="Whose budget."
+    )
     week = models.DateField(help_text="The Monday of the week it was proposed for.")
-    lever = models.CharField(max_length=16, choices=Lever.choices)
+    lever = models.CharField(max_length=16, choices=Lever.choices, help_text="What it moves.")
     scope = models.CharField(max_length=120, help_text="What it is within: an offer or a smart link.")
     bottom = models.CharField(max_length=255, help_text="The lowest effect score's object.")
     top = models.CharField(max_length=255, help_text="The highest effect score's object.")
-    share = models.DecimalField(max_digits=3, decimal_places=2)
+    share = models.DecimalField(max_digits=3, decimal_places=2, help_text="The share of the bottom moved.")
     numbers = models.JSONField(default=dict, help_text="Effect scores and their inputs, per object.")
     changes = models.JSONField(default=dict, help_text="What applying it does: object -> [before, after].")
-    status = models.CharField(max_length=8, choices=Status.choices, default=Status.PROPOSED)
-    applied_at = models.DateTimeField(null=True, blank=True)
+    status = models.CharField(
+        max_length=8,
+        choices=Status.choices,
+        default=Status.PROPOSED,
+        help_text="proposed, applied, undone or advice (nothing to apply).",
+    )
+    applied_at = models.DateTimeField(null=True, blank=True, help_text="When it was applied.")
     applied_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
-    undone_at = models.DateTimeField(null=True, blank=True)
-    created_at = models.DateTimeField(default=timezone.now)
+    undone_at = models.DateTimeField(null=True, blank=True, help_text="When it was undone.")
+    created_at = models.DateTimeField(default=timezone.now, help_text="When it was proposed.")
 
     class Meta:
         ordering = ["-week", "lever", "id"]

@@ -40,14 +40,26 @@ class AbTest(models.Model):
         DECIDED = "decided", "Decided (the winner takes the traffic)"
         ENDED = "ended", "Ended (no winner, or closed)"
 
-    offer = models.ForeignKey("affiliates.Offer", on_delete=models.CASCADE, related_name="ab_tests")
+    offer = models.ForeignKey(
+        "affiliates.Offer",
+        on_delete=models.CASCADE,
+        related_name="ab_tests",
+        help_text="The offer under test.",
+    )
     name = models.CharField(max_length=120, help_text="The test's name.")
-    kind = models.CharField(max_length=10, choices=Kind.choices, default=Kind.LANDING)
+    kind = models.CharField(
+        max_length=10, choices=Kind.choices, default=Kind.LANDING, help_text="landing or creative."
+    )
     hypothesis = models.TextField(help_text="What you expect and why, in a sentence or two.")
     metric = models.CharField(
         max_length=4, choices=Metric.choices, default=Metric.CVR, help_text="The primary metric, per click."
     )
-    stopping_rule = models.CharField(max_length=10, choices=StoppingRule.choices, default=StoppingRule.FIXED)
+    stopping_rule = models.CharField(
+        max_length=10,
+        choices=StoppingRule.choices,
+        default=StoppingRule.FIXED,
+        help_text="fixed or sequential.",
+    )
     alpha = models.DecimalField(
         max_digits=4,
         decimal_places=3,
@@ -77,8 +89,13 @@ class AbTest(models.Model):
     auto_promote = models.BooleanField(
         default=False, help_text="Promote a clear winner automatically (otherwise: one click)."
     )
-    status = models.CharField(max_length=8, choices=Status.choices, default=Status.DRAFT)
-    started_at = models.DateTimeField(null=True, blank=True)
+    status = models.CharField(
+        max_length=8,
+        choices=Status.choices,
+        default=Status.DRAFT,
+        help_text="draft, running, decided or ended.",
+    )
+    started_at = models.DateTimeField(null=True, blank=True, help_text="When it started splitting clicks.")
     keep_until = models.DateTimeField(
         null=True, blank=True, help_text="Decided: the winner runs alone until."
     )
@@ -86,7 +103,7 @@ class AbTest(models.Model):
     alpha_spent = models.DecimalField(
         max_digits=8, decimal_places=6, default=Decimal("0"), help_text="Alpha used by the looks so far."
     )
-    last_look_at = models.DateTimeField(null=True, blank=True)
+    last_look_at = models.DateTimeField(null=True, blank=True, help_text="When the last look was taken.")
     last_look = models.JSONField(default=dict, blank=True, help_text="The last look's numbers and verdict.")
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
@@ -117,7 +134,7 @@ class AbVariant(models.Model):
         ACTIVE = "active"
         PAUSED = "paused"
 
-    test = models.ForeignKey(AbTest, on_delete=models.CASCADE, related_name="variants")
+    test = models.ForeignKey(AbTest, on_delete=models.CASCADE, related_name="variants", help_text="The test.")
     label = models.CharField(max_length=80, help_text="A short name (A, B, blue button...).")
     is_control = models.BooleanField(default=False, help_text="The variant the others are compared with.")
     landing_url = models.URLField(
@@ -135,8 +152,13 @@ class AbVariant(models.Model):
         help_text="A creative test: the creative this variant stands for.",
     )
     weight = models.PositiveIntegerField(default=100, help_text="Relative share of the traffic.")
-    status = models.CharField(max_length=8, choices=Status.choices, default=Status.ACTIVE)
-    position = models.PositiveSmallIntegerField(default=0)
+    status = models.CharField(
+        max_length=8,
+        choices=Status.choices,
+        default=Status.ACTIVE,
+        help_text="A paused variant gets no clicks.",
+    )
+    position = models.PositiveSmallIntegerField(default=0, help_text="Order on the page.")
 
     class Meta:
         ordering = ["position", "id"]
