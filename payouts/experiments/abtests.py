@@ -17,7 +17,7 @@ from typing import Any
 
 from django.contrib.auth import get_user_model
 from django.core.exceptions import ValidationError
-from django.db import transaction
+from django.db import IntegrityError, transaction
 from django.db.models import QuerySet, Sum
 from django.urls import reverse
 from django.utils import timezone
@@ -120,13 +120,17 @@ def ab_test_start(*, actor: Actor, test: AbTest, now: datetime | None = None) ->
         .exists()
     ):
         raise Conflict("The offer already runs a test: end it first.", code="test_running")
-    if not AbTest.objects.filter(pk=test.pk, status=AbTest.Status.DRAFT).update(
-        status=AbTest.Status.RUNNING, started_at=now or timezone.now()
-    ):
-        raise Conflict("Only a draft test can start.", code="not_draft")
-    test.refresh_from_db()
-    test.save(update_fields=["updated_at"])  # the signal evicts the offer's cached links
-    return test
+    try:
+        with transaction.atomic():
+            locked = AbTest.objects.select_for_update().get(pk=test.pk)
+            if locked.status != AbTest.Status.DRAFT:
+                raise Conflict("Only a draft test can start.", code="not_draft")
+            locked.status, locked.started_at = AbTest.Status.RUNNING, now or timezone.now()
+            # A save, not an update: the audit log records it, the signal evicts the offer's links.
+            locked.save(update_fields=["status", "started_at", "updated_at"])
+    except IntegrityError as exc:  # another test of the offer started meanwhile (the constraint)
+        raise Conflict("The offer already runs a test: end it first.", code="test_running") from exc
+    return locked
 
 
 def ab_test_end(*, actor: Actor, test: AbTest) -> AbTest:
