@@ -59,3 +59,13 @@ def test_an_advertiser_applies_and_undoes_a_proposal_from_the_page(client, ada, 
     assert shift.status == BudgetShift.Status.ADVICE  # advice is never applied
     client.post("/budget-shifts/settings/", {"auto_apply": "on", "share": "0.30"})
     assert acme.shift_settings.auto_apply is True
+
+
+def test_staff_see_every_test_and_choose_whose_shifts_to_see(client, nadia, acme, shoes) -> None:
+    test = make_test(shoes)
+    sign_in(client, nadia)
+    assert test.name in client.get("/ab-tests/").content.decode()
+    assert client.get(f"/ab-tests/{test.pk}/").status_code == 200
+    page = client.get(f"/budget-shifts/?advertiser={acme.pk}").content.decode()
+    assert "Propose this week" in page
+    assert client.post("/budget-shifts/propose/", {"advertiser": acme.pk}).status_code == 302
