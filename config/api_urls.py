@@ -10,4 +10,5 @@ urlpatterns = [
     path("", include("payouts.callbacks.api.urls")),
     path("", include("payouts.api.urls_payout_runs")),
     path("", include("payouts.automation.api.urls")),
+    path("", include("payouts.experiments.api.urls")),
 ]

@@ -31,5 +31,6 @@ urlpatterns += [
     path("", include("payouts.portal.urls")),
     path("", include("payouts.automation.portal.urls")),
     path("", include("payouts.incrementality.portal.urls")),
+    path("", include("payouts.experiments.portal.urls")),
     path("", include("affiliates.portal.urls")),
 ]

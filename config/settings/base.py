@@ -65,6 +65,7 @@ INSTALLED_APPS = [
     "tracking",
     "payouts",
     "payouts.automation",
+    "payouts.experiments",
 ]
 
 MIDDLEWARE = [
@@ -542,6 +543,13 @@ CELERY_BEAT_SCHEDULE["callbacks-retry-due"] = {"task": "payouts.callbacks.retry_
 # Every minute: enqueue a check of each rule that is due (each has its own frequency, 5 min by
 # default), and the rule webhooks whose retry is due.
 CELERY_BEAT_SCHEDULE["automation-rules-tick"] = {"task": "automation.rules_tick", "schedule": 60.0}
+# A/B tests: variant rollups and each running test's daily look, hourly; budget-shift
+# proposals once a week (Monday 06:00 UTC).
+CELERY_BEAT_SCHEDULE["experiments-ab-tests-tick"] = {"task": "experiments.ab_tests_tick", "schedule": 3600.0}
+CELERY_BEAT_SCHEDULE["experiments-budget-shifts-tick"] = {
+    "task": "experiments.budget_shifts_tick",
+    "schedule": crontab(minute="0", hour="6", day_of_week="mon"),
+}
 CELERY_BEAT_SCHEDULE["automation-webhooks-retry-due"] = {
     "task": "automation.webhooks_retry_due",
     "schedule": 60.0,

@@ -17,7 +17,7 @@ from urllib.parse import unquote
 from django.conf import settings
 from django.utils.encoding import iri_to_uri
 
-from tracking.clickpath import holdout, policy, rules, smart, spool, store
+from tracking.clickpath import abvariants, holdout, policy, rules, smart, spool, store
 from tracking.clickpath.links import CapRule, Link, Target
 from tracking.clickpath.smart import Pick
 from tracking.clickpath.snapshots import SmartSnapshot
@@ -254,6 +254,8 @@ def click_plan(environ: dict[str, Any], link: Link | SmartSnapshot) -> ClickPlan
         if pick is None:
             return None
         link = pick.entry.link
+    if link.variants:  # the offer runs an A/B test: the visitor's variant (abvariants.py)
+        link = abvariants.variant_choose(link, rec, cookie, params)
     reason = rules.reason_before_caps(
         link, now=now, country=rec["country"], device=rec["device"], os_name=rec["os"]
     )

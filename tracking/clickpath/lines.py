@@ -35,21 +35,18 @@ TRAFFIC = (
     "sub1", "sub2", "sub3", "sub4", "sub5", "source",
 )  # fmt: skip
 # A smart link's click adds its path and the paths it skipped (NULL and "" for other clicks);
-# a holdout test's click its test and arm (NULL and "" for other clicks).
-CLICK_BODY = (*TRAFFIC, "referer", "smart_path_id", "path_skips", "holdout_test_id", "holdout_arm")
+# a holdout test's click its test and arm (NULL and "" for other clicks); an A/B test's click
+# its variant (NULL for other clicks).
+CLICK_BODY = (
+    *TRAFFIC, "referer", "smart_path_id", "path_skips", "holdout_test_id", "holdout_arm", "ab_variant_id",
+)  # fmt: skip
 # The COPY column lists: a click row is its body plus the verdict's columns.
 CLICK_COPY_COLUMNS = (*CLICK_BODY, "is_unique", "reason", "fraud_flags", "fallback_offer_id")
 IMPRESSION_COPY_COLUMNS = (*TRAFFIC, "is_unique", "fraud_flags")
 # An impression line from before impressions carried verdicts: "i" plus the TRAFFIC columns.
 _OLD_IMPRESSION_TABS = len(TRAFFIC)
-# A click line from before smart links has four body columns fewer, one from before holdout
-# tests two (its fields after "c": body, flags, fallback and, once the script ran, the
-# verdict); it is given a NULL path and no skips, and no test or arm.
-_PRE_SMART_FIELDS = (len(CLICK_BODY) - 2, len(CLICK_BODY) - 1)
-_PRE_HOLDOUT_FIELDS = (len(CLICK_BODY), len(CLICK_BODY) + 1)
 _TEXT = ("ip", "user_agent", "country", "device", "os", "sub1", "sub2", "sub3", "sub4", "sub5", "source")
 NULL = "\\N"
-_NO_PATH = b"\t" + NULL.encode() + b"\t"  # also "no test, no arm": the same two columns
 
 
 def _escape(value: str) -> str:
@@ -105,10 +102,12 @@ def click_line(rec: Record) -> str:
     flags = json.dumps(rec.get("fraud_flags") or [])
     path = rec.get("smart_path_id")
     test = rec.get("holdout_test_id")
+    variant = rec.get("ab_variant_id")
     return (
         f"c\t{_head(rec)}\t{_texts([str(rec.get('referer') or '')])}\t{NULL if path is None else path}\t"
         f"{_texts([rec.get('path_skips') or ''])}\t{NULL if test is None else test}\t"
-        f"{rec.get('holdout_arm') or ''}\t{flags}\t{NULL if fallback is None else fallback}"
+        f"{rec.get('holdout_arm') or ''}\t{NULL if variant is None else variant}\t{flags}\t"
+        f"{NULL if fallback is None else fallback}"
     )
 
 
@@ -159,9 +158,6 @@ def copy_rows(stream_lines: list[bytes]) -> tuple[list[bytes], list[bytes]]:
     for line in stream_lines:
         if line[:2] == b"c\t":
             body, flags, fallback, verdict = line[2:].rsplit(b"\t", 3)
-            missing = len(CLICK_BODY) - 1 - body.count(b"\t")  # written before smart links or tests
-            if missing:
-                body += _NO_PATH * (missing // 2)
             clicks.append(body + b"\t" + _verdict_columns(flags, fallback, verdict) + b"\n")
         else:
             impressions.append(_impression_row(line))
@@ -223,15 +219,13 @@ def line_record(line: bytes) -> Record:
         unique, flood = fields[len(TRAFFIC) + 1].split(" ")
         return impression_merge(rec, unique=unique == "1", flood=flood == "1")
     fields = rest.split("\t")
-    if len(fields) in _PRE_SMART_FIELDS:
-        fields[len(CLICK_BODY) - 4 : len(CLICK_BODY) - 4] = [NULL, ""]
-    if len(fields) in _PRE_HOLDOUT_FIELDS:
-        fields[len(CLICK_BODY) - 2 : len(CLICK_BODY) - 2] = [NULL, ""]
     body, flags, fallback = fields[: len(CLICK_BODY)], fields[len(CLICK_BODY)], fields[len(CLICK_BODY) + 1]
-    path, test = body[len(CLICK_BODY) - 4], body[len(CLICK_BODY) - 2]  # before unescaping: NULL is "\\N"
+    # Before unescaping: NULL is "\\N".
+    path, test, variant = body[len(CLICK_BODY) - 5], body[len(CLICK_BODY) - 3], body[len(CLICK_BODY) - 1]
     rec = {"kind": "c", **_record_from_fields(CLICK_BODY, body)}
     rec["smart_path_id"] = None if path == NULL else int(path)
     rec["holdout_test_id"] = None if test == NULL else int(test)
+    rec["ab_variant_id"] = None if variant == NULL else int(variant)
     rec["fraud_flags"] = json.loads(flags)
     rec["fallback_if_refused"] = None if fallback == NULL else int(fallback)
     verdict_field = fields[len(CLICK_BODY) + 2 :]

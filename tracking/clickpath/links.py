@@ -31,9 +31,10 @@ from tracking.clickpath import redis_conn
 from tracking.clickpath.holdout import holdout_rule
 from tracking.clickpath.snapshots import CapRule as CapRule
 from tracking.clickpath.snapshots import Link as Link
-from tracking.clickpath.snapshots import SmartPathEntry, SmartSnapshot, snapshot_from_json
+from tracking.clickpath.snapshots import SmartPathEntry, SmartSnapshot, VariantEntry, snapshot_from_json
 from tracking.clickpath.snapshots import Target as Target
 from tracking.models.holdouts import HoldoutTest
+from tracking.models.abtests import AbTest, AbVariant
 from tracking.models.smartlinks import SmartLink, SmartPath
 
 log = logging.getLogger(__name__)
@@ -139,6 +140,7 @@ def _path_entry(token: str, smart: SmartLink, path: SmartPath, catch_all: SmartP
         fallback_chain=chain,
         fallback_url=smart.fallback_url or link.fallback_url,
         caps=caps,
+        variants=() if path.landing_url else link.variants,  # the path's own page is not under test
     )
     return SmartPathEntry(
         path_id=path.pk,
@@ -198,7 +200,23 @@ def _offer_link(token: str, offer: Offer, publisher: Publisher, approved: bool) 
         fallback_url=offer.fallback_url,
         caps=_click_caps(offer, publisher.pk),
         holdout=holdout_rule(offer, publisher.pk),
+        variants=_variants(offer),
     )
+
+
+def _variants(offer: Offer) -> tuple[VariantEntry, ...]:
+    """The live variants of the offer's running or decided A/B test (at most one: a constraint)."""
+    rows = AbVariant.objects.filter(
+        test__offer=offer,
+        test__status__in=(AbTest.Status.RUNNING, AbTest.Status.DECIDED),
+        status=AbVariant.Status.ACTIVE,
+    ).order_by("position", "pk")
+    out = []
+    for v in rows:
+        url = (v.landing_url or offer.landing_url).replace("{variant_id}", str(v.pk))
+        url = url.replace("{creative_id}", str(v.creative_id or ""))
+        out.append(VariantEntry(v.pk, v.weight, url))
+    return tuple(out)
 
 
 # token -> (expires at, monotonic clock; snapshot or None for "no such token")
@@ -208,8 +226,8 @@ _LOCAL_MAX = 50_000
 
 
 def _redis_key(token: str) -> str:
-    # v2: snapshots carry the fallback chain; older ones (a rolling deploy) are simply missed.
-    return redis_conn.key("link:v2", token)
+    # v3: snapshots carry A/B variants; older ones (a rolling deploy) are simply missed.
+    return redis_conn.key("link:v3", token)
 
 
 def _from_redis(token: str) -> tuple[bool, Snapshot | None]:
@@ -330,12 +348,16 @@ def _on_change(sender: type[Model], instance: Model, **kwargs: Any) -> None:
         tokens = _tokens_of(Q(offer_id=instance.offer_id), Q(paths__offer_id=instance.offer_id))
     elif isinstance(instance, SmartPath):
         tokens = _smart_tokens(Q(pk=instance.smart_link_id))
+    elif isinstance(instance, AbTest | AbVariant):
+        offer_id = instance.offer_id if isinstance(instance, AbTest) else instance.test.offer_id
+        tokens = _tokens_of(Q(offer_id=offer_id), Q(paths__offer_id=offer_id))
     else:
         return
     links_forget(tokens)
 
 
 def connect_signals() -> None:
-    for model in (OfferAccess, Offer, Cap, Publisher, Advertiser, SmartLink, SmartPath, HoldoutTest):
+    models = (OfferAccess, Offer, Cap, Publisher, Advertiser, SmartLink, SmartPath, HoldoutTest, AbTest, AbVariant)
+    for model in models:
         post_save.connect(_on_change, sender=model, dispatch_uid=f"clickpath-{model.__name__}-save")
         post_delete.connect(_on_change, sender=model, dispatch_uid=f"clickpath-{model.__name__}-delete")

@@ -6,7 +6,7 @@ paths, each a link of its own). Plain frozen data with a JSON form for the share
 from __future__ import annotations
 
 import json
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from functools import cached_property
 from typing import Any
 
@@ -55,6 +55,16 @@ class HoldoutRule:
 
 
 @dataclass(frozen=True)
+class VariantEntry:
+    """One live variant of the offer's A/B test: its weight and landing page (macros of the
+    variant and its creative already filled in; the link's macros are filled per click)."""
+
+    variant_id: int
+    weight: int
+    landing_url: str
+
+
+@dataclass(frozen=True)
 class Link:
     token: str
     offer_id: int
@@ -79,6 +89,14 @@ class Link:
     fallback_url: str
     caps: tuple[CapRule, ...] = field(default=())
     holdout: HoldoutRule | None = None
+    # The offer's running A/B test's live variants (empty: no test, which is nearly every link).
+    variants: tuple[VariantEntry, ...] = field(default=())
+
+    @cached_property
+    def variant_links(self) -> dict[int, Link]:
+        """Per variant, this link sending to the variant's landing page (built once per
+        snapshot and process, so a click pays a dict lookup, not a dataclass copy)."""
+        return {v.variant_id: replace(self, landing_url=v.landing_url, variants=()) for v in self.variants}
 
     @cached_property
     def target(self) -> Target:
@@ -147,6 +165,7 @@ def _link_from(data: dict[str, Any]) -> Link:
     data["fallback_chain"] = tuple(_target_from(t) for t in data["fallback_chain"])
     holdout = data.get("holdout")
     data["holdout"] = HoldoutRule(**holdout) if holdout else None
+    data["variants"] = tuple(VariantEntry(**v) for v in data.get("variants", ()))
     return Link(**data)
 
 

@@ -98,6 +98,7 @@ def _click_row(r: dict[str, Any]) -> tuple[Any, ...]:
         _text(get("path_skips"), 255),
         get("holdout_test_id"),
         _text(get("holdout_arm"), 8),
+        get("ab_variant_id"),
         unique is None or bool(unique),
         _text(get("reason"), 32),
         _flags_json(tuple(get("fraud_flags") or ())),

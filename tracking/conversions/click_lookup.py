@@ -68,6 +68,7 @@ def _click_from_record(click_id: uuid.UUID, rec: dict[str, Any]) -> Click:
         path_skips=rec.get("path_skips", ""),
         holdout_test_id=rec.get("holdout_test_id"),
         holdout_arm=rec.get("holdout_arm", ""),
+        ab_variant_id=rec.get("ab_variant_id"),
     )
 
 

@@ -1,3 +1,4 @@
+from tracking.models.abtests import AbTest, AbVariant
 from tracking.models.clicks import Click, Impression
 from tracking.models.conversions import (
     CapCounter,
@@ -22,6 +23,8 @@ from tracking.models.reports import (  # noqa: F401
 from tracking.models.smartlinks import SmartLink, SmartPath, SmartPathDaily, SmartRun
 
 __all__ = [
+    "AbTest",
+    "AbVariant",
     "CapCounter",
     "Click",
     "Conversion",

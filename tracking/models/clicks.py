@@ -118,6 +118,8 @@ class Click(TrafficFields):
     # A holdout test's click: the test and the visitor's arm (tracking/models/holdouts.py).
     holdout_test_id = models.BigIntegerField(null=True, blank=True)
     holdout_arm = models.CharField(max_length=8, blank=True, default="")
+    # An A/B test's click: the variant (landing page or creative) it was sent to.
+    ab_variant_id = models.BigIntegerField(null=True, blank=True)
 
     class Meta:
         ordering = ["-created_at"]

@@ -150,7 +150,7 @@ def test_the_held_out_share_is_the_configured_share_and_assignment_is_determinis
     assert arm_for(rule, visitor="x", now=3e9) == ""  # after the end: no arm
 
 
-def test_a_click_line_carries_the_test_and_arm_and_older_lines_still_read() -> None:
+def test_a_click_line_carries_the_test_and_arm() -> None:
     rec: dict[str, Any] = {
         "id": "0" * 32, "created_at": 1_700_000_000_000, "offer_id": 3, "publisher_id": 4, "ip": "1.2.3.4",
         "user_agent": "ua", "country": "US", "device": "desktop", "os": "linux", "sub1": "", "sub2": "",
@@ -161,10 +161,4 @@ def test_a_click_line_carries_the_test_and_arm_and_older_lines_still_read() -> N
     back = lines.line_record(line)
     assert (back["holdout_test_id"], back["holdout_arm"], back["smart_path_id"]) == (9, "control", None)
     rows, _ = lines.copy_rows([line])
-    assert rows[0].split(b"\t")[len(lines.CLICK_BODY) - 2 : len(lines.CLICK_BODY)] == [b"9", b"control"]
-    # A line written before holdout tests: two body columns fewer.
-    fields = line.split(b"\t")
-    old = b"\t".join(fields[: len(lines.CLICK_BODY) - 1] + fields[len(lines.CLICK_BODY) + 1 :])
-    assert lines.line_record(old)["holdout_arm"] == ""
-    old_rows, _ = lines.copy_rows([old])
-    assert old_rows[0].split(b"\t")[len(lines.CLICK_BODY) - 2 : len(lines.CLICK_BODY)] == [b"\\N", b""]
+    assert rows[0].split(b"\t")[len(lines.CLICK_BODY) - 3 : len(lines.CLICK_BODY) - 1] == [b"9", b"control"]

@@ -28,7 +28,7 @@ def click_record(**values: Any) -> dict[str, Any]:
         "ip": "203.0.113.9", "user_agent": "Mozilla/5.0", "country": "DE", "device": "mobile",
         "os": "android", "sub1": "", "sub2": "", "sub3": "", "sub4": "", "sub5": "", "source": "",
         "referer": "", "smart_path_id": None, "path_skips": "", "holdout_test_id": None, "holdout_arm": "",
-        "reason": "", "fraud_flags": [], "fallback_if_refused": None,
+        "ab_variant_id": None, "reason": "", "fraud_flags": [], "fallback_if_refused": None,
     }  # fmt: skip
     rec.update(values)
     return rec
@@ -139,3 +139,20 @@ def test_lines_are_written_on_any_database() -> None:
         False,
         [ClickFlag.DUPLICATE],
     )
+
+
+def test_the_smart_path_holdout_and_variant_columns_read_back_and_copy_in_place() -> None:
+    # One stream format (there have been no releases, so no reader of older lines).
+    rec = click_record(smart_path_id=12, path_skips="3:geo_mismatch", holdout_test_id=9, holdout_arm="exposed")
+    rec["ab_variant_id"] = 7
+    line = lines.click_line(rec).encode() + b"\t 1 0"
+    got = lines.line_record(line)
+    assert (got["smart_path_id"], got["path_skips"], got["holdout_test_id"], got["holdout_arm"]) == (
+        12, "3:geo_mismatch", 9, "exposed",
+    )  # fmt: skip
+    assert (got["ab_variant_id"], got["reason"]) == (7, "")
+    row = lines.copy_rows([line])[0][0].split(b"\t")
+    body = dict(zip(lines.CLICK_BODY, row, strict=False))
+    assert (body["smart_path_id"], body["holdout_test_id"], body["holdout_arm"], body["ab_variant_id"]) == (
+        b"12", b"9", b"exposed", b"7",
+    )  # fmt: skip

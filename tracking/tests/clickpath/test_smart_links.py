@@ -171,24 +171,6 @@ def test_a_path_the_visitor_was_bound_to_is_left_when_it_can_no_longer_take_them
     assert host(visit(link.token)) not in (first, "rest.example.com")
 
 
-def test_an_old_click_line_without_smart_columns_is_still_read_and_written(drain) -> None:
-    rec = {
-        "kind": "c", "id": "0" * 32, "created_at": 1_700_000_000_000, "offer_id": 1, "publisher_id": 2,
-        "ip": "", "user_agent": "", "country": "", "device": "", "os": "", "sub1": "", "sub2": "",
-        "sub3": "", "sub4": "", "sub5": "", "source": "", "referer": "r", "fraud_flags": [],
-        "smart_path_id": None, "path_skips": "", "fallback_if_refused": None,
-    }  # fmt: skip
-    line = lines.click_line(rec).encode()
-    old = line.replace(b"\tr\t\\N\t\t", b"\tr\t")  # the line as written before smart links
-    assert old != line
-    assert lines.line_record(old + b"\t 1 0")["smart_path_id"] is None
-    assert lines.copy_rows([old + b"\t 1 0"])[0] == lines.copy_rows([line + b"\t 1 0"])[0]
-    smart = lines.line_record(
-        lines.click_line({**rec, "smart_path_id": 12, "path_skips": "3:geo_mismatch"}).encode()
-    )
-    assert (smart["smart_path_id"], smart["path_skips"]) == (12, "3:geo_mismatch")
-
-
 def test_a_conversion_on_a_smart_link_click_belongs_to_the_paths_offer(visit, drain, edge, pixelpush, offers):
     link = smart_link(pixelpush, PathSpec(offer=offers["b"], weight=1), catch_all=offers["rest"])
     location = visit(link.token)["Location"]
