@@ -19,6 +19,7 @@ from django.utils import timezone
 from affiliates.core.audit import AuditChange, audit_diff, audit_log_changes, audit_saved
 from affiliates.core.errors import Conflict, DomainError
 from affiliates.models import Advertiser, Goal, Offer, OfferAccess, Publisher
+from affiliates.notices import access_decided, access_requested, offer_changed, signup_decided
 
 M = TypeVar("M", bound=Model)
 
@@ -92,6 +93,8 @@ def publisher_transition(*, publisher: Publisher, action: str, by: AbstractBaseU
     before = {"status": publisher.status, "status_changed_at": publisher.status_changed_at}
     publisher.refresh_from_db()
     audit_log_changes([audit_diff(publisher, before)], by=by)  # update() sends no signal
+    if action in ("approve", "reject"):
+        signup_decided(publisher=publisher, approved=action == "approve")
     return publisher
 
 
@@ -154,9 +157,13 @@ def offer_update(*, offer: Offer, goals: Iterable[Mapping[str, Any]] | None = No
     """
     if fields.get("fallback_offer") is not None and fields["fallback_offer"].pk == offer.pk:
         raise DomainError("An offer cannot be its own fallback.", code="self_fallback")
+    was = {name: getattr(offer, name) for name in fields}
+    was_status = offer.status
     instance_update(instance=offer, **fields)
     if goals is not None:
         _goals_replace(offer=offer, goal_data=[dict(g) for g in goals])
+    changed = [name for name in fields if getattr(offer, name) != was[name]]
+    offer_changed(offer=offer, was_status=was_status, changed=[*changed, *(["goals"] if goals else [])])
     return offer
 
 
@@ -259,6 +266,7 @@ def access_decide(
     if note:
         access.note = note
     access.save(update_fields=["status", "decided_by", "decided_at", "note"])
+    access_decided(access=access)
     return access
 
 
@@ -275,4 +283,6 @@ def access_apply(*, offer: Offer, publisher: Publisher, note: str = "") -> Offer
         raise DomainError(
             "Your application to this offer was declined.", code="access_rejected", status_code=403
         )
+    if created:
+        access_requested(access=access)
     return access

@@ -339,6 +339,13 @@ CELERY_BEAT_SCHEDULE: dict[str, dict[str, object]] = {}
 # Payout runs: at 03:00 UTC on the 1st, build the previous month's run (a repeat does nothing).
 from celery.schedules import crontab  # noqa: E402
 
+# Notification e-mails the broker missed (down when they were owed).
+CELERY_BEAT_SCHEDULE["notification-emails-due"] = {
+    "task": "affiliates.notification_emails_due",
+    "schedule": 300.0,
+}
+# Caps at 80 % or reached, invoices overdue: told once each.
+CELERY_BEAT_SCHEDULE["notices-tick"] = {"task": "payouts.notices_tick", "schedule": 300.0}
 CELERY_BEAT_SCHEDULE["payout-run-monthly"] = {
     "task": "payouts.tasks_payout_runs.payout_runs_monthly",
     "schedule": crontab(minute="0", hour="3", day_of_month="1"),

@@ -32,6 +32,7 @@ from payouts.models.callbacks import (
     CallbackEvent,
 )
 from payouts.models.commissions import Commission
+from payouts.notices import postback_failing
 from tracking.ids import new_click_id
 
 FIRE_EVENTS = ("created", "approved", "reversed")
@@ -271,6 +272,8 @@ def _record(
         rows.update(status=Status.FAILED, given_up_at=now, next_attempt_at=None)
     # A failed manual re-send leaves the delivery's own state and schedule as they were.
     delivery.refresh_from_db()
+    if trigger == Trigger.AUTO and delivery.status == Status.FAILED:
+        postback_failing(delivery=delivery)
     return attempt
 
 
