@@ -53,6 +53,7 @@ from payouts.models import (
     DocumentItem,
     DocumentLine,
 )
+from payouts.callbacks.webhooks import webhooks_invoice_issued
 from payouts.notices import invoice_issued
 from payouts.periods import period_end, period_label, period_next
 
@@ -165,6 +166,7 @@ def _issue_locked(
     if new_items:
         issued.main = _write(side.main, head, new_lines, new_items)
         invoice_issued(document=issued.main)
+        webhooks_invoice_issued(document=issued.main)
     if back_items and side.credit:
         issued.credit_note = _write(side.credit, head, back_lines, back_items)
     issued.created = True

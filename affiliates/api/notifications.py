@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from drf_spectacular.utils import extend_schema
+from drf_spectacular.utils import extend_schema, inline_serializer
 from rest_framework import serializers
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -33,6 +33,10 @@ class NotificationSerializer(serializers.ModelSerializer[Notification]):
         model = Notification
         fields = ["id", "kind", "title", "body", "link", "created_at", "read_at"]
         read_only_fields = fields
+        extra_kwargs = {
+            "id": {"help_text": "Notification id."},
+            "created_at": {"help_text": "When it was posted."},
+        }
 
 
 class NotificationPreferencesView(APIView):
@@ -70,7 +74,9 @@ class NotificationsView(APIView):
 class NotificationsReadView(APIView):
     @extend_schema(
         request=None,
-        responses={200: serializers.DictField(child=serializers.IntegerField())},
+        responses=inline_serializer(
+            "NotificationsMarked", {"marked": serializers.IntegerField(help_text="How many were unread.")}
+        ),
         summary="Mark all your notifications read",
     )
     def post(self, request: Request) -> Response:
