@@ -117,7 +117,9 @@ class NotificationEmail(models.Model):
         app_label = "affiliates"
         ordering = ["-created_at", "-id"]
         indexes = [
-            models.Index(fields=["created_at"], name="notification_email_pending", condition=models.Q(status="pending"))
+            models.Index(
+                fields=["created_at"], name="notification_email_pending", condition=models.Q(status="pending")
+            )
         ]
 
     def __str__(self) -> str:

@@ -69,7 +69,9 @@ KINDS_FOR_ROLE: dict[Role, tuple[str, ...]] = {
 
 
 def advertiser_members(advertiser_ids: Iterable[int]) -> list[Any]:
-    return list(get_user_model().objects.filter(advertisers__in=set(advertiser_ids), is_active=True).distinct())
+    return list(
+        get_user_model().objects.filter(advertisers__in=set(advertiser_ids), is_active=True).distinct()
+    )
 
 
 def publisher_members(publisher_ids: Iterable[int]) -> list[Any]:
@@ -90,9 +92,7 @@ def _switched_off(user_ids: Sequence[int], kind: str) -> set[tuple[int, str]]:
 
 def notification_preferences(*, user: Any, role: Role) -> list[dict[str, Any]]:
     """Every kind this role can get, with each channel on or off for this user."""
-    off = set(
-        NotificationPreference.objects.filter(user=user, enabled=False).values_list("kind", "channel")
-    )
+    off = set(NotificationPreference.objects.filter(user=user, enabled=False).values_list("kind", "channel"))
     return [
         {
             "kind": kind,

@@ -33,6 +33,7 @@ from django.utils import timezone
 from affiliates.core.errors import Conflict, DomainError
 from affiliates.core.money import money_round
 from affiliates.models import Advertiser, Publisher
+from payouts.callbacks.webhooks import webhooks_invoice_issued
 from payouts.documents_money import (
     Carried,
     converted_as_credited,
@@ -53,7 +54,6 @@ from payouts.models import (
     DocumentItem,
     DocumentLine,
 )
-from payouts.callbacks.webhooks import webhooks_invoice_issued
 from payouts.notices import invoice_issued
 from payouts.periods import period_end, period_label, period_next
 

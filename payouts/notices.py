@@ -38,7 +38,8 @@ def conversions_reversed(*, commission_ids: Iterable[int]) -> int:
     for publisher_id, commissions in by_publisher.items():
         offers = sorted({c.offer.name for c in commissions})
         lines = [
-            f"Conversion {c.conversion_id} on {c.offer.name}: {money_round(c.payout, c.currency)} {c.currency}"
+            f"Conversion {c.conversion_id} on {c.offer.name}: "
+            f"{money_round(c.payout, c.currency)} {c.currency}"
             for c in commissions[:20]
         ]
         notify(
@@ -115,10 +116,12 @@ def invoices_overdue_notify(*, today: date | None = None) -> int:
     late = Document.objects.filter(kind=Document.Kind.INVOICE, due_date__lt=today, advertiser__isnull=False)
     told = 0
     for document in late.order_by("pk"):
-        if not _owes(document.advertiser_id):  # type: ignore[arg-type]
+        if not _owes(document.advertiser_id):
             continue
-        text = f"Invoice {document.number_text} ({_totals(document)}) was due on {document.due_date:%Y-%m-%d}."
-        people = [*advertiser_members([document.advertiser_id]), *staff_users()]  # type: ignore[list-item]
+        text = (
+            f"Invoice {document.number_text} ({_totals(document)}) was due on {document.due_date:%Y-%m-%d}."
+        )
+        people = [*advertiser_members([document.advertiser_id]), *staff_users()]
         told += notify(
             kind=Kind.INVOICE_OVERDUE,
             recipients=people,
@@ -175,7 +178,7 @@ def caps_notify(*, now: object | None = None) -> int:
         what = f"{cap.get_metric_display().lower()} cap ({cap.limit} per {cap.period})"
         told += notify(
             kind=kind,
-            recipients=_cap_people(cap, counter.scope_key),  # type: ignore[arg-type]
+            recipients=_cap_people(cap, counter.scope_key),
             title=f"{cap.offer.name}: {what} {'reached' if reached else 'at 80 %'}",
             body=f"Used {counter.used} of {cap.limit} since {counter.period_start:%Y-%m-%d}"
             + (" (one publisher)" if counter.scope_key.startswith("pub:") else "")
@@ -184,4 +187,3 @@ def caps_notify(*, now: object | None = None) -> int:
             key=f"{kind}:{cap.pk}:{counter.period_start}:{counter.scope_key}",
         )
     return told
-

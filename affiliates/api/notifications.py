@@ -23,7 +23,7 @@ from affiliates.roles import actor_for
 
 class PreferenceSerializer(serializers.Serializer[dict[str, Any]]):
     kind = serializers.ChoiceField(choices=Kind.choices, help_text="What happened.")
-    label = serializers.CharField(read_only=True, help_text="The kind, in words.")
+    label = serializers.CharField(read_only=True, help_text="The kind, in words.")  # type: ignore[assignment]
     in_app = serializers.BooleanField(required=False, help_text="Shown under the bell.")
     email = serializers.BooleanField(required=False, help_text="Sent by e-mail.")
 
@@ -43,7 +43,7 @@ class NotificationPreferencesView(APIView):
     @extend_schema(responses=PreferenceSerializer(many=True), summary="Your notification preferences")
     def get(self, request: Request) -> Response:
         rows = notification_preferences(user=request.user, role=actor_for(request.user).role)
-        return Response(PreferenceSerializer(rows, many=True).data)
+        return Response(PreferenceSerializer(rows, many=True).data)  # type: ignore[arg-type]
 
     @extend_schema(
         request=PreferenceSerializer(many=True),
@@ -55,7 +55,7 @@ class NotificationPreferencesView(APIView):
         data = PreferenceSerializer(data=request.data, many=True)
         data.is_valid(raise_exception=True)
         allowed = KINDS_FOR_ROLE.get(role, ())
-        choices = []
+        choices: list[tuple[str, str, bool]] = []
         for row in data.validated_data:
             if row["kind"] not in allowed:
                 raise serializers.ValidationError({"kind": [f"Your role does not get {row['kind']!r}."]})

@@ -231,7 +231,14 @@ SPECTACULAR_SETTINGS = {
     "OAS_VERSION": "3.1.0",
     "WEBHOOKS": [
         f"payouts.callbacks.api.webhook_docs.{name}"
-        for name in ("CLICK", "CONVERSION_CREATED", "CONVERSION_STATUS_CHANGED", "COMMISSION", "PAYOUT", "INVOICE")
+        for name in (
+            "CLICK",
+            "CONVERSION_CREATED",
+            "CONVERSION_STATUS_CHANGED",
+            "COMMISSION",
+            "PAYOUT",
+            "INVOICE",
+        )
     ],
     # Swagger UI and Redoc served from our own static files: the docs work with no CDN.
     "SWAGGER_UI_DIST": "SIDECAR",

@@ -301,7 +301,11 @@ def _send(delivery: CallbackDelivery) -> client.Outcome:
         body=delivery.body,
     )
     return client.send(
-        method="POST", url=delivery.url, body=delivery.body, content_type="application/json", extra_headers=headers
+        method="POST",
+        url=delivery.url,
+        body=delivery.body,
+        content_type="application/json",
+        extra_headers=headers,
     )
 
 

@@ -56,10 +56,12 @@ def _subscription_clean(sub: WebhookSubscription) -> None:
     if not events:
         errors["events"] = ["Choose at least one event."]
     elif bad := [e for e in events if e not in allowed]:
-        errors["events"] = [f"Not available to a{'n' if sub.owner[0] in 'a' else ''} {sub.owner}: {', '.join(bad)}."]
+        errors["events"] = [
+            f"Not available to a{'n' if sub.owner[0] in 'a' else ''} {sub.owner}: {', '.join(bad)}."
+        ]
     sub.events = events
     if errors:
-        raise ValidationError(errors)  # type: ignore[arg-type]
+        raise ValidationError(errors)
 
 
 def webhook_subscription_create(
@@ -114,7 +116,9 @@ def webhook_secret_rotate(*, subscription: WebhookSubscription) -> WebhookSubscr
 
 def webhook_test(*, subscription: WebhookSubscription) -> CallbackAttempt:
     """Send a signed ``test`` event now, once; logged like every delivery."""
-    body = _envelope("test", "test.ping", {"message": "A test event from your affiliate network."}, timezone.now())
+    body = _envelope(
+        "test", "test.ping", {"message": "A test event from your affiliate network."}, timezone.now()
+    )
     return webhook_test_send(subscription=subscription, body=body)
 
 
@@ -153,7 +157,9 @@ def _subscribers(event: str) -> list[WebhookSubscription]:
     return [s for s in WebhookSubscription.objects.filter(is_active=True) if event in s.events]
 
 
-def _delivery(sub: WebhookSubscription, event: str, action: str, item: Item, at: datetime) -> CallbackDelivery:
+def _delivery(
+    sub: WebhookSubscription, event: str, action: str, item: Item, at: datetime
+) -> CallbackDelivery:
     return CallbackDelivery(
         key=f"wh:{sub.pk}:{action}:{item.object_id}"[:128],
         subscription=sub,
@@ -184,20 +190,29 @@ def webhooks_fire(
 
 
 def _commission_item(c: Commission) -> Item:
-    return Item(str(c.pk), c.advertiser_id, c.publisher_id, c.offer_id, lambda o: payloads.commission_payload(c, o))
+    return Item(
+        str(c.pk), c.advertiser_id, c.publisher_id, c.offer_id, lambda o: payloads.commission_payload(c, o)
+    )
 
 
 def _conversion_item(c: Conversion) -> Item:
     return Item(
-        f"{c.pk}:{c.status}", c.advertiser_id, c.publisher_id, c.offer_id, lambda o: payloads.conversion_payload(c, o)
+        f"{c.pk}:{c.status}",
+        c.advertiser_id,
+        c.publisher_id,
+        c.offer_id,
+        lambda o: payloads.conversion_payload(c, o),
     )
 
 
 def webhooks_commissions_changed(*, event: str, commission_ids: Sequence[int]) -> int:
     """Commission events (created, approved, rejected, reversed), and the conversion events they
     mean: a conversion commission created is its conversion created; a status change, changed."""
-    if not (_subscribers(WebhookEvent.COMMISSION) or _subscribers(WebhookEvent.CONVERSION_CREATED)
-            or _subscribers(WebhookEvent.CONVERSION_STATUS_CHANGED)):
+    if not (
+        _subscribers(WebhookEvent.COMMISSION)
+        or _subscribers(WebhookEvent.CONVERSION_CREATED)
+        or _subscribers(WebhookEvent.CONVERSION_STATUS_CHANGED)
+    ):
         return 0
     commissions = list(
         Commission.objects.filter(pk__in=list(commission_ids)).select_related("goal", "conversion__goal")
@@ -253,12 +268,15 @@ def webhooks_clicks_scan(*, now: datetime | None = None, settle: timedelta = tim
         # gte: clicks sharing the boundary's timestamp are owed once anyway (unique keys).
         clicks = Click.objects.filter(created_at__gte=since, created_at__lte=until).select_related("offer")
         if sub.owner == Owner.ADVERTISER:
-            clicks = clicks.filter(offer__advertiser_id=sub.advertiser_id)
+            clicks = clicks.filter(offer__advertiser_id=sub.advertiser_id or 0)
         elif sub.owner == Owner.PUBLISHER:
-            clicks = clicks.filter(publisher_id=sub.publisher_id)
+            clicks = clicks.filter(publisher_id=sub.publisher_id or 0)
         batch = list(clicks.order_by("created_at")[:CLICK_SCAN_LIMIT])
         owed += webhooks_fire(
-            event=WebhookEvent.CLICK, action="click.recorded", items=map(_click_item, batch), subscriptions=[sub]
+            event=WebhookEvent.CLICK,
+            action="click.recorded",
+            items=map(_click_item, batch),
+            subscriptions=[sub],
         )
         # A full batch: resume after its last click next time, not at ``until``.
         seen = batch[-1].created_at if len(batch) == CLICK_SCAN_LIMIT else until

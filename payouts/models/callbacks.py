@@ -226,7 +226,8 @@ class CallbackDelivery(models.Model):
         constraints = [
             models.CheckConstraint(
                 name="delivery_is_postback_or_webhook",
-                condition=Q(subscription__isnull=True, publisher__isnull=False) | Q(subscription__isnull=False),
+                condition=Q(subscription__isnull=True, publisher__isnull=False)
+                | Q(subscription__isnull=False),
             ),
         ]
 

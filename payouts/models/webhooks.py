@@ -87,7 +87,9 @@ class WebhookSubscription(models.Model):
     secret = models.CharField(max_length=64, default=new_webhook_secret, editable=False)
     previous_secret = models.CharField(max_length=64, blank=True, editable=False)
     previous_secret_until = models.DateTimeField(null=True, blank=True, editable=False)
-    is_active = models.BooleanField(default=True, help_text="Inactive: nothing is sent, owed events are given up.")
+    is_active = models.BooleanField(
+        default=True, help_text="Inactive: nothing is sent, owed events are given up."
+    )
     # Clicks are announced by a periodic scan (they are written in bulk by the click consumer):
     # the time up to which this subscription's clicks were considered.
     clicks_seen_until = models.DateTimeField(null=True, blank=True, editable=False)

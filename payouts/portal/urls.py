@@ -1,6 +1,6 @@
 from django.urls import path
 
-from payouts.portal import customers, documents, invalid_traffic, views
+from payouts.portal import customers, documents, invalid_traffic, views, webhooks
 
 app_name = "payouts_portal"
 
@@ -21,6 +21,8 @@ urlpatterns = [
         name="staff-invalid-traffic",
     ),
     path("publisher/postbacks/", views.pub_callbacks, name="pub-callbacks"),
+    path("webhooks/", webhooks.webhooks_page, name="webhooks"),
+    path("webhooks/<int:sub_id>/", webhooks.webhook_page, name="webhook"),
     path("staff/payout-runs/", views.staff_runs, name="staff-runs"),
     path("staff/payout-runs/<int:run_id>/", views.staff_run, name="staff-run"),
     path("staff/payout-runs/<int:run_id>/progress.json", views.staff_run_progress, name="staff-run-progress"),

@@ -29,7 +29,7 @@ class ClickData(S.Serializer[Any]):
     country = _text("ISO 3166 alpha-2 country of the visitor; empty when unknown.")
     device = _text("desktop, mobile, tablet, ...")
     os = _text("Operating system.")
-    source = _text("The traffic source id the link carried.")
+    source = _text("The traffic source id the link carried.")  # type: ignore[assignment]
     sub1 = _text("Publisher's sub id 1.")
     sub2 = _text("Publisher's sub id 2.")
     sub3 = _text("Publisher's sub id 3.")
@@ -52,7 +52,9 @@ class ConversionData(S.Serializer[Any]):
     txn_id = _text("The advertiser's transaction id.")
     status = _text("pending, approved, rejected or reversed.")
     reason = _text("Why it was rejected or reversed; empty otherwise.")
-    amount = S.DecimalField(max_digits=24, decimal_places=6, help_text="Sale amount as reported.", allow_null=True)
+    amount = S.DecimalField(
+        max_digits=24, decimal_places=6, help_text="Sale amount as reported.", allow_null=True
+    )
     currency = _text("ISO 4217 code of the amount.")
     country = _text("Visitor's country.")
     source_id = _text("The click's traffic source.")
@@ -61,7 +63,9 @@ class ConversionData(S.Serializer[Any]):
     sub3 = _text("Publisher's sub id 3.")
     sub4 = _text("Publisher's sub id 4.")
     sub5 = _text("Publisher's sub id 5.")
-    customer_hash = _text("The customer id as the advertiser's keyed hash. Network and advertiser only.", required=False)
+    customer_hash = _text(
+        "The customer id as the advertiser's keyed hash. Network and advertiser only.", required=False
+    )
 
 
 class CommissionData(S.Serializer[Any]):
@@ -79,10 +83,16 @@ class CommissionData(S.Serializer[Any]):
     approved_at = S.DateTimeField(help_text="When it was approved.", allow_null=True)
     reversed_at = S.DateTimeField(help_text="When it was reversed.", allow_null=True)
     payout = S.DecimalField(
-        max_digits=24, decimal_places=2, help_text="What the publisher earns. Network and publisher only.", required=False
+        max_digits=24,
+        decimal_places=2,
+        help_text="What the publisher earns. Network and publisher only.",
+        required=False,
     )
     revenue = S.DecimalField(
-        max_digits=24, decimal_places=2, help_text="What the advertiser pays. Network and advertiser only.", required=False
+        max_digits=24,
+        decimal_places=2,
+        help_text="What the advertiser pays. Network and advertiser only.",
+        required=False,
     )
 
 
@@ -121,24 +131,32 @@ def _envelope(name: str, data: type[S.Serializer[Any]], types: str) -> type[S.Se
 
 
 HEADERS = [
-    OpenApiParameter(signing.ID_HEADER, str, OpenApiParameter.HEADER, description="The delivery id; repeated on retries."),
+    OpenApiParameter(
+        signing.ID_HEADER, str, OpenApiParameter.HEADER, description="The delivery id; repeated on retries."
+    ),
     OpenApiParameter(signing.EVENT_HEADER, str, OpenApiParameter.HEADER, description="The event type."),
     OpenApiParameter(
-        signing.TIMESTAMP_HEADER, str, OpenApiParameter.HEADER, description="Unix seconds when this attempt was signed."
+        signing.TIMESTAMP_HEADER,
+        str,
+        OpenApiParameter.HEADER,
+        description="Unix seconds when this attempt was signed.",
     ),
     OpenApiParameter(
         signing.SIGNATURE_HEADER,
         str,
         OpenApiParameter.HEADER,
         description=(
-            "v1=<hex HMAC-SHA256 with your secret of '<timestamp>.<raw body>'>. For 24 h after a rotation two "
+            "v1=<hex HMAC-SHA256 with your secret of '<timestamp>.<raw body>'>. For 24 h after a "
+            "rotation two "
             "signatures, comma-separated: accept when any matches. Refuse timestamps older than 5 minutes."
         ),
     ),
 ]
 ANSWER = {
-    200: OpenApiResponse(description="Any 2xx: received. Anything else, or no answer in 5 s, is retried "
-                         "with exponential backoff for 24 h; redirects are not followed."),
+    200: OpenApiResponse(
+        description="Any 2xx: received. Anything else, or no answer in 5 s, is retried "
+        "with exponential backoff for 24 h; redirects are not followed."
+    ),
 }
 
 
@@ -156,7 +174,9 @@ def _hook(name: str, data: type[S.Serializer[Any]], types: str, summary: str) ->
 
 
 CLICK = _hook("click", ClickData, "click.recorded", "A click was recorded")
-CONVERSION_CREATED = _hook("conversion.created", ConversionData, "conversion.created", "A conversion was created")
+CONVERSION_CREATED = _hook(
+    "conversion.created", ConversionData, "conversion.created", "A conversion was created"
+)
 CONVERSION_STATUS_CHANGED = _hook(
     "conversion.status_changed", ConversionData, "conversion.status_changed", "A conversion's status changed"
 )
@@ -166,5 +186,10 @@ COMMISSION = _hook(
     "commission.created, commission.approved, commission.rejected, commission.reversed",
     "A commission was created or changed status",
 )
-PAYOUT = _hook("payout", PayoutData, "payout.approved, payout.paid, payout.failed", "A payout was approved, paid or failed")
+PAYOUT = _hook(
+    "payout",
+    PayoutData,
+    "payout.approved, payout.paid, payout.failed",
+    "A payout was approved, paid or failed",
+)
 INVOICE = _hook("invoice", InvoiceData, "invoice.issued", "An invoice was issued")

@@ -48,12 +48,25 @@ class WebhookSubscriptionSerializer(serializers.ModelSerializer[WebhookSubscript
 
     class Meta:
         model = WebhookSubscription
-        fields = ["id", "owner", "advertiser", "publisher", "name", "url", "events", "is_active", "created_at"]
+        fields = [
+            "id",
+            "owner",
+            "advertiser",
+            "publisher",
+            "name",
+            "url",
+            "events",
+            "is_active",
+            "created_at",
+        ]
         read_only_fields = ["id", "created_at"]
         extra_kwargs = {
             "id": {"help_text": "Subscription id."},
             "created_at": {"help_text": "When it was created."},
-            "owner": {"required": False, "help_text": "network, advertiser or publisher; staff only, else yours."},
+            "owner": {
+                "required": False,
+                "help_text": "network, advertiser or publisher; staff only, else yours.",
+            },
             "advertiser": {"required": False},
             "publisher": {"required": False},
         }
@@ -102,7 +115,9 @@ class WebhookDeliverySerializer(serializers.ModelSerializer[CallbackDelivery]):
 
 
 def _as_api_error(exc: DjangoValidationError) -> ValidationError:
-    return ValidationError(exc.message_dict if hasattr(exc, "error_dict") else {"non_field_errors": exc.messages})
+    return ValidationError(
+        exc.message_dict if hasattr(exc, "error_dict") else {"non_field_errors": exc.messages}
+    )
 
 
 class WebhookSubscriptionViewSet(TenantScopedMixin, viewsets.ModelViewSet[WebhookSubscription]):
