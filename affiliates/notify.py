@@ -8,7 +8,6 @@ transaction commits (``affiliates.tasks``); a rolled-back change announces nothi
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-from functools import partial
 from typing import Any
 
 from celery import current_app
@@ -155,8 +154,12 @@ def notify(
     )
     ids = [e.pk for e in emails]
     if ids:
+
+        def send() -> None:  # a named function: robust on_commit logs the callback's __qualname__
+            emails_enqueue(email_ids=ids)
+
         # Broker down at commit: the e-mails stay pending and the beat task sends them.
-        transaction.on_commit(partial(emails_enqueue, email_ids=ids), robust=True)
+        transaction.on_commit(send, robust=True)
     reached = {u.pk for u in in_app} | {e.recipient_id for e in emails}
     return len(reached)
 
