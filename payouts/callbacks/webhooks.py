@@ -33,7 +33,7 @@ from payouts.models.webhooks import (
     WebhookSubscription,
     new_webhook_secret,
 )
-from tracking.models import Click, Conversion
+from tracking.models import Click
 
 Owner = WebhookSubscription.Owner
 CLICK_SCAN_LIMIT = 5000
@@ -195,37 +195,42 @@ def _commission_item(c: Commission) -> Item:
     )
 
 
-def _conversion_item(c: Conversion) -> Item:
+def _conversion_item(c: Commission) -> Item:
+    """The commission's conversion; its tenants are the commission's (always set)."""
+    conversion = c.conversion
+    assert conversion is not None
     return Item(
-        f"{c.pk}:{c.status}",
+        f"{conversion.pk}:{conversion.status}",
         c.advertiser_id,
         c.publisher_id,
         c.offer_id,
-        lambda o: payloads.conversion_payload(c, o),
+        lambda o: payloads.conversion_payload(conversion, o),
     )
 
 
 def webhooks_commissions_changed(*, event: str, commission_ids: Sequence[int]) -> int:
     """Commission events (created, approved, rejected, reversed), and the conversion events they
     mean: a conversion commission created is its conversion created; a status change, changed."""
-    if not (
-        _subscribers(WebhookEvent.COMMISSION)
-        or _subscribers(WebhookEvent.CONVERSION_CREATED)
-        or _subscribers(WebhookEvent.CONVERSION_STATUS_CHANGED)
-    ):
+    active = list(WebhookSubscription.objects.filter(is_active=True))  # one query when nobody listens
+    if not active:
         return 0
+    conversion_event = (
+        WebhookEvent.CONVERSION_CREATED if event == "created" else WebhookEvent.CONVERSION_STATUS_CHANGED
+    )
     commissions = list(
         Commission.objects.filter(pk__in=list(commission_ids)).select_related("goal", "conversion__goal")
     )
     count = webhooks_fire(
-        event=WebhookEvent.COMMISSION, action=f"commission.{event}", items=map(_commission_item, commissions)
-    )
-    conversions = [c.conversion for c in commissions if c.conversion is not None]
-    conversion_event = (
-        WebhookEvent.CONVERSION_CREATED if event == "created" else WebhookEvent.CONVERSION_STATUS_CHANGED
+        event=WebhookEvent.COMMISSION,
+        action=f"commission.{event}",
+        items=map(_commission_item, commissions),
+        subscriptions=[s for s in active if WebhookEvent.COMMISSION in s.events],
     )
     return count + webhooks_fire(
-        event=conversion_event, action=str(conversion_event), items=map(_conversion_item, conversions)
+        event=conversion_event,
+        action=str(conversion_event),
+        items=map(_conversion_item, [c for c in commissions if c.conversion is not None]),
+        subscriptions=[s for s in active if conversion_event in s.events],
     )
 
 

@@ -9,10 +9,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, OpenApiWebhook, extend_schema
+from drf_spectacular.utils import OpenApiResponse, OpenApiWebhook, extend_schema
 from rest_framework import serializers
-
-from payouts.callbacks import signing
 
 S = serializers
 
@@ -130,28 +128,15 @@ def _envelope(name: str, data: type[S.Serializer[Any]], types: str) -> type[S.Se
     return type(f"{name}Event", (S.Serializer,), fields)
 
 
-HEADERS = [
-    OpenApiParameter(
-        signing.ID_HEADER, str, OpenApiParameter.HEADER, description="The delivery id; repeated on retries."
-    ),
-    OpenApiParameter(signing.EVENT_HEADER, str, OpenApiParameter.HEADER, description="The event type."),
-    OpenApiParameter(
-        signing.TIMESTAMP_HEADER,
-        str,
-        OpenApiParameter.HEADER,
-        description="Unix seconds when this attempt was signed.",
-    ),
-    OpenApiParameter(
-        signing.SIGNATURE_HEADER,
-        str,
-        OpenApiParameter.HEADER,
-        description=(
-            "v1=<hex HMAC-SHA256 with your secret of '<timestamp>.<raw body>'>. For 24 h after a "
-            "rotation two "
-            "signatures, comma-separated: accept when any matches. Refuse timestamps older than 5 minutes."
-        ),
-    ),
-]
+# drf-spectacular's webhooks take no header parameters: the signing is in each description.
+SIGNED = (
+    "Headers: `X-Affnet-Webhook-Id` (the delivery id, the same on every retry: drop duplicates), "
+    "`X-Affnet-Webhook-Event` (the type), `X-Affnet-Webhook-Timestamp` (unix seconds of this attempt) and "
+    "`X-Affnet-Webhook-Signature: v1=<hex>`, the HMAC-SHA256 with your subscription's secret of "
+    "`<timestamp>.<raw body>`. Recompute it, compare in constant time, and refuse timestamps more than "
+    "5 minutes old. For 24 hours after a rotation two signatures come, comma-separated (new secret "
+    "first): accept when any matches. Fields marked with roles are absent for other subscribers."
+)
 ANSWER = {
     200: OpenApiResponse(
         description="Any 2xx: received. Anything else, or no answer in 5 s, is retried "
@@ -165,9 +150,8 @@ def _hook(name: str, data: type[S.Serializer[Any]], types: str, summary: str) ->
         name=name,
         decorator=extend_schema(
             summary=summary,
-            description=f"Sent to subscriptions to `{name}`. Signed: see the headers.",
+            description=f"Sent to subscriptions to `{name}`. {SIGNED}",
             request=_envelope(name.replace(".", "_").title().replace("_", ""), data, types),
-            parameters=HEADERS,
             responses=ANSWER,
         ),
     )
