@@ -158,13 +158,20 @@ def offer_update(*, offer: Offer, goals: Iterable[Mapping[str, Any]] | None = No
     if fields.get("fallback_offer") is not None and fields["fallback_offer"].pk == offer.pk:
         raise DomainError("An offer cannot be its own fallback.", code="self_fallback")
     was = {name: getattr(offer, name) for name in fields}
-    was_status = offer.status
+    was_status, was_prices = offer.status, _prices(offer)
     instance_update(instance=offer, **fields)
     if goals is not None:
         _goals_replace(offer=offer, goal_data=[dict(g) for g in goals])
     changed = [name for name in fields if getattr(offer, name) != was[name]]
-    offer_changed(offer=offer, was_status=was_status, changed=[*changed, *(["goals"] if goals else [])])
+    if goals is not None and _prices(offer) != was_prices:
+        changed.append("goals")
+    offer_changed(offer=offer, was_status=was_status, changed=changed)
     return offer
+
+
+def _prices(offer: Offer) -> list[tuple[Any, ...]]:
+    """What a publisher earns per goal: a change is worth telling the publishers running it."""
+    return list(offer.goals.order_by("code").values_list("code", "payout_type", "payout"))
 
 
 def _goals_replace(*, offer: Offer, goal_data: list[dict[str, Any]]) -> None:

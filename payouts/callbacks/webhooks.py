@@ -37,6 +37,7 @@ from tracking.models import Click
 
 Owner = WebhookSubscription.Owner
 CLICK_SCAN_LIMIT = 5000
+CHUNK = 2000
 EDITABLE = ("name", "url", "events", "is_active")
 
 
@@ -217,9 +218,17 @@ def webhooks_commissions_changed(*, event: str, commission_ids: Sequence[int]) -
     conversion_event = (
         WebhookEvent.CONVERSION_CREATED if event == "created" else WebhookEvent.CONVERSION_STATUS_CHANGED
     )
-    commissions = list(
-        Commission.objects.filter(pk__in=list(commission_ids)).select_related("goal", "conversion__goal")
-    )
+    ids = sorted(set(commission_ids))
+    count = 0
+    for start in range(0, len(ids), CHUNK):  # reconciliation announces thousands at once
+        count += _commissions_fire(event, conversion_event, active, ids[start : start + CHUNK])
+    return count
+
+
+def _commissions_fire(
+    event: str, conversion_event: str, active: list[WebhookSubscription], ids: list[int]
+) -> int:
+    commissions = list(Commission.objects.filter(pk__in=ids).select_related("goal", "conversion__goal"))
     count = webhooks_fire(
         event=WebhookEvent.COMMISSION,
         action=f"commission.{event}",
