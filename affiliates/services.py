@@ -59,10 +59,14 @@ def publisher_create(*, name: str, email: str, **fields: Any) -> Publisher:
 def publisher_set_status(*, publisher: Publisher, status: str, by: AbstractBaseUser | None) -> Publisher:
     if status not in Publisher.Status.values:
         raise DomainError(f"Unknown status {status!r}.", code="bad_status")
+    was = publisher.status
     publisher.status = status
     publisher.status_changed_by = by  # type: ignore[assignment]
     publisher.status_changed_at = timezone.now()
     publisher.save(update_fields=["status", "status_changed_by", "status_changed_at"])
+    if was != status and status in (Publisher.Status.ACTIVE, Publisher.Status.REJECTED):
+        # The staff queue's approve / reject: the sign-up page promised an e-mail.
+        signup_decided(publisher=publisher, approved=status == Publisher.Status.ACTIVE)
     return publisher
 
 

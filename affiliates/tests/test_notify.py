@@ -210,3 +210,14 @@ def test_the_settings_page_saves_each_checkbox(pia: Any, ada: Any) -> None:
     rows = {r["kind"]: r for r in client.get("/account/notifications/settings/").context["rows"]}
     assert rows["offer_changed"]["email"] is False
     assert rows["offer_changed"]["in_app"] is True
+
+
+def test_approving_from_the_staff_queue_emails_the_applicant_once(
+    nadia: Any, django_capture_on_commit_callbacks: Any
+) -> None:
+    publisher = f.PublisherFactory(status=Publisher.Status.PENDING)
+    publisher.members.add(f.UserFactory(username="queued"))
+    with django_capture_on_commit_callbacks(execute=True):
+        services.publisher_set_status(publisher=publisher, status=Publisher.Status.ACTIVE, by=nadia)
+        services.publisher_set_status(publisher=publisher, status=Publisher.Status.ACTIVE, by=nadia)
+    assert [m.subject for m in _to("queued@example.com")] == ["Your publisher account is approved"]
