@@ -48,7 +48,7 @@ def signup_received(*, publisher: Publisher, user: Any) -> None:
         recipients=staff_users(),
         title=f"New publisher sign-up: {publisher.name}",
         body=f"{publisher.name} ({publisher.email}) applied and waits for approval.",
-        link=f"/admin/affiliates/publisher/{publisher.pk}/change/",
+        link=reverse("portal:staff-publishers"),
     )
 
 
@@ -86,7 +86,7 @@ def access_requested(*, access: OfferAccess) -> None:
         recipients=staff_users(),
         title=title,
         body=body,
-        link=f"/admin/affiliates/offeraccess/{access.pk}/change/",
+        link=reverse("portal:staff-access"),
     )
 
 
