@@ -6,6 +6,6 @@ class AffiliatesConfig(AppConfig):
     verbose_name = "Advertisers, publishers and offers"
 
     def ready(self) -> None:
-        from affiliates import audit
+        from affiliates import audit, tasks  # noqa: F401  (tasks: registered for eager runs too)
 
         audit.register()

@@ -770,4 +770,7 @@ class NetworkTerms(models.Model):
 
 # Registered with this app from its own module (general, extended by later work).
 from affiliates.notifications import Notification as Notification  # noqa: E402
+from affiliates.notifications import NotificationEmail as NotificationEmail  # noqa: E402
+from affiliates.notifications import NotificationPreference as NotificationPreference  # noqa: E402
+from affiliates.notifications import NotifiedEvent as NotifiedEvent  # noqa: E402
 from affiliates.offer_targets import OfferTarget as OfferTarget  # noqa: E402

@@ -19,6 +19,7 @@ from django.utils import timezone
 from affiliates.core.audit import AuditChange, audit_diff, audit_log_changes, audit_saved
 from affiliates.core.errors import Conflict, DomainError
 from affiliates.models import Advertiser, Goal, Offer, OfferAccess, Publisher
+from affiliates.notices import access_decided, access_requested, offer_changed, signup_decided
 
 M = TypeVar("M", bound=Model)
 
@@ -58,10 +59,14 @@ def publisher_create(*, name: str, email: str, **fields: Any) -> Publisher:
 def publisher_set_status(*, publisher: Publisher, status: str, by: AbstractBaseUser | None) -> Publisher:
     if status not in Publisher.Status.values:
         raise DomainError(f"Unknown status {status!r}.", code="bad_status")
+    was = publisher.status
     publisher.status = status
     publisher.status_changed_by = by  # type: ignore[assignment]
     publisher.status_changed_at = timezone.now()
     publisher.save(update_fields=["status", "status_changed_by", "status_changed_at"])
+    if was != status and status in (Publisher.Status.ACTIVE, Publisher.Status.REJECTED):
+        # The staff queue's approve / reject: the sign-up page promised an e-mail.
+        signup_decided(publisher=publisher, approved=status == Publisher.Status.ACTIVE)
     return publisher
 
 
@@ -92,6 +97,8 @@ def publisher_transition(*, publisher: Publisher, action: str, by: AbstractBaseU
     before = {"status": publisher.status, "status_changed_at": publisher.status_changed_at}
     publisher.refresh_from_db()
     audit_log_changes([audit_diff(publisher, before)], by=by)  # update() sends no signal
+    if action in ("approve", "reject"):
+        signup_decided(publisher=publisher, approved=action == "approve")
     return publisher
 
 
@@ -154,10 +161,21 @@ def offer_update(*, offer: Offer, goals: Iterable[Mapping[str, Any]] | None = No
     """
     if fields.get("fallback_offer") is not None and fields["fallback_offer"].pk == offer.pk:
         raise DomainError("An offer cannot be its own fallback.", code="self_fallback")
+    was = {name: getattr(offer, name) for name in fields}
+    was_status, was_prices = offer.status, _prices(offer)
     instance_update(instance=offer, **fields)
     if goals is not None:
         _goals_replace(offer=offer, goal_data=[dict(g) for g in goals])
+    changed = [name for name in fields if getattr(offer, name) != was[name]]
+    if goals is not None and _prices(offer) != was_prices:
+        changed.append("goals")
+    offer_changed(offer=offer, was_status=was_status, changed=changed)
     return offer
+
+
+def _prices(offer: Offer) -> list[tuple[Any, ...]]:
+    """What a publisher earns per goal: a change is worth telling the publishers running it."""
+    return list(offer.goals.order_by("code").values_list("code", "payout_type", "payout"))
 
 
 def _goals_replace(*, offer: Offer, goal_data: list[dict[str, Any]]) -> None:
@@ -259,6 +277,7 @@ def access_decide(
     if note:
         access.note = note
     access.save(update_fields=["status", "decided_by", "decided_at", "note"])
+    access_decided(access=access)
     return access
 
 
@@ -275,4 +294,6 @@ def access_apply(*, offer: Offer, publisher: Publisher, note: str = "") -> Offer
         raise DomainError(
             "Your application to this offer was declined.", code="access_rejected", status_code=403
         )
+    if created:
+        access_requested(access=access)
     return access

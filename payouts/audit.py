@@ -13,6 +13,11 @@ from __future__ import annotations
 from affiliates.core.audit import audit_register
 from payouts.models import Commission, Payout, PayoutRun
 from payouts.models.callbacks import CallbackEndpoint
+from payouts.models.webhooks import WebhookSubscription
+
+#: What a webhook subscription's entries show its owner: everything but the secrets, which are
+#: never logged (a rotation shows as a new ``previous_secret_until``).
+WEBHOOK_FIELDS = ("owner", "name", "url", "events", "is_active", "previous_secret_until")
 
 #: What a commission's audit entries may show each role (payouts/api/serializers.py HIDDEN):
 #: never the payout to the advertiser, never revenue to the publisher.
@@ -64,4 +69,13 @@ def register() -> None:
             "is_active",
         ),
         exclude=["updated_at"],
+    )
+    audit_register(
+        WebhookSubscription,
+        label="webhook subscription",
+        advertiser="advertiser_id",
+        publisher="publisher_id",
+        advertiser_fields=WEBHOOK_FIELDS,
+        publisher_fields=WEBHOOK_FIELDS,
+        exclude=["secret", "previous_secret", "clicks_seen_until", "updated_at"],
     )

@@ -33,6 +33,7 @@ from django.utils import timezone
 from affiliates.core.errors import Conflict, DomainError
 from affiliates.core.money import money_round
 from affiliates.models import Advertiser, Publisher
+from payouts.callbacks.webhooks import webhooks_invoice_issued
 from payouts.documents_money import (
     Carried,
     converted_as_credited,
@@ -53,6 +54,7 @@ from payouts.models import (
     DocumentItem,
     DocumentLine,
 )
+from payouts.notices import invoice_issued
 from payouts.periods import period_end, period_label, period_next
 
 logger = logging.getLogger(__name__)
@@ -163,6 +165,8 @@ def _issue_locked(
     head = _head(side, party, period, user, issuer)
     if new_items:
         issued.main = _write(side.main, head, new_lines, new_items)
+        invoice_issued(document=issued.main)
+        webhooks_invoice_issued(document=issued.main)
     if back_items and side.credit:
         issued.credit_note = _write(side.credit, head, back_lines, back_items)
     issued.created = True

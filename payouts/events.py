@@ -14,6 +14,8 @@ from django.db import transaction
 from django.dispatch import Signal
 
 from payouts.callbacks.services import callbacks_fire
+from payouts.callbacks.webhooks import webhooks_commissions_changed
+from payouts.notices import conversions_reversed
 
 log = logging.getLogger(__name__)
 
@@ -36,6 +38,9 @@ def commissions_changed(*, event: str, commission_ids: list[int]) -> None:
         return
     log.info("commissions %s: %d", event, len(commission_ids))
     callbacks_fire(commission_ids=commission_ids, event=CALLBACK_EVENT[event])
+    webhooks_commissions_changed(event=event, commission_ids=commission_ids)
+    if event == REVERSED:
+        conversions_reversed(commission_ids=commission_ids)
     commission_event.send(sender=None, event=event, commission_ids=commission_ids)
 
 

@@ -25,8 +25,10 @@ from django.utils import timezone
 
 from affiliates.core.audit import AuditChange, audit_diff, audit_log_changes
 from affiliates.core.errors import Conflict, DomainError
+from payouts.callbacks.webhooks import webhooks_payouts
 from payouts.ledger import Line, account_get, ledger_post
 from payouts.models import Account, Payout, PayoutRun, Transaction
+from payouts.notices import payout_paid, payout_run_approved
 from payouts.payout_build import payout_run_start
 from payouts.tasks_payout_runs import payout_run_enqueue_build
 
@@ -62,6 +64,8 @@ def payout_run_approve(*, run: PayoutRun, user: Any = None) -> PayoutRun:
             to_approved = {"status": (Payout.Status.DRAFT, Payout.Status.APPROVED)}
             rows += [AuditChange(instance=p, changes=to_approved) for p in drafts]
             audit_log_changes(rows, by=user)
+            payout_run_approved(run=run)
+            webhooks_payouts(action="approved", payouts=Payout.objects.filter(pk__in=[p.pk for p in drafts]))
     _run_settle(run.pk)
     run.refresh_from_db()
     return run
@@ -83,6 +87,8 @@ def payout_mark_paid(*, payout: Payout, reference: str) -> Payout:
             return payout
         audit_log_changes([audit_diff(payout, before)])
         _post_payout(payout)
+        payout_paid(payout=payout)
+        webhooks_payouts(action="paid", payouts=[payout])
     _run_settle(payout.run_id)
     return payout
 
@@ -125,6 +131,7 @@ def payout_fail(*, payout: Payout, reason: str) -> Payout:
             audit_log_changes([AuditChange(instance=locked, changes=change)])
             if Transaction.objects.filter(key=f"payout:{locked.pk}").exists():
                 _post_payout_failed(locked)
+            webhooks_payouts(action="failed", payouts=Payout.objects.filter(pk=locked.pk))
     _run_settle(payout.run_id)
     payout.refresh_from_db()
     return payout

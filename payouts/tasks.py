@@ -16,7 +16,7 @@ from django.db.models import Max, Min
 from django.utils import timezone
 
 from affiliates.models import Goal
-from payouts import reconcile, services, traffic
+from payouts import notices, reconcile, services, traffic
 from payouts.models import Commission, CommissionStatus
 from tracking.models import UnreconciledConversion
 
@@ -83,3 +83,9 @@ def reconcile_tick() -> int:
     if due.exists():
         approve_due_commissions.delay()
     return len(ranges)
+
+
+@shared_task(name="payouts.notices_tick", ignore_result=True, soft_time_limit=120, time_limit=180, **_RETRY)
+def notices_tick() -> int:
+    """Caps at 80 % or full, invoices overdue: each announced once (notify's key)."""
+    return notices.caps_notify() + notices.invoices_overdue_notify()

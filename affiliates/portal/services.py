@@ -10,6 +10,7 @@ from django.forms import BaseInlineFormSet, ModelForm
 
 from affiliates.core.errors import DomainError
 from affiliates.models import Offer, Publisher
+from affiliates.notices import offer_changed, signup_received
 from affiliates.offer_targets import offer_target_clear, offer_target_set
 from affiliates.services import publisher_create
 
@@ -27,6 +28,7 @@ def publisher_signup(*, company: str, email: str, password: str, website: str = 
         payout_details={"signup_note": traffic} if traffic else {},
     )
     publisher.members.add(user)
+    signup_received(publisher=publisher, user=user)
     return user
 
 
@@ -55,6 +57,10 @@ def offer_save(
             raise DomainError(
                 f"Goal {f.instance.code!r} has conversions and cannot be deleted.", code="goal_in_use"
             )
+    was_status = form.initial.get("status") if form.instance.pk else None
+    changed = list(form.changed_data) + [
+        name for name, fs in zip(("goals", "caps"), formsets[:2], strict=False) if fs.has_changed()
+    ]
     offer = form.save()
     if defaults:
         # Clear the old default first: the one-default constraint never sees two at once.
@@ -72,4 +78,6 @@ def offer_save(
             offer_target_set(offer_id=offer.pk, conversions=conversions, period=period, user=user)
         else:
             offer_target_clear(offer_id=offer.pk)
+    if was_status is not None:
+        offer_changed(offer=offer, was_status=was_status, changed=changed)
     return offer

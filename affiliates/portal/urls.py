@@ -23,6 +23,7 @@ urlpatterns = [
     path("account/password/", auth.password_change, name="password-change"),
     path("account/notifications/", notes.notifications, name="notifications"),
     path("account/notifications/read/", notes.notifications_read, name="notifications-read"),
+    path("account/notifications/settings/", notes.notification_settings, name="notification-settings"),
     path("account/two-factor/", account.otp_manage, name="otp-manage"),
     path("account/two-factor/setup/", account.otp_setup, name="otp-setup"),
     path("account/two-factor/verify/", account.otp_verify, name="otp-verify"),

@@ -228,6 +228,19 @@ SPECTACULAR_SETTINGS = {
     "SERVE_INCLUDE_SCHEMA": False,
     "COMPONENT_SPLIT_REQUEST": True,
     "SCHEMA_PATH_PREFIX": r"/api/v1",
+    # 3.1 for its webhooks section: the signed events integrators receive.
+    "OAS_VERSION": "3.1.0",
+    "WEBHOOKS": [
+        f"payouts.callbacks.api.webhook_docs.{name}"
+        for name in (
+            "CLICK",
+            "CONVERSION_CREATED",
+            "CONVERSION_STATUS_CHANGED",
+            "COMMISSION",
+            "PAYOUT",
+            "INVOICE",
+        )
+    ],
     # Swagger UI and Redoc served from our own static files: the docs work with no CDN.
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
@@ -246,6 +259,10 @@ SPECTACULAR_SETTINGS = {
         "ReportSourceEnum": ["daily", "hourly", "raw"],
         # A cap's metric and period, also what an automation rule's "set cap" action sets.
         "CapMetricEnum": "affiliates.models.Cap.Metric",
+        "NotificationKindEnum": "affiliates.notifications.Kind",
+        "WebhookEventEnum": "payouts.models.webhooks.WebhookEvent",
+        "DeliveryStatusEnum": "payouts.models.callbacks.CallbackDelivery.Status",
+        "WebhookOwnerEnum": "payouts.models.webhooks.WebhookSubscription.Owner",
         "CapPeriodEnum": "affiliates.models.Cap.Period",
         "RuleActionEnum": "payouts.automation.models.Action",
         "SmartPathStatusEnum": "tracking.models.smartlinks.SmartPath.Status",
@@ -341,6 +358,15 @@ CELERY_BEAT_SCHEDULE: dict[str, dict[str, object]] = {}
 # Payout runs: at 03:00 UTC on the 1st, build the previous month's run (a repeat does nothing).
 from celery.schedules import crontab  # noqa: E402
 
+# Notification e-mails the broker missed (down when they were owed).
+CELERY_BEAT_SCHEDULE["notification-emails-due"] = {
+    "task": "affiliates.notification_emails_due",
+    "schedule": 300.0,
+}
+# Caps at 80 % or reached, invoices overdue: told once each.
+# Webhook subscribers to clicks: the clicks written since the last scan.
+CELERY_BEAT_SCHEDULE["webhook-clicks"] = {"task": "payouts.callbacks.webhook_clicks", "schedule": 60.0}
+CELERY_BEAT_SCHEDULE["notices-tick"] = {"task": "payouts.notices_tick", "schedule": 300.0}
 CELERY_BEAT_SCHEDULE["payout-run-monthly"] = {
     "task": "payouts.tasks_payout_runs.payout_runs_monthly",
     "schedule": crontab(minute="0", hour="3", day_of_month="1"),

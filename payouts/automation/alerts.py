@@ -4,12 +4,11 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.conf import settings
 from django.contrib.auth import get_user_model
-from django.core.mail import send_mail
 from django.urls import reverse
 
-from affiliates.notifications import notifications_create
+from affiliates.notifications import Kind
+from affiliates.notify import notify
 from payouts.automation.models import Firing, Rule
 from payouts.automation.selectors import scope_label
 
@@ -35,14 +34,5 @@ def alert_send(*, firing: Firing) -> int:
         f"Action: {firing.get_action_display()}: {firing.detail}."
     )
     link = reverse("automation_portal:rule", args=[rule.pk])
-    notifications_create(recipients=people, title=title, body=body, link=link)
-    emails = [user.email for user in people if user.email]
-    if emails:
-        url = settings.SITE_URL.rstrip("/") + link
-        send_mail(
-            subject=title,
-            message=f"{body}\n\nUndo or review it: {url}\n",
-            from_email=None,
-            recipient_list=emails,
-        )
-    return len(people)
+    # E-mail and in-app, as each person chose; e-mails go out from the worker after commit.
+    return notify(kind=Kind.RULE_FIRED, recipients=people, title=title, body=body, link=link)

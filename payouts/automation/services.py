@@ -7,7 +7,6 @@ import operator
 from collections.abc import Callable
 from datetime import datetime, timedelta
 from decimal import Decimal
-from smtplib import SMTPException
 from typing import Any
 
 from django.core.exceptions import ValidationError
@@ -185,10 +184,7 @@ def rule_check(*, rule_id: int, now: datetime | None = None) -> Firing | None:
         return None
     _note(rule, now, f"fired: {firing.detail}")
     if rule.notify or rule.action == Action.ALERT:
-        try:
-            alert_send(firing=firing)
-        except (SMTPException, OSError):
-            log.exception("automation rule %s: the alert e-mail failed", rule.pk)
+        alert_send(firing=firing)  # e-mails are sent by a worker after commit, with retries
     return firing
 
 

@@ -18,7 +18,7 @@ from django.db import transaction
 
 from affiliates.core.errors import DomainError
 from affiliates.models import Cap, Creative, Offer, OfferAccess
-from affiliates.services import access_decide, instance_update
+from affiliates.services import access_decide, instance_update, offer_update
 from payouts.automation.models import Action, Rule, Scope
 
 Change = tuple[dict[str, Any], dict[str, Any], str]
@@ -47,7 +47,7 @@ def _set_offer(offer: Offer, status: str) -> Change:
     if offer.status == status:
         raise NothingToDo(f"the offer is already {status}")
     before = {"kind": "offer", "id": offer.pk, "status": offer.status}
-    instance_update(instance=offer, status=status)
+    offer_update(offer=offer, status=status)  # publishers running it are told it paused
     return before, {**before, "status": status}, f"offer {offer.name} {status}"
 
 

@@ -12,6 +12,7 @@ from affiliates.core.admin import ReadOnlyAdmin
 from payouts.callbacks.services import delivery_resend
 from payouts.callbacks.templates import validate_callback_url
 from payouts.models.callbacks import CallbackAttempt, CallbackDelivery, CallbackEndpoint
+from payouts.models.webhooks import WebhookSubscription
 
 
 class CallbackEndpointForm(forms.ModelForm[CallbackEndpoint]):
@@ -67,3 +68,14 @@ class CallbackDeliveryAdmin(admin.ModelAdmin[CallbackDelivery]):
 class CallbackAttemptAdmin(ReadOnlyAdmin[CallbackAttempt]):
     list_display = ["id", "delivery", "created_at", "trigger", "status_code", "latency_ms", "error_code"]
     list_filter = ["trigger", "ok", "error_code"]
+
+
+@admin.register(WebhookSubscription)
+class WebhookSubscriptionAdmin(ReadOnlyAdmin[WebhookSubscription]):
+    """Read-only for superusers: subscriptions are managed (and secrets shown once) in the portal
+    and the API, which vet the URL and the events each owner may get."""
+
+    list_display = ["id", "owner", "advertiser", "publisher", "name", "url", "is_active", "created_at"]
+    list_filter = ["owner", "is_active"]
+    search_fields = ["url", "name", "advertiser__name", "publisher__name"]
+    exclude = ["secret", "previous_secret"]

@@ -20,7 +20,7 @@ from django.utils import timezone
 from affiliates.core.errors import Conflict
 from affiliates.core.money import money_round
 from affiliates.models import Goal, Offer, Publisher
-from payouts.callbacks import client, dispatch
+from payouts.callbacks import client, dispatch, signing
 from payouts.callbacks.retries import retry_delay
 from payouts.callbacks.selectors import endpoint_index
 from payouts.callbacks.templates import form_body, render_callback_url, validate_callback_url
@@ -32,6 +32,8 @@ from payouts.models.callbacks import (
     CallbackEvent,
 )
 from payouts.models.commissions import Commission
+from payouts.models.webhooks import WebhookSubscription
+from payouts.notices import postback_failing
 from tracking.ids import new_click_id
 
 FIRE_EVENTS = ("created", "approved", "reversed")
@@ -181,16 +183,24 @@ def _fire_chunk(commission_ids: Sequence[int], event: str, fired_at: datetime) -
         )
         if endpoint is not None and endpoint.fires_on(event):
             owed.append(_delivery_for(endpoint, commission, event=event, fired_at=fired_at))
+    return deliveries_owe(owed, fired_at=fired_at)
+
+
+def deliveries_owe(owed: Sequence[CallbackDelivery], *, fired_at: datetime) -> list[int]:
+    """Insert the deliveries not owed yet (unique ``key``); the ids of those this call added.
+
+    Shared by postbacks and webhooks. The caller enqueues the ids on commit."""
     if not owed:
         return []
     CallbackDelivery.objects.bulk_create(owed, ignore_conflicts=True, batch_size=500)
     # ignore_conflicts returns no ids. Rows this call inserted carry its exact timestamp; rows
     # an earlier fire inserted (the duplicates skipped) carry theirs, and are not enqueued again.
-    return list(
-        CallbackDelivery.objects.filter(key__in=[d.key for d in owed], created_at=fired_at).values_list(
-            "id", flat=True
-        )
-    )
+    keys = [d.key for d in owed]
+    ids: list[int] = []
+    for start in range(0, len(keys), _CHUNK):
+        rows = CallbackDelivery.objects.filter(key__in=keys[start : start + _CHUNK], created_at=fired_at)
+        ids.extend(rows.values_list("id", flat=True))
+    return ids
 
 
 @transaction.atomic
@@ -271,11 +281,32 @@ def _record(
         rows.update(status=Status.FAILED, given_up_at=now, next_attempt_at=None)
     # A failed manual re-send leaves the delivery's own state and schedule as they were.
     delivery.refresh_from_db()
+    if trigger == Trigger.AUTO and delivery.status == Status.FAILED:
+        postback_failing(delivery=delivery)
     return attempt
 
 
 def _send(delivery: CallbackDelivery) -> client.Outcome:
-    return client.send(method=delivery.method, url=delivery.url, body=delivery.body)
+    subscription = delivery.subscription
+    if subscription is None:
+        return client.send(method=delivery.method, url=delivery.url, body=delivery.body)
+    # Signed at each attempt, with the secret(s) in force now: a re-send after a rotation
+    # verifies with the new secret, and the timestamp is fresh for the receiver's replay check.
+    now = timezone.now()
+    headers = signing.signed_headers(
+        secrets=subscription.signing_secrets(at=now),
+        delivery_id=delivery.pk,
+        event=delivery.event,
+        timestamp=int(now.timestamp()),
+        body=delivery.body,
+    )
+    return client.send(
+        method="POST",
+        url=delivery.url,
+        body=delivery.body,
+        content_type="application/json",
+        extra_headers=headers,
+    )
 
 
 def _give_up(delivery_id: int, now: datetime, reason: str) -> None:
@@ -292,8 +323,12 @@ def delivery_attempt(*, delivery_id: int) -> CallbackAttempt | None:
     ).update(next_attempt_at=now + CLAIM_LEASE)
     if not claimed:
         return None  # delivered, given up, not yet due, or another worker holds it
-    delivery = CallbackDelivery.objects.select_related("endpoint").get(pk=delivery_id)
-    if delivery.endpoint is None or not delivery.endpoint.is_active:
+    delivery = CallbackDelivery.objects.select_related("endpoint", "subscription").get(pk=delivery_id)
+    if delivery.subscription is not None:
+        if not delivery.subscription.is_active:
+            _give_up(delivery_id, now, "The webhook subscription was deactivated.")
+            return None
+    elif delivery.endpoint is None or not delivery.endpoint.is_active:
         # The publisher removed or switched off this postback: stop retrying it, visibly.
         _give_up(delivery_id, now, "The postback setting was deleted or deactivated.")
         return None
@@ -366,3 +401,21 @@ def endpoint_test_enqueue(*, endpoint: CallbackEndpoint) -> CallbackDelivery:
     delivery = _test_delivery(endpoint, now=now, due=now)
     dispatch.deliveries_enqueue_on_commit(delivery_ids=[delivery.pk])
     return delivery
+
+
+def webhook_test_send(*, subscription: WebhookSubscription, body: str) -> CallbackAttempt:
+    """A signed ``test`` delivery of ``body`` to the subscription, sent once, now."""
+    now = timezone.now()
+    delivery = CallbackDelivery.objects.create(
+        key=f"wh:test:{subscription.pk}:{uuid.uuid4().hex}",
+        subscription=subscription,
+        event=CallbackEvent.TEST,
+        method="POST",
+        url=subscription.url,
+        body=body,
+        next_attempt_at=None,
+        give_up_at=now,
+        created_at=now,
+    )
+    delivery.subscription = subscription
+    return _record(delivery, _send(delivery), trigger=Trigger.TEST, started=now)

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from celery import shared_task
 
-from payouts.callbacks import dispatch, services
+from payouts.callbacks import dispatch, services, webhooks
 
 
 # The HTTP attempt is bounded at 5 s; the limits only catch a wedged worker.
@@ -21,3 +21,9 @@ def callback_deliver(delivery_id: int) -> None:
 @shared_task(name=dispatch.RETRY_DUE_TASK, ignore_result=True, soft_time_limit=50, time_limit=60)
 def callbacks_retry_due() -> int:
     return services.deliveries_due_enqueue()
+
+
+@shared_task(name="payouts.callbacks.webhook_clicks", ignore_result=True, soft_time_limit=50, time_limit=60)
+def webhook_clicks_scan() -> int:
+    """Owe click events to click subscribers (beat, every minute)."""
+    return webhooks.webhooks_clicks_scan()

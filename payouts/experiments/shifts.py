@@ -24,12 +24,12 @@ from django.utils import timezone
 
 from affiliates.core.errors import Conflict, DomainError
 from affiliates.models import Advertiser, Cap
+from affiliates.offer_targets import OfferTarget
 from affiliates.roles import Actor, Role
 from payouts.experiments.models import AbVariantDaily, BudgetShift, ShiftSettings
 from payouts.reports import metrics
 from payouts.reports.selectors import effect_scores
 from tracking.models import AbTest, AbVariant, SmartPath, SmartPathDaily
-from tracking.models.reports import OfferTarget
 
 DAYS = 7
 

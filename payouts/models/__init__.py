@@ -13,6 +13,7 @@ from payouts.models.documents import (
 )
 from payouts.models.ledger import Account, Entry, Transaction
 from payouts.models.payout_runs import Payout, PayoutRun
+from payouts.models.webhooks import WebhookSubscription
 
 __all__ = [
     "Account",
@@ -33,4 +34,5 @@ __all__ = [
     "Payout",
     "PayoutRun",
     "Transaction",
+    "WebhookSubscription",
 ]

@@ -11,6 +11,9 @@ postbacks that tracking receives; the tables keep the names they were created wi
   firing the same event twice owes nothing new. The URL is rendered when fired, so what is sent
   is the state at the event, however late the delivery succeeds.
 - ``CallbackAttempt``: append-only log of every HTTP try, which the publisher can read.
+
+Webhook subscriptions (``payouts.models.webhooks``) reuse the deliveries and attempts: a
+delivery with ``subscription`` set is a signed JSON event for an integrator, not a postback.
 """
 
 from __future__ import annotations
@@ -122,7 +125,9 @@ class CallbackDelivery(models.Model):
         DELIVERED = "delivered"
         FAILED = "failed", "Failed (given up)"
 
-    key = models.CharField(max_length=128, unique=True, help_text="<endpoint>:<commission>:<event>")
+    key = models.CharField(
+        max_length=128, unique=True, help_text="<endpoint>:<commission>:<event>, or wh:<subscription>:..."
+    )
     endpoint = models.ForeignKey(
         CallbackEndpoint,
         null=True,
@@ -131,11 +136,21 @@ class CallbackDelivery(models.Model):
         related_name="deliveries",
         help_text="The endpoint it is for; null once that endpoint was deleted.",
     )
+    subscription = models.ForeignKey(
+        "payouts.WebhookSubscription",
+        null=True,
+        blank=True,
+        on_delete=models.CASCADE,
+        related_name="deliveries",
+        help_text="The webhook subscription it is for; null for a publisher postback.",
+    )
     publisher = models.ForeignKey(
         "affiliates.Publisher",
+        null=True,
+        blank=True,
         on_delete=models.CASCADE,
         related_name="callback_deliveries",
-        help_text="Publisher whose postback it is.",
+        help_text="Publisher whose postback it is; null for webhook deliveries.",
     )
     offer = models.ForeignKey(
         "affiliates.Offer",
@@ -154,9 +169,11 @@ class CallbackDelivery(models.Model):
         help_text="Commission whose event it reports.",
     )
     event = models.CharField(
-        max_length=16,
-        choices=CallbackEvent.choices,
-        help_text="created, approved or reversed commission, or test (a test fire).",
+        max_length=40,
+        help_text=(
+            "Postbacks: created, approved or reversed commission, or test (a test fire). Webhooks: "
+            "the event and what happened, e.g. commission.approved, click.recorded, test."
+        ),
     )
     method = models.CharField(
         max_length=4, default="GET", help_text="GET or POST, as the endpoint was when fired."
@@ -205,6 +222,13 @@ class CallbackDelivery(models.Model):
                 fields=["next_attempt_at"], name="postback_delivery_due", condition=Q(status="pending")
             ),
             models.Index(fields=["publisher", "created_at"], name="postback_delivery_pub_time"),
+        ]
+        constraints = [
+            models.CheckConstraint(
+                name="delivery_is_postback_or_webhook",
+                condition=Q(subscription__isnull=True, publisher__isnull=False)
+                | Q(subscription__isnull=False),
+            ),
         ]
 
     def __str__(self) -> str:

@@ -10,6 +10,7 @@ from payouts.portal import (
     reports,
     smartlinks,
     views,
+    webhooks,
 )
 
 app_name = "payouts_portal"
@@ -41,6 +42,8 @@ urlpatterns = [
         name="staff-invalid-traffic",
     ),
     path("publisher/postbacks/", views.pub_callbacks, name="pub-callbacks"),
+    path("webhooks/", webhooks.webhooks_page, name="webhooks"),
+    path("webhooks/<int:sub_id>/", webhooks.webhook_page, name="webhook"),
     path("staff/payout-runs/", views.staff_runs, name="staff-runs"),
     path("staff/payout-runs/<int:run_id>/", views.staff_run, name="staff-run"),
     path("staff/payout-runs/<int:run_id>/progress.json", views.staff_run_progress, name="staff-run-progress"),

@@ -33,8 +33,8 @@ from tracking.clickpath.snapshots import CapRule as CapRule
 from tracking.clickpath.snapshots import Link as Link
 from tracking.clickpath.snapshots import SmartPathEntry, SmartSnapshot, VariantEntry, snapshot_from_json
 from tracking.clickpath.snapshots import Target as Target
-from tracking.models.holdouts import HoldoutTest
 from tracking.models.abtests import AbTest, AbVariant
+from tracking.models.holdouts import HoldoutTest
 from tracking.models.smartlinks import SmartLink, SmartPath
 
 log = logging.getLogger(__name__)
@@ -357,7 +357,18 @@ def _on_change(sender: type[Model], instance: Model, **kwargs: Any) -> None:
 
 
 def connect_signals() -> None:
-    models = (OfferAccess, Offer, Cap, Publisher, Advertiser, SmartLink, SmartPath, HoldoutTest, AbTest, AbVariant)
+    models = (
+        OfferAccess,
+        Offer,
+        Cap,
+        Publisher,
+        Advertiser,
+        SmartLink,
+        SmartPath,
+        HoldoutTest,
+        AbTest,
+        AbVariant,
+    )
     for model in models:
         post_save.connect(_on_change, sender=model, dispatch_uid=f"clickpath-{model.__name__}-save")
         post_delete.connect(_on_change, sender=model, dispatch_uid=f"clickpath-{model.__name__}-delete")

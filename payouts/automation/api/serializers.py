@@ -155,6 +155,6 @@ class FiringSerializer(serializers.ModelSerializer[Firing]):
             "undo_detail": {"help_text": "What undoing restored."},
         }
 
-    @extend_schema_field({"type": "object", "additionalProperties": {"type": "string", "nullable": True}})
+    @extend_schema_field({"type": "object", "additionalProperties": {"type": ["string", "null"]}})
     def get_values(self, firing: Firing) -> dict[str, Any]:
         return values_for(actor_for(self.context["request"].user), firing.values)

@@ -121,7 +121,7 @@ class CallbackDeliveryViewSet(
 ):
     """The delivery log. Each delivery lists its attempts and can be re-sent."""
 
-    queryset = CallbackDelivery.objects.all()
+    queryset = CallbackDelivery.objects.filter(subscription__isnull=True)  # webhooks: their own log
     serializer_class = s.CallbackDeliverySerializer
     publisher_path = "publisher_id"
     filterset_fields = ["status", "event", "offer", "endpoint", "publisher", "commission"]

@@ -10,12 +10,12 @@ import pytest
 
 from affiliates.core.errors import DomainError
 from affiliates.models import OfferAccess
+from affiliates.offer_targets import OfferTarget
 from affiliates.roles import Actor, Role
 from affiliates.tests import factories as f
 from payouts.experiments import shifts
 from payouts.experiments.models import BudgetShift, ShiftSettings
 from tracking.models import SmartPath, SmartPathDaily
-from tracking.models.reports import OfferTarget
 from tracking.smartlinks.services import PathSpec, smart_link_create
 
 pytestmark = pytest.mark.django_db

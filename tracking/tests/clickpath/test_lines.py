@@ -143,7 +143,9 @@ def test_lines_are_written_on_any_database() -> None:
 
 def test_the_smart_path_holdout_and_variant_columns_read_back_and_copy_in_place() -> None:
     # One stream format (there have been no releases, so no reader of older lines).
-    rec = click_record(smart_path_id=12, path_skips="3:geo_mismatch", holdout_test_id=9, holdout_arm="exposed")
+    rec = click_record(
+        smart_path_id=12, path_skips="3:geo_mismatch", holdout_test_id=9, holdout_arm="exposed"
+    )
     rec["ab_variant_id"] = 7
     line = lines.click_line(rec).encode() + b"\t 1 0"
     got = lines.line_record(line)

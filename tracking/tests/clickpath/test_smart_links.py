@@ -12,7 +12,6 @@ import pytest
 from affiliates.models import Offer, OfferAccess
 from affiliates.roles import Actor, Role
 from affiliates.tests import factories as f
-from tracking.clickpath import lines
 from tracking.models import Click, Conversion, Impression, SmartLink, SmartPath
 from tracking.smartlinks.services import PathSpec, smart_link_create
 from tracking.tests.clickpath.conftest import IPHONE_UA
