@@ -53,6 +53,7 @@ NAV: dict[Role, list[tuple[str, str]]] = {
         ("tracking_portal:reports", "Reports"),
         ("automation_portal:rules", "Rules"),
         ("payouts_portal:customers", "Customers"),
+        ("portal:staff-users", "Users"),
         ("portal:staff-lockouts", "Lockouts"),
         ("portal:staff-audit", "Audit log"),
     ],
