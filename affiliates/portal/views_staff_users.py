@@ -60,9 +60,7 @@ def twofactor_reset(request: PortalRequest, user_id: int) -> HttpResponseBase:
         messages.success(request, f"Two-factor authentication of {user.get_username()} was reset.")
         return redirect("portal:staff-users")
     if not request.user.is_superuser:
-        context.update(
-            message="Only a network admin may reset two-factor authentication.", code="admin_only"
-        )
+        context.update(message="Only a network admin may reset two-factor authentication.", code="admin_only")
         return render(request, "portal/refused.html", context, status=403)
     status = 400 if request.method == "POST" else 200  # a POST without the confirmation
     return render(request, "portal/staff/twofactor_reset.html", context, status=status)

@@ -138,7 +138,11 @@ def test_changing_the_password_gives_the_session_a_new_key_and_keeps_it_signed_i
     before = session_key(client)
     changed = client.post(
         "/account/password/",
-        {"old_password": PASSWORD, "new_password1": "a-new-pass-phrase-7", "new_password2": "a-new-pass-phrase-7"},
+        {
+            "old_password": PASSWORD,
+            "new_password1": "a-new-pass-phrase-7",
+            "new_password2": "a-new-pass-phrase-7",
+        },
     )
     assert changed.status_code == 302
     assert session_key(client) != before

@@ -346,3 +346,6 @@ class OfferTarget(models.Model):
         constraints = [
             models.CheckConstraint(condition=Q(conversions__gt=0), name="offertarget_conversions_gt_0"),
         ]
+
+    def __str__(self) -> str:
+        return f"Offer {self.offer_id} target: {self.conversions} conversions per {self.period}"
