@@ -100,7 +100,7 @@ test: install
 # examples per operation, on PostgreSQL + Redis); make fuzz the full run: 100 examples per
 # operation per role, the coverage and stateful phases too, on the full demo network (SQLite
 # unless DATABASE_URL is set). Both print each role's operations, requests and failures.
-FUZZ_PYTEST := $(PY) -m pytest -q -rP -n 3 -p no:randomly tests/fuzz
+FUZZ_PYTEST := $(PY) -m pytest -q -rP --show-capture=stdout -n 3 -p no:randomly tests/fuzz
 
 fuzz-ci: install
 	@set -euo pipefail; services=$$(bash .ci/services); eval "$$services"; \

@@ -7,12 +7,13 @@ from __future__ import annotations
 from datetime import timedelta
 
 import pytest
+from django.apps import apps
 from django.conf import settings
 from django.contrib.contenttypes.models import ContentType
-from django.db import DatabaseError, connection, transaction
+from django.db import DatabaseError, connection, models, transaction
 from django.utils import timezone
 
-from affiliates.core.audit import AuditEntry
+from affiliates.core.audit import SPECS, AuditEntry
 from affiliates.core.audit_retention import SOURCE, audit_prune
 from affiliates.models import Offer
 from affiliates.tasks import audit_prune_task
@@ -109,3 +110,8 @@ def test_on_postgresql_deleting_a_user_unlinks_their_entries_and_keeps_who_it_wa
     entry.refresh_from_db()
     assert entry.actor_id is None
     assert entry.actor_email == ada.email
+
+
+def test_every_audited_model_names_itself_in_the_log_not_as_model_object_n():
+    unnamed = [label for label in SPECS if apps.get_model(label).__str__ is models.Model.__str__]
+    assert unnamed == []
