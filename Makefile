@@ -107,9 +107,11 @@ fuzz-ci: install
 	DATABASE_URL=$$PG_TEST_URL REDIS_URL=$$REDIS_TEST_URL FUZZ_EXAMPLES=$${FUZZ_EXAMPLES:-2} FUZZ_DAYS=2 \
 	  FUZZ_PHASES=examples,fuzzing $(FUZZ_PYTEST)
 
+# The full run reports as it goes in FUZZ_LOG (each failure when found, counts every 500 requests).
 fuzz: install
-	FUZZ_EXAMPLES=$${FUZZ_EXAMPLES:-100} FUZZ_PHASES=$${FUZZ_PHASES:-examples,coverage,fuzzing,stateful} \
-	  $(FUZZ_PYTEST)
+	@mkdir -p $(VAR_DIR); echo "make fuzz: progress in $${FUZZ_LOG:-$(VAR_DIR)/fuzz.log}"
+	FUZZ_LOG=$${FUZZ_LOG:-$(VAR_DIR)/fuzz.log} FUZZ_EXAMPLES=$${FUZZ_EXAMPLES:-100} \
+	  FUZZ_PHASES=$${FUZZ_PHASES:-examples,coverage,fuzzing,stateful} $(FUZZ_PYTEST)
 
 lint: install
 	$(VENV)/bin/ruff check .
