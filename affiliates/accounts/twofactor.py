@@ -212,7 +212,7 @@ def twofactor_reset(*, user: Any, by: Any) -> int:
             "Reset your own two-factor authentication from your account page.", code="otp_reset_self"
         )
     with transaction.atomic():
-        removed = TOTPDevice.objects.filter(user_id=user.pk, confirmed=True).count()
+        removed: int = TOTPDevice.objects.filter(user_id=user.pk, confirmed=True).count()
         TOTPDevice.objects.filter(user_id=user.pk).delete()
         StaticDevice.objects.filter(user_id=user.pk).delete()
         audit_log_changes(
