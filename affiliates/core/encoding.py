@@ -62,10 +62,10 @@ def _multipart_ok(content_type: str, body: bytes) -> bool:
         return True
     parts: list[Message] = message.get_payload()  # type: ignore[assignment]
     for part in parts:
-        for _name, value in part.items():
+        for _name, value in part.raw_items():
             # Header bytes beyond ASCII come back surrogate-escaped: encoded back, they are the
             # bytes that were sent.
-            if not _text_ok(str(value).encode("utf-8", "surrogateescape")):
+            if not _text_ok(value.encode("utf-8", "surrogateescape")):
                 return False
         if part.get_filename() is not None:
             continue  # a file: any bytes
