@@ -100,16 +100,20 @@ test: install
 # examples per operation, on PostgreSQL + Redis); make fuzz the full run: 100 examples per
 # operation per role, the coverage and stateful phases too, on the full demo network (SQLite
 # unless DATABASE_URL is set). Both print each role's operations, requests and failures.
-FUZZ_PYTEST := $(PY) -m pytest -q -s -n 0 -p no:randomly tests/fuzz
+# One test per role: fuzz runs them side by side (-n 3, a test database each); fuzz-ci, whose
+# requests are few, one after the other on one database (three migrations would cost more).
+FUZZ_PYTEST := $(PY) -m pytest -q -rP --show-capture=stdout -p no:randomly tests/fuzz
 
 fuzz-ci: install
 	@set -euo pipefail; services=$$(bash .ci/services); eval "$$services"; \
 	DATABASE_URL=$$PG_TEST_URL REDIS_URL=$$REDIS_TEST_URL FUZZ_EXAMPLES=$${FUZZ_EXAMPLES:-2} FUZZ_DAYS=2 \
-	  FUZZ_PHASES=examples,fuzzing $(FUZZ_PYTEST)
+	  FUZZ_PHASES=examples,fuzzing $(FUZZ_PYTEST) -n 0
 
+# The full run reports as it goes in FUZZ_LOG (each failure when found, counts every 500 requests).
 fuzz: install
-	FUZZ_EXAMPLES=$${FUZZ_EXAMPLES:-100} FUZZ_PHASES=$${FUZZ_PHASES:-examples,coverage,fuzzing,stateful} \
-	  $(FUZZ_PYTEST)
+	@mkdir -p $(VAR_DIR); echo "make fuzz: progress in $${FUZZ_LOG:-$(VAR_DIR)/fuzz.log}"
+	FUZZ_LOG=$${FUZZ_LOG:-$(VAR_DIR)/fuzz.log} FUZZ_EXAMPLES=$${FUZZ_EXAMPLES:-100} \
+	  FUZZ_PHASES=$${FUZZ_PHASES:-examples,coverage,fuzzing,stateful} $(FUZZ_PYTEST) -n 3
 
 lint: install
 	$(VENV)/bin/ruff check .

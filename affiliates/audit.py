@@ -24,6 +24,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+from django.contrib.auth import get_user_model
 from django.contrib.contenttypes.models import ContentType
 from django.db.models import Q, QuerySet
 
@@ -168,6 +169,11 @@ def register() -> None:
         advertiser_fields=("period", "conversions"),
         exclude=["updated_at"],
     )
+    # Users: only what code logs about them (an admin's 2FA reset), staff-only entries; their
+    # saves are not logged (every login writes last_login).
+    audit_register(get_user_model(), label="user", signals=False)
+    # The log itself: the retention job's prunes (affiliates/core/audit_retention.py).
+    audit_register(AuditEntry, label="audit log", signals=False)
 
 
 # --- reading -------------------------------------------------------------------------------

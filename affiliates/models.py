@@ -512,6 +512,10 @@ class CustomPayout(models.Model):
             ),
         ]
 
+    def __str__(self) -> str:
+        goal = f" goal {self.goal_id}" if self.goal_id else ""
+        return f"Custom payout {self.payout} for publisher {self.publisher_id} on offer {self.offer_id}{goal}"
+
 
 class Cap(models.Model):
     """A limit on clicks, conversions, payout or revenue in a calendar day, week or month (UTC)."""
@@ -575,6 +579,10 @@ class Cap(models.Model):
                 name="cap_unique_publisher_rule",
             ),
         ]
+
+    def __str__(self) -> str:
+        who = f" for publisher {self.publisher_id}" if self.publisher_id else f" ({self.scope})"
+        return f"Offer {self.offer_id} cap: {self.limit} {self.metric} per {self.period}{who}"
 
 
 class Coupon(models.Model):

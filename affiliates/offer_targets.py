@@ -51,6 +51,9 @@ class OfferTarget(models.Model):
             models.CheckConstraint(condition=Q(conversions__gt=0), name="offertarget_conversions_gt_0"),
         ]
 
+    def __str__(self) -> str:
+        return f"Offer {self.offer_id} target: {self.conversions} conversions per {self.period}"
+
 
 def offer_target_set(
     *,

@@ -1,5 +1,6 @@
-"""Notification e-mails: one task per e-mail, by id, with Celery retries for a flaky SMTP server.
+"""affiliates' Celery jobs (beat: CELERY_BEAT_SCHEDULE in config/settings/base.py).
 
+Notification e-mails: one task per e-mail, by id, with Celery retries for a flaky SMTP server.
 The row is claimed (pending -> sending) before the SMTP call, so a duplicate task message
 cannot send it twice; a failed try puts it back to pending for the retry.
 """
@@ -19,6 +20,7 @@ from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import timezone
 
+from affiliates.core.audit_retention import audit_prune
 from affiliates.notifications import Kind, NotificationEmail
 from affiliates.notify import EMAIL_TASK, emails_due, emails_enqueue
 
@@ -79,3 +81,10 @@ def notification_emails_due() -> int:
     ids = emails_due(older_than=timezone.now() - timedelta(minutes=5))
     emails_enqueue(email_ids=ids)
     return len(ids)
+
+
+@shared_task(soft_time_limit=1800, time_limit=1900, acks_late=True)
+def audit_prune_task() -> dict[str, Any]:
+    """Daily: the audit entries past AUDIT_RETENTION_DAYS go (a repeat deletes nothing)."""
+    pruned = audit_prune()
+    return {"deleted": pruned.deleted, "cutoff": pruned.cutoff.isoformat()}

@@ -24,3 +24,18 @@ BOTH = POSTGRESQL | SQLITE
 def triggers_for(triggers: tuple[Trigger, ...], *, vendor: str) -> set[tuple[str, str]]:
     """(table, trigger name) of the triggers the migrations create on this database vendor."""
     return {(t.table, t.name) for t in triggers if vendor in t.vendors}
+
+
+#: affiliates' own triggers.
+TRIGGERS: tuple[Trigger, ...] = (
+    Trigger(
+        "auditentry_append_only",
+        "affiliates_auditentry",
+        POSTGRESQL,
+        "affiliates.0012_audit_append_only",
+        "the audit log is evidence: no code path (the ORM, the admin, a raw UPDATE in a shell) may "
+        "rewrite an entry, and only the retention job (affiliates.core.audit_retention), which "
+        "names its retention for its own transaction, may delete, and only entries past that "
+        "age; a deleted user's entries may lose the link to the account (actor SET NULL)",
+    ),
+)

@@ -1,15 +1,16 @@
-"""The database has exactly the triggers tracking/triggers.py and payouts/triggers.py list, so a
+"""The database has exactly the triggers affiliates/, tracking/ and payouts/triggers.py list, so a
 trigger cannot be added, renamed or left behind by a migration without its entry (and the
 reason its logic lives in SQL) being written down."""
 
 import pytest
 from django.db import connection
 
+from affiliates.triggers import TRIGGERS as AFFILIATES_TRIGGERS
 from affiliates.triggers import triggers_for
 from payouts.triggers import TRIGGERS as PAYOUTS_TRIGGERS
 from tracking.triggers import TRIGGERS as TRACKING_TRIGGERS
 
-LISTED = (*TRACKING_TRIGGERS, *PAYOUTS_TRIGGERS)
+LISTED = (*AFFILIATES_TRIGGERS, *TRACKING_TRIGGERS, *PAYOUTS_TRIGGERS)
 
 QUERIES = {
     # pg_trigger, not information_schema.triggers: the latter leaves out TRUNCATE triggers.

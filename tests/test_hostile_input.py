@@ -116,6 +116,78 @@ def test_a_nul_byte_in_a_json_or_form_body_is_a_400_bad_encoding(
     assert shoes.name == "C:\\u0000"
 
 
+BOUNDARY = "fuzzboundary7"
+
+
+def _multipart(*parts: tuple[bytes, bytes]) -> bytes:
+    """A multipart/form-data body from (Content-Disposition, content) pairs, byte for byte."""
+    out = b""
+    for disposition, content in parts:
+        out += b"--" + BOUNDARY.encode() + b"\r\nContent-Disposition: " + disposition + b"\r\n\r\n"
+        out += content + b"\r\n"
+    return out + b"--" + BOUNDARY.encode() + b"--\r\n"
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        _multipart((b'form-data; name="name"', b"Shoes\x00")),
+        _multipart((b'form-data; name="name"', b"Shoes \xff\xfe")),
+        _multipart((b'form-data; name="na\xffme"', b"Shoes")),
+        _multipart((b'form-data; name="file"; filename="a\x00.csv"', b"x")),
+        _multipart((b'form-data; name="file"; filename="\xc3(.csv"', b"x")),
+    ],
+    ids=["nul-in-field", "bad-utf8-in-field", "bad-utf8-in-name", "nul-in-filename", "bad-utf8-in-filename"],
+)
+def test_a_nul_byte_or_bad_utf8_in_a_multipart_body_is_a_400_bad_encoding(
+    body: bytes, nadia: Any, shoes: Offer, api_as: Any
+) -> None:
+    name = shoes.name
+    response = api_as(nadia).patch(
+        f"/api/v1/offers/{shoes.pk}/", body, content_type=f"multipart/form-data; boundary={BOUNDARY}"
+    )
+    assert (response.status_code, response.json()["code"]) == (400, "bad_encoding")
+    shoes.refresh_from_db()
+    assert shoes.name == name
+
+
+def test_a_multipart_body_with_utf8_text_and_a_binary_file_passes_the_check(
+    nadia: Any, shoes: Offer, api_as: Any
+) -> None:
+    body = _multipart(
+        (b'form-data; name="name"', "Schuhe für Läufer".encode()),
+        (b'form-data; name="attachment"; filename="raw.bin"', b"\x00\xff\xfe binary"),
+    )
+    response = api_as(nadia).patch(
+        f"/api/v1/offers/{shoes.pk}/", body, content_type=f"multipart/form-data; boundary={BOUNDARY}"
+    )
+    assert response.status_code == 200, response.content
+    shoes.refresh_from_db()
+    assert shoes.name == "Schuhe für Läufer"
+
+
+def test_undecodable_bytes_in_a_form_body_are_a_400_bad_encoding(
+    nadia: Any, shoes: Offer, api_as: Any
+) -> None:
+    api = api_as(nadia)
+    for form in (b"name=Shoes%ff", b"name=Shoes\xff"):
+        response = api.patch(
+            f"/api/v1/offers/{shoes.pk}/", form, content_type="application/x-www-form-urlencoded"
+        )
+        assert (response.status_code, response.json()["code"]) == (400, "bad_encoding")
+
+
+def test_the_portal_forms_refuse_a_nul_byte_in_a_multipart_or_form_body(client: Any, pia: Any) -> None:
+    client.force_login(pia)
+    for body, content_type in (
+        (_multipart((b'form-data; name="name"', b"Pixel\x00")), f"multipart/form-data; boundary={BOUNDARY}"),
+        (b"name=Pixel%00", "application/x-www-form-urlencoded"),
+    ):
+        response = client.post("/publisher/profile/", body, content_type=content_type)
+        assert response.status_code == 400
+        assert b"NUL byte" in response.content
+
+
 def test_the_portals_refuse_a_nul_byte_too(client: Any, pia: Any) -> None:
     client.force_login(pia)
     response = client.get("/publisher/postbacks/?page=%00")

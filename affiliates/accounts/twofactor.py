@@ -19,11 +19,14 @@ import segno
 from django.conf import settings
 from django.db import transaction
 from django.http import HttpRequest
+from django.urls import reverse
 from django_otp.plugins.otp_static.models import StaticDevice, StaticToken
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
+from affiliates.core.audit import AuditChange, audit_log_changes
 from affiliates.core.errors import DomainError
 from affiliates.lockout import attempt_locked, attempt_record
+from affiliates.notifications import notifications_create
 
 RECOVERY_CODE_COUNT = 10
 TOTP_DIGITS = 6  # django-otp's TOTPDevice default, which enrolment keeps
@@ -129,6 +132,9 @@ def twofactor_enable(*, request: HttpRequest, device: TOTPDevice, code: str) -> 
 
 
 def _session_verified(request: HttpRequest, device: Any) -> None:
+    # A new session key once the second factor is in (as Django's login does after the
+    # password): a key planted or seen before the session was verified is worth nothing.
+    request.session.cycle_key()
     django_otp.login(request, device)
     user: Any = request.user
     user._affnet_otp_owed = Owed.NOTHING
@@ -188,3 +194,39 @@ def recovery_codes_regenerate(*, request: HttpRequest, code: str) -> list[str]:
 
 def recovery_codes_left(*, user: Any) -> int:
     return int(StaticToken.objects.filter(device__user_id=user.pk, device__confirmed=True).count())
+
+
+class AdminOnly(DomainError):
+    status_code = 403
+
+
+def twofactor_reset(*, user: Any, by: Any) -> int:
+    """A network admin turns another user's 2FA off (a lost phone and lost recovery codes):
+    their devices and recovery codes go, the change is in the audit log under the user, and
+    the user is told in-app. Staff users must set it up again at their next sign-in (the gate
+    sends them to enrolment). Returns the devices removed (0: the user had none)."""
+    if not getattr(by, "is_superuser", False):
+        raise AdminOnly("Only a network admin may reset two-factor authentication.", code="admin_only")
+    if by.pk == user.pk:
+        raise DomainError(
+            "Reset your own two-factor authentication from your account page.", code="otp_reset_self"
+        )
+    with transaction.atomic():
+        removed: int = TOTPDevice.objects.filter(user_id=user.pk, confirmed=True).count()
+        TOTPDevice.objects.filter(user_id=user.pk).delete()
+        StaticDevice.objects.filter(user_id=user.pk).delete()
+        audit_log_changes(
+            [AuditChange(instance=user, changes={"two_factor": ("on" if removed else "off", "reset")})],
+            by=by,
+        )
+        notifications_create(
+            recipients=[user],
+            title="Your two-factor authentication was reset",
+            body=(
+                f"A network admin ({by.get_username()}) turned two-factor authentication off for "
+                "your account. Set it up again from your account page; if you did not ask for "
+                "this, tell the network and change your password."
+            ),
+            link=reverse("portal:otp-manage"),
+        )
+    return removed

@@ -9,25 +9,18 @@ from __future__ import annotations
 
 from typing import Any
 
-from drf_spectacular.utils import OpenApiResponse, extend_schema, inline_serializer
+from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework import mixins, serializers, status, viewsets
 from rest_framework.request import Request
 from rest_framework.response import Response
 
 from affiliates.accounts.keys import apikey_create, apikey_revoke, apikey_status, apikeys_of
+from affiliates.api.schema import ErrorSerializer
 from affiliates.credentials import ApiKey
 
-CODE = serializers.CharField(help_text="Machine-readable reason, e.g. key_read_only.")
-MESSAGE = serializers.CharField(help_text="What went wrong, for a person.")
-ERROR = inline_serializer("ApiKeyError", fields={"code": CODE, "message": MESSAGE})
-VALIDATION_ERROR = inline_serializer(
-    "ApiKeyValidationError",
-    fields={
-        "code": CODE,
-        "message": MESSAGE,
-        "fields": serializers.DictField(help_text="Per field, its error messages."),
-    },
-)
+# The one error shape the exception handler sends (``fields`` only on a validation error: an
+# expiry in the past is a 400 without it), not a copy of it that could drift.
+ERROR = ErrorSerializer
 UNAUTHENTICATED = OpenApiResponse(
     ERROR, description="No valid credentials, or the key is revoked or expired."
 )
@@ -93,7 +86,10 @@ class ApiKeyViewSet(mixins.ListModelMixin, mixins.DestroyModelMixin, viewsets.Ge
         request=ApiKeyCreateSerializer,
         responses={
             201: ApiKeyCreatedSerializer,
-            400: OpenApiResponse(VALIDATION_ERROR, description="Invalid name or an expiry in the past."),
+            400: OpenApiResponse(
+                ERROR,
+                description="Invalid input (`fields` says which), or an expiry in the past (`expiry_past`).",
+            ),
             401: UNAUTHENTICATED,
             403: FORBIDDEN,
             429: LOCKED,

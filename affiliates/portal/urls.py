@@ -7,6 +7,7 @@ from affiliates.portal import views_auth as auth
 from affiliates.portal import views_notifications as notes
 from affiliates.portal import views_publisher as pub
 from affiliates.portal import views_staff as staff
+from affiliates.portal import views_staff_users as staff_users
 
 app_name = "portal"
 
@@ -54,4 +55,10 @@ urlpatterns = [
     path("staff/lockouts/", staff.lockouts, name="staff-lockouts"),
     path("staff/lockouts/reset/", staff.lockout_reset, name="staff-lockout-reset"),
     path("staff/audit/", audit.staff_audit, name="staff-audit"),
+    path("staff/users/", staff_users.users, name="staff-users"),
+    path(
+        "staff/users/<int:user_id>/two-factor/reset/",
+        staff_users.twofactor_reset,
+        name="staff-twofactor-reset",
+    ),
 ]

@@ -66,6 +66,7 @@ NAV: dict[Role, list[tuple[str, str]]] = {
         ("payouts_portal:webhooks", "Webhooks"),
         ("payouts_portal:customers", "Customers"),
         ("payouts_portal:attribution", "Attribution"),
+        ("portal:staff-users", "Users"),
         ("portal:staff-lockouts", "Lockouts"),
         ("portal:staff-audit", "Audit log"),
     ],

@@ -200,6 +200,9 @@ AUDITLOG_LOGENTRY_MODEL = "affiliates.AuditEntry"
 # swapped model needs no table, so the app runs without its migrations.
 MIGRATION_MODULES = {"auditlog": None}
 AUDITLOG_DISABLE_ON_RAW_SAVE = True  # fixtures loaded with loaddata are not changes
+# Entries older than this many days are deleted by a daily beat job (affiliates.tasks), which logs
+# each prune; on PostgreSQL a trigger refuses any other UPDATE or DELETE of the log.
+AUDIT_RETENTION_DAYS = env.int("AUDIT_RETENTION_DAYS", default=730)
 
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
@@ -372,6 +375,11 @@ CELERY_BEAT_SCHEDULE["payout-run-monthly"] = {
     "schedule": crontab(minute="0", hour="3", day_of_month="1"),
 }
 # At 04:00 UTC on the 1st, issue the previous month's invoices, credit notes and statements.
+# Daily at 03:30 UTC: the audit log's retention (AUDIT_RETENTION_DAYS).
+CELERY_BEAT_SCHEDULE["audit-prune-daily"] = {
+    "task": "affiliates.tasks.audit_prune_task",
+    "schedule": crontab(minute="30", hour="3"),
+}
 CELERY_BEAT_SCHEDULE["documents-monthly"] = {
     "task": "payouts.tasks_payout_runs.documents_monthly",
     "schedule": crontab(minute="0", hour="4", day_of_month="1"),

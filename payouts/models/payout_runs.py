@@ -146,3 +146,10 @@ class Payout(models.Model):
                 condition=~Q(status="held") | ~Q(hold_reason=""), name="payout_held_has_reason"
             ),
         ]
+
+    def __str__(self) -> str:
+        # Ids, not related names: the audit log renders every saved payout (no extra query).
+        return (
+            f"Payout #{self.pk} {self.period:%Y-%m} publisher {self.publisher_id}: "
+            f"{self.amount} {self.currency} ({self.status})"
+        )

@@ -22,6 +22,7 @@ use_after_free and ensure_resource_availability.
 
 from __future__ import annotations
 
+import os
 import time
 from collections import Counter
 from dataclasses import dataclass, field
@@ -84,6 +85,16 @@ def fuzz_config(*, token: str, max_examples: int, seed: int, phases: tuple[str, 
     )
 
 
+def _progress(result: FuzzResult, line: str) -> None:
+    """A long run reports as it goes (FUZZ_LOG, a file each role appends to): a failure as soon
+    as it is found, and the counts every few hundred requests, so that an interrupted run has
+    still told what it found."""
+    path = os.environ.get("FUZZ_LOG")
+    if path:
+        with open(path, "a", encoding="utf-8") as log:
+            log.write(f"{time.strftime('%H:%M:%S')} [{result.role}] {line}\n")
+
+
 def fuzz_role(
     *, app: Any, role: str, token: str, max_examples: int, seed: int = 13, phases: tuple[str, ...] = PHASES
 ) -> FuzzResult:
@@ -95,13 +106,25 @@ def fuzz_role(
     result = FuzzResult(role=role, operations=len(list(schema.get_all_operations())))
     started = time.monotonic()
     seen: set[tuple[str, str, str]] = set()
+    reported = 0
     for event in from_schema(schema).execute():
         if isinstance(event, events.ScenarioFinished | events.FuzzScenarioFinished):
+            failures = len(result.failures)
             _collect(event.recorder, result, seen)
+            for failure in result.failures[failures:]:
+                _progress(result, f"FAILURE {failure}")
         elif isinstance(event, events.NonFatalError | events.FatalError):
             value = getattr(event, "value", None) or getattr(event, "exception", None)
             result.errors.append(f"{getattr(event, 'label', '')}: {value!r}"[:500])
+            _progress(result, f"ERROR {result.errors[-1]}")
+        elif isinstance(event, events.PhaseStarted):
+            _progress(result, f"phase {event.phase.name.value!s} ({result.cases} requests so far)")
+        if result.cases - reported >= 500:
+            reported = result.cases
+            result.seconds = time.monotonic() - started
+            _progress(result, result.summary())
     result.seconds = time.monotonic() - started
+    _progress(result, "DONE " + result.summary())
     return result
 
 

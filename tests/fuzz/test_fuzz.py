@@ -1,11 +1,13 @@
 """Schemathesis per role against /api/schema/: no 5xx, no response outside the schema, every
 error status documented (tests/fuzz/runner.py says which checks run, and why two do not).
 
-The network is seed_demo's (network, a few days of traffic, commissions and a paid payout run),
-committed once for the module and flushed after it. Each role fuzzes with its own token.
-FUZZ_EXAMPLES sets the examples per operation, FUZZ_PHASES schemathesis's phases and FUZZ_SEED
-the generator's seed. CI's bounded run: a few random examples per operation; ``make fuzz``: 100
-each, with the coverage and stateful phases.
+One test per role, so that ``-n 3`` runs the three roles side by side, each in its own process
+with its own test database (both cores busy; one role after the other in one process took about
+an hour for the full run). Each test seeds seed_demo's network (a few days of traffic,
+commissions and a paid payout run), committed, and flushed after it; the role fuzzes with its
+own token. FUZZ_EXAMPLES sets the examples per operation, FUZZ_PHASES schemathesis's phases and
+FUZZ_SEED the generator's seed. CI's bounded run: a few random examples per operation;
+``make fuzz``: 100 each, with the coverage and stateful phases.
 """
 
 from __future__ import annotations
@@ -19,6 +21,7 @@ import pytest
 from django.core.handlers.wsgi import WSGIHandler
 from django.core.management import call_command
 from django.db import connections
+from django.db.backends.base.base import BaseDatabaseWrapper
 from rest_framework.authtoken.models import Token
 
 from tests.fuzz.runner import fuzz_role
@@ -45,40 +48,54 @@ def tokens() -> dict[str, str]:
     return {role: Token.objects.get(user__username=username).key for role, username in ROLES}
 
 
+class _SharedConnections:
+    """The WSGI app as the engine's thread calls it, on one database connection kept open for
+    the whole run (a new connection per request cost PostgreSQL a backend start each time). The
+    connection is opened in the engine's thread, so it is marked shareable there and closed
+    from the test's thread at the end: left open, PostgreSQL could not drop the test database."""
+
+    def __init__(self, app: Any) -> None:
+        self.app = app
+        self.opened: list[BaseDatabaseWrapper] = []
+
+    def __call__(self, environ: Any, start_response: Any) -> Any:
+        connection = connections["default"]
+        if connection not in self.opened:
+            connection.inc_thread_sharing()
+            self.opened.append(connection)
+        return self.app(environ, start_response)
+
+    def close(self) -> None:
+        for connection in self.opened:
+            connection.close()
+            connection.dec_thread_sharing()
+
+
 @pytest.fixture
-def fuzz_settings(settings: Any) -> Iterator[Any]:
+def fuzz_app(settings: Any) -> Iterator[_SharedConnections]:
     # Schemathesis sends requests without credentials and with wrong ones (ignored_auth): counted
     # as failed attempts they would lock the test client's address out after five.
     settings.AXES_FAILURE_LIMIT = 10**6
     settings.ALLOWED_HOSTS = ["*"]
-    # The engine calls the app from a thread of its own, whose connection would outlive the test
-    # (and keep PostgreSQL from dropping the test database): closed after each request instead.
     database = connections["default"].settings_dict
     max_age = database.get("CONN_MAX_AGE", 0)
-    database["CONN_MAX_AGE"] = 0
-    yield settings
+    database["CONN_MAX_AGE"] = None  # persistent: request_finished leaves it open
+    app = _SharedConnections(WSGIHandler())
+    yield app
+    app.close()
     database["CONN_MAX_AGE"] = max_age
 
 
+@pytest.mark.parametrize("role", [role for role, _ in ROLES])
 def test_no_role_gets_a_5xx_or_an_answer_outside_the_schema(
-    tokens: dict[str, str], fuzz_settings: Any
+    role: str, tokens: dict[str, str], fuzz_app: _SharedConnections
 ) -> None:
-    results = [
-        fuzz_role(
-            app=WSGIHandler(),
-            role=role,
-            token=tokens[role],
-            max_examples=EXAMPLES,
-            seed=SEED,
-            phases=PHASES,
-        )
-        for role, _ in ROLES
-    ]
-    print("", *(result.summary() for result in results), sep="\n")  # make fuzz shows these (-s)
-    for result in results:
-        assert result.operations > 100
-        assert result.cases >= result.operations * min(EXAMPLES, 2)
-        assert not [code for code in result.statuses if code >= 500], result.summary()
-        assert result.errors == []
-    failures = [f"[{result.role}] {failure}" for result in results for failure in result.failures]
-    assert failures == [], "\n".join(failures)
+    result = fuzz_role(
+        app=fuzz_app, role=role, token=tokens[role], max_examples=EXAMPLES, seed=SEED, phases=PHASES
+    )
+    print("", result.summary(), sep="\n")  # make fuzz shows it (-s)
+    assert result.operations > 100
+    assert result.cases >= result.operations * min(EXAMPLES, 2)
+    assert not [code for code in result.statuses if code >= 500], result.summary()
+    assert result.errors == []
+    assert result.failures == [], "\n".join(f"[{role}] {failure}" for failure in result.failures)
