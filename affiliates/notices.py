@@ -56,7 +56,7 @@ def signup_decided(*, publisher: Publisher, approved: bool) -> None:
     if approved:
         title = "Your publisher account is approved"
         body = f"Welcome aboard, {publisher.name}! Sign in to browse offers and get your tracking links."
-        link = reverse("portal:pub-home")
+        link = reverse("payouts_portal:pub-home")
     else:
         title = "Your publisher application was not approved"
         body = f"Sorry, {publisher.name}: we cannot accept your application at this time."
@@ -79,7 +79,7 @@ def access_requested(*, access: OfferAccess) -> None:
         recipients=advertiser_members([offer.advertiser_id]),
         title=title,
         body=body,
-        link=reverse("portal:adv-publishers"),
+        link=reverse("tracking_portal:adv-publishers"),
     )
     notify(
         kind=Kind.ACCESS_REQUESTED,

@@ -76,6 +76,7 @@ def test_every_operation_documents_the_errors_it_can_answer(schema) -> None:
     missing = []
     for method, path, operation in _operations(schema):
         expected = {"400", "401", "403", "404", "429"} | ({"409"} if method != "GET" else set())
+        expected |= {"415"} if method in {"post", "put", "patch"} else set()
         lacking = expected - set(operation["responses"])
         if lacking:
             missing.append(f"{method} {path}: {sorted(lacking)}")
@@ -87,7 +88,7 @@ def test_errors_are_documented_in_the_shape_the_exception_handler_sends(schema, 
     assert set(error["required"]) == {"code", "message"}
     assert set(error["properties"]) == {"code", "message", "fields"}
     responses = schema["paths"]["/api/v1/offers/{id}/"]["patch"]["responses"]
-    for code in ["400", "401", "403", "404", "409", "429"]:
+    for code in ["400", "401", "403", "404", "409", "415", "429"]:
         body = responses[code]["content"]["application/json"]["schema"]
         assert body == {"$ref": "#/components/schemas/Error"}, code
         assert responses[code]["description"]
@@ -168,3 +169,13 @@ def test_a_refused_api_key_expiry_answers_in_the_documented_shape(nadia, api_as)
     assert response.status_code == 400
     assert response.json()["code"] == "expiry_past"
     assert set(response.json()) == {"code", "message"}
+
+
+def test_a_body_in_a_media_type_an_action_does_not_read_is_a_documented_415(
+    schema, nadia, api_as, shoes_link
+):
+    # Schemathesis sent a body in a media type no parser reads and got an undocumented 415.
+    url = f"/api/v1/accesses/{shoes_link.pk}/approve/"
+    answer = api_as(nadia).post(url, data="approve", content_type="text/plain")
+    assert (answer.status_code, answer.json()["code"]) == (415, "unsupported_media_type")
+    assert "415" in schema["paths"]["/api/v1/accesses/{id}/approve/"]["post"]["responses"]

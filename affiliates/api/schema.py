@@ -30,9 +30,11 @@ ERRORS = {
     "403": "Not allowed for this role or account status (`code`: `permission_denied`, `account_*`).",
     "404": "Not found, not visible to the caller, a page past the last, or an unknown `?format=`.",
     "409": "Conflicts with another record or with the object's status.",
+    "415": "A body in a media type the operation does not read (`unsupported_media_type`): send JSON.",
     "429": "Locked out after too many failed attempts from this address (`locked_out`); see Retry-After.",
 }
 WRITES = frozenset({"POST", "PUT", "PATCH", "DELETE"})
+BODIES = frozenset({"POST", "PUT", "PATCH"})
 
 
 class ErrorSerializer(serializers.Serializer[Any]):
@@ -53,6 +55,8 @@ class AutoSchema(openapi.AutoSchema):
         codes = ["400", "401", "403", "404"]
         if self.method in WRITES:
             codes.append("409")
+        if self.method in BODIES:
+            codes.append("415")  # schemathesis sent multipart to a JSON-only action
         return [*codes, "429"]
 
     def _resolve_path_parameters(self, variables: Any) -> list[dict[str, Any]]:

@@ -270,6 +270,11 @@ SPECTACULAR_SETTINGS = {
         "RuleActionEnum": "payouts.automation.models.Action",
         "SmartPathStatusEnum": "tracking.models.smartlinks.SmartPath.Status",
         "HoldoutStatusEnum": "tracking.models.holdouts.HoldoutTest.Status",
+        "AbTestKindEnum": "tracking.models.abtests.AbTest.Kind",
+        "AbTestMetricEnum": "tracking.models.abtests.AbTest.Metric",
+        "ListEntryKindEnum": "tracking.models.policy.ListEntry.Kind",
+        "ListEntryModeEnum": "tracking.models.policy.ListEntry.Mode",
+        "SmartLinkModeEnum": "tracking.models.smartlinks.SmartLink.Mode",
     },
 }
 

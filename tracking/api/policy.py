@@ -236,7 +236,7 @@ class NamingTemplateSerializer(serializers.ModelSerializer[NamingTemplate]):
         return template_parts(obj.pattern)
 
 
-class ReportRow(serializers.Serializer[Any]):
+class NamingReportRow(serializers.Serializer[Any]):
     parts = serializers.DictField(child=serializers.CharField(), help_text="part -> value; (unmatched)")
     currency = serializers.CharField(help_text="Of the money columns (sub1 only).")
     clicks = serializers.IntegerField(help_text="Clicks (gross) whose value has these parts.")
@@ -277,7 +277,7 @@ class NamingTemplateViewSet(viewsets.ModelViewSet[NamingTemplate]):
             OpenApiParameter("date_from", str, description="UTC day, YYYY-MM-DD (default: 7 days ago)."),
             OpenApiParameter("date_to", str, description="UTC day, YYYY-MM-DD (default: today)."),
         ],
-        responses={200: ReportRow(many=True)},
+        responses={200: NamingReportRow(many=True)},
     )
     @action(detail=True, methods=["get"])
     def report(self, request: Request, pk: str | None = None) -> Response:
@@ -295,7 +295,7 @@ class NamingTemplateViewSet(viewsets.ModelViewSet[NamingTemplate]):
             start=start,
             end=end,
         )
-        return Response(ReportRow(rows, many=True).data)
+        return Response(NamingReportRow(rows, many=True).data)
 
 
 class DateRange(serializers.Serializer[Any]):

@@ -127,7 +127,11 @@ class AbTestViewSet(
 def _shifts_visible(request: Request) -> Any:
     actor = actor_for(request.user)
     qs = BudgetShift.objects.all()
-    return qs if actor.is_staff else qs.filter(advertiser_id=actor.advertiser_pk)
+    if actor.is_staff:
+        return qs
+    if actor.advertiser_id is None:  # publishers have no budget shifts (and the schema has no actor)
+        return qs.none()
+    return qs.filter(advertiser_id=actor.advertiser_pk)
 
 
 class BudgetShiftViewSet(

@@ -10,8 +10,8 @@ from typing import Any
 import pytest
 from django.utils import timezone
 
-from affiliates.portal.selectors import traffic_kpis
 from affiliates.roles import Actor, Role
+from payouts.portal.dashboard_selectors import traffic_kpis
 from payouts.reports.selectors import report_rows
 from payouts.reports.services import rollups_refresh
 from payouts.reports.tests.traffic import cpc_line
@@ -76,7 +76,9 @@ def test_ctr_is_per_offer_and_roas_is_na_without_a_sale(shoes, boots, pixelpush)
 
 
 def test_dashboard_and_report_compute_epc_the_same_way(shoes, boots, pixelpush) -> None:
-    now = timezone.now() - timedelta(hours=1)
+    # This hour's start: the clicks, and the commission written now, fall in the same UTC day
+    # (an hour ago was yesterday just after midnight).
+    now = timezone.now().replace(minute=0, second=0, microsecond=0)
     for _ in range(8):
         _click(boots, pixelpush, now)
     cpc_line(offer=boots, publisher=pixelpush, goal=boots.goals.get(code="click"), day=now, clicks=8)
