@@ -82,6 +82,9 @@ class AbDecision(models.Model):
             )
         ]
 
+    def __str__(self) -> str:
+        return f"A/B test {self.test_id} decision: {self.kind}"
+
 
 class ShiftSettings(models.Model):
     """An advertiser's choices for the weekly budget shifts."""
@@ -97,6 +100,9 @@ class ShiftSettings(models.Model):
         validators=[MinValueValidator(Decimal("0.20")), MaxValueValidator(Decimal("0.30"))],
         help_text="The share of the bottom's cap or weight moved to the top (0.20-0.30).",
     )
+
+    def __str__(self) -> str:
+        return f"Budget shift settings of advertiser {self.advertiser_id}"
 
 
 class BudgetShift(models.Model):
@@ -145,3 +151,6 @@ class BudgetShift(models.Model):
                 fields=["advertiser", "week", "lever", "scope"], name="budgetshift_once_a_week"
             )
         ]
+
+    def __str__(self) -> str:
+        return f"Budget shift of {self.lever}, week of {self.week}: {self.bottom} -> {self.top}"

@@ -11,7 +11,6 @@ import pytest
 from django.utils import timezone
 
 from affiliates.roles import Actor, Role
-from payouts.portal.dashboard_selectors import traffic_kpis
 from payouts.reports.selectors import report_rows
 from payouts.reports.services import rollups_refresh
 from payouts.reports.tests.traffic import cpc_line
@@ -73,18 +72,3 @@ def test_ctr_is_per_offer_and_roas_is_na_without_a_sale(shoes, boots, pixelpush)
     boots_row = next(r for r in by_offer.rows if r["offer"] == boots.pk)
     assert boots_row["revenue"] > 0
     assert boots_row["roas"] is None  # CPC revenue, no sale amount: n/a, not 0.00x
-
-
-def test_dashboard_and_report_compute_epc_the_same_way(shoes, boots, pixelpush) -> None:
-    # This hour's start: the clicks, and the commission written now, fall in the same UTC day
-    # (an hour ago was yesterday just after midnight).
-    now = timezone.now().replace(minute=0, second=0, microsecond=0)
-    for _ in range(8):
-        _click(boots, pixelpush, now)
-    cpc_line(offer=boots, publisher=pixelpush, goal=boots.goals.get(code="click"), day=now, clicks=8)
-    start = now.replace(hour=0, minute=0, second=0, microsecond=0)
-    kpis = traffic_kpis(start=start, end=start + timedelta(days=1), publisher_id=pixelpush.pk)
-    publisher = Actor(role=Role.PUBLISHER, user_id=3, publisher_id=pixelpush.pk)
-    report = report_rows(actor=publisher, start=start.date(), end=start.date(), source="raw")
-    assert report.totals[0]["epc"] is not None
-    assert kpis.epc == {report.totals[0]["currency"]: report.totals[0]["epc"]}
