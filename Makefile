@@ -91,7 +91,7 @@ test-postgres: install
 # Both legs run even when the first fails; the exit status says whether either did.
 test: install
 	@rc=0; \
-	$(MAKE) --no-print-directory test-sqlite || rc=1; \
+	AFFNET_ONCE_ON_POSTGRES=1 $(MAKE) --no-print-directory test-sqlite || rc=1; \
 	$(MAKE) --no-print-directory test-postgres || rc=1; \
 	exit $$rc
 

@@ -281,7 +281,13 @@ def pytest_collection_modifyitems(config: Any, items: list[Any]) -> None:
     on_postgres = bool(os.environ.get("DATABASE_URL"))
     on_redis = bool(os.environ.get("REDIS_URL"))
     has_chromium = shutil.which("chromium") is not None or os.path.exists("/usr/bin/chromium")
+    # make test and .ci/run run the browser tests and the ones that start processes once, on the
+    # PostgreSQL + Redis leg that follows (production's stores): they test pages and processes,
+    # not the database, and running them twice cost CI about a minute.
+    once_on_postgres = os.environ.get("AFFNET_ONCE_ON_POSTGRES") == "1" and not on_postgres
     for item in items:
+        if once_on_postgres and ("browser" in item.keywords or "slow" in item.keywords):
+            item.add_marker(pytest.mark.skip(reason="runs on the PostgreSQL leg (make test runs both)"))
         if "postgres" in item.keywords and not on_postgres:
             item.add_marker(pytest.mark.skip(reason="needs DATABASE_URL (PostgreSQL)"))
         if "redis" in item.keywords and not on_redis:

@@ -39,14 +39,14 @@ UA = (
 
 CLICKS_SQL = """
 INSERT INTO tracking_click (id, created_at, offer_id, publisher_id, ip, user_agent, country, device, os,
-    sub1, sub2, sub3, sub4, sub5, source, referer, is_unique, reason, fraud_flags, path_skips)
+    sub1, sub2, sub3, sub4, sub5, source, referer, is_unique, reason, fraud_flags, path_skips, holdout_arm)
 SELECT
   (lpad(to_hex((extract(epoch FROM t.ts) * 1000)::bigint), 12, '0') || '7' || lpad(to_hex(g %% 4096), 3, '0')
    || '8' || lpad(to_hex((g / 4096) %% 4096), 3, '0') || lpad(to_hex(g + %(first)s), 12, '0'))::uuid,
   t.ts, %(offer)s, %(publisher)s,
   '10.' || (t.v / 65536) || '.' || ((t.v / 256) %% 256) || '.' || (t.v %% 256),
   %(ua)s, 'US', 'desktop', 'windows', '', '', '', '', '', '', '', true,
-  CASE WHEN random() < 0.05 THEN 'cap_reached' ELSE '' END, '[]'::jsonb, ''
+  CASE WHEN random() < 0.05 THEN 'cap_reached' ELSE '' END, '[]'::jsonb, '', ''
 FROM generate_series(1, %(n)s) AS g,
 LATERAL (SELECT now() - random() * make_interval(days => %(days)s) AS ts,
                 floor(random() * %(ips)s)::int AS v OFFSET 0) AS t

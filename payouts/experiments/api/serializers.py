@@ -121,3 +121,5 @@ class ShiftSettingsSerializer(serializers.ModelSerializer[ShiftSettings]):
     class Meta:
         model = ShiftSettings
         fields = ("auto_apply", "share")
+        # A PUT sets both (the fuzzer found a PUT without them reaching the service: a 500).
+        extra_kwargs = {"auto_apply": {"required": True}, "share": {"required": True}}

@@ -167,10 +167,11 @@ class BudgetShiftViewSet(
 
     @extend_schema(
         request=None,
-        responses=ShiftOutput(many=True),
+        responses={201: ShiftOutput(many=True)},
         parameters=[OpenApiParameter("advertiser", int, description="Staff: whose proposals.")],
     )
-    @action(detail=False, methods=["post"])
+    # The answer is the proposals made, all of them: not a page (and not documented as one).
+    @action(detail=False, methods=["post"], pagination_class=None)
     def propose(self, request: Request) -> Response:
         """Make this week's proposals now (the weekly job does it on Mondays); none twice a week."""
         made = shifts.budget_shifts_propose(advertiser=_advertiser(request))

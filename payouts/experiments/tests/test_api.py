@@ -75,3 +75,10 @@ def test_the_schema_lists_the_endpoints(api_as, ada) -> None:
     schema = api_as(ada).get("/api/schema/", HTTP_ACCEPT="application/json").json()
     for path in ("/api/v1/ab-tests/", "/api/v1/ab-tests/{id}/promote/", "/api/v1/budget-shifts/{id}/undo/"):
         assert path in schema["paths"]
+
+
+def test_a_settings_put_without_its_fields_is_a_400_not_a_500(api_as, ada) -> None:
+    # The fuzzer's find: a PUT with neither field reached the service and raised a TypeError.
+    answer = api_as(ada).put("/api/v1/budget-shift-settings/", {}, format="json")
+    assert answer.status_code == 400
+    assert set(answer.json()["fields"]) == {"auto_apply", "share"}
