@@ -9,36 +9,17 @@ on its click's day. The per-click sums group commissions by click: conversions a
 from __future__ import annotations
 
 from collections import defaultdict
-from datetime import UTC, date, datetime, time, timedelta
-from decimal import Decimal
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 from django.db import transaction
-from django.db.models import Count, Sum
+from django.db.models import Sum
 from django.db.models.functions import TruncDate
 
 from payouts.experiments.models import AbVariantDaily
 from payouts.models import Commission
-from tracking.models import AbVariant, Click
-
-EARNING = ("pending", "approved")
-ZERO = Decimal("0")
-
-
-def _start(day: date) -> datetime:
-    return datetime.combine(day, time.min, tzinfo=UTC)
-
-
-def _click_counts(start: datetime, end: datetime) -> dict[tuple[int, date], int]:
-    rows = (
-        Click.objects.filter(
-            created_at__gte=start, created_at__lt=end, ab_variant_id__isnull=False, reason=""
-        )
-        .annotate(day=TruncDate("created_at", tzinfo=UTC))
-        .values("ab_variant_id", "day")
-        .annotate(n=Count("id"))
-    )
-    return {(r["ab_variant_id"], r["day"]): r["n"] for r in rows}
+from payouts.smartlinks.rollup import EARNING, ZERO, clicks_per_day, day_start
+from tracking.models import AbVariant
 
 
 def _per_click(start: datetime, end: datetime) -> dict[tuple[int, date], dict[str, Any]]:
@@ -71,8 +52,8 @@ def _per_click(start: datetime, end: datetime) -> dict[tuple[int, date], dict[st
 @transaction.atomic
 def ab_rollup_refresh(*, first: date, last: date) -> int:
     """Recompute the rows of days ``first``..``last``; returns how many rows it wrote."""
-    start, end = _start(first), _start(last + timedelta(days=1))
-    clicks = _click_counts(start, end)
+    start, end = day_start(first), day_start(last + timedelta(days=1))
+    clicks = clicks_per_day(column="ab_variant_id", start=start, end=end)
     money = _per_click(start, end)
     keys = set(clicks) | set(money)
     currencies = dict(

@@ -24,20 +24,21 @@ EARNING = ("pending", "approved")
 ZERO = Decimal("0")
 
 
-def _start(day: date) -> datetime:
+def day_start(day: date) -> datetime:
     return datetime.combine(day, time.min, tzinfo=UTC)
 
 
-def _click_counts(start: datetime, end: datetime) -> dict[tuple[int, date], int]:
+def clicks_per_day(*, column: str, start: datetime, end: datetime) -> dict[tuple[int, date], int]:
+    """Clicks sent on (reason empty) per value of ``column`` (a path, a variant) and UTC day."""
     rows = (
         Click.objects.filter(
-            created_at__gte=start, created_at__lt=end, smart_path_id__isnull=False, reason=""
+            created_at__gte=start, created_at__lt=end, reason="", **{f"{column}__isnull": False}
         )
         .annotate(day=TruncDate("created_at", tzinfo=UTC))
-        .values("smart_path_id", "day")
+        .values(column, "day")
         .annotate(n=Count("id"))
     )
-    return {(r["smart_path_id"], r["day"]): r["n"] for r in rows}
+    return {(r[column], r["day"]): r["n"] for r in rows}
 
 
 def _commission_sums(start: datetime, end: datetime) -> dict[tuple[int, date], dict[str, Any]]:
@@ -59,8 +60,8 @@ def _commission_sums(start: datetime, end: datetime) -> dict[tuple[int, date], d
 @transaction.atomic
 def smart_rollup_refresh(*, first: date, last: date) -> int:
     """Recompute the rows of days ``first``..``last``; returns how many rows it wrote."""
-    start, end = _start(first), _start(last + timedelta(days=1))
-    clicks = _click_counts(start, end)
+    start, end = day_start(first), day_start(last + timedelta(days=1))
+    clicks = clicks_per_day(column="smart_path_id", start=start, end=end)
     money = _commission_sums(start, end)
     keys = set(clicks) | set(money)
     paths = dict(SmartPath.objects.filter(pk__in={k[0] for k in keys}).values_list("pk", "offer__currency"))
