@@ -11,7 +11,8 @@ Django's ASGI handler); the faster of the two is the yardstick. The same edge al
 granian's ASGI interface, for the interface choice. After each click run
 the consumer drains the stream and the clicks in PostgreSQL are counted against the requests
 wrk completed (wrk does not count responses still in flight when it stops, so PostgreSQL may
-hold up to 64 more).
+hold up to 64 more). The verdict is the median ratio over BENCH_CLICK_PAIRS interleaved
+(baseline, click) pairs, because this machine's throughput drifts between runs.
 """
 
 from __future__ import annotations
@@ -30,6 +31,10 @@ TITLE = "Click hot path (GET /c/{token})"
 TARGET_RATIO = 1.6
 TARGET_P99_MS = 10.0
 SMART_TARGET = 0.90  # a smart-link click within 10 % of the plain click's rate
+# This VM's throughput drifts by up to a third between runs a minute apart, so one baseline run
+# against one click run decides nothing. The ratio is taken over interleaved pairs (baseline,
+# then click, on the same topology) and the verdict uses the median pair.
+PAIRS = int(os.environ.get("BENCH_CLICK_PAIRS", "3"))
 
 
 def _fixture(ctx: Context, *args: str) -> list[str]:
@@ -148,8 +153,24 @@ def run(ctx: Context) -> str:
         asgi_clicks, asgi_rss, _, _ = _clicks_run(
             ctx, "granian-asgi", "config.asgi:application", token, plain_count
         )
+        # More (baseline, click) pairs, interleaved, on the faster baseline's server kind.
+        base_kind, base_app = (
+            ("granian", "bench.baseline_wsgi:application")
+            if baseline is wsgi_base
+            else ("granian-asgi", "bench.baseline_asgi:application")
+        )
+        pairs: list[tuple[WrkResult, WrkResult, int, int]] = [(baseline, clicks, stored, warm)]
+        for _ in range(PAIRS - 1):
+            base_again, _ = _baseline_run(ctx, base_kind, base_app, token)
+            again, _, again_stored, again_warm = _clicks_run(
+                ctx, "granian-rsgi", "config.asgi:application", token, plain_count
+            )
+            pairs.append((base_again, again, again_stored, again_warm))
     cpu_plain, cpu_smart, cpu_freq = _cpu_per_click(ctx, token, smart_token, freq_token)
-    ratio = clicks.rps / max(baseline.rps, 1e-9)
+    pair_ratios = [c.rps / max(b.rps, 1e-9) for b, c, _, _ in pairs]
+    ratio = sorted(pair_ratios)[len(pair_ratios) // 2]
+    p99_median = sorted(c.p99_ms for _, c, _, _ in pairs)[len(pairs) // 2]
+    every_stored = all(s >= c.requests + w for _, c, s, w in pairs)
     plain_mean = (clicks.rps + plain_again.rps) / 2
     smart_ratio = smart.rps / max(plain_mean, 1e-9)
     freq_ratio = freq.rps / max(plain_mean, 1e-9)
@@ -160,18 +181,26 @@ def run(ctx: Context) -> str:
     rows = [
         _row("granian WSGI: bare Django redirect (sync view)", wsgi_base, wsgi_base_rss, vs(wsgi_base)),
         _row("granian ASGI: bare Django redirect (async view)", asgi_base, asgi_base_rss, vs(asgi_base)),
-        _row("**granian RSGI: click, production path (`make serve`)**", clicks, rss, f"**{ratio:.2f}x**"),
+        _row("**granian RSGI: click, production path (`make serve`)**", clicks, rss, vs(clicks)),
         _row("granian RSGI: smart-link click (3 paths + catch-all)", smart, smart_rss, vs(smart)),
         _row("granian RSGI: click again, after the smart-link run", plain_again, rss, vs(plain_again)),
         _row("granian RSGI: frequency-capped click (cap in the click script)", freq, freq_rss, vs(freq)),
         _row("granian ASGI: click, the same app as ASGI", asgi_clicks, asgi_rss, vs(asgi_clicks)),
     ]
     expected = clicks.requests + warm
-    met = ratio >= TARGET_RATIO and clicks.p99_ms < TARGET_P99_MS and stored >= expected
+    met = ratio >= TARGET_RATIO and p99_median < TARGET_P99_MS and every_stored
+    pair_rows = "\n".join(
+        f"| {i} | {b.rps:,.0f} | {c.rps:,.0f} | {c.p99_ms:.2f} | {s:,} of {c.requests + w:,} | {r:.2f}x |"
+        for i, ((b, c, s, w), r) in enumerate(zip(pairs, pair_ratios, strict=True), 1)
+    )
     verdict = (
-        f"- Target: >= {TARGET_RATIO}x the bare Django redirect (the faster baseline: "
-        f"{baseline.rps:,.0f} req/s) and p99 < {TARGET_P99_MS:.0f} ms on the production path: "
-        f"{ratio:.2f}x, p99 {clicks.p99_ms:.2f} ms, every answered click stored "
+        "Interleaved pairs (pair 1: the faster baseline and the production click above; the "
+        "others ran after the table's runs, baseline then click on the same topology):\n\n"
+        "| pair | bare redirect req/s | click req/s | click p99 ms | clicks stored of answered | ratio |\n"
+        "|---|---|---|---|---|---|\n" + pair_rows + "\n\n"
+        f"- Target: >= {TARGET_RATIO}x the bare Django redirect and p99 < {TARGET_P99_MS:.0f} ms on the "
+        f"production path, median of {len(pairs)} interleaved pairs: {ratio:.2f}x, p99 "
+        f"{p99_median:.2f} ms, every answered click stored: {'yes' if every_stored else 'NO'} "
         f"-> {'**met**' if met else '**NOT met**'}.\n"
         f"- Clicks in PostgreSQL after the production run (incl. the 1 s warm-up): {stored:,}; requests "
         f"wrk completed: {expected:,} (difference {stored - expected:+,}, in flight at wrk's stop).\n"
