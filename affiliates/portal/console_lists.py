@@ -40,7 +40,7 @@ PUBLISHERS = ListSpec(
         Column("email", "Contact", "email"),
         Column("status", "Status", "status"),
         Column("method", "Payout method", "payout_method"),
-        Column("offers", "Running offers", "running", num=True),
+        Column("offers", "Offers", "running", num=True),
         Column("created", "Signed up", "created_at"),
     ),
     default_sort="-created",

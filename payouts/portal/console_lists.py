@@ -29,7 +29,7 @@ COMMISSIONS = ListSpec(
     default_sort="-created",
     search=("source_key",),
     search_lookup="exact",
-    search_label="Commission id or source key (conversion:<id>)",
+    search_label="Id or source key",
     filters=(
         Filter("status", "Status", "status", CommissionStatus.choices),
         Filter("kind", "Kind", "kind", Commission.Kind.choices),

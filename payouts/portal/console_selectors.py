@@ -71,8 +71,13 @@ class Change:
 @dataclass(frozen=True)
 class Tile:
     label: str
-    value: str
+    #: One line, or one per currency.
+    lines: list[str]
     changes: list[Change]
+
+    @property
+    def value(self) -> str:
+        return " · ".join(self.lines)
 
 
 def _pct(now: Decimal, then: Decimal) -> tuple[str, str]:
@@ -110,7 +115,7 @@ def tiles(now: Totals, *against: tuple[str, Totals]) -> list[Tile]:
         ("Margin", "margin"),
     ):
         value = getattr(now, name)
-        shown = f"{value:,}" if isinstance(value, int) else money_map(value)
+        shown = [f"{value:,}"] if isinstance(value, int) else money_map(value).split(" · ")
         out.append(Tile(label, shown, [_change(text, value, getattr(t, name)) for text, t in against]))
     return out
 
