@@ -58,7 +58,10 @@ def _common(request: PortalRequest, subject: Any, where: Q, top_by: str) -> dict
 
 
 def _activity(actor: Actor, **tenant: int) -> list[Any]:
-    return entry_rows(audit_entries_visible(actor).filter(**tenant)[:8], actor)
+    """Recent changes to the partner's account, offers and access (commissions and payouts
+    change by the thousand: the audit log shows those)."""
+    entries = audit_entries_visible(actor).filter(content_type__app_label="affiliates", **tenant)
+    return entry_rows(entries[:8], actor)
 
 
 @staff_only

@@ -161,12 +161,17 @@ class TopRow:
 
 
 def top_by(*, start: datetime, end: datetime, where: Q, by: str, limit: int = 5) -> list[TopRow]:
-    """The offers (``by="offer"``) or publishers (``by="publisher"``) with the most earning
-    commissions in [start, end) matching ``where``, with their money per currency."""
+    """The offers (``by="offer"``) or publishers (``by="publisher"``) with the most counted
+    conversions in [start, end) matching ``where``, with the money of all their earning
+    commissions per currency (CPC and CPM days earn without conversions)."""
     rows = (
         Commission.objects.filter(where, created_at__gte=start, created_at__lt=end, status__in=EARNING)
         .values(f"{by}_id", f"{by}__name", "currency")
-        .annotate(n=Count("pk"), revenue=Sum("revenue"), payout=Sum("payout"))
+        .annotate(
+            n=Count("pk", filter=Q(kind=Commission.Kind.CONVERSION)),
+            revenue=Sum("revenue"),
+            payout=Sum("payout"),
+        )
         .order_by()
     )
     merged: dict[int, dict[str, Any]] = {}

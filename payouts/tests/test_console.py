@@ -14,7 +14,7 @@ from django.test import Client
 from affiliates.models import Cap, Publisher
 from affiliates.tests import factories as f
 from affiliates.tests.signin import sign_in
-from payouts.models import Document
+from payouts.models import Commission, Document
 from payouts.models.callbacks import CallbackDelivery
 from payouts.portal import console_selectors as sel
 from tests.portal_data import conversion_make, payout_run_make
@@ -80,12 +80,28 @@ def test_top_publishers_of_an_offer_rank_by_conversions_with_money_per_currency(
         sale(other, NOW - timedelta(hours=hours))
     sale(shoes_link, NOW - timedelta(hours=3))
     sale(shoes_link, NOW - timedelta(hours=4), status="rejected")  # earns nothing
+    offer = shoes_link.offer
+    Commission.objects.create(  # a CPC day: money, no conversion
+        source_key=f"cpc:{offer.pk}:{shoes_link.publisher_id}:x:{NOW:%Y-%m-%d}",
+        kind=Commission.Kind.CPC,
+        advertiser=offer.advertiser,
+        offer=offer,
+        publisher=shoes_link.publisher,
+        goal=offer.goals.get(code="lead"),
+        day=NOW.date(),
+        quantity=10,
+        currency="USD",
+        revenue=Decimal("5.00"),
+        payout=Decimal("3.00"),
+        created_at=NOW - timedelta(hours=5),
+    )
     top = sel.top_by(
         start=NOW - timedelta(days=1), end=NOW, where=Q(offer_id=shoes_link.offer_id), by="publisher"
     )
     assert [(r.name, r.conversions) for r in top] == [("Rival Traffic", 2), ("PixelPush Media", 1)]
     assert top[0].revenue == {"USD": Decimal("24.00")}
     assert top[0].margin == {"USD": Decimal("8.00")}
+    assert top[1].revenue == {"USD": Decimal("17.00")}  # its sale and its CPC day
 
 
 def test_movers_are_offers_whose_clicks_today_differ_most_from_their_usual(shoes_link, acme, pixelpush):
