@@ -8,8 +8,10 @@ from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 
 import pytest
+from django.db import connection
 from django.db.models import Q
 from django.test import Client
+from django.test.utils import CaptureQueriesContext
 
 from affiliates.models import Cap, Publisher
 from affiliates.tests import factories as f
@@ -248,3 +250,19 @@ def test_the_conversions_list_links_each_row_to_its_trace_and_filters_held(nadia
     everything = client_for(nadia).get("/staff/conversions/?sort=created").context["table"]
     assert [c.pk for c in everything.page] == [held.pk, plain.pk]
     assert Document.objects.count() == 0
+
+
+def test_a_list_page_reads_the_same_number_of_queries_however_many_rows(nadia, shoes_link):
+    client = client_for(nadia)
+
+    def queries(url: str) -> int:
+        with CaptureQueriesContext(connection) as captured:
+            assert client.get(url).status_code == 200
+        return len(captured.captured_queries)
+
+    sale(shoes_link, NOW - timedelta(hours=1))
+    few = {url: queries(url) for url in ("/staff/commissions/", "/staff/conversions/", "/staff/accesses/")}
+    for hours in range(2, 12):
+        sale(shoes_link, NOW - timedelta(hours=hours))
+        f.OfferAccessFactory(offer=shoes_link.offer, publisher=f.PublisherFactory(), status="pending")
+    assert {url: queries(url) for url in few} == few
