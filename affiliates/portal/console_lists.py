@@ -44,7 +44,7 @@ PUBLISHERS = ListSpec(
         Column("created", "Signed up", "created_at"),
     ),
     default_sort="-created",
-    search=("name", "email", "website", "legal_name"),
+    search=("name", "email", "website"),
     search_label="Name, e-mail or website",
     filters=(
         Filter("status", "Status", "status", _statuses(Publisher.Status.choices)),

@@ -105,7 +105,7 @@ def table_query(qs: QuerySet[Any], spec: ListSpec, params: Mapping[str, str]) ->
         match = Q()
         for name in spec.search:
             match |= Q(**{f"{name}__{spec.search_lookup}": q})
-        if q.isdigit():
+        if q.isdigit() and len(q) <= 18:  # an id, within a bigint
             match |= Q(pk=int(q))
         qs = qs.filter(match)
     key, descending = _sort(params, spec)
@@ -143,7 +143,8 @@ def table_build(qs: QuerySet[Any], spec: ListSpec, get: QueryDict) -> Table:
     query = get.copy()
     query.pop("page", None)
     for f in spec.filters:  # a default filter the viewer cleared stays cleared across pages
-        query.setdefault(f.key, chosen.get(f.key, ""))
+        if f.default:
+            query.setdefault(f.key, chosen.get(f.key, ""))
     return Table(
         page=page,
         headers=headers,

@@ -168,3 +168,8 @@ def test_staff_add_notes_and_an_empty_one_is_refused(nadia, ada, acme):
     assert (note.advertiser_id, note.author_id) == (acme.pk, nadia.pk)
     assert note.body == "Wants a higher cap in May."
     assert str(note).startswith(f"Note on advertiser {acme.pk}")
+
+
+def test_a_search_for_an_id_too_long_for_any_row_finds_nothing(three):
+    qs = lists.publishers_for(STAFF)
+    assert names(table_query(qs, lists.PUBLISHERS, {"q": "9" * 30})) == []

@@ -53,7 +53,7 @@ DOCUMENTS = ListSpec(
     ),
     default_sort="-issued",
     search=("advertiser__name", "publisher__name", "series"),
-    search_label="Number, party or series",
+    search_label="Party or series (INV, CN, ST)",
     filters=(
         Filter("kind", "Kind", "kind", Document.Kind.choices),
         Filter("advertiser", "Advertiser", "advertiser_id", ADVERTISERS),
