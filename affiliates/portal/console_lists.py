@@ -30,7 +30,7 @@ ADVERTISERS = ListSpec(
     search_label="Name or legal name",
     filters=(
         Filter("status", "Status", "status", _statuses(Advertiser.Status.choices)),
-        Filter("currency", "Currency", "currency", lambda: _values(Advertiser, "currency")),
+        Filter("currency", "Currency", "currency", lambda actor: _values(Advertiser, "currency")),
     ),
 )
 
@@ -103,8 +103,8 @@ FX_RATES = ListSpec(
     ),
     default_sort="-valid_from",
     filters=(
-        Filter("base", "Base", "base", lambda: _values(FxRate, "base")),
-        Filter("quote", "Quote", "quote", lambda: _values(FxRate, "quote")),
+        Filter("base", "Base", "base", lambda actor: _values(FxRate, "base")),
+        Filter("quote", "Quote", "quote", lambda actor: _values(FxRate, "quote")),
     ),
 )
 

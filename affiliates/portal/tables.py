@@ -18,6 +18,8 @@ from django.db.models import F, Model, Q, QuerySet
 from django.http import HttpRequest, HttpResponse, QueryDict
 from django.shortcuts import render
 
+from affiliates.roles import Actor, actor_for, visible
+
 Choices = Sequence[tuple[str, str]]
 
 
@@ -36,13 +38,14 @@ class Filter:
     label: str
     #: The ORM lookup the chosen value is matched with (``status``, ``offer__advertiser_id``).
     lookup: str
-    #: (value, label) pairs, or a callable giving them (read per request, e.g. the advertisers).
-    choices: Choices | Callable[[], Choices] = ()
+    #: (value, label) pairs, or a callable giving the viewer's (read per request, e.g. the
+    #: advertisers the viewer may see: a narrower staff role is offered fewer names).
+    choices: Choices | Callable[[Actor], Choices] = ()
     #: Applied when the parameter is absent; ``?key=`` (empty) means "any".
     default: str = ""
 
-    def options(self) -> Choices:
-        return self.choices() if callable(self.choices) else self.choices
+    def options(self, actor: Actor) -> Choices:
+        return self.choices(actor) if callable(self.choices) else self.choices
 
 
 @dataclass(frozen=True)
@@ -85,20 +88,22 @@ def _sort(params: Mapping[str, str], spec: ListSpec) -> tuple[str, bool]:
     return key, descending
 
 
-def _chosen(params: Mapping[str, str], spec: ListSpec) -> dict[str, str]:
+def _chosen(params: Mapping[str, str], spec: ListSpec, actor: Actor) -> dict[str, str]:
     """The filter values asked for, each one of its filter's options (else dropped)."""
     chosen: dict[str, str] = {}
     for flt in spec.filters:
         value = params.get(flt.key, flt.default)
-        if value and value in {v for v, _ in flt.options()}:
+        if value and value in {v for v, _ in flt.options(actor)}:
             chosen[flt.key] = value
     return chosen
 
 
-def table_query(qs: QuerySet[Any], spec: ListSpec, params: Mapping[str, str]) -> QuerySet[Any]:
+def table_query(
+    qs: QuerySet[Any], spec: ListSpec, params: Mapping[str, str], *, actor: Actor
+) -> QuerySet[Any]:
     """``qs`` searched, filtered and sorted as ``params`` ask, within what ``spec`` allows."""
     lookups = {f.key: f.lookup for f in spec.filters}
-    for key, value in _chosen(params, spec).items():
+    for key, value in _chosen(params, spec, actor).items():
         qs = qs.filter(**{lookups[key]: value})
     q = params.get("q", "").strip()[:100]
     if q and spec.search:
@@ -115,13 +120,13 @@ def table_query(qs: QuerySet[Any], spec: ListSpec, params: Mapping[str, str]) ->
     return qs.order_by(ordered, "-pk" if descending else "pk")
 
 
-def table_build(qs: QuerySet[Any], spec: ListSpec, get: QueryDict) -> Table:
+def table_build(qs: QuerySet[Any], spec: ListSpec, get: QueryDict, *, actor: Actor) -> Table:
     """Apply ``table_query`` and cut the page; headers and filters are ready for the template."""
     params = {k: get.get(k, "") for k in get}
-    rows = table_query(qs, spec, params)
+    rows = table_query(qs, spec, params, actor=actor)
     page = Paginator(rows, spec.page_size).get_page(get.get("page"))
     key, descending = _sort(params, spec)
-    chosen = _chosen(params, spec)
+    chosen = _chosen(params, spec, actor)
     headers = []
     for col in spec.columns:
         current = col.key == key
@@ -137,7 +142,7 @@ def table_build(qs: QuerySet[Any], spec: ListSpec, get: QueryDict) -> Table:
             }
         )
     filters = [
-        {"key": f.key, "label": f.label, "options": f.options(), "value": chosen.get(f.key, "")}
+        {"key": f.key, "label": f.label, "options": f.options(actor), "value": chosen.get(f.key, "")}
         for f in spec.filters
     ]
     query = get.copy()
@@ -157,11 +162,13 @@ def table_build(qs: QuerySet[Any], spec: ListSpec, get: QueryDict) -> Table:
     )
 
 
-def model_choices(qs: QuerySet[Model], label: str = "name") -> Callable[[], Choices]:
-    """Options for an id filter (``?advertiser=3``): the rows' ids and names, read per request."""
+def model_choices(qs: QuerySet[Model], label: str = "name") -> Callable[[Actor], Choices]:
+    """Options for an id filter (``?advertiser=3``): the ids and names of the rows the viewer
+    may see (affiliates.roles.visible), read per request."""
 
-    def read() -> Choices:
-        return [(str(pk), name) for pk, name in qs.order_by(label).values_list("pk", label)]
+    def read(actor: Actor) -> Choices:
+        rows = visible(qs, actor).order_by(label).values_list("pk", label)
+        return [(str(pk), name) for pk, name in rows]
 
     return read
 
@@ -170,5 +177,11 @@ def table_render(
     request: HttpRequest, qs: QuerySet[Any], spec: ListSpec, *, label: str, rows: str, **extra: Any
 ) -> HttpResponse:
     """A whole list page: ``rows`` is the template of one row (``row`` in its context)."""
-    context = {"table": table_build(qs, spec, request.GET), "label": label, "rows": rows, **extra}
+    actor = actor_for(request.user)
+    context = {
+        "table": table_build(qs, spec, request.GET, actor=actor),
+        "label": label,
+        "rows": rows,
+        **extra,
+    }
     return render(request, "portal/console/list.html", context)

@@ -8,10 +8,10 @@ import pytest
 from django.http import QueryDict
 from django.test import Client
 
-from affiliates.models import Offer, Publisher
+from affiliates.models import Advertiser, Offer, Publisher
 from affiliates.notifications import Notification
 from affiliates.portal import console_lists as lists
-from affiliates.portal.tables import table_build, table_query
+from affiliates.portal.tables import model_choices, table_build, table_query
 from affiliates.roles import Actor, Role
 from affiliates.staff_notes import StaffNote
 from affiliates.tests import factories as f
@@ -41,29 +41,34 @@ def three(db) -> list[Publisher]:
 
 def test_it_sorts_by_a_declared_column_either_way(three):
     qs = lists.publishers_for(STAFF)
-    assert names(table_query(qs, lists.PUBLISHERS, {"sort": "name"})) == [
+    assert names(table_query(qs, lists.PUBLISHERS, {"sort": "name"}, actor=STAFF)) == [
         "Alpha Cashback",
         "Bravo Deals",
         "Charlie Media",
     ]
-    assert names(table_query(qs, lists.PUBLISHERS, {"sort": "-name"}))[0] == "Charlie Media"
+    assert names(table_query(qs, lists.PUBLISHERS, {"sort": "-name"}, actor=STAFF))[0] == "Charlie Media"
 
 
 def test_it_ignores_a_sort_or_filter_on_a_field_the_page_does_not_declare(three):
     qs = lists.publishers_for(STAFF)
-    default = names(table_query(qs, lists.PUBLISHERS, {}))
+    default = names(table_query(qs, lists.PUBLISHERS, {}, actor=STAFF))
     # payout_details is stored but not shown: sorting or filtering by it must change nothing.
-    assert names(table_query(qs, lists.PUBLISHERS, {"sort": "payout_details"})) == default
-    assert names(table_query(qs, lists.PUBLISHERS, {"payout_details__account": "a@alpha.example"})) == default
+    assert names(table_query(qs, lists.PUBLISHERS, {"sort": "payout_details"}, actor=STAFF)) == default
+    assert (
+        names(table_query(qs, lists.PUBLISHERS, {"payout_details__account": "a@alpha.example"}, actor=STAFF))
+        == default
+    )
     # A declared filter with a value outside its options is dropped, not applied.
-    assert len(table_query(qs, lists.PUBLISHERS, {"status": "nonsense"})) == 3
+    assert len(table_query(qs, lists.PUBLISHERS, {"status": "nonsense"}, actor=STAFF)) == 3
 
 
 def test_it_filters_and_searches_the_declared_fields(three):
     qs = lists.publishers_for(STAFF)
-    assert names(table_query(qs, lists.PUBLISHERS, {"status": "pending"})) == ["Alpha Cashback"]
-    assert names(table_query(qs, lists.PUBLISHERS, {"q": "charlie.example"})) == ["Charlie Media"]
-    assert names(table_query(qs, lists.PUBLISHERS, {"q": str(three[0].pk)})) == ["Bravo Deals"]
+    assert names(table_query(qs, lists.PUBLISHERS, {"status": "pending"}, actor=STAFF)) == ["Alpha Cashback"]
+    assert names(table_query(qs, lists.PUBLISHERS, {"q": "charlie.example"}, actor=STAFF)) == [
+        "Charlie Media"
+    ]
+    assert names(table_query(qs, lists.PUBLISHERS, {"q": str(three[0].pk)}, actor=STAFF)) == ["Bravo Deals"]
 
 
 def test_a_default_filter_applies_until_the_viewer_clears_it(db):
@@ -75,14 +80,16 @@ def test_a_default_filter_applies_until_the_viewer_clears_it(db):
     f.PublisherFactory(name="Waiting", status="pending")
     f.PublisherFactory(name="Running", status="active")
     qs = lists.publishers_for(STAFF)
-    assert names(table_query(qs, spec, {})) == ["Waiting"]
-    assert names(table_query(qs, spec, {"status": ""})) == ["Running", "Waiting"]
-    table = table_build(qs, spec, QueryDict("status="))
+    assert names(table_query(qs, spec, {}, actor=STAFF)) == ["Waiting"]
+    assert names(table_query(qs, spec, {"status": ""}, actor=STAFF)) == ["Running", "Waiting"]
+    table = table_build(qs, spec, QueryDict("status="), actor=STAFF)
     assert "status=" in table.query  # the next page keeps it cleared
 
 
 def test_the_page_headers_link_to_the_other_direction_and_say_which_is_current(three):
-    table = table_build(lists.publishers_for(STAFF), lists.PUBLISHERS, QueryDict("sort=name&status=active"))
+    table = table_build(
+        lists.publishers_for(STAFF), lists.PUBLISHERS, QueryDict("sort=name&status=active"), actor=STAFF
+    )
     name = next(h for h in table.headers if h.get("label") == "Publisher")
     assert name["aria_sort"] == "ascending"
     assert "sort=-name" in name["url"]
@@ -172,4 +179,11 @@ def test_staff_add_notes_and_an_empty_one_is_refused(nadia, ada, acme):
 
 def test_a_search_for_an_id_too_long_for_any_row_finds_nothing(three):
     qs = lists.publishers_for(STAFF)
-    assert names(table_query(qs, lists.PUBLISHERS, {"q": "9" * 30})) == []
+    assert names(table_query(qs, lists.PUBLISHERS, {"q": "9" * 30}, actor=STAFF)) == []
+
+
+def test_an_id_filter_offers_only_the_names_the_viewer_may_see(acme, globex):
+    read = model_choices(Advertiser.objects.all())
+    assert [name for _, name in read(STAFF)] == ["Acme Shoes", "Globex"]
+    own = Actor(role=Role.ADVERTISER, user_id=2, advertiser_id=acme.pk)
+    assert read(own) == [(str(acme.pk), "Acme Shoes")]

@@ -33,7 +33,7 @@ COMMISSIONS = ListSpec(
     filters=(
         Filter("status", "Status", "status", CommissionStatus.choices),
         Filter("kind", "Kind", "kind", Commission.Kind.choices),
-        Filter("currency", "Currency", "currency", lambda: _currencies(Commission)),
+        Filter("currency", "Currency", "currency", lambda actor: _currencies(Commission)),
         Filter("advertiser", "Advertiser", "advertiser_id", ADVERTISERS),
         Filter("offer", "Offer", "offer_id", model_choices(Offer.objects.all())),
         Filter("publisher", "Publisher", "publisher_id", PUBLISHERS),
@@ -73,7 +73,7 @@ PAYMENTS = ListSpec(
     search=("reference", "advertiser__name"),
     search_label="Reference or advertiser",
     filters=(
-        Filter("currency", "Currency", "currency", lambda: _currencies(AdvertiserPayment)),
+        Filter("currency", "Currency", "currency", lambda actor: _currencies(AdvertiserPayment)),
         Filter("advertiser", "Advertiser", "advertiser_id", ADVERTISERS),
     ),
 )
@@ -108,7 +108,7 @@ PAYOUTS = ListSpec(
     filters=(
         Filter("status", "Status", "status", Payout.Status.choices),
         Filter("hold", "Held because", "hold_reason", Payout.HoldReason.choices),
-        Filter("currency", "Currency", "currency", lambda: _currencies(Payout)),
+        Filter("currency", "Currency", "currency", lambda actor: _currencies(Payout)),
         Filter("publisher", "Publisher", "publisher_id", PUBLISHERS),
     ),
 )

@@ -99,7 +99,7 @@ def staff_runs(request: PortalRequest) -> HttpResponse:
         else:
             messages.success(request, f"{run} {'started' if created else 'already exists'}.")
             return redirect("payouts_portal:staff-run", run_id=run.pk)
-    table = table_build(runs_for(request.actor), RUNS, request.GET)
+    table = table_build(runs_for(request.actor), RUNS, request.GET, actor=request.actor)
     # Per currency: a run pays each publisher in their own currency, and amounts in different
     # currencies never add up to one number.
     totals: dict[int, dict[str, Decimal]] = defaultdict(dict)
