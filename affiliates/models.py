@@ -782,3 +782,4 @@ from affiliates.notifications import NotificationEmail as NotificationEmail  # n
 from affiliates.notifications import NotificationPreference as NotificationPreference  # noqa: E402
 from affiliates.notifications import NotifiedEvent as NotifiedEvent  # noqa: E402
 from affiliates.offer_targets import OfferTarget as OfferTarget  # noqa: E402
+from affiliates.staff_notes import StaffNote as StaffNote  # noqa: E402

@@ -4,6 +4,7 @@ from affiliates.portal import views_account as account
 from affiliates.portal import views_advertiser as adv
 from affiliates.portal import views_audit as audit
 from affiliates.portal import views_auth as auth
+from affiliates.portal import views_console as console
 from affiliates.portal import views_notifications as notes
 from affiliates.portal import views_publisher as pub
 from affiliates.portal import views_staff as staff
@@ -52,6 +53,16 @@ urlpatterns = [
     ),
     path("staff/access/", staff.access_queue, name="staff-access"),
     path("staff/access/<int:access_id>/decide/", staff.access_decision, name="staff-access-decide"),
+    # the staff console's partner lists and the actions its detail pages post
+    path("staff/advertisers/", console.advertisers, name="staff-advertisers"),
+    path("staff/publishers/all/", console.publishers, name="staff-publisher-list"),
+    path("staff/offers/", console.offers, name="staff-offers"),
+    path("staff/accesses/", console.accesses, name="staff-accesses"),
+    path("staff/fx-rates/", console.fx_rates, name="staff-fx-rates"),
+    path("staff/advertisers/<int:pk>/<str:action>/", console.advertiser_action, name="staff-advertiser-act"),
+    path("staff/publishers/<int:pk>/act/<str:action>/", console.publisher_action, name="staff-publisher-act"),
+    path("staff/offers/<int:pk>/<str:action>/", console.offer_action, name="staff-offer-act"),
+    path("staff/notes/<str:kind>/<int:pk>/", console.note_add, name="staff-note-add"),
     path("staff/lockouts/", staff.lockouts, name="staff-lockouts"),
     path("staff/lockouts/reset/", staff.lockout_reset, name="staff-lockout-reset"),
     path("staff/audit/", audit.staff_audit, name="staff-audit"),

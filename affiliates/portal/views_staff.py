@@ -59,7 +59,9 @@ def access_decision(request: PortalRequest, access_id: int) -> HttpResponse:
     decide_access(
         request, get_object_or_404(OfferAccess.objects.select_related("offer", "publisher"), pk=access_id)
     )
-    return redirect("portal:staff-access")
+    # Back to the list it was decided from: the queue, or the console's access list.
+    back = "portal:staff-accesses" if request.POST.get("from") == "accesses" else "portal:staff-access"
+    return redirect(back)
 
 
 @staff_only

@@ -9,13 +9,12 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal
-from typing import Any
 
 from django.db.models import Sum
 
 from payouts.models import Commission, CommissionStatus
 from payouts.reports.metrics import epc
-from tracking.portal.traffic import tenant_filter, traffic_counts, traffic_counts_network
+from tracking.portal.traffic import tenant_filter, traffic_counts
 
 EARNING = [CommissionStatus.PENDING, CommissionStatus.APPROVED]
 
@@ -61,19 +60,3 @@ def traffic_kpis(
         .annotate(total=Sum(amount))
     )
     return Kpis(clicks=clicks, conversions=conversions, money={r["currency"]: r["total"] for r in rows})
-
-
-def traffic_kpis_network(*, start: datetime, end: datetime) -> dict[str, Any]:
-    """The whole network's clicks, conversions, revenue and payout in [start, end), for staff."""
-    money = (
-        Commission.objects.filter(created_at__gte=start, created_at__lt=end, status__in=EARNING)
-        .values("currency")
-        .annotate(revenue=Sum("revenue"), payout=Sum("payout"))
-    )
-    clicks, conversions = traffic_counts_network(start=start, end=end)
-    return {
-        "clicks": clicks,
-        "conversions": conversions,
-        "revenue": {r["currency"]: r["revenue"] for r in money},
-        "margin": {r["currency"]: r["revenue"] - r["payout"] for r in money},
-    }

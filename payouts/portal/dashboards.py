@@ -1,4 +1,4 @@
-"""The three dashboards (publisher, advertiser, staff overview): traffic beside the money it
+"""The publisher and advertiser dashboards (the staff overview is console_pages'): traffic beside the money it
 earned. They show commissions, so they live here, in the lowest app that may read them."""
 
 from __future__ import annotations
@@ -8,13 +8,13 @@ from django.shortcuts import render
 from django.utils.safestring import SafeString
 
 from affiliates import selectors as affiliate_selectors
-from affiliates.models import Offer, OfferAccess, Publisher
-from affiliates.portal.access import PortalRequest, advertiser_only, publisher_only, staff_only
+from affiliates.models import OfferAccess
+from affiliates.portal.access import PortalRequest, advertiser_only, publisher_only
 from affiliates.portal.charts import Series, bar_line_chart
 from affiliates.portal.selectors import PERIODS, period_bounds
 from affiliates.roles import scope
-from payouts.portal.dashboard_selectors import traffic_kpis, traffic_kpis_network
-from tracking.portal.traffic import DailySeries, conversions_held_count, traffic_daily
+from payouts.portal.dashboard_selectors import traffic_kpis
+from tracking.portal.traffic import DailySeries, traffic_daily
 
 
 def _period(request: PortalRequest) -> str:
@@ -78,20 +78,4 @@ def adv_dashboard(request: PortalRequest) -> HttpResponse:
             "chart": _chart(traffic_daily(days=30, advertiser_id=adv_id)),
             "requests": affiliate_selectors.pending_access_requests(advertiser_id=adv_id)[:5],
         },
-    )
-
-
-@staff_only
-def staff_home(request: PortalRequest) -> HttpResponse:
-    start, end = period_bounds("today")
-    counts = {
-        "publishers_pending": Publisher.objects.filter(status=Publisher.Status.PENDING).count(),
-        "access_pending": OfferAccess.objects.filter(status=OfferAccess.Status.PENDING).count(),
-        "held": conversions_held_count(),
-        "offers_live": Offer.objects.filter(status=Offer.Status.ACTIVE).count(),
-    }
-    return render(
-        request,
-        "portal/staff/home.html",
-        {"counts": counts, "today": traffic_kpis_network(start=start, end=end)},
     )

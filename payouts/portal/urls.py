@@ -2,6 +2,8 @@ from django.urls import path
 
 from payouts.portal import (
     attribution,
+    console,
+    console_pages,
     conversions,
     customers,
     dashboards,
@@ -18,7 +20,14 @@ app_name = "payouts_portal"
 urlpatterns = [
     path("publisher/", dashboards.pub_dashboard, name="pub-home"),
     path("advertiser/", dashboards.adv_dashboard, name="adv-home"),
-    path("staff/", dashboards.staff_home, name="staff-home"),
+    path("staff/", console_pages.staff_home, name="staff-home"),
+    path("staff/advertisers/<int:pk>/", console_pages.advertiser_page, name="staff-advertiser"),
+    path("staff/publishers/<int:pk>/", console_pages.publisher_page, name="staff-publisher"),
+    path("staff/offers/<int:pk>/", console_pages.offer_page, name="staff-offer"),
+    path("staff/commissions/", console.commissions, name="staff-commissions"),
+    path("staff/invoices/", console.documents, name="staff-invoices"),
+    path("staff/advertiser-payments/", console.payments, name="staff-payments"),
+    path("staff/payouts/", console.payouts, name="staff-payouts"),
     path("reports/", reports.reports, name="reports"),
     path("advertiser/conversions/status/", conversions.set_status, name="set-status"),
     path("advertiser/conversions/upload/", conversions.adv_upload, name="adv-upload"),

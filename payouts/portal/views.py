@@ -17,12 +17,14 @@ from django.views.decorators.http import require_POST
 
 from affiliates.core.errors import DomainError
 from affiliates.portal.access import PortalRequest, publisher_only, staff_only
+from affiliates.portal.tables import table_build
 from affiliates.roles import scope
 from payouts.ledger import publisher_balances
 from payouts.models import Account, Payout, PayoutRun
 from payouts.payout_runs import payout_run_approve, payout_run_mark_paid, payout_run_request
 from payouts.portal import statements
 from payouts.portal.callbacks import pub_callbacks
+from payouts.portal.console_lists import RUNS, runs_for
 
 __all__ = ["pub_callbacks", "pub_payouts", "pub_statement", "staff_run", "staff_runs"]
 
@@ -97,13 +99,21 @@ def staff_runs(request: PortalRequest) -> HttpResponse:
         else:
             messages.success(request, f"{run} {'started' if created else 'already exists'}.")
             return redirect("payouts_portal:staff-run", run_id=run.pk)
-    runs = PayoutRun.objects.annotate(n=Count("payouts")).order_by("-period")
+    table = table_build(runs_for(request.actor), RUNS, request.GET, actor=request.actor)
     # Per currency: a run pays each publisher in their own currency, and amounts in different
     # currencies never add up to one number.
     totals: dict[int, dict[str, Decimal]] = defaultdict(dict)
     for row in Payout.objects.values("run_id", "currency").annotate(total=Sum("amount")).order_by():
         totals[row["run_id"]][row["currency"]] = row["total"]
-    return render(request, "payouts/portal/staff_runs.html", {"form": form, "runs": runs, "totals": totals})
+    context = {
+        "form": form,
+        "table": table,
+        "totals": totals,
+        "label": "Payout runs",
+        "rows": "payouts/portal/console/rows_runs.html",
+        "empty": "No payout runs yet.",
+    }
+    return render(request, "payouts/portal/staff_runs.html", context)
 
 
 @staff_only

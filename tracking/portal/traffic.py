@@ -44,15 +44,6 @@ def traffic_counts(
     return clicks, conversions
 
 
-def traffic_counts_network(*, start: datetime, end: datetime) -> tuple[int, int]:
-    """The whole network's clicks and counted conversions in [start, end), for staff."""
-    clicks = Click.objects.filter(created_at__gte=start, created_at__lt=end).count()
-    conversions = Conversion.objects.filter(
-        created_at__gte=start, created_at__lt=end, status__in=COUNTED
-    ).count()
-    return clicks, conversions
-
-
 def conversions_held_count() -> int:
     """Conversions held for fraud review and not yet decided (the staff overview's queue)."""
     return Conversion.objects.filter(held_for_review=True, status=ConversionStatus.PENDING).count()

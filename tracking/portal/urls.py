@@ -1,6 +1,6 @@
 from django.urls import path
 
-from tracking.portal import advertiser, policy, smartlinks, views
+from tracking.portal import advertiser, console, policy, smartlinks, views
 
 app_name = "tracking_portal"
 
@@ -12,6 +12,7 @@ urlpatterns = [
     path("advertiser/integration/", views.adv_integration, name="adv-integration"),
     path("conversions/<int:conversion_id>/", views.conversion_detail, name="conversion"),
     path("staff/fraud/", views.staff_fraud, name="staff-fraud"),
+    path("staff/conversions/", console.staff_conversions, name="staff-conversions"),
     path("smart-links/", smartlinks.smart_links, name="smart-links"),
     path("smart-links/new/", smartlinks.smart_link_new, name="smart-link-new"),
     path("smart-links/<int:smart_id>/", smartlinks.smart_link_detail, name="smart-link"),

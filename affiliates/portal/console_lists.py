@@ -1,0 +1,139 @@
+"""The staff console's partner lists: what each shows, sorts and filters by (affiliates.portal.tables)
+and the rows it reads, always through affiliates.roles.visible, so a narrower staff role later
+narrows these pages too."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.db.models import Count, Q, QuerySet
+
+from affiliates.models import Advertiser, FxRate, Offer, OfferAccess, Publisher
+from affiliates.portal.tables import Column, Filter, ListSpec, model_choices
+from affiliates.roles import Actor, visible
+
+
+def _statuses(choices: Any) -> list[tuple[str, str]]:
+    return [(value, str(label).capitalize()) for value, label in choices]
+
+
+ADVERTISERS = ListSpec(
+    columns=(
+        Column("name", "Advertiser", "name"),
+        Column("status", "Status", "status"),
+        Column("currency", "Currency", "currency"),
+        Column("offers", "Live offers", "live_offers", num=True),
+        Column("created", "Since", "created_at"),
+    ),
+    default_sort="name",
+    search=("name", "legal_name"),
+    search_label="Name or legal name",
+    filters=(
+        Filter("status", "Status", "status", _statuses(Advertiser.Status.choices)),
+        Filter("currency", "Currency", "currency", lambda actor: _values(Advertiser, "currency")),
+    ),
+)
+
+PUBLISHERS = ListSpec(
+    columns=(
+        Column("name", "Publisher", "name"),
+        Column("email", "Contact", "email"),
+        Column("status", "Status", "status"),
+        Column("method", "Payout method", "payout_method"),
+        Column("offers", "Offers", "running", num=True),
+        Column("created", "Signed up", "created_at"),
+    ),
+    default_sort="-created",
+    search=("name", "email", "website"),
+    search_label="Name, e-mail or website",
+    filters=(
+        Filter("status", "Status", "status", _statuses(Publisher.Status.choices)),
+        Filter("method", "Payout method", "payout_method", Publisher.PayoutMethod.choices),
+    ),
+)
+
+OFFERS = ListSpec(
+    columns=(
+        Column("name", "Offer", "name"),
+        Column("advertiser", "Advertiser", "advertiser__name"),
+        Column("category", "Category", "category"),
+        Column("visibility", "Visibility", "visibility"),
+        Column("status", "Status", "status"),
+        Column("publishers", "Publishers", "running", num=True),
+        Column("updated", "Changed", "updated_at"),
+    ),
+    default_sort="name",
+    search=("name", "category", "advertiser__name"),
+    search_label="Offer, category or advertiser",
+    filters=(
+        Filter("status", "Status", "status", _statuses(Offer.Status.choices)),
+        Filter("visibility", "Visibility", "visibility", Offer.Visibility.choices),
+        Filter("advertiser", "Advertiser", "advertiser_id", model_choices(Advertiser.objects.all())),
+    ),
+)
+
+ACCESSES = ListSpec(
+    columns=(
+        Column("publisher", "Publisher", "publisher__name"),
+        Column("offer", "Offer", "offer__name"),
+        Column("advertiser", "Advertiser", "offer__advertiser__name"),
+        Column("status", "Status", "status"),
+        Column("applied", "Applied", "created_at"),
+        Column("decided", "Decided", "decided_at"),
+        Column("decision", "Decision", num=True),
+    ),
+    default_sort="-applied",
+    search=("publisher__name", "offer__name", "offer__advertiser__name"),
+    search_label="Publisher, offer or advertiser",
+    filters=(
+        Filter("status", "Status", "status", _statuses(OfferAccess.Status.choices)),
+        Filter("advertiser", "Advertiser", "offer__advertiser_id", model_choices(Advertiser.objects.all())),
+        Filter("publisher", "Publisher", "publisher_id", model_choices(Publisher.objects.all())),
+        Filter("offer", "Offer", "offer_id", model_choices(Offer.objects.all())),
+    ),
+)
+
+FX_RATES = ListSpec(
+    columns=(
+        Column("pair", "Pair", "base"),
+        Column("quote", "Quote", "quote"),
+        Column("rate", "Rate", "rate", num=True),
+        Column("valid_from", "In force from", "valid_from"),
+        Column("entered", "Entered", "created_at"),
+    ),
+    default_sort="-valid_from",
+    filters=(
+        Filter("base", "Base", "base", lambda actor: _values(FxRate, "base")),
+        Filter("quote", "Quote", "quote", lambda actor: _values(FxRate, "quote")),
+    ),
+)
+
+
+def _values(model: Any, name: str) -> list[tuple[str, str]]:
+    """The distinct values a column holds, as filter options (currencies in use)."""
+    values = model.objects.order_by(name).values_list(name, flat=True).distinct()
+    return [(v, v) for v in values]
+
+
+def advertisers_for(actor: Actor) -> QuerySet[Advertiser]:
+    live = Count("offers", filter=Q(offers__status=Offer.Status.ACTIVE))
+    return visible(Advertiser.objects.annotate(live_offers=live), actor)
+
+
+def publishers_for(actor: Actor) -> QuerySet[Publisher]:
+    running = Count("accesses", filter=Q(accesses__status=OfferAccess.Status.APPROVED))
+    return visible(Publisher.objects.annotate(running=running), actor)
+
+
+def offers_for(actor: Actor) -> QuerySet[Offer]:
+    running = Count("accesses", filter=Q(accesses__status=OfferAccess.Status.APPROVED))
+    return visible(Offer.objects.select_related("advertiser").annotate(running=running), actor)
+
+
+def accesses_for(actor: Actor) -> QuerySet[OfferAccess]:
+    qs = OfferAccess.objects.select_related("publisher", "offer", "offer__advertiser")
+    return visible(qs, actor)
+
+
+def fx_rates_for(actor: Actor) -> QuerySet[FxRate]:
+    return FxRate.objects.all() if actor.is_staff else FxRate.objects.none()

@@ -1,0 +1,164 @@
+"""The staff console's partner pages: advertisers, publishers, offers, accesses and FX rates
+(lists), and the actions their detail pages post (the detail pages show money, so they are
+payouts.portal's). Every page is ``staff_only``, its one authorisation point; every list reads
+through affiliates.roles.visible and every action asks roles.may_manage, then one service."""
+
+from __future__ import annotations
+
+from django.contrib import messages
+from django.http import Http404, HttpResponse
+from django.shortcuts import get_object_or_404, redirect
+from django.urls import reverse
+from django.views.decorators.http import require_POST
+
+from affiliates.core.errors import DomainError
+from affiliates.models import Advertiser, Offer, Publisher
+from affiliates.portal import console_lists as lists
+from affiliates.portal.access import PortalRequest, staff_only
+from affiliates.portal.tables import table_render
+from affiliates.roles import may_manage, visible
+from affiliates.services import instance_update, offer_update, publisher_transition
+from affiliates.staff_notes import staff_note_add
+
+ADMIN = "admin:affiliates_{}_changelist"
+
+
+@staff_only
+def advertisers(request: PortalRequest) -> HttpResponse:
+    return table_render(
+        request,
+        lists.advertisers_for(request.actor),
+        lists.ADVERTISERS,
+        label="Advertisers",
+        rows="portal/console/rows_advertisers.html",
+    )
+
+
+@staff_only
+def publishers(request: PortalRequest) -> HttpResponse:
+    return table_render(
+        request,
+        lists.publishers_for(request.actor),
+        lists.PUBLISHERS,
+        label="Publishers",
+        rows="portal/console/rows_publishers.html",
+        links=[{"url": reverse("portal:staff-publishers") + "?status=pending", "label": "Sign-up queue"}],
+    )
+
+
+@staff_only
+def offers(request: PortalRequest) -> HttpResponse:
+    return table_render(
+        request,
+        lists.offers_for(request.actor),
+        lists.OFFERS,
+        label="Offers",
+        rows="portal/console/rows_offers.html",
+        links=[
+            {"url": reverse(ADMIN.format("coupon")), "label": "Coupons"},
+            {"url": reverse("tracking_portal:smart-links"), "label": "Smart links"},
+            {"url": reverse("automation_portal:rules"), "label": "Rules"},
+        ],
+    )
+
+
+@staff_only
+def accesses(request: PortalRequest) -> HttpResponse:
+    return table_render(
+        request,
+        lists.accesses_for(request.actor),
+        lists.ACCESSES,
+        label="Offer access",
+        sub="Who runs which offer. Pending requests are decided here or in the queue.",
+        rows="portal/console/rows_accesses.html",
+    )
+
+
+@staff_only
+def fx_rates(request: PortalRequest) -> HttpResponse:
+    return table_render(
+        request,
+        lists.fx_rates_for(request.actor),
+        lists.FX_RATES,
+        label="FX rates",
+        sub="An amount is converted at the rate in force at its conversion's time.",
+        rows="portal/console/rows_fx.html",
+        links=[{"url": reverse("admin:affiliates_fxrate_add"), "label": "Enter a rate"}],
+    )
+
+
+# --- Actions the detail pages post -----------------------------------------------------------
+
+ADVERTISER_STATUSES = {"activate": "active", "pause": "paused", "suspend": "suspended"}
+OFFER_STATUSES = {"pause": "paused", "activate": "active"}
+
+
+def _detail(kind: str, pk: int) -> HttpResponse:
+    return redirect(f"payouts_portal:staff-{kind}", pk)
+
+
+@require_POST
+@staff_only
+def advertiser_action(request: PortalRequest, pk: int, action: str) -> HttpResponse:
+    advertiser = get_object_or_404(visible(Advertiser.objects.all(), request.actor), pk=pk)
+    status = ADVERTISER_STATUSES.get(action)
+    if status is None or not may_manage(request.actor, advertiser):
+        raise Http404("No such action.")
+    try:
+        instance_update(instance=advertiser, status=status)
+    except DomainError as exc:
+        messages.error(request, exc.message)
+    else:
+        messages.success(request, f"{advertiser.name} is now {status}.")
+    return _detail("advertiser", pk)
+
+
+@require_POST
+@staff_only
+def publisher_action(request: PortalRequest, pk: int, action: str) -> HttpResponse:
+    publisher = get_object_or_404(visible(Publisher.objects.all(), request.actor), pk=pk)
+    if action not in ("approve", "reject", "suspend") or not may_manage(request.actor, publisher):
+        raise Http404("No such action.")
+    try:
+        publisher = publisher_transition(publisher=publisher, action=action, by=request.user)  # type: ignore[arg-type]
+    except DomainError as exc:
+        messages.error(request, exc.message)
+    else:
+        messages.success(request, f"{publisher.name} is now {publisher.status}.")
+    return _detail("publisher", pk)
+
+
+@require_POST
+@staff_only
+def offer_action(request: PortalRequest, pk: int, action: str) -> HttpResponse:
+    offer = get_object_or_404(visible(Offer.objects.all(), request.actor), pk=pk)
+    status = OFFER_STATUSES.get(action)
+    if status is None or not may_manage(request.actor, offer):
+        raise Http404("No such action.")
+    try:
+        # offer_update tells the publishers running it that it paused (or changed).
+        offer_update(offer=offer, status=status)
+    except DomainError as exc:
+        messages.error(request, exc.message)
+    else:
+        messages.success(request, f"{offer.name} is now {status}.")
+    return _detail("offer", pk)
+
+
+NOTE_SUBJECTS = {"advertiser": Advertiser, "publisher": Publisher, "offer": Offer}
+
+
+@require_POST
+@staff_only
+def note_add(request: PortalRequest, kind: str, pk: int) -> HttpResponse:
+    model = NOTE_SUBJECTS.get(kind)
+    if model is None:
+        raise Http404("Notes are for advertisers, publishers and offers.")
+    subject = get_object_or_404(visible(model.objects.all(), request.actor), pk=pk)  # type: ignore[attr-defined]
+    try:
+        staff_note_add(subject=subject, body=request.POST.get("body", ""), author=request.user)
+    except DomainError as exc:
+        messages.error(request, exc.message)
+    else:
+        messages.success(request, "Note added.")
+    return _detail(kind, pk)

@@ -1,0 +1,314 @@
+"""Reads for the staff console's overview and its advertiser, publisher and offer pages:
+traffic (tracking.portal.console_selectors) beside the money it earned, compared with an
+earlier window, and what is waiting for staff. Money stays per currency: amounts in different
+currencies are never added, and each currency's change is shown on its own."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import dataclass, field
+from datetime import date, datetime, timedelta
+from decimal import Decimal
+from typing import Any
+
+from django.db.models import Count, Q, Sum
+from django.db.models.functions import TruncDate
+from django.utils import timezone
+
+from affiliates.core.money import MoneySum
+from affiliates.models import Offer, OfferAccess, Publisher
+from affiliates.templatetags.portal import money_map
+from payouts.models import Commission, CommissionStatus, Document
+from payouts.models.callbacks import CallbackDelivery
+from payouts.models.ledger import Account, Entry
+from tracking.portal.console_selectors import counts_per_day, so_far_filter, window_counts
+from tracking.portal.traffic import conversions_held_count
+
+EARNING = [CommissionStatus.PENDING, CommissionStatus.APPROVED]
+Money = dict[str, Decimal]
+
+
+@dataclass
+class Totals:
+    clicks: int = 0
+    conversions: int = 0
+    revenue: Money = field(default_factory=dict)
+    payout: Money = field(default_factory=dict)
+
+    @property
+    def margin(self) -> Money:
+        return {c: self.revenue.get(c, Decimal(0)) - self.payout.get(c, Decimal(0)) for c in self.revenue}
+
+    def scaled(self, factor: Decimal) -> Totals:
+        """These totals times ``factor`` (an average over several days)."""
+        return Totals(
+            clicks=round(self.clicks * factor),
+            conversions=round(self.conversions * factor),
+            revenue={c: v * factor for c, v in self.revenue.items()},
+            payout={c: v * factor for c, v in self.payout.items()},
+        )
+
+
+def _add(into: Totals, other: Totals) -> None:
+    into.clicks += other.clicks
+    into.conversions += other.conversions
+    for name in ("revenue", "payout"):
+        mine = getattr(into, name)
+        for c, v in getattr(other, name).items():
+            mine[c] = mine.get(c, Decimal(0)) + v
+
+
+# --- KPI tiles: a value and its change against earlier windows -----------------------------
+
+
+@dataclass(frozen=True)
+class Change:
+    against: str
+    text: str
+    tone: str  # up, down or flat
+
+
+@dataclass(frozen=True)
+class Tile:
+    label: str
+    #: One line, or one per currency.
+    lines: list[str]
+    changes: list[Change]
+
+    @property
+    def value(self) -> str:
+        return " · ".join(self.lines)
+
+
+def _pct(now: Decimal, then: Decimal) -> tuple[str, str]:
+    if then == 0:
+        return ("new", "up") if now > 0 else ("—", "flat")
+    change = (now - then) / abs(then) * 100
+    tone = "up" if change > 0 else "down" if change < 0 else "flat"
+    return f"{change:+.0f} %", tone
+
+
+def _change(against: str, now: int | Money, then: int | Money) -> Change:
+    if isinstance(now, int) and isinstance(then, int):
+        text, tone = _pct(Decimal(now), Decimal(then))
+        return Change(against, text, tone)
+    assert isinstance(now, dict)
+    assert isinstance(then, dict)
+    parts = [(c, *_pct(now.get(c, Decimal(0)), then.get(c, Decimal(0)))) for c in sorted({*now, *then})]
+    if len(parts) == 1:
+        return Change(against, parts[0][1], parts[0][2])
+    tones = {tone for _, _, tone in parts}
+    return Change(
+        against, " · ".join(f"{c} {t}" for c, t, _ in parts), tones.pop() if len(tones) == 1 else "flat"
+    )
+
+
+def tiles(now: Totals, *against: tuple[str, Totals]) -> list[Tile]:
+    """Clicks, conversions, revenue, payout and margin, each with its change against each of
+    ``against`` (label, totals)."""
+    out = []
+    for label, name in (
+        ("Clicks", "clicks"),
+        ("Conversions", "conversions"),
+        ("Revenue", "revenue"),
+        ("Payout", "payout"),
+        ("Margin", "margin"),
+    ):
+        value = getattr(now, name)
+        shown = [f"{value:,}"] if isinstance(value, int) else money_map(value).split(" · ")
+        out.append(Tile(label, shown, [_change(text, value, getattr(t, name)) for text, t in against]))
+    return out
+
+
+# --- One advertiser, publisher or offer over a period and the one before -------------------
+
+
+def window_totals(*, start: datetime, end: datetime, where: Q) -> Totals:
+    """Clicks, counted conversions, revenue and payout in [start, end) matching ``where``, a
+    filter both traffic and commissions have (publisher_id, offer_id, offer__advertiser_id)."""
+    clicks, conversions = window_counts(start=start, end=end, where=where)
+    money = (
+        Commission.objects.filter(where, created_at__gte=start, created_at__lt=end, status__in=EARNING)
+        .values("currency")
+        .annotate(revenue=Sum("revenue"), payout=Sum("payout"))
+        .order_by()
+    )
+    return Totals(
+        clicks=clicks,
+        conversions=conversions,
+        revenue={r["currency"]: r["revenue"] for r in money},
+        payout={r["currency"]: r["payout"] for r in money},
+    )
+
+
+def period_tiles(*, start: datetime, end: datetime, where: Q) -> list[Tile]:
+    """The period's tiles against the same length of time just before it."""
+    before = window_totals(start=start - (end - start), end=start, where=where)
+    return tiles(window_totals(start=start, end=end, where=where), ("previous period", before))
+
+
+@dataclass(frozen=True)
+class TopRow:
+    id: int
+    name: str
+    conversions: int
+    revenue: Money
+    payout: Money
+
+    @property
+    def margin(self) -> Money:
+        return {c: self.revenue[c] - self.payout.get(c, Decimal(0)) for c in self.revenue}
+
+
+def top_by(*, start: datetime, end: datetime, where: Q, by: str, limit: int = 5) -> list[TopRow]:
+    """The offers (``by="offer"``) or publishers (``by="publisher"``) with the most counted
+    conversions in [start, end) matching ``where``, with the money of all their earning
+    commissions per currency (CPC and CPM days earn without conversions)."""
+    rows = (
+        Commission.objects.filter(where, created_at__gte=start, created_at__lt=end, status__in=EARNING)
+        .values(f"{by}_id", f"{by}__name", "currency")
+        .annotate(
+            n=Count("pk", filter=Q(kind=Commission.Kind.CONVERSION)),
+            revenue=Sum("revenue"),
+            payout=Sum("payout"),
+        )
+        .order_by()
+    )
+    merged: dict[int, dict[str, Any]] = {}
+    for r in rows:
+        row = merged.setdefault(
+            r[f"{by}_id"], {"name": r[f"{by}__name"], "n": 0, "revenue": {}, "payout": {}}
+        )
+        row["n"] += r["n"]
+        row["revenue"][r["currency"]] = r["revenue"]
+        row["payout"][r["currency"]] = r["payout"]
+    ranked = sorted(merged.items(), key=lambda kv: (-kv[1]["n"], kv[1]["name"]))[:limit]
+    return [TopRow(pk, v["name"], v["n"], v["revenue"], v["payout"]) for pk, v in ranked]
+
+
+# --- The overview ---------------------------------------------------------------------------
+
+
+def _money_per_day(*, now: datetime, days: int) -> dict[date, tuple[Money, Money]]:
+    rows = (
+        Commission.objects.filter(so_far_filter(now, days), status__in=EARNING)
+        .annotate(d=TruncDate("created_at"))
+        .values("d", "currency")
+        .annotate(revenue=Sum("revenue"), payout=Sum("payout"))
+        .order_by()
+    )
+    out: dict[date, tuple[Money, Money]] = defaultdict(lambda: ({}, {}))
+    for r in rows:
+        out[r["d"]][0][r["currency"]] = r["revenue"]
+        out[r["d"]][1][r["currency"]] = r["payout"]
+    return out
+
+
+@dataclass(frozen=True)
+class Network:
+    today: Totals
+    yesterday: Totals
+    week_average: Totals
+
+
+def network_so_far(*, now: datetime | None = None) -> Network:
+    """Today up to now, yesterday up to the same time, and the average of the 7 days before
+    today up to the same time (UTC)."""
+    now = now or timezone.now()
+    today = now.date()
+    counts = counts_per_day(now=now, days=7)
+    money = _money_per_day(now=now, days=7)
+
+    def day(d: date) -> Totals:
+        clicks, conversions = counts.get((None, d), (0, 0))
+        revenue, payout = money.get(d, ({}, {}))
+        return Totals(clicks, conversions, dict(revenue), dict(payout))
+
+    week = Totals()
+    for i in range(1, 8):
+        _add(week, day(today - timedelta(days=i)))
+    return Network(
+        today=day(today), yesterday=day(today - timedelta(days=1)), week_average=week.scaled(Decimal(1) / 7)
+    )
+
+
+@dataclass(frozen=True)
+class Mover:
+    offer: Offer
+    clicks_today: int
+    clicks_usual: int
+    conversions_today: int
+    conversions_usual: int
+
+    @property
+    def change(self) -> int:
+        return self.clicks_today - self.clicks_usual
+
+
+def top_movers(*, now: datetime | None = None, limit: int = 5) -> tuple[list[Mover], list[Mover]]:
+    """Offers whose clicks today (so far) differ most from their 7-day average by this hour:
+    (risers, fallers)."""
+    now = now or timezone.now()
+    today = now.date()
+    counts = counts_per_day(now=now, days=7, by="offer_id")
+    today_of: dict[int, tuple[int, int]] = defaultdict(lambda: (0, 0))
+    week_of: dict[int, list[int]] = defaultdict(lambda: [0, 0])
+    for (offer_id, d), (clicks, conversions) in counts.items():
+        if d == today:
+            today_of[offer_id] = (clicks, conversions)
+        else:
+            week_of[offer_id][0] += clicks
+            week_of[offer_id][1] += conversions
+    offers = Offer.objects.in_bulk({*today_of, *week_of})
+    movers = [
+        Mover(
+            offers[pk],
+            *(today_of[pk][0], round(week_of[pk][0] / 7)),
+            today_of[pk][1],
+            round(week_of[pk][1] / 7),
+        )
+        for pk in offers
+    ]
+    risers = sorted((m for m in movers if m.change > 0), key=lambda m: -m.change)[:limit]
+    fallers = sorted((m for m in movers if m.change < 0), key=lambda m: m.change)[:limit]
+    return risers, fallers
+
+
+@dataclass(frozen=True)
+class Waiting:
+    publishers_pending: int
+    access_pending: int
+    held: int
+    invoices_unpaid: int
+    invoices_overdue: int
+    postbacks_failed: int
+
+
+def _owing_advertiser_ids() -> list[int]:
+    """Advertisers whose receivable (approved revenue less payments) is positive in a currency."""
+    rows = (
+        Entry.objects.filter(account__kind=Account.Kind.ADVERTISER_RECEIVABLE)
+        .values("account__advertiser_id", "currency")
+        .annotate(total=MoneySum("amount"))
+        .order_by()
+    )
+    return sorted({r["account__advertiser_id"] for r in rows if r["total"] and r["total"] > 0})
+
+
+def waiting_for_staff(*, now: datetime | None = None) -> Waiting:
+    """The queues on the overview. An invoice counts as unpaid while its advertiser owes (the
+    rule the overdue notice uses: payments settle the balance, not one invoice)."""
+    now = now or timezone.now()
+    invoices = Document.objects.filter(kind=Document.Kind.INVOICE, advertiser_id__in=_owing_advertiser_ids())
+    return Waiting(
+        publishers_pending=Publisher.objects.filter(status=Publisher.Status.PENDING).count(),
+        access_pending=OfferAccess.objects.filter(status=OfferAccess.Status.PENDING).count(),
+        held=conversions_held_count(),
+        invoices_unpaid=invoices.count(),
+        invoices_overdue=invoices.filter(due_date__lt=now.date()).count(),
+        postbacks_failed=CallbackDelivery.objects.filter(
+            publisher__isnull=False,
+            status=CallbackDelivery.Status.FAILED,
+            created_at__gte=now - timedelta(days=7),
+        ).count(),
+    )
