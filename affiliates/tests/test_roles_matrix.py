@@ -13,6 +13,7 @@ from affiliates.models import Advertiser, Offer, OfferAccess, Publisher
 from affiliates.roles import Act, actor_for
 from affiliates.team_models import AccountAssignment, AdvertiserMember, StaffMember, StaffRole, TeamRole
 from affiliates.tests import factories as f
+from affiliates.tests.signin import sign_in
 
 pytestmark = pytest.mark.django_db
 
@@ -129,3 +130,12 @@ def test_team_analysts_and_read_only_members_change_nothing(acme: Advertiser, sh
     manager = actor_for(member_of(acme, TeamRole.MANAGER))
     assert roles.may_manage(manager, shoes)
     roles.account_check(manager, Act.MANAGE_OFFERS)
+
+
+def test_only_staff_admins_use_the_django_admin(client: Any, nadia: Any) -> None:
+    finance = staff_as(StaffRole.FINANCE)
+    sign_in(client, finance)
+    assert client.get("/admin/affiliates/offer/").status_code == 302  # to the admin's login
+    promoted = staff_as(StaffRole.ADMIN, username="promoted")
+    sign_in(client, promoted)
+    assert client.get("/admin/").status_code == 200
