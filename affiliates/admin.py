@@ -35,6 +35,7 @@ from affiliates.pricing import (
     custom_payout_warnings,
     goal_warnings,
 )
+from affiliates.team_admin import AdvertiserMemberInline, PublisherMemberInline
 
 LOSS = "⚠ payout exceeds revenue"
 
@@ -67,7 +68,7 @@ class AdvertiserAdmin(admin.ModelAdmin[Advertiser]):
     list_filter = ["status", "currency"]
     search_fields = ["name", "members__username", "members__email"]
     readonly_fields = ["postback_token_hint", "created_at"]
-    filter_horizontal = ["members"]
+    inlines = [AdvertiserMemberInline]
     actions = ["rotate_postback_token", "rotate_hmac_secret"]
 
     def save_model(self, request: HttpRequest, obj: Advertiser, form: Any, change: bool) -> None:
@@ -116,7 +117,7 @@ class PublisherAdmin(admin.ModelAdmin[Publisher]):
     list_filter = ["status", "payout_method", "payout_currency"]
     search_fields = ["name", "email", "website", "members__username"]
     readonly_fields = ["status_changed_by", "status_changed_at", "created_at"]
-    filter_horizontal = ["members"]
+    inlines = [PublisherMemberInline]
     actions = [
         _publisher_action("approve", "Approve selected publishers"),
         _publisher_action("reject", "Reject selected publishers"),

@@ -29,6 +29,7 @@ from django.contrib.contenttypes.models import ContentType
 from django.db.models import Q, QuerySet
 
 from affiliates import models as m
+from affiliates import team_models as tm
 from affiliates.core.audit import SPECS, AuditEntry, AuditSpec, audit_register
 from affiliates.credentials import ApiKey
 from affiliates.roles import Actor
@@ -169,6 +170,32 @@ def register() -> None:
         advertiser_fields=("period", "conversions"),
         exclude=["updated_at"],
     )
+    # Teams and staff roles (affiliates.team, affiliates.staff): each invitation, member, role
+    # and assignment change. Members read their own team's entries; staff roles are staff-only.
+    audit_register(
+        tm.AdvertiserMember,
+        label="advertiser team member",
+        advertiser="advertiser_id",
+        advertiser_fields=("user", "role"),
+    )
+    audit_register(
+        tm.PublisherMember,
+        label="publisher team member",
+        publisher="publisher_id",
+        publisher_fields=("user", "role"),
+    )
+    invite_fields = ("email", "role", "expires_at", "accepted_at", "revoked_at")
+    audit_register(
+        tm.TeamInvite,
+        label="team invitation",
+        advertiser="advertiser_id",
+        publisher="publisher_id",
+        advertiser_fields=invite_fields,
+        publisher_fields=invite_fields,
+        exclude=["token_digest"],
+    )
+    audit_register(tm.StaffMember, label="staff role", exclude=["updated_at"])
+    audit_register(tm.AccountAssignment, label="account assignment")
     # Users: only what code logs about them (an admin's 2FA reset), staff-only entries; their
     # saves are not logged (every login writes last_login).
     audit_register(get_user_model(), label="user", signals=False)

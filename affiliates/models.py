@@ -21,6 +21,13 @@ from affiliates import validators as v
 from affiliates.core.audit import AuditEntry as AuditEntry  # the audit log (every app logs to it)
 from affiliates.core.money import CurrencyField, MoneyField
 from affiliates.credentials import ApiKey  # noqa: F401  (imported here so Django registers it)
+from affiliates.team_models import (  # noqa: F401  (registered here; the members' tables)
+    AccountAssignment,
+    AdvertiserMember,
+    PublisherMember,
+    StaffMember,
+    TeamInvite,
+)
 
 ZERO = Decimal("0")
 HUNDRED = Decimal("100")
@@ -110,8 +117,9 @@ class Advertiser(DocumentParty):
     members = models.ManyToManyField(
         settings.AUTH_USER_MODEL,
         blank=True,
+        through=AdvertiserMember,
         related_name="advertisers",
-        help_text="Users who act for this advertiser.",
+        help_text="Users who act for this advertiser, each with a team role.",
     )
     created_at = models.DateTimeField(default=timezone.now, editable=False, help_text="When it was created.")
 
@@ -177,8 +185,9 @@ class Publisher(DocumentParty):
     members = models.ManyToManyField(
         settings.AUTH_USER_MODEL,
         blank=True,
+        through=PublisherMember,
         related_name="publishers",
-        help_text="Users who act for this publisher.",
+        help_text="Users who act for this publisher, each with a team role.",
     )
     status_changed_by = models.ForeignKey(
         settings.AUTH_USER_MODEL,

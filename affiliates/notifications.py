@@ -33,6 +33,7 @@ class Kind(models.TextChoices):
     INVOICE_OVERDUE = "invoice_overdue", "Invoice overdue"
     POSTBACK_FAILING = "postback_failing", "Postback endpoint failing"
     RULE_FIRED = "rule_fired", "Automation rule fired"
+    TEAM_INVITE = "team_invite", "Team invitation"
 
 
 class Channel(models.TextChoices):
@@ -93,7 +94,8 @@ class NotificationPreference(models.Model):
 
 
 class NotificationEmail(models.Model):
-    """An e-mail owed to one user; a Celery task sends it by id, with retries."""
+    """An e-mail owed to one user, or to an address with no user yet (a team invitation);
+    a Celery task sends it by id, with retries."""
 
     class Status(models.TextChoices):
         PENDING = "pending"
@@ -101,7 +103,9 @@ class NotificationEmail(models.Model):
         SENT = "sent"
         FAILED = "failed", "Failed (given up)"
 
-    recipient = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
+    recipient = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.CASCADE, related_name="+"
+    )
     to = models.EmailField(help_text="The address when it was owed.")
     kind = models.CharField(max_length=32, choices=Kind.choices)
     title = models.CharField(max_length=200)

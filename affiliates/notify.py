@@ -164,6 +164,21 @@ def notify(
     return len(reached)
 
 
+@transaction.atomic
+def email_address(*, to: str, kind: str, title: str, body: str = "", link: str = "") -> NotificationEmail:
+    """An e-mail to an address no user has yet (a team invitation): no in-app row and no
+    preference to ask; sent like every other e-mail, from a worker once the caller commits."""
+    email = NotificationEmail.objects.create(
+        recipient=None, to=to, kind=kind, title=title[:200], body=body, link=link[:500]
+    )
+
+    def send() -> None:
+        emails_enqueue(email_ids=[email.pk])
+
+    transaction.on_commit(send, robust=True)
+    return email
+
+
 def emails_due(*, older_than: Any, limit: int = 500) -> list[int]:
     """Pending e-mails no worker took (broker down when they were owed)."""
     rows = NotificationEmail.objects.filter(

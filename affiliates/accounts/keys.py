@@ -22,6 +22,7 @@ from django.utils import timezone
 from affiliates.core.audit import AuditChange, audit_log_changes
 from affiliates.core.errors import DomainError
 from affiliates.credentials import ApiKey
+from affiliates.roles import Act, Role, actor_for, role_check
 
 KEY_MARK = "afn_"
 PREFIX_LENGTH = len(KEY_MARK) + 8
@@ -51,9 +52,18 @@ def is_api_key(key: str) -> bool:
     return key.startswith(KEY_MARK)
 
 
+def _role_check(user: Any) -> None:
+    """A team analyst or read-only member (or read-only staff) manages no keys: 403. A user of
+    no account may: its key reaches nothing."""
+    actor = actor_for(user)
+    if actor.role is not Role.NONE:
+        role_check(actor, Act.MANAGE_KEYS)
+
+
 def apikey_create(
     *, user: Any, name: str, read_only: bool = False, expires_at: datetime | None = None
 ) -> NewKey:
+    _role_check(user)
     name = name.strip()
     if not name:
         raise DomainError("Give the key a name.", code="name_required")
@@ -82,6 +92,7 @@ def apikey_revoke(*, user: Any, key_id: int) -> ApiKey:
     """Revokes one of the user's own keys (another user's key is simply not found). Revoking
     twice changes nothing."""
     row = ApiKey.objects.get(pk=key_id, user_id=user.pk)
+    _role_check(user)
     now = timezone.now()
     if ApiKey.objects.filter(pk=row.pk, revoked_at__isnull=True).update(revoked_at=now):
         # A guarded update fires no signal: the revocation is logged here (who and from where).

@@ -21,7 +21,7 @@ from rest_framework.response import Response
 from rest_framework.views import exception_handler as drf_exception_handler
 
 from affiliates.core.errors import DomainError
-from affiliates.roles import account_check, actor_for, scope
+from affiliates.roles import Act, account_check, actor_for, role_check, scope
 
 
 class Pagination(PageNumberPagination):
@@ -140,12 +140,23 @@ class AccountStanding(BasePermission):
 
     def has_permission(self, request: Any, view: Any) -> bool:
         if request.method not in ("GET", "HEAD", "OPTIONS"):
-            account_check(actor_for(request.user), view.account_act)
+            actor = actor_for(request.user)
+            # Staff act by their role: a view may name its staff act (``role_act``) apart from
+            # the members' (a blocklist is the fraud analysts', an advertiser's its owners').
+            staff_act = getattr(view, "role_act", None) if actor.is_staff else None
+            account_check(actor, staff_act or view.account_act)
         return True
 
 
 class IsStaff(BasePermission):
-    """Network staff only (affiliates.roles decides who that is)."""
+    """Network staff only (affiliates.roles decides who that is). Any staff role reads; a write
+    needs the view's ``role_act`` (roles.STAFF_MAY; by default ``MANAGE_NETWORK``: admins only),
+    else 403 ``role_not_allowed``."""
 
     def has_permission(self, request: Any, view: Any) -> bool:
-        return actor_for(request.user).is_staff
+        actor = actor_for(request.user)
+        if not actor.is_staff:
+            return False
+        if request.method not in ("GET", "HEAD", "OPTIONS"):
+            role_check(actor, getattr(view, "role_act", Act.MANAGE_NETWORK))
+        return True

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from affiliates.api import api_keys, audit, network_terms, notifications, views
+from affiliates.api import api_keys, audit, network_terms, notifications, team, views
 from affiliates.api.routers import DefaultRouter
 
 router = DefaultRouter()
@@ -24,6 +24,19 @@ urlpatterns = [
     ),
     path("notifications/", notifications.NotificationsView.as_view(), name="notifications"),
     path("notifications/read/", notifications.NotificationsReadView.as_view(), name="notifications-read"),
+    path("team/members/", team.TeamMembersView.as_view(), name="team-members"),
+    path("team/members/<int:user_id>/", team.TeamMemberView.as_view(), name="team-member"),
+    path("team/invites/", team.TeamInvitesView.as_view(), name="team-invites"),
+    path("team/invites/accept/", team.TeamInviteAcceptView.as_view(), name="team-invite-accept"),
+    path("team/invites/<int:invite_id>/", team.TeamInviteView.as_view(), name="team-invite"),
+    path("staff-roles/", team.StaffRolesView.as_view(), name="staff-roles"),
+    path("staff-roles/<int:user_id>/", team.StaffRoleView.as_view(), name="staff-role"),
+    path("account-assignments/", team.AccountAssignmentsView.as_view(), name="account-assignments"),
+    path(
+        "account-assignments/<int:assignment_id>/",
+        team.AccountAssignmentView.as_view(),
+        name="account-assignment",
+    ),
     path("network-terms/", network_terms.NetworkTermsView.as_view(), name="network-terms"),
     *router.urls,
 ]

@@ -56,17 +56,19 @@ def portal_view(*roles: Role) -> Callable[[View], View]:
     return decorate
 
 
-def account_may(act: Act) -> Callable[[View], View]:
-    """A portal write (POST) refused by the account-status rule the API applies
-    (roles.account_check): a 403 page with the rule's message and reason code. Goes inside
-    ``portal_view``, which resolves the actor."""
+def account_may(act: Act, *, staff: Act | None = None) -> Callable[[View], View]:
+    """A portal write (POST) refused by the role and account-status rules the API applies
+    (roles.account_check): a 403 page with the rule's message and reason code. ``staff``: the
+    act staff need here when it differs from the members' (a blocklist is the fraud analysts').
+    Goes inside ``portal_view``, which resolves the actor."""
 
     def decorate(view: View) -> View:
         @wraps(view)
         def wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponseBase:
             if request.method == "POST":
+                actor: Actor = request.actor  # type: ignore[attr-defined]
                 try:
-                    account_check(request.actor, act)  # type: ignore[attr-defined]
+                    account_check(actor, staff if staff is not None and actor.is_staff else act)
                 except AccountRefused as refused:
                     return account_refused(request, refused)
             return view(request, *args, **kwargs)

@@ -9,6 +9,7 @@ from affiliates.portal import views_notifications as notes
 from affiliates.portal import views_publisher as pub
 from affiliates.portal import views_staff as staff
 from affiliates.portal import views_staff_users as staff_users
+from affiliates.portal import views_team as team
 
 app_name = "portal"
 
@@ -33,6 +34,12 @@ urlpatterns = [
     path("account/two-factor/disable/", account.otp_disable, name="otp-disable"),
     path("account/api-keys/", account.api_keys, name="api-keys"),
     path("account/api-keys/<int:key_id>/revoke/", account.api_key_revoke, name="api-key-revoke"),
+    path("account/team/", team.team_page, name="team"),
+    path("account/team/invite/", team.team_invite, name="team-invite"),
+    path("account/team/members/<int:user_id>/role/", team.team_role, name="team-role"),
+    path("account/team/members/<int:user_id>/remove/", team.team_remove, name="team-remove"),
+    path("account/team/invites/<int:invite_id>/revoke/", team.team_invite_revoke, name="team-invite-revoke"),
+    path("team/accept/<str:token>/", team.team_accept, name="team-accept"),
     # publisher
     path("publisher/offers/", pub.marketplace, name="pub-marketplace"),
     path("publisher/offers/<int:offer_id>/", pub.offer_detail, name="pub-offer"),
@@ -72,4 +79,6 @@ urlpatterns = [
         staff_users.twofactor_reset,
         name="staff-twofactor-reset",
     ),
+    path("staff/users/<int:user_id>/role/", staff_users.staff_role, name="staff-role"),
+    path("staff/users/<int:user_id>/accounts/", staff_users.staff_accounts, name="staff-accounts"),
 ]

@@ -215,6 +215,8 @@ def api_key_revoke(request: HttpRequest, key_id: int) -> HttpResponseBase:
         row = keys.apikey_revoke(user=request.user, key_id=key_id)
     except ApiKey.DoesNotExist:
         messages.error(request, "No such key.")
+    except DomainError as refused:
+        messages.error(request, refused.message)
     else:
         messages.success(request, f"“{row.name}” ({row.prefix}…) is revoked: it no longer works.")
     return redirect("portal:api-keys")

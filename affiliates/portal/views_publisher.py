@@ -111,6 +111,7 @@ def _built_link(base: str, params: Any) -> str:
 
 
 @publisher_only
+@account_may(Act.MANAGE_PAYOUTS)
 def profile(request: PortalRequest) -> HttpResponse:
     publisher = _pub(request)
     which = request.POST.get("form")

@@ -13,8 +13,9 @@ from django.views.decorators.http import require_POST
 from affiliates import lockout
 from affiliates import selectors as affiliate_selectors
 from affiliates.models import OfferAccess, Publisher
-from affiliates.portal.access import PortalRequest, staff_only
+from affiliates.portal.access import PortalRequest, account_may, staff_only
 from affiliates.portal.views_advertiser import decide_access
+from affiliates.roles import Act, visible
 from affiliates.services import publisher_set_status
 
 
@@ -23,7 +24,8 @@ def publisher_queue(request: PortalRequest) -> HttpResponse:
     status = request.GET.get("status", Publisher.Status.PENDING)
     if status not in Publisher.Status.values:
         status = Publisher.Status.PENDING
-    rows = Publisher.objects.filter(status=status).prefetch_related("members").order_by("created_at", "id")
+    rows = visible(Publisher.objects.filter(status=status), request.actor)  # account managers: theirs
+    rows = rows.prefetch_related("members").order_by("created_at", "id")
     return render(
         request,
         "portal/staff/publishers.html",
@@ -33,8 +35,9 @@ def publisher_queue(request: PortalRequest) -> HttpResponse:
 
 @require_POST
 @staff_only
+@account_may(Act.DECIDE_SIGNUPS)
 def publisher_decision(request: PortalRequest, publisher_id: int) -> HttpResponse:
-    publisher = get_object_or_404(Publisher, pk=publisher_id)
+    publisher = get_object_or_404(visible(Publisher.objects.all(), request.actor), pk=publisher_id)
     status = request.POST.get("status", "")
     if status not in Publisher.Status.values:
         messages.error(request, "Unknown status.")
@@ -49,16 +52,16 @@ def access_queue(request: PortalRequest) -> HttpResponse:
     return render(
         request,
         "portal/staff/access.html",
-        {"requests": affiliate_selectors.pending_access_requests(advertiser_id=None)},
+        {"requests": visible(affiliate_selectors.pending_access_requests(advertiser_id=None), request.actor)},
     )
 
 
 @require_POST
 @staff_only
+@account_may(Act.DECIDE_ACCESS)
 def access_decision(request: PortalRequest, access_id: int) -> HttpResponse:
-    decide_access(
-        request, get_object_or_404(OfferAccess.objects.select_related("offer", "publisher"), pk=access_id)
-    )
+    accesses = visible(OfferAccess.objects.select_related("offer", "publisher"), request.actor)
+    decide_access(request, get_object_or_404(accesses, pk=access_id))
     # Back to the list it was decided from: the queue, or the console's access list.
     back = "portal:staff-accesses" if request.POST.get("from") == "accesses" else "portal:staff-access"
     return redirect(back)
@@ -75,6 +78,7 @@ def lockouts(request: PortalRequest) -> HttpResponse:
 
 @require_POST
 @staff_only
+@account_may(Act.MANAGE_NETWORK)
 def lockout_reset(request: PortalRequest) -> HttpResponse:
     kind, key = request.POST.get("kind", ""), request.POST.get("key", "")
     if kind not in {"ip", "account"} or not key:

@@ -275,6 +275,8 @@ SPECTACULAR_SETTINGS = {
         "ListEntryKindEnum": "tracking.models.policy.ListEntry.Kind",
         "ListEntryModeEnum": "tracking.models.policy.ListEntry.Mode",
         "SmartLinkModeEnum": "tracking.models.smartlinks.SmartLink.Mode",
+        "TeamRoleEnum": "affiliates.team_models.TeamRole",
+        "StaffRoleEnum": "affiliates.team_models.StaffRole",
     },
 }
 

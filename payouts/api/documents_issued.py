@@ -24,6 +24,7 @@ from rest_framework.response import Response
 
 from affiliates.api.base import IsStaff, TenantScopedMixin
 from affiliates.models import Advertiser, Publisher
+from affiliates.roles import Act
 from payouts.advertiser_payments import advertiser_balances, advertiser_payment_record
 from payouts.api.payout_runs import attachment
 from payouts.documents import Issued, invoice_issue, statement_issue
@@ -117,6 +118,7 @@ class DocumentViewSet(
     serializer_class = DocumentSerializer
     advertiser_path = "advertiser_id"
     publisher_path = "publisher_id"
+    role_act = Act.MANAGE_PAYOUTS
     filterset_fields = ["kind", "advertiser", "publisher"]
 
     def get_permissions(self) -> list[BasePermission]:
@@ -220,6 +222,7 @@ class AdvertiserPaymentViewSet(
     queryset = AdvertiserPayment.objects.all()
     serializer_class = AdvertiserPaymentSerializer
     advertiser_path = "advertiser_id"
+    role_act = Act.MANAGE_PAYOUTS
     filterset_fields = ["advertiser", "currency", "document"]
 
     def get_permissions(self) -> list[BasePermission]:

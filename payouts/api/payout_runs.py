@@ -12,6 +12,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 
 from affiliates.api.base import IsStaff, TenantScopedMixin
+from affiliates.roles import Act
 from payouts import payout_runs as services
 from payouts.api import serializers_payout_runs as s
 from payouts.exports.payout_file import payout_file_csv, payout_file_name
@@ -30,6 +31,7 @@ class PayoutRunViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewset
     queryset = PayoutRun.objects.all()
     serializer_class = s.PayoutRunSerializer
     permission_classes = [IsStaff]
+    role_act = Act.MANAGE_PAYOUTS
     filterset_fields = ["status"]
 
     @extend_schema(request=s.PeriodInput, responses={200: s.PayoutRunSerializer, 202: s.PayoutRunSerializer})
@@ -74,6 +76,7 @@ class PayoutViewSet(
     queryset = Payout.objects.select_related("publisher")
     serializer_class = s.PayoutSerializer
     publisher_path = "publisher_id"
+    role_act = Act.MANAGE_PAYOUTS
     filterset_fields = ["run", "status", "currency", "publisher"]
     ordering_fields = ["id", "amount", "created_at", "paid_at"]
 

@@ -17,6 +17,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from affiliates.api.base import IsStaff
+from affiliates.roles import Act
 from payouts.traffic_review import MAX_ROWS, SUB_FIELDS, TRAFFIC, Judgement, Selection, traffic_judge
 
 
@@ -104,6 +105,7 @@ def judgement_data(judgement: Judgement) -> dict[str, Any]:
 
 class TrafficInvalidateView(APIView):
     permission_classes = [IsStaff]
+    role_act = Act.REVIEW_FRAUD
 
     @extend_schema(
         summary="Invalidate clicks and impressions after the fact (staff)",

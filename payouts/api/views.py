@@ -23,7 +23,7 @@ from affiliates.api.lookups import IdFilterSet
 from affiliates.core.errors import DomainError
 from affiliates.core.money import money_round
 from affiliates.models import FxRate
-from affiliates.roles import Act, account_check, actor_for
+from affiliates.roles import Act, account_check, actor_for, role_check
 from payouts import selectors, services
 from payouts.adjustments import adjustments_apply
 from payouts.api import serializers as s
@@ -236,10 +236,15 @@ def _strings(summary: dict[str, dict[str, Any]]) -> dict[str, dict[str, str]]:
 
 
 class StaffWrites(BasePermission):
+    """Anyone signed in reads; staff whose role manages money (roles.STAFF_MAY) write."""
+
     def has_permission(self, request: Request, view: Any) -> bool:
         if request.method in ("GET", "HEAD", "OPTIONS"):
             return bool(request.user and request.user.is_authenticated)
-        return actor_for(request.user).is_staff
+        actor = actor_for(request.user)
+        if actor.is_staff:
+            role_check(actor, Act.MANAGE_PAYOUTS)
+        return actor.is_staff
 
 
 class FxRateViewSet(viewsets.ModelViewSet[FxRate]):

@@ -17,8 +17,15 @@ from django.views.decorators.http import require_POST
 from affiliates.core.errors import DomainError
 from affiliates.core.money import validate_currency
 from affiliates.models import Advertiser, Publisher
-from affiliates.portal.access import PortalRequest, advertiser_only, portal_view, publisher_only, staff_only
-from affiliates.roles import Role, scope
+from affiliates.portal.access import (
+    PortalRequest,
+    account_may,
+    advertiser_only,
+    portal_view,
+    publisher_only,
+    staff_only,
+)
+from affiliates.roles import Act, Role, scope
 from payouts.advertiser_payments import advertiser_balances, advertiser_payment_record
 from payouts.api.payout_runs import attachment
 from payouts.documents import Issued, invoice_issue, statement_issue
@@ -99,6 +106,7 @@ def staff_documents(request: PortalRequest) -> HttpResponse:
 
 @require_POST
 @staff_only
+@account_may(Act.MANAGE_PAYOUTS)
 def staff_issue(request: PortalRequest) -> HttpResponse:
     form = IssueForm(request.POST, prefix="issue")
     if not form.is_valid():
@@ -119,6 +127,7 @@ def staff_issue(request: PortalRequest) -> HttpResponse:
 
 @require_POST
 @staff_only
+@account_may(Act.MANAGE_PAYOUTS)
 def staff_payment(request: PortalRequest) -> HttpResponse:
     form = PaymentForm(request.POST, prefix="pay")
     if not form.is_valid():

@@ -13,7 +13,8 @@ from django.shortcuts import redirect, render
 
 from affiliates.core.errors import DomainError
 from affiliates.models import Publisher
-from affiliates.portal.access import PortalRequest, staff_only
+from affiliates.portal.access import PortalRequest, account_may, staff_only
+from affiliates.roles import Act
 from payouts.traffic_review import SUB_FIELDS, TRAFFIC, Selection, traffic_judge
 
 _WHEN = {"widget": forms.DateTimeInput(attrs={"type": "datetime-local"}), "required": False}
@@ -64,6 +65,7 @@ def _ids(raw: str) -> tuple[str, ...]:
 
 
 @staff_only
+@account_may(Act.REVIEW_FRAUD)
 def staff_invalid_traffic(request: PortalRequest) -> HttpResponse:
     """GET: the form. POST: a preview (nothing written), or with ``confirm`` the invalidation."""
     form = InvalidateForm(request.POST or None)

@@ -16,9 +16,9 @@ from django.utils import timezone
 from django.views.decorators.http import require_POST
 
 from affiliates.core.errors import DomainError
-from affiliates.portal.access import PortalRequest, publisher_only, staff_only
+from affiliates.portal.access import PortalRequest, account_may, publisher_only, staff_only
 from affiliates.portal.tables import table_build
-from affiliates.roles import scope
+from affiliates.roles import Act, scope
 from payouts.ledger import publisher_balances
 from payouts.models import Account, Payout, PayoutRun
 from payouts.payout_runs import payout_run_approve, payout_run_mark_paid, payout_run_request
@@ -141,6 +141,7 @@ def staff_run_progress(request: PortalRequest, run_id: int) -> JsonResponse:
 
 @require_POST
 @staff_only
+@account_may(Act.MANAGE_PAYOUTS)
 def staff_run_action(request: PortalRequest, run_id: int, action: str) -> HttpResponse:
     run = get_object_or_404(PayoutRun, pk=run_id)
     try:

@@ -170,6 +170,7 @@ class ListEntryViewSet(
     recorded with reason blocked and sent to the fallback, within seconds of the change."""
 
     serializer_class = ListEntrySerializer
+    role_act = Act.REVIEW_FRAUD  # staff: blocklists are the fraud analysts' (roles.STAFF_MAY)
     filterset_fields = ["advertiser", "offer", "mode", "kind"]
     search_fields = ["value", "note"]
 
