@@ -36,6 +36,7 @@ from affiliates.pricing import (
     goal_warnings,
 )
 from affiliates.team_admin import AdvertiserMemberInline, PublisherMemberInline
+from affiliates.validators import offer_measurement_errors
 
 LOSS = "⚠ payout exceeds revenue"
 
@@ -55,6 +56,35 @@ class CustomPayoutForm(forms.ModelForm[CustomPayout]):
                 custom_payout_unit(goal=data.get("goal"), goals=list(offer.goals.all()))
             except AmbiguousUnit as exc:
                 self.add_error("goal", str(exc))
+        return data
+
+
+MEASUREMENT = [
+    "view_through_enabled",
+    "view_through_window_hours",
+    "view_through_goal",
+    "assist_enabled",
+    "assist_payout",
+    "assist_revenue",
+    "assist_daily_cap",
+]
+
+
+class OfferAdminForm(forms.ModelForm[Offer]):
+    """The portal's rules for view-through and assists; a view-through goal must already be
+    saved on the offer (the goal inlines are saved after this form)."""
+
+    class Meta:
+        model = Offer
+        fields = MEASUREMENT  # the admin passes every field of its fieldsets
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean() or {}
+        codes = set(self.instance.goals.values_list("code", flat=True)) if self.instance.pk else set()
+        for field, message in offer_measurement_errors(data, goal_codes=codes).items():
+            if field == "view_through_goal":
+                message += " Save a new goal first, then choose it."
+            self.add_error(field, message)
         return data
 
 
@@ -158,6 +188,7 @@ class CustomPayoutInline(admin.TabularInline[CustomPayout, Offer]):
 
 @admin.register(Offer)
 class OfferAdmin(admin.ModelAdmin[Offer]):
+    form = OfferAdminForm
     list_display = ["name", "advertiser", "status", "visibility", "category", "currency", "created_at"]
     list_filter = ["status", "visibility", "currency", "category", "advertiser"]
     search_fields = ["name", "description", "category", "advertiser__name"]
@@ -189,6 +220,10 @@ class OfferAdmin(admin.ModelAdmin[Offer]):
             },
         ),
         ("Targeting", {"fields": ["target_countries", "target_devices", "target_os"]}),
+        (
+            "Beyond last click: view-through and assist commissions",
+            {"fields": tuple(MEASUREMENT)},
+        ),
         ("Audit", {"fields": ["created_at", "updated_at"]}),
     ]
 

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import ipaddress
 import re
+from collections.abc import Mapping
+from typing import Any
 from urllib.parse import urlsplit
 
 import pycountry
@@ -103,3 +105,28 @@ def validate_device_list(value: object) -> None:
 
 def validate_os_list(value: object) -> None:
     _validate_choice_list(value, OS_FAMILIES, "bad_os")
+
+
+def offer_measurement_errors(data: Mapping[str, Any], goal_codes: set[str] | None = None) -> dict[str, str]:
+    """What is wrong with an offer form's view-through and assist settings (field -> message).
+
+    ``goal_codes``: the offer's goals as the form will save them; None skips the goal check.
+    The API validates the goal the same way (affiliates.api.serializers.OfferSerializer).
+    """
+    errors: dict[str, str] = {}
+    hours = data.get("view_through_window_hours")
+    if data.get("view_through_enabled") and not hours:
+        errors["view_through_window_hours"] = "At least 1 hour when view-through is on."
+    days = data.get("attribution_window_days")
+    if hours and days and hours > days * 24:
+        errors["view_through_window_hours"] = (
+            f"At most the attribution window ({days * 24} hours): a view cannot outlast a click."
+        )
+    goal = data.get("view_through_goal")
+    if goal and goal_codes is not None and goal not in goal_codes:
+        errors["view_through_goal"] = "Not the code of one of this offer's goals."
+    if data.get("assist_enabled") and not (data.get("assist_payout") or data.get("assist_revenue")):
+        errors["assist_payout"] = "An assist earns or costs nothing: set its amounts, or turn assists off."
+    if data.get("assist_daily_cap") == 0:
+        errors["assist_daily_cap"] = "0 would allow no assist at all: leave it empty for no cap."
+    return errors

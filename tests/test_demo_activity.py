@@ -22,10 +22,24 @@ from django.core.management import call_command
 from django.db.models import F
 
 from affiliates.roles import Actor, Role
+from payouts.automation.models import Rule
+from payouts.demo import features
+from payouts.incrementality.report import holdout_report_current
 from payouts.management.commands.seed_demo import demo_window_days
 from payouts.models import Commission, Document, Entry, Payout, PayoutRun, Transaction
 from payouts.reports.selectors import report_rows
-from tracking.models import Click, Conversion, Impression, UnreconciledConversion
+from tracking.models import (
+    AbTest,
+    Click,
+    Conversion,
+    HoldoutTest,
+    Impression,
+    Journey,
+    JourneyRun,
+    SmartLink,
+    UnreconciledConversion,
+)
+from tracking.models.policy import FrequencyCap, ListEntry
 
 # One xdist worker takes the whole module (make test runs --dist loadgroup), so it seeds once.
 pytestmark = [pytest.mark.django_db, pytest.mark.xdist_group("demo_activity")]
@@ -73,7 +87,9 @@ def test_seed_demo_builds_a_month_of_activity_through_the_product(seeded: str, f
     assert set(Commission.objects.values_list("status", flat=True)) == STATUSES
     assert set(Commission.objects.values_list("kind", flat=True)) == {"conversion", "cpc", "cpm"}
     assert not UnreconciledConversion.objects.exists()
-    assert Click.objects.earliest("created_at").created_at.date() == FIRST_DAY
+    # The month's traffic; the shoppers' half year of history (payouts.demo.features) is older.
+    month = Click.objects.filter(created_at__date__gte=FIRST_DAY)
+    assert month.earliest("created_at").created_at.date() == FIRST_DAY
     run = PayoutRun.objects.get()
     assert (run.period, run.status) == (date(2024, 6, 1), PayoutRun.Status.PAID)
     assert Payout.objects.filter(run=run, status=Payout.Status.PAID).exists()
@@ -110,11 +126,15 @@ def test_report_totals_equal_the_raw_events(seeded: str, frozen: None) -> None:
     for row in report.totals:
         for metric in ("gross_clicks", "impressions", *(f"conv_{s}" for s in STATUSES)):
             summed[metric] += row[metric]
-    assert summed["gross_clicks"] == Click.objects.count()
+    # The rollups cover the window; the demo's returning shoppers bought before it.
+    window = {"created_at__date__gte": FIRST_DAY}
+    assert summed["gross_clicks"] == Click.objects.filter(**window).count()
     assert summed["impressions"] == Impression.objects.count() > 0
     for status in STATUSES:
-        assert summed[f"conv_{status}"] == Conversion.objects.filter(status=status).count()
-    earning = Commission.objects.filter(status__in=("pending", "approved"))
+        assert summed[f"conv_{status}"] == Conversion.objects.filter(status=status, **window).count()
+    earning = Commission.objects.filter(status__in=("pending", "approved")).exclude(
+        conversion__created_at__date__lt=FIRST_DAY
+    )
     for row in report.totals:
         assert row["revenue"] == sum(
             earning.filter(currency=row["currency"]).values_list("revenue", flat=True)
@@ -146,3 +166,30 @@ def test_a_later_run_adds_only_what_happened_since_and_never_rewrites_the_past(s
     assert Click.objects.count() > clicks
     assert "3 days written" in out
     assert PayoutRun.objects.count() == 1
+
+
+def test_the_optimisation_and_measurement_features_have_results_from_their_own_jobs(
+    seeded: str, frozen: None
+) -> None:
+    smart = SmartLink.objects.get(name=features.SMART_LINK)
+    assert smart.paths.filter(is_catch_all=False).count() == 3
+    run = smart.runs.get()
+    assert run.outcome == "applied"
+    weights = {int(k): v for k, v in run.weights_after.items()}
+    boots = smart.paths.get(label="Trail boots").pk
+    assert weights[boots] == max(weights.values())  # the best-converting path gained the traffic
+    test = AbTest.objects.get(name=features.AB_TEST)
+    assert test.looks_done == 1
+    assert test.last_look["verdict"]["winner"] == test.variants.get(label="B: video").pk
+    holdout = HoldoutTest.objects.get(name=features.HOLDOUT)
+    report = holdout.result or holdout_report_current(test=holdout)
+    lift = report["lift"]
+    assert lift["visitors_exposed"] > lift["visitors_control"] > 0
+    assert lift["conversions_exposed"] > 0
+    assert lift["relative_lift"] is not None
+    assert JourneyRun.objects.exists()
+    assert Journey.objects.filter(publishers__gte=3).count() >= 10
+    firing = Rule.objects.get(name=features.RULE).firings.get()
+    assert firing.target.startswith("variant:")
+    assert ListEntry.objects.filter(value=features.BLOCKED).exists()
+    assert FrequencyCap.objects.exists()

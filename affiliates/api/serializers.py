@@ -24,6 +24,7 @@ from affiliates.pricing import (
     goal_warnings,
     price_pick,
 )
+from affiliates.validators import offer_measurement_errors
 
 HUNDRED = Decimal("100")
 # Printed on invoices and statements; country and tax id decide the VAT treatment.
@@ -235,6 +236,16 @@ class GoalDetailSerializer(GoalSerializer):
         return fields
 
 
+MEASUREMENT_SETTINGS = (
+    "view_through_enabled",
+    "view_through_window_hours",
+    "assist_enabled",
+    "assist_payout",
+    "assist_revenue",
+    "assist_daily_cap",
+)
+
+
 class OfferSerializer(ScopedModelSerializer):
     """The network's and the advertiser's view: prices include revenue."""
 
@@ -299,6 +310,15 @@ class OfferSerializer(ScopedModelSerializer):
 
     def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
         attrs = super().validate(attrs)
+        # The portal forms' rules for the other settings, on the offer as it will be.
+        current = self.instance if isinstance(self.instance, Offer) else None
+        merged = {
+            name: attrs.get(name, getattr(current, name, None))
+            for name in (*MEASUREMENT_SETTINGS, "attribution_window_days")
+        }
+        errors = offer_measurement_errors(merged)
+        if errors:
+            raise serializers.ValidationError({k: [v] for k, v in errors.items()}, code="invalid")
         code = attrs.get("view_through_goal")
         if code:
             if "goals" in attrs:

@@ -13,7 +13,18 @@ from affiliates.core.errors import DomainError
 from affiliates.models import Cap, Creative, Goal, Offer, Publisher
 from affiliates.network_terms import publisher_minimum_check
 from affiliates.offer_targets import OfferTarget
-from affiliates.validators import DEVICE_TYPES, OS_FAMILIES
+from affiliates.validators import DEVICE_TYPES, OS_FAMILIES, offer_measurement_errors
+
+# Measurement beyond last click (issue 15): view-through conversions and assist commissions.
+MEASUREMENT_FIELDS = [
+    "view_through_enabled",
+    "view_through_window_hours",
+    "view_through_goal",
+    "assist_enabled",
+    "assist_payout",
+    "assist_revenue",
+    "assist_daily_cap",
+]
 
 
 class SignupForm(forms.Form):
@@ -183,6 +194,7 @@ class OfferForm(forms.ModelForm[Offer]):
             "max_sale_amount",
             "fallback_offer",
             "fallback_url",
+            *MEASUREMENT_FIELDS,
         ]
         widgets = {
             "description": forms.Textarea(attrs={"rows": 3}),
@@ -201,6 +213,18 @@ class OfferForm(forms.ModelForm[Offer]):
             "max_sale_amount": "Max sale amount",
             "fallback_offer": "Fallback offer",
             "fallback_url": "Fallback URL",
+            "view_through_enabled": "Count view-through conversions",
+            "view_through_window_hours": "View window (hours)",
+            "view_through_goal": "View-through goal (code)",
+            "assist_enabled": "Pay assist commissions",
+            "assist_payout": "Assist payout (publisher earns)",
+            "assist_revenue": "Assist revenue (you pay)",
+            "assist_daily_cap": "Assists per publisher per day",
+        }
+        help_texts = {
+            "view_through_goal": "The code of one of the goals below, priced for view-through "
+            "conversions (often lower); empty: the goal the postback reports.",
+            "assist_daily_cap": "Empty: no cap.",
         }
 
     def __init__(self, *args: Any, advertiser_id: int, **kwargs: Any) -> None:
@@ -208,6 +232,20 @@ class OfferForm(forms.ModelForm[Offer]):
         # Another advertiser's offer is never a choice: the fallback stays within the tenant.
         fallback: Any = self.fields["fallback_offer"]
         fallback.queryset = Offer.objects.filter(advertiser_id=advertiser_id).exclude(pk=self.instance.pk)
+
+        # A post without them (an older form, a script) keeps the offer's settings.
+        for name in ("view_through_window_hours", "assist_payout", "assist_revenue"):
+            self.fields[name].required = False
+
+    def clean(self) -> dict[str, Any]:
+        cleaned = super().clean() or {}
+        for name in ("view_through_window_hours", "assist_payout", "assist_revenue"):
+            if name in cleaned and cleaned[name] is None:
+                cleaned[name] = getattr(self.instance, name)
+        # The goal code is checked against the goal forms by portal.services.offer_save.
+        for field, message in offer_measurement_errors(cleaned).items():
+            self.add_error(field, message)
+        return cleaned
 
 
 GoalFormSet: Any = inlineformset_factory(

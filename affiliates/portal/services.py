@@ -52,6 +52,12 @@ def offer_save(
     defaults = [f.instance for f in kept if f.cleaned_data.get("is_default")]
     if len(defaults) > 1:
         raise DomainError("Only one goal can be the default.", code="many_default_goals")
+    view_goal = form.cleaned_data.get("view_through_goal")
+    if view_goal and view_goal not in {f.cleaned_data.get("code") for f in kept}:
+        raise DomainError(
+            f"The view-through goal {view_goal!r} is not the code of one of the offer's goals.",
+            code="view_through_goal_unknown",
+        )
     for f in goals.deleted_forms:
         if f.instance.pk and f.instance.conversions.exists():
             raise DomainError(

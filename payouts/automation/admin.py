@@ -25,7 +25,7 @@ class RuleAdmin(ReadOnlyAdmin[Rule]):
     )
     list_filter = ("scope", "metric", "action", "is_active")
     search_fields = ("name",)
-    raw_id_fields = ("offer", "publisher", "creative", "advertiser", "created_by")
+    raw_id_fields = ("offer", "publisher", "creative", "variant", "advertiser", "created_by")
 
 
 @admin.register(Firing)

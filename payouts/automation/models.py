@@ -32,6 +32,7 @@ class Scope(models.TextChoices):
     OFFER = "offer", "An offer"
     PUBLISHER = "publisher", "A publisher on an offer"
     CREATIVE = "creative", "A creative of an offer"
+    VARIANT = "variant", "An A/B test variant (landing page or creative) of an offer"
     SUB_ID = "sub_id", "A sub id (sub1) on an offer"
 
 
@@ -82,6 +83,14 @@ class Rule(models.Model):
     )
     creative = models.ForeignKey(
         Creative, null=True, blank=True, on_delete=models.CASCADE, related_name="automation_rules"
+    )
+    variant = models.ForeignKey(
+        "tracking.AbVariant",
+        null=True,
+        blank=True,
+        on_delete=models.CASCADE,
+        related_name="automation_rules",
+        help_text="Scope variant: a variant of an A/B test on the offer.",
     )
     sub1 = models.CharField(
         max_length=255, blank=True, help_text="Scope sub_id (and optionally creative): the sub1 value."
@@ -142,6 +151,9 @@ class Rule(models.Model):
             ),
             models.CheckConstraint(
                 condition=~Q(scope="creative") | Q(creative__isnull=False), name="rule_creative_scope"
+            ),
+            models.CheckConstraint(
+                condition=~Q(scope="variant") | Q(variant__isnull=False), name="rule_variant_scope"
             ),
             models.CheckConstraint(condition=~Q(scope="sub_id") | ~Q(sub1=""), name="rule_sub_id_scope"),
             models.CheckConstraint(

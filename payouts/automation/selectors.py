@@ -3,7 +3,11 @@
 Rules read the hourly rollups (tracking.models.reports, filled by payouts.reports), never the
 raw clicks table: a check costs one indexed aggregate over at most ``window_hours`` hours of
 one offer. The offer cube serves offer and publisher scopes; sub ids need the full rollup,
-which keeps sub1. Metrics come from payouts.reports.metrics, the reports' own definitions.
+which keeps sub1. An A/B variant is read from its own daily rollup (AbVariantDaily, refreshed
+hourly by the A/B tests' tick): its window widens to the whole UTC days the hours touch, and
+it knows clicks, converting clicks, revenue and payout, not sale amounts or fraud flags (so
+ROAS and fraud share are not offered for it). Metrics come from payouts.reports.metrics, the
+reports' own definitions.
 """
 
 from __future__ import annotations
@@ -17,6 +21,7 @@ from django.db.models import QuerySet, Sum
 
 from affiliates.roles import Actor, scope
 from payouts.automation.models import Firing, Metric, Rule, Scope
+from payouts.experiments.models import AbVariantDaily
 from payouts.reports.metrics import PLACES, derive, fraud_share, metrics_for
 from payouts.reports.services import floor_hour
 from tracking.models.reports import ROLLUP_AMOUNTS, ROLLUP_COUNTERS, HourlyOfferStat, HourlyStat
@@ -76,15 +81,41 @@ def _rows(rule: Rule, window: Window) -> QuerySet[Any]:
     return result
 
 
+# What a variant's daily rollup cannot tell: the rules on a variant may not use these metrics.
+VARIANT_UNMEASURED = frozenset({Metric.ROAS, Metric.FRAUD_SHARE})
+
+
+def _variant_sums(rule: Rule, window: Window) -> dict[str, Any]:
+    """A variant's rollup days as the hourly rollups' counters: its converting clicks count as
+    approved conversions (the rollup keeps earning ones, pending or approved, together)."""
+    last_day = (window.end - timedelta(microseconds=1)).date()
+    sums = AbVariantDaily.objects.filter(
+        variant_id=rule.variant_id, day__gte=window.start.date(), day__lte=last_day
+    ).aggregate(
+        clicks=Sum("clicks"), conversions=Sum("conversions"), revenue=Sum("revenue"), payout=Sum("payout")
+    )
+    row: dict[str, Any] = {name: None for name in (*ROLLUP_COUNTERS, *ROLLUP_AMOUNTS)}
+    row.update(
+        gross_clicks=sums["clicks"],
+        conv_approved=sums["conversions"],
+        revenue=sums["revenue"],
+        payout=sums["payout"],
+    )
+    return row
+
+
 def rule_measure(*, rule: Rule, window: Window) -> dict[str, Any]:
     """Every report metric of the rule's slice in the window (None where undefined)."""
     names = (*ROLLUP_COUNTERS, *ROLLUP_AMOUNTS)
-    sums = _rows(rule, window).aggregate(**{name: Sum(name) for name in names})
+    if rule.scope == Scope.VARIANT:
+        sums = _variant_sums(rule, window)
+    else:
+        sums = _rows(rule, window).aggregate(**{name: Sum(name) for name in names})
     # Amounts quantized to the stored places: SQLite's SUM drops trailing zeros, PostgreSQL's keeps them.
     row = {name: sums[name] or 0 for name in ROLLUP_COUNTERS}
     row.update({name: Decimal(sums[name] or 0).quantize(PLACES) for name in ROLLUP_AMOUNTS})
     values = derive(row)
-    values["fraud_share"] = fraud_share(row)
+    values["fraud_share"] = None if rule.scope == Scope.VARIANT else fraud_share(row)
     return values
 
 
@@ -106,7 +137,7 @@ def values_for(actor: Actor, values: dict[str, Any]) -> dict[str, Any]:
 
 def rules_visible(*, actor: Actor) -> QuerySet[Rule]:
     """Staff: every rule; an advertiser: the rules on its offers; anyone else: none."""
-    rules = Rule.objects.select_related("offer", "publisher", "creative").order_by("-id")
+    rules = Rule.objects.select_related("offer", "publisher", "creative", "variant__test").order_by("-id")
     if not (actor.is_staff or actor.is_advertiser):
         return rules.none()
     return scope(rules, actor, advertiser_path="advertiser_id", publisher_path=None)
@@ -125,6 +156,8 @@ def scope_label(rule: Rule) -> str:
     parts = [f"offer {rule.offer}"]
     if rule.scope == Scope.CREATIVE and rule.creative is not None:
         parts.insert(0, f"creative {rule.creative}")
+    if rule.scope == Scope.VARIANT and rule.variant is not None:
+        parts.insert(0, f"variant {rule.variant} of A/B test {rule.variant.test}")
     if rule.publisher_id:
         parts.append(f"publisher {rule.publisher}")
     if rule.sub1:

@@ -18,7 +18,13 @@ from affiliates.roles import Actor
 from payouts.automation import targets
 from payouts.automation.alerts import alert_send
 from payouts.automation.models import Action, Comparison, Firing, Metric, Rule, Scope
-from payouts.automation.selectors import metric_value, rule_measure, values_shown, window_for
+from payouts.automation.selectors import (
+    VARIANT_UNMEASURED,
+    metric_value,
+    rule_measure,
+    values_shown,
+    window_for,
+)
 from payouts.automation.webhooks import webhook_enqueue
 
 log = logging.getLogger(__name__)
@@ -37,6 +43,7 @@ EDITABLE = (
     "offer",
     "publisher",
     "creative",
+    "variant",
     "sub1",
     "metric",
     "comparison",
@@ -64,6 +71,8 @@ def _rule_check_fields(rule: Rule, actor: Actor) -> None:
         )
     if rule.scope == Scope.CREATIVE and (rule.creative is None or rule.creative.offer_id != rule.offer_id):
         raise DomainError("Choose a creative of this offer.", code="bad_creative")
+    if rule.scope == Scope.VARIANT:
+        _variant_check(rule)
     if rule.action in (Action.PAUSE, Action.RESUME) and not targets.pausable(rule):
         raise DomainError(
             "A sub id cannot be paused or resumed; alert or call a webhook.", code="not_pausable"
@@ -74,8 +83,28 @@ def _rule_check_fields(rule: Rule, actor: Actor) -> None:
         raise DomainError("Changing a cap needs its metric, period and new limit.", code="cap_incomplete")
     if rule.scope != Scope.CREATIVE:
         rule.creative = None
+    if rule.scope != Scope.VARIANT:
+        rule.variant = None
     if rule.scope == Scope.OFFER:
         rule.publisher = None
+
+
+def _variant_check(rule: Rule) -> None:
+    """A variant of an A/B test on the rule's offer, measured whole: its rollup has no publisher,
+    sub id, sale amount or fraud flag."""
+    if rule.variant is None or rule.variant.test.offer_id != rule.offer_id:
+        raise DomainError("Choose a variant of an A/B test on this offer.", code="bad_variant")
+    if rule.publisher is not None or rule.sub1:
+        raise DomainError(
+            "A variant is measured over all its traffic: leave publisher and sub1 empty.",
+            code="variant_not_narrowed",
+        )
+    if rule.metric in VARIANT_UNMEASURED:
+        raise DomainError(
+            f"{rule.get_metric_display()} is not measured per variant; choose CPA, CVR, CPC, EPC, "
+            "margin, clicks or conversions.",
+            code="metric_not_available",
+        )
 
 
 def _rule_save(rule: Rule, actor: Actor) -> Rule:
@@ -154,7 +183,9 @@ def rule_check(*, rule_id: int, now: datetime | None = None) -> Firing | None:
     """
     now = now or timezone.now()
     rule = (
-        Rule.objects.select_related("offer", "publisher", "creative", "created_by").filter(pk=rule_id).first()
+        Rule.objects.select_related("offer", "publisher", "creative", "variant__test", "created_by")
+        .filter(pk=rule_id)
+        .first()
     )
     if rule is None or not rule.is_active:
         return None

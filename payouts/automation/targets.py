@@ -4,7 +4,9 @@ Pauses and resumes save the object through ``affiliates.services.instance_update
 save), exactly as a staff edit does: the click path's signal receivers evict the link
 snapshots of every affected token, so the next click sees the change. A paused offer sends
 clicks to its fallback (``offer_paused``); a paused publisher access is a rejected one
-(``not_approved``); a paused creative is inactive and no longer offered to publishers.
+(``not_approved``); a paused creative is inactive and no longer offered to publishers; a
+paused A/B variant gets no more clicks (the test's other variants share them), as when a
+decision pauses a loser.
 
 Each ``apply`` returns (before, after, detail): ``before`` is what undo writes back.
 """
@@ -20,6 +22,7 @@ from affiliates.core.errors import DomainError
 from affiliates.models import Cap, Creative, Offer, OfferAccess
 from affiliates.services import access_decide, instance_update, offer_update
 from payouts.automation.models import Action, Rule, Scope
+from tracking.models import AbVariant
 
 Change = tuple[dict[str, Any], dict[str, Any], str]
 
@@ -31,6 +34,8 @@ class NothingToDo(Exception):
 def target_key(rule: Rule) -> str:
     if rule.scope == Scope.CREATIVE:
         return f"creative:{rule.creative_id}"
+    if rule.scope == Scope.VARIANT:
+        return f"variant:{rule.variant_id}"
     if rule.scope == Scope.PUBLISHER:
         return f"access:{rule.offer_id}:{rule.publisher_id}"
     if rule.scope == Scope.SUB_ID:
@@ -78,10 +83,27 @@ def _set_creative(creative: Creative, active: bool) -> Change:
     )
 
 
+def _set_variant(variant: AbVariant, status: str) -> Change:
+    if variant.status == status:
+        raise NothingToDo(f"the variant is already {status}")
+    if (
+        status == AbVariant.Status.PAUSED
+        and not variant.test.variants.filter(status=AbVariant.Status.ACTIVE).exclude(pk=variant.pk).exists()
+    ):
+        # Pausing the last live variant would end the test by the back door: end it instead.
+        raise NothingToDo("the variant is its test's last active one")
+    before = {"kind": "variant", "id": variant.pk, "status": variant.status}
+    instance_update(instance=variant, status=status)
+    return before, {**before, "status": status}, f"variant {variant.label} of {variant.test} {status}"
+
+
 def _switch(rule: Rule, on: bool) -> Change:
     if rule.scope == Scope.CREATIVE:
         assert rule.creative is not None
         return _set_creative(rule.creative, on)
+    if rule.scope == Scope.VARIANT:
+        assert rule.variant is not None
+        return _set_variant(rule.variant, AbVariant.Status.ACTIVE if on else AbVariant.Status.PAUSED)
     if rule.scope == Scope.PUBLISHER:
         return _set_access(rule, OfferAccess.Status.APPROVED if on else OfferAccess.Status.REJECTED)
     return _set_offer(rule.offer, Offer.Status.ACTIVE if on else Offer.Status.PAUSED)
@@ -152,6 +174,10 @@ def state_restore(before: dict[str, Any], after: dict[str, Any]) -> str:
         creative = Creative.objects.get(pk=before["id"])
         instance_update(instance=creative, active=before["active"])
         return f"creative {creative.name} " + ("active again" if before["active"] else "paused again")
+    if kind == "variant":
+        variant = AbVariant.objects.select_related("test").get(pk=before["id"])
+        instance_update(instance=variant, status=before["status"])
+        return f"variant {variant.label} of {variant.test} back to {before['status']}"
     if kind == "cap":
         return _restore_cap(before, after)
     raise DomainError("This firing changed nothing that can be undone.", code="not_undoable")

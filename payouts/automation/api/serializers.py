@@ -11,15 +11,21 @@ from affiliates.models import Creative, Offer, Publisher
 from affiliates.roles import actor_for
 from payouts.automation.models import Firing, Rule, WebhookDelivery
 from payouts.automation.selectors import scope_label, values_for
+from tracking.models import AbVariant
 
 RULE_HELP = {
     "id": "The rule's id.",
     "name": "What the rule is for, shown in lists and alerts.",
-    "scope": "What is measured and acted on: offer, publisher (on the offer), creative, or sub_id (sub1).",
+    "scope": "What is measured and acted on: offer, publisher (on the offer), creative, variant (of an A/B "
+    "test on the offer), or sub_id (sub1).",
     "offer": "The offer watched (every scope is on one offer).",
     "publisher": "Required for the publisher scope; narrows creative and sub id scopes to one publisher.",
     "creative": "Required for the creative scope: a creative of the offer. Clicks do not carry a creative, "
     "so its numbers are the offer's (narrowed by publisher and sub1 when given); pausing it hides it.",
+    "variant": "Required for the variant scope: a variant of an A/B test on the offer (landing page or "
+    "creative). Its numbers come from the variant's daily rollup, over the whole UTC days the window "
+    "touches, for all its traffic (no publisher or sub1; roas and fraud_share are not measured); pausing "
+    "it sends the test's clicks to its other variants.",
     "sub1": "Required for the sub_id scope: the sub1 value watched (optional for creatives).",
     "metric": "cpa, cvr, cpc, epc, roas, margin, clicks, conversions or fraud_share (the reports' "
     "definitions; epc and margin are network staff only).",
@@ -30,7 +36,7 @@ RULE_HELP = {
     "min_clicks": "Clicks the window must hold before the rule may fire.",
     "min_conversions": "Conversions the window must hold before the rule may fire.",
     "action": "pause, resume, set_cap, alert or webhook. Pause and resume switch the scope's object (the "
-    "offer, the publisher's access, the creative); a sub id can only alert or call a webhook.",
+    "offer, the publisher's access, the creative, the variant); a sub id can only alert or call a webhook.",
     "cap_metric": "set_cap: clicks, conversions, payout or revenue.",
     "cap_period": "set_cap: day, week or month.",
     "cap_limit": "set_cap: the new limit (the publisher's own cap for a publisher scope).",
@@ -55,6 +61,12 @@ class RuleSerializer(serializers.ModelSerializer[Rule]):
     )
     creative = serializers.PrimaryKeyRelatedField(
         queryset=Creative.objects.all(), required=False, allow_null=True, help_text=RULE_HELP["creative"]
+    )
+    variant = serializers.PrimaryKeyRelatedField(
+        queryset=AbVariant.objects.select_related("test"),
+        required=False,
+        allow_null=True,
+        help_text=RULE_HELP["variant"],
     )
     scope_label = serializers.SerializerMethodField(help_text=RULE_HELP["scope_label"])
 
@@ -140,7 +152,7 @@ class FiringSerializer(serializers.ModelSerializer[Firing]):
             "rule": {"help_text": "The rule that fired."},
             "target": {
                 "help_text": "What it acted on: offer:<id>, access:<offer>:<publisher>, "
-                "creative:<id>, sub1:<offer>:<publisher or *>."
+                "creative:<id>, variant:<id>, sub1:<offer>:<publisher or *>."
             },
             "window_start": {"help_text": "First UTC hour of the window measured."},
             "window_end": {"help_text": "End of the window (exclusive)."},

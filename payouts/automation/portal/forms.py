@@ -10,6 +10,7 @@ from affiliates.models import Creative, Offer, Publisher
 from affiliates.roles import Actor, visible
 from payouts.automation.models import Metric, Rule
 from payouts.automation.services import EDITABLE, STAFF_ONLY_METRICS
+from tracking.models import AbVariant
 
 FIELDS = list(EDITABLE)  # what a rule's owner may set: the same as the API's
 
@@ -22,6 +23,9 @@ class RuleForm(forms.ModelForm[Rule]):
             "creative": "Clicks do not carry a creative yet: its numbers are its offer's, narrowed by "
             "publisher "
             "and sub1 when you give them. Pausing it hides it from publishers.",
+            "variant": "A variant of an A/B test on the offer: measured from its daily numbers, over "
+            "all its traffic (leave publisher and sub1 empty). Pausing it sends the test's clicks to "
+            "its other variants.",
         }
 
     def __init__(self, *args: Any, actor: Actor, **kwargs: Any) -> None:
@@ -32,5 +36,9 @@ class RuleForm(forms.ModelForm[Rule]):
         fields["publisher"].queryset = visible(Publisher.objects.all(), actor).order_by("name")
         fields["creative"].queryset = Creative.objects.filter(offer__in=offers).select_related("offer")
         fields["creative"].label_from_instance = lambda c: f"{c.name} ({c.offer.name})"
+        fields["variant"].queryset = AbVariant.objects.filter(test__offer__in=offers).select_related(
+            "test__offer"
+        )
+        fields["variant"].label_from_instance = lambda v: f"{v.label} ({v.test.name}, {v.test.offer.name})"
         if actor.is_advertiser:
             fields["metric"].choices = [(k, v) for k, v in Metric.choices if k not in STAFF_ONLY_METRICS]

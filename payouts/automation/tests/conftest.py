@@ -1,9 +1,10 @@
-"""Automation fixtures: a creative on acme's shoes offer (priced in NOK), rollup traffic, rules."""
+"""Automation fixtures: a creative and an A/B test on acme's shoes offer (priced in NOK), rollup
+traffic, rules."""
 
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import datetime
+from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
@@ -12,10 +13,13 @@ from django.db.models import F
 from django.utils import timezone
 
 from affiliates.models import Creative, Offer, Publisher
-from affiliates.roles import actor_for
+from affiliates.roles import Actor, Role, actor_for
 from payouts.automation import services
 from payouts.automation.models import Rule
+from payouts.experiments import abtests
+from payouts.experiments.models import AbVariantDaily
 from payouts.reports.services import floor_hour
+from tracking.models import AbTest, AbVariant
 from tracking.models.reports import ROLLUP_AMOUNTS, HourlyOfferStat, HourlyStat
 
 
@@ -82,3 +86,36 @@ def make_rule(nadia: Any, nok_shoes: Offer) -> Callable[..., Rule]:
         return services.rule_create(actor=actor_for(nadia), created_by=nadia, **{**defaults, **fields})
 
     return _make
+
+
+@pytest.fixture
+def hero_test(nok_shoes: Offer) -> AbTest:
+    """A running landing-page A/B test on the shoes offer: variants A (control) and B."""
+    specs = [
+        abtests.VariantSpec(
+            label=label, landing_url=f"https://shoes.example.com/{label.lower()}?c={{click_id}}"
+        )
+        for label in ("A", "B")
+    ]
+    test = abtests.ab_test_create(
+        actor=Actor(role=Role.STAFF),
+        offer=nok_shoes,
+        variants=specs,
+        name="Hero image",
+        hypothesis="A bigger hero image converts better.",
+    )
+    return abtests.ab_test_start(actor=Actor(role=Role.STAFF), test=test)
+
+
+def variant_day(
+    variant: AbVariant, *, clicks: int, conversions: int, revenue: str = "0", days_ago: int = 0
+) -> None:
+    """A UTC day's row of the variant's daily rollup, as the A/B tests' tick writes it."""
+    AbVariantDaily.objects.create(
+        variant=variant,
+        day=timezone.now().date() - timedelta(days=days_ago),
+        clicks=clicks,
+        conversions=conversions,
+        currency=variant.test.offer.currency,
+        revenue=Decimal(revenue),
+    )

@@ -14,7 +14,7 @@ from affiliates.core.errors import Conflict
 from affiliates.models import Cap, Creative, Notification, Offer, OfferAccess
 from payouts.automation import services, tasks, webhooks
 from payouts.automation.models import Firing, Rule, WebhookDelivery
-from payouts.automation.tests.conftest import rollup
+from payouts.automation.tests.conftest import rollup, variant_day
 from payouts.tests.callback_server import local_server
 
 pytestmark = pytest.mark.django_db
@@ -36,6 +36,31 @@ def test_a_stop_loss_pauses_a_creative_whose_cpc_exceeds_25_nok(make_rule, banne
     assert firing.before == {"kind": "creative", "id": banner.pk, "active": True}
     assert firing.values["cpc"] == "30.000000"
     assert firing.detail == "creative Summer banner paused"
+
+
+def test_a_stop_loss_pauses_an_ab_variant_from_its_daily_rollup_and_undo_resumes_it(
+    make_rule, hero_test, nadia
+) -> None:
+    a, b = hero_test.variants.order_by("position")
+    common = {"scope": "variant", "metric": "cvr", "comparison": "lt", "min_clicks": 500, "action": "pause"}
+    rule_b = make_rule(name="B stop", variant=b, threshold=Decimal("1"), **common)
+    rule_a = make_rule(name="A stop", variant=a, threshold=Decimal("5"), **common)
+    variant_day(a, clicks=600, conversions=18, revenue="5400")  # CVR 3 %: the offer's cube is not read
+    variant_day(b, clicks=200, conversions=1)
+    assert check(rule_b) is None  # 200 clicks: below the minimum volume
+    variant_day(b, clicks=400, conversions=2, days_ago=1)  # a 24-hour window reads yesterday's too
+    variant_day(b, clicks=900, conversions=0, days_ago=2)  # outside it
+    firing = check(rule_b)
+    b.refresh_from_db()
+    assert b.status == "paused"
+    assert firing.target == f"variant:{b.pk}"
+    assert (firing.values["gross_clicks"], firing.values["cvr"]) == ("600", "0.500000")
+    assert firing.detail == "variant B of Hero image paused"
+    assert check(rule_a) is None  # A is now the test's last live variant: never paused by a rule
+    assert "last active one" in Rule.objects.get(pk=rule_a.pk).last_result
+    services.firing_undo(firing=firing, by=nadia)
+    b.refresh_from_db()
+    assert b.status == "active"
 
 
 def test_a_pause_on_something_already_paused_records_nothing(make_rule, banner, pixelpush) -> None:

@@ -9,7 +9,7 @@ import pytest
 from affiliates.models import Creative
 from affiliates.tests import factories as f
 from payouts.automation.models import Rule
-from payouts.automation.tests.conftest import rollup
+from payouts.automation.tests.conftest import rollup, variant_day
 
 pytestmark = pytest.mark.django_db
 
@@ -109,6 +109,7 @@ def test_staff_rule_on_any_offer_and_see_payout_metrics(api_as, nadia, nok_shoes
         ({"scope": "sub_id", "sub1": "fb-summer", "action": "pause"}, "not_pausable"),
         ({"action": "set_cap"}, "cap_incomplete"),
         ({"scope": "creative"}, "bad_creative"),
+        ({"scope": "variant"}, "bad_variant"),
     ],
 )
 def test_a_rule_that_cannot_work_is_refused_with_a_reason(api_as, nadia, nok_shoes, change, code) -> None:
@@ -144,3 +145,22 @@ def test_an_advertiser_cannot_name_a_publisher_it_does_not_see(api_as, ada, nok_
     )
     assert answer.status_code == 400
     assert answer.json()["fields"]["publisher"] == ["Invalid pk - object does not exist."]
+
+
+def test_an_advertiser_rules_on_an_ab_variant_of_its_offer(api_as, ada, hero_test) -> None:
+    api = api_as(ada)
+    variant = hero_test.variants.get(label="B")
+    rule = {**STOP_LOSS, "offer": hero_test.offer_id, "scope": "variant", "variant": variant.pk}
+    refused = api.post("/api/v1/automation-rules/", {**rule, "metric": "roas"}, format="json")
+    assert (refused.status_code, refused.json()["code"]) == (400, "metric_not_available")
+    narrowed = api.post("/api/v1/automation-rules/", {**rule, "sub1": "fb-summer"}, format="json")
+    assert (narrowed.status_code, narrowed.json()["code"]) == (400, "variant_not_narrowed")
+    created = api.post("/api/v1/automation-rules/", rule, format="json")
+    assert created.status_code == 201, created.content
+    assert created.json()["scope_label"] == f"variant B of A/B test Hero image, offer {hero_test.offer.name}"
+    variant_day(variant, clicks=600, conversions=3, revenue="18000")  # CPC 30 NOK
+    fired = api.post(f"/api/v1/automation-rules/{created.json()['id']}/check/")
+    assert fired.json()["target"] == f"variant:{variant.pk}"
+    assert fired.json()["values"]["cpc"] == "30.000000"
+    variant.refresh_from_db()
+    assert variant.status == "paused"

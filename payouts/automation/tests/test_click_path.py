@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from payouts.automation import services
-from payouts.automation.tests.conftest import rollup
+from payouts.automation.tests.conftest import rollup, variant_day
 from tracking.models import Click
 
 pytestmark = pytest.mark.django_db(transaction=True)  # the edge sees committed rows only
@@ -53,3 +53,20 @@ def test_a_paused_publisher_is_refused_as_not_approved(
     services.rule_check(rule_id=make_rule(scope="publisher", publisher=pixelpush, action="pause").pk)
     assert click(edge, shoes_link.token).status_code == 302
     assert last_reason(drain) == "not_approved"
+
+
+def test_a_paused_ab_variant_gets_no_more_clicks(
+    edge, drain, make_rule, hero_test, shoes_link, nadia
+) -> None:
+    a, b = hero_test.variants.order_by("position")
+    variant_day(b, clicks=600, conversions=0)
+    firing = services.rule_check(
+        rule_id=make_rule(
+            scope="variant", variant=b, metric="cvr", comparison="lt", threshold=1, action="pause"
+        ).pk
+    )
+    assert firing.detail == "variant B of Hero image paused"
+    landed = {click(edge, shoes_link.token)["Location"].split("?")[0] for _ in range(12)}
+    assert landed == {"https://shoes.example.com/a"}
+    drain()
+    assert set(Click.objects.values_list("ab_variant_id", flat=True)) == {a.pk}

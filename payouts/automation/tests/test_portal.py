@@ -61,6 +61,17 @@ def test_the_form_refuses_a_rule_that_cannot_work(client, ada, nok_shoes) -> Non
     assert not Rule.objects.exists()
 
 
+def test_the_form_offers_the_offers_ab_variants(client, ada, hero_test) -> None:
+    sign_in(client, ada)
+    variant = hero_test.variants.get(label="B")
+    assert "B (Hero image, " in client.get("/rules/new/").content.decode()
+    form = {**FORM, "offer": hero_test.offer_id, "scope": "variant", "variant": variant.pk, "metric": "cvr"}
+    answer = client.post("/rules/new/", {**form, "comparison": "lt", "threshold": "1"})
+    assert answer.status_code == 302
+    assert Rule.objects.get().variant == variant
+    assert "variant B (Hero image)" in client.get("/rules/").content.decode()
+
+
 def test_another_advertisers_rule_is_not_found(client, gus, make_rule) -> None:
     rule = make_rule()
     sign_in(client, gus)

@@ -100,7 +100,11 @@ class Command(BaseCommand):
 
     def _activity(self, network: demo.DemoNetwork, now: datetime, days: int, clicks_per_link: int) -> None:
         activity = demo_activity_build(
-            days=days, staff_user=network.users["staff"], clicks_per_link_per_day=clicks_per_link, now=now
+            days=days,
+            staff_user=network.users["staff"],
+            clicks_per_link_per_day=clicks_per_link,
+            now=now,
+            offers=network.offers,
         )
         traffic = activity.traffic
         self.stdout.write(

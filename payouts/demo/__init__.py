@@ -16,7 +16,8 @@ advertiser refunds an order that was already paid out, by a status postback (tra
 reconciliation follows: the next run nets it against what that publisher earns.
 
 ``demo_activity_build`` is the whole of it for seed_demo (and for tests wanting a lived-in
-network): raw traffic (tracking.demo), then the money, then the report rollups.
+network): raw traffic (tracking.demo), then the money, then the optimisation and measurement
+features (payouts.demo.features), then the report rollups and the features' jobs.
 
 Stamping each step with its day is what makes the result look lived-in: the ledger entries of
 last month's approvals are dated last month, so last month's run pays them.
@@ -39,8 +40,9 @@ from typing import Any
 from django.db.models import Max, Q
 from django.utils import timezone
 
-from affiliates.models import FxRate
+from affiliates.models import FxRate, Offer
 from affiliates.roles import Actor, Role
+from payouts.demo import features
 from payouts.ledger import publisher_balances
 from payouts.models import Commission, CommissionStatus, Payout, PayoutRun
 from payouts.payout_build import payout_run_build, payout_run_start
@@ -292,18 +294,33 @@ class DemoActivity:
 
 
 def demo_activity_build(
-    *, days: int, staff_user: Any, clicks_per_link_per_day: int = DEFAULT_CLICKS, now: datetime | None = None
+    *,
+    days: int,
+    staff_user: Any,
+    clicks_per_link_per_day: int = DEFAULT_CLICKS,
+    now: datetime | None = None,
+    offers: dict[str, Offer] | None = None,
 ) -> DemoActivity:
-    """``days`` of traffic ending ``now``, settled, and the report rollups rebuilt over them."""
+    """``days`` of traffic ending ``now``, settled, and the report rollups rebuilt over them;
+    with the demo network's ``offers``, its optimisation and measurement features too."""
     now = now or timezone.now()
     traffic = demo_traffic_generate(days=days, clicks_per_link_per_day=clicks_per_link_per_day, now=now)
     money = demo_money_settle(first_day=traffic.first_day, now=now, staff_user=staff_user)
+    # The optimisation and measurement features (seed_demo's network has Acme's offers):
+    # their traffic is reconciled at ``now``, after the replay, so conversion ids keep
+    # following time within it (see _reconcile_until).
+    extra, feature_clicks = None, 0
+    if offers is not None:
+        extra = features.features_setup(offers=offers, now=now, staff_user=staff_user)
+        feature_clicks = features.features_traffic(extra, now=now)
     hours = 0
-    if traffic.days_written or money.changed:
+    if traffic.days_written or money.changed or feature_clicks:
         start = datetime.combine(traffic.first_day, time.min, tzinfo=UTC)
         # Up to the current time: the refund after payout happened after ``now``.
         hours = rollups_rebuild_all(start=start, end=max(now, timezone.now()))
         customer_value_refresh(full=True)
+        if extra is not None:
+            features.features_compute(extra, now=now)
     return DemoActivity(traffic=traffic, money=money, rollup_hours=hours)
 
 
