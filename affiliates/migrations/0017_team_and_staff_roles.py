@@ -18,7 +18,7 @@ def staff_become_admins(apps, schema_editor):
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("affiliates", "0015_audit_append_only"),
+        ("affiliates", "0016_staff_console_notes"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
