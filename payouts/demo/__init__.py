@@ -156,18 +156,26 @@ def _decisions_due(at: datetime, staff: Actor) -> dict[tuple[Actor, str, str], l
     # step did (Friday's approval does not make Thursday's refund due), nor on this step's own
     # approvals, which come after its decisions. Pending is where every commission starts, so
     # one pending now was pending then.
-    rows = Commission.objects.filter(
-        Q(status=S.PENDING) | Q(status=S.APPROVED, approved_at__lt=at),
-        kind=Commission.Kind.CONVERSION,
-        conversion__created_at__lte=at,
-    ).values_list(
-        "id",
-        "conversion_id",
-        "advertiser_id",
-        "status",
-        "held_for_review",
-        "conversion__created_at",
-        "goal__payout_type",
+    rows = (
+        Commission.objects.filter(
+            Q(status=S.PENDING) | Q(status=S.APPROVED, approved_at__lt=at),
+            kind=Commission.Kind.CONVERSION,
+            conversion__created_at__lte=at,
+        )
+        .exclude(
+            # The features' conversions (payouts.demo.features) are written after the replay: a
+            # later replay deciding them on an earlier day would rewrite the past.
+            conversion__trace__has_key="feature"
+        )
+        .values_list(
+            "id",
+            "conversion_id",
+            "advertiser_id",
+            "status",
+            "held_for_review",
+            "conversion__created_at",
+            "goal__payout_type",
+        )
     )
     for pk, conversion_id, advertiser_id, status, held, created, payout_type in rows:
         plan = _plan(conversion_id)

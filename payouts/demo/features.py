@@ -32,6 +32,7 @@ from payouts.experiments.rollup import ab_rollup_refresh
 from payouts.incrementality.services import holdout_test_check
 from payouts.journeys.services import journeys_refresh
 from payouts.reconcile import conversions_reconcile
+from payouts.services import commissions_approve_due
 from payouts.smartlinks.rollup import smart_rollup_refresh
 from payouts.smartlinks.services import smart_link_optimise
 from tracking.conversions.customers import customer_hash
@@ -47,6 +48,7 @@ AB_TEST = "Trail boots: hero video"
 HOLDOUT = "Summer sale: is the newsletter traffic incremental?"
 RULE = "Alert when a hero-video variant converts under 4 %"
 BLOCKED = "coupon-scraper.example"
+HOLDOUT_RUN_DAYS = 14  # after the first seeding: its end date anchors the features' traffic
 SMART_DAYS, AB_DAYS, HOLDOUT_DAYS, JOURNEY_DAYS = 7, 6, 14, 6  # AB_DAYS: within its 7-day run
 # (label, offer key, landing page or "", clicks, conversion rate): the optimiser's evidence.
 PATHS = [
@@ -115,7 +117,8 @@ def _holdout(actor: Actor, offer: Offer, publisher: Publisher, now: datetime) ->
     if test is not None:
         return test
     spec = HoldoutSpec(
-        name=HOLDOUT, holdout_share=Decimal("0.20"), starts_at=now, ends_at=now + timedelta(days=14),
+        name=HOLDOUT, holdout_share=Decimal("0.20"), starts_at=now,
+        ends_at=now + timedelta(days=HOLDOUT_RUN_DAYS),
         publishers=[publisher], minimum_lift=Decimal("0.500"),
     )  # fmt: skip
     test = holdout_test_create(actor=actor, offer=offer, spec=spec)
@@ -170,7 +173,7 @@ def _journeys(f: Features, now: datetime) -> int:
     written = 0
     for i in range(48):
         touches = [publishers[(i + k * (1 + i % 2)) % len(publishers)] for k in range(2 + i % 3)]
-        first = now - timedelta(days=JOURNEY_DAYS) + timedelta(hours=3 * i)
+        first = now - timedelta(days=JOURNEY_DAYS) + timedelta(hours=2 * i)  # bought >= 16 h ago
         name = f"demo-journey:{i}"
         written += journey_write(Journey(name, offer, touches, first, gap=timedelta(hours=5 + i % 7)))
     return written
@@ -188,14 +191,14 @@ def _shoppers(f: Features, now: datetime) -> int:
     )
     written = 0
     for n in range(SHOPPERS):
-        first = now - timedelta(days=40 + 150 * n / SHOPPERS)
+        first = now - timedelta(days=50 + 150 * n / SHOPPERS)
         # Half of tracking.demo's shoppers (ids 0-79) are among them: they come back this month.
         shopper = f"shopper-{n + 40}@example.com"
         customer = customer_hash(key=f.acme.customer_key, customer_id=shopper)
         # Every third shopper returns after a month, every fifth again after three.
         for k, later in enumerate([0, 35, 100][: 1 + (n % 3 == 0) + (n % 15 == 0)]):
             at = first + timedelta(days=later)
-            if at < now - timedelta(days=31):  # the month of traffic has its own orders
+            if at < now - timedelta(days=46):  # before the month (at most 45 days) of traffic
                 name = f"demo-shopper:{n}:{k}"
                 one = Journey(
                     name, offer, [publishers[n % len(publishers)]], at, timedelta(0), customer=customer
@@ -205,26 +208,34 @@ def _shoppers(f: Features, now: datetime) -> int:
 
 
 def features_traffic(f: Features, *, now: datetime) -> int:
-    """The features' clicks and journeys (once), reconciled at ``now``; clicks written."""
+    """The features' clicks and journeys (once), reconciled at ``now``; clicks written.
+
+    Their times hang on the features' first seeding (``anchor``), not on ``now``: a later run
+    finds each batch's first click where the first run wrote it, and writes nothing again."""
+    anchor = f.holdout.ends_at - timedelta(days=HOLDOUT_RUN_DAYS)  # the first run's now
     written = 0
     for path, (label, _, _, clicks, cvr) in zip(f.smart.paths.order_by("position"), PATHS, strict=False):
         written += visits_write(
-            Visits(f"demo-smart:{label}", path.offer, f.publisher.pk, now - timedelta(days=SMART_DAYS), now,
-                   clicks, cvr, {"smart_path_id": path.pk})
+            Visits(f"demo-smart:{label}", path.offer, f.publisher.pk, anchor - timedelta(days=SMART_DAYS),
+                   anchor, clicks, cvr, {"smart_path_id": path.pk})
         )  # fmt: skip
     for variant, (label, clicks, cvr) in zip(f.ab_test.variants.order_by("position"), VARIANTS, strict=True):
         written += visits_write(
-            Visits(f"demo-ab:{label}", f.ab_test.offer, f.publisher.pk, f.ab_test.started_at or now, now,
-                   clicks, cvr, {"ab_variant_id": variant.pk})
+            Visits(f"demo-ab:{label}", f.ab_test.offer, f.publisher.pk, anchor - timedelta(days=AB_DAYS),
+                   anchor, clicks, cvr, {"ab_variant_id": variant.pk})
         )  # fmt: skip
     for arm, clicks, cvr in ARMS:
         written += visits_write(
-            Visits(f"demo-holdout:{arm}", f.holdout.offer, f.publisher.pk, f.holdout.starts_at, now,
-                   clicks, cvr, {"holdout_test_id": f.holdout.pk, "holdout_arm": arm})
+            Visits(f"demo-holdout:{arm}", f.holdout.offer, f.publisher.pk,
+                   anchor - timedelta(days=HOLDOUT_DAYS), anchor, clicks, cvr,
+                   {"holdout_test_id": f.holdout.pk, "holdout_arm": arm})
         )  # fmt: skip
-    written += _journeys(f, now) + _shoppers(f, now)
+    written += _journeys(f, anchor) + _shoppers(f, anchor)
     if written:
         conversions_reconcile(now=now)
+        # What the daily approvals would have done by now (the replay's decisions leave the
+        # features' conversions to the hold: see payouts.demo._decisions_due).
+        commissions_approve_due(now=now)
     return written
 
 

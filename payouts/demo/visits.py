@@ -128,6 +128,7 @@ def _conversion(
             "attribution": {"model": offer.attribution_model, "by": "click_id", "click_id": click_id.hex},
             "verdict": {"status": "rejected" if held_out else "pending", "reason": reason},
             "demo": True,
+            "feature": True,  # payouts.demo leaves these to the hold (no replayed decisions)
         },
     )
 
