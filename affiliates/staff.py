@@ -40,6 +40,10 @@ class StaffRow:
     publishers: list[Publisher] = field(default_factory=list)
     assigned: list[AccountAssignment] = field(default_factory=list)
 
+    @property
+    def role_label(self) -> str:
+        return str(StaffRole(self.role).label)
+
 
 def staff_rows(*, users: Any) -> list[StaffRow]:
     """Each staff user of ``users`` with its role and (account managers) its accounts."""

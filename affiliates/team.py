@@ -87,6 +87,10 @@ class TeamRow:
     role: str
     is_me: bool
 
+    @property
+    def role_label(self) -> str:
+        return str(TeamRole(self.role).label)
+
 
 def team_members(*, account: Account, actor: Actor) -> list[TeamRow]:
     rows = _members(account).select_related("user").order_by("user__username", "user_id")

@@ -167,3 +167,22 @@ def test_read_only_staff_read_everything_and_write_nothing(
     assert api.patch(f"/api/v1/offers/{shoes.pk}/", {"name": "No"}, format="json").status_code == 403
     fx = api.post("/api/v1/fx-rates/", {"base": "EUR", "quote": "USD", "rate": "1.1"}, format="json")
     assert (fx.status_code, fx.json()["code"]) == (403, "role_not_allowed")
+
+
+def test_an_account_manager_creates_offers_only_for_their_advertisers(
+    api_as: Any, acme: Advertiser, globex: Advertiser, shoes: Offer
+) -> None:
+    manager = f.UserFactory(username="am", is_staff=True)
+    StaffMember.objects.create(user=manager, role=StaffRole.ACCOUNT_MANAGER)
+    manager.account_assignments.create(advertiser=acme)
+    api = api_as(manager)
+    offer = {
+        "name": "Boots",
+        "landing_url": "https://shop.example.com/?c={click_id}",
+        "goals": [{"code": "sale", "name": "Sale", "payout_type": "cpa", "payout": "5", "revenue": "8"}],
+    }
+    assert api.post("/api/v1/offers/", {**offer, "advertiser": acme.pk}, format="json").status_code == 201
+    foreign = api.post("/api/v1/offers/", {**offer, "advertiser": globex.pk}, format="json")
+    assert foreign.status_code == 400  # globex does not exist for them, like a missing id
+    assert api.patch(f"/api/v1/offers/{shoes.pk}/", {"name": "Acme Autumn"}, format="json").status_code == 200
+    assert Offer.objects.filter(advertiser=globex).count() == 0
