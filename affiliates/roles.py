@@ -56,6 +56,15 @@ class Actor:
     staff_role: str | None = None
     team_role: str | None = None
 
+    def __post_init__(self) -> None:
+        # A user's actor always carries the role read from its row (actor_for). An actor built
+        # in code without one is the network acting for an account (a job applying a budget
+        # shift, the demo, a bench), with that account's full rights.
+        if self.role is Role.STAFF and self.staff_role is None:
+            object.__setattr__(self, "staff_role", StaffRole.ADMIN)
+        elif self.role in (Role.ADVERTISER, Role.PUBLISHER) and self.team_role is None:
+            object.__setattr__(self, "team_role", TeamRole.OWNER)
+
     @property
     def is_staff(self) -> bool:
         return self.role is Role.STAFF
