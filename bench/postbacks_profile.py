@@ -20,6 +20,19 @@ holds them.
 
 Each run takes clicks from the fixture's list at ``--offset`` (a click converts once per goal),
 so successive runs pass different offsets or a fresh fixture.
+
+PostgreSQL's side of a postback (its INSERT, indexes, triggers, constraint checks) is about as
+large as Python's. Count it with a throw-away cluster run whole under callgrind (autovacuum off,
+so nothing else replans), each backend writing its own file when it exits; the loop's backend
+is the largest one a run leaves. Two runs of different -n, on fresh clicks, cancel the
+connection's start and first plans: (total of -n 800 - total of -n 200) / 600 per postback.
+
+    runuser -u postgres -- initdb -D /tmp/pg -A trust -U postgres
+    runuser -u postgres -- valgrind --tool=callgrind --callgrind-out-file=/tmp/pgcg/cg.%p \\
+        postgres -D /tmp/pg -p 55444 -c autovacuum=off -c jit=off &
+    pg_dump ... | psql -p 55444 ...; psql -p 55444 -c "VACUUM ANALYZE"   # the fixture's database
+    DATABASE_URL=postgres://postgres@127.0.0.1:55444/... python -m bench.postbacks_profile run \\
+        --fixture /tmp/pb.json -n 200 --offset 0    # then -n 800 --offset 300; grep ^summary
 """
 
 from __future__ import annotations

@@ -4,13 +4,14 @@ click lookups and the conversion INSERTs of the postbacks in flight batched.
 Why: on the ASGI edge a postback's waits are suspended coroutines, not threads. The postbacks
 that arrive while the loop's previous statement is in flight queue, and the next statement
 serves them all: one ``SELECT ... WHERE id = ANY($1)`` for their clicks, one multi-row
-``INSERT ... ON CONFLICT DO NOTHING RETURNING id`` for their conversions (``InsertPlan``). The
-batch grows with the load by itself, with no timer. Both statements are prepared once per
-connection.
+``INSERT`` for their conversions (``InsertPlan``). The batch grows with the load by itself,
+with no timer. Both statements are prepared once per connection.
 
 Durability: the connection is in autocommit, so the INSERT is its own transaction and returns
 only after its COMMIT; a caller hears of its row only then. The database still decides every
-duplicate: a row refused by (offer, goal, txn_id) or ``dedupe_key`` gets no id back.
+duplicate: when a unique key, (offer, goal, txn_id) or ``dedupe_key``, refuses a row, the
+whole INSERT is refused, and the batch is sent again as ``INSERT ... ON CONFLICT DO NOTHING
+RETURNING id``: a refused row gets no id back.
 
 Failures: when a batch fails on a connection that still works (one poison row: a NUL byte, a
 value PostgreSQL refuses), each of its items is sent again alone, so only the bad one fails.
@@ -43,6 +44,7 @@ from tracking.models import Click, Conversion
 T = TypeVar("T")
 R = TypeVar("R")
 MAX_BATCH = 64  # the INSERT texts prepared per connection: one per batch size up to this
+PREPARE_THRESHOLD = 5  # psycopg's default (Django's None would turn prepare=True off)
 
 
 @dataclass
@@ -55,26 +57,27 @@ class InsertPlan:
     # sends it); psycopg adapts every other value as it is, which is what Django's PostgreSQL
     # backend does for these field types too (aware datetimes, Decimals, strings, ints).
     columns: list[tuple[str, bool]]
-    by_rows: dict[int, str] = field(default_factory=dict)
+    by_rows: dict[tuple[int, bool], str] = field(default_factory=dict)
     _values: Callable[[dict[str, Any]], tuple[Any, ...]] | None = field(default=None, init=False, repr=False)
     _json_at: list[int] = field(default_factory=list, init=False, repr=False)
 
-    def sql(self, rows: int) -> str:
+    def sql(self, rows: int, *, on_conflict: bool = False) -> str:
         """The INSERT for ``rows`` rows with PostgreSQL's own $n placeholders (cached: it is
         long, and psycopg would split a %s query of that length again on every call). One text
         per batch size, so each is prepared once per connection (``prepare=True``) and then
-        costs PostgreSQL no parsing or planning."""
-        if rows not in self.by_rows:
+        costs PostgreSQL no parsing or planning. ``on_conflict``: the batch sent again after a
+        unique key refused a row of it (``ON CONFLICT DO NOTHING RETURNING id``)."""
+        if (rows, on_conflict) not in self.by_rows:
             width = len(self.names) + 1
             marks = (
                 "(" + ", ".join(f"${r * width + c + 1}" for c in range(width)) + ")" for r in range(rows)
             )
-            self.by_rows[rows] = (
+            self.by_rows[rows, on_conflict] = (
                 f"INSERT INTO {self.table} (id, {', '.join(self.names)}) VALUES "  # noqa: S608 (names from the model)
                 + ", ".join(marks)
-                + " ON CONFLICT DO NOTHING RETURNING id"
+                + (" ON CONFLICT DO NOTHING RETURNING id" if on_conflict else "")
             )
-        return self.by_rows[rows]
+        return self.by_rows[rows, on_conflict]
 
     def params(self, ids: Sequence[int], convs: Sequence[Conversion]) -> list[Any]:
         # Read from each instance's __dict__ in one C call: the columns are its concrete fields,
@@ -244,8 +247,16 @@ class LoopDatabase:
         conn = await self.connection()
         cursor = psycopg.AsyncRawCursor(conn)
         ids = await self._ids_take(len(convs), cursor)
-        await cursor.execute(plan.sql(len(convs)), plan.params(ids, convs), prepare=True)
-        inserted = {row[0] for row in await cursor.fetchall()}
+        params = plan.params(ids, convs)
+        try:
+            await cursor.execute(plan.sql(len(convs)), params, prepare=True)
+            inserted = set(ids)
+        except psycopg.errors.UniqueViolation:
+            # Rare (a retry, a second conversion of a click), so the common batch does not pay
+            # for ON CONFLICT: with it PostgreSQL probes every unique index before each row and
+            # inserts it speculatively. The same rows again, then: the keys let in what they let in.
+            await cursor.execute(plan.sql(len(convs), on_conflict=True), params, prepare=False)
+            inserted = {row[0] for row in await cursor.fetchall()}
         return inserted_apply(ids, convs, inserted, DEFAULT_DB_ALIAS)
 
     async def _ids_take(self, n: int, cursor: psycopg.AsyncRawCursor[Any]) -> list[int]:
@@ -266,9 +277,17 @@ async def _connect() -> tuple[psycopg.AsyncConnection[Any], float | None]:
     wrapper = connections[DEFAULT_DB_ALIAS]  # settings only: nothing here touches its connection
     params = wrapper.get_connection_params()
     params.pop("cursor_factory", None)  # Django's sync cursor classes
+    # Django passes prepare_threshold=None (it prepares nothing), and with None psycopg ignores
+    # ``prepare=True`` too: every batch's statement was parsed, analysed and planned again,
+    # about a third of PostgreSQL's work per postback. psycopg's own default instead; the
+    # statements here ask for preparation by name, nothing else is prepared before its 5th use.
+    params["prepare_threshold"] = PREPARE_THRESHOLD
     conn = await psycopg.AsyncConnection.connect(**params, autocommit=True)
     if conn.info.parameter_status("TimeZone") != wrapper.timezone_name:
         await conn.execute("SELECT set_config('TimeZone', %s, false)", [wrapper.timezone_name])
+    # Each statement here has one plan whatever its values (an index scan by primary key, a
+    # VALUES list); PostgreSQL would plan each text's first five executions again for them.
+    await conn.execute("SET plan_cache_mode = force_generic_plan")
     return conn, wrapper.settings_dict.get("CONN_MAX_AGE")
 
 

@@ -256,9 +256,19 @@ class UnreconciledConversion(models.Model):
 
 
 class ConversionEvent(models.Model):
-    """An append-only status change: created, approved, rejected, reversed."""
+    """An append-only status change: created, approved, rejected, reversed.
 
-    conversion = models.ForeignKey(Conversion, on_delete=models.CASCADE, related_name="events")
+    No database constraint to the conversion on PostgreSQL (db_constraint=False; Django's
+    CASCADE still deletes a conversion's events): the creation event is written by a trigger
+    from the row just inserted (migration ``tracking/0018_conversion_lifecycle``), and a
+    deferred per-row check of it cost every postback a lookup and a KEY SHARE row lock on the
+    conversion it had just written. SQLite keeps the constraint: dropping it there rebuilds
+    the table.
+    """
+
+    conversion = models.ForeignKey(
+        Conversion, on_delete=models.CASCADE, db_constraint=False, related_name="events"
+    )
     created_at = models.DateTimeField(default=timezone.now, help_text="When the status changed.")
     from_status = models.CharField(
         max_length=16,

@@ -282,6 +282,25 @@ def test_the_loops_connection_is_replaced_after_conn_max_age(edge, shoes_click):
     assert Conversion.objects.filter(txn_id__startswith="AGE-").count() == 3
 
 
+@on_postgres
+def test_the_loops_statements_are_prepared_once_per_connection(edge, shoes, pixelpush, shoes_link):
+    """Django turns psycopg's preparing off; without it the loop's statements were parsed and
+    planned again for every batch (about a third of PostgreSQL's work per postback)."""
+    for n, click in enumerate(click_make(shoes, pixelpush) for _ in range(3)):
+        edge.get("/postback", query(click_id=click.id.hex, goal="lead", txn_id=f"PREP-{n}"))
+
+    async def prepared() -> list[tuple[str, int]]:
+        conn = await loop_database().connection()
+        sql = "SELECT statement, generic_plans + custom_plans FROM pg_prepared_statements"
+        cursor = await conn.execute(sql)
+        return await cursor.fetchall()
+
+    runs = edge.run(prepared())
+    assert [n for sql, n in runs if sql.startswith("INSERT INTO")] == [3]  # one text: batches of 1
+    assert [n for sql, n in runs if 'FROM "tracking_click"' in sql] == [3]
+    assert Conversion.objects.filter(txn_id__startswith="PREP-").count() == 3
+
+
 def _closed_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
