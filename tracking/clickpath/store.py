@@ -152,6 +152,18 @@ def _cap_key(rule: CapRule, offer_id: int, publisher_id: int, now: datetime) -> 
     return redis_conn.key("cap", offer_id, who, rule.period, period_start(rule.period, now).date())
 
 
+_SECONDS_ARGS: dict[int, str] = {}
+
+
+def _seconds_arg(hours: int) -> str:
+    """``hours`` in seconds, as ARGV text (the script's packer would format the number for
+    every click; a link's window is one of a few values)."""
+    text = _SECONDS_ARGS.get(hours)
+    if text is None:
+        text = _SECONDS_ARGS[hours] = str(hours * 3600)
+    return text
+
+
 def click_script_call(
     rec: Record, *, caps: tuple[CapRule, ...], window_hours: int, ip: str, freq: FreqCheck | None = None
 ) -> tuple[list[Any], list[Any]]:
@@ -168,14 +180,14 @@ def click_script_call(
     args: list[Any] = [
         lines.click_line(rec),
         rec["reason"],
-        window_hours * 3600,
-        conf.flood_per_hour,
-        conf.pending_ttl,
+        _seconds_arg(window_hours),
+        conf.flood_arg,
+        conf.pending_arg,
     ]
     if freq is not None:
         for fr in freq.rules:
-            keys.append(f"{base}fq:{fr.scope}:{fr.days}:{freq.visitor}")
-            args += [fr.limit, -fr.days * 86400]
+            keys.append(base + fr.key_infix + freq.visitor)
+            args += fr.script_args
     if caps:
         now = datetime.fromtimestamp(rec["created_at"] / 1000, tz=UTC)
         for rule in caps:
