@@ -52,7 +52,10 @@ log = logging.getLogger(__name__)
 # line (lines.py), reason so far, unique ttl, flood limit, pending ttl, then per cap: limit,
 # ttl, or per frequency cap (issue 14: its key is a sorted set of the visitor's clicks, scored
 # by second): limit, minus the window in seconds. Frequency caps come first, so a click over one
-# takes no click cap's room; no counter moves unless the click goes to the offer. Answers
+# takes no click cap's room; no counter moves unless the click goes to the offer. A frequency
+# counter keeps only its newest ``limit`` members: a click passes only while fewer than
+# ``limit`` are inside the window, so those are always among them, and the set stays small
+# without a trim by time on every click (the count is one ZCOUNT). Answers
 # "reason uniq flood" (one string parses cheapest), which it also appends to the
 # click's line.
 # The batch's lines become one stream entry (the batch wrapper's stream_add); the pending copy that
@@ -85,8 +88,9 @@ if reason == '' and #KEYS > 4 then
     local limit, ttl = tonumber(ARGV[4 + (i - 4) * 2]), tonumber(ARGV[5 + (i - 4) * 2])
     if ttl < 0 then
       if now == 0 then now = tonumber(redis.call('TIME')[1]) end
-      redis.call('ZREMRANGEBYSCORE', KEYS[i], '-inf', now + ttl)
-      if redis.call('ZCARD', KEYS[i]) >= limit then reason = 'frequency_cap' break end
+      if redis.call('ZCOUNT', KEYS[i], '(' .. (now + ttl), '+inf') >= limit then
+        reason = 'frequency_cap' break
+      end
     elseif tonumber(redis.call('GET', KEYS[i]) or '0') >= limit then
       reason = 'cap_reached' break
     end
@@ -96,6 +100,7 @@ if reason == '' and #KEYS > 4 then
       local ttl = tonumber(ARGV[5 + (i - 4) * 2])
       if ttl < 0 then
         redis.call('ZADD', KEYS[i], now, KEYS[2])
+        redis.call('ZREMRANGEBYRANK', KEYS[i], 0, -1 - tonumber(ARGV[4 + (i - 4) * 2]))
         redis.call('EXPIRE', KEYS[i], -ttl)
       elseif redis.call('INCR', KEYS[i]) == 1 then
         redis.call('EXPIRE', KEYS[i], ttl)
