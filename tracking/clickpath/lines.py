@@ -125,7 +125,7 @@ def click_line(rec: Record) -> str:
         extras = _NO_EXTRAS
     else:
         extras = (
-            f"\t{NULL if path is None else path}\t{_texts([get('path_skips') or ''])}\t"
+            f"\t{NULL if path is None else path}\t{_texts([skips]) if (skips := get('path_skips')) else ''}\t"
             f"{NULL if test is None else test}\t{get('holdout_arm') or ''}\t"
             f"{NULL if variant is None else variant}"
         )

@@ -27,6 +27,7 @@ import hashlib
 import random
 import threading
 from dataclasses import dataclass
+from functools import lru_cache
 
 from tracking.clickpath import rules
 from tracking.clickpath.snapshots import SmartPathEntry, SmartSnapshot
@@ -148,9 +149,14 @@ def sticky_header(snap: SmartSnapshot, pick: Pick, *, https: bool) -> tuple[str,
     """The cookie that binds the visitor to the path drawn (None: not bound, or bound already)."""
     if not snap.sticky_seconds or pick.bound or pick.entry is snap.catch_all:
         return None
+    return ("Set-Cookie", _sticky_value(snap.smart_link_id, pick.entry.path_id, snap.sticky_seconds, https))
+
+
+@lru_cache(maxsize=4096)
+def _sticky_value(smart_link_id: int, path_id: int, seconds: int, https: bool) -> str:
+    # A handful of (link, path) pairs take nearly every click: each value is built once.
     attrs = "; Path=/; HttpOnly" + ("; Secure; SameSite=None" if https else "; SameSite=Lax")
-    name = sticky_cookie_name(snap.smart_link_id)
-    return ("Set-Cookie", f"{name}={pick.entry.path_id}; Max-Age={snap.sticky_seconds}{attrs}")
+    return f"{sticky_cookie_name(smart_link_id)}={path_id}; Max-Age={seconds}{attrs}"
 
 
 def capped_forget() -> None:
