@@ -79,6 +79,13 @@ return out
 
 
 _Call = tuple[Sequence[Any], Sequence[Any]]  # one call's KEYS and ARGV
+_COUNTS = tuple(str(n).encode() for n in range(64))
+
+
+def _count(n: int) -> bytes | int:
+    """A call's key or argument count as the packer sends it (formatting a number was a
+    visible part of packing a click)."""
+    return _COUNTS[n] if n < 64 else n
 
 
 class _Link(asyncio.Protocol):
@@ -168,6 +175,11 @@ class ScriptBatcher:
     async def __call__(self, keys: Sequence[Any], args: Sequence[Any]) -> Any:
         return await self._batch((keys, args))
 
+    def submit(self, keys: Sequence[Any], args: Sequence[Any]) -> asyncio.Future[Any]:
+        """``__call__`` without its coroutine, from inside the running loop: the future of the
+        call's result (the click path awaits one per click)."""
+        return self._batch((keys, args))
+
     async def _failed(self, batch: Sequence[_Call], error: Exception) -> list[Any]:
         self._drop()  # the connection's state is unknown: the next batch connects anew
         raise error
@@ -179,7 +191,7 @@ class ScriptBatcher:
         argv: list[Any] = [len(batch)]
         for call_keys, call_args in batch:
             keys += call_keys
-            argv += (len(call_keys), len(call_args), *call_args)
+            argv += (_count(len(call_keys)), _count(len(call_args)), *call_args)
         payload = _pack(["EVALSHA", self.sha, len(keys), *keys, *argv])
         try:
             if self._link is None:

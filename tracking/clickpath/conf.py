@@ -23,6 +23,9 @@ class HotSettings:
     key_base: str  # every hot-path key starts with it: "<CLICK_REDIS_PREFIX>:clk:"
     flood_per_hour: int
     pending_ttl: int
+    # The two as the click script's ARGV carries them: text made once, not per click.
+    flood_arg: str
+    pending_arg: str
 
 
 _current: HotSettings | None = None
@@ -37,6 +40,8 @@ def hot() -> HotSettings:
             key_base=f"{settings.CLICK_REDIS_PREFIX}:clk:",
             flood_per_hour=settings.CLICK_FLOOD_PER_HOUR,
             pending_ttl=settings.CLICK_PENDING_TTL_SECONDS,
+            flood_arg=str(settings.CLICK_FLOOD_PER_HOUR),
+            pending_arg=str(settings.CLICK_PENDING_TTL_SECONDS),
         )
     return _current
 

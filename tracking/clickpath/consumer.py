@@ -62,7 +62,7 @@ def _write(client: redis.Redis, entries: list[tuple[bytes, dict[bytes, bytes]]])
     pipe = client.pipeline(transaction=True)
     pipe.xack(stream_key(), GROUP, *ids)
     pipe.xdel(stream_key(), *ids)
-    clicks = [pending_key(click_id) for click_id in lines.click_ids(stream_lines)]
+    clicks = lines.click_keys(stream_lines, pending_key("").encode())
     if clicks:
         pipe.delete(*clicks)
     pipe.execute()
@@ -103,8 +103,10 @@ class Consumer:
                 return done
 
     def read_new(self, block_ms: int) -> int:
+        """Read and write new entries, waiting up to ``block_ms`` for some; 0: no wait (Redis
+        reads ``BLOCK 0`` as "wait forever", so no BLOCK is sent then)."""
         result: Any = self.client.xreadgroup(
-            GROUP, self.name, {stream_key(): ">"}, count=self.entries, block=block_ms
+            GROUP, self.name, {stream_key(): ">"}, count=self.entries, block=block_ms or None
         )
         if not result:
             return 0

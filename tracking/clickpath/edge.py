@@ -37,7 +37,7 @@ from collections.abc import Awaitable, Callable
 from typing import Any, Protocol
 
 from tracking.clickpath import handler, links, policy, redis_conn, spool, store
-from tracking.clickpath.aio_redis import batcher_for, batchers_close
+from tracking.clickpath.aio_redis import ScriptBatcher, batcher_for, batchers_close
 from tracking.clickpath.blocking import ASGIApp, Receive, Scope, Send, blocking, blocking_pool_shutdown
 from tracking.clickpath.conf import hot
 from tracking.visitor import network_for_ip, ua_facts
@@ -59,7 +59,7 @@ class Route(Protocol):
 # --- The click and the impression -------------------------------------------------------------
 
 
-def _script_call(script: str) -> Callable[..., Awaitable[Any]]:
+def _script_call(script: str) -> ScriptBatcher:
     conf = hot()
     return batcher_for(conf.redis_url, script, conf.redis_timeout)
 
@@ -71,7 +71,7 @@ async def _click_store(plan: handler.ClickPlan) -> str:
             rec, caps=plan.caps, window_hours=window, ip=plan.ip, freq=plan.freq
         )
         try:
-            return store.verdict_reason(await _script_call(store.CLICK_LUA)(keys, args))
+            return store.verdict_reason(await _script_call(store.CLICK_LUA).submit(keys, args))
         except redis_conn.WRITE_ERRORS as exc:
             store.redis_write_failed(exc, rec)
     return await blocking(store.click_store_without_redis, rec, caps=plan.caps, window_hours=window)
@@ -88,12 +88,17 @@ async def _link(token: str) -> links.Snapshot | object | None:
 
 
 async def click(environ: dict[str, Any], token: str) -> handler.Response:
-    link = await _link(token)
+    # The process's cache nearly always has the link (and the policy is nearly always fresh):
+    # asked without awaiting, so the usual click pays no coroutine for either.
+    link = links.link_cached(token)
     if link is links.MISS:
-        return await blocking(handler.unavailable, environ, token)
+        link = await _link(token)
+        if link is links.MISS:
+            return await blocking(handler.unavailable, environ, token)
     if not isinstance(link, links.SNAPSHOTS):
         return handler.not_found()
-    await policy.policy_ensure()  # negative lists and frequency caps, reloaded every few seconds
+    if policy.policy_due():  # negative lists and frequency caps, reloaded every few seconds
+        await policy.policy_ensure()
     plan = handler.click_plan(environ, link)
     if plan is None:  # a smart link without any path
         return handler.not_found()
@@ -231,7 +236,11 @@ def rsgi_body_reader(proto: Any) -> BodyReader:
 
 
 def rsgi_respond(proto: Any, response: handler.Response, *, head: bool) -> None:
-    headers = [(name, handler.header_value(value).decode("latin-1")) for name, value in response.headers]
+    # RSGI takes str headers: an ASCII value (nearly all) goes as it is.
+    headers = [
+        (name, value if value.isascii() else handler.header_value(value).decode("latin-1"))
+        for name, value in response.headers
+    ]
     proto.response_bytes(response.status, headers, b"" if head else response.body)
 
 

@@ -46,6 +46,7 @@ IMPRESSION_COPY_COLUMNS = (*TRAFFIC, "is_unique", "fraud_flags")
 # An impression line from before impressions carried verdicts: "i" plus the TRAFFIC columns.
 _OLD_IMPRESSION_TABS = len(TRAFFIC)
 _TEXT = ("ip", "user_agent", "country", "device", "os", "sub1", "sub2", "sub3", "sub4", "sub5", "source")
+_CLICK_TEXT = (*_TEXT, "referer")
 NULL = "\\N"
 
 
@@ -69,11 +70,11 @@ def _unescape(value: str) -> str:
 
 
 def _texts(texts: list[str]) -> str:
-    joined = "".join(texts)
+    joined = "\t".join(texts)
     # Almost no value needs an escape: check them all at once, escape one by one only then.
-    if "\\" in joined or "\t" in joined or "\n" in joined or "\r" in joined:
-        texts = [_escape(t) for t in texts]
-    return "\t".join(texts)
+    if "\\" in joined or "\n" in joined or "\r" in joined or joined.count("\t") != len(texts) - 1:
+        return "\t".join([_escape(t) for t in texts])
+    return joined
 
 
 _second: list[Any] = [-1, ""]
@@ -88,25 +89,49 @@ def _timestamp(ms: int) -> str:
     return f"{_second[1]}.{millis:03d}+00"
 
 
-def _head(rec: Record) -> str:
+def _text_columns(rec: Record, names: tuple[str, ...] = _TEXT) -> str:
+    """The record's text columns (``names``), tab-separated and escaped."""
     get = rec.get
-    return (
-        f"{rec['id']}\t{_timestamp(rec['created_at'])}\t{rec['offer_id']}\t{rec['publisher_id']}\t"
-        + _texts([str(get(name) or "") for name in _TEXT])
+    texts = [get(name) or "" for name in names]
+    try:
+        return _texts(texts)
+    except TypeError:  # a value that is not text (a record from elsewhere than the hot path)
+        return _texts([str(t) for t in texts])
+
+
+def _head(rec: Record) -> str:
+    return f"{rec['id']}\t{_timestamp(rec['created_at'])}\t{rec['offer_id']}\t{rec['publisher_id']}\t" + (
+        _text_columns(rec)
     )
+
+
+# The columns of a click with no smart link path, holdout test or A/B variant (nearly every
+# click): smart_path_id, path_skips, holdout_test_id, holdout_arm, ab_variant_id.
+_NO_EXTRAS = f"\t{NULL}\t\t{NULL}\t\t{NULL}"
+
+
+@lru_cache(maxsize=64)
+def _flags_text(flags: tuple[str, ...]) -> str:
+    return json.dumps(list(flags))
 
 
 def click_line(rec: Record) -> str:
     """The line of a click record, before the click script appends its verdict."""
-    fallback = rec.get("fallback_if_refused")
-    flags = json.dumps(rec.get("fraud_flags") or [])
-    path = rec.get("smart_path_id")
-    test = rec.get("holdout_test_id")
-    variant = rec.get("ab_variant_id")
+    get = rec.get
+    fallback = get("fallback_if_refused")
+    flags = get("fraud_flags")
+    path, test, variant = get("smart_path_id"), get("holdout_test_id"), get("ab_variant_id")
+    if path is None and test is None and variant is None and not get("path_skips") and not get("holdout_arm"):
+        extras = _NO_EXTRAS
+    else:
+        extras = (
+            f"\t{NULL if path is None else path}\t{_texts([skips]) if (skips := get('path_skips')) else ''}\t"
+            f"{NULL if test is None else test}\t{get('holdout_arm') or ''}\t"
+            f"{NULL if variant is None else variant}"
+        )
     return (
-        f"c\t{_head(rec)}\t{_texts([str(rec.get('referer') or '')])}\t{NULL if path is None else path}\t"
-        f"{_texts([rec.get('path_skips') or ''])}\t{NULL if test is None else test}\t"
-        f"{rec.get('holdout_arm') or ''}\t{NULL if variant is None else variant}\t{flags}\t"
+        f"c\t{rec['id']}\t{_timestamp(rec['created_at'])}\t{rec['offer_id']}\t{rec['publisher_id']}\t"
+        f"{_text_columns(rec, _CLICK_TEXT)}{extras}\t{_flags_text(tuple(flags)) if flags else '[]'}\t"
         f"{NULL if fallback is None else fallback}"
     )
 
@@ -141,24 +166,42 @@ def _impression_row(line: bytes) -> bytes:
     return body + b"\t" + _impression_verdict_columns(flags, verdict) + b"\n"
 
 
-@lru_cache(maxsize=1024)
-def _verdict_columns(flags: bytes, fallback: bytes, verdict: bytes) -> bytes:
-    """is_unique, reason, fraud_flags and fallback_offer_id for one verdict: a handful of
-    distinct combinations carry nearly all traffic, so each is built once."""
+def _verdict_columns(tail: bytes) -> bytes:
+    """A click line's tail (``<TAB>flags<TAB>fallback<TAB>reason uniq flood``) as the COPY
+    row's last columns (is_unique, reason, fraud_flags, fallback_offer_id), with the row's
+    leading tab and newline."""
+    _, flags, fallback, verdict = tail.split(b"\t")
     reason, unique, flood = verdict.split(b" ")
     merged = _merged_flags(flags, unique, flood)
     refused_to = fallback if reason else NULL.encode()
-    return b"\t".join([b"t" if unique == b"1" else b"f", reason, json.dumps(merged).encode(), refused_to])
+    columns = [b"t" if unique == b"1" else b"f", reason, json.dumps(merged).encode(), refused_to]
+    return b"\t" + b"\t".join(columns) + b"\n"
+
+
+# A click line's tail -> its COPY columns: a handful of distinct tails (flags, fallback and
+# verdict) carry nearly all traffic, so each is built once.
+_TAILS: dict[bytes, bytes] = {}
+_TAILS_MAX = 1024
+_C = ord("c")
 
 
 def copy_rows(stream_lines: list[bytes]) -> tuple[list[bytes], list[bytes]]:
     """COPY rows of the clicks and of the impressions among these lines."""
     clicks: list[bytes] = []
     impressions: list[bytes] = []
+    tails, add = _TAILS.get, clicks.append
     for line in stream_lines:
-        if line[:2] == b"c\t":
-            body, flags, fallback, verdict = line[2:].rsplit(b"\t", 3)
-            clicks.append(body + b"\t" + _verdict_columns(flags, fallback, verdict) + b"\n")
+        if line[0] == _C:
+            # The verdict's columns are the line's last three: found from the right, so the
+            # body is sliced once and never split.
+            at = line.rfind(b"\t", 0, line.rfind(b"\t", 0, line.rfind(b"\t")))
+            tail = line[at:]
+            columns = tails(tail)
+            if columns is None:
+                if len(_TAILS) >= _TAILS_MAX:
+                    _TAILS.clear()
+                columns = _TAILS[tail] = _verdict_columns(tail)
+            add(line[2:at] + columns)
         else:
             impressions.append(_impression_row(line))
     return clicks, impressions
@@ -167,6 +210,11 @@ def copy_rows(stream_lines: list[bytes]) -> tuple[list[bytes], list[bytes]]:
 def click_ids(stream_lines: list[bytes]) -> list[str]:
     """The ids of the clicks among these lines."""
     return [line[2:34].decode() for line in stream_lines if line[:2] == b"c\t"]
+
+
+def click_keys(stream_lines: list[bytes], prefix: bytes) -> list[bytes]:
+    """``prefix`` + the id of each click among these lines (the consumer's pending keys)."""
+    return [prefix + line[2:34] for line in stream_lines if line[0] == _C]
 
 
 def _flags_merge(data: Record, unique: bool, flood: bool) -> list[str]:

@@ -20,7 +20,7 @@ import ipaddress
 import logging
 import time
 from dataclasses import dataclass, field
-from functools import lru_cache
+from functools import cached_property, lru_cache
 from urllib.parse import urlsplit
 
 from django.conf import settings
@@ -53,8 +53,19 @@ class FreqRule:
     days: int
     limit: int
 
+    @cached_property
+    def key_infix(self) -> str:
+        """The counter's key after the key base, before the visitor (store.py)."""
+        return f"fq:{self.scope}:{self.days}:"
 
-@dataclass(frozen=True)
+    @cached_property
+    def script_args(self) -> tuple[str, str]:
+        """The click script's ARGV for it: the limit, minus the window in seconds (made once
+        per policy load, not per click)."""
+        return str(self.limit), str(-self.days * 86400)
+
+
+@dataclass(slots=True)
 class FreqCheck:
     """The frequency caps one click is counted against, and who the visitor is."""
 
@@ -188,14 +199,36 @@ def _refused(rules: ScopeRules, facts: _Facts) -> bool:
     return allow is not None and not all(_matches(allow, kind, facts) for kind in allow.kinds())
 
 
+def _rules(offer_id: int) -> OfferRules:
+    return _policy.per_offer.get(offer_id) or _policy.offer_rules(offer_id)
+
+
+def click_checks(
+    link: Link, rec: dict[str, object], ip: str, *, cookie_header: str, now: float
+) -> tuple[str, FreqCheck | None]:
+    """The negative lists' reason (``click_reason``) and, for a click they let through, its
+    frequency caps (``freq_check``): one dict look-up for an offer without rules in any of
+    its scopes, which is nearly every offer."""
+    rules = _rules(link.offer_id)
+    if rules is NO_RULES:
+        return ClickReason.OK, None
+    if rules.lists and _listed(rules.lists, rec, ip):
+        return ClickReason.BLOCKED, None
+    if not rules.freq:
+        return ClickReason.OK, None
+    return ClickReason.OK, _freq(rules.freq, cookie_header, ip, str(rec["user_agent"]), now)
+
+
+def _listed(lists: tuple[ScopeRules, ...], rec: dict[str, object], ip: str) -> bool:
+    facts = _Facts(rec, ip)
+    return any(_refused(s, facts) for s in lists)
+
+
 def click_reason(link: Link, rec: dict[str, object], ip: str) -> str:
     """``blocked`` when a list of the network, the offer's advertiser or the offer refuses the
     click, else "" (reads ``publisher_id``, the sub ids, ``source`` and ``referer`` of rec)."""
-    rules = _policy.per_offer.get(link.offer_id) or _policy.offer_rules(link.offer_id)
-    if not rules.lists:
-        return ClickReason.OK
-    facts = _Facts(rec, ip)
-    return ClickReason.BLOCKED if any(_refused(s, facts) for s in rules.lists) else ClickReason.OK
+    lists = _rules(link.offer_id).lists
+    return ClickReason.BLOCKED if lists and _listed(lists, rec, ip) else ClickReason.OK
 
 
 @lru_cache(maxsize=2)
@@ -228,19 +261,25 @@ def freq_check(link: Link, *, cookie_header: str, ip: str, user_agent: str, now:
     the first-party ``afv`` cookie; without one, the keyed hash of IP and user agent, which
     the answer then stores in the cookie so the visitor keeps the same counters when the
     address changes."""
-    rules = (_policy.per_offer.get(link.offer_id) or _policy.offer_rules(link.offer_id)).freq
-    if not rules:
-        return None
+    rules = _rules(link.offer_id).freq
+    return _freq(rules, cookie_header, ip, user_agent, now) if rules else None
+
+
+def _freq(rules: tuple[FreqRule, ...], cookie_header: str, ip: str, user_agent: str, now: float) -> FreqCheck:
     visitor = _cookie_visitor(cookie_header) if cookie_header else ""
     if visitor:
         return FreqCheck(visitor, rules, set_cookie=False)
     return FreqCheck(visitor_hash(ip, user_agent, now=now), rules, set_cookie=True)
 
 
+# After the visitor's id: Max-Age (it outlives the longest window) and the attributes, over
+# plain HTTP and over HTTPS.
+_TAIL = f"; Max-Age={2 * 14 * 86400}; Path=/; HttpOnly"
+_VISITOR_COOKIE_TAILS = (_TAIL + "; SameSite=Lax", _TAIL + "; Secure; SameSite=None")
+
+
 def visitor_cookie(check: FreqCheck, *, https: bool) -> tuple[str, str]:
-    max_age = 2 * 14 * 86400  # outlives the longest window
-    attrs = "; Path=/; HttpOnly" + ("; Secure; SameSite=None" if https else "; SameSite=Lax")
-    return ("Set-Cookie", f"{VISITOR_COOKIE}={check.visitor}; Max-Age={max_age}{attrs}")
+    return ("Set-Cookie", f"{VISITOR_COOKIE}={check.visitor}{_VISITOR_COOKIE_TAILS[https]}")
 
 
 # --- Building it from the database --------------------------------------------------------------
@@ -347,6 +386,12 @@ def policy_reload() -> None:
         _policy, _loaded = policy_build(_policy), True
     except DatabaseError:
         log.warning("click policy not reloaded (database unreachable); keeping the one loaded")
+
+
+def policy_due() -> bool:
+    """A reload is due (``policy_ensure``); asked by every click, so the usual answer (no)
+    costs no coroutine."""
+    return time.monotonic() >= _next_check
 
 
 async def policy_ensure() -> None:

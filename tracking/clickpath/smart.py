@@ -27,6 +27,7 @@ import hashlib
 import random
 import threading
 from dataclasses import dataclass
+from functools import lru_cache
 
 from tracking.clickpath import rules
 from tracking.clickpath.snapshots import SmartPathEntry, SmartSnapshot
@@ -87,9 +88,13 @@ def _draw_point(snap: SmartSnapshot, visitor: str) -> float:
     return random.random()
 
 
-def weighted_draw(entries: list[SmartPathEntry], point: float) -> SmartPathEntry | None:
-    """The entry whose share of the total weight contains ``point`` (0 <= point < 1)."""
-    total = sum(e.weight for e in entries)
+def weighted_draw(
+    entries: list[SmartPathEntry], point: float, total: int | None = None
+) -> SmartPathEntry | None:
+    """The entry whose share of the total weight contains ``point`` (0 <= point < 1);
+    ``total``: the entries' weights summed, when the caller has it."""
+    if total is None:
+        total = sum(e.weight for e in entries)
     if total <= 0:
         return None
     mark = point * total
@@ -113,19 +118,21 @@ def smart_pick(
     """The path this click takes, or None when the smart link has no path at all."""
     open_paths: list[SmartPathEntry] = []
     skips: list[str] = []
+    total = 0
     for entry in snap.paths:
         refusal = path_refusal(entry, now=now, country=country, device=device, os_name=os_name)
         if refusal:
             skips.append(f"{entry.path_id}:{refusal}")
         else:
             open_paths.append(entry)
-    skipped = " ".join(skips)[:SKIPS_MAX]
+            total += entry.weight
+    skipped = " ".join(skips)[:SKIPS_MAX] if skips else ""
     if snap.sticky_seconds and cookie_header:
         bound = _bound_path(snap, cookie_header)
         for entry in open_paths:
             if entry.path_id == bound:
                 return Pick(entry, skipped, bound=True)
-    chosen = weighted_draw(open_paths, _draw_point(snap, visitor)) if open_paths else None
+    chosen = weighted_draw(open_paths, _draw_point(snap, visitor), total) if open_paths else None
     if chosen is None:
         chosen = snap.catch_all or (snap.paths[0] if snap.paths else None)
     return None if chosen is None else Pick(chosen, skipped, bound=False)
@@ -142,9 +149,14 @@ def sticky_header(snap: SmartSnapshot, pick: Pick, *, https: bool) -> tuple[str,
     """The cookie that binds the visitor to the path drawn (None: not bound, or bound already)."""
     if not snap.sticky_seconds or pick.bound or pick.entry is snap.catch_all:
         return None
+    return ("Set-Cookie", _sticky_value(snap.smart_link_id, pick.entry.path_id, snap.sticky_seconds, https))
+
+
+@lru_cache(maxsize=4096)
+def _sticky_value(smart_link_id: int, path_id: int, seconds: int, https: bool) -> str:
+    # A handful of (link, path) pairs take nearly every click: each value is built once.
     attrs = "; Path=/; HttpOnly" + ("; Secure; SameSite=None" if https else "; SameSite=Lax")
-    name = sticky_cookie_name(snap.smart_link_id)
-    return ("Set-Cookie", f"{name}={pick.entry.path_id}; Max-Age={snap.sticky_seconds}{attrs}")
+    return f"{sticky_cookie_name(smart_link_id)}={path_id}; Max-Age={seconds}{attrs}"
 
 
 def capped_forget() -> None:

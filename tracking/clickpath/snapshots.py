@@ -10,6 +10,8 @@ from dataclasses import asdict, dataclass, field, replace
 from functools import cached_property
 from typing import Any
 
+from tracking.ids import click_cookie_name, click_first_cookie_name
+
 
 @dataclass(frozen=True)
 class CapRule:
@@ -33,6 +35,20 @@ class Target:
     target_countries: tuple[str, ...] = ()
     target_devices: tuple[str, ...] = ()
     target_os: tuple[str, ...] = ()
+
+    @cached_property
+    def _cookie_parts(self) -> tuple[tuple[str, str, str], tuple[str, str, str]]:
+        max_age = f"; Max-Age={self.attribution_window_days * 86400}; Path=/; HttpOnly"
+        latest, first = click_cookie_name(self.offer_id), click_first_cookie_name(self.offer_id)
+        return (
+            (latest, first, max_age + "; SameSite=Lax"),
+            (latest, first, max_age + "; Secure; SameSite=None"),
+        )
+
+    def cookie_parts(self, *, https: bool) -> tuple[str, str, str]:
+        """The names of the offer's latest- and first-click cookies and what follows each
+        value (``; Max-Age=...`` and the attributes): built once per snapshot, not per click."""
+        return self._cookie_parts[https]
 
     def accepts(self, *, country: str, device: str, os_name: str) -> bool:
         return (

@@ -52,7 +52,10 @@ log = logging.getLogger(__name__)
 # line (lines.py), reason so far, unique ttl, flood limit, pending ttl, then per cap: limit,
 # ttl, or per frequency cap (issue 14: its key is a sorted set of the visitor's clicks, scored
 # by second): limit, minus the window in seconds. Frequency caps come first, so a click over one
-# takes no click cap's room; no counter moves unless the click goes to the offer. Answers
+# takes no click cap's room; no counter moves unless the click goes to the offer. A frequency
+# counter keeps only its newest ``limit`` members: a click passes only while fewer than
+# ``limit`` are inside the window, so those are always among them, and the set stays small
+# without a trim by time on every click (the count is one ZCOUNT). Answers
 # "reason uniq flood" (one string parses cheapest), which it also appends to the
 # click's line.
 # The batch's lines become one stream entry (the batch wrapper's stream_add); the pending copy that
@@ -85,8 +88,9 @@ if reason == '' and #KEYS > 4 then
     local limit, ttl = tonumber(ARGV[4 + (i - 4) * 2]), tonumber(ARGV[5 + (i - 4) * 2])
     if ttl < 0 then
       if now == 0 then now = tonumber(redis.call('TIME')[1]) end
-      redis.call('ZREMRANGEBYSCORE', KEYS[i], '-inf', now + ttl)
-      if redis.call('ZCARD', KEYS[i]) >= limit then reason = 'frequency_cap' break end
+      if redis.call('ZCOUNT', KEYS[i], '(' .. (now + ttl), '+inf') >= limit then
+        reason = 'frequency_cap' break
+      end
     elseif tonumber(redis.call('GET', KEYS[i]) or '0') >= limit then
       reason = 'cap_reached' break
     end
@@ -96,6 +100,7 @@ if reason == '' and #KEYS > 4 then
       local ttl = tonumber(ARGV[5 + (i - 4) * 2])
       if ttl < 0 then
         redis.call('ZADD', KEYS[i], now, KEYS[2])
+        redis.call('ZREMRANGEBYRANK', KEYS[i], 0, -1 - tonumber(ARGV[4 + (i - 4) * 2]))
         redis.call('EXPIRE', KEYS[i], -ttl)
       elseif redis.call('INCR', KEYS[i]) == 1 then
         redis.call('EXPIRE', KEYS[i], ttl)
@@ -152,6 +157,18 @@ def _cap_key(rule: CapRule, offer_id: int, publisher_id: int, now: datetime) -> 
     return redis_conn.key("cap", offer_id, who, rule.period, period_start(rule.period, now).date())
 
 
+_SECONDS_ARGS: dict[int, str] = {}
+
+
+def _seconds_arg(hours: int) -> str:
+    """``hours`` in seconds, as ARGV text (the script's packer would format the number for
+    every click; a link's window is one of a few values)."""
+    text = _SECONDS_ARGS.get(hours)
+    if text is None:
+        text = _SECONDS_ARGS[hours] = str(hours * 3600)
+    return text
+
+
 def click_script_call(
     rec: Record, *, caps: tuple[CapRule, ...], window_hours: int, ip: str, freq: FreqCheck | None = None
 ) -> tuple[list[Any], list[Any]]:
@@ -168,14 +185,14 @@ def click_script_call(
     args: list[Any] = [
         lines.click_line(rec),
         rec["reason"],
-        window_hours * 3600,
-        conf.flood_per_hour,
-        conf.pending_ttl,
+        _seconds_arg(window_hours),
+        conf.flood_arg,
+        conf.pending_arg,
     ]
     if freq is not None:
         for fr in freq.rules:
-            keys.append(f"{base}fq:{fr.scope}:{fr.days}:{freq.visitor}")
-            args += [fr.limit, -fr.days * 86400]
+            keys.append(base + fr.key_infix + freq.visitor)
+            args += fr.script_args
     if caps:
         now = datetime.fromtimestamp(rec["created_at"] / 1000, tz=UTC)
         for rule in caps:
