@@ -236,6 +236,7 @@ class Act(StrEnum):
     DECIDE_COMMISSIONS = "decide_commissions"  # advertiser: approve, reject, reverse, adjust
     APPLY_TO_OFFERS = "apply_to_offers"  # publisher
     MANAGE_POSTBACKS = "manage_postbacks"  # publisher: its postback URLs, test fires, re-sends
+    MANAGE_SMART_LINKS = "manage_smart_links"  # publisher: its smart links, their paths, weights
 
 
 _ADVERTISER_MAY = frozenset({m.Advertiser.Status.ACTIVE, m.Advertiser.Status.PAUSED})
@@ -247,6 +248,7 @@ ACCOUNT_RULES: dict[Act, tuple[Role, frozenset[str]]] = {
     Act.DECIDE_COMMISSIONS: (Role.ADVERTISER, _ADVERTISER_MAY),
     Act.APPLY_TO_OFFERS: (Role.PUBLISHER, _PUBLISHER_MAY),
     Act.MANAGE_POSTBACKS: (Role.PUBLISHER, _PUBLISHER_MAY),
+    Act.MANAGE_SMART_LINKS: (Role.PUBLISHER, _PUBLISHER_MAY),
 }
 #: Publishers the network has shut out: an advertiser cannot let them into its offers.
 UNAPPROVABLE_PUBLISHERS = frozenset({m.Publisher.Status.REJECTED, m.Publisher.Status.SUSPENDED})

@@ -6,6 +6,7 @@ from typing import Any
 
 from django import forms
 
+from affiliates.core.db import db_id
 from affiliates.models import Offer, Publisher
 from tracking.models import SmartLink
 from tracking.smartlinks.services import PathSpec
@@ -22,7 +23,7 @@ def _hours(text: str) -> list[int]:
     hours: list[int] = []
     for part in _codes(text):
         first, _, last = part.partition("-")
-        if not first.isdigit() or (last and not last.isdigit()):
+        if db_id(first) is None or (last and db_id(last) is None):
             raise forms.ValidationError("Hours are like 8-18 or 8,9,10 (UTC).", code="bad_hours")
         a, b = int(first), int(last or first)
         if not (0 <= a <= 23 and 0 <= b <= 23):
