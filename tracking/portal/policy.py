@@ -16,8 +16,8 @@ from django.views.decorators.http import require_POST
 
 from affiliates.core.db import db_id
 from affiliates.core.errors import DomainError
-from affiliates.portal.access import PortalRequest, portal_view
-from affiliates.roles import Role
+from affiliates.portal.access import PortalRequest, account_may, portal_view
+from affiliates.roles import Act, Role
 from tracking.models.clicks import Click, ClickReason
 from tracking.models.policy import NamingTemplate
 from tracking.policy import selectors, services
@@ -61,6 +61,7 @@ def policy_page(request: PortalRequest) -> HttpResponseBase:
 
 @require_POST
 @manage
+@account_may(Act.MANAGE_OFFERS)
 def policy_upload(request: PortalRequest) -> HttpResponseBase:
     form = UploadForm(request.POST, request.FILES, actor=request.actor)
     if not form.is_valid():
@@ -93,6 +94,7 @@ def policy_upload(request: PortalRequest) -> HttpResponseBase:
 
 @require_POST
 @manage
+@account_may(Act.MANAGE_OFFERS)
 def policy_entry_delete(request: PortalRequest, entry_id: int) -> HttpResponseBase:
     entry = get_object_or_404(selectors.list_entries_visible(actor=request.actor), pk=entry_id)
     services.list_entry_delete(entry=entry)
@@ -102,6 +104,7 @@ def policy_entry_delete(request: PortalRequest, entry_id: int) -> HttpResponseBa
 
 @require_POST
 @manage
+@account_may(Act.MANAGE_OFFERS)
 def policy_cap_set(request: PortalRequest) -> HttpResponseBase:
     form = CapForm(request.POST, actor=request.actor)
     if form.is_valid():
@@ -121,6 +124,7 @@ def policy_cap_set(request: PortalRequest) -> HttpResponseBase:
 
 @require_POST
 @manage
+@account_may(Act.MANAGE_OFFERS)
 def policy_cap_delete(request: PortalRequest, cap_id: int) -> HttpResponseBase:
     cap = get_object_or_404(selectors.frequency_caps_visible(actor=request.actor), pk=cap_id)
     services.frequency_cap_delete(cap=cap)

@@ -6,7 +6,7 @@ from typing import Any
 
 from django import forms
 
-from affiliates.core.db import db_id
+from affiliates.core.db import MAX_INT, db_id
 from affiliates.models import Offer, Publisher
 from tracking.models import SmartLink
 from tracking.smartlinks.services import PathSpec
@@ -58,11 +58,11 @@ class PathRowForm(forms.Form):
         widget=forms.Select(attrs={"style": "min-width: 12em"}),
     )
     label = forms.CharField(required=False, max_length=120)
-    weight = forms.IntegerField(min_value=0, initial=100, required=False)
+    weight = forms.IntegerField(min_value=0, max_value=MAX_INT, initial=100, required=False)
     countries = forms.CharField(required=False, help_text="e.g. US, CA (empty: any)")
     devices = forms.MultipleChoiceField(choices=DEVICES, required=False, widget=forms.CheckboxSelectMultiple)
     hours = forms.CharField(required=False, help_text="UTC, e.g. 8-18 (empty: all day)")
-    daily_cap = forms.IntegerField(min_value=1, required=False)
+    daily_cap = forms.IntegerField(min_value=1, max_value=MAX_INT, required=False)
     catch_all = forms.BooleanField(required=False, label="Catch-all")
 
     def __init__(self, *args: Any, offers: Any, **kwargs: Any) -> None:
