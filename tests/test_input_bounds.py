@@ -57,13 +57,17 @@ def test_a_frequency_cap_past_an_integer_column_is_a_400(nadia: Any, api_as: Any
     assert ok.status_code == 201, ok.content
 
 
-def test_a_smart_path_weight_or_daily_cap_past_an_integer_column_is_a_400(
+def test_a_smart_path_weight_daily_cap_or_landing_url_past_its_column_is_a_400(
     nadia: Any, shoes: Offer, shoes_link: OfferAccess, api_as: Any
 ) -> None:
-    for path in ({"offer": shoes.pk, "weight": TOO_BIG}, {"offer": shoes.pk, "daily_cap": TOO_BIG}):
+    for path, code in (
+        ({"offer": shoes.pk, "weight": TOO_BIG}, "max_value"),
+        ({"offer": shoes.pk, "daily_cap": TOO_BIG}, "max_value"),
+        ({"offer": shoes.pk, "landing_url": "https://shop.example.com/?" + "a" * 2048}, "max_length"),
+    ):
         paths = [path, {"offer": shoes.pk, "is_catch_all": True}]
         body = {"publisher": shoes_link.publisher_id, "name": "Boots", "paths": paths}
-        _bad(api_as(nadia).post("/api/v1/smart-links/", body, format="json"), "max_value", "paths")
+        _bad(api_as(nadia).post("/api/v1/smart-links/", body, format="json"), code, "paths")
     assert not SmartLink.objects.exists()
 
 

@@ -42,6 +42,7 @@ class PathInput(serializers.Serializer[Any]):
         max_length=120, required=False, default="", allow_blank=True, help_text="A name for the path."
     )
     landing_url = serializers.URLField(
+        max_length=2048,  # the column's: a longer URL was PostgreSQL's "value too long", a 500
         required=False,
         default="",
         allow_blank=True,
