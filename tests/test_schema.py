@@ -214,3 +214,25 @@ def test_every_integer_a_request_body_carries_has_a_maximum(schema) -> None:
         for content in operation.get("requestBody", {}).get("content", {}).values():
             found += _unbounded_integers(schema, content["schema"], f"{method} {path}", frozenset())
     assert sorted(set(found)) == []
+
+
+def test_lists_answered_whole_are_documented_as_lists_not_pages(schema, nadia, shoes, api_as) -> None:
+    """make fuzz (100 examples): two actions on paginated viewsets answered a plain list while
+    the schema, following the viewset, documented a page with page and search parameters."""
+    api = api_as(nadia)
+    template = api.post(
+        "/api/v1/naming-templates/", {"name": "Channels", "field": "sub1", "pattern": "{channel}-{geo}"}
+    )
+    assert template.status_code == 201, template.content
+    answers = {
+        "/api/v1/holdout-tests/modelled/": api.get("/api/v1/holdout-tests/modelled/", {"offer": shoes.pk}),
+        "/api/v1/naming-templates/{id}/report/": api.get(
+            f"/api/v1/naming-templates/{template.json()['id']}/report/", {"group_by": "channel"}
+        ),
+    }
+    for path, response in answers.items():
+        assert response.status_code == 200, response.content
+        assert isinstance(response.json(), list)
+        operation = schema["paths"][path]["get"]
+        assert operation["responses"]["200"]["content"]["application/json"]["schema"]["type"] == "array"
+        assert not {"page", "page_size", "search"} & {p["name"] for p in operation["parameters"]}

@@ -143,7 +143,9 @@ class HoldoutTestViewSet(
         ],
         responses=ModelledRow(many=True),
     )
-    @action(detail=False, methods=["get"])
+    # One row per publisher, all of them: not a page, and the list's filters do not apply (make
+    # fuzz: the schema documented a page while the answer was the list).
+    @action(detail=False, methods=["get"], pagination_class=None, filter_backends=[])
     def modelled(self, request: Request) -> Response:
         """Impact-style modelled incrementality per publisher: fractional credit / orders touched."""
         actor = actor_for(request.user)
@@ -157,5 +159,5 @@ class HoldoutTestViewSet(
             )
         offer = get_object_or_404(visible(Offer.objects.all(), actor), pk=offer_id)
         end = timezone.now()
-        rows = modelled_incrementality(offer=offer, start=end - timedelta(days=int(days)), end=end)
+        rows = modelled_incrementality(offer=offer, start=end - timedelta(days=days), end=end)
         return Response(ModelledRow([r.as_dict() for r in rows], many=True).data)
