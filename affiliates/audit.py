@@ -31,6 +31,7 @@ from django.db.models import Q, QuerySet
 from affiliates import models as m
 from affiliates import team_models as tm
 from affiliates.core.audit import SPECS, AuditEntry, AuditSpec, audit_register
+from affiliates.core.db import db_id
 from affiliates.credentials import ApiKey
 from affiliates.roles import Actor
 
@@ -277,8 +278,8 @@ def audit_entries(*, actor: Actor, filters: AuditFilters) -> QuerySet[AuditEntry
         qs = qs.filter(timestamp__lt=f.until)
     if f.actor and actor.is_staff:
         who = Q(actor__email__icontains=f.actor) | Q(actor__username__icontains=f.actor)
-        if f.actor.isdigit():
-            who |= Q(actor_id=int(f.actor))
+        if (actor_id := db_id(f.actor)) is not None:
+            who |= Q(actor_id=actor_id)
         if f.actor.lower() == "system":
             who = Q(actor__isnull=True)
         qs = qs.filter(who)

@@ -379,6 +379,7 @@ class Act(StrEnum):
     DECIDE_SIGNUPS = "decide_signups"  # staff: approve, reject, suspend publishers
     REVIEW_FRAUD = "review_fraud"  # staff: fraud queue, traffic review, blocklists
     MANAGE_NETWORK = "manage_network"  # staff: staff roles, assignments, network terms, lockouts
+    MANAGE_SMART_LINKS = "manage_smart_links"  # publisher: its smart links, their paths, weights
 
 
 _TENANT_ACTS = frozenset(
@@ -388,6 +389,7 @@ _TENANT_ACTS = frozenset(
         Act.DECIDE_COMMISSIONS,
         Act.APPLY_TO_OFFERS,
         Act.MANAGE_POSTBACKS,
+        Act.MANAGE_SMART_LINKS,
         Act.MANAGE_KEYS,
         Act.MANAGE_PAYOUTS,
     }
@@ -430,6 +432,7 @@ ACCOUNT_RULES: dict[Act, tuple[Role, frozenset[str]]] = {
     Act.DECIDE_COMMISSIONS: (Role.ADVERTISER, _ADVERTISER_MAY),
     Act.APPLY_TO_OFFERS: (Role.PUBLISHER, _PUBLISHER_MAY),
     Act.MANAGE_POSTBACKS: (Role.PUBLISHER, _PUBLISHER_MAY),
+    Act.MANAGE_SMART_LINKS: (Role.PUBLISHER, _PUBLISHER_MAY),
 }
 #: Publishers the network has shut out: an advertiser cannot let them into its offers.
 UNAPPROVABLE_PUBLISHERS = frozenset({m.Publisher.Status.REJECTED, m.Publisher.Status.SUSPENDED})

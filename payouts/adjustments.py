@@ -22,6 +22,7 @@ from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
+from affiliates.core.db import db_id
 from affiliates.core.money import money_round, parse_amount
 from affiliates.models import CustomPayout, Goal, Offer
 from affiliates.pricing import price_pick
@@ -77,7 +78,7 @@ def _parse(text: str) -> tuple[list[Row], list[RowError]]:
             amount = None
             row_errors.append(RowError(str(n), "bad_amount", "amount must be a non-negative decimal."))
         offer_raw = data.get("offer_id", "")
-        if offer_raw and not offer_raw.isdigit():
+        if offer_raw and db_id(offer_raw) is None:
             row_errors.append(RowError(str(n), "bad_offer_id", "offer_id must be a number."))
         if not data.get("txn_id"):
             row_errors.append(RowError(str(n), "txn_id_required", "txn_id is required."))
@@ -229,7 +230,7 @@ def adjustments_apply(*, text: str, actor: Actor) -> list[Commission]:
         else:
             changes.append(change)
     if errors:
-        raise BulkRefused(sorted(errors, key=lambda e: int(e.ref) if e.ref.isdigit() else 0))
+        raise BulkRefused(sorted(errors, key=lambda e: db_id(e.ref) or 0))
     now = timezone.now()
     changed = changes_commit(changes, actor=decider_for(actor).label, now=now)
     for ch in changes:

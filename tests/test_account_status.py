@@ -159,3 +159,28 @@ def test_the_portal_does_not_approve_a_rejected_publisher_either(ada, shoes, riv
     assert "The network has rejected this publisher" in response.content.decode()
     access.refresh_from_db()
     assert access.status == OfferAccess.Status.PENDING
+
+
+# --- smart links ------------------------------------------------------------------------------
+
+
+def test_an_account_the_network_shut_out_makes_and_changes_no_smart_link(
+    api_as, nadia, ada, acme, pia, pixelpush, shoes, shoes_link
+) -> None:
+    """A smart link sends traffic to offers: the same rule as offers (advertisers) and
+    postbacks (publishers), in tracking.smartlinks.services, so the portal is held to it too."""
+    paths = [{"offer": shoes.pk}, {"offer": shoes.pk, "is_catch_all": True}]
+    made = api_as(nadia).post(
+        "/api/v1/smart-links/", {"publisher": pixelpush.pk, "name": "Boots", "paths": paths}, format="json"
+    )
+    assert made.status_code == 201, made.content
+    link = made.json()["id"]
+    _status(acme, "suspended")
+    _status(pixelpush, "suspended")
+    body = {"publisher": pixelpush.pk, "name": "More boots", "paths": paths}
+    _refused(api_as(ada).post("/api/v1/smart-links/", body, format="json"), "account_suspended")
+    _refused(api_as(pia).post("/api/v1/smart-links/", body, format="json"), "account_suspended")
+    renamed = api_as(pia).patch(f"/api/v1/smart-links/{link}/", {"name": "x"}, format="json")
+    _refused(renamed, "account_suspended")
+    _refused(api_as(pia).post(f"/api/v1/smart-links/{link}/optimise/"), "account_suspended")
+    assert api_as(pia).get(f"/api/v1/smart-links/{link}/").json()["name"] == "Boots"

@@ -153,7 +153,9 @@ def twofactor_verify(*, request: HttpRequest, code: str) -> django_otp.models.De
     token = _code_clean(code)
     # Six digits are an app's code, anything else a recovery code (8 characters): each goes to
     # its own kind of device only, so a recovery code does not count against the app's back-off.
-    model: Any = TOTPDevice if len(token) == TOTP_DIGITS and token.isdigit() else StaticDevice
+    model: Any = (
+        TOTPDevice if len(token) == TOTP_DIGITS and token.isascii() and token.isdigit() else StaticDevice
+    )
     device: Any = None
     for candidate in model.objects.filter(user_id=user.pk, confirmed=True) if token else ():
         device = django_otp.verify_token(user, candidate.persistent_id, token)

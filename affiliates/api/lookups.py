@@ -41,12 +41,11 @@ from django_filters.rest_framework import DjangoFilterBackend
 from rest_framework import filters, serializers
 from rest_framework.request import Request
 
+from affiliates.core.db import MAX_ID
 from affiliates.roles import actor_for
 
 #: Fields of a related object every role that sees the relation may search and sort by.
 PUBLIC_FACE = frozenset({"name", "code", "txn_id"})
-#: The largest id a bigint column holds: a larger number is refused (400) before the query.
-MAX_ID = 2**63 - 1
 
 
 class IdFilter(df.NumberFilter):

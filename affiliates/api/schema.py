@@ -23,6 +23,7 @@ from drf_spectacular import openapi
 from rest_framework import serializers
 
 from affiliates.api.routers import ID_PATTERN
+from affiliates.core.db import MAX_ID
 
 ERRORS = {
     "400": "Bad input: `code` names the problem, `fields` the fields at fault.",
@@ -66,6 +67,18 @@ class AutoSchema(openapi.AutoSchema):
             if parameter["schema"].get("pattern") == f"^{ID_PATTERN}$":
                 parameter["schema"] = {"type": "integer", "minimum": 0, "maximum": 10**18 - 1}
         return parameters
+
+    def _map_serializer_field(self, field: Any, direction: Any, bypass_extensions: bool = False) -> Any:
+        """A related object's id in a request is a bigint: documented with its maximum, like every
+        other integer a request carries (a number past it is a 400 ``does_not_exist``)."""
+        schema = super()._map_serializer_field(field, direction, bypass_extensions)  # type: ignore[no-untyped-call]
+        related = field.child_relation if isinstance(field, serializers.ManyRelatedField) else field
+        if direction == "request" and isinstance(related, serializers.PrimaryKeyRelatedField):
+            target = schema.get("items", schema)
+            types = target.get("type")
+            if types == "integer" or (isinstance(types, list) and "integer" in types):
+                target.setdefault("maximum", MAX_ID)
+        return schema
 
     def _map_basic_serializer(self, serializer: Any, direction: Any) -> dict[str, Any]:
         schema: dict[str, Any] = super()._map_basic_serializer(serializer, direction)  # type: ignore[no-untyped-call]

@@ -14,6 +14,7 @@ from typing import Any
 from rest_framework import serializers
 
 from affiliates import roles
+from affiliates.core.db import MAX_ID
 from affiliates.models import Advertiser, Cap, Coupon, CustomPayout, Goal, Offer, OfferAccess, Publisher
 from affiliates.network_terms import publisher_minimum_check
 from affiliates.pricing import (
@@ -193,7 +194,12 @@ class GoalSerializer(ScopedModelSerializer):
 
     role_shaped = True  # affiliates.api.schema: roles get different subsets of these fields
 
-    id = serializers.IntegerField(required=False, help_text="Existing goal to update; omit for a new goal.")
+    id = serializers.IntegerField(
+        min_value=1,
+        max_value=MAX_ID,
+        required=False,
+        help_text="Existing goal to update; omit for a new goal.",
+    )
     warnings = serializers.SerializerMethodField(help_text=WARNINGS_HELP)
 
     class Meta:

@@ -10,6 +10,24 @@ from __future__ import annotations
 
 from django.db import connection
 
+#: The largest id a bigint column holds: a larger number is refused (400) before the query.
+MAX_ID = 2**63 - 1
+#: The largest number an integer column holds (PositiveIntegerField: PostgreSQL's ``integer``).
+#: A plain serializer's IntegerField has no bound of its own (a ModelSerializer takes the
+#: column's): without ``max_value=MAX_INT`` a larger number reaches the INSERT, and PostgreSQL
+#: refuses it with a 500 (SQLite stores it).
+MAX_INT = 2**31 - 1
+#: Digits of the largest number typed as text that is read as an id (any 18 digits fit a bigint).
+ID_DIGITS = 18
+
+
+def db_id(text: object) -> int | None:
+    """A number typed as text (an id in a filter, a form, a CSV cell), or None when it is not one
+    the database can hold: ASCII digits only, at most ID_DIGITS of them. Asking str whether it is
+    all digits is not enough: it says yes to "²" and to 5,000 digits, and int() refuses both."""
+    value = "" if text is None else str(text)
+    return int(value) if value.isascii() and value.isdigit() and len(value) <= ID_DIGITS else None
+
 
 def _postgresql() -> bool:
     return connection.vendor == "postgresql"

@@ -23,6 +23,8 @@ from django.conf import settings
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.http.response import HttpResponseBase
 
+from affiliates.core.db import db_id
+
 BAD_ENCODING = "bad_encoding"
 #: ``\u0000`` in JSON text (preceded by an even number of backslashes: not an escaped backslash).
 JSON_NUL = re.compile(rb"(?<!\\)(?:\\\\)*\\u0000", re.IGNORECASE)
@@ -87,7 +89,7 @@ def problem(request: HttpRequest) -> str | None:
     if content_type.startswith("multipart/form-data"):
         limit = settings.DATA_UPLOAD_MAX_MEMORY_SIZE
         length = request.META["CONTENT_LENGTH"]
-        if limit is not None and (not str(length).isdigit() or int(length) > limit):
+        if limit is not None and (db_id(length) is None or int(length) > limit):
             return None  # see the module's docstring
         ok = _multipart_ok(request.META.get("CONTENT_TYPE", ""), request.body)
         return None if ok else "The request body holds a NUL byte or text that is not UTF-8."

@@ -9,6 +9,7 @@ from django.contrib.auth import get_user_model, password_validation
 from django.core.exceptions import ValidationError
 from django.forms import inlineformset_factory
 
+from affiliates.core.db import MAX_INT
 from affiliates.core.errors import DomainError
 from affiliates.models import Cap, Creative, Goal, Offer, Publisher
 from affiliates.network_terms import publisher_minimum_check
@@ -135,6 +136,7 @@ class EffectTargetForm(forms.Form):
 
     conversions = forms.IntegerField(
         min_value=1,
+        max_value=MAX_INT,
         required=False,
         label="Target conversions",
         help_text="Pending + approved conversions you aim for per period. Empty: no target, no effect score.",

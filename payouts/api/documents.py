@@ -20,6 +20,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from affiliates.core.db import db_id
 from affiliates.core.errors import DomainError
 from affiliates.models import Publisher
 from affiliates.roles import Actor, actor_for
@@ -50,9 +51,10 @@ def _tenant_id(request: Request, actor: Actor, *, param: str, own: int | None) -
     """The tenant asked for: staff must name it; a member gets its own, and naming another is 404."""
     raw = request.query_params.get(param)
     if actor.is_staff:
-        if not raw or not raw.isdigit():
+        tenant = db_id(raw)
+        if tenant is None:
             raise DomainError(f"{param} (an id) is required for staff.", code=f"{param}_required")
-        return int(raw)
+        return tenant
     if own is None or (raw and raw != str(own)):
         raise Http404
     return own

@@ -23,6 +23,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 
 from affiliates.api.base import IsStaff, TenantScopedMixin
+from affiliates.core.db import MAX_ID
 from affiliates.models import Advertiser, Publisher
 from affiliates.roles import Act
 from payouts.advertiser_payments import advertiser_balances, advertiser_payment_record
@@ -90,12 +91,16 @@ class DocumentSerializer(serializers.Serializer[Document]):
 
 
 class IssueInvoiceInput(serializers.Serializer[Any]):
-    advertiser = serializers.IntegerField(help_text="The advertiser to invoice.")
+    advertiser = serializers.IntegerField(
+        min_value=1, max_value=MAX_ID, help_text="The advertiser to invoice."
+    )
     period = serializers.CharField(help_text="YYYY-MM")
 
 
 class IssueStatementInput(serializers.Serializer[Any]):
-    publisher = serializers.IntegerField(help_text="The publisher to issue a statement to.")
+    publisher = serializers.IntegerField(
+        min_value=1, max_value=MAX_ID, help_text="The publisher to issue a statement to."
+    )
     period = serializers.CharField(help_text="YYYY-MM")
 
 

@@ -20,6 +20,7 @@ from rest_framework.decorators import action
 from rest_framework.request import Request
 from rest_framework.response import Response
 
+from affiliates.core.db import db_id
 from affiliates.models import Offer, Publisher
 from affiliates.roles import actor_for, visible
 from payouts.incrementality.modelled import modelled_incrementality
@@ -142,19 +143,21 @@ class HoldoutTestViewSet(
         ],
         responses=ModelledRow(many=True),
     )
-    @action(detail=False, methods=["get"])
+    # One row per publisher, all of them: not a page, and the list's filters do not apply (make
+    # fuzz: the schema documented a page while the answer was the list).
+    @action(detail=False, methods=["get"], pagination_class=None, filter_backends=[])
     def modelled(self, request: Request) -> Response:
         """Impact-style modelled incrementality per publisher: fractional credit / orders touched."""
         actor = actor_for(request.user)
         if not (actor.is_staff or actor.is_advertiser):
             return Response({"code": "forbidden", "message": "Advertisers and staff only."}, status=403)
-        offer_id = request.query_params.get("offer", "")
-        days = request.query_params.get("days", "30")
-        if not offer_id.isdigit() or not days.isdigit() or not 1 <= int(days) <= 90:
+        offer_id = db_id(request.query_params.get("offer", ""))
+        days = db_id(request.query_params.get("days", "30"))
+        if offer_id is None or days is None or not 1 <= days <= 90:
             raise serializers.ValidationError(
                 {"offer": ["An offer id is required."], "days": ["1 to 90."]}, code="invalid"
             )
-        offer = get_object_or_404(visible(Offer.objects.all(), actor), pk=int(offer_id))
+        offer = get_object_or_404(visible(Offer.objects.all(), actor), pk=offer_id)
         end = timezone.now()
-        rows = modelled_incrementality(offer=offer, start=end - timedelta(days=int(days)), end=end)
+        rows = modelled_incrementality(offer=offer, start=end - timedelta(days=days), end=end)
         return Response(ModelledRow([r.as_dict() for r in rows], many=True).data)

@@ -7,6 +7,7 @@ from typing import Any
 from django.db.models import Count, Sum
 from rest_framework import serializers
 
+from affiliates.core.db import MAX_ID
 from payouts.exports.tabular import amount_text
 from payouts.models import Payout, PayoutRun
 
@@ -95,7 +96,9 @@ class PeriodInput(serializers.Serializer[Any]):
 
 
 class PaymentInput(serializers.Serializer[Any]):
-    payout = serializers.IntegerField(help_text="Id of an approved payout of the run.")
+    payout = serializers.IntegerField(
+        min_value=1, max_value=MAX_ID, help_text="Id of an approved payout of the run."
+    )
     reference = serializers.CharField(max_length=128, help_text="Bank, PayPal or other payment reference.")
 
 

@@ -17,6 +17,7 @@ from rest_framework.decorators import action
 from rest_framework.request import Request
 from rest_framework.response import Response
 
+from affiliates.core.db import MAX_INT, db_id
 from affiliates.models import Offer, Publisher
 from affiliates.roles import actor_for
 from payouts.smartlinks.services import smart_link_optimise
@@ -34,11 +35,14 @@ class PathInput(serializers.Serializer[Any]):
     offer = serializers.PrimaryKeyRelatedField(
         queryset=Offer.objects.all(), help_text="The offer it sends to."
     )
-    weight = serializers.IntegerField(min_value=0, default=100, help_text="Relative share of the traffic.")
+    weight = serializers.IntegerField(
+        min_value=0, max_value=MAX_INT, default=100, help_text="Relative share of the traffic."
+    )
     label = serializers.CharField(  # type: ignore[assignment]  # a field, not Field.label
         max_length=120, required=False, default="", allow_blank=True, help_text="A name for the path."
     )
     landing_url = serializers.URLField(
+        max_length=2048,  # the column's: a longer URL was PostgreSQL's "value too long", a 500
         required=False,
         default="",
         allow_blank=True,
@@ -69,7 +73,12 @@ class PathInput(serializers.Serializer[Any]):
         help_text="UTC hours; empty: all.",
     )
     daily_cap = serializers.IntegerField(
-        min_value=1, required=False, allow_null=True, default=None, help_text="Clicks a UTC day; null: none."
+        min_value=1,
+        max_value=MAX_INT,
+        required=False,
+        allow_null=True,
+        default=None,
+        help_text="Clicks a UTC day; null: none.",
     )
 
 
@@ -101,7 +110,7 @@ class SettingsInput(serializers.ModelSerializer[SmartLink]):
 
 class WeightsInput(serializers.Serializer[Any]):
     weights = serializers.DictField(
-        child=serializers.IntegerField(min_value=0), help_text="path id -> weight"
+        child=serializers.IntegerField(min_value=0, max_value=MAX_INT), help_text="path id -> weight"
     )
 
 
@@ -259,7 +268,13 @@ class SmartLinkViewSet(viewsets.ModelViewSet[SmartLink]):
         """Set weights by hand (stored as a ``manual`` run)."""
         data = WeightsInput(data=request.data)
         data.is_valid(raise_exception=True)
-        weights = {int(k): v for k, v in data.validated_data["weights"].items() if str(k).isdigit()}
+        weights: dict[int, int] = {}
+        for key, weight in data.validated_data["weights"].items():
+            path_id = db_id(key)  # "²" is a digit to str, not to int()
+            if path_id is None:
+                message = f"{key!r} is not a path id."
+                raise serializers.ValidationError({"weights": [message]}, code="bad_path_id")
+            weights[path_id] = weight
         run = services.smart_weights_set(
             actor=actor_for(request.user), smart=self.get_object(), weights=weights
         )
@@ -298,10 +313,7 @@ class SmartLinkViewSet(viewsets.ModelViewSet[SmartLink]):
     def optimise(self, request: Request, pk: str | None = None) -> Response:
         """Run the optimiser now, whatever the schedule (staff and the link's owner)."""
         smart = self.get_object()
-        if not services.smart_link_may_edit(actor=actor_for(request.user), smart=smart):
-            raise services.SmartLinkRefused(
-                "You may not change this smart link.", code="forbidden", status_code=403
-            )
+        services.smart_link_edit_check(actor=actor_for(request.user), smart=smart)
         run = smart_link_optimise(smart_link_id=smart.pk, force=True)
         if run is None:
             return Response(

@@ -17,6 +17,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from affiliates.api.base import IsStaff
+from affiliates.core.db import MAX_ID
 from affiliates.roles import Act
 from payouts.traffic_review import MAX_ROWS, SUB_FIELDS, TRAFFIC, Judgement, Selection, traffic_judge
 
@@ -35,7 +36,10 @@ class InvalidateInput(serializers.Serializer[Any]):
         help_text="The impressions to invalidate, by id (with or without click_ids).",
     )
     publisher = serializers.IntegerField(
-        required=False, help_text="The publisher whose clicks or impressions to pick."
+        min_value=1,
+        max_value=MAX_ID,
+        required=False,
+        help_text="The publisher whose clicks or impressions to pick.",
     )
     traffic = serializers.ChoiceField(
         choices=TRAFFIC, default="clicks", help_text="Picking by publisher: clicks or impressions."

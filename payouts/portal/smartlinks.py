@@ -8,6 +8,7 @@ from django.http import HttpResponseBase
 from django.shortcuts import get_object_or_404, redirect
 from django.views.decorators.http import require_POST
 
+from affiliates.core.errors import DomainError
 from affiliates.portal.access import PortalRequest, portal_view
 from affiliates.roles import Role
 from payouts.smartlinks.services import smart_link_optimise
@@ -18,8 +19,10 @@ from tracking.smartlinks import services
 @portal_view(Role.PUBLISHER, Role.ADVERTISER, Role.STAFF)
 def smart_link_optimise_now(request: PortalRequest, smart_id: int) -> HttpResponseBase:
     smart = get_object_or_404(services.smart_links_visible(actor=request.actor), pk=smart_id)
-    if not services.smart_link_may_edit(actor=request.actor, smart=smart):
-        messages.error(request, "You may not change this smart link.")
+    try:
+        services.smart_link_edit_check(actor=request.actor, smart=smart)
+    except DomainError as refused:
+        messages.error(request, refused.message)
     else:
         run = smart_link_optimise(smart_link_id=smart.pk, force=True)
         if run is not None:

@@ -76,7 +76,7 @@ def _bound_path(snap: SmartSnapshot, cookie_header: str) -> int:
     if at < 0:
         return 0
     value = cookie_header[at + len(name) :].split(";", 1)[0].strip()
-    return int(value) if value.isdigit() else 0
+    return int(value) if value.isascii() and value.isdigit() and len(value) <= 18 else 0
 
 
 def _draw_point(snap: SmartSnapshot, visitor: str) -> float:

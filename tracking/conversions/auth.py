@@ -49,7 +49,8 @@ def _by_signature(inp: ConversionInput, advertiser_hint: int | None, now: float)
         raise PostbackError(
             401, Reason.UNKNOWN_ADVERTISER, "A signed postback needs a known click or coupon, or advertiser."
         )
-    if not inp.ts.isdigit() or abs(now - int(inp.ts)) > settings.POSTBACK_SIG_TOLERANCE_SECONDS:
+    fresh = inp.ts.isascii() and inp.ts.isdigit() and len(inp.ts) <= 18  # "²".isdigit() too
+    if not fresh or abs(now - int(inp.ts)) > settings.POSTBACK_SIG_TOLERANCE_SECONDS:
         raise PostbackError(401, Reason.STALE_TIMESTAMP, "ts is missing or outside the allowed window.")
     expected = signature_for(info.hmac_secret, inp.raw)
     if not hmac.compare_digest(expected, inp.sig):

@@ -166,7 +166,7 @@ def request_params(*, method: str, query: bytes, content_type: str, body: bytes)
 def _int_or_400(raw: str, name: str) -> int | None:
     if not raw:
         return None
-    if not raw.isdigit() or len(raw) > 18:
+    if not (raw.isascii() and raw.isdigit()) or len(raw) > 18:  # "²".isdigit() too
         raise bad_request(Reason.BAD_PARAMETER, f"{name} must be a positive integer id.")
     return int(raw)
 

@@ -13,6 +13,7 @@ import ipaddress
 import re
 from dataclasses import dataclass
 
+from affiliates.core.db import db_id
 from tracking.models.policy import ListEntry
 
 MAX_ROWS = 20_000
@@ -61,9 +62,10 @@ def _asn(value: str) -> str:
 
 def _publisher(value: str, publishers: set[int]) -> str:
     text = value.strip()
-    if not text.isdigit() or int(text) not in publishers:
+    publisher_id = db_id(text)
+    if publisher_id is None or publisher_id not in publishers:
         raise BadValue("Not a publisher id.")
-    return str(int(text))
+    return str(publisher_id)
 
 
 def value_clean(kind: str, value: str, *, publishers: set[int]) -> str:

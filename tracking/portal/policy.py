@@ -14,6 +14,7 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
 from django.views.decorators.http import require_POST
 
+from affiliates.core.db import db_id
 from affiliates.core.errors import DomainError
 from affiliates.portal.access import PortalRequest, account_may, portal_view
 from affiliates.roles import Act, Role
@@ -153,7 +154,7 @@ def naming_report_page(request: PortalRequest, template_id: int) -> HttpResponse
     parts = template_parts(template.pattern)
     group_by = [p for p in request.GET.getlist("group_by") if p in parts] or parts[:1]
     end = timezone.now().date()
-    days = int(request.GET.get("days", "7")) if request.GET.get("days", "7").isdigit() else 7
+    days = db_id(request.GET.get("days", "7")) or 7
     start = end - timedelta(days=max(1, min(days, 31)) - 1)
     try:
         rows = selectors.naming_report(

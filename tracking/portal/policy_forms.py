@@ -7,6 +7,7 @@ from typing import Any
 
 from django import forms
 
+from affiliates.core.db import MAX_INT
 from affiliates.models import Advertiser, Offer
 from affiliates.roles import Actor, visible
 from tracking.models.policy import FrequencyCap, ListEntry, NamingTemplate
@@ -52,7 +53,7 @@ class UploadForm(ScopedForm):
 class CapForm(ScopedForm):
     form_prefix = "cap"
     window_days = forms.TypedChoiceField(choices=FrequencyCap.Window.choices, coerce=int, label="Window")
-    limit = forms.IntegerField(min_value=1, label="Clicks per visitor")
+    limit = forms.IntegerField(min_value=1, max_value=MAX_INT, label="Clicks per visitor")
 
 
 class TemplateForm(forms.ModelForm[NamingTemplate]):

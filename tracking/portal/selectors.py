@@ -9,6 +9,7 @@ from typing import Any
 from django.db.models import Q, QuerySet
 from django.utils import timezone
 
+from affiliates.core.db import db_id
 from affiliates.core.money import money_round
 from affiliates.core.spreadsheet import csv_line
 from affiliates.models import Offer
@@ -39,8 +40,8 @@ def conversions_filtered(actor: Actor, params: dict[str, Any]) -> QuerySet[Conve
         qs = qs.filter(held_for_review=True)
     if q := params.get("q"):
         match = Q(txn_id=q) | Q(sub1=q)
-        if str(q).isdigit():
-            match |= Q(pk=int(q))
+        if (conversion_id := db_id(q)) is not None:
+            match |= Q(pk=conversion_id)
         qs = qs.filter(match)
     if start := params.get("start"):
         qs = qs.filter(created_at__gte=_midnight(start))

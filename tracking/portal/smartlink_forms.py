@@ -6,6 +6,7 @@ from typing import Any
 
 from django import forms
 
+from affiliates.core.db import MAX_INT, db_id
 from affiliates.models import Offer, Publisher
 from tracking.models import SmartLink
 from tracking.smartlinks.services import PathSpec
@@ -22,7 +23,7 @@ def _hours(text: str) -> list[int]:
     hours: list[int] = []
     for part in _codes(text):
         first, _, last = part.partition("-")
-        if not first.isdigit() or (last and not last.isdigit()):
+        if db_id(first) is None or (last and db_id(last) is None):
             raise forms.ValidationError("Hours are like 8-18 or 8,9,10 (UTC).", code="bad_hours")
         a, b = int(first), int(last or first)
         if not (0 <= a <= 23 and 0 <= b <= 23):
@@ -57,11 +58,11 @@ class PathRowForm(forms.Form):
         widget=forms.Select(attrs={"style": "min-width: 12em"}),
     )
     label = forms.CharField(required=False, max_length=120)
-    weight = forms.IntegerField(min_value=0, initial=100, required=False)
+    weight = forms.IntegerField(min_value=0, max_value=MAX_INT, initial=100, required=False)
     countries = forms.CharField(required=False, help_text="e.g. US, CA (empty: any)")
     devices = forms.MultipleChoiceField(choices=DEVICES, required=False, widget=forms.CheckboxSelectMultiple)
     hours = forms.CharField(required=False, help_text="UTC, e.g. 8-18 (empty: all day)")
-    daily_cap = forms.IntegerField(min_value=1, required=False)
+    daily_cap = forms.IntegerField(min_value=1, max_value=MAX_INT, required=False)
     catch_all = forms.BooleanField(required=False, label="Catch-all")
 
     def __init__(self, *args: Any, offers: Any, **kwargs: Any) -> None:

@@ -96,7 +96,7 @@ def smart_link_weights(request: PortalRequest, smart_id: int) -> HttpResponseBas
     weights: dict[int, int] = {}
     for path in smart.paths.all():
         raw = request.POST.get(f"weight-{path.pk}", "").strip()
-        if raw.isdigit():
+        if raw.isascii() and raw.isdigit() and len(raw) <= 18:  # "²".isdigit() too; the service bounds it
             weights[path.pk] = int(raw)
     try:
         services.smart_weights_set(actor=request.actor, smart=smart, weights=weights)

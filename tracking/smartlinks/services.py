@@ -16,9 +16,10 @@ from django.db import transaction
 from django.db.models import QuerySet
 from django.utils import timezone
 
+from affiliates.core.db import MAX_INT
 from affiliates.core.errors import DomainError
 from affiliates.models import Advertiser, Offer, OfferAccess, Publisher
-from affiliates.roles import Actor, visible
+from affiliates.roles import Act, Actor, account_check, visible
 from tracking.models.smartlinks import SmartLink, SmartPath, SmartRun
 
 MAX_PATHS = 20
@@ -99,8 +100,16 @@ def _path_create(*, smart: SmartLink, spec: PathSpec, position: int) -> SmartPat
     )
 
 
+def _standing_check(actor: Actor) -> None:
+    """A smart link sends traffic to offers: an account the network has not let in or has shut
+    out (roles.account_check) makes and changes none, in the API as in the portal."""
+    account_check(actor, Act.MANAGE_OFFERS)  # advertisers
+    account_check(actor, Act.MANAGE_SMART_LINKS)  # publishers
+
+
 def _owner_check(*, actor: Actor, publisher: Publisher) -> Advertiser | None:
     """The publisher the link is for must be the publisher actor, or one the actor can see."""
+    _standing_check(actor)
     if actor.is_publisher and publisher.pk != actor.publisher_id:
         raise SmartLinkRefused(
             "A publisher makes smart links for itself only.", code="forbidden", status_code=403
@@ -135,9 +144,10 @@ def smart_link_may_edit(*, actor: Actor, smart: SmartLink) -> bool:
     return actor.is_advertiser and smart.advertiser_id == actor.advertiser_id
 
 
-def _edit_check(*, actor: Actor, smart: SmartLink) -> None:
+def smart_link_edit_check(*, actor: Actor, smart: SmartLink) -> None:
     if not smart_link_may_edit(actor=actor, smart=smart):
         raise SmartLinkRefused("You may not change this smart link.", code="forbidden", status_code=403)
+    _standing_check(actor)
 
 
 def weights_of(smart: SmartLink) -> dict[str, int]:
@@ -162,7 +172,7 @@ def _learning_reset(*, smart: SmartLink, note: str) -> SmartRun:
 @transaction.atomic
 def smart_link_update(*, actor: Actor, smart: SmartLink, **options: Any) -> SmartLink:
     """Change settings (name, mode, KPI, floor, schedule, stickiness, ...)."""
-    _edit_check(actor=actor, smart=smart)
+    smart_link_edit_check(actor=actor, smart=smart)
     for name, value in options.items():
         setattr(smart, name, value)
     smart.full_clean()
@@ -172,7 +182,7 @@ def smart_link_update(*, actor: Actor, smart: SmartLink, **options: Any) -> Smar
 
 @transaction.atomic
 def smart_path_add(*, actor: Actor, smart: SmartLink, spec: PathSpec) -> SmartPath:
-    _edit_check(actor=actor, smart=smart)
+    smart_link_edit_check(actor=actor, smart=smart)
     if spec.is_catch_all:
         raise SmartLinkRefused("The smart link has its catch-all already.", code="catch_all_exists")
     _offer_allowed(actor=actor, offer=spec.offer, publisher=smart.publisher)
@@ -187,7 +197,7 @@ def smart_path_add(*, actor: Actor, smart: SmartLink, spec: PathSpec) -> SmartPa
 @transaction.atomic
 def smart_path_remove(*, actor: Actor, path: SmartPath) -> None:
     smart = path.smart_link
-    _edit_check(actor=actor, smart=smart)
+    smart_link_edit_check(actor=actor, smart=smart)
     if path.is_catch_all:
         raise SmartLinkRefused("The catch-all cannot be removed; change its offer instead.", code="catch_all")
     if smart.paths.filter(is_catch_all=False).count() <= 1:
@@ -203,7 +213,7 @@ PATH_FIELDS = ("label", "landing_url", "status", "countries", "devices", "os", "
 @transaction.atomic
 def smart_path_update(*, actor: Actor, path: SmartPath, **changes: Any) -> SmartPath:
     """Targeting, status, cap or landing page of a path (weights: ``smart_weights_set``)."""
-    _edit_check(actor=actor, smart=path.smart_link)
+    smart_link_edit_check(actor=actor, smart=path.smart_link)
     unknown = set(changes) - set(PATH_FIELDS)
     if unknown:
         raise SmartLinkRefused(f"Not a path setting: {', '.join(sorted(unknown))}.", code="unknown_field")
@@ -218,12 +228,12 @@ def smart_path_update(*, actor: Actor, path: SmartPath, **changes: Any) -> Smart
 @transaction.atomic
 def smart_weights_set(*, actor: Actor, smart: SmartLink, weights: dict[int, int]) -> SmartRun:
     """Weights by hand: stored as a ``manual`` run, like the optimiser's."""
-    _edit_check(actor=actor, smart=smart)
+    smart_link_edit_check(actor=actor, smart=smart)
     paths = {p.pk: p for p in smart.paths.select_for_update().order_by("pk")}
     if set(weights) - set(paths):
         raise SmartLinkRefused("A weight names a path of another smart link.", code="unknown_path")
-    if any(w < 0 for w in weights.values()):
-        raise SmartLinkRefused("Weights are zero or more.", code="out_of_range")
+    if any(not 0 <= w <= MAX_INT for w in weights.values()):
+        raise SmartLinkRefused(f"Weights are whole numbers from 0 to {MAX_INT}.", code="out_of_range")
     before = {str(pk): p.weight for pk, p in paths.items()}
     for pk, weight in weights.items():
         paths[pk].weight = weight

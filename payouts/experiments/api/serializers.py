@@ -6,6 +6,7 @@ from typing import Any
 
 from rest_framework import serializers
 
+from affiliates.core.db import MAX_ID, MAX_INT
 from affiliates.models import Creative, Offer
 from payouts.experiments.abtests import SETTINGS
 from payouts.experiments.models import AbDecision, BudgetShift, ShiftSettings
@@ -28,7 +29,9 @@ class VariantInput(serializers.Serializer[Any]):
         default=None,
         help_text="Creative tests.",
     )
-    weight = serializers.IntegerField(min_value=1, default=100, help_text="Relative share of the traffic.")
+    weight = serializers.IntegerField(
+        min_value=1, max_value=MAX_INT, default=100, help_text="Relative share of the traffic."
+    )
     is_control = serializers.BooleanField(
         default=False, help_text="The variant the others are compared with."
     )
@@ -99,6 +102,8 @@ class AbTestOutput(serializers.ModelSerializer[AbTest]):
 
 class PromoteInput(serializers.Serializer[Any]):
     variant = serializers.IntegerField(
+        min_value=1,
+        max_value=MAX_ID,
         required=False,
         allow_null=True,
         default=None,

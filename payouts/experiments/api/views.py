@@ -18,6 +18,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from affiliates.api.base import AccountStanding
+from affiliates.core.db import db_id
 from affiliates.models import Advertiser, Offer
 from affiliates.roles import Act, actor_for, visible
 from payouts.experiments import abtests, shifts
@@ -183,9 +184,10 @@ def _advertiser(request: Request) -> Advertiser:
     if actor.is_advertiser:
         return Advertiser.objects.get(pk=actor.advertiser_pk)
     raw = request.query_params.get("advertiser") or request.data.get("advertiser")
-    if not str(raw or "").isdigit():
+    advertiser_id = db_id(raw)
+    if advertiser_id is None:
         raise ValidationError({"advertiser": ["Required."]}, code="required")
-    return get_object_or_404(Advertiser, pk=int(str(raw)))
+    return get_object_or_404(Advertiser, pk=advertiser_id)
 
 
 class ShiftSettingsView(APIView):

@@ -16,6 +16,7 @@ from django.http import Http404, HttpResponse, HttpResponseBase
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_POST
 
+from affiliates.core.db import db_id
 from affiliates.core.errors import DomainError
 from affiliates.models import Advertiser
 from affiliates.portal.access import PortalRequest, account_may, portal_view
@@ -121,7 +122,7 @@ def ab_test_act(request: PortalRequest, test_id: int, verb: str) -> HttpResponse
             decision = abtests.ab_test_promote(
                 actor=request.actor,
                 test=test,
-                variant_id=int(raw) if raw.isdigit() else None,
+                variant_id=db_id(raw),
                 by=request.user,
             )
             messages.success(request, decision.note)
@@ -165,7 +166,8 @@ def _advertiser(request: PortalRequest) -> Advertiser | None:
     if request.actor.is_advertiser:
         return Advertiser.objects.get(pk=request.actor.advertiser_pk)
     raw = request.GET.get("advertiser") or request.POST.get("advertiser") or ""
-    return Advertiser.objects.filter(pk=int(raw)).first() if raw.isdigit() else None
+    advertiser_id = db_id(raw)
+    return None if advertiser_id is None else Advertiser.objects.filter(pk=advertiser_id).first()
 
 
 @page

@@ -132,6 +132,12 @@ def test_a_parameter_given_twice_with_different_values_is_a_400(client, shoes_cl
     assert (response.status_code, response.json()["reason"]) == (400, "bad_parameter")
 
 
+@pytest.mark.parametrize("offer", ["²", "1" * 5000])
+def test_an_offer_id_int_cannot_read_is_a_400(client, shoes_click, offer) -> None:
+    response = postback(client, click_id=shoes_click.id.hex, amount="5", offer=offer)
+    assert (response.status_code, response.json()["reason"]) == (400, "bad_parameter")
+
+
 def test_a_broken_json_body_is_a_400(client, shoes_click) -> None:
     response = client.post("/postback", "{not json", content_type="application/json")
     assert (response.status_code, response.json()["reason"]) == (400, "bad_parameter")

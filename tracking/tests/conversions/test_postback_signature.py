@@ -54,6 +54,16 @@ def test_a_stale_timestamp_is_a_401(client, acme, shoes_click, skew) -> None:
     assert (response.status_code, response.json()["reason"]) == (401, "stale_timestamp")
 
 
+@pytest.mark.parametrize(
+    ("ts", "answer"), [("²", (401, "stale_timestamp")), ("1" * 5000, (400, "bad_parameter"))]
+)
+def test_a_timestamp_int_cannot_read_is_a_4xx_not_a_crash(client, acme, shoes_click, ts, answer) -> None:
+    """ "²".isdigit() is true and int("²") a ValueError (make fuzz's class: tests/test_input_bounds.py)."""
+    params = signed(acme.hmac_secret, click_id=shoes_click.id.hex, amount="1", ts=ts)
+    response = client.get("/postback", params)
+    assert (response.status_code, response.json()["reason"]) == answer
+
+
 def test_a_timestamp_inside_the_tolerance_is_accepted(client, acme, shoes_click) -> None:
     params = signed(acme.hmac_secret, click_id=shoes_click.id.hex, amount="1", ts=int(time.time()) - 290)
     assert client.get("/postback", params).json()["result"] == "accepted"

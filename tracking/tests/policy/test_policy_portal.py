@@ -48,3 +48,16 @@ def test_staff_add_a_template_and_the_report_page_splits_sub1(nadia, ada, shoes,
     assert page.status_code == 200
     rows = page.context["rows"]
     assert [(r["parts"], r["clicks"]) for r in rows] == [({"channel": "fb"}, 12)]
+
+
+def test_a_suspended_advertiser_sets_no_cap_and_no_cap_past_an_integer_column(ada, acme, shoes):
+    """The page holds advertisers to the API's rules: account status (403 account_suspended, as
+    the API's AccountStanding) and a limit the column holds (a form error, not PostgreSQL's 500)."""
+    client = sign_in(Client(), ada)
+    form = {"cap-scope": f"offer:{shoes.pk}", "cap-window_days": "7", "cap-limit": str(2**31)}
+    assert client.post("/policy/caps/", form).status_code == 200  # the form again, with its error
+    type(acme).objects.filter(pk=acme.pk).update(status="suspended")
+    refused = client.post("/policy/caps/", {**form, "cap-limit": "3"})
+    assert refused.status_code == 403
+    assert b"account_suspended" in refused.content
+    assert not FrequencyCap.objects.exists()
