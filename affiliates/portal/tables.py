@@ -18,6 +18,7 @@ from django.db.models import F, Model, Q, QuerySet
 from django.http import HttpRequest, HttpResponse, QueryDict
 from django.shortcuts import render
 
+from affiliates.core.db import db_id
 from affiliates.roles import Actor, actor_for, visible
 
 Choices = Sequence[tuple[str, str]]
@@ -110,8 +111,8 @@ def table_query(
         match = Q()
         for name in spec.search:
             match |= Q(**{f"{name}__{spec.search_lookup}": q})
-        if q.isdigit() and len(q) <= 18:  # an id, within a bigint
-            match |= Q(pk=int(q))
+        if (pk := db_id(q)) is not None:  # an id, within a bigint
+            match |= Q(pk=pk)
         qs = qs.filter(match)
     key, descending = _sort(params, spec)
     expr = F(spec.sortable()[key])
