@@ -118,7 +118,9 @@ class FiringSerializer(serializers.ModelSerializer[Firing]):
     undoable = serializers.BooleanField(
         read_only=True, help_text="Whether undo can still restore its change."
     )
-    undone_by: serializers.StringRelatedField[Any] = serializers.StringRelatedField(help_text="Who undid it.")
+    undone_by: serializers.StringRelatedField[Any] = serializers.StringRelatedField(
+        allow_null=True, help_text="Who undid it; null while it stands."
+    )
     webhook = WebhookSerializer(
         read_only=True, allow_null=True, help_text="The webhook call, for webhook rules."
     )

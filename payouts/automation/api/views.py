@@ -72,7 +72,7 @@ class RuleViewSet(viewsets.ModelViewSet[Rule]):
         rule = services.rule_update(rule=rule, actor=actor_for(request.user), **serializer.validated_data)
         return Response(self.get_serializer(rule).data)
 
-    @extend_schema(summary="Check the rule now", request=None, responses=FiringSerializer)
+    @extend_schema(summary="Check the rule now", request=None, responses={200: FiringSerializer, 204: None})
     @action(detail=True, methods=["post"])
     def check(self, request: Request, pk: str | None = None) -> Response:
         """Check now, as the scheduled check would: 200 with the firing, or 204 when it did not fire."""

@@ -56,6 +56,9 @@ class AbTestInput(serializers.ModelSerializer[AbTest]):
 
 
 class VariantOutput(serializers.ModelSerializer[AbVariant]):
+    # A URL template with macros ({click_id}), not a URI until the click fills it in.
+    landing_url = serializers.CharField(read_only=True, help_text="Macros allowed; blank: the offer's.")
+
     class Meta:
         model = AbVariant
         fields = ("id", "label", "is_control", "landing_url", "creative", "weight", "status")
