@@ -29,6 +29,11 @@ class PreferenceSerializer(serializers.Serializer[dict[str, Any]]):
 
 
 class NotificationSerializer(serializers.ModelSerializer[Notification]):
+    # Blank for notices without a kind of their own (A/B and holdout results post them directly).
+    kind = serializers.ChoiceField(
+        choices=Kind.choices, allow_blank=True, read_only=True, help_text="What happened; may be blank."
+    )
+
     class Meta:
         model = Notification
         fields = ["id", "kind", "title", "body", "link", "created_at", "read_at"]
