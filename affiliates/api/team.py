@@ -21,6 +21,7 @@ from rest_framework.views import APIView
 
 from affiliates import staff, team
 from affiliates.api.base import IsStaff
+from affiliates.core.db import db_id
 from affiliates.models import Advertiser, Publisher
 from affiliates.roles import Act, actor_for
 from affiliates.team_models import AccountAssignment, StaffRole, TeamInvite, TeamRole
@@ -64,12 +65,10 @@ class AcceptedSerializer(serializers.Serializer[Any]):
 
 
 def _account(request: Request) -> team.Account:
-    def number(name: str) -> int | None:
-        raw = request.query_params.get(name)
-        return int(raw) if raw is not None and raw.isascii() and raw.isdigit() and len(raw) <= 18 else None
-
     return team.team_account(
-        actor=actor_for(request.user), advertiser_id=number("advertiser"), publisher_id=number("publisher")
+        actor=actor_for(request.user),
+        advertiser_id=db_id(request.query_params.get("advertiser")),
+        publisher_id=db_id(request.query_params.get("publisher")),
     )
 
 

@@ -20,6 +20,7 @@ from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from affiliates import staff
 from affiliates.accounts import twofactor
+from affiliates.core.db import db_id
 from affiliates.core.errors import DomainError
 from affiliates.models import Advertiser, Publisher
 from affiliates.portal.access import PortalRequest, account_refused, staff_only
@@ -97,16 +98,16 @@ def staff_accounts(request: PortalRequest, user_id: int) -> HttpResponseBase:
 
 
 def _assign_change(request: PortalRequest, user: Any, picked: str) -> None:
-    unassign = request.POST.get("unassign", "")
-    if unassign.isascii() and unassign.isdigit():
-        staff.account_unassign(actor=request.actor, assignment_id=int(unassign))
+    unassign = db_id(request.POST.get("unassign"))
+    if unassign is not None:
+        staff.account_unassign(actor=request.actor, assignment_id=unassign)
         messages.success(request, "Assignment removed.")
         return
-    kind, number = picked[:1], picked[1:]
-    if kind not in ("a", "p") or not (number.isascii() and number.isdigit() and len(number) <= 18):
+    kind, pk = picked[:1], db_id(picked[1:])
+    if kind not in ("a", "p") or pk is None:
         raise DomainError("Pick an advertiser or a publisher.", code="one_account")
-    advertiser = get_object_or_404(Advertiser, pk=int(number)) if kind == "a" else None
-    publisher = get_object_or_404(Publisher, pk=int(number)) if kind == "p" else None
+    advertiser = get_object_or_404(Advertiser, pk=pk) if kind == "a" else None
+    publisher = get_object_or_404(Publisher, pk=pk) if kind == "p" else None
     staff.account_assign(actor=request.actor, manager=user, advertiser=advertiser, publisher=publisher)
     messages.success(request, f"Assigned {advertiser or publisher} to {user.get_username()}.")
 

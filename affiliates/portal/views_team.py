@@ -17,6 +17,7 @@ from django.shortcuts import redirect, render
 from django.urls import reverse
 
 from affiliates import team
+from affiliates.core.db import db_id
 from affiliates.core.errors import DomainError
 from affiliates.portal.access import PortalRequest, account_refused, portal_view
 from affiliates.roles import AccountRefused, Act, Role, role_allows
@@ -42,13 +43,11 @@ class AcceptForm(forms.Form):
 
 
 def _account(request: PortalRequest) -> team.Account:
-    def number(name: str) -> int | None:
-        raw = request.GET.get(name, "")
-        return int(raw) if raw.isascii() and raw.isdigit() and len(raw) <= 18 else None
-
     try:
         return team.team_account(
-            actor=request.actor, advertiser_id=number("advertiser"), publisher_id=number("publisher")
+            actor=request.actor,
+            advertiser_id=db_id(request.GET.get("advertiser")),
+            publisher_id=db_id(request.GET.get("publisher")),
         )
     except team.NotFound as missing:  # another tenant's team, like any invisible row
         raise Http404(missing.message) from missing

@@ -17,6 +17,7 @@ from django.db.models import Prefetch, QuerySet
 from django.http import Http404, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 
+from affiliates.core.db import db_id
 from affiliates.core.errors import DomainError
 from affiliates.models import Goal, Offer, OfferAccess, Publisher
 from affiliates.portal.access import PortalRequest, account_may, publisher_only
@@ -127,10 +128,10 @@ def _deliveries(publisher: Publisher) -> QuerySet[CallbackDelivery]:
 
 def _posted_id(request: PortalRequest, name: str) -> int:
     """The id a button posts: digits, or 404 (``pk="abc"`` made the lookup raise, a 500)."""
-    value = request.POST.get(name, "")
-    if not (value.isascii() and value.isdigit() and len(value) <= 18):
+    value = db_id(request.POST.get(name))
+    if value is None:
         raise Http404
-    return int(value)
+    return value
 
 
 def _act(request: PortalRequest, publisher: Publisher) -> None:

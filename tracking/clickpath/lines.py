@@ -99,9 +99,10 @@ def _text_columns(rec: Record, names: tuple[str, ...] = _TEXT) -> str:
         return _texts([str(t) for t in texts])
 
 
-def _head(rec: Record) -> str:
+def _head(rec: Record, names: tuple[str, ...] = _TEXT) -> str:
+    """id, time, offer, publisher and the text columns ``names``, tab-separated."""
     return f"{rec['id']}\t{_timestamp(rec['created_at'])}\t{rec['offer_id']}\t{rec['publisher_id']}\t" + (
-        _text_columns(rec)
+        _text_columns(rec, names)
     )
 
 
@@ -130,8 +131,7 @@ def click_line(rec: Record) -> str:
             f"{NULL if variant is None else variant}"
         )
     return (
-        f"c\t{rec['id']}\t{_timestamp(rec['created_at'])}\t{rec['offer_id']}\t{rec['publisher_id']}\t"
-        f"{_text_columns(rec, _CLICK_TEXT)}{extras}\t{_flags_text(tuple(flags)) if flags else '[]'}\t"
+        f"c\t{_head(rec, _CLICK_TEXT)}{extras}\t{_flags_text(tuple(flags)) if flags else '[]'}\t"
         f"{NULL if fallback is None else fallback}"
     )
 
@@ -166,6 +166,9 @@ def _impression_row(line: bytes) -> bytes:
     return body + b"\t" + _impression_verdict_columns(flags, verdict) + b"\n"
 
 
+# A handful of distinct tails (flags, fallback and verdict) carry nearly all traffic, so each
+# is built once.
+@lru_cache(maxsize=1024)
 def _verdict_columns(tail: bytes) -> bytes:
     """A click line's tail (``<TAB>flags<TAB>fallback<TAB>reason uniq flood``) as the COPY
     row's last columns (is_unique, reason, fraud_flags, fallback_offer_id), with the row's
@@ -178,10 +181,6 @@ def _verdict_columns(tail: bytes) -> bytes:
     return b"\t" + b"\t".join(columns) + b"\n"
 
 
-# A click line's tail -> its COPY columns: a handful of distinct tails (flags, fallback and
-# verdict) carry nearly all traffic, so each is built once.
-_TAILS: dict[bytes, bytes] = {}
-_TAILS_MAX = 1024
 _C = ord("c")
 
 
@@ -189,27 +188,16 @@ def copy_rows(stream_lines: list[bytes]) -> tuple[list[bytes], list[bytes]]:
     """COPY rows of the clicks and of the impressions among these lines."""
     clicks: list[bytes] = []
     impressions: list[bytes] = []
-    tails, add = _TAILS.get, clicks.append
+    add = clicks.append
     for line in stream_lines:
         if line[0] == _C:
             # The verdict's columns are the line's last three: found from the right, so the
             # body is sliced once and never split.
             at = line.rfind(b"\t", 0, line.rfind(b"\t", 0, line.rfind(b"\t")))
-            tail = line[at:]
-            columns = tails(tail)
-            if columns is None:
-                if len(_TAILS) >= _TAILS_MAX:
-                    _TAILS.clear()
-                columns = _TAILS[tail] = _verdict_columns(tail)
-            add(line[2:at] + columns)
+            add(line[2:at] + _verdict_columns(line[at:]))
         else:
             impressions.append(_impression_row(line))
     return clicks, impressions
-
-
-def click_ids(stream_lines: list[bytes]) -> list[str]:
-    """The ids of the clicks among these lines."""
-    return [line[2:34].decode() for line in stream_lines if line[:2] == b"c\t"]
 
 
 def click_keys(stream_lines: list[bytes], prefix: bytes) -> list[bytes]:

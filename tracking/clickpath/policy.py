@@ -206,9 +206,11 @@ def _rules(offer_id: int) -> OfferRules:
 def click_checks(
     link: Link, rec: dict[str, object], ip: str, *, cookie_header: str, now: float
 ) -> tuple[str, FreqCheck | None]:
-    """The negative lists' reason (``click_reason``) and, for a click they let through, its
-    frequency caps (``freq_check``): one dict look-up for an offer without rules in any of
-    its scopes, which is nearly every offer."""
+    """The negative lists' reason (``blocked`` when a list of the network, the offer's
+    advertiser or the offer refuses the click: it reads ``publisher_id``, the sub ids,
+    ``source`` and ``referer`` of rec) and, for a click they let through, the frequency caps
+    over its offer (None: none). One dict look-up for an offer without rules in any of its
+    scopes, which is nearly every offer."""
     rules = _rules(link.offer_id)
     if rules is NO_RULES:
         return ClickReason.OK, None
@@ -222,13 +224,6 @@ def click_checks(
 def _listed(lists: tuple[ScopeRules, ...], rec: dict[str, object], ip: str) -> bool:
     facts = _Facts(rec, ip)
     return any(_refused(s, facts) for s in lists)
-
-
-def click_reason(link: Link, rec: dict[str, object], ip: str) -> str:
-    """``blocked`` when a list of the network, the offer's advertiser or the offer refuses the
-    click, else "" (reads ``publisher_id``, the sub ids, ``source`` and ``referer`` of rec)."""
-    lists = _rules(link.offer_id).lists
-    return ClickReason.BLOCKED if lists and _listed(lists, rec, ip) else ClickReason.OK
 
 
 @lru_cache(maxsize=2)
@@ -256,16 +251,10 @@ def _cookie_visitor(cookie_header: str) -> str:
     return value if ok else ""
 
 
-def freq_check(link: Link, *, cookie_header: str, ip: str, user_agent: str, now: float) -> FreqCheck | None:
-    """The frequency caps over this click's offer, or None when there are none. The visitor is
-    the first-party ``afv`` cookie; without one, the keyed hash of IP and user agent, which
-    the answer then stores in the cookie so the visitor keeps the same counters when the
-    address changes."""
-    rules = _rules(link.offer_id).freq
-    return _freq(rules, cookie_header, ip, user_agent, now) if rules else None
-
-
 def _freq(rules: tuple[FreqRule, ...], cookie_header: str, ip: str, user_agent: str, now: float) -> FreqCheck:
+    """The visitor is the first-party ``afv`` cookie; without one, the keyed hash of IP and
+    user agent, which the answer then stores in the cookie so the visitor keeps the same
+    counters when the address changes."""
     visitor = _cookie_visitor(cookie_header) if cookie_header else ""
     if visitor:
         return FreqCheck(visitor, rules, set_cookie=False)

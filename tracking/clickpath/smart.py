@@ -29,6 +29,7 @@ import threading
 from dataclasses import dataclass
 from functools import lru_cache
 
+from affiliates.core.db import db_id
 from tracking.clickpath import rules
 from tracking.clickpath.snapshots import SmartPathEntry, SmartSnapshot
 from tracking.models.clicks import ClickReason
@@ -76,7 +77,7 @@ def _bound_path(snap: SmartSnapshot, cookie_header: str) -> int:
     if at < 0:
         return 0
     value = cookie_header[at + len(name) :].split(";", 1)[0].strip()
-    return int(value) if value.isascii() and value.isdigit() and len(value) <= 18 else 0
+    return db_id(value) or 0
 
 
 def _draw_point(snap: SmartSnapshot, visitor: str) -> float:

@@ -27,6 +27,7 @@ from __future__ import annotations
 import hashlib
 import logging
 from datetime import UTC, datetime, timedelta
+from functools import lru_cache
 from typing import Any
 
 from django.conf import settings
@@ -157,16 +158,11 @@ def _cap_key(rule: CapRule, offer_id: int, publisher_id: int, now: datetime) -> 
     return redis_conn.key("cap", offer_id, who, rule.period, period_start(rule.period, now).date())
 
 
-_SECONDS_ARGS: dict[int, str] = {}
-
-
+@lru_cache(maxsize=64)
 def _seconds_arg(hours: int) -> str:
     """``hours`` in seconds, as ARGV text (the script's packer would format the number for
     every click; a link's window is one of a few values)."""
-    text = _SECONDS_ARGS.get(hours)
-    if text is None:
-        text = _SECONDS_ARGS[hours] = str(hours * 3600)
-    return text
+    return str(hours * 3600)
 
 
 def click_script_call(

@@ -16,6 +16,7 @@ from urllib.parse import parse_qsl
 
 from django.conf import settings
 
+from affiliates.core.db import db_id
 from affiliates.core.money import currency_is_valid, parse_amount
 from tracking.conversions.outcome import PostbackError, bad_request
 from tracking.ids import click_id_parse
@@ -166,9 +167,10 @@ def request_params(*, method: str, query: bytes, content_type: str, body: bytes)
 def _int_or_400(raw: str, name: str) -> int | None:
     if not raw:
         return None
-    if not (raw.isascii() and raw.isdigit()) or len(raw) > 18:  # "²".isdigit() too
+    value = db_id(raw)
+    if value is None:
         raise bad_request(Reason.BAD_PARAMETER, f"{name} must be a positive integer id.")
-    return int(raw)
+    return value
 
 
 def conversion_input_parse(raw: dict[str, str]) -> ConversionInput:

@@ -14,6 +14,7 @@ from django.http import Http404, HttpResponseBase
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_POST
 
+from affiliates.core.db import db_id
 from affiliates.core.errors import DomainError
 from affiliates.models import Offer, OfferAccess, Publisher
 from affiliates.portal.access import PortalRequest, portal_view
@@ -95,9 +96,9 @@ def smart_link_weights(request: PortalRequest, smart_id: int) -> HttpResponseBas
     smart = _link(request, smart_id)
     weights: dict[int, int] = {}
     for path in smart.paths.all():
-        raw = request.POST.get(f"weight-{path.pk}", "").strip()
-        if raw.isascii() and raw.isdigit() and len(raw) <= 18:  # "²".isdigit() too; the service bounds it
-            weights[path.pk] = int(raw)
+        weight = db_id(request.POST.get(f"weight-{path.pk}", "").strip())
+        if weight is not None:  # the service bounds it
+            weights[path.pk] = weight
     try:
         services.smart_weights_set(actor=request.actor, smart=smart, weights=weights)
         messages.success(request, "Weights saved; the link routes by them within seconds.")

@@ -134,7 +134,7 @@ def test_a_stream_entry_holds_a_batch_of_lines_and_each_comes_back_as_its_record
     assert got_click["fraud_flags"] == ["bot", ClickFlag.DUPLICATE, ClickFlag.FLOOD]
     assert got_click["fallback_offer_id"] == 9
     assert got_impression == {**impression, "is_unique": True, "fraud_flags": []}
-    assert lines.click_ids(store.entry_lines(entry)) == [click["id"]]
+    assert [key.decode() for key in lines.click_keys(store.entry_lines(entry), b"")] == [click["id"]]
 
 
 @pytest.mark.redis

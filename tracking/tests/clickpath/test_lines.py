@@ -91,7 +91,7 @@ def test_click_ids_come_from_the_click_lines_only() -> None:
         with_verdict(lines.click_line(new), " 1 0"),
         lines.impression_line({**click_record(), "kind": "i"}).encode(),
     ]
-    assert lines.click_ids(stream_lines) == [new["id"]]
+    assert [key.decode() for key in lines.click_keys(stream_lines, b"")] == [new["id"]]
 
 
 @pytest.mark.postgres
