@@ -27,13 +27,14 @@ def new_webhook_secret() -> str:
 
 
 class Scope(models.TextChoices):
-    # A new kind (a smart link's path) adds a value here, a nullable foreign key below and a
-    # branch in automation.targets; measuring and firing do not change.
+    # A new kind adds a value here, a nullable foreign key below and a branch in
+    # automation.targets (and, if it has its own rollup, in automation.selectors).
     OFFER = "offer", "An offer"
     PUBLISHER = "publisher", "A publisher on an offer"
     CREATIVE = "creative", "A creative of an offer"
     VARIANT = "variant", "An A/B test variant (landing page or creative) of an offer"
     SUB_ID = "sub_id", "A sub id (sub1) on an offer"
+    SMART_PATH = "smart_path", "A smart link's path to the offer"
 
 
 class Metric(models.TextChoices):
@@ -59,6 +60,7 @@ class Action(models.TextChoices):
     PAUSE = "pause", "Pause it"
     RESUME = "resume", "Resume it"
     SET_CAP = "set_cap", "Change a cap"
+    SET_WEIGHT = "set_weight", "Change a weight (a smart link's path or an A/B variant)"
     ALERT = "alert", "Alert only (e-mail and in-app)"
     WEBHOOK = "webhook", "Call a webhook"
 
@@ -92,6 +94,14 @@ class Rule(models.Model):
         related_name="automation_rules",
         help_text="Scope variant: a variant of an A/B test on the offer.",
     )
+    smart_path = models.ForeignKey(
+        "tracking.SmartPath",
+        null=True,
+        blank=True,
+        on_delete=models.CASCADE,
+        related_name="automation_rules",
+        help_text="Scope smart_path: a path of a smart link that sends traffic to the offer.",
+    )
     sub1 = models.CharField(
         max_length=255, blank=True, help_text="Scope sub_id (and optionally creative): the sub1 value."
     )
@@ -113,11 +123,14 @@ class Rule(models.Model):
     min_conversions = models.PositiveIntegerField(
         default=0, help_text="Conversions in the window before it may fire."
     )
-    action = models.CharField(max_length=8, choices=Action.choices)
+    action = models.CharField(max_length=12, choices=Action.choices)
     cap_metric = models.CharField(max_length=16, choices=Cap.Metric.choices, blank=True)
     cap_period = models.CharField(max_length=8, choices=Cap.Period.choices, blank=True)
     cap_limit = models.DecimalField(
         max_digits=20, decimal_places=6, null=True, blank=True, help_text="set_cap: the new limit."
+    )
+    weight = models.PositiveIntegerField(
+        null=True, blank=True, help_text="set_weight: the path's or variant's new relative weight."
     )
     webhook_url = models.CharField(max_length=2000, blank=True, validators=[validate_plain_url])
     webhook_secret = models.CharField(
@@ -157,6 +170,14 @@ class Rule(models.Model):
             ),
             models.CheckConstraint(condition=~Q(scope="sub_id") | ~Q(sub1=""), name="rule_sub_id_scope"),
             models.CheckConstraint(
+                condition=~Q(scope="smart_path") | Q(smart_path__isnull=False), name="rule_smart_path_scope"
+            ),
+            models.CheckConstraint(
+                condition=~Q(action="set_weight")
+                | (Q(weight__isnull=False) & Q(scope__in=["smart_path", "variant"])),
+                name="rule_set_weight",
+            ),
+            models.CheckConstraint(
                 condition=~Q(action="set_cap") | Q(cap_limit__gte=Decimal(0)), name="rule_cap_limit"
             ),
             models.CheckConstraint(
@@ -179,7 +200,7 @@ class Firing(models.Model):
     window_end = models.DateTimeField(help_text="End of the window (exclusive).")
     metric_value = models.DecimalField(max_digits=24, decimal_places=6)
     values = models.JSONField(default=dict, help_text="Every metric of the window, as decimal strings.")
-    action = models.CharField(max_length=8, choices=Action.choices)
+    action = models.CharField(max_length=12, choices=Action.choices)
     outcome = models.CharField(max_length=8, choices=Outcome.choices, default=Outcome.DONE)
     detail = models.CharField(max_length=255, blank=True, help_text="What the action did, in words.")
     before = models.JSONField(default=dict, help_text="The state it changed, as it was (for undo).")

@@ -6,8 +6,9 @@ one offer. The offer cube serves offer and publisher scopes; sub ids need the fu
 which keeps sub1. An A/B variant is read from its own daily rollup (AbVariantDaily, refreshed
 hourly by the A/B tests' tick): its window widens to the whole UTC days the hours touch, and
 it knows clicks, converting clicks, revenue and payout, not sale amounts or fraud flags (so
-ROAS and fraud share are not offered for it). Metrics come from payouts.reports.metrics, the
-reports' own definitions.
+ROAS and fraud share are not offered for it). A smart link's path is read the same way from its
+daily rollup (SmartPathDaily, refreshed by the smart links' tick), with the same limits.
+Metrics come from payouts.reports.metrics, the reports' own definitions.
 """
 
 from __future__ import annotations
@@ -25,6 +26,7 @@ from payouts.experiments.models import AbVariantDaily
 from payouts.reports.metrics import PLACES, derive, fraud_share, metrics_for
 from payouts.reports.services import floor_hour
 from tracking.models.reports import ROLLUP_AMOUNTS, ROLLUP_COUNTERS, HourlyOfferStat, HourlyStat
+from tracking.models.smartlinks import SmartPathDaily
 
 # The report metric each rule metric reads (one definition each, in payouts.reports.metrics).
 METRIC_KEYS: dict[str, str] = {
@@ -81,17 +83,23 @@ def _rows(rule: Rule, window: Window) -> QuerySet[Any]:
     return result
 
 
-# What a variant's daily rollup cannot tell: the rules on a variant may not use these metrics.
+# What a variant's or a smart path's daily rollup cannot tell: rules on them may not use these.
 VARIANT_UNMEASURED = frozenset({Metric.ROAS, Metric.FRAUD_SHARE})
+# Scopes measured from a daily rollup of their own rather than the hourly report rollups.
+DAILY_SCOPES = frozenset({Scope.VARIANT, Scope.SMART_PATH})
 
 
-def _variant_sums(rule: Rule, window: Window) -> dict[str, Any]:
-    """A variant's rollup days as the hourly rollups' counters: its converting clicks count as
-    approved conversions (the rollup keeps earning ones, pending or approved, together)."""
+def _daily_sums(rule: Rule, window: Window) -> dict[str, Any]:
+    """A variant's or smart path's rollup days as the hourly rollups' counters: converting
+    clicks count as approved conversions (the rollups keep earning ones, pending or approved,
+    together)."""
     last_day = (window.end - timedelta(microseconds=1)).date()
-    sums = AbVariantDaily.objects.filter(
-        variant_id=rule.variant_id, day__gte=window.start.date(), day__lte=last_day
-    ).aggregate(
+    days: QuerySet[Any]
+    if rule.scope == Scope.SMART_PATH:
+        days = SmartPathDaily.objects.filter(path_id=rule.smart_path_id)
+    else:
+        days = AbVariantDaily.objects.filter(variant_id=rule.variant_id)
+    sums = days.filter(day__gte=window.start.date(), day__lte=last_day).aggregate(
         clicks=Sum("clicks"), conversions=Sum("conversions"), revenue=Sum("revenue"), payout=Sum("payout")
     )
     row: dict[str, Any] = {name: None for name in (*ROLLUP_COUNTERS, *ROLLUP_AMOUNTS)}
@@ -107,15 +115,15 @@ def _variant_sums(rule: Rule, window: Window) -> dict[str, Any]:
 def rule_measure(*, rule: Rule, window: Window) -> dict[str, Any]:
     """Every report metric of the rule's slice in the window (None where undefined)."""
     names = (*ROLLUP_COUNTERS, *ROLLUP_AMOUNTS)
-    if rule.scope == Scope.VARIANT:
-        sums = _variant_sums(rule, window)
+    if rule.scope in DAILY_SCOPES:
+        sums = _daily_sums(rule, window)
     else:
         sums = _rows(rule, window).aggregate(**{name: Sum(name) for name in names})
     # Amounts quantized to the stored places: SQLite's SUM drops trailing zeros, PostgreSQL's keeps them.
     row = {name: sums[name] or 0 for name in ROLLUP_COUNTERS}
     row.update({name: Decimal(sums[name] or 0).quantize(PLACES) for name in ROLLUP_AMOUNTS})
     values = derive(row)
-    values["fraud_share"] = None if rule.scope == Scope.VARIANT else fraud_share(row)
+    values["fraud_share"] = None if rule.scope in DAILY_SCOPES else fraud_share(row)
     return values
 
 
@@ -137,7 +145,9 @@ def values_for(actor: Actor, values: dict[str, Any]) -> dict[str, Any]:
 
 def rules_visible(*, actor: Actor) -> QuerySet[Rule]:
     """Staff: every rule; an advertiser: the rules on its offers; anyone else: none."""
-    rules = Rule.objects.select_related("offer", "publisher", "creative", "variant__test").order_by("-id")
+    rules = Rule.objects.select_related(
+        "offer", "publisher", "creative", "variant__test", "smart_path__smart_link"
+    ).order_by("-id")
     if not (actor.is_staff or actor.is_advertiser):
         return rules.none()
     return scope(rules, actor, advertiser_path="advertiser_id", publisher_path=None)
@@ -158,6 +168,8 @@ def scope_label(rule: Rule) -> str:
         parts.insert(0, f"creative {rule.creative}")
     if rule.scope == Scope.VARIANT and rule.variant is not None:
         parts.insert(0, f"variant {rule.variant} of A/B test {rule.variant.test}")
+    if rule.scope == Scope.SMART_PATH and rule.smart_path is not None:
+        parts.insert(0, f"path {rule.smart_path} of smart link {rule.smart_path.smart_link}")
     if rule.publisher_id:
         parts.append(f"publisher {rule.publisher}")
     if rule.sub1:

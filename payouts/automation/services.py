@@ -13,6 +13,7 @@ from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
+from affiliates.core.db import MAX_INT
 from affiliates.core.errors import Conflict, DomainError
 from affiliates.roles import Actor
 from payouts.automation import targets
@@ -26,6 +27,7 @@ from payouts.automation.selectors import (
     window_for,
 )
 from payouts.automation.webhooks import webhook_enqueue
+from tracking.models.smartlinks import SmartLink
 
 log = logging.getLogger(__name__)
 
@@ -44,6 +46,7 @@ EDITABLE = (
     "publisher",
     "creative",
     "variant",
+    "smart_path",
     "sub1",
     "metric",
     "comparison",
@@ -55,6 +58,7 @@ EDITABLE = (
     "cap_metric",
     "cap_period",
     "cap_limit",
+    "weight",
     "webhook_url",
     "notify",
     "cooldown_minutes",
@@ -73,6 +77,10 @@ def _rule_check_fields(rule: Rule, actor: Actor) -> None:
         raise DomainError("Choose a creative of this offer.", code="bad_creative")
     if rule.scope == Scope.VARIANT:
         _variant_check(rule)
+    if rule.scope == Scope.SMART_PATH:
+        _smart_path_check(rule)
+    if rule.action == Action.SET_WEIGHT:
+        _weight_check(rule)
     if rule.action in (Action.PAUSE, Action.RESUME) and not targets.pausable(rule):
         raise DomainError(
             "A sub id cannot be paused or resumed; alert or call a webhook.", code="not_pausable"
@@ -85,6 +93,10 @@ def _rule_check_fields(rule: Rule, actor: Actor) -> None:
         rule.creative = None
     if rule.scope != Scope.VARIANT:
         rule.variant = None
+    if rule.scope != Scope.SMART_PATH:
+        rule.smart_path = None
+    if rule.action != Action.SET_WEIGHT:
+        rule.weight = None
     if rule.scope == Scope.OFFER:
         rule.publisher = None
 
@@ -105,6 +117,46 @@ def _variant_check(rule: Rule) -> None:
             "margin, clicks or conversions.",
             code="metric_not_available",
         )
+
+
+def _smart_path_check(rule: Rule) -> None:
+    """A path of a smart link to the rule's offer, measured whole from its daily rollup (which
+    knows clicks, converting clicks, revenue and payout, per path)."""
+    if rule.smart_path is None or rule.smart_path.offer_id != rule.offer_id:
+        raise DomainError("Choose a smart link path that sends traffic to this offer.", code="bad_smart_path")
+    if rule.publisher is not None or rule.sub1:
+        raise DomainError(
+            "A smart link's path is measured over all its traffic: leave publisher and sub1 empty.",
+            code="smart_path_not_narrowed",
+        )
+    if rule.metric in VARIANT_UNMEASURED:
+        raise DomainError(
+            f"{rule.get_metric_display()} is not measured per path; choose CPA, CVR, CPC, EPC, "
+            "margin, clicks or conversions.",
+            code="metric_not_available",
+        )
+
+
+def _weight_check(rule: Rule) -> None:
+    """Weights belong to smart link paths and A/B variants; an optimised smart link sets its own."""
+    if rule.scope not in (Scope.SMART_PATH, Scope.VARIANT):
+        raise DomainError(
+            "Only a smart link's path or an A/B variant has a weight to change.", code="no_weight"
+        )
+    if rule.weight is None or not 0 <= rule.weight <= MAX_INT:
+        raise DomainError(
+            f"Changing a weight needs the new weight, 0 to {MAX_INT}.", code="weight_incomplete"
+        )
+    if rule.scope == Scope.SMART_PATH and rule.smart_path is not None:
+        # Read afresh: the path's cached link may predate a switch to optimised weights.
+        link = SmartLink.objects.filter(pk=rule.smart_path.smart_link_id)
+        mode = link.values_list("mode", flat=True).first()
+        if mode != SmartLink.Mode.MANUAL:
+            raise DomainError(
+                "This smart link's optimiser sets its weights; switch it to manual weights, or pause "
+                "the path instead.",
+                code="weights_optimised",
+            )
 
 
 def _rule_save(rule: Rule, actor: Actor) -> Rule:
@@ -183,7 +235,9 @@ def rule_check(*, rule_id: int, now: datetime | None = None) -> Firing | None:
     """
     now = now or timezone.now()
     rule = (
-        Rule.objects.select_related("offer", "publisher", "creative", "variant__test", "created_by")
+        Rule.objects.select_related(
+            "offer", "publisher", "creative", "variant__test", "smart_path__smart_link", "created_by"
+        )
         .filter(pk=rule_id)
         .first()
     )

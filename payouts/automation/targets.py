@@ -6,7 +6,9 @@ snapshots of every affected token, so the next click sees the change. A paused o
 clicks to its fallback (``offer_paused``); a paused publisher access is a rejected one
 (``not_approved``); a paused creative is inactive and no longer offered to publishers; a
 paused A/B variant gets no more clicks (the test's other variants share them), as when a
-decision pauses a loser.
+decision pauses a loser; a paused smart-link path is skipped (``path_paused`` on the click) and
+its share goes to the link's other paths. A weight change on a path is recorded as a manual
+``SmartRun``, so the smart link's page shows it beside the optimiser's runs.
 
 Each ``apply`` returns (before, after, detail): ``before`` is what undo writes back.
 """
@@ -23,6 +25,7 @@ from affiliates.models import Cap, Creative, Offer, OfferAccess
 from affiliates.services import access_decide, instance_update, offer_update
 from payouts.automation.models import Action, Rule, Scope
 from tracking.models import AbVariant
+from tracking.models.smartlinks import SmartPath, SmartRun
 
 Change = tuple[dict[str, Any], dict[str, Any], str]
 
@@ -40,6 +43,8 @@ def target_key(rule: Rule) -> str:
         return f"access:{rule.offer_id}:{rule.publisher_id}"
     if rule.scope == Scope.SUB_ID:
         return f"sub1:{rule.offer_id}:{rule.publisher_id or '*'}"
+    if rule.scope == Scope.SMART_PATH:
+        return f"smart_path:{rule.smart_path_id}"
     return f"offer:{rule.offer_id}"
 
 
@@ -97,6 +102,56 @@ def _set_variant(variant: AbVariant, status: str) -> Change:
     return before, {**before, "status": status}, f"variant {variant.label} of {variant.test} {status}"
 
 
+def _set_path(path: SmartPath, status: str) -> Change:
+    if path.status == status:
+        raise NothingToDo(f"the path is already {status}")
+    live = SmartPath.objects.filter(smart_link_id=path.smart_link_id, status=SmartPath.Status.ACTIVE)
+    if status == SmartPath.Status.PAUSED and not live.exclude(pk=path.pk).exists():
+        # Every visitor would fall through to the link's fallback: that is for a person to decide.
+        raise NothingToDo("the path is its smart link's last active one")
+    before = {"kind": "smart_path", "id": path.pk, "status": path.status}
+    instance_update(instance=path, status=status)
+    return before, {**before, "status": status}, f"path {path} of {path.smart_link} {status}"
+
+
+def _path_weight_write(path: SmartPath, weight: int, note: str) -> None:
+    """A path's weight, with the manual run that shows it on the smart link's page."""
+    before = {str(p.pk): p.weight for p in path.smart_link.paths.all()}
+    path.weight = weight
+    path.save(update_fields=["weight"])  # a save, so the link's snapshot is evicted
+    smart = path.smart_link
+    SmartRun.objects.create(
+        smart_link=smart,
+        mode=smart.mode,
+        kpi=smart.kpi,
+        outcome=SmartRun.Outcome.MANUAL,
+        weights_before=before,
+        weights_after={**before, str(path.pk): weight},
+        note=note,
+    )
+
+
+def _set_weight(rule: Rule) -> Change:
+    weight = rule.weight if rule.weight is not None else 0
+    if rule.scope == Scope.SMART_PATH:
+        assert rule.smart_path is not None
+        path = SmartPath.objects.select_related("smart_link").get(pk=rule.smart_path.pk)
+        if path.smart_link.mode != path.smart_link.Mode.MANUAL:
+            raise DomainError("the smart link's optimiser sets its weights now", code="weights_optimised")
+        if path.weight == weight:
+            raise NothingToDo(f"the path's weight is already {weight}")
+        before: dict[str, Any] = {"kind": "path_weight", "id": path.pk, "weight": path.weight}
+        _path_weight_write(path, weight, f"Automation rule {rule.name}: weight {path.weight} -> {weight}.")
+        return before, {**before, "weight": weight}, f"path {path} weight set to {weight}"
+    assert rule.variant is not None
+    variant = rule.variant
+    if variant.weight == weight:
+        raise NothingToDo(f"the variant's weight is already {weight}")
+    before = {"kind": "variant_weight", "id": variant.pk, "weight": variant.weight}
+    instance_update(instance=variant, weight=weight)
+    return before, {**before, "weight": weight}, f"variant {variant.label} weight set to {weight}"
+
+
 def _switch(rule: Rule, on: bool) -> Change:
     if rule.scope == Scope.CREATIVE:
         assert rule.creative is not None
@@ -104,6 +159,9 @@ def _switch(rule: Rule, on: bool) -> Change:
     if rule.scope == Scope.VARIANT:
         assert rule.variant is not None
         return _set_variant(rule.variant, AbVariant.Status.ACTIVE if on else AbVariant.Status.PAUSED)
+    if rule.scope == Scope.SMART_PATH:
+        assert rule.smart_path is not None
+        return _set_path(rule.smart_path, SmartPath.Status.ACTIVE if on else SmartPath.Status.PAUSED)
     if rule.scope == Scope.PUBLISHER:
         return _set_access(rule, OfferAccess.Status.APPROVED if on else OfferAccess.Status.REJECTED)
     return _set_offer(rule.offer, Offer.Status.ACTIVE if on else Offer.Status.PAUSED)
@@ -142,6 +200,8 @@ def action_apply(rule: Rule) -> Change:
         return _switch(rule, rule.action == Action.RESUME)
     if rule.action == Action.SET_CAP:
         return _set_cap(rule)
+    if rule.action == Action.SET_WEIGHT:
+        return _set_weight(rule)
     return {}, {}, "alert sent" if rule.action == Action.ALERT else "webhook queued"
 
 
@@ -180,4 +240,17 @@ def state_restore(before: dict[str, Any], after: dict[str, Any]) -> str:
         return f"variant {variant.label} of {variant.test} back to {before['status']}"
     if kind == "cap":
         return _restore_cap(before, after)
+    if kind == "smart_path":
+        path = SmartPath.objects.select_related("smart_link").get(pk=before["id"])
+        instance_update(instance=path, status=before["status"])
+        return f"path {path} of {path.smart_link} back to {before['status']}"
+    if kind == "path_weight":
+        path = SmartPath.objects.select_related("smart_link").get(pk=before["id"])
+        note = f"A rule's weight change undone: back to {before['weight']}."
+        _path_weight_write(path, before["weight"], note)
+        return f"path {path} weight back to {before['weight']}"
+    if kind == "variant_weight":
+        variant = AbVariant.objects.get(pk=before["id"])
+        instance_update(instance=variant, weight=before["weight"])
+        return f"variant {variant.label} weight back to {before['weight']}"
     raise DomainError("This firing changed nothing that can be undone.", code="not_undoable")

@@ -7,17 +7,19 @@ from typing import Any
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
+from affiliates.core.db import MAX_INT
 from affiliates.models import Creative, Offer, Publisher
 from affiliates.roles import actor_for
 from payouts.automation.models import Firing, Rule, WebhookDelivery
 from payouts.automation.selectors import scope_label, values_for
 from tracking.models import AbVariant
+from tracking.models.smartlinks import SmartPath
 
 RULE_HELP = {
     "id": "The rule's id.",
     "name": "What the rule is for, shown in lists and alerts.",
     "scope": "What is measured and acted on: offer, publisher (on the offer), creative, variant (of an A/B "
-    "test on the offer), or sub_id (sub1).",
+    "test on the offer), smart_path (a smart link's path to the offer), or sub_id (sub1).",
     "offer": "The offer watched (every scope is on one offer).",
     "publisher": "Required for the publisher scope; narrows creative and sub id scopes to one publisher.",
     "creative": "Required for the creative scope: a creative of the offer. Clicks do not carry a creative, "
@@ -26,6 +28,10 @@ RULE_HELP = {
     "creative). Its numbers come from the variant's daily rollup, over the whole UTC days the window "
     "touches, for all its traffic (no publisher or sub1; roas and fraud_share are not measured); pausing "
     "it sends the test's clicks to its other variants.",
+    "smart_path": "Required for the smart_path scope: a path of a smart link that sends traffic to the "
+    "offer. Its numbers come from the path's daily rollup, over the whole UTC days the window touches, for "
+    "all its traffic (no publisher or sub1; roas and fraud_share are not measured); pausing it sends its "
+    "share to the link's other paths (never its last active one).",
     "sub1": "Required for the sub_id scope: the sub1 value watched (optional for creatives).",
     "metric": "cpa, cvr, cpc, epc, roas, margin, clicks, conversions or fraud_share (the reports' "
     "definitions; epc and margin are network staff only).",
@@ -35,11 +41,14 @@ RULE_HELP = {
     "window_hours": "The rolling window: this many UTC hours up to and including the current one.",
     "min_clicks": "Clicks the window must hold before the rule may fire.",
     "min_conversions": "Conversions the window must hold before the rule may fire.",
-    "action": "pause, resume, set_cap, alert or webhook. Pause and resume switch the scope's object (the "
-    "offer, the publisher's access, the creative, the variant); a sub id can only alert or call a webhook.",
+    "action": "pause, resume, set_cap, set_weight, alert or webhook. Pause and resume switch the scope's "
+    "object (the offer, the publisher's access, the creative, the variant, the smart link's path); a sub id "
+    "can only alert or call a webhook. set_weight is for smart_path and variant scopes (a path of an "
+    "optimised smart link refuses it: 400 weights_optimised).",
     "cap_metric": "set_cap: clicks, conversions, payout or revenue.",
     "cap_period": "set_cap: day, week or month.",
     "cap_limit": "set_cap: the new limit (the publisher's own cap for a publisher scope).",
+    "weight": "set_weight: the path's or variant's new relative weight (0 to 2147483647); null otherwise.",
     "webhook_url": "webhook: where a signed JSON POST goes (public http(s) addresses only).",
     "webhook_secret": "Signs webhook bodies: X-Affnet-Signature: sha256=<hex HMAC-SHA256 of the body>.",
     "notify": "Also alert the advertiser's users by e-mail and in-app when it fires.",
@@ -67,6 +76,15 @@ class RuleSerializer(serializers.ModelSerializer[Rule]):
         required=False,
         allow_null=True,
         help_text=RULE_HELP["variant"],
+    )
+    smart_path = serializers.PrimaryKeyRelatedField(
+        queryset=SmartPath.objects.select_related("smart_link"),
+        required=False,
+        allow_null=True,
+        help_text=RULE_HELP["smart_path"],
+    )
+    weight = serializers.IntegerField(
+        required=False, allow_null=True, min_value=0, max_value=MAX_INT, help_text=RULE_HELP["weight"]
     )
     scope_label = serializers.SerializerMethodField(help_text=RULE_HELP["scope_label"])
 
@@ -154,7 +172,7 @@ class FiringSerializer(serializers.ModelSerializer[Firing]):
             "rule": {"help_text": "The rule that fired."},
             "target": {
                 "help_text": "What it acted on: offer:<id>, access:<offer>:<publisher>, "
-                "creative:<id>, variant:<id>, sub1:<offer>:<publisher or *>."
+                "creative:<id>, variant:<id>, smart_path:<id>, sub1:<offer>:<publisher or *>."
             },
             "window_start": {"help_text": "First UTC hour of the window measured."},
             "window_end": {"help_text": "End of the window (exclusive)."},

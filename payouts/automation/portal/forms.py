@@ -11,6 +11,7 @@ from affiliates.roles import Actor, visible
 from payouts.automation.models import Metric, Rule
 from payouts.automation.services import EDITABLE, STAFF_ONLY_METRICS
 from tracking.models import AbVariant
+from tracking.models.smartlinks import SmartPath
 
 FIELDS = list(EDITABLE)  # what a rule's owner may set: the same as the API's
 
@@ -26,6 +27,10 @@ class RuleForm(forms.ModelForm[Rule]):
             "variant": "A variant of an A/B test on the offer: measured from its daily numbers, over "
             "all its traffic (leave publisher and sub1 empty). Pausing it sends the test's clicks to "
             "its other variants.",
+            "smart_path": "A path of a smart link to the offer: measured from its daily numbers, over "
+            "all its traffic (leave publisher and sub1 empty). Pausing it sends its share to the link's "
+            "other paths.",
+            "weight": "Change a weight: the path's or variant's new relative weight.",
         }
 
     def __init__(self, *args: Any, actor: Actor, **kwargs: Any) -> None:
@@ -40,5 +45,9 @@ class RuleForm(forms.ModelForm[Rule]):
             "test__offer"
         )
         fields["variant"].label_from_instance = lambda v: f"{v.label} ({v.test.name}, {v.test.offer.name})"
+        fields["smart_path"].queryset = SmartPath.objects.filter(offer__in=offers).select_related(
+            "smart_link", "offer"
+        )
+        fields["smart_path"].label_from_instance = lambda p: f"{p} of {p.smart_link.name} ({p.offer.name})"
         if actor.is_advertiser:
             fields["metric"].choices = [(k, v) for k, v in Metric.choices if k not in STAFF_ONLY_METRICS]

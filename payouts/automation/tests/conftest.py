@@ -14,6 +14,7 @@ from django.utils import timezone
 
 from affiliates.models import Creative, Offer, Publisher
 from affiliates.roles import Actor, Role, actor_for
+from affiliates.tests import factories as f
 from payouts.automation import services
 from payouts.automation.models import Rule
 from payouts.experiments import abtests
@@ -21,6 +22,8 @@ from payouts.experiments.models import AbVariantDaily
 from payouts.reports.services import floor_hour
 from tracking.models import AbTest, AbVariant
 from tracking.models.reports import ROLLUP_AMOUNTS, HourlyOfferStat, HourlyStat
+from tracking.models.smartlinks import SmartLink, SmartPathDaily
+from tracking.smartlinks.services import PathSpec, smart_link_create
 
 
 @pytest.fixture
@@ -117,5 +120,30 @@ def variant_day(
         clicks=clicks,
         conversions=conversions,
         currency=variant.test.offer.currency,
+        revenue=Decimal(revenue),
+    )
+
+
+@pytest.fixture
+def summer_link(nok_shoes: Offer, pixelpush: Publisher, acme: Any) -> SmartLink:
+    """PixelPush's manual smart link: a path to the shoes offer and a catch-all to a second offer."""
+    other = f.OfferFactory(advertiser=acme, name="Acme Tents")
+    for offer in (nok_shoes, other):
+        f.OfferAccessFactory(offer=offer, publisher=pixelpush, status="approved")
+    paths = [
+        PathSpec(offer=nok_shoes, label="shoes", weight=60),
+        PathSpec(offer=other, label="tents", weight=40, is_catch_all=True),
+    ]
+    return smart_link_create(actor=Actor(role=Role.STAFF), publisher=pixelpush, name="Summer", paths=paths)
+
+
+def path_day(path: Any, *, clicks: int, conversions: int, revenue: str = "0", days_ago: int = 0) -> None:
+    """A UTC day's row of the path's daily rollup, as the smart links' tick writes it."""
+    SmartPathDaily.objects.create(
+        path=path,
+        day=timezone.now().date() - timedelta(days=days_ago),
+        clicks=clicks,
+        conversions=conversions,
+        currency=path.offer.currency,
         revenue=Decimal(revenue),
     )
