@@ -29,7 +29,7 @@ TARGET_P95_MS = 100.0
 # any publisher, from IP 10.x and one user agent, so its clicks on that offer form one journey.
 CLICKS_SQL = """
 INSERT INTO tracking_click (id, created_at, offer_id, publisher_id, ip, user_agent, country, device, os,
-    sub1, sub2, sub3, sub4, sub5, source, referer, is_unique, reason, fraud_flags, path_skips)
+    sub1, sub2, sub3, sub4, sub5, source, referer, is_unique, reason, fraud_flags, path_skips, holdout_arm)
 SELECT
   (lpad(to_hex((extract(epoch FROM t.ts) * 1000)::bigint), 12, '0') || '7' || lpad(to_hex(g %% 4096), 3, '0')
    || '8' || lpad(to_hex((g / 4096) %% 4096), 3, '0') || lpad(to_hex(g), 12, '0'))::uuid,
@@ -38,7 +38,7 @@ SELECT
   (%(publishers)s::bigint[])[1 + t.pub],
   '10.' || (t.v / 65536) || '.' || (t.v %% 65536), 'bench-ua',
   'US', 'desktop', '', 'sub' || floor(power(t.r3, 4) * 20)::int, '', '', '', '', 'src' || (t.pub %% 5), '',
-  true, '', '[]'::jsonb, ''
+  true, '', '[]'::jsonb, '', ''
 FROM generate_series(1, %(n)s) AS g,
 LATERAL (SELECT %(start)s::timestamptz + (g::float8 / %(n)s) * make_interval(days => %(days)s) AS ts,
                 floor(power(random(), 2) * %(n_publishers)s)::int AS pub,

@@ -82,7 +82,7 @@ def _entities(
 
 CLICKS_SQL = """
 INSERT INTO tracking_click (id, created_at, offer_id, publisher_id, ip, user_agent, country, device, os,
-    sub1, sub2, sub3, sub4, sub5, source, referer, is_unique, reason, fraud_flags)
+    sub1, sub2, sub3, sub4, sub5, source, referer, is_unique, reason, fraud_flags, path_skips, holdout_arm)
 SELECT
   (lpad(to_hex((extract(epoch FROM t.ts) * 1000)::bigint), 12, '0') || '7' || lpad(to_hex(g %% 4096), 3, '0')
    || '8' || lpad(to_hex((g / 4096) %% 4096), 3, '0') || lpad(to_hex(g), 12, '0'))::uuid,
@@ -97,7 +97,7 @@ SELECT
   'cr' || floor(random() * 50)::int, '', '', '', '', '',
   random() < 0.8,
   CASE WHEN random() < 0.02 THEN 'geo_mismatch' ELSE '' END,
-  CASE WHEN random() < 0.02 THEN '["datacenter_ip"]'::jsonb ELSE '[]'::jsonb END
+  CASE WHEN random() < 0.02 THEN '["datacenter_ip"]'::jsonb ELSE '[]'::jsonb END, '', ''
 FROM generate_series(1, %(n)s) AS g,
 LATERAL (SELECT %(start)s::timestamptz + (g::float8 / %(n)s) * make_interval(days => %(days)s) AS ts,
                 floor(power(random(), 2) * %(n_publishers)s)::int AS pub,
