@@ -101,7 +101,9 @@ test: install
 # operation per role, the coverage and stateful phases too, on the full demo network (SQLite
 # unless DATABASE_URL is set). Both print each role's operations, requests and failures.
 # One test per role: fuzz runs them side by side (-n 3, a test database each); fuzz-ci, whose
-# requests are few, one after the other on one database (three migrations would cost more).
+# requests are few, one after the other on one database (three migrations would cost more),
+# seeded once and copied for each later role (PostgreSQL's CREATE DATABASE ... TEMPLATE: three
+# seedings took most of the leg).
 FUZZ_PYTEST := $(PY) -m pytest -q -rP --show-capture=stdout -p no:randomly tests/fuzz
 
 fuzz-ci: install

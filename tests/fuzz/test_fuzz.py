@@ -3,11 +3,12 @@ error status documented (tests/fuzz/runner.py says which checks run, and why two
 
 One test per role, so that ``-n 3`` runs the three roles side by side, each in its own process
 with its own test database (both cores busy; one role after the other in one process took about
-an hour for the full run). Each test seeds seed_demo's network (a few days of traffic,
+an hour for the full run). Each test gets seed_demo's network (a few days of traffic,
 commissions and a paid payout run), committed, and flushed after it; the role fuzzes with its
-own token. FUZZ_EXAMPLES sets the examples per operation, FUZZ_PHASES schemathesis's phases and
-FUZZ_SEED the generator's seed. CI's bounded run: a few random examples per operation;
-``make fuzz``: 100 each, with the coverage and stateful phases.
+own token. On PostgreSQL a process seeds once: a later role gets a copy of what the first
+one started from (``tokens``). FUZZ_EXAMPLES sets the examples per operation, FUZZ_PHASES
+schemathesis's phases and FUZZ_SEED the generator's seed. CI's bounded run: a few random
+examples per operation; ``make fuzz``: 100 each, with the coverage and stateful phases.
 """
 
 from __future__ import annotations
@@ -41,10 +42,48 @@ ROLES = [("staff", "admin"), ("advertiser", "acme"), ("publisher", "pixelpush")]
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.fuzz]
 
 
+@pytest.fixture(scope="module")
+def seed_copy(django_db_setup: None, django_db_blocker: Any) -> Iterator[dict[str, str]]:
+    """Where the seeded network is kept for the module's next roles: on PostgreSQL, a copy of
+    the test database made right after the first seeding (``{"name": ...}``), dropped after the
+    module; empty until then, and on SQLite (each role seeds its own)."""
+    copy: dict[str, str] = {}
+    yield copy
+    if copy:
+        with django_db_blocker.unblock():
+            _pg_database_copy(source=None, target=copy["name"])
+
+
+def _pg_database_copy(*, source: str | None, target: str) -> None:
+    """Replace PostgreSQL database ``target`` by a copy of ``source`` (CREATE DATABASE ...
+    TEMPLATE: a file copy, no migrations, no seeding), or only drop it when ``source`` is None.
+    A template must have no sessions, so this process's are closed first (they reopen on use)."""
+    connections.close_all()
+    database = connections["default"]
+    qn = database.ops.quote_name
+    with database._nodb_cursor() as cursor:
+        cursor.execute(f"DROP DATABASE IF EXISTS {qn(target)} WITH (FORCE)")
+        if source is not None:
+            cursor.execute(f"CREATE DATABASE {qn(target)} TEMPLATE {qn(source)}")
+
+
 @pytest.fixture
-def tokens() -> dict[str, str]:
-    """seed_demo's network with its traffic and money; the three demo logins' tokens."""
-    call_command("seed_demo", days=DAYS, clicks_per_link=1, stdout=io.StringIO())
+def tokens(seed_copy: dict[str, str]) -> dict[str, str]:
+    """seed_demo's network with its traffic and money; the three demo logins' tokens.
+
+    Seeding is most of fuzz-ci's time and the same for every role, so on PostgreSQL it is done
+    once: the first role seeds and the database is copied; each later role (one after the other
+    in make fuzz-ci) gets the test database replaced by that copy, the very rows the first role
+    started from, untouched by what an earlier role's requests wrote."""
+    database = connections["default"]
+    test_db = database.settings_dict["NAME"]
+    if seed_copy:
+        _pg_database_copy(source=seed_copy["name"], target=test_db)
+    else:
+        call_command("seed_demo", days=DAYS, clicks_per_link=1, stdout=io.StringIO())
+        if database.vendor == "postgresql":
+            seed_copy["name"] = f"{test_db}_seeded"[:63]
+            _pg_database_copy(source=test_db, target=seed_copy["name"])
     return {role: Token.objects.get(user__username=username).key for role, username in ROLES}
 
 
