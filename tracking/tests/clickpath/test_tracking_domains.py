@@ -6,6 +6,7 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
+from django.utils import timezone
 
 from affiliates.core.errors import DomainError
 from affiliates.tests import factories as f
@@ -42,7 +43,7 @@ def test_a_publishers_links_render_on_its_verified_domain(settings, shoes_link, 
     assert shoes_link.tracking_url().startswith("https://track.network.example/")  # not verified yet
     verified(host="trk.network-default.example")
     assert shoes_link.tracking_url() == f"https://trk.network-default.example/c/{shoes_link.token}"
-    TrackingDomain.objects.filter(pk=domain.pk).update(verified_at="2026-01-01T00:00:00Z")
+    domain.verified_at = timezone.now()
     domain.save()
     assert shoes_link.tracking_url() == f"https://{PUB_HOST}/c/{shoes_link.token}"
 
