@@ -28,8 +28,9 @@ from rest_framework.test import APIClient
 from affiliates.models import Advertiser, Goal, Offer, OfferAccess, Publisher
 from affiliates.tests import factories as f
 from affiliates.tests.signin import totp_device
+from affiliates.tracking_domains import tracking_domains_forget
 from payouts.ledger_guard import ledger_guard_install, ledger_guard_remove
-from tracking.clickpath import links, policy, redis_conn, smart
+from tracking.clickpath import hosts, links, policy, redis_conn, smart
 from tracking.clickpath.consumer import Consumer, group_ensure
 from tracking.conversions.catalog import catalog_clear
 from tracking.tests.asgi_driver import EdgeClient
@@ -150,6 +151,8 @@ def _isolated_hot_path(settings: Any) -> None:
     smart.capped_forget()  # what this process learnt about full smart-link paths
     catalog_clear()  # the postback path's offer and advertiser cache: ids repeat between tests
     redis_conn.reset()
+    hosts.hosts_forget()  # tracking domains: ids and hosts repeat between tests
+    tracking_domains_forget()
 
 
 @pytest.fixture

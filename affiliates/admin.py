@@ -17,6 +17,7 @@ from affiliates.accounts.keys import apikey_revoke
 from affiliates.core.admin import ReadOnlyAdmin
 from affiliates.core.errors import DomainError
 from affiliates.credentials import ApiKey
+from affiliates.domain_admin import TrackingDomainAdmin  # noqa: F401  (registers it)
 from affiliates.models import (
     Advertiser,
     Cap,

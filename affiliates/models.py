@@ -28,6 +28,7 @@ from affiliates.team_models import (  # noqa: F401  (registered here; the member
     StaffMember,
     TeamInvite,
 )
+from affiliates.tracking_domains import tracking_base_url
 
 ZERO = Decimal("0")
 HUNDRED = Decimal("100")
@@ -668,7 +669,9 @@ class OfferAccess(models.Model):
         return f"{self.publisher_id}@{self.offer_id}"
 
     def tracking_url(self) -> str:
-        return f"{settings.SITE_URL.rstrip('/')}/c/{self.token}"
+        """On the publisher's or advertiser's verified tracking domain, else SITE_URL."""
+        base = tracking_base_url(publisher_id=self.publisher_id, advertiser_id=self.offer.advertiser_id)
+        return f"{base}/c/{self.token}"
 
 
 class Creative(models.Model):
@@ -792,3 +795,4 @@ from affiliates.notifications import NotificationPreference as NotificationPrefe
 from affiliates.notifications import NotifiedEvent as NotifiedEvent  # noqa: E402
 from affiliates.offer_targets import OfferTarget as OfferTarget  # noqa: E402
 from affiliates.staff_notes import StaffNote as StaffNote  # noqa: E402
+from affiliates.tracking_domains import TrackingDomain as TrackingDomain  # noqa: E402

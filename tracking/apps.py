@@ -12,3 +12,10 @@ class TrackingConfig(AppConfig):
 
         links.connect_signals()
         audit.register()
+        from django.db.models.signals import post_delete, post_save
+
+        from affiliates.models import TrackingDomain
+        from tracking.clickpath import hosts
+
+        for signal in (post_save, post_delete):
+            signal.connect(hosts.hosts_forget, sender=TrackingDomain, dispatch_uid=f"hosts-{signal}")

@@ -520,7 +520,7 @@ class OfferAccessSerializer(ScopedModelSerializer):
         source="tracking_url",
         read_only=True,
         allow_null=True,
-        help_text="The tracking link: SITE_URL/c/{token}; null until approved.",
+        help_text="The tracking link on its tracking domain (else SITE_URL); null until approved.",
     )
 
     class Meta:

@@ -470,6 +470,8 @@ LOGGING = {
 # Link snapshots (token -> offer, publisher, caps) live this long in each process; saves also
 # evict the shared Redis copy, so an edit reaches every worker within this many seconds.
 CLICK_LINK_CACHE_SECONDS = env.float("CLICK_LINK_CACHE_SECONDS", default=5.0)
+# POST /api/v1/clicks/ (the server-side click API) per API user, in DRF's "number/period" form.
+CLICK_API_RATE = env.str("CLICK_API_RATE", default="3000/min")
 # Negative lists and frequency caps (tracking/clickpath/policy.py): each process reloads them
 # this often, in the background, so an upload applies everywhere within this many seconds.
 CLICK_POLICY_REFRESH_SECONDS = env.float("CLICK_POLICY_REFRESH_SECONDS", default=5.0)

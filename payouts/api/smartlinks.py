@@ -167,7 +167,11 @@ class RunOutput(serializers.ModelSerializer[SmartRun]):
 
 
 class SmartLinkOutput(serializers.ModelSerializer[SmartLink]):
-    url = serializers.CharField(source="tracking_url", read_only=True, help_text="SITE_URL/c/{token}.")
+    url = serializers.CharField(
+        source="tracking_url",
+        read_only=True,
+        help_text="On its tracking domain (else SITE_URL): .../c/{token}.",
+    )
     paths = serializers.SerializerMethodField(
         help_text="The paths with their numbers in the optimiser's window."
     )

@@ -24,6 +24,11 @@ than everything else the click does (BENCHMARKS.md). Why RSGI: ASGI answers with
 ``send`` messages, each a trip through the server's Rust-to-Python future machinery; RSGI takes
 the whole response in one plain call. Both interfaces answer with the same code below.
 
+The click API (``POST /api/v1/clicks/``, a Django view) runs this same ``click`` with a JSON
+answer in place of the 302 (server_clicks.py). The Host header picks which links a request may
+reach (custom tracking domains, hosts.py); a domain's ``/.well-known/affnet-tracking-domain``
+token is answered here too, before Django's ALLOWED_HOSTS would refuse the host.
+
 ``/postback`` goes to the route config/asgi.py hands in (tracking/conversions/route.py), so this
 package does not import the conversions code that builds on it.
 """
@@ -36,7 +41,7 @@ import logging
 from collections.abc import Awaitable, Callable
 from typing import Any, Protocol
 
-from tracking.clickpath import handler, links, policy, redis_conn, spool, store
+from tracking.clickpath import handler, hosts, links, policy, redis_conn, spool, store
 from tracking.clickpath.aio_redis import ScriptBatcher, batcher_for, batchers_close
 from tracking.clickpath.blocking import ASGIApp, Receive, Scope, Send, blocking, blocking_pool_shutdown
 from tracking.clickpath.conf import hot
@@ -87,7 +92,23 @@ async def _link(token: str) -> links.Snapshot | object | None:
     return link
 
 
-async def click(environ: dict[str, Any], token: str) -> handler.Response:
+async def well_known(environ: dict[str, Any]) -> handler.Response:
+    """A tracking domain's verification token (affiliates/tracking_domains.py), on its host."""
+    if hosts.hosts_due():
+        await blocking(hosts.hosts_load)
+    token = hosts.well_known_token(environ)
+    if token is None:
+        return handler.not_found()
+    return handler.Response(200, [("Content-Type", "text/plain"), handler.NO_STORE], token.encode())
+
+
+async def click(
+    environ: dict[str, Any],
+    token: str,
+    answer: Callable[[handler.ClickPlan, str], handler.Response] = handler.click_answer,
+) -> handler.Response:
+    """``answer``: the 302 (handler.click_answer), or the click API's JSON (server_clicks.py);
+    everything before it is the one click path either way."""
     # The process's cache nearly always has the link (and the policy is nearly always fresh):
     # asked without awaiting, so the usual click pays no coroutine for either.
     link = links.link_cached(token)
@@ -95,7 +116,9 @@ async def click(environ: dict[str, Any], token: str) -> handler.Response:
         link = await _link(token)
         if link is links.MISS:
             return await blocking(handler.unavailable, environ, token)
-    if not isinstance(link, links.SNAPSHOTS):
+    if hosts.hosts_due():  # tracking domains (hosts.py), reloaded every few seconds
+        await blocking(hosts.hosts_load)
+    if not isinstance(link, links.SNAPSHOTS) or not hosts.host_serves(environ, link):
         return handler.not_found()
     if policy.policy_due():  # negative lists and frequency caps, reloaded every few seconds
         await policy.policy_ensure()
@@ -108,14 +131,16 @@ async def click(environ: dict[str, Any], token: str) -> handler.Response:
         # No store took the click: it is not answered with its id (a 302 means recorded).
         log.error("click %s not recorded: Redis, the database and the spool all failed", plan.rec["id"])
         return handler.not_stored()
-    return handler.click_answer(plan, final)
+    return answer(plan, final)
 
 
 async def impression(environ: dict[str, Any], token: str) -> handler.Response:
     link = await _link(token)
     if link is links.MISS:
         return handler.gif()  # an impression is not worth a spooled guess at its offer
-    if not isinstance(link, links.SNAPSHOTS):
+    if hosts.hosts_due():  # tracking domains (hosts.py), reloaded every few seconds
+        await blocking(hosts.hosts_load)
+    if not isinstance(link, links.SNAPSHOTS) or not hosts.host_serves(environ, link):
         return handler.not_found()
     rec, ip, offer_link = handler.impression_record(environ, link)
     window = offer_link.unique_click_window_hours
@@ -374,6 +399,8 @@ class Edge:
             environ, query = rsgi_environ(scope, body=True), scope.query_string.encode("latin-1")
             response = await self.postback.answer(environ, query, rsgi_body_reader(proto))
             rsgi_respond(proto, response, head=scope.method == "HEAD")
+        elif scope.proto == "http" and path == hosts.WELL_KNOWN:
+            rsgi_respond(proto, await well_known(rsgi_environ(scope)), head=scope.method == "HEAD")
         else:
             await asgi_from_rsgi(self.app, scope, proto)
 
@@ -393,6 +420,8 @@ class Edge:
             reader = asgi_body_reader(receive)
             response = await self.postback.answer(asgi_environ(scope), scope["query_string"], reader)
             await asgi_respond(send, response, head=scope["method"] == "HEAD")
+        elif kind == "http" and path == hosts.WELL_KNOWN:
+            await asgi_respond(send, await well_known(asgi_environ(scope)), head=scope["method"] == "HEAD")
         elif kind == "lifespan":
             await self._lifespan(receive, send)
         else:

@@ -56,6 +56,7 @@ REQUEST_HEADERS = (
     ("cookie", "HTTP_COOKIE"),
     ("x-forwarded-for", "HTTP_X_FORWARDED_FOR"),
     ("x-forwarded-proto", "HTTP_X_FORWARDED_PROTO"),
+    ("host", "HTTP_HOST"),  # tracking domains (hosts.py)
 )
 BODY_HEADERS = (("content-type", "CONTENT_TYPE"), ("content-length", "CONTENT_LENGTH"))
 
@@ -286,19 +287,24 @@ def click_plan(environ: dict[str, Any], link: Link | SmartSnapshot) -> ClickPlan
     return ClickPlan(link, rec, ip, params, caps, is_https(environ), cookie, fallback, snap, pick, freq)
 
 
-def click_answer(plan: ClickPlan, final: str) -> Response:
-    """The redirect for a click whose durable write returned reason ``final``."""
+def click_destination(plan: ClickPlan, final: str) -> tuple[str, Target | None]:
+    """Where a click whose durable write returned reason ``final`` goes, and the offer whose
+    cookies it carries (None: a plain fallback URL). The redirect and the click API's JSON
+    answer (server_clicks.py) both read it."""
     link, rec = plan.link, plan.rec
     values = _macro_values(link, rec)
-    target: Target | None = link.target
     if final == ClickReason.OK:
         control = holdout.control_target(link, rec) if link.holdout is not None else None
         if control is not None:
-            location = rules.offer_url(control, values)
-        else:
-            location = rules.landing_url(link, values, plan.params.get("url", ""))
-    else:
-        location, target = rules.fallback(link, values, settings.DEFAULT_FALLBACK_URL, plan.fallback)
+            return rules.offer_url(control, values), link.target
+        return rules.landing_url(link, values, plan.params.get("url", "")), link.target
+    return rules.fallback(link, values, settings.DEFAULT_FALLBACK_URL, plan.fallback)
+
+
+def click_answer(plan: ClickPlan, final: str) -> Response:
+    """The redirect for a click whose durable write returned reason ``final``."""
+    link, rec = plan.link, plan.rec
+    location, target = click_destination(plan, final)
     response = _redirect(location)
     if target is not None:
         response.headers += _cookies(plan, target)

@@ -201,6 +201,7 @@ def _offer_link(token: str, offer: Offer, publisher: Publisher, approved: bool) 
         caps=_click_caps(offer, publisher.pk),
         holdout=holdout_rule(offer, publisher.pk),
         variants=_variants(offer),
+        advertiser_id=offer.advertiser_id,
     )
 
 
@@ -226,8 +227,9 @@ _LOCAL_MAX = 50_000
 
 
 def _redis_key(token: str) -> str:
-    # v3: snapshots carry A/B variants; older ones (a rolling deploy) are simply missed.
-    return redis_conn.key("link:v3", token)
+    # v4: snapshots carry the advertiser (tracking domains); older ones (a rolling deploy) are
+    # simply missed.
+    return redis_conn.key("link:v4", token)
 
 
 def _from_redis(token: str) -> tuple[bool, Snapshot | None]:

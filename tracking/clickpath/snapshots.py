@@ -107,6 +107,8 @@ class Link:
     holdout: HoldoutRule | None = None
     # The offer's running A/B test's live variants (empty: no test, which is nearly every link).
     variants: tuple[VariantEntry, ...] = field(default=())
+    # The offer's advertiser: an advertiser's tracking domain serves its offers' links only.
+    advertiser_id: int = 0
 
     @cached_property
     def variant_links(self) -> dict[int, Link]:

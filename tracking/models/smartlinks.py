@@ -18,13 +18,13 @@ from __future__ import annotations
 
 from decimal import Decimal
 
-from django.conf import settings
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.utils import timezone
 
 from affiliates.core.money import CurrencyField, MoneyField
 from affiliates.models import new_link_token
+from affiliates.tracking_domains import tracking_base_url
 
 WEIGHT_TOTAL = 10_000  # the optimiser writes weights that sum to this (basis points)
 
@@ -117,7 +117,8 @@ class SmartLink(models.Model):
 
     @property
     def tracking_url(self) -> str:
-        return f"{settings.SITE_URL.rstrip('/')}/c/{self.token}"
+        """On the publisher's (or the network's) verified tracking domain, else SITE_URL."""
+        return f"{tracking_base_url(publisher_id=self.publisher_id, advertiser_id=None)}/c/{self.token}"
 
 
 class SmartPath(models.Model):
