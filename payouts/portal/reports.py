@@ -8,6 +8,7 @@ the CSV carries every column the role may see.
 from __future__ import annotations
 
 from collections import defaultdict
+from dataclasses import replace
 from datetime import UTC, timedelta, tzinfo
 from typing import Any
 
@@ -16,6 +17,7 @@ from django.shortcuts import render
 from django.utils.safestring import SafeString
 
 from affiliates.core.errors import DomainError
+from affiliates.models import Publisher
 from affiliates.portal.access import PortalRequest, portal_view
 from affiliates.portal.charts import Series, bar_line_chart
 from affiliates.portal.daterange import (
@@ -25,7 +27,7 @@ from affiliates.portal.daterange import (
     date_range_context,
     date_range_or_default,
 )
-from affiliates.roles import Role
+from affiliates.roles import Actor, Role
 from payouts.portal.forms import ReportForm
 from payouts.portal.report_table import report_page
 from payouts.reporting_money import rates_at, reporting_currency_for
@@ -45,6 +47,24 @@ def _filters(data: dict[str, Any]) -> dict[str, Any]:
         if value:
             filters[name] = value.upper() if name == "country" else value
     return filters
+
+
+def _publisher_names(report: Report, actor: Actor) -> Report:
+    """Publisher names for an advertiser's report in the portal. The API gives advertisers ids
+    only; the portal already names the publishers running the advertiser's offers (its
+    publishers page, access requests), so its report, screen and CSV, names those same ones."""
+    if actor.advertiser_id is None or "publisher" not in report.query.group_by:
+        return report
+    ids = {r["publisher"] for r in report.rows}
+    names = dict(
+        Publisher.objects.filter(pk__in=ids, accesses__offer__advertiser_id=actor.advertiser_id)
+        .distinct()
+        .values_list("pk", "name")
+    )
+    for row in report.rows:
+        row["publisher_name"] = names.get(row["publisher"], "")
+    at = report.dimensions.index("currency")
+    return replace(report, dimensions=(*report.dimensions[:at], "publisher_name", *report.dimensions[at:]))
 
 
 def _chart(report: Report) -> SafeString | None:
@@ -120,6 +140,8 @@ def reports(request: PortalRequest) -> HttpResponse:
                 error = exc.message
             else:  # a stale sort link: the default order
                 report = report_rows(start=data["start"], end=data["end"], **query)
+        if report is not None:
+            report = _publisher_names(report, request.actor)
         if report is not None and request.GET.get("format") == "csv":
             return _csv(report)
         if report is not None and compare:
