@@ -48,6 +48,7 @@ def _sales(shoes_link, acme) -> None:
 
 def test_the_publisher_picks_a_preset_then_a_custom_range(page, shot, pia, ada, acme, shoes_link) -> None:
     _sales(shoes_link, acme)
+    page.set_default_timeout(60_000)  # the shared CI machine is slow; the steps are not
     login(page, "pia")
     page.goto("/publisher/")
     expect(page.locator('[data-preset="7d"]')).to_have_attribute("aria-current", "true")
@@ -61,8 +62,8 @@ def test_the_publisher_picks_a_preset_then_a_custom_range(page, shot, pia, ada, 
 
     first, last = (timezone.now().date() - timedelta(days=d) for d in (20, 14))
     page.get_by_text("Custom range").click()
-    page.get_by_label("From").fill(first.isoformat())
-    page.get_by_label("To").fill(last.isoformat())
+    page.get_by_label("From", exact=True).fill(first.isoformat())
+    page.get_by_label("To", exact=True).fill(last.isoformat())
     page.get_by_role("button", name="Apply").click()
     expect(page).to_have_url(re.compile(rf"start={first}&end={last}"))
     expect(page.locator("[data-range-label]")).to_contain_text(f"{first:%b %d} – {last:%b %d, %Y}")
