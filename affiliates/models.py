@@ -19,7 +19,7 @@ from django.utils import timezone
 
 from affiliates import validators as v
 from affiliates.core.audit import AuditEntry as AuditEntry  # the audit log (every app logs to it)
-from affiliates.core.money import CurrencyField, MoneyField
+from affiliates.core.money import CurrencyField, MoneyField, validate_currency
 from affiliates.credentials import ApiKey  # noqa: F401  (imported here so Django registers it)
 from affiliates.team_models import (  # noqa: F401  (registered here; the members' tables)
     AccountAssignment,
@@ -89,6 +89,13 @@ class Advertiser(DocumentParty):
         help_text="Paused or suspended advertisers' postbacks are refused.",
     )
     currency = CurrencyField(default="USD", help_text="Default currency of new offers (ISO 4217).")
+    reporting_currency = models.CharField(
+        max_length=3,
+        blank=True,
+        default="",
+        validators=[validate_currency],
+        help_text="Currency dashboards and reports total in (ISO 4217); blank: the network's base currency.",
+    )
     # Only a digest of the postback token is kept: it is shown once, at creation or rotation.
     postback_token_digest = models.CharField(max_length=64, unique=True, editable=False)
     postback_token_hint = models.CharField(
@@ -180,6 +187,13 @@ class Publisher(DocumentParty):
         default=dict, blank=True, help_text="Method-specific details: account, IBAN, PayPal email, wallet."
     )
     payout_currency = CurrencyField(default="USD", help_text="Currency payouts are made in (ISO 4217).")
+    reporting_currency = models.CharField(
+        max_length=3,
+        blank=True,
+        default="",
+        validators=[validate_currency],
+        help_text="Currency dashboards and reports total in (ISO 4217); blank: the network's base currency.",
+    )
     minimum_payout = MoneyField(
         default=Decimal("50"), help_text="Balance below which a payout run carries the amount forward."
     )

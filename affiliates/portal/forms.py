@@ -70,8 +70,22 @@ class ProfileForm(forms.ModelForm[Publisher]):
     class Meta:
         model = Publisher
         # Legal name, address, country and tax id are printed on the statements the network issues.
-        fields = ["name", "email", "website", "legal_name", "address", "country", "tax_id"]
-        labels = {"name": "Company or brand", "email": "Contact email", "tax_id": "VAT / tax id"}
+        fields = [
+            "name",
+            "email",
+            "website",
+            "legal_name",
+            "address",
+            "country",
+            "tax_id",
+            "reporting_currency",
+        ]
+        labels = {
+            "name": "Company or brand",
+            "email": "Contact email",
+            "tax_id": "VAT / tax id",
+            "reporting_currency": "Reporting currency",
+        }
         widgets = {"address": forms.Textarea(attrs={"rows": 3})}
 
 

@@ -169,3 +169,33 @@ def money_map(amounts: dict[str, Decimal] | None) -> str:
 @register.filter
 def get_item(mapping: Any, key: str) -> Any:
     return mapping.get(key, "") if hasattr(mapping, "get") else ""
+
+
+def _signed(value: Decimal, places: int, suffix: str = "") -> str:
+    sign = "+" if value > 0 else ("−" if value < 0 else "±")
+    return f"{sign}{abs(value):,.{places}f}{suffix}"
+
+
+@register.filter
+def figure(value: Decimal | int | float | None, kind: str = "int") -> str:
+    """A dashboard figure by its kind (daterange.KpiRow.kind): int, pct, money or rate."""
+    if value is None:
+        return "—"
+    if kind == "pct":
+        return f"{float(value):.2f}%"
+    if kind == "money":
+        return f"{Decimal(value):,.2f}"
+    if kind == "rate":
+        return f"{Decimal(value):,.4f}"
+    return f"{int(value):,}"
+
+
+@register.filter
+def delta_text(delta: Any, kind: str = "int") -> str:
+    """A change against the previous period, absolute then relative: "+12 (+4.1%)"; blank when
+    there is nothing to compare."""
+    if delta is None or delta.diff is None:
+        return ""
+    places = {"int": 0, "pct": 2, "money": 2, "rate": 4}.get(kind, 2)
+    text = _signed(delta.diff, places, " pp" if kind == "pct" else "")
+    return text if delta.pct is None else f"{text} ({_signed(delta.pct, 1, '%')})"

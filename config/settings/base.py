@@ -597,3 +597,6 @@ CELERY_BEAT_SCHEDULE["automation-webhooks-retry-due"] = {
     "task": "automation.webhooks_retry_due",
     "schedule": 60.0,
 }
+# The network's base currency: dashboards and reports total several currencies in it (at the
+# stored FX rates) for staff, and for partners whose account picks no reporting currency.
+REPORTING_CURRENCY = env.str("REPORTING_CURRENCY", default="USD").upper()

@@ -15,6 +15,7 @@ from django.utils import timezone
 
 from affiliates.models import Advertiser, Publisher
 from affiliates.portal.access import PortalRequest, portal_view
+from affiliates.portal.daterange import date_range_context, date_range_or_default
 from affiliates.roles import Role
 from payouts.reports.attribution.selectors import GROUPS, Filters, as_of, attribution_compare, participation
 from payouts.reports.dimensions import ReportError
@@ -63,10 +64,19 @@ def _names(rows: list[dict[str, Any]], staff: bool) -> dict[int, str]:
 @portal_view(Role.STAFF, Role.ADVERTISER)
 def attribution(request: PortalRequest) -> HttpResponse:
     staff = request.actor.is_staff
-    form = AttributionForm(request.GET or _defaults())
+    # The days come from the one range parser (affiliates.portal.daterange), as on every report.
+    chosen, range_error = date_range_or_default(params=request.GET, default="30d")
+    params = {**_defaults(), **request.GET.dict()}
+    params["start"], params["end"] = chosen.first.isoformat(), chosen.last.isoformat()
+    form = AttributionForm(params)
     if not staff:
         del form.fields["advertiser"]
-    context: dict[str, Any] = {"form": form, "models": [(m, LABELS[m]) for m in MODELS], "as_of": as_of()}
+    context: dict[str, Any] = {
+        "form": form,
+        "models": [(m, LABELS[m]) for m in MODELS],
+        "as_of": as_of(),
+        **date_range_context(request.GET, chosen, range_error),
+    }
     if form.is_valid():
         data = form.cleaned_data
         advertiser = data.get("advertiser")
@@ -87,4 +97,4 @@ def attribution(request: PortalRequest) -> HttpResponse:
                 row["name"] = names.get(row["publisher"]) or f"Publisher #{row['publisher']}"
                 row["label"] = row.get(data["by"], "") if data["by"] != "publisher" else ""
             context.update(rows=rows, roles=roles, by=data["by"], scope=data["scope"])
-    return render(request, "payouts/portal/attribution.html", context)
+    return render(request, "payouts/portal/attribution.html", context, status=400 if range_error else 200)

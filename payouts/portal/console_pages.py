@@ -15,7 +15,7 @@ from django.utils import timezone
 from affiliates.audit import AuditFilters, audit_entries, audit_entries_visible, entry_rows
 from affiliates.models import Advertiser, Offer, OfferAccess, Publisher
 from affiliates.portal.access import PortalRequest, staff_only
-from affiliates.portal.selectors import period_bounds
+from affiliates.portal.daterange import date_range_context, date_range_or_default
 from affiliates.roles import Actor, visible
 from affiliates.services import PUBLISHER_TRANSITIONS
 from affiliates.staff_notes import staff_notes_for
@@ -25,7 +25,6 @@ from payouts.portal import console_selectors as sel
 from payouts.selectors import publisher_summary
 from tracking.portal.console_selectors import caps_near_limit, click_backlog, recent_conversions
 
-PERIODS = {"today": "Today", "7d": "Last 7 days", "30d": "Last 30 days"}
 ADVERTISER_ACTIONS = {
     "active": ["pause", "suspend"],
     "paused": ["activate", "suspend"],
@@ -34,21 +33,17 @@ ADVERTISER_ACTIONS = {
 OFFER_ACTIONS = {"active": ["pause"], "paused": ["activate"], "expired": []}
 
 
-def _period(request: PortalRequest) -> str:
-    period = request.GET.get("period", "7d")
-    return period if period in PERIODS else "7d"
-
-
 def _common(request: PortalRequest, subject: Any, where: Q, top_by: str) -> dict[str, Any]:
     """What every detail page shows: KPIs against the previous period, the top offers or
     publishers, recent conversions and the staff notes."""
-    period = _period(request)
-    start, end = period_bounds(period)
+    chosen, error = date_range_or_default(params=request.GET)
+    start, end = chosen.start, chosen.end
+    before = chosen.previous()
     return {
+        **date_range_context(request.GET, chosen, error),
+        "status": 400 if error else 200,
         "subject": subject,
-        "period": period,
-        "periods": PERIODS,
-        "tiles": sel.period_tiles(start=start, end=end, where=where),
+        "tiles": sel.period_tiles(start=start, end=end, where=where, previous=(before.start, before.end)),
         "top": sel.top_by(start=start, end=end, where=where, by=top_by),
         "top_by": top_by,
         "conversions": recent_conversions(where=where),
@@ -75,7 +70,7 @@ def advertiser_page(request: PortalRequest, pk: int) -> HttpResponse:
         "caps": caps_near_limit(where=Q(cap__offer__advertiser_id=pk)),
         "activity": _activity(request.actor, advertiser_id=pk),
     }
-    return render(request, "payouts/portal/console/advertiser.html", context)
+    return render(request, "payouts/portal/console/advertiser.html", context, status=context["status"])
 
 
 @staff_only
@@ -90,7 +85,7 @@ def publisher_page(request: PortalRequest, pk: int) -> HttpResponse:
         "payouts": Payout.objects.filter(publisher_id=pk).order_by("-period", "currency")[:6],
         "activity": _activity(request.actor, publisher_id=pk),
     }
-    return render(request, "payouts/portal/console/publisher.html", context)
+    return render(request, "payouts/portal/console/publisher.html", context, status=context["status"])
 
 
 @staff_only
@@ -110,7 +105,7 @@ def offer_page(request: PortalRequest, pk: int) -> HttpResponse:
         "creatives": offer.creatives.filter(active=True).order_by("name")[:10],
         "activity": entry_rows(audit_entries(actor=request.actor, filters=filters)[:8], request.actor),
     }
-    return render(request, "payouts/portal/console/offer.html", context)
+    return render(request, "payouts/portal/console/offer.html", context, status=context["status"])
 
 
 @staff_only

@@ -141,9 +141,13 @@ def window_totals(*, start: datetime, end: datetime, where: Q) -> Totals:
     )
 
 
-def period_tiles(*, start: datetime, end: datetime, where: Q) -> list[Tile]:
-    """The period's tiles against the same length of time just before it."""
-    before = window_totals(start=start - (end - start), end=start, where=where)
+def period_tiles(
+    *, start: datetime, end: datetime, where: Q, previous: tuple[datetime, datetime] | None = None
+) -> list[Tile]:
+    """The period's tiles against ``previous`` (a DateRange's previous period), by default the
+    same length of time just before it."""
+    prev_start, prev_end = previous or (start - (end - start), start)
+    before = window_totals(start=prev_start, end=prev_end, where=where)
     return tiles(window_totals(start=start, end=end, where=where), ("previous period", before))
 
 

@@ -12,7 +12,9 @@ from decimal import Decimal
 
 from django.db.models import Sum
 
+from affiliates.portal.daterange import DateRange, Delta
 from payouts.models import Commission, CommissionStatus
+from payouts.reporting_money import Converted, Rates, money_convert, money_ratio, rates_at
 from payouts.reports.metrics import epc
 from tracking.portal.traffic import tenant_filter, traffic_counts
 
@@ -60,3 +62,60 @@ def traffic_kpis(
         .annotate(total=Sum(amount))
     )
     return Kpis(clicks=clicks, conversions=conversions, money={r["currency"]: r["total"] for r in rows})
+
+
+@dataclass(frozen=True)
+class KpiRow:
+    """One dashboard figure, as shown and as exported: its value and the previous period's."""
+
+    key: str
+    label: str
+    kind: str  # "int", "pct", "money" or "rate" (money per click or per conversion)
+    value: Decimal | int | float | None
+    previous: Decimal | int | float | None
+    converted: Converted | None = None  # money: the total's per-currency breakdown
+
+    @property
+    def delta(self) -> Delta:
+        return Delta(self.value, self.previous)
+
+
+def _money_rows(kpis: Kpis, before: Kpis, *, currency: str, rates: Rates, money_label: str) -> list[KpiRow]:
+    now, then = (money_convert(amounts=k.money, currency=currency, rates=rates) for k in (kpis, before))
+    # A publisher reads money per click (EPC), an advertiser per conversion (CPA).
+    if money_label == "Earnings":
+        per, here, there = "EPC", kpis.clicks, before.clicks
+    else:
+        per, here, there = "CPA", kpis.conversions, before.conversions
+    return [
+        KpiRow(money_label.lower(), money_label, "money", now.total, then.total, now),
+        KpiRow(per.lower(), per, "rate", money_ratio(now, here), money_ratio(then, there)),
+    ]
+
+
+def dashboard_kpis(
+    *,
+    chosen: DateRange,
+    compare: bool,
+    currency: str,
+    publisher_id: int | None = None,
+    advertiser_id: int | None = None,
+) -> list[KpiRow]:
+    """The dashboard's figures over ``chosen`` beside its previous period (None when not
+    compared), money in ``currency`` at the rates in force at the range's end."""
+    tenant = {"publisher_id": publisher_id, "advertiser_id": advertiser_id}
+    kpis = traffic_kpis(start=chosen.start, end=chosen.end, **tenant)
+    before = Kpis()
+    if compare:
+        prev = chosen.previous()
+        before = traffic_kpis(start=prev.start, end=prev.end, **tenant)
+    rows = [
+        KpiRow("clicks", "Clicks", "int", kpis.clicks, before.clicks),
+        KpiRow("conversions", "Conversions", "int", kpis.conversions, before.conversions),
+        KpiRow("cvr", "CVR", "pct", kpis.cvr, before.cvr),
+    ]
+    label = "Earnings" if publisher_id is not None else "Cost"
+    rows += _money_rows(kpis, before, currency=currency, rates=rates_at(at=chosen.end), money_label=label)
+    if not compare:
+        rows = [KpiRow(r.key, r.label, r.kind, r.value, None, r.converted) for r in rows]
+    return rows

@@ -3,23 +3,50 @@ earned. They show commissions, so they live here, in the lowest app that may rea
 
 from __future__ import annotations
 
+from decimal import Decimal
+from typing import Any
+
 from django.http import HttpResponse
 from django.shortcuts import render
 from django.utils.safestring import SafeString
 
 from affiliates import selectors as affiliate_selectors
+from affiliates.core.spreadsheet import csv_bytes
 from affiliates.models import OfferAccess
 from affiliates.portal.access import PortalRequest, advertiser_only, publisher_only
 from affiliates.portal.charts import Series, bar_line_chart
-from affiliates.portal.selectors import PERIODS, period_bounds
+from affiliates.portal.daterange import DateRange, date_range_context, date_range_or_default
 from affiliates.roles import scope
-from payouts.portal.dashboard_selectors import traffic_kpis
+from payouts.portal.dashboard_selectors import KpiRow, dashboard_kpis
+from payouts.reporting_money import reporting_currency_for
 from tracking.portal.traffic import DailySeries, traffic_daily
 
 
-def _period(request: PortalRequest) -> str:
-    period = request.GET.get("period", "7d")
-    return period if period in PERIODS else "7d"
+def _range(request: PortalRequest) -> tuple[DateRange, dict[str, Any], int]:
+    """The range asked for (or the default and a 400 with the picker's message)."""
+    chosen, error = date_range_or_default(params=request.GET)
+    return chosen, date_range_context(request.GET, chosen, error), 400 if error else 200
+
+
+def _kpi_csv(rows: list[KpiRow], chosen: DateRange, currency: str, name: str) -> HttpResponse:
+    """The figures as shown (same range, same comparison), exact decimals."""
+    header = ["metric", "value", "currency", "previous", "change", "change_pct", "from", "to"]
+    lines = [
+        [
+            r.label,
+            r.value,
+            currency if r.kind in ("money", "rate") else "",
+            r.previous,
+            r.delta.diff,
+            None if r.delta.pct is None else r.delta.pct.quantize(Decimal("0.01")),
+            chosen.first.isoformat(),
+            chosen.last.isoformat(),
+        ]
+        for r in rows
+    ]
+    response = HttpResponse(csv_bytes(header, lines), content_type="text/csv; charset=utf-8")
+    response["Content-Disposition"] = f'attachment; filename="{name}-{chosen.first}-{chosen.last}.csv"'
+    return response
 
 
 def _chart(series: DailySeries) -> SafeString:
@@ -35,8 +62,13 @@ def _chart(series: DailySeries) -> SafeString:
 def pub_dashboard(request: PortalRequest) -> HttpResponse:
     assert request.publisher is not None  # publisher_only guarantees it
     publisher_id = request.publisher.pk
-    period = _period(request)
-    start, end = period_bounds(period)
+    chosen, picker, status = _range(request)
+    currency = reporting_currency_for(account=request.publisher)
+    kpis = dashboard_kpis(
+        chosen=chosen, compare=bool(picker["compare"]), currency=currency, publisher_id=publisher_id
+    )
+    if request.GET.get("format") == "csv" and status == 200:
+        return _kpi_csv(kpis, chosen, currency, "dashboard")
     recent = (
         scope(
             OfferAccess.objects.select_related("offer"),
@@ -51,31 +83,35 @@ def pub_dashboard(request: PortalRequest) -> HttpResponse:
         request,
         "portal/publisher/dashboard.html",
         {
-            "kpis": traffic_kpis(start=start, end=end, publisher_id=publisher_id),
-            "period": period,
-            "periods": PERIODS,
+            **picker,
+            "kpis": kpis,
+            "currency": currency,
             "chart": _chart(traffic_daily(days=30, publisher_id=publisher_id)),
             "recent": recent,
         },
+        status=status,
     )
 
 
 @advertiser_only
 def adv_dashboard(request: PortalRequest) -> HttpResponse:
     adv_id = request.actor.advertiser_id
-    period = _period(request)
-    start, end = period_bounds(period)
-    kpis = traffic_kpis(start=start, end=end, advertiser_id=adv_id)
-    cpa = {c: v / kpis.conversions for c, v in kpis.money.items()} if kpis.conversions else {}
+    chosen, picker, status = _range(request)
+    currency = reporting_currency_for(account=request.advertiser)
+    kpis = dashboard_kpis(
+        chosen=chosen, compare=bool(picker["compare"]), currency=currency, advertiser_id=adv_id
+    )
+    if request.GET.get("format") == "csv" and status == 200:
+        return _kpi_csv(kpis, chosen, currency, "dashboard")
     return render(
         request,
         "portal/advertiser/dashboard.html",
         {
+            **picker,
             "kpis": kpis,
-            "cpa": cpa,
-            "period": period,
-            "periods": PERIODS,
+            "currency": currency,
             "chart": _chart(traffic_daily(days=30, advertiser_id=adv_id)),
             "requests": affiliate_selectors.pending_access_requests(advertiser_id=adv_id)[:5],
         },
+        status=status,
     )

@@ -8,106 +8,34 @@ the CSV carries every column the role may see.
 from __future__ import annotations
 
 from collections import defaultdict
-from datetime import date, datetime, timedelta
+from dataclasses import replace
+from datetime import UTC, timedelta, tzinfo
 from typing import Any
 
 from django.http import HttpResponse, QueryDict
 from django.shortcuts import render
-from django.utils import timezone
 from django.utils.safestring import SafeString
 
 from affiliates.core.errors import DomainError
+from affiliates.models import Publisher
 from affiliates.portal.access import PortalRequest, portal_view
 from affiliates.portal.charts import Series, bar_line_chart
-from affiliates.roles import Role
-from affiliates.templatetags.portal import money
+from affiliates.portal.daterange import (
+    DateRange,
+    RangeError,
+    compare_wanted,
+    date_range_context,
+    date_range_or_default,
+)
+from affiliates.roles import Actor, Role
 from payouts.portal.forms import ReportForm
+from payouts.portal.report_table import report_page
+from payouts.reporting_money import rates_at, reporting_currency_for
 from payouts.reports.api.renderers import ReportCSVRenderer
 from payouts.reports.api.serializers import ReportSerializer
-from payouts.reports.dimensions import parse_tz
+from payouts.reports.dimensions import ReportError, parse_tz
 from payouts.reports.selectors import Report, report_rows
 from tracking.portal.selectors import offers_for
-
-# The metrics shown on screen, in the order people read them, each role in its own terms.
-SCREEN_METRICS = {
-    Role.PUBLISHER: [
-        "impressions",
-        "gross_clicks",
-        "unique_clicks",
-        "ctr",
-        "conversions",
-        "cvr",
-        "epc",
-        "payout",
-    ],
-    Role.ADVERTISER: [
-        "impressions",
-        "gross_clicks",
-        "unique_clicks",
-        "paid_clicks",
-        "bot_clicks",
-        "duplicate_clicks",
-        "conversions",
-        "cvr",
-        "cost",
-        "cpc",
-        "cpl",
-        "cpa",
-        "roas",
-        "aov",
-        "effect_score",
-    ],
-    Role.STAFF: [
-        "gross_clicks",
-        "unique_clicks",
-        "paid_clicks",
-        "bot_clicks",
-        "datacenter_clicks",
-        "duplicate_clicks",
-        "flood_clicks",
-        "invalidated_clicks",
-        "conversions",
-        "cvr",
-        "epc",
-        "revenue",
-        "payout",
-        "margin",
-        "roas",
-        "effect_score",
-    ],
-}
-LABELS = {
-    "gross_clicks": "Clicks",
-    "unique_clicks": "Unique",
-    "paid_clicks": "Valid",
-    "bot_clicks": "Bots",
-    "datacenter_clicks": "Datacenter",
-    "duplicate_clicks": "Repeats",
-    "flood_clicks": "Floods",
-    "invalidated_clicks": "Invalidated",
-    "ctr": "CTR",
-    "cvr": "CVR",
-    "epc": "EPC",
-    "cpc": "CPC",
-    "cpl": "CPL",
-    "cpa": "CPA",
-    "roas": "ROAS",
-    "aov": "AOV",
-    "effect_score": "Effect score",
-    "offer_name": "Offer",
-    "publisher_name": "Publisher",
-    "goal_code": "Goal",
-    "sub1": "Sub 1",
-    "sub2": "Sub 2",
-    "sub3": "Sub 3",
-    "sub4": "Sub 4",
-    "sub5": "Sub 5",
-}
-PERCENT = frozenset({"ctr", "cvr"})
-MONEY = frozenset({"payout", "revenue", "cost", "margin", "cpc", "cpl", "cpa", "aov", "sale_amount"})
-PER_CLICK = frozenset({"epc"})
-# An id dimension is shown by its label column when the report has one.
-LABEL_OF = {"offer": "offer_name", "publisher": "publisher_name", "goal": "goal_code"}
 
 
 def _filters(data: dict[str, Any]) -> dict[str, Any]:
@@ -121,49 +49,22 @@ def _filters(data: dict[str, Any]) -> dict[str, Any]:
     return filters
 
 
-def _cell(name: str, value: Any) -> str:
-    """One value as people read it; the CSV keeps the exact decimals."""
-    if value is None:
-        return "—"
-    if name in PERCENT:
-        return f"{value:.2f}%"
-    if name in PER_CLICK:
-        return f"{value:.4f}"
-    if name in MONEY:
-        return money(value)
-    if name == "roas":
-        return f"{value:.2f}×"
-    if name == "effect_score":
-        return f"{value:.4f}"
-    if name == "hour" and isinstance(value, datetime):
-        return value.strftime("%Y-%m-%d %H:00")
-    if isinstance(value, int):
-        return f"{value:,}"
-    return str(value) if value != "" else "(none)"
-
-
-def _columns(report: Report, role: Role) -> tuple[list[str], list[str]]:
-    """(dimension columns, metric columns) for the screen."""
-    dims = [LABEL_OF[d] if LABEL_OF.get(d) in report.dimensions else d for d in report.query.group_by]
-    metrics = [m for m in SCREEN_METRICS.get(role, []) if m in report.metrics]
-    return [*dims, "currency"], metrics
-
-
-def _table(report: Report, role: Role) -> dict[str, Any]:
-    dims, metrics = _columns(report, role)
-    columns = [*dims, *metrics]
-    return {
-        "headers": [(LABELS.get(c, c.replace("_", " ").capitalize()), c in metrics) for c in columns],
-        "rows": [[(_cell(c, row.get(c)), c in metrics) for c in columns] for row in report.rows],
-        "totals": [
-            [
-                ("Total" if i == 0 else (t["currency"] if c == "currency" else ""), False)
-                for i, c in enumerate(dims)
-            ]
-            + [(_cell(c, t.get(c)), True) for c in metrics]
-            for t in report.totals
-        ],
-    }
+def _publisher_names(report: Report, actor: Actor) -> Report:
+    """Publisher names for an advertiser's report in the portal. The API gives advertisers ids
+    only; the portal already names the publishers running the advertiser's offers (its
+    publishers page, access requests), so its report, screen and CSV, names those same ones."""
+    if actor.advertiser_id is None or "publisher" not in report.query.group_by:
+        return report
+    ids = {r["publisher"] for r in report.rows}
+    names = dict(
+        Publisher.objects.filter(pk__in=ids, accesses__offer__advertiser_id=actor.advertiser_id)
+        .distinct()
+        .values_list("pk", "name")
+    )
+    for row in report.rows:
+        row["publisher_name"] = names.get(row["publisher"], "")
+    at = report.dimensions.index("currency")
+    return replace(report, dimensions=(*report.dimensions[:at], "publisher_name", *report.dimensions[at:]))
 
 
 def _chart(report: Report) -> SafeString | None:
@@ -197,48 +98,73 @@ def _csv(report: Report) -> HttpResponse:
     return response
 
 
-def _params(request: PortalRequest) -> QueryDict:
-    """The query with the API's defaults for what it leaves out: the last seven days, today
-    included, in the report's time zone (UTC by default), by day."""
+def _params(request: PortalRequest) -> tuple[QueryDict, DateRange, RangeError | None]:
+    """The query with the range read by the one parser (affiliates.portal.daterange) in the
+    report's time zone, and the API's defaults for the rest (by day, UTC)."""
     params = request.GET.copy()
-    tz = params.get("tz") or "UTC"
+    tz_name = params.get("tz") or "UTC"
+    tz: tzinfo
     try:
-        today: date = timezone.now().astimezone(parse_tz(tz)).date()
+        tz = parse_tz(tz_name)
     except DomainError:  # the form reports the unknown zone
-        today = timezone.now().date()
-    defaults: dict[str, list[str]] = {
-        "start": [(today - timedelta(days=6)).isoformat()],
-        "end": [today.isoformat()],
-        "group_by": ["day"],
-        "tz": [tz],
-    }
-    for name, values in defaults.items():
-        if not params.get(name):
-            params.setlist(name, values)
-    return params
+        tz = UTC
+    chosen, error = date_range_or_default(params=params, tz=tz)
+    params["start"], params["end"] = chosen.first.isoformat(), chosen.last.isoformat()
+    params.setdefault("tz", tz_name)
+    if not params.getlist("group_by"):
+        params.setlist("group_by", ["day"])
+    return params, chosen, error
 
 
 @portal_view(Role.PUBLISHER, Role.ADVERTISER, Role.STAFF)
 def reports(request: PortalRequest) -> HttpResponse:
-    form = ReportForm(_params(request), offers=offers_for(request.actor))
+    params, chosen, range_error = _params(request)
+    form = ReportForm(params, offers=offers_for(request.actor))
     report: Report | None = None
+    previous: Report | None = None
     error = ""
+    compare = compare_wanted(request.GET)
     if form.is_valid():
         data = form.cleaned_data
+        query = {
+            "actor": request.actor,
+            "tz": data["tz"],
+            "group_by": data["group_by"],
+            "filters": _filters(data),
+        }
+        order = request.GET.get("sort") or None
         try:
-            report = report_rows(
-                actor=request.actor,
-                start=data["start"],
-                end=data["end"],
-                tz=data["tz"],
-                group_by=data["group_by"],
-                filters=_filters(data),
-            )
-        except DomainError as exc:
-            error = exc.message
+            report = report_rows(start=data["start"], end=data["end"], order_by=order, **query)
+        except ReportError as exc:
+            if exc.code != "bad_order":
+                error = exc.message
+            else:  # a stale sort link: the default order
+                report = report_rows(start=data["start"], end=data["end"], **query)
+        if report is not None:
+            report = _publisher_names(report, request.actor)
         if report is not None and request.GET.get("format") == "csv":
             return _csv(report)
-    context: dict[str, Any] = {"form": form, "report": report, "error": error}
+        if report is not None and compare:
+            prev = chosen.previous()
+            previous = report_rows(start=prev.first, end=prev.last, **query)
+    context: dict[str, Any] = {
+        "form": form,
+        "report": report,
+        "error": error,
+        **date_range_context(request.GET, chosen, range_error),
+    }
     if report is not None:
-        context.update(table=_table(report, request.actor.role), chart=_chart(report))
-    return render(request, "payouts/portal/reports.html", context)
+        currency = reporting_currency_for(account=request.advertiser or request.publisher)
+        context.update(
+            report_page(
+                report=report,
+                previous=previous,
+                role=request.actor.role,
+                get=request.GET,
+                currency=currency,
+                rates=rates_at(at=chosen.end),
+            ),
+            chart=_chart(report),
+            currency=currency,
+        )
+    return render(request, "payouts/portal/reports.html", context, status=400 if range_error else 200)

@@ -260,7 +260,7 @@ def test_4_the_publisher_exports_a_report_as_csv(page, edge, shot, pia, shoes_li
     expect(page.get_by_role("table", name="Report")).to_contain_text("autumn")
     shot("report-by-sub1")
     with page.expect_download() as info:
-        page.get_by_role("button", name="Export CSV").click()
+        page.get_by_role("link", name="Export CSV").click()
     target = tmp_path / "report.csv"
     info.value.save_as(target)
     rows = list(csv.DictReader(target.open()))
