@@ -7,7 +7,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('affiliates', '0017_team_and_staff_roles'),
+        ('affiliates', '0018_tracking_domains'),
     ]
 
     operations = [
