@@ -33,7 +33,7 @@ from affiliates import team_models as tm
 from affiliates.core.audit import SPECS, AuditEntry, AuditSpec, audit_register
 from affiliates.core.db import db_id
 from affiliates.credentials import ApiKey
-from affiliates.roles import Actor
+from affiliates.roles import Actor, scope
 
 PARTY = ("legal_name", "address", "country", "tax_id")
 OFFER_FIELDS = (
@@ -238,7 +238,8 @@ def audit_entries_visible(actor: Actor) -> QuerySet[AuditEntry]:
         "-timestamp", "-id"
     )
     if actor.is_staff:
-        return qs
+        # Account managers: their accounts' entries (network-wide ones are not theirs).
+        return scope(qs, actor, advertiser_path="advertiser_id", publisher_path="publisher_id")
     types = _content_types(label for label, spec in SPECS.items() if _fields_for(spec, actor))
     if actor.is_advertiser:
         return qs.filter(advertiser_id=actor.advertiser_pk, content_type_id__in=types)

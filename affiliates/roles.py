@@ -140,6 +140,12 @@ def staff_role_of(user: Any) -> str:
     return role or StaffRole.READ_ONLY
 
 
+def is_network_admin(user: Any) -> bool:
+    """Staff whose role is admin (superusers are): the Django admin's users."""
+    actor = actor_for(user)
+    return actor.is_staff and actor.staff_role == StaffRole.ADMIN
+
+
 def assigned_advertisers(actor: Actor) -> QuerySet[Any]:
     """The ids of an account manager's advertisers, as a subquery (``id__in=``)."""
     rows = AccountAssignment.objects.filter(manager_id=actor.user_id, advertiser__isnull=False)
@@ -150,6 +156,14 @@ def assigned_publishers(actor: Actor) -> QuerySet[Any]:
     """The ids of an account manager's publishers, as a subquery (``id__in=``)."""
     rows = AccountAssignment.objects.filter(manager_id=actor.user_id, publisher__isnull=False)
     return rows.values("publisher_id")
+
+
+def managed_ids(actor: Actor) -> tuple[tuple[int, ...], tuple[int, ...]]:
+    """An account manager's advertiser ids and publisher ids, for code that filters by value
+    (report rollups, whose rows carry both ids)."""
+    return tuple(assigned_advertisers(actor).values_list("advertiser_id", flat=True)), tuple(
+        assigned_publishers(actor).values_list("publisher_id", flat=True)
+    )
 
 
 def _managed_q(actor: Actor, advertiser_path: str | None, publisher_path: str | None) -> Q:
@@ -181,6 +195,19 @@ def scope(
     if actor.is_publisher and publisher_path:
         return qs.filter(**{publisher_path: actor.publisher_id})
     return qs.none()
+
+
+def scope_q(actor: Actor, *, advertiser_path: str | None, publisher_path: str | None) -> Q:
+    """``scope`` as a condition, for code that filters several relations or annotates."""
+    if actor.is_account_manager:
+        return _managed_q(actor, advertiser_path, publisher_path)
+    if actor.is_staff:
+        return Q()
+    if actor.is_advertiser and advertiser_path:
+        return Q(**{advertiser_path: actor.advertiser_id})
+    if actor.is_publisher and publisher_path:
+        return Q(**{publisher_path: actor.publisher_id})
+    return Q(pk__in=[])
 
 
 def offers_visible_to_publisher_q(publisher_id: int) -> Any:

@@ -10,13 +10,12 @@ from typing import Any
 from django.contrib import admin
 from django.http import HttpRequest
 
-from affiliates.roles import actor_for
+from affiliates.roles import is_network_admin
 from affiliates.team_models import (
     AccountAssignment,
     AdvertiserMember,
     PublisherMember,
     StaffMember,
-    StaffRole,
     TeamInvite,
 )
 
@@ -56,9 +55,10 @@ class TeamInviteAdmin(admin.ModelAdmin[TeamInvite]):
 
 
 def admin_site_allowed(request: HttpRequest) -> bool:
-    """Only staff admins use the Django admin (it cannot scope an account manager's view)."""
+    """Only staff admins use the Django admin (it cannot scope an account manager's view); they
+    hold its model permissions (accounts.admin_permissions)."""
     user = request.user
-    return bool(user.is_active and user.is_staff) and actor_for(user).staff_role == StaffRole.ADMIN
+    return bool(user.is_active and user.is_staff) and is_network_admin(user)
 
 
 # The default site's door: the admin is the superusers' and staff admins' tool.

@@ -12,7 +12,7 @@ from django.http import HttpRequest
 from affiliates.core.admin import ReadOnlyAdmin
 from affiliates.core.money import MoneySum
 from affiliates.models import FxRate
-from affiliates.roles import actor_for
+from affiliates.roles import actor_for, is_network_admin
 from payouts import (
     admin_documents,  # noqa: F401  (registers documents and advertiser payments)
     admin_payout_runs,  # noqa: F401  (registers payout runs and payouts)
@@ -72,7 +72,7 @@ class CommissionAdmin(ReadOnlyAdmin[Commission]):
 
     def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         # Read-only fields, but staff may run the status actions on the list.
-        return bool(request.user.is_staff) and obj is None
+        return is_network_admin(request.user) and obj is None
 
 
 @admin.register(Account)
@@ -107,7 +107,7 @@ class TransactionAdmin(ReadOnlyAdmin[Transaction]):
     inlines = [EntryInline]
 
     def has_view_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return bool(request.user.is_staff)
+        return is_network_admin(request.user)
 
 
 @admin.register(FxRate)

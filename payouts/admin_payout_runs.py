@@ -16,6 +16,7 @@ from django.utils.html import format_html
 
 from affiliates.core.admin import ReadOnlyAdmin
 from affiliates.core.errors import DomainError
+from affiliates.roles import is_network_admin
 from payouts.models import Payout, PayoutRun
 from payouts.payout_runs import payout_fail, payout_run_approve, payout_run_mark_paid
 
@@ -35,7 +36,7 @@ class PayoutRunAdmin(ReadOnlyAdmin[PayoutRun]):
         return super().get_queryset(request).annotate(payout_total=Count("payouts"))
 
     def has_view_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return bool(request.user.is_staff)
+        return is_network_admin(request.user)
 
     @admin.display(description="Payouts")
     def payout_count(self, run: PayoutRun) -> int:
@@ -90,7 +91,7 @@ class PayoutAdmin(ReadOnlyAdmin[Payout]):
     actions = ["fail_payouts"]
 
     def has_view_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return bool(request.user.is_staff)
+        return is_network_admin(request.user)
 
     @admin.action(description="Fail selected payouts (balance returns to the next run)")
     def fail_payouts(self, request: HttpRequest, queryset: QuerySet[Payout]) -> None:

@@ -17,7 +17,7 @@ from django.db import transaction
 from rest_framework import status
 
 from affiliates.core.errors import DomainError
-from affiliates.roles import Actor
+from affiliates.roles import Act, Actor, role_check
 from payouts.ledger import Line, ledger_post
 from payouts.models import Transaction
 from payouts.services import actor_label
@@ -63,6 +63,7 @@ def ledger_transaction_reverse(*, transaction_id: int, reason: str, actor: Actor
         raise DomainError(
             "Only network staff correct the ledger.", code="forbidden", status_code=status.HTTP_403_FORBIDDEN
         )
+    role_check(actor, Act.MANAGE_PAYOUTS)  # finance and admins
     reason = reason.strip()
     if not reason:
         raise DomainError("A reversal needs a reason.", code="reason_required")

@@ -9,7 +9,7 @@ from typing import Any
 from django.db.models import Q, QuerySet
 
 from affiliates.core.money import MoneySum
-from affiliates.roles import Actor
+from affiliates.roles import Actor, scope
 from payouts.models import Account, Entry, Transaction
 
 K = Account.Kind
@@ -19,13 +19,7 @@ ZERO = Decimal("0")
 def entries_for_actor(actor: Actor) -> QuerySet[Entry]:
     """Staff see the whole ledger; a publisher or an advertiser the entries on its own accounts."""
     qs = Entry.objects.select_related("account", "transaction")
-    if actor.is_staff:
-        return qs
-    if actor.is_publisher:
-        return qs.filter(account__publisher_id=actor.publisher_id or 0)
-    if actor.is_advertiser:
-        return qs.filter(account__advertiser_id=actor.advertiser_id or 0)
-    return qs.none()
+    return scope(qs, actor, advertiser_path="account__advertiser_id", publisher_path="account__publisher_id")
 
 
 def account_balances(*, filters: Q | None = None) -> list[dict[str, Any]]:

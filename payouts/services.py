@@ -16,7 +16,7 @@ from django.utils import timezone
 
 from affiliates.core.audit import AuditChange, audit_log_changes
 from affiliates.core.errors import DomainError
-from affiliates.roles import Actor
+from affiliates.roles import Actor, scope
 from payouts import events
 from payouts.models import Commission, CommissionStatus, Transaction
 from payouts.postings import Change, changes_apply, commissions_lock
@@ -65,12 +65,12 @@ def commission_verdict(c: Commission, *, status: str, decider: Decider) -> Verdi
 
 def commissions_for_actor(actor: Actor) -> QuerySet[Commission]:
     """Commissions an actor may change: staff all, an advertiser its offers'; publishers none."""
-    qs = Commission.objects.all()
-    if actor.is_staff:
-        return qs
-    if actor.is_advertiser:
-        return qs.filter(advertiser_id=actor.advertiser_id or 0)
-    return qs.none()
+    if actor.is_publisher:
+        return Commission.objects.none()
+    # Account managers: the commissions of their advertisers' offers and of their publishers.
+    return scope(
+        Commission.objects.all(), actor, advertiser_path="advertiser_id", publisher_path="publisher_id"
+    )
 
 
 def _conversions_sync(moved: Sequence[Commission], *, actor: str, now: datetime) -> None:

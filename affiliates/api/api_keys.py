@@ -17,6 +17,7 @@ from rest_framework.response import Response
 from affiliates.accounts.keys import apikey_create, apikey_revoke, apikey_status, apikeys_of
 from affiliates.api.schema import ErrorSerializer
 from affiliates.credentials import ApiKey
+from affiliates.roles import Act
 
 # The one error shape the exception handler sends (``fields`` only on a validation error: an
 # expiry in the past is a 400 without it), not a copy of it that could drift.
@@ -72,6 +73,7 @@ class ApiKeyCreatedSerializer(ApiKeySerializer):
 
 @extend_schema(tags=["api-keys"])
 class ApiKeyViewSet(mixins.ListModelMixin, mixins.DestroyModelMixin, viewsets.GenericViewSet[ApiKey]):
+    role_act = Act.MANAGE_KEYS
     serializer_class = ApiKeySerializer
     filter_backends: list[Any] = []
 

@@ -20,6 +20,7 @@ from rest_framework.permissions import BasePermission
 from rest_framework.response import Response
 from rest_framework.views import exception_handler as drf_exception_handler
 
+from affiliates.api.permissions import staff_act_of
 from affiliates.core.errors import DomainError
 from affiliates.roles import Act, account_check, actor_for, role_check, scope
 
@@ -143,8 +144,11 @@ class AccountStanding(BasePermission):
             actor = actor_for(request.user)
             # Staff act by their role: a view may name its staff act (``role_act``) apart from
             # the members' (a blocklist is the fraud analysts', an advertiser's its owners').
-            staff_act = getattr(view, "role_act", None) if actor.is_staff else None
-            account_check(actor, staff_act or view.account_act)
+            if actor.is_staff:
+                if (act := staff_act_of(view)) is not None:
+                    role_check(actor, act)
+            else:
+                account_check(actor, view.account_act)
         return True
 
 

@@ -132,6 +132,8 @@ def visible_lookups(view: Any) -> tuple[frozenset[str], frozenset[str]]:
 def lookup_allowed(view: Any, request: Request, lookup: str) -> bool:
     """May the requesting actor search or sort this view's rows by ``lookup``?"""
     if actor_for(request.user).is_staff:
+        # Every staff role reads every field of the rows it gets; an account manager's rows are
+        # already narrowed to their accounts (roles.scope), so a lookup only filters those.
         return True
     path = lookup.lstrip("^=@$-")
     fields, relations = visible_lookups(view)

@@ -45,6 +45,8 @@ class NotificationSerializer(serializers.ModelSerializer[Notification]):
 
 
 class NotificationPreferencesView(APIView):
+    personal_writes = "*"  # one's own preferences: any role (api.base.StaffActs)
+
     @extend_schema(responses=PreferenceSerializer(many=True), summary="Your notification preferences")
     def get(self, request: Request) -> Response:
         rows = notification_preferences(user=request.user, role=actor_for(request.user).role)
@@ -77,6 +79,8 @@ class NotificationsView(APIView):
 
 
 class NotificationsReadView(APIView):
+    personal_writes = "*"  # one's own bell: any role (api.base.StaffActs)
+
     @extend_schema(
         request=None,
         responses=inline_serializer(

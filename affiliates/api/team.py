@@ -82,6 +82,8 @@ class TeamMembersView(APIView):
 
 @extend_schema(tags=["team"], parameters=ACCOUNT_PARAMS)
 class TeamMemberView(APIView):
+    role_act = Act.MANAGE_TEAM
+
     @extend_schema(request=RoleInSerializer, responses={200: MemberSerializer})
     def patch(self, request: Request, user_id: int) -> Response:
         data = RoleInSerializer(data=request.data)
@@ -102,6 +104,8 @@ class TeamMemberView(APIView):
 
 @extend_schema(tags=["team"], parameters=ACCOUNT_PARAMS)
 class TeamInvitesView(APIView):
+    role_act = Act.MANAGE_TEAM
+
     @extend_schema(responses={200: InviteSerializer(many=True)})
     def get(self, request: Request) -> Response:
         return Response(InviteSerializer(team.team_invites(account=_account(request)), many=True).data)
@@ -118,6 +122,8 @@ class TeamInvitesView(APIView):
 
 @extend_schema(tags=["team"], parameters=ACCOUNT_PARAMS)
 class TeamInviteView(APIView):
+    role_act = Act.MANAGE_TEAM
+
     @extend_schema(responses={204: None})
     def delete(self, request: Request, invite_id: int) -> Response:
         team.team_invite_revoke(actor=actor_for(request.user), account=_account(request), invite_id=invite_id)

@@ -99,6 +99,8 @@ _secret_out = inline_serializer(
 class AdvertiserViewSet(RoleScopedViewSet):
     """Advertisers. Staff create them; an advertiser sees and edits itself (not its status)."""
 
+    role_act = roles.Act.MANAGE_OFFERS  # staff: an account manager edits their advertiser
+
     queryset = Advertiser.objects.all()
     serializer_class = s.AdvertiserSerializer
     advertiser_serializer_class = s.AdvertiserSelfSerializer
@@ -142,6 +144,9 @@ class AdvertiserViewSet(RoleScopedViewSet):
 
 class PublisherViewSet(RoleScopedViewSet):
     """Publishers. A publisher edits its own profile and payout details; staff decide status."""
+
+    role_act = roles.Act.MANAGE_OFFERS  # staff: an account manager edits their publisher
+    role_acts = dict.fromkeys(("approve", "reject", "suspend"), roles.Act.DECIDE_SIGNUPS)
 
     queryset = Publisher.objects.all()
     serializer_class = s.PublisherSerializer
@@ -313,6 +318,8 @@ class AccessViewSet(
     """Applications to offers. A publisher applies (public offers approve at once); staff or
     the offer's advertiser approve or reject, or add a publisher directly (approved)."""
 
+    role_act = roles.Act.DECIDE_ACCESS
+
     queryset = OfferAccess.objects.select_related("offer")
     serializer_class = s.OfferAccessSerializer
     filterset_class = filters.OfferAccessFilter
@@ -399,6 +406,8 @@ class AccessViewSet(
 
 class LinkViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet[OfferAccess]):
     """Tracking links: the approved accesses. POST approves the publisher and returns the link."""
+
+    role_act = roles.Act.DECIDE_ACCESS
 
     queryset = OfferAccess.objects.filter(status=OfferAccess.Status.APPROVED)
     serializer_class = s.OfferAccessSerializer

@@ -16,7 +16,15 @@ from django.http import Http404, HttpRequest, HttpResponse, HttpResponseBase
 from django.shortcuts import redirect, render
 
 from affiliates.models import Advertiser, Publisher
-from affiliates.roles import AccountRefused, Act, Actor, Role, account_check, actor_for
+from affiliates.roles import (
+    AccountRefused,
+    Act,
+    Actor,
+    Role,
+    account_check,
+    actor_for,
+    role_check,
+)
 
 View = Callable[..., HttpResponseBase]
 
@@ -49,6 +57,16 @@ def portal_view(*roles: Role) -> Callable[[View], View]:
             # A publisher is let in only once the network approved it (sign-up is pending).
             if req.publisher is not None and req.publisher.status != Publisher.Status.ACTIVE:
                 return redirect("portal:pending")
+            if request.method == "POST" and actor.is_staff:
+                # The portals' one staff-role gate, as api.base.StaffActs is the API's: a POST
+                # needs the staff act the view declares (account_may, staff_act), and a view
+                # that declares none is network administration (admins only: fail closed).
+                act = getattr(view, "staff_act", Act.MANAGE_NETWORK)
+                try:
+                    if act is not None:
+                        role_check(actor, act)
+                except AccountRefused as refused:
+                    return account_refused(request, refused)
             return view(request, *args, **kwargs)
 
         return wrapper
@@ -73,7 +91,20 @@ def account_may(act: Act, *, staff: Act | None = None) -> Callable[[View], View]
                     return account_refused(request, refused)
             return view(request, *args, **kwargs)
 
+        wrapper.staff_act = staff if staff is not None else act  # type: ignore[attr-defined]
         return wrapper
+
+    return decorate
+
+
+def staff_act(act: Act | None) -> Callable[[View], View]:
+    """What a staff POST to this view is (portal_view checks it against roles.STAFF_MAY) when
+    the view checks its members otherwise; None: a personal write any staff role may make
+    (one's own notifications, two-factor device, API keys). Goes inside ``portal_view``."""
+
+    def decorate(view: View) -> View:
+        view.staff_act = act  # type: ignore[attr-defined]
+        return view
 
     return decorate
 

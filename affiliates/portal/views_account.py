@@ -24,9 +24,9 @@ from affiliates.accounts.twofactor import CodeRefused, LockedOut, Owed
 from affiliates.core.errors import DomainError
 from affiliates.credentials import ApiKey
 from affiliates.lockout import lockout_response
-from affiliates.portal.access import portal_view
+from affiliates.portal.access import portal_view, staff_act
 from affiliates.portal.redirects import NEXT, next_safe, redirect_next
-from affiliates.roles import Role
+from affiliates.roles import Act, Role
 
 any_role = portal_view(Role.STAFF, Role.ADVERTISER, Role.PUBLISHER)
 
@@ -97,6 +97,7 @@ def otp_verify(request: HttpRequest) -> HttpResponseBase:
 
 
 @any_role
+@staff_act(None)  # one's own second factor
 def otp_manage(request: HttpRequest) -> HttpResponse:
     user: Any = request.user
     context = {
@@ -109,6 +110,7 @@ def otp_manage(request: HttpRequest) -> HttpResponse:
 
 
 @any_role
+@staff_act(None)  # one's own second factor
 def otp_setup(request: HttpRequest) -> HttpResponseBase:
     """Enrolment: the secret and its QR code, confirmed with a code, then the recovery codes.
 
@@ -171,12 +173,14 @@ def _with_code(request: HttpRequest, action: Any) -> HttpResponseBase:
 
 @require_POST
 @any_role
+@staff_act(None)  # one's own second factor
 def otp_recovery_codes(request: HttpRequest) -> HttpResponseBase:
     return _with_code(request, twofactor.recovery_codes_regenerate)
 
 
 @require_POST
 @any_role
+@staff_act(None)  # one's own second factor
 def otp_disable(request: HttpRequest) -> HttpResponseBase:
     response = _with_code(request, twofactor.twofactor_disable)
     if not twofactor.twofactor_enabled(user=request.user):
@@ -185,6 +189,7 @@ def otp_disable(request: HttpRequest) -> HttpResponseBase:
 
 
 @any_role
+@staff_act(Act.MANAGE_KEYS)
 def api_keys(request: HttpRequest) -> HttpResponse:
     """List, and create (POST): the new key is in this one response and never again."""
     form = ApiKeyForm(request.POST or None)
@@ -210,6 +215,7 @@ def api_keys(request: HttpRequest) -> HttpResponse:
 
 @require_POST
 @any_role
+@staff_act(Act.MANAGE_KEYS)
 def api_key_revoke(request: HttpRequest, key_id: int) -> HttpResponseBase:
     try:
         row = keys.apikey_revoke(user=request.user, key_id=key_id)

@@ -13,7 +13,7 @@ from django.urls import reverse_lazy
 
 from affiliates.lockout import attempt_locked, attempt_record, lockout_reset, lockout_response
 from affiliates.models import Publisher
-from affiliates.portal.access import home_url_for, portal_view
+from affiliates.portal.access import home_url_for, portal_view, staff_act
 from affiliates.portal.forms import SignupForm
 from affiliates.portal.services import publisher_signup
 from affiliates.roles import Role, actor_for
@@ -117,4 +117,6 @@ class PasswordChangeView(auth_views.PasswordChangeView):
         return response
 
 
-password_change = portal_view(Role.STAFF, Role.ADVERTISER, Role.PUBLISHER)(PasswordChangeView.as_view())
+password_change = portal_view(Role.STAFF, Role.ADVERTISER, Role.PUBLISHER)(
+    staff_act(None)(PasswordChangeView.as_view())  # one's own password
+)

@@ -14,9 +14,9 @@ from django.views.decorators.http import require_POST
 from affiliates.core.errors import DomainError
 from affiliates.models import Advertiser, Offer, Publisher
 from affiliates.portal import console_lists as lists
-from affiliates.portal.access import PortalRequest, staff_only
+from affiliates.portal.access import PortalRequest, staff_act, staff_only
 from affiliates.portal.tables import table_render
-from affiliates.roles import may_manage, visible
+from affiliates.roles import Act, may_manage, visible
 from affiliates.services import instance_update, offer_update, publisher_transition
 from affiliates.staff_notes import staff_note_add
 
@@ -99,6 +99,7 @@ def _detail(kind: str, pk: int) -> HttpResponse:
 
 @require_POST
 @staff_only
+@staff_act(Act.MANAGE_OFFERS)
 def advertiser_action(request: PortalRequest, pk: int, action: str) -> HttpResponse:
     advertiser = get_object_or_404(visible(Advertiser.objects.all(), request.actor), pk=pk)
     status = ADVERTISER_STATUSES.get(action)
@@ -115,6 +116,7 @@ def advertiser_action(request: PortalRequest, pk: int, action: str) -> HttpRespo
 
 @require_POST
 @staff_only
+@staff_act(Act.DECIDE_SIGNUPS)
 def publisher_action(request: PortalRequest, pk: int, action: str) -> HttpResponse:
     publisher = get_object_or_404(visible(Publisher.objects.all(), request.actor), pk=pk)
     if action not in ("approve", "reject", "suspend") or not may_manage(request.actor, publisher):
@@ -130,6 +132,7 @@ def publisher_action(request: PortalRequest, pk: int, action: str) -> HttpRespon
 
 @require_POST
 @staff_only
+@staff_act(Act.MANAGE_OFFERS)
 def offer_action(request: PortalRequest, pk: int, action: str) -> HttpResponse:
     offer = get_object_or_404(visible(Offer.objects.all(), request.actor), pk=pk)
     status = OFFER_STATUSES.get(action)
@@ -150,6 +153,7 @@ NOTE_SUBJECTS = {"advertiser": Advertiser, "publisher": Publisher, "offer": Offe
 
 @require_POST
 @staff_only
+@staff_act(Act.MANAGE_OFFERS)  # a note is part of managing the account
 def note_add(request: PortalRequest, kind: str, pk: int) -> HttpResponse:
     model = NOTE_SUBJECTS.get(kind)
     if model is None:

@@ -87,12 +87,16 @@ def staff_accounts(request: PortalRequest, user_id: int) -> HttpResponseBase:
                 raise Http404(refused.message) from refused
             messages.error(request, f"{refused.message} ({refused.code})")
         return redirect("portal:staff-accounts", user_id=user.pk)
+    may_assign = role_allows(request.actor, Act.MANAGE_NETWORK)
+    if not may_assign and user.pk != request.user.pk:
+        raise Http404("Another staff member's accounts are the admins' business.")
     context = {
         "subject": user,
         "row": staff.staff_rows(users=[user])[0],
-        "may_assign": role_allows(request.actor, Act.MANAGE_NETWORK),
-        "advertisers": Advertiser.objects.order_by("name", "id").only("id", "name"),
-        "publishers": Publisher.objects.order_by("name", "id").only("id", "name"),
+        "may_assign": may_assign,
+        # The pickers list every account: only for admins, who assign them.
+        "advertisers": Advertiser.objects.order_by("name", "id").only("id", "name") if may_assign else [],
+        "publishers": Publisher.objects.order_by("name", "id").only("id", "name") if may_assign else [],
     }
     return render(request, "portal/staff/accounts.html", context)
 

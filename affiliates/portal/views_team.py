@@ -19,7 +19,7 @@ from django.urls import reverse
 from affiliates import team
 from affiliates.core.db import db_id
 from affiliates.core.errors import DomainError
-from affiliates.portal.access import PortalRequest, account_refused, portal_view
+from affiliates.portal.access import PortalRequest, account_refused, portal_view, staff_act
 from affiliates.roles import AccountRefused, Act, Role, role_allows
 from affiliates.team_models import TeamRole
 
@@ -91,6 +91,7 @@ def team_page(request: PortalRequest) -> HttpResponse:
 
 
 @team_members_view
+@staff_act(Act.MANAGE_TEAM)
 def team_invite(request: PortalRequest) -> HttpResponseBase:
     account = _account(request)
     form = InviteForm(request.POST)
@@ -108,6 +109,7 @@ def team_invite(request: PortalRequest) -> HttpResponseBase:
 
 
 @team_members_view
+@staff_act(Act.MANAGE_TEAM)
 def team_role(request: PortalRequest, user_id: int) -> HttpResponseBase:
     account = _account(request)
     role = request.POST.get("role", "") if request.method == "POST" else ""
@@ -119,6 +121,7 @@ def team_role(request: PortalRequest, user_id: int) -> HttpResponseBase:
 
 
 @team_members_view
+@staff_act(Act.MANAGE_TEAM)
 def team_remove(request: PortalRequest, user_id: int) -> HttpResponseBase:
     if request.method != "POST":
         return _back(request)
@@ -135,6 +138,7 @@ def team_remove(request: PortalRequest, user_id: int) -> HttpResponseBase:
 
 
 @team_members_view
+@staff_act(Act.MANAGE_TEAM)
 def team_invite_revoke(request: PortalRequest, invite_id: int) -> HttpResponseBase:
     if request.method != "POST":
         return _back(request)

@@ -156,6 +156,8 @@ AUTH_PASSWORD_VALIDATORS = [
 AUTHENTICATION_BACKENDS = [
     "affiliates.lockout.LockoutBackend",
     "django.contrib.auth.backends.ModelBackend",
+    # The Django admin's model permissions from the staff role (affiliates.roles).
+    "affiliates.accounts.admin_permissions.StaffRoleBackend",
 ]
 LOGIN_URL = "/login/"
 LOGIN_REDIRECT_URL = "/"
@@ -211,7 +213,11 @@ REST_FRAMEWORK = {
         # Sessions count only once their second factor is in, where one is owed.
         "affiliates.api.auth.VerifiedSessionAuthentication",
     ],
-    "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
+    # StaffActs: a staff write needs its role to allow the view's act (affiliates.roles).
+    "DEFAULT_PERMISSION_CLASSES": [
+        "rest_framework.permissions.IsAuthenticated",
+        "affiliates.api.permissions.StaffActs",
+    ],
     "DEFAULT_FILTER_BACKENDS": [
         # Role-aware: search, ordering and id filters touch only what the caller may see.
         "affiliates.api.lookups.ScopedFilterBackend",

@@ -22,8 +22,8 @@ from rest_framework.views import APIView
 
 from affiliates.core.db import db_id
 from affiliates.core.errors import DomainError
-from affiliates.models import Publisher
-from affiliates.roles import Actor, actor_for
+from affiliates.models import Advertiser, Publisher
+from affiliates.roles import Actor, actor_for, visible
 from payouts.api.payout_runs import attachment
 from payouts.exports.statements import statement_csv, statement_file_name, statement_for, statement_pdf
 from payouts.periods import period_parse
@@ -54,6 +54,9 @@ def _tenant_id(request: Request, actor: Actor, *, param: str, own: int | None) -
         tenant = db_id(raw)
         if tenant is None:
             raise DomainError(f"{param} (an id) is required for staff.", code=f"{param}_required")
+        model = Advertiser if param == "advertiser" else Publisher
+        if not visible(model.objects.filter(pk=tenant), actor).exists():
+            raise Http404  # not an account manager's account
         return tenant
     if own is None or (raw and raw != str(own)):
         raise Http404

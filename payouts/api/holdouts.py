@@ -22,7 +22,7 @@ from rest_framework.response import Response
 
 from affiliates.core.db import db_id
 from affiliates.models import Offer, Publisher
-from affiliates.roles import actor_for, visible
+from affiliates.roles import Act, actor_for, visible
 from payouts.incrementality.modelled import modelled_incrementality
 from payouts.incrementality.report import holdout_report_current
 from payouts.incrementality.services import holdout_test_finish
@@ -96,6 +96,8 @@ class HoldoutTestViewSet(
     viewsets.GenericViewSet[HoldoutTest],
 ):
     """Holdout tests: hold a share of an offer's visitors out, and measure the lift."""
+
+    role_act = Act.MANAGE_OFFERS
 
     serializer_class = HoldoutOutput
     filterset_fields = ["offer", "status"]

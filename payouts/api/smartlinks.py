@@ -19,7 +19,7 @@ from rest_framework.response import Response
 
 from affiliates.core.db import MAX_INT, db_id
 from affiliates.models import Offer, Publisher
-from affiliates.roles import actor_for
+from affiliates.roles import Act, actor_for
 from payouts.smartlinks.services import smart_link_optimise
 from tracking.models import SmartLink, SmartPath, SmartRun
 from tracking.smartlinks import services
@@ -215,6 +215,8 @@ def _specs(paths: list[dict[str, Any]]) -> list[services.PathSpec]:
 
 class SmartLinkViewSet(viewsets.ModelViewSet[SmartLink]):
     """Smart links: one tracking link routing each visitor to one of several offers."""
+
+    role_act = Act.MANAGE_SMART_LINKS
 
     http_method_names = ["get", "post", "patch", "delete", "head", "options"]
     serializer_class = SmartLinkOutput

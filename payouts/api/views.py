@@ -23,7 +23,7 @@ from affiliates.api.lookups import IdFilterSet
 from affiliates.core.errors import DomainError
 from affiliates.core.money import money_round
 from affiliates.models import FxRate
-from affiliates.roles import Act, account_check, actor_for, role_check
+from affiliates.roles import Act, account_check, actor_for, role_check, scope_q
 from payouts import selectors, services
 from payouts.adjustments import adjustments_apply
 from payouts.api import serializers as s
@@ -64,6 +64,7 @@ class CommissionFilter(IdFilterSet):
 
 
 class CommissionViewSet(TenantScopedMixin, viewsets.ReadOnlyModelViewSet[Commission]):
+    role_act = Act.DECIDE_COMMISSIONS
     queryset = Commission.objects.select_related("conversion")
     serializer_class = s.CommissionSerializer
     advertiser_path = "advertiser_id"
@@ -222,7 +223,8 @@ class BalanceView(APIView):
             raise PermissionDenied()
         params = s.BalanceParamsSerializer(data=request.query_params)
         params.is_valid(raise_exception=True)
-        rows = selectors.account_balances(filters=Q(**params.validated_data))
+        mine = scope_q(actor, advertiser_path="advertiser_id", publisher_path="publisher_id")
+        rows = selectors.account_balances(filters=Q(**params.validated_data) & mine)
         accounts = [{**r, "balance": str(money_round(r["balance"], r["currency"]))} for r in rows]
         return Response(s.AccountBalancesSerializer({"accounts": accounts}).data)
 

@@ -25,7 +25,7 @@ from django.utils import timezone
 from affiliates.core.errors import Conflict, DomainError
 from affiliates.models import Advertiser, Cap
 from affiliates.offer_targets import OfferTarget
-from affiliates.roles import Actor, Role
+from affiliates.roles import Actor, Role, may_manage
 from payouts.experiments.models import AbVariantDaily, BudgetShift, ShiftSettings
 from payouts.reports import metrics
 from payouts.reports.selectors import effect_scores
@@ -220,7 +220,8 @@ def _set(key: str, value: Any) -> None:
 
 def _guard(actor: Actor | None, shift: BudgetShift) -> None:
     if actor is not None and not (
-        actor.is_staff or (actor.is_advertiser and actor.advertiser_id == shift.advertiser_id)
+        (actor.is_staff and may_manage(actor, shift.advertiser))
+        or (actor.is_advertiser and actor.advertiser_id == shift.advertiser_id)
     ):
         raise DomainError("You may not change this advertiser's budget.", code="forbidden", status_code=403)
 

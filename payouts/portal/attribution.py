@@ -16,7 +16,7 @@ from django.utils import timezone
 from affiliates.models import Advertiser, Publisher
 from affiliates.portal.access import PortalRequest, portal_view
 from affiliates.portal.daterange import date_range_context, date_range_or_default
-from affiliates.roles import Role
+from affiliates.roles import Role, visible
 from payouts.reports.attribution.selectors import GROUPS, Filters, as_of, attribution_compare, participation
 from payouts.reports.dimensions import ReportError
 from tracking.models.journeys import MODELS
@@ -71,6 +71,8 @@ def attribution(request: PortalRequest) -> HttpResponse:
     form = AttributionForm(params)
     if not staff:
         del form.fields["advertiser"]
+    else:  # an account manager picks among their advertisers
+        form.fields["advertiser"].queryset = visible(Advertiser.objects.all(), request.actor)  # type: ignore[attr-defined]
     context: dict[str, Any] = {
         "form": form,
         "models": [(m, LABELS[m]) for m in MODELS],

@@ -16,7 +16,7 @@ from affiliates.audit import AuditFilters, audit_entries, audit_entries_visible,
 from affiliates.models import Advertiser, Offer, OfferAccess, Publisher
 from affiliates.portal.access import PortalRequest, staff_only
 from affiliates.portal.daterange import date_range_context, date_range_or_default
-from affiliates.roles import Actor, visible
+from affiliates.roles import Actor, scope_q, visible
 from affiliates.services import PUBLISHER_TRANSITIONS
 from affiliates.staff_notes import staff_notes_for
 from payouts.advertiser_payments import advertiser_balances
@@ -111,8 +111,16 @@ def offer_page(request: PortalRequest, pk: int) -> HttpResponse:
 @staff_only
 def staff_home(request: PortalRequest) -> HttpResponse:
     now = timezone.now()
-    network = sel.network_so_far(now=now)
-    risers, fallers = sel.top_movers(now=now)
+    actor = request.actor
+    offers = visible(Offer.objects.all(), actor)
+    if actor.is_account_manager:  # their accounts' traffic and money, not the network's
+        network = sel.accounts_so_far(
+            now=now,
+            where=scope_q(actor, advertiser_path="offer__advertiser_id", publisher_path="publisher_id"),
+        )
+    else:
+        network = sel.network_so_far(now=now)
+    risers, fallers = sel.top_movers(now=now, offers=offers)
     context = {
         "now": now,
         "tiles": sel.tiles(
@@ -120,9 +128,9 @@ def staff_home(request: PortalRequest) -> HttpResponse:
         ),
         "risers": risers,
         "fallers": fallers,
-        "caps": caps_near_limit(now=now)[:10],
+        "caps": caps_near_limit(now=now, where=Q(cap__offer__in=offers))[:10],
         "waiting": sel.waiting_for_staff(now=now),
         "backlog": click_backlog(),
-        "offers_live": Offer.objects.filter(status=Offer.Status.ACTIVE).count(),
+        "offers_live": offers.filter(status=Offer.Status.ACTIVE).count(),
     }
     return render(request, "payouts/portal/console/home.html", context)

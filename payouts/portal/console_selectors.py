@@ -11,7 +11,7 @@ from datetime import date, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
-from django.db.models import Count, Q, Sum
+from django.db.models import Count, Q, QuerySet, Sum
 from django.db.models.functions import TruncDate
 from django.utils import timezone
 
@@ -236,6 +236,21 @@ def network_so_far(*, now: datetime | None = None) -> Network:
     )
 
 
+def accounts_so_far(*, now: datetime, where: Q) -> Network:
+    """``network_so_far`` for the traffic matching ``where`` (an account manager's accounts):
+    read from the raw rows, as the network's per-day counts are not kept per account."""
+    midnight = now.replace(hour=0, minute=0, second=0, microsecond=0)
+
+    def day(back: int) -> Totals:
+        shift = timedelta(days=back)
+        return window_totals(start=midnight - shift, end=now - shift, where=where)
+
+    week = Totals()
+    for i in range(1, 8):
+        _add(week, day(i))
+    return Network(today=day(0), yesterday=day(1), week_average=week.scaled(Decimal(1) / 7))
+
+
 @dataclass(frozen=True)
 class Mover:
     offer: Offer
@@ -249,9 +264,11 @@ class Mover:
         return self.clicks_today - self.clicks_usual
 
 
-def top_movers(*, now: datetime | None = None, limit: int = 5) -> tuple[list[Mover], list[Mover]]:
-    """Offers whose clicks today (so far) differ most from their 7-day average by this hour:
-    (risers, fallers)."""
+def top_movers(
+    *, now: datetime | None = None, limit: int = 5, offers: QuerySet[Offer] | None = None
+) -> tuple[list[Mover], list[Mover]]:
+    """Offers (of ``offers``: the viewer's) whose clicks today (so far) differ most from their
+    7-day average by this hour: (risers, fallers)."""
     now = now or timezone.now()
     today = now.date()
     counts = counts_per_day(now=now, days=7, by="offer_id")
@@ -263,15 +280,15 @@ def top_movers(*, now: datetime | None = None, limit: int = 5) -> tuple[list[Mov
         else:
             week_of[offer_id][0] += clicks
             week_of[offer_id][1] += conversions
-    offers = Offer.objects.in_bulk({*today_of, *week_of})
+    found = (Offer.objects.all() if offers is None else offers).in_bulk({*today_of, *week_of})
     movers = [
         Mover(
-            offers[pk],
+            found[pk],
             *(today_of[pk][0], round(week_of[pk][0] / 7)),
             today_of[pk][1],
             round(week_of[pk][1] / 7),
         )
-        for pk in offers
+        for pk in found
     ]
     risers = sorted((m for m in movers if m.change > 0), key=lambda m: -m.change)[:limit]
     fallers = sorted((m for m in movers if m.change < 0), key=lambda m: m.change)[:limit]

@@ -17,7 +17,7 @@ from django.views.decorators.http import require_POST
 from affiliates.models import Advertiser
 from affiliates.portal.access import PortalRequest, account_may, advertiser_only, portal_view
 from affiliates.portal.charts import share_bars
-from affiliates.roles import Act, Role
+from affiliates.roles import Act, Role, visible
 from affiliates.services import instance_update
 from payouts.models.customers import HORIZONS
 from payouts.reports.customers.selectors import cohort_table, customer_mix, ltv_cac
@@ -82,7 +82,9 @@ def customers(request: PortalRequest) -> HttpResponse:
         "horizons": HORIZONS,
         "money": MONEY_LABEL[role][1],
     }
-    if role != "staff":
+    if role == "staff":  # an account manager picks among their advertisers
+        form.fields["advertiser"].queryset = visible(Advertiser.objects.all(), request.actor)  # type: ignore[attr-defined]
+    else:
         del form.fields["advertiser"]
         horizon = request.advertiser.value_horizon_days if request.advertiser else 0
         context["horizon_form"] = HorizonForm(initial={"value_horizon_days": horizon})

@@ -25,7 +25,7 @@ from affiliates.portal.access import (
     publisher_only,
     staff_only,
 )
-from affiliates.roles import Act, Role, scope
+from affiliates.roles import Act, Role, scope, visible
 from payouts.advertiser_payments import advertiser_balances, advertiser_payment_record
 from payouts.api.payout_runs import attachment
 from payouts.documents import Issued, invoice_issue, statement_issue
@@ -99,8 +99,17 @@ def staff_documents(request: PortalRequest) -> HttpResponse:
         # Prefixed: both forms have an advertiser field, and ids (labels) must stay unique.
         "issue_form": IssueForm(initial={"period": _last_month()}, prefix="issue"),
         "payment_form": PaymentForm(initial={"received_on": timezone.now().date()}, prefix="pay"),
-        "payments": AdvertiserPayment.objects.select_related("advertiser", "document")[:50],
+        "payments": scope(
+            AdvertiserPayment.objects.select_related("advertiser", "document"),
+            request.actor,
+            advertiser_path="advertiser_id",
+            publisher_path=None,
+        )[:50],
     }
+    for form in (context["issue_form"], context["payment_form"]):  # their pickers: visible accounts
+        for name, model in (("advertiser", Advertiser), ("publisher", Publisher)):
+            if name in form.fields:
+                form.fields[name].queryset = visible(model.objects.all(), request.actor)
     return render(request, "payouts/portal/staff_documents.html", context)
 
 

@@ -14,7 +14,7 @@ from django.shortcuts import redirect, render
 from affiliates.core.errors import DomainError
 from affiliates.models import Publisher
 from affiliates.portal.access import PortalRequest, account_may, staff_only
-from affiliates.roles import Act
+from affiliates.roles import Act, visible
 from payouts.traffic_review import SUB_FIELDS, TRAFFIC, Selection, traffic_judge
 
 _WHEN = {"widget": forms.DateTimeInput(attrs={"type": "datetime-local"}), "required": False}
@@ -69,6 +69,8 @@ def _ids(raw: str) -> tuple[str, ...]:
 def staff_invalid_traffic(request: PortalRequest) -> HttpResponse:
     """GET: the form. POST: a preview (nothing written), or with ``confirm`` the invalidation."""
     form = InvalidateForm(request.POST or None)
+    picker: Any = form.fields["publisher"]  # the viewer's publishers (an account manager's)
+    picker.queryset = visible(Publisher.objects.order_by("name"), request.actor)
     context: dict[str, Any] = {"form": form, "judgement": None}
     if request.method == "POST" and form.is_valid():
         confirm = request.POST.get("confirm") == "1"

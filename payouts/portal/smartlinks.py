@@ -9,14 +9,15 @@ from django.shortcuts import get_object_or_404, redirect
 from django.views.decorators.http import require_POST
 
 from affiliates.core.errors import DomainError
-from affiliates.portal.access import PortalRequest, portal_view
-from affiliates.roles import Role
+from affiliates.portal.access import PortalRequest, portal_view, staff_act
+from affiliates.roles import Act, Role
 from payouts.smartlinks.services import smart_link_optimise
 from tracking.smartlinks import services
 
 
 @require_POST
 @portal_view(Role.PUBLISHER, Role.ADVERTISER, Role.STAFF)
+@staff_act(Act.MANAGE_SMART_LINKS)
 def smart_link_optimise_now(request: PortalRequest, smart_id: int) -> HttpResponseBase:
     smart = get_object_or_404(services.smart_links_visible(actor=request.actor), pk=smart_id)
     try:

@@ -16,7 +16,7 @@ from django.utils import timezone
 from django.views.decorators.http import require_POST
 
 from affiliates.core.errors import DomainError
-from affiliates.portal.access import PortalRequest, account_may, publisher_only, staff_only
+from affiliates.portal.access import PortalRequest, account_may, publisher_only, staff_act, staff_only
 from affiliates.portal.tables import table_build
 from affiliates.roles import Act, scope
 from payouts.ledger import publisher_balances
@@ -87,6 +87,7 @@ class RunForm(forms.Form):
 
 
 @staff_only
+@staff_act(Act.MANAGE_PAYOUTS)
 def staff_runs(request: PortalRequest) -> HttpResponse:
     form = RunForm(request.POST or None)
     if request.method == "POST" and form.is_valid():

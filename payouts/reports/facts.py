@@ -249,6 +249,11 @@ def time_expression(kind: str, source: Source, tz: tzinfo) -> Any:
     return TruncDate(source.time(), tzinfo=tz)
 
 
+#: An account manager's scope (selectors._scope): rows of these advertisers OR these publishers,
+#: one condition where every other filter is ANDed.
+MANAGED = ("managed_advertiser", "managed_publisher")
+
+
 def source_queryset(
     source: Source,
     *,
@@ -269,7 +274,12 @@ def source_queryset(
             for d, alias in names.items()
         }
     )
+    if MANAGED[0] in filters:
+        qs = qs.alias(m_adv=_attribute(source, "advertiser"), m_pub=_attribute(source, "publisher"))
+        qs = qs.filter(Q(m_adv__in=filters[MANAGED[0]]) | Q(m_pub__in=filters[MANAGED[1]]))
     for name, values in filters.items():
+        if name in MANAGED:
+            continue
         if name == "goal" and source.paths["goal"] is None:
             continue  # clicks and impressions belong to no goal: a goal filter narrows only conversions
         alias = names.get(name)

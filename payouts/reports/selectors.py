@@ -27,7 +27,7 @@ from rest_framework import status
 
 from affiliates.models import Goal, Offer, Publisher
 from affiliates.offer_targets import OfferTarget
-from affiliates.roles import Actor
+from affiliates.roles import Actor, managed_ids
 from payouts.reports import metrics as m
 from payouts.reports.customers.selectors import customer_value, offer_advertisers
 from payouts.reports.dimensions import (
@@ -37,7 +37,7 @@ from payouts.reports.dimensions import (
     parse_query,
     tz_is_whole_hour,
 )
-from payouts.reports.facts import fetch_facts, money_exact
+from payouts.reports.facts import MANAGED, fetch_facts, money_exact
 from tracking.models.reports import (
     ROLLUP_AMOUNTS,
     ROLLUP_COUNTERS,
@@ -81,8 +81,12 @@ class Report:
 
 
 def _scope(actor: Actor, filters: Mapping[str, tuple[str | int, ...]]) -> dict[str, tuple[str | int, ...]]:
-    """Add the actor's tenant to the filters. Staff see everything."""
+    """Add the actor's tenant to the filters. Staff see everything; account managers the rows
+    of their advertisers OR their publishers (``MANAGED``: one condition, not two filters)."""
     scoped = dict(filters)
+    if actor.is_account_manager:
+        advertisers, publishers = managed_ids(actor)
+        return scoped | {MANAGED[0]: advertisers, MANAGED[1]: publishers}
     if actor.is_staff:
         return scoped
     if actor.is_advertiser and actor.advertiser_id is not None:
@@ -107,6 +111,8 @@ def _cube(query: ReportQuery, filters: Mapping[str, Any]) -> tuple[Source, type[
     hourly: type[Model]
     daily: type[Model]
     used = set(query.group_by) | set(filters)
+    if MANAGED[0] in used:  # an account manager's rows need both columns: not the geo cubes'
+        used = (used - set(MANAGED)) | {"advertiser", "publisher"}
     if used & VISITOR_DIMENSIONS and used <= GEO_DIMENSIONS:
         hourly, daily = HourlyGeoStat, DailyGeoStat
     elif used & VISITOR_DIMENSIONS:
@@ -149,7 +155,11 @@ def _cube_rows(
         qs = qs.filter(day__gte=start.date(), day__lt=end.date())
     else:
         qs = qs.filter(hour__gte=start, hour__lt=end)
+    if MANAGED[0] in filters:
+        qs = qs.filter(Q(advertiser_id__in=filters[MANAGED[0]]) | Q(publisher_id__in=filters[MANAGED[1]]))
     for name, values in filters.items():
+        if name in MANAGED:
+            continue
         column = ROLLUP_COLUMN.get(name, name)
         condition = Q(**{f"{column}__in": values})
         if name == "goal":  # click and impression rows have no goal; a goal filter narrows conversions only
@@ -352,7 +362,9 @@ def report_rows(
     now = timezone.now()
 
     chosen: Source
-    if any(not values for values in scoped.values()):
+    if any(not values for name, values in scoped.items() if name not in MANAGED) or (
+        MANAGED[0] in scoped and not (scoped[MANAGED[0]] or scoped[MANAGED[1]])
+    ):
         raw_rows: list[dict[str, Any]] = []
         chosen = "daily" if query.fits_daily else "hourly"
     elif source == "raw" or query.needs_raw:

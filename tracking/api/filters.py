@@ -7,7 +7,7 @@ from django.db.models import Q, QuerySet
 
 from affiliates.api.lookups import IdFilterSet
 from affiliates.models import Advertiser
-from affiliates.roles import actor_for
+from affiliates.roles import actor_for, visible
 from tracking.conversions.customers import customer_hash
 from tracking.conversions.params import MAX_CUSTOMER_ID_LENGTH
 from tracking.models import Conversion
@@ -36,11 +36,9 @@ class CustomerFilter(django_filters.CharFilter):
         if not value:
             return qs
         actor = actor_for(self.parent.request.user)
-        keys = Advertiser.objects.all()
-        if actor.is_advertiser:
-            keys = keys.filter(pk=actor.advertiser_pk)
-        elif not actor.is_staff:
+        if not (actor.is_staff or actor.is_advertiser):
             return qs.none()
+        keys = visible(Advertiser.objects.all(), actor)
         match = Q(pk__in=[])
         for adv_id, key in keys.values_list("pk", "customer_key"):
             hashed = customer_hash(key=key, customer_id=value)

@@ -191,7 +191,7 @@ def _narrow(shape: Mapping[str, Rule], data: Mapping[str, Any], actor: Actor) ->
 
 def trace_for(trace: Mapping[str, Any] | None, actor: Actor) -> dict[str, Any]:
     """The trace as ``actor`` may see it: staff all of it, other roles the allowlisted parts."""
-    if actor.is_staff:
+    if actor.is_staff:  # any staff role reads whole traces of the conversions it may see (scope)
         return dict(trace or {})
     if actor.role not in BOTH:
         return {}

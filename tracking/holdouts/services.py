@@ -18,7 +18,7 @@ from django.utils import timezone
 
 from affiliates.core.errors import Conflict, DomainError
 from affiliates.models import Offer, OfferAccess, Publisher
-from affiliates.roles import Act, Actor, account_check, may_manage, visible
+from affiliates.roles import Act, Actor, account_check, may_manage, scope, visible
 from tracking.clickpath.links import links_forget
 from tracking.models.holdouts import HoldoutTest
 from tracking.models.smartlinks import SmartLink
@@ -47,11 +47,7 @@ def holdout_tests_visible(*, actor: Actor) -> QuerySet[HoldoutTest]:
     """Staff see every test, an advertiser the tests on its offers; publishers none (a test
     compares their traffic with none of it, which is the advertiser's business)."""
     qs = HoldoutTest.objects.select_related("offer", "offer__advertiser").prefetch_related("publishers")
-    if actor.is_staff:
-        return qs
-    if actor.is_advertiser:
-        return qs.filter(offer__advertiser_id=actor.advertiser_pk)
-    return qs.none()
+    return scope(qs, actor, advertiser_path="offer__advertiser_id", publisher_path=None)
 
 
 def _check(*, actor: Actor, offer: Offer, spec: HoldoutSpec, now: datetime) -> None:

@@ -16,7 +16,7 @@ from typing import Any
 from django.db.models import Count, Q, QuerySet, Sum
 
 from affiliates.core.errors import DomainError
-from affiliates.roles import Actor
+from affiliates.roles import Actor, scope, scope_q
 from tracking.models.clicks import Click
 from tracking.models.policy import FrequencyCap, ListEntry, NamingTemplate
 from tracking.models.reports import DailyStat
@@ -26,11 +26,8 @@ MAX_RAW_DAYS = 31
 
 
 def _own(qs: QuerySet[Any], actor: Actor) -> QuerySet[Any]:
-    if actor.is_staff:
-        return qs
-    if actor.is_advertiser:
-        return qs.filter(advertiser_id=actor.advertiser_pk)
-    return qs.none()
+    # Network-wide lists and caps (no advertiser) are no account manager's: scope hides them.
+    return scope(qs, actor, advertiser_path="advertiser_id", publisher_path=None)
 
 
 def list_entries_visible(*, actor: Actor) -> QuerySet[ListEntry]:
@@ -42,13 +39,7 @@ def frequency_caps_visible(*, actor: Actor) -> QuerySet[FrequencyCap]:
 
 
 def _tenant(actor: Actor, *, advertiser: str, publisher: str) -> Q:
-    if actor.is_staff:
-        return Q()
-    if actor.is_advertiser:
-        return Q(**{advertiser: actor.advertiser_pk})
-    if actor.is_publisher:
-        return Q(**{publisher: actor.publisher_pk})
-    return Q(pk__in=[])
+    return scope_q(actor, advertiser_path=advertiser, publisher_path=publisher)
 
 
 def _rows_sub1(actor: Actor, start: date, end: date) -> list[dict[str, Any]]:

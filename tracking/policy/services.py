@@ -17,7 +17,7 @@ from rest_framework import status
 
 from affiliates.core.errors import DomainError
 from affiliates.models import Advertiser, Offer, Publisher
-from affiliates.roles import Actor, visible
+from affiliates.roles import Actor, may_manage, visible
 from tracking.clickpath import policy
 from tracking.models.policy import FrequencyCap, ListEntry, NamingTemplate
 from tracking.policy.csvlists import BadValue, csv_rows, value_clean
@@ -48,6 +48,11 @@ def scope_resolve(*, actor: Actor, advertiser: Advertiser | None, offer: Offer |
         if advertiser is not None and advertiser.pk != offer.advertiser_id:
             raise DomainError("The offer belongs to another advertiser.", code="bad_scope")
         advertiser = offer.advertiser
+    if actor.is_account_manager and (advertiser is None or not may_manage(actor, advertiser)):
+        # Network-wide rows and unassigned advertisers are not an account manager's to write.
+        raise DomainError(
+            "Not your offer or account.", code="not_found", status_code=status.HTTP_404_NOT_FOUND
+        )
     if actor.is_staff:
         return Scope(advertiser, offer)
     if not actor.is_advertiser:

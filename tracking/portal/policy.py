@@ -17,7 +17,7 @@ from django.views.decorators.http import require_POST
 from affiliates.core.db import db_id
 from affiliates.core.errors import DomainError
 from affiliates.portal.access import PortalRequest, account_may, portal_view
-from affiliates.roles import Act, Role
+from affiliates.roles import Act, Role, scope
 from tracking.models.clicks import Click, ClickReason
 from tracking.models.policy import NamingTemplate
 from tracking.policy import selectors, services
@@ -38,8 +38,7 @@ def _page(request: PortalRequest, **forms: object) -> HttpResponseBase:
     actor = request.actor
     since = timezone.now() - timedelta(days=1)
     refused = Click.objects.filter(reason__in=REFUSED, created_at__gte=since)
-    if not actor.is_staff:  # managers here are staff or advertisers
-        refused = refused.filter(offer__advertiser_id=actor.advertiser_pk)
+    refused = scope(refused, actor, advertiser_path="offer__advertiser_id", publisher_path="publisher_id")
     context = {
         "caps": selectors.frequency_caps_visible(actor=actor),
         "entries": selectors.list_entries_visible(actor=actor)[:500],

@@ -15,7 +15,9 @@ from tracking.models.policy import FrequencyCap, ListEntry, NamingTemplate
 
 def scope_choices(actor: Actor) -> list[tuple[str, str]]:
     """``network`` (staff), ``advertiser:<id>`` and ``offer:<id>``, as the actor may write them."""
-    out: list[tuple[str, str]] = [("network", "The whole network")] if actor.is_staff else []
+    out: list[tuple[str, str]] = (
+        [("network", "The whole network")] if actor.is_staff and not actor.is_account_manager else []
+    )
     for adv in visible(Advertiser.objects.all(), actor).order_by("name"):
         out.append((f"advertiser:{adv.pk}", f"Advertiser: {adv.name} (all its offers)"))
     for offer in visible(Offer.objects.all(), actor).order_by("name"):

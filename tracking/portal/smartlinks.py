@@ -17,8 +17,8 @@ from django.views.decorators.http import require_POST
 from affiliates.core.db import db_id
 from affiliates.core.errors import DomainError
 from affiliates.models import Offer, OfferAccess, Publisher
-from affiliates.portal.access import PortalRequest, portal_view
-from affiliates.roles import Role, visible
+from affiliates.portal.access import PortalRequest, portal_view, staff_act
+from affiliates.roles import Act, Role, visible
 from tracking.models import SmartLink, SmartPath, SmartRun
 from tracking.portal.smartlink_forms import PathRows, SmartLinkForm
 from tracking.smartlinks import services
@@ -47,6 +47,7 @@ def smart_links(request: PortalRequest) -> HttpResponseBase:
 
 
 @every_role
+@staff_act(Act.MANAGE_SMART_LINKS)
 def smart_link_new(request: PortalRequest) -> HttpResponseBase:
     publishers = None if request.actor.is_publisher else visible(Publisher.objects.all(), request.actor)
     form = SmartLinkForm(request.POST or None, publishers=publishers)
@@ -74,6 +75,7 @@ def smart_link_new(request: PortalRequest) -> HttpResponseBase:
 
 
 @every_role
+@staff_act(Act.MANAGE_SMART_LINKS)
 def smart_link_detail(request: PortalRequest, smart_id: int) -> HttpResponseBase:
     smart = _link(request, smart_id)
     runs = list(smart.runs.all()[:30])
@@ -92,6 +94,7 @@ def smart_link_detail(request: PortalRequest, smart_id: int) -> HttpResponseBase
 
 @require_POST
 @every_role
+@staff_act(Act.MANAGE_SMART_LINKS)
 def smart_link_weights(request: PortalRequest, smart_id: int) -> HttpResponseBase:
     smart = _link(request, smart_id)
     weights: dict[int, int] = {}
@@ -109,6 +112,7 @@ def smart_link_weights(request: PortalRequest, smart_id: int) -> HttpResponseBas
 
 @require_POST
 @every_role
+@staff_act(Act.MANAGE_SMART_LINKS)
 def smart_path_toggle(request: PortalRequest, smart_id: int, path_id: int) -> HttpResponseBase:
     smart = _link(request, smart_id)
     path = get_object_or_404(SmartPath, smart_link=smart, pk=path_id)

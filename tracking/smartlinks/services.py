@@ -19,7 +19,7 @@ from django.utils import timezone
 from affiliates.core.db import MAX_INT
 from affiliates.core.errors import DomainError
 from affiliates.models import Advertiser, Offer, OfferAccess, Publisher
-from affiliates.roles import Act, Actor, account_check, visible
+from affiliates.roles import Act, Actor, account_check, role_allows, scope, visible
 from tracking.models.smartlinks import SmartLink, SmartPath, SmartRun
 
 MAX_PATHS = 20
@@ -47,13 +47,7 @@ class PathSpec:
 def smart_links_visible(*, actor: Actor) -> QuerySet[SmartLink]:
     """Publishers see their smart links, advertisers those they made, staff all."""
     qs = SmartLink.objects.select_related("publisher", "advertiser")
-    if actor.is_staff:
-        return qs
-    if actor.is_publisher:
-        return qs.filter(publisher_id=actor.publisher_pk)
-    if actor.is_advertiser:
-        return qs.filter(advertiser_id=actor.advertiser_pk)
-    return qs.none()
+    return scope(qs, actor, advertiser_path="advertiser_id", publisher_path="publisher_id")
 
 
 def _offer_allowed(*, actor: Actor, offer: Offer, publisher: Publisher) -> None:
@@ -137,17 +131,23 @@ def smart_link_create(
 
 
 def smart_link_may_edit(*, actor: Actor, smart: SmartLink) -> bool:
-    if actor.is_staff:
-        return True
+    if actor.is_staff:  # admins any, account managers their accounts' (scope); others none
+        mine = scope(
+            SmartLink.objects.filter(pk=smart.pk),
+            actor,
+            advertiser_path="advertiser_id",
+            publisher_path="publisher_id",
+        )
+        return role_allows(actor, Act.MANAGE_SMART_LINKS) and mine.exists()
     if actor.is_publisher:
         return smart.publisher_id == actor.publisher_id
     return actor.is_advertiser and smart.advertiser_id == actor.advertiser_id
 
 
 def smart_link_edit_check(*, actor: Actor, smart: SmartLink) -> None:
+    _standing_check(actor)  # first: a staff role that may not is told so (role_not_allowed)
     if not smart_link_may_edit(actor=actor, smart=smart):
         raise SmartLinkRefused("You may not change this smart link.", code="forbidden", status_code=403)
-    _standing_check(actor)
 
 
 def weights_of(smart: SmartLink) -> dict[str, int]:

@@ -20,7 +20,7 @@ from rest_framework.views import APIView
 from affiliates.api.base import AccountStanding
 from affiliates.core.db import db_id
 from affiliates.models import Advertiser, Offer
-from affiliates.roles import Act, actor_for, visible
+from affiliates.roles import Act, actor_for, scope, visible
 from payouts.experiments import abtests, shifts
 from payouts.experiments.api.serializers import (
     AbTestInput,
@@ -127,12 +127,8 @@ class AbTestViewSet(
 
 def _shifts_visible(request: Request) -> Any:
     actor = actor_for(request.user)
-    qs = BudgetShift.objects.all()
-    if actor.is_staff:
-        return qs
-    if actor.advertiser_id is None:  # publishers have no budget shifts (and the schema has no actor)
-        return qs.none()
-    return qs.filter(advertiser_id=actor.advertiser_pk)
+    # Publishers have no budget shifts; account managers their advertisers'.
+    return scope(BudgetShift.objects.all(), actor, advertiser_path="advertiser_id", publisher_path=None)
 
 
 class BudgetShiftViewSet(

@@ -20,7 +20,7 @@ from affiliates.core.db import db_id
 from affiliates.core.errors import DomainError
 from affiliates.models import Advertiser
 from affiliates.portal.access import PortalRequest, account_may, portal_view
-from affiliates.roles import Act, Role
+from affiliates.roles import Act, Role, visible
 from payouts.experiments import abtests, shifts
 from payouts.experiments.models import AbDecision, BudgetShift, ShiftSettings
 from payouts.experiments.portal.forms import AbTestForm
@@ -180,7 +180,9 @@ def budget_shifts(request: PortalRequest) -> HttpResponse:
     context = {
         "shifts": listed[:200],
         "advertiser": advertiser,
-        "advertisers": Advertiser.objects.order_by("name") if request.actor.is_staff else None,
+        "advertisers": visible(Advertiser.objects.order_by("name"), request.actor)
+        if request.actor.is_staff
+        else None,
         "settings": settings,
     }
     return render(request, "experiments/budget_shifts.html", context)

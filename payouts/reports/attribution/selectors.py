@@ -23,7 +23,7 @@ from django.utils import timezone
 from rest_framework import status
 
 from affiliates.core.money import money_round
-from affiliates.roles import Actor
+from affiliates.roles import Actor, scope
 from payouts.reports.dimensions import ReportError
 from tracking.models import JourneyRun, Touch
 from tracking.models.journeys import MODELS, TouchRole
@@ -73,12 +73,9 @@ def days_check(start: date, end: date) -> None:
 
 def _touches(actor: Actor, f: Filters) -> QuerySet[Touch]:
     days_check(f.start, f.end)
-    role = _role(actor)
+    _role(actor)
     qs = Touch.objects.filter(day__gte=f.start, day__lte=f.end, view_through=f.scope == "view_through")
-    if role == "advertiser":
-        qs = qs.filter(advertiser_id=actor.advertiser_pk)
-    elif role == "publisher":
-        qs = qs.filter(publisher_id=actor.publisher_pk)
+    qs = scope(qs, actor, advertiser_path="advertiser_id", publisher_path="publisher_id")
     if f.advertiser is not None:
         qs = qs.filter(advertiser_id=f.advertiser)
     if f.offer is not None:

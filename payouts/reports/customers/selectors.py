@@ -23,7 +23,7 @@ from rest_framework import status
 
 from affiliates.core.money import MoneySum
 from affiliates.models import Offer, Publisher
-from affiliates.roles import Actor
+from affiliates.roles import Actor, scope
 from payouts.models import CohortRollup, CustomerMixRollup, CustomerValueRun
 from payouts.models.customers import HORIZONS
 from payouts.reports.dimensions import ReportError
@@ -57,11 +57,8 @@ def _scoped(
     qs: QuerySet[Any], actor: Actor, *, advertiser: int | None, publisher: int | None, source: str | None
 ) -> QuerySet[Any]:
     """The actor's own rows, narrowed by the filters; a filter naming another tenant gives none."""
-    role = _role(actor)
-    if role == "advertiser":
-        qs = qs.filter(advertiser_id=actor.advertiser_pk)
-    elif role == "publisher":
-        qs = qs.filter(publisher_id=actor.publisher_pk)
+    _role(actor)
+    qs = scope(qs, actor, advertiser_path="advertiser_id", publisher_path="publisher_id")
     if advertiser is not None:
         qs = qs.filter(advertiser_id=advertiser)
     if publisher is not None:
