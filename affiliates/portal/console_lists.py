@@ -19,11 +19,11 @@ def _statuses(choices: Any) -> list[tuple[str, str]]:
 
 ADVERTISERS = ListSpec(
     columns=(
-        Column("name", "Advertiser", "name"),
-        Column("status", "Status", "status"),
-        Column("currency", "Currency", "currency"),
-        Column("offers", "Live offers", "live_offers", num=True),
-        Column("created", "Since", "created_at"),
+        Column("name", "Advertiser", "name", value="name"),
+        Column("status", "Status", "status", value="get_status_display"),
+        Column("currency", "Currency", "currency", value="currency"),
+        Column("offers", "Live offers", "live_offers", num=True, value="live_offers"),
+        Column("created", "Since", "created_at", value="created_at"),
     ),
     default_sort="name",
     search=("name", "legal_name"),
@@ -36,12 +36,12 @@ ADVERTISERS = ListSpec(
 
 PUBLISHERS = ListSpec(
     columns=(
-        Column("name", "Publisher", "name"),
-        Column("email", "Contact", "email"),
-        Column("status", "Status", "status"),
-        Column("method", "Payout method", "payout_method"),
-        Column("offers", "Offers", "running", num=True),
-        Column("created", "Signed up", "created_at"),
+        Column("name", "Publisher", "name", value="name"),
+        Column("email", "Contact", "email", value="email"),
+        Column("status", "Status", "status", value="get_status_display"),
+        Column("method", "Payout method", "payout_method", value="get_payout_method_display"),
+        Column("offers", "Offers", "running", num=True, value="running"),
+        Column("created", "Signed up", "created_at", value="created_at"),
     ),
     default_sort="-created",
     search=("name", "email", "website"),
@@ -54,13 +54,13 @@ PUBLISHERS = ListSpec(
 
 OFFERS = ListSpec(
     columns=(
-        Column("name", "Offer", "name"),
-        Column("advertiser", "Advertiser", "advertiser__name"),
-        Column("category", "Category", "category"),
-        Column("visibility", "Visibility", "visibility"),
-        Column("status", "Status", "status"),
-        Column("publishers", "Publishers", "running", num=True),
-        Column("updated", "Changed", "updated_at"),
+        Column("name", "Offer", "name", value="name"),
+        Column("advertiser", "Advertiser", "advertiser__name", value="advertiser.name"),
+        Column("category", "Category", "category", value="category"),
+        Column("visibility", "Visibility", "visibility", value="get_visibility_display"),
+        Column("status", "Status", "status", value="get_status_display"),
+        Column("publishers", "Publishers", "running", num=True, value="running"),
+        Column("updated", "Changed", "updated_at", value="updated_at"),
     ),
     default_sort="name",
     search=("name", "category", "advertiser__name"),
@@ -74,12 +74,12 @@ OFFERS = ListSpec(
 
 ACCESSES = ListSpec(
     columns=(
-        Column("publisher", "Publisher", "publisher__name"),
-        Column("offer", "Offer", "offer__name"),
-        Column("advertiser", "Advertiser", "offer__advertiser__name"),
-        Column("status", "Status", "status"),
-        Column("applied", "Applied", "created_at"),
-        Column("decided", "Decided", "decided_at"),
+        Column("publisher", "Publisher", "publisher__name", value="publisher.name"),
+        Column("offer", "Offer", "offer__name", value="offer.name"),
+        Column("advertiser", "Advertiser", "offer__advertiser__name", value="offer.advertiser.name"),
+        Column("status", "Status", "status", value="get_status_display"),
+        Column("applied", "Applied", "created_at", value="created_at"),
+        Column("decided", "Decided", "decided_at", value="decided_at"),
         Column("decision", "Decision", num=True),
     ),
     default_sort="-applied",
@@ -95,11 +95,11 @@ ACCESSES = ListSpec(
 
 FX_RATES = ListSpec(
     columns=(
-        Column("pair", "Pair", "base"),
-        Column("quote", "Quote", "quote"),
-        Column("rate", "Rate", "rate", num=True),
-        Column("valid_from", "In force from", "valid_from"),
-        Column("entered", "Entered", "created_at"),
+        Column("pair", "Pair", "base", value=lambda r: f"{r.base}/{r.quote}"),
+        Column("quote", "Quote", "quote", value="quote"),
+        Column("rate", "Rate", "rate", num=True, value="rate"),
+        Column("valid_from", "In force from", "valid_from", value="valid_from"),
+        Column("entered", "Entered", "created_at", value="created_at"),
     ),
     default_sort="-valid_from",
     filters=(

@@ -6,7 +6,7 @@ through affiliates.roles.visible and every action asks roles.may_manage, then on
 from __future__ import annotations
 
 from django.contrib import messages
-from django.http import Http404, HttpResponse
+from django.http import Http404, HttpResponse, HttpResponseBase
 from django.shortcuts import get_object_or_404, redirect
 from django.urls import reverse
 from django.views.decorators.http import require_POST
@@ -24,7 +24,7 @@ ADMIN = "admin:affiliates_{}_changelist"
 
 
 @staff_only
-def advertisers(request: PortalRequest) -> HttpResponse:
+def advertisers(request: PortalRequest) -> HttpResponseBase:
     return table_render(
         request,
         lists.advertisers_for(request.actor),
@@ -35,7 +35,7 @@ def advertisers(request: PortalRequest) -> HttpResponse:
 
 
 @staff_only
-def publishers(request: PortalRequest) -> HttpResponse:
+def publishers(request: PortalRequest) -> HttpResponseBase:
     return table_render(
         request,
         lists.publishers_for(request.actor),
@@ -47,7 +47,7 @@ def publishers(request: PortalRequest) -> HttpResponse:
 
 
 @staff_only
-def offers(request: PortalRequest) -> HttpResponse:
+def offers(request: PortalRequest) -> HttpResponseBase:
     return table_render(
         request,
         lists.offers_for(request.actor),
@@ -63,7 +63,7 @@ def offers(request: PortalRequest) -> HttpResponse:
 
 
 @staff_only
-def accesses(request: PortalRequest) -> HttpResponse:
+def accesses(request: PortalRequest) -> HttpResponseBase:
     return table_render(
         request,
         lists.accesses_for(request.actor),
@@ -75,7 +75,7 @@ def accesses(request: PortalRequest) -> HttpResponse:
 
 
 @staff_only
-def fx_rates(request: PortalRequest) -> HttpResponse:
+def fx_rates(request: PortalRequest) -> HttpResponseBase:
     return table_render(
         request,
         lists.fx_rates_for(request.actor),

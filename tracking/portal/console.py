@@ -5,7 +5,7 @@ and conversion data only, so it lives here; commissions are payouts.portal's."""
 from __future__ import annotations
 
 from django.db.models import QuerySet
-from django.http import HttpResponse
+from django.http import HttpResponseBase
 
 from affiliates.models import Advertiser, Offer, Publisher
 from affiliates.portal.access import PortalRequest, staff_only
@@ -15,16 +15,26 @@ from tracking.models import Conversion
 from tracking.models.conversions import ConversionStatus
 from tracking.portal.selectors import conversions_for
 
+
+def _status(c: Conversion) -> str:
+    held = c.held_for_review and c.status == ConversionStatus.PENDING
+    return f"{c.get_status_display()}{' (held for review)' if held else ''}"
+
+
+def _sale(c: Conversion) -> str:
+    return "" if c.amount is None else f"{c.amount} {c.currency or c.offer.currency}"
+
+
 CONVERSIONS = ListSpec(
     columns=(
-        Column("created", "Recorded", "created_at"),
-        Column("offer", "Offer", "offer__name"),
-        Column("publisher", "Publisher", "publisher__name"),
-        Column("goal", "Goal", "goal__code"),
-        Column("status", "Status", "status"),
-        Column("reason", "Reason", "reason"),
-        Column("amount", "Sale", "amount", num=True),
-        Column("trace", "Trace", num=True),
+        Column("created", "Recorded", "created_at", value="created_at"),
+        Column("offer", "Offer", "offer__name", value="offer.name"),
+        Column("publisher", "Publisher", "publisher__name", value="publisher.name"),
+        Column("goal", "Goal", "goal__code", value="goal.code"),
+        Column("status", "Status", "status", value=_status),
+        Column("reason", "Reason", "reason", value="reason"),
+        Column("amount", "Sale", "amount", num=True, value=_sale),
+        Column("trace", "Trace", num=True, value="pk"),
     ),
     default_sort="-created",
     # Exact matches: the table is the network's largest after clicks, and these are indexed.
@@ -47,7 +57,7 @@ def conversions_console(actor: Actor) -> QuerySet[Conversion]:
 
 
 @staff_only
-def staff_conversions(request: PortalRequest) -> HttpResponse:
+def staff_conversions(request: PortalRequest) -> HttpResponseBase:
     return table_render(
         request,
         conversions_console(request.actor),
