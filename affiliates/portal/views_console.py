@@ -5,16 +5,19 @@ through affiliates.roles.visible and every action asks roles.may_manage, then on
 
 from __future__ import annotations
 
+from typing import Any
+
 from django.contrib import messages
 from django.http import Http404, HttpResponse, HttpResponseBase
 from django.shortcuts import get_object_or_404, redirect
 from django.urls import reverse
-from django.views.decorators.http import require_POST
+from django.views.decorators.http import require_http_methods, require_POST
 
 from affiliates.core.errors import DomainError
 from affiliates.models import Advertiser, Offer, Publisher
 from affiliates.portal import console_lists as lists
 from affiliates.portal.access import PortalRequest, staff_only
+from affiliates.portal.confirm import confirm_page, confirmed
 from affiliates.portal.tables import table_render
 from affiliates.roles import may_manage, visible
 from affiliates.services import instance_update, offer_update, publisher_transition
@@ -55,6 +58,7 @@ def offers(request: PortalRequest) -> HttpResponseBase:
         label="Offers",
         rows="portal/console/rows_offers.html",
         links=[
+            {"url": reverse("portal:staff-offer-new"), "label": "New offer"},
             {"url": reverse(ADMIN.format("coupon")), "label": "Coupons"},
             {"url": reverse("tracking_portal:smart-links"), "label": "Smart links"},
             {"url": reverse("automation_portal:rules"), "label": "Rules"},
@@ -92,18 +96,70 @@ def fx_rates(request: PortalRequest) -> HttpResponseBase:
 ADVERTISER_STATUSES = {"activate": "active", "pause": "paused", "suspend": "suspended"}
 OFFER_STATUSES = {"pause": "paused", "activate": "active"}
 
+#: What each destructive action does, for its confirm page (affiliates.portal.confirm); an
+#: action not listed here (activate, approve) is done at once.
+EFFECTS: dict[tuple[str, str], list[str]] = {
+    ("advertiser", "pause"): [
+        "Sets {name}'s status to paused. Its offers and their tracking links are not changed.",
+        "Activate undoes it.",
+    ],
+    ("advertiser", "suspend"): [
+        "Suspends {name}: its team can still sign in and read, but can no longer create or change "
+        "offers, goals, caps, custom payouts or coupons, nor decide access requests or conversions "
+        "(403 account_suspended in the portal and the API).",
+        "Its offers keep their status; pause them separately to stop their traffic.",
+        "Activate undoes it.",
+    ],
+    ("publisher", "reject"): [
+        "Rejects {name}'s sign-up: it cannot apply to offers, and advertisers cannot approve it onto theirs.",
+        "The publisher is told by e-mail and in the portal. Approve undoes it later.",
+    ],
+    ("publisher", "suspend"): [
+        "Suspends {name}: it cannot apply to offers or manage postbacks, advertisers cannot approve it "
+        "onto their offers, and its payouts in the next run are held (publisher_suspended).",
+        "Approve makes it active again; held money is paid by the next run after that.",
+    ],
+    ("offer", "pause"): [
+        "Pauses {name}: its tracking links send clicks to its fallback offer or URL instead of the "
+        "landing page, and its publishers are told it paused.",
+        "Conversions of earlier clicks are still recorded. Activate undoes it.",
+    ],
+}
+
 
 def _detail(kind: str, pk: int) -> HttpResponse:
     return redirect(f"payouts_portal:staff-{kind}", pk)
 
 
-@require_POST
+def _confirm_first(request: PortalRequest, kind: str, subject: Any, action: str) -> HttpResponse | None:
+    """The confirm page, until a destructive action is posted with its box ticked; None: go on.
+    A GET never acts: a link (or a prefetch) only ever shows the page."""
+    effects = EFFECTS.get((kind, action))
+    if effects is None and request.method == "POST":
+        return None
+    if effects is not None and confirmed(request):
+        return None
+    if effects is None:
+        raise Http404("This action is posted from the detail page.")
+    return confirm_page(
+        request,
+        title=f"{action.capitalize()} {subject.name}",
+        effects=[e.format(name=subject.name) for e in effects],
+        action=request.path,
+        button=action.capitalize(),
+        cancel=reverse(f"payouts_portal:staff-{kind}", args=[subject.pk]),
+    )
+
+
+@require_http_methods(["GET", "POST"])
 @staff_only
 def advertiser_action(request: PortalRequest, pk: int, action: str) -> HttpResponse:
     advertiser = get_object_or_404(visible(Advertiser.objects.all(), request.actor), pk=pk)
     status = ADVERTISER_STATUSES.get(action)
     if status is None or not may_manage(request.actor, advertiser):
         raise Http404("No such action.")
+    if (page := _confirm_first(request, "advertiser", advertiser, action)) is not None:
+        return page
     try:
         instance_update(instance=advertiser, status=status)
     except DomainError as exc:
@@ -113,12 +169,14 @@ def advertiser_action(request: PortalRequest, pk: int, action: str) -> HttpRespo
     return _detail("advertiser", pk)
 
 
-@require_POST
+@require_http_methods(["GET", "POST"])
 @staff_only
 def publisher_action(request: PortalRequest, pk: int, action: str) -> HttpResponse:
     publisher = get_object_or_404(visible(Publisher.objects.all(), request.actor), pk=pk)
     if action not in ("approve", "reject", "suspend") or not may_manage(request.actor, publisher):
         raise Http404("No such action.")
+    if (page := _confirm_first(request, "publisher", publisher, action)) is not None:
+        return page
     try:
         publisher = publisher_transition(publisher=publisher, action=action, by=request.user)  # type: ignore[arg-type]
     except DomainError as exc:
@@ -128,13 +186,15 @@ def publisher_action(request: PortalRequest, pk: int, action: str) -> HttpRespon
     return _detail("publisher", pk)
 
 
-@require_POST
+@require_http_methods(["GET", "POST"])
 @staff_only
 def offer_action(request: PortalRequest, pk: int, action: str) -> HttpResponse:
     offer = get_object_or_404(visible(Offer.objects.all(), request.actor), pk=pk)
     status = OFFER_STATUSES.get(action)
     if status is None or not may_manage(request.actor, offer):
         raise Http404("No such action.")
+    if (page := _confirm_first(request, "offer", offer, action)) is not None:
+        return page
     try:
         # offer_update tells the publishers running it that it paused (or changed).
         offer_update(offer=offer, status=status)

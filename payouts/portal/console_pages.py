@@ -54,6 +54,8 @@ def _common(request: PortalRequest, subject: Any, where: Q, top_by: str) -> dict
         "conversions": recent_conversions(where=where),
         "notes": staff_notes_for(subject=subject),
         "note_kind": subject._meta.model_name,
+        # These actions open their confirm page (affiliates.portal.views_console.EFFECTS).
+        "confirm": ("pause", "suspend", "reject"),
     }
 
 
