@@ -8,9 +8,9 @@ from typing import Any
 
 from django.db.models import Count, Q, QuerySet
 
-from affiliates.models import Advertiser, FxRate, Offer, OfferAccess, Publisher
+from affiliates.models import Advertiser, Coupon, Creative, FxRate, Offer, OfferAccess, Publisher
 from affiliates.portal.tables import Column, Filter, ListSpec, model_choices
-from affiliates.roles import Actor, visible
+from affiliates.roles import Actor, scope, visible
 
 
 def _statuses(choices: Any) -> list[tuple[str, str]]:
@@ -93,6 +93,49 @@ ACCESSES = ListSpec(
     ),
 )
 
+ACTIVE = [("True", "Active"), ("False", "Inactive")]
+
+COUPONS = ListSpec(
+    columns=(
+        Column("code", "Code", "code", value="code"),
+        Column("offer", "Offer", "offer__name", value="offer.name"),
+        Column("advertiser", "Advertiser", "offer__advertiser__name", value="offer.advertiser.name"),
+        Column("publisher", "Publisher", "publisher__name", value="publisher.name"),
+        Column("active", "Active", "active", value="active"),
+        Column("created", "Created", "created_at", value="created_at"),
+    ),
+    default_sort="code",
+    search=("code", "offer__name", "publisher__name"),
+    search_label="Code, offer or publisher",
+    filters=(
+        Filter("active", "Active", "active", ACTIVE),
+        Filter("advertiser", "Advertiser", "offer__advertiser_id", model_choices(Advertiser.objects.all())),
+        Filter("publisher", "Publisher", "publisher_id", model_choices(Publisher.objects.all())),
+    ),
+)
+
+CREATIVES = ListSpec(
+    columns=(
+        Column("name", "Creative", "name", value="name"),
+        Column("kind", "Kind", "kind", value="get_kind_display"),
+        Column("offer", "Offer", "offer__name", value="offer.name"),
+        Column("advertiser", "Advertiser", "offer__advertiser__name", value="offer.advertiser.name"),
+        Column(
+            "size", "Size", "width", value=lambda r: f"{r.width}×{r.height}" if r.width and r.height else ""
+        ),
+        Column("active", "Active", "active", value="active"),
+        Column("created", "Created", "created_at", value="created_at"),
+    ),
+    default_sort="name",
+    search=("name", "offer__name", "offer__advertiser__name"),
+    search_label="Creative, offer or advertiser",
+    filters=(
+        Filter("kind", "Kind", "kind", Creative.Kind.choices),
+        Filter("active", "Active", "active", ACTIVE),
+        Filter("advertiser", "Advertiser", "offer__advertiser_id", model_choices(Advertiser.objects.all())),
+    ),
+)
+
 FX_RATES = ListSpec(
     columns=(
         Column("pair", "Pair", "base", value=lambda r: f"{r.base}/{r.quote}"),
@@ -137,3 +180,12 @@ def accesses_for(actor: Actor) -> QuerySet[OfferAccess]:
 
 def fx_rates_for(actor: Actor) -> QuerySet[FxRate]:
     return FxRate.objects.all() if actor.is_staff else FxRate.objects.none()
+
+
+def coupons_for(actor: Actor) -> QuerySet[Coupon]:
+    return visible(Coupon.objects.select_related("offer", "offer__advertiser", "publisher"), actor)
+
+
+def creatives_for(actor: Actor) -> QuerySet[Creative]:
+    qs = Creative.objects.select_related("offer", "offer__advertiser")
+    return scope(qs, actor, advertiser_path="offer__advertiser_id", publisher_path=None)

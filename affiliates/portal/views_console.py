@@ -59,7 +59,8 @@ def offers(request: PortalRequest) -> HttpResponseBase:
         rows="portal/console/rows_offers.html",
         links=[
             {"url": reverse("portal:staff-offer-new"), "label": "New offer"},
-            {"url": reverse(ADMIN.format("coupon")), "label": "Coupons"},
+            {"url": reverse("portal:staff-coupons"), "label": "Coupons"},
+            {"url": reverse("portal:staff-creatives"), "label": "Creatives"},
             {"url": reverse("tracking_portal:smart-links"), "label": "Smart links"},
             {"url": reverse("automation_portal:rules"), "label": "Rules"},
         ],
@@ -75,6 +76,31 @@ def accesses(request: PortalRequest) -> HttpResponseBase:
         label="Offer access",
         sub="Who runs which offer. Pending requests are decided here or in the queue.",
         rows="portal/console/rows_accesses.html",
+    )
+
+
+@staff_only
+def coupons(request: PortalRequest) -> HttpResponseBase:
+    return table_render(
+        request,
+        lists.coupons_for(request.actor),
+        lists.COUPONS,
+        label="Coupons",
+        sub="Codes that credit a publisher with a conversion when the sale reports them.",
+        rows="portal/console/rows_coupons.html",
+        links=[{"url": reverse("admin:affiliates_coupon_add"), "label": "Add a coupon"}],
+    )
+
+
+@staff_only
+def creatives(request: PortalRequest) -> HttpResponseBase:
+    return table_render(
+        request,
+        lists.creatives_for(request.actor),
+        lists.CREATIVES,
+        label="Creatives",
+        sub="Banners, text, HTML and e-mail bodies publishers run; edited on each offer's form.",
+        rows="portal/console/rows_creatives.html",
     )
 
 

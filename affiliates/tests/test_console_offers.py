@@ -138,3 +138,27 @@ def test_a_lists_csv_is_every_row_shown_under_the_filters_with_names(nadia, acme
     assert names == [n if not n.startswith("=") else "'" + n for n in shown]
     assert all(r[1] == acme.name for r in rows[1:])  # the name, never the id
     assert "Globex Paused" not in names
+
+
+def test_coupons_and_creatives_are_listed_searched_and_filtered(nadia, shoes, pixelpush, rival):
+    f.CouponFactory(code="SUMMER10", offer=shoes, publisher=pixelpush)
+    f.CouponFactory(code="RIVAL5", offer=shoes, publisher=rival, active=False)
+    shoes.creatives.create(
+        name="Banner 300", kind="banner", image_url="https://cdn.example/b.png", width=300, height=250
+    )
+    shoes.creatives.create(name="Old text", kind="text", body="Buy {tracking_link}", active=False)
+    client = client_for(nadia)
+
+    active = client.get("/staff/coupons/?active=True").context["table"]
+    assert [c.code for c in active.page] == ["SUMMER10"]
+    assert [c.code for c in client.get("/staff/coupons/?q=rival").context["table"].page] == ["RIVAL5"]
+    creatives = client.get("/staff/creatives/?sort=-name").context["table"]
+    assert [c.name for c in creatives.page] == ["Old text", "Banner 300"]
+    body = b"".join(client.get("/staff/creatives/?kind=banner&format=csv").streaming_content).decode()
+    assert body.splitlines()[1].split(",")[:5] == [
+        "Banner 300",
+        "Banner",
+        shoes.name,
+        shoes.advertiser.name,
+        "300×250",
+    ]
