@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from django.db.models import QuerySet
 from django.http import HttpResponseBase
+from django.urls import reverse
 
 from affiliates.models import Advertiser, Offer, Publisher
 from affiliates.portal.access import PortalRequest, staff_only
@@ -66,3 +67,55 @@ def staff_conversions(request: PortalRequest) -> HttpResponseBase:
         sub="Every conversion on the network. Open one for its trace: click, checks, status changes.",
         rows="tracking/portal/console_rows_conversions.html",
     )
+
+
+def _offer_of(c: Conversion) -> str:
+    return f"{c.offer.name} ({c.offer.advertiser.name})"
+
+
+FRAUD = ListSpec(
+    columns=(
+        Column("created", "Time (UTC)", "created_at", value="created_at"),
+        Column("id", "ID", "id", value="pk"),
+        Column(
+            "offer", "Offer", "offer__name", value=lambda c: f"{c.offer.name} ({c.offer.advertiser.name})"
+        ),
+        Column("publisher", "Publisher", "publisher__name", value="publisher.name"),
+        Column("flags", "Flags", value=lambda c: "; ".join(c.fraud_flags or [])),
+        Column("amount", "Sale", "amount", num=True, value=_sale),
+        Column("ip", "IP / country", "country", value=lambda c: f"{c.ip or ''} {c.country}".strip()),
+        Column("decision", "Decision", num=True),
+    ),
+    default_sort="created",  # oldest first: the longest wait is decided first
+    search=("txn_id", "sub1", "ip"),
+    search_lookup="exact",
+    search_label="Conversion id, txn id, sub1 or IP",
+    filters=(
+        Filter("advertiser", "Advertiser", "offer__advertiser_id", model_choices(Advertiser.objects.all())),
+        Filter("offer", "Offer", "offer_id", model_choices(Offer.objects.all())),
+        Filter("publisher", "Publisher", "publisher_id", model_choices(Publisher.objects.all())),
+    ),
+)
+
+
+@staff_only
+def staff_fraud(request: PortalRequest) -> HttpResponseBase:
+    """Conversions held by the fraud rules and still pending: what waits for a staff decision."""
+    qs = conversions_console(request.actor).filter(held_for_review=True, status=ConversionStatus.PENDING)
+    return table_render(
+        request,
+        qs.select_related("offer__advertiser"),
+        FRAUD,
+        label="Fraud review",
+        sub=FRAUD_SUB,
+        rows="tracking/portal/console_rows_fraud.html",
+        empty="Nothing held. The rules let everything through.",
+        links=[{"url": reverse("payouts_portal:staff-invalid-traffic"), "label": "Invalidate traffic"}],
+    )
+
+
+FRAUD_SUB = (
+    "Conversions held by the fraud rules, oldest first. Nothing here pays until you decide. Release lifts "
+    "the hold only: the conversion stays pending, and the hold period and the advertiser's review still "
+    "apply. Approve now skips them. Release and Reject show what they will do before anything changes."
+)
