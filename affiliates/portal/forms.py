@@ -130,6 +130,11 @@ class CodeListField(forms.CharField):
         items = [p.strip() for p in text.replace("\n", ",").split(",") if p.strip()]
         return [i.upper() if self.upper else i.lower() for i in items]
 
+    def has_changed(self, initial: Any, data: Any) -> bool:
+        # A formset's extra form has no initial (None) where the empty box means []: unchanged,
+        # or an untouched blank row would be validated as a new one.
+        return list(initial or []) != self.to_python(data)
+
 
 class EffectTargetForm(forms.Form):
     """The advertiser's conversion target for an offer: what the effect score measures
