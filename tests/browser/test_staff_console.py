@@ -64,7 +64,7 @@ def test_staff_create_an_offer_with_two_goals_and_pause_it_with_confirmation(pag
     login(page, "nadia")
     page.goto("/staff/offers/")
     page.get_by_role("link", name="New offer").click()
-    page.get_by_label("Advertiser").select_option(label=acme.name)
+    page.get_by_label("Advertiser", exact=True).select_option(label=acme.name)
     page.get_by_role("button", name="Continue").click()
     expect(page.get_by_role("heading", name=f"New offer for {acme.name}")).to_be_visible()
     page.get_by_label("Name", exact=True).fill("Acme Boots - Winter")

@@ -23,7 +23,8 @@ def _status(c: Conversion) -> str:
 
 
 def _sale(c: Conversion) -> str:
-    return "" if c.amount is None else f"{c.amount} {c.currency or c.offer.currency}"
+    currency = c.currency or (c.offer.currency if c.offer else "")
+    return "" if c.amount is None else f"{c.amount} {currency}"
 
 
 CONVERSIONS = ListSpec(
@@ -70,7 +71,7 @@ def staff_conversions(request: PortalRequest) -> HttpResponseBase:
 
 
 def _offer_of(c: Conversion) -> str:
-    return f"{c.offer.name} ({c.offer.advertiser.name})"
+    return f"{c.offer.name} ({c.offer.advertiser.name})" if c.offer else ""
 
 
 FRAUD = ListSpec(
