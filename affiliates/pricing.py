@@ -82,6 +82,21 @@ class AmbiguousUnit(ValueError):
     """A custom payout for every goal of an offer whose goals mix percentages and amounts."""
 
 
+def price_errors(*, payout: Decimal | None, revenue: Decimal | None, percent: bool) -> dict[str, str]:
+    """The rules every price obeys, wherever it is entered (the API's serializers, the staff
+    console's forms): amounts are zero or more; a percentage (CPS) is at most 100. They mirror
+    the database's constraints, so a bad price is a field error, not an IntegrityError."""
+    errors: dict[str, str] = {}
+    for name, value in (("payout", payout), ("revenue", revenue)):
+        if value is None:
+            continue
+        if value < 0:
+            errors[name] = "Must be zero or more."
+        elif percent and value > Decimal("100"):
+            errors[name] = "A CPS percentage must be between 0 and 100."
+    return errors
+
+
 def price_warnings(*, payout: Decimal, revenue: Decimal | None) -> list[str]:
     """Warnings about a price (payout and revenue in one unit): the network would lose money on
     every action when the publisher earns more than the advertiser pays. Allowed (a network may

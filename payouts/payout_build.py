@@ -130,16 +130,12 @@ def payout_run_build(
 
 
 def _build(run: PayoutRun, result: BuildResult, on_progress: Progress | None, chunk_size: int) -> None:
-    publisher_ids = sorted(
-        Account.objects.filter(kind=Account.Kind.PUBLISHER_PAYABLE, publisher__isnull=False)
-        .values_list("publisher_id", flat=True)
-        .distinct()
-    )
+    end = period_end(run.period)
+    publisher_ids = _due_publishers(run, end)
     total = len(publisher_ids)
     PayoutRun.objects.filter(pk=run.pk).update(progress_total=total, progress_done=0)
     if on_progress:
         on_progress(0, total)
-    end = period_end(run.period)
     rates = fx_rates_in_force(at=end)
     terms = _Terms(rates, _floors(rates))
     done = 0
@@ -154,6 +150,19 @@ def _build(run: PayoutRun, result: BuildResult, on_progress: Progress | None, ch
         PayoutRun.objects.filter(pk=run.pk).update(progress_done=done)
         if on_progress:
             on_progress(done, total)
+
+
+def _due_publishers(run: PayoutRun, end: datetime) -> list[int]:
+    """The publishers with a balance to pay (owed - covered > 0 in some currency): the run's
+    progress counts them, not every publisher with a payable account (most owe nothing in a
+    given month). Read under the build lock, as the chunks are; a balance that appears later
+    (a payout of another run failing meanwhile) is paid by the next run, like any carry-over."""
+    with transaction.atomic():
+        _build_lock()
+        owed = _owed(None, end)
+        covered = _covered(None, run.period)
+    due = {pub for (pub, cur), amount in owed.items() if amount - covered.get((pub, cur), Decimal("0")) > 0}
+    return sorted(due)
 
 
 def _build_lock() -> None:
@@ -226,14 +235,15 @@ def _convert(
     return money_round(amount * found.rate, target), found.rate, found.valid_from
 
 
-def _owed(publisher_ids: Iterable[int], end: datetime) -> dict[tuple[int, str], Decimal]:
+def _owed(publisher_ids: Iterable[int] | None, end: datetime) -> dict[tuple[int, str], Decimal]:
+    """Per (publisher, currency): what is owed up to ``end``; ``publisher_ids`` None: everyone's."""
+    entries = Entry.objects.filter(
+        account__kind=Account.Kind.PUBLISHER_PAYABLE, account__publisher__isnull=False, created_at__lt=end
+    )
+    if publisher_ids is not None:
+        entries = entries.filter(account__publisher_id__in=publisher_ids)
     rows = (
-        Entry.objects.filter(
-            account__kind=Account.Kind.PUBLISHER_PAYABLE,
-            account__publisher_id__in=publisher_ids,
-            created_at__lt=end,
-        )
-        .exclude(transaction__kind__in=PAYOUT_TXN_KINDS)
+        entries.exclude(transaction__kind__in=PAYOUT_TXN_KINDS)
         .values_list("account__publisher_id", "currency")
         .annotate(total=Sum("amount"))
     )
@@ -241,10 +251,12 @@ def _owed(publisher_ids: Iterable[int], end: datetime) -> dict[tuple[int, str], 
     return {(pub, cur): -total for pub, cur, total in rows}
 
 
-def _covered(publisher_ids: Iterable[int], period: date) -> dict[tuple[int, str], Decimal]:
+def _covered(publisher_ids: Iterable[int] | None, period: date) -> dict[tuple[int, str], Decimal]:
+    payouts = Payout.objects.all()
+    if publisher_ids is not None:
+        payouts = payouts.filter(publisher_id__in=publisher_ids)
     rows = (
-        Payout.objects.filter(publisher_id__in=publisher_ids)
-        .exclude(status__in=NOT_COVERING)
+        payouts.exclude(status__in=NOT_COVERING)
         .exclude(period=period)
         .values_list("publisher_id", "currency")
         .annotate(total=Sum("amount"))

@@ -203,6 +203,17 @@ def test_staff_release_lifts_the_hold_but_not_the_hold_period(edge, shoes, pixel
     response = portal.post(
         reverse("payouts_portal:set-status"), {"ids": [c.conversion_id], "action": "release", "reason": ""}
     )
+    # First the confirm page says what release does, and changes nothing.
+    assert response.status_code == 200
+    text = response.content.decode()
+    assert "they stay pending, nothing is paid now" in text
+    assert "hold period still runs" in text
+    assert "choose Approve now" in text
+    assert Commission.objects.get(pk=c.pk).held_for_review
+    response = portal.post(
+        reverse("payouts_portal:set-status"),
+        {"ids": [c.conversion_id], "action": "release", "reason": "", "confirming": "1", "confirm": "yes"},
+    )
     assert response.status_code == 302
     c.refresh_from_db()
     conversion = Conversion.objects.get(pk=c.conversion_id)

@@ -23,11 +23,11 @@ from affiliates.pricing import (
     custom_payout_unit,
     custom_payout_warnings,
     goal_warnings,
+    price_errors,
     price_pick,
 )
 from affiliates.validators import offer_measurement_errors
 
-HUNDRED = Decimal("100")
 # Printed on invoices and statements; country and tax id decide the VAT treatment.
 PARTY_FIELDS = ["legal_name", "address", "country", "tax_id"]
 COUPON_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]{1,63}$")
@@ -54,18 +54,10 @@ class ScopedModelSerializer(serializers.ModelSerializer[Any]):
 
 
 def _check_money(attrs: dict[str, Any], *, percent: bool) -> None:
-    """Amounts are non-negative; a percentage (CPS) is at most 100. Mirrors the DB constraints."""
-    errors: dict[str, list[str]] = {}
-    for name in ("payout", "revenue"):
-        value = attrs.get(name)
-        if value is None:
-            continue
-        if value < 0:
-            errors[name] = ["Must be zero or more."]
-        elif percent and value > HUNDRED:
-            errors[name] = ["A CPS percentage must be between 0 and 100."]
+    """The price rules (affiliates.pricing.price_errors), as a 400 with the fields at fault."""
+    errors = price_errors(payout=attrs.get("payout"), revenue=attrs.get("revenue"), percent=percent)
     if errors:
-        raise serializers.ValidationError(errors, code="out_of_range")
+        raise serializers.ValidationError({k: [v] for k, v in errors.items()}, code="out_of_range")
 
 
 WARNINGS_HELP = (

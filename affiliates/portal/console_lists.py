@@ -8,9 +8,9 @@ from typing import Any
 
 from django.db.models import Count, Q, QuerySet
 
-from affiliates.models import Advertiser, FxRate, Offer, OfferAccess, Publisher
+from affiliates.models import Advertiser, Coupon, Creative, FxRate, Offer, OfferAccess, Publisher
 from affiliates.portal.tables import Column, Filter, ListSpec, model_choices
-from affiliates.roles import Actor, visible
+from affiliates.roles import Actor, scope, visible
 
 
 def _statuses(choices: Any) -> list[tuple[str, str]]:
@@ -19,11 +19,11 @@ def _statuses(choices: Any) -> list[tuple[str, str]]:
 
 ADVERTISERS = ListSpec(
     columns=(
-        Column("name", "Advertiser", "name"),
-        Column("status", "Status", "status"),
-        Column("currency", "Currency", "currency"),
-        Column("offers", "Live offers", "live_offers", num=True),
-        Column("created", "Since", "created_at"),
+        Column("name", "Advertiser", "name", value="name"),
+        Column("status", "Status", "status", value="get_status_display"),
+        Column("currency", "Currency", "currency", value="currency"),
+        Column("offers", "Live offers", "live_offers", num=True, value="live_offers"),
+        Column("created", "Since", "created_at", value="created_at"),
     ),
     default_sort="name",
     search=("name", "legal_name"),
@@ -36,12 +36,12 @@ ADVERTISERS = ListSpec(
 
 PUBLISHERS = ListSpec(
     columns=(
-        Column("name", "Publisher", "name"),
-        Column("email", "Contact", "email"),
-        Column("status", "Status", "status"),
-        Column("method", "Payout method", "payout_method"),
-        Column("offers", "Offers", "running", num=True),
-        Column("created", "Signed up", "created_at"),
+        Column("name", "Publisher", "name", value="name"),
+        Column("email", "Contact", "email", value="email"),
+        Column("status", "Status", "status", value="get_status_display"),
+        Column("method", "Payout method", "payout_method", value="get_payout_method_display"),
+        Column("offers", "Offers", "running", num=True, value="running"),
+        Column("created", "Signed up", "created_at", value="created_at"),
     ),
     default_sort="-created",
     search=("name", "email", "website"),
@@ -54,13 +54,13 @@ PUBLISHERS = ListSpec(
 
 OFFERS = ListSpec(
     columns=(
-        Column("name", "Offer", "name"),
-        Column("advertiser", "Advertiser", "advertiser__name"),
-        Column("category", "Category", "category"),
-        Column("visibility", "Visibility", "visibility"),
-        Column("status", "Status", "status"),
-        Column("publishers", "Publishers", "running", num=True),
-        Column("updated", "Changed", "updated_at"),
+        Column("name", "Offer", "name", value="name"),
+        Column("advertiser", "Advertiser", "advertiser__name", value="advertiser.name"),
+        Column("category", "Category", "category", value="category"),
+        Column("visibility", "Visibility", "visibility", value="get_visibility_display"),
+        Column("status", "Status", "status", value="get_status_display"),
+        Column("publishers", "Publishers", "running", num=True, value="running"),
+        Column("updated", "Changed", "updated_at", value="updated_at"),
     ),
     default_sort="name",
     search=("name", "category", "advertiser__name"),
@@ -74,12 +74,12 @@ OFFERS = ListSpec(
 
 ACCESSES = ListSpec(
     columns=(
-        Column("publisher", "Publisher", "publisher__name"),
-        Column("offer", "Offer", "offer__name"),
-        Column("advertiser", "Advertiser", "offer__advertiser__name"),
-        Column("status", "Status", "status"),
-        Column("applied", "Applied", "created_at"),
-        Column("decided", "Decided", "decided_at"),
+        Column("publisher", "Publisher", "publisher__name", value="publisher.name"),
+        Column("offer", "Offer", "offer__name", value="offer.name"),
+        Column("advertiser", "Advertiser", "offer__advertiser__name", value="offer.advertiser.name"),
+        Column("status", "Status", "status", value="get_status_display"),
+        Column("applied", "Applied", "created_at", value="created_at"),
+        Column("decided", "Decided", "decided_at", value="decided_at"),
         Column("decision", "Decision", num=True),
     ),
     default_sort="-applied",
@@ -93,13 +93,56 @@ ACCESSES = ListSpec(
     ),
 )
 
+ACTIVE = [("True", "Active"), ("False", "Inactive")]
+
+COUPONS = ListSpec(
+    columns=(
+        Column("code", "Code", "code", value="code"),
+        Column("offer", "Offer", "offer__name", value="offer.name"),
+        Column("advertiser", "Advertiser", "offer__advertiser__name", value="offer.advertiser.name"),
+        Column("publisher", "Publisher", "publisher__name", value="publisher.name"),
+        Column("active", "Active", "active", value="active"),
+        Column("created", "Created", "created_at", value="created_at"),
+    ),
+    default_sort="code",
+    search=("code", "offer__name", "publisher__name"),
+    search_label="Code, offer or publisher",
+    filters=(
+        Filter("active", "Active", "active", ACTIVE),
+        Filter("advertiser", "Advertiser", "offer__advertiser_id", model_choices(Advertiser.objects.all())),
+        Filter("publisher", "Publisher", "publisher_id", model_choices(Publisher.objects.all())),
+    ),
+)
+
+CREATIVES = ListSpec(
+    columns=(
+        Column("name", "Creative", "name", value="name"),
+        Column("kind", "Kind", "kind", value="get_kind_display"),
+        Column("offer", "Offer", "offer__name", value="offer.name"),
+        Column("advertiser", "Advertiser", "offer__advertiser__name", value="offer.advertiser.name"),
+        Column(
+            "size", "Size", "width", value=lambda r: f"{r.width}×{r.height}" if r.width and r.height else ""
+        ),
+        Column("active", "Active", "active", value="active"),
+        Column("created", "Created", "created_at", value="created_at"),
+    ),
+    default_sort="name",
+    search=("name", "offer__name", "offer__advertiser__name"),
+    search_label="Creative, offer or advertiser",
+    filters=(
+        Filter("kind", "Kind", "kind", Creative.Kind.choices),
+        Filter("active", "Active", "active", ACTIVE),
+        Filter("advertiser", "Advertiser", "offer__advertiser_id", model_choices(Advertiser.objects.all())),
+    ),
+)
+
 FX_RATES = ListSpec(
     columns=(
-        Column("pair", "Pair", "base"),
-        Column("quote", "Quote", "quote"),
-        Column("rate", "Rate", "rate", num=True),
-        Column("valid_from", "In force from", "valid_from"),
-        Column("entered", "Entered", "created_at"),
+        Column("pair", "Pair", "base", value=lambda r: f"{r.base}/{r.quote}"),
+        Column("quote", "Quote", "quote", value="quote"),
+        Column("rate", "Rate", "rate", num=True, value="rate"),
+        Column("valid_from", "In force from", "valid_from", value="valid_from"),
+        Column("entered", "Entered", "created_at", value="created_at"),
     ),
     default_sort="-valid_from",
     filters=(
@@ -137,3 +180,12 @@ def accesses_for(actor: Actor) -> QuerySet[OfferAccess]:
 
 def fx_rates_for(actor: Actor) -> QuerySet[FxRate]:
     return FxRate.objects.all() if actor.is_staff else FxRate.objects.none()
+
+
+def coupons_for(actor: Actor) -> QuerySet[Coupon]:
+    return visible(Coupon.objects.select_related("offer", "offer__advertiser", "publisher"), actor)
+
+
+def creatives_for(actor: Actor) -> QuerySet[Creative]:
+    qs = Creative.objects.select_related("offer", "offer__advertiser")
+    return scope(qs, actor, advertiser_path="offer__advertiser_id", publisher_path=None)

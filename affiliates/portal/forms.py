@@ -11,9 +11,10 @@ from django.forms import inlineformset_factory
 
 from affiliates.core.db import MAX_INT
 from affiliates.core.errors import DomainError
-from affiliates.models import Cap, Creative, Goal, Offer, Publisher
+from affiliates.models import Cap, Creative, CustomPayout, Goal, Offer, Publisher
 from affiliates.network_terms import publisher_minimum_check
 from affiliates.offer_targets import OfferTarget
+from affiliates.pricing import PERCENT, AmbiguousUnit, custom_payout_unit, price_errors
 from affiliates.validators import DEVICE_TYPES, OS_FAMILIES, offer_measurement_errors
 
 # Measurement beyond last click (issue 15): view-through conversions and assist commissions.
@@ -142,6 +143,11 @@ class CodeListField(forms.CharField):
         text = super().to_python(value) or ""
         items = [p.strip() for p in text.replace("\n", ",").split(",") if p.strip()]
         return [i.upper() if self.upper else i.lower() for i in items]
+
+    def has_changed(self, initial: Any, data: Any) -> bool:
+        # A formset's extra form has no initial (None) where the empty box means []: unchanged,
+        # or an untouched blank row would be validated as a new one.
+        return list(initial or []) != self.to_python(data)
 
 
 class EffectTargetForm(forms.Form):
@@ -312,3 +318,51 @@ class ApplyForm(forms.Form):
 class DecisionForm(forms.Form):
     decision = forms.ChoiceField(choices=[("approved", "Approve"), ("rejected", "Reject")])
     note = forms.CharField(required=False, max_length=500)
+
+
+class CustomPayoutForm(forms.ModelForm[CustomPayout]):
+    """A publisher's own price on an offer (the staff console's offer form). The rules are the
+    API's: the goal is one of this offer's, the unit is clear (custom_payout_unit) and the price
+    obeys price_errors."""
+
+    countries = CodeListField(upper=True, label="Countries", help_text="Empty: any country.")
+
+    class Meta:
+        model = CustomPayout
+        fields = ["publisher", "goal", "countries", "min_sale_amount", "payout", "revenue"]
+        labels = {"goal": "Goal (empty: every goal)", "min_sale_amount": "Min sale amount"}
+
+    def __init__(self, *args: Any, offer: Offer, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.offer = offer
+        goal: Any = self.fields["goal"]
+        goal.queryset = offer.goals.all() if offer.pk else Goal.objects.none()
+        publisher: Any = self.fields["publisher"]
+        publisher.queryset = Publisher.objects.order_by("name")
+
+    def clean(self) -> dict[str, Any]:
+        cleaned = super().clean() or {}
+        goals = list(self.offer.goals.all()) if self.offer.pk else []
+        try:
+            unit = custom_payout_unit(goal=cleaned.get("goal"), goals=goals)
+        except AmbiguousUnit as exc:
+            self.add_error("goal", str(exc))
+            return cleaned
+        errors = price_errors(
+            payout=cleaned.get("payout"), revenue=cleaned.get("revenue"), percent=unit == PERCENT
+        )
+        for name, message in errors.items():
+            self.add_error(name, message)
+        if (cleaned.get("min_sale_amount") or 0) < 0:
+            self.add_error("min_sale_amount", "Must be zero or more.")
+        return cleaned
+
+
+class _CustomPayouts(forms.BaseInlineFormSet):  # type: ignore[type-arg]
+    def get_form_kwargs(self, index: int | None) -> dict[str, Any]:
+        return {**super().get_form_kwargs(index), "offer": self.instance}
+
+
+CustomPayoutFormSet: Any = inlineformset_factory(
+    Offer, CustomPayout, form=CustomPayoutForm, formset=_CustomPayouts, extra=1, can_delete=True
+)

@@ -9,16 +9,20 @@ parameters are ignored, never an error: a list always renders.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
+from datetime import date, datetime
 from typing import Any
 
 from django.core.paginator import Page, Paginator
 from django.db.models import F, Model, Q, QuerySet
-from django.http import HttpRequest, HttpResponse, QueryDict
+from django.http import HttpRequest, HttpResponseBase, QueryDict, StreamingHttpResponse
 from django.shortcuts import render
+from django.utils import timezone
+from django.utils.text import slugify
 
 from affiliates.core.db import db_id
+from affiliates.core.spreadsheet import csv_lines
 from affiliates.roles import Actor, actor_for, visible
 
 Choices = Sequence[tuple[str, str]]
@@ -31,6 +35,10 @@ class Column:
     #: The ORM field the column sorts by; None: not sortable.
     order_by: str | None = None
     num: bool = False
+    #: The CSV cell: a dotted path on the row (``advertiser.name``, ``get_status_display``) or a
+    #: callable of the row. Names, never raw ids where a name exists. "": the column is an
+    #: action (buttons), not data, and the CSV leaves it out.
+    value: str | Callable[[Any], Any] = ""
 
 
 @dataclass(frozen=True)
@@ -76,6 +84,8 @@ class Table:
     search_label: str
     #: The query string without the page number, for the pager's links.
     query: str
+    #: The same list as CSV (every page, same search, filters and sort).
+    csv_url: str = ""
     active: dict[str, str] = field(default_factory=dict)
 
 
@@ -159,8 +169,15 @@ def table_build(qs: QuerySet[Any], spec: ListSpec, get: QueryDict, *, actor: Act
         searchable=bool(spec.search),
         search_label=spec.search_label,
         query=query.urlencode(),
+        csv_url=_csv_url(query),
         active=chosen,
     )
+
+
+def _csv_url(query: QueryDict) -> str:
+    link = query.copy()
+    link["format"] = "csv"
+    return f"?{link.urlencode()}"
 
 
 def model_choices(qs: QuerySet[Model], label: str = "name") -> Callable[[Actor], Choices]:
@@ -174,11 +191,54 @@ def model_choices(qs: QuerySet[Model], label: str = "name") -> Callable[[Actor],
     return read
 
 
+def cell(row: Any, value: str | Callable[[Any], Any]) -> Any:
+    """One CSV cell of ``row``: a dotted path followed (None anywhere: empty), or a callable."""
+    if callable(value):
+        return value(row)
+    current = row
+    for part in value.split("."):
+        current = getattr(current, part, None)
+        if current is None:
+            return ""
+        if callable(current):  # get_status_display
+            current = current()
+    if isinstance(current, datetime):
+        return timezone.localtime(current).strftime("%Y-%m-%d %H:%M:%S")
+    if isinstance(current, date):
+        return current.isoformat()
+    if isinstance(current, bool):
+        return "yes" if current else "no"
+    return current
+
+
+def table_rows_csv(rows: QuerySet[Any], spec: ListSpec) -> Iterator[str]:
+    """Every row of ``rows`` (all pages), the data columns in the page's order, line by line."""
+    columns = [c for c in spec.columns if c.value]
+    # iterator(): a big list streams in chunks instead of loading into memory at once.
+    body = ([cell(row, c.value) for c in columns] for row in rows.iterator(chunk_size=2000))
+    return csv_lines([c.label for c in columns], body)
+
+
+def table_csv(
+    qs: QuerySet[Any], spec: ListSpec, get: QueryDict, *, actor: Actor, label: str
+) -> StreamingHttpResponse:
+    """The list as CSV: the rows the page shows under the same search, filters and sort."""
+    params = {k: get.get(k, "") for k in get}
+    rows = table_query(qs, spec, params, actor=actor)
+    response = StreamingHttpResponse(table_rows_csv(rows, spec), content_type="text/csv; charset=utf-8")
+    stamp = timezone.now().strftime("%Y%m%d-%H%M")
+    response["Content-Disposition"] = f'attachment; filename="{slugify(label)}-{stamp}.csv"'
+    return response
+
+
 def table_render(
     request: HttpRequest, qs: QuerySet[Any], spec: ListSpec, *, label: str, rows: str, **extra: Any
-) -> HttpResponse:
-    """A whole list page: ``rows`` is the template of one row (``row`` in its context)."""
+) -> HttpResponseBase:
+    """A whole list page: ``rows`` is the template of one row (``row`` in its context); with
+    ``?format=csv`` the same list as a CSV download (every page)."""
     actor = actor_for(request.user)
+    if request.GET.get("format") == "csv":
+        return table_csv(qs, spec, request.GET, actor=actor, label=label)
     context = {
         "table": table_build(qs, spec, request.GET, actor=actor),
         "label": label,

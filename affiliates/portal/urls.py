@@ -5,6 +5,7 @@ from affiliates.portal import views_advertiser as adv
 from affiliates.portal import views_audit as audit
 from affiliates.portal import views_auth as auth
 from affiliates.portal import views_console as console
+from affiliates.portal import views_console_offers as console_offers
 from affiliates.portal import views_notifications as notes
 from affiliates.portal import views_publisher as pub
 from affiliates.portal import views_staff as staff
@@ -66,8 +67,12 @@ urlpatterns = [
     path("staff/offers/", console.offers, name="staff-offers"),
     path("staff/accesses/", console.accesses, name="staff-accesses"),
     path("staff/fx-rates/", console.fx_rates, name="staff-fx-rates"),
+    path("staff/coupons/", console.coupons, name="staff-coupons"),
+    path("staff/creatives/", console.creatives, name="staff-creatives"),
     path("staff/advertisers/<int:pk>/<str:action>/", console.advertiser_action, name="staff-advertiser-act"),
     path("staff/publishers/<int:pk>/act/<str:action>/", console.publisher_action, name="staff-publisher-act"),
+    path("staff/offers/new/", console_offers.offer_new, name="staff-offer-new"),
+    path("staff/offers/<int:pk>/edit/", console_offers.offer_edit, name="staff-offer-edit"),
     path("staff/offers/<int:pk>/<str:action>/", console.offer_action, name="staff-offer-act"),
     path("staff/notes/<str:kind>/<int:pk>/", console.note_add, name="staff-note-add"),
     path("staff/lockouts/", staff.lockouts, name="staff-lockouts"),

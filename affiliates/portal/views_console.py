@@ -5,16 +5,19 @@ through affiliates.roles.visible and every action asks roles.may_manage, then on
 
 from __future__ import annotations
 
+from typing import Any
+
 from django.contrib import messages
-from django.http import Http404, HttpResponse
+from django.http import Http404, HttpResponse, HttpResponseBase
 from django.shortcuts import get_object_or_404, redirect
 from django.urls import reverse
-from django.views.decorators.http import require_POST
+from django.views.decorators.http import require_http_methods, require_POST
 
 from affiliates.core.errors import DomainError
 from affiliates.models import Advertiser, Offer, Publisher
 from affiliates.portal import console_lists as lists
 from affiliates.portal.access import PortalRequest, staff_act, staff_only
+from affiliates.portal.confirm import confirm_page, confirmed
 from affiliates.portal.tables import table_render
 from affiliates.roles import Act, may_manage, visible
 from affiliates.services import instance_update, offer_update, publisher_transition
@@ -24,7 +27,7 @@ ADMIN = "admin:affiliates_{}_changelist"
 
 
 @staff_only
-def advertisers(request: PortalRequest) -> HttpResponse:
+def advertisers(request: PortalRequest) -> HttpResponseBase:
     return table_render(
         request,
         lists.advertisers_for(request.actor),
@@ -35,7 +38,7 @@ def advertisers(request: PortalRequest) -> HttpResponse:
 
 
 @staff_only
-def publishers(request: PortalRequest) -> HttpResponse:
+def publishers(request: PortalRequest) -> HttpResponseBase:
     return table_render(
         request,
         lists.publishers_for(request.actor),
@@ -47,7 +50,7 @@ def publishers(request: PortalRequest) -> HttpResponse:
 
 
 @staff_only
-def offers(request: PortalRequest) -> HttpResponse:
+def offers(request: PortalRequest) -> HttpResponseBase:
     return table_render(
         request,
         lists.offers_for(request.actor),
@@ -55,7 +58,9 @@ def offers(request: PortalRequest) -> HttpResponse:
         label="Offers",
         rows="portal/console/rows_offers.html",
         links=[
-            {"url": reverse(ADMIN.format("coupon")), "label": "Coupons"},
+            {"url": reverse("portal:staff-offer-new"), "label": "New offer"},
+            {"url": reverse("portal:staff-coupons"), "label": "Coupons"},
+            {"url": reverse("portal:staff-creatives"), "label": "Creatives"},
             {"url": reverse("tracking_portal:smart-links"), "label": "Smart links"},
             {"url": reverse("automation_portal:rules"), "label": "Rules"},
         ],
@@ -63,7 +68,7 @@ def offers(request: PortalRequest) -> HttpResponse:
 
 
 @staff_only
-def accesses(request: PortalRequest) -> HttpResponse:
+def accesses(request: PortalRequest) -> HttpResponseBase:
     return table_render(
         request,
         lists.accesses_for(request.actor),
@@ -75,7 +80,32 @@ def accesses(request: PortalRequest) -> HttpResponse:
 
 
 @staff_only
-def fx_rates(request: PortalRequest) -> HttpResponse:
+def coupons(request: PortalRequest) -> HttpResponseBase:
+    return table_render(
+        request,
+        lists.coupons_for(request.actor),
+        lists.COUPONS,
+        label="Coupons",
+        sub="Codes that credit a publisher with a conversion when the sale reports them.",
+        rows="portal/console/rows_coupons.html",
+        links=[{"url": reverse("admin:affiliates_coupon_add"), "label": "Add a coupon"}],
+    )
+
+
+@staff_only
+def creatives(request: PortalRequest) -> HttpResponseBase:
+    return table_render(
+        request,
+        lists.creatives_for(request.actor),
+        lists.CREATIVES,
+        label="Creatives",
+        sub="Banners, text, HTML and e-mail bodies publishers run; edited on each offer's form.",
+        rows="portal/console/rows_creatives.html",
+    )
+
+
+@staff_only
+def fx_rates(request: PortalRequest) -> HttpResponseBase:
     return table_render(
         request,
         lists.fx_rates_for(request.actor),
@@ -92,12 +122,62 @@ def fx_rates(request: PortalRequest) -> HttpResponse:
 ADVERTISER_STATUSES = {"activate": "active", "pause": "paused", "suspend": "suspended"}
 OFFER_STATUSES = {"pause": "paused", "activate": "active"}
 
+#: What each destructive action does, for its confirm page (affiliates.portal.confirm); an
+#: action not listed here (activate, approve) is done at once.
+EFFECTS: dict[tuple[str, str], list[str]] = {
+    ("advertiser", "pause"): [
+        "Sets {name}'s status to paused. Its offers and their tracking links are not changed.",
+        "Activate undoes it.",
+    ],
+    ("advertiser", "suspend"): [
+        "Suspends {name}: its team can still sign in and read, but can no longer create or change "
+        "offers, goals, caps, custom payouts or coupons, nor decide access requests or conversions "
+        "(403 account_suspended in the portal and the API).",
+        "Its offers keep their status; pause them separately to stop their traffic.",
+        "Activate undoes it.",
+    ],
+    ("publisher", "reject"): [
+        "Rejects {name}'s sign-up: it cannot apply to offers, and advertisers cannot approve it onto theirs.",
+        "The publisher is told by e-mail and in the portal. Approve undoes it later.",
+    ],
+    ("publisher", "suspend"): [
+        "Suspends {name}: it cannot apply to offers or manage postbacks, advertisers cannot approve it "
+        "onto their offers, and its payouts in the next run are held (publisher_suspended).",
+        "Approve makes it active again; held money is paid by the next run after that.",
+    ],
+    ("offer", "pause"): [
+        "Pauses {name}: its tracking links send clicks to its fallback offer or URL instead of the "
+        "landing page, and its publishers are told it paused.",
+        "Conversions of earlier clicks are still recorded. Activate undoes it.",
+    ],
+}
+
 
 def _detail(kind: str, pk: int) -> HttpResponse:
     return redirect(f"payouts_portal:staff-{kind}", pk)
 
 
-@require_POST
+def _confirm_first(request: PortalRequest, kind: str, subject: Any, action: str) -> HttpResponse | None:
+    """The confirm page, until a destructive action is posted with its box ticked; None: go on.
+    A GET never acts: a link (or a prefetch) only ever shows the page."""
+    effects = EFFECTS.get((kind, action))
+    if effects is None and request.method == "POST":
+        return None
+    if effects is not None and confirmed(request):
+        return None
+    if effects is None:
+        raise Http404("This action is posted from the detail page.")
+    return confirm_page(
+        request,
+        title=f"{action.capitalize()} {subject.name}",
+        effects=[e.format(name=subject.name) for e in effects],
+        action=request.path,
+        button=action.capitalize(),
+        cancel=reverse(f"payouts_portal:staff-{kind}", args=[subject.pk]),
+    )
+
+
+@require_http_methods(["GET", "POST"])
 @staff_only
 @staff_act(Act.MANAGE_OFFERS)
 def advertiser_action(request: PortalRequest, pk: int, action: str) -> HttpResponse:
@@ -105,6 +185,8 @@ def advertiser_action(request: PortalRequest, pk: int, action: str) -> HttpRespo
     status = ADVERTISER_STATUSES.get(action)
     if status is None or not may_manage(request.actor, advertiser):
         raise Http404("No such action.")
+    if (page := _confirm_first(request, "advertiser", advertiser, action)) is not None:
+        return page
     try:
         instance_update(instance=advertiser, status=status)
     except DomainError as exc:
@@ -114,13 +196,15 @@ def advertiser_action(request: PortalRequest, pk: int, action: str) -> HttpRespo
     return _detail("advertiser", pk)
 
 
-@require_POST
+@require_http_methods(["GET", "POST"])
 @staff_only
 @staff_act(Act.DECIDE_SIGNUPS)
 def publisher_action(request: PortalRequest, pk: int, action: str) -> HttpResponse:
     publisher = get_object_or_404(visible(Publisher.objects.all(), request.actor), pk=pk)
     if action not in ("approve", "reject", "suspend") or not may_manage(request.actor, publisher):
         raise Http404("No such action.")
+    if (page := _confirm_first(request, "publisher", publisher, action)) is not None:
+        return page
     try:
         publisher = publisher_transition(publisher=publisher, action=action, by=request.user)  # type: ignore[arg-type]
     except DomainError as exc:
@@ -130,7 +214,7 @@ def publisher_action(request: PortalRequest, pk: int, action: str) -> HttpRespon
     return _detail("publisher", pk)
 
 
-@require_POST
+@require_http_methods(["GET", "POST"])
 @staff_only
 @staff_act(Act.MANAGE_OFFERS)
 def offer_action(request: PortalRequest, pk: int, action: str) -> HttpResponse:
@@ -138,6 +222,8 @@ def offer_action(request: PortalRequest, pk: int, action: str) -> HttpResponse:
     status = OFFER_STATUSES.get(action)
     if status is None or not may_manage(request.actor, offer):
         raise Http404("No such action.")
+    if (page := _confirm_first(request, "offer", offer, action)) is not None:
+        return page
     try:
         # offer_update tells the publishers running it that it paused (or changed).
         offer_update(offer=offer, status=status)

@@ -55,6 +55,8 @@ NAV: dict[Role, list[tuple[str, str]]] = {
         ("portal:staff-publisher-list", "Publishers"),
         ("portal:staff-offers", "Offers"),
         ("portal:staff-accesses", "Offer access"),
+        ("portal:staff-coupons", "Coupons"),
+        ("portal:staff-creatives", "Creatives"),
         ("portal:staff-publishers", "Publisher queue"),
         ("portal:staff-access", "Access requests"),
         ("tracking_portal:staff-conversions", "Conversions"),

@@ -137,21 +137,24 @@ def test_the_offers_list_filters_by_advertiser(nadia, shoes, globex):
     assert [o.name for o in table.page] == ["Globex Gadgets"]
 
 
+YES = {"confirm": "yes"}
+
+
 def test_staff_suspend_a_publisher_through_the_transition_service(nadia, pixelpush):
-    response = client_for(nadia).post(f"/staff/publishers/{pixelpush.pk}/act/suspend/")
+    response = client_for(nadia).post(f"/staff/publishers/{pixelpush.pk}/act/suspend/", YES)
     assert response.status_code == 302
     assert response["Location"] == f"/staff/publishers/{pixelpush.pk}/"
     pixelpush.refresh_from_db()
     assert pixelpush.status == "suspended"
     assert pixelpush.status_changed_by == nadia
     # A transition its status does not allow is refused with the service's message.
-    client_for(nadia).post(f"/staff/publishers/{pixelpush.pk}/act/reject/")
+    client_for(nadia).post(f"/staff/publishers/{pixelpush.pk}/act/reject/", YES)
     pixelpush.refresh_from_db()
     assert pixelpush.status == "suspended"
 
 
 def test_pausing_an_offer_tells_the_publishers_running_it(nadia, pia, shoes_link):
-    client_for(nadia).post(f"/staff/offers/{shoes_link.offer_id}/pause/")
+    client_for(nadia).post(f"/staff/offers/{shoes_link.offer_id}/pause/", YES)
     assert Offer.objects.get(pk=shoes_link.offer_id).status == "paused"
     assert Notification.objects.filter(recipient=pia, kind="offer_paused").exists()
 
@@ -161,7 +164,7 @@ def test_an_unknown_action_or_a_non_staff_user_changes_nothing(nadia, ada, acme)
     assert client_for(ada).post(f"/staff/advertisers/{acme.pk}/suspend/").status_code == 404
     acme.refresh_from_db()
     assert acme.status == "active"
-    client_for(nadia).post(f"/staff/advertisers/{acme.pk}/pause/")
+    client_for(nadia).post(f"/staff/advertisers/{acme.pk}/pause/", YES)
     acme.refresh_from_db()
     assert acme.status == "paused"
 
@@ -187,3 +190,33 @@ def test_an_id_filter_offers_only_the_names_the_viewer_may_see(acme, globex):
     assert [name for _, name in read(STAFF)] == ["Acme Shoes", "Globex"]
     own = Actor(role=Role.ADVERTISER, user_id=2, advertiser_id=acme.pk)
     assert read(own) == [(str(acme.pk), "Acme Shoes")]
+
+
+def test_a_destructive_action_says_what_it_will_do_and_waits_for_the_tick(nadia, pixelpush):
+    client = client_for(nadia)
+    url = f"/staff/publishers/{pixelpush.pk}/act/suspend/"
+    page = client.get(url)
+    text = page.content.decode()
+    assert page.status_code == 200
+    assert "Suspend PixelPush Media?" in text
+    assert "its payouts in the next run are held" in text
+    assert 'name="confirm" value="yes" id="id_confirm" required' in text
+    # The page's form posted without the tick: asked again, nothing done.
+    again = client.post(url, {"confirming": "1"})
+    assert again.status_code == 400
+    assert "Tick the box to confirm" in again.content.decode()
+    pixelpush.refresh_from_db()
+    assert pixelpush.status == "active"
+    assert client.post(url, {"confirming": "1", "confirm": "yes"}).status_code == 302
+    pixelpush.refresh_from_db()
+    assert pixelpush.status == "suspended"
+
+
+def test_activate_needs_no_confirmation_and_a_get_never_acts(nadia, acme):
+    client = client_for(nadia)
+    acme.status = "paused"
+    acme.save()
+    assert client.get(f"/staff/advertisers/{acme.pk}/activate/").status_code == 404
+    assert client.post(f"/staff/advertisers/{acme.pk}/activate/").status_code == 302
+    acme.refresh_from_db()
+    assert acme.status == "active"

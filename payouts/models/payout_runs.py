@@ -31,10 +31,10 @@ class PayoutRun(models.Model):
         max_length=64, blank=True, help_text="Celery task building the run; empty when built inline."
     )
     progress_done = models.PositiveIntegerField(
-        default=0, help_text="Publishers processed so far while building."
+        default=0, help_text="Publishers with a balance processed so far while building."
     )
     progress_total = models.PositiveIntegerField(
-        default=0, help_text="Publishers with a payable account to process."
+        default=0, help_text="Publishers with a balance to pay (owed minus covered above zero) to process."
     )
     created_at = models.DateTimeField(default=timezone.now, help_text="When the run was started.")
     approved_at = models.DateTimeField(

@@ -3,7 +3,7 @@ Each page is ``staff_only``, its one authorisation point."""
 
 from __future__ import annotations
 
-from django.http import HttpResponse
+from django.http import HttpResponseBase
 from django.urls import reverse
 
 from affiliates.portal.access import PortalRequest, staff_only
@@ -14,7 +14,7 @@ ROWS = "payouts/portal/console/rows_{}.html"
 
 
 @staff_only
-def commissions(request: PortalRequest) -> HttpResponse:
+def commissions(request: PortalRequest) -> HttpResponseBase:
     return table_render(
         request,
         lists.commissions_for(request.actor),
@@ -26,7 +26,7 @@ def commissions(request: PortalRequest) -> HttpResponse:
 
 
 @staff_only
-def documents(request: PortalRequest) -> HttpResponse:
+def documents(request: PortalRequest) -> HttpResponseBase:
     return table_render(
         request,
         lists.documents_for(request.actor),
@@ -39,7 +39,7 @@ def documents(request: PortalRequest) -> HttpResponse:
 
 
 @staff_only
-def payments(request: PortalRequest) -> HttpResponse:
+def payments(request: PortalRequest) -> HttpResponseBase:
     return table_render(
         request,
         lists.payments_for(request.actor),
@@ -52,7 +52,7 @@ def payments(request: PortalRequest) -> HttpResponse:
 
 
 @staff_only
-def payouts(request: PortalRequest) -> HttpResponse:
+def payouts(request: PortalRequest) -> HttpResponseBase:
     return table_render(
         request,
         lists.payouts_for(request.actor),

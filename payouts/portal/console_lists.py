@@ -5,7 +5,10 @@ staff role later narrows these pages too."""
 
 from __future__ import annotations
 
-from django.db.models import Count, QuerySet
+from decimal import Decimal
+from typing import Any
+
+from django.db.models import Count, QuerySet, Sum
 
 from affiliates.models import Advertiser, Offer, Publisher
 from affiliates.portal.tables import Column, Filter, ListSpec, model_choices
@@ -13,18 +16,44 @@ from affiliates.roles import Actor, scope
 from payouts.models import AdvertiserPayment, Commission, CommissionStatus, Document, Payout, PayoutRun
 
 ADVERTISERS = model_choices(Advertiser.objects.all())
+
+
+def _money(amount: Decimal | None, currency: str) -> str:
+    """A CSV cell as the page shows it: the amount and its currency (rows mix currencies)."""
+    return "" if amount is None else f"{amount} {currency}"
+
+
+def _money_map(totals: dict[str, Any]) -> str:
+    return "; ".join(f"{total} {cur}" for cur, total in sorted(totals.items()))
+
+
+def _sent(payout: Payout) -> str:
+    return _money(payout.payout_amount, payout.payout_currency)
+
+
+def _payout_status(payout: Payout) -> str:
+    held = f" ({payout.get_hold_reason_display()})" if payout.hold_reason else ""
+    return f"{payout.get_status_display()}{held}"
+
+
+def run_totals(*, run_id: int) -> dict[str, Decimal]:
+    """A run's total per currency (a run pays each publisher in their own currency)."""
+    rows = Payout.objects.filter(run_id=run_id).values_list("currency").annotate(total=Sum("amount"))
+    return {cur: total for cur, total in rows.order_by()}
+
+
 PUBLISHERS = model_choices(Publisher.objects.all())
 
 COMMISSIONS = ListSpec(
     columns=(
-        Column("created", "Created", "created_at"),
-        Column("kind", "Kind", "kind"),
-        Column("offer", "Offer", "offer__name"),
-        Column("publisher", "Publisher", "publisher__name"),
-        Column("status", "Status", "status"),
-        Column("revenue", "Revenue", "revenue", num=True),
-        Column("payout", "Payout", "payout", num=True),
-        Column("trace", "Trace", num=True),
+        Column("created", "Created", "created_at", value="created_at"),
+        Column("kind", "Kind", "kind", value="get_kind_display"),
+        Column("offer", "Offer", "offer__name", value="offer.name"),
+        Column("publisher", "Publisher", "publisher__name", value="publisher.name"),
+        Column("status", "Status", "status", value="get_status_display"),
+        Column("revenue", "Revenue", "revenue", num=True, value=lambda r: _money(r.revenue, r.currency)),
+        Column("payout", "Payout", "payout", num=True, value=lambda r: _money(r.payout, r.currency)),
+        Column("trace", "Trace", num=True, value=lambda r: r.conversion_id or r.source_key),
     ),
     default_sort="-created",
     search=("source_key",),
@@ -42,13 +71,13 @@ COMMISSIONS = ListSpec(
 
 DOCUMENTS = ListSpec(
     columns=(
-        Column("number", "Number", "number"),
-        Column("kind", "Kind", "kind"),
-        Column("party", "Party"),
-        Column("period", "Period", "period"),
-        Column("issued", "Issued", "issue_date"),
-        Column("due", "Due", "due_date"),
-        Column("total", "Total", num=True),
+        Column("number", "Number", "number", value="number_text"),
+        Column("kind", "Kind", "kind", value="get_kind_display"),
+        Column("party", "Party", value=lambda r: (r.advertiser or r.publisher).name),
+        Column("period", "Period", "period", value=lambda r: r.period.strftime("%B %Y")),
+        Column("issued", "Issued", "issue_date", value="issue_date"),
+        Column("due", "Due", "due_date", value="due_date"),
+        Column("total", "Total", num=True, value=lambda r: _money_map(r.totals)),
         Column("files", "Download", num=True),
     ),
     default_sort="-issued",
@@ -63,11 +92,11 @@ DOCUMENTS = ListSpec(
 
 PAYMENTS = ListSpec(
     columns=(
-        Column("received", "Received", "received_on"),
-        Column("advertiser", "Advertiser", "advertiser__name"),
-        Column("reference", "Reference", "reference"),
-        Column("invoice", "Invoice", "document__number"),
-        Column("amount", "Amount", "amount", num=True),
+        Column("received", "Received", "received_on", value="received_on"),
+        Column("advertiser", "Advertiser", "advertiser__name", value="advertiser.name"),
+        Column("reference", "Reference", "reference", value="reference"),
+        Column("invoice", "Invoice", "document__number", value="document.number_text"),
+        Column("amount", "Amount", "amount", num=True, value=lambda r: _money(r.amount, r.currency)),
     ),
     default_sort="-received",
     search=("reference", "advertiser__name"),
@@ -80,13 +109,13 @@ PAYMENTS = ListSpec(
 
 RUNS = ListSpec(
     columns=(
-        Column("period", "Period", "period"),
-        Column("status", "Status", "status"),
-        Column("payouts", "Payouts", "n", num=True),
-        Column("total", "Total", num=True),
-        Column("created", "Started", "created_at"),
-        Column("approved", "Approved", "approved_at"),
-        Column("paid", "Paid", "paid_at"),
+        Column("period", "Period", "period", value=lambda r: r.period.strftime("%B %Y")),
+        Column("status", "Status", "status", value="get_status_display"),
+        Column("payouts", "Payouts", "n", num=True, value="n"),
+        Column("total", "Total", num=True, value=lambda r: _money_map(run_totals(run_id=r.pk))),
+        Column("created", "Started", "created_at", value="created_at"),
+        Column("approved", "Approved", "approved_at", value="approved_at"),
+        Column("paid", "Paid", "paid_at", value="paid_at"),
     ),
     default_sort="-period",
     filters=(Filter("status", "Status", "status", PayoutRun.Status.choices),),
@@ -94,13 +123,19 @@ RUNS = ListSpec(
 
 PAYOUTS = ListSpec(
     columns=(
-        Column("period", "Period", "period"),
-        Column("publisher", "Publisher", "publisher__name"),
-        Column("status", "Status", "status"),
-        Column("method", "Method", "method"),
-        Column("amount", "Amount", "amount", num=True),
-        Column("sent", "Sent", "payout_amount", num=True),
-        Column("reference", "Reference", "payment_reference"),
+        Column("period", "Period", "period", value=lambda r: r.period.strftime("%B %Y")),
+        Column("publisher", "Publisher", "publisher__name", value="publisher.name"),
+        Column("status", "Status", "status", value=_payout_status),
+        Column("method", "Method", "method", value="method"),
+        Column("amount", "Amount", "amount", num=True, value=lambda r: _money(r.amount, r.currency)),
+        Column(
+            "sent",
+            "Sent",
+            "payout_amount",
+            num=True,
+            value=lambda r: _money(r.payout_amount, r.payout_currency),
+        ),
+        Column("reference", "Reference", "payment_reference", value="payment_reference"),
     ),
     default_sort="-period",
     search=("publisher__name", "payment_reference"),

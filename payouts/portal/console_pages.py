@@ -49,6 +49,8 @@ def _common(request: PortalRequest, subject: Any, where: Q, top_by: str) -> dict
         "conversions": recent_conversions(where=where),
         "notes": staff_notes_for(subject=subject),
         "note_kind": subject._meta.model_name,
+        # These actions open their confirm page (affiliates.portal.views_console.EFFECTS).
+        "confirm": ("pause", "suspend", "reject"),
     }
 
 
@@ -67,7 +69,7 @@ def advertiser_page(request: PortalRequest, pk: int) -> HttpResponse:
         "actions": ADVERTISER_ACTIONS.get(advertiser.status, []),
         "offers": advertiser.offers.order_by("status", "name")[:20],
         "balance": advertiser_balances(advertiser_id=pk),
-        "caps": caps_near_limit(where=Q(cap__offer__advertiser_id=pk)),
+        "caps": caps_near_limit(where=Q(offer__advertiser_id=pk)),
         "activity": _activity(request.actor, advertiser_id=pk),
     }
     return render(request, "payouts/portal/console/advertiser.html", context, status=context["status"])
@@ -98,7 +100,7 @@ def offer_page(request: PortalRequest, pk: int) -> HttpResponse:
         "actions": OFFER_ACTIONS.get(offer.status, []),
         "goals": offer.goals.order_by("-is_default", "code"),
         "caps": offer.caps.select_related("publisher"),
-        "caps_near": caps_near_limit(where=Q(cap__offer_id=pk)),
+        "caps_near": caps_near_limit(where=Q(offer_id=pk)),
         "running": offer.accesses.filter(status=OfferAccess.Status.APPROVED).count(),
         "pending": offer.accesses.filter(status=OfferAccess.Status.PENDING).count(),
         "coupons": offer.coupons.filter(active=True).count(),

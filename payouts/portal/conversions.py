@@ -9,17 +9,22 @@ from collections.abc import Iterable
 from django.contrib import messages
 from django.http import HttpResponse
 from django.shortcuts import redirect
+from django.urls import reverse
 from django.views.decorators.http import require_POST
 
 from affiliates.core.errors import DomainError
 from affiliates.portal.access import PortalRequest, account_may, advertiser_only, portal_view
-from affiliates.portal.redirects import redirect_next
+from affiliates.portal.confirm import confirm_page, confirmed
+from affiliates.portal.redirects import next_safe, redirect_next
 from affiliates.roles import Act, Actor, Role
 from payouts.adjustments import adjustments_apply
 from payouts.models import Commission
 from payouts.services import BulkRefused, commissions_set_status, conversions_release
 from tracking.portal.forms import AdjustmentUploadForm, BulkActionForm
 from tracking.portal.selectors import conversions_for
+
+#: Decisions that first show their confirm page, with its title.
+CONFIRM = {"rejected": "Reject", "reversed": "Reverse", "release": "Release from fraud review"}
 
 # The ledger wants a reason for every change; a row button gives none, so it says what was done.
 REASONS = {
@@ -84,19 +89,66 @@ def _set_status(request: PortalRequest, conversion_ids: list[int], status: str, 
         messages.success(request, f"{n} conversion{'s' if n != 1 else ''} {status}.")
 
 
+def _effects(action: str, n: int, actor: Actor) -> list[str]:
+    """What a destructive decision does (the status rules in tracking/lifecycle.py), for its
+    confirm page."""
+    them = f"{n} conversion{'s' if n != 1 else ''}"
+    final = (
+        "This is final: a rejected or reversed conversion is never reopened (a later status from "
+        "the advertiser's feed is answered network_decision); a mistake is corrected by a new adjustment."
+        if actor.is_staff
+        else "This is final: a rejected or reversed conversion is never reopened; a mistake is "
+        "corrected by a new adjustment."
+    )
+    if action == "release":
+        return [
+            f"Lifts the fraud-review hold on {them}: they stay pending, nothing is paid now.",
+            "The offer's hold period still runs and the advertiser's own approve or reject still "
+            "applies; they are approved when the hold period ends unless the advertiser decides first.",
+            "To pay now instead, go back and choose Approve now: that skips the hold period and the "
+            "advertiser's review.",
+        ]
+    if action == "rejected":
+        return [f"Rejects {them}: their commissions are not paid and earn no revenue.", final]
+    return [
+        f"Reverses {them}: the ledger takes back what they earned (the publisher's balance goes "
+        "down, netted against later earnings if already paid).",
+        final,
+    ]
+
+
 @require_POST
 @portal_view(Role.ADVERTISER, Role.STAFF)
 @account_may(Act.DECIDE_COMMISSIONS)
 def set_status(request: PortalRequest) -> HttpResponse:
-    """Approve, reject or reverse one or many conversions (the table's row and bulk buttons)."""
+    """Approve, reject, reverse or release one or many conversions (the table's row and bulk
+    buttons); reject, reverse and release first show what they will do (affiliates.portal.confirm)."""
     form = BulkActionForm(request.POST)
     if not form.is_valid():
         messages.error(request, "Select at least one conversion and an action.")
     else:
         data = form.cleaned_data
+        if data["action"] in CONFIRM and not confirmed(request):
+            return confirm_page(
+                request,
+                title=CONFIRM[data["action"]],
+                effects=_effects(data["action"], len(data["ids"]), request.actor),
+                action=request.path,
+                button=CONFIRM[data["action"]],
+                cancel=next_safe(request, request.POST.get("next")) or reverse(_fallback(request)),
+                fields={
+                    "ids": [str(i) for i in data["ids"]],
+                    "action": data["action"],
+                    "reason": data["reason"],
+                    "next": request.POST.get("next", ""),
+                },
+            )
         _set_status(request, data["ids"], data["action"], data["reason"])
-    fallback = "tracking_portal:staff-fraud" if request.actor.is_staff else "tracking_portal:adv-conversions"
-    return redirect_next(request, fallback)
+    return redirect_next(request, _fallback(request))
+
+
+def _fallback(request: PortalRequest) -> str:
+    return "tracking_portal:staff-fraud" if request.actor.is_staff else "tracking_portal:adv-conversions"
 
 
 @require_POST

@@ -10,14 +10,14 @@ from typing import Any
 from django import forms
 from django.contrib import messages
 from django.db.models import Count, Sum
-from django.http import Http404, HttpResponse, JsonResponse
+from django.http import Http404, HttpResponse, HttpResponseBase, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
 from django.views.decorators.http import require_POST
 
 from affiliates.core.errors import DomainError
 from affiliates.portal.access import PortalRequest, account_may, publisher_only, staff_act, staff_only
-from affiliates.portal.tables import table_build
+from affiliates.portal.tables import table_build, table_csv
 from affiliates.roles import Act, scope
 from payouts.ledger import publisher_balances
 from payouts.models import Account, Payout, PayoutRun
@@ -88,7 +88,9 @@ class RunForm(forms.Form):
 
 @staff_only
 @staff_act(Act.MANAGE_PAYOUTS)
-def staff_runs(request: PortalRequest) -> HttpResponse:
+def staff_runs(request: PortalRequest) -> HttpResponseBase:
+    if request.GET.get("format") == "csv":
+        return table_csv(runs_for(request.actor), RUNS, request.GET, actor=request.actor, label="Payout runs")
     form = RunForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
         # The build runs in a worker; the run page shows its progress. Asking twice for a

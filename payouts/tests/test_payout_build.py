@@ -261,3 +261,18 @@ def test_the_network_floor_lifts_a_lower_publisher_minimum(pixelpush: Publisher)
     assert build(JAN).payouts.count() == 0
     approve_balance(pixelpush, "0.01", at=mid(FEB))
     assert amounts(build(FEB)) == {(pixelpush.pk, "USD"): Decimal("100.00")}
+
+
+def test_its_progress_counts_only_the_publishers_with_a_balance_to_pay(db: None) -> None:
+    paid_before = PublisherFactory.create_batch(3)
+    for publisher in paid_before:  # January's money, paid by January's run: nothing left in February
+        approve_balance(publisher, "50.00", at=mid(JAN))
+    build(JAN)
+    owed = PublisherFactory.create_batch(2)
+    for publisher in owed:
+        approve_balance(publisher, "60.00", at=mid(FEB))
+
+    run = build(FEB)
+
+    assert (run.progress_done, run.progress_total) == (2, 2)
+    assert set(run.payouts.values_list("publisher_id", flat=True)) == {p.pk for p in owed}

@@ -378,6 +378,9 @@ def test_6_the_advertiser_approves_in_bulk_and_reverses_a_conversion(
     assert [statuses[pk] for pk in conversion_ids] == ["approved", "approved", "pending"]
     shot("approved")
     page.get_by_role("button", name=f"Reverse conversion {conversion_ids[0]}").click()
+    expect(page.get_by_text("the ledger takes back what they earned")).to_be_visible()
+    page.get_by_label("I understand what this will do").check()
+    page.get_by_role("button", name="Reverse").click()
     expect(page.get_by_text("1 conversion reversed.")).to_be_visible()
     reversed_ = Commission.objects.get(conversion=conversion_ids[0])
     assert reversed_.status == "reversed"

@@ -11,7 +11,7 @@ import pytest
 from django.utils import timezone
 from playwright.sync_api import expect
 
-from affiliates.models import Publisher
+from affiliates.models import Offer, Publisher
 from affiliates.tests import factories as f
 from tests.browser.conftest import login
 from tests.portal_data import conversion_make
@@ -51,7 +51,49 @@ def test_staff_find_a_publisher_act_on_it_and_read_the_overview(page, shot, nadi
     page.get_by_label("Add a note").fill("Asked for a higher cap; call back Monday.")
     page.get_by_role("button", name="Save note").click()
     expect(page.get_by_text("Asked for a higher cap; call back Monday.")).to_be_visible()
+    page.get_by_role("link", name="Suspend…").click()
+    expect(page.get_by_role("heading", name="Suspend PixelPush Media?")).to_be_visible()
+    page.get_by_label("I understand what this will do").check()
     page.get_by_role("button", name="Suspend").click()
     expect(page.get_by_text("PixelPush Media is now suspended.")).to_be_visible()
     shot("publisher-detail")
     assert Publisher.objects.get(pk=shoes_link.publisher_id).status == Publisher.Status.SUSPENDED
+
+
+def test_staff_create_an_offer_with_two_goals_and_pause_it_with_confirmation(page, shot, nadia, acme, pia):
+    login(page, "nadia")
+    page.goto("/staff/offers/")
+    page.get_by_role("link", name="New offer").click()
+    page.get_by_label("Advertiser", exact=True).select_option(label=acme.name)
+    page.get_by_role("button", name="Continue").click()
+    expect(page.get_by_role("heading", name=f"New offer for {acme.name}")).to_be_visible()
+    page.get_by_label("Name", exact=True).fill("Acme Boots - Winter")
+    page.get_by_label("Landing URL").fill("https://boots.example.com/?c={click_id}")
+    page.get_by_label("Countries", exact=True).fill("US, ca")
+    for row, (code, model, payout, revenue) in enumerate(
+        [("lead", "cpl", "2.00", "3.00"), ("sale", "cps", "8", "12")], start=1
+    ):
+        page.get_by_label(f"Goal code (row {row})").fill(code)
+        page.get_by_label(f"Goal name (row {row})").fill(code.title())
+        page.get_by_label(f"Goal payout type (row {row})").select_option(model)
+        page.get_by_label(f"Goal payout (row {row})").fill(payout)
+        page.get_by_label(f"Goal revenue (row {row})").fill(revenue)
+    shot("offer-form")
+    page.get_by_role("button", name="Create offer").click()
+
+    expect(page.get_by_text("Offer “Acme Boots - Winter” saved.")).to_be_visible()
+    offer = Offer.objects.get(name="Acme Boots - Winter")
+    assert sorted(offer.goals.values_list("code", "payout_type")) == [("lead", "cpl"), ("sale", "cps")]
+    assert offer.target_countries == ["US", "CA"]
+    shot("offer-page")
+
+    page.get_by_role("link", name="Pause…").click()
+    expect(page.get_by_role("heading", name="Pause Acme Boots - Winter?")).to_be_visible()
+    expect(page.get_by_text("send clicks to its fallback offer or URL")).to_be_visible()
+    shot("pause-confirm")
+    page.get_by_label("I understand what this will do").check()
+    page.get_by_role("button", name="Pause", exact=True).click()
+    expect(page.get_by_text("Acme Boots - Winter is now paused.")).to_be_visible()
+    offer.refresh_from_db()
+    assert offer.status == Offer.Status.PAUSED
+    shot("paused")

@@ -33,7 +33,7 @@ from typing import Any
 from django.conf import settings
 from django.db import Error as DatabaseError
 from django.db import transaction
-from django.db.models import QuerySet
+from django.db.models import Count, QuerySet
 
 from affiliates.core.db import db_advisory_lock
 from tracking.clickpath import lines, redis_conn, spool, writer
@@ -156,6 +156,69 @@ def _cap_key(rule: CapRule, offer_id: int, publisher_id: int, now: datetime) -> 
         return redis_conn.key("capp", rule.path_id, rule.period, period_start(rule.period, now).date())
     who = publisher_id if rule.per_publisher else "*"
     return redis_conn.key("cap", offer_id, who, rule.period, period_start(rule.period, now).date())
+
+
+def click_caps_used(caps: list[Any], now: datetime) -> list[tuple[Any, str, int]]:
+    """(cap, scope key, clicks counted this period) for click caps (affiliates ``Cap`` rows of
+    metric clicks), read where the click path counts them: the script's counters in Redis
+    (the keys ``_cap_key`` builds), else the database's clicks, as the fallback path counts.
+    Scope keys are ``offer`` or ``pub:<id>``, as tracking.conversions.caps names them. An
+    each-publisher cap is read for every publisher with clicks this period, except those with
+    their own cap of the period (which replaces it, see links._click_caps)."""
+    client = redis_conn.client()
+    if client is not None:
+        try:
+            return _caps_used_redis(client, caps, now)
+        except redis_conn.WRITE_ERRORS:
+            pass  # the database's clicks: what the fallback path counts with
+    return _caps_used_db(caps, now)
+
+
+def _own_publishers(caps: list[Any], cap: Any) -> set[int]:
+    return {
+        c.publisher_id
+        for c in caps
+        if c.offer_id == cap.offer_id and c.publisher_id and c.period == cap.period
+    }
+
+
+def _caps_used_redis(client: Any, caps: list[Any], now: datetime) -> list[tuple[Any, str, int]]:
+    out: list[tuple[Any, str, int]] = []
+    for cap in caps:
+        own = cap.publisher_id is not None
+        rule = CapRule(cap.period, int(cap.limit), per_publisher=own or cap.scope == "each_publisher")
+        if own or not rule.per_publisher:
+            used = client.get(_cap_key(rule, cap.offer_id, cap.publisher_id or 0, now))
+            out.append((cap, f"pub:{cap.publisher_id}" if own else "offer", int(used or 0)))
+            continue
+        # One key per publisher: the key with a publisher id in place of the "*" of the offer's.
+        pattern = _cap_key(rule, cap.offer_id, 0, now).replace(
+            f":{cap.offer_id}:0:", f":{cap.offer_id}:[0-9]*:"
+        )
+        keys = sorted(client.scan_iter(match=pattern, count=1000))
+        skip = _own_publishers(caps, cap)
+        for key, used in zip(keys, client.mget(keys) if keys else [], strict=True):
+            publisher_id = int(key.decode().rsplit(":", 4)[-3])
+            if publisher_id not in skip:
+                out.append((cap, f"pub:{publisher_id}", int(used or 0)))
+    return out
+
+
+def _caps_used_db(caps: list[Any], now: datetime) -> list[tuple[Any, str, int]]:
+    out: list[tuple[Any, str, int]] = []
+    for cap in caps:
+        qs = Click.objects.filter(
+            offer_id=cap.offer_id, reason="", created_at__gte=period_start(cap.period, now)
+        )
+        if cap.publisher_id is not None:
+            out.append((cap, f"pub:{cap.publisher_id}", qs.filter(publisher_id=cap.publisher_id).count()))
+        elif cap.scope != "each_publisher":
+            out.append((cap, "offer", qs.count()))
+        else:
+            skip = _own_publishers(caps, cap)
+            rows = qs.exclude(publisher_id__in=skip).values_list("publisher_id").annotate(n=Count("pk"))
+            out += [(cap, f"pub:{pub}", n) for pub, n in rows.order_by()]
+    return out
 
 
 @lru_cache(maxsize=64)

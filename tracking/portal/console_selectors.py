@@ -1,5 +1,6 @@
 """Reads for the staff console's overview and detail pages that need clicks and conversions
-only: counts per UTC day up to this time of day, per-offer movers, caps near their limit and the
+only: counts per UTC day up to this time of day, per-offer movers, caps near their limit (click
+caps included) and the
 click consumer's backlog. The money beside them is payouts.portal's."""
 
 from __future__ import annotations
@@ -16,10 +17,10 @@ from django.db.models import Count, F, Q, QuerySet
 from django.db.models.functions import TruncDate
 from django.utils import timezone
 
-from affiliates.models import Cap
+from affiliates.models import Cap, Publisher
 from tracking.clickpath import redis_conn
 from tracking.clickpath.consumer import GROUP
-from tracking.clickpath.store import stream_key
+from tracking.clickpath.store import click_caps_used, stream_key
 from tracking.conversions.caps import period_start
 from tracking.models import CapCounter, Click, Conversion
 from tracking.portal.traffic import COUNTED
@@ -69,6 +70,8 @@ class CapUse:
     cap: Cap
     used: Decimal
     scope_key: str
+    #: The publisher an each-publisher cap's row counts ("" for the whole offer).
+    who: str = ""
 
     @property
     def share(self) -> float:
@@ -76,17 +79,29 @@ class CapUse:
 
 
 def caps_near_limit(*, now: datetime | None = None, where: Q | None = None) -> list[CapUse]:
-    """Conversion, payout and revenue caps whose current period has used 80 % or more, fullest
-    first. (Click caps are counted in Redis by the click path and are not listed here.)"""
+    """Caps whose current period has used 80 % or more, fullest first: conversion, payout and
+    revenue caps from their counters (CapCounter), click caps from where the click path counts
+    them (tracking.clickpath.store.click_caps_used: Redis, else the clicks table). ``where``
+    narrows the caps (``offer_id=``, ``offer__advertiser_id=``)."""
     now = now or timezone.now()
+    caps = Cap.objects.filter(where or Q(), limit__gt=0).select_related("offer", "publisher")
     current = Q()
     for period in Cap.Period.values:
         current |= Q(cap__period=period, period_start=period_start(period, now))
     rows: QuerySet[CapCounter] = CapCounter.objects.filter(
-        current, where or Q(), cap__limit__gt=0, used__gte=F("cap__limit") * NEAR
+        current, cap__in=caps.exclude(metric=Cap.Metric.CLICKS), used__gte=F("cap__limit") * NEAR
     ).select_related("cap", "cap__offer", "cap__publisher")
-    uses = [CapUse(cap=r.cap, used=r.used, scope_key=r.scope_key) for r in rows]
+    found = [(r.cap, r.scope_key, r.used) for r in rows]
+    clicks = list(caps.filter(metric=Cap.Metric.CLICKS))
+    found += [(cap, key, Decimal(n)) for cap, key, n in click_caps_used(clicks, now) if n >= cap.limit * NEAR]
+    names = _publisher_names(key for _, key, _ in found)
+    uses = [CapUse(cap=cap, used=used, scope_key=key, who=names.get(key, "")) for cap, key, used in found]
     return sorted(uses, key=lambda u: -u.share)
+
+
+def _publisher_names(keys: Any) -> dict[str, str]:
+    ids = {int(k[4:]) for k in keys if k.startswith("pub:")}
+    return {f"pub:{pk}": name for pk, name in Publisher.objects.filter(pk__in=ids).values_list("pk", "name")}
 
 
 @dataclass(frozen=True)

@@ -18,7 +18,6 @@ from affiliates.portal.access import (
     advertiser_only,
     portal_view,
     publisher_only,
-    staff_only,
 )
 from affiliates.roles import Role
 from affiliates.services import advertiser_rotate_credentials
@@ -117,10 +116,3 @@ def adv_integration(request: PortalRequest) -> HttpResponse:
         "ip_allowlist": advertiser.ip_allowlist,
     }
     return render(request, "tracking/portal/integration.html", context)
-
-
-@staff_only
-def staff_fraud(request: PortalRequest) -> HttpResponse:
-    qs = selectors.conversions_for(request.actor).filter(held_for_review=True, status="pending")
-    page = Paginator(qs.order_by("created_at", "id"), PAGE_SIZE).get_page(request.GET.get("page"))
-    return render(request, "tracking/portal/staff_fraud.html", {"page": page})
