@@ -132,12 +132,15 @@ def actor_for(user: Any) -> Actor:
 
 
 def staff_role_of(user: Any) -> str:
-    """A superuser is always admin; other staff have the role of their StaffMember row, and
-    read-only without one (a new staff account gets nothing it was not given)."""
+    """A superuser is always admin; other staff have the role of their StaffMember row, and are
+    admins without one: the contract (CONTRACT.md section 7) promises "staff credentials" the
+    whole minimal flow, and a staff user made outside the console (``createsuperuser``-less
+    scripts, the Django admin's "staff status" box) has no row. A role row, set on the staff
+    users page or through ``/api/v1/staff-roles/``, narrows them."""
     if user.is_superuser:
         return StaffRole.ADMIN
     role = StaffMember.objects.filter(user_id=user.pk).values_list("role", flat=True).first()
-    return role or StaffRole.READ_ONLY
+    return role or StaffRole.ADMIN
 
 
 def is_network_admin(user: Any) -> bool:

@@ -51,7 +51,7 @@ def staff_rows(*, users: Any) -> list[StaffRow]:
     roles = dict(StaffMember.objects.filter(user__in=people).values_list("user_id", "role"))
     rows = {
         u.pk: StaffRow(
-            user=u, role=StaffRole.ADMIN if u.is_superuser else roles.get(u.pk, StaffRole.READ_ONLY)
+            user=u, role=StaffRole.ADMIN if u.is_superuser else roles.get(u.pk, StaffRole.ADMIN)
         )
         for u in people
     }

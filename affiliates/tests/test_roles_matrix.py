@@ -64,10 +64,15 @@ def test_each_team_role_may_do_exactly_its_acts() -> None:
             assert roles.role_allows(actor, act) is (role in allowed), (role, act)
 
 
-def test_staff_without_a_role_row_are_read_only_and_superusers_are_admins(nadia: Any) -> None:
+def test_staff_without_a_role_row_are_admins_until_a_role_narrows_them(nadia: Any) -> None:
+    # The contract's minimal flow runs "with staff credentials": a plain staff user, made
+    # outside the console, may run it; a role row narrows them.
     plain = f.UserFactory(username="new-staff", is_staff=True)
-    assert actor_for(plain).staff_role == StaffRole.READ_ONLY
+    assert actor_for(plain).staff_role == StaffRole.ADMIN
     assert actor_for(nadia).staff_role == StaffRole.ADMIN
+    StaffMember.objects.create(user=plain, role=StaffRole.READ_ONLY)
+    plain = type(plain).objects.get(pk=plain.pk)  # a fresh user: the actor is cached on the instance
+    assert actor_for(plain).staff_role == StaffRole.READ_ONLY
 
 
 def test_existing_single_users_are_owners(ada: Any, pia: Any) -> None:
