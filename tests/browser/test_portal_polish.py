@@ -24,6 +24,7 @@ pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 def _patient(page: Any) -> None:
     """A loaded machine (helpers share 2 cores) can take over 10 s to serve a cold first page."""
     page.set_default_timeout(45_000)
+    page.goto("/login/", timeout=180_000)  # warm the live server up before the first login
 
 
 def test_the_publisher_saves_an_iban_payout_method(
