@@ -62,6 +62,8 @@ OFFER_FIELDS = (
     "target_countries",
     "target_devices",
     "target_os",
+    "allowed_traffic",
+    "terms",
     "created_at",
 )
 ACTIONS = {

@@ -366,6 +366,19 @@ class Offer(models.Model):
         validators=[v.validate_os_list],
         help_text="windows, macos, linux, android, ios, chromeos, other; empty accepts all.",
     )
+    allowed_traffic = models.JSONField(
+        default=list,
+        blank=True,
+        validators=[v.validate_traffic_list],
+        help_text=(
+            "Traffic sources publishers may use (content, coupon, cashback, email, search, "
+            "brand_bidding, social, display, native, push, pop, incentivized, sms); empty: not stated."
+        ),
+    )
+    terms = models.TextField(
+        blank=True,
+        help_text="Rules publishers accept when running the offer: forbidden methods, brand use, payout.",
+    )
     # Measurement beyond last click (issue 15). Payouts stay on attribution_model; these add
     # view-through conversions and optional assist commissions (payouts/journeys/).
     view_through_enabled = models.BooleanField(

@@ -90,9 +90,22 @@ def access_requested(*, access: OfferAccess) -> None:
     )
 
 
-def access_decided(*, access: OfferAccess) -> None:
+def access_decided(*, access: OfferAccess, revoked: bool = False) -> None:
     offer = access.offer
     approved = access.status == OfferAccess.Status.APPROVED
+    if revoked and not approved:
+        notify(
+            kind=Kind.ACCESS_DECIDED,
+            recipients=publisher_members([access.publisher_id]),
+            title=f"Removed from {offer.name}",
+            body=(
+                f"{offer.advertiser.name} removed you from {offer.name}: your links for it no longer "
+                "earn and their clicks go to the offer's fallback."
+                + (f" Note: {access.note}" if access.note else "")
+            ),
+            link=reverse("portal:pub-my-offers"),
+        )
+        return
     notify(
         kind=Kind.ACCESS_DECIDED,
         recipients=publisher_members([access.publisher_id]),

@@ -124,6 +124,20 @@ def _goal_build(*, offer: Offer, data: Mapping[str, Any]) -> Goal:
     return goal
 
 
+def goal_code_change_check(*, goal: Goal, code: str | None) -> None:
+    """Refuse renaming a goal that has conversions.
+
+    Advertisers' live postbacks name the goal by its code (``goal=sale``): a silent rename
+    would turn every later postback into a 400 unknown_goal. Add a new goal instead.
+    """
+    if goal.pk and code is not None and code != goal.code and goal.conversions.exists():
+        raise Conflict(
+            f"Goal {goal.code!r} has conversions: live postbacks send goal={goal.code}, so its code "
+            "cannot change. Add a new goal with the new code instead.",
+            code="goal_code_in_use",
+        )
+
+
 def _goals_check(goal_data: list[dict[str, Any]]) -> None:
     """Rules over the whole list: at least one, one default (the first unless said), unique codes."""
     if not goal_data:
@@ -189,6 +203,8 @@ def _goals_replace(*, offer: Offer, goal_data: list[dict[str, Any]]) -> None:
         goal = existing.get(goal_id) if goal_id is not None else by_code.get(data.get("code", ""))
         if goal_id is not None and goal is None:
             raise DomainError(f"Goal {goal_id} is not a goal of this offer.", code="unknown_goal")
+        if goal is not None:
+            goal_code_change_check(goal=goal, code=data.get("code"))
         keep.append((goal or Goal(offer=offer), data))
     kept_ids = {goal.pk for goal, _ in keep if goal.pk}
     try:
@@ -235,6 +251,7 @@ def goal_create(*, offer: Offer, **data: Any) -> Goal:
 
 @transaction.atomic
 def goal_update(*, goal: Goal, **data: Any) -> Goal:
+    goal_code_change_check(goal=goal, code=data.get("code"))
     if data.get("is_default") is False and goal.is_default:
         raise DomainError("Make another goal the default instead.", code="default_goal_required")
     if data.get("is_default") and not goal.is_default:
@@ -271,14 +288,29 @@ def access_decide(
     access, _ = OfferAccess.objects.select_for_update().get_or_create(offer=offer, publisher=publisher)
     if access.status == status and access.decided_at is not None:
         return access
+    was = access.status
     access.status = status
     access.decided_by = by  # type: ignore[assignment]
     access.decided_at = timezone.now()
     if note:
         access.note = note
     access.save(update_fields=["status", "decided_by", "decided_at", "note"])
-    access_decided(access=access)
+    access_decided(access=access, revoked=was == OfferAccess.Status.APPROVED)
     return access
+
+
+def access_revoke(*, access: OfferAccess, by: AbstractBaseUser | None, note: str = "") -> OfferAccess:
+    """Remove a publisher from an offer it runs: its links stop earning and go to the fallback.
+
+    The same write as rejecting (the audit log records the change, the publisher is told it
+    was removed); refused unless the access is approved, so a stale page cannot reject an
+    application nobody reviewed.
+    """
+    if access.status != OfferAccess.Status.APPROVED:
+        raise Conflict("This publisher does not run the offer now.", code="not_approved")
+    return access_decide(
+        offer=access.offer, publisher=access.publisher, status=OfferAccess.Status.REJECTED, by=by, note=note
+    )
 
 
 def access_apply(*, offer: Offer, publisher: Publisher, note: str = "") -> OfferAccess:

@@ -90,6 +90,22 @@ def validate_tax_id(value: str) -> None:
 
 DEVICE_TYPES = frozenset({"desktop", "mobile", "tablet", "other"})
 OS_FAMILIES = frozenset({"windows", "macos", "linux", "android", "ios", "chromeos", "other"})
+# The traffic sources an offer may allow, as Everflow and Impact list them for publishers.
+TRAFFIC_TYPES = {
+    "content": "Content / blog",
+    "coupon": "Coupon & deals",
+    "cashback": "Cashback / loyalty",
+    "email": "E-mail",
+    "search": "Paid search",
+    "brand_bidding": "Brand bidding",
+    "social": "Social",
+    "display": "Display",
+    "native": "Native",
+    "push": "Push",
+    "pop": "Pop / redirect",
+    "incentivized": "Incentivized",
+    "sms": "SMS",
+}
 
 
 def _validate_choice_list(value: object, allowed: frozenset[str], code: str) -> None:
@@ -105,6 +121,10 @@ def validate_device_list(value: object) -> None:
 
 def validate_os_list(value: object) -> None:
     _validate_choice_list(value, OS_FAMILIES, "bad_os")
+
+
+def validate_traffic_list(value: object) -> None:
+    _validate_choice_list(value, frozenset(TRAFFIC_TYPES), "bad_traffic_type")
 
 
 def offer_measurement_errors(data: Mapping[str, Any], goal_codes: set[str] | None = None) -> dict[str, str]:

@@ -17,6 +17,7 @@ from affiliates import roles
 from affiliates.core.db import MAX_ID
 from affiliates.models import Advertiser, Cap, Coupon, CustomPayout, Goal, Offer, OfferAccess, Publisher
 from affiliates.network_terms import publisher_minimum_check
+from affiliates.payout_methods import PayoutDetailsError, payout_details_clean
 from affiliates.pricing import (
     PERCENT,
     AmbiguousUnit,
@@ -152,6 +153,20 @@ class PublisherSerializer(ScopedModelSerializer):
         return value
 
     def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
+        # The same per-method rules as the portal's form (affiliates.payout_methods), checked
+        # when the method or its details change; stored normalised.
+        if "payout_details" in attrs or "payout_method" in attrs:
+            current = self.instance
+            method = attrs.get("payout_method", getattr(current, "payout_method", "paypal"))
+            details = attrs.get("payout_details", getattr(current, "payout_details", None) or {})
+            try:
+                attrs["payout_details"] = payout_details_clean(
+                    method=method, details=details, allow_empty=True
+                )
+            except PayoutDetailsError as exc:
+                raise serializers.ValidationError(
+                    {"payout_details": {k: [v] for k, v in exc.fields.items()}}, code=exc.code
+                ) from exc
         # Checked when the threshold or its currency changes, so raising the network's floor
         # does not block a publisher's unrelated edits (the payout run applies the floor anyway).
         if "minimum_payout" in attrs or "payout_currency" in attrs:
@@ -281,6 +296,8 @@ class OfferSerializer(ScopedModelSerializer):
             "target_countries",
             "target_devices",
             "target_os",
+            "allowed_traffic",
+            "terms",
             "view_through_enabled",
             "view_through_window_hours",
             "view_through_goal",
@@ -375,6 +392,8 @@ class PublisherOfferSerializer(serializers.ModelSerializer[Offer]):
             "target_countries",
             "target_devices",
             "target_os",
+            "allowed_traffic",
+            "terms",
             "view_through_enabled",
             "view_through_window_hours",
             "assist_enabled",

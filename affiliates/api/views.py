@@ -21,6 +21,7 @@ from rest_framework.response import Response
 from affiliates import roles, services
 from affiliates.api import filters
 from affiliates.api import serializers as s
+from affiliates.api.schema import ErrorSerializer
 from affiliates.models import Advertiser, Cap, Coupon, CustomPayout, Goal, Offer, OfferAccess, Publisher
 
 NO_DELETE = ["get", "post", "put", "patch", "head", "options"]
@@ -402,6 +403,27 @@ class AccessViewSet(
     def reject(self, request: Request, pk: str | None = None) -> Response:
         """Reject the application (or revoke an approval); clicks go to the fallback."""
         return self._decide(request, OfferAccess.Status.REJECTED)
+
+    @extend_schema(
+        request=s.StatusChangeSerializer,
+        responses={200: s.OfferAccessSerializer, 409: ErrorSerializer},
+        description="Remove the publisher from an offer it runs; 409 not_approved when it does not.",
+    )
+    @action(detail=True, methods=["post"])
+    def revoke(self, request: Request, pk: str | None = None) -> Response:
+        """Remove an approved publisher: its links stop earning; it is told; the audit log has it."""
+        access = self.get_object()
+        if not roles.may_manage(self.actor, access):
+            raise PermissionDenied("Only the network or the offer's advertiser decides.")
+        roles.account_check(self.actor, roles.Act.DECIDE_ACCESS)
+        body = s.StatusChangeSerializer(data=request.data)
+        body.is_valid(raise_exception=True)
+        access = services.access_revoke(
+            access=access,
+            by=request.user,  # type: ignore[arg-type]
+            note=body.validated_data.get("note", ""),
+        )
+        return Response(s.OfferAccessSerializer(access, context=self.get_serializer_context()).data)
 
 
 class LinkViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet[OfferAccess]):

@@ -14,8 +14,10 @@ from affiliates.core.errors import DomainError
 from affiliates.models import Cap, Creative, CustomPayout, Goal, Offer, Publisher
 from affiliates.network_terms import publisher_minimum_check
 from affiliates.offer_targets import OfferTarget
+from affiliates.payout_methods import DETAILS, PayoutDetailsError, payout_details_clean
 from affiliates.pricing import PERCENT, AmbiguousUnit, custom_payout_unit, price_errors
-from affiliates.validators import DEVICE_TYPES, OS_FAMILIES, offer_measurement_errors
+from affiliates.services import goal_code_change_check
+from affiliates.validators import DEVICE_TYPES, OS_FAMILIES, TRAFFIC_TYPES, offer_measurement_errors
 
 # Measurement beyond last click (issue 15): view-through conversions and assist commissions.
 MEASUREMENT_FIELDS = [
@@ -91,12 +93,9 @@ class ProfileForm(forms.ModelForm[Publisher]):
 
 
 class PayoutDetailsForm(forms.ModelForm[Publisher]):
-    account = forms.CharField(
-        label="Account",
-        max_length=200,
-        help_text="PayPal email, IBAN, account number or wallet address for the method above.",
-    )
-    account_name = forms.CharField(label="Account holder", max_length=200, required=False)
+    """The payout method and the details it needs: one group of fields per method, named
+    ``<method>-<detail>``; only the chosen method's are checked (affiliates.payout_methods,
+    shared with the API), so the page works without JavaScript."""
 
     class Meta:
         model = Publisher
@@ -106,8 +105,26 @@ class PayoutDetailsForm(forms.ModelForm[Publisher]):
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         details = self.instance.payout_details or {}
-        self.fields["account"].initial = details.get("account", "")
-        self.fields["account_name"].initial = details.get("account_name", "")
+        for method, specs in DETAILS.items():
+            for spec in specs:
+                initial = details.get(spec.key, "") if self.instance.payout_method == method else ""
+                if method == Publisher.PayoutMethod.PAYPAL and not initial:
+                    initial = details.get("account", "")  # before per-method details: one "account"
+                self.fields[f"{method}-{spec.key}"] = forms.CharField(
+                    label=spec.label,
+                    required=False,  # required only for the chosen method, checked in clean()
+                    max_length=spec.max_length,
+                    help_text=spec.help,
+                    initial=initial,
+                )
+
+    def method_groups(self) -> list[tuple[str, str, list[forms.BoundField]]]:
+        """(method, its label, its bound fields) for the template's fieldsets."""
+        labels = dict(Publisher.PayoutMethod.choices)
+        return [
+            (method, labels[method], [self[f"{method}-{spec.key}"] for spec in specs])
+            for method, specs in DETAILS.items()
+        ]
 
     def clean(self) -> dict[str, Any]:
         data = super().clean() or {}
@@ -118,13 +135,20 @@ class PayoutDetailsForm(forms.ModelForm[Publisher]):
                 )
             except DomainError as exc:
                 self.add_error("minimum_payout", exc.message)
+        method = data.get("payout_method")
+        if method in DETAILS:
+            given = {spec.key: data.get(f"{method}-{spec.key}") or "" for spec in DETAILS[method]}
+            try:
+                self.details = payout_details_clean(method=method, details=given)
+            except PayoutDetailsError as exc:
+                for key, message in exc.fields.items():
+                    self.add_error(f"{method}-{key}" if key in given else None, message)
         return data
 
     def save(self, commit: bool = True) -> Publisher:
-        self.instance.payout_details = {
-            "account": self.cleaned_data["account"],
-            "account_name": self.cleaned_data["account_name"],
-        }
+        # The sign-up's traffic note rides in the same JSON; staff still read it after approval.
+        note = (self.instance.payout_details or {}).get("signup_note")
+        self.instance.payout_details = {**self.details, **({"signup_note": note} if note else {})}
         return super().save(commit)
 
 
@@ -187,12 +211,20 @@ class OfferForm(forms.ModelForm[Offer]):
         label="Operating systems",
     )
     allowed_domains = CodeListField(label="Deep-link domains", help_text="Hosts a deep link may go to.")
+    allowed_traffic = forms.MultipleChoiceField(
+        choices=list(TRAFFIC_TYPES.items()),
+        widget=forms.CheckboxSelectMultiple,
+        required=False,
+        label="Allowed traffic",
+        help_text="Shown to publishers in the marketplace. None ticked: not stated.",
+    )
 
     class Meta:
         model = Offer
         fields = [
             "name",
             "description",
+            "terms",
             "category",
             "status",
             "visibility",
@@ -206,6 +238,7 @@ class OfferForm(forms.ModelForm[Offer]):
             "target_countries",
             "target_devices",
             "target_os",
+            "allowed_traffic",
             "attribution_window_days",
             "attribution_model",
             "hold_days",
@@ -220,6 +253,7 @@ class OfferForm(forms.ModelForm[Offer]):
         ]
         widgets = {
             "description": forms.Textarea(attrs={"rows": 3}),
+            "terms": forms.Textarea(attrs={"rows": 4}),
             "starts_at": forms.DateTimeInput(attrs={"type": "datetime-local"}),
             "ends_at": forms.DateTimeInput(attrs={"type": "datetime-local"}),
         }
@@ -270,9 +304,22 @@ class OfferForm(forms.ModelForm[Offer]):
         return cleaned
 
 
+class GoalForm(forms.ModelForm[Goal]):
+    def clean(self) -> dict[str, Any]:
+        data = super().clean() or {}
+        # The instance still holds the stored code here (construct_instance runs after clean).
+        if self.instance.pk and "code" in self.changed_data and not data.get("DELETE"):
+            try:
+                goal_code_change_check(goal=self.instance, code=data.get("code"))
+            except DomainError as exc:
+                self.add_error("code", exc.message)
+        return data
+
+
 GoalFormSet: Any = inlineformset_factory(
     Offer,
     Goal,
+    form=GoalForm,
     fields=["code", "name", "payout_type", "payout", "revenue", "is_default", "allow_multiple"],
     extra=2,
     can_delete=True,
@@ -312,6 +359,21 @@ class ApplyForm(forms.Form):
         widget=forms.Textarea(attrs={"rows": 3}),
         required=False,
         max_length=2000,
+    )
+
+
+class ConfirmForm(forms.Form):
+    """A destructive action's confirmation: a required box, so it works without JavaScript."""
+
+    confirm = forms.BooleanField(
+        label="I understand; do it",
+        error_messages={"required": "Tick the box to confirm."},
+    )
+    note = forms.CharField(
+        label="Note for them (optional)",
+        required=False,
+        max_length=500,
+        widget=forms.Textarea(attrs={"rows": 2}),
     )
 
 

@@ -42,7 +42,6 @@ urlpatterns = [
     path("account/team/invites/<int:invite_id>/revoke/", team.team_invite_revoke, name="team-invite-revoke"),
     path("team/accept/<str:token>/", team.team_accept, name="team-accept"),
     # publisher
-    path("publisher/offers/", pub.marketplace, name="pub-marketplace"),
     path("publisher/offers/<int:offer_id>/", pub.offer_detail, name="pub-offer"),
     path("publisher/offers/<int:offer_id>/apply/", pub.apply_quick, name="pub-apply"),
     path("publisher/my-offers/", pub.my_offers, name="pub-my-offers"),
@@ -53,6 +52,7 @@ urlpatterns = [
     path("advertiser/offers/new/", adv.offer_create, name="adv-offer-new"),
     path("advertiser/offers/<int:offer_id>/", adv.offer_edit, name="adv-offer-edit"),
     path("advertiser/access/<int:access_id>/decide/", adv.access_decision, name="adv-access-decide"),
+    path("advertiser/access/<int:access_id>/remove/", adv.access_revoke_page, name="adv-access-revoke"),
     path("advertiser/audit/", audit.advertiser_audit, name="adv-audit"),
     # network staff
     path("staff/publishers/", staff.publisher_queue, name="staff-publishers"),

@@ -16,6 +16,7 @@ from affiliates.offer_targets import OfferTarget
 from affiliates.portal.access import PortalRequest, account_may, advertiser_only
 from affiliates.portal.forms import (
     CapFormSet,
+    ConfirmForm,
     CreativeFormSet,
     DecisionForm,
     EffectTargetForm,
@@ -26,7 +27,7 @@ from affiliates.portal.redirects import redirect_next
 from affiliates.portal.services import offer_save
 from affiliates.pricing import goal_warnings
 from affiliates.roles import AccountRefused, Act, approval_check, scope
-from affiliates.services import access_decide
+from affiliates.services import access_decide, access_revoke
 
 
 def _offers(request: PortalRequest) -> Any:
@@ -144,3 +145,28 @@ def access_decision(request: PortalRequest, access_id: int) -> HttpResponse:
     )
     decide_access(request, get_object_or_404(accesses, pk=access_id))
     return redirect_next(request, "tracking_portal:adv-publishers")
+
+
+@advertiser_only
+@account_may(Act.DECIDE_ACCESS)
+def access_revoke_page(request: PortalRequest, access_id: int) -> HttpResponse:
+    """Remove a publisher from one offer: a confirmation page (GET), then the required box (POST)."""
+    accesses = scope(
+        OfferAccess.objects.select_related("offer", "publisher", "offer__fallback_offer"),
+        request.actor,
+        advertiser_path="offer__advertiser_id",
+        publisher_path=None,
+    )
+    access = get_object_or_404(accesses.filter(status=OfferAccess.Status.APPROVED), pk=access_id)
+    form = ConfirmForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            access_revoke(access=access, by=request.user, note=form.cleaned_data["note"])  # type: ignore[arg-type]
+        except DomainError as exc:
+            messages.error(request, exc.message)
+        else:
+            messages.success(
+                request, f"{access.publisher.name} no longer runs {access.offer.name}; they were told."
+            )
+        return redirect("tracking_portal:adv-publishers")
+    return render(request, "portal/advertiser/access_revoke.html", {"access": access, "form": form})

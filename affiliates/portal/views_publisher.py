@@ -6,6 +6,7 @@ from __future__ import annotations
 from typing import Any
 
 from django.contrib import messages
+from django.db.models import Q
 from django.http import HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_POST
@@ -14,9 +15,10 @@ from affiliates import selectors as affiliate_selectors
 from affiliates.core.errors import DomainError
 from affiliates.models import Offer, OfferAccess
 from affiliates.portal.access import PortalRequest, account_may, publisher_only
-from affiliates.portal.forms import ApplyForm, MarketplaceFilter, PayoutDetailsForm, ProfileForm
+from affiliates.portal.forms import ApplyForm, PayoutDetailsForm, ProfileForm
 from affiliates.roles import Act, offers_visible_to_publisher_q, scope
 from affiliates.services import access_apply
+from affiliates.validators import TRAFFIC_TYPES
 
 
 def _pub(request: PortalRequest) -> Any:
@@ -32,19 +34,17 @@ def _visible_offers(request: PortalRequest) -> Any:
 
 
 @publisher_only
-def marketplace(request: PortalRequest) -> HttpResponse:
-    form = MarketplaceFilter(request.GET or None, categories=affiliate_selectors.marketplace_categories())
-    filters = form.cleaned_data if form.is_valid() else {}
-    offers = affiliate_selectors.marketplace_offers(
-        publisher=_pub(request), **{k: v for k, v in filters.items() if v}
-    )
-    return render(request, "portal/publisher/marketplace.html", {"form": form, "offers": offers})
-
-
-@publisher_only
 @account_may(Act.APPLY_TO_OFFERS)
 def offer_detail(request: PortalRequest, offer_id: int) -> HttpResponse:
-    offer = get_object_or_404(_visible_offers(request).select_related("advertiser"), pk=offer_id)
+    # A paused or ended offer stays readable to the publishers who applied to it: their link
+    # list points here, and the page says why the link earns nothing now.
+    publisher = _pub(request)
+    offers = Offer.objects.filter(
+        Q(offers_visible_to_publisher_q(publisher.pk), status=Offer.Status.ACTIVE)
+        | Q(accesses__publisher=publisher)
+    )
+    offers = offers.distinct().select_related("advertiser", "fallback_offer")
+    offer = get_object_or_404(offers, pk=offer_id)
     access = OfferAccess.objects.filter(offer=offer, publisher=_pub(request)).first()
     form = ApplyForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
@@ -61,7 +61,16 @@ def offer_detail(request: PortalRequest, offer_id: int) -> HttpResponse:
     return render(
         request,
         "portal/publisher/offer_detail.html",
-        {"offer": offer, "goals": offer.goals.all(), "access": access, "form": form},
+        {
+            "offer": offer,
+            "goals": offer.goals.all(),
+            "access": access,
+            "form": form,
+            "down_note": affiliate_selectors.offer_down_note(offer=offer),
+            "creatives": offer.creatives.filter(active=True),
+            "caps": affiliate_selectors.offer_caps_for(offer=offer, publisher=_pub(request)),
+            "traffic": [TRAFFIC_TYPES[t] for t in offer.allowed_traffic if t in TRAFFIC_TYPES],
+        },
     )
 
 
@@ -76,7 +85,14 @@ def _my_accesses(request: PortalRequest) -> Any:
 
 @publisher_only
 def my_offers(request: PortalRequest) -> HttpResponse:
-    accesses = _my_accesses(request).prefetch_related("offer__goals").order_by("status", "offer__name")
+    accesses = list(
+        _my_accesses(request)
+        .select_related("offer__fallback_offer")
+        .prefetch_related("offer__goals")
+        .order_by("status", "offer__name")
+    )
+    for access in accesses:
+        access.down_note = affiliate_selectors.offer_down_note(offer=access.offer)
     return render(request, "portal/publisher/my_offers.html", {"accesses": accesses})
 
 
@@ -98,6 +114,7 @@ def my_offer(request: PortalRequest, access_id: int) -> HttpResponse:
             "subs": ["sub1", "sub2", "sub3", "sub4", "sub5", "source"],
             "built": _built_link(base, request.GET),
             "creatives": creatives,
+            "down_note": affiliate_selectors.offer_down_note(offer=access.offer),
         },
     )
 
@@ -139,9 +156,9 @@ def apply_quick(request: PortalRequest, offer_id: int) -> HttpResponse:
         access = access_apply(offer=offer, publisher=_pub(request))
     except DomainError as exc:
         messages.error(request, exc.message)
-        return redirect("portal:pub-marketplace")
+        return redirect("tracking_portal:pub-marketplace")
     if access.status == OfferAccess.Status.APPROVED:
         messages.success(request, f"You're in: {offer.name}.")
         return redirect("portal:pub-my-offer", access_id=access.pk)
     messages.success(request, f"Applied to {offer.name}.")
-    return redirect("portal:pub-marketplace")
+    return redirect("tracking_portal:pub-marketplace")

@@ -18,7 +18,7 @@ register = template.Library()
 NAV: dict[Role, list[tuple[str, str]]] = {
     Role.PUBLISHER: [
         ("payouts_portal:pub-home", "Dashboard"),
-        ("portal:pub-marketplace", "Offers"),
+        ("tracking_portal:pub-marketplace", "Offers"),
         ("portal:pub-my-offers", "My offers"),
         ("tracking_portal:smart-links", "Smart links"),
         ("tracking_portal:pub-conversions", "Conversions"),

@@ -58,7 +58,7 @@ def test_the_portal_form_refuses_a_minimum_below_the_floor(pia: Any, pixelpush: 
         "d-payout_method": "paypal",
         "d-payout_currency": "USD",
         "d-minimum_payout": "20",
-        "d-account": "pia@pixelpush.example",
+        "d-paypal-email": "pia@pixelpush.example",
     }
 
     response = client.post("/publisher/profile/", form)

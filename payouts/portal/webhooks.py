@@ -107,6 +107,9 @@ def _act(request: PortalRequest, sub: WebhookSubscription) -> tuple[HttpResponse
         delivery = get_object_or_404(CallbackDelivery, pk=request.POST.get("delivery") or 0, subscription=sub)
         attempt = services.delivery_resend(delivery=delivery)
         messages.info(request, "Re-sent: " + ("delivered." if attempt.ok else f"failed ({attempt.error})."))
+    elif do == "delete" and not request.POST.get("confirm_delete"):
+        # A required box rather than a script's dialog: the page must not rely on JavaScript.
+        messages.error(request, "Tick the box to confirm the deletion.")
     elif do == "delete":
         sub.delete()
         messages.success(request, "Webhook deleted.")

@@ -78,3 +78,14 @@ def test_a_private_address_is_refused_on_the_form(pia: Any) -> None:
     assert page.status_code == 200
     assert page.context["form"].errors["url"]
     assert not WebhookSubscription.objects.exists()
+
+
+def test_deleting_a_webhook_needs_the_box_ticked(pia: Any, server: Recorder) -> None:
+    client = _client(pia)
+    client.post("/webhooks/", {"url": server.base_url + "/h", "events": ["click"], "is_active": "on"})
+    sub = WebhookSubscription.objects.get()
+    refused = client.post(f"/webhooks/{sub.pk}/", {"do": "delete"}, follow=True)
+    assert "Tick the box to confirm the deletion." in refused.content.decode()
+    assert WebhookSubscription.objects.filter(pk=sub.pk).exists()
+    client.post(f"/webhooks/{sub.pk}/", {"do": "delete", "confirm_delete": "1"})
+    assert not WebhookSubscription.objects.filter(pk=sub.pk).exists()

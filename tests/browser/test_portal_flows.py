@@ -321,12 +321,15 @@ def test_5_the_integration_page_reveals_a_rotated_token_once(page, shot, ada, ac
     expect(page.get_by_text(f"Your token starts with {acme.postback_token_hint}")).to_be_visible()
     expect(page.get_by_text("hashlib.sha256")).to_be_visible()
     expect(page.get_by_label("Pixel snippet")).to_contain_text(f"/p/{shoes.pk}.gif?goal=sale")
+    page.get_by_role("button", name="Rotate token & reveal").click()  # not confirmed: refused
+    expect(page.get_by_text(f"Your token starts with {acme.postback_token_hint}")).to_be_visible()
+    page.get_by_label("the old token stops working at once").check()
     page.get_by_role("button", name="Rotate token & reveal").click()
     token = page.locator("[data-token]").input_value()
     acme.refresh_from_db()
     assert token_digest(token) == acme.postback_token_digest
     assert token != ACME_POSTBACK_TOKEN
-    expect(page.get_by_label(re.compile("Call this URL"))).to_have_value(re.compile(f"token={token}$"))
+    expect(page.locator("input[data-goal='sale']")).to_have_value(re.compile(f"goal=sale.*token={token}$"))
     shot("integration")
     page.goto("/advertiser/integration/")
     expect(page.locator("[data-token]")).to_have_count(0)

@@ -94,9 +94,11 @@ def advertiser_publishers(*, advertiser_id: int) -> list[dict[str, Any]]:
     )
     for a in accesses:
         row = rows.setdefault(
-            a.publisher_id, {"publisher": a.publisher, "offers": [], "clicks": 0, "conversions": 0}
+            a.publisher_id,
+            {"publisher": a.publisher, "offers": [], "accesses": [], "clicks": 0, "conversions": 0},
         )
         row["offers"].append(a.offer)
+        row["accesses"].append(a)  # the page's "remove from offer" links need the access
     clicks = (
         Click.objects.filter(offer__advertiser_id=advertiser_id, created_at__gte=since, publisher_id__in=rows)
         .values("publisher_id")

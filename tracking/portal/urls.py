@@ -1,12 +1,13 @@
 from django.urls import path
 
-from tracking.portal import advertiser, console, policy, smartlinks, views
+from tracking.portal import advertiser, console, marketplace, policy, smartlinks, views
 
 app_name = "tracking_portal"
 
 urlpatterns = [
     path("advertiser/offers/", advertiser.adv_offers, name="adv-offers"),
     path("advertiser/publishers/", advertiser.adv_publishers, name="adv-publishers"),
+    path("publisher/offers/", marketplace.marketplace, name="pub-marketplace"),
     path("publisher/conversions/", views.pub_conversions, name="pub-conversions"),
     path("advertiser/conversions/", views.adv_conversions, name="adv-conversions"),
     path("advertiser/integration/", views.adv_integration, name="adv-integration"),

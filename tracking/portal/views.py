@@ -88,8 +88,13 @@ def adv_integration(request: PortalRequest) -> HttpResponse:
     )
     test_result = None
     if request.method == "POST" and request.POST.get("do") == "rotate":
-        # Only the digest is stored, so the token can be shown only now, on this response.
-        new_token = advertiser_rotate_credentials(advertiser=advertiser)
+        # Destructive (live postbacks with the old token fail at once): a required box, checked
+        # here too, so it holds without the browser's form validation.
+        if request.POST.get("confirm_rotate"):
+            # Only the digest is stored, so the token can be shown only now, on this response.
+            new_token = advertiser_rotate_credentials(advertiser=advertiser)
+        else:
+            messages.error(request, "Tick the box to confirm: the old token stops working at once.")
     elif request.method == "POST" and test_form.is_valid():
         data = test_form.cleaned_data
         try:
@@ -103,8 +108,13 @@ def adv_integration(request: PortalRequest) -> HttpResponse:
         except DomainError as exc:
             messages.error(request, exc.message)
     site = settings.SITE_URL.rstrip("/")
-    offer = advertiser.offers.first()
+    offers = list(advertiser.offers.order_by("name", "id"))
+    offer = next((o for o in offers if str(o.pk) == request.GET.get("offer", "")), None)
+    offer = offer or (offers[0] if offers else None)
+    goals = list(offer.goals.order_by("-is_default", "code")) if offer is not None else []
     context = {
+        "offers": offers,
+        "goals": goals,
         "site": site,
         "token": new_token,
         "token_hint": advertiser.postback_token_hint,

@@ -67,5 +67,14 @@
       buildLink(form);
     });
     document.querySelectorAll("[data-progress-url]").forEach(pollProgress);
+    // Payout details: show only the chosen method's fields (without script, all show, labelled).
+    document.querySelectorAll("form[data-payout-form]").forEach(function (form) {
+      var select = form.querySelector("select[name$='payout_method']");
+      var sync = function () {
+        form.querySelectorAll("fieldset[data-method]").forEach(function (set) { set.hidden = set.dataset.method !== select.value; });
+      };
+      select.addEventListener("change", sync);
+      sync();
+    });
   });
 })();
