@@ -28,7 +28,6 @@ import argparse
 import asyncio
 import json
 import os
-import signal
 import subprocess
 import sys
 import tempfile
@@ -56,7 +55,8 @@ class _Redis:
         )  # fmt: skip
         deadline = time.monotonic() + 10
         while time.monotonic() < deadline:
-            if subprocess.run(["redis-cli", "-p", str(self.port), "ping"], capture_output=True).returncode == 0:
+            ping = subprocess.run(["redis-cli", "-p", str(self.port), "ping"], capture_output=True)
+            if ping.returncode == 0:
                 return self
             time.sleep(0.1)
         raise RuntimeError("redis-server did not start")
@@ -177,7 +177,9 @@ def _drain(ctx: Context) -> None:
     time.sleep(1.0)  # the last batch read is in its transaction
 
 
-def measure(ctx: Context, *, kind: str, n: int, conns: int, rate: float, warmup: int) -> dict[str, object]:
+def measure(
+    ctx: Context, *, redis_pid: int, kind: str, n: int, conns: int, rate: float, warmup: int
+) -> dict[str, object]:
     ctx.database_ensure()
     ctx.manage("migrate", "--noinput", "-v0")
     token, offer_id, smart_token, smart_id = _fixture(ctx)[-4:]
@@ -189,9 +191,10 @@ def measure(ctx: Context, *, kind: str, n: int, conns: int, rate: float, warmup:
         asyncio.run(_load(server.port, path, warmup, conns, rate))
         _drain(ctx)
         before = _stored(ctx, kind, ids)
-        assert server.proc is not None and topo.proc is not None and ctx_redis.proc is not None
+        assert server.proc is not None
+        assert topo.proc is not None
         groups = {"app server": [server.proc.pid, *_descendants(server.proc.pid)],
-                  **_topology_roles(topo.proc.pid), "redis-server": [ctx_redis.proc.pid]}  # fmt: skip
+                  **_topology_roles(topo.proc.pid), "redis-server": [redis_pid]}  # fmt: skip
         perfs = {role: [_Cpu(pids)] for role, pids in groups.items() if pids}
         seen = _backends(ctx)
         perfs["postgres backends"] = [_Cpu(sorted(seen))] if seen else []
@@ -237,11 +240,9 @@ def _table(out: dict[str, object]) -> str:
     return "\n".join(rows)
 
 
-ctx_redis = _Redis()
-
-
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    formatter = argparse.RawDescriptionHelpFormatter
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=formatter)
     parser.add_argument("-n", type=int, default=20_000)
     parser.add_argument("--rate", type=float, default=1000.0, help="clicks per second at most")
     parser.add_argument("--conns", type=int, default=8)
@@ -250,10 +251,14 @@ def main() -> None:
     args = parser.parse_args()
     os.environ.setdefault("DATABASE_URL", "postgres://postgres@127.0.0.1:5432/affnet_clicksys")
     os.environ.setdefault("BENCH_START_SECONDS", "600")  # a loaded machine imports slowly
-    with ctx_redis:
-        os.environ["REDIS_URL"] = f"redis://127.0.0.1:{ctx_redis.port}/0"
+    with _Redis() as private:
+        assert private.proc is not None
+        os.environ["REDIS_URL"] = f"redis://127.0.0.1:{private.port}/0"
         ctx = Context.from_env()
-        out = measure(ctx, kind=args.kind, n=args.n, conns=args.conns, rate=args.rate, warmup=args.warmup)
+        out = measure(
+            ctx, redis_pid=private.proc.pid, kind=args.kind, n=args.n, conns=args.conns,
+            rate=args.rate, warmup=args.warmup,
+        )  # fmt: skip
     print(json.dumps(out))
     print(_table(out))
 
