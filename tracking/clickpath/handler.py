@@ -236,6 +236,7 @@ def click_plan(environ: dict[str, Any], link: Link | SmartSnapshot) -> ClickPlan
     params = _params(environ)
     rec, ip = _traffic(environ, params, "c")
     cookie = environ.get("HTTP_COOKIE") or ""
+    https = is_https(environ)
     now = time.time()
     snap, pick = None, None
     if isinstance(link, SmartSnapshot):  # the smart link's path for this click (smart.py)
@@ -271,13 +272,13 @@ def click_plan(environ: dict[str, Any], link: Link | SmartSnapshot) -> ClickPlan
     rec["fallback_if_refused"] = fallback.offer_id if fallback is not None else None
     freq = None
     if reason == ClickReason.OK:  # negative lists, then frequency caps (policy.py)
-        reason, freq = policy.click_checks(link, rec, ip, cookie_header=cookie, now=now)
+        reason, freq = policy.click_checks(link, rec, ip, cookie_header=cookie, now=now, https=https)
         if link.holdout is not None and reason == ClickReason.OK:
             visitor = f"{ip}|{rec['user_agent']}"
             holdout.holdout_assign(link.holdout, rec, visitor=visitor, cookie_header=cookie, now=now)
     rec["reason"] = reason
     caps = link.caps if reason == ClickReason.OK else ()
-    return ClickPlan(link, rec, ip, params, caps, is_https(environ), cookie, fallback, snap, pick, freq)
+    return ClickPlan(link, rec, ip, params, caps, https, cookie, fallback, snap, pick, freq)
 
 
 def click_answer(plan: ClickPlan, final: str) -> Response:
@@ -298,8 +299,8 @@ def click_answer(plan: ClickPlan, final: str) -> Response:
         response.headers += _cookies(plan, target)
     if final == ClickReason.OK and link.holdout is not None:
         response.headers += holdout.arm_cookie(link, rec, https=plan.https, now=time.time())
-    if plan.freq is not None and plan.freq.set_cookie:
-        response.headers.append(policy.visitor_cookie(plan.freq, https=plan.https))
+    if plan.freq is not None and plan.freq.set_cookie is not None:
+        response.headers.append(plan.freq.set_cookie)
     if plan.pick is not None and plan.snapshot is not None:
         if final == ClickReason.CAP_REACHED:
             smart.verdict_note(plan.pick, final, now=time.time())
