@@ -226,23 +226,6 @@ class ClickPlan:
     freq: policy.FreqCheck | None = None  # frequency caps across offers, checked in the write
 
 
-def _smart_choose(snap: SmartSnapshot, rec: dict[str, Any], ip: str, cookie: str, now: float) -> Pick | None:
-    """A smart link's path for this click, written into the record."""
-    pick = smart.smart_pick(
-        snap,
-        now=now,
-        country=rec["country"],
-        device=rec["device"],
-        os_name=rec["os"],
-        cookie_header=cookie,
-        visitor=f"{ip}|{rec['user_agent']}",
-    )
-    if pick is not None:
-        rec["smart_path_id"] = pick.entry.path_id
-        rec["path_skips"] = pick.skips
-    return pick
-
-
 def click_plan(environ: dict[str, Any], link: Link | SmartSnapshot) -> ClickPlan | None:
     """Everything before the durable write: the record, the checks before caps, the caps.
     None for a smart link without any path (answered like an unknown token).
@@ -254,23 +237,35 @@ def click_plan(environ: dict[str, Any], link: Link | SmartSnapshot) -> ClickPlan
     params = _params(environ)
     rec, ip = _traffic(environ, params, "c")
     cookie = environ.get("HTTP_COOKIE") or ""
+    https = is_https(environ)
     now = time.time()
     snap, pick = None, None
-    if isinstance(link, SmartSnapshot):
+    if isinstance(link, SmartSnapshot):  # the smart link's path for this click (smart.py)
         snap = link
-        pick = _smart_choose(snap, rec, ip, cookie, now)
+        pick = smart.smart_pick(
+            snap, now=now, country=rec["country"], device=rec["device"], os_name=rec["os"],
+            cookie_header=cookie, ip=ip, user_agent=rec["user_agent"],
+        )  # fmt: skip
         if pick is None:
             return None
+        rec["smart_path_id"] = pick.entry.path_id
+        rec["path_skips"] = pick.skips
         link = pick.entry.link
     if link.variants:  # the offer runs an A/B test: the visitor's variant (abvariants.py)
         link = abvariants.variant_choose(link, rec, cookie, params)
     country, device, os_name = rec["country"], rec["device"], rec["os"]
-    reason = rules.reason_before_caps(link, now=now, country=country, device=device, os_name=os_name)
-    fallback = (
-        rules.fallback_pick(link, country=country, device=device, os_name=os_name)
-        if link.fallback_chain
-        else None
-    )
+    reason: str
+    if pick is not None and pick.open:
+        # The pick ran the path's link's checks for this visitor (smart.py's memo), and a
+        # variant's link differs from it in its landing page only.
+        reason, fallback = ClickReason.OK, pick.fallback
+    else:
+        reason = rules.reason_before_caps(link, now=now, country=country, device=device, os_name=os_name)
+        fallback = (
+            rules.fallback_pick(link, country=country, device=device, os_name=os_name)
+            if link.fallback_chain
+            else None
+        )
     rec["offer_id"] = link.offer_id
     rec["publisher_id"] = link.publisher_id
     rec["referer"] = _clean(environ.get("HTTP_REFERER") or "", 1024)
@@ -278,13 +273,13 @@ def click_plan(environ: dict[str, Any], link: Link | SmartSnapshot) -> ClickPlan
     rec["fallback_if_refused"] = fallback.offer_id if fallback is not None else None
     freq = None
     if reason == ClickReason.OK:  # negative lists, then frequency caps (policy.py)
-        reason, freq = policy.click_checks(link, rec, ip, cookie_header=cookie, now=now)
+        reason, freq = policy.click_checks(link, rec, ip, cookie_header=cookie, now=now, https=https)
         if link.holdout is not None and reason == ClickReason.OK:
             visitor = f"{ip}|{rec['user_agent']}"
             holdout.holdout_assign(link.holdout, rec, visitor=visitor, cookie_header=cookie, now=now)
     rec["reason"] = reason
     caps = link.caps if reason == ClickReason.OK else ()
-    return ClickPlan(link, rec, ip, params, caps, is_https(environ), cookie, fallback, snap, pick, freq)
+    return ClickPlan(link, rec, ip, params, caps, https, cookie, fallback, snap, pick, freq)
 
 
 def click_destination(plan: ClickPlan, final: str) -> tuple[str, Target | None]:
@@ -310,11 +305,12 @@ def click_answer(plan: ClickPlan, final: str) -> Response:
         response.headers += _cookies(plan, target)
     if final == ClickReason.OK and link.holdout is not None:
         response.headers += holdout.arm_cookie(link, rec, https=plan.https, now=time.time())
-    if plan.freq is not None and plan.freq.set_cookie:
-        response.headers.append(policy.visitor_cookie(plan.freq, https=plan.https))
+    if plan.freq is not None and plan.freq.set_cookie is not None:
+        response.headers.append(plan.freq.set_cookie)
     if plan.pick is not None and plan.snapshot is not None:
-        smart.verdict_note(plan.pick, final, now=time.time())
-        if final == ClickReason.OK:
+        if final == ClickReason.CAP_REACHED:
+            smart.verdict_note(plan.pick, final, now=time.time())
+        elif final == ClickReason.OK and plan.snapshot.sticky_seconds:
             sticky = smart.sticky_header(plan.snapshot, plan.pick, https=plan.https)
             if sticky is not None:
                 response.headers.append(sticky)
@@ -355,7 +351,8 @@ def impression_record(
             device=rec["device"],
             os_name=rec["os"],
             cookie_header=cookie,
-            visitor=f"{ip}|{rec['user_agent']}",
+            ip=ip,
+            user_agent=rec["user_agent"],
         )
         if pick is None:
             raise LookupError("a smart link without paths")

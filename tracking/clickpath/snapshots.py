@@ -165,6 +165,12 @@ class SmartSnapshot:
     paths: tuple[SmartPathEntry, ...]
     catch_all: SmartPathEntry | None
 
+    @cached_property
+    def open_memo(self) -> dict[tuple[str, str, str], Any]:
+        """smart.py's memo: (country, device, OS) -> the paths open to such visitors (built
+        per snapshot and process, and dropped with the snapshot when it is rebuilt)."""
+        return {}
+
     def to_json(self) -> str:
         return json.dumps({"smart": asdict(self)})
 
