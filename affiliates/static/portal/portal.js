@@ -61,7 +61,38 @@
       document.querySelectorAll("input[name='" + all.dataset.checkAll + "']").forEach(function (box) { box.checked = all.checked; });
     }
   });
+  // Wide tables and code scroll sideways inside their own box rather than the page (a phone is
+  // 390 px wide). A box that scrolls must be reachable by keyboard to be scrolled (WCAG 2.1.1),
+  // so while it overflows it is a named, focusable region; when it fits it is not a tab stop.
+  function scrollBoxes() {
+    document.querySelectorAll("main table").forEach(function (table) {
+      if (table.parentElement.classList.contains("table-wrap")) return;
+      var wrap = document.createElement("div");
+      wrap.className = "table-wrap";
+      table.parentElement.insertBefore(wrap, table);
+      wrap.appendChild(table);
+    });
+    var boxes = document.querySelectorAll("main .table-wrap, main pre");
+    var update = function () {
+      boxes.forEach(function (box) {
+        var scrolls = box.scrollWidth > box.clientWidth + 1;
+        if (scrolls && !box.hasAttribute("tabindex")) {
+          var table = box.querySelector("table");
+          var caption = table && (table.getAttribute("aria-label") || (table.caption && table.caption.textContent));
+          box.setAttribute("tabindex", "0");
+          box.setAttribute("role", "region");
+          box.setAttribute("aria-label", (caption || (table ? "Table" : "Code")).trim() + " (scrolls sideways)");
+        } else if (!scrolls && box.getAttribute("role") === "region") {
+          ["tabindex", "role", "aria-label"].forEach(function (a) { box.removeAttribute(a); });
+        }
+      });
+    };
+    update();
+    if (window.ResizeObserver) new ResizeObserver(update).observe(document.documentElement);
+  }
+
   document.addEventListener("DOMContentLoaded", function () {
+    scrollBoxes();
     document.querySelectorAll("form[data-link-builder]").forEach(function (form) {
       form.addEventListener("input", function () { buildLink(form); });
       buildLink(form);
