@@ -73,15 +73,26 @@
       wrap.appendChild(table);
     });
     var boxes = document.querySelectorAll("main .table-wrap, main pre");
+    // Each region's name: the table's own, else its fieldset's legend or its panel's heading;
+    // names stay unique on the page (two regions called "Table" are one too many landmarks).
+    var names = {};
+    var nameOf = function (box) {
+      var table = box.querySelector("table");
+      var group = box.closest("fieldset, section, .panel");
+      var heading = group && group.querySelector("legend, h2, h3");
+      var name = (table && (table.getAttribute("aria-label") || (table.caption && table.caption.textContent))) ||
+        (heading && heading.textContent) || (table ? "Table" : "Code");
+      name = name.trim().replace(/\s+/g, " ");
+      names[name] = (names[name] || 0) + 1;
+      return (names[name] > 1 ? name + " " + names[name] : name) + " (scrolls sideways)";
+    };
     var update = function () {
       boxes.forEach(function (box) {
         var scrolls = box.scrollWidth > box.clientWidth + 1;
         if (scrolls && !box.hasAttribute("tabindex")) {
-          var table = box.querySelector("table");
-          var caption = table && (table.getAttribute("aria-label") || (table.caption && table.caption.textContent));
           box.setAttribute("tabindex", "0");
           box.setAttribute("role", "region");
-          box.setAttribute("aria-label", (caption || (table ? "Table" : "Code")).trim() + " (scrolls sideways)");
+          box.setAttribute("aria-label", box.dataset.regionName || (box.dataset.regionName = nameOf(box)));
         } else if (!scrolls && box.getAttribute("role") === "region") {
           ["tabindex", "role", "aria-label"].forEach(function (a) { box.removeAttribute(a); });
         }
