@@ -61,7 +61,49 @@
       document.querySelectorAll("input[name='" + all.dataset.checkAll + "']").forEach(function (box) { box.checked = all.checked; });
     }
   });
+  // Wide tables and code scroll sideways inside their own box rather than the page (a phone is
+  // 390 px wide). A box that scrolls must be reachable by keyboard to be scrolled (WCAG 2.1.1),
+  // so while it overflows it is a named, focusable region; when it fits it is not a tab stop.
+  function scrollBoxes() {
+    document.querySelectorAll("main table").forEach(function (table) {
+      if (table.parentElement.classList.contains("table-wrap")) return;
+      var wrap = document.createElement("div");
+      wrap.className = "table-wrap";
+      table.parentElement.insertBefore(wrap, table);
+      wrap.appendChild(table);
+    });
+    var boxes = document.querySelectorAll("main .table-wrap, main pre");
+    // Each region's name: the table's own, else its fieldset's legend or its panel's heading;
+    // names stay unique on the page (two regions called "Table" are one too many landmarks).
+    var names = {};
+    var nameOf = function (box) {
+      var table = box.querySelector("table");
+      var group = box.closest("fieldset, section, .panel");
+      var heading = group && group.querySelector("legend, h2, h3");
+      var name = (table && (table.getAttribute("aria-label") || (table.caption && table.caption.textContent))) ||
+        (heading && heading.textContent) || (table ? "Table" : "Code");
+      name = name.trim().replace(/\s+/g, " ");
+      names[name] = (names[name] || 0) + 1;
+      return (names[name] > 1 ? name + " " + names[name] : name) + " (scrolls sideways)";
+    };
+    var update = function () {
+      boxes.forEach(function (box) {
+        var scrolls = box.scrollWidth > box.clientWidth + 1;
+        if (scrolls && !box.hasAttribute("tabindex")) {
+          box.setAttribute("tabindex", "0");
+          box.setAttribute("role", "region");
+          box.setAttribute("aria-label", box.dataset.regionName || (box.dataset.regionName = nameOf(box)));
+        } else if (!scrolls && box.getAttribute("role") === "region") {
+          ["tabindex", "role", "aria-label"].forEach(function (a) { box.removeAttribute(a); });
+        }
+      });
+    };
+    update();
+    if (window.ResizeObserver) new ResizeObserver(update).observe(document.documentElement);
+  }
+
   document.addEventListener("DOMContentLoaded", function () {
+    scrollBoxes();
     document.querySelectorAll("form[data-link-builder]").forEach(function (form) {
       form.addEventListener("input", function () { buildLink(form); });
       buildLink(form);
