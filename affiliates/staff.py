@@ -50,9 +50,7 @@ def staff_rows(*, users: Any) -> list[StaffRow]:
     people = [u for u in users if u.is_staff]
     roles = dict(StaffMember.objects.filter(user__in=people).values_list("user_id", "role"))
     rows = {
-        u.pk: StaffRow(
-            user=u, role=StaffRole.ADMIN if u.is_superuser else roles.get(u.pk, StaffRole.ADMIN)
-        )
+        u.pk: StaffRow(user=u, role=StaffRole.ADMIN if u.is_superuser else roles.get(u.pk, StaffRole.ADMIN))
         for u in people
     }
     for a in AccountAssignment.objects.filter(manager__in=people).select_related("advertiser", "publisher"):
