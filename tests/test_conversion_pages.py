@@ -111,7 +111,7 @@ def test_the_reports_page_reads_the_rollups_in_the_time_zone_and_exports_csv(pia
 
     page = client.get(url)
     [row] = page.context["table"]["rows"]
-    assert [v for v, _ in row[:3]] == ["2024-01-02", "USD", "0"]  # day, currency, impressions
+    assert [cell["text"] for cell in row[:3]] == ["2024-01-02", "USD", "0"]  # day, currency, impressions
     assert page.context["report"].totals[0]["gross_clicks"] == 2
     assert page.context["report"].totals[0]["payout"] == Decimal("8")
     assert 'role="img"' in page.content.decode()  # the per-day chart
@@ -130,10 +130,10 @@ def test_the_reports_page_groups_by_offer_with_its_name(ada, shoes_link):
     click_make(offer=shoes_link.offer, publisher=shoes_link.publisher, at=at)
     rollups_rebuild_all(start=datetime(2024, 1, 1, tzinfo=UTC), end=datetime(2024, 1, 8, tzinfo=UTC))
     page = client_for(ada).get("/reports/?start=2024-01-01&end=2024-01-07&group_by=offer&tz=UTC")
-    headers = [h for h, _ in page.context["table"]["headers"]]
+    headers = [h["label"] for h in page.context["table"]["headers"]]
     assert headers[:2] == ["Offer", "Currency"]
     assert "Payout" not in headers  # an advertiser sees cost, never the publisher's payout
-    assert page.context["table"]["rows"][0][0][0] == shoes_link.offer.name
+    assert page.context["table"]["rows"][0][0]["text"] == shoes_link.offer.name
     assert page.context["chart"] is None
 
 

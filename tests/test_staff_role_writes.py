@@ -45,6 +45,8 @@ API_AREAS: list[tuple[str, str, Act | None]] = [
     ("*", r"^/api/v1/(accesses|links)/", Act.DECIDE_ACCESS),
     ("*", r"^/api/v1/postback-", Act.MANAGE_POSTBACKS),
     ("*", r"^/api/v1/smart-links/", Act.MANAGE_SMART_LINKS),
+    # Publishers record clicks; staff never do (admins get 403 publishers_only from the view).
+    ("post", r"^/api/v1/clicks/$", Act.MANAGE_NETWORK),
     (
         "*",
         r"^/api/v1/(advertisers|publishers|offers|goals|caps|coupons|custom-payouts|offer-targets|ab-tests"

@@ -21,7 +21,8 @@ def staff_act_of(view: Any) -> Act | None:
     a view that names none is network administration (admins only: fail closed). None: a
     personal write (``personal_writes``: one's own notifications, preferences), any role's."""
     action = getattr(view, "action", None)
-    if action in getattr(view, "personal_writes", ()) or getattr(view, "personal_writes", None) == "*":
+    personal = getattr(view, "personal_writes", ())
+    if personal == "*" or action in personal:  # "*" first: an APIView's action is None
         return None
     declared = (
         getattr(view, "role_acts", {}).get(action)
