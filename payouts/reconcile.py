@@ -189,12 +189,18 @@ def _batch(*, after_id: int, until_id: int | None, limit: int, now: datetime, co
 # SKIP LOCKED passes over ids other reconcilers are taking, and over ids whose status change is
 # in flight (tracking's update trigger locks the queued row until the change commits), so a
 # batch never takes an id while holding a read of its conversion that is about to go stale.
+# The claim is a MATERIALIZED CTE, evaluated exactly once. As ``DELETE ... WHERE id IN (SELECT
+# ... LIMIT n FOR UPDATE SKIP LOCKED)`` the planner may run the LIMIT subquery more than once
+# (a semi-join re-scanning it), and a batch then claimed more than ``limit`` ids: CI saw 5
+# claimed of a limit of 3.
 _CLAIM_PG = (
-    "DELETE FROM tracking_conversion_unreconciled WHERE conversion_id IN ("
+    "WITH claimed AS MATERIALIZED ("
     " SELECT conversion_id FROM tracking_conversion_unreconciled"
     " WHERE conversion_id > %s AND conversion_id <= %s"
     " ORDER BY conversion_id LIMIT %s FOR UPDATE SKIP LOCKED)"
-    " RETURNING conversion_id"
+    " DELETE FROM tracking_conversion_unreconciled AS queue USING claimed"
+    " WHERE queue.conversion_id = claimed.conversion_id"
+    " RETURNING queue.conversion_id"
 )
 _NO_LIMIT = 2**63 - 1
 

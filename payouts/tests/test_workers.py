@@ -101,7 +101,10 @@ def test_a_reconciler_killed_mid_run_leaves_no_half_batch_and_a_rerun_matches_a_
 ):
     total = 12000
     _backlog(shoes, [pixelpush, rival], total)
-    proc = subprocess.Popen(_reconcile_cmd("--batch-size", "100"), cwd=ROOT, env=_env())
+    # Small batches: 600 commits take a few seconds, so the kill lands mid-run even when this
+    # process is descheduled for a while (a 2-core CI box running a browser sweep beside it);
+    # with 100 the whole backlog took ~0.7 s and a busy machine let it finish before the kill.
+    proc = subprocess.Popen(_reconcile_cmd("--batch-size", "20"), cwd=ROOT, env=_env())
     deadline = time.monotonic() + 60
     while Commission.objects.count() == 0 and time.monotonic() < deadline:
         time.sleep(0.01)
