@@ -140,7 +140,14 @@ def staff_role_of(user: Any) -> str:
     if user.is_superuser:
         return StaffRole.ADMIN
     role = StaffMember.objects.filter(user_id=user.pk).values_list("role", flat=True).first()
-    return role or StaffRole.ADMIN
+    return staff_role_resolve(is_superuser=False, row_role=role)
+
+
+def staff_role_resolve(*, is_superuser: bool, row_role: str | None) -> str:
+    """The rule of ``staff_role_of`` for a role row already read (lists read them in one query)."""
+    if is_superuser or not row_role:
+        return StaffRole.ADMIN
+    return row_role
 
 
 def is_network_admin(user: Any) -> bool:

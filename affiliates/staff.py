@@ -16,7 +16,7 @@ from django.utils import timezone
 
 from affiliates.core.errors import Conflict, DomainError
 from affiliates.models import Advertiser, Publisher
-from affiliates.roles import Act, Actor, role_check, staff_role_of
+from affiliates.roles import Act, Actor, role_check, staff_role_of, staff_role_resolve
 from affiliates.team_models import AccountAssignment, StaffMember, StaffRole
 
 
@@ -50,7 +50,7 @@ def staff_rows(*, users: Any) -> list[StaffRow]:
     people = [u for u in users if u.is_staff]
     roles = dict(StaffMember.objects.filter(user__in=people).values_list("user_id", "role"))
     rows = {
-        u.pk: StaffRow(user=u, role=StaffRole.ADMIN if u.is_superuser else roles.get(u.pk, StaffRole.ADMIN))
+        u.pk: StaffRow(user=u, role=staff_role_resolve(is_superuser=u.is_superuser, row_role=roles.get(u.pk)))
         for u in people
     }
     for a in AccountAssignment.objects.filter(manager__in=people).select_related("advertiser", "publisher"):

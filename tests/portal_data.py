@@ -6,14 +6,34 @@ them; each helper writes the fields those pages show and nothing else.
 
 from __future__ import annotations
 
-from datetime import date, datetime
+from datetime import UTC, date, datetime
 from decimal import Decimal
 
 from django.utils import timezone
 
-from affiliates.models import Goal, Publisher
+from affiliates.models import Advertiser, FxRate, Goal, OfferAccess, Publisher
+from affiliates.tests import factories as f
 from payouts.models import Commission, Payout, PayoutRun
 from tracking.models import Click, Conversion, ConversionEvent
+
+
+def euro_access_make(*, advertiser: Advertiser, publisher: Publisher) -> OfferAccess:
+    """A second offer of the advertiser's, priced in euros (8 % of a sale to the publisher,
+    12 % to the network), approved for the publisher, with a EUR->USD rate of 1.0850 from 2020:
+    the reporting-currency pages total it beside dollar offers."""
+    offer = f.OfferFactory(advertiser=advertiser, name="Acme Boots EU", currency="EUR")
+    f.GoalFactory(
+        offer=offer,
+        code="sale",
+        payout_type=Goal.PayoutType.CPS,
+        payout=Decimal("8"),
+        revenue=Decimal("12"),
+        is_default=True,
+    )
+    FxRate.objects.create(
+        base="EUR", quote="USD", rate=Decimal("1.0850"), valid_from=datetime(2020, 1, 1, tzinfo=UTC)
+    )
+    return f.OfferAccessFactory(offer=offer, publisher=publisher, status="approved")
 
 
 def conversion_make(

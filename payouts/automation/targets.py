@@ -25,7 +25,8 @@ from affiliates.models import Cap, Creative, Offer, OfferAccess
 from affiliates.services import access_decide, instance_update, offer_update
 from payouts.automation.models import Action, Rule, Scope
 from tracking.models import AbVariant
-from tracking.models.smartlinks import SmartPath, SmartRun
+from tracking.models.smartlinks import SmartPath
+from tracking.smartlinks.services import smart_run_manual_record
 
 Change = tuple[dict[str, Any], dict[str, Any], str]
 
@@ -119,16 +120,8 @@ def _path_weight_write(path: SmartPath, weight: int, note: str) -> None:
     before = {str(p.pk): p.weight for p in path.smart_link.paths.all()}
     path.weight = weight
     path.save(update_fields=["weight"])  # a save, so the link's snapshot is evicted
-    smart = path.smart_link
-    SmartRun.objects.create(
-        smart_link=smart,
-        mode=smart.mode,
-        kpi=smart.kpi,
-        outcome=SmartRun.Outcome.MANUAL,
-        weights_before=before,
-        weights_after={**before, str(path.pk): weight},
-        note=note,
-    )
+    after = {**before, str(path.pk): weight}
+    smart_run_manual_record(smart=path.smart_link, before=before, after=after, note=note)
 
 
 def _set_weight(rule: Rule) -> Change:

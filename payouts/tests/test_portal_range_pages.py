@@ -15,12 +15,11 @@ from django.test import Client
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
-from affiliates.models import FxRate, Goal
 from affiliates.tests import factories as f
 from affiliates.tests.signin import sign_in
 from payouts.portal import report_table
 from payouts.reports.services import rollups_rebuild_all
-from tests.portal_data import conversion_make
+from tests.portal_data import conversion_make, euro_access_make
 from tracking.tests.factories import click_make
 
 pytestmark = pytest.mark.django_db
@@ -52,19 +51,7 @@ def client_for(user) -> Client:
 @pytest.fixture
 def euro_link(acme, pixelpush):
     """A second offer of Acme's, priced in euros, that PixelPush runs."""
-    offer = f.OfferFactory(advertiser=acme, name="Acme Boots EU", currency="EUR")
-    f.GoalFactory(
-        offer=offer,
-        code="sale",
-        payout_type=Goal.PayoutType.CPS,
-        payout=Decimal("8"),
-        revenue=Decimal("12"),
-        is_default=True,
-    )
-    FxRate.objects.create(
-        base="EUR", quote="USD", rate=Decimal("1.0850"), valid_from=datetime(2020, 1, 1, tzinfo=UTC)
-    )
-    return f.OfferAccessFactory(offer=offer, publisher=pixelpush, status="approved")
+    return euro_access_make(advertiser=acme, publisher=pixelpush)
 
 
 def test_the_publisher_dashboard_compares_the_range_with_the_week_before(pia, shoes_link) -> None:

@@ -5,18 +5,16 @@ report with their comparisons."""
 from __future__ import annotations
 
 import re
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 from decimal import Decimal
 
 import pytest
 from django.utils import timezone
 from playwright.sync_api import expect
 
-from affiliates.models import FxRate, Goal
-from affiliates.tests import factories as f
 from payouts.reports.services import rollups_rebuild_all
 from tests.browser.conftest import login
-from tests.portal_data import conversion_make
+from tests.portal_data import conversion_make, euro_access_make
 from tracking.tests.factories import click_make
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
@@ -24,19 +22,7 @@ pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
 def _sales(shoes_link, acme) -> None:
     """Sales in dollars and in euros over the last five weeks, more recently than before."""
-    boots = f.OfferFactory(advertiser=acme, name="Acme Boots EU", currency="EUR")
-    f.GoalFactory(
-        offer=boots,
-        code="sale",
-        payout_type=Goal.PayoutType.CPS,
-        payout=Decimal("8"),
-        revenue=Decimal("12"),
-        is_default=True,
-    )
-    FxRate.objects.create(
-        base="EUR", quote="USD", rate=Decimal("1.0850"), valid_from=datetime(2020, 1, 1, tzinfo=UTC)
-    )
-    euro = f.OfferAccessFactory(offer=boots, publisher=shoes_link.publisher, status="approved")
+    euro = euro_access_make(advertiser=acme, publisher=shoes_link.publisher)
     now = timezone.now()
     for days in range(0, 35):
         for link in (shoes_link, euro) if days % 3 == 0 else (shoes_link,):

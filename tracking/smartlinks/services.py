@@ -238,12 +238,21 @@ def smart_weights_set(*, actor: Actor, smart: SmartLink, weights: dict[int, int]
     for pk, weight in weights.items():
         paths[pk].weight = weight
         paths[pk].save(update_fields=["weight"])
+    after = {str(pk): p.weight for pk, p in paths.items()}
+    return smart_run_manual_record(smart=smart, before=before, after=after, note="Weights set by hand.")
+
+
+def smart_run_manual_record(
+    *, smart: SmartLink, before: dict[str, int], after: dict[str, int], note: str
+) -> SmartRun:
+    """Weights changed outside the optimiser (by hand, by an automation rule), stored as a
+    ``manual`` run so the smart link's page shows every change of its weights in one list."""
     return SmartRun.objects.create(
         smart_link=smart,
         mode=smart.mode,
         kpi=smart.kpi,
         outcome=SmartRun.Outcome.MANUAL,
         weights_before=before,
-        weights_after={str(pk): p.weight for pk, p in paths.items()},
-        note="Weights set by hand.",
+        weights_after=after,
+        note=note,
     )
