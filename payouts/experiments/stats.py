@@ -20,7 +20,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
-from scipy import stats
+from affiliates.core.scipy_stats import scipy_stats
 
 CVR, EPC, RPC = "cvr", "epc", "rpc"
 
@@ -60,12 +60,12 @@ def estimate(n: Numbers, metric: str, confidence: float = 0.95) -> Estimate:
         return Estimate(n.variant_id, 0, 0.0, 0.0, 0.0)
     if metric == CVR:
         k = min(n.conversions, n.clicks)
-        ci = stats.binomtest(k, n.clicks).proportion_ci(confidence_level=confidence, method="wilson")
+        ci = scipy_stats().binomtest(k, n.clicks).proportion_ci(confidence_level=confidence, method="wilson")
         return Estimate(n.variant_id, n.clicks, k / n.clicks, float(ci.low), float(ci.high))
     mean, sd = _mean_sd(n)
     if n.clicks < 2 or sd == 0:
         return Estimate(n.variant_id, n.clicks, mean, mean, mean)
-    low, high = stats.t.interval(confidence, n.clicks - 1, loc=mean, scale=sd / math.sqrt(n.clicks))
+    low, high = scipy_stats().t.interval(confidence, n.clicks - 1, loc=mean, scale=sd / math.sqrt(n.clicks))
     return Estimate(n.variant_id, n.clicks, mean, float(low), float(high))
 
 
@@ -86,14 +86,14 @@ def p_value(control: Numbers, other: Numbers, metric: str) -> float:
         table = [[a, control.clicks - a], [b, other.clicks - b]]
         if a + b == 0:
             return 1.0
-        _, p, _, expected = stats.chi2_contingency(table, correction=False)
+        _, p, _, expected = scipy_stats().chi2_contingency(table, correction=False)
         if (expected < 5).any():
-            return float(stats.fisher_exact(table).pvalue)
+            return float(scipy_stats().fisher_exact(table).pvalue)
         return float(p)
     (m1, s1), (m2, s2) = _mean_sd(control), _mean_sd(other)
     if s1 == 0 and s2 == 0:
         return 1.0 if m1 == m2 else 0.0
-    result = stats.ttest_ind_from_stats(m1, s1, control.clicks, m2, s2, other.clicks, equal_var=False)
+    result = scipy_stats().ttest_ind_from_stats(m1, s1, control.clicks, m2, s2, other.clicks, equal_var=False)
     return float(result.pvalue)
 
 
@@ -101,8 +101,8 @@ def alpha_spent(*, rule: str, alpha: float, look: int, max_looks: int, fraction:
     """The cumulative alpha a rule allows by this look (``look`` counted from 1)."""
     if rule == "sequential":
         t = min(max(fraction, 1e-9), 1.0)
-        z = stats.norm.ppf(1 - alpha / 2)
-        return float(2 - 2 * stats.norm.cdf(z / math.sqrt(t)))
+        z = scipy_stats().norm.ppf(1 - alpha / 2)
+        return float(2 - 2 * scipy_stats().norm.cdf(z / math.sqrt(t)))
     return alpha * min(look, max_looks) / max_looks
 
 

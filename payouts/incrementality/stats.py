@@ -1,6 +1,6 @@
 """The statistics of a holdout test, all from scipy.stats (no hand-written distributions).
 
-- Conversion rate per arm with Wilson score intervals (``binomtest(...).proportion_ci``).
+- Conversion rate per arm with Wilson score intervals (``scipy.stats.binomtest(...).proportion_ci``).
 - Absolute lift (exposed - control) with Newcombe's hybrid score interval, built from the two
   Wilson intervals: it keeps its coverage with small counts, where the Wald interval does not.
 - Relative lift (exposed / control - 1) from the relative risk's interval
@@ -22,8 +22,7 @@ import math
 from dataclasses import asdict, dataclass
 from typing import Any
 
-from scipy.stats import binomtest, norm
-from scipy.stats.contingency import relative_risk
+from affiliates.core.scipy_stats import scipy_stats
 
 CONFIDENCE = 0.95
 ALPHA = 1 - CONFIDENCE
@@ -55,14 +54,14 @@ class Lift:
 def _rate(x: int, n: int) -> tuple[float | None, tuple[float, float] | None]:
     if n <= 0:
         return None, None
-    ci = binomtest(min(x, n), n).proportion_ci(confidence_level=CONFIDENCE, method="wilson")
+    ci = scipy_stats().binomtest(min(x, n), n).proportion_ci(confidence_level=CONFIDENCE, method="wilson")
     return min(x, n) / n, (float(ci.low), float(ci.high))
 
 
 def _relative(x_e: int, n_e: int, x_c: int, n_c: int) -> tuple[float | None, tuple[float, float] | None]:
     if n_e <= 0 or n_c <= 0 or x_c <= 0:
         return None, None  # no baseline conversions: a ratio to zero has no meaning
-    rr = relative_risk(min(x_e, n_e), n_e, min(x_c, n_c), n_c)
+    rr = scipy_stats().contingency.relative_risk(min(x_e, n_e), n_e, min(x_c, n_c), n_c)
     if x_e <= 0:
         return rr.relative_risk - 1, None
     ci = rr.confidence_interval(confidence_level=CONFIDENCE)
@@ -75,7 +74,7 @@ def _z(x_e: int, n_e: int, x_c: int, n_c: int) -> tuple[float | None, float | No
         return None, None
     se = math.sqrt(pooled * (1 - pooled) * (1 / n_e + 1 / n_c))
     z = (x_e / n_e - x_c / n_c) / se
-    return z, float(2 * norm.sf(abs(z)))
+    return z, float(2 * scipy_stats().norm.sf(abs(z)))
 
 
 def lift(*, x_e: int, n_e: int, x_c: int, n_c: int) -> Lift:
@@ -115,10 +114,10 @@ def power(*, baseline: float | None, minimum_lift: float, share: float, n_e: int
         return Power(None, None, 0.0, enough=False)
     target = min(baseline * (1 + minimum_lift), 0.999999)
     h = abs(2 * math.asin(math.sqrt(target)) - 2 * math.asin(math.sqrt(baseline)))
-    z_alpha = float(norm.ppf(1 - ALPHA / 2))
-    z_beta = float(norm.ppf(TARGET_POWER))
+    z_alpha = float(scipy_stats().norm.ppf(1 - ALPHA / 2))
+    z_beta = float(scipy_stats().norm.ppf(TARGET_POWER))
     effective = n_e * n_c / (n_e + n_c) if n_e and n_c else 0.0
-    achieved = float(norm.cdf(h * math.sqrt(effective) - z_alpha)) if effective else 0.0
+    achieved = float(scipy_stats().norm.cdf(h * math.sqrt(effective) - z_alpha)) if effective else 0.0
     needed = math.ceil(((z_alpha + z_beta) / h) ** 2 / (share * (1 - share)))
     information = min(1.0, (n_e + n_c) / needed) if needed else 1.0
     return Power(achieved, needed, information, enough=achieved >= TARGET_POWER)
@@ -139,7 +138,7 @@ def sequential_verdict(result: Lift, plan: Power, *, minimum_lift: float) -> Ver
     t = plan.information
     if result.z is None or t < MIN_INFORMATION:
         return Verdict(False, "", None)
-    boundary = float(norm.ppf(1 - ALPHA / 2)) / math.sqrt(t)
+    boundary = float(scipy_stats().norm.ppf(1 - ALPHA / 2)) / math.sqrt(t)
     if abs(result.z) >= boundary:
         return Verdict(True, "lift", boundary)
     rel_ci = result.relative_lift_ci

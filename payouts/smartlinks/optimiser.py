@@ -26,7 +26,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
-from scipy import stats
+
+from affiliates.core.scipy_stats import scipy_stats
 
 DRAWS = 4000
 
@@ -57,7 +58,7 @@ def posterior_draws(paths: list[PathNumbers], *, kpi: str, rng: np.random.Genera
     """DRAWS samples of each path's KPI per click: an array (DRAWS, paths)."""
     clicks = np.array([max(p.clicks, p.conversions) for p in paths], dtype=float)
     conv = np.array([p.conversions for p in paths], dtype=float)
-    rate = stats.beta(1 + conv, 1 + clicks - conv).rvs(size=(DRAWS, len(paths)), random_state=rng)
+    rate = scipy_stats().beta(1 + conv, 1 + clicks - conv).rvs(size=(DRAWS, len(paths)), random_state=rng)
     if kpi == "cvr":
         return np.asarray(rate)
     values = np.array([p.value(kpi) for p in paths], dtype=float)
@@ -66,7 +67,7 @@ def posterior_draws(paths: list[PathNumbers], *, kpi: str, rng: np.random.Genera
     prior = float(np.nanmean(means)) if np.any(conv > 0) else 1.0
     means = np.where(np.isnan(means), prior, means)
     shape = 1 + conv
-    spread = stats.gamma(shape, scale=1 / shape).rvs(size=(DRAWS, len(paths)), random_state=rng)
+    spread = scipy_stats().gamma(shape, scale=1 / shape).rvs(size=(DRAWS, len(paths)), random_state=rng)
     return np.asarray(rate * means * spread)
 
 
