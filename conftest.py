@@ -22,6 +22,7 @@ from django.conf import settings
 from django.db import transaction
 from django.db.backends.base.operations import BaseDatabaseOperations
 from django.test import TestCase
+from hypothesis import settings as hypothesis_settings
 from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
 
@@ -36,6 +37,11 @@ from tracking.conversions.catalog import catalog_clear
 from tracking.tests.asgi_driver import EdgeClient
 
 ACME_POSTBACK_TOKEN = "acme-postback-token-0123456789"
+
+# No per-example time limit: hypothesis's default deadline (200 ms) is a timed test, and on a
+# shared 2-core machine a slow moment failed correct examples. Speed lives in bench/.
+hypothesis_settings.register_profile("affnet", deadline=None)
+hypothesis_settings.load_profile("affnet")
 
 
 @pytest.fixture
