@@ -83,14 +83,14 @@ def _assert_no_partial_batch() -> None:
 
 
 def test_two_reconcilers_at_once_make_the_same_ledger_as_one(shoes, pixelpush, rival):
-    _backlog(shoes, [pixelpush, rival], 6000)
+    _backlog(shoes, [pixelpush, rival], 2400)
     procs = [
-        subprocess.Popen(_reconcile_cmd("--batch-size", "250"), cwd=ROOT, env=_env(), stdout=subprocess.PIPE)
+        subprocess.Popen(_reconcile_cmd("--batch-size", "100"), cwd=ROOT, env=_env(), stdout=subprocess.PIPE)
         for _ in range(2)
     ]
     outputs = [p.communicate(timeout=120)[0].decode() for p in procs]
     assert all(p.returncode == 0 for p in procs), outputs
-    assert Commission.objects.count() == 6000
+    assert Commission.objects.count() == 2400
     _assert_no_partial_batch()
     concurrent = ledger_snapshot(), commission_snapshot()
     assert concurrent == _clean_run_snapshot()
