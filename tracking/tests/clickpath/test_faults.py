@@ -227,7 +227,9 @@ def consumer_process(redis_url: str) -> subprocess.Popen[bytes]:
     return subprocess.Popen([sys.executable, "manage.py", "consume_clicks"], cwd=ROOT, env=env)
 
 
-def wait_for_clicks(n: int, proc: subprocess.Popen[bytes], seconds: float = 30) -> int:
+def wait_for_clicks(n: int, proc: subprocess.Popen[bytes], seconds: float = 90) -> int:
+    """The count once ``n`` clicks are stored, or when time is up: generous, because a consumer
+    started on a loaded 2-core machine took more than 30 s to store its first click."""
     deadline = time.monotonic() + seconds
     while (count := Click.objects.count()) < n and time.monotonic() < deadline and proc.poll() is None:
         time.sleep(0.05)
