@@ -74,6 +74,13 @@ def _everything() -> dict[str, list[tuple[Any, ...]]]:
     return {m.__name__: sorted(map(repr, m.objects.values_list())) for m in models}
 
 
+def test_the_module_is_one_work_unit_under_loadgroup(request: pytest.FixtureRequest) -> None:
+    """make test's --dist loadgroup keeps this module on one worker, so it seeds once; pytest
+    9.2 with pytest-xdist 3.8 silently dropped the groups (pyproject.toml pins pytest below it)."""
+    if getattr(request.config.option, "loadgroup", False):  # set in xdist's workers
+        assert request.node.nodeid.endswith("@demo_activity"), request.node.nodeid
+
+
 def test_the_window_always_covers_two_weeks_of_last_month() -> None:
     assert demo_window_days(date(2024, 7, 20)) == (date(2024, 7, 20) - FIRST_DAY).days + 1
     assert demo_window_days(date(2024, 7, 2)) == 30
