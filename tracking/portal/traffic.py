@@ -61,23 +61,27 @@ class DailySeries:
 
 
 def traffic_daily(
-    *, days: int, publisher_id: int | None = None, advertiser_id: int | None = None
+    *,
+    first: date,
+    last: date,
+    start: datetime,
+    end: datetime,
+    publisher_id: int | None = None,
+    advertiser_id: int | None = None,
 ) -> DailySeries:
-    """Clicks and counted conversions per UTC day for the last ``days`` days, zeros included."""
-    today = timezone.now().date()
-    first = today - timedelta(days=days - 1)
-    start = datetime.combine(first, datetime.min.time(), tzinfo=timezone.get_current_timezone())
+    """Clicks and counted conversions per UTC day ``first``..``last`` (a page's date range,
+    whose instants are [start, end)), zeros included."""
     who = tenant_filter(
         publisher_id=publisher_id, advertiser_id=advertiser_id, offer_path="offer__advertiser_id"
     )
 
     def per_day(qs: QuerySet[Any]) -> dict[date, int]:
-        rows = qs.filter(who, created_at__gte=start).annotate(d=TruncDate("created_at")).values("d")
-        return {r["d"]: r["n"] for r in rows.annotate(n=Count("pk")).order_by()}
+        rows = qs.filter(who, created_at__gte=start, created_at__lt=end).annotate(d=TruncDate("created_at"))
+        return {r["d"]: r["n"] for r in rows.values("d").annotate(n=Count("pk")).order_by()}
 
     clicks = per_day(Click.objects.all())
     conversions = per_day(Conversion.objects.filter(status__in=COUNTED))
-    span = [first + timedelta(days=i) for i in range(days)]
+    span = [first + timedelta(days=i) for i in range((last - first).days + 1)]
     return DailySeries(
         days=span, clicks=[clicks.get(d, 0) for d in span], conversions=[conversions.get(d, 0) for d in span]
     )
