@@ -15,6 +15,7 @@ from affiliates.tests.signin import sign_in
 from affiliates.tracking_domains import tracking_domain_create
 from payouts import tracking_domains as verifying
 from payouts.callbacks.client import Outcome
+from tests.portal_pages import crawl, route_names, uncovered
 
 pytestmark = pytest.mark.django_db
 
@@ -121,3 +122,20 @@ def test_an_account_manager_sees_and_adds_only_their_accounts_domains(acme, glob
     assert client.get(f"/tracking-domains/{theirs.pk}/remove/").status_code == 404
     client.post("/staff/tracking-domains/", {"host": "trk2.network.example"})
     assert not TrackingDomain.objects.filter(host="trk2.network.example").exists()  # admins only
+
+
+def test_the_page_crawl_classifies_every_tracking_domain_route(pia, nadia, pixelpush) -> None:
+    """What tests/portal_pages.py's crawl (the accessibility sweep's page list) finds for these
+    routes: the pages swept, verify an action, the remove confirm a page."""
+    tracking_domain_create(host="trk.pixelpush.example", publisher_id=pixelpush.pk)
+    names = {n: r for n, r in route_names().items() if "tracking-domain" in n}
+    assert len(names) == 4
+    crawls = [crawl(client_for(user), role, names) for role, user in (("publisher", pia), ("staff", nadia))]
+    assert uncovered(crawls, names) == []
+    publisher, staff = crawls
+    assert set(publisher.pages) == {
+        "payouts_portal:tracking-domains",
+        "payouts_portal:tracking-domain-remove",
+    }
+    assert set(publisher.actions) == {"payouts_portal:tracking-domain-verify"}
+    assert "payouts_portal:staff-tracking-domains" in staff.pages
