@@ -19,6 +19,7 @@ from rest_framework.response import Response
 
 from affiliates.api.base import AccountStanding
 from affiliates.api.schema import ErrorSerializer
+from affiliates.core.db import MAX_ID
 from affiliates.roles import Act, actor_for
 from affiliates.tracking_domains import WELL_KNOWN_PATH, TrackingDomain
 from affiliates.tracking_domains_access import (
@@ -51,7 +52,12 @@ class TrackingDomainSerializer(serializers.ModelSerializer[TrackingDomain]):
         read_only_fields = fields
         extra_kwargs = {
             "id": {"help_text": "Unique identifier."},
+            "host": {"help_text": "The host name, lower case, no scheme or port."},
+            "advertiser": {"help_text": "The advertiser it serves (null: a publisher's or the network's)."},
+            "publisher": {"help_text": "The publisher it serves (null: an advertiser's or the network's)."},
             "token": {"help_text": f"What the host must answer at {WELL_KNOWN_PATH}."},
+            "verified_at": {"help_text": "When the host first answered its token; null: not yet."},
+            "created_at": {"help_text": "When it was added."},
         }
 
     def get_owner(self, row: TrackingDomain) -> str:
@@ -67,10 +73,20 @@ class TrackingDomainSerializer(serializers.ModelSerializer[TrackingDomain]):
 class TrackingDomainInput(serializers.Serializer[Any]):
     host = serializers.CharField(max_length=253, help_text="e.g. trk.example.com (no scheme, no port).")
     advertiser = serializers.IntegerField(
-        required=False, allow_null=True, default=None, help_text="Staff: the advertiser it serves."
+        required=False,
+        allow_null=True,
+        default=None,
+        min_value=1,
+        max_value=MAX_ID,
+        help_text="Staff: the advertiser it serves.",
     )
     publisher = serializers.IntegerField(
-        required=False, allow_null=True, default=None, help_text="Staff: the publisher it serves."
+        required=False,
+        allow_null=True,
+        default=None,
+        min_value=1,
+        max_value=MAX_ID,
+        help_text="Staff: the publisher it serves.",
     )
 
 
