@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import csv
 import io
+import re
 from datetime import timedelta
 from decimal import Decimal
 from typing import Any
+from urllib.parse import parse_qsl
 
 import pytest
 from django.test import Client
@@ -83,7 +85,13 @@ def test_the_csv_holds_exactly_the_rows_and_columns_shown(
     journeys_refresh(as_of=AS_OF, days=3)
     sign_in(client, nadia)
     query = {**DAY, "by": "sub1", "compare": compare}
-    shown = client.get("/attribution/", query).context
+    page = client.get("/attribution/", query)
+    shown = page.context
+    links = re.findall(r'href="\?([^"]+)"[^>]*data-export="(\w+)"', page.content.decode())
+    assert [kind for _, kind in links] == ["models", "participation"]
+    for href, _ in links:  # the page's own export links ask for what it shows
+        asked = dict(parse_qsl(href.replace("&amp;", "&")))
+        assert (asked["by"], asked["format"], asked.get("compare", "1")) == ("sub1", "csv", compare)
     export = client.get("/attribution/", {**query, "format": "csv"})
     assert export["Content-Type"].startswith("text/csv")
     lines = list(csv.DictReader(io.StringIO(export.content.decode())))
