@@ -15,11 +15,27 @@ from django.db.models import QuerySet
 
 from affiliates.core.errors import DomainError
 from affiliates.models import Advertiser, Publisher
-from affiliates.roles import Act, Actor, role_check, scope, visible
+from affiliates.roles import (
+    ACCOUNT_RULES,
+    AccountRefused,
+    Act,
+    Actor,
+    Role,
+    account_status,
+    role_check,
+    scope,
+    visible,
+)
 from affiliates.tracking_domains import TrackingDomain, tracking_domain_create
 
 #: Enough for a brand and its regions; a bound, so one account cannot fill the table.
 DOMAINS_PER_ACCOUNT = 10
+#: The account statuses that may add a domain: those that may run offers (advertisers: active
+#: or paused) or make smart links (publishers: active); a suspended account adds none.
+_MAY_ADD = {
+    Role.ADVERTISER: ACCOUNT_RULES[Act.MANAGE_OFFERS][1],
+    Role.PUBLISHER: ACCOUNT_RULES[Act.MANAGE_SMART_LINKS][1],
+}
 
 
 def tracking_domains_for(*, actor: Actor) -> QuerySet[TrackingDomain]:
@@ -35,10 +51,14 @@ def _owner_for(
     """(advertiser id, publisher id) of a new domain: a member's own account whatever it
     asked; for staff the account asked for, which they must see (404 otherwise), or neither
     (the network's default domain: admins only)."""
-    if actor.is_advertiser:
-        return actor.advertiser_pk, None
-    if actor.is_publisher:
-        return None, actor.publisher_pk
+    if actor.is_advertiser or actor.is_publisher:
+        status = account_status(actor)
+        if status not in _MAY_ADD[actor.role]:
+            raise AccountRefused(
+                f"Your account is {status}: it cannot add tracking domains until the network reinstates it.",
+                code=f"account_{status}",
+            )
+        return (actor.advertiser_pk, None) if actor.is_advertiser else (None, actor.publisher_pk)
     if advertiser_id and publisher_id:
         raise DomainError("A domain belongs to an advertiser or a publisher, not both.", code="two_owners")
     if advertiser_id is not None:

@@ -141,3 +141,11 @@ def test_the_schema_documents_the_endpoints() -> None:
     assert {"get", "post"} <= set(paths["/api/v1/tracking-domains/"])
     assert {"get", "delete"} <= set(paths["/api/v1/tracking-domains/{id}/"])
     assert "post" in paths["/api/v1/tracking-domains/{id}/verify/"]
+
+
+def test_a_suspended_account_adds_no_domain(api_as, pia, pixelpush) -> None:
+    pixelpush.status = "suspended"
+    pixelpush.save(update_fields=["status"])
+    refused = api_as(pia).post(URL, {"host": "trk.pixelpush.example"}, format="json")
+    assert (refused.status_code, refused.json()["code"]) == (403, "account_suspended")
+    assert not TrackingDomain.objects.exists()
