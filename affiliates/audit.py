@@ -197,6 +197,15 @@ def register() -> None:
         publisher_fields=invite_fields,
         exclude=["token_digest"],
     )
+    domain_fields = ("host", "verified_at")
+    audit_register(
+        m.TrackingDomain,
+        label="tracking domain",
+        advertiser="advertiser_id",
+        publisher="publisher_id",
+        advertiser_fields=domain_fields,
+        publisher_fields=domain_fields,
+    )
     audit_register(tm.StaffMember, label="staff role", exclude=["updated_at"])
     audit_register(tm.AccountAssignment, label="account assignment")
     # Users: only what code logs about them (an admin's 2FA reset), staff-only entries; their

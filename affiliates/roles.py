@@ -417,6 +417,7 @@ class Act(StrEnum):
     REVIEW_FRAUD = "review_fraud"  # staff: fraud queue, traffic review, blocklists
     MANAGE_NETWORK = "manage_network"  # staff: staff roles, assignments, network terms, lockouts
     MANAGE_SMART_LINKS = "manage_smart_links"  # publisher: its smart links, their paths, weights
+    MANAGE_DOMAINS = "manage_domains"  # advertiser, publisher: its custom tracking domains
 
 
 _TENANT_ACTS = frozenset(
@@ -427,6 +428,7 @@ _TENANT_ACTS = frozenset(
         Act.APPLY_TO_OFFERS,
         Act.MANAGE_POSTBACKS,
         Act.MANAGE_SMART_LINKS,
+        Act.MANAGE_DOMAINS,
         Act.MANAGE_KEYS,
         Act.MANAGE_PAYOUTS,
     }

@@ -148,9 +148,12 @@ def demo_clients() -> dict[str, Client]:
 
 
 def demo_extras() -> None:
-    """Rows the demo does not seed but pages show: a webhook subscription (its detail page) and a
-    sub-id naming template (its report)."""
-    from affiliates.models import Advertiser
+    """Rows the demo does not seed but pages show: a webhook subscription (its detail page), a
+    sub-id naming template (its report) and the demo publisher's tracking domain (its verify
+    and remove actions, the remove's confirm page)."""
+    from affiliates.demo import PUBLISHER_LOGIN
+    from affiliates.models import Advertiser, Publisher
+    from affiliates.tracking_domains import tracking_domain_create
     from payouts.callbacks.webhooks import webhook_subscription_create
     from tracking.policy.services import naming_template_save
 
@@ -162,3 +165,5 @@ def demo_extras() -> None:
         name="Order system",
     )
     naming_template_save(template=None, name="Campaign names", field="sub1", pattern="{channel}-{campaign}")
+    publisher = Publisher.objects.get(members__username=PUBLISHER_LOGIN[0])
+    tracking_domain_create(host="trk.pixelpush-media.example", publisher_id=publisher.pk)

@@ -28,6 +28,7 @@ from affiliates.models import Advertiser, OfferAccess, Publisher
 from affiliates.team_models import AccountAssignment, StaffMember, StaffRole
 from affiliates.tests import factories as f
 from affiliates.tests.signin import sign_in
+from affiliates.tracking_domains import tracking_domain_create
 from tracking.models import Click
 
 pytestmark = [pytest.mark.django_db, pytest.mark.xdist_group("account_manager_scope")]
@@ -70,6 +71,13 @@ def world(module_db: None, django_db_blocker: Any) -> dict[str, Any]:
         StaffMember.objects.create(user=manager, role=StaffRole.ACCOUNT_MANAGER)
         AccountAssignment.objects.create(manager=manager, advertiser=acme)
         AccountAssignment.objects.create(manager=manager, publisher=publisher)
+        # The demo has no tracking domains: one of each outsider kind, and one of the network's,
+        # so the domain lists have rows the manager must not see.
+        tracking_domain_create(
+            host="trk.outsider-advertiser.example", advertiser_id=outsider_advertisers[0].pk
+        )
+        tracking_domain_create(host="trk.outsider-publisher.example", publisher_id=outsider_publishers[0].pk)
+        tracking_domain_create(host="trk.network-default.example")
     assert outsider_advertisers, "the demo has no advertiser unrelated to the manager's"
     assert outsider_publishers, "the demo has no publisher unrelated to the manager's"
     return {

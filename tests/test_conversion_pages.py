@@ -31,11 +31,14 @@ def test_bulk_status_changes_only_reach_the_advertisers_own_commissions(ada, sho
         code="sale", name="Sale", payout_type="cps", payout=5, revenue=9, is_default=True
     )
     theirs = conversion_make(click=click_make(offer=other_offer, publisher=shoes_link.publisher))
-    response = client_for(ada).post(
-        "/advertiser/conversions/status/",
-        {"ids": [own.pk, theirs.pk], "action": "approved", "reason": "ok"},
-        follow=True,
-    )
+    client = client_for(ada)
+    bulk = {"ids": [own.pk, theirs.pk], "action": "approved", "reason": "ok"}
+    # Several at once: the confirm page first, nothing changed yet.
+    asked = client.post("/advertiser/conversions/status/", bulk)
+    assert asked.status_code == 200
+    assert "Approves 2 conversions now" in asked.content.decode()
+    assert Commission.objects.get(conversion=own).status == "pending"
+    response = client.post("/advertiser/conversions/status/", {**bulk, "confirm": "yes"}, follow=True)
     assert "1 conversion approved." in response.content.decode()
     assert Commission.objects.get(conversion=own).status == "approved"
     assert Commission.objects.get(conversion=theirs).status == "pending"

@@ -45,6 +45,7 @@ API_AREAS: list[tuple[str, str, Act | None]] = [
     ("*", r"^/api/v1/(accesses|links)/", Act.DECIDE_ACCESS),
     ("*", r"^/api/v1/postback-", Act.MANAGE_POSTBACKS),
     ("*", r"^/api/v1/smart-links/", Act.MANAGE_SMART_LINKS),
+    ("*", r"^/api/v1/tracking-domains/", Act.MANAGE_DOMAINS),
     # Publishers record clicks; staff never do (admins get 403 publishers_only from the view).
     ("post", r"^/api/v1/clicks/$", Act.MANAGE_NETWORK),
     (
@@ -66,6 +67,7 @@ PORTAL_AREAS: list[tuple[str, Act | None]] = [
     (r"^/staff/publishers/(\d+/decide|\d+/act)/", Act.DECIDE_SIGNUPS),
     (r"^/staff/access/\d+/decide/", Act.DECIDE_ACCESS),
     (r"^/smart-links/", Act.MANAGE_SMART_LINKS),
+    (r"^/(staff/)?tracking-domains/", Act.MANAGE_DOMAINS),
     (
         r"^/(staff/(advertisers|offers|notes)|webhooks|rules|holdout-tests|ab-tests|budget-shifts)/",
         Act.MANAGE_OFFERS,

@@ -66,7 +66,8 @@ def bar_line_chart(
     slot = plot_w / n
     bar_max = axis_max(bars.values)
     total = sum(float(v) for v in bars.values)
-    desc = f"{bars.name}: total {bars.label(total)} over {len(labels)} days."
+    days = f"{len(labels)} day{'' if len(labels) == 1 else 's'}"
+    desc = f"{bars.name}: total {bars.label(total)} over {days}."
     if line is not None:
         desc += f" {line.name}: total {line.label(sum(float(v) for v in line.values))}."
     parts = [

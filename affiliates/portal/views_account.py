@@ -16,6 +16,7 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.http import HttpRequest, HttpResponse, HttpResponseBase
 from django.shortcuts import redirect, render
+from django.urls import reverse
 from django.utils import timezone
 from django.views.decorators.http import require_POST
 
@@ -25,6 +26,7 @@ from affiliates.core.errors import DomainError
 from affiliates.credentials import ApiKey
 from affiliates.lockout import lockout_response
 from affiliates.portal.access import portal_view, staff_act
+from affiliates.portal.confirm import confirm_page, confirmed
 from affiliates.portal.redirects import NEXT, next_safe, redirect_next
 from affiliates.roles import Act, Role
 
@@ -217,6 +219,23 @@ def api_keys(request: HttpRequest) -> HttpResponse:
 @any_role
 @staff_act(Act.MANAGE_KEYS)
 def api_key_revoke(request: HttpRequest, key_id: int) -> HttpResponseBase:
+    if not confirmed(request):
+        row = keys.apikeys_of(user=request.user).filter(pk=key_id, revoked_at__isnull=True).first()
+        if row is None:
+            messages.error(request, "No such key.")
+            return redirect("portal:api-keys")
+        return confirm_page(
+            request,
+            title=f"Revoke “{row.name}”",
+            effects=[
+                f"The key {row.prefix}… stops working at once: every script or integration using it "
+                "gets 401 from its next call.",
+                "A revoked key cannot be restored; create a new key and put it where this one was.",
+            ],
+            action=request.path,
+            button="Revoke key",
+            cancel=reverse("portal:api-keys"),
+        )
     try:
         row = keys.apikey_revoke(user=request.user, key_id=key_id)
     except ApiKey.DoesNotExist:

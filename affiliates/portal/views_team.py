@@ -20,6 +20,7 @@ from affiliates import team
 from affiliates.core.db import db_id
 from affiliates.core.errors import DomainError
 from affiliates.portal.access import PortalRequest, account_refused, portal_view, staff_act
+from affiliates.portal.confirm import confirm_page, confirmed
 from affiliates.roles import AccountRefused, Act, Role, role_allows
 from affiliates.team_models import TeamRole
 
@@ -72,6 +73,38 @@ def _run(request: PortalRequest, done: str, change: Any) -> HttpResponseBase:
     else:
         messages.success(request, done)
     return _back(request)
+
+
+def _remove_confirm(
+    request: PortalRequest, account: team.Account, user_id: int, leaving: bool
+) -> HttpResponseBase:
+    member = next(
+        (m for m in team.team_members(account=account, actor=request.actor) if m.user_id == user_id), None
+    )
+    if member is None:
+        raise Http404("No such member of this team.")
+    query = request.GET.urlencode()
+    if leaving:
+        title = f"Leave {account.name}"
+        effects = [
+            f"You lose access to {account.name}'s portal and API at once; your own login stays.",
+            "Only a team owner can invite you back. The last owner cannot leave.",
+        ]
+    else:
+        title = f"Remove {member.username} from {account.name}"
+        effects = [
+            f"{member.username} ({member.email or 'no e-mail'}) loses access to {account.name}'s portal "
+            "and API at once; their own login stays.",
+            "What they did stays in the activity log under their name. You can invite them again later.",
+        ]
+    return confirm_page(
+        request,
+        title=title,
+        effects=effects,
+        action=request.get_full_path(),
+        button="Leave team" if leaving else "Remove member",
+        cancel=reverse("portal:team") + (f"?{query}" if query else ""),
+    )
 
 
 @team_members_view
@@ -127,6 +160,8 @@ def team_remove(request: PortalRequest, user_id: int) -> HttpResponseBase:
         return _back(request)
     account = _account(request)
     leaving = user_id == request.actor.user_id
+    if not confirmed(request):
+        return _remove_confirm(request, account, user_id, leaving)
     response = _run(
         request,
         "You left the team." if leaving else "Member removed.",

@@ -69,7 +69,7 @@ def test_a_revoked_key_is_refused_with_401_and_a_reason(pia):
     portal = sign_in(Client(), pia)
     key = portal_create(portal)
     row = ApiKey.objects.get(user=pia)
-    assert portal.post(f"/account/api-keys/{row.pk}/revoke/").status_code == 302
+    assert portal.post(f"/account/api-keys/{row.pk}/revoke/", {"confirm": "yes"}).status_code == 302
     response = with_key(key).get("/api/v1/offers/")
     assert response.status_code == 401
     assert response.json()["code"] == "key_revoked"

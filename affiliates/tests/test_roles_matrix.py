@@ -38,6 +38,7 @@ STAFF_EXPECTED = {
     Act.REVIEW_FRAUD: {StaffRole.ADMIN, StaffRole.FRAUD_ANALYST},
     Act.MANAGE_NETWORK: {StaffRole.ADMIN},
     Act.MANAGE_TEAM: {StaffRole.ADMIN, StaffRole.ACCOUNT_MANAGER},
+    Act.MANAGE_DOMAINS: {StaffRole.ADMIN, StaffRole.ACCOUNT_MANAGER},
     Act.VIEW_AUDIT: set(StaffRole),
 }
 TEAM_EXPECTED = {
@@ -46,6 +47,7 @@ TEAM_EXPECTED = {
     Act.MANAGE_KEYS: {TeamRole.OWNER, TeamRole.MANAGER},
     Act.MANAGE_PAYOUTS: {TeamRole.OWNER, TeamRole.MANAGER},
     Act.MANAGE_TEAM: {TeamRole.OWNER},
+    Act.MANAGE_DOMAINS: {TeamRole.OWNER, TeamRole.MANAGER},
     Act.VIEW_AUDIT: {TeamRole.OWNER, TeamRole.MANAGER, TeamRole.ANALYST},
 }
 

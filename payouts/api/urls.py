@@ -4,6 +4,7 @@ from affiliates.api.routers import SimpleRouter
 from payouts.api import traffic, views
 from payouts.api.holdouts import HoldoutTestViewSet
 from payouts.api.smartlinks import SmartLinkViewSet
+from payouts.api.tracking_domains import TrackingDomainViewSet
 
 router = SimpleRouter()
 router.register("commissions", views.CommissionViewSet, basename="commission")
@@ -11,6 +12,7 @@ router.register("ledger/entries", views.EntryViewSet, basename="ledger-entry")
 router.register("fx-rates", views.FxRateViewSet, basename="fx-rate")
 router.register("smart-links", SmartLinkViewSet, basename="smart-link")
 router.register("holdout-tests", HoldoutTestViewSet, basename="holdout-test")
+router.register("tracking-domains", TrackingDomainViewSet, basename="tracking-domain")
 
 urlpatterns = [
     path("balances/", views.BalanceView.as_view(), name="balances"),

@@ -5,6 +5,7 @@ reads its subject through affiliates.roles.visible."""
 
 from __future__ import annotations
 
+from decimal import Decimal
 from typing import Any
 
 from django.db.models import Q
@@ -22,6 +23,7 @@ from affiliates.staff_notes import staff_notes_for
 from payouts.advertiser_payments import advertiser_balances
 from payouts.models import Payout
 from payouts.portal import console_selectors as sel
+from payouts.reporting_money import Converted, Rates, money_convert, rates_at, reporting_currency_for
 from payouts.selectors import publisher_summary
 from tracking.portal.console_selectors import caps_near_limit, click_backlog, recent_conversions
 
@@ -35,22 +37,45 @@ OFFER_ACTIONS = {"active": ["pause"], "paused": ["activate"], "expired": []}
 
 def _common(request: PortalRequest, subject: Any, where: Q, top_by: str) -> dict[str, Any]:
     """What every detail page shows: KPIs against the previous period, the top offers or
-    publishers, recent conversions and the staff notes."""
+    publishers, recent conversions and the staff notes. Money is in the network's reporting
+    currency (staff have no account of their own) at the rates in force at the range's end."""
     chosen, error = date_range_or_default(params=request.GET)
     start, end = chosen.start, chosen.end
     before = chosen.previous()
+    currency, rates = reporting_currency_for(account=None), rates_at(at=end)
     return {
         **date_range_context(request.GET, chosen, error),
+        "currency": currency,
+        "rates": rates,
         "status": 400 if error else 200,
         "subject": subject,
-        "tiles": sel.period_tiles(start=start, end=end, where=where, previous=(before.start, before.end)),
-        "top": sel.top_by(start=start, end=end, where=where, by=top_by),
+        "tiles": sel.period_tiles(
+            start=start,
+            end=end,
+            where=where,
+            previous=(before.start, before.end),
+            currency=currency,
+            rates=rates,
+        ),
+        "top": sel.top_by(start=start, end=end, where=where, by=top_by, currency=currency, rates=rates),
         "top_by": top_by,
         "conversions": recent_conversions(where=where),
         "notes": staff_notes_for(subject=subject),
         "note_kind": subject._meta.model_name,
         # These actions open their confirm page (affiliates.portal.views_console.EFFECTS).
         "confirm": ("pause", "suspend", "reject"),
+    }
+
+
+def _balance_totals(
+    summary: dict[str, dict[str, Decimal]], *, currency: str, rates: Rates
+) -> dict[str, Converted]:
+    """The publisher's pending, approved and paid columns, each as one converted total."""
+    return {
+        column: money_convert(
+            amounts={cur: s[column] for cur, s in summary.items()}, currency=currency, rates=rates
+        )
+        for column in ("pending", "approved", "paid")
     }
 
 
@@ -68,7 +93,11 @@ def advertiser_page(request: PortalRequest, pk: int) -> HttpResponse:
     context |= {
         "actions": ADVERTISER_ACTIONS.get(advertiser.status, []),
         "offers": advertiser.offers.order_by("status", "name")[:20],
-        "balance": advertiser_balances(advertiser_id=pk),
+        "balance": money_convert(
+            amounts=advertiser_balances(advertiser_id=pk),
+            currency=context["currency"],
+            rates=context["rates"],
+        ),
         "caps": caps_near_limit(where=Q(offer__advertiser_id=pk)),
         "activity": _activity(request.actor, advertiser_id=pk),
     }
@@ -80,10 +109,12 @@ def publisher_page(request: PortalRequest, pk: int) -> HttpResponse:
     publisher = get_object_or_404(visible(Publisher.objects.all(), request.actor), pk=pk)
     context = _common(request, publisher, Q(publisher_id=pk), "offer")
     actions = [a for a, (sources, _) in PUBLISHER_TRANSITIONS.items() if publisher.status in sources]
+    summary = publisher_summary(publisher_id=pk)
     context |= {
         "actions": actions,
         "accesses": publisher.accesses.select_related("offer").order_by("-created_at")[:10],
-        "summary": publisher_summary(publisher_id=pk),
+        "summary": summary,
+        "summary_totals": _balance_totals(summary, currency=context["currency"], rates=context["rates"]),
         "payouts": Payout.objects.filter(publisher_id=pk).order_by("-period", "currency")[:6],
         "activity": _activity(request.actor, publisher_id=pk),
     }
@@ -123,10 +154,16 @@ def staff_home(request: PortalRequest) -> HttpResponse:
     else:
         network = sel.network_so_far(now=now)
     risers, fallers = sel.top_movers(now=now, offers=offers)
+    currency = reporting_currency_for(account=None)
     context = {
         "now": now,
+        "currency": currency,
         "tiles": sel.tiles(
-            network.today, ("yesterday", network.yesterday), ("7-day average", network.week_average)
+            network.today,
+            ("yesterday", network.yesterday),
+            ("7-day average", network.week_average),
+            currency=currency,
+            rates=rates_at(at=now),
         ),
         "risers": risers,
         "fallers": fallers,

@@ -1,7 +1,9 @@
 """Reads for the staff console's overview and its advertiser, publisher and offer pages:
 traffic (tracking.portal.console_selectors) beside the money it earned, compared with an
-earlier window, and what is waiting for staff. Money stays per currency: amounts in different
-currencies are never added, and each currency's change is shown on its own."""
+earlier window, and what is waiting for staff. Money is summed per currency, then shown as one
+total in the viewer's reporting currency at the stored rates (payouts.reporting_money), with the
+per-currency breakdown kept for a ``<details>``. A currency without a stored rate is never
+guessed: its tile falls back to each currency's own figure and change."""
 
 from __future__ import annotations
 
@@ -21,6 +23,7 @@ from affiliates.templatetags.portal import money_map
 from payouts.models import Commission, CommissionStatus, Document
 from payouts.models.callbacks import CallbackDelivery
 from payouts.models.ledger import Account, Entry
+from payouts.reporting_money import Converted, Rates, money_convert
 from tracking.portal.console_selectors import counts_per_day, so_far_filter, window_counts
 from tracking.portal.traffic import conversions_held_count
 
@@ -71,9 +74,11 @@ class Change:
 @dataclass(frozen=True)
 class Tile:
     label: str
-    #: One line, or one per currency.
+    #: One line, or one per currency (a rate is missing).
     lines: list[str]
     changes: list[Change]
+    #: Money tiles: the total in the reporting currency and its per-currency breakdown.
+    converted: Converted | None = None
 
     @property
     def value(self) -> str:
@@ -88,8 +93,8 @@ def _pct(now: Decimal, then: Decimal) -> tuple[str, str]:
     return f"{change:+.0f} %", tone
 
 
-def _change(against: str, now: int | Money, then: int | Money) -> Change:
-    if isinstance(now, int) and isinstance(then, int):
+def _change(against: str, now: int | Decimal | Money, then: int | Decimal | Money) -> Change:
+    if not isinstance(now, dict) and not isinstance(then, dict):
         text, tone = _pct(Decimal(now), Decimal(then))
         return Change(against, text, tone)
     assert isinstance(now, dict)
@@ -103,20 +108,36 @@ def _change(against: str, now: int | Money, then: int | Money) -> Change:
     )
 
 
-def tiles(now: Totals, *against: tuple[str, Totals]) -> list[Tile]:
+def _money_tile(
+    label: str, now: Money, against: list[tuple[str, Money]], *, currency: str, rates: Rates
+) -> Tile:
+    """One money tile in ``currency``; its changes compare converted totals (every window at the
+    same rates, so a change is the business's, not the exchange rate's). Without a rate for
+    some currency the tile shows each currency on its own, as stored."""
+    total = money_convert(amounts=now, currency=currency, rates=rates)
+    earlier = [
+        (text, money_convert(amounts=then, currency=currency, rates=rates), then) for text, then in against
+    ]
+    if total.total is None or any(c.total is None for _, c, _ in earlier):
+        return Tile(
+            label, money_map(now).split(" · "), [_change(t, now, then) for t, _, then in earlier], total
+        )
+    changes = [_change(text, total.total, c.total or Decimal(0)) for text, c, _ in earlier]
+    return Tile(label, [f"{total.total:,.2f} {currency}"], changes, total)
+
+
+def tiles(now: Totals, *against: tuple[str, Totals], currency: str, rates: Rates) -> list[Tile]:
     """Clicks, conversions, revenue, payout and margin, each with its change against each of
-    ``against`` (label, totals)."""
+    ``against`` (label, totals); money in ``currency`` at ``rates``."""
     out = []
-    for label, name in (
-        ("Clicks", "clicks"),
-        ("Conversions", "conversions"),
-        ("Revenue", "revenue"),
-        ("Payout", "payout"),
-        ("Margin", "margin"),
-    ):
+    for label, name in (("Clicks", "clicks"), ("Conversions", "conversions")):
         value = getattr(now, name)
-        shown = [f"{value:,}"] if isinstance(value, int) else money_map(value).split(" · ")
-        out.append(Tile(label, shown, [_change(text, value, getattr(t, name)) for text, t in against]))
+        out.append(
+            Tile(label, [f"{value:,}"], [_change(text, value, getattr(t, name)) for text, t in against])
+        )
+    for label, name in (("Revenue", "revenue"), ("Payout", "payout"), ("Margin", "margin")):
+        earlier = [(text, getattr(t, name)) for text, t in against]
+        out.append(_money_tile(label, getattr(now, name), earlier, currency=currency, rates=rates))
     return out
 
 
@@ -142,13 +163,20 @@ def window_totals(*, start: datetime, end: datetime, where: Q) -> Totals:
 
 
 def period_tiles(
-    *, start: datetime, end: datetime, where: Q, previous: tuple[datetime, datetime] | None = None
+    *,
+    start: datetime,
+    end: datetime,
+    where: Q,
+    currency: str,
+    rates: Rates,
+    previous: tuple[datetime, datetime] | None = None,
 ) -> list[Tile]:
     """The period's tiles against ``previous`` (a DateRange's previous period), by default the
     same length of time just before it."""
     prev_start, prev_end = previous or (start - (end - start), start)
     before = window_totals(start=prev_start, end=prev_end, where=where)
-    return tiles(window_totals(start=start, end=end, where=where), ("previous period", before))
+    now = window_totals(start=start, end=end, where=where)
+    return tiles(now, ("previous period", before), currency=currency, rates=rates)
 
 
 @dataclass(frozen=True)
@@ -158,16 +186,22 @@ class TopRow:
     conversions: int
     revenue: Money
     payout: Money
+    #: Revenue and margin in the reporting currency, each with its per-currency breakdown.
+    revenue_total: Converted
+    margin_total: Converted
 
     @property
     def margin(self) -> Money:
         return {c: self.revenue[c] - self.payout.get(c, Decimal(0)) for c in self.revenue}
 
 
-def top_by(*, start: datetime, end: datetime, where: Q, by: str, limit: int = 5) -> list[TopRow]:
+def top_by(
+    *, start: datetime, end: datetime, where: Q, by: str, currency: str, rates: Rates, limit: int = 5
+) -> list[TopRow]:
     """The offers (``by="offer"``) or publishers (``by="publisher"``) with the most counted
     conversions in [start, end) matching ``where``, with the money of all their earning
-    commissions per currency (CPC and CPM days earn without conversions)."""
+    commissions per currency (CPC and CPM days earn without conversions), totalled in
+    ``currency`` at ``rates``."""
     rows = (
         Commission.objects.filter(where, created_at__gte=start, created_at__lt=end, status__in=EARNING)
         .values(f"{by}_id", f"{by}__name", "currency")
@@ -187,7 +221,21 @@ def top_by(*, start: datetime, end: datetime, where: Q, by: str, limit: int = 5)
         row["revenue"][r["currency"]] = r["revenue"]
         row["payout"][r["currency"]] = r["payout"]
     ranked = sorted(merged.items(), key=lambda kv: (-kv[1]["n"], kv[1]["name"]))[:limit]
-    return [TopRow(pk, v["name"], v["n"], v["revenue"], v["payout"]) for pk, v in ranked]
+    out = []
+    for pk, v in ranked:
+        margin = {c: r - v["payout"].get(c, Decimal(0)) for c, r in v["revenue"].items()}
+        out.append(
+            TopRow(
+                pk,
+                v["name"],
+                v["n"],
+                v["revenue"],
+                v["payout"],
+                money_convert(amounts=v["revenue"], currency=currency, rates=rates),
+                money_convert(amounts=margin, currency=currency, rates=rates),
+            )
+        )
+    return out
 
 
 # --- The overview ---------------------------------------------------------------------------

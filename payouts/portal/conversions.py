@@ -23,8 +23,14 @@ from payouts.services import BulkRefused, commissions_set_status, conversions_re
 from tracking.portal.forms import AdjustmentUploadForm, BulkActionForm
 from tracking.portal.selectors import conversions_for
 
-#: Decisions that first show their confirm page, with its title.
-CONFIRM = {"rejected": "Reject", "reversed": "Reverse", "release": "Release from fraud review"}
+#: Decisions that first show their confirm page, with its title; any decision on several
+#: conversions at once (a bulk action) does too.
+CONFIRM = {
+    "rejected": "Reject",
+    "reversed": "Reverse",
+    "release": "Release from fraud review",
+    "approved": "Approve",
+}
 
 # The ledger wants a reason for every change; a row button gives none, so it says what was done.
 REASONS = {
@@ -110,6 +116,12 @@ def _effects(action: str, n: int, actor: Actor) -> list[str]:
         ]
     if action == "rejected":
         return [f"Rejects {them}: their commissions are not paid and earn no revenue.", final]
+    if action == "approved":
+        return [
+            f"Approves {them} now: their commissions become payable in the next payout run, "
+            "without waiting for the rest of the offer's hold period.",
+            "An approved conversion can still be reversed later: the ledger then takes back what it earned.",
+        ]
     return [
         f"Reverses {them}: the ledger takes back what they earned (the publisher's balance goes "
         "down, netted against later earnings if already paid).",
@@ -122,13 +134,16 @@ def _effects(action: str, n: int, actor: Actor) -> list[str]:
 @account_may(Act.DECIDE_COMMISSIONS)
 def set_status(request: PortalRequest) -> HttpResponse:
     """Approve, reject, reverse or release one or many conversions (the table's row and bulk
-    buttons); reject, reverse and release first show what they will do (affiliates.portal.confirm)."""
+    buttons); reject, reverse and release, and any action on several conversions at once, first
+    show what they will do (affiliates.portal.confirm)."""
     form = BulkActionForm(request.POST)
     if not form.is_valid():
         messages.error(request, "Select at least one conversion and an action.")
     else:
         data = form.cleaned_data
-        if data["action"] in CONFIRM and not confirmed(request):
+        # One approval is a row's button; several at once, or anything that takes money back, asks.
+        bulk = len(data["ids"]) > 1
+        if (data["action"] != "approved" or bulk) and not confirmed(request):
             return confirm_page(
                 request,
                 title=CONFIRM[data["action"]],

@@ -19,7 +19,7 @@ from affiliates.portal.daterange import DateRange, date_range_context, date_rang
 from affiliates.roles import scope
 from payouts.portal.dashboard_selectors import KpiRow, dashboard_kpis
 from payouts.reporting_money import reporting_currency_for
-from tracking.portal.traffic import DailySeries, traffic_daily
+from tracking.portal.traffic import traffic_daily
 
 
 def _range(request: PortalRequest) -> tuple[DateRange, dict[str, Any], int]:
@@ -49,9 +49,11 @@ def _kpi_csv(rows: list[KpiRow], chosen: DateRange, currency: str, name: str) ->
     return response
 
 
-def _chart(series: DailySeries) -> SafeString:
+def _chart(chosen: DateRange, **tenant: int | None) -> SafeString:
+    """Clicks and conversions per day of the chosen range (the figures' days)."""
+    series = traffic_daily(first=chosen.first, last=chosen.last, start=chosen.start, end=chosen.end, **tenant)
     return bar_line_chart(
-        title="Clicks and conversions per day, last 30 days (UTC)",
+        title=f"Clicks and conversions per day, {chosen.label} (UTC)",
         labels=series.labels,
         bars=Series("clicks", series.clicks),
         line=Series("conversions", series.conversions),
@@ -86,7 +88,7 @@ def pub_dashboard(request: PortalRequest) -> HttpResponse:
             **picker,
             "kpis": kpis,
             "currency": currency,
-            "chart": _chart(traffic_daily(days=30, publisher_id=publisher_id)),
+            "chart": _chart(chosen, publisher_id=publisher_id),
             "recent": recent,
         },
         status=status,
@@ -110,7 +112,7 @@ def adv_dashboard(request: PortalRequest) -> HttpResponse:
             **picker,
             "kpis": kpis,
             "currency": currency,
-            "chart": _chart(traffic_daily(days=30, advertiser_id=adv_id)),
+            "chart": _chart(chosen, advertiser_id=adv_id),
             "requests": affiliate_selectors.pending_access_requests(advertiser_id=adv_id)[:5],
         },
         status=status,

@@ -11,6 +11,7 @@ from payouts.portal import (
     invalid_traffic,
     reports,
     smartlinks,
+    tracking_domains,
     views,
     webhooks,
 )
@@ -52,6 +53,10 @@ urlpatterns = [
     ),
     path("publisher/postbacks/", views.pub_callbacks, name="pub-callbacks"),
     path("webhooks/", webhooks.webhooks_page, name="webhooks"),
+    path("tracking-domains/", tracking_domains.domains_page, name="tracking-domains"),
+    path("tracking-domains/<int:pk>/verify/", tracking_domains.domain_verify, name="tracking-domain-verify"),
+    path("tracking-domains/<int:pk>/remove/", tracking_domains.domain_remove, name="tracking-domain-remove"),
+    path("staff/tracking-domains/", tracking_domains.staff_domains, name="staff-tracking-domains"),
     path("webhooks/<int:sub_id>/", webhooks.webhook_page, name="webhook"),
     path("staff/payout-runs/", views.staff_runs, name="staff-runs"),
     path("staff/payout-runs/<int:run_id>/", views.staff_run, name="staff-run"),

@@ -12,11 +12,13 @@ from django.contrib import messages
 from django.db.models import Count, Sum
 from django.http import Http404, HttpResponse, HttpResponseBase, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
 from django.utils import timezone
 from django.views.decorators.http import require_POST
 
 from affiliates.core.errors import DomainError
 from affiliates.portal.access import PortalRequest, account_may, publisher_only, staff_act, staff_only
+from affiliates.portal.confirm import confirm_page, confirmed
 from affiliates.portal.tables import table_build, table_csv
 from affiliates.roles import Act, scope
 from payouts.ledger import publisher_balances
@@ -142,19 +144,53 @@ def staff_run_progress(request: PortalRequest, run_id: int) -> JsonResponse:
     )
 
 
+def _run_effects(run: PayoutRun, action: str, reference: str) -> list[str]:
+    """What approving or paying ``run`` does, in its own numbers."""
+    status = Payout.Status.DRAFT if action == "approve" else Payout.Status.APPROVED
+    rows = run.payouts.filter(status=status).values("currency").annotate(total=Sum("amount"), n=Count("pk"))
+    totals = " · ".join(f"{r['total']:,.2f} {r['currency']}" for r in rows.order_by("currency")) or "nothing"
+    count = sum(r["n"] for r in rows)
+    publishers = run.payouts.filter(status=status).values("publisher_id").distinct().count()
+    them = f"{count} {'draft' if action == 'approve' else 'approved'} payout{'s' if count != 1 else ''}"
+    them += f" to {publishers} publisher{'s' if publishers != 1 else ''} ({totals})"
+    one = count == 1
+    if action == "approve":
+        return [
+            f"{them} {'becomes' if one else 'become'} approved, ready to be paid.",
+            "The publishers are told their payout is approved (notification and webhook).",
+            "Held payouts stay held; the run cannot go back to draft.",
+        ]
+    return [
+        f"{them} {'is' if one else 'are'} marked paid with reference “{reference}”.",
+        "Each is posted to the ledger as paid out, and its publisher is told.",
+        "A payment that bounces later is recorded as failed on its payout; this step is not undone.",
+    ]
+
+
 @require_POST
 @staff_only
 @account_may(Act.MANAGE_PAYOUTS)
 def staff_run_action(request: PortalRequest, run_id: int, action: str) -> HttpResponse:
     run = get_object_or_404(PayoutRun, pk=run_id)
+    if action not in ("approve", "pay"):
+        raise Http404("No such payout run action.")
+    reference = request.POST.get("reference", "").strip()
+    if not confirmed(request):
+        return confirm_page(
+            request,
+            title=f"{'Approve' if action == 'approve' else 'Mark paid'}: {run}",
+            effects=_run_effects(run, action, reference),
+            action=request.path,
+            button="Approve run" if action == "approve" else "Mark paid",
+            cancel=reverse("payouts_portal:staff-run", args=[run.pk]),
+            fields={"reference": reference} if action == "pay" else None,
+        )
     try:
         if action == "approve":
             run = payout_run_approve(run=run, user=request.user)
-        elif action == "pay":
-            # One payment (batch) reference for every approved payout of the run.
-            run = payout_run_mark_paid(run=run, reference=request.POST.get("reference", ""))
         else:
-            raise Http404("No such payout run action.")
+            # One payment (batch) reference for every approved payout of the run.
+            run = payout_run_mark_paid(run=run, reference=reference)
     except DomainError as exc:
         messages.error(request, exc.message)
     else:

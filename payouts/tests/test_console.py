@@ -53,7 +53,10 @@ def test_the_overview_compares_today_with_yesterday_and_the_week_by_the_same_hou
     # The week: yesterday's 100.00 and the 50.00 three days ago, over 7 days.
     assert network.week_average.revenue["USD"] == pytest.approx(Decimal("18.00") / 7)
     assert network.week_average.conversions == 0  # 2 / 7 rounds to 0
-    tiles = {t.label: t for t in sel.tiles(network.today, ("yesterday", network.yesterday))}
+    tiles = {
+        t.label: t
+        for t in sel.tiles(network.today, ("yesterday", network.yesterday), currency="USD", rates={})
+    }
     assert tiles["Revenue"].value == "12.00 USD"
     assert tiles["Revenue"].changes[0].text == "+0 %"
     assert tiles["Clicks"].changes[0].tone == "flat"
@@ -68,7 +71,9 @@ def test_a_period_is_compared_with_the_one_just_before_it(shoes_link, rival):
     sale(other, NOW - timedelta(days=1))  # another publisher: not this one's
     tiles = {
         t.label: t
-        for t in sel.period_tiles(start=start, end=end, where=Q(publisher_id=shoes_link.publisher_id))
+        for t in sel.period_tiles(
+            start=start, end=end, where=Q(publisher_id=shoes_link.publisher_id), currency="USD", rates={}
+        )
     }
     assert tiles["Conversions"].value == "2"
     assert tiles["Conversions"].changes[0].text == "+100 %"
@@ -98,7 +103,12 @@ def test_top_publishers_of_an_offer_rank_by_conversions_with_money_per_currency(
         created_at=NOW - timedelta(hours=5),
     )
     top = sel.top_by(
-        start=NOW - timedelta(days=1), end=NOW, where=Q(offer_id=shoes_link.offer_id), by="publisher"
+        start=NOW - timedelta(days=1),
+        end=NOW,
+        where=Q(offer_id=shoes_link.offer_id),
+        by="publisher",
+        currency="USD",
+        rates={},
     )
     assert [(r.name, r.conversions) for r in top] == [("Rival Traffic", 2), ("PixelPush Media", 1)]
     assert top[0].revenue == {"USD": Decimal("24.00")}

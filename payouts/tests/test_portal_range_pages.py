@@ -204,3 +204,16 @@ def test_query_counts_do_not_grow_with_the_rows(pia, ada, shoes_link, rival) -> 
         sale(shoes_link, noon(day - 7))
     rollups_rebuild_all(start=start, end=timezone.now())
     assert {p: queries(clients[p], urls[p]) for p in clients} == few
+
+
+@pytest.mark.parametrize(("who", "path"), [("pia", "/publisher/"), ("ada", "/advertiser/")])
+def test_the_dashboard_chart_follows_the_chosen_range(who, path, request, shoes_link) -> None:
+    sale(shoes_link, noon(1))
+    sale(shoes_link, noon(4))
+    sale(shoes_link, noon(-3))  # the previous period: not on the chart
+    body = client_for(request.getfixturevalue(who)).get(f"{path}?{RANGE}").content.decode()
+    assert "clicks: total 2 over 7 days. conversions: total 2." in body
+    assert f"{FIRST:%b %d}" in body  # the range's first day is the chart's first label
+    assert f"{FIRST - timedelta(days=1):%b %d}</text>" not in body
+    one = client_for(request.getfixturevalue(who)).get(f"{path}?range=yesterday").content.decode()
+    assert "over 1 day." in one

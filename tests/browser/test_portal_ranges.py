@@ -72,3 +72,24 @@ def test_the_publisher_picks_a_preset_then_a_custom_range(page, shot, pia, ada, 
     page.goto("/reports/?range=30d&group_by=publisher")
     expect(page.get_by_role("table", name="Report")).to_contain_text("PixelPush Media")
     shot("advertiser-report-by-publisher")
+
+
+def test_staff_read_console_money_in_one_currency_with_the_breakdown_on_demand(
+    page, shot, nadia, acme, shoes_link
+) -> None:
+    _sales(shoes_link, acme)
+    page.set_default_timeout(60_000)
+    login(page, "nadia")
+    page.goto("/staff/")
+    revenue = page.locator('[data-kpi="revenue"]')
+    expect(revenue).to_contain_text("USD")
+    revenue.locator("summary").click()
+    expect(revenue.locator(".fx-breakdown")).to_contain_text("EUR ×")
+    shot("overview")
+    page.goto(f"/staff/advertisers/{acme.pk}/?range=30d")
+    top = page.get_by_role("table", name="Top offers")
+    expect(top).to_contain_text("Acme Boots EU")
+    expect(page.get_by_role("columnheader", name="Revenue (USD)")).to_be_visible()
+    page.locator('[data-kpi="margin"] summary').click()
+    expect(page.locator('[data-kpi="margin"] .fx-breakdown')).to_contain_text("EUR")
+    shot("advertiser")

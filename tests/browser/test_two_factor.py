@@ -10,6 +10,7 @@ import pytest
 from django_otp.oath import totp
 from django_otp.plugins.otp_static.models import StaticToken
 from django_otp.plugins.otp_totp.models import TOTPDevice
+from playwright.sync_api import expect
 
 from affiliates.credentials import ApiKey
 from tests.browser.conftest import PASSWORD, login
@@ -69,6 +70,9 @@ def test_a_publisher_enrols_in_2fa_and_logs_in_again_with_a_totp_code(page, shot
     page.goto("/account/api-keys/")
     assert key not in page.content()
     page.get_by_role("button", name="Revoke Nightly report sync").click()
+    expect(page.get_by_text("stops working at once")).to_be_visible()
+    page.get_by_label("I understand what this will do").check()
+    page.get_by_role("button", name="Revoke key").click()
     page.wait_for_load_state()
     assert page.get_by_text("is revoked").is_visible()
     shot("api-key-revoked")

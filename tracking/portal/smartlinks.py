@@ -1,5 +1,6 @@
 """Smart-link pages: the list, a new smart link with its paths, and a link's page with per-path
-numbers, weights by hand, the optimisation runs and the learning resets.
+numbers over the range picked (default: the optimiser's window) against the previous period,
+weights by hand, the optimisation runs and the learning resets.
 
 Publishers make links over offers they are approved on; advertisers over their own offers, for
 a publisher they work with; staff over any. The rules are the services' (tracking.smartlinks);
@@ -12,17 +13,26 @@ from typing import Any
 from django.contrib import messages
 from django.http import Http404, HttpResponseBase
 from django.shortcuts import get_object_or_404, redirect, render
+from django.utils import timezone
 from django.views.decorators.http import require_POST
 
 from affiliates.core.db import db_id
 from affiliates.core.errors import DomainError
 from affiliates.models import Offer, OfferAccess, Publisher
 from affiliates.portal.access import PortalRequest, portal_view, staff_act
+from affiliates.portal.daterange import (
+    DateRange,
+    Delta,
+    RangeError,
+    date_range_context,
+    date_range_make,
+    date_range_or_default,
+)
 from affiliates.roles import Act, Role, visible
 from tracking.models import SmartLink, SmartPath, SmartRun
 from tracking.portal.smartlink_forms import PathRows, SmartLinkForm
 from tracking.smartlinks import services
-from tracking.smartlinks.selectors import path_stats, window_start
+from tracking.smartlinks.selectors import PathStats, path_stats, window_start
 
 every_role = portal_view(Role.PUBLISHER, Role.ADVERTISER, Role.STAFF)
 
@@ -74,22 +84,52 @@ def smart_link_new(request: PortalRequest) -> HttpResponseBase:
     return render(request, "tracking/portal/smart_link_new.html", {"form": form, "rows": rows})
 
 
+def _range(request: PortalRequest, smart: SmartLink) -> tuple[DateRange, RangeError | None]:
+    """The range asked for; nothing asked: the optimiser's window (what its runs read)."""
+    if any(request.GET.get(k) for k in ("range", "period", "start", "end")):
+        return date_range_or_default(params=request.GET)
+    return date_range_make(first=window_start(smart), last=timezone.now().date()), None
+
+
+def _deltas(now: list[PathStats], before: list[PathStats]) -> dict[int, dict[str, Delta]]:
+    """Per path: clicks, conversions and EPC against the previous period."""
+    earlier = {s.path.pk: s for s in before}
+    return {
+        s.path.pk: {
+            "clicks": Delta(s.clicks, earlier[s.path.pk].clicks),
+            "conversions": Delta(s.conversions, earlier[s.path.pk].conversions),
+            "epc": Delta(s.epc, earlier[s.path.pk].epc),
+        }
+        for s in now
+        if s.path.pk in earlier
+    }
+
+
 @every_role
 @staff_act(Act.MANAGE_SMART_LINKS)
 def smart_link_detail(request: PortalRequest, smart_id: int) -> HttpResponseBase:
     smart = _link(request, smart_id)
     runs = list(smart.runs.all()[:30])
     reset = next((r for r in runs if r.outcome == SmartRun.Outcome.RESET), None)
+    chosen, range_error = _range(request, smart)
+    picker = date_range_context(request.GET, chosen, range_error)
+    stats = path_stats(smart=smart, since=chosen.first, until=chosen.last)
+    before = chosen.previous()
     context = {
+        **picker,
         "smart": smart,
-        "stats": path_stats(smart=smart),
+        "stats": stats,
+        "deltas": _deltas(stats, path_stats(smart=smart, since=before.first, until=before.last))
+        if picker["compare"]
+        else {},
         "since": window_start(smart),
         "runs": runs,
         "reset": reset,
         "may_edit": services.smart_link_may_edit(actor=request.actor, smart=smart),
         "show_revenue": not request.actor.is_publisher,
     }
-    return render(request, "tracking/portal/smart_link_detail.html", context)
+    status = 400 if range_error else 200
+    return render(request, "tracking/portal/smart_link_detail.html", context, status=status)
 
 
 @require_POST

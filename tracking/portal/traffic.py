@@ -14,7 +14,6 @@ from typing import Any
 
 from django.db.models import Count, Q, QuerySet
 from django.db.models.functions import TruncDate
-from django.utils import timezone
 
 from affiliates.models import OfferAccess
 from tracking.models import Click, Conversion
@@ -61,31 +60,35 @@ class DailySeries:
 
 
 def traffic_daily(
-    *, days: int, publisher_id: int | None = None, advertiser_id: int | None = None
+    *,
+    first: date,
+    last: date,
+    start: datetime,
+    end: datetime,
+    publisher_id: int | None = None,
+    advertiser_id: int | None = None,
 ) -> DailySeries:
-    """Clicks and counted conversions per UTC day for the last ``days`` days, zeros included."""
-    today = timezone.now().date()
-    first = today - timedelta(days=days - 1)
-    start = datetime.combine(first, datetime.min.time(), tzinfo=timezone.get_current_timezone())
+    """Clicks and counted conversions per UTC day ``first``..``last`` (a page's date range,
+    whose instants are [start, end)), zeros included."""
     who = tenant_filter(
         publisher_id=publisher_id, advertiser_id=advertiser_id, offer_path="offer__advertiser_id"
     )
 
     def per_day(qs: QuerySet[Any]) -> dict[date, int]:
-        rows = qs.filter(who, created_at__gte=start).annotate(d=TruncDate("created_at")).values("d")
-        return {r["d"]: r["n"] for r in rows.annotate(n=Count("pk")).order_by()}
+        rows = qs.filter(who, created_at__gte=start, created_at__lt=end).annotate(d=TruncDate("created_at"))
+        return {r["d"]: r["n"] for r in rows.values("d").annotate(n=Count("pk")).order_by()}
 
     clicks = per_day(Click.objects.all())
     conversions = per_day(Conversion.objects.filter(status__in=COUNTED))
-    span = [first + timedelta(days=i) for i in range(days)]
+    span = [first + timedelta(days=i) for i in range((last - first).days + 1)]
     return DailySeries(
         days=span, clicks=[clicks.get(d, 0) for d in span], conversions=[conversions.get(d, 0) for d in span]
     )
 
 
-def advertiser_publishers(*, advertiser_id: int) -> list[dict[str, Any]]:
-    """Publishers with access to this advertiser's offers: their offers and 30-day numbers."""
-    since = timezone.now() - timedelta(days=30)
+def advertiser_publishers(*, advertiser_id: int, start: datetime, end: datetime) -> list[dict[str, Any]]:
+    """Publishers with access to this advertiser's offers: their offers and their clicks and
+    counted conversions in [start, end)."""
     rows: dict[int, dict[str, Any]] = {}
     accesses = (
         OfferAccess.objects.filter(offer__advertiser_id=advertiser_id, status=OfferAccess.Status.APPROVED)
@@ -100,7 +103,12 @@ def advertiser_publishers(*, advertiser_id: int) -> list[dict[str, Any]]:
         row["offers"].append(a.offer)
         row["accesses"].append(a)  # the page's "remove from offer" links need the access
     clicks = (
-        Click.objects.filter(offer__advertiser_id=advertiser_id, created_at__gte=since, publisher_id__in=rows)
+        Click.objects.filter(
+            offer__advertiser_id=advertiser_id,
+            created_at__gte=start,
+            created_at__lt=end,
+            publisher_id__in=rows,
+        )
         .values("publisher_id")
         .annotate(n=Count("pk"))
         .order_by()
@@ -108,7 +116,8 @@ def advertiser_publishers(*, advertiser_id: int) -> list[dict[str, Any]]:
     convs = (
         Conversion.objects.filter(
             offer__advertiser_id=advertiser_id,
-            created_at__gte=since,
+            created_at__gte=start,
+            created_at__lt=end,
             status__in=COUNTED,
             publisher_id__in=rows,
         )
@@ -123,12 +132,12 @@ def advertiser_publishers(*, advertiser_id: int) -> list[dict[str, Any]]:
     return list(rows.values())
 
 
-def offer_stats(*, advertiser_id: int) -> dict[int, dict[str, int]]:
-    """30-day clicks and conversions per offer of one advertiser, for the offers table."""
-    since = timezone.now() - timedelta(days=30)
+def offer_stats(*, advertiser_id: int, start: datetime, end: datetime) -> dict[int, dict[str, int]]:
+    """Clicks and counted conversions in [start, end) and approved publishers per offer of one
+    advertiser, for the offers table."""
     stats: dict[int, dict[str, int]] = defaultdict(lambda: {"clicks": 0, "conversions": 0, "publishers": 0})
     for r in (
-        Click.objects.filter(offer__advertiser_id=advertiser_id, created_at__gte=since)
+        Click.objects.filter(offer__advertiser_id=advertiser_id, created_at__gte=start, created_at__lt=end)
         .values("offer_id")
         .annotate(n=Count("pk"))
         .order_by()
@@ -136,7 +145,7 @@ def offer_stats(*, advertiser_id: int) -> dict[int, dict[str, int]]:
         stats[r["offer_id"]]["clicks"] = r["n"]
     for r in (
         Conversion.objects.filter(
-            offer__advertiser_id=advertiser_id, created_at__gte=since, status__in=COUNTED
+            offer__advertiser_id=advertiser_id, created_at__gte=start, created_at__lt=end, status__in=COUNTED
         )
         .values("offer_id")
         .annotate(n=Count("pk"))

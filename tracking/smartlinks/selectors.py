@@ -43,15 +43,19 @@ def window_start(smart: SmartLink, *, now: datetime | None = None) -> date:
     return max((now - timedelta(days=smart.lookback_days - 1)).date(), smart.learning_since.date())
 
 
-def path_stats(*, smart: SmartLink, since: date | None = None) -> list[PathStats]:
-    """Each path's numbers since ``since`` (default: the optimiser's window), from the rollups."""
+def path_stats(*, smart: SmartLink, since: date | None = None, until: date | None = None) -> list[PathStats]:
+    """Each path's numbers on days ``since``..``until`` (default: the optimiser's window to
+    today), from the rollups."""
     since = since or window_start(smart)
+    days = SmartPathDaily.objects.filter(path__smart_link=smart, day__gte=since)
+    if until is not None:
+        days = days.filter(day__lte=until)
     paths = list(smart.paths.select_related("offer"))
     sums = {
         r["path_id"]: r
-        for r in SmartPathDaily.objects.filter(path__smart_link=smart, day__gte=since)
-        .values("path_id")
-        .annotate(c=Sum("clicks"), v=Sum("conversions"), r=Sum("revenue"), p=Sum("payout"))
+        for r in days.values("path_id").annotate(
+            c=Sum("clicks"), v=Sum("conversions"), r=Sum("revenue"), p=Sum("payout")
+        )
     }
     live = sum(p.weight for p in paths if not p.is_catch_all and p.status == SmartPath.Status.ACTIVE) or 1
     out = []
