@@ -19,7 +19,10 @@ payouts.postings).
 
 from __future__ import annotations
 
+import gc
 import logging
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -122,6 +125,34 @@ def conversions_reconcile(
 
 def conversions_reconcile_batch(
     *, after_id: int, until_id: int | None, limit: int, now: datetime | None = None
+) -> BatchResult:
+    with _no_cyclic_gc():
+        return _batch_redone_on_conflict(after_id=after_id, until_id=until_id, limit=limit, now=now)
+
+
+@contextmanager
+def _no_cyclic_gc() -> Iterator[None]:
+    """Hold the cyclic garbage collector off for the length of a batch.
+
+    A batch keeps tens of thousands of small objects alive at once (rows, tuples, Decimals),
+    long enough to be promoted to the oldest generation, and that makes the collector run full
+    passes over everything the process holds (Django, the models, ~160,000 objects): 42 in 60
+    batches of 5,000, ~90 ms each, 38% of reconciliation's Python time (bench/reconcile_profile.py).
+    The batch makes no garbage cycles that need collecting meanwhile: its objects are freed by
+    reference counting when it ends.
+    """
+    if not gc.isenabled():  # someone else holds it off already
+        yield
+        return
+    gc.disable()
+    try:
+        yield
+    finally:
+        gc.enable()
+
+
+def _batch_redone_on_conflict(
+    *, after_id: int, until_id: int | None, limit: int, now: datetime | None
 ) -> BatchResult:
     now = now or timezone.now()
     if db_supports_binary_copy():
