@@ -28,6 +28,7 @@ from datetime import datetime
 from typing import Any
 
 from django.db import connection, transaction
+from django.db.models import OuterRef, Subquery
 from django.utils import timezone
 
 from affiliates.core.db import db_supports_async_commit, db_supports_binary_copy, db_supports_skip_locked
@@ -175,22 +176,14 @@ def _batch(*, after_id: int, until_id: int | None, limit: int, now: datetime, co
         if not ids:
             return BatchResult()
         result = BatchResult(claimed=len(ids), last_id=ids[-1])
-        # An id whose conversion is gone (deleted by hand) is simply dropped from the queue.
-        rows = rows_fetch(
-            Conversion.objects.filter(id__in_ids=ids).order_by("id").values_list(*CONVERSION_FIELDS)
-        )
-        # Read in a statement after the claim: its snapshot then includes any commission made by
-        # a worker that took one of these ids before us (it committed before we could take them).
-        existing = dict(
-            Commission.objects.filter(conversion_id__in_ids=ids).order_by().values_list("conversion_id", "id")
-        )
+        rows = _conversions_read(ids)
         pricer = BatchPricer(rows)
         new_rows: list[tuple[Any, ...]] = []
         skipped: list[int] = []
         changed_ids: dict[int, tuple[str, bool]] = {}
         for row in rows:
-            if row[ID] in existing:  # it came back: its status or review hold changed since
-                changed_ids[existing[row[ID]]] = (row[STATUS], row[HELD])
+            if row[_COMMISSION] is not None:  # it came back: its status or review hold changed since
+                changed_ids[row[_COMMISSION]] = (row[STATUS], row[HELD])
                 continue
             built = pricer.commission_row(row)
             if built is SKIP:
@@ -210,6 +203,30 @@ def _batch(*, after_id: int, until_id: int | None, limit: int, now: datetime, co
             )
         events.commissions_changed_on_commit(event=events.CREATED, commission_ids=created)
     return result
+
+
+# Where a conversion row (CONVERSION_FIELDS) carries the id of its commission, if it has one.
+_COMMISSION = len(CONVERSION_FIELDS)
+
+
+def _conversions_read(ids: list[int]) -> list[tuple[Any, ...]]:
+    """The claimed conversions, in id order, each with its commission's id (or None).
+
+    One statement, after the claim: its snapshot then includes any commission made by a worker
+    that took one of these ids before us (it committed before we could take them). The
+    commission is looked up per row by a correlated subquery, i.e. one probe of its unique
+    conversion_id index each: as ``conversion_id = ANY(ids)`` the planner chose to scan the
+    whole commission table (more so while the table has no statistics yet), a cost that grew
+    with every batch. An id whose conversion is gone (deleted by hand) is simply not returned,
+    and so dropped from the queue.
+    """
+    commission = Commission.objects.filter(conversion_id=OuterRef("id")).order_by().values("id")
+    return rows_fetch(
+        Conversion.objects.filter(id__in_ids=ids)
+        .annotate(commission_id=Subquery(commission))
+        .order_by("id")
+        .values_list(*CONVERSION_FIELDS, "commission_id")
+    )
 
 
 # The ids are taken out of the queue with one DELETE ... RETURNING, not locked with SELECT ...
