@@ -156,7 +156,9 @@ class BatchPricer:
         """The commission columns (COMMISSION_COLUMNS) for a conversion row; None when it earns
         nothing (rejected, unattributed, or a CPC/CPM goal, which earn through daily lines);
         SKIP when it cannot be priced yet."""
-        conversion_id, created_at, _, publisher_id, goal_id, status, original, currency, country, held = row
+        # A row may carry more after CONVERSION_FIELDS: reconcile's adds the commission's id.
+        conversion_id, created_at, _, publisher_id, goal_id, status, original, currency, country = row[:HELD]
+        held = row[HELD]
         terms = self.terms.get(goal_id)
         if terms is None or publisher_id is None or status not in _EARNING:
             return None
