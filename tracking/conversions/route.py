@@ -4,7 +4,7 @@ loop. config/asgi.py hands a ``PostbackRoute`` to the edge.
 Why the loop: a postback's own work is small, and in a server thread its two waits (the click
 lookup and the INSERT) were thread hand-offs that cost more than the work (BENCHMARKS.md).
 Here they are suspended coroutines, and the postbacks a loop serves together share one click
-query and one INSERT (aio_db.py).
+query and one COPY (aio_db.py).
 
 The common postback (token, a click id the table holds, an offer without caps, no signature,
 no status update) runs on the loop from the first byte to the answer, with the same decision
