@@ -308,7 +308,8 @@ def test_the_loops_copy_stores_every_column_as_the_orm_does(edge, threads, shoes
     """The loop writes conversions by binary COPY, the thread pool through the ORM: the same
     postback must make the same row either way (types, Decimals, NULLs, JSON)."""
     params = {"goal": "sale", "amount": "12.34", "customer_id": "C-77", "customer_type": "new"}
-    loop_click, orm_click = click_make(shoes, pixelpush, sub2="s2"), click_make(shoes, pixelpush, sub2="s2")
+    visitor = {"sub2": "s2", "user_agent": "Googlebot/2.1 (+http://www.google.com/bot.html)"}  # flagged
+    loop_click, orm_click = click_make(shoes, pixelpush, **visitor), click_make(shoes, pixelpush, **visitor)
     status, _ = answer(edge.get("/postback", query(click_id=loop_click.id.hex, txn_id="BY-COPY", **params)))
     raw = {"token": ACME_POSTBACK_TOKEN, "click_id": orm_click.id.hex, "txn_id": "BY-ORM", **params}
     assert postback_receive(raw, ip="127.0.0.1").result == "accepted"
@@ -323,6 +324,7 @@ def test_the_loops_copy_stores_every_column_as_the_orm_does(edge, threads, shoes
             assert (field.attname, copied, str(copied)) == (field.attname, saved, str(saved))
     assert (by_copy.amount, by_copy.customer_type, by_copy.sub2) == (Decimal("12.34"), "new", "s2")
     assert by_copy.customer_hash
+    assert (by_copy.fraud_flags, by_copy.held_for_review) == (["bot_user_agent"], True)
     assert by_copy.dedupe_key == f"{loop_click.id.hex}:{by_copy.goal_id}"
     for trace in (by_copy.trace, by_orm.trace):
         del trace["request"]["received_at"], trace["request"]["sender_ip"]
