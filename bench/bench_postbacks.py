@@ -11,7 +11,6 @@ from bench.bench_clicks import _setup
 from bench.harness import Context, Server, run_module, verdict, wrk
 
 TITLE = "Conversion postbacks: accepted conversions per second (issue 3)"
-TARGET_PER_S = 3_000
 
 
 def run(ctx: Context) -> str:
@@ -20,7 +19,7 @@ def run(ctx: Context) -> str:
         wrk(base.url(f"/r/{token}"), 1)
         baseline = wrk(base.url(f"/r/{token}"), ctx.seconds)
     r = run_module(ctx, "postbacks", {}, settings="config.settings.base")
-    rate = r["postbacks_per_s"]
+    rate, target = r["postbacks_per_s"], r["target_per_s"]
     return (
         f"wrk -c{r['connections']} -d{r['seconds']}s; the product served as `make serve` does (granian "
         f"--interface rsgi --loop uvloop, config.asgi:application, {r['workers']} workers), PostgreSQL; "
@@ -34,5 +33,5 @@ def run(ctx: Context) -> str:
         f"**{rate / baseline.rps:.2f}x** |\n\n"
         f"- Requests wrk completed: {r['requests_completed']:,}; accepted conversions in PostgreSQL: "
         f"{r['accepted_in_postgres']:,}; non-2xx: {r['non_2xx']:,}.\n"
-        f"- Target: >= {TARGET_PER_S:,} accepted/s: {rate:,.0f}/s -> {verdict(rate >= TARGET_PER_S)}.\n"
+        f"- Target (issue 10): >= {target:,} accepted/s: {rate:,.0f}/s -> {verdict(rate >= target)}.\n"
     )

@@ -27,6 +27,8 @@ from typing import Any
 
 ROOT = Path(__file__).resolve().parents[1]
 CLICKS = 60_000
+# Issue 10: accepted postbacks per second on the bench machine (issue 3 had asked for 3,000).
+TARGET_PER_S = 5_500
 # wrk threads. Each thread takes every THREADS-th click from its own offset, so no click gets a
 # second conversion during a run (a goal that allows one per click rejects the second one:
 # that is a rare path, not the one this measures) until CLICKS requests have been made.
@@ -209,7 +211,7 @@ def run() -> dict[str, Any]:
         "seconds": seconds,
         "connections": connections,
         "workers": workers,
-        "target_per_s": 3000,
+        "target_per_s": TARGET_PER_S,
     }
 
 

@@ -6,7 +6,7 @@ The postbacks go in-process through the edge exactly as granian hands them over
 (``Edge.__rsgi__``, tracking/clickpath/edge.py, with ``PostbackRoute``) on uvloop, against
 PostgreSQL: the common postback of bench/postbacks.py (token, a stored click, goal ``lead``, a
 fresh txn_id), in waves of ``--wave`` at once, as a loaded worker sees them (its click lookups
-and INSERTs batch by the wave). Every one must be accepted, and the script checks PostgreSQL
+and COPYs batch by the wave). Every one must be accepted, and the script checks PostgreSQL
 holds them.
 
     # once: a throw-away advertiser, offer and clicks (DATABASE_URL, REDIS_URL set)
@@ -21,7 +21,7 @@ holds them.
 Each run takes clicks from the fixture's list at ``--offset`` (a click converts once per goal),
 so successive runs pass different offsets or a fresh fixture.
 
-PostgreSQL's side of a postback (its INSERT, indexes, triggers, constraint checks) is about as
+PostgreSQL's side of a postback (its row, indexes, triggers, constraint checks) is about as
 large as Python's. Count it with a throw-away cluster run whole under callgrind (autovacuum off,
 so nothing else replans), each backend writing its own file when it exits; the loop's backend
 is the largest one a run leaves. Two runs of different -n, on fresh clicks, cancel the

@@ -2,7 +2,7 @@
 together as the next one.
 
 Used by the edge for what each click and postback waits on: the click script in Redis
-(clickpath/aio_redis.py) and the postbacks' click lookups and INSERTs in PostgreSQL
+(clickpath/aio_redis.py) and the postbacks' click lookups and COPYs in PostgreSQL
 (conversions/aio_db.py). A batch grows with the load by itself (one call when idle, dozens in a
 burst) and there is no timer to tune; one batch is in flight at a time, so a batcher needs one
 connection.

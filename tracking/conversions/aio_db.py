@@ -3,14 +3,19 @@ click lookups and the conversion INSERTs of the postbacks in flight batched.
 
 Why: on the ASGI edge a postback's waits are suspended coroutines, not threads. The postbacks
 that arrive while the loop's previous statement is in flight queue, and the next statement
-serves them all: one ``SELECT ... WHERE id = ANY($1)`` for their clicks, one multi-row
-``INSERT`` for their conversions (``InsertPlan``). The batch grows with the load by itself,
-with no timer. Both statements are prepared once per connection.
+serves them all: one ``SELECT ... WHERE id = ANY($1)`` for their clicks (prepared once per
+connection), one binary ``COPY`` for their conversions (``InsertPlan``). The batch grows with
+the load by itself, with no timer.
 
-Durability: the connection is in autocommit, so the INSERT is its own transaction and returns
+Why COPY rather than a multi-row ``INSERT ... VALUES``: PostgreSQL builds each VALUES row's
+expressions anew (a length check per varchar column, a cast per parameter), which cost it
+about as much as the rest of the row's insert; COPY reads each binary value with its type's
+receive function and nothing else. Its triggers, constraints and indexes are the INSERT's.
+
+Durability: the connection is in autocommit, so the COPY is its own transaction and returns
 only after its COMMIT; a caller hears of its row only then. The database still decides every
 duplicate: when a unique key, (offer, goal, txn_id) or ``dedupe_key``, refuses a row, the
-whole INSERT is refused, and the batch is sent again as ``INSERT ... ON CONFLICT DO NOTHING
+whole COPY is refused, and the batch is sent again as ``INSERT ... ON CONFLICT DO NOTHING
 RETURNING id``: a refused row gets no id back.
 
 Failures: when a batch fails on a connection that still works (one poison row: a NUL byte, a
@@ -23,6 +28,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
 import operator
 import os
 import time
@@ -35,7 +41,7 @@ from typing import Any, TypeVar
 
 import psycopg
 from django.db import DEFAULT_DB_ALIAS, connection, connections, models
-from psycopg.types.json import Jsonb
+from psycopg.types.json import Jsonb, set_json_dumps
 
 from tracking.clickpath.loop_batch import LoopBatch
 from tracking.conversions.click_lookup import clicks_from_rows, pg_clicks_sql
@@ -43,13 +49,17 @@ from tracking.models import Click, Conversion
 
 T = TypeVar("T")
 R = TypeVar("R")
-MAX_BATCH = 64  # the INSERT texts prepared per connection: one per batch size up to this
+MAX_BATCH = 64  # postbacks per click lookup and per COPY at most
 PREPARE_THRESHOLD = 5  # psycopg's default (Django's None would turn prepare=True off)
+# The JSON columns' text without the blanks json.dumps puts after "," and ":": PostgreSQL
+# parses every byte of it into jsonb, which keeps no blanks, so the stored value is the same.
+_json_compact = json.JSONEncoder(separators=(",", ":")).encode
 
 
 @dataclass
 class InsertPlan:
-    """The multi-row INSERT of conversions that ``LoopDatabase`` sends for a batch."""
+    """How ``LoopDatabase`` writes a batch of conversions: the COPY, and the INSERT that sends
+    the batch again when a unique key refused a row of it."""
 
     table: str
     names: list[str]
@@ -57,46 +67,59 @@ class InsertPlan:
     # sends it); psycopg adapts every other value as it is, which is what Django's PostgreSQL
     # backend does for these field types too (aware datetimes, Decimals, strings, ints).
     columns: list[tuple[str, bool]]
-    by_rows: dict[tuple[int, bool], str] = field(default_factory=dict)
+    # Per column, id first: the PostgreSQL type's oid, which a binary COPY must be told.
+    types: list[int] = field(default_factory=list)
+    by_rows: dict[int, str] = field(default_factory=dict)
     _values: Callable[[dict[str, Any]], tuple[Any, ...]] | None = field(default=None, init=False, repr=False)
     _json_at: list[int] = field(default_factory=list, init=False, repr=False)
 
-    def sql(self, rows: int, *, on_conflict: bool = False) -> str:
-        """The INSERT for ``rows`` rows with PostgreSQL's own $n placeholders (cached: it is
-        long, and psycopg would split a %s query of that length again on every call). One text
-        per batch size, so each is prepared once per connection (``prepare=True``) and then
-        costs PostgreSQL no parsing or planning. ``on_conflict``: the batch sent again after a
-        unique key refused a row of it (``ON CONFLICT DO NOTHING RETURNING id``)."""
-        if (rows, on_conflict) not in self.by_rows:
+    def copy_sql(self) -> str:
+        return f"COPY {self.table} (id, {', '.join(self.names)}) FROM STDIN (FORMAT BINARY)"
+
+    def sql(self, rows: int) -> str:
+        """The batch sent again after a unique key refused a row of it: ``INSERT ... VALUES
+        ... ON CONFLICT DO NOTHING RETURNING id`` for ``rows`` rows, with PostgreSQL's own $n
+        placeholders (cached: it is long, and psycopg would split a %s query of that length
+        again on every call)."""
+        if rows not in self.by_rows:
             width = len(self.names) + 1
             marks = (
                 "(" + ", ".join(f"${r * width + c + 1}" for c in range(width)) + ")" for r in range(rows)
             )
-            self.by_rows[rows, on_conflict] = (
+            self.by_rows[rows] = (
                 f"INSERT INTO {self.table} (id, {', '.join(self.names)}) VALUES "  # noqa: S608 (names from the model)
                 + ", ".join(marks)
-                + (" ON CONFLICT DO NOTHING RETURNING id" if on_conflict else "")
+                + " ON CONFLICT DO NOTHING RETURNING id"
             )
-        return self.by_rows[rows, on_conflict]
+        return self.by_rows[rows]
+
+    def rows(self, ids: Sequence[int], convs: Sequence[Conversion]) -> list[tuple[Any, ...]]:
+        """Each conversion's values for the COPY, its id first. JSON values go as they are:
+        the COPY's jsonb type dumps them (compactly: ``LoopDatabase`` connects so)."""
+        return [(conv_id, *self._row(conv)) for conv_id, conv in zip(ids, convs, strict=True)]
 
     def params(self, ids: Sequence[int], convs: Sequence[Conversion]) -> list[Any]:
-        # Read from each instance's __dict__ in one C call: the columns are its concrete fields,
+        """The INSERT's parameters: every row's values, one after the other."""
+        params: list[Any] = []
+        for conv_id, conv in zip(ids, convs, strict=True):
+            row = list(self._row(conv))
+            for i in self._json_at:
+                if row[i] is not None:
+                    row[i] = Jsonb(row[i], _json_compact)
+            params.append(conv_id)
+            params += row
+        return params
+
+    def _row(self, conv: Conversion) -> tuple[Any, ...]:
+        # Read from the instance's __dict__ in one C call: the columns are its concrete fields,
         # which every instance built for a postback holds (a deferred one would not: getattr).
         if self._values is None:
             self._values = operator.itemgetter(*(attname for attname, _ in self.columns))
             self._json_at = [i for i, (_, is_json) in enumerate(self.columns) if is_json]
-        params: list[Any] = []
-        for conv_id, conv in zip(ids, convs, strict=True):
-            try:
-                row = list(self._values(conv.__dict__))
-            except KeyError:
-                row = [getattr(conv, attname) for attname, _ in self.columns]
-            for i in self._json_at:
-                if row[i] is not None:
-                    row[i] = Jsonb(row[i])
-            params.append(conv_id)
-            params += row
-        return params
+        try:
+            return self._values(conv.__dict__)
+        except KeyError:
+            return tuple(getattr(conv, attname) for attname, _ in self.columns)
 
 
 def inserted_apply(
@@ -132,12 +155,23 @@ def insert_plan() -> InsertPlan:
         for f in fields:  # a new field type must be checked against what the ORM would send
             assert isinstance(f, supported), f"the batch INSERT cannot send {f!r} yet"
             assert not isinstance(f, models.JSONField) or f.encoder is None, "custom JSON encoder"
+        assert meta.pk is not None
         _PLAN = InsertPlan(
             table=quote(meta.db_table),
             names=[quote(f.column) for f in fields],
             columns=[(f.attname, isinstance(f, models.JSONField)) for f in fields],
+            types=[_type_oid(f) for f in [meta.pk, *fields]],
         )
     return _PLAN
+
+
+def _type_oid(f: models.Field[Any, Any]) -> int:
+    """The column's type as psycopg knows it: ``varchar(16)`` -> varchar's oid."""
+    db_type = f.db_type(connection)
+    assert db_type is not None, f"{f!r} has no column type"
+    oid = psycopg.adapters.types.get_oid(db_type.split("(")[0].strip())
+    assert isinstance(oid, int), f"psycopg does not know {db_type!r}"
+    return oid
 
 
 # The conversion id sequence's name; the same in every database migrated from this schema.
@@ -159,7 +193,9 @@ class IdPool:
     across connections; the pool starts empty in each forked worker. Not locked: the caller
     serializes ``shortfall``, the draw and ``take``."""
 
-    BLOCK = 64
+    # A draw is a statement of its own; at 64 ids it was one in five of the statements the
+    # postbacks sent. Ids a worker drew and never used leave a gap, as a rolled-back INSERT does.
+    BLOCK = 1024
 
     def __init__(self) -> None:
         self._ids: deque[int] = deque()
@@ -247,15 +283,18 @@ class LoopDatabase:
         conn = await self.connection()
         cursor = psycopg.AsyncRawCursor(conn)
         ids = await self._ids_take(len(convs), cursor)
-        params = plan.params(ids, convs)
         try:
-            await cursor.execute(plan.sql(len(convs)), params, prepare=True)
+            async with cursor.copy(plan.copy_sql()) as copy:
+                copy.set_types(plan.types)
+                for row in plan.rows(ids, convs):
+                    await copy.write_row(row)
             inserted = set(ids)
         except psycopg.errors.UniqueViolation:
             # Rare (a retry, a second conversion of a click), so the common batch does not pay
             # for ON CONFLICT: with it PostgreSQL probes every unique index before each row and
             # inserts it speculatively. The same rows again, then: the keys let in what they let in.
-            await cursor.execute(plan.sql(len(convs), on_conflict=True), params, prepare=False)
+            params = plan.params(ids, convs)
+            await cursor.execute(plan.sql(len(convs)), params, prepare=False)
             inserted = {row[0] for row in await cursor.fetchall()}
         return inserted_apply(ids, convs, inserted, DEFAULT_DB_ALIAS)
 
@@ -288,6 +327,7 @@ async def _connect() -> tuple[psycopg.AsyncConnection[Any], float | None]:
     # Each statement here has one plan whatever its values (an index scan by primary key, a
     # VALUES list); PostgreSQL would plan each text's first five executions again for them.
     await conn.execute("SET plan_cache_mode = force_generic_plan")
+    set_json_dumps(_json_compact, context=conn)  # the COPY's jsonb values (InsertPlan.rows)
     return conn, wrapper.settings_dict.get("CONN_MAX_AGE")
 
 

@@ -3,7 +3,7 @@
 The postback's decision code (intake, attribution, services) is one piece of code whether the
 edge runs it on its event loop or in its thread pool (tracking/conversions/route.py). On the
 loop nothing may block, and Django refuses the ORM there (SynchronousOnlyOperation). So the
-route runs the decision inside ``on_loop()``, and every step that would read the database calls
+route runs the decision inside ``OnLoop()``, and every step that would read the database calls
 ``blocking_io()`` first, which there raises before any I/O:
 
 - ``CatalogMiss``: a cached catalog read (offer, goals, advertiser, standing, coupon) missed.
@@ -16,8 +16,7 @@ Nothing is written before the store, so abandoning a decision halfway is always 
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from contextvars import ContextVar
 from typing import Any
 
@@ -39,14 +38,18 @@ class CatalogMiss(Offload):
         self.load = load
 
 
-@contextmanager
-def on_loop() -> Iterator[None]:
-    """Run the enclosed decision code in loop mode: blocking reads raise instead."""
-    token = _on_loop.set(True)
-    try:
-        yield
-    finally:
-        _on_loop.reset(token)
+class OnLoop:
+    """Run the enclosed decision code in loop mode: blocking reads raise instead. A class, not
+    a ``@contextmanager`` generator: every postback on the loop enters it, and the generator
+    and its wrapper were five Python calls each time."""
+
+    __slots__ = ("_token",)
+
+    def __enter__(self) -> None:
+        self._token = _on_loop.set(True)
+
+    def __exit__(self, *exc: object) -> None:
+        _on_loop.reset(self._token)
 
 
 def blocking_io(what: str) -> None:

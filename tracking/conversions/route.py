@@ -4,11 +4,11 @@ loop. config/asgi.py hands a ``PostbackRoute`` to the edge.
 Why the loop: a postback's own work is small, and in a server thread its two waits (the click
 lookup and the INSERT) were thread hand-offs that cost more than the work (BENCHMARKS.md).
 Here they are suspended coroutines, and the postbacks a loop serves together share one click
-query and one INSERT (aio_db.py).
+query and one COPY (aio_db.py).
 
 The common postback (token, a click id the table holds, an offer without caps, no signature,
 no status update) runs on the loop from the first byte to the answer, with the same decision
-code as every other postback (``intake.postback_plan`` inside ``offload.on_loop``). Everything
+code as every other postback (``intake.postback_plan`` inside ``offload.OnLoop``). Everything
 else runs in the edge's thread pool (clickpath/blocking.py), each step where it needs to:
 
 - a catalog entry missing from the process cache: loaded in a thread, then decided again here;
@@ -40,7 +40,7 @@ from tracking.clickpath.blocking import blocking
 from tracking.clickpath.handler import Response
 from tracking.conversions.aio_db import loop_database, loop_database_close
 from tracking.conversions.intake import postback_plan, postback_receive, postback_unavailable
-from tracking.conversions.offload import CatalogMiss, Offload, on_loop
+from tracking.conversions.offload import CatalogMiss, Offload, OnLoop
 from tracking.conversions.outcome import Outcome, PostbackError
 from tracking.conversions.params import (
     ConversionInput,
@@ -148,7 +148,7 @@ async def _on_the_loop(inp: ConversionInput, *, ip: str, now: datetime) -> Outco
 async def _decided(inp: ConversionInput, click: Click, *, ip: str, now: datetime) -> Outcome | NewConversion:
     for _ in range(MAX_LOADS):
         try:
-            with on_loop():
+            with OnLoop():
                 return postback_plan(inp, click=click, ip=ip, now=now)
         except CatalogMiss as miss:
             await _loaded(miss)

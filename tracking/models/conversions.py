@@ -64,6 +64,7 @@ class Conversion(models.Model):
         on_delete=models.PROTECT,
         db_constraint=False,
         related_name="conversions",
+        db_index=False,  # conversion_adv_txn_all leads with advertiser_id
         help_text="Advertiser that reported it, known from its credentials even when the click is not.",
     )
     # Null only for rejected conversions that could not be attributed (unknown click).
@@ -216,7 +217,9 @@ class Conversion(models.Model):
         indexes = [
             models.Index(fields=["publisher", "created_at"], name="conversion_pub_time"),
             models.Index(fields=["offer", "created_at"], name="conversion_offer_time"),
-            models.Index(fields=["advertiser", "txn_id"], name="conversion_adv_txn", condition=~Q(txn_id="")),
+            # Not partial: it is also the index by advertiser alone, so a postback's row enters one
+            # index for both (two before: advertiser_id's own and a partial (advertiser, txn_id)).
+            models.Index(fields=["advertiser", "txn_id"], name="conversion_adv_txn_all"),
             # Partial: postbacks without a customer id pay nothing for it.
             models.Index(
                 fields=["advertiser", "customer_hash", "created_at"],

@@ -26,6 +26,7 @@ from conftest import ACME_POSTBACK_TOKEN
 from tracking.conversions import route as postback_edge
 from tracking.conversions.aio_db import LoopDatabase, loop_database
 from tracking.conversions.catalog import catalog_clear
+from tracking.conversions.intake import postback_receive
 from tracking.models import CapCounter, Conversion
 from tracking.tests.asgi_driver import Edge
 from tracking.tests.conversions.conftest import STORAGE_UNAVAILABLE
@@ -296,9 +297,39 @@ def test_the_loops_statements_are_prepared_once_per_connection(edge, shoes, pixe
         return await cursor.fetchall()
 
     runs = edge.run(prepared())
-    assert [n for sql, n in runs if sql.startswith("INSERT INTO")] == [3]  # one text: batches of 1
-    assert [n for sql, n in runs if 'FROM "tracking_click"' in sql] == [3]
+    assert [n for sql, n in runs if 'FROM "tracking_click"' in sql] == [3]  # one text: batches of 1
+    # The conversions go by COPY, which has no plan to keep; an INSERT is only the rare retry's.
+    assert [sql for sql, _ in runs if sql.startswith("INSERT INTO")] == []
     assert Conversion.objects.filter(txn_id__startswith="PREP-").count() == 3
+
+
+@on_postgres
+def test_the_loops_copy_stores_every_column_as_the_orm_does(edge, threads, shoes, pixelpush, shoes_link):
+    """The loop writes conversions by binary COPY, the thread pool through the ORM: the same
+    postback must make the same row either way (types, Decimals, NULLs, JSON)."""
+    params = {"goal": "sale", "amount": "12.34", "customer_id": "C-77", "customer_type": "new"}
+    visitor = {"sub2": "s2", "user_agent": "Googlebot/2.1 (+http://www.google.com/bot.html)"}  # flagged
+    loop_click, orm_click = click_make(shoes, pixelpush, **visitor), click_make(shoes, pixelpush, **visitor)
+    status, _ = answer(edge.get("/postback", query(click_id=loop_click.id.hex, txn_id="BY-COPY", **params)))
+    raw = {"token": ACME_POSTBACK_TOKEN, "click_id": orm_click.id.hex, "txn_id": "BY-ORM", **params}
+    assert postback_receive(raw, ip="127.0.0.1").result == "accepted"
+    assert status == 200
+    assert "postback_receive" not in threads  # the first one stayed on the loop
+
+    by_copy, by_orm = Conversion.objects.get(txn_id="BY-COPY"), Conversion.objects.get(txn_id="BY-ORM")
+    per_row = {"id", "created_at", "txn_id", "click_id", "click_time", "dedupe_key", "trace"}
+    for field in Conversion._meta.concrete_fields:
+        if field.attname not in per_row:
+            copied, saved = getattr(by_copy, field.attname), getattr(by_orm, field.attname)
+            assert (field.attname, copied, str(copied)) == (field.attname, saved, str(saved))
+    assert (by_copy.amount, by_copy.customer_type, by_copy.sub2) == (Decimal("12.34"), "new", "s2")
+    assert by_copy.customer_hash
+    assert (by_copy.fraud_flags, by_copy.held_for_review) == (["bot_user_agent"], True)
+    assert by_copy.dedupe_key == f"{loop_click.id.hex}:{by_copy.goal_id}"
+    for trace in (by_copy.trace, by_orm.trace):
+        del trace["request"]["received_at"], trace["request"]["sender_ip"]
+        del trace["attribution"]["click_id"], trace["attribution"]["click_time"]
+    assert by_copy.trace == by_orm.trace
 
 
 def _closed_port() -> int:
