@@ -30,7 +30,7 @@ def advertiser_index_create(apps, schema_editor):
 class Migration(migrations.Migration):
     dependencies = [
         ("affiliates", "0020_offer_terms_allowed_traffic"),
-        ("tracking", "0031_conversion_event_lean_insert"),
+        ("tracking", "0032_commission_dirty_hours_probe"),
     ]
 
     operations = [
