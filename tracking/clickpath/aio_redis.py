@@ -42,8 +42,25 @@ MAX_BATCH = 256
 # an error reply in that call's slot of the answer. ``stream_add(key, line)`` collects lines
 # that are written after the last call as ONE stream entry per stream (field ``x``, the lines
 # joined by newlines): one XADD per batch instead of one per call, and one entry for the
-# consumer to parse.
+# consumer to parse. ``num(s)`` is ``tonumber(s)`` remembered for the batch: Lua reads a
+# number with the C library's strtod, a visible part of Redis's time per call, and a batch
+# repeats the same few (counts, limits, windows) in every call. ``clock()`` is Redis's TIME
+# in unix seconds (a string), asked once per batch: its calls run within the same instant.
 _WRAPPER = """
+local nums = {}
+local function num(s)
+  local n = nums[s]
+  if n == nil then
+    n = tonumber(s)
+    nums[s] = n
+  end
+  return n
+end
+local seconds
+local function clock()
+  if seconds == nil then seconds = redis.call('TIME')[1] end
+  return seconds
+end
 local streams, stream_keys = {}, {}
 local function stream_add(key, line)
   local lines = streams[key]
@@ -59,7 +76,7 @@ local function body(KEYS, ARGV)
 end
 local out, k, a = {}, 0, 2
 for c = 1, tonumber(ARGV[1]) do
-  local nk, na = tonumber(ARGV[a]), tonumber(ARGV[a + 1])
+  local nk, na = num(ARGV[a]), num(ARGV[a + 1])
   local keys, args = {unpack(KEYS, k + 1, k + nk)}, {unpack(ARGV, a + 2, a + 1 + na)}
   k, a = k + nk, a + 2 + na
   local ok, res = pcall(body, keys, args)
