@@ -24,9 +24,6 @@ class HotSettings:
     flood_per_hour: int
     pending_ttl: int
     ip_privacy: str
-    # The two as the click script's ARGV carries them: text made once, not per click.
-    flood_arg: str
-    pending_arg: str
 
 
 _current: HotSettings | None = None
@@ -42,8 +39,6 @@ def hot() -> HotSettings:
             flood_per_hour=settings.CLICK_FLOOD_PER_HOUR,
             pending_ttl=settings.CLICK_PENDING_TTL_SECONDS,
             ip_privacy=settings.IP_PRIVACY,
-            flood_arg=str(settings.CLICK_FLOOD_PER_HOUR),
-            pending_arg=str(settings.CLICK_PENDING_TTL_SECONDS),
         )
     return _current
 

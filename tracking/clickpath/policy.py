@@ -9,7 +9,7 @@ click waits for it (except the process's very first, which must not run without 
 
 Negative lists are decided here, before the durable write (reason ``blocked``). Frequency caps
 need a counter shared by every process, so they are only *described* here (``FreqCheck``): the
-click script (store.CLICK_LUA) checks and counts them in the same round trip as the click caps.
+click script (store.click_lua()) checks and counts them in the same round trip as the click caps.
 """
 
 from __future__ import annotations

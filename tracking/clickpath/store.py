@@ -47,11 +47,13 @@ from tracking.models.clicks import Click, ClickReason, Impression
 log = logging.getLogger(__name__)
 
 # One call per click or impression, run in batches by aio_redis.ScriptBatcher. An impression
-# (3 KEYS: stream, unique, flood; ARGV: line, unique ttl, flood limit) gets the same uniqueness
-# and flood verdicts as a click, appended to its line as "uniq flood", so CPM pays valid ones
-# only. A click's KEYS: stream, pending, unique, flood, cap counters...; ARGV: the record's
-# line (lines.py), reason so far, unique ttl, flood limit, pending ttl, then per cap: limit,
-# ttl, or per frequency cap (issue 14): limit, minus the window in seconds. Frequency caps come
+# (3 KEYS: stream, unique, flood; ARGV: line, unique ttl) gets the same uniqueness and flood
+# verdicts as a click, appended to its line as "uniq flood", so CPM pays valid ones only. A
+# click's KEYS: stream, pending, unique, flood, cap counters...; ARGV: the record's line
+# (lines.py), reason so far, unique ttl, then per cap: limit, ttl, or per frequency cap
+# (issue 14): limit, minus the window in seconds. The flood limit and the pending copy's ttl
+# are settings, written into the script's text (``click_lua``) rather than sent with every
+# call: each argument costs the client its packing and Redis an object and a Lua string. Frequency caps come
 # first, so a click over one takes no click cap's room; no counter moves unless the click goes
 # to the offer. Answers "reason uniq flood" (one string parses cheapest), which it also
 # appends to the click's line. The batch's lines become one stream entry (the batch wrapper's
@@ -73,7 +75,7 @@ log = logging.getLogger(__name__)
 # Numbers are kept as the strings Redis and ARGV carry where they are only compared or
 # written back: each conversion is a C library strtod or printf in Redis.
 FREQ_STRING_LIMIT = 64
-CLICK_LUA = """
+_CLICK_LUA = """
 if #KEYS == 3 then
   local uniq = '1'
   if ARGV[2] ~= '0' then
@@ -82,7 +84,7 @@ if #KEYS == 3 then
   local hits = redis.call('INCR', KEYS[3])
   if hits == 1 then redis.call('EXPIRE', KEYS[3], '3600') end
   local flood = '0'
-  if hits > num(ARGV[3]) then flood = '1' end
+  if hits > FLOOD_PER_HOUR then flood = '1' end
   stream_add(KEYS[1], ARGV[1] .. '\\t' .. uniq .. ' ' .. flood)
   return ''
 end
@@ -94,11 +96,11 @@ end
 local hits = redis.call('INCR', KEYS[4])
 if hits == 1 then redis.call('EXPIRE', KEYS[4], '3600') end
 local flood = '0'
-if hits > num(ARGV[4]) then flood = '1' end
+if hits > FLOOD_PER_HOUR then flood = '1' end
 if reason == '' and #KEYS > 4 then
   local now, since, times = nil, 0, {}
   for i = 5, #KEYS do
-    local limit, ttl = num(ARGV[4 + (i - 4) * 2]), ARGV[5 + (i - 4) * 2]
+    local limit, ttl = num(ARGV[2 + (i - 4) * 2]), ARGV[3 + (i - 4) * 2]
     if string.byte(ttl) == 45 then
       if now == nil then now = clock() end
       since = tonumber(now) + num(ttl)
@@ -139,7 +141,7 @@ if reason == '' and #KEYS > 4 then
   end
   if reason == '' then
     for i = 5, #KEYS do
-      local limit, ttl = num(ARGV[4 + (i - 4) * 2]), ARGV[5 + (i - 4) * 2]
+      local limit, ttl = num(ARGV[2 + (i - 4) * 2]), ARGV[3 + (i - 4) * 2]
       if string.byte(ttl) == 45 then
         local window = string.sub(ttl, 2)
         if limit <= FREQ_STRING_LIMIT then
@@ -161,9 +163,24 @@ end
 local verdict = reason .. ' ' .. uniq .. ' ' .. flood
 local line = ARGV[1] .. '\\t' .. verdict
 stream_add(KEYS[1], line)
-redis.call('SET', KEYS[2], line, 'EX', ARGV[5])
+redis.call('SET', KEYS[2], line, 'EX', 'PENDING_TTL')
 return verdict
-""".replace("FREQ_STRING_LIMIT", str(FREQ_STRING_LIMIT))
+"""
+
+
+@lru_cache(maxsize=8)
+def _click_lua(flood_per_hour: int, pending_ttl: int) -> str:
+    return (
+        _CLICK_LUA.replace("FREQ_STRING_LIMIT", str(FREQ_STRING_LIMIT))
+        .replace("FLOOD_PER_HOUR", str(int(flood_per_hour)))
+        .replace("PENDING_TTL", str(int(pending_ttl)))
+    )
+
+
+def click_lua() -> str:
+    """The click script for the current settings (the same string object while they last)."""
+    conf = hot()
+    return _click_lua(conf.flood_per_hour, conf.pending_ttl)
 
 
 def stream_key() -> str:
@@ -290,13 +307,7 @@ def click_script_call(
         f"{base}u:{offer_id}:{visitor_hash(ip, rec['user_agent'])}",
         f"{base}fl:{offer_id}:{visitor_hash(ip)}:{rec['created_at'] // 3_600_000}",
     ]
-    args: list[Any] = [
-        lines.click_line(rec),
-        rec["reason"],
-        _seconds_arg(window_hours),
-        conf.flood_arg,
-        conf.pending_arg,
-    ]
+    args: list[Any] = [lines.click_line(rec), rec["reason"], _seconds_arg(window_hours)]
     if freq is not None:
         for fr in freq.rules:
             keys.append(base + fr.key_infix + freq.visitor)
@@ -319,7 +330,7 @@ def impression_script_call(rec: Record, *, window_hours: int, ip: str) -> tuple[
         f"{base}ui:{offer_id}:{visitor_hash(ip, rec['user_agent'])}",
         f"{base}fi:{offer_id}:{visitor_hash(ip)}:{rec['created_at'] // 3_600_000}",
     ]
-    return keys, [lines.impression_line(rec), window_hours * 3600, conf.flood_per_hour]
+    return keys, [lines.impression_line(rec), _seconds_arg(window_hours)]
 
 
 def verdict_reason(verdict: bytes) -> str:

@@ -1,4 +1,4 @@
-"""The frequency cap's counter in the click script (store.CLICK_LUA), run in Redis as the edge
+"""The frequency cap's counter in the click script (store.click_lua()), run in Redis as the edge
 runs it: exact under a burst, counting only clicks inside the window, and reading a counter of
 the other kind (a sorted set from before the string, or a limit changed across
 FREQ_STRING_LIMIT) with its count intact."""
@@ -51,7 +51,7 @@ def clicks(n: int, limit: int, visitor: str = "v" * 20) -> list[str]:
     calls = [
         store.click_script_call(_record(), caps=(), window_hours=0, ip="1.2.3.4", freq=freq) for _ in range(n)
     ]
-    batcher = ScriptBatcher(django_settings.REDIS_URL, store.CLICK_LUA, timeout=5)
+    batcher = ScriptBatcher(django_settings.REDIS_URL, store.click_lua(), timeout=5)
 
     async def main() -> list[Any]:
         return list(await asyncio.gather(*(batcher(keys, args) for keys, args in calls)))
