@@ -10,7 +10,8 @@ alternating blocks so all see the same machine.
 ``freq`` makes a link whose offer has a frequency cap across offers (issue 14; idempotent) and
 prints its token and offer id. Its limit is out of reach, so every click is counted (the cap's
 full work: trim, count, add) and goes to the offer like the plain click; wrk is one visitor, so
-the visitor's sorted set grows by a member per click, the cap's worst case (log N)."""
+the visitor's sorted set (a limit past store.FREQ_STRING_LIMIT) grows by a member per click, the
+cap's worst case (log N)."""
 
 import sys
 import time

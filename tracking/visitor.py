@@ -37,9 +37,11 @@ client_ip = proxies.client_ip
 is_https = proxies.is_https
 
 
-def ip_for_storage(ip: str) -> str:
-    """Apply settings.IP_PRIVACY: keep the full address, truncate it (/24, /48), or hash it."""
-    mode = settings.IP_PRIVACY
+def ip_for_storage(ip: str, *, mode: str | None = None) -> str:
+    """Apply settings.IP_PRIVACY (or ``mode``, the same setting as the click path's snapshot
+    holds it: clickpath/conf.py): keep the full address, truncate it (/24, /48), or hash it."""
+    if mode is None:
+        mode = settings.IP_PRIVACY
     if mode == "full" or not ip:
         return ip
     if mode == "hashed":

@@ -1,6 +1,6 @@
 """The click script in Redis for the edge: the clicks of an event loop share one command.
 
-Every click runs one Lua script in Redis (store.CLICK_LUA). Sent one by one, each click pays
+Every click runs one Lua script in Redis (store.click_lua()). Sent one by one, each click pays
 its own write/read system calls and Redis its own per-command overhead; on two cores that round
 trip was most of a click's cost. So the clicks that an event loop's requests send while the
 previous batch is in flight go to Redis as ONE ``EVALSHA`` of a wrapper that runs the script
@@ -22,13 +22,14 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import ssl
+import struct
 import weakref
 from collections.abc import Sequence
 from typing import Any, cast
 
 import hiredis
 from redis.connection import SSLConnection, UnixDomainSocketConnection, parse_url
-from redis.exceptions import ConnectionError, ResponseError, TimeoutError
+from redis.exceptions import ConnectionError, DataError, ResponseError, TimeoutError
 
 from tracking.clickpath.loop_batch import LoopBatch
 
@@ -36,14 +37,34 @@ from tracking.clickpath.loop_batch import LoopBatch
 # to a few milliseconds however many clicks queue up.
 MAX_BATCH = 256
 
-# ARGV[1] is the number of calls; then per call: its key count, its argument count, its
-# arguments. KEYS are the calls' keys one after another. The script body sees its own KEYS and
+# ARGV[1] is the number of calls; ARGV[2] their shapes: per call its key count and its argument
+# count, each as two bytes (big-endian), read with one string.byte; then the calls' arguments
+# one after another, as KEYS are the calls' keys. (Two counts per call as arguments of their
+# own cost Redis an argument object and a Lua string each, and the client their packing, for
+# every click.) The script body sees its own KEYS and
 # ARGV as function parameters, which shadow the globals. A Lua error inside one call becomes
 # an error reply in that call's slot of the answer. ``stream_add(key, line)`` collects lines
 # that are written after the last call as ONE stream entry per stream (field ``x``, the lines
 # joined by newlines): one XADD per batch instead of one per call, and one entry for the
-# consumer to parse.
+# consumer to parse. ``num(s)`` is ``tonumber(s)`` remembered for the batch: Lua reads a
+# number with the C library's strtod, a visible part of Redis's time per call, and a batch
+# repeats the same few (counts, limits, windows) in every call. ``clock()`` is Redis's TIME
+# in unix seconds (a string), asked once per batch: its calls run within the same instant.
 _WRAPPER = """
+local nums = {}
+local function num(s)
+  local n = nums[s]
+  if n == nil then
+    n = tonumber(s)
+    nums[s] = n
+  end
+  return n
+end
+local seconds
+local function clock()
+  if seconds == nil then seconds = redis.call('TIME')[1] end
+  return seconds
+end
 local streams, stream_keys = {}, {}
 local function stream_add(key, line)
   local lines = streams[key]
@@ -57,11 +78,12 @@ end
 local function body(KEYS, ARGV)
 %s
 end
-local out, k, a = {}, 0, 2
+local out, k, a, shapes = {}, 0, 3, ARGV[2]
 for c = 1, tonumber(ARGV[1]) do
-  local nk, na = tonumber(ARGV[a]), tonumber(ARGV[a + 1])
-  local keys, args = {unpack(KEYS, k + 1, k + nk)}, {unpack(ARGV, a + 2, a + 1 + na)}
-  k, a = k + nk, a + 2 + na
+  local k1, k2, a1, a2 = string.byte(shapes, c * 4 - 3, c * 4)
+  local nk, na = k1 * 256 + k2, a1 * 256 + a2
+  local keys, args = {unpack(KEYS, k + 1, k + nk)}, {unpack(ARGV, a, a + na - 1)}
+  k, a = k + nk, a + na
   local ok, res = pcall(body, keys, args)
   if ok then
     out[c] = res
@@ -79,13 +101,16 @@ return out
 
 
 _Call = tuple[Sequence[Any], Sequence[Any]]  # one call's KEYS and ARGV
-_COUNTS = tuple(str(n).encode() for n in range(64))
 
 
-def _count(n: int) -> bytes | int:
-    """A call's key or argument count as the packer sends it (formatting a number was a
-    visible part of packing a click)."""
-    return _COUNTS[n] if n < 64 else n
+def _shapes(counts: list[int]) -> bytes:
+    """The calls' key and argument counts as the wrapper reads them (two bytes each). A call
+    past 65,535 of either (Lua could not unpack it anyway) fails its batch as a Redis error
+    would, so its clicks take the database path rather than being lost."""
+    try:
+        return struct.pack(f">{len(counts)}H", *counts)
+    except struct.error as exc:
+        raise DataError(f"a script call too large to send: {exc}") from exc
 
 
 class _Link(asyncio.Protocol):
@@ -188,11 +213,13 @@ class ScriptBatcher:
         """One EVALSHA for the batch; its answer holds each call's result (a ResponseError for
         a call whose script failed)."""
         keys: list[Any] = []
-        argv: list[Any] = [len(batch)]
+        argv: list[Any] = []
+        counts: list[int] = []
         for call_keys, call_args in batch:
             keys += call_keys
-            argv += (_count(len(call_keys)), _count(len(call_args)), *call_args)
-        payload = _pack(["EVALSHA", self.sha, len(keys), *keys, *argv])
+            argv += call_args
+            counts += (len(call_keys), len(call_args))
+        payload = _pack(["EVALSHA", self.sha, len(keys), *keys, len(batch), _shapes(counts), *argv])
         try:
             if self._link is None:
                 self._link = await _connect(self.url, self.timeout)

@@ -23,9 +23,7 @@ class HotSettings:
     key_base: str  # every hot-path key starts with it: "<CLICK_REDIS_PREFIX>:clk:"
     flood_per_hour: int
     pending_ttl: int
-    # The two as the click script's ARGV carries them: text made once, not per click.
-    flood_arg: str
-    pending_arg: str
+    ip_privacy: str
 
 
 _current: HotSettings | None = None
@@ -40,8 +38,7 @@ def hot() -> HotSettings:
             key_base=f"{settings.CLICK_REDIS_PREFIX}:clk:",
             flood_per_hour=settings.CLICK_FLOOD_PER_HOUR,
             pending_ttl=settings.CLICK_PENDING_TTL_SECONDS,
-            flood_arg=str(settings.CLICK_FLOOD_PER_HOUR),
-            pending_arg=str(settings.CLICK_PENDING_TTL_SECONDS),
+            ip_privacy=settings.IP_PRIVACY,
         )
     return _current
 

@@ -8,7 +8,7 @@ A click, from the socket to PostgreSQL:
 2. ``links.link_cached`` finds the link snapshot in the process cache (a miss is read from Redis,
    then the database, in the thread pool: blocking.py).
 3. ``handler.click_plan`` builds the record and runs the checks before caps (rules.py).
-4. ``_click_store`` sends ``store.CLICK_LUA`` through ``aio_redis``: one Redis command for the
+4. ``_click_store`` sends ``store.click_lua()`` through ``aio_redis``: one Redis command for the
    clicks of one loop iteration, which checks caps atomically and appends the record to the
    stream. Redis down: ``store.click_store_without_redis`` writes the row in a thread (the
    database, or the spool when that is down too). A smart link's click first takes one of its
@@ -76,7 +76,7 @@ async def _click_store(plan: handler.ClickPlan) -> str:
             rec, caps=plan.caps, window_hours=window, ip=plan.ip, freq=plan.freq
         )
         try:
-            return store.verdict_reason(await _script_call(store.CLICK_LUA).submit(keys, args))
+            return store.verdict_reason(await _script_call(store.click_lua()).submit(keys, args))
         except redis_conn.WRITE_ERRORS as exc:
             store.redis_write_failed(exc, rec)
     return await blocking(store.click_store_without_redis, rec, caps=plan.caps, window_hours=window)
@@ -147,7 +147,7 @@ async def impression(environ: dict[str, Any], token: str) -> handler.Response:
     if redis_conn.available():
         keys, args = store.impression_script_call(rec, window_hours=window, ip=ip)
         try:
-            await _script_call(store.CLICK_LUA)(keys, args)
+            await _script_call(store.click_lua())(keys, args)
             return handler.gif()
         except redis_conn.WRITE_ERRORS as exc:
             store.redis_write_failed(exc, rec)
@@ -227,6 +227,12 @@ def host_port(address: str) -> tuple[str, int]:
     return host, int(port or 0)
 
 
+def _client_host(address: str) -> str:
+    """host_port's host alone: every click asks, and the port is never read."""
+    host = address.rpartition(":")[0]
+    return host[1:-1] if host.startswith("[") else host
+
+
 _WITH_BODY = (*handler.REQUEST_HEADERS, *handler.BODY_HEADERS)
 
 
@@ -236,7 +242,7 @@ def rsgi_environ(scope: Any, *, body: bool = False) -> dict[str, Any]:
     environ: dict[str, Any] = {
         "REQUEST_METHOD": scope.method,
         "QUERY_STRING": scope.query_string,
-        "REMOTE_ADDR": host_port(scope.client)[0],
+        "REMOTE_ADDR": _client_host(scope.client),
         "wsgi.url_scheme": scope.scheme,
     }
     headers = scope.headers

@@ -18,6 +18,7 @@ from django.conf import settings
 from django.utils.encoding import iri_to_uri
 
 from tracking.clickpath import abvariants, holdout, policy, rules, smart, spool, store
+from tracking.clickpath.conf import hot
 from tracking.clickpath.links import CapRule, Link, Target
 from tracking.clickpath.smart import Pick
 from tracking.clickpath.snapshots import SmartSnapshot
@@ -133,7 +134,7 @@ def _traffic(environ: dict[str, Any], params: dict[str, str], kind: str) -> tupl
         "kind": kind,
         "id": click_id,
         "created_at": ms,  # the id's own millisecond
-        "ip": _clean(ip_for_storage(ip), 64),  # a forwarded hop can be any text
+        "ip": _clean(ip_for_storage(ip, mode=hot().ip_privacy), 64),  # a forwarded hop can be any text
         "user_agent": ua,
         "country": network.country,
         "device": facts.device,

@@ -9,7 +9,7 @@
 2. The database: when Redis is unreachable, or in embedded mode. Uniqueness, floods and caps
    are counted with queries (caps are then best effort across the two paths). Frequency caps
    across offers are not applied on this path (they fail open): their counters are Redis's
-   sorted sets of hashed visitors, which the database has no copy of, and counting a visitor
+   times per hashed visitor (see CLICK_LUA), which the database has no copy of, and counting a visitor
    across every offer of the network would scan the clicks table per click. A Redis outage
    therefore lets capped visitors through to the offer (never to an error), and the caps apply
    again, with the counts Redis kept, when it is back.
@@ -47,50 +47,93 @@ from tracking.models.clicks import Click, ClickReason, Impression
 log = logging.getLogger(__name__)
 
 # One call per click or impression, run in batches by aio_redis.ScriptBatcher. An impression
-# (3 KEYS: stream, unique, flood; ARGV: line, unique ttl, flood limit) gets the same uniqueness
-# and flood verdicts as a click, appended to its line as "uniq flood", so CPM pays valid ones
-# only. A click's KEYS: stream, pending, unique, flood, cap counters...; ARGV: the record's
-# line (lines.py), reason so far, unique ttl, flood limit, pending ttl, then per cap: limit,
-# ttl, or per frequency cap (issue 14: its key is a sorted set of the visitor's clicks, scored
-# by second): limit, minus the window in seconds. Frequency caps come first, so a click over one
-# takes no click cap's room; no counter moves unless the click goes to the offer. A frequency
-# counter keeps only its newest ``limit`` members: a click passes only while fewer than
-# ``limit`` are inside the window, so those are always among them, and the set stays small
-# without a trim by time on every click (the count is one ZCOUNT). Answers
-# "reason uniq flood" (one string parses cheapest), which it also appends to the
-# click's line.
-# The batch's lines become one stream entry (the batch wrapper's stream_add); the pending copy that
-# click_lookup reads is a string key holding the click's line with its verdict.
-CLICK_LUA = """
+# (3 KEYS: stream, unique, flood; ARGV: line, unique ttl) gets the same uniqueness and flood
+# verdicts as a click, appended to its line as "uniq flood", so CPM pays valid ones only. A
+# click's KEYS: stream, pending, unique, flood, cap counters...; ARGV: the record's line
+# (lines.py), reason so far, unique ttl, then per cap: limit, ttl, or per frequency cap
+# (issue 14): limit, minus the window in seconds. The flood limit and the pending copy's ttl
+# are settings, written into the script's text (``click_lua``) rather than sent with every
+# call: each argument costs the client its packing and Redis an object and a Lua string. Frequency caps come
+# first, so a click over one takes no click cap's room; no counter moves unless the click goes
+# to the offer. Answers "reason uniq flood" (one string parses cheapest), which it also
+# appends to the click's line. The batch's lines become one stream entry (the batch wrapper's
+# stream_add); the pending copy that click_lookup reads is a string key holding the click's
+# line with its verdict.
+#
+# A frequency counter holds the times (unix seconds, from Redis's clock) of the visitor's
+# newest accepted clicks, at most ``limit`` of them: a click passes only while fewer than
+# ``limit`` are inside the window, so the limit-th newest decides, and older ones never
+# matter again. Up to FREQ_STRING_LIMIT they are one string of 10-digit times, oldest first:
+# a GET and a SET ... EX per click, where a sorted set took ZCOUNT, ZADD, ZREMRANGEBYRANK and
+# EXPIRE (and four times the memory). Larger limits keep the sorted set (its cost does not
+# grow with the limit; the string's copying would). Redis runs the script alone, so both
+# are exact under any concurrency. A counter of the other kind (written before the string
+# existed, or before the cap's limit was changed across the threshold) is converted in place
+# on the first click that meets it (redis.pcall's WRONGTYPE), with its times and expiry.
+# Should Redis's clock step back, the string's order is that of the clicks: the limit-th
+# newest is then at most younger than the true one, so a cap can refuse early, never exceed.
+# Numbers are kept as the strings Redis and ARGV carry where they are only compared or
+# written back: each conversion is a C library strtod or printf in Redis.
+FREQ_STRING_LIMIT = 64
+_CLICK_LUA = """
 if #KEYS == 3 then
-  local uniq = 1
-  if tonumber(ARGV[2]) > 0 then
-    if not redis.call('SET', KEYS[2], '1', 'NX', 'EX', ARGV[2]) then uniq = 0 end
+  local uniq = '1'
+  if ARGV[2] ~= '0' then
+    if not redis.call('SET', KEYS[2], '1', 'NX', 'EX', ARGV[2]) then uniq = '0' end
   end
   local hits = redis.call('INCR', KEYS[3])
-  if hits == 1 then redis.call('EXPIRE', KEYS[3], 3600) end
-  local flood = 0
-  if hits > tonumber(ARGV[3]) then flood = 1 end
+  if hits == 1 then redis.call('EXPIRE', KEYS[3], '3600') end
+  local flood = '0'
+  if hits > FLOOD_PER_HOUR then flood = '1' end
   stream_add(KEYS[1], ARGV[1] .. '\\t' .. uniq .. ' ' .. flood)
   return ''
 end
 local reason = ARGV[2]
-local uniq = 1
-if tonumber(ARGV[3]) > 0 then
-  if not redis.call('SET', KEYS[3], '1', 'NX', 'EX', ARGV[3]) then uniq = 0 end
+local uniq = '1'
+if ARGV[3] ~= '0' then
+  if not redis.call('SET', KEYS[3], '1', 'NX', 'EX', ARGV[3]) then uniq = '0' end
 end
 local hits = redis.call('INCR', KEYS[4])
-if hits == 1 then redis.call('EXPIRE', KEYS[4], 3600) end
-local flood = 0
-if hits > tonumber(ARGV[4]) then flood = 1 end
+if hits == 1 then redis.call('EXPIRE', KEYS[4], '3600') end
+local flood = '0'
+if hits > FLOOD_PER_HOUR then flood = '1' end
 if reason == '' and #KEYS > 4 then
-  local now = 0
+  local now, since, times = nil, 0, {}
   for i = 5, #KEYS do
-    local limit, ttl = tonumber(ARGV[4 + (i - 4) * 2]), tonumber(ARGV[5 + (i - 4) * 2])
-    if ttl < 0 then
-      if now == 0 then now = tonumber(redis.call('TIME')[1]) end
-      if redis.call('ZCOUNT', KEYS[i], '(' .. (now + ttl), '+inf') >= limit then
-        reason = 'frequency_cap' break
+    local limit, ttl = num(ARGV[2 + (i - 4) * 2]), ARGV[3 + (i - 4) * 2]
+    if string.byte(ttl) == 45 then
+      if now == nil then now = clock() end
+      since = tonumber(now) + num(ttl)
+      local key = KEYS[i]
+      if limit <= FREQ_STRING_LIMIT then
+        local v = redis.pcall('GET', key)
+        if type(v) == 'table' then
+          local scores, parts = redis.call('ZRANGE', key, -limit, -1, 'WITHSCORES'), {}
+          for j = 2, #scores, 2 do
+            if #scores[j] == 10 then parts[#parts + 1] = scores[j] end
+          end
+          v = table.concat(parts)
+          local left = redis.call('PTTL', key)
+          redis.call('DEL', key)
+          if left > 0 then redis.call('SET', key, v, 'PX', left) end
+        end
+        v = v or ''
+        times[i] = v
+        local n = #v / 10
+        if n >= limit and tonumber(string.sub(v, (n - limit) * 10 + 1, (n - limit) * 10 + 10)) > since then
+          reason = 'frequency_cap' break
+        end
+      else
+        local count = redis.pcall('ZCOUNT', key, '(' .. since, '+inf')
+        if type(count) == 'table' then
+          local v = redis.call('GET', key)
+          local left = redis.call('PTTL', key)
+          redis.call('DEL', key)
+          for j = 1, #v - 9, 10 do redis.call('ZADD', key, string.sub(v, j, j + 9), key .. j) end
+          if left > 0 then redis.call('PEXPIRE', key, left) end
+          count = redis.call('ZCOUNT', key, '(' .. since, '+inf')
+        end
+        if count >= limit then reason = 'frequency_cap' break end
       end
     elseif tonumber(redis.call('GET', KEYS[i]) or '0') >= limit then
       reason = 'cap_reached' break
@@ -98,11 +141,19 @@ if reason == '' and #KEYS > 4 then
   end
   if reason == '' then
     for i = 5, #KEYS do
-      local ttl = tonumber(ARGV[5 + (i - 4) * 2])
-      if ttl < 0 then
-        redis.call('ZADD', KEYS[i], now, KEYS[2])
-        redis.call('ZREMRANGEBYRANK', KEYS[i], 0, -1 - tonumber(ARGV[4 + (i - 4) * 2]))
-        redis.call('EXPIRE', KEYS[i], -ttl)
+      local limit, ttl = num(ARGV[2 + (i - 4) * 2]), ARGV[3 + (i - 4) * 2]
+      if string.byte(ttl) == 45 then
+        local window = string.sub(ttl, 2)
+        if limit <= FREQ_STRING_LIMIT then
+          local v = times[i]
+          local n = #v / 10
+          if n >= limit then v = string.sub(v, (n - limit + 1) * 10 + 1) end
+          redis.call('SET', KEYS[i], v .. now, 'EX', window)
+        else
+          redis.call('ZADD', KEYS[i], now, KEYS[2])
+          redis.call('ZREMRANGEBYRANK', KEYS[i], 0, -1 - limit)
+          redis.call('EXPIRE', KEYS[i], window)
+        end
       elseif redis.call('INCR', KEYS[i]) == 1 then
         redis.call('EXPIRE', KEYS[i], ttl)
       end
@@ -112,9 +163,24 @@ end
 local verdict = reason .. ' ' .. uniq .. ' ' .. flood
 local line = ARGV[1] .. '\\t' .. verdict
 stream_add(KEYS[1], line)
-redis.call('SET', KEYS[2], line, 'EX', ARGV[5])
+redis.call('SET', KEYS[2], line, 'EX', 'PENDING_TTL')
 return verdict
 """
+
+
+@lru_cache(maxsize=8)
+def _click_lua(flood_per_hour: int, pending_ttl: int) -> str:
+    return (
+        _CLICK_LUA.replace("FREQ_STRING_LIMIT", str(FREQ_STRING_LIMIT))
+        .replace("FLOOD_PER_HOUR", str(int(flood_per_hour)))
+        .replace("PENDING_TTL", str(int(pending_ttl)))
+    )
+
+
+def click_lua() -> str:
+    """The click script for the current settings (the same string object while they last)."""
+    conf = hot()
+    return _click_lua(conf.flood_per_hour, conf.pending_ttl)
 
 
 def stream_key() -> str:
@@ -241,13 +307,7 @@ def click_script_call(
         f"{base}u:{offer_id}:{visitor_hash(ip, rec['user_agent'])}",
         f"{base}fl:{offer_id}:{visitor_hash(ip)}:{rec['created_at'] // 3_600_000}",
     ]
-    args: list[Any] = [
-        lines.click_line(rec),
-        rec["reason"],
-        _seconds_arg(window_hours),
-        conf.flood_arg,
-        conf.pending_arg,
-    ]
+    args: list[Any] = [lines.click_line(rec), rec["reason"], _seconds_arg(window_hours)]
     if freq is not None:
         for fr in freq.rules:
             keys.append(base + fr.key_infix + freq.visitor)
@@ -270,7 +330,7 @@ def impression_script_call(rec: Record, *, window_hours: int, ip: str) -> tuple[
         f"{base}ui:{offer_id}:{visitor_hash(ip, rec['user_agent'])}",
         f"{base}fi:{offer_id}:{visitor_hash(ip)}:{rec['created_at'] // 3_600_000}",
     ]
-    return keys, [lines.impression_line(rec), window_hours * 3600, conf.flood_per_hour]
+    return keys, [lines.impression_line(rec), _seconds_arg(window_hours)]
 
 
 def verdict_reason(verdict: bytes) -> str:

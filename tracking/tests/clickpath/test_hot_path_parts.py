@@ -5,6 +5,7 @@ stream entries of the group commit."""
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import json
 import uuid
 from concurrent.futures import ThreadPoolExecutor
@@ -17,7 +18,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from tracking import visitor
-from tracking.clickpath import lines, redis_conn, store, writer
+from tracking.clickpath import lines, policy, redis_conn, store, writer
 from tracking.clickpath.aio_redis import ScriptBatcher
 from tracking.clickpath.handler import MAX_FIELDS, _params
 from tracking.models.clicks import ClickFlag
@@ -157,3 +158,14 @@ def test_the_lines_of_one_batch_become_one_stream_entry_and_a_failing_call_fails
     entries: Any = client.xrange(stream)
     assert [fields for _, fields in entries] == [{b"x": b"a\nb\tc"}]
     client.delete(stream)
+
+
+def test_the_visitor_hash_is_the_keyed_blake2b_of_address_and_browser_in_every_salt_period() -> None:
+    day = 86_400
+    for now in (1_720_000_000.0, 1_720_000_000.0 + policy.SALT_DAYS * day, 1_720_000_000.0):
+        key = policy._salt_key(int(now // (policy.SALT_DAYS * day)))
+        expected = hashlib.blake2b(f"1.2.3.4|{DESKTOP_UA}".encode(), key=key, digest_size=10).hexdigest()
+        assert policy.visitor_hash("1.2.3.4", DESKTOP_UA, now=now) == expected
+    assert policy.visitor_hash("1.2.3.4", DESKTOP_UA, now=0.0) != policy.visitor_hash(
+        "1.2.3.5", DESKTOP_UA, now=0.0
+    )

@@ -110,6 +110,8 @@ def test_a_streamed_answer_is_streamed_and_a_failing_app_answers_500(serve):
 def test_client_addresses_are_read_in_both_families():
     assert edge.host_port("203.0.113.9:5123") == ("203.0.113.9", 5123)
     assert edge.host_port("[2001:db8::1]:443") == ("2001:db8::1", 443)
+    for address in ("203.0.113.9:5123", "[2001:db8::1]:443", "10.0.0.1:0"):
+        assert edge._client_host(address) == edge.host_port(address)[0]
 
 
 def wsgi_app(environ: dict[str, Any], start_response: Any) -> Any:

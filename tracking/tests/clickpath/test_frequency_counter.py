@@ -1,0 +1,123 @@
+"""The frequency cap's counter in the click script (store.click_lua()), run in Redis as the edge
+runs it: exact under a burst, counting only clicks inside the window, and reading a counter of
+the other kind (a sorted set from before the string, or a limit changed across
+FREQ_STRING_LIMIT) with its count intact."""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any
+
+import pytest
+from django.conf import settings as django_settings
+
+from tracking.clickpath import redis_conn, store
+from tracking.clickpath.aio_redis import ScriptBatcher
+from tracking.clickpath.policy import FreqCheck, FreqRule
+
+pytestmark = [
+    pytest.mark.redis,
+    pytest.mark.skipif(not django_settings.REDIS_URL, reason="the script runs in Redis"),
+]
+DAY = 86_400
+SMALL, LARGE = 3, store.FREQ_STRING_LIMIT + 6  # a string counter, a sorted set
+
+
+@pytest.fixture(autouse=True)
+def _own_keys(settings: Any) -> Iterator[None]:
+    settings.CLICK_REDIS_PREFIX = prefix = f"t-freq-{uuid.uuid4().hex[:12]}"
+    yield
+    client = redis_conn.client_always()
+    for key in client.scan_iter(match=f"{prefix}:*", count=1000):
+        client.delete(key)
+
+
+def _record() -> dict[str, Any]:
+    return {
+        "kind": "c", "id": uuid.uuid4().hex, "created_at": 1_720_000_000_123, "offer_id": 1,
+        "publisher_id": 2, "ip": "1.2.3.4", "user_agent": "ua", "country": "US", "device": "desktop",
+        "os": "linux", "sub1": "", "sub2": "", "sub3": "", "sub4": "", "sub5": "", "source": "",
+        "referer": "", "reason": "", "fraud_flags": [], "fallback_if_refused": None,
+    }  # fmt: skip
+
+
+def clicks(n: int, limit: int, visitor: str = "v" * 20) -> list[str]:
+    """The reasons of ``n`` clicks of one visitor sent together (one batch, as a burst on one
+    event loop is), against a one-day cap of ``limit``."""
+    freq = FreqCheck(visitor, (FreqRule("o1", 1, limit),), None)
+    calls = [
+        store.click_script_call(_record(), caps=(), window_hours=0, ip="1.2.3.4", freq=freq) for _ in range(n)
+    ]
+    batcher = ScriptBatcher(django_settings.REDIS_URL, store.click_lua(), timeout=5)
+
+    async def main() -> list[Any]:
+        return list(await asyncio.gather(*(batcher(keys, args) for keys, args in calls)))
+
+    with ThreadPoolExecutor(1) as pool:  # a loop of its own
+        answers = pool.submit(asyncio.run, main()).result()
+    return [store.verdict_reason(answer) for answer in answers]
+
+
+def counter_key(visitor: str = "v" * 20) -> str:
+    return redis_conn.key("fq", "o1", 1, visitor)
+
+
+def redis_now(client: Any) -> int:
+    return int(client.time()[0])
+
+
+@pytest.mark.parametrize("limit", [SMALL, LARGE])
+def test_a_burst_of_one_visitor_sends_exactly_the_limit_to_the_offer(limit: int) -> None:
+    reasons = clicks(limit + 20, limit)
+    assert reasons.count("") == limit
+    assert reasons.count("frequency_cap") == 20
+    assert clicks(1, limit) == ["frequency_cap"]  # the next batch is refused too
+    assert clicks(1, limit, visitor="w" * 20) == [""]  # another visitor has a count of their own
+
+
+def test_only_the_clicks_inside_the_window_count() -> None:
+    client = redis_conn.client_always()
+    now = redis_now(client)
+    key = counter_key()
+    # Two earlier clicks: one a day and a minute ago (outside), one a minute ago (inside).
+    client.set(key, f"{now - DAY - 60}{now - 60}", ex=DAY)
+    assert clicks(1, 2) == [""]  # one click inside: room for one more
+    assert clicks(1, 2) == ["frequency_cap"]
+    stored = client.get(key).decode()
+    assert stored[:10] == str(now - 60)  # only the newest ``limit`` times are kept
+    assert len(stored) == 20
+    assert 0 < client.ttl(key) <= DAY
+    # The limit-th newest click leaves the window: the visitor has room again.
+    client.set(key, f"{now - DAY - 5}{now - 30}", ex=DAY)
+    assert clicks(1, 2) == [""]
+
+
+def test_a_refused_click_leaves_the_counter_alone() -> None:
+    client = redis_conn.client_always()
+    assert clicks(2, 1) == ["", "frequency_cap"]
+    assert len(client.get(counter_key())) == 10
+
+
+def test_a_sorted_set_counter_from_before_keeps_its_count_and_its_expiry() -> None:
+    client = redis_conn.client_always()
+    now, key = redis_now(client), counter_key()
+    client.zadd(key, {"a": now - DAY - 60, "b": now - 100, "c": now - 50})
+    client.expire(key, 5000)
+    assert clicks(1, 2) == ["frequency_cap"]  # two of the set's clicks are inside the window
+    assert client.type(key) == b"string"
+    assert client.get(key).decode() == f"{now - 100}{now - 50}"
+    assert 4000 < client.ttl(key) <= 5000
+
+
+def test_a_string_counter_meets_a_limit_raised_past_the_threshold() -> None:
+    client = redis_conn.client_always()
+    now, key = redis_now(client), counter_key()
+    client.set(key, "".join(str(now - 100 + i) for i in range(LARGE)), ex=DAY)
+    assert clicks(1, LARGE) == ["frequency_cap"]
+    assert client.type(key) == b"zset"
+    assert client.zcard(key) == LARGE
+    assert clicks(1, LARGE + 1) == [""]
+    assert client.zcard(key) == LARGE + 1
