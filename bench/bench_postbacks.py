@@ -23,7 +23,7 @@ def run(ctx: Context) -> str:
     return (
         f"wrk -c{r['connections']} -d{r['seconds']}s; the product served as `make serve` does (granian "
         f"--interface rsgi --loop uvloop, config.asgi:application, {r['workers']} workers), PostgreSQL; "
-        "each request a fresh txn_id on a click not converted yet, of 60,000 (click lookup, "
+        f"each request a fresh txn_id on a click not converted yet, of {r['clicks']:,} (click lookup, "
         "attribution, dedupe indexes, insert). The rate counts the conversions PostgreSQL holds "
         "after the run, not answers.\n\n"
         "| run | req/s | p50 | p99 | vs baseline |\n|---|---|---|---|---|\n"
