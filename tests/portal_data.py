@@ -17,11 +17,12 @@ from payouts.models import Commission, Payout, PayoutRun
 from tracking.models import Click, Conversion, ConversionEvent
 
 
-def euro_access_make(*, advertiser: Advertiser, publisher: Publisher) -> OfferAccess:
-    """A second offer of the advertiser's, priced in euros (8 % of a sale to the publisher,
-    12 % to the network), approved for the publisher, with a EUR->USD rate of 1.0850 from 2020:
-    the reporting-currency pages total it beside dollar offers."""
-    offer = f.OfferFactory(advertiser=advertiser, name="Acme Boots EU", currency="EUR")
+def priced_access_make(
+    *, advertiser: Advertiser, publisher: Publisher, currency: str, name: str
+) -> OfferAccess:
+    """An offer of the advertiser's priced in ``currency`` (8 % of a sale to the publisher, 12 % to
+    the network, one default ``sale`` goal), approved for the publisher."""
+    offer = f.OfferFactory(advertiser=advertiser, name=name, currency=currency)
     f.GoalFactory(
         offer=offer,
         code="sale",
@@ -30,10 +31,23 @@ def euro_access_make(*, advertiser: Advertiser, publisher: Publisher) -> OfferAc
         revenue=Decimal("12"),
         is_default=True,
     )
-    FxRate.objects.create(
+    return f.OfferAccessFactory(offer=offer, publisher=publisher, status="approved")
+
+
+def euro_rate_make() -> FxRate:
+    """EUR->USD at 1.0850, in force since 2020."""
+    return FxRate.objects.create(
         base="EUR", quote="USD", rate=Decimal("1.0850"), valid_from=datetime(2020, 1, 1, tzinfo=UTC)
     )
-    return f.OfferAccessFactory(offer=offer, publisher=publisher, status="approved")
+
+
+def euro_access_make(*, advertiser: Advertiser, publisher: Publisher) -> OfferAccess:
+    """ "Acme Boots EU", priced in euros, with the EUR->USD rate: the reporting-currency pages
+    total it beside dollar offers."""
+    euro_rate_make()
+    return priced_access_make(
+        advertiser=advertiser, publisher=publisher, currency="EUR", name="Acme Boots EU"
+    )
 
 
 def conversion_make(

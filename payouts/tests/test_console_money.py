@@ -11,13 +11,11 @@ import pytest
 from django.db.models import Q
 from django.test import Client
 
-from affiliates.models import FxRate, Goal
-from affiliates.tests import factories as f
 from affiliates.tests.signin import sign_in
 from payouts.portal import console_pages
 from payouts.portal import console_selectors as sel
 from payouts.reporting_money import rates_at
-from tests.portal_data import conversion_make
+from tests.portal_data import conversion_make, euro_rate_make, priced_access_make
 from tracking.tests.factories import click_make
 
 pytestmark = pytest.mark.django_db
@@ -31,24 +29,15 @@ def sale(link, at: datetime, amount: str = "100.00"):
 
 
 def priced_link(acme, pixelpush, currency: str):
-    """An offer of Acme's priced in ``currency`` (8 % payout, 12 % revenue) that PixelPush runs."""
-    offer = f.OfferFactory(advertiser=acme, name=f"Acme Boots {currency}", currency=currency)
-    f.GoalFactory(
-        offer=offer,
-        code="sale",
-        payout_type=Goal.PayoutType.CPS,
-        payout=Decimal("8"),
-        revenue=Decimal("12"),
-        is_default=True,
+    """An offer of Acme's priced in ``currency`` that PixelPush runs."""
+    return priced_access_make(
+        advertiser=acme, publisher=pixelpush, currency=currency, name=f"Acme Boots {currency}"
     )
-    return f.OfferAccessFactory(offer=offer, publisher=pixelpush, status="approved")
 
 
 @pytest.fixture
 def euro_rate():
-    return FxRate.objects.create(
-        base="EUR", quote="USD", rate=Decimal("1.0850"), valid_from=datetime(2020, 1, 1, tzinfo=UTC)
-    )
+    return euro_rate_make()
 
 
 def client_for(user) -> Client:

@@ -23,7 +23,7 @@ from payouts.tests.factories_callbacks import ConversionFactory
 from payouts.tests.factories_payouts import CommissionFactory
 from tracking.models import SmartLink, SmartPath, SmartPathDaily, SmartRun
 from tracking.smartlinks.services import PathSpec, smart_link_create, smart_path_add
-from tracking.tests.factories import click_make
+from tracking.tests.factories import click_make, smart_path_day_make
 
 STAFF = Actor(role=Role.STAFF)
 FLOOR = 0.05
@@ -107,18 +107,6 @@ def auto_link(acme: Any, pixelpush: Any) -> SmartLink:
     )
 
 
-def _rollup(path: SmartPath, clicks: int, conversions: int, *, days_ago: int = 0) -> None:
-    SmartPathDaily.objects.create(
-        path=path,
-        day=timezone.now().date() - timedelta(days=days_ago),
-        clicks=clicks,
-        conversions=conversions,
-        currency="USD",
-        revenue=Decimal(conversions * 3),
-        payout=Decimal(conversions * 2),
-    )
-
-
 def _live(link: SmartLink) -> list[SmartPath]:
     return list(link.paths.filter(is_catch_all=False).order_by("pk"))
 
@@ -126,8 +114,8 @@ def _live(link: SmartLink) -> list[SmartPath]:
 @pytest.mark.django_db
 def test_a_run_under_the_minimum_clicks_keeps_the_weights_and_says_why(auto_link: SmartLink) -> None:
     a, b = _live(auto_link)
-    _rollup(a, 500, 20)
-    _rollup(b, 40, 1)
+    smart_path_day_make(path=a, clicks=500, conversions=20)
+    smart_path_day_make(path=b, clicks=40, conversions=1)
     run = smart_link_optimise(smart_link_id=auto_link.pk)
     assert run is not None
     assert run.outcome == SmartRun.Outcome.LEARNING
@@ -139,9 +127,11 @@ def test_a_run_under_the_minimum_clicks_keeps_the_weights_and_says_why(auto_link
 @pytest.mark.django_db
 def test_a_run_moves_weight_to_the_better_path_and_is_stored_with_its_inputs(auto_link: SmartLink) -> None:
     a, b = _live(auto_link)
-    _rollup(a, 2000, 20)
-    _rollup(b, 2000, 90)
-    _rollup(b, 5000, 0, days_ago=30)  # outside the 14-day look-back window: ignored
+    smart_path_day_make(path=a, clicks=2000, conversions=20)
+    smart_path_day_make(path=b, clicks=2000, conversions=90)
+    smart_path_day_make(
+        path=b, clicks=5000, conversions=0, days_ago=30
+    )  # outside the 14-day look-back window: ignored
     SmartLink.objects.filter(pk=auto_link.pk).update(learning_since=timezone.now() - timedelta(days=60))
     run = smart_link_optimise(smart_link_id=auto_link.pk)
     assert run is not None
@@ -167,8 +157,8 @@ def test_a_run_moves_weight_to_the_better_path_and_is_stored_with_its_inputs(aut
 @pytest.mark.django_db
 def test_adding_a_path_resets_learning(auto_link: SmartLink, acme: Any, pixelpush: Any) -> None:
     a, b = _live(auto_link)
-    _rollup(a, 2000, 20, days_ago=1)
-    _rollup(b, 2000, 90, days_ago=1)
+    smart_path_day_make(path=a, clicks=2000, conversions=20, days_ago=1)
+    smart_path_day_make(path=b, clicks=2000, conversions=90, days_ago=1)
     offer = f.OfferFactory(advertiser=acme)
     f.OfferAccessFactory(offer=offer, publisher=pixelpush, status=OfferAccess.Status.APPROVED)
     smart_path_add(actor=STAFF, smart=auto_link, spec=PathSpec(offer=offer))

@@ -4,6 +4,7 @@ test that needs a click to attribute to uses (conversions, portals, payouts, bro
 from __future__ import annotations
 
 from datetime import datetime, timedelta
+from decimal import Decimal
 from typing import Any
 
 from django.utils import timezone
@@ -11,6 +12,7 @@ from django.utils import timezone
 from affiliates.models import Offer, Publisher
 from tracking.ids import new_click_id
 from tracking.models import Click
+from tracking.models.smartlinks import SmartPath, SmartPathDaily
 
 CHROME_UA = (
     "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) "
@@ -47,4 +49,20 @@ def click_make(
         publisher=publisher,
         created_at=at,
         **{**CLICK_DEFAULTS, **fields},
+    )
+
+
+def smart_path_day_make(
+    *, path: SmartPath, clicks: int, conversions: int, days_ago: int = 0
+) -> SmartPathDaily:
+    """A smart-link path's daily rollup row, ``days_ago`` days before today, in USD: 3.00 of
+    revenue and 2.00 of payout per conversion."""
+    return SmartPathDaily.objects.create(
+        path=path,
+        day=timezone.now().date() - timedelta(days=days_ago),
+        clicks=clicks,
+        conversions=conversions,
+        currency="USD",
+        revenue=Decimal(conversions * 3),
+        payout=Decimal(conversions * 2),
     )

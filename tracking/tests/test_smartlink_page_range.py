@@ -3,20 +3,18 @@ optimiser's window) and shows each path's change against the previous period."""
 
 from __future__ import annotations
 
-from datetime import timedelta
-from decimal import Decimal
 from typing import Any
 
 import pytest
 from django.test import Client
-from django.utils import timezone
 
 from affiliates.models import OfferAccess
 from affiliates.roles import Actor, Role
 from affiliates.tests import factories as f
 from affiliates.tests.signin import sign_in
-from tracking.models import SmartLink, SmartPath, SmartPathDaily
+from tracking.models import SmartLink
 from tracking.smartlinks.services import PathSpec, smart_link_create
+from tracking.tests.factories import smart_path_day_make
 
 pytestmark = pytest.mark.django_db
 
@@ -36,23 +34,11 @@ def link(acme: Any, pixelpush: Any) -> SmartLink:
     )
 
 
-def day(path: SmartPath, days_ago: int, clicks: int, conversions: int) -> None:
-    SmartPathDaily.objects.create(
-        path=path,
-        day=timezone.now().date() - timedelta(days=days_ago),
-        clicks=clicks,
-        conversions=conversions,
-        currency="USD",
-        revenue=Decimal(conversions * 3),
-        payout=Decimal(conversions * 2),
-    )
-
-
 def test_the_paths_follow_the_range_and_compare_with_the_previous_period(link, pia) -> None:
     path = link.paths.get(is_catch_all=False)
-    day(path, 0, 100, 4)  # today: in "today"
-    day(path, 1, 50, 1)  # yesterday: today's previous period
-    day(path, 3, 1000, 10)  # in the last 7 days only
+    smart_path_day_make(path=path, days_ago=0, clicks=100, conversions=4)  # today: in "today"
+    smart_path_day_make(path=path, days_ago=1, clicks=50, conversions=1)  # yesterday: today's previous period
+    smart_path_day_make(path=path, days_ago=3, clicks=1000, conversions=10)  # in the last 7 days only
     client = Client()
     sign_in(client, pia)
     today = client.get(f"/smart-links/{link.pk}/?range=today")
@@ -73,7 +59,7 @@ def test_the_paths_follow_the_range_and_compare_with_the_previous_period(link, p
 
 def test_without_a_range_the_page_shows_the_optimiser_s_window(link, pia) -> None:
     path = link.paths.get(is_catch_all=False)
-    day(path, 0, 10, 1)
+    smart_path_day_make(path=path, days_ago=0, clicks=10, conversions=1)
     client = Client()
     sign_in(client, pia)
     response = client.get(f"/smart-links/{link.pk}/")
