@@ -305,3 +305,13 @@ def pytest_collection_modifyitems(config: Any, items: list[Any]) -> None:
             item.add_marker(pytest.mark.skip(reason="fuzzing runs in its own leg: make fuzz, .ci/run"))
         if "browser" in item.keywords and not has_chromium:
             item.add_marker(pytest.mark.skip(reason="needs Debian's chromium"))
+    # The long tests first (browsers, started processes, the modules that share seeded demo data),
+    # each part still in pytest-randomly's order: xdist hands work out in this order, so the long
+    # ones spread over both workers early instead of one of them, drawn last, holding a worker
+    # while the other sits idle at the end of the leg.
+    items.sort(key=lambda item: 0 if _long(item) else 1)
+
+
+def _long(item: Any) -> bool:
+    grouped = item.get_closest_marker("xdist_group") is not None
+    return grouped or "browser" in item.keywords or "slow" in item.keywords
