@@ -24,7 +24,12 @@ PORT ?= 8000
 # ASGI interface in-process (conftest.py's `edge`).
 GRANIAN := $(VENV)/bin/granian --interface rsgi --loop uvloop --port $(PORT)
 VAR_DIR ?= var
-export PYTHONDONTWRITEBYTECODE := 1
+# Python keeps compiled modules (.pyc): without them every process (each pytest-xdist worker, each
+# server, worker or manage.py a test starts) compiles Django and the project again, about 1-2 s of
+# CPU each; the venv's packages are compiled once, at install (UV_COMPILE_BYTECODE). Some
+# machines set PYTHONDONTWRITEBYTECODE for everything: not for what this Makefile runs.
+unexport PYTHONDONTWRITEBYTECODE
+export UV_COMPILE_BYTECODE := 1
 
 .PHONY: install lock lock-upgrade run test test-sqlite test-postgres services lint serve worker bench fuzz fuzz-ci clean
 
