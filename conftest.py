@@ -249,7 +249,8 @@ def _flush_lifts_the_ledger_guard() -> Iterator[None]:
 
     SQLite flushes with DELETE and PostgreSQL with TRUNCATE, and the ledger's append-only
     triggers refuse both. Only the flush itself runs without them: they are dropped and
-    re-created around it, inside its transaction, by the very functions migration 0011 runs
+    re-created around it, inside its transaction, by the very functions migration payouts
+    0002_triggers runs
     (payouts.ledger_guard), so the test schema cannot drift from production's. On PostgreSQL
     the flush deletes instead of truncating, with triggers off (``_flush_by_delete``).
     """

@@ -3,7 +3,7 @@
 A setting the advertiser keeps on its offer, so it lives with the offer at the bottom: the offer
 form saves it without reaching up, and the reports above read it. ``affiliates.models`` imports
 the model so Django registers it here. The table kept its rows when the model moved here from
-tracking (migration affiliates 0012).
+tracking (in the old migration history).
 """
 
 from __future__ import annotations

@@ -12,7 +12,7 @@ class Trigger:
     name: str
     table: str
     vendors: frozenset[str]  # "postgresql", "sqlite": where the migrations create it
-    migration: str  # "<app>.<migration>" whose SQL creates it (the last one to replace it)
+    migration: str  # "<app>.<migration>" that creates it
     why: str
 
 
@@ -32,7 +32,7 @@ TRIGGERS: tuple[Trigger, ...] = (
         "auditentry_append_only",
         "affiliates_auditentry",
         POSTGRESQL,
-        "affiliates.0012_audit_append_only",
+        "affiliates.0001_initial",
         "the audit log is evidence: no code path (the ORM, the admin, a raw UPDATE in a shell) may "
         "rewrite an entry, and only the retention job (affiliates.core.audit_retention), which "
         "names its retention for its own transaction, may delete, and only entries past that "

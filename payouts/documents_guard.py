@@ -1,4 +1,4 @@
-"""Issued documents refuse UPDATE in the database too (installed by migration 0014).
+"""Issued documents refuse UPDATE in the database too (installed by migration payouts 0002_triggers).
 
 The model layer already refuses (payouts.models.documents.WrittenOnce); the trigger covers a
 psql shell, a data-fix script or another service. Documents, their lines and items and the

@@ -5,8 +5,8 @@ rules live in SQL as well because Python is not the only writer: an admin shell,
 migration, a data fix in psql or another service all reach the tables without passing through
 this code. A trigger makes the rules a property of the data.
 
-Two parts, installed by migration 0011 (and again by any later migration that rebuilds these
-tables on SQLite, which drops a table's triggers with it):
+Two parts, installed by migration payouts 0002_triggers (and again by any later migration that
+rebuilds these tables on SQLite, which drops a table's triggers with it):
 
 - ``append_only``: UPDATE and DELETE of transactions, entries and accounts are refused, and on
   PostgreSQL TRUNCATE too. A mistake is corrected by a reversing transaction
@@ -39,11 +39,11 @@ class UnbalancedLedger(RuntimeError):
 
 # --- PostgreSQL ---------------------------------------------------------------------------------
 
-# Row triggers refuse UPDATE and DELETE (the same function and names migrations 0003 and 0010
-# created). TRUNCATE fires no row trigger, so each table also gets a statement trigger for it:
-# TRUNCATE is the one-line way to lose every entry, and CASCADE from payouts_commission reaches
-# payouts_transaction through its foreign key. Tests that must empty the ledger lift this part
-# for the length of their flush (the root conftest), inside the flush's own transaction.
+# Row triggers refuse UPDATE and DELETE. TRUNCATE fires no row trigger, so each table also gets
+# a statement trigger for it: TRUNCATE is the one-line way to lose every entry, and CASCADE from
+# payouts_commission reaches payouts_transaction through its foreign key. Tests that must empty
+# the ledger lift this part for the length of their flush (the root conftest), inside the flush's
+# own transaction.
 PG_APPEND_ONLY = """
 CREATE OR REPLACE FUNCTION payouts_ledger_append_only() RETURNS trigger AS $$
 BEGIN
@@ -76,12 +76,13 @@ PG_APPEND_ONLY_REMOVE = "".join(
 #
 # Why the new rows suffice: a transaction's total after the statement is its total before plus
 # the statement's rows. Before, it was zero: every earlier statement passed this check, entries
-# can be neither updated nor deleted (append_only), and migration 0011 verified the rows already
-# there. So a statement passes exactly when every transaction it touches still sums to zero. A
-# statement that adds entries to an existing transaction must bring their own balance with them.
+# can be neither updated nor deleted (append_only), and installing the guard verified the rows
+# already there (ledger_guard_install). So a statement passes exactly when every transaction it
+# touches still sums to zero. A statement that adds entries to an existing transaction must bring
+# their own balance with them.
 #
-# Named to sort after payouts_entry_references (0010): PostgreSQL fires a table's triggers in
-# name order, and an entry naming a missing transaction should be told that first.
+# Named to sort after payouts_entry_references: PostgreSQL fires a table's triggers in name order,
+# and an entry naming a missing transaction should be told that first.
 PG_BALANCE = """
 CREATE OR REPLACE FUNCTION payouts_ledger_zero_sum() RETURNS trigger AS $$
 DECLARE
@@ -111,9 +112,9 @@ DROP FUNCTION IF EXISTS payouts_ledger_zero_sum();
 
 # --- SQLite -------------------------------------------------------------------------------------
 
-# RAISE(ABORT) per row on UPDATE and DELETE (names as in migrations 0003 and 0005). SQLite has no
-# TRUNCATE: DELETE without WHERE is a DELETE, and a table with a DELETE trigger never takes the
-# truncate shortcut, so these refuse it too.
+# RAISE(ABORT) per row on UPDATE and DELETE. SQLite has no TRUNCATE: DELETE without WHERE is a
+# DELETE, and a table with a DELETE trigger never takes the truncate shortcut, so these refuse it
+# too.
 SQLITE_APPEND_ONLY = [
     f"CREATE TRIGGER IF NOT EXISTS {t}_no_{op.lower()} BEFORE {op} ON {t} "
     f"BEGIN SELECT RAISE(ABORT, 'ledger is append-only: {op} on {t} is not allowed'); END"

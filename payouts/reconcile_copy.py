@@ -14,7 +14,7 @@ conversion's id creates its commission. The unique ``source_key`` and ``Transact
 still stand behind it: a duplicate makes COPY fail, the batch rolls back whole, and
 ``payouts.reconcile`` redoes it on the ``ON CONFLICT`` path. The ledger rows are the ones
 ``payouts.postings.posting_for`` would post (``creation_lines``); a test compares both paths.
-COPY fires the tables' triggers like INSERT does: the entries' reference check (migration 0010),
+COPY fires the tables' triggers like INSERT does: the entries' reference check (payouts 0002_triggers),
 their zero-sum check (payouts.ledger_guard; one COPY holds every entry of every transaction)
 and the report dirty-hour marks run once per COPY.
 """

@@ -1,10 +1,11 @@
 """Split the CPC/CPM daily lines written before shares existed over their traffic (reports).
 
-Migration payouts 0019 gave every daily line already written one share without attributes, so
-report totals kept equalling the ledger, but a report grouped by sub1, country or device put
-that money on a "(none)" row. ``shares_backfill`` (``manage.py traffic_shares_backfill``) splits
-each such line over the country, device and sub1-sub5 of the valid traffic it paid, exactly as a
-recount does (payouts.traffic_shares), and marks the lines' days for the report rollups.
+Migration payouts 0019 of the old migration history (payouts 0001_initial replaces it) gave every
+daily line already written one share without attributes, so report totals kept equalling the
+ledger, but a report grouped by sub1, country or device put that money on a "(none)" row.
+``shares_backfill`` (``manage.py traffic_shares_backfill``) splits each such line over the
+country, device and sub1-sub5 of the valid traffic it paid, exactly as a recount does
+(payouts.traffic_shares), and marks the lines' days for the report rollups.
 
 Only the shares change: the line, its amount and the ledger stay as they are. A line is split
 only when today's count of its valid traffic is the line's quantity (what it paid is what is

@@ -4,6 +4,7 @@ reason its logic lives in SQL) being written down."""
 
 import pytest
 from django.db import connection
+from django.db.migrations.loader import MigrationLoader
 
 from affiliates.triggers import TRIGGERS as AFFILIATES_TRIGGERS
 from affiliates.triggers import triggers_for
@@ -23,6 +24,12 @@ QUERIES = {
 def test_every_trigger_is_listed_once() -> None:
     names = [(t.table, t.name, vendor) for t in LISTED for vendor in t.vendors]
     assert len(names) == len(set(names))
+
+
+def test_every_trigger_names_a_migration_that_exists() -> None:
+    loader = MigrationLoader(None, ignore_no_migrations=True)
+    on_disk = {f"{app}.{name}" for app, name in loader.disk_migrations}
+    assert {t.migration for t in LISTED} <= on_disk
 
 
 @pytest.mark.django_db

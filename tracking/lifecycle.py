@@ -24,9 +24,9 @@ The rules, and why:
   *release* the hold (it stays pending, and the hold period and the advertiser's review still
   apply), or approve or reject it, each an explicit choice.
 
-The database holds the same line (triggers in tracking.0018 and payouts.0014 refuse an UPDATE
-that leaves a final status or turns approved into pending or rejected), so no code path, admin
-edit or raw SQL can pay a rejected conversion.
+The database holds the same line (triggers from the migrations tracking.0002_triggers and
+payouts.0002_triggers refuse an UPDATE that leaves a final status or turns approved into pending
+or rejected), so no code path, admin edit or raw SQL can pay a rejected conversion.
 """
 
 from __future__ import annotations

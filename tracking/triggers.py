@@ -11,9 +11,9 @@ lose it:
 - ``tracking_reportdirtyhour``: report hours whose raw rows changed after they may have been
   rolled up, drained by the rollup refresh (``rollups_refresh``, Celery beat).
 
-The SQL is in the migrations named below. PostgreSQL inserts use statement triggers with a
-transition table (one set-based insert per statement); SQLite has no transition tables and
-uses row triggers, so the two lists differ.
+The SQL is in the migration named below, tracking/migrations/0002_triggers.py. PostgreSQL
+inserts use statement triggers with a transition table (one set-based insert per statement);
+SQLite has no transition tables and uses row triggers.
 """
 
 from __future__ import annotations
@@ -36,38 +36,36 @@ _DIRTY_COMMISSION = (
     "marks the commission's report hour dirty (its conversion's hour, or its day for daily "
     "lines) whatever code path changed it"
 )
-_CONVERSION_UPDATE = "tracking.0006_report_triggers"
-_CONVERSION_INSERT_PG = "tracking.0014_conversion_dirty_per_statement"
-_COMMISSION_INSERT_PG = "tracking.0012_commission_dirty_per_statement"
+_MIGRATION = "tracking.0002_triggers"
 
 TRIGGERS: tuple[Trigger, ...] = (
     Trigger(
         "conversion_unreconciled_ins",
         "tracking_conversion",
         BOTH,
-        "tracking.0016_conversion_unreconciled_queue",
+        _MIGRATION,
         _RECONCILE_QUEUE,
     ),
     Trigger(
         "conversion_unreconciled_upd",
         "tracking_conversion",
         BOTH,
-        "tracking.0016_conversion_unreconciled_queue",
+        _MIGRATION,
         _REQUEUE,
     ),
-    Trigger("report_conversion_ins", "tracking_conversion", BOTH, _CONVERSION_INSERT_PG, _DIRTY_CONVERSION),
-    Trigger("report_conversion_del", "tracking_conversion", BOTH, _CONVERSION_INSERT_PG, _DIRTY_CONVERSION),
-    Trigger("report_conversion_upd", "tracking_conversion", BOTH, _CONVERSION_UPDATE, _DIRTY_CONVERSION),
+    Trigger("report_conversion_ins", "tracking_conversion", BOTH, _MIGRATION, _DIRTY_CONVERSION),
+    Trigger("report_conversion_del", "tracking_conversion", BOTH, _MIGRATION, _DIRTY_CONVERSION),
+    Trigger("report_conversion_upd", "tracking_conversion", BOTH, _MIGRATION, _DIRTY_CONVERSION),
     # On payouts' table, but written by tracking's migrations because the dirty-hour queue is
     # the reports'.
-    Trigger("report_commission_ins", "payouts_commission", BOTH, _COMMISSION_INSERT_PG, _DIRTY_COMMISSION),
-    Trigger("report_commission_del", "payouts_commission", BOTH, _COMMISSION_INSERT_PG, _DIRTY_COMMISSION),
-    Trigger("report_commission_upd", "payouts_commission", BOTH, _CONVERSION_UPDATE, _DIRTY_COMMISSION),
+    Trigger("report_commission_ins", "payouts_commission", BOTH, _MIGRATION, _DIRTY_COMMISSION),
+    Trigger("report_commission_del", "payouts_commission", BOTH, _MIGRATION, _DIRTY_COMMISSION),
+    Trigger("report_commission_upd", "payouts_commission", BOTH, _MIGRATION, _DIRTY_COMMISSION),
     Trigger(
         "conversion_created_event",
         "tracking_conversion",
         BOTH,
-        "tracking.0018_conversion_lifecycle",
+        _MIGRATION,
         "starts every conversion's event history with its creation, whatever code path wrote it "
         "(PostgreSQL: once per statement, from the transition table)",
     ),
@@ -75,7 +73,7 @@ TRIGGERS: tuple[Trigger, ...] = (
         "conversion_status_lawful",
         "tracking_conversion",
         BOTH,
-        "tracking.0018_conversion_lifecycle",
+        _MIGRATION,
         "refuses an UPDATE that moves a conversion out of rejected or reversed, or approved anywhere "
         "but reversed (tracking.lifecycle's rules), whatever code path or shell runs it",
     ),

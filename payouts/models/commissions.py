@@ -159,7 +159,7 @@ class Commission(models.Model):
         blank=True,
         help_text="Why the status last changed, as given with approve, reject or reverse.",
     )
-    # Nullable so SQLite adds it in place (payouts.0014): a rebuilt table loses its triggers.
+    # Nullable so that SQLite could add it in place: a rebuilt table loses its triggers.
     status_by = models.CharField(  # noqa: DJ001
         max_length=64,
         null=True,

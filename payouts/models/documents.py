@@ -5,7 +5,8 @@ A document is written once, when it is issued, and never changes: its lines, tot
 FX rates, the issuer's and the customer's details are copied onto it (``issuer``, ``customer``,
 ``fx_rates``...), so a renamed offer, a new address or a later rate leaves it as it was sent.
 The rows refuse changes twice: the model layer (``FrozenQuerySet``, ``save``) and, for a psql
-shell or another service, a database trigger (payouts/documents_guard.py, migration 0014).
+shell or another service, a database trigger (payouts/documents_guard.py, migration
+0002_triggers).
 
 Numbers are gap-free per issuer and series (INV, CN, ST): ``DocumentCounter`` holds the last
 number given, and issuing locks its row, so the number is taken and the document written in

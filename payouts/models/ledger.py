@@ -3,10 +3,10 @@
 Sign convention: debits positive, credits negative; every transaction's entries sum to zero
 per currency. A commission moves money between *pending* accounts; approval moves it to the
 *approved* ones, which are what invoices bill and payouts pay. A reversal posts the opposite
-entries. The database keeps both rules (payouts.ledger_guard, migration 0011): a transaction
-whose entries do not sum to zero cannot commit, and transactions, entries and accounts refuse
-UPDATE, DELETE and TRUNCATE. Mistakes are corrected by a reversing transaction
-(payouts.corrections).
+entries. The database keeps both rules (payouts.ledger_guard, installed by migration
+payouts 0002_triggers): a transaction whose entries do not sum to zero cannot commit, and
+transactions, entries and accounts refuse UPDATE, DELETE and TRUNCATE. Mistakes are corrected by
+a reversing transaction (payouts.corrections).
 """
 
 from __future__ import annotations
@@ -86,9 +86,9 @@ class Transaction(models.Model):
     )
     # An operator's correction (payouts.corrections): the transaction whose entries this one
     # mirrors. No foreign-key check and no plain index: nearly every transaction leaves it NULL,
-    # and a reference check per reconciled row is a cost migration 0010 took off entries for the
-    # same reason; the target cannot go away (transactions refuse DELETE). The partial unique
-    # index below serves lookups and makes "reversed at most once" a database rule.
+    # and a reference check per reconciled row is a cost taken off entries for the same reason
+    # (migration 0002_triggers); the target cannot go away (transactions refuse DELETE). The
+    # partial unique index below serves lookups and makes "reversed at most once" a database rule.
     reverses = models.ForeignKey(
         "self",
         null=True,
@@ -117,8 +117,8 @@ class Transaction(models.Model):
 
 class Entry(models.Model):
     # Both references are checked by the database, on PostgreSQL once per INSERT statement rather
-    # than once per row (migration 0010): a foreign-key check per row was a third of the cost of
-    # a reconciled conversion, which writes three entries. The set-based check is the same
+    # than once per row (migration 0002_triggers): a foreign-key check per row was a third of the
+    # cost of a reconciled conversion, which writes three entries. The set-based check is the same
     # guarantee because the parents never change: transactions and accounts refuse UPDATE and
     # DELETE (triggers), so an entry valid when written stays valid. SQLite keeps the plain
     # foreign keys.

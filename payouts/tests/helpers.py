@@ -108,7 +108,7 @@ def ledger_truncate() -> None:
     """Empty the ledger and the commissions mid-test, to run the same backlog twice (PostgreSQL).
 
     The ledger guard refuses TRUNCATE; as for pytest-django's flush (root conftest), it is lifted
-    for this statement only, inside one transaction, by the functions migration 0011 runs.
+    for this statement only, inside one transaction, by the functions migration 0002_triggers runs.
     CASCADE: publisher postback deliveries point at the commissions.
     """
     with transaction.atomic(), connection.cursor() as cursor:

@@ -142,7 +142,7 @@ def test_the_typed_commission_columns_are_the_priced_ones_plus_timestamps():
 @pytest.mark.postgres
 def test_the_ledger_links_stay_checked_by_the_database():
     """Commission's advertiser/offer/publisher/goal constraints were dropped for speed (see the
-    model); entries' references are checked per statement by a trigger (migration 0010); the
+    model); entries' references are checked per statement by a trigger (migration 0002_triggers); the
     other links that make the ledger explainable keep their foreign keys."""
     with connection.cursor() as cursor:
         cursor.execute(

@@ -9,7 +9,8 @@ Plan for 100M+ rows (PostgreSQL; see README "Clicks at scale"):
 
 - Rows are appended in time order (UUIDv7 ids, ``created_at`` = the id's millisecond), so the
   table is physically ordered by time. A BRIN index on ``created_at`` (a few pages for 100M
-  rows, migration 0003) serves every time-range scan: rollups, exports, retention deletes.
+  rows, migration tracking 0002_triggers) serves every time-range scan: rollups, exports,
+  retention deletes.
 - B-trees only where reports filter first by something else: (offer, publisher, created_at)
   for per-offer and per-link reports and DB-mode caps, (publisher, created_at) for a
   publisher's own reports. The primary key doubles as the "newest first" index: ordering by

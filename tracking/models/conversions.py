@@ -239,8 +239,8 @@ class UnreconciledConversion(models.Model):
     """A conversion payouts' reconciliation has yet to see: just recorded, or its status or review
     flag changed since its commission was made. The reconciliation's work queue.
 
-    Written by database triggers on tracking_conversion (migration
-    ``tracking/0016_conversion_unreconciled_queue``), so every writer queues its conversions: the
+    Written by database triggers on tracking_conversion (migration ``tracking/0002_triggers``,
+    listed in tracking/triggers.py), so every writer queues its conversions: the
     postbacks' group-commit INSERT, the ORM, bulk loads, raw SQL. Reconciliation takes ids out in
     the same transaction that writes their commissions (payouts.reconcile), so a conversion is
     never updated to mark it done; that UPDATE rewrote every conversion row and all its indexes.
@@ -263,7 +263,7 @@ class ConversionEvent(models.Model):
 
     No database constraint to the conversion on PostgreSQL (db_constraint=False; Django's
     CASCADE still deletes a conversion's events): the creation event is written by a trigger
-    from the row just inserted (migration ``tracking/0018_conversion_lifecycle``), and a
+    from the row just inserted (migration ``tracking/0002_triggers``), and a
     deferred per-row check of it cost every postback a lookup and a KEY SHARE row lock on the
     conversion it had just written. SQLite keeps the constraint: dropping it there rebuilds
     the table.

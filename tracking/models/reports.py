@@ -77,7 +77,8 @@ class CounterFields(models.Model):
     flagged_clicks = models.BigIntegerField(default=0, help_text="Clicks with fraud flags.")
     # Invalid traffic by reason (a click may carry several flags, so these overlap), and the
     # valid clicks CPC lines pay: redirected, unique, no flag (payouts.traffic). A database
-    # default, so rollup SQL written before them (migration 0011's fill) still inserts.
+    # default, so rollup SQL that does not name them still inserts (the geo-cube fill of the old
+    # migration history did not).
     paid_clicks = models.BigIntegerField(
         default=0, db_default=0, help_text="Valid clicks: the ones CPC pays."
     )

@@ -1,8 +1,9 @@
 """``manage.py traffic_shares_backfill [--start YYYY-MM-DD] [--end YYYY-MM-DD]``.
 
-Splits the CPC/CPM daily lines written before migration payouts 0019 over the country, device
-and sub1-sub5 of their valid traffic, so reports grouped by those show old money where it was
-earned, not on "(none)" (payouts.traffic_backfill). Run once after upgrading; idempotent. The
+Splits the CPC/CPM daily lines written before migration payouts 0019 of the old migration
+history (a database made by payouts 0001_initial has none) over the country, device and sub1-sub5
+of their valid traffic, so reports grouped by those show old money where it was earned, not on
+"(none)" (payouts.traffic_backfill). Run once after upgrading; idempotent. The
 days it splits are marked for the report rollups, which the next refresh re-aggregates.
 """
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import importlib
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from typing import Any
@@ -20,10 +19,9 @@ from payouts.reports.tests.traffic import cpc_line, traffic_write
 from payouts.traffic import traffic_reconcile
 from tracking.ids import new_click_id
 from tracking.models import Click, Conversion, Impression
-from tracking.models.reports import DailyGeoStat, DailyStat, HourlyGeoStat, HourlyStat, ReportDirtyHour
+from tracking.models.reports import DailyStat, HourlyStat, ReportDirtyHour
 
 STAFF = Actor(role=Role.STAFF, user_id=1)
-GEO_ROW = ("advertiser_id", "currency", "country", "device", "gross_clicks", "conv_approved", "revenue")
 
 
 def as_staff(offer: Any, publisher: Any) -> Actor:
@@ -197,22 +195,6 @@ def test_geo_reports_read_the_smallest_cube_that_has_their_dimensions(
     assert from_rollups.rows
     assert from_rollups.rows == from_raw.rows
     assert from_rollups.totals == from_raw.totals
-
-
-def test_the_geo_cube_migration_fills_it_from_rollups_already_built(traffic: Any) -> None:
-    fill = importlib.import_module("tracking.migrations.0011_geo_cubes")._fill
-    rollup_rebuild(start=DAY0, end=DAY0 + timedelta(days=3))
-    built = {model: sorted(model.objects.values_list(*GEO_ROW)) for model in (HourlyGeoStat, DailyGeoStat)}
-    HourlyGeoStat.objects.all().delete()
-    DailyGeoStat.objects.all().delete()
-
-    with connection.cursor() as cursor:
-        cursor.execute(fill("hour", "tracking_hourlystat", "tracking_hourlygeostat"))
-        cursor.execute(fill("day", "tracking_dailystat", "tracking_dailygeostat"))
-
-    assert built[DailyGeoStat]
-    for model, rows in built.items():
-        assert sorted(model.objects.values_list(*GEO_ROW)) == rows
 
 
 def test_rebuilding_twice_writes_the_same_rows(traffic: Any) -> None:

@@ -133,7 +133,8 @@ def test_every_grouping_in_another_time_zone_equals_raw_events_and_the_ledger(
 
 
 def _as_before_shares_existed() -> None:
-    """What migration payouts 0019 left on lines written before it: one share, no attributes."""
+    """What the old history's migration payouts 0019 left on lines written before it: one share,
+    no attributes."""
     CommissionShare.objects.all().delete()
     CommissionShare.objects.bulk_create(
         CommissionShare(commission_id=pk, quantity=q, revenue=r, payout=p)
