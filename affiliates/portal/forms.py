@@ -16,6 +16,7 @@ from affiliates.network_terms import publisher_minimum_check
 from affiliates.offer_targets import OfferTarget
 from affiliates.payout_methods import DETAILS, PayoutDetailsError, payout_details_clean
 from affiliates.pricing import PERCENT, AmbiguousUnit, custom_payout_unit, price_errors
+from affiliates.reporting_currency import ReportingCurrencyRefused, reporting_currency_check
 from affiliates.services import goal_code_change_check
 from affiliates.validators import DEVICE_TYPES, OS_FAMILIES, TRAFFIC_TYPES, offer_measurement_errors
 
@@ -90,6 +91,12 @@ class ProfileForm(forms.ModelForm[Publisher]):
             "reporting_currency": "Reporting currency",
         }
         widgets = {"address": forms.Textarea(attrs={"rows": 3})}
+
+    def clean_reporting_currency(self) -> str:
+        try:
+            return reporting_currency_check(self.cleaned_data.get("reporting_currency") or "")
+        except ReportingCurrencyRefused as exc:
+            raise ValidationError(exc.message, code=exc.code) from exc
 
 
 class PayoutDetailsForm(forms.ModelForm[Publisher]):
@@ -428,3 +435,27 @@ class _CustomPayouts(forms.BaseInlineFormSet):  # type: ignore[type-arg]
 CustomPayoutFormSet: Any = inlineformset_factory(
     Offer, CustomPayout, form=CustomPayoutForm, formset=_CustomPayouts, extra=1, can_delete=True
 )
+
+
+class ReportingCurrencyForm(forms.Form):
+    """An account's reporting currency: blank (the network's base) or one with stored rates
+    (affiliates.reporting_currency; the API checks the same)."""
+
+    reporting_currency = forms.CharField(label="Reporting currency", required=False, max_length=10)
+
+    def __init__(self, *args: Any, network: str, choices: list[str], **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["reporting_currency"].widget = forms.Select(
+            choices=[("", f"The network's base currency ({network})"), *((c, c) for c in choices)]
+        )
+        self.fields["reporting_currency"].help_text = (
+            "Dashboards and reports total money in it, at the stored exchange rates; "
+            "each total's breakdown by currency stays one click away."
+        )
+
+    def clean_reporting_currency(self) -> str:
+        try:
+            return reporting_currency_check(self.cleaned_data.get("reporting_currency") or "")
+        except ReportingCurrencyRefused as exc:
+            self.refused = exc
+            raise forms.ValidationError(exc.message, code=exc.code) from exc
