@@ -83,6 +83,7 @@ NAV: dict[Role, list[tuple[str, str]]] = {
         ("payouts_portal:attribution", "Attribution"),
         ("portal:staff-users", "Users"),
         ("portal:staff-lockouts", "Lockouts"),
+        ("payouts_portal:staff-health", "System health"),
         ("portal:staff-audit", "Audit log"),
     ],
 }
