@@ -13,11 +13,11 @@ from payouts.automation.models import Action, Rule, Scope
 
 def _watches(rule: Rule) -> str:
     parts = [rule.get_scope_display(), rule.offer.name]
-    if rule.creative_id:
+    if rule.creative is not None:
         parts.append(rule.creative.name)
-    if rule.variant_id:
+    if rule.variant is not None:
         parts.append(f"variant {rule.variant.label} ({rule.variant.test.name})")
-    if rule.publisher_id:
+    if rule.publisher is not None:
         parts.append(rule.publisher.name)
     if rule.sub1:
         parts.append(f"sub1 {rule.sub1}")
