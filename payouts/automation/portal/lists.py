@@ -6,6 +6,8 @@ from __future__ import annotations
 
 from dataclasses import replace
 
+from django.utils import timezone
+
 from affiliates.models import Advertiser, Offer
 from affiliates.portal.tables import Column, Filter, ListSpec, model_choices
 from payouts.automation.models import Action, Rule, Scope
@@ -25,7 +27,18 @@ def _watches(rule: Rule) -> str:
 
 
 def _when(rule: Rule) -> str:
-    return f"{rule.get_metric_display()} {rule.get_comparison_display()} {rule.threshold.normalize()}"
+    condition = f"{rule.get_metric_display()} {rule.get_comparison_display()} {rule.threshold.normalize()}"
+    volume = f"after {rule.min_clicks} clicks"
+    if rule.min_conversions:
+        volume += f" and {rule.min_conversions} conversions"
+    return f"{condition}; last {rule.window_hours} h, {volume}"
+
+
+def _checked(rule: Rule) -> str:
+    if rule.last_checked_at is None:
+        return ""
+    at = timezone.localtime(rule.last_checked_at).strftime("%Y-%m-%d %H:%M")
+    return f"{at}: {rule.last_result}" if rule.last_result else at
 
 
 RULES = ListSpec(
@@ -34,10 +47,8 @@ RULES = ListSpec(
         Column("advertiser", "Advertiser", "advertiser__name", value="advertiser.name"),
         Column("watches", "Watches", "scope", value=_watches),
         Column("when", "When", "metric", value=_when),
-        Column("window", "Window (h)", "window_hours", num=True, value="window_hours"),
         Column("action", "Then", "action", value="get_action_display"),
-        Column("checked", "Last check", "last_checked_at", value="last_checked_at"),
-        Column("result", "Last result", value="last_result"),
+        Column("checked", "Last check", "last_checked_at", value=_checked),
         Column("active", "Status", "is_active", value=lambda r: "active" if r.is_active else "paused"),
     ),
     default_sort="name",
