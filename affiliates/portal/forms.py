@@ -8,6 +8,7 @@ from django import forms
 from django.contrib.auth import get_user_model, password_validation
 from django.core.exceptions import ValidationError
 from django.forms import inlineformset_factory
+from django.utils.functional import cached_property
 
 from affiliates.core.db import MAX_INT
 from affiliates.core.errors import DomainError
@@ -401,13 +402,19 @@ class CustomPayoutForm(forms.ModelForm[CustomPayout]):
         fields = ["publisher", "goal", "countries", "min_sale_amount", "payout", "revenue"]
         labels = {"goal": "Goal (empty: every goal)", "min_sale_amount": "Min sale amount"}
 
-    def __init__(self, *args: Any, offer: Offer, **kwargs: Any) -> None:
+    def __init__(
+        self, *args: Any, offer: Offer, choices: dict[str, list[Any]] | None = None, **kwargs: Any
+    ) -> None:
         super().__init__(*args, **kwargs)
         self.offer = offer
         goal: Any = self.fields["goal"]
         goal.queryset = offer.goals.all() if offer.pk else Goal.objects.none()
         publisher: Any = self.fields["publisher"]
         publisher.queryset = Publisher.objects.order_by("name")
+        # The options a formset read once for all its rows (validation still checks the
+        # queryset): without them each row's two selects read their tables again.
+        for name, options in (choices or {}).items():
+            self.fields[name].choices = options  # type: ignore[attr-defined]
 
     def clean(self) -> dict[str, Any]:
         cleaned = super().clean() or {}
@@ -428,8 +435,16 @@ class CustomPayoutForm(forms.ModelForm[CustomPayout]):
 
 
 class _CustomPayouts(forms.BaseInlineFormSet):  # type: ignore[type-arg]
+    """Custom payout rows share one read of the publisher and goal options (two queries per
+    page, not two per row and the blank row)."""
+
     def get_form_kwargs(self, index: int | None) -> dict[str, Any]:
-        return {**super().get_form_kwargs(index), "offer": self.instance}
+        return {**super().get_form_kwargs(index), "offer": self.instance, "choices": self._shared_choices}
+
+    @cached_property
+    def _shared_choices(self) -> dict[str, list[Any]]:
+        probe = CustomPayoutForm(offer=self.instance)
+        return {name: list(probe.fields[name].choices) for name in ("publisher", "goal")}  # type: ignore[attr-defined]
 
 
 CustomPayoutFormSet: Any = inlineformset_factory(
