@@ -32,6 +32,7 @@ def issuer(settings: Any) -> None:
     settings.ISSUER_LEGAL_NAME = "Affnet Networks Ltd"
     settings.ISSUER_ADDRESS = "1 Grand Canal Square\nDublin D02 P820"
     settings.ISSUER_COUNTRY = "IE"
+    settings.ISSUER_TAX_ID = "IE6388047V"
     settings.INVOICE_PAYMENT_TERMS_DAYS = 30
 
 
