@@ -65,7 +65,7 @@ def test_an_offer_without_clicks_says_so_instead_of_an_epc(as_pia: Client, shoes
     shoes.visibility = Offer.Visibility.PUBLIC
     shoes.save()
     page = as_pia.get("/publisher/offers/").content.decode()
-    assert "no clicks yet" in page
+    assert "no clicks in the range" in page
     assert "Not stated" in page
 
 
@@ -208,3 +208,45 @@ def test_the_api_refuses_a_method_change_that_leaves_the_old_methods_details(
     )
     assert response.status_code == 400
     assert response.json()["code"] == "bad_payout_details"
+
+
+def test_the_marketplace_epc_follows_the_range_picked_with_its_change(
+    as_pia: Client, shoes: Offer, pixelpush: Publisher
+) -> None:
+    shoes.visibility = Offer.Visibility.PUBLIC
+    shoes.save()
+    goal = shoes.goals.get(code="sale")
+    today = timezone.now().date()
+    first, last = today - timedelta(days=9), today - timedelta(days=3)  # a finished week
+    for day, clicks, payout in [
+        (first + timedelta(days=1), 100, Decimal("30.00")),  # in the week: EPC 0.30
+        (first - timedelta(days=2), 100, Decimal("10.00")),  # the week before: EPC 0.10
+        (today, 100, Decimal("99.00")),  # after the week
+    ]:
+        DailyOfferStat.objects.create(
+            day=day,
+            advertiser_id=shoes.advertiser_id,
+            offer=shoes,
+            publisher=pixelpush,
+            goal=goal,
+            currency="USD",
+            gross_clicks=clicks,
+            payout=payout,
+        )
+    query = f"range=custom&start={first}&end={last}"
+    response = as_pia.get(f"/publisher/offers/?{query}")
+    assert response.status_code == 200
+    card = response.context["cards"][0]
+    assert (card["epc"], card["epc_delta"].previous) == (Decimal("0.30"), Decimal("0.10"))
+    page = response.content.decode()
+    assert 'data-delta="epc"' in page
+    assert "+0.20 (+200.0%)" in page
+    assert f'value="{first}"' in page  # the picker keeps the custom range
+    assert 'name="start" value="' in page  # and the filter form carries it
+    # A preset and its own window; comparison off hides the change.
+    today_only = as_pia.get("/publisher/offers/?range=today&compare=0")
+    assert today_only.context["cards"][0]["epc"] == Decimal("0.99")
+    assert 'data-delta="epc"' not in today_only.content.decode()
+    refused = as_pia.get("/publisher/offers/?range=forever")
+    assert refused.status_code == 400
+    assert 'data-code="bad_range"' in refused.content.decode()

@@ -27,11 +27,27 @@ from affiliates.pricing import (
     price_errors,
     price_pick,
 )
+from affiliates.reporting_currency import ReportingCurrencyRefused, reporting_currency_check
 from affiliates.validators import offer_measurement_errors
 
 # Printed on invoices and statements; country and tax id decide the VAT treatment.
 PARTY_FIELDS = ["legal_name", "address", "country", "tax_id"]
 COUPON_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]{1,63}$")
+
+
+REPORTING_CURRENCY_HELP = (
+    "Currency dashboards and reports total money in (ISO 4217), converted at the stored FX rates; "
+    "blank: the network's base currency. Only the base currency or one with a stored rate is "
+    "accepted (400, code unknown_currency or no_fx_rate)."
+)
+
+
+def reporting_currency_valid(value: str) -> str:
+    """A serializer's check of ``reporting_currency`` (affiliates.reporting_currency)."""
+    try:
+        return reporting_currency_check(value)
+    except ReportingCurrencyRefused as exc:
+        raise serializers.ValidationError(exc.message, code=exc.code) from exc
 
 
 class ScopedModelSerializer(serializers.ModelSerializer[Any]):
@@ -82,10 +98,15 @@ class AdvertiserSerializer(ScopedModelSerializer):
             "postback_token_hint",
             "ip_allowlist",
             "value_horizon_days",
+            "reporting_currency",
             *PARTY_FIELDS,
             "created_at",
         ]
         read_only_fields = ["postback_token_hint", "created_at"]
+        extra_kwargs = {"reporting_currency": {"help_text": REPORTING_CURRENCY_HELP}}
+
+    def validate_reporting_currency(self, value: str) -> str:
+        return reporting_currency_valid(value)
 
 
 class AdvertiserSelfSerializer(AdvertiserSerializer):
@@ -132,11 +153,16 @@ class PublisherSerializer(ScopedModelSerializer):
             "payout_details",
             "payout_currency",
             "minimum_payout",
+            "reporting_currency",
             *PARTY_FIELDS,
             "status_changed_at",
             "created_at",
         ]
         read_only_fields = ["status", "status_changed_at", "created_at"]
+        extra_kwargs = {"reporting_currency": {"help_text": REPORTING_CURRENCY_HELP}}
+
+    def validate_reporting_currency(self, value: str) -> str:
+        return reporting_currency_valid(value)
 
     def validate_payout_details(self, value: Any) -> dict[str, str]:
         if not isinstance(value, dict) or not all(

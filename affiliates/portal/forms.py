@@ -8,6 +8,7 @@ from django import forms
 from django.contrib.auth import get_user_model, password_validation
 from django.core.exceptions import ValidationError
 from django.forms import inlineformset_factory
+from django.utils.functional import cached_property
 
 from affiliates.core.db import MAX_INT
 from affiliates.core.errors import DomainError
@@ -16,6 +17,7 @@ from affiliates.network_terms import publisher_minimum_check
 from affiliates.offer_targets import OfferTarget
 from affiliates.payout_methods import DETAILS, PayoutDetailsError, payout_details_clean
 from affiliates.pricing import PERCENT, AmbiguousUnit, custom_payout_unit, price_errors
+from affiliates.reporting_currency import ReportingCurrencyRefused, reporting_currency_check
 from affiliates.services import goal_code_change_check
 from affiliates.validators import DEVICE_TYPES, OS_FAMILIES, TRAFFIC_TYPES, offer_measurement_errors
 
@@ -90,6 +92,12 @@ class ProfileForm(forms.ModelForm[Publisher]):
             "reporting_currency": "Reporting currency",
         }
         widgets = {"address": forms.Textarea(attrs={"rows": 3})}
+
+    def clean_reporting_currency(self) -> str:
+        try:
+            return reporting_currency_check(self.cleaned_data.get("reporting_currency") or "")
+        except ReportingCurrencyRefused as exc:
+            raise ValidationError(exc.message, code=exc.code) from exc
 
 
 class PayoutDetailsForm(forms.ModelForm[Publisher]):
@@ -394,13 +402,19 @@ class CustomPayoutForm(forms.ModelForm[CustomPayout]):
         fields = ["publisher", "goal", "countries", "min_sale_amount", "payout", "revenue"]
         labels = {"goal": "Goal (empty: every goal)", "min_sale_amount": "Min sale amount"}
 
-    def __init__(self, *args: Any, offer: Offer, **kwargs: Any) -> None:
+    def __init__(
+        self, *args: Any, offer: Offer, choices: dict[str, list[Any]] | None = None, **kwargs: Any
+    ) -> None:
         super().__init__(*args, **kwargs)
         self.offer = offer
         goal: Any = self.fields["goal"]
         goal.queryset = offer.goals.all() if offer.pk else Goal.objects.none()
         publisher: Any = self.fields["publisher"]
         publisher.queryset = Publisher.objects.order_by("name")
+        # The options a formset read once for all its rows (validation still checks the
+        # queryset): without them each row's two selects read their tables again.
+        for name, options in (choices or {}).items():
+            self.fields[name].choices = options  # type: ignore[attr-defined]
 
     def clean(self) -> dict[str, Any]:
         cleaned = super().clean() or {}
@@ -421,10 +435,42 @@ class CustomPayoutForm(forms.ModelForm[CustomPayout]):
 
 
 class _CustomPayouts(forms.BaseInlineFormSet):  # type: ignore[type-arg]
+    """Custom payout rows share one read of the publisher and goal options (two queries per
+    page, not two per row and the blank row)."""
+
     def get_form_kwargs(self, index: int | None) -> dict[str, Any]:
-        return {**super().get_form_kwargs(index), "offer": self.instance}
+        return {**super().get_form_kwargs(index), "offer": self.instance, "choices": self._shared_choices}
+
+    @cached_property
+    def _shared_choices(self) -> dict[str, list[Any]]:
+        probe = CustomPayoutForm(offer=self.instance)
+        return {name: list(probe.fields[name].choices) for name in ("publisher", "goal")}  # type: ignore[attr-defined]
 
 
 CustomPayoutFormSet: Any = inlineformset_factory(
     Offer, CustomPayout, form=CustomPayoutForm, formset=_CustomPayouts, extra=1, can_delete=True
 )
+
+
+class ReportingCurrencyForm(forms.Form):
+    """An account's reporting currency: blank (the network's base) or one with stored rates
+    (affiliates.reporting_currency; the API checks the same)."""
+
+    reporting_currency = forms.CharField(label="Reporting currency", required=False, max_length=10)
+
+    def __init__(self, *args: Any, network: str, choices: list[str], **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["reporting_currency"].widget = forms.Select(
+            choices=[("", f"The network's base currency ({network})"), *((c, c) for c in choices)]
+        )
+        self.fields["reporting_currency"].help_text = (
+            "Dashboards and reports total money in it, at the stored exchange rates; "
+            "each total's breakdown by currency stays one click away."
+        )
+
+    def clean_reporting_currency(self) -> str:
+        try:
+            return reporting_currency_check(self.cleaned_data.get("reporting_currency") or "")
+        except ReportingCurrencyRefused as exc:
+            self.refused = exc
+            raise forms.ValidationError(exc.message, code=exc.code) from exc

@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any
 
+from django.core.exceptions import FieldDoesNotExist
 from django.core.paginator import Page, Paginator
 from django.db.models import F, Model, Q, QuerySet
 from django.http import HttpRequest, HttpResponseBase, QueryDict, StreamingHttpResponse
@@ -109,6 +110,24 @@ def _chosen(params: Mapping[str, str], spec: ListSpec, actor: Actor) -> dict[str
     return chosen
 
 
+def _nullable(model: type[Model], path: str) -> bool:
+    """Whether the column a sort path ends at may hold NULL: a nullable field, or a nullable
+    relation on the way (an annotation counts as nullable). Only such a sort says where NULLs
+    go: "DESC NULLS LAST" on a NOT NULL column does not match its index's order, so PostgreSQL
+    sorted the whole table for every page of a list (conversions, commissions) by date."""
+    current: Any = model
+    try:
+        for name in path.split("__"):
+            field = current._meta.get_field(name)
+            if getattr(field, "null", True):
+                return True
+            if field.is_relation:
+                current = field.related_model
+    except FieldDoesNotExist:
+        return True
+    return False
+
+
 def table_query(
     qs: QuerySet[Any], spec: ListSpec, params: Mapping[str, str], *, actor: Actor
 ) -> QuerySet[Any]:
@@ -125,8 +144,12 @@ def table_query(
             match |= Q(pk=pk)
         qs = qs.filter(match)
     key, descending = _sort(params, spec)
-    expr = F(spec.sortable()[key])
-    ordered = expr.desc(nulls_last=True) if descending else expr.asc(nulls_last=True)
+    path = spec.sortable()[key]
+    expr = F(path)
+    if _nullable(qs.model, path):  # empty values last, whichever way
+        ordered = expr.desc(nulls_last=True) if descending else expr.asc(nulls_last=True)
+    else:
+        ordered = expr.desc() if descending else expr.asc()
     # The primary key breaks ties, so a page boundary never splits equal rows differently.
     return qs.order_by(ordered, "-pk" if descending else "pk")
 

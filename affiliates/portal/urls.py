@@ -54,6 +54,7 @@ urlpatterns = [
     path("advertiser/access/<int:access_id>/decide/", adv.access_decision, name="adv-access-decide"),
     path("advertiser/access/<int:access_id>/remove/", adv.access_revoke_page, name="adv-access-revoke"),
     path("advertiser/audit/", audit.advertiser_audit, name="adv-audit"),
+    path("advertiser/settings/", adv.account_settings, name="adv-settings"),
     # network staff
     path("staff/publishers/", staff.publisher_queue, name="staff-publishers"),
     path(

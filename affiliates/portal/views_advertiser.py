@@ -5,13 +5,15 @@ from __future__ import annotations
 
 from typing import Any
 
+from django.conf import settings
 from django.contrib import messages
+from django.db.models import Q
 from django.http import HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_POST
 
 from affiliates.core.errors import DomainError
-from affiliates.models import Offer, OfferAccess
+from affiliates.models import FxRate, Offer, OfferAccess
 from affiliates.offer_targets import OfferTarget
 from affiliates.portal.access import PortalRequest, account_may, advertiser_only
 from affiliates.portal.forms import (
@@ -22,10 +24,12 @@ from affiliates.portal.forms import (
     EffectTargetForm,
     GoalFormSet,
     OfferForm,
+    ReportingCurrencyForm,
 )
 from affiliates.portal.redirects import redirect_next
 from affiliates.portal.services import offer_save
 from affiliates.pricing import goal_warnings
+from affiliates.reporting_currency import reporting_currencies, reporting_currency_set
 from affiliates.roles import AccountRefused, Act, approval_check, scope
 from affiliates.services import access_decide, access_revoke
 
@@ -170,3 +174,44 @@ def access_revoke_page(request: PortalRequest, access_id: int) -> HttpResponse:
             )
         return redirect("tracking_portal:adv-publishers")
     return render(request, "portal/advertiser/access_revoke.html", {"access": access, "form": form})
+
+
+def _rates_into(currency: str) -> list[FxRate]:
+    """The newest stored rate of each pair into or out of ``currency`` (what totals use now)."""
+    newest: dict[tuple[str, str], FxRate] = {}
+    for rate in FxRate.objects.filter(Q(base=currency) | Q(quote=currency)).order_by("-valid_from", "-pk"):
+        newest.setdefault((rate.base, rate.quote), rate)
+    return sorted(newest.values(), key=lambda r: (r.base, r.quote))
+
+
+@advertiser_only
+@account_may(Act.MANAGE_OFFERS)
+def account_settings(request: PortalRequest) -> HttpResponse:
+    """The advertiser's settings: the reporting currency its dashboards and reports total in."""
+    advertiser = request.advertiser
+    assert advertiser is not None  # advertiser_only guarantees it
+    network = str(settings.REPORTING_CURRENCY)
+    form = ReportingCurrencyForm(
+        request.POST or None,
+        initial={"reporting_currency": advertiser.reporting_currency},
+        network=network,
+        choices=reporting_currencies(),
+    )
+    if request.method == "POST":
+        if form.is_valid():
+            reporting_currency_set(account=advertiser, currency=form.cleaned_data["reporting_currency"])
+            shown = advertiser.reporting_currency or network
+            messages.success(request, f"Dashboards and reports now total money in {shown}.")
+            return redirect("portal:adv-settings")
+        status = 400
+    else:
+        status = 200
+    current = advertiser.reporting_currency or network
+    context = {
+        "form": form,
+        "current": current,
+        "network": network,
+        "rates": _rates_into(current),
+        "refused": getattr(form, "refused", None),
+    }
+    return render(request, "portal/advertiser/settings.html", context, status=status)

@@ -49,6 +49,7 @@ NAV: dict[Role, list[tuple[str, str]]] = {
         ("experiments_portal:ab-tests", "A/B tests"),
         ("experiments_portal:budget-shifts", "Budget shifts"),
         ("payouts_portal:adv-invoices", "Invoices"),
+        ("portal:adv-settings", "Settings"),
         ("portal:adv-audit", "Activity"),
     ],
     Role.STAFF: [
@@ -82,6 +83,7 @@ NAV: dict[Role, list[tuple[str, str]]] = {
         ("payouts_portal:attribution", "Attribution"),
         ("portal:staff-users", "Users"),
         ("portal:staff-lockouts", "Lockouts"),
+        ("payouts_portal:staff-health", "System health"),
         ("portal:staff-audit", "Audit log"),
     ],
 }

@@ -183,3 +183,25 @@ def test_coupons_and_creatives_are_listed_searched_and_filtered(nadia, shoes, pi
         shoes.advertiser.name,
         "300×250",
     ]
+
+
+def test_the_offer_form_reads_its_custom_payout_options_once_whatever_the_rows(nadia, shoes):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    client = client_for(nadia)
+    f.CustomPayoutFactory(offer=shoes)
+    client.get(f"/staff/offers/{shoes.pk}/edit/")  # warm: sessions, caches
+    with CaptureQueriesContext(connection) as one:
+        first = client.get(f"/staff/offers/{shoes.pk}/edit/")
+    for _ in range(4):
+        f.CustomPayoutFactory(offer=shoes)
+    with CaptureQueriesContext(connection) as five:
+        again = client.get(f"/staff/offers/{shoes.pk}/edit/")
+    assert (first.status_code, again.status_code) == (200, 200)
+    assert len(five) == len(one)
+    # Every row (and the blank one) still offers every publisher, its own selected.
+    body = again.content.decode()
+    chosen = CustomPayout.objects.filter(offer=shoes).first()
+    assert body.count(f">{chosen.publisher.name}</option>") >= 6  # five rows and the blank one
+    assert f'<option value="{chosen.publisher_id}" selected>{chosen.publisher.name}</option>' in body

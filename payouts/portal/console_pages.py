@@ -168,7 +168,7 @@ def staff_home(request: PortalRequest) -> HttpResponse:
         "risers": risers,
         "fallers": fallers,
         "caps": caps_near_limit(now=now, where=Q(offer__in=offers))[:10],
-        "waiting": sel.waiting_for_staff(now=now),
+        "waiting": sel.waiting_for_staff(now=now, actor=actor),
         "backlog": click_backlog(),
         "offers_live": offers.filter(status=Offer.Status.ACTIVE).count(),
     }

@@ -19,6 +19,7 @@ from django.utils import timezone
 
 from affiliates.core.money import MoneySum
 from affiliates.models import Offer, OfferAccess, Publisher
+from affiliates.roles import Actor, Role, scope, scope_q
 from affiliates.templatetags.portal import money_map
 from payouts.models import Commission, CommissionStatus, Document
 from payouts.models.callbacks import CallbackDelivery
@@ -28,6 +29,8 @@ from tracking.portal.console_selectors import counts_per_day, so_far_filter, win
 from tracking.portal.traffic import conversions_held_count
 
 EARNING = [CommissionStatus.PENDING, CommissionStatus.APPROVED]
+#: The network itself (every queue, unscoped): staff with the admin role.
+NETWORK = Actor(role=Role.STAFF)
 Money = dict[str, Decimal]
 
 
@@ -364,20 +367,40 @@ def _owing_advertiser_ids() -> list[int]:
     return sorted({r["account__advertiser_id"] for r in rows if r["total"] and r["total"] > 0})
 
 
-def waiting_for_staff(*, now: datetime | None = None) -> Waiting:
-    """The queues on the overview. An invoice counts as unpaid while its advertiser owes (the
-    rule the overdue notice uses: payments settle the balance, not one invoice)."""
+def waiting_for_staff(*, now: datetime | None = None, actor: Actor | None = None) -> Waiting:
+    """The queues on the overview, counted over what ``actor`` may see (affiliates.roles.scope):
+    an account manager counts only their assigned advertisers' and publishers' items, an admin
+    (or no actor: the network) every item. An invoice counts as unpaid while its advertiser
+    owes (the rule the overdue notice uses: payments settle the balance, not one invoice)."""
     now = now or timezone.now()
-    invoices = Document.objects.filter(kind=Document.Kind.INVOICE, advertiser_id__in=_owing_advertiser_ids())
+    actor = actor or NETWORK
+
+    def mine(qs: QuerySet[Any], advertiser: str | None, publisher: str | None) -> QuerySet[Any]:
+        return scope(qs, actor, advertiser_path=advertiser, publisher_path=publisher)
+
+    invoices = mine(
+        Document.objects.filter(kind=Document.Kind.INVOICE, advertiser_id__in=_owing_advertiser_ids()),
+        "advertiser_id",
+        None,
+    )
+    failed = CallbackDelivery.objects.filter(
+        publisher__isnull=False,
+        status=CallbackDelivery.Status.FAILED,
+        created_at__gte=now - timedelta(days=7),
+    )
     return Waiting(
-        publishers_pending=Publisher.objects.filter(status=Publisher.Status.PENDING).count(),
-        access_pending=OfferAccess.objects.filter(status=OfferAccess.Status.PENDING).count(),
-        held=conversions_held_count(),
+        publishers_pending=mine(
+            Publisher.objects.filter(status=Publisher.Status.PENDING), None, "id"
+        ).count(),
+        access_pending=mine(
+            OfferAccess.objects.filter(status=OfferAccess.Status.PENDING),
+            "offer__advertiser_id",
+            "publisher_id",
+        ).count(),
+        held=conversions_held_count(
+            where=scope_q(actor, advertiser_path="offer__advertiser_id", publisher_path="publisher_id")
+        ),
         invoices_unpaid=invoices.count(),
         invoices_overdue=invoices.filter(due_date__lt=now.date()).count(),
-        postbacks_failed=CallbackDelivery.objects.filter(
-            publisher__isnull=False,
-            status=CallbackDelivery.Status.FAILED,
-            created_at__gte=now - timedelta(days=7),
-        ).count(),
+        postbacks_failed=mine(failed, None, "publisher_id").count(),
     )

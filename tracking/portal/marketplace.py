@@ -1,10 +1,12 @@
 """The publisher's offer marketplace. It lives in tracking.portal, not beside the offer pages in
 affiliates.portal, because each card shows the offer's network-wide EPC, read from tracking's
-daily rollups (pages live in the lowest app whose data they show)."""
+daily rollups (pages live in the lowest app whose data they show). The EPC covers the range
+picked with the one range picker (affiliates.portal.daterange; default the last 30 days),
+against its previous period."""
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import date, timedelta
 from decimal import Decimal
 
 from django.db.models import Sum
@@ -16,6 +18,7 @@ from affiliates import selectors as affiliate_selectors
 from affiliates.core.money import money_round
 from affiliates.models import Offer
 from affiliates.portal.access import PortalRequest, publisher_only
+from affiliates.portal.daterange import Delta, date_range_context, date_range_or_default
 from affiliates.portal.forms import MarketplaceFilter
 from affiliates.validators import TRAFFIC_TYPES
 from tracking.models.reports import DailyOfferStat
@@ -23,13 +26,17 @@ from tracking.models.reports import DailyOfferStat
 EPC_DAYS = 30
 
 
-def offer_epcs(*, offers: list[Offer], days: int = EPC_DAYS) -> dict[int, Decimal]:
-    """Earnings per click over the last ``days`` UTC days, every publisher's traffic: earning
-    payout in the offer's currency over gross clicks. Offers without clicks are left out."""
-    since = timezone.now().date() - timedelta(days=days - 1)
+def offer_epcs(
+    *, offers: list[Offer], days: int = EPC_DAYS, first: date | None = None, last: date | None = None
+) -> dict[int, Decimal]:
+    """Earnings per click over the UTC days ``first``..``last`` (default: the last ``days``),
+    every publisher's traffic: earning payout in the offer's currency over gross clicks.
+    Offers without clicks are left out."""
+    last = last or timezone.now().date()
+    first = first or last - timedelta(days=days - 1)
     currency = {o.pk: o.currency for o in offers}
     rows = (
-        DailyOfferStat.objects.filter(offer_id__in=list(currency), day__gte=since)
+        DailyOfferStat.objects.filter(offer_id__in=list(currency), day__gte=first, day__lte=last)
         .values("offer_id", "currency")
         .annotate(clicks=Sum("gross_clicks"), payout=Sum("payout"))
     )
@@ -54,15 +61,23 @@ def marketplace(request: PortalRequest) -> HttpResponse:
     offers = affiliate_selectors.marketplace_offers(
         publisher=publisher, **{k: v for k, v in filters.items() if v}
     )
-    epcs = offer_epcs(offers=offers)
+    chosen, error = date_range_or_default(params=request.GET, default="30d")
+    picker = date_range_context(request.GET, chosen, error)
+    epcs = offer_epcs(offers=offers, first=chosen.first, last=chosen.last)
+    before: dict[int, Decimal] = {}
+    if picker["compare"]:
+        previous = chosen.previous()
+        before = offer_epcs(offers=offers, first=previous.first, last=previous.last)
     cards = [
         {
             "offer": offer,
             "epc": epcs.get(offer.pk),
+            "epc_delta": Delta(epcs.get(offer.pk), before.get(offer.pk)),
             "caps": affiliate_selectors.offer_caps_for(offer=offer, publisher=publisher),
             "traffic": [TRAFFIC_TYPES[t] for t in offer.allowed_traffic if t in TRAFFIC_TYPES],
         }
         for offer in offers
     ]
-    context = {"form": form, "offers": offers, "cards": cards, "epc_days": EPC_DAYS}
-    return render(request, "portal/publisher/marketplace.html", context)
+    filtered = any(request.GET.get(name) for name in form.fields)
+    context = {**picker, "form": form, "offers": offers, "cards": cards, "filtered": filtered}
+    return render(request, "portal/publisher/marketplace.html", context, status=400 if error else 200)

@@ -13,6 +13,7 @@ from typing import Any
 from django.contrib import messages
 from django.http import Http404, HttpResponseBase
 from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
 from django.utils import timezone
 from django.views.decorators.http import require_POST
 
@@ -28,9 +29,11 @@ from affiliates.portal.daterange import (
     date_range_make,
     date_range_or_default,
 )
+from affiliates.portal.tables import table_render
 from affiliates.roles import Act, Role, visible
 from tracking.models import SmartLink, SmartPath, SmartRun
 from tracking.portal.smartlink_forms import PathRows, SmartLinkForm
+from tracking.portal.smartlink_lists import SMART_LINKS, smart_links_listed
 from tracking.smartlinks import services
 from tracking.smartlinks.selectors import PathStats, path_stats, window_start
 
@@ -52,8 +55,22 @@ def _link(request: PortalRequest, smart_id: int) -> SmartLink:
 
 @every_role
 def smart_links(request: PortalRequest) -> HttpResponseBase:
-    links = services.smart_links_visible(actor=request.actor).prefetch_related("paths__offer")
-    return render(request, "tracking/portal/smart_links.html", {"links": links})
+    return table_render(
+        request,
+        smart_links_listed(request.actor),
+        SMART_LINKS,
+        label="Smart links",
+        sub=SMART_LINKS_SUB,
+        rows="tracking/portal/rows_smart_links.html",
+        empty="No smart links match. Make one: pick two or more offers and a catch-all.",
+        links=[{"url": reverse("tracking_portal:smart-link-new"), "label": "New smart link"}],
+    )
+
+
+SMART_LINKS_SUB = (
+    "One tracking link, placed once, that sends each visitor to the best of several offers or landing "
+    "pages: by targeting, weights (by hand or optimised on a KPI), caps and a catch-all."
+)
 
 
 @every_role

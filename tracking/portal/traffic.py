@@ -43,9 +43,11 @@ def traffic_counts(
     return clicks, conversions
 
 
-def conversions_held_count() -> int:
-    """Conversions held for fraud review and not yet decided (the staff overview's queue)."""
-    return Conversion.objects.filter(held_for_review=True, status=ConversionStatus.PENDING).count()
+def conversions_held_count(*, where: Q | None = None) -> int:
+    """Conversions held for fraud review and not yet decided (the staff overview's queue);
+    ``where`` narrows them (an account manager's accounts)."""
+    held = Conversion.objects.filter(held_for_review=True, status=ConversionStatus.PENDING)
+    return held.filter(where or Q()).count()
 
 
 @dataclass

@@ -11,22 +11,40 @@ from typing import Any
 from django.contrib import messages
 from django.http import HttpResponse, HttpResponseBase
 from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
 from django.views.decorators.http import require_POST
 
 from affiliates.core.errors import DomainError
 from affiliates.portal.access import PortalRequest, account_may, portal_view
+from affiliates.portal.tables import table_render
 from affiliates.roles import Act, Role
 from payouts.automation import selectors, services
 from payouts.automation.models import Rule
 from payouts.automation.portal.forms import RuleForm
+from payouts.automation.portal.lists import OWN_RULES, RULES
 
 rules_page = portal_view(Role.ADVERTISER, Role.STAFF)
 
 
 @rules_page
-def rules(request: PortalRequest) -> HttpResponse:
+def rules(request: PortalRequest) -> HttpResponseBase:
     listed = selectors.rules_visible(actor=request.actor).select_related("advertiser")
-    return render(request, "automation/rules.html", {"rules": listed})
+    return table_render(
+        request,
+        listed,
+        RULES if request.actor.is_staff else OWN_RULES,
+        label="Automation rules",
+        sub=RULES_SUB,
+        rows="automation/rows_rules.html",
+        empty="No rules match. Start with a stop-loss: pause a creative when its CPC goes over your limit.",
+        links=[{"url": reverse("automation_portal:rule-new"), "label": "New rule"}],
+    )
+
+
+RULES_SUB = (
+    "Stop-loss and more: each rule watches one slice of the reports over a rolling window and acts when "
+    "its condition holds. Every firing is recorded and can be undone."
+)
 
 
 def _save(request: PortalRequest, rule: Rule | None) -> HttpResponseBase:

@@ -20,8 +20,9 @@ from affiliates.core.db import db_id
 from affiliates.core.errors import DomainError
 from affiliates.models import Advertiser
 from affiliates.portal.access import PortalRequest, account_may, portal_view
+from affiliates.portal.daterange import DateRange, date_range_context, date_range_or_default
 from affiliates.roles import Act, Role, visible
-from payouts.experiments import abtests, shifts
+from payouts.experiments import abtests, range_stats, shifts
 from payouts.experiments.models import AbDecision, BudgetShift, ShiftSettings
 from payouts.experiments.portal.forms import AbTestForm
 from tracking.models import AbTest
@@ -33,10 +34,31 @@ def _test(request: PortalRequest, test_id: int) -> AbTest:
     return get_object_or_404(abtests.ab_tests_visible(actor=request.actor), pk=test_id)
 
 
+def _picker(request: PortalRequest) -> tuple[DateRange, dict[str, Any], int]:
+    """The range asked for (default: the last 30 days), or the default and a 400 with the
+    picker's message."""
+    chosen, error = date_range_or_default(params=request.GET, default="30d")
+    return chosen, date_range_context(request.GET, chosen, error), 400 if error else 200
+
+
 @page
 def ab_tests(request: PortalRequest) -> HttpResponse:
-    tests = abtests.ab_tests_visible(actor=request.actor).prefetch_related("variants")
-    return render(request, "experiments/ab_tests.html", {"tests": tests})
+    chosen, picker, status = _picker(request)
+    tests = list(
+        abtests.ab_tests_visible(actor=request.actor)
+        .select_related("offer__advertiser")
+        .prefetch_related("variants")
+    )
+    compared = range_stats.ab_compared(
+        by="test", ids=[t.pk for t in tests], chosen=chosen, compare=bool(picker["compare"])
+    )
+    rows = [{"test": t, "range": compared[t.pk]} for t in tests]
+    context = {
+        **picker,
+        "rows": rows,
+        "kpis": range_stats.ab_kpis(compared.values(), compare=bool(picker["compare"])),
+    }
+    return render(request, "experiments/ab_tests.html", context, status=status)
 
 
 @page
@@ -96,13 +118,21 @@ def _rows(test: AbTest) -> list[dict[str, Any]]:
 @page
 def ab_test(request: PortalRequest, test_id: int) -> HttpResponse:
     test = _test(request, test_id)
+    chosen, picker, status = _picker(request)
+    rows = _rows(test)
+    compared = range_stats.ab_compared(
+        by="variant", ids=[r["variant"].pk for r in rows], chosen=chosen, compare=bool(picker["compare"])
+    )
     context = {
+        **picker,
         "test": test,
-        "rows": _rows(test),
+        "rows": rows,
+        "ranged": [{"variant": r["variant"], "range": compared[r["variant"].pk]} for r in rows],
+        "show_revenue": not request.actor.is_publisher,
         "look": test.last_look or {},
         "decisions": test.decisions.select_related("winner", "decided_by"),
     }
-    return render(request, "experiments/ab_test.html", context)
+    return render(request, "experiments/ab_test.html", context, status=status)
 
 
 @require_POST
@@ -167,7 +197,10 @@ def _advertiser(request: PortalRequest) -> Advertiser | None:
         return Advertiser.objects.get(pk=request.actor.advertiser_pk)
     raw = request.GET.get("advertiser") or request.POST.get("advertiser") or ""
     advertiser_id = db_id(raw)
-    return None if advertiser_id is None else Advertiser.objects.filter(pk=advertiser_id).first()
+    if advertiser_id is None:
+        return None
+    # Staff pick among the advertisers they may see (an account manager: their own).
+    return visible(Advertiser.objects.all(), request.actor).filter(pk=advertiser_id).first()
 
 
 @page
@@ -177,15 +210,20 @@ def budget_shifts(request: PortalRequest) -> HttpResponse:
     if advertiser is not None:
         listed = listed.filter(advertiser=advertiser)
     settings = ShiftSettings.objects.filter(advertiser=advertiser).first() if advertiser else None
+    if request.actor.is_staff:  # an account manager sees their advertisers' shifts only
+        listed = listed.filter(advertiser__in=visible(Advertiser.objects.all(), request.actor))
+    chosen, picker, status = _picker(request)
     context = {
-        "shifts": listed[:200],
+        **picker,
+        "kpis": range_stats.shift_kpis(listed, chosen=chosen, compare=bool(picker["compare"])),
+        "shifts": range_stats.shifts_in(listed, first=chosen.first, last=chosen.last)[:200],
         "advertiser": advertiser,
         "advertisers": visible(Advertiser.objects.order_by("name"), request.actor)
         if request.actor.is_staff
         else None,
         "settings": settings,
     }
-    return render(request, "experiments/budget_shifts.html", context)
+    return render(request, "experiments/budget_shifts.html", context, status=status)
 
 
 def _back(advertiser: Advertiser | None) -> HttpResponseBase:
