@@ -136,7 +136,7 @@ async def click(
     conf = hot()
     if conf.redis_url and redis_conn.breaker_closed():
         keys, args = store.click_script_call(
-            rec, caps=plan.caps, window_hours=window, ip=plan.ip, freq=plan.freq
+            rec, caps=plan.caps, window_hours=window, ip=plan.ip, freq=plan.freq, visitor=plan.visitor
         )
         try:
             final = store.verdict_reason(await _click_batcher(conf).submit(keys, args))

@@ -33,6 +33,7 @@ NO_STORE = ("Cache-Control", "no-store")
 # ClickReason.OK's value, read once: an Enum member read through its class costs a click
 # as much as a small function call, and every click compared it half a dozen times.
 _OK: str = ClickReason.OK.value
+_CAP_REACHED: str = ClickReason.CAP_REACHED.value
 
 
 @dataclass
@@ -214,6 +215,7 @@ class ClickPlan:
     https: bool
     cookie_header: str
     fallback: Target | None  # where the click goes if refused (now or by a cap)
+    visitor: str  # store.visitor_hash of IP and user agent
     snapshot: SmartSnapshot | None = None  # a smart link's click: ``link`` is its chosen path's
     pick: Pick | None = None
     freq: policy.FreqCheck | None = None  # frequency caps across offers, checked in the write
@@ -232,12 +234,15 @@ def click_plan(environ: dict[str, Any], link: Link | SmartSnapshot) -> ClickPlan
     cookie = environ.get("HTTP_COOKIE") or ""
     https = is_https(environ)
     now = time.time()
+    # The visitor's hash of IP and user agent: the uniqueness key's (store.click_script_call),
+    # and a smart link's draw for a visitor without a cookie.
+    visitor = store.visitor_hash(ip, rec["user_agent"])
     snap, pick = None, None
     if isinstance(link, SmartSnapshot):  # the smart link's path for this click (smart.py)
         snap = link
         pick = smart.smart_pick(
             snap, now=now, country=rec["country"], device=rec["device"], os_name=rec["os"],
-            cookie_header=cookie, ip=ip, user_agent=rec["user_agent"],
+            cookie_header=cookie, visitor=visitor,
         )  # fmt: skip
         if pick is None:
             return None
@@ -272,7 +277,7 @@ def click_plan(environ: dict[str, Any], link: Link | SmartSnapshot) -> ClickPlan
             holdout.holdout_assign(link.holdout, rec, visitor=visitor, cookie_header=cookie, now=now)
     rec["reason"] = reason
     caps = link.caps if reason == _OK else ()
-    return ClickPlan(link, rec, ip, params, caps, https, cookie, fallback, snap, pick, freq)
+    return ClickPlan(link, rec, ip, params, caps, https, cookie, fallback, visitor, snap, pick, freq)
 
 
 def click_destination(plan: ClickPlan, final: str) -> tuple[str, Target | None]:
@@ -308,7 +313,7 @@ def click_answer(plan: ClickPlan, final: str) -> Response:
     if plan.freq is not None and plan.freq.set_cookie is not None:
         response.headers.append(plan.freq.set_cookie)
     if plan.pick is not None and plan.snapshot is not None:
-        if final == ClickReason.CAP_REACHED:
+        if final == _CAP_REACHED:
             smart.verdict_note(plan.pick, final, now=time.time())
         elif final == _OK and plan.snapshot.sticky_seconds:
             sticky = smart.sticky_header(plan.snapshot, plan.pick, https=plan.https)
@@ -337,8 +342,7 @@ def impression_record(
             device=rec["device"],
             os_name=rec["os"],
             cookie_header=cookie,
-            ip=ip,
-            user_agent=rec["user_agent"],
+            visitor=store.visitor_hash(ip, rec["user_agent"]),
         )
         if pick is None:
             raise LookupError("a smart link without paths")

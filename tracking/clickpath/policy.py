@@ -216,7 +216,7 @@ def click_checks(
     ``source`` and ``referer`` of rec) and, for a click they let through, the frequency caps
     over its offer (None: none). One dict look-up for an offer without rules in any of its
     scopes, which is nearly every offer."""
-    rules = _rules(link.offer_id)
+    rules = _policy.per_offer.get(link.offer_id) or _policy.offer_rules(link.offer_id)  # _rules
     if rules is NO_RULES:
         return _OK, None
     if rules.lists and _listed(rules.lists, rec, ip):
@@ -229,8 +229,8 @@ def click_checks(
     visitor = _cookie_visitor(cookie_header) if cookie_header else ""
     if visitor:
         return _OK, FreqCheck(visitor, rules.freq, None)
-    visitor = visitor_hash(ip, str(rec["user_agent"]), now=now)
-    cookie = ("Set-Cookie", f"{VISITOR_COOKIE}={visitor}{_VISITOR_COOKIE_TAILS[https]}")
+    visitor = visitor_hash(ip, rec["user_agent"], now=now)  # type: ignore[arg-type]
+    cookie = ("Set-Cookie", _VISITOR_COOKIE_HEAD + visitor + _VISITOR_COOKIE_TAILS[https])
     return _OK, FreqCheck(visitor, rules.freq, cookie)
 
 
@@ -257,9 +257,19 @@ def visitor_hash(ip: str, user_agent: str, *, now: float) -> str:
     never hold an address, and nobody without the key can test guesses against them."""
     # BLAKE2b's keyed mode is a MAC in C calls (the hmac module's wrapper cost the click a
     # dozen Python calls).
-    hasher = _keyed(int(now // (SALT_DAYS * 86400))).copy()
+    period = int(now // _SALT_SECONDS)
+    keyed = _period_keyed
+    if keyed[0] != period:
+        keyed = _period_keyed[:] = [period, _keyed(period)]
+    hasher = keyed[1].copy()
     hasher.update(f"{ip}|{user_agent}".encode())
-    return str(hasher.hexdigest())
+    digest: str = hasher.hexdigest()
+    return digest
+
+
+_SALT_SECONDS = SALT_DAYS * 86400
+# The current period's keyed BLAKE2b (``_keyed``'s), asked without the cache's call per click.
+_period_keyed: list[Any] = [None, None]
 
 
 def _cookie_visitor(cookie_header: str) -> str:
@@ -275,6 +285,7 @@ def _cookie_visitor(cookie_header: str) -> str:
 # plain HTTP and over HTTPS.
 _TAIL = f"; Max-Age={2 * 14 * 86400}; Path=/; HttpOnly"
 _VISITOR_COOKIE_TAILS = (_TAIL + "; SameSite=Lax", _TAIL + "; Secure; SameSite=None")
+_VISITOR_COOKIE_HEAD = VISITOR_COOKIE + "="
 
 
 # --- Building it from the database --------------------------------------------------------------
