@@ -285,11 +285,16 @@ def rsgi_body_reader(proto: Any) -> BodyReader:
 
 
 def rsgi_respond(proto: Any, response: handler.Response, *, head: bool) -> None:
-    # RSGI takes str headers: an ASCII value (nearly all) goes as it is.
-    headers = [
-        (name, value if value.isascii() else handler.header_value(value).decode("latin-1"))
-        for name, value in response.headers
-    ]
+    # RSGI takes str headers: ASCII values (nearly always all of them) go as they are, in the
+    # response's own list; only a non-ASCII one makes a copy, with that value as the wire has it.
+    headers = response.headers
+    for _, value in headers:
+        if not value.isascii():
+            headers = [
+                (name, value if value.isascii() else handler.header_value(value).decode("latin-1"))
+                for name, value in headers
+            ]
+            break
     proto.response_bytes(response.status, headers, b"" if head else response.body)
 
 
