@@ -195,6 +195,7 @@ class ScriptBatcher:
         self.script = _WRAPPER % script
         self.sha = hashlib.sha1(self.script.encode()).hexdigest()  # noqa: S324 (Redis's script id)
         self._link: _Link | None = None
+        self.closed = False  # batchers_close: out of the registry (callers that kept it ask)
         self._batch: LoopBatch[_Call, Any] = LoopBatch(self._send, max_batch=MAX_BATCH, failed=self._failed)
 
     async def __call__(self, keys: Sequence[Any], args: Sequence[Any]) -> Any:
@@ -254,6 +255,7 @@ def batchers_close() -> None:
     global _last
     _last = None
     for batcher in _batchers.pop(asyncio.get_running_loop(), {}).values():
+        batcher.closed = True
         batcher._drop()
 
 

@@ -30,6 +30,10 @@ from tracking.visitor import client_ip, ip_for_storage, is_https, network_for_ip
 log = logging.getLogger(__name__)
 
 NO_STORE = ("Cache-Control", "no-store")
+# ClickReason.OK's value, read once: an Enum member read through its class costs a click
+# as much as a small function call, and every click compared it half a dozen times.
+_OK: str = ClickReason.OK.value
+_CAP_REACHED: str = ClickReason.CAP_REACHED.value
 
 
 @dataclass
@@ -168,17 +172,6 @@ def _flags(bot: bool, datacenter: bool) -> list[str]:
     return flags
 
 
-def _cookies(plan: ClickPlan, target: Target) -> list[tuple[str, str]]:
-    """The latest-click cookie, and the first-click cookie unless the visitor has one already."""
-    click_id = plan.rec["id"]
-    latest, first, tail = target.cookie_parts(https=plan.https)
-    headers = [("Set-Cookie", f"{latest}={click_id}{tail}")]
-    raw = plan.cookie_header
-    if first not in raw or first not in SimpleCookie(raw):
-        headers.append(("Set-Cookie", f"{first}={click_id}{tail}"))
-    return headers
-
-
 def _redirect(location: str) -> Response:
     # Location is built from checked parts and percent-encoded values; this is a last guard so
     # no input can ever split the response.
@@ -222,6 +215,7 @@ class ClickPlan:
     https: bool
     cookie_header: str
     fallback: Target | None  # where the click goes if refused (now or by a cap)
+    visitor: str  # store.visitor_hash of IP and user agent
     snapshot: SmartSnapshot | None = None  # a smart link's click: ``link`` is its chosen path's
     pick: Pick | None = None
     freq: policy.FreqCheck | None = None  # frequency caps across offers, checked in the write
@@ -240,12 +234,15 @@ def click_plan(environ: dict[str, Any], link: Link | SmartSnapshot) -> ClickPlan
     cookie = environ.get("HTTP_COOKIE") or ""
     https = is_https(environ)
     now = time.time()
+    # The visitor's hash of IP and user agent: the uniqueness key's (store.click_script_call),
+    # and a smart link's draw for a visitor without a cookie.
+    visitor = store.visitor_hash(ip, rec["user_agent"])
     snap, pick = None, None
     if isinstance(link, SmartSnapshot):  # the smart link's path for this click (smart.py)
         snap = link
         pick = smart.smart_pick(
             snap, now=now, country=rec["country"], device=rec["device"], os_name=rec["os"],
-            cookie_header=cookie, ip=ip, user_agent=rec["user_agent"],
+            cookie_header=cookie, visitor=visitor,
         )  # fmt: skip
         if pick is None:
             return None
@@ -259,7 +256,7 @@ def click_plan(environ: dict[str, Any], link: Link | SmartSnapshot) -> ClickPlan
     if pick is not None and pick.open:
         # The pick ran the path's link's checks for this visitor (smart.py's memo), and a
         # variant's link differs from it in its landing page only.
-        reason, fallback = ClickReason.OK, pick.fallback
+        reason, fallback = _OK, pick.fallback
     else:
         reason = rules.reason_before_caps(link, now=now, country=country, device=device, os_name=os_name)
         fallback = (
@@ -273,14 +270,14 @@ def click_plan(environ: dict[str, Any], link: Link | SmartSnapshot) -> ClickPlan
     # Caps are decided inside the atomic write, so the record carries where a refusal goes.
     rec["fallback_if_refused"] = fallback.offer_id if fallback is not None else None
     freq = None
-    if reason == ClickReason.OK:  # negative lists, then frequency caps (policy.py)
+    if reason == _OK:  # negative lists, then frequency caps (policy.py)
         reason, freq = policy.click_checks(link, rec, ip, cookie_header=cookie, now=now, https=https)
-        if link.holdout is not None and reason == ClickReason.OK:
+        if link.holdout is not None and reason == _OK:
             visitor = f"{ip}|{rec['user_agent']}"
             holdout.holdout_assign(link.holdout, rec, visitor=visitor, cookie_header=cookie, now=now)
     rec["reason"] = reason
-    caps = link.caps if reason == ClickReason.OK else ()
-    return ClickPlan(link, rec, ip, params, caps, https, cookie, fallback, snap, pick, freq)
+    caps = link.caps if reason == _OK else ()
+    return ClickPlan(link, rec, ip, params, caps, https, cookie, fallback, visitor, snap, pick, freq)
 
 
 def click_destination(plan: ClickPlan, final: str) -> tuple[str, Target | None]:
@@ -288,13 +285,13 @@ def click_destination(plan: ClickPlan, final: str) -> tuple[str, Target | None]:
     cookies it carries (None: a plain fallback URL). The redirect and the click API's JSON
     answer (server_clicks.py) both read it."""
     link, rec = plan.link, plan.rec
-    values = _macro_values(link, rec)
-    if final == ClickReason.OK:
+    if final == _OK:
         control = holdout.control_target(link, rec) if link.holdout is not None else None
         if control is not None:
-            return rules.offer_url(control, values), link.target
-        return rules.landing_url(link, values, plan.params.get("url", "")), link.target
-    return rules.fallback(link, values, settings.DEFAULT_FALLBACK_URL, plan.fallback)
+            return rules.offer_url(control, rec, link.publisher_id), link.target
+        deep_link = plan.params.get("url", "") if plan.params else ""
+        return rules.landing_url(link, rec, deep_link), link.target
+    return rules.fallback(link, rec, settings.DEFAULT_FALLBACK_URL, plan.fallback)
 
 
 def click_answer(plan: ClickPlan, final: str) -> Response:
@@ -303,33 +300,26 @@ def click_answer(plan: ClickPlan, final: str) -> Response:
     location, target = click_destination(plan, final)
     response = _redirect(location)
     if target is not None:
-        response.headers += _cookies(plan, target)
-    if final == ClickReason.OK and link.holdout is not None:
+        # The latest-click cookie, and the first-click cookie unless the visitor has one already.
+        click_id = rec["id"]
+        latest, first, tail = target.cookie_parts(https=plan.https)
+        headers = response.headers
+        headers.append(("Set-Cookie", f"{latest}={click_id}{tail}"))
+        raw = plan.cookie_header
+        if first not in raw or first not in SimpleCookie(raw):
+            headers.append(("Set-Cookie", f"{first}={click_id}{tail}"))
+    if final == _OK and link.holdout is not None:
         response.headers += holdout.arm_cookie(link, rec, https=plan.https, now=time.time())
     if plan.freq is not None and plan.freq.set_cookie is not None:
         response.headers.append(plan.freq.set_cookie)
     if plan.pick is not None and plan.snapshot is not None:
-        if final == ClickReason.CAP_REACHED:
+        if final == _CAP_REACHED:
             smart.verdict_note(plan.pick, final, now=time.time())
-        elif final == ClickReason.OK and plan.snapshot.sticky_seconds:
+        elif final == _OK and plan.snapshot.sticky_seconds:
             sticky = smart.sticky_header(plan.snapshot, plan.pick, https=plan.https)
             if sticky is not None:
                 response.headers.append(sticky)
     return response
-
-
-def _macro_values(link: Link, rec: dict[str, Any]) -> dict[str, str]:
-    return {
-        "click_id": rec["id"],
-        "offer_id": str(link.offer_id),
-        "publisher_id": str(link.publisher_id),
-        "sub1": rec["sub1"],
-        "sub2": rec["sub2"],
-        "sub3": rec["sub3"],
-        "sub4": rec["sub4"],
-        "sub5": rec["sub5"],
-        "source": rec["source"],
-    }
 
 
 def gif() -> Response:
@@ -352,8 +342,7 @@ def impression_record(
             device=rec["device"],
             os_name=rec["os"],
             cookie_header=cookie,
-            ip=ip,
-            user_agent=rec["user_agent"],
+            visitor=store.visitor_hash(ip, rec["user_agent"]),
         )
         if pick is None:
             raise LookupError("a smart link without paths")

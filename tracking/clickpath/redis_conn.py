@@ -42,6 +42,11 @@ def available() -> bool:
     return bool(hot().redis_url) and time.monotonic() >= _down_until
 
 
+def breaker_closed() -> bool:
+    """``available`` without the configuration check (the click path has the settings at hand)."""
+    return time.monotonic() >= _down_until
+
+
 def client() -> redis.Redis | None:
     """The client, or None in embedded mode or while the breaker is open."""
     if not settings.REDIS_URL or time.monotonic() < _down_until:

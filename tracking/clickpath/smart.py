@@ -11,9 +11,10 @@ publisher not approved); a visitor bound to a path (the ``afsl_<id>`` cookie) ge
 while it can take them; otherwise one weighted draw among the rest. No path left: the
 catch-all. The skips are recorded on the click (``Click.path_skips``).
 
-Stickiness without a cookie: the draw's random number is a hash of the visitor (IP and user
-agent) and the snapshot's version, so the same visitor draws the same path until the weights
-or paths change; no lookup is needed for it.
+Stickiness without a cookie: the draw's random number is the hash of the visitor (IP and user
+agent) that the click's uniqueness key uses, mixed with a hash of the snapshot's version, so
+the same visitor draws the same path until the weights or paths change; no lookup is needed
+for it.
 
 Path caps: a path's daily cap is checked and counted exactly in the click's Redis script (or
 under the database path's lock), like an offer cap. The click that finds it full goes to the
@@ -31,7 +32,6 @@ within 10 % of it); the pick tells the click its path's link was checked (``Pick
 
 from __future__ import annotations
 
-import hashlib
 import random
 import threading
 from bisect import bisect_right
@@ -109,13 +109,16 @@ def _bound_path(snap: SmartSnapshot, cookie_header: str) -> int:
     return db_id(value) or 0
 
 
-def _draw_point(snap: SmartSnapshot, visitor: str) -> float:
-    """The draw's point in [0, 1): a hash of the visitor when visitors are bound (the same
-    visitor draws the same path while the snapshot's version holds), else random."""
+def _draw(snap: SmartSnapshot, visitor: str, total: int) -> float:
+    """The draw's point in [0, total): from the visitor when visitors are bound (the same
+    visitor draws the same path while the snapshot's version holds), else random. ``visitor``
+    is the click's hash of IP and user agent (store.visitor_hash, which its uniqueness key
+    needs anyway): uniform, so its first 52 bits mixed with 52 bits of the snapshot's own
+    (``draw_salt``, a hash of token and version) are a uniform point, with no hash per click
+    (and small enough integers that the arithmetic stays on its fast paths)."""
     if snap.sticky_seconds and visitor:
-        digest = hashlib.blake2b(f"{visitor}|{snap.token}|{snap.version}".encode(), digest_size=8).digest()
-        return int.from_bytes(digest) / 2**64
-    return random.random()
+        return ((int(visitor[:13], 16) ^ snap.draw_salt) * total) >> 52
+    return random.random() * total
 
 
 def _open_paths(snap: SmartSnapshot, *, now: float, country: str, device: str, os_name: str) -> OpenPaths:
@@ -174,10 +177,10 @@ def smart_pick(
     device: str,
     os_name: str,
     cookie_header: str,
-    ip: str,
-    user_agent: str,
+    visitor: str,
 ) -> Pick | None:
-    """The path this click takes, or None when the smart link has no path at all."""
+    """The path this click takes, or None when the smart link has no path at all. ``visitor``:
+    store.visitor_hash of the click's IP and user agent."""
     # open_paths, inlined while its memo holds: this runs on every smart-link click.
     found: OpenPaths | None = snap.open_memo.get((country, device, os_name))
     if found is None or now >= found.until or found.generation != _capped_generation:
@@ -188,10 +191,10 @@ def smart_pick(
         for i, entry in enumerate(entries):
             if entry.path_id == bound:
                 return replace(found.picks[i], bound=True)
-    if entries and found.bounds[-1] > 0:
-        point = _draw_point(snap, f"{ip}|{user_agent}") if snap.sticky_seconds else random.random()
-        i = bisect_right(found.bounds, point * found.bounds[-1])
-        return found.picks[min(i, len(entries) - 1)]  # min: a guard, the point is below 1
+    bounds = found.bounds
+    if entries and bounds[-1] > 0:
+        i = bisect_right(bounds, _draw(snap, visitor, bounds[-1]))
+        return found.picks[i] if i < len(bounds) else found.picks[-1]  # a guard: the point is below the total
     chosen = snap.catch_all or (snap.paths[0] if snap.paths else None)
     return None if chosen is None else Pick(chosen, found.skips, bound=False)
 

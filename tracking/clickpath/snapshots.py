@@ -5,6 +5,7 @@ paths, each a link of its own). Plain frozen data with a JSON form for the share
 
 from __future__ import annotations
 
+import hashlib
 import json
 from dataclasses import asdict, dataclass, field, replace
 from functools import cached_property
@@ -164,6 +165,13 @@ class SmartSnapshot:
     version: str  # changes with every weight or path edit: cookie-less stickiness hashes it
     paths: tuple[SmartPathEntry, ...]
     catch_all: SmartPathEntry | None
+
+    @cached_property
+    def draw_salt(self) -> int:
+        """52 bits of a hash of token and version: smart.py mixes a visitor's hash with them,
+        so a weight or path edit redraws cookie-less visitors."""
+        digest = hashlib.blake2b(f"{self.token}|{self.version}".encode(), digest_size=8).digest()
+        return int.from_bytes(digest, "big") >> 12
 
     @cached_property
     def open_memo(self) -> dict[tuple[str, str, str], Any]:

@@ -295,16 +295,23 @@ def _seconds_arg(hours: int) -> str:
 
 
 def click_script_call(
-    rec: Record, *, caps: tuple[CapRule, ...], window_hours: int, ip: str, freq: FreqCheck | None = None
+    rec: Record,
+    *,
+    caps: tuple[CapRule, ...],
+    window_hours: int,
+    ip: str,
+    freq: FreqCheck | None = None,
+    visitor: str = "",
 ) -> tuple[list[Any], list[Any]]:
-    """KEYS and ARGV of the click script (CLICK_LUA) for this click."""
+    """KEYS and ARGV of the click script (CLICK_LUA) for this click; ``visitor``: its
+    ``visitor_hash(ip, user agent)`` when the caller has it already."""
     conf = hot()
     base = conf.key_base  # the keys below are redis_conn.key(kind, ...), spelled out
     offer_id, click_id = rec["offer_id"], rec["id"]
     keys: list[Any] = [
         base + "stream",
         base + "p:" + click_id,
-        f"{base}u:{offer_id}:{visitor_hash(ip, rec['user_agent'])}",
+        f"{base}u:{offer_id}:{visitor or visitor_hash(ip, rec['user_agent'])}",
         f"{base}fl:{offer_id}:{visitor_hash(ip)}:{rec['created_at'] // 3_600_000}",
     ]
     args: list[Any] = [lines.click_line(rec), rec["reason"], _seconds_arg(window_hours)]

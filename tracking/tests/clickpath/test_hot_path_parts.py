@@ -1,16 +1,17 @@
 """The hot path's cheap parts give the answers of the slow ones they stand in for: the bounded
-user-agent caches, the query reader, the datacenter verdict, the row builder, and the batched
-stream entries of the group commit."""
+user-agent caches, the query reader, the landing templates compiled per link, the datacenter
+verdict, the row builder, and the batched stream entries of the group commit."""
 
 from __future__ import annotations
 
 import asyncio
 import hashlib
 import json
+import re
 import uuid
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
-from urllib.parse import parse_qsl
+from urllib.parse import parse_qsl, quote
 
 import pytest
 from django.conf import settings
@@ -18,9 +19,10 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from tracking import visitor
-from tracking.clickpath import lines, policy, redis_conn, store, writer
+from tracking.clickpath import lines, policy, redis_conn, rules, store, writer
 from tracking.clickpath.aio_redis import ScriptBatcher
 from tracking.clickpath.handler import MAX_FIELDS, _params
+from tracking.clickpath.snapshots import Target
 from tracking.models.clicks import ClickFlag
 from tracking.tests.clickpath.conftest import DESKTOP_UA, IPHONE_UA
 
@@ -169,3 +171,35 @@ def test_the_visitor_hash_is_the_keyed_blake2b_of_address_and_browser_in_every_s
     assert policy.visitor_hash("1.2.3.4", DESKTOP_UA, now=0.0) != policy.visitor_hash(
         "1.2.3.5", DESKTOP_UA, now=0.0
     )
+
+
+def _landing_as_rendered_per_click(
+    template: str, rec: dict[str, Any], offer_id: int, publisher_id: int
+) -> str:
+    """The landing URL as the click path built it before templates were compiled per link:
+    every macro matched in the raw template and replaced by its percent-encoded value, then
+    ``click_id=`` added to the rendered URL when the template has no ``{click_id}``."""
+    values = {"click_id": rec["id"], "offer_id": str(offer_id), "publisher_id": str(publisher_id)}
+    values |= {name: rec[name] for name in ("sub1", "sub2", "sub3", "sub4", "sub5", "source")}
+    url = re.sub("{(" + "|".join(rules.MACROS) + ")}", lambda m: quote(values[m.group(1)], safe=""), template)
+    if "{click_id}" not in template:
+        base, hash_sign, fragment = url.partition("#")
+        joiner = "" if base.endswith(("?", "&")) else ("&" if "?" in base else "?")
+        url = f"{base}{joiner}click_id={rec['id']}{hash_sign}{fragment}"
+    return url
+
+
+TEMPLATE_BITS = st.sampled_from(
+    ["https://x.example/", "?", "&", "#", "a=", "{sub{offer_id}}", "{click_id}", "{offer_id}",
+     "{publisher_id}", "{sub1}", "{sub2}", "{source}", "{nope}", "/p", "é"]
+)  # fmt: skip
+MACRO_VALUE = st.sampled_from(["", "abc", "a b", "x&y=z", "#frag", "?q", "é", "\\"])
+
+
+@given(bits=st.lists(TEMPLATE_BITS, max_size=8), sub1=MACRO_VALUE, sub2=MACRO_VALUE, source=MACRO_VALUE)
+def test_a_template_compiled_per_link_renders_what_it_rendered_per_click(bits, sub1, sub2, source) -> None:
+    template = "".join(bits)
+    rec = {"id": "0190f1e2a3b47c8d9e0f112233445566", "sub1": sub1, "sub2": sub2, "sub3": "", "sub4": "",
+           "sub5": "", "source": source}  # fmt: skip
+    target = Target(7, template, 30)
+    assert rules.offer_url(target, rec, 9) == _landing_as_rendered_per_click(template, rec, 7, 9)

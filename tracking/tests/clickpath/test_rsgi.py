@@ -15,7 +15,7 @@ from typing import Any
 import pytest
 from a2wsgi import WSGIMiddleware
 
-from tracking.clickpath import edge
+from tracking.clickpath import edge, handler
 from tracking.clickpath.blocking import blocking_pool_shutdown
 from tracking.conversions.route import PostbackRoute
 from tracking.models import Click
@@ -183,3 +183,20 @@ def test_a_streamed_django_answer_is_ended_when_the_app_returns(serve_wsgi):
     assert proto.answer == (200, [("content-type", "text/csv")], b"")
     assert b"".join(proto.chunks) == b"row 0\r\nrow 1\r\nrow 2\r\n"
     assert proto.stream_alive() is None  # freed: granian sends the last chunk and ends the body
+
+
+class _Answer:
+    def response_bytes(self, status: int, headers: list[tuple[str, str]], body: bytes) -> None:
+        self.status, self.headers, self.body = status, headers, body
+
+
+def test_header_values_go_as_the_wire_carries_them_and_ascii_ones_as_they_are():
+    plain = handler.Response(302, [("Location", "https://x.example/?a=1"), handler.NO_STORE])
+    typed = handler.Response(302, [("Location", "https://x.example/skó?a=€"), handler.NO_STORE])
+    answers = [_Answer(), _Answer()]
+    edge.rsgi_respond(answers[0], plain, head=False)
+    edge.rsgi_respond(answers[1], typed, head=True)
+    assert answers[0].headers is plain.headers  # no copy when every value is ASCII
+    # Latin-1 text goes as Latin-1; a value beyond it is percent-encoded, as Django's redirects do.
+    assert answers[1].headers == [("Location", "https://x.example/sk%C3%B3?a=%E2%82%AC"), handler.NO_STORE]
+    assert (answers[1].status, answers[1].body) == (302, b"")

@@ -8,7 +8,7 @@ from dataclasses import replace
 
 import pytest
 
-from tracking.clickpath import smart
+from tracking.clickpath import smart, store
 from tracking.clickpath.snapshots import Link, SmartPathEntry, SmartSnapshot, Target
 
 NOON = 1_767_268_800.0  # 2026-01-01 12:00 UTC
@@ -53,8 +53,7 @@ def _pick(snap: SmartSnapshot, now: float, country: str = "US") -> smart.Pick:
         device="desktop",
         os_name="windows",
         cookie_header="",
-        ip="8.8.8.8",
-        user_agent="",
+        visitor=store.visitor_hash("8.8.8.8", ""),
     )
     assert pick is not None
     return pick
