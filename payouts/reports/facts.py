@@ -93,6 +93,7 @@ def _traffic_paths() -> dict[str, str | None]:
         "currency": "offer__currency",
         "country": "country",
         "device": "device",
+        "source": "source",
     }
     paths.update({f"sub{i}": f"sub{i}" for i in range(1, 6)})
     return paths
@@ -152,6 +153,7 @@ def _conversion_paths(prefix: str) -> dict[str, str | None]:
         "currency": "offer__currency",
         "country": f"{prefix}country",
         "device": f"{prefix}click__device",
+        "source": f"{prefix}source_id",
     }
     paths.update({f"sub{i}": f"{prefix}sub{i}" for i in range(1, 6)})
     return paths
@@ -173,6 +175,7 @@ def _share_paths() -> dict[str, str | None]:
         "currency": "commission__currency",
         "country": "country",
         "device": "device",
+        "source": None,  # shares are not split by source: CPC and CPM money sits on source ""
     }
     paths.update({f"sub{i}": f"sub{i}" for i in range(1, 6)})
     return paths
@@ -225,7 +228,9 @@ SOURCES: tuple[Source, ...] = (
     ),
 )
 
-TEXT_ATTRIBUTES = frozenset({"currency", "country", "device", "sub1", "sub2", "sub3", "sub4", "sub5"})
+TEXT_ATTRIBUTES = frozenset(
+    {"currency", "country", "device", "sub1", "sub2", "sub3", "sub4", "sub5", "source"}
+)
 
 
 def _attribute(source: Source, name: str) -> Any:
