@@ -23,6 +23,7 @@ from payouts.automation.selectors import (
     VARIANT_UNMEASURED,
     metric_value,
     rule_measure,
+    source_money_unknown,
     values_shown,
     window_for,
 )
@@ -48,6 +49,7 @@ EDITABLE = (
     "variant",
     "smart_path",
     "sub1",
+    "source",
     "metric",
     "comparison",
     "threshold",
@@ -79,6 +81,8 @@ def _rule_check_fields(rule: Rule, actor: Actor) -> None:
         _variant_check(rule)
     if rule.scope == Scope.SMART_PATH:
         _smart_path_check(rule)
+    if rule.scope == Scope.SOURCE:
+        _source_check(rule)
     if rule.action == Action.SET_WEIGHT:
         _weight_check(rule)
     if rule.action in (Action.PAUSE, Action.RESUME) and not targets.pausable(rule):
@@ -95,6 +99,8 @@ def _rule_check_fields(rule: Rule, actor: Actor) -> None:
         rule.variant = None
     if rule.scope != Scope.SMART_PATH:
         rule.smart_path = None
+    if rule.scope != Scope.SOURCE:
+        rule.source = ""
     if rule.action != Action.SET_WEIGHT:
         rule.weight = None
     if rule.scope == Scope.OFFER:
@@ -133,6 +139,42 @@ def _smart_path_check(rule: Rule) -> None:
         raise DomainError(
             f"{rule.get_metric_display()} is not measured per path; choose CPA, CVR, CPC, EPC, "
             "margin, clicks or conversions.",
+            code="metric_not_available",
+        )
+
+
+def _source_check(rule: Rule) -> None:
+    """A traffic source on the rule's offer (optionally one publisher's), read from the hourly
+    source cube; paused through the offer's negative list, which only blocks a source offer-wide."""
+    if not rule.source:
+        raise DomainError("Name the traffic source to watch.", code="source_required")
+    if rule.sub1:
+        raise DomainError(
+            "A source is measured without sub ids: leave sub1 empty.", code="source_not_narrowed"
+        )
+    if rule.action == Action.SET_CAP:
+        raise DomainError(
+            "A source has no cap of its own; pause it, alert or call a webhook.", code="action_not_available"
+        )
+    if rule.action in (Action.PAUSE, Action.RESUME):
+        if rule.publisher is not None:
+            raise DomainError(
+                "Pausing a source blocks it on the offer's negative list, which has no per-publisher "
+                "entries: it would stop the source for every publisher, not only this one. Leave the "
+                "publisher empty to pause it on the whole offer, or alert or call a webhook instead.",
+                code="source_pause_not_exact",
+            )
+        if rule.source != rule.source.strip() or "\x00" in rule.source:
+            raise DomainError(
+                "Negative lists store a source without surrounding spaces, so this value could not "
+                "be blocked exactly; alert or call a webhook instead.",
+                code="source_pause_not_exact",
+            )
+    if source_money_unknown(rule):
+        raise DomainError(
+            f"{rule.get_metric_display()} is not measured per source on this offer: it pays per click "
+            "or impression, and those daily lines are not split by source. Choose CVR, clicks, "
+            "conversions or fraud share.",
             code="metric_not_available",
         )
 
@@ -192,6 +234,8 @@ def _quiet_reason(rule: Rule, values: dict[str, Any], value: Decimal | None, now
         )
     if value is None:
         return f"{rule.metric} is undefined in the window"
+    if source_money_unknown(rule):  # the offer gained a CPC or CPM goal since the rule was saved
+        return f"{rule.metric} is not measured per source on an offer paying per click or impression"
     if not COMPARE[rule.comparison](value, rule.threshold):
         return f"{rule.metric} {value} does not meet the condition"
     last = rule.firings.order_by("-created_at").values_list("created_at", flat=True).first()
