@@ -5,8 +5,8 @@ re-aggregation of raw events, in one transaction holding a per-day lock; re-runn
 closed or an open hour writes the same rows, and the unique key of the rollup tables makes a
 duplicate impossible even if two builders raced. The coarse hourly cubes (offer, geo) are
 re-summed from the hourly rows, and every daily table from its hourly one, for every day touched, in the same
-transaction. The hourly source cube, whose key the full rollups lack, is grouped from the raw
-events of the window (a second read of them, only when hours are rebuilt).
+transaction. The hourly source cube, whose key the full rollups lack, is re-summed with
+HourlyStat from one grouping of the raw events by both their keys (``_hourly_insert``).
 
 Freshness, each refresh (every REPORTS_ROLLUP_INTERVAL_SECONDS, by Celery beat), in one
 transaction holding the watermark row, so two refreshes never add the same events twice:
@@ -70,8 +70,8 @@ OFFER_KEY_COLUMNS = ("advertiser_id", "offer_id", "publisher_id", "goal_id", "cu
 KEY_COLUMNS = (*OFFER_KEY_COLUMNS, "country", "device", "sub1")
 GEO_KEY_COLUMNS = ("advertiser_id", "currency", "country", "device")
 # The source cube (automation rules on a traffic source): the offer key plus the source. The
-# full rollups do not carry source, so it is grouped from the raw events themselves: in the same
-# fetch as the others when the refresh adds new events, in a read of its own when hours are rebuilt.
+# full rollups do not carry source, so it is grouped from the raw events themselves, in the same
+# read as HourlyStat (the refresh's fetch of new events; a rebuild's grouping by both keys).
 SOURCE_KEY_COLUMNS = (*OFFER_KEY_COLUMNS, "source")
 SOURCE_DIMS = ("hour_utc", "advertiser", "offer", "publisher", "goal", "currency", "source")
 # What the refresh fetches of new events: every rollup's key.
@@ -115,17 +115,31 @@ def _lock_day(day: date) -> None:
     db_advisory_lock(keys=(_LOCK_NAMESPACE, day.toordinal()))
 
 
-def _hourly_insert(
-    start: datetime,
-    end: datetime,
-    target: type[Model] = HourlyStat,
-    dims: tuple[str, ...] = ROLLUP_DIMS,
-    keys: tuple[str, ...] = KEY_COLUMNS,
-) -> None:
-    select, params = facts_sql(start=start, end=end, dims=dims)
-    columns = ", ".join(("hour", *keys, *METRIC_COLUMNS))
+FINE_TABLE = "rollup_fine_facts"  # a temporary table of one rebuild: the session's own
+
+
+def _hourly_insert(start: datetime, end: datetime) -> None:
+    """HourlyStat and the source cube of [start, end), from one read of the raw events.
+
+    The events are grouped once by every key either table has (the full key plus source) into a
+    temporary table, which each table then re-sums by its own key: the raw read, the costly
+    part (five sources, with joins), is not repeated for the source cube.
+    """
+    select, params = facts_sql(start=start, end=end, dims=ADD_DIMS)
+    sums = ", ".join(f"SUM(m_{m})" for m in METRIC_COLUMNS)
     with connection.cursor() as cursor:
-        cursor.execute(f"INSERT INTO {target._meta.db_table} ({columns}) {select}", params)
+        cursor.execute(f"CREATE TEMPORARY TABLE {FINE_TABLE} AS {select}", params)
+        for target, dims, keys in (
+            (HourlyStat, ROLLUP_DIMS, KEY_COLUMNS),
+            (HourlySourceStat, SOURCE_DIMS, SOURCE_KEY_COLUMNS),
+        ):
+            group = ", ".join(f"dim_{d}" for d in dims)
+            columns = ", ".join(("hour", *keys, *METRIC_COLUMNS))
+            cursor.execute(
+                f"INSERT INTO {target._meta.db_table} ({columns}) "  # noqa: S608
+                f"SELECT {group}, {sums} FROM {FINE_TABLE} GROUP BY {group}"
+            )
+        cursor.execute(f"DROP TABLE {FINE_TABLE}")
 
 
 def _resum(
@@ -165,12 +179,11 @@ def _rebuild_day_part(start: datetime, end: datetime) -> None:
     with transaction.atomic():
         _lock_day(day)
         HourlyStat.objects.filter(hour__gte=start, hour__lt=end).delete()
+        HourlySourceStat.objects.filter(hour__gte=start, hour__lt=end).delete()
         _hourly_insert(start, end)
         for cube, keys in HOURLY_CUBES:
             cube._default_manager.filter(hour__gte=start, hour__lt=end).delete()
             _resum(cube, HourlyStat, keys, start, end, None)
-        HourlySourceStat.objects.filter(hour__gte=start, hour__lt=end).delete()
-        _hourly_insert(start, end, HourlySourceStat, SOURCE_DIMS, SOURCE_KEY_COLUMNS)
         day_start = _day_start(day)
         day_end = day_start + timedelta(days=1)
         for daily, source, daily_keys in DAILY_CUBES:
