@@ -4,14 +4,13 @@ Rules read the hourly rollups (tracking.models.reports, filled by payouts.report
 raw clicks table: a check costs one indexed aggregate over at most ``window_hours`` hours of
 one offer. The offer cube serves offer and publisher scopes; sub ids need the full rollup,
 which keeps sub1; a traffic source reads the hourly source cube (HourlySourceStat, kept by the
-same refresh), which has the offer cube's key plus the source. CPC and CPM daily lines are not
-split by source, so on an offer with such a goal the money metrics of a source are unknown
-(``source_money_unknown``) and not offered. An A/B variant is read from its own daily rollup
-(AbVariantDaily, refreshed hourly by the A/B tests' tick): its window widens to the whole UTC
-days the hours touch, and it knows clicks, converting clicks, revenue and payout, not sale
-amounts or fraud flags (so ROAS and fraud share are not offered for it). A smart link's path
-is read the same way from its daily rollup (SmartPathDaily, refreshed by the smart links'
-tick), with the same limits.
+same refresh), which has the offer cube's key plus the source (CPC and CPM daily lines reach it
+through their shares, split by source since payouts migration 0025). An A/B variant is read
+from its own daily rollup (AbVariantDaily, refreshed hourly by the A/B tests' tick): its window
+widens to the whole UTC days the hours touch, and it knows clicks, converting clicks, revenue
+and payout, not sale amounts or fraud flags (so ROAS and fraud share are not offered for it). A
+smart link's path is read the same way from its daily rollup (SmartPathDaily, refreshed by the
+smart links' tick), with the same limits.
 Metrics come from payouts.reports.metrics, the reports' own definitions.
 """
 
@@ -24,7 +23,6 @@ from typing import Any
 
 from django.db.models import QuerySet, Sum
 
-from affiliates.models import Goal
 from affiliates.roles import Actor, scope
 from payouts.automation.models import Firing, Metric, Rule, Scope
 from payouts.experiments.models import AbVariantDaily
@@ -100,21 +98,6 @@ def _rows(rule: Rule, window: Window) -> QuerySet[Any]:
 
 # What a variant's or a smart path's daily rollup cannot tell: rules on them may not use these.
 VARIANT_UNMEASURED = frozenset({Metric.ROAS, Metric.FRAUD_SHARE})
-# Money metrics: a source's are unknown where daily CPC/CPM lines (not split by source) pay.
-MONEY_METRICS = frozenset({Metric.CPA, Metric.CPC, Metric.EPC, Metric.ROAS, Metric.MARGIN})
-LINE_PAID = (Goal.PayoutType.CPC, Goal.PayoutType.CPM)
-
-
-def source_money_unknown(rule: Rule) -> bool:
-    """Whether the rule reads a source's money on an offer that pays per click or impression:
-    those daily lines' money sits on no source in the source cube, so the number would be short."""
-    return (
-        rule.scope == Scope.SOURCE
-        and rule.metric in MONEY_METRICS
-        and Goal.objects.filter(offer_id=rule.offer_id, payout_type__in=LINE_PAID).exists()
-    )
-
-
 # Scopes measured from a daily rollup of their own rather than the hourly report rollups.
 DAILY_SCOPES = frozenset({Scope.VARIANT, Scope.SMART_PATH})
 

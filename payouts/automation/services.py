@@ -23,7 +23,6 @@ from payouts.automation.selectors import (
     VARIANT_UNMEASURED,
     metric_value,
     rule_measure,
-    source_money_unknown,
     values_shown,
     window_for,
 )
@@ -170,13 +169,6 @@ def _source_check(rule: Rule) -> None:
                 "be blocked exactly; alert or call a webhook instead.",
                 code="source_pause_not_exact",
             )
-    if source_money_unknown(rule):
-        raise DomainError(
-            f"{rule.get_metric_display()} is not measured per source on this offer: it pays per click "
-            "or impression, and those daily lines are not split by source. Choose CVR, clicks, "
-            "conversions or fraud share.",
-            code="metric_not_available",
-        )
 
 
 def _weight_check(rule: Rule) -> None:
@@ -234,8 +226,6 @@ def _quiet_reason(rule: Rule, values: dict[str, Any], value: Decimal | None, now
         )
     if value is None:
         return f"{rule.metric} is undefined in the window"
-    if source_money_unknown(rule):  # the offer gained a CPC or CPM goal since the rule was saved
-        return f"{rule.metric} is not measured per source on an offer paying per click or impression"
     if not COMPARE[rule.comparison](value, rule.threshold):
         return f"{rule.metric} {value} does not meet the condition"
     last = rule.firings.order_by("-created_at").values_list("created_at", flat=True).first()

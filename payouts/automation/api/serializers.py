@@ -37,12 +37,11 @@ RULE_HELP = {
     "sub1": "Required for the sub_id scope: the sub1 value watched (optional for creatives).",
     "source": "Required for the source scope: the traffic source watched, exactly as clicks carry it "
     "(the source parameter; conversions inherit it). Read from the hourly source rollup, for the whole "
-    "offer or one publisher (no sub1). On an offer with CPC or CPM goals only cvr, clicks, conversions "
-    "and fraud_share are offered (400 metric_not_available): those daily lines are not split by source. "
-    "Pausing adds the source to the offer's block list (clicks from it are then refused with reason "
-    "blocked and sent to the fallback); resuming removes that entry. Pause and resume need the whole "
-    "offer: with a publisher they are refused (400 source_pause_not_exact), as lists have no "
-    "per-publisher entries.",
+    "offer or one publisher (no sub1); CPC and CPM earnings count by the source of the clicks and "
+    "impressions they paid. Pausing adds the source to the offer's block list (clicks from it are then "
+    "refused with reason blocked and sent to the fallback); resuming removes that entry. Pause and "
+    "resume need the whole offer: with a publisher they are refused (400 source_pause_not_exact), "
+    "as lists have no per-publisher entries.",
     "metric": "cpa, cvr, cpc, epc, roas, margin, clicks, conversions or fraud_share (the reports' "
     "definitions; epc and margin are network staff only).",
     "comparison": "gt, gte, lt or lte: how the metric is compared with the threshold.",

@@ -14,8 +14,6 @@ from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from affiliates.core.errors import DomainError
-from affiliates.models import Goal
-from affiliates.tests import factories as f
 from affiliates.tests.signin import sign_in
 from payouts.automation import services
 from payouts.automation.models import Firing, Rule
@@ -194,16 +192,6 @@ def test_a_resume_rule_unblocks_a_recovered_source_and_undo_blocks_it_again(
     assert not ListEntry.objects.exists()
     services.firing_undo(firing=firing, by=nadia)
     assert ListEntry.objects.get().note == "bad"  # the entry as it was
-
-
-def test_an_offer_paying_per_click_offers_no_money_metric_per_source(make_rule, nok_shoes, pixelpush):
-    f.GoalFactory(offer=nok_shoes, code="click", payout_type=Goal.PayoutType.CPC)
-    with pytest.raises(DomainError) as refused:
-        source_rule(make_rule, metric="cpc")
-    assert refused.value.code == "metric_not_available"
-    rule = source_rule(make_rule, metric="cvr", comparison="lt", threshold=Decimal(1), action="alert")
-    source_rollup(nok_shoes, pixelpush, "feed-x", **EXPENSIVE)
-    assert check(rule) is not None
 
 
 # --- The API and the portals ----------------------------------------------------------------------

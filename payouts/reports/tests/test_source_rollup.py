@@ -10,9 +10,10 @@ from django.db import connection
 from django.db.models import Count, Sum
 from django.test.utils import CaptureQueriesContext
 
-from payouts.models import Commission
+from payouts.models import Commission, CommissionShare
 from payouts.reports.services import rollup_rebuild, rollups_refresh
 from payouts.reports.tests.traffic import traffic_write
+from payouts.traffic import traffic_reconcile
 from tracking.ids import new_click_id
 from tracking.models import Click, Conversion
 from tracking.models.reports import HourlyOfferStat, HourlySourceStat
@@ -96,3 +97,23 @@ def test_the_refresh_adds_new_events_per_source_without_a_second_read(shoes: Any
         "social": {"clicks": 1, "conversions": 0},
         "": {"clicks": 1, "conversions": 0},
     }
+
+
+def test_cpc_line_money_lands_on_the_sources_of_the_clicks_it_paid(
+    shoes: Any, boots: Any, pixelpush: Any, rival: Any
+) -> None:
+    traffic_write(seed=13, offers=[boots], publishers=[pixelpush, rival], start=DAY0, hours=24)
+    traffic_reconcile(day_from=DAY0.date(), day_to=DAY0.date())  # boots pays CPC: daily lines
+    rollup_rebuild(start=DAY0, end=DAY0 + timedelta(days=1))
+
+    earning = ["pending", "approved"]
+    for source in ("", "feed-a", "feed-b"):
+        lines = CommissionShare.objects.filter(
+            source=source, commission__status__in=earning, commission__kind="cpc"
+        ).aggregate(r=Sum("revenue"))["r"]
+        conversions = Commission.objects.filter(
+            kind="conversion", status__in=earning, conversion__source_id=source
+        ).aggregate(r=Sum("revenue"))["r"]
+        cube = HourlySourceStat.objects.filter(source=source).aggregate(r=Sum("revenue"))["r"]
+        assert lines > 0
+        assert cube == lines + (conversions or 0)
