@@ -234,8 +234,13 @@ class CommissionShare(models.Model):
     sub3 = models.CharField(max_length=255, blank=True)
     sub4 = models.CharField(max_length=255, blank=True)
     sub5 = models.CharField(max_length=255, blank=True)
+    # A database default, so share writers that name only the older columns still insert.
     source = models.CharField(
-        max_length=255, blank=True, default="", help_text="The traffic source (automation rules read it)."
+        max_length=255,
+        blank=True,
+        default="",
+        db_default="",
+        help_text="The traffic source (automation rules read it).",
     )
     quantity = models.PositiveIntegerField(help_text="Valid clicks or impressions with these attributes.")
     revenue = MoneyField(help_text="This share of the line's revenue.")
