@@ -170,7 +170,7 @@ def day_lines_reconcile(
         changed, grown = _lines_change(lines, keys, existing, now, note)
         written = [(pk, rev, pay, keys[key]) for pk, rev, pay, key in (*made, *changed)]
         if written:
-            # Reports split each written line over its traffic's country, device and sub ids
+            # Reports split each written line over its traffic's country, device, sub ids and source
             # (traffic_shares). Counted only for the lines that changed: the finer count costs
             # more than the line's, and an unchanged day (most recounts) needs none.
             pairs = {w[3] for w in written}

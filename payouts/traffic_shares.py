@@ -1,10 +1,11 @@
 """A CPC/CPM daily line split over the visitor attributes of its valid traffic, for reports.
 
 The ledger keeps one line per offer x publisher x goal x UTC day (payouts/traffic.py); reports
-grouped by sub1 (or country, device, sub2-sub5) need that line's money on the sub values its
-clicks carried. Each time a line is written or changes, its shares are rewritten in the same
-database transaction from the same count of valid clicks that priced it, so the shares of a
-line always sum to the line, to the last stored place, and reports still equal the ledger.
+grouped by sub1 (or country, device, sub2-sub5, and the hourly source rollup) need that line's
+money on the values its clicks carried. Each time a line is written or changes, its shares are
+rewritten in the same database transaction from the same count of valid clicks that priced it,
+so the shares of a line always sum to the line, to the last stored place, and reports still
+equal the ledger.
 
 Rounding: a line is round(sum of count x price) to the currency's minor unit, rounded once; its
 shares split that rounded amount in proportion to each combination's exact earnings (count x
@@ -25,7 +26,7 @@ from payouts.models import CommissionShare
 from payouts.reconcile_copy import rows_copy
 
 # The visitor attributes a share is keyed by, in the order the click count returns them.
-ATTRIBUTES = ("country", "device", "sub1", "sub2", "sub3", "sub4", "sub5")
+ATTRIBUTES = ("country", "device", "sub1", "sub2", "sub3", "sub4", "sub5", "source")
 EMPTY: tuple[str, ...] = ("",) * len(ATTRIBUTES)
 QUANTUM = Decimal(1).scaleb(-MONEY_PLACES)
 # Enough digits for a share's exact integer division (amount in units x weight), whatever the

@@ -35,6 +35,7 @@ class Scope(models.TextChoices):
     VARIANT = "variant", "An A/B test variant (landing page or creative) of an offer"
     SUB_ID = "sub_id", "A sub id (sub1) on an offer"
     SMART_PATH = "smart_path", "A smart link's path to the offer"
+    SOURCE = "source", "A traffic source on an offer"
 
 
 class Metric(models.TextChoices):
@@ -81,7 +82,7 @@ class Rule(models.Model):
         blank=True,
         on_delete=models.CASCADE,
         related_name="+",
-        help_text="Scope publisher: required for it, narrows creative and sub id scopes.",
+        help_text="Scope publisher: required for it, narrows creative, sub id and source scopes.",
     )
     creative = models.ForeignKey(
         Creative, null=True, blank=True, on_delete=models.CASCADE, related_name="automation_rules"
@@ -104,6 +105,11 @@ class Rule(models.Model):
     )
     sub1 = models.CharField(
         max_length=255, blank=True, help_text="Scope sub_id (and optionally creative): the sub1 value."
+    )
+    source = models.CharField(
+        max_length=255,
+        blank=True,
+        help_text="Scope source: the click's traffic source (the source parameter), exactly as sent.",
     )
     metric = models.CharField(max_length=16, choices=Metric.choices)
     comparison = models.CharField(max_length=4, choices=Comparison.choices)
@@ -169,6 +175,7 @@ class Rule(models.Model):
                 condition=~Q(scope="variant") | Q(variant__isnull=False), name="rule_variant_scope"
             ),
             models.CheckConstraint(condition=~Q(scope="sub_id") | ~Q(sub1=""), name="rule_sub_id_scope"),
+            models.CheckConstraint(condition=~Q(scope="source") | ~Q(source=""), name="rule_source_scope"),
             models.CheckConstraint(
                 condition=~Q(scope="smart_path") | Q(smart_path__isnull=False), name="rule_smart_path_scope"
             ),

@@ -3,11 +3,14 @@
 Rules read the hourly rollups (tracking.models.reports, filled by payouts.reports), never the
 raw clicks table: a check costs one indexed aggregate over at most ``window_hours`` hours of
 one offer. The offer cube serves offer and publisher scopes; sub ids need the full rollup,
-which keeps sub1. An A/B variant is read from its own daily rollup (AbVariantDaily, refreshed
-hourly by the A/B tests' tick): its window widens to the whole UTC days the hours touch, and
-it knows clicks, converting clicks, revenue and payout, not sale amounts or fraud flags (so
-ROAS and fraud share are not offered for it). A smart link's path is read the same way from its
-daily rollup (SmartPathDaily, refreshed by the smart links' tick), with the same limits.
+which keeps sub1; a traffic source reads the hourly source cube (HourlySourceStat, kept by the
+same refresh), which has the offer cube's key plus the source (CPC and CPM daily lines reach it
+through their shares, split by source since payouts migration 0025). An A/B variant is read
+from its own daily rollup (AbVariantDaily, refreshed hourly by the A/B tests' tick): its window
+widens to the whole UTC days the hours touch, and it knows clicks, converting clicks, revenue
+and payout, not sale amounts or fraud flags (so ROAS and fraud share are not offered for it). A
+smart link's path is read the same way from its daily rollup (SmartPathDaily, refreshed by the
+smart links' tick), with the same limits.
 Metrics come from payouts.reports.metrics, the reports' own definitions.
 """
 
@@ -25,7 +28,13 @@ from payouts.automation.models import Firing, Metric, Rule, Scope
 from payouts.experiments.models import AbVariantDaily
 from payouts.reports.metrics import PLACES, derive, fraud_share, metrics_for
 from payouts.reports.services import floor_hour
-from tracking.models.reports import ROLLUP_AMOUNTS, ROLLUP_COUNTERS, HourlyOfferStat, HourlyStat
+from tracking.models.reports import (
+    ROLLUP_AMOUNTS,
+    ROLLUP_COUNTERS,
+    HourlyOfferStat,
+    HourlySourceStat,
+    HourlyStat,
+)
 from tracking.models.smartlinks import SmartPathDaily
 
 # The report metric each rule metric reads (one definition each, in payouts.reports.metrics).
@@ -72,12 +81,16 @@ def window_for(rule: Rule, now: datetime) -> Window:
 def _rows(rule: Rule, window: Window) -> QuerySet[Any]:
     needs_sub1 = bool(rule.sub1)
     model: Any = HourlyStat if needs_sub1 else HourlyOfferStat
+    if rule.scope == Scope.SOURCE:
+        model = HourlySourceStat
     rows = model.objects.filter(
         offer_id=rule.offer_id, currency=rule.offer.currency, hour__gte=window.start, hour__lt=window.end
     )
     if rule.publisher_id:
         rows = rows.filter(publisher_id=rule.publisher_id)
-    if needs_sub1:
+    if rule.scope == Scope.SOURCE:
+        rows = rows.filter(source=rule.source)
+    elif needs_sub1:
         rows = rows.filter(sub1=rule.sub1)
     result: QuerySet[Any] = rows
     return result
@@ -174,4 +187,6 @@ def scope_label(rule: Rule) -> str:
         parts.append(f"publisher {rule.publisher}")
     if rule.sub1:
         parts.append(f"sub1 {rule.sub1!r}")
+    if rule.scope == Scope.SOURCE:
+        parts.insert(0, f"source {rule.source!r}")
     return ", ".join(parts)

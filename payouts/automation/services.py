@@ -48,6 +48,7 @@ EDITABLE = (
     "variant",
     "smart_path",
     "sub1",
+    "source",
     "metric",
     "comparison",
     "threshold",
@@ -79,6 +80,8 @@ def _rule_check_fields(rule: Rule, actor: Actor) -> None:
         _variant_check(rule)
     if rule.scope == Scope.SMART_PATH:
         _smart_path_check(rule)
+    if rule.scope == Scope.SOURCE:
+        _source_check(rule)
     if rule.action == Action.SET_WEIGHT:
         _weight_check(rule)
     if rule.action in (Action.PAUSE, Action.RESUME) and not targets.pausable(rule):
@@ -95,6 +98,8 @@ def _rule_check_fields(rule: Rule, actor: Actor) -> None:
         rule.variant = None
     if rule.scope != Scope.SMART_PATH:
         rule.smart_path = None
+    if rule.scope != Scope.SOURCE:
+        rule.source = ""
     if rule.action != Action.SET_WEIGHT:
         rule.weight = None
     if rule.scope == Scope.OFFER:
@@ -135,6 +140,35 @@ def _smart_path_check(rule: Rule) -> None:
             "margin, clicks or conversions.",
             code="metric_not_available",
         )
+
+
+def _source_check(rule: Rule) -> None:
+    """A traffic source on the rule's offer (optionally one publisher's), read from the hourly
+    source cube; paused through the offer's negative list, which only blocks a source offer-wide."""
+    if not rule.source:
+        raise DomainError("Name the traffic source to watch.", code="source_required")
+    if rule.sub1:
+        raise DomainError(
+            "A source is measured without sub ids: leave sub1 empty.", code="source_not_narrowed"
+        )
+    if rule.action == Action.SET_CAP:
+        raise DomainError(
+            "A source has no cap of its own; pause it, alert or call a webhook.", code="action_not_available"
+        )
+    if rule.action in (Action.PAUSE, Action.RESUME):
+        if rule.publisher is not None:
+            raise DomainError(
+                "Pausing a source blocks it on the offer's negative list, which has no per-publisher "
+                "entries: it would stop the source for every publisher, not only this one. Leave the "
+                "publisher empty to pause it on the whole offer, or alert or call a webhook instead.",
+                code="source_pause_not_exact",
+            )
+        if rule.source != rule.source.strip() or "\x00" in rule.source:
+            raise DomainError(
+                "Negative lists store a source without surrounding spaces, so this value could not "
+                "be blocked exactly; alert or call a webhook instead.",
+                code="source_pause_not_exact",
+            )
 
 
 def _weight_check(rule: Rule) -> None:

@@ -7,7 +7,12 @@ clicks to its fallback (``offer_paused``); a paused publisher access is a reject
 (``not_approved``); a paused creative is inactive and no longer offered to publishers; a
 paused A/B variant gets no more clicks (the test's other variants share them), as when a
 decision pauses a loser; a paused smart-link path is skipped (``path_paused`` on the click) and
-its share goes to the link's other paths. A weight change on a path is recorded as a manual
+its share goes to the link's other paths. A paused traffic source is a block entry for it on
+the offer's negative list (``ListEntry``, kind source): the click path refuses its clicks with
+reason ``blocked`` once its policy reloads (this process at once, others within
+CLICK_POLICY_REFRESH_SECONDS); resuming deletes that entry. Lists block a source per offer, not
+per publisher on an offer, so only a rule watching the source over the whole offer may pause or
+resume it (services refuse the rest). A weight change on a path is recorded as a manual
 ``SmartRun``, so the smart link's page shows it beside the optimiser's runs.
 
 Each ``apply`` returns (before, after, detail): ``before`` is what undo writes back.
@@ -15,6 +20,7 @@ Each ``apply`` returns (before, after, detail): ``before`` is what undo writes b
 
 from __future__ import annotations
 
+import hashlib
 from decimal import Decimal
 from typing import Any
 
@@ -24,7 +30,8 @@ from affiliates.core.errors import DomainError
 from affiliates.models import Cap, Creative, Offer, OfferAccess
 from affiliates.services import access_decide, instance_update, offer_update
 from payouts.automation.models import Action, Rule, Scope
-from tracking.models import AbVariant
+from tracking.clickpath.policy import policy_stale
+from tracking.models import AbVariant, ListEntry
 from tracking.models.smartlinks import SmartPath
 from tracking.smartlinks.services import smart_run_manual_record
 
@@ -46,12 +53,75 @@ def target_key(rule: Rule) -> str:
         return f"sub1:{rule.offer_id}:{rule.publisher_id or '*'}"
     if rule.scope == Scope.SMART_PATH:
         return f"smart_path:{rule.smart_path_id}"
+    if rule.scope == Scope.SOURCE:
+        key = f"source:{rule.offer_id}:{rule.publisher_id or '*'}:{rule.source}"
+        if len(key) > 64:  # Firing.target's size: a long source is named by a digest of it
+            digest = hashlib.sha256(rule.source.encode()).hexdigest()[:16]
+            key = f"source:{rule.offer_id}:{rule.publisher_id or '*'}:#{digest}"
+        return key
     return f"offer:{rule.offer_id}"
 
 
 def pausable(rule: Rule) -> bool:
     """A sub id has no switch of its own (until negative lists block one)."""
     return rule.scope != Scope.SUB_ID
+
+
+def _source_entries(offer_id: int, source: str) -> Any:
+    """The offer's own block entries for the source (network and advertiser lists are not the rule's)."""
+    return ListEntry.objects.filter(
+        offer_id=offer_id, mode=ListEntry.Mode.BLOCK, kind=ListEntry.Kind.SOURCE, value=source
+    )
+
+
+def _source_block(offer: Offer, source: str, note: str) -> int:
+    entry = ListEntry.objects.create(
+        advertiser_id=offer.advertiser_id,
+        offer=offer,
+        mode=ListEntry.Mode.BLOCK,
+        kind=ListEntry.Kind.SOURCE,
+        value=source,
+        note=note[:255],
+    )
+    transaction.on_commit(policy_stale)  # this process's click path reloads before its next click
+    return entry.pk
+
+
+def _source_unblock(entries: Any) -> int:
+    removed = 0
+    for entry in entries:
+        entry.delete()  # one by one: each removal is in the audit log
+        removed += 1
+    transaction.on_commit(policy_stale)
+    return removed
+
+
+def _set_source(rule: Rule, blocked: bool) -> Change:
+    entry = _source_entries(rule.offer_id, rule.source).first()
+    state = {"kind": "source_block", "offer": rule.offer_id, "source": rule.source}
+    label = f"source {rule.source!r} on offer {rule.offer.name}"
+    if blocked:
+        if entry is not None:
+            raise NothingToDo("the source is already blocked on the offer")
+        pk = _source_block(rule.offer, rule.source, f"Automation rule: {rule.name}")
+        return {**state, "entry": None}, {**state, "entry": pk}, f"{label} blocked"
+    if entry is None:
+        raise NothingToDo("the source is not blocked on the offer")
+    before = {**state, "entry": entry.pk, "note": entry.note}
+    _source_unblock(_source_entries(rule.offer_id, rule.source))
+    return before, {**state, "entry": None}, f"{label} unblocked"
+
+
+def _restore_source(before: dict[str, Any], after: dict[str, Any]) -> str:
+    offer = Offer.objects.get(pk=before["offer"])
+    label = f"source {before['source']!r} on offer {offer.name}"
+    if before["entry"] is None:  # the rule blocked it: remove the entry it added, no other
+        if not _source_unblock(ListEntry.objects.filter(pk=after["entry"])):
+            return f"{label}: the block the rule added was already removed"
+        return f"{label} unblocked again"
+    if not _source_entries(offer.pk, before["source"]).exists():
+        _source_block(offer, before["source"], before.get("note") or "Restored by undoing a rule's resume")
+    return f"{label} blocked again"
 
 
 def _set_offer(offer: Offer, status: str) -> Change:
@@ -146,6 +216,8 @@ def _set_weight(rule: Rule) -> Change:
 
 
 def _switch(rule: Rule, on: bool) -> Change:
+    if rule.scope == Scope.SOURCE:
+        return _set_source(rule, blocked=not on)
     if rule.scope == Scope.CREATIVE:
         assert rule.creative is not None
         return _set_creative(rule.creative, on)
@@ -233,6 +305,8 @@ def state_restore(before: dict[str, Any], after: dict[str, Any]) -> str:
         return f"variant {variant.label} of {variant.test} back to {before['status']}"
     if kind == "cap":
         return _restore_cap(before, after)
+    if kind == "source_block":
+        return _restore_source(before, after)
     if kind == "smart_path":
         path = SmartPath.objects.select_related("smart_link").get(pk=before["id"])
         instance_update(instance=path, status=before["status"])

@@ -215,8 +215,9 @@ def commission_txn_key(commission_id: int, revision: int) -> str:
 
 class CommissionShare(models.Model):
     """The part of a CPC/CPM daily line earned by one combination of its valid traffic's visitor
-    attributes (country, device, sub1-sub5), so reports grouped by sub1 (or country, device,
-    sub2-sub5) put CPC and CPM earnings on their sub values instead of a "(none)" row.
+    attributes (country, device, sub1-sub5, source), so reports grouped by sub1 (or country,
+    device, sub2-sub5, and the source rollup) put CPC and CPM earnings on their values instead
+    of a "(none)" row. Shares written before source was added carry source "".
 
     Why a table and not a line per sub1: the ledger keeps one line per offer x publisher x goal x
     day (a publisher's sub1 can be unique per click); this table is for reports only and is
@@ -233,6 +234,14 @@ class CommissionShare(models.Model):
     sub3 = models.CharField(max_length=255, blank=True)
     sub4 = models.CharField(max_length=255, blank=True)
     sub5 = models.CharField(max_length=255, blank=True)
+    # A database default, so share writers that name only the older columns still insert.
+    source = models.CharField(
+        max_length=255,
+        blank=True,
+        default="",
+        db_default="",
+        help_text="The traffic source (automation rules read it).",
+    )
     quantity = models.PositiveIntegerField(help_text="Valid clicks or impressions with these attributes.")
     revenue = MoneyField(help_text="This share of the line's revenue.")
     payout = MoneyField(help_text="This share of the line's payout.")

@@ -11,7 +11,7 @@ Time of each fact: a click's, impression's or conversion's ``created_at``; a con
 commission sits at its conversion's time (a later approval or reversal changes the numbers of
 the conversion's hour, not of the hour it happened in); a daily CPC/CPM line has only a UTC
 day, and sits at 00:00 UTC of that day. A daily line is read through its shares
-(payouts/traffic_shares.py): the line split over the country, device and sub1-sub5 of the valid
+(payouts/traffic_shares.py): the line split over the country, device, sub1-sub5 and source of the valid
 traffic it paid, so grouping by sub1 puts CPC and CPM money on its sub1 values, and the shares
 of a line sum to the line.
 """
@@ -93,6 +93,7 @@ def _traffic_paths() -> dict[str, str | None]:
         "currency": "offer__currency",
         "country": "country",
         "device": "device",
+        "source": "source",
     }
     paths.update({f"sub{i}": f"sub{i}" for i in range(1, 6)})
     return paths
@@ -152,6 +153,7 @@ def _conversion_paths(prefix: str) -> dict[str, str | None]:
         "currency": "offer__currency",
         "country": f"{prefix}country",
         "device": f"{prefix}click__device",
+        "source": f"{prefix}source_id",
     }
     paths.update({f"sub{i}": f"{prefix}sub{i}" for i in range(1, 6)})
     return paths
@@ -173,6 +175,7 @@ def _share_paths() -> dict[str, str | None]:
         "currency": "commission__currency",
         "country": "country",
         "device": "device",
+        "source": "source",
     }
     paths.update({f"sub{i}": f"sub{i}" for i in range(1, 6)})
     return paths
@@ -225,7 +228,9 @@ SOURCES: tuple[Source, ...] = (
     ),
 )
 
-TEXT_ATTRIBUTES = frozenset({"currency", "country", "device", "sub1", "sub2", "sub3", "sub4", "sub5"})
+TEXT_ATTRIBUTES = frozenset(
+    {"currency", "country", "device", "sub1", "sub2", "sub3", "sub4", "sub5", "source"}
+)
 
 
 def _attribute(source: Source, name: str) -> Any:

@@ -5,7 +5,8 @@ re-aggregation of raw events, in one transaction holding a per-day lock; re-runn
 closed or an open hour writes the same rows, and the unique key of the rollup tables makes a
 duplicate impossible even if two builders raced. The coarse hourly cubes (offer, geo) are
 re-summed from the hourly rows, and every daily table from its hourly one, for every day touched, in the same
-transaction.
+transaction. The hourly source cube, whose key the full rollups lack, is re-summed with
+HourlyStat from one grouping of the raw events by both their keys (``_hourly_insert``).
 
 Freshness, each refresh (every REPORTS_ROLLUP_INTERVAL_SECONDS, by Celery beat), in one
 transaction holding the watermark row, so two refreshes never add the same events twice:
@@ -48,6 +49,7 @@ from tracking.models.reports import (
     DailyStat,
     HourlyGeoStat,
     HourlyOfferStat,
+    HourlySourceStat,
     HourlyStat,
     ReportDirtyHour,
     ReportState,
@@ -67,6 +69,13 @@ ROLLUP_DIMS = (
 OFFER_KEY_COLUMNS = ("advertiser_id", "offer_id", "publisher_id", "goal_id", "currency")
 KEY_COLUMNS = (*OFFER_KEY_COLUMNS, "country", "device", "sub1")
 GEO_KEY_COLUMNS = ("advertiser_id", "currency", "country", "device")
+# The source cube (automation rules on a traffic source): the offer key plus the source. The
+# full rollups do not carry source, so it is grouped from the raw events themselves, in the same
+# read as HourlyStat (the refresh's fetch of new events; a rebuild's grouping by both keys).
+SOURCE_KEY_COLUMNS = (*OFFER_KEY_COLUMNS, "source")
+SOURCE_DIMS = ("hour_utc", "advertiser", "offer", "publisher", "goal", "currency", "source")
+# What the refresh fetches of new events: every rollup's key.
+ADD_DIMS = (*ROLLUP_DIMS, "source")
 # (cube, the rows it is re-summed from, its key): hourly cubes from HourlyStat, daily from hourly.
 HOURLY_CUBES: tuple[tuple[type[Model], tuple[str, ...]], ...] = (
     (HourlyOfferStat, OFFER_KEY_COLUMNS),
@@ -106,11 +115,31 @@ def _lock_day(day: date) -> None:
     db_advisory_lock(keys=(_LOCK_NAMESPACE, day.toordinal()))
 
 
+FINE_TABLE = "rollup_fine_facts"  # a temporary table of one rebuild: the session's own
+
+
 def _hourly_insert(start: datetime, end: datetime) -> None:
-    select, params = facts_sql(start=start, end=end, dims=ROLLUP_DIMS)
-    columns = ", ".join(("hour", *KEY_COLUMNS, *METRIC_COLUMNS))
+    """HourlyStat and the source cube of [start, end), from one read of the raw events.
+
+    The events are grouped once by every key either table has (the full key plus source) into a
+    temporary table, which each table then re-sums by its own key: the raw read, the costly
+    part (five sources, with joins), is not repeated for the source cube.
+    """
+    select, params = facts_sql(start=start, end=end, dims=ADD_DIMS)
+    sums = ", ".join(f"SUM(m_{m})" for m in METRIC_COLUMNS)
     with connection.cursor() as cursor:
-        cursor.execute(f"INSERT INTO {HourlyStat._meta.db_table} ({columns}) {select}", params)
+        cursor.execute(f"CREATE TEMPORARY TABLE {FINE_TABLE} AS {select}", params)
+        for target, dims, keys in (
+            (HourlyStat, ROLLUP_DIMS, KEY_COLUMNS),
+            (HourlySourceStat, SOURCE_DIMS, SOURCE_KEY_COLUMNS),
+        ):
+            group = ", ".join(f"dim_{d}" for d in dims)
+            columns = ", ".join(("hour", *keys, *METRIC_COLUMNS))
+            cursor.execute(
+                f"INSERT INTO {target._meta.db_table} ({columns}) "  # noqa: S608
+                f"SELECT {group}, {sums} FROM {FINE_TABLE} GROUP BY {group}"
+            )
+        cursor.execute(f"DROP TABLE {FINE_TABLE}")
 
 
 def _resum(
@@ -150,6 +179,7 @@ def _rebuild_day_part(start: datetime, end: datetime) -> None:
     with transaction.atomic():
         _lock_day(day)
         HourlyStat.objects.filter(hour__gte=start, hour__lt=end).delete()
+        HourlySourceStat.objects.filter(hour__gte=start, hour__lt=end).delete()
         _hourly_insert(start, end)
         for cube, keys in HOURLY_CUBES:
             cube._default_manager.filter(hour__gte=start, hour__lt=end).delete()
@@ -226,24 +256,26 @@ def _rollups_add(*, start: datetime, end: datetime) -> int:
     Each key's sums are added to its row (an upsert), so the cost is the new events' and the
     rows they touch, not the hour's or the day's so far. Returns the hourly keys touched.
     """
-    facts = fetch_facts(start=start, end=end, dims=ROLLUP_DIMS)
+    facts = fetch_facts(start=start, end=end, dims=ADD_DIMS)
     if not facts:
         return 0
-    columns = ("hour", *KEY_COLUMNS)
+    columns = ("hour", *KEY_COLUMNS, "source")
     rows: list[dict[str, object]] = []
     for fact in facts:
-        row: dict[str, object] = {c: fact[d] for c, d in zip(columns, ROLLUP_DIMS, strict=True)}
+        row: dict[str, object] = {c: fact[d] for c, d in zip(columns, ADD_DIMS, strict=True)}
         row["day"] = fact["hour_utc"].date()
         row.update((m, fact[m]) for m in METRIC_COLUMNS)
         rows.append(row)
     for day in sorted({row["day"] for row in rows}):  # type: ignore[type-var]
         _lock_day(day)  # type: ignore[arg-type]
-    _upsert_add(HourlyStat, "hour", KEY_COLUMNS, _sum_by(rows, columns))
+    hourly = _sum_by(rows, ("hour", *KEY_COLUMNS))  # the fetch's extra source column summed away
+    _upsert_add(HourlyStat, "hour", KEY_COLUMNS, hourly)
     for cube, keys in HOURLY_CUBES:
         _upsert_add(cube, "hour", keys, _sum_by(rows, ("hour", *keys)))
+    _upsert_add(HourlySourceStat, "hour", SOURCE_KEY_COLUMNS, _sum_by(rows, ("hour", *SOURCE_KEY_COLUMNS)))
     for daily, _, keys in DAILY_CUBES:
         _upsert_add(daily, "day", keys, _sum_by(rows, ("day", *keys)))
-    return len(rows)
+    return len(hourly)
 
 
 def _hour_is_complete(hour: datetime) -> bool:

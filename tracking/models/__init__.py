@@ -16,6 +16,7 @@ from tracking.models.reports import (  # noqa: F401
     DailyStat,
     HourlyGeoStat,
     HourlyOfferStat,
+    HourlySourceStat,
     HourlyStat,
     ReportDirtyHour,
     ReportState,

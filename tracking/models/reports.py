@@ -241,6 +241,41 @@ class DailyOfferStat(OfferKeyFields):
         ]
 
 
+class HourlySourceStat(OfferKeyFields):
+    """Hour x offer x publisher x goal x currency x traffic source (the click's ``source``, a
+    conversion's ``source_id``): what automation rules on a source read.
+
+    Source is not in the full rollups' key: it is free text chosen by the publisher like sub1,
+    and crossing the two (with country and device) would multiply HourlyStat's rows. This cube
+    has the offer cube's key plus source, so its size follows the distinct sources an offer
+    and publisher send. The refresh adds it from the same fetch of new events as the other
+    rollups (one more grouping column, no second read); a rebuilt hour reads its events once
+    more, grouped by source. No daily table: rules read hours. CPC and CPM daily lines are not
+    split by source (their shares carry country, device and sub ids): their money sits on
+    source "" here.
+    """
+
+    hour = models.DateTimeField(help_text="UTC hour start.")
+    source = models.CharField(max_length=255)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                "hour",
+                "offer",
+                "publisher",
+                goal_key(),
+                "currency",
+                "source",
+                name="hourlysourcestat_unique_key",
+            ),
+        ]
+        indexes = [
+            # A rule on a source reads one offer's hours of one source (any or one publisher).
+            models.Index(fields=["offer", "source", "hour"], name="hourlysourcestat_offer_src"),
+        ]
+
+
 class GeoKeyFields(CounterFields):
     """Advertiser x currency x country x device, without offer, publisher, goal or sub1.
 

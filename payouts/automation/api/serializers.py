@@ -19,9 +19,11 @@ RULE_HELP = {
     "id": "The rule's id.",
     "name": "What the rule is for, shown in lists and alerts.",
     "scope": "What is measured and acted on: offer, publisher (on the offer), creative, variant (of an A/B "
-    "test on the offer), smart_path (a smart link's path to the offer), or sub_id (sub1).",
+    "test on the offer), smart_path (a smart link's path to the offer), sub_id (sub1) or source (a traffic "
+    "source on the offer).",
     "offer": "The offer watched (every scope is on one offer).",
-    "publisher": "Required for the publisher scope; narrows creative and sub id scopes to one publisher.",
+    "publisher": "Required for the publisher scope; narrows creative, sub id and source scopes to one "
+    "publisher (a source narrowed so can only alert or call a webhook).",
     "creative": "Required for the creative scope: a creative of the offer. Clicks do not carry a creative, "
     "so its numbers are the offer's (narrowed by publisher and sub1 when given); pausing it hides it.",
     "variant": "Required for the variant scope: a variant of an A/B test on the offer (landing page or "
@@ -33,6 +35,13 @@ RULE_HELP = {
     "all its traffic (no publisher or sub1; roas and fraud_share are not measured); pausing it sends its "
     "share to the link's other paths (never its last active one).",
     "sub1": "Required for the sub_id scope: the sub1 value watched (optional for creatives).",
+    "source": "Required for the source scope: the traffic source watched, exactly as clicks carry it "
+    "(the source parameter; conversions inherit it). Read from the hourly source rollup, for the whole "
+    "offer or one publisher (no sub1); CPC and CPM earnings count by the source of the clicks and "
+    "impressions they paid. Pausing adds the source to the offer's block list (clicks from it are then "
+    "refused with reason blocked and sent to the fallback); resuming removes that entry. Pause and "
+    "resume need the whole offer: with a publisher they are refused (400 source_pause_not_exact), "
+    "as lists have no per-publisher entries.",
     "metric": "cpa, cvr, cpc, epc, roas, margin, clicks, conversions or fraud_share (the reports' "
     "definitions; epc and margin are network staff only).",
     "comparison": "gt, gte, lt or lte: how the metric is compared with the threshold.",
@@ -42,8 +51,9 @@ RULE_HELP = {
     "min_clicks": "Clicks the window must hold before the rule may fire.",
     "min_conversions": "Conversions the window must hold before the rule may fire.",
     "action": "pause, resume, set_cap, set_weight, alert or webhook. Pause and resume switch the scope's "
-    "object (the offer, the publisher's access, the creative, the variant, the smart link's path); a sub id "
-    "can only alert or call a webhook. set_weight is for smart_path and variant scopes (a path of an "
+    "object (the offer, the publisher's access, the creative, the variant, the smart link's path, the "
+    "source's block entry on the offer); a sub id can only alert or call a webhook, a source cannot set a "
+    "cap (400 action_not_available). set_weight is for smart_path and variant scopes (a path of an "
     "optimised smart link refuses it: 400 weights_optimised).",
     "cap_metric": "set_cap: clicks, conversions, payout or revenue.",
     "cap_period": "set_cap: day, week or month.",
@@ -172,7 +182,8 @@ class FiringSerializer(serializers.ModelSerializer[Firing]):
             "rule": {"help_text": "The rule that fired."},
             "target": {
                 "help_text": "What it acted on: offer:<id>, access:<offer>:<publisher>, "
-                "creative:<id>, variant:<id>, smart_path:<id>, sub1:<offer>:<publisher or *>."
+                "creative:<id>, variant:<id>, smart_path:<id>, sub1:<offer>:<publisher or *>, "
+                "source:<offer>:<publisher or *>:<source, or # and a digest of a long one>."
             },
             "window_start": {"help_text": "First UTC hour of the window measured."},
             "window_end": {"help_text": "End of the window (exclusive)."},

@@ -30,6 +30,9 @@ class RuleForm(forms.ModelForm[Rule]):
             "smart_path": "A path of a smart link to the offer: measured from its daily numbers, over "
             "all its traffic (leave publisher and sub1 empty). Pausing it sends its share to the link's "
             "other paths.",
+            "source": "A traffic source on the offer (the clicks' source parameter, exactly): measured "
+            "hourly, for the whole offer or one publisher (leave sub1 empty). Pausing blocks it on the "
+            "offer's negative list, so it needs the whole offer (no publisher); resuming unblocks it.",
             "weight": "Change a weight: the path's or variant's new relative weight.",
         }
 

@@ -23,6 +23,8 @@ def _watches(rule: Rule) -> str:
         parts.append(rule.publisher.name)
     if rule.sub1:
         parts.append(f"sub1 {rule.sub1}")
+    if rule.source:
+        parts.append(f"source {rule.source}")
     return " · ".join(parts)
 
 
@@ -52,8 +54,8 @@ RULES = ListSpec(
         Column("active", "Status", "is_active", value=lambda r: "active" if r.is_active else "paused"),
     ),
     default_sort="name",
-    search=("name", "offer__name", "publisher__name", "sub1"),
-    search_label="Rule, offer, publisher or sub1",
+    search=("name", "offer__name", "publisher__name", "sub1", "source"),
+    search_label="Rule, offer, publisher, sub1 or source",
     filters=(
         Filter("active", "Status", "is_active", [("True", "Active"), ("False", "Paused")]),
         Filter("scope", "Watches", "scope", Scope.choices),

@@ -21,7 +21,7 @@ from payouts.experiments import abtests
 from payouts.experiments.models import AbVariantDaily
 from payouts.reports.services import floor_hour
 from tracking.models import AbTest, AbVariant
-from tracking.models.reports import ROLLUP_AMOUNTS, HourlyOfferStat, HourlyStat
+from tracking.models.reports import ROLLUP_AMOUNTS, HourlyOfferStat, HourlySourceStat, HourlyStat
 from tracking.models.smartlinks import SmartLink, SmartPathDaily
 from tracking.smartlinks.services import PathSpec, smart_link_create
 
@@ -67,6 +67,24 @@ def rollup(
     )
     if not created:
         HourlyOfferStat.objects.filter(pk=cube.pk).update(**{k: F(k) + v for k, v in values.items()})
+
+
+def source_rollup(
+    offer: Offer, publisher: Publisher, source: str, *, hour: datetime | None = None, **counters: Any
+) -> None:
+    """Add counters to the hourly source cube, as the refresh does."""
+    values = {k: Decimal(v) if k in ROLLUP_AMOUNTS else v for k, v in counters.items()}
+    row, created = HourlySourceStat.objects.get_or_create(
+        hour=floor_hour(hour or timezone.now()),
+        offer=offer,
+        publisher=publisher,
+        goal=None,
+        currency=offer.currency,
+        source=source,
+        defaults={"advertiser_id": offer.advertiser_id, **values},
+    )
+    if not created:
+        HourlySourceStat.objects.filter(pk=row.pk).update(**{k: F(k) + v for k, v in values.items()})
 
 
 @pytest.fixture

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from payouts.automation import services
-from payouts.automation.tests.conftest import rollup, variant_day
+from payouts.automation.tests.conftest import rollup, source_rollup, variant_day
 from tracking.models import Click
 
 pytestmark = pytest.mark.django_db(transaction=True)  # the edge sees committed rows only
@@ -17,8 +17,8 @@ UA = (
 EXPENSIVE = {"gross_clicks": 600, "revenue": "18000"}  # CPC 30 NOK
 
 
-def click(edge, token: str):
-    return edge.get(f"/c/{token}", {}, REMOTE_ADDR="8.8.8.8", HTTP_USER_AGENT=UA)
+def click(edge, token: str, **params: str):
+    return edge.get(f"/c/{token}", params, REMOTE_ADDR="8.8.8.8", HTTP_USER_AGENT=UA)
 
 
 def last_reason(drain) -> str:
@@ -70,3 +70,35 @@ def test_a_paused_ab_variant_gets_no_more_clicks(
     assert landed == {"https://shoes.example.com/a"}
     drain()
     assert set(Click.objects.values_list("ab_variant_id", flat=True)) == {a.pk}
+
+
+def test_a_paused_source_is_refused_as_blocked_and_a_resume_rule_lets_it_through(
+    edge, drain, settings, make_rule, nok_shoes, shoes_link, pixelpush, nadia
+) -> None:
+    settings.DEFAULT_FALLBACK_URL = "https://network.example.net/more-offers"
+    assert click(edge, shoes_link.token, source="feed-x")["Location"].startswith("https://shoes.example.com/")
+    source_rollup(nok_shoes, pixelpush, "feed-x", **EXPENSIVE)
+    pause = make_rule(scope="source", source="feed-x", action="pause")
+    firing = services.rule_check(rule_id=pause.pk)
+    assert firing.detail == f"source 'feed-x' on offer {nok_shoes.name} blocked"
+
+    refused = click(edge, shoes_link.token, source="feed-x")
+    assert (refused.status_code, refused["Location"]) == (302, "https://network.example.net/more-offers")
+    assert last_reason(drain) == "blocked"
+    other = click(edge, shoes_link.token, source="feed-y")  # only that source is blocked
+    assert other["Location"].startswith("https://shoes.example.com/")
+    assert last_reason(drain) == ""
+
+    # Its numbers recover (CPC under 100 NOK): a second rule resumes it.
+    resume = make_rule(scope="source", source="feed-x", comparison="lt", threshold=100, action="resume")
+    resumed = services.rule_check(rule_id=resume.pk)
+    assert resumed.detail == f"source 'feed-x' on offer {nok_shoes.name} unblocked"
+    assert click(edge, shoes_link.token, source="feed-x")["Location"].startswith("https://shoes.example.com/")
+    assert last_reason(drain) == ""
+    # Undoing the resume blocks it again, at once.
+    services.firing_undo(firing=resumed, by=nadia)
+    assert (
+        click(edge, shoes_link.token, source="feed-x")["Location"]
+        == "https://network.example.net/more-offers"
+    )
+    assert last_reason(drain) == "blocked"

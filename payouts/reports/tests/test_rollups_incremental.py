@@ -19,13 +19,22 @@ from tracking.models.reports import (
     DailyStat,
     HourlyGeoStat,
     HourlyOfferStat,
+    HourlySourceStat,
     HourlyStat,
     ReportState,
 )
 
 DAY0 = datetime(2024, 3, 9, tzinfo=UTC)
 NOW = datetime(2024, 5, 2, 10, 20, 7, 123456, tzinfo=UTC)
-TABLES = (HourlyStat, HourlyOfferStat, HourlyGeoStat, DailyStat, DailyOfferStat, DailyGeoStat)
+TABLES = (
+    HourlyStat,
+    HourlyOfferStat,
+    HourlyGeoStat,
+    HourlySourceStat,
+    DailyStat,
+    DailyOfferStat,
+    DailyGeoStat,
+)
 
 
 def click_at(at: datetime, offer: Any, publisher: Any) -> None:

@@ -18,6 +18,8 @@ COUNTRIES = ["US", "DE", "IN", ""]
 DEVICES = ["desktop", "mobile", "tablet", ""]
 SUBS = ["", "fb", "tt", "news", "ü-ñ"]
 STATUSES = ["pending", "approved", "rejected", "reversed"]
+# Traffic sources, taken in turn (not drawn: the seeded draws of the other fields stay as they were).
+SOURCES = ["", "feed-a", "feed-b"]
 
 
 def _sub(rng: random.Random) -> str:
@@ -43,7 +45,7 @@ def traffic_write(
         return start + timedelta(seconds=rng.randrange(span), microseconds=rng.randrange(1_000_000))
 
     click_rows = []
-    for _ in range(clicks):
+    for i in range(clicks):
         created = at()
         click_rows.append(
             Click(
@@ -56,6 +58,7 @@ def traffic_write(
                 sub1=_sub(rng),
                 sub2=_sub(rng),
                 sub3=_sub(rng),
+                source=SOURCES[i % len(SOURCES)],
                 is_unique=rng.random() < 0.7,
                 reason=rng.choice(["", "", "", "geo_mismatch"]),
                 fraud_flags=rng.choice(
@@ -98,6 +101,7 @@ def traffic_write(
             country=click.country if click else rng.choice(COUNTRIES),
             sub1=click.sub1 if click else "",
             sub2=click.sub2 if click else "",
+            source_id=click.source if click else "",
             fraud_flags=rng.choice([[], [], ["velocity"]]),
             held_for_review=rng.random() < 0.1,
         )
