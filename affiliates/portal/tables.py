@@ -88,6 +88,9 @@ class Table:
     #: The same list as CSV (every page, same search, filters and sort).
     csv_url: str = ""
     active: dict[str, str] = field(default_factory=dict)
+    #: A search or a filter other than its default narrows the list: an empty page then says
+    #: "nothing matches", not the list's own "nothing here yet".
+    narrowed: bool = False
 
 
 def _sort(params: Mapping[str, str], spec: ListSpec) -> tuple[str, bool]:
@@ -194,6 +197,8 @@ def table_build(qs: QuerySet[Any], spec: ListSpec, get: QueryDict, *, actor: Act
         query=query.urlencode(),
         csv_url=_csv_url(query),
         active=chosen,
+        narrowed=bool(params.get("q", "").strip())
+        or any(chosen.get(f.key, "") != f.default for f in spec.filters),
     )
 
 

@@ -92,7 +92,7 @@ def system_health(request: PortalRequest) -> HttpResponseBase:
         backlog=click_backlog(),
         failed_day=qs.filter(status=CallbackDelivery.Status.FAILED, created_at__gte=day_ago).count(),
         retrying=qs.filter(status=CallbackDelivery.Status.PENDING, attempts_count__gt=0).count(),
-        empty="No delivery matches.",
+        empty="No deliveries yet.",
     )
 
 

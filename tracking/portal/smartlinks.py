@@ -62,7 +62,7 @@ def smart_links(request: PortalRequest) -> HttpResponseBase:
         label="Smart links",
         sub=SMART_LINKS_SUB,
         rows="tracking/portal/rows_smart_links.html",
-        empty="No smart links match. Make one: pick two or more offers and a catch-all.",
+        empty="No smart links yet. Make one: pick two or more offers and a catch-all.",
         links=[{"url": reverse("tracking_portal:smart-link-new"), "label": "New smart link"}],
     )
 

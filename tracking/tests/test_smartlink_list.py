@@ -78,3 +78,18 @@ def test_smart_links_sort_search_filter_page_and_export_what_is_shown(
     assert {s.publisher_id for s in own.context["table"].page.paginator.object_list} == {pixelpush.pk}
     publisher_filter = next(x for x in own.context["table"].filters if x["key"] == "publisher")
     assert [name for _, name in publisher_filter["options"]] == ["PixelPush Media"]
+
+
+def test_an_empty_list_says_none_yet_and_an_empty_search_says_nothing_matches(
+    pia: Any, acme: Any, pixelpush: Any
+) -> None:
+    publisher = sign_in(Client(), pia)
+    none_yet = publisher.get("/smart-links/").content.decode()
+    assert "No smart links yet" in none_yet
+    assert "Nothing matches" not in none_yet
+
+    _links(acme, pixelpush, ["Spring"])
+    missed = publisher.get("/smart-links/?q=autumn").content.decode()
+    assert "Nothing matches this search or these filters" in missed
+    assert "No smart links yet" not in missed
+    assert publisher.get("/smart-links/?q=spring").context["table"].page.paginator.count == 1

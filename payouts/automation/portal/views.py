@@ -36,7 +36,7 @@ def rules(request: PortalRequest) -> HttpResponseBase:
         label="Automation rules",
         sub=RULES_SUB,
         rows="automation/rows_rules.html",
-        empty="No rules match. Start with a stop-loss: pause a creative when its CPC goes over your limit.",
+        empty="No rules yet. Start with a stop-loss: pause a creative when its CPC goes over your limit.",
         links=[{"url": reverse("automation_portal:rule-new"), "label": "New rule"}],
     )
 
