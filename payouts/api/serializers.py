@@ -7,6 +7,7 @@ from typing import Any
 
 from rest_framework import serializers
 
+from affiliates.core.db import MAX_ID
 from affiliates.core.money import currency_is_valid
 from affiliates.models import FxRate
 from payouts.models import Account, Commission, Entry
@@ -79,7 +80,9 @@ class ReasonSerializer(serializers.Serializer[Any]):
 
 
 class BulkActionSerializer(serializers.Serializer[Any]):
-    ids = serializers.ListField(child=serializers.IntegerField(min_value=1), min_length=1, max_length=5000)
+    ids = serializers.ListField(
+        child=serializers.IntegerField(min_value=1, max_value=MAX_ID), min_length=1, max_length=5000
+    )
     action = serializers.ChoiceField(choices=["approve", "reject", "reverse"])
     reason = serializers.CharField(max_length=255)
 
@@ -155,8 +158,12 @@ class BalanceParamsSerializer(serializers.Serializer[Any]):
 
     kind = serializers.ChoiceField(choices=Account.Kind.choices, required=False, help_text="Account kind.")
     currency = serializers.CharField(max_length=3, required=False, help_text="ISO 4217 code.")
-    publisher = serializers.IntegerField(min_value=1, required=False, help_text="Publisher id.")
-    advertiser = serializers.IntegerField(min_value=1, required=False, help_text="Advertiser id.")
+    publisher = serializers.IntegerField(
+        min_value=1, max_value=MAX_ID, required=False, help_text="Publisher id."
+    )
+    advertiser = serializers.IntegerField(
+        min_value=1, max_value=MAX_ID, required=False, help_text="Advertiser id."
+    )
 
 
 class PublisherFiguresSerializer(serializers.Serializer[Any]):
