@@ -37,7 +37,8 @@ def _out(value: Any) -> str:
 def _s(value: Any) -> str:
     """``{{ value|stringformat:'s' }}`` in a template."""
     text: str = "%s" % (str(value) if isinstance(value, tuple) else value)
-    return _out(mark_safe(text) if isinstance(value, SafeData) else text)
+    # the filter is is_safe: what was safe before it stays safe (and unescaped)
+    return _out(mark_safe(text) if isinstance(value, SafeData) else text)  # noqa: S308
 
 
 def _attrs(attrs: Mapping[str, Any]) -> str:
@@ -100,7 +101,8 @@ def _multiple_input(w: Mapping[str, Any]) -> str:
     """``multiple_input.html`` (checkbox_select.html and radio.html include it)."""
     attrs = w["attrs"]
     element_id, css = attrs.get("id"), attrs.get("class")
-    parts = ["<div", f' id="{_out(element_id)}"' if element_id else "", f' class="{_out(css)}"' if css else "", ">"]
+    parts = ["<div", f' id="{_out(element_id)}"' if element_id else ""]
+    parts.append(f' class="{_out(css)}">' if css else ">")
     for group, options, _index in w["optgroups"]:
         if group:
             parts.append(f"\n  <div><label>{_out(group)}</label>")
@@ -117,8 +119,10 @@ def _textarea(w: Mapping[str, Any]) -> str:
     return f'<textarea name="{_out(w["name"])}"{_attrs(w["attrs"])}>\n{body}</textarea>'
 
 
-_INPUTS = ("checkbox", "color", "date", "datetime", "email", "file", "hidden", "input", "number")
-_INPUTS += ("password", "search", "tel", "text", "time", "url")
+_INPUTS: list[str] = [
+    *("checkbox", "color", "date", "datetime", "email", "file", "hidden", "input", "number"),
+    *("password", "search", "tel", "text", "time", "url"),
+]
 #: Stock widget template -> its drawing in Python, and whether it draws option templates.
 WIDGETS: dict[str, tuple[Callable[[Mapping[str, Any]], str], bool]] = {
     **{f"{_W}{name}.html": (_input, False) for name in _INPUTS},
