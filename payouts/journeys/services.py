@@ -8,8 +8,9 @@ last ``JOURNEYS_MARKOV_DAYS`` (the new ones and those already in the tables, nev
 It reads raw clicks only through tracking.journeys.touches, bounded per conversion by the offer
 and its attribution window.
 
-Idempotent: one transaction deletes the window's journeys and writes them again, under a lock
-so two runs never interleave; assists are keyed per conversion and publisher.
+Idempotent: one transaction deletes the window's journeys and writes them again, then sums the
+window's days again into the daily rollups the reports read (tracking.journeys.rollup), under a
+lock so two runs never interleave; assists are keyed per conversion and publisher.
 """
 
 from __future__ import annotations
@@ -30,6 +31,7 @@ from payouts.journeys.assists import Assist, assists_create, assists_follow
 from payouts.models import Commission, CommissionStatus
 from tracking.journeys import credits
 from tracking.journeys.markov import Path, markov_split, removal_effects
+from tracking.journeys.rollup import rollup_refresh
 from tracking.journeys.touches import Found, journey_touches
 from tracking.models import Conversion, Journey, JourneyRun, Touch
 from tracking.models.conversions import ConversionStatus
@@ -210,6 +212,7 @@ def journeys_refresh(*, as_of: datetime | None = None, days: int | None = None) 
             for t in b.touches:
                 t.journey_id = b.journey.pk
         Touch.objects.bulk_create([t for b in built for t in b.touches], batch_size=2000)
+        rollup_refresh(first_day=start.date(), last_day=as_of.date())
         by_id = {c.pk: c for c in convs}
         assists = _assists(built, offers, by_id, now)
         assists_follow(conversions={c.pk: (c.status, c.held_for_review) for c in convs}, now=now)
