@@ -32,7 +32,7 @@ from payouts.models import Commission, CommissionStatus
 from tracking.journeys import credits
 from tracking.journeys.markov import Path, markov_split, removal_effects
 from tracking.journeys.rollup import rollup_refresh
-from tracking.journeys.touches import Found, journey_touches
+from tracking.journeys.touches import Found, journeys_touches
 from tracking.models import Conversion, Journey, JourneyRun, Touch
 from tracking.models.conversions import ConversionStatus
 
@@ -72,8 +72,7 @@ def _money(conv: Conversion) -> tuple[Decimal, Decimal]:
     return c.revenue, c.payout
 
 
-def _build(conv: Conversion, offer: Offer, now: datetime) -> Built | None:
-    found, paid = journey_touches(conv, offer)
+def _build(conv: Conversion, offer: Offer, now: datetime, found: list[Found], paid: object) -> Built | None:
     if not found or conv.publisher_id is None:
         return None
     revenue, payout = _money(conv)
@@ -197,11 +196,11 @@ def journeys_refresh(*, as_of: datetime | None = None, days: int | None = None) 
         _lock()
         convs = _conversions(start, as_of)
         offers = Offer.objects.in_bulk({c.offer_id for c in convs if c.offer_id})
+        pairs = [(c, offers[c.offer_id]) for c in convs if c.status in VALID and c.offer_id in offers]
         built = [
             b
-            for c in convs
-            if c.status in VALID and c.offer_id in offers
-            for b in [_build(c, offers[c.offer_id], now)]
+            for (c, offer), (found, paid) in zip(pairs, journeys_touches(pairs=pairs), strict=True)
+            for b in [_build(c, offer, now, found, paid)]
             if b is not None
         ]
         _markov(built, as_of - timedelta(days=settings.JOURNEYS_MARKOV_DAYS), start)
