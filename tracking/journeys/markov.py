@@ -18,6 +18,7 @@ from collections.abc import Hashable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
 from itertools import pairwise
+from typing import Any
 
 import numpy as np
 
@@ -58,23 +59,40 @@ def _transitions(paths: Iterable[Path]) -> dict[Channel, dict[Channel, int]]:
     return counts
 
 
-def _p_conversion(counts: Mapping[Channel, Mapping[Channel, int]], removed: Channel | None) -> float:
-    """Probability that a walk from start ends in conversion, ``removed`` turned into null."""
-    states = [s for s in counts if s != removed]
+@dataclass(frozen=True)
+class _System:
+    """The absorption system over every state: (I - Q) p = b, b the one-step conversion odds."""
+
+    states: list[Channel]
+    a: np.ndarray[Any, Any]
+    b: np.ndarray[Any, Any]
+
+
+def _system(counts: Mapping[Channel, Mapping[Channel, int]]) -> _System:
+    states = list(counts)
     index = {s: i for i, s in enumerate(states)}
     a = np.eye(len(states))
     b = np.zeros(len(states))
     for s, row in counts.items():
-        if s == removed:
-            continue
         total = sum(row.values())
         for t, n in row.items():
             if t == ("conversion",):
                 b[index[s]] += n / total
             elif t in index:
                 a[index[s], index[t]] -= n / total
-    solved = np.linalg.solve(a, b)
-    return float(solved[index[("start",)]])
+    return _System(states, a, b)
+
+
+def _p_conversion(system: _System, removed: Channel | None) -> float:
+    """Probability that a walk from start ends in conversion, ``removed`` turned into null:
+    its row and column are dropped (built once for every channel, not once per channel)."""
+    start = system.states.index(("start",))
+    if removed is None or removed not in system.states:
+        return float(np.linalg.solve(system.a, system.b)[start])
+    i = system.states.index(removed)
+    a = np.delete(np.delete(system.a, i, axis=0), i, axis=1)
+    solved = np.linalg.solve(a, np.delete(system.b, i))
+    return float(solved[start - (i < start)])
 
 
 def removal_effects(paths: Sequence[Path]) -> dict[Channel, float]:
@@ -83,10 +101,11 @@ def removal_effects(paths: Sequence[Path]) -> dict[Channel, float]:
     if not counts:
         return {}
     channels = {c for p in paths for c in p.channels}
-    base = _p_conversion(counts, None)
+    system = _system(counts)
+    base = _p_conversion(system, None)
     if base <= 0:
         return dict.fromkeys(channels, 0.0)
-    return {c: max(0.0, 1 - _p_conversion(counts, c) / base) for c in channels}
+    return {c: max(0.0, 1 - _p_conversion(system, c) / base) for c in channels}
 
 
 def markov_allocate(paths: Sequence[Path]) -> dict[Channel, float]:
