@@ -83,29 +83,31 @@ def _system(counts: Mapping[Channel, Mapping[Channel, int]]) -> _System:
     return _System(states, a, b)
 
 
-def _p_conversion(system: _System, removed: Channel | None) -> float:
-    """Probability that a walk from start ends in conversion, ``removed`` turned into null:
-    its row and column are dropped (built once for every channel, not once per channel)."""
-    start = system.states.index(("start",))
-    if removed is None or removed not in system.states:
-        return float(np.linalg.solve(system.a, system.b)[start])
-    i = system.states.index(removed)
-    a = np.delete(np.delete(system.a, i, axis=0), i, axis=1)
-    solved = np.linalg.solve(a, np.delete(system.b, i))
-    return float(solved[start - (i < start)])
-
-
 def removal_effects(paths: Sequence[Path]) -> dict[Channel, float]:
-    """Each channel's removal effect over these paths (0 when nothing converts)."""
+    """Each channel's removal effect over these paths (0 when nothing converts).
+
+    One inversion per call instead of one solve per channel: with N = (I - Q)^-1 and p = N b,
+    a walk from start reaches channel c with probability N[start, c] / N[c, c], and from c
+    converts with p[c]; removing c (c leads to null) loses exactly those conversions, so
+    P(conversion without c) = p[start] - N[start, c] / N[c, c] * p[c]."""
     counts = _transitions(paths)
     if not counts:
         return {}
     channels = {c for p in paths for c in p.channels}
     system = _system(counts)
-    base = _p_conversion(system, None)
+    n = np.linalg.inv(system.a)
+    p = n @ system.b
+    start = system.states.index(("start",))
+    base = float(p[start])
     if base <= 0:
         return dict.fromkeys(channels, 0.0)
-    return {c: max(0.0, 1 - _p_conversion(system, c) / base) for c in channels}
+    index = {s: i for i, s in enumerate(system.states)}
+    effects = {}
+    for c in channels:
+        i = index[c]
+        without = base - float(n[start, i] / n[i, i] * p[i])
+        effects[c] = max(0.0, 1 - without / base)
+    return effects
 
 
 def markov_allocate(paths: Sequence[Path]) -> dict[Channel, float]:
