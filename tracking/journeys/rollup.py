@@ -25,15 +25,15 @@ FROM tracking_touch WHERE day >= %s AND day <= %s
 GROUP BY {_KEYS}
 """  # noqa: S608 (names from MODELS; values bound)
 
-_PKEYS = "day, advertiser_id, offer_id, publisher_id, view_through"
+_PKEYS = "day, advertiser_id, offer_id, publisher_id, currency, view_through"
 _ROLES = ", ".join(
     f"COUNT(DISTINCT CASE WHEN role = '{r.value}' THEN journey_id END)"
     for r in (TouchRole.INTRODUCER, TouchRole.INFLUENCER, TouchRole.CLOSER)
 )
 PARTICIPATION_SQL = f"""
 INSERT INTO tracking_participationday
-    ({_PKEYS}, touched, introducer, influencer, closer, {", ".join(MODELS)})
-SELECT {_PKEYS}, COUNT(DISTINCT journey_id), {_ROLES}, {", ".join(f"SUM({m})" for m in MODELS)}
+    ({_PKEYS}, touched, introducer, influencer, closer, {_ATTRIBUTION_COLUMNS})
+SELECT {_PKEYS}, COUNT(DISTINCT journey_id), {_ROLES}, {_ATTRIBUTION_SUMS}
 FROM tracking_touch WHERE day >= %s AND day <= %s
 GROUP BY {_PKEYS}
 """  # noqa: S608

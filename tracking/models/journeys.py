@@ -175,18 +175,20 @@ class AttributionDay(models.Model):
 class ParticipationDay(models.Model):
     """Per conversion day, advertiser, offer and publisher: the journeys the publisher touched
     and in which roles (distinct journeys: a journey has one day and offer, so these add up
-    across days and offers), and its summed credits per model."""
+    across days and offers), and its summed credits and credited money per model (the offer
+    fixes the currency, so these rows also serve the comparison by publisher alone)."""
 
     day = models.DateField()
     advertiser = models.ForeignKey("affiliates.Advertiser", on_delete=models.CASCADE, related_name="+")
     offer = models.ForeignKey("affiliates.Offer", on_delete=models.CASCADE, related_name="+")
     publisher = models.ForeignKey("affiliates.Publisher", on_delete=models.CASCADE, related_name="+")
+    currency = CurrencyField()
     view_through = models.BooleanField(default=False)
     touched = models.PositiveIntegerField(default=0)
     introducer = models.PositiveIntegerField(default=0)
     influencer = models.PositiveIntegerField(default=0)
     closer = models.PositiveIntegerField(default=0)
-    locals().update({m: models.DecimalField(max_digits=24, decimal_places=10, default=0) for m in MODELS})
+    locals().update(_rollup_fields())
 
     class Meta:
         indexes = [
