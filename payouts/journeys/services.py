@@ -8,8 +8,9 @@ last ``JOURNEYS_MARKOV_DAYS`` (the new ones and those already in the tables, nev
 It reads raw clicks only through tracking.journeys.touches, bounded per conversion by the offer
 and its attribution window.
 
-Idempotent: one transaction deletes the window's journeys and writes them again, under a lock
-so two runs never interleave; assists are keyed per conversion and publisher.
+Idempotent: one transaction deletes the window's journeys and writes them again, then sums the
+window's days again into the daily rollups the reports read (tracking.journeys.rollup), under a
+lock so two runs never interleave; assists are keyed per conversion and publisher.
 """
 
 from __future__ import annotations
@@ -30,7 +31,8 @@ from payouts.journeys.assists import Assist, assists_create, assists_follow
 from payouts.models import Commission, CommissionStatus
 from tracking.journeys import credits
 from tracking.journeys.markov import Path, markov_split, removal_effects
-from tracking.journeys.touches import Found, journey_touches
+from tracking.journeys.rollup import rollup_refresh
+from tracking.journeys.touches import Found, journeys_touches
 from tracking.models import Conversion, Journey, JourneyRun, Touch
 from tracking.models.conversions import ConversionStatus
 
@@ -70,8 +72,7 @@ def _money(conv: Conversion) -> tuple[Decimal, Decimal]:
     return c.revenue, c.payout
 
 
-def _build(conv: Conversion, offer: Offer, now: datetime) -> Built | None:
-    found, paid = journey_touches(conv, offer)
+def _build(conv: Conversion, offer: Offer, now: datetime, found: list[Found], paid: object) -> Built | None:
     if not found or conv.publisher_id is None:
         return None
     revenue, payout = _money(conv)
@@ -195,11 +196,11 @@ def journeys_refresh(*, as_of: datetime | None = None, days: int | None = None) 
         _lock()
         convs = _conversions(start, as_of)
         offers = Offer.objects.in_bulk({c.offer_id for c in convs if c.offer_id})
+        pairs = [(c, offers[c.offer_id]) for c in convs if c.status in VALID and c.offer_id in offers]
         built = [
             b
-            for c in convs
-            if c.status in VALID and c.offer_id in offers
-            for b in [_build(c, offers[c.offer_id], now)]
+            for (c, offer), (found, paid) in zip(pairs, journeys_touches(pairs=pairs), strict=True)
+            for b in [_build(c, offer, now, found, paid)]
             if b is not None
         ]
         _markov(built, as_of - timedelta(days=settings.JOURNEYS_MARKOV_DAYS), start)
@@ -210,6 +211,7 @@ def journeys_refresh(*, as_of: datetime | None = None, days: int | None = None) 
             for t in b.touches:
                 t.journey_id = b.journey.pk
         Touch.objects.bulk_create([t for b in built for t in b.touches], batch_size=2000)
+        rollup_refresh(first_day=start.date(), last_day=as_of.date())
         by_id = {c.pk: c for c in convs}
         assists = _assists(built, offers, by_id, now)
         assists_follow(conversions={c.pk: (c.status, c.held_for_review) for c in convs}, now=now)

@@ -133,3 +133,66 @@ class JourneyRun(models.Model):
 
     class Meta:
         ordering = ["-as_of", "-id"]
+
+
+def _rollup_fields() -> dict[str, models.DecimalField[Any, Any]]:
+    """Per model: its credited conversions (a sum of credits) and credited revenue and payout
+    (sums of credit x the journey's amount, exact: 10 + 6 decimal places)."""
+    fields: dict[str, models.DecimalField[Any, Any]] = {}
+    for model in MODELS:
+        fields[model] = models.DecimalField(max_digits=24, decimal_places=10, default=0)
+        for amount in ("revenue", "payout"):
+            fields[f"{model}_{amount}"] = models.DecimalField(max_digits=40, decimal_places=16, default=0)
+    return fields
+
+
+class AttributionDay(models.Model):
+    """The touches of one conversion day summed per advertiser, offer, publisher, sub id,
+    source, creative and currency: what the attribution comparison reads instead of touches.
+
+    Written by the journey job in the transaction that replaces the window's touches (every
+    day the window touches is summed again from tracking_touch), so it always equals them."""
+
+    day = models.DateField()
+    advertiser = models.ForeignKey("affiliates.Advertiser", on_delete=models.CASCADE, related_name="+")
+    offer = models.ForeignKey("affiliates.Offer", on_delete=models.CASCADE, related_name="+")
+    publisher = models.ForeignKey("affiliates.Publisher", on_delete=models.CASCADE, related_name="+")
+    sub1 = models.CharField(max_length=255, blank=True)
+    source = models.CharField(max_length=255, blank=True)
+    creative = models.CharField(max_length=255, blank=True)
+    currency = CurrencyField()
+    view_through = models.BooleanField(default=False)
+    locals().update(_rollup_fields())
+
+    class Meta:
+        indexes = [
+            models.Index(fields=["day"], name="attribday_day"),
+            models.Index(fields=["advertiser", "day"], name="attribday_adv_day"),
+            models.Index(fields=["publisher", "day"], name="attribday_pub_day"),
+        ]
+
+
+class ParticipationDay(models.Model):
+    """Per conversion day, advertiser, offer and publisher: the journeys the publisher touched
+    and in which roles (distinct journeys: a journey has one day and offer, so these add up
+    across days and offers), and its summed credits and credited money per model (the offer
+    fixes the currency, so these rows also serve the comparison by publisher alone)."""
+
+    day = models.DateField()
+    advertiser = models.ForeignKey("affiliates.Advertiser", on_delete=models.CASCADE, related_name="+")
+    offer = models.ForeignKey("affiliates.Offer", on_delete=models.CASCADE, related_name="+")
+    publisher = models.ForeignKey("affiliates.Publisher", on_delete=models.CASCADE, related_name="+")
+    currency = CurrencyField()
+    view_through = models.BooleanField(default=False)
+    touched = models.PositiveIntegerField(default=0)
+    introducer = models.PositiveIntegerField(default=0)
+    influencer = models.PositiveIntegerField(default=0)
+    closer = models.PositiveIntegerField(default=0)
+    locals().update(_rollup_fields())
+
+    class Meta:
+        indexes = [
+            models.Index(fields=["day"], name="partday_day"),
+            models.Index(fields=["advertiser", "day"], name="partday_adv_day"),
+            models.Index(fields=["publisher", "day"], name="partday_pub_day"),
+        ]

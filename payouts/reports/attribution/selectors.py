@@ -1,5 +1,8 @@
 """Reads of the journey tables (filled by payouts.journeys): the attribution comparison and
-the participation report. They read the computed touches only, never raw clicks.
+the participation report. They read the daily rollups of the computed touches
+(tracking_attributionday, tracking_participationday: tracking.journeys.rollup), never raw
+clicks; ``from_touches=True`` sums the touches themselves instead, the reference the rollups
+are checked against (same numbers, much slower).
 
 What each role sees (the same rule as every report):
 - staff: every advertiser's touches; credited revenue and payout;
@@ -18,14 +21,14 @@ from datetime import date, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
-from django.db.models import Count, DecimalField, ExpressionWrapper, F, Q, QuerySet, Sum
+from django.db.models import Count, DecimalField, ExpressionWrapper, F, Model, Q, QuerySet, Sum
 from django.utils import timezone
 from rest_framework import status
 
 from affiliates.core.money import money_round
 from affiliates.roles import Actor, scope
 from payouts.reports.dimensions import ReportError
-from tracking.models import JourneyRun, Touch
+from tracking.models import AttributionDay, JourneyRun, ParticipationDay, Touch
 from tracking.models.journeys import MODELS, TouchRole
 
 MAX_DAYS = 400
@@ -71,10 +74,13 @@ def days_check(start: date, end: date) -> None:
         raise ReportError(f"At most {MAX_DAYS} days from start to end.", code="out_of_range")
 
 
-def _touches(actor: Actor, f: Filters) -> QuerySet[Touch]:
+def _rows(model: type[Model], actor: Actor, f: Filters) -> QuerySet[Any]:
+    """``model``'s rows (touches or a rollup: the same keys) in the filters and the actor's scope."""
     days_check(f.start, f.end)
     _role(actor)
-    qs = Touch.objects.filter(day__gte=f.start, day__lte=f.end, view_through=f.scope == "view_through")
+    qs = model._default_manager.filter(
+        day__gte=f.start, day__lte=f.end, view_through=f.scope == "view_through"
+    )
     qs = scope(qs, actor, advertiser_path="advertiser_id", publisher_path="publisher_id")
     if f.advertiser is not None:
         qs = qs.filter(advertiser_id=f.advertiser)
@@ -95,7 +101,9 @@ def _credited(model: str, amount: str) -> Sum:
     )
 
 
-def attribution_compare(*, actor: Actor, filters: Filters, by: str = "publisher") -> list[dict[str, Any]]:
+def attribution_compare(
+    *, actor: Actor, filters: Filters, by: str = "publisher", from_touches: bool = False
+) -> list[dict[str, Any]]:
     """Per row (publisher, or publisher and sub id, source or creative) and currency: each
     model's credited conversions and money, and its delta against last click (the paid model)."""
     role = _role(actor)
@@ -105,8 +113,12 @@ def attribution_compare(*, actor: Actor, filters: Filters, by: str = "publisher"
     for model in MODELS:
         sums[f"{model}__n"] = Sum(model)  # a name of its own: F(model) below is the column
         for amount in money:
-            sums[f"{model}__{amount}"] = _credited(model, amount)
-    rows = _touches(actor, filters).values(*keys, "currency").annotate(**sums).order_by(*keys, "currency")
+            sums[f"{model}__{amount}"] = (
+                _credited(model, amount) if from_touches else Sum(f"{model}_{amount}")
+            )
+    # By publisher alone, the per-offer rows are enough (one currency per offer) and far fewer.
+    table = Touch if from_touches else ParticipationDay if by == "publisher" else AttributionDay
+    rows = _rows(table, actor, filters).values(*keys, "currency").annotate(**sums).order_by(*keys, "currency")
     out = []
     for row in rows:
         models: dict[str, dict[str, Any]] = {}
@@ -131,19 +143,28 @@ def attribution_compare(*, actor: Actor, filters: Filters, by: str = "publisher"
     return out
 
 
-def participation(*, actor: Actor, filters: Filters, model: str = "linear") -> list[dict[str, Any]]:
+def _participation_sums(model: str, from_touches: bool) -> dict[str, Any]:
+    if not from_touches:  # a journey has one day and offer: the days' distinct counts add up
+        return {n: Sum(n) for n in ("touched", "introducer", "influencer", "closer")} | {"credit": Sum(model)}
+    return {
+        "touched": Count("journey_id", distinct=True),
+        "introducer": Count("journey_id", filter=Q(role=TouchRole.INTRODUCER), distinct=True),
+        "influencer": Count("journey_id", filter=Q(role=TouchRole.INFLUENCER), distinct=True),
+        "closer": Count("journey_id", filter=Q(role=TouchRole.CLOSER), distinct=True),
+        "credit": Sum(model),
+    }
+
+
+def participation(
+    *, actor: Actor, filters: Filters, model: str = "linear", from_touches: bool = False
+) -> list[dict[str, Any]]:
     """Per publisher: conversions it touched, how often as introducer, influencer and closer,
     and its share of credit (its credited conversions under ``model`` / conversions touched)."""
+    table = Touch if from_touches else ParticipationDay
     rows = (
-        _touches(actor, filters)
+        _rows(table, actor, filters)
         .values("publisher_id")
-        .annotate(
-            touched=Count("journey_id", distinct=True),
-            introducer=Count("journey_id", filter=Q(role=TouchRole.INTRODUCER), distinct=True),
-            influencer=Count("journey_id", filter=Q(role=TouchRole.INFLUENCER), distinct=True),
-            closer=Count("journey_id", filter=Q(role=TouchRole.CLOSER), distinct=True),
-            credit=Sum(model),
-        )
+        .annotate(**_participation_sums(model, from_touches))
         .order_by("publisher_id")
     )
     out = []
