@@ -154,3 +154,13 @@ def test_no_integer_query_parameter_past_a_bigint_gives_a_5xx(nadia: Any, ada: A
                     failures.append(f"{status} GET {url}?{name}=<39 digits> as {user.username}")
     assert checked > 20
     assert failures == []
+
+
+def test_an_id_in_a_path_past_a_bigint_is_a_404(ada: Any, nadia: Any, api_as: Any) -> None:
+    """make fuzz found DELETE /api/v1/team/members/<35 digits>/ answering 500."""
+    huge = "3" * 35
+    assert api_as(ada).delete(f"/api/v1/team/members/{huge}/").status_code == 404
+    assert api_as(ada).delete(f"/api/v1/team/invites/{huge}/").status_code == 404
+    assert api_as(nadia).put(f"/api/v1/staff-roles/{huge}/", {"role": "admin"}).status_code == 404
+    assert api_as(nadia).delete(f"/api/v1/account-assignments/{huge}/").status_code == 404
+    assert api_as(ada).delete("/api/v1/team/members/999999/").status_code == 404

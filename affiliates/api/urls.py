@@ -1,7 +1,26 @@
-from django.urls import path
+from django.urls import path, register_converter
 
 from affiliates.api import api_keys, audit, network_terms, notifications, team, views
 from affiliates.api.routers import DefaultRouter
+from affiliates.core.db import ID_DIGITS
+
+
+class DbIdConverter:
+    """An id in a path, as the database can hold it: at most ID_DIGITS digits (any 18 fit a
+    bigint). Django's ``int`` takes any number of digits, and make fuzz's
+    DELETE /api/v1/team/members/<35 digits>/ reached the query and answered 500; a longer number
+    now matches no route, a 404 as for any id that does not exist."""
+
+    regex = f"[0-9]{{1,{ID_DIGITS}}}"
+
+    def to_python(self, value: str) -> int:
+        return int(value)
+
+    def to_url(self, value: int) -> str:
+        return str(value)
+
+
+register_converter(DbIdConverter, "dbid")
 
 router = DefaultRouter()
 router.register("advertisers", views.AdvertiserViewSet)
@@ -25,15 +44,15 @@ urlpatterns = [
     path("notifications/", notifications.NotificationsView.as_view(), name="notifications"),
     path("notifications/read/", notifications.NotificationsReadView.as_view(), name="notifications-read"),
     path("team/members/", team.TeamMembersView.as_view(), name="team-members"),
-    path("team/members/<int:user_id>/", team.TeamMemberView.as_view(), name="team-member"),
+    path("team/members/<dbid:user_id>/", team.TeamMemberView.as_view(), name="team-member"),
     path("team/invites/", team.TeamInvitesView.as_view(), name="team-invites"),
     path("team/invites/accept/", team.TeamInviteAcceptView.as_view(), name="team-invite-accept"),
-    path("team/invites/<int:invite_id>/", team.TeamInviteView.as_view(), name="team-invite"),
+    path("team/invites/<dbid:invite_id>/", team.TeamInviteView.as_view(), name="team-invite"),
     path("staff-roles/", team.StaffRolesView.as_view(), name="staff-roles"),
-    path("staff-roles/<int:user_id>/", team.StaffRoleView.as_view(), name="staff-role"),
+    path("staff-roles/<dbid:user_id>/", team.StaffRoleView.as_view(), name="staff-role"),
     path("account-assignments/", team.AccountAssignmentsView.as_view(), name="account-assignments"),
     path(
-        "account-assignments/<int:assignment_id>/",
+        "account-assignments/<dbid:assignment_id>/",
         team.AccountAssignmentView.as_view(),
         name="account-assignment",
     ),

@@ -234,6 +234,7 @@ REST_FRAMEWORK = {
     "COERCE_DECIMAL_TO_STRING": True,
 }
 SPECTACULAR_SETTINGS = {
+    "PATH_CONVERTER_OVERRIDES": {"dbid": int},  # affiliates/api/urls.py: ids within a bigint
     "TITLE": "affnet API",
     "DESCRIPTION": "Affiliate network tracking, attribution, commissions and payouts.",
     "VERSION": "1.0.0",
