@@ -84,3 +84,28 @@ def test_behind_a_trusted_proxy_the_lockout_counts_each_client(settings, behind_
         "/login/", {"username": "pia", "password": "pass-word-123"}, HTTP_X_FORWARDED_FOR="203.0.113.5"
     )
     assert other.status_code == 302
+
+
+@pytest.mark.parametrize(
+    "hop",
+    [
+        "10.0.0.0", "10.0.0.255", "10.0.1.0", "9.255.255.255", "2001:db8::1", "2001:db8:0:1::",
+        "2001:db9::", "::ffff:10.0.0.5", "010.0.0.5", "10.0.0.5 ", "", "unknown", "10.0.0",
+        "fe80::1%eth0", "10.0.0.256", "2001:db8::zz",
+    ],
+)  # fmt: skip
+def test_a_hop_is_trusted_exactly_when_ipaddress_puts_it_in_a_trusted_network(settings, hop):
+    import ipaddress
+
+    from affiliates.core.proxies import is_trusted_proxy
+
+    settings.TRUSTED_PROXIES = ["10.0.0.0/24", "2001:db8::/64"]
+    try:
+        address = ipaddress.ip_address(hop)
+        nets = [ipaddress.ip_network(n) for n in settings.TRUSTED_PROXIES]
+        expected = any(address in n for n in nets) and "%" not in hop
+    except ValueError:
+        expected = False
+    assert is_trusted_proxy(hop) is expected
+    settings.TRUSTED_PROXIES = []
+    assert is_trusted_proxy(hop) is False
