@@ -2,16 +2,19 @@
 and a catch-all over the same publisher's offers (idempotent); prints the link's token, its
 offer id, the smart link's token and id.
 ``python -m bench.clicks_fixture count <offer_id>`` prints that offer's clicks in the database;
-``count-smart <smart_id>`` the smart link's.
+``count-smart <smart_id>`` the smart link's; ``refused <offer_id>`` the offer's clicks refused
+by a frequency cap.
 ``cpu <token> <smart_token> <n> [<freq_token>]`` prints the edge's own CPU time per click
 (microseconds) for the plain link, the smart link (and the frequency-capped link):
 ``click_plan`` + ``click_answer`` (+ the click script's KEYS and ARGV) in-process, no I/O,
 alternating blocks so all see the same machine.
-``freq`` makes a link whose offer has a frequency cap across offers (issue 14; idempotent) and
-prints its token and offer id. Its limit is out of reach, so every click is counted (the cap's
-full work: trim, count, add) and goes to the offer like the plain click; wrk is one visitor, so
-the visitor's sorted set (a limit past store.FREQ_STRING_LIMIT) grows by a member per click, the
-cap's worst case (log N)."""
+``freq <limit>`` makes a link whose offer has a frequency cap across offers of ``limit`` clicks
+per visitor and day (issue 14; one offer per limit, idempotent) and prints its token and offer
+id. The bench sends each visitor fewer clicks than the limit, so every click is counted (the
+cap's full work: read, check, write) and goes to the offer like the plain click: with many
+visitors and a limit of a few (store.FREQ_STRING_LIMIT at most: the visitor's times in one
+string), and with one visitor (wrk's static request) and a limit out of reach (past it: a
+sorted set that grows by a member per click, the cap's worst case)."""
 
 import sys
 import time
@@ -56,27 +59,30 @@ def _cpu(tokens: list[str], n: int) -> None:
     print(" ".join(f"{spent[t] / done * 1e6:.2f}" for t in tokens))
 
 
-def _freq() -> None:
+def _freq(limit: int) -> None:
     adv, _ = Advertiser.objects.get_or_create(
         name="Bench Advertiser", defaults={"postback_token_digest": "bench"}
     )
     offer, _ = Offer.objects.get_or_create(
         advertiser=adv,
-        name="Bench Frequency-capped Offer",
+        name=f"Bench Frequency-capped Offer ({limit} a day)",
         defaults={"landing_url": "https://shoes.example.com/?cid={click_id}&s1={sub1}"},
     )
     pub, _ = Publisher.objects.get_or_create(
         name="Bench Publisher", defaults={"email": "bench@example.com", "status": "active"}
     )
     access, _ = OfferAccess.objects.get_or_create(offer=offer, publisher=pub, defaults={"status": "approved"})
-    FrequencyCap.objects.get_or_create(
-        advertiser=adv, offer=offer, window_days=1, defaults={"limit": 1_000_000_000}
+    FrequencyCap.objects.update_or_create(
+        advertiser=adv, offer=offer, window_days=1, defaults={"limit": limit}
     )
     print(access.token, offer.pk)
 
 
 if sys.argv[1:2] == ["count"]:
     print(Click.objects.filter(offer_id=int(sys.argv[2])).count())
+    sys.exit(0)
+if sys.argv[1:2] == ["refused"]:
+    print(Click.objects.filter(offer_id=int(sys.argv[2]), reason="frequency_cap").count())
     sys.exit(0)
 if sys.argv[1:2] == ["count-smart"]:
     paths = SmartPath.objects.filter(smart_link_id=int(sys.argv[2])).values("pk")
@@ -86,7 +92,7 @@ if sys.argv[1:2] == ["cpu"]:
     _cpu([sys.argv[2], sys.argv[3], *sys.argv[5:6]], int(sys.argv[4]))
     sys.exit(0)
 if sys.argv[1:2] == ["freq"]:
-    _freq()
+    _freq(int(sys.argv[2]))
     sys.exit(0)
 adv, _ = Advertiser.objects.get_or_create(
     name="Bench Advertiser", defaults={"postback_token_digest": "bench"}

@@ -12,6 +12,7 @@ import socket
 import subprocess
 import sys
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -238,13 +239,18 @@ def wrk_percentile(out: str, pct: int) -> float:
     return _ms(m.group(1))
 
 
-def wrk(url: str, seconds: int, connections: int = 64, threads: int = 2) -> WrkResult:
+def wrk(
+    url: str, seconds: int, connections: int = 64, threads: int = 2, *, script: Sequence[str] = ()
+) -> WrkResult:
+    """``script``: a wrk Lua script under bench/ and its arguments (``-s``, after ``--``)."""
     if not shutil.which("wrk"):
         raise RuntimeError("wrk is not installed (apt-get install wrk)")
-    out = subprocess.run(
-        ["wrk", "-t", str(threads), "-c", str(connections), "-d", f"{seconds}s", "--latency", url],
-        capture_output=True, text=True, check=True,
-    ).stdout  # fmt: skip
+    command = ["wrk", "-t", str(threads), "-c", str(connections), "-d", f"{seconds}s", "--latency"]
+    if script:
+        command += ["-s", str(ROOT / "bench" / script[0]), url, "--", *script[1:]]
+    else:
+        command.append(url)
+    out = subprocess.run(command, capture_output=True, text=True, check=True).stdout
     requests = int(re.search(r"(\d+) requests in", out).group(1))  # type: ignore[union-attr]
     rps = float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))  # type: ignore[union-attr]
     p50, p99 = wrk_percentile(out, 50), wrk_percentile(out, 99)
