@@ -8,7 +8,10 @@ reaching up. The one other vendor branch is payouts/ledger_guard.py, whose SQL d
 
 from __future__ import annotations
 
-from django.db import connection
+from typing import Any
+
+from django.db import connection, connections
+from django.db.models import QuerySet
 
 #: The largest id a bigint column holds: a larger number is refused (400) before the query.
 MAX_ID = 2**63 - 1
@@ -57,6 +60,25 @@ def db_supports_async_commit() -> bool:
 def db_supports_loop_connection() -> bool:
     """psycopg's async connection on the edge's event loop (tracking/conversions/aio_db.py)."""
     return _postgresql()
+
+
+def db_returns_decimals() -> bool:
+    """The driver gives numeric columns as Decimal (psycopg), so a query's rows need none of
+    Django's converters (SQLite gives floats and text, which they turn into Decimal)."""
+    return _postgresql()
+
+
+def db_rows(qs: QuerySet[Any]) -> list[tuple[Any, ...]]:
+    """A ``values_list`` query's rows whose columns are numbers, text and decimals. Where the
+    driver already returns Decimal, straight from the cursor: Django's converters would copy each
+    Decimal into a new one, a tenth of a large report's time."""
+    if not db_returns_decimals():
+        return list(qs)
+    sql, params = qs.query.sql_with_params()
+    with connections[qs.db].cursor() as cursor:
+        cursor.execute(sql, params)
+        rows: list[tuple[Any, ...]] = cursor.fetchall()
+    return rows
 
 
 def db_single_writer() -> bool:

@@ -7,8 +7,9 @@ rounded once, here, to the currency's minor unit (contract section 6).
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
-from functools import cache
+from functools import cache, partial
 from typing import Any
 
 import pycountry
@@ -67,8 +68,20 @@ def minor_units(currency: str) -> int:
 
 def money_round(amount: Decimal, currency: str) -> Decimal:
     """Round once, half up, to the currency's minor unit. The only place money is rounded."""
-    exponent = Decimal(1).scaleb(-minor_units(currency))
+    exponent = _EXPONENTS.get(currency)
+    if exponent is None:  # reports round thousands of cells: the exponent is made once a currency
+        exponent = _EXPONENTS[currency] = Decimal(1).scaleb(-minor_units(currency))
     return amount.quantize(exponent, rounding=ROUND_HALF_UP)
+
+
+_EXPONENTS: dict[str, Decimal] = {}
+
+
+def money_rounder(currency: str) -> Callable[[Decimal], Decimal]:
+    """money_round for many amounts of one currency (a report's cells): the same rounding, with
+    the currency's minor unit found once."""
+    money_round(Decimal(0), currency)  # the exponent, cached
+    return partial(Decimal.quantize, exp=_EXPONENTS[currency], rounding=ROUND_HALF_UP)
 
 
 def parse_amount(raw: str | None) -> Decimal | None:

@@ -8,7 +8,14 @@ from tracking.models.conversions import (
     UsedPostbackSignature,
 )
 from tracking.models.holdouts import HoldoutArm, HoldoutTest
-from tracking.models.journeys import AttributionDay, Journey, JourneyRun, ParticipationDay, Touch
+from tracking.models.journeys import (
+    AttributionCube,
+    AttributionDay,
+    Journey,
+    JourneyRun,
+    ParticipationDay,
+    Touch,
+)
 from tracking.models.policy import FrequencyCap, ListEntry, NamingTemplate
 from tracking.models.reports import (  # noqa: F401
     DailyGeoStat,
@@ -26,6 +33,7 @@ from tracking.models.smartlinks import SmartLink, SmartPath, SmartPathDaily, Sma
 __all__ = [
     "AbTest",
     "AbVariant",
+    "AttributionCube",
     "AttributionDay",
     "CapCounter",
     "Click",

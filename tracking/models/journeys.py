@@ -196,3 +196,34 @@ class ParticipationDay(models.Model):
             models.Index(fields=["advertiser", "day"], name="partday_adv_day"),
             models.Index(fields=["publisher", "day"], name="partday_pub_day"),
         ]
+
+
+class AttributionCube(models.Model):
+    """The two daily rollups above re-summed without the offer, per advertiser and publisher:
+    what the comparison and participation reports read when no offer is chosen (nearly always),
+    a tenth of the rows or fewer. ``dimension`` says what ``value`` holds: "" (the publisher
+    alone; its rows also carry the participation counts, which add up across offers because a
+    journey has one offer), "sub1", "source" or "creative".
+
+    Written by the journey job right after the daily rollups of the same days, in the same
+    transaction, from them (tracking.journeys.rollup)."""
+
+    day = models.DateField()
+    advertiser = models.ForeignKey("affiliates.Advertiser", on_delete=models.CASCADE, related_name="+")
+    publisher = models.ForeignKey("affiliates.Publisher", on_delete=models.CASCADE, related_name="+")
+    dimension = models.CharField(max_length=16, blank=True)
+    value = models.CharField(max_length=255, blank=True)
+    currency = CurrencyField()
+    view_through = models.BooleanField(default=False)
+    touched = models.PositiveIntegerField(default=0)
+    introducer = models.PositiveIntegerField(default=0)
+    influencer = models.PositiveIntegerField(default=0)
+    closer = models.PositiveIntegerField(default=0)
+    locals().update(_rollup_fields())
+
+    class Meta:
+        indexes = [
+            models.Index(fields=["dimension", "day"], name="attribcube_dim_day"),
+            models.Index(fields=["dimension", "advertiser", "day"], name="attribcube_dim_adv_day"),
+            models.Index(fields=["dimension", "publisher", "day"], name="attribcube_dim_pub_day"),
+        ]

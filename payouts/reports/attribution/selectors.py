@@ -1,8 +1,9 @@
 """Reads of the journey tables (filled by payouts.journeys): the attribution comparison and
 the participation report. They read the daily rollups of the computed touches
-(tracking_attributionday, tracking_participationday: tracking.journeys.rollup), never raw
-clicks; ``from_touches=True`` sums the touches themselves instead, the reference the rollups
-are checked against (same numbers, much slower).
+(tracking.journeys.rollup), never raw clicks: the cube without the offer
+(tracking_attributioncube), or, for one offer, the per-offer rollups (tracking_attributionday,
+tracking_participationday). ``from_touches=True`` sums the touches themselves instead, the
+reference the rollups are checked against (same numbers, much slower).
 
 What each role sees (the same rule as every report):
 - staff: every advertiser's touches; credited revenue and payout;
@@ -16,6 +17,7 @@ View-through journeys are kept apart: ``scope="click"`` (the default) leaves the
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from decimal import Decimal
@@ -25,10 +27,12 @@ from django.db.models import Count, DecimalField, ExpressionWrapper, F, Model, Q
 from django.utils import timezone
 from rest_framework import status
 
-from affiliates.core.money import money_round
+from affiliates.core.collector import collector_paused
+from affiliates.core.db import db_rows
+from affiliates.core.money import money_rounder
 from affiliates.roles import Actor, scope
 from payouts.reports.dimensions import ReportError
-from tracking.models import AttributionDay, JourneyRun, ParticipationDay, Touch
+from tracking.models import AttributionCube, AttributionDay, JourneyRun, ParticipationDay, Touch
 from tracking.models.journeys import MODELS, TouchRole
 
 MAX_DAYS = 400
@@ -101,6 +105,21 @@ def _credited(model: str, amount: str) -> Sum:
     )
 
 
+def _grouped(
+    actor: Actor, filters: Filters, by: str, from_touches: bool
+) -> tuple[QuerySet[Any], tuple[str, ...]]:
+    """The rows to group and the columns to group them by: touches, the per-offer rollups when
+    one offer is asked for, else the cube (by publisher alone: its rows without a dimension,
+    which hold the participation counts too)."""
+    if from_touches:
+        return _rows(Touch, actor, filters), GROUPS[by]
+    if filters.offer is not None:
+        table = ParticipationDay if by == "publisher" else AttributionDay
+        return _rows(table, actor, filters), GROUPS[by]
+    rows = _rows(AttributionCube, actor, filters).filter(dimension="" if by == "publisher" else by)
+    return rows, ("publisher_id",) if by == "publisher" else ("publisher_id", "value")
+
+
 def attribution_compare(
     *, actor: Actor, filters: Filters, by: str = "publisher", from_touches: bool = False
 ) -> list[dict[str, Any]]:
@@ -108,7 +127,7 @@ def attribution_compare(
     model's credited conversions and money, and its delta against last click (the paid model)."""
     role = _role(actor)
     money = MONEY[role]
-    keys = GROUPS[by]
+    qs, keys = _grouped(actor, filters, by, from_touches)
     sums: dict[str, Any] = {}
     for model in MODELS:
         sums[f"{model}__n"] = Sum(model)  # a name of its own: F(model) below is the column
@@ -116,30 +135,54 @@ def attribution_compare(
             sums[f"{model}__{amount}"] = (
                 _credited(model, amount) if from_touches else Sum(f"{model}_{amount}")
             )
-    # By publisher alone, the per-offer rows are enough (one currency per offer) and far fewer.
-    table = Touch if from_touches else ParticipationDay if by == "publisher" else AttributionDay
-    rows = _rows(table, actor, filters).values(*keys, "currency").annotate(**sums).order_by(*keys, "currency")
+    with collector_paused():
+        return _compare_rows(qs, keys, sums, money, by)
+
+
+def _compare_rows(
+    qs: QuerySet[Any], keys: tuple[str, ...], sums: dict[str, Any], money: tuple[str, ...], by: str
+) -> list[dict[str, Any]]:
+    """The report's rows: sorted here, not by the database (its grouping then needs no sort, and
+    the order is the same, byte-wise, whatever the database's collation)."""
+    width = len(keys)
+    grouped = qs.values(*keys, "currency").annotate(**sums).order_by()
+    rows = sorted(db_rows(grouped.values_list(*keys, "currency", *sums)), key=lambda row: row[: width + 1])
+    # A report has thousands of rows of six models: the loop reads tuples by position, rounds
+    # each cell once (a currency's money_rounder, made once) and builds each model's cell and
+    # its delta against last click (the first model, the paid one) without inner functions.
+    assert MODELS[0] == "last_click"
+    conversions, zero = CONVERSIONS, Decimal(0)
+    quantize = Decimal.quantize
+    rounders: dict[str, Callable[[Decimal], Decimal]] = {}
+    columns = [(model, width + 1 + n * (1 + len(money))) for n, model in enumerate(MODELS)]
+    amounts = tuple(enumerate(money, 1))
     out = []
     for row in rows:
+        currency = row[width]
+        rounder = rounders.get(currency)
+        if rounder is None:
+            rounder = rounders[currency] = money_rounder(currency)
         models: dict[str, dict[str, Any]] = {}
-        for model in MODELS:
-            cell: dict[str, Any] = {"conversions": (row[f"{model}__n"] or Decimal(0)).quantize(CONVERSIONS)}
-            for amount in money:
-                cell[amount] = money_round(row[f"{model}__{amount}"] or Decimal(0), row["currency"])
+        base: dict[str, Any] = {}
+        for model, at in columns:
+            cell: dict[str, Any] = {"conversions": quantize(row[at] or zero, conversions)}
+            for i, amount in amounts:
+                cell[amount] = rounder(row[at + i] or zero)
+            if base:
+                delta = {}
+                for name, value in cell.items():
+                    delta[name] = value - base[name]
+                cell["delta"] = delta
+            else:
+                base = cell.copy()
+                cell["delta"] = {}
             models[model] = cell
-        base = models["last_click"]
-        for model, cell in models.items():
-            cell["delta"] = (
-                {k: v - base[k] for k, v in cell.items() if k != "delta"} if model != "last_click" else {}
-            )
-        out.append(
-            {
-                "publisher": row["publisher_id"],
-                **({by: row[by]} if by != "publisher" else {}),
-                "currency": row["currency"],
-                "models": models,
-            }
-        )
+        entry: dict[str, Any] = {"publisher": row[0]}
+        if width > 1:
+            entry[by] = row[1]
+        entry["currency"] = currency
+        entry["models"] = models
+        out.append(entry)
     return out
 
 
@@ -160,10 +203,14 @@ def participation(
 ) -> list[dict[str, Any]]:
     """Per publisher: conversions it touched, how often as introducer, influencer and closer,
     and its share of credit (its credited conversions under ``model`` / conversions touched)."""
-    table = Touch if from_touches else ParticipationDay
+    if from_touches:
+        qs = _rows(Touch, actor, filters)
+    elif filters.offer is not None:
+        qs = _rows(ParticipationDay, actor, filters)
+    else:
+        qs = _rows(AttributionCube, actor, filters).filter(dimension="")
     rows = (
-        _rows(table, actor, filters)
-        .values("publisher_id")
+        qs.values("publisher_id")
         .annotate(**_participation_sums(model, from_touches))
         .order_by("publisher_id")
     )

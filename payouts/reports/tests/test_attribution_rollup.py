@@ -151,6 +151,35 @@ def test_the_rollup_reports_equal_the_raw_touch_reports_for_random_journeys(worl
     assert sum(r["closer"] for r in totals) == Journey.objects.filter(view_through=False).count()
 
 
+def test_rows_read_past_djangos_converters_equal_the_converted_rows(world) -> None:
+    """db_rows (straight from the cursor where the driver gives Decimal) reads the cube's sums as
+    the ORM does: same types, same values, on either database."""
+    from django.db.models import Sum
+
+    from affiliates.core.db import db_rows
+    from tracking.models import AttributionCube
+
+    rng = random.Random(7)
+    _journeys(rng, world["offers"], world["publishers"], [FIRST, FIRST + timedelta(days=1)], 30)
+    rollup_refresh(first_day=FIRST, last_day=FIRST + timedelta(days=1))
+    sums = {f"{m}_{a}": Sum(f"{m}_{a}") for m in MODELS for a in ("revenue", "payout")} | {
+        m: Sum(m) for m in MODELS
+    }
+    grouped = (
+        AttributionCube.objects.filter(dimension="sub1")
+        .values("publisher_id", "value", "currency")
+        .annotate(**{f"s_{k}": v for k, v in sums.items()})
+        .order_by("publisher_id", "value", "currency")
+        .values_list("publisher_id", "value", "currency", *(f"s_{k}" for k in sums))
+    )
+    converted = list(grouped)
+    assert len(converted) > 5
+    raw = db_rows(grouped)
+    assert raw == converted
+    assert [tuple(map(type, r)) for r in raw] == [tuple(map(type, r)) for r in converted]
+    assert {type(v) for r in raw for v in r[3:]} == {Decimal}
+
+
 def test_the_job_keeps_the_rollup_equal_to_its_touches_over_a_partial_window(
     shoes: Offer, pixelpush: Any, rival: Any
 ) -> None:
