@@ -34,8 +34,11 @@ def trusted_networks(proxies: tuple[str, ...] | None = None) -> tuple[Network, .
     return tuple(ipaddress.ip_network(p, strict=False) for p in proxies or ())
 
 
+Ranges = tuple[tuple[int, int], ...]
+
+
 @lru_cache(maxsize=8)
-def _trusted_ranges(proxies: tuple[str, ...]) -> tuple[tuple[tuple[int, int], ...], tuple[tuple[int, int], ...]]:
+def _trusted_ranges(proxies: tuple[str, ...]) -> tuple[Ranges, Ranges]:
     """The trusted networks as (first, last) address numbers: IPv4's, IPv6's."""
     nets = trusted_networks(proxies)
     ranges = [(int(n.network_address), int(n.broadcast_address)) for n in nets]
