@@ -63,7 +63,8 @@ def target_key(rule: Rule) -> str:
 
 
 def pausable(rule: Rule) -> bool:
-    """A sub id has no switch of its own (until negative lists block one)."""
+    """A sub id has no switch of its own: a negative list's sub id entry blocks the value offer-wide,
+    for every publisher and in any of sub1-sub5, wider than the sub1 the rule measures."""
     return rule.scope != Scope.SUB_ID
 
 
