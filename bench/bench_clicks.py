@@ -154,6 +154,32 @@ def _clicks_run(
     return clicks, rss, count() - before, warm.requests
 
 
+def _capped_runs(
+    ctx: Context,
+    token: str,
+    plain_count: Callable[[], int],
+    freq_token: str,
+    freq_count: Callable[[], int],
+    script: Sequence[str],
+) -> tuple[list[ClickRun], list[ClickRun]]:
+    """Interleaved (plain, capped, plain, capped, ..., plain) runs of the same traffic: each
+    capped run is compared with the plain runs before and after it."""
+    v_plain = [_clicks_run(ctx, "granian-rsgi", APP, token, plain_count, script)]
+    v_freq: list[ClickRun] = []
+    for _ in range(PAIRS):
+        # wrk's two threads each send the visitors in turn, warm-up included: up to four
+        # clicks a visitor in a run, below the cap when each run starts from no counters.
+        _freq_counters_clear(ctx)
+        v_freq.append(_clicks_run(ctx, "granian-rsgi", APP, freq_token, freq_count, script))
+        v_plain.append(_clicks_run(ctx, "granian-rsgi", APP, token, plain_count, script))
+    return v_plain, v_freq
+
+
+def _ratios(v_plain: list[ClickRun], v_freq: list[ClickRun]) -> list[float]:
+    around = zip(v_freq, v_plain, v_plain[1:], strict=False)
+    return [f[0].rps / max((a[0].rps + b[0].rps) / 2, 1e-9) for f, a, b in around]
+
+
 def _baseline_run(ctx: Context, kind: str, app: str, token: str) -> tuple[WrkResult, float]:
     with Server(ctx, kind, app) as base:
         wrk(base.url(f"/r/{token}"), 1)  # warm up
@@ -208,16 +234,12 @@ def run(ctx: Context) -> str:
             )
             pairs.append((base_again, again, again_stored, again_warm))
         # Frequency-capped clicks (issue 14) against plain clicks of the same traffic (FREQ_LIMIT),
-        # interleaved: plain, capped, plain, ..., each capped run against the two around it.
-        v_plain = [_clicks_run(proxied, "granian-rsgi", APP, token, plain_count, visitors)]
-        v_freq: list[ClickRun] = []
+        # cookie-less visitors, then returning ones (with the visitor cookie).
         refused_before = _refused(ctx, freq_offer_id)
-        for _ in range(PAIRS):
-            # wrk's two threads each send the visitors in turn, warm-up included: up to four
-            # clicks a visitor in a run, below the cap when each run starts from no counters.
-            _freq_counters_clear(ctx)
-            v_freq.append(_clicks_run(proxied, "granian-rsgi", APP, freq_token, freq_count, visitors))
-            v_plain.append(_clicks_run(proxied, "granian-rsgi", APP, token, plain_count, visitors))
+        capped = {
+            kind: _capped_runs(proxied, token, plain_count, freq_token, freq_count, script)
+            for kind, script in (("new", visitors), ("returning", (*visitors, "returning")))
+        }
         refused = _refused(ctx, freq_offer_id) - refused_before
     cpu_plain, cpu_smart, cpu_freq = _cpu_per_click(ctx, token, smart_token, freq_token)
     pair_ratios = [c.rps / max(b.rps, 1e-9) for b, c, _, _ in pairs]
@@ -227,11 +249,14 @@ def run(ctx: Context) -> str:
     plain_mean = (clicks.rps + plain_again.rps) / 2
     smart_ratio = smart.rps / max(plain_mean, 1e-9)
     worst_ratio = worst.rps / max(plain_mean, 1e-9)
-    around = zip(v_freq, v_plain, v_plain[1:], strict=False)
-    freq_ratios = [f[0].rps / max((a[0].rps + b[0].rps) / 2, 1e-9) for f, a, b in around]
+    v_plain, v_freq = capped["new"]
+    freq_ratios = _ratios(v_plain, v_freq)
     freq_ratio = sorted(freq_ratios)[len(freq_ratios) // 2]
-    freq_stored = sum(f[2] for f in v_freq)
-    freq_answered = sum(f[0].requests + f[3] for f in v_freq)
+    back_ratios = _ratios(*capped["returning"])
+    back_ratio = sorted(back_ratios)[len(back_ratios) // 2]
+    runs = [run for kind in capped.values() for run in kind[1]]
+    freq_stored = sum(f[2] for f in runs)
+    freq_answered = sum(f[0].requests + f[3] for f in runs)
 
     def vs(r: WrkResult) -> str:
         return f"{r.rps / max(baseline.rps, 1e-9):.2f}x"
@@ -273,25 +298,35 @@ def run(ctx: Context) -> str:
         f"smart {cpu_smart:.1f} us "
         f"(+{cpu_smart - cpu_plain:.1f} us: the path choice and the sticky hash).\n"
     )
-    freq_rows = "\n".join(
-        f"| {i} | {a[0].rps:,.0f} | {f[0].rps:,.0f} | {f[0].p99_ms:.2f} | {b[0].rps:,.0f} | {r:.2f}x |"
-        for i, (f, a, b, r) in enumerate(zip(v_freq, v_plain, v_plain[1:], freq_ratios, strict=False), 1)
-    )
+
+    def capped_rows(kind: str) -> str:
+        plain_runs, freq_runs = capped[kind]
+        ratios = _ratios(plain_runs, freq_runs)
+        return "\n".join(
+            f"| {kind} {i} | {a[0].rps:,.0f} | {f[0].rps:,.0f} | {f[0].p99_ms:.2f} | {b[0].rps:,.0f} "
+            f"| {r:.2f}x |"
+            for i, (f, a, b, r) in enumerate(
+                zip(freq_runs, plain_runs, plain_runs[1:], ratios, strict=False), 1
+            )
+        )
+
     verdict += (
-        f"\nFrequency-capped clicks against plain clicks of the same traffic: {FREQ_VISITORS:,} cookie-less "
-        "visitors in turn, each its own address in X-Forwarded-For from the trusted load balancer "
+        f"\nFrequency-capped clicks against plain clicks of the same traffic: {FREQ_VISITORS:,} visitors "
+        "in turn, each its own address in X-Forwarded-For from the trusted load balancer "
         f"(`bench/wrk_visitors.lua`, `TRUSTED_PROXIES=127.0.0.1/32`), under a cap of {FREQ_LIMIT} clicks "
         "a day that none reaches: every capped click is read, checked and counted in the click "
-        "script, its visitor's keyed hash made and its cookie set. Interleaved runs, each capped "
-        "run against the plain runs before and after it:\n\n"
+        "script. *new*: cookie-less visitors (the edge makes each one's keyed hash and sets its "
+        "cookie), the costlier case and the verdict; *returning*: visitors that send the visitor "
+        "cookie an earlier click set. Interleaved runs, each capped run against the plain runs "
+        "(of the same traffic) before and after it:\n\n"
         "| run | plain before req/s | capped req/s | capped p99 ms | plain after req/s | ratio |\n"
-        "|---|---|---|---|---|---|\n" + freq_rows + "\n\n"
+        "|---|---|---|---|---|---|\n" + capped_rows("new") + "\n" + capped_rows("returning") + "\n\n"
         f"- Frequency-capped click (issue 14, target: within {1 - SMART_TARGET:.0%} of the plain click), "
-        f"median of {len(freq_ratios)}: {freq_ratio:.2f}x -> "
-        f"{'**met**' if freq_ratio >= SMART_TARGET else '**NOT met**'}. Capped clicks stored "
-        f"{freq_stored:,} of {freq_answered:,} answered; refused by the cap: {refused:,} (0 expected). "
-        f"The edge's own CPU per click (with the script's KEYS and ARGV): {cpu_freq:.1f} us, "
-        f"plain {cpu_plain:.1f} us.\n"
+        f"cookie-less visitors, median of {len(freq_ratios)}: {freq_ratio:.2f}x -> "
+        f"{'**met**' if freq_ratio >= SMART_TARGET else '**NOT met**'}; returning visitors: median "
+        f"{back_ratio:.2f}x. Capped clicks stored {freq_stored:,} of {freq_answered:,} answered; "
+        f"refused by the cap: {refused:,} (0 expected). The edge's own CPU per click (with the "
+        f"script's KEYS and ARGV), cookie-less: {cpu_freq:.1f} us, plain {cpu_plain:.1f} us.\n"
         f"- The worst case, one visitor (wrk's one request) under a limit of {FREQ_WORST_LIMIT:,}: past "
         "store.FREQ_STRING_LIMIT the counter is a sorted set, here of every click of the run: "
         f"{worst.rps:,.0f} clicks/s = {worst_ratio:.2f}x the plain click's {plain_mean:,.0f}/s, p99 "
