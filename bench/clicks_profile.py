@@ -78,7 +78,8 @@ def _fixture(*args: str) -> list[str]:
 
 def prepare() -> dict[str, Any]:
     token, offer_id, smart_token, smart_id = _fixture()[-4:]
-    freq_token, freq_offer_id = _fixture("freq")[-2:]
+    # A limit out of reach: the one visitor of these waves is counted on every click, never refused.
+    freq_token, freq_offer_id = _fixture("freq", "1000000000")[-2:]
     return {
         "plain": {"token": token, "offer_id": int(offer_id)},
         "smart": {"token": smart_token, "smart_id": int(smart_id)},

@@ -98,19 +98,32 @@ if hits == 1 then redis.call('EXPIRE', KEYS[4], '3600') end
 local flood = '0'
 if hits > FLOOD_PER_HOUR then flood = '1' end
 if reason == '' and #KEYS > 4 then
-  local now, since, times = nil, 0, {}
+  local now, nowN, specs, ttls = nil, 0, {}, {}
+  local j = 4
   for i = 5, #KEYS do
-    local limit, ttl = num(ARGV[2 + (i - 4) * 2]), ARGV[3 + (i - 4) * 2]
-    if string.byte(ttl) == 45 then
-      if now == nil then now = clock() end
-      since = tonumber(now) + num(ttl)
-      local key = KEYS[i]
+    local a = ARGV[j]
+    if string.byte(a) == 45 then
+      -- A frequency cap: "-<window seconds> <limit>", parsed once a batch (kept in the
+      -- wrapper's number memo under its own text, which no number has).
+      local spec = nums[a]
+      if spec == nil then
+        local w, l = string.match(a, '^%-(%d+) (%d+)$')
+        spec = {tonumber(w), tonumber(l), w}
+        nums[a] = spec
+      end
+      specs[i] = spec
+      j = j + 1
+      if now == nil then
+        now = clock()
+        nowN = tonumber(now)
+      end
+      local limit, since, key = spec[2], nowN - spec[1], KEYS[i]
       if limit <= FREQ_STRING_LIMIT then
         local v = redis.pcall('GET', key)
         if type(v) == 'table' then
           local scores, parts = redis.call('ZRANGE', key, -limit, -1, 'WITHSCORES'), {}
-          for j = 2, #scores, 2 do
-            if #scores[j] == 10 then parts[#parts + 1] = scores[j] end
+          for k = 2, #scores, 2 do
+            if #scores[k] == 10 then parts[#parts + 1] = scores[k] end
           end
           v = table.concat(parts)
           local left = redis.call('PTTL', key)
@@ -118,7 +131,7 @@ if reason == '' and #KEYS > 4 then
           if left > 0 then redis.call('SET', key, v, 'PX', left) end
         end
         v = v or ''
-        times[i] = v
+        specs[-i] = v
         local n = #v / 10
         if n >= limit and tonumber(string.sub(v, (n - limit) * 10 + 1, (n - limit) * 10 + 10)) > since then
           reason = 'frequency_cap' break
@@ -129,33 +142,38 @@ if reason == '' and #KEYS > 4 then
           local v = redis.call('GET', key)
           local left = redis.call('PTTL', key)
           redis.call('DEL', key)
-          for j = 1, #v - 9, 10 do redis.call('ZADD', key, string.sub(v, j, j + 9), key .. j) end
+          for k = 1, #v - 9, 10 do redis.call('ZADD', key, string.sub(v, k, k + 9), key .. k) end
           if left > 0 then redis.call('PEXPIRE', key, left) end
           count = redis.call('ZCOUNT', key, '(' .. since, '+inf')
         end
         if count >= limit then reason = 'frequency_cap' break end
       end
-    elseif tonumber(redis.call('GET', KEYS[i]) or '0') >= limit then
-      reason = 'cap_reached' break
+    else
+      local limit = num(a)
+      ttls[i] = ARGV[j + 1]
+      j = j + 2
+      if tonumber(redis.call('GET', KEYS[i]) or '0') >= limit then
+        reason = 'cap_reached' break
+      end
     end
   end
   if reason == '' then
     for i = 5, #KEYS do
-      local limit, ttl = num(ARGV[2 + (i - 4) * 2]), ARGV[3 + (i - 4) * 2]
-      if string.byte(ttl) == 45 then
-        local window = string.sub(ttl, 2)
+      local spec = specs[i]
+      if spec then
+        local limit = spec[2]
         if limit <= FREQ_STRING_LIMIT then
-          local v = times[i]
+          local v = specs[-i]
           local n = #v / 10
           if n >= limit then v = string.sub(v, (n - limit + 1) * 10 + 1) end
-          redis.call('SET', KEYS[i], v .. now, 'EX', window)
+          redis.call('SETEX', KEYS[i], spec[3], v .. now)
         else
           redis.call('ZADD', KEYS[i], now, KEYS[2])
           redis.call('ZREMRANGEBYRANK', KEYS[i], 0, -1 - limit)
-          redis.call('EXPIRE', KEYS[i], window)
+          redis.call('EXPIRE', KEYS[i], spec[3])
         end
       elseif redis.call('INCR', KEYS[i]) == 1 then
-        redis.call('EXPIRE', KEYS[i], ttl)
+        redis.call('EXPIRE', KEYS[i], ttls[i])
       end
     end
   end
@@ -318,7 +336,7 @@ def click_script_call(
     if freq is not None:
         for fr in freq.rules:
             keys.append(base + fr.key_infix + freq.visitor)
-            args += fr.script_args
+            args.append(fr.script_arg)
     if caps:
         now = datetime.fromtimestamp(rec["created_at"] / 1000, tz=UTC)
         for rule in caps:
