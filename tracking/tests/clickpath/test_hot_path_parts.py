@@ -163,10 +163,12 @@ def test_the_lines_of_one_batch_become_one_stream_entry_and_a_failing_call_fails
 
 
 def test_the_visitor_hash_is_the_keyed_blake2b_of_address_and_browser_in_every_salt_period() -> None:
+    # Keyed BLAKE2b of "v" then "<ip>|<user agent>": the byte "v" is hashed ahead once per period
+    # (policy._keyed), so each visitor's hash compresses only its own block.
     day = 86_400
     for now in (1_720_000_000.0, 1_720_000_000.0 + policy.SALT_DAYS * day, 1_720_000_000.0):
         key = policy._salt_key(int(now // (policy.SALT_DAYS * day)))
-        expected = hashlib.blake2b(f"1.2.3.4|{DESKTOP_UA}".encode(), key=key, digest_size=10).hexdigest()
+        expected = hashlib.blake2b(f"v1.2.3.4|{DESKTOP_UA}".encode(), key=key, digest_size=10).hexdigest()
         assert policy.visitor_hash("1.2.3.4", DESKTOP_UA, now=now) == expected
     assert policy.visitor_hash("1.2.3.4", DESKTOP_UA, now=0.0) != policy.visitor_hash(
         "1.2.3.5", DESKTOP_UA, now=0.0
