@@ -66,22 +66,22 @@ def minor_units(currency: str) -> int:
     return _MINOR_UNITS.get(currency, 2)
 
 
+@cache
+def _exponent(currency: str) -> Decimal:
+    """The currency's minor unit as a quantize exponent (reports round thousands of cells: made
+    once a currency)."""
+    return Decimal(1).scaleb(-minor_units(currency))
+
+
 def money_round(amount: Decimal, currency: str) -> Decimal:
     """Round once, half up, to the currency's minor unit. The only place money is rounded."""
-    exponent = _EXPONENTS.get(currency)
-    if exponent is None:  # reports round thousands of cells: the exponent is made once a currency
-        exponent = _EXPONENTS[currency] = Decimal(1).scaleb(-minor_units(currency))
-    return amount.quantize(exponent, rounding=ROUND_HALF_UP)
-
-
-_EXPONENTS: dict[str, Decimal] = {}
+    return amount.quantize(_exponent(currency), rounding=ROUND_HALF_UP)
 
 
 def money_rounder(currency: str) -> Callable[[Decimal], Decimal]:
     """money_round for many amounts of one currency (a report's cells): the same rounding, with
     the currency's minor unit found once."""
-    money_round(Decimal(0), currency)  # the exponent, cached
-    return partial(Decimal.quantize, exp=_EXPONENTS[currency], rounding=ROUND_HALF_UP)
+    return partial(Decimal.quantize, exp=_exponent(currency), rounding=ROUND_HALF_UP)
 
 
 def parse_amount(raw: str | None) -> Decimal | None:
