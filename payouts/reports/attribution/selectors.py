@@ -150,7 +150,7 @@ def _compare_rows(
     # A report has thousands of rows of six models: the loop reads tuples by position, rounds
     # each cell once (a currency's money_rounder, made once) and builds each model's cell and
     # its delta against last click (the first model, the paid one) without inner functions.
-    assert MODELS[0] == "last_click"
+    assert MODELS[0] == "last_click"  # the base is set before the other models need it
     conversions, zero = CONVERSIONS, Decimal(0)
     quantize = Decimal.quantize
     rounders: dict[str, Callable[[Decimal], Decimal]] = {}
@@ -168,14 +168,14 @@ def _compare_rows(
             cell: dict[str, Any] = {"conversions": quantize(row[at] or zero, conversions)}
             for i, amount in amounts:
                 cell[amount] = rounder(row[at + i] or zero)
-            if base:
+            if model == "last_click":
+                base = cell
+                cell["delta"] = {}
+            else:
                 delta = {}
                 for name, value in cell.items():
                     delta[name] = value - base[name]
                 cell["delta"] = delta
-            else:
-                base = cell.copy()
-                cell["delta"] = {}
             models[model] = cell
         entry: dict[str, Any] = {"publisher": row[0]}
         if width > 1:
@@ -203,12 +203,7 @@ def participation(
 ) -> list[dict[str, Any]]:
     """Per publisher: conversions it touched, how often as introducer, influencer and closer,
     and its share of credit (its credited conversions under ``model`` / conversions touched)."""
-    if from_touches:
-        qs = _rows(Touch, actor, filters)
-    elif filters.offer is not None:
-        qs = _rows(ParticipationDay, actor, filters)
-    else:
-        qs = _rows(AttributionCube, actor, filters).filter(dimension="")
+    qs, _keys = _grouped(actor, filters, "publisher", from_touches)  # the comparison's rows by publisher
     rows = (
         qs.values("publisher_id")
         .annotate(**_participation_sums(model, from_touches))
