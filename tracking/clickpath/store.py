@@ -98,7 +98,7 @@ if hits == 1 then redis.call('EXPIRE', KEYS[4], '3600') end
 local flood = '0'
 if hits > FLOOD_PER_HOUR then flood = '1' end
 if reason == '' and #KEYS > 4 then
-  local now, nowN, specs, ttls = nil, 0, {}, {}
+  local now, nowN, specs, times, ttls = nil, 0, {}, {}, {}
   local j = 4
   for i = 5, #KEYS do
     local a = ARGV[j]
@@ -131,7 +131,7 @@ if reason == '' and #KEYS > 4 then
           if left > 0 then redis.call('SET', key, v, 'PX', left) end
         end
         v = v or ''
-        specs[-i] = v
+        times[i] = v
         local n = #v / 10
         if n >= limit and tonumber(string.sub(v, (n - limit) * 10 + 1, (n - limit) * 10 + 10)) > since then
           reason = 'frequency_cap' break
@@ -163,7 +163,7 @@ if reason == '' and #KEYS > 4 then
       if spec then
         local limit = spec[2]
         if limit <= FREQ_STRING_LIMIT then
-          local v = specs[-i]
+          local v = times[i]
           local n = #v / 10
           if n >= limit then v = string.sub(v, (n - limit + 1) * 10 + 1) end
           redis.call('SETEX', KEYS[i], spec[3], v .. now)
