@@ -22,6 +22,7 @@ from tracking.clickpath.conf import hot
 from tracking.clickpath.links import CapRule, Link, Target
 from tracking.clickpath.smart import Pick
 from tracking.clickpath.snapshots import SmartSnapshot
+from tracking.clickpath.visitor_ids import visitor_hash
 from tracking.gif import GIF
 from tracking.ids import new_click_hex
 from tracking.models.clicks import ClickFlag, ClickReason
@@ -215,7 +216,7 @@ class ClickPlan:
     https: bool
     cookie_header: str
     fallback: Target | None  # where the click goes if refused (now or by a cap)
-    visitor: str  # store.visitor_hash of IP and user agent
+    visitor: str  # visitor_ids.visitor_hash of IP and user agent
     snapshot: SmartSnapshot | None = None  # a smart link's click: ``link`` is its chosen path's
     pick: Pick | None = None
     freq: policy.FreqCheck | None = None  # frequency caps across offers, checked in the write
@@ -234,9 +235,10 @@ def click_plan(environ: dict[str, Any], link: Link | SmartSnapshot) -> ClickPlan
     cookie = environ.get("HTTP_COOKIE") or ""
     https = is_https(environ)
     now = time.time()
-    # The visitor's hash of IP and user agent: the uniqueness key's (store.click_script_call),
-    # and a smart link's draw for a visitor without a cookie.
-    visitor = store.visitor_hash(ip, rec["user_agent"])
+    # The visitor's keyed hash of IP and user agent (visitor_ids.py): the uniqueness key's
+    # (store.click_script_call), a smart link's draw and the frequency caps' visitor for a
+    # visitor without a cookie.
+    visitor = visitor_hash(ip, rec["user_agent"], now=now)
     snap, pick = None, None
     if isinstance(link, SmartSnapshot):  # the smart link's path for this click (smart.py)
         snap = link
@@ -271,7 +273,7 @@ def click_plan(environ: dict[str, Any], link: Link | SmartSnapshot) -> ClickPlan
     rec["fallback_if_refused"] = fallback.offer_id if fallback is not None else None
     freq = None
     if reason == _OK:  # negative lists, then frequency caps (policy.py)
-        reason, freq = policy.click_checks(link, rec, ip, cookie_header=cookie, now=now, https=https)
+        reason, freq = policy.click_checks(link, rec, ip, cookie_header=cookie, visitor=visitor, https=https)
         if link.holdout is not None and reason == _OK:
             visitor = f"{ip}|{rec['user_agent']}"
             holdout.holdout_assign(link.holdout, rec, visitor=visitor, cookie_header=cookie, now=now)
@@ -334,15 +336,15 @@ def impression_record(
     impression counts for the path a click would get)."""
     rec, ip = _traffic(environ, _params(environ), "i")
     if isinstance(link, SmartSnapshot):
-        cookie = environ.get("HTTP_COOKIE") or ""
+        cookie, now = environ.get("HTTP_COOKIE") or "", time.time()
         pick = smart.smart_pick(
             link,
-            now=time.time(),
+            now=now,
             country=rec["country"],
             device=rec["device"],
             os_name=rec["os"],
             cookie_header=cookie,
-            visitor=store.visitor_hash(ip, rec["user_agent"]),
+            visitor=visitor_hash(ip, rec["user_agent"], now=now),
         )
         if pick is None:
             raise LookupError("a smart link without paths")

@@ -15,13 +15,11 @@ click script (store.click_lua()) checks and counts them in the same round trip a
 from __future__ import annotations
 
 import asyncio
-import hashlib
 import ipaddress
 import logging
 import time
 from dataclasses import dataclass, field
-from functools import cached_property, lru_cache
-from typing import Any
+from functools import cached_property
 from urllib.parse import urlsplit
 
 from django.conf import settings
@@ -31,6 +29,7 @@ from django.db.models import Count, Max
 from affiliates.models import Offer
 from tracking.clickpath.blocking import blocking
 from tracking.clickpath.links import Link
+from tracking.clickpath.visitor_ids import VISITOR_ID_LENGTH
 from tracking.models.clicks import ClickReason
 from tracking.models.policy import FrequencyCap, ListEntry
 from tracking.visitor import network_for_ip
@@ -38,11 +37,6 @@ from tracking.visitor import network_for_ip
 log = logging.getLogger(__name__)
 
 VISITOR_COOKIE = "afv"
-VISITOR_ID_LENGTH = 20  # hex digits
-# The HMAC key of cookie-less visitors changes every SALT_DAYS: hashes older than that cannot be
-# linked to new ones. It is twice the longest cap window, so a rotation resets the count of a
-# cookie-less visitor at most once per cap window.
-SALT_DAYS = 28
 # ClickReason.OK's value, read once: an Enum member read through its class costs a click
 # as much as a small function call, and every click compared it half a dozen times.
 _OK: str = ClickReason.OK.value
@@ -209,13 +203,14 @@ def _rules(offer_id: int) -> OfferRules:
 
 
 def click_checks(
-    link: Link, rec: dict[str, object], ip: str, *, cookie_header: str, now: float, https: bool
+    link: Link, rec: dict[str, object], ip: str, *, cookie_header: str, visitor: str, https: bool
 ) -> tuple[str, FreqCheck | None]:
     """The negative lists' reason (``blocked`` when a list of the network, the offer's
     advertiser or the offer refuses the click: it reads ``publisher_id``, the sub ids,
     ``source`` and ``referer`` of rec) and, for a click they let through, the frequency caps
     over its offer (None: none). One dict look-up for an offer without rules in any of its
-    scopes, which is nearly every offer."""
+    scopes, which is nearly every offer. ``visitor``: the click's visitor_ids.visitor_hash,
+    which identifies a visitor without the ``afv`` cookie."""
     rules = _policy.per_offer.get(link.offer_id) or _policy.offer_rules(link.offer_id)  # _rules
     if rules is NO_RULES:
         return _OK, None
@@ -224,12 +219,12 @@ def click_checks(
     if not rules.freq:
         return _OK, None
     # The visitor is the first-party ``afv`` cookie; without one, the keyed hash of IP and user
-    # agent, which the answer then stores in the cookie so the visitor keeps the same counters
-    # when the address changes. The header is made here, not in the answer: one call less.
-    visitor = _cookie_visitor(cookie_header) if cookie_header else ""
-    if visitor:
-        return _OK, FreqCheck(visitor, rules.freq, None)
-    visitor = visitor_hash(ip, rec["user_agent"], now=now)  # type: ignore[arg-type]
+    # agent the click has made already (its uniqueness key's), which the answer then stores in
+    # the cookie so the visitor keeps the same counters when the address changes. The header
+    # is made here, not in the answer: one call less.
+    known = _cookie_visitor(cookie_header) if cookie_header else ""
+    if known:
+        return _OK, FreqCheck(known, rules.freq, None)
     cookie = ("Set-Cookie", _VISITOR_COOKIE_HEAD + visitor + _VISITOR_COOKIE_TAILS[https])
     return _OK, FreqCheck(visitor, rules.freq, cookie)
 
@@ -237,43 +232,6 @@ def click_checks(
 def _listed(lists: tuple[ScopeRules, ...], rec: dict[str, object], ip: str) -> bool:
     facts = _Facts(rec, ip)
     return any(_refused(s, facts) for s in lists)
-
-
-@lru_cache(maxsize=2)
-def _salt_key(period: int) -> bytes:
-    return hashlib.blake2b(f"{settings.SECRET_KEY}|visitor|{period}".encode(), digest_size=32).digest()
-
-
-@lru_cache(maxsize=2)
-def _keyed(period: int) -> Any:
-    """The period's keyed BLAKE2b, ready for a visitor: keyed mode hashes the key as a block of
-    its own, but BLAKE2 compresses a block only once more input follows it, so a copy made right
-    after the key would compress the key block again for every visitor. One byte ("v") hashed
-    here pushes the key block through once; each visitor's hash then starts from a copy of this
-    state and compresses only its own block."""
-    keyed = hashlib.blake2b(key=_salt_key(period), digest_size=VISITOR_ID_LENGTH // 2)
-    keyed.update(b"v")
-    return keyed
-
-
-def visitor_hash(ip: str, user_agent: str, *, now: float) -> str:
-    """A keyed hash (keyed BLAKE2b) of IP and user agent (the key rotates every SALT_DAYS): counters in Redis
-    never hold an address, and nobody without the key can test guesses against them."""
-    # BLAKE2b's keyed mode is a MAC in C calls (the hmac module's wrapper cost the click a
-    # dozen Python calls).
-    period = int(now // _SALT_SECONDS)
-    keyed = _period_keyed
-    if keyed[0] != period:
-        keyed = _period_keyed[:] = [period, _keyed(period)]
-    hasher = keyed[1].copy()
-    hasher.update(f"{ip}|{user_agent}".encode())
-    digest: str = hasher.hexdigest()
-    return digest
-
-
-_SALT_SECONDS = SALT_DAYS * 86400
-# The current period's keyed BLAKE2b (``_keyed``'s), asked without the cache's call per click.
-_period_keyed: list[Any] = [None, None]
 
 
 def _cookie_visitor(cookie_header: str) -> str:

@@ -112,7 +112,7 @@ def _bound_path(snap: SmartSnapshot, cookie_header: str) -> int:
 def _draw(snap: SmartSnapshot, visitor: str, total: int) -> float:
     """The draw's point in [0, total): from the visitor when visitors are bound (the same
     visitor draws the same path while the snapshot's version holds), else random. ``visitor``
-    is the click's hash of IP and user agent (store.visitor_hash, which its uniqueness key
+    is the click's hash of IP and user agent (visitor_ids.visitor_hash, which its uniqueness key
     needs anyway): uniform, so its first 52 bits mixed with 52 bits of the snapshot's own
     (``draw_salt``, a hash of token and version) are a uniform point, with no hash per click
     (and small enough integers that the arithmetic stays on its fast paths)."""
@@ -180,7 +180,7 @@ def smart_pick(
     visitor: str,
 ) -> Pick | None:
     """The path this click takes, or None when the smart link has no path at all. ``visitor``:
-    store.visitor_hash of the click's IP and user agent."""
+    visitor_ids.visitor_hash of the click's IP and user agent."""
     # open_paths, inlined while its memo holds: this runs on every smart-link click.
     found: OpenPaths | None = snap.open_memo.get((country, device, os_name))
     if found is None or now >= found.until or found.generation != _capped_generation:

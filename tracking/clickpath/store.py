@@ -24,7 +24,6 @@ dict (``lines.Record``) named after the Click columns; it travels as JSON throug
 
 from __future__ import annotations
 
-import hashlib
 import logging
 from datetime import UTC, datetime, timedelta
 from functools import lru_cache
@@ -42,6 +41,7 @@ from tracking.clickpath.lines import Record, impression_merge, record_merge
 from tracking.clickpath.links import CapRule
 from tracking.clickpath.policy import FreqCheck
 from tracking.clickpath.rules import period_seconds, period_start
+from tracking.clickpath.visitor_ids import address_hash, visitor_hash
 from tracking.models.clicks import Click, ClickReason, Impression
 
 log = logging.getLogger(__name__)
@@ -226,10 +226,6 @@ def spooled_key() -> str:
     return redis_conn.key("spooled")
 
 
-def visitor_hash(*parts: str) -> str:
-    return hashlib.blake2b("|".join(parts).encode(), digest_size=10).hexdigest()
-
-
 def entry_lines(fields: Any) -> list[bytes]:
     """The lines of one stream entry (its field ``x``: the lines of one batch, joined)."""
     return list(fields[b"x"].split(b"\n"))
@@ -322,15 +318,16 @@ def click_script_call(
     visitor: str = "",
 ) -> tuple[list[Any], list[Any]]:
     """KEYS and ARGV of the click script (CLICK_LUA) for this click; ``visitor``: its
-    ``visitor_hash(ip, user agent)`` when the caller has it already."""
+    ``visitor_ids.visitor_hash`` when the caller has it already."""
     conf = hot()
     base = conf.key_base  # the keys below are redis_conn.key(kind, ...), spelled out
-    offer_id, click_id = rec["offer_id"], rec["id"]
+    offer_id, click_id, created_at = rec["offer_id"], rec["id"], rec["created_at"]
+    now = created_at / 1000
     keys: list[Any] = [
         base + "stream",
         base + "p:" + click_id,
-        f"{base}u:{offer_id}:{visitor or visitor_hash(ip, rec['user_agent'])}",
-        f"{base}fl:{offer_id}:{visitor_hash(ip)}:{rec['created_at'] // 3_600_000}",
+        f"{base}u:{offer_id}:{visitor or visitor_hash(ip, rec['user_agent'], now=now)}",
+        f"{base}fl:{offer_id}:{address_hash(ip, now=now)}:{created_at // 3_600_000}",
     ]
     args: list[Any] = [lines.click_line(rec), rec["reason"], _seconds_arg(window_hours)]
     if freq is not None:
@@ -349,11 +346,12 @@ def impression_script_call(rec: Record, *, window_hours: int, ip: str) -> tuple[
     """KEYS and ARGV of the script's impression call: its own uniqueness and flood keys ("ui:",
     "fi:"), so banner views never make a visitor's clicks look like repeats or a flood."""
     conf = hot()
-    base, offer_id = conf.key_base, rec["offer_id"]
+    base, offer_id, created_at = conf.key_base, rec["offer_id"], rec["created_at"]
+    now = created_at / 1000
     keys = [
         base + "stream",
-        f"{base}ui:{offer_id}:{visitor_hash(ip, rec['user_agent'])}",
-        f"{base}fi:{offer_id}:{visitor_hash(ip)}:{rec['created_at'] // 3_600_000}",
+        f"{base}ui:{offer_id}:{visitor_hash(ip, rec['user_agent'], now=now)}",
+        f"{base}fi:{offer_id}:{address_hash(ip, now=now)}:{created_at // 3_600_000}",
     ]
     return keys, [lines.impression_line(rec), _seconds_arg(window_hours)]
 

@@ -16,6 +16,7 @@ from django.conf import settings as django_settings
 
 from tracking.clickpath import redis_conn, store
 from tracking.clickpath.aio_redis import ScriptBatcher
+from tracking.clickpath.links import CapRule
 from tracking.clickpath.policy import FreqCheck, FreqRule
 
 pytestmark = [
@@ -44,12 +45,21 @@ def _record() -> dict[str, Any]:
     }  # fmt: skip
 
 
-def clicks(n: int, limit: int, visitor: str = "v" * 20) -> list[str]:
+def clicks(
+    n: int,
+    limit: int,
+    visitor: str = "v" * 20,
+    *,
+    more: tuple[FreqRule, ...] = (),
+    caps: tuple[CapRule, ...] = (),
+) -> list[str]:
     """The reasons of ``n`` clicks of one visitor sent together (one batch, as a burst on one
-    event loop is), against a one-day cap of ``limit``."""
-    freq = FreqCheck(visitor, (FreqRule("o1", 1, limit),), None)
+    event loop is), against a one-day cap of ``limit`` (then the caps ``more``), and the click
+    caps ``caps``."""
+    freq = FreqCheck(visitor, (FreqRule("o1", 1, limit), *more), None)
     calls = [
-        store.click_script_call(_record(), caps=(), window_hours=0, ip="1.2.3.4", freq=freq) for _ in range(n)
+        store.click_script_call(_record(), caps=caps, window_hours=0, ip="1.2.3.4", freq=freq)
+        for _ in range(n)
     ]
     batcher = ScriptBatcher(django_settings.REDIS_URL, store.click_lua(), timeout=5)
 
@@ -93,6 +103,37 @@ def test_only_the_clicks_inside_the_window_count() -> None:
     # The limit-th newest click leaves the window: the visitor has room again.
     client.set(key, f"{now - DAY - 5}{now - 30}", ex=DAY)
     assert clicks(1, 2) == [""]
+
+
+def test_a_visitors_first_click_makes_the_counter_with_its_time_and_the_windows_expiry() -> None:
+    client = redis_conn.client_always()
+    assert clicks(1, SMALL) == [""]
+    stored = client.get(counter_key()).decode()
+    assert len(stored) == 10
+    assert abs(int(stored) - redis_now(client)) <= 2
+    assert DAY - 5 < client.ttl(counter_key()) <= DAY
+    assert clicks(1, SMALL) == [""]  # the next click reads it and adds its own time
+    assert len(client.get(counter_key())) == 20
+
+
+def test_a_click_refused_by_a_later_cap_leaves_no_counter_behind() -> None:
+    """Nothing is counted unless the click goes to the offer: a click that a later frequency
+    cap or a click cap refuses leaves no counter of an earlier cap behind."""
+    client = redis_conn.client_always()
+    week, full = FreqRule("o2", 7, 1), redis_conn.key("fq", "o2", 7, "v" * 20)
+    before = str(redis_now(client) - 60).encode()
+    client.set(full, before, ex=7 * DAY)
+    assert clicks(1, SMALL, more=(week,)) == ["frequency_cap"]
+    assert not client.exists(counter_key())
+    assert client.get(full) == before
+    # A click cap of one a day: the second click of the batch finds it full, and the
+    # frequency counter keeps the first click's time only.
+    cap = CapRule("day", 1, per_publisher=False)
+    assert clicks(2, SMALL, caps=(cap,)) == ["", "cap_reached"]
+    assert len(client.get(counter_key())) == 10
+    # Another visitor's first click, refused by the full click cap, makes no counter.
+    assert clicks(1, SMALL, visitor="w" * 20, caps=(cap,)) == ["cap_reached"]
+    assert not client.exists(counter_key("w" * 20))
 
 
 def test_a_refused_click_leaves_the_counter_alone() -> None:

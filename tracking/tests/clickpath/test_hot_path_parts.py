@@ -19,7 +19,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from tracking import visitor
-from tracking.clickpath import lines, policy, redis_conn, rules, store, writer
+from tracking.clickpath import lines, redis_conn, rules, store, visitor_ids, writer
 from tracking.clickpath.aio_redis import ScriptBatcher
 from tracking.clickpath.handler import MAX_FIELDS, _params
 from tracking.clickpath.snapshots import Target
@@ -163,16 +163,29 @@ def test_the_lines_of_one_batch_become_one_stream_entry_and_a_failing_call_fails
 
 
 def test_the_visitor_hash_is_the_keyed_blake2b_of_address_and_browser_in_every_salt_period() -> None:
-    # Keyed BLAKE2b of "v" then "<ip>|<user agent>": the byte "v" is hashed ahead once per period
-    # (policy._keyed), so each visitor's hash compresses only its own block.
+    # BLAKE2b of "<ip>|<user agent>" (the address alone for the flood counter), the period's
+    # 32 secret bytes as its salt and personalisation (visitor_ids._keyed).
     day = 86_400
-    for now in (1_720_000_000.0, 1_720_000_000.0 + policy.SALT_DAYS * day, 1_720_000_000.0):
-        key = policy._salt_key(int(now // (policy.SALT_DAYS * day)))
-        expected = hashlib.blake2b(f"v1.2.3.4|{DESKTOP_UA}".encode(), key=key, digest_size=10).hexdigest()
-        assert policy.visitor_hash("1.2.3.4", DESKTOP_UA, now=now) == expected
-    assert policy.visitor_hash("1.2.3.4", DESKTOP_UA, now=0.0) != policy.visitor_hash(
+    for now in (1_720_000_000.0, 1_720_000_000.0 + visitor_ids.SALT_DAYS * day, 1_720_000_000.0):
+        secret = visitor_ids.salt_key(int(now // (visitor_ids.SALT_DAYS * day)))
+        keyed = {"digest_size": 10, "salt": secret[:16], "person": secret[16:]}
+        expected = hashlib.blake2b(f"1.2.3.4|{DESKTOP_UA}".encode(), **keyed).hexdigest()  # type: ignore[arg-type]
+        assert visitor_ids.visitor_hash("1.2.3.4", DESKTOP_UA, now=now) == expected
+        address = hashlib.blake2b(b"1.2.3.4", **keyed).hexdigest()  # type: ignore[arg-type]
+        assert visitor_ids.address_hash("1.2.3.4", now=now) == address
+        assert expected != hashlib.blake2b(f"1.2.3.4|{DESKTOP_UA}".encode(), digest_size=10).hexdigest()
+    assert visitor_ids.visitor_hash("1.2.3.4", DESKTOP_UA, now=0.0) != visitor_ids.visitor_hash(
         "1.2.3.5", DESKTOP_UA, now=0.0
     )
+    assert visitor_ids.visitor_hash("1.2.3.4", DESKTOP_UA, now=0.0) != visitor_ids.visitor_hash(
+        "1.2.3.4", DESKTOP_UA, now=visitor_ids.SALT_DAYS * day
+    )
+
+
+def test_a_new_secret_key_makes_new_visitor_ids(settings: Any) -> None:
+    before = visitor_ids.visitor_hash("1.2.3.4", DESKTOP_UA, now=0.0)
+    settings.SECRET_KEY = "another-secret-key-" + "x" * 40
+    assert visitor_ids.visitor_hash("1.2.3.4", DESKTOP_UA, now=0.0) != before
 
 
 def _landing_as_rendered_per_click(

@@ -3,6 +3,7 @@ offers (reason ``frequency_cap``), both always answered with a 302 to the fallba
 
 from __future__ import annotations
 
+import hashlib
 import time
 from decimal import Decimal
 
@@ -11,8 +12,9 @@ from django.conf import settings as django_settings
 
 from affiliates.models import Cap, OfferAccess
 from affiliates.tests import factories as f
-from tracking.clickpath import policy, redis_conn
+from tracking.clickpath import policy, redis_conn, visitor_ids
 from tracking.models import Click, FrequencyCap, ListEntry
+from tracking.tests.asgi_driver import DESKTOP_UA, US_IP
 
 pytestmark = pytest.mark.django_db(transaction=True)  # the edge sees committed rows only
 FALLBACK = "https://network.example.net/more"
@@ -154,6 +156,30 @@ def test_the_visitor_cookie_keeps_the_count_when_the_address_changes(edge, visit
     edge.cookies.clear()  # cookie-less: the same address and browser are the same visitor
     assert visit(shoes_link.token, ip="8.8.4.4")["Location"] == FALLBACK
     assert reasons(drain) == sorted(["", "frequency_cap", "frequency_cap"])
+
+
+@needs_redis
+def test_a_cookie_less_visitor_has_one_keyed_id_for_cookie_uniqueness_and_counter(
+    edge, visit, drain, shoes, shoes_link
+):
+    """The click makes one keyed hash of address and browser: the cap's cookie carries it, and
+    the uniqueness and cap counters are keyed by it. Redis holds no address, and no unkeyed
+    hash of one that could be tested against guesses."""
+    cap(5, 1, offer=shoes)
+    assert to_offer(visit(shoes_link.token))
+    visitor = edge.cookies["afv"].value
+    assert visitor == visitor_ids.visitor_hash(US_IP, DESKTOP_UA, now=time.time())
+    client = redis_conn.client_always()
+    assert client.exists(redis_conn.key("u", shoes.pk, visitor))
+    assert client.exists(redis_conn.key("fq", f"o{shoes.pk}", 1, visitor))
+    unkeyed = {
+        hashlib.blake2b(text.encode(), digest_size=10).hexdigest()
+        for text in (f"{US_IP}|{DESKTOP_UA}", US_IP)
+    }
+    keys = [k.decode() for k in client.scan_iter(match=redis_conn.key("*"), count=1000)]
+    assert keys
+    assert not [k for k in keys if US_IP in k or any(h in k for h in unkeyed)]
+    assert reasons(drain) == [""]
 
 
 @needs_redis

@@ -8,7 +8,7 @@ from dataclasses import replace
 
 import pytest
 
-from tracking.clickpath import smart, store
+from tracking.clickpath import smart, visitor_ids
 from tracking.clickpath.snapshots import Link, SmartPathEntry, SmartSnapshot, Target
 
 NOON = 1_767_268_800.0  # 2026-01-01 12:00 UTC
@@ -53,7 +53,7 @@ def _pick(snap: SmartSnapshot, now: float, country: str = "US") -> smart.Pick:
         device="desktop",
         os_name="windows",
         cookie_header="",
-        visitor=store.visitor_hash("8.8.8.8", ""),
+        visitor=visitor_ids.visitor_hash("8.8.8.8", "", now=now),
     )
     assert pick is not None
     return pick
