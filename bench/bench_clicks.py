@@ -40,6 +40,9 @@ APP = "config.asgi:application"
 FREQ_LIMIT = 10
 FREQ_WORST_LIMIT = 1_000_000_000
 FREQ_VISITORS = 100_000
+# Capped and plain runs alternate on one server (``_capped_runs``): shorter runs, more of them.
+FREQ_PAIRS = int(os.environ.get("BENCH_FREQ_PAIRS", "9"))
+FREQ_SECONDS = max(int(os.environ.get("BENCH_SECONDS", "10")) // 2, 3)
 # This VM's throughput drifts by up to a third between runs a minute apart, so one baseline run
 # against one click run decides nothing. The ratio is taken over interleaved pairs (baseline,
 # then click, on the same topology) and the verdict uses the median pair.
@@ -162,16 +165,31 @@ def _capped_runs(
     freq_count: Callable[[], int],
     script: Sequence[str],
 ) -> tuple[list[ClickRun], list[ClickRun]]:
-    """Interleaved (plain, capped, plain, capped, ..., plain) runs of the same traffic: each
-    capped run is compared with the plain runs before and after it."""
-    v_plain = [_clicks_run(ctx, "granian-rsgi", APP, token, plain_count, script)]
+    """Interleaved (plain, capped, plain, capped, ..., plain) runs of the same traffic on ONE
+    server, FREQ_PAIRS capped runs of FREQ_SECONDS: each capped run is compared with the plain
+    runs just before and after it. One server for both links, warmed up on both, so the two
+    differ in the link alone (not in a server's start, its caches or its place in memory), and
+    short runs close together, so the machine's drift between neighbours stays small."""
+    v_plain: list[ClickRun] = []
     v_freq: list[ClickRun] = []
-    for _ in range(PAIRS):
-        # wrk's two threads each send the visitors in turn, warm-up included: up to four
-        # clicks a visitor in a run, below the cap when each run starts from no counters.
-        _freq_counters_clear(ctx)
-        v_freq.append(_clicks_run(ctx, "granian-rsgi", APP, freq_token, freq_count, script))
-        v_plain.append(_clicks_run(ctx, "granian-rsgi", APP, token, plain_count, script))
+    with Server(ctx, "granian-rsgi", APP) as server:
+        for link in (token, freq_token):
+            wrk(server.url(f"/c/{link}"), 1, script=script)  # warm up (not counted)
+        _drain(ctx)
+
+        def one(link: str, count: Callable[[], int]) -> ClickRun:
+            before = count()
+            result = wrk(server.url(f"/c/{link}"), FREQ_SECONDS, script=script)
+            _drain(ctx)
+            return result, server.worker_peak_rss_mb(), count() - before, 0
+
+        v_plain.append(one(token, plain_count))
+        for _ in range(FREQ_PAIRS):
+            # wrk's two threads each send the visitors in turn: at most two clicks a visitor in
+            # a run, below the cap when each run starts from no counters.
+            _freq_counters_clear(ctx)
+            v_freq.append(one(freq_token, freq_count))
+            v_plain.append(one(token, plain_count))
     return v_plain, v_freq
 
 
@@ -317,8 +335,9 @@ def run(ctx: Context) -> str:
         "a day that none reaches: every capped click is read, checked and counted in the click "
         "script. *new*: cookie-less visitors (the edge makes each one's keyed hash and sets its "
         "cookie), the costlier case and the verdict; *returning*: visitors that send the visitor "
-        "cookie an earlier click set. Interleaved runs, each capped run against the plain runs "
-        "(of the same traffic) before and after it:\n\n"
+        f"cookie an earlier click set. Per kind, one server serves both links: {FREQ_PAIRS} capped runs "
+        f"of {FREQ_SECONDS} s, interleaved with plain runs of the same traffic, each capped run against "
+        "the plain runs just before and after it:\n\n"
         "| run | plain before req/s | capped req/s | capped p99 ms | plain after req/s | ratio |\n"
         "|---|---|---|---|---|---|\n" + capped_rows("new") + "\n" + capped_rows("returning") + "\n\n"
         f"- Frequency-capped click (issue 14, target: within {1 - SMART_TARGET:.0%} of the plain click), "
