@@ -66,6 +66,31 @@ class Context:
             if not conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", [name]).fetchone():
                 conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
 
+    def database_fresh(self) -> None:
+        """Start from an empty benchmark database: dropped and made again when it is the bench's
+        own (its name ends in ``_bench``: runs add millions of clicks, and a database grown over a
+        day's runs made beat's rollup refresh compete with the load); any other database is only
+        made when missing, never dropped. The bench's Redis keys (CLICK_REDIS_PREFIX) go too."""
+        import psycopg
+        import redis
+        from psycopg import sql
+
+        name = self.database_url.rsplit("/", 1)[1].split("?")[0]
+        if name.endswith("_bench"):
+            admin_url = self.database_url.rsplit("/", 1)[0] + "/postgres"
+            with psycopg.connect(admin_url, autocommit=True) as conn:
+                conn.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name)))
+        self.database_ensure()
+        client = redis.Redis.from_url(self.redis_url)
+        batch: list[bytes] = []
+        for key in client.scan_iter(match=f"{self.env['CLICK_REDIS_PREFIX']}:*", count=10_000):
+            batch.append(key)
+            if len(batch) == 10_000:
+                client.unlink(*batch)
+                batch.clear()
+        if batch:
+            client.unlink(*batch)
+
     def manage(self, *args: str) -> None:
         subprocess.run([sys.executable, "manage.py", *args], cwd=self.root, env=self.env, check=True)
 
