@@ -20,10 +20,11 @@ from __future__ import annotations
 import dataclasses
 import functools
 import os
+import statistics
 import subprocess
 import sys
 import time
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
 from bench.harness import Context, Server, Topology, WrkResult, wrk
@@ -39,13 +40,15 @@ APP = "config.asgi:application"
 # with a limit out of reach (a sorted set of hundreds of thousands of times), is shown beside it.
 FREQ_LIMIT = 10
 FREQ_WORST_LIMIT = 1_000_000_000
-FREQ_VISITORS = 100_000
-# Capped and plain runs alternate on one server (``_capped_runs``), each two of beat's periods
+FREQ_VISITORS = 50_000
+# Capped and plain runs alternate on one server (``_capped_runs``), each one of beat's periods
 # long: beat's rollup refresh takes the second core for a while every period, and a run of a
 # length between multiples of it meets one refresh more or less depending on its phase (5 s
 # runs under a 4 s beat measured 12.9k and 19.0k plain clicks/s in turn).
-FREQ_PAIRS = int(os.environ.get("BENCH_FREQ_PAIRS", "7"))
-FREQ_SECONDS = 2 * int(os.environ.get("BENCH_BEAT_SECONDS", "4"))
+FREQ_PAIRS = int(os.environ.get("BENCH_FREQ_PAIRS", "11"))
+FREQ_SECONDS = int(os.environ.get("BENCH_BEAT_SECONDS", "4"))
+# Where each kind's visitors start (FREQ_VISITORS more per run, more than a wrk thread sends).
+FREQ_FIRST_VISITOR = {"new": 1, "returning": 5_000_001}
 # This VM's throughput drifts by up to a third between runs a minute apart, so one baseline run
 # against one click run decides nothing. The ratio is taken over interleaved pairs (baseline,
 # then click, on the same topology) and the verdict uses the median pair.
@@ -95,28 +98,6 @@ def _cpu_per_click(ctx: Context, token: str, smart_token: str, freq_token: str) 
     return float(plain), float(smart), float(freq)
 
 
-def _freq_counters_clear(ctx: Context) -> None:
-    """Forget the visitors' frequency counters of earlier runs (a day's window outlives a bench
-    run): each freq run's visitors then start under the cap."""
-    import redis
-
-    client = redis.Redis.from_url(ctx.redis_url)
-    prefix = ctx.env["CLICK_REDIS_PREFIX"]
-    for keys in _batched(client.scan_iter(match=f"{prefix}:clk:fq:*", count=10_000), 10_000):
-        client.delete(*keys)
-
-
-def _batched(items: Iterable[bytes], size: int) -> Iterator[list[bytes]]:
-    batch: list[bytes] = []
-    for item in items:
-        batch.append(item)
-        if len(batch) == size:
-            yield batch
-            batch = []
-    if batch:
-        yield batch
-
-
 def _stream_len(ctx: Context) -> int:
     import redis
 
@@ -160,45 +141,52 @@ def _clicks_run(
     return clicks, rss, count() - before, warm.requests
 
 
+@dataclasses.dataclass
+class Capped:
+    """One kind of visitors' interleaved runs: plain[i] and plain[i + 1] ran just before and
+    after capped[i]; the clicks both links stored over all of them, and the requests answered."""
+
+    plain: list[WrkResult]
+    capped: list[WrkResult]
+    stored: int
+    answered: int
+
+    def ratios(self) -> list[float]:
+        around = zip(self.capped, self.plain, self.plain[1:], strict=False)
+        return [c.rps / max((a.rps + b.rps) / 2, 1e-9) for c, a, b in around]
+
+    def median(self) -> float:
+        return statistics.median(self.ratios())
+
+
 def _capped_runs(
-    ctx: Context,
-    token: str,
-    plain_count: Callable[[], int],
-    freq_token: str,
-    freq_count: Callable[[], int],
-    script: Sequence[str],
-) -> tuple[list[ClickRun], list[ClickRun]]:
-    """Interleaved (plain, capped, plain, capped, ..., plain) runs of the same traffic on ONE
-    server, FREQ_PAIRS capped runs of FREQ_SECONDS: each capped run is compared with the plain
-    runs just before and after it. One server for both links, warmed up on both, so the two
-    differ in the link alone (not in a server's start, its caches or its place in memory), and
-    short runs close together, so the machine's drift between neighbours stays small."""
-    v_plain: list[ClickRun] = []
-    v_freq: list[ClickRun] = []
+    ctx: Context, token: str, freq_token: str, counts: tuple[Callable[[], int], Callable[[], int]], mode: str
+) -> Capped:
+    """Plain and capped runs of the same traffic in turn (plain, capped, ..., plain: FREQ_PAIRS
+    capped runs of FREQ_SECONDS) on ONE server that serves both links, warmed up on both, so
+    the two differ in the link alone, not in a server's start, caches or place in memory. Each
+    run sends FREQ_VISITORS visitors no earlier run sent (``mode`` "new": cookie-less, or
+    "returning"), so no visitor nears the cap, no counter needs clearing between runs, and one
+    run follows the other at once: this machine's speed drifts by a fifth within seconds, so
+    runs close together, and many of them, are what makes neighbours comparable."""
+    first = FREQ_FIRST_VISITOR[mode]
+
+    def script(offset: int) -> tuple[str, ...]:
+        return ("wrk_visitors.lua", str(FREQ_VISITORS), mode, str(first + offset * FREQ_VISITORS))
+
+    plain: list[WrkResult] = []
+    capped: list[WrkResult] = []
     with Server(ctx, "granian-rsgi", APP) as server:
-        for link in (token, freq_token):
-            wrk(server.url(f"/c/{link}"), 1, script=script)  # warm up (not counted)
+        for offset, link in enumerate((token, freq_token)):  # warm up (not counted)
+            wrk(server.url(f"/c/{link}"), 1, script=script(offset))
         _drain(ctx)
-
-        def one(link: str, count: Callable[[], int]) -> ClickRun:
-            before = count()
-            result = wrk(server.url(f"/c/{link}"), FREQ_SECONDS, script=script)
-            _drain(ctx)
-            return result, server.worker_peak_rss_mb(), count() - before, 0
-
-        v_plain.append(one(token, plain_count))
-        for _ in range(FREQ_PAIRS):
-            # wrk's two threads each send the visitors in turn: at most two clicks a visitor in
-            # a run, below the cap when each run starts from no counters.
-            _freq_counters_clear(ctx)
-            v_freq.append(one(freq_token, freq_count))
-            v_plain.append(one(token, plain_count))
-    return v_plain, v_freq
-
-
-def _ratios(v_plain: list[ClickRun], v_freq: list[ClickRun]) -> list[float]:
-    around = zip(v_freq, v_plain, v_plain[1:], strict=False)
-    return [f[0].rps / max((a[0].rps + b[0].rps) / 2, 1e-9) for f, a, b in around]
+        before = sum(count() for count in counts)
+        for k in range(2 * FREQ_PAIRS + 1):
+            link, runs = (token, plain) if k % 2 == 0 else (freq_token, capped)
+            runs.append(wrk(server.url(f"/c/{link}"), FREQ_SECONDS, script=script(k + 2)))
+    _drain(ctx)
+    stored = sum(count() for count in counts) - before
+    return Capped(plain, capped, stored, sum(r.requests for r in plain + capped))
 
 
 def _baseline_run(ctx: Context, kind: str, app: str, token: str) -> tuple[WrkResult, float]:
@@ -214,7 +202,6 @@ def run(ctx: Context) -> str:
     worst_token, worst_offer_id = _setup_freq(ctx, FREQ_WORST_LIMIT)
     worst_count = functools.partial(_count, ctx, worst_offer_id)
     proxied = dataclasses.replace(ctx, env={**ctx.env, "TRUSTED_PROXIES": "127.0.0.1/32"})
-    visitors = ("wrk_visitors.lua", str(FREQ_VISITORS))
     plain_count = functools.partial(_count, ctx, offer_id)
     smart_count = functools.partial(_count_smart, ctx, smart_id)
     with Topology(ctx):
@@ -258,8 +245,8 @@ def run(ctx: Context) -> str:
         # cookie-less visitors, then returning ones (with the visitor cookie).
         refused_before = _refused(ctx, freq_offer_id)
         capped = {
-            kind: _capped_runs(proxied, token, plain_count, freq_token, freq_count, script)
-            for kind, script in (("new", visitors), ("returning", (*visitors, "returning")))
+            mode: _capped_runs(proxied, token, freq_token, (plain_count, freq_count), mode)
+            for mode in ("new", "returning")
         }
         refused = _refused(ctx, freq_offer_id) - refused_before
     cpu_plain, cpu_smart, cpu_freq = _cpu_per_click(ctx, token, smart_token, freq_token)
@@ -270,14 +257,9 @@ def run(ctx: Context) -> str:
     plain_mean = (clicks.rps + plain_again.rps) / 2
     smart_ratio = smart.rps / max(plain_mean, 1e-9)
     worst_ratio = worst.rps / max(plain_mean, 1e-9)
-    v_plain, v_freq = capped["new"]
-    freq_ratios = _ratios(v_plain, v_freq)
-    freq_ratio = sorted(freq_ratios)[len(freq_ratios) // 2]
-    back_ratios = _ratios(*capped["returning"])
-    back_ratio = sorted(back_ratios)[len(back_ratios) // 2]
-    runs = [run for kind in capped.values() for run in kind[1]]
-    freq_stored = sum(f[2] for f in runs)
-    freq_answered = sum(f[0].requests + f[3] for f in runs)
+    freq_ratio, back_ratio = capped["new"].median(), capped["returning"].median()
+    freq_stored = sum(c.stored for c in capped.values())
+    freq_answered = sum(c.answered for c in capped.values())
 
     def vs(r: WrkResult) -> str:
         return f"{r.rps / max(baseline.rps, 1e-9):.2f}x"
@@ -321,30 +303,28 @@ def run(ctx: Context) -> str:
     )
 
     def capped_rows(kind: str) -> str:
-        plain_runs, freq_runs = capped[kind]
-        ratios = _ratios(plain_runs, freq_runs)
+        runs = capped[kind]
         return "\n".join(
-            f"| {kind} {i} | {a[0].rps:,.0f} | {f[0].rps:,.0f} | {f[0].p99_ms:.2f} | {b[0].rps:,.0f} "
-            f"| {r:.2f}x |"
+            f"| {kind} {i} | {a.rps:,.0f} | {f.rps:,.0f} | {f.p99_ms:.2f} | {b.rps:,.0f} | {r:.2f}x |"
             for i, (f, a, b, r) in enumerate(
-                zip(freq_runs, plain_runs, plain_runs[1:], ratios, strict=False), 1
+                zip(runs.capped, runs.plain, runs.plain[1:], runs.ratios(), strict=False), 1
             )
         )
 
     verdict += (
-        f"\nFrequency-capped clicks against plain clicks of the same traffic: {FREQ_VISITORS:,} visitors "
-        "in turn, each its own address in X-Forwarded-For from the trusted load balancer "
-        f"(`bench/wrk_visitors.lua`, `TRUSTED_PROXIES=127.0.0.1/32`), under a cap of {FREQ_LIMIT} clicks "
-        "a day that none reaches: every capped click is read, checked and counted in the click "
-        "script. *new*: cookie-less visitors (the edge makes each one's keyed hash and sets its "
-        "cookie), the costlier case and the verdict; *returning*: visitors that send the visitor "
+        "\nFrequency-capped clicks against plain clicks of the same traffic: visitors in turn, each "
+        "its own address in X-Forwarded-For from the trusted load balancer (`bench/wrk_visitors.lua`, "
+        f"`TRUSTED_PROXIES=127.0.0.1/32`), {FREQ_VISITORS:,} per run that no earlier run sent, under a "
+        f"cap of {FREQ_LIMIT} clicks a day that none reaches: every capped click is read, checked and "
+        "counted in the click script. *new*: cookie-less visitors (the edge sets the cookie with the "
+        "visitor's id), the costlier case and the verdict; *returning*: visitors that send the visitor "
         f"cookie an earlier click set. Per kind, one server serves both links: {FREQ_PAIRS} capped runs "
-        f"of {FREQ_SECONDS} s, interleaved with plain runs of the same traffic, each capped run against "
-        "the plain runs just before and after it:\n\n"
+        f"of {FREQ_SECONDS} s (beat's period), each right between two plain runs, and compared with "
+        "their mean:\n\n"
         "| run | plain before req/s | capped req/s | capped p99 ms | plain after req/s | ratio |\n"
         "|---|---|---|---|---|---|\n" + capped_rows("new") + "\n" + capped_rows("returning") + "\n\n"
         f"- Frequency-capped click (issue 14, target: within {1 - SMART_TARGET:.0%} of the plain click), "
-        f"cookie-less visitors, median of {len(freq_ratios)}: {freq_ratio:.2f}x -> "
+        f"cookie-less visitors, median of {FREQ_PAIRS}: {freq_ratio:.2f}x -> "
         f"{'**met**' if freq_ratio >= SMART_TARGET else '**NOT met**'}; returning visitors: median "
         f"{back_ratio:.2f}x. Capped clicks stored {freq_stored:,} of {freq_answered:,} answered; "
         f"refused by the cap: {refused:,} (0 expected). The edge's own CPU per click (with the "
