@@ -275,8 +275,10 @@ def click_plan(environ: dict[str, Any], link: Link | SmartSnapshot) -> ClickPlan
     if reason == _OK:  # negative lists, then frequency caps (policy.py)
         reason, freq = policy.click_checks(link, rec, ip, cookie_header=cookie, visitor=visitor, https=https)
         if link.holdout is not None and reason == _OK:
-            visitor = f"{ip}|{rec['user_agent']}"
-            holdout.holdout_assign(link.holdout, rec, visitor=visitor, cookie_header=cookie, now=now)
+            # The arm's draw hashes address and browser itself (holdout.arm_for); ``visitor``
+            # stays the keyed id, which the uniqueness key carries into Redis.
+            who = f"{ip}|{rec['user_agent']}"
+            holdout.holdout_assign(link.holdout, rec, visitor=who, cookie_header=cookie, now=now)
     rec["reason"] = reason
     caps = link.caps if reason == _OK else ()
     return ClickPlan(link, rec, ip, params, caps, https, cookie, fallback, visitor, snap, pick, freq)

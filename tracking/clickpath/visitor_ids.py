@@ -6,7 +6,7 @@ the frequency caps across offers for a visitor without the ``afv`` cookie (the c
 stores the id in that cookie, so the visitor keeps their counts when the address changes). One
 hash per click serves all of them: a cookie-less capped click used to make a second one.
 
-The hash is BLAKE2b keyed with 32 secret bytes: Redis never holds an address, nor an unkeyed
+The hash is BLAKE2b keyed with 32 secret bytes: no Redis key holds an address, nor an unkeyed
 hash of one that anybody could test guesses against (every IPv4 address times a few common
 browsers is a small space). The secret derives from ``SECRET_KEY`` and a period of SALT_DAYS,
 so ids of different periods cannot be linked. A rotation restarts each cookie-less visitor's

@@ -4,18 +4,20 @@ recorded and attributed but rejected as ``holdout_control`` (tracking/clickpath/
 
 from __future__ import annotations
 
+import time
 from datetime import timedelta
 from decimal import Decimal
 from typing import Any
 
 import pytest
+from django.conf import settings as django_settings
 from django.utils import timezone
 from scipy.stats import binomtest
 
 from affiliates.models import Offer, Publisher
 from affiliates.roles import Actor, Role
 from affiliates.tests import factories as f
-from tracking.clickpath import lines
+from tracking.clickpath import lines, redis_conn, visitor_ids
 from tracking.clickpath.holdout import arm_for, holdout_arm_of
 from tracking.clickpath.snapshots import HoldoutRule
 from tracking.holdouts.services import HoldoutSpec, holdout_test_create
@@ -64,6 +66,24 @@ def test_a_held_out_visitor_goes_to_the_neutral_page_and_stays_held_out(visit, d
     assert first.status_code == 302
     assert first["Location"] == f"https://neutral.example.org/?click_id={clicks[0].id.hex}"
     assert second["Location"] == f"https://neutral.example.org/?click_id={clicks[1].id.hex}"
+
+
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.skipif(not django_settings.REDIS_URL, reason="the keys of the click script in Redis")
+def test_a_click_under_a_holdout_test_keeps_the_address_out_of_redis(visit, drain, shoes, shoes_link):
+    """The holdout's draw reads address and browser; the uniqueness key in Redis must still
+    carry the keyed visitor id, never the address (it once carried "<ip>|<user agent>")."""
+    test = start_test(shoes)
+    ip = visitor_in(test, HoldoutArm.EXPOSED)
+    assert visit(shoes_link.token, ip=ip).status_code == 302
+    assert visit(shoes_link.token, ip=ip).status_code == 302
+    client = redis_conn.client_always()
+    keys = [k.decode() for k in client.scan_iter(match=redis_conn.key("*"), count=1000)]
+    visitor = visitor_ids.visitor_hash(ip, DESKTOP_UA, now=time.time())
+    assert redis_conn.key("u", shoes.pk, visitor) in keys
+    assert not [k for k in keys if ip in k]
+    drain()
+    assert sorted(Click.objects.values_list("is_unique", flat=True)) == [False, True]
 
 
 @pytest.mark.django_db(transaction=True)
