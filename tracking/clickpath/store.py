@@ -322,12 +322,12 @@ def click_script_call(
     conf = hot()
     base = conf.key_base  # the keys below are redis_conn.key(kind, ...), spelled out
     offer_id, click_id, created_at = rec["offer_id"], rec["id"], rec["created_at"]
-    now = created_at / 1000
+    seconds = created_at / 1000
     keys: list[Any] = [
         base + "stream",
         base + "p:" + click_id,
-        f"{base}u:{offer_id}:{visitor or visitor_hash(ip, rec['user_agent'], now=now)}",
-        f"{base}fl:{offer_id}:{address_hash(ip, now=now)}:{created_at // 3_600_000}",
+        f"{base}u:{offer_id}:{visitor or visitor_hash(ip, rec['user_agent'], now=seconds)}",
+        f"{base}fl:{offer_id}:{address_hash(ip, now=seconds)}:{created_at // 3_600_000}",
     ]
     args: list[Any] = [lines.click_line(rec), rec["reason"], _seconds_arg(window_hours)]
     if freq is not None:
@@ -335,7 +335,7 @@ def click_script_call(
             keys.append(base + fr.key_infix + freq.visitor)
             args.append(fr.script_arg)
     if caps:
-        now = datetime.fromtimestamp(rec["created_at"] / 1000, tz=UTC)
+        now = datetime.fromtimestamp(seconds, tz=UTC)
         for rule in caps:
             keys.append(_cap_key(rule, offer_id, rec["publisher_id"], now))
             args += [rule.limit, period_seconds(rule.period) + 86400]
@@ -347,11 +347,11 @@ def impression_script_call(rec: Record, *, window_hours: int, ip: str) -> tuple[
     "fi:"), so banner views never make a visitor's clicks look like repeats or a flood."""
     conf = hot()
     base, offer_id, created_at = conf.key_base, rec["offer_id"], rec["created_at"]
-    now = created_at / 1000
+    seconds = created_at / 1000
     keys = [
         base + "stream",
-        f"{base}ui:{offer_id}:{visitor_hash(ip, rec['user_agent'], now=now)}",
-        f"{base}fi:{offer_id}:{address_hash(ip, now=now)}:{created_at // 3_600_000}",
+        f"{base}ui:{offer_id}:{visitor_hash(ip, rec['user_agent'], now=seconds)}",
+        f"{base}fi:{offer_id}:{address_hash(ip, now=seconds)}:{created_at // 3_600_000}",
     ]
     return keys, [lines.impression_line(rec), _seconds_arg(window_hours)]
 
