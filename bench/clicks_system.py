@@ -107,10 +107,10 @@ def _topology_roles(root: int) -> dict[str, list[int]]:
 def _backends(ctx: Context) -> set[int]:
     import psycopg
 
-    name = ctx.database_url.rsplit("/", 1)[1].split("?")[0]
-    with psycopg.connect(ctx.database_url.rsplit("/", 1)[0] + "/postgres", autocommit=True) as conn:
+    with psycopg.connect(ctx.admin_url, autocommit=True) as conn:
         rows = conn.execute(
-            "SELECT pid FROM pg_stat_activity WHERE datname = %s AND pid <> pg_backend_pid()", [name]
+            "SELECT pid FROM pg_stat_activity WHERE datname = %s AND pid <> pg_backend_pid()",
+            [ctx.database_name],
         ).fetchall()
     return {int(r[0]) for r in rows}
 

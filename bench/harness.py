@@ -55,14 +55,22 @@ class Context:
             f"workers, {self.seconds} s per load run, wrk over loopback."
         )
 
+    @property
+    def database_name(self) -> str:
+        return self.database_url.rsplit("/", 1)[1].split("?")[0]
+
+    @property
+    def admin_url(self) -> str:
+        """The same server's ``postgres`` database, to make, drop or watch the bench's."""
+        return self.database_url.rsplit("/", 1)[0] + "/postgres"
+
     def database_ensure(self) -> None:
         """Create the benchmark database when it does not exist yet."""
         import psycopg
         from psycopg import sql
 
-        name = self.database_url.rsplit("/", 1)[1].split("?")[0]
-        admin_url = self.database_url.rsplit("/", 1)[0] + "/postgres"
-        with psycopg.connect(admin_url, autocommit=True) as conn:
+        name = self.database_name
+        with psycopg.connect(self.admin_url, autocommit=True) as conn:
             if not conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", [name]).fetchone():
                 conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
 
@@ -75,10 +83,9 @@ class Context:
         import redis
         from psycopg import sql
 
-        name = self.database_url.rsplit("/", 1)[1].split("?")[0]
+        name = self.database_name
         if name.endswith("_bench"):
-            admin_url = self.database_url.rsplit("/", 1)[0] + "/postgres"
-            with psycopg.connect(admin_url, autocommit=True) as conn:
+            with psycopg.connect(self.admin_url, autocommit=True) as conn:
                 conn.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name)))
         self.database_ensure()
         client = redis.Redis.from_url(self.redis_url)
