@@ -63,13 +63,24 @@ log = logging.getLogger(__name__)
 # A frequency counter holds the times (unix seconds, from Redis's clock) of the visitor's
 # newest accepted clicks, at most ``limit`` of them: a click passes only while fewer than
 # ``limit`` are inside the window, so the limit-th newest decides, and older ones never
-# matter again. Up to FREQ_STRING_LIMIT they are one string of 10-digit times, oldest first:
-# a GET and a SET ... EX per click, where a sorted set took ZCOUNT, ZADD, ZREMRANGEBYRANK and
-# EXPIRE (and four times the memory). Larger limits keep the sorted set (its cost does not
-# grow with the limit; the string's copying would). Redis runs the script alone, so both
-# are exact under any concurrency. A counter of the other kind (written before the string
-# existed, or before the cap's limit was changed across the threshold) is converted in place
-# on the first click that meets it (redis.pcall's WRONGTYPE), with its times and expiry.
+# matter again. Up to FREQ_STRING_LIMIT they are one string of 10-digit times, oldest first,
+# where a sorted set took ZCOUNT, ZADD, ZREMRANGEBYRANK and EXPIRE (and four times the
+# memory). A click reads it with a GET and, when counted, adds its time with an APPEND, which
+# keeps the key's TTL: setting a TTL is what makes a write dear in Redis (callgrind, one command
+# from Lua on an existing key: SETEX about 10k instructions, APPEND 5.4k). So a string is
+# written with a window and a half to live and keeps to "never expires before its oldest time
+# is 1.5 windows old": a click appends only while the oldest time is under half a window old
+# (the key then outlives the new time's window). Otherwise, and when the oldest must go to
+# keep ``limit`` times, the string is written anew with a new TTL: at most once per half
+# window for a visitor under the limit. An idle counter is freed 1-1.5 windows after its
+# visitor's last counted click. (A string written before this rule, with a TTL of one window
+# from its newest time, can end up to half a window early, once.) Larger limits keep the
+# sorted set (its cost does not grow with the limit; the string's copying would). Redis runs
+# the script alone, so both are exact under any concurrency. A counter of the other kind
+# (written before the string existed, or before the cap's limit was changed across the
+# threshold) is converted in place on the first click that meets it (redis.pcall's
+# WRONGTYPE), with its times: a sorted set becomes a string with a new TTL of 1.5 windows, a
+# string a sorted set with the string's TTL.
 # Should Redis's clock step back, the string's order is that of the clicks: the limit-th
 # newest is then at most younger than the true one, so a cap can refuse early, never exceed.
 # Numbers are kept as the strings Redis and ARGV carry where they are only compared or
@@ -98,26 +109,36 @@ if hits == 1 then redis.call('EXPIRE', KEYS[4], '3600') end
 local flood = '0'
 if hits > FLOOD_PER_HOUR then flood = '1' end
 if reason == '' and #KEYS > 4 then
-  local now, nowN, specs, times, ttls = nil, 0, {}, {}, {}
+  -- Per-key state in the batch's scratch tables: three new tables a call cost Redis 5k
+  -- instructions. Every entry a call reads, it has written first.
+  local specs, times, ttls = scratch.specs, scratch.times, scratch.ttls
+  if specs == nil then
+    specs, times, ttls = {}, {}, {}
+    scratch.specs, scratch.times, scratch.ttls = specs, times, ttls
+  end
+  local now
   local j = 4
   for i = 5, #KEYS do
     local a = ARGV[j]
     if string.byte(a) == 45 then
       -- A frequency cap: "-<window seconds> <limit>", parsed once a batch (kept in the
-      -- wrapper's number memo under its own text, which no number has).
+      -- wrapper's number memo under its own text, which no number has), with the batch's
+      -- time bounds as 10-digit text: times compare as text (digits of one length order as
+      -- numbers do), where a tonumber is a C library strtod, 2k instructions in Redis.
       local spec = nums[a]
       if spec == nil then
         local w, l = string.match(a, '^%-(%d+) (%d+)$')
-        spec = {tonumber(w), tonumber(l), w}
+        local _, seconds = clock()
+        local window = tonumber(w)
+        local half = math.floor(window / 2)
+        -- limit, window, a written string's TTL, the window's start, the appending bound
+        spec = {tonumber(l), w, tostring(window + half), tostring(seconds - window), tostring(seconds - half)}
         nums[a] = spec
       end
       specs[i] = spec
       j = j + 1
-      if now == nil then
-        now = clock()
-        nowN = tonumber(now)
-      end
-      local limit, since, key = spec[2], nowN - spec[1], KEYS[i]
+      now = clock()
+      local limit, key = spec[1], KEYS[i]
       if limit <= FREQ_STRING_LIMIT then
         local v = redis.pcall('GET', key)
         if type(v) == 'table' then
@@ -126,30 +147,30 @@ if reason == '' and #KEYS > 4 then
             if #scores[k] == 10 then parts[#parts + 1] = scores[k] end
           end
           v = table.concat(parts)
-          local left = redis.call('PTTL', key)
           redis.call('DEL', key)
-          if left > 0 then redis.call('SET', key, v, 'PX', left) end
+          if v ~= '' then redis.call('SETEX', key, spec[3], v) end
         end
         v = v or ''
         times[i] = v
-        local n = #v / 10
-        if n >= limit and tonumber(string.sub(v, (n - limit) * 10 + 1, (n - limit) * 10 + 10)) > since then
+        local at = #v - limit * 10
+        if at >= 0 and string.sub(v, at + 1, at + 10) > spec[4] then
           reason = 'frequency_cap' break
         end
       else
-        local count = redis.pcall('ZCOUNT', key, '(' .. since, '+inf')
+        local count = redis.pcall('ZCOUNT', key, '(' .. spec[4], '+inf')
         if type(count) == 'table' then
           local v = redis.call('GET', key)
           local left = redis.call('PTTL', key)
           redis.call('DEL', key)
           for k = 1, #v - 9, 10 do redis.call('ZADD', key, string.sub(v, k, k + 9), key .. k) end
           if left > 0 then redis.call('PEXPIRE', key, left) end
-          count = redis.call('ZCOUNT', key, '(' .. since, '+inf')
+          count = redis.call('ZCOUNT', key, '(' .. spec[4], '+inf')
         end
         if count >= limit then reason = 'frequency_cap' break end
       end
     else
       local limit = num(a)
+      specs[i] = false
       ttls[i] = ARGV[j + 1]
       j = j + 2
       if tonumber(redis.call('GET', KEYS[i]) or '0') >= limit then
@@ -161,16 +182,20 @@ if reason == '' and #KEYS > 4 then
     for i = 5, #KEYS do
       local spec = specs[i]
       if spec then
-        local limit = spec[2]
+        local limit = spec[1]
         if limit <= FREQ_STRING_LIMIT then
           local v = times[i]
           local n = #v / 10
-          if n >= limit then v = string.sub(v, (n - limit + 1) * 10 + 1) end
-          redis.call('SETEX', KEYS[i], spec[3], v .. now)
+          if n > 0 and n < limit and string.sub(v, 1, 10) >= spec[5] then
+            redis.call('APPEND', KEYS[i], now)
+          else
+            if n >= limit then v = string.sub(v, (n - limit + 1) * 10 + 1) end
+            redis.call('SETEX', KEYS[i], spec[3], v .. now)
+          end
         else
           redis.call('ZADD', KEYS[i], now, KEYS[2])
           redis.call('ZREMRANGEBYRANK', KEYS[i], 0, -1 - limit)
-          redis.call('EXPIRE', KEYS[i], spec[3])
+          redis.call('EXPIRE', KEYS[i], spec[2])
         end
       elseif redis.call('INCR', KEYS[i]) == 1 then
         redis.call('EXPIRE', KEYS[i], ttls[i])

@@ -24,6 +24,7 @@ pytestmark = [
     pytest.mark.skipif(not django_settings.REDIS_URL, reason="the script runs in Redis"),
 ]
 DAY = 86_400
+LIFE = DAY * 3 // 2  # a string counter's TTL when written: a window and a half
 SMALL, LARGE = 3, store.FREQ_STRING_LIMIT + 6  # a string counter, a sorted set
 
 
@@ -99,7 +100,7 @@ def test_only_the_clicks_inside_the_window_count() -> None:
     stored = client.get(key).decode()
     assert stored[:10] == str(now - 60)  # only the newest ``limit`` times are kept
     assert len(stored) == 20
-    assert 0 < client.ttl(key) <= DAY
+    assert DAY < client.ttl(key) <= LIFE  # written anew: a new TTL
     # The limit-th newest click leaves the window: the visitor has room again.
     client.set(key, f"{now - DAY - 5}{now - 30}", ex=DAY)
     assert clicks(1, 2) == [""]
@@ -111,9 +112,41 @@ def test_a_visitors_first_click_makes_the_counter_with_its_time_and_the_windows_
     stored = client.get(counter_key()).decode()
     assert len(stored) == 10
     assert abs(int(stored) - redis_now(client)) <= 2
-    assert DAY - 5 < client.ttl(counter_key()) <= DAY
-    assert clicks(1, SMALL) == [""]  # the next click reads it and adds its own time
+    assert LIFE - 5 < client.ttl(counter_key()) <= LIFE
+    client.expire(counter_key(), LIFE - 100)
+    assert clicks(1, SMALL) == [""]  # the next click reads it and appends its own time
     assert len(client.get(counter_key())) == 20
+    assert client.ttl(counter_key()) <= LIFE - 100  # and leaves the TTL as it was
+
+
+@pytest.mark.parametrize("age", [0, DAY // 2 - 30, DAY // 2 + 30, DAY - 30, LIFE - 30])
+@pytest.mark.parametrize("held", [1, SMALL - 1])
+def test_a_counted_click_always_outlives_its_window_in_the_counter(age: int, held: int) -> None:
+    """The counter's rule: a string lives at least 1.5 windows from its oldest time. Whatever
+    the oldest time's age and however many times it holds, a counted click leaves a key that
+    lives at least one more window (so its own time counts for all of it), and no longer than
+    1.5 windows."""
+    client = redis_conn.client_always()
+    now, key = redis_now(client), counter_key()
+    before = "".join(str(now - age + k) for k in range(held))
+    client.set(key, before, ex=LIFE - age)  # the shortest TTL the rule allows it
+    assert clicks(1, SMALL) == [""]
+    stored = client.get(key).decode()
+    assert stored[:-10] == before
+    assert abs(int(stored[-10:]) - now) <= 2
+    assert DAY - 5 <= client.ttl(key) <= LIFE
+
+
+def test_an_old_counter_is_written_anew_with_a_fresh_ttl_and_a_young_one_appended_to() -> None:
+    client = redis_conn.client_always()
+    now, key = redis_now(client), counter_key()
+    client.set(key, str(now - DAY // 2 - 60), ex=DAY - 60)  # oldest over half a window old
+    assert clicks(1, SMALL) == [""]
+    assert LIFE - 5 < client.ttl(key) <= LIFE
+    client.set(key, str(now - DAY // 2 + 60), ex=DAY + 60)  # under half a window old
+    assert clicks(1, SMALL) == [""]
+    assert DAY < client.ttl(key) <= DAY + 60
+    assert len(client.get(key)) == 20
 
 
 def test_a_click_refused_by_a_later_cap_leaves_no_counter_behind() -> None:
@@ -142,7 +175,7 @@ def test_a_refused_click_leaves_the_counter_alone() -> None:
     assert len(client.get(counter_key())) == 10
 
 
-def test_a_sorted_set_counter_from_before_keeps_its_count_and_its_expiry() -> None:
+def test_a_sorted_set_counter_from_before_keeps_its_count_and_lives_a_window_and_a_half() -> None:
     client = redis_conn.client_always()
     now, key = redis_now(client), counter_key()
     client.zadd(key, {"a": now - DAY - 60, "b": now - 100, "c": now - 50})
@@ -150,7 +183,7 @@ def test_a_sorted_set_counter_from_before_keeps_its_count_and_its_expiry() -> No
     assert clicks(1, 2) == ["frequency_cap"]  # two of the set's clicks are inside the window
     assert client.type(key) == b"string"
     assert client.get(key).decode() == f"{now - 100}{now - 50}"
-    assert 4000 < client.ttl(key) <= 5000
+    assert LIFE - 5 < client.ttl(key) <= LIFE
 
 
 def test_a_string_counter_meets_a_limit_raised_past_the_threshold() -> None:
@@ -162,3 +195,35 @@ def test_a_string_counter_meets_a_limit_raised_past_the_threshold() -> None:
     assert client.zcard(key) == LARGE
     assert clicks(1, LARGE + 1) == [""]
     assert client.zcard(key) == LARGE + 1
+
+
+def test_calls_of_different_shapes_in_one_batch_keep_their_own_counts() -> None:
+    """The script keeps its per-key state in tables of the batch (the wrapper's ``scratch``),
+    not of the call: a call whose fifth key is a click cap, batched after one whose fifth key
+    was a frequency cap, must still count its click cap, and the reverse."""
+    client = redis_conn.client_always()
+    cap = CapRule("day", 100, per_publisher=False)
+    shapes = [
+        (FreqCheck("a" * 20, (FreqRule("o1", 1, SMALL),), None), ()),
+        (None, (cap,)),
+        (FreqCheck("b" * 20, (FreqRule("o1", 1, SMALL),), None), (cap,)),
+        (None, (cap,)),
+        (FreqCheck("a" * 20, (FreqRule("o1", 1, SMALL),), None), ()),
+    ]
+    calls = [
+        store.click_script_call(_record(), caps=caps, window_hours=0, ip="1.2.3.4", freq=freq)
+        for freq, caps in shapes
+    ]
+    batcher = ScriptBatcher(django_settings.REDIS_URL, store.click_lua(), timeout=5)
+
+    async def main() -> list[Any]:
+        return list(await asyncio.gather(*(batcher(keys, args) for keys, args in calls)))
+
+    with ThreadPoolExecutor(1) as pool:
+        answers = pool.submit(asyncio.run, main()).result()
+    assert [store.verdict_reason(a) for a in answers] == [""] * 5
+    assert len(client.get(counter_key("a" * 20))) == 20
+    assert len(client.get(counter_key("b" * 20))) == 10
+    cap_keys = list(client.scan_iter(match=redis_conn.key("cap") + "*"))
+    assert len(cap_keys) == 1
+    assert client.get(cap_keys[0]) == b"3"
