@@ -58,9 +58,14 @@ def clicks(
     event loop is), against a one-day cap of ``limit`` (then the caps ``more``), and the click
     caps ``caps``."""
     freq = FreqCheck(visitor, (FreqRule("o1", 1, limit), *more), None)
+    return batch_reasons([(freq, caps)] * n)
+
+
+def batch_reasons(shapes: list[tuple[FreqCheck | None, tuple[CapRule, ...]]]) -> list[str]:
+    """The reasons of one click per (frequency caps, click caps), the calls sent together."""
     calls = [
         store.click_script_call(_record(), caps=caps, window_hours=0, ip="1.2.3.4", freq=freq)
-        for _ in range(n)
+        for freq, caps in shapes
     ]
     batcher = ScriptBatcher(django_settings.REDIS_URL, store.click_lua(), timeout=5)
 
@@ -203,25 +208,14 @@ def test_calls_of_different_shapes_in_one_batch_keep_their_own_counts() -> None:
     was a frequency cap, must still count its click cap, and the reverse."""
     client = redis_conn.client_always()
     cap = CapRule("day", 100, per_publisher=False)
-    shapes = [
+    shapes: list[tuple[FreqCheck | None, tuple[CapRule, ...]]] = [
         (FreqCheck("a" * 20, (FreqRule("o1", 1, SMALL),), None), ()),
         (None, (cap,)),
         (FreqCheck("b" * 20, (FreqRule("o1", 1, SMALL),), None), (cap,)),
         (None, (cap,)),
         (FreqCheck("a" * 20, (FreqRule("o1", 1, SMALL),), None), ()),
     ]
-    calls = [
-        store.click_script_call(_record(), caps=caps, window_hours=0, ip="1.2.3.4", freq=freq)
-        for freq, caps in shapes
-    ]
-    batcher = ScriptBatcher(django_settings.REDIS_URL, store.click_lua(), timeout=5)
-
-    async def main() -> list[Any]:
-        return list(await asyncio.gather(*(batcher(keys, args) for keys, args in calls)))
-
-    with ThreadPoolExecutor(1) as pool:
-        answers = pool.submit(asyncio.run, main()).result()
-    assert [store.verdict_reason(a) for a in answers] == [""] * 5
+    assert batch_reasons(shapes) == [""] * 5
     assert len(client.get(counter_key("a" * 20))) == 20
     assert len(client.get(counter_key("b" * 20))) == 10
     cap_keys = list(client.scan_iter(match=redis_conn.key("cap") + "*"))
