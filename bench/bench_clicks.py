@@ -41,7 +41,7 @@ APP = "config.asgi:application"
 FREQ_LIMIT = 10
 FREQ_WORST_LIMIT = 1_000_000_000
 FREQ_VISITORS = 50_000
-# Capped and plain runs alternate on one server (``_capped_runs``), each one of beat's periods
+# Capped and plain runs alternate on one server (``_interleaved_runs``), each one of beat's periods
 # long: beat's rollup refresh takes the second core for a while every period, and a run of a
 # length between multiples of it meets one refresh more or less depending on its phase (5 s
 # runs under a 4 s beat measured 12.9k and 19.0k plain clicks/s in turn).
@@ -145,56 +145,57 @@ def _clicks_run(
 
 
 @dataclasses.dataclass
-class Capped:
-    """One kind of visitors' interleaved runs: plain[i] and plain[i + 1] ran just before and
-    after capped[i]; the clicks both links stored over all of them, and the requests answered."""
+class Interleaved:
+    """One kind of visitors' interleaved runs of the plain link and another (capped or smart):
+    plain[i] and plain[i + 1] ran just before and after other[i]; the clicks both links stored
+    over all of them, and the requests answered."""
 
     plain: list[WrkResult]
-    capped: list[WrkResult]
+    other: list[WrkResult]
     stored: int
     answered: int
 
     def ratios(self) -> list[float]:
-        around = zip(self.capped, self.plain, self.plain[1:], strict=False)
+        around = zip(self.other, self.plain, self.plain[1:], strict=False)
         return [c.rps / max((a.rps + b.rps) / 2, 1e-9) for c, a, b in around]
 
     def median(self) -> float:
         return statistics.median(self.ratios())
 
 
-def _capped_runs(
+def _interleaved_runs(
     ctx: Context,
     token: str,
-    freq_token: str,
+    other_token: str,
     counts: tuple[Callable[[], int], Callable[[], int]],
     mode: str,
-    first: int | None = None,
-) -> Capped:
-    """Plain and capped runs of the same traffic in turn (plain, capped, ..., plain: FREQ_PAIRS
-    capped runs of FREQ_SECONDS) on ONE server that serves both links, warmed up on both, so
-    the two differ in the link alone, not in a server's start, caches or place in memory. Each
-    run sends FREQ_VISITORS visitors no earlier run sent (``mode`` "new": cookie-less, or
-    "returning"), so no visitor nears the cap, no counter needs clearing between runs, and one
+    first: int,
+) -> Interleaved:
+    """Plain and other (capped or smart) runs of the same traffic in turn (plain, other, ...,
+    plain: FREQ_PAIRS other runs of FREQ_SECONDS) on ONE server that serves both links, warmed
+    up on both, so the two differ in the link alone, not in a server's start, caches or place
+    in memory. Each run sends FREQ_VISITORS visitors no earlier run sent, numbered from
+    ``first`` (``mode`` "new": cookie-less, or "returning"), so no visitor nears a cap, no
+    counter needs clearing between runs, and one
     run follows the other at once: this machine's speed drifts by a fifth within seconds, so
     runs close together, and many of them, are what makes neighbours comparable."""
-    first = FREQ_FIRST_VISITOR[mode] if first is None else first
 
     def script(offset: int) -> tuple[str, ...]:
         return ("wrk_visitors.lua", str(FREQ_VISITORS), mode, str(first + offset * FREQ_VISITORS))
 
     plain: list[WrkResult] = []
-    capped: list[WrkResult] = []
+    other: list[WrkResult] = []
     with Server(ctx, "granian-rsgi", APP) as server:
-        for offset, link in enumerate((token, freq_token)):  # warm up (not counted)
+        for offset, link in enumerate((token, other_token)):  # warm up (not counted)
             wrk(server.url(f"/c/{link}"), 1, script=script(offset))
         _drain(ctx)
         before = sum(count() for count in counts)
         for k in range(2 * FREQ_PAIRS + 1):
-            link, runs = (token, plain) if k % 2 == 0 else (freq_token, capped)
+            link, runs = (token, plain) if k % 2 == 0 else (other_token, other)
             runs.append(wrk(server.url(f"/c/{link}"), FREQ_SECONDS, script=script(k + 2)))
     _drain(ctx)
     stored = sum(count() for count in counts) - before
-    return Capped(plain, capped, stored, sum(r.requests for r in plain + capped))
+    return Interleaved(plain, other, stored, sum(r.requests for r in plain + other))
 
 
 def _baseline_run(ctx: Context, kind: str, app: str, token: str) -> tuple[WrkResult, float]:
@@ -253,12 +254,14 @@ def run(ctx: Context) -> str:
         # cookie-less visitors, then returning ones (with the visitor cookie).
         refused_before = _refused(ctx, freq_offer_id)
         capped = {
-            mode: _capped_runs(proxied, token, freq_token, (plain_count, freq_count), mode)
+            mode: _interleaved_runs(
+                proxied, token, freq_token, (plain_count, freq_count), mode, FREQ_FIRST_VISITOR[mode]
+            )
             for mode in ("new", "returning")
         }
         refused = _refused(ctx, freq_offer_id) - refused_before
-        smart_runs = _capped_runs(
-            proxied, token, smart_token, (plain_count, smart_count), "new", first=SMART_FIRST_VISITOR
+        smart_runs = _interleaved_runs(
+            proxied, token, smart_token, (plain_count, smart_count), "new", SMART_FIRST_VISITOR
         )
     cpu_plain, cpu_smart, cpu_freq = _cpu_per_click(ctx, token, smart_token, freq_token)
     pair_ratios = [c.rps / max(b.rps, 1e-9) for b, c, _, _ in pairs]
@@ -316,12 +319,11 @@ def run(ctx: Context) -> str:
         f"(+{cpu_smart - cpu_plain:.1f} us: the path choice and the sticky hash).\n"
     )
 
-    def capped_rows(kind: str, runs: Capped | None = None) -> str:
-        runs = runs or capped[kind]
+    def interleaved_rows(label: str, runs: Interleaved) -> str:
         return "\n".join(
-            f"| {kind} {i} | {a.rps:,.0f} | {f.rps:,.0f} | {f.p99_ms:.2f} | {b.rps:,.0f} | {r:.2f}x |"
+            f"| {label} {i} | {a.rps:,.0f} | {f.rps:,.0f} | {f.p99_ms:.2f} | {b.rps:,.0f} | {r:.2f}x |"
             for i, (f, a, b, r) in enumerate(
-                zip(runs.capped, runs.plain, runs.plain[1:], runs.ratios(), strict=False), 1
+                zip(runs.other, runs.plain, runs.plain[1:], runs.ratios(), strict=False), 1
             )
         )
 
@@ -336,7 +338,11 @@ def run(ctx: Context) -> str:
         f"of {FREQ_SECONDS} s (beat's period), each right between two plain runs, and compared with "
         "their mean:\n\n"
         "| run | plain before req/s | capped req/s | capped p99 ms | plain after req/s | ratio |\n"
-        "|---|---|---|---|---|---|\n" + capped_rows("new") + "\n" + capped_rows("returning") + "\n\n"
+        "|---|---|---|---|---|---|\n"
+        + interleaved_rows("new", capped["new"])
+        + "\n"
+        + interleaved_rows("returning", capped["returning"])
+        + "\n\n"
         f"- Frequency-capped click (issue 14, target: within {1 - SMART_TARGET:.0%} of the plain click), "
         f"cookie-less visitors, median of {FREQ_PAIRS}: {freq_ratio:.2f}x -> "
         f"{'**met**' if freq_ratio >= SMART_TARGET else '**NOT met**'}; returning visitors: median "
@@ -351,7 +357,7 @@ def run(ctx: Context) -> str:
         f"visitors, {FREQ_VISITORS:,} new ones per run; each visitor is drawn a path): {FREQ_PAIRS} "
         f"smart runs of {FREQ_SECONDS} s, each right between two plain runs:\n\n"
         "| run | plain before req/s | smart req/s | smart p99 ms | plain after req/s | ratio |\n"
-        "|---|---|---|---|---|---|\n" + capped_rows("smart", smart_runs) + "\n\n"
+        "|---|---|---|---|---|---|\n" + interleaved_rows("smart", smart_runs) + "\n\n"
         f"- Smart link, median of {FREQ_PAIRS}: {smart_median:.2f}x -> "
         f"{'**met**' if smart_median >= SMART_TARGET else '**NOT met**'}; smart clicks and plain "
         f"clicks stored {smart_runs.stored:,} of {smart_runs.answered:,} answered.\n"
